@@ -1,0 +1,118 @@
+// Builds dist/sftpgo: one self-contained executable with `bun build --compile`.
+//
+// lmdb and msgpackr-extract find their prebuilt `.node` addons at run time through
+// node-gyp-build-optional-packages, which the bundler cannot follow: a plain compile crashes outside
+// the source tree ("No native build was found ... /$bunfs/root"). The plugin below rewrites those
+// look-ups into static requires of this platform's prebuilt addon, which Bun then embeds, and
+// inlines lmdb's compression dictionary. Every rewrite must match: after a dependency upgrade that
+// changes the pattern, the build fails loudly instead of producing a binary that crashes at start.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { BunPlugin } from 'bun';
+
+const root = join(import.meta.dir, '..');
+const require = createRequire(join(root, 'package.json'));
+const args = process.argv.slice(2);
+const outfile = valueOf('--outfile') ?? join(root, 'dist/sftpgo');
+// e.g. bun-linux-x64, bun-linux-arm64-musl; default: this machine.
+const target = (valueOf('--target') ?? `bun-${process.platform}-${process.arch}${isMusl() ? '-musl' : ''}`) as Bun.Build.CompileTarget;
+
+function valueOf(flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function isMusl(): boolean {
+  if (process.platform !== 'linux') return false;
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return !report?.header?.glibcVersionRuntime;
+}
+
+/** The prebuilt N-API addon of `pkg` (e.g. @lmdb/lmdb) for the target platform. */
+function prebuiltAddon(scope: string, name: string): string {
+  const [, platform, arch, libc] = /^bun-(\w+)-(\w+)(?:-(musl))?/.exec(target) ?? [];
+  const pkgName = `${scope}/${name}-${platform}-${arch}`;
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkgName}/package.json`));
+  } catch {
+    throw new Error(`build: ${pkgName} is not installed; install it (npm install --no-save ${pkgName}) to build for ${target}`);
+  }
+  const file = join(dir, `node.napi.${libc ?? 'glibc'}.node`);
+  if (!existsSync(file)) throw new Error(`build: ${file} is missing`);
+  return file;
+}
+
+interface Rewrite {
+  file: RegExp;
+  from: string | RegExp;
+  to: () => string;
+}
+
+const rewrites: Rewrite[] = [
+  {
+    file: /node_modules\/lmdb\/native\.js$/,
+    from: 'export let nativeAddon = loadNAPI(dirName);',
+    to: () => `export let nativeAddon = require(${JSON.stringify(prebuiltAddon('@lmdb', 'lmdb'))});`,
+  },
+  {
+    file: /node_modules\/lmdb\/open\.js$/,
+    from: /fs\.readFileSync\(\s*new URL\(\s*'\.\/dict\/dict\.txt',\s*import\.meta\.url\.replace\([^)]*\),?\s*\),?\s*\)/,
+    to: () =>
+      `Buffer.from(${JSON.stringify(readFileSync(join(dirname(require.resolve('lmdb/package.json')), 'dict/dict.txt')).toString('base64'))}, 'base64')`,
+  },
+  {
+    file: /node_modules\/msgpackr-extract\/index\.js$/,
+    from: "module.exports = require('node-gyp-build-optional-packages')(__dirname);",
+    to: () => `module.exports = require(${JSON.stringify(prebuiltAddon('@msgpackr-extract', 'msgpackr-extract'))});`,
+  },
+];
+
+const matched = new Set<Rewrite>();
+const nativeAddons: BunPlugin = {
+  name: 'static-native-addons',
+  setup(build) {
+    build.onLoad({ filter: /node_modules\/(lmdb|msgpackr-extract)\/.*\.js$/ }, (argsLoad) => {
+      let text = readFileSync(argsLoad.path, 'utf8');
+      for (const r of rewrites) {
+        if (!r.file.test(argsLoad.path)) continue;
+        const before = text;
+        text = typeof r.from === 'string' ? text.replace(r.from, r.to()) : text.replace(r.from, r.to());
+        if (text === before) throw new Error(`build: the native-addon rewrite for ${argsLoad.path} no longer matches; update scripts/build.ts`);
+        matched.add(r);
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+
+mkdirSync(dirname(outfile), { recursive: true });
+const started = performance.now();
+const result = await Bun.build({
+  entrypoints: [join(root, 'src/main.ts')],
+  compile: {
+    target,
+    outfile,
+    // A server binary must not change behaviour because of a .env or bunfig.toml in its working dir.
+    autoloadDotenv: false,
+    autoloadBunfig: false,
+  },
+  minify: true,
+  bytecode: true,
+  format: 'esm',
+  sourcemap: 'linked',
+  // Optional native helpers ssh2 tries in a try/catch; Bun cannot load Node-ABI addons anyway.
+  external: ['cpu-features'],
+  plugins: [nativeAddons],
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+const missing = rewrites.filter((r) => !matched.has(r));
+if (missing.length > 0) {
+  console.error(`build: native-addon rewrites never applied (module layout changed?): ${missing.map((r) => r.file).join(', ')}`);
+  process.exit(1);
+}
+console.log(`built ${outfile} for ${target} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

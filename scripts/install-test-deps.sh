@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the integration tests drive, idempotently: real clients and servers from Debian.
+# Safe to run again; it only calls apt-get when something is missing.
+set -euo pipefail
+need=()
+check() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+check ssh openssh-client
+check sftp openssh-client
+check sshd openssh-server
+[ -x /usr/lib/openssh/sftp-server ] || need+=(openssh-sftp-server)
+check sshpass sshpass
+check rclone rclone
+check lftp lftp
+check litmus litmus
+check curl curl
+check fail2ban-regex fail2ban
+check expect expect
+check vsftpd vsftpd
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # --no-install-recommends keeps it small; policy-rc.d stops Debian from starting the daemons.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d
+  $SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests drive, type-checks, checks generated files, runs
+# every test, and ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh || { echo "installing test dependencies failed"; exit 1; }
+./node_modules/.bin/tsc --noEmit -p . || { echo "0 passed, 1 failed: type check"; exit 1; }
+./node_modules/.bin/bun scripts/gen-types.ts --check || { echo "0 passed, 1 failed: generated types are stale"; exit 1; }
+log=$(mktemp)
+./node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9)
+fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)
+rm -f "$log"
+echo "${pass:-0} passed, ${fail:-0} failed"
+if [ "$status" -ne 0 ] || [ "${pass:-0}" -eq 0 ]; then exit 1; fi

@@ -1,0 +1,631 @@
+// Generated from sftpgo.schema.json by `npm run gen:types`; do not edit by hand.
+/* eslint-disable */
+
+/**
+ * An absolute path of a program, or an http(s) URL.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "HookCommand".
+ */
+export type HookCommand = string;
+/**
+ * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, or an SFTPGo secret object with status Plain.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Secret".
+ */
+export type Secret =
+  | string
+  | {
+      /**
+       * Name of the environment variable holding the value.
+       */
+      env: string;
+    }
+  | {
+      /**
+       * Path of a file holding the value (one trailing newline is removed).
+       */
+      file: string;
+    }
+  | {
+      /**
+       * Generate a random value when the resource is created and print it once; keep it afterwards.
+       */
+      generate: true;
+    }
+  | {
+      status: 'Plain';
+      payload: string;
+      key?: string;
+      additional_data?: string;
+      mode?: number;
+    };
+
+/**
+ * Server settings (key names as in SFTPGo's sftpgo.json) and the desired state: users, folders and admins (field names as in SFTPGo's data model).
+ */
+export interface SFTPGoTSConfiguration {
+  common?: Common;
+  sftpd?: Sftpd;
+  ftpd?: Ftpd;
+  webdavd?: Webdavd;
+  httpd?: Httpd;
+  data_provider?: DataProvider;
+  log?: Log;
+  reconcile?: ReconcileSettings;
+  users?: User[];
+  folders?: Folder[];
+  admins?: Admin[];
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Common".
+ */
+export interface Common {
+  /**
+   * Minutes without activity before a client is disconnected; 0 disables.
+   */
+  idle_timeout?: number;
+  /**
+   * 0 or standard: write in place; 1 or atomic: write to a temporary name and rename on success; 2 or atomic_resume: atomic, and a failed upload keeps the partial file for resume.
+   */
+  upload_mode?: (0 | 1 | 2) | ('standard' | 'atomic' | 'atomic_resume');
+  temp_path?: string;
+  setstat_mode?: 0 | 1 | 2;
+  rename_mode?: 0 | 1;
+  max_total_connections?: number;
+  max_per_host_connections?: number;
+  proxy_protocol?: 0 | 1 | 2;
+  post_connect_hook?: HookCommand;
+  post_disconnect_hook?: HookCommand;
+  actions?: {
+    execute_on?: (
+      | 'upload'
+      | 'pre-upload'
+      | 'download'
+      | 'pre-download'
+      | 'delete'
+      | 'pre-delete'
+      | 'rename'
+      | 'mkdir'
+      | 'rmdir'
+      | 'ssh_cmd'
+      | 'first-upload'
+      | 'first-download'
+    )[];
+    execute_sync?: (
+      | 'upload'
+      | 'pre-upload'
+      | 'download'
+      | 'pre-download'
+      | 'delete'
+      | 'pre-delete'
+      | 'rename'
+      | 'mkdir'
+      | 'rmdir'
+      | 'ssh_cmd'
+      | 'first-upload'
+      | 'first-download'
+    )[];
+    hook?: HookCommand;
+    timeout?: number;
+    queue_size?: number;
+  };
+  defender?: {
+    enabled?: boolean;
+    /**
+     * Minutes.
+     */
+    ban_time?: number;
+    /**
+     * Percent added to the ban time on each repeat offence.
+     */
+    ban_time_increment?: number;
+    threshold?: number;
+    score_invalid?: number;
+    score_valid?: number;
+    score_limit_exceeded?: number;
+    score_no_auth?: number;
+    /**
+     * Minutes.
+     */
+    observation_time?: number;
+    entries_soft_limit?: number;
+    entries_hard_limit?: number;
+    safelist?: string[];
+    blocklist?: string[];
+    safelist_file?: string;
+    blocklist_file?: string;
+  };
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Sftpd".
+ */
+export interface Sftpd {
+  bindings?: Binding[];
+  max_auth_tries?: number;
+  /**
+   * Identification string sent after SSH-2.0-.
+   */
+  banner?: string;
+  login_banner_file?: string;
+  /**
+   * Seconds a client has to authenticate.
+   */
+  login_grace_time?: number;
+  host_keys?: string[];
+  host_certificates?: string[];
+  kex_algorithms?: string[];
+  ciphers?: string[];
+  macs?: string[];
+  host_key_algorithms?: string[];
+  trusted_user_ca_keys?: string[];
+  enabled_ssh_commands?: string[];
+  keyboard_interactive_authentication?: boolean;
+  keyboard_interactive_auth_hook?: HookCommand;
+  password_authentication?: boolean;
+  folder_prefix?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Binding".
+ */
+export interface Binding {
+  /**
+   * Listen address; empty means all interfaces.
+   */
+  address?: string;
+  port: number;
+  apply_proxy_config?: boolean;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Ftpd".
+ */
+export interface Ftpd {
+  bindings?: TlsBinding[];
+  banner?: string;
+  banner_file?: string;
+  active_transfers_port_non_20?: boolean;
+  disable_active_mode?: boolean;
+  passive_port_range?: {
+    start?: number;
+    end?: number;
+  };
+  certificate_file?: string;
+  certificate_key_file?: string;
+  hash_support?: number;
+  combine_support?: number;
+  data_connection_timeout?: number;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "TlsBinding".
+ */
+export interface TlsBinding {
+  address?: string;
+  port: number;
+  apply_proxy_config?: boolean;
+  /**
+   * FTP: 0 plain or explicit TLS allowed, 1 explicit TLS required, 2 implicit TLS.
+   */
+  tls_mode?: 0 | 1 | 2;
+  tls_session_reuse?: number;
+  certificate_file?: string;
+  certificate_key_file?: string;
+  min_tls_version?: 12 | 13;
+  force_passive_ip?: string;
+  passive_ip_overrides?: {
+    networks?: string[];
+    ip?: string;
+  }[];
+  passive_connections_security?: number;
+  active_connections_security?: number;
+  ignore_ascii_transfer_type?: number;
+  debug?: boolean;
+  enable_https?: boolean;
+  prefix?: string;
+  client_auth_type?: number;
+  enable_rest_api?: boolean;
+  enable_web_admin?: boolean;
+  enable_web_client?: boolean;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Webdavd".
+ */
+export interface Webdavd {
+  bindings?: TlsBinding[];
+  certificate_file?: string;
+  certificate_key_file?: string;
+  cors?: {
+    enabled?: boolean;
+    allowed_origins?: string[];
+    allowed_methods?: string[];
+    allowed_headers?: string[];
+    exposed_headers?: string[];
+    allow_credentials?: boolean;
+    max_age?: number;
+  };
+  cache?: {
+    users?: {
+      expiration_time?: number;
+      max_size?: number;
+    };
+  };
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Httpd".
+ */
+export interface Httpd {
+  bindings?: TlsBinding[];
+  certificate_file?: string;
+  certificate_key_file?: string;
+  /**
+   * Seconds a JWT from /api/v2/token stays valid.
+   */
+  token_validity?: number;
+  watch_config?: boolean;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "DataProvider".
+ */
+export interface DataProvider {
+  /**
+   * The store implementation; lmdb is embedded.
+   */
+  driver?: 'lmdb';
+  /**
+   * Directory for the store and generated host keys; relative paths are resolved against the working directory.
+   */
+  data_dir?: string;
+  /**
+   * When a user has no home_dir, it is users_base_dir/<username>.
+   */
+  users_base_dir?: string;
+  password_hashing?: {
+    algo?: 'bcrypt' | 'argon2id';
+    bcrypt_options?: {
+      cost?: number;
+    };
+    argon2_options?: {
+      memory?: number;
+      iterations?: number;
+      parallelism?: number;
+    };
+  };
+  external_auth_hook?: HookCommand;
+  external_auth_scope?: number;
+  pre_login_hook?: HookCommand;
+  post_login_hook?: HookCommand;
+  post_login_scope?: number;
+  check_password_hook?: HookCommand;
+  check_password_scope?: number;
+  track_quota?: 0 | 1 | 2;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Log".
+ */
+export interface Log {
+  level?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Also append JSON log lines to this file.
+   */
+  file?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "ReconcileSettings".
+ */
+export interface ReconcileSettings {
+  /**
+   * Delete users, folders and admins created at runtime (through the API) that the file does not declare.
+   */
+  prune?: boolean;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "User".
+ */
+export interface User {
+  username: string;
+  /**
+   * 1 enabled (default), 0 disabled.
+   */
+  status?: 0 | 1;
+  email?: string;
+  description?: string;
+  additional_info?: string;
+  /**
+   * Unix time in milliseconds; 0 means no expiration.
+   */
+  expiration_date?: number;
+  password?: Secret;
+  public_keys?: string[];
+  home_dir?: string;
+  uid?: number;
+  gid?: number;
+  max_sessions?: number;
+  quota_size?: number;
+  quota_files?: number;
+  permissions?: Permissions;
+  /**
+   * KB/s; 0 means unlimited.
+   */
+  upload_bandwidth?: number;
+  download_bandwidth?: number;
+  /**
+   * MB; 0 means unlimited.
+   */
+  upload_data_transfer?: number;
+  download_data_transfer?: number;
+  total_data_transfer?: number;
+  filters?: UserFilters;
+  filesystem?: Filesystem;
+  virtual_folders?: VirtualFolder[];
+}
+/**
+ * Map of virtual path to the permissions granted there; the most specific path wins.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Permissions".
+ */
+export interface Permissions {
+  [k: string]: (
+    | '*'
+    | 'list'
+    | 'download'
+    | 'upload'
+    | 'overwrite'
+    | 'delete'
+    | 'delete_files'
+    | 'delete_dirs'
+    | 'rename'
+    | 'rename_files'
+    | 'rename_dirs'
+    | 'create_dirs'
+    | 'create_symlinks'
+    | 'chmod'
+    | 'chown'
+    | 'chtimes'
+  )[];
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "UserFilters".
+ */
+export interface UserFilters {
+  allowed_ip?: string[];
+  denied_ip?: string[];
+  denied_login_methods?: (
+    | 'publickey'
+    | 'password'
+    | 'password-over-SSH'
+    | 'keyboard-interactive'
+    | 'publickey+password'
+    | 'publickey+keyboard-interactive'
+    | 'TLSCertificate'
+    | 'TLSCertificate+password'
+  )[];
+  denied_protocols?: ('SSH' | 'FTP' | 'DAV' | 'HTTP')[];
+  file_patterns?: PatternsFilter[];
+  max_upload_file_size?: number;
+  tls_username?: string;
+  hooks?: {
+    external_auth_disabled?: boolean;
+    pre_login_disabled?: boolean;
+    check_password_disabled?: boolean;
+  };
+  disable_fs_checks?: boolean;
+  allow_api_key_auth?: boolean;
+  start_directory?: string;
+  two_factor_protocols?: ('SSH' | 'FTP' | 'HTTP')[];
+  next_auth_methods?: ('password' | 'keyboard-interactive')[];
+  totp_config?: {
+    enabled?: boolean;
+    config_name?: string;
+    secret?: Secret;
+    protocols?: ('SSH' | 'FTP' | 'HTTP')[];
+  };
+  web_client?: string[];
+  user_type?: string;
+  ftp_security?: 0 | 1;
+  is_anonymous?: boolean;
+  password_expiration?: number;
+  require_password_change?: boolean;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "PatternsFilter".
+ */
+export interface PatternsFilter {
+  path: string;
+  allowed_patterns?: string[];
+  denied_patterns?: string[];
+  /**
+   * 0: denied entries are listed but cannot be used; 1: denied entries are also hidden from listings.
+   */
+  deny_policy?: 0 | 1;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Filesystem".
+ */
+export interface Filesystem {
+  /**
+   * Storage backend: local (0), s3 (1), gcs (2), azblob (3), crypt (4), sftp (5). SFTPGo's numbers are accepted.
+   */
+  provider?: (0 | 1 | 2 | 3 | 4 | 5) | ('local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp');
+  s3config?: S3Config;
+  gcsconfig?: GCSConfig;
+  azblobconfig?: AzBlobConfig;
+  cryptconfig?: CryptConfig;
+  sftpconfig?: SFTPFsConfig;
+  /**
+   * Object stores: allow renaming a directory as a bounded copy+delete of its objects.
+   */
+  rename_dirs?: boolean;
+  rename_dir_max_objects?: number;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "S3Config".
+ */
+export interface S3Config {
+  bucket: string;
+  region?: string;
+  access_key?: string;
+  access_secret?: Secret;
+  session_token?: Secret;
+  role_arn?: string;
+  endpoint?: string;
+  storage_class?: string;
+  acl?: string;
+  key_prefix?: string;
+  /**
+   * MB; 0 means 5.
+   */
+  upload_part_size?: number;
+  upload_concurrency?: number;
+  upload_part_max_time?: number;
+  download_part_size?: number;
+  download_concurrency?: number;
+  download_part_max_time?: number;
+  force_path_style?: boolean;
+  skip_tls_verify?: boolean;
+  sse_customer_key?: Secret;
+  /**
+   * AES256 or aws:kms.
+   */
+  server_side_encryption?: string;
+  sse_kms_key_id?: string;
+  request_checksum_calculation?: 'when_supported' | 'when_required';
+  response_checksum_validation?: 'when_supported' | 'when_required';
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "GCSConfig".
+ */
+export interface GCSConfig {
+  bucket: string;
+  credentials?: Secret;
+  credentials_file?: string;
+  automatic_credentials?: 0 | 1;
+  storage_class?: string;
+  acl?: string;
+  key_prefix?: string;
+  endpoint?: string;
+  upload_part_size?: number;
+  upload_part_max_time?: number;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "AzBlobConfig".
+ */
+export interface AzBlobConfig {
+  container?: string;
+  account_name?: string;
+  account_key?: Secret;
+  sas_url?: Secret;
+  endpoint?: string;
+  key_prefix?: string;
+  upload_part_size?: number;
+  upload_concurrency?: number;
+  download_part_size?: number;
+  download_concurrency?: number;
+  use_emulator?: boolean;
+  access_tier?: '' | 'Archive' | 'Hot' | 'Cool' | 'Cold';
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "CryptConfig".
+ */
+export interface CryptConfig {
+  passphrase: Secret;
+  cipher?: 'aes-256-gcm' | 'chacha20-poly1305';
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "SFTPFsConfig".
+ */
+export interface SFTPFsConfig {
+  /**
+   * host:port
+   */
+  endpoint: string;
+  username: string;
+  password?: Secret;
+  private_key?: Secret;
+  key_passphrase?: Secret;
+  fingerprints?: string[];
+  prefix?: string;
+  disable_concurrent_reads?: boolean;
+  buffer_size?: number;
+  equality_check_mode?: 0 | 1;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "VirtualFolder".
+ */
+export interface VirtualFolder {
+  name: string;
+  virtual_path: string;
+  quota_size?: number;
+  quota_files?: number;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Folder".
+ */
+export interface Folder {
+  name: string;
+  description?: string;
+  /**
+   * Local or encrypted folder: the directory on disk.
+   */
+  mapped_path?: string;
+  filesystem?: Filesystem;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Admin".
+ */
+export interface Admin {
+  username: string;
+  status?: 0 | 1;
+  email?: string;
+  description?: string;
+  additional_info?: string;
+  password?: Secret;
+  permissions: (
+    | '*'
+    | 'add_users'
+    | 'edit_users'
+    | 'del_users'
+    | 'view_users'
+    | 'view_conns'
+    | 'close_conns'
+    | 'view_status'
+    | 'manage_admins'
+    | 'manage_folders'
+    | 'manage_apikeys'
+    | 'quota_scans'
+    | 'manage_system'
+    | 'manage_defender'
+    | 'view_defender'
+  )[];
+  filters?: {
+    allow_list?: string[];
+    allow_api_key_auth?: boolean;
+  };
+  api_keys?: {
+    name: string;
+    key: Secret;
+    expires_at?: number;
+  }[];
+}

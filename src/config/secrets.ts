@@ -1,0 +1,85 @@
+// Secret values in the config: a literal, `{ env: NAME }`, `{ file: PATH }`, `{ generate: true }` or
+// an SFTPGo `{ status: Plain, payload }` object. Where secrets sit is read from the schema (every
+// `$ref: #/definitions/Secret`), not from a hand-kept list.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import schema from '../../sftpgo.schema.json' with { type: 'json' };
+import type { Secret } from './schema-types.ts';
+import type { Config, PathSegment } from './load.ts';
+import { AppError } from '../errors.ts';
+
+export type { Secret };
+
+type SchemaNode = {
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  additionalProperties?: SchemaNode | boolean;
+};
+
+const SECRET_REF = '#/definitions/Secret';
+
+function deref(node: SchemaNode): SchemaNode {
+  let n = node;
+  while (n.$ref && n.$ref !== SECRET_REF) {
+    const name = n.$ref.replace('#/definitions/', '');
+    n = (schema.definitions as Record<string, SchemaNode>)[name]!;
+  }
+  return n;
+}
+
+/** Calls `visit` for every secret value present in `value`, with its path. */
+export function forEachSecret(
+  value: unknown,
+  visit: (secret: Secret, path: PathSegment[]) => void,
+  node: SchemaNode = schema as SchemaNode,
+  path: PathSegment[] = [],
+): void {
+  if (value === undefined || value === null) return;
+  if (node.$ref === SECRET_REF) {
+    visit(value as Secret, path);
+    return;
+  }
+  const n = deref(node);
+  if (n.$ref === SECRET_REF) return forEachSecret(value, visit, n, path);
+  if (Array.isArray(value) && n.items) {
+    value.forEach((v, i) => forEachSecret(v, visit, n.items!, [...path, i]));
+  } else if (typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const child = n.properties?.[k] ?? (typeof n.additionalProperties === 'object' ? n.additionalProperties : undefined);
+      if (child) forEachSecret(v, visit, child, [...path, k]);
+    }
+  }
+}
+
+/** The clear value of a secret, or undefined for `{ generate: true }` (decided at apply time). */
+export function resolveSecret(secret: Secret, baseDir: string): string | undefined {
+  if (typeof secret === 'string') return secret;
+  if ('env' in secret) {
+    const v = process.env[secret.env];
+    if (v === undefined) throw new AppError('config', `environment variable ${secret.env} is not set`);
+    return v;
+  }
+  if ('file' in secret) {
+    const p = isAbsolute(secret.file) ? secret.file : resolve(baseDir, secret.file);
+    try {
+      return readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new AppError('config', `cannot read secret file ${p}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  }
+  if ('generate' in secret) return undefined;
+  return secret.payload;
+}
+
+export function checkSecretRefs(config: Config, baseDir: string): { path: PathSegment[]; message: string }[] {
+  const problems: { path: PathSegment[]; message: string }[] = [];
+  forEachSecret(config, (secret, path) => {
+    try {
+      resolveSecret(secret, baseDir);
+    } catch (err) {
+      problems.push({ path, message: (err as Error).message });
+    }
+  });
+  return problems;
+}

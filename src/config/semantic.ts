@@ -1,0 +1,93 @@
+// Checks the schema cannot express: unique names, references between resources, backend config
+// matching the provider, paths that must be absolute, keys that must parse.
+import { isAbsolute } from 'node:path';
+import type { Config, PathSegment } from './load.ts';
+import type { Filesystem } from './schema-types.ts';
+import { parsePublicKey } from '../auth/keys.ts';
+import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
+import { providerName } from '../model.ts';
+
+export interface Problem {
+  path: PathSegment[];
+  message: string;
+}
+
+export function checkSemantics(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: PathSegment[], message: string) => problems.push({ path, message });
+
+  duplicates(config.users ?? [], (u) => u.username, (i, name) => add(['users', i, 'username'], `duplicate username "${name}"`));
+  duplicates(config.folders ?? [], (f) => f.name, (i, name) => add(['folders', i, 'name'], `duplicate folder name "${name}"`));
+  duplicates(config.admins ?? [], (a) => a.username, (i, name) => add(['admins', i, 'username'], `duplicate admin "${name}"`));
+
+  const folderNames = new Set((config.folders ?? []).map((f) => f.name));
+  (config.folders ?? []).forEach((f, i) => {
+    checkFilesystem(f.filesystem, ['folders', i, 'filesystem'], add);
+    const provider = providerName(f.filesystem?.provider);
+    if ((provider === 'local' || provider === 'crypt') && !f.mapped_path)
+      add(['folders', i], `mapped_path is required for a ${provider} folder`);
+    if (f.mapped_path && !isAbsolute(f.mapped_path)) add(['folders', i, 'mapped_path'], 'must be an absolute path');
+  });
+
+  (config.users ?? []).forEach((u, i) => {
+    const at = ['users', i] as PathSegment[];
+    if (u.home_dir !== undefined && !isAbsolute(u.home_dir)) add([...at, 'home_dir'], 'must be an absolute path');
+    if (u.home_dir === undefined && !config.data_provider?.users_base_dir && providerName(u.filesystem?.provider) === 'local') {
+      // Allowed: defaults to <data_dir>/users/<username>.
+    }
+    checkHashLiteral(u.password, [...at, 'password'], add);
+    if (u.permissions && Object.keys(u.permissions).length > 0 && !u.permissions['/'])
+      add([...at, 'permissions'], 'permissions for the root directory "/" must be set');
+    (u.public_keys ?? []).forEach((k, j) => {
+      const parsed = parsePublicKey(k);
+      if (!parsed.ok) add([...at, 'public_keys', j], parsed.error);
+    });
+    checkFilesystem(u.filesystem, [...at, 'filesystem'], add);
+    const seen: string[] = [];
+    (u.virtual_folders ?? []).forEach((vf, j) => {
+      const vp = vf.virtual_path.replace(/\/+$/, '');
+      if (!folderNames.has(vf.name)) add([...at, 'virtual_folders', j, 'name'], `folder "${vf.name}" is not declared in folders`);
+      const clash = seen.find((s) => s === vp || s.startsWith(vp + '/') || vp.startsWith(s + '/'));
+      if (clash) add([...at, 'virtual_folders', j, 'virtual_path'], `overlaps virtual folder at ${clash}`);
+      if (vp.split('/').some((seg) => seg === '..' || seg === '.'))
+        add([...at, 'virtual_folders', j, 'virtual_path'], 'must not contain . or .. segments');
+      seen.push(vp);
+    });
+  });
+
+  (config.admins ?? []).forEach((a, i) => checkHashLiteral(a.password, ['admins', i, 'password'], add));
+
+  const ranges = config.ftpd?.passive_port_range;
+  if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
+    add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
+  return problems;
+}
+
+function duplicates<T>(items: T[], name: (t: T) => string, report: (index: number, name: string) => void): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const n = name(item);
+    if (seen.has(n)) report(i, n);
+    seen.add(n);
+  });
+}
+
+const CONFIG_KEY = { s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', crypt: 'cryptconfig', sftp: 'sftpconfig' } as const;
+
+function checkFilesystem(fs: Filesystem | undefined, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
+  if (!fs) return;
+  const provider = providerName(fs.provider);
+  if (provider === 'local') return;
+  const key = CONFIG_KEY[provider];
+  if (!fs[key]) add(at, `${key} is required for provider ${provider}`);
+  if (provider === 'azblob') {
+    const az = fs.azblobconfig;
+    if (az && !az.sas_url && !az.container) add([...at, 'azblobconfig', 'container'], 'required unless sas_url is set');
+  }
+}
+
+/** A literal that starts like a hash but does not parse is a mistake, not a clear password to hash. */
+function checkHashLiteral(value: unknown, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
+  if (typeof value === 'string' && hasKnownHashPrefix(value) && !isPasswordHash(value))
+    add(at, 'looks like a password hash but is malformed or in an unsupported format');
+}

@@ -1,0 +1,246 @@
+#!/usr/bin/env bun
+// CLI entry: `sftpgo <command> [flags]`. Each command prints its own --help.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import pkg from '../package.json' with { type: 'json' };
+import { dataDirOf, loadOrReport, type CommonFlags } from './cli/context.ts';
+import { isAppError } from './errors.ts';
+import { formatPlan } from './reconcile/plan.ts';
+import { planFor } from './reconcile/reconcile.ts';
+import { dumpStore, loadDump } from './store/dump.ts';
+import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from './store/migrations.ts';
+import { openStore, storeExists } from './store/open.ts';
+import { schemaVersionOf } from './store/store.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string', short: 'd' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(flags: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+const CONFIG_HELP = `  -c, --config FILE    YAML config (default: $SFTPGO_CONFIG, else the embedded default)
+  -d, --data-dir DIR   data dir for the store and host keys (default: data_provider.data_dir, else ./data)`;
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'reconcile the config into the store and serve',
+    usage: `sftpgo serve [--config FILE] [--data-dir DIR]\n\nValidates the config, applies it to the store in one transaction, starts the\nconfigured services. SIGHUP reloads the config (an invalid file is rejected and\nthe running state stays); SIGTERM or SIGINT stops cleanly.\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const { serveCommand } = await import('./serve/serve.ts');
+      return serveCommand(loaded, dataDirOf(flags, loaded), flags);
+    },
+  },
+  validate: {
+    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const c = loaded.config;
+      process.stdout.write(
+        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.admins?.length ?? 0} admins)\n`,
+      );
+      return 0;
+    },
+  },
+  plan: {
+    summary: 'print what serve would create, update or delete in the store; change nothing',
+    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--json]\n\n${CONFIG_HELP}\n      --json           print the plan as JSON`,
+    options: { ...COMMON, json: { type: 'boolean' } },
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const dataDir = dataDirOf(flags, loaded);
+      const exists = await storeExists(dataDir);
+      const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
+      try {
+        if (store && schemaVersionOf(store) > LATEST_SCHEMA_VERSION) throw newerSchemaError(schemaVersionOf(store));
+        const plan = planFor(loaded, dataDir, store);
+        if (flags.json) {
+          const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
+          process.stdout.write(JSON.stringify({ changes }, null, 2) + '\n');
+        } else process.stdout.write(formatPlan(plan));
+      } finally {
+        await store?.close();
+      }
+      return 0;
+    },
+  },
+  initprovider: {
+    summary: 'create the store or upgrade its schema to this version',
+    usage: `sftpgo initprovider [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      const store = await openStore(dataDir);
+      try {
+        const applied = migrateUp(store);
+        process.stdout.write(
+          applied.length
+            ? `store at ${dataDir} migrated to schema version ${LATEST_SCHEMA_VERSION} (applied ${applied.join(', ')})\n`
+            : `store at ${dataDir} is already at schema version ${LATEST_SCHEMA_VERSION}\n`,
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  revertprovider: {
+    summary: 'downgrade the store schema to an older version',
+    usage: `sftpgo revertprovider --to-version N [--config FILE] [--data-dir DIR]\n\nVersions:\n${migrationList()
+      .map((m) => `  ${m.version}  ${m.description}`)
+      .join('\n')}\n\n${CONFIG_HELP}`,
+    options: { ...COMMON, 'to-version': { type: 'string' } },
+    async run(flags) {
+      const to = Number(flags['to-version']);
+      if (flags['to-version'] === undefined || !Number.isInteger(to)) {
+        process.stderr.write('revertprovider: --to-version N is required\n');
+        return 2;
+      }
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      if (!(await storeExists(dataDir))) {
+        process.stderr.write(`revertprovider: no store at ${dataDir}\n`);
+        return 1;
+      }
+      const store = await openStore(dataDir);
+      try {
+        const reverted = migrateDown(store, to);
+        process.stdout.write(`store at ${dataDir} is at schema version ${to}${reverted.length ? ` (reverted ${reverted.join(', ')})` : ''}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  dumpdata: {
+    summary: 'write the whole store as JSON',
+    usage: `sftpgo dumpdata [--output FILE] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -o, --output FILE    write to FILE instead of stdout (mode 0600: it holds password hashes)`,
+    options: { ...COMMON, output: { type: 'string', short: 'o' } },
+    async run(flags) {
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      if (!(await storeExists(dataDir))) {
+        process.stderr.write(`dumpdata: no store at ${dataDir}\n`);
+        return 1;
+      }
+      const store = await openStore(dataDir, { readOnly: true });
+      try {
+        const text = JSON.stringify(dumpStore(store), null, 2) + '\n';
+        if (typeof flags.output === 'string') writeFileSync(flags.output, text, { mode: 0o600 });
+        else process.stdout.write(text);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  loaddata: {
+    summary: 'load a JSON dump into the store (records with the same name are replaced)',
+    usage: `sftpgo loaddata --input FILE [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata`,
+    options: { ...COMMON, input: { type: 'string', short: 'i' } },
+    async run(flags) {
+      if (typeof flags.input !== 'string') {
+        process.stderr.write('loaddata: --input FILE is required\n');
+        return 2;
+      }
+      let dump: unknown;
+      try {
+        dump = JSON.parse(readFileSync(flags.input, 'utf8'));
+      } catch (err) {
+        process.stderr.write(`loaddata: cannot read ${flags.input}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      const store = await openStore(dataDir);
+      try {
+        migrateUp(store);
+        const n = loadDump(store, dump);
+        process.stdout.write(`loaded ${n.users} users, ${n.folders} folders, ${n.admins} admins into ${dataDir}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  version: {
+    summary: 'print the version',
+    usage: 'sftpgo version',
+    options: { help: { type: 'boolean', short: 'h' } },
+    async run() {
+      const runtime = typeof Bun !== 'undefined' ? `bun ${Bun.version}` : `node ${process.versions.node}`;
+      process.stdout.write(`sftpgo ${pkg.version} (${runtime}, store schema ${LATEST_SCHEMA_VERSION})\n`);
+      return 0;
+    },
+  },
+};
+
+/** The data dir for store-only commands: the config is read (if any) only for data_provider. */
+async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {
+  if (flags['data-dir']) return dataDirOf(flags);
+  const loaded = loadOrReport(flags);
+  return loaded ? dataDirOf(flags, loaded) : undefined;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return (
+    `sftpgo ${pkg.version}: SFTP/SCP server with a declarative YAML config\n\nUsage: sftpgo <command> [flags]\n\nCommands:\n` +
+    Object.entries(COMMANDS)
+      .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+      .join('\n') +
+    `\n\nRun 'sftpgo <command> --help' for a command's flags.\n`
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') return COMMANDS.version!.run({});
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(flags);
+  } catch (err) {
+    process.stderr.write(`${name}: ${isAppError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// serve resolves only after a clean shutdown; the other commands are done here. Flush first: a
+// large dump written to a pipe would otherwise be cut by exit().
+process.exitCode = code;

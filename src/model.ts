@@ -1,0 +1,54 @@
+// The records kept in the store: users, folders and admins as SFTPGo models them, normalised so that
+// two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
+import type { Admin, Filesystem, Folder, User } from './config/schema-types.ts';
+
+export type ProviderName = 'local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp';
+const PROVIDERS: ProviderName[] = ['local', 's3', 'gcs', 'azblob', 'crypt', 'sftp'];
+
+/** SFTPGo numbers providers 0-5 in this order; names are what we store. */
+export function providerName(p: Filesystem['provider'] | undefined): ProviderName {
+  if (p === undefined) return 'local';
+  return typeof p === 'number' ? PROVIDERS[p]! : p;
+}
+
+/** Who owns a record: the config file (reconcile may update or delete it) or the runtime API. */
+export type Source = 'config' | 'runtime';
+
+export interface RecordMeta {
+  id: number;
+  created_at: number;
+  updated_at: number;
+  source: Source;
+}
+
+/** A user spec as stored: secrets in stored form (password hashed), defaults filled in. */
+export type UserSpec = Omit<User, 'password'> & {
+  status: 0 | 1;
+  home_dir: string;
+  permissions: Record<string, string[]>;
+  /** A password hash, never a clear password. */
+  password?: string;
+};
+
+export type UserRecord = UserSpec &
+  RecordMeta & {
+    /** Keyed digest of the clear password the hash was made from (see reconcile/secrets). */
+    password_digest?: string;
+  };
+
+export type FolderSpec = Folder;
+export type FolderRecord = FolderSpec & RecordMeta;
+
+export type AdminSpec = Omit<Admin, 'password'> & { status: 0 | 1; permissions: string[]; password?: string };
+export type AdminRecord = AdminSpec & RecordMeta & { password_digest?: string };
+
+export interface QuotaUsage {
+  used_quota_size: number;
+  used_quota_files: number;
+  last_quota_update: number;
+  used_upload_data_transfer: number;
+  used_download_data_transfer: number;
+}
+
+export type Kind = 'user' | 'folder' | 'admin';
+export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest'] as const;

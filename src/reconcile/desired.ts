@@ -1,0 +1,83 @@
+// Turns a validated config into the desired state: one normalised spec per user, folder and admin,
+// with password intents kept apart (clear passwords are hashed only when they changed).
+import { resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
+import { resolveSecret, type Secret } from '../config/secrets.ts';
+import { isPasswordHash } from '../auth/passwords.ts';
+import { providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
+import { sortKeys } from './canonical.ts';
+
+/** What the config says about a password, before any hashing. */
+export type PasswordIntent =
+  | { kind: 'none' }
+  | { kind: 'hash'; hash: string }
+  | { kind: 'clear'; clear: string }
+  | { kind: 'generate' };
+
+export interface Desired<S> {
+  spec: S;
+  password: PasswordIntent;
+}
+
+export interface DesiredState {
+  users: Map<string, Desired<UserSpec>>;
+  folders: Map<string, Desired<FolderSpec>>;
+  admins: Map<string, Desired<AdminSpec>>;
+  prune: boolean;
+}
+
+export function desiredState(loaded: LoadedConfig, dataDir: string): DesiredState {
+  const { config, baseDir } = loaded;
+  const usersBase = config.data_provider?.users_base_dir ?? resolve(dataDir, 'users');
+  const users = new Map<string, Desired<UserSpec>>();
+  for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, baseDir));
+  const folders = new Map<string, Desired<FolderSpec>>();
+  for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f), password: { kind: 'none' } });
+  const admins = new Map<string, Desired<AdminSpec>>();
+  for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, baseDir));
+  return { users, folders, admins, prune: config.reconcile?.prune ?? false };
+}
+
+export function passwordIntent(secret: Secret | undefined, baseDir: string): PasswordIntent {
+  if (secret === undefined) return { kind: 'none' };
+  const value = resolveSecret(secret, baseDir);
+  if (value === undefined) return { kind: 'generate' };
+  if (value === '') return { kind: 'none' };
+  return isPasswordHash(value) ? { kind: 'hash', hash: value } : { kind: 'clear', clear: value };
+}
+
+export function desiredUser(u: User, usersBase: string, baseDir: string): Desired<UserSpec> {
+  const { password, ...rest } = u;
+  const spec = {
+    ...rest,
+    status: u.status ?? 1,
+    home_dir: u.home_dir ?? resolve(usersBase, u.username),
+    permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
+    filesystem: normaliseFilesystem(u.filesystem),
+  } as UserSpec;
+  return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, baseDir) };
+}
+
+function desiredAdmin(a: Admin, baseDir: string): Desired<AdminSpec> {
+  const { password, ...rest } = a;
+  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
+  return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, baseDir) };
+}
+
+export function normaliseFolder(f: Folder): FolderSpec {
+  return sortKeys({ ...f, filesystem: normaliseFilesystem(f.filesystem) }) as FolderSpec;
+}
+
+/** Provider numbers become names; only the block for the chosen provider is kept. */
+export function normaliseFilesystem(fs: Filesystem | undefined): Filesystem {
+  const provider = providerName(fs?.provider);
+  const out: Filesystem = { provider };
+  const key = ({ s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', crypt: 'cryptconfig', sftp: 'sftpconfig' } as const)[
+    provider as Exclude<typeof provider, 'local'>
+  ];
+  if (key && fs?.[key]) (out as Record<string, unknown>)[key] = fs[key];
+  if (fs?.rename_dirs !== undefined) out.rename_dirs = fs.rename_dirs;
+  if (fs?.rename_dir_max_objects !== undefined) out.rename_dir_max_objects = fs.rename_dir_max_objects;
+  return out;
+}

@@ -1,0 +1,128 @@
+// The plan: which users, folders and admins to create, update or delete so the store matches the
+// config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
+import { passwordDigest } from '../auth/passwords.ts';
+import { META_FIELDS, type Kind } from '../model.ts';
+import { META, type CollectionName, type ReadTx } from '../store/store.ts';
+import { canonical, changedFields } from './canonical.ts';
+import type { Desired, DesiredState, PasswordIntent } from './desired.ts';
+
+export type Action = 'create' | 'update' | 'delete';
+
+export interface Change {
+  action: Action;
+  kind: Kind;
+  name: string;
+  /** For updates: the top-level fields that differ (secret values are never shown). */
+  fields: string[];
+  /** The desired spec (create/update). */
+  spec?: Record<string, unknown>;
+  password?: PasswordIntent;
+  /** True when apply must write a new password hash. */
+  passwordChanged?: boolean;
+  /** updated_at of the stored record the change was planned against (optimistic check at apply). */
+  baseUpdatedAt?: number;
+}
+
+export interface Plan {
+  changes: Change[];
+}
+
+export const COLLECTION_OF: Record<Kind, CollectionName> = { user: 'users', folder: 'folders', admin: 'admins' };
+
+type Stored = Record<string, unknown> & { password?: string; password_digest?: string; source?: string; updated_at?: number };
+
+export function computePlan(desired: DesiredState, store: ReadTx | undefined): Plan {
+  const key = store?.get('meta', META.secretKey) as string | undefined;
+  const digestKey = key ? Buffer.from(key, 'base64') : undefined;
+  const changes: Change[] = [];
+  // Folders first: users reference them, and apply keeps this order.
+  diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
+  diffKind('user', desired.users, store, digestKey, desired.prune, changes);
+  diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  return { changes };
+}
+
+function diffKind(
+  kind: Kind,
+  wanted: Map<string, Desired<object>>,
+  store: ReadTx | undefined,
+  digestKey: Buffer | undefined,
+  prune: boolean,
+  out: Change[],
+): void {
+  const collection = COLLECTION_OF[kind];
+  for (const [name, d] of wanted) {
+    const stored = store?.get(collection, name) as Stored | undefined;
+    if (!stored) {
+      out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
+      continue;
+    }
+    const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
+    const passwordChanged = !samePassword(d.password, stored, digestKey);
+    if (passwordChanged) fields.push('password');
+    if (stored.source !== 'config') fields.push('source');
+    if (fields.length > 0)
+      out.push({
+        action: 'update',
+        kind,
+        name,
+        fields: fields.sort(),
+        spec: d.spec as Record<string, unknown>,
+        password: d.password,
+        passwordChanged,
+        baseUpdatedAt: stored.updated_at,
+      });
+  }
+  if (!store) return;
+  for (const [name, stored] of store.entries(collection)) {
+    if (wanted.has(name)) continue;
+    const s = stored as Stored;
+    if (s.source === 'config' || prune) out.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: s.updated_at });
+  }
+}
+
+/** The stored record without bookkeeping and password fields: what the config controls. */
+export function specOf(stored: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(stored)) {
+    if ((META_FIELDS as readonly string[]).includes(k) || k === 'password') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function samePassword(intent: PasswordIntent, stored: Stored, digestKey: Buffer | undefined): boolean {
+  switch (intent.kind) {
+    case 'none':
+      return stored.password === undefined;
+    case 'hash':
+      return stored.password === intent.hash;
+    case 'generate':
+      return stored.password !== undefined;
+    case 'clear':
+      return (
+        stored.password !== undefined &&
+        digestKey !== undefined &&
+        stored.password_digest === passwordDigest(intent.clear, digestKey)
+      );
+  }
+}
+
+/** Human-readable plan, one line per change, Terraform style. */
+export function formatPlan(plan: Plan): string {
+  if (plan.changes.length === 0) return 'no changes: the store matches the config\n';
+  const sign = { create: '+', update: '~', delete: '-' } as const;
+  const lines = plan.changes.map(
+    (c) => `${sign[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}`,
+  );
+  const n = (a: Action) => plan.changes.filter((c) => c.action === a).length;
+  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete`);
+  return lines.join('\n') + '\n';
+}
+
+export function planSummary(plan: Plan): { create: number; update: number; delete: number } {
+  const n = (a: Action) => plan.changes.filter((c) => c.action === a).length;
+  return { create: n('create'), update: n('update'), delete: n('delete') };
+}
+
+export { canonical };

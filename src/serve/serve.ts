@@ -1,0 +1,121 @@
+// `sftpgo serve`: open and migrate the store, reconcile the config into it, start the services,
+// reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
+import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
+import { loadConfig, type CommonFlags } from '../cli/context.ts';
+import { configureLog, log } from '../log.ts';
+import { reconcile } from '../reconcile/reconcile.ts';
+import type { Generated } from '../reconcile/apply.ts';
+import { migrateUp } from '../store/migrations.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
+import type { Runtime, Service } from './service.ts';
+import { SERVICES } from './services.ts';
+
+export interface Server {
+  readonly runtime: Runtime;
+  reload(): Promise<{ ok: boolean; errors?: string[] }>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<Server> {
+  configureLog({ level: loaded.config.log?.level, file: loaded.config.log?.file });
+  const store = await openStore(dataDir);
+  migrateUp(store);
+  const first = await reconcile(loaded, dataDir, store);
+  printGenerated(first.generated, loaded.config);
+
+  const runtime: { config: Config; dataDir: string; store: Store } = { config: loaded.config, dataDir, store };
+  const services: Service[] = [];
+  try {
+    for (const factory of SERVICES) {
+      const s = factory(runtime);
+      if (!s) continue;
+      await s.start();
+      services.push(s);
+    }
+  } catch (err) {
+    await Promise.allSettled(services.map((s) => s.stop()));
+    await store.close();
+    throw err;
+  }
+  log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...first.summary });
+
+  let reloading: Promise<{ ok: boolean; errors?: string[] }> | undefined;
+  const server: Server = {
+    runtime,
+    reload() {
+      // One reload at a time; a SIGHUP during a reload waits for it.
+      reloading = (reloading ?? Promise.resolve({ ok: true })).then(async () => {
+        const next = loadConfig(flags);
+        if (!next.ok) {
+          const errors = next.issues.map(formatIssue);
+          log('error', 'reload_rejected', { errors });
+          return { ok: false, errors };
+        }
+        try {
+          const result = await reconcile(next.value, dataDir, store);
+          printGenerated(result.generated, next.value.config);
+          runtime.config = next.value.config;
+          for (const s of services) await s.reload?.(next.value.config);
+          log('info', 'reload_applied', result.summary);
+          return { ok: true };
+        } catch (err) {
+          log('error', 'reload_failed', { error: (err as Error).message });
+          return { ok: false, errors: [(err as Error).message] };
+        }
+      });
+      return reloading;
+    },
+    async stop() {
+      for (const s of [...services].reverse()) {
+        try {
+          await s.stop();
+        } catch (err) {
+          log('error', 'service_stop_failed', { service: s.name, error: (err as Error).message });
+        }
+      }
+      await store.close();
+      log('info', 'serve_stopped');
+    },
+  };
+  return server;
+}
+
+/** Prints each generated password once, with the command that logs in with it. */
+function printGenerated(generated: Generated[], config: Config): void {
+  for (const g of generated) {
+    if (g.kind !== 'user') {
+      process.stdout.write(`Created ${g.kind} "${g.name}" with password: ${g.password}\n`);
+      continue;
+    }
+    const b = config.sftpd?.bindings?.[0];
+    const host = !b?.address || b.address === '0.0.0.0' || b.address === '::' ? '127.0.0.1' : b.address;
+    process.stdout.write(
+      `Created user "${g.name}" with password: ${g.password}\n` +
+        `It is shown only this once and stored hashed.\n` +
+        (b ? `Connect with: sftp -P ${b.port} ${g.name}@${host.includes(':') ? `[${host}]` : host}\n` : ''),
+    );
+  }
+}
+
+export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
+  const server = await startServer(loaded, dataDir, flags);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log('info', 'serve_stopping', { signal });
+      server.stop().then(
+        () => resolve(0),
+        (err) => {
+          log('error', 'serve_stop_failed', { error: (err as Error).message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => void server.reload());
+  });
+}

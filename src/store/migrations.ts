@@ -1,0 +1,120 @@
+// Numbered store schema migrations, each with an up and a down step, applied in one transaction per
+// step. `initprovider` migrates up to LATEST; `revertprovider --to-version N` walks down.
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import { log } from '../log.ts';
+import { META, schemaVersionOf, type Store, type WriteTx } from './store.ts';
+
+interface Migration {
+  version: number;
+  description: string;
+  up(tx: WriteTx): void;
+  down(tx: WriteTx): void;
+}
+
+/** Before version 2, users and folders carried their usage (as SFTPGo's records do). */
+type V1Usage = { used_quota_size?: number; used_quota_files?: number; last_quota_update?: number };
+const USAGE_OWNERS = [
+  ['users', 'user'],
+  ['folders', 'folder'],
+] as const;
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'users, folders and admins; quota usage kept on the user record',
+    up(tx) {
+      if (tx.get('meta', META.secretKey) === undefined) tx.put('meta', META.secretKey, randomBytes(32).toString('base64'));
+    },
+    down(tx) {
+      for (const c of ['users', 'folders', 'admins', 'meta'] as const) tx.clear(c);
+    },
+  },
+  {
+    version: 2,
+    description: 'quota and transfer usage in its own collection (so reconcile never rewrites it); runtime overrides',
+    up(tx) {
+      for (const [collection, kind] of USAGE_OWNERS) {
+        for (const [name, record] of [...tx.entries(collection)]) {
+          const r = record as V1Usage;
+          tx.put('usage', `${kind}:${name}`, {
+            used_quota_size: r.used_quota_size ?? 0,
+            used_quota_files: r.used_quota_files ?? 0,
+            last_quota_update: r.last_quota_update ?? 0,
+            used_upload_data_transfer: 0,
+            used_download_data_transfer: 0,
+          });
+          delete r.used_quota_size;
+          delete r.used_quota_files;
+          delete r.last_quota_update;
+          tx.put(collection, name, r as never);
+        }
+      }
+    },
+    down(tx) {
+      for (const [key, usage] of [...tx.entries('usage')]) {
+        const [kind, name] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+        const collection = USAGE_OWNERS.find(([, k]) => k === kind)?.[0];
+        const r = collection && (tx.get(collection, name) as V1Usage | undefined);
+        if (!collection || !r) continue;
+        r.used_quota_size = usage.used_quota_size;
+        r.used_quota_files = usage.used_quota_files;
+        r.last_quota_update = usage.last_quota_update;
+        tx.put(collection, name, r as never);
+      }
+      const dropped = tx.count('overrides');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'overrides', records: dropped });
+      tx.clear('usage');
+      tx.clear('overrides');
+    },
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function migrationList(): { version: number; description: string }[] {
+  return MIGRATIONS.map(({ version, description }) => ({ version, description }));
+}
+
+/** Migrates up to `target` (default: latest). Returns the versions applied. */
+export function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): number[] {
+  const current = schemaVersionOf(store);
+  if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= current || m.version > target) continue;
+    store.write((tx) => {
+      m.up(tx);
+      tx.put('meta', META.schemaVersion, m.version);
+    });
+    log('info', 'store_migrated', { direction: 'up', version: m.version, description: m.description });
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export function migrateDown(store: Store, target: number): number[] {
+  const current = schemaVersionOf(store);
+  if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
+  if (target < 0 || target > current)
+    throw new AppError('invalid', `cannot revert to version ${target}: the store is at version ${current}`);
+  const reverted: number[] = [];
+  for (const m of [...MIGRATIONS].reverse()) {
+    if (m.version > current || m.version <= target) continue;
+    store.write((tx) => {
+      m.down(tx);
+      tx.put('meta', META.schemaVersion, m.version - 1);
+    });
+    log('info', 'store_migrated', { direction: 'down', version: m.version - 1, description: m.description });
+    reverted.push(m.version);
+  }
+  return reverted;
+}
+
+export function newerSchemaError(found: number): AppError {
+  return new AppError(
+    'store',
+    `the store's schema version ${found} is newer than this binary supports (${LATEST_SCHEMA_VERSION}); ` +
+      `run a newer sftpgo, or downgrade the store with that newer binary: sftpgo revertprovider --to-version ${LATEST_SCHEMA_VERSION}`,
+  );
+}

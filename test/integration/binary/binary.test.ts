@@ -1,0 +1,69 @@
+// The compiled binary runs from an empty directory with no node_modules anywhere on its path:
+// validate, plan and serve work, with the LMDB addon loaded from inside the binary.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../../support/cli.ts';
+import { freePort } from '../../support/net.ts';
+import { BUN, ROOT, startServer } from '../../support/server.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+
+afterAll(removeTempDirs);
+
+let binary = '';
+let dir = '';
+
+beforeAll(() => {
+  const buildDir = tempDir('sftpgo-build-');
+  const r = spawnSync(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', join(buildDir, 'sftpgo')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}${r.stdout}`);
+  dir = tempDir('sftpgo-empty-');
+  binary = join(dir, 'sftpgo');
+  copyFileSync(join(buildDir, 'sftpgo'), binary);
+  spawnSync('chmod', ['+x', binary]);
+}, 120_000);
+
+describe('the compiled binary from an empty directory', () => {
+  test('no node_modules is reachable from where it runs', () => {
+    let d = dir;
+    while (d !== '/') {
+      expect(existsSync(join(d, 'node_modules'))).toBe(false);
+      d = join(d, '..');
+    }
+  });
+
+  test('version, validate and plan', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n  - { username: alice, password: pw-alice, home_dir: ${dir}/home/alice }\n`);
+    expect(runCli(['version'], { binary, cwd: dir }).stdout).toMatch(/^sftpgo \d+\.\d+\.\d+ \(bun /);
+    const v = runCli(['validate', '--config', 'sftpgo.yaml'], { binary, cwd: dir });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('valid (1 users');
+    const p = runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir });
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain('+ user alice');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  test('serve applies the config into LMDB, then plan reports no changes', async () => {
+    const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: join(dir, 'data') });
+    expect(s.logs.some((l) => l.event === 'reconcile_change' && l.name === 'alice')).toBe(true);
+    expect(await s.stop()).toBe(0);
+    expect(runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir }).stdout).toContain('no changes');
+  });
+
+  test('a temp dir that cannot hold the native addon is reported with what to set', () => {
+    const r = runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir, env: { TMPDIR: join(dir, 'no-such-tmp') } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/TMPDIR/);
+  });
+
+  test('an invalid config exits 1 naming file, line and field', () => {
+    mkdirSync(join(dir, 'bad'), { recursive: true });
+    writeFileSync(join(dir, 'bad/sftpgo.yaml'), 'users:\n  - username: x\n    quota_size: -5\n');
+    const r = runCli(['validate', '--config', 'bad/sftpgo.yaml'], { binary, cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bad/sftpgo.yaml:3:17: users[0].quota_size: must be >= 0');
+  });
+});

@@ -1,0 +1,16 @@
+// Runs the CLI as a real process: `bun src/main.ts ...` or a compiled binary.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { BUN, ROOT } from './server.ts';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; binary?: string } = {}): CliResult {
+  const [cmd, argv] = opts.binary ? [opts.binary, args] : [BUN, [join(ROOT, 'src/main.ts'), ...args]];
+  const r = spawnSync(cmd, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}

@@ -1,0 +1,38 @@
+// The shipped examples stay valid: they are what newcomers copy.
+import { afterAll, expect, test } from 'bun:test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfigText, formatIssue } from '../../../src/config/load.ts';
+import { DEFAULT_CONFIG_YAML } from '../../../src/config/default.ts';
+import { ROOT } from '../../support/server.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+
+afterAll(removeTempDirs);
+
+function check(text: string, name: string): string[] {
+  const r = parseConfigText(text, name, ROOT);
+  return r.ok ? [] : r.issues.map(formatIssue);
+}
+
+test('examples/quickstart.yaml is valid', () => {
+  process.env.ALICE_PASSWORD = 'example';
+  expect(check(readFileSync(join(ROOT, 'examples/quickstart.yaml'), 'utf8'), 'quickstart.yaml')).toEqual([]);
+});
+
+test('examples/full.yaml is valid once its secrets exist', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'alice'), 'alice-password\n');
+  process.env.ARCHIVE_S3_SECRET = 'a';
+  process.env.BOB_S3_SECRET = 'b';
+  const text = readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice'));
+  expect(check(text, 'full.yaml')).toEqual([]);
+});
+
+test('the embedded default config is valid', () => {
+  expect(check(DEFAULT_CONFIG_YAML, 'default')).toEqual([]);
+});
+
+test('every example names the schema for editor completion', () => {
+  for (const f of ['quickstart.yaml', 'full.yaml'])
+    expect(readFileSync(join(ROOT, 'examples', f), 'utf8')).toStartWith('# yaml-language-server: $schema=../sftpgo.schema.json');
+});

@@ -6,7 +6,8 @@ export const { Server, Client, utils } = ssh2;
 export type {
   Connection,
   ServerConfig,
-  ConnectConfig,
+  // @types/ssh2 calls the client's options ConnectConfig
+  ConnectConfig as ClientConfig,
   AuthContext,
   Session,
   SFTPWrapper,

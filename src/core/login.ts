@@ -1,0 +1,46 @@
+// Account checks every protocol applies at login, after the credentials are verified: a disabled
+// or expired user, or one already at max_sessions, is refused with a stable reason for the log;
+// an accepted one gets its tree of mounts and a registered Connection.
+import type { Common } from '../config/schema-types.ts';
+import type { UserRecord } from '../model.ts';
+import { openFs } from '../vfs/open.ts';
+import { Connection, connections, type Protocol } from './connection.ts';
+import type { Mount } from './paths.ts';
+import { parseUploadMode, type UploadMode } from './transfers.ts';
+import { UserFs } from './user-fs.ts';
+
+export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
+
+export function loginRefusal(user: UserRecord, now: number, activeSessions: number): LoginRefusal | undefined {
+  if (user.status === 0) return 'user_disabled';
+  if (user.expiration_date && user.expiration_date > 0 && user.expiration_date <= now) return 'user_expired';
+  if (user.max_sessions && user.max_sessions > 0 && activeSessions >= user.max_sessions) return 'max_sessions';
+  return undefined;
+}
+
+/** The parts of `common` the core applies to every connection. */
+export interface CoreSettings {
+  uploadMode: UploadMode;
+  setstatMode: number;
+}
+
+export function coreSettings(common: Common | undefined): CoreSettings {
+  return { uploadMode: parseUploadMode(common?.upload_mode), setstatMode: common?.setstat_mode ?? 0 };
+}
+
+/**
+ * Builds the user's tree (home mount; virtual folders later) and registers a live Connection.
+ * Call after loginRefusal() said yes.
+ */
+export async function openConnection(
+  user: UserRecord,
+  settings: CoreSettings,
+  init: { protocol: Protocol; remoteAddress: string; disconnect: () => void },
+): Promise<Connection> {
+  const home = await openFs(user.filesystem, user.home_dir);
+  const mounts: Mount[] = [{ virtualPath: '/', fs: home }];
+  const fs = new UserFs({ mounts, permissions: user.permissions, uploadMode: settings.uploadMode, setstatMode: settings.setstatMode });
+  const conn = new Connection({ user, fs, ...init });
+  connections.add(conn);
+  return conn;
+}

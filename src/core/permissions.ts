@@ -1,0 +1,64 @@
+// Per-path permissions as SFTPGo models them: a map from virtual directory to granted permissions,
+// where the most specific configured directory wins (no merging with parents). File operations are
+// checked against the directory that holds the file, listing against the directory itself.
+import { parentOf } from './paths.ts';
+
+export type Permission =
+  | '*'
+  | 'list'
+  | 'download'
+  | 'upload'
+  | 'overwrite'
+  | 'delete'
+  | 'delete_files'
+  | 'delete_dirs'
+  | 'rename'
+  | 'rename_files'
+  | 'rename_dirs'
+  | 'create_dirs'
+  | 'create_symlinks'
+  | 'chmod'
+  | 'chown'
+  | 'chtimes';
+
+export type PermissionMap = Readonly<Record<string, readonly string[]>>;
+
+function normaliseKey(dir: string): string {
+  if (dir === '/' || dir === '') return '/';
+  return dir.endsWith('/') ? dir.slice(0, -1) : dir;
+}
+
+/** The permissions in force at virtual directory `dir` (cleaned): the nearest configured ancestor. */
+export function permissionsAt(perms: PermissionMap, dir: string): readonly string[] {
+  // Config keys may carry a trailing slash; index them once per call (maps are small).
+  const byDir = new Map<string, readonly string[]>();
+  for (const [k, v] of Object.entries(perms)) byDir.set(normaliseKey(k), v);
+  for (let d = dir; ; d = parentOf(d)) {
+    const p = byDir.get(d);
+    if (p) return p;
+    if (d === '/') return [];
+  }
+}
+
+/** True when `perm` is granted at `dir`, directly, by "*", or by its umbrella permission. */
+export function hasPermission(perms: PermissionMap, dir: string, perm: Permission): boolean {
+  const granted = permissionsAt(perms, dir);
+  if (granted.includes('*') || granted.includes(perm)) return true;
+  if ((perm === 'delete_files' || perm === 'delete_dirs') && granted.includes('delete')) return true;
+  if ((perm === 'rename_files' || perm === 'rename_dirs') && granted.includes('rename')) return true;
+  return false;
+}
+
+/** What an operation needs, keyed by the virtual path it acts on; `isDir` is the target's type. */
+export function deletePermission(isDir: boolean): Permission {
+  return isDir ? 'delete_dirs' : 'delete_files';
+}
+
+export function renamePermission(isDir: boolean): Permission {
+  return isDir ? 'rename_dirs' : 'rename_files';
+}
+
+/** Directory whose permissions govern an operation on `vpath`: the path's parent (or "/" for "/"). */
+export function governingDir(vpath: string): string {
+  return parentOf(vpath);
+}

@@ -1,0 +1,260 @@
+// A user's tree as every protocol sees it: virtual paths in, permission checks, then the mount's
+// Fs. All checks happen before anything is changed, so a denied request changes nothing.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { AppError } from '../errors.ts';
+import type { FileInfo, FsUsage } from '../vfs/fs.ts';
+import type { Connection } from './connection.ts';
+import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
+import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
+import { Download, StreamReader, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
+
+export interface UploadOptions {
+  /** Empty an existing file (default when no offset/append). */
+  truncate?: boolean;
+  offset?: number;
+  append?: boolean;
+  exclusive?: boolean;
+  mode?: number;
+}
+
+export interface SetAttrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+  size?: number;
+}
+
+export interface UserFsOptions {
+  mounts: readonly Mount[];
+  permissions: PermissionMap;
+  uploadMode: UploadMode;
+  /** common.setstat_mode: 1 ignores attribute changes (reports success). */
+  setstatMode?: number;
+}
+
+function denied(what: string, vpath: string): AppError {
+  return new AppError('permission_denied', `${what} not allowed on ${vpath}`);
+}
+
+export class UserFs {
+  constructor(private readonly opts: UserFsOptions) {}
+
+  /** Cleans a client path (relative ones from "/"). */
+  path(p: string, cwd = '/'): string {
+    return cleanVirtualPath(p, cwd);
+  }
+
+  #require(perm: Permission, dir: string, vpath: string): void {
+    if (!hasPermission(this.opts.permissions, dir, perm)) throw denied(perm, vpath);
+  }
+
+  #resolve(vpath: string): { fs: Mount['fs']; path: string; mount: Mount } {
+    const { mount, path } = resolveMount(this.opts.mounts, vpath);
+    return { fs: mount.fs, path, mount };
+  }
+
+  #exists(vpath: string, follow = false): Promise<FileInfo | undefined> {
+    const { fs, path } = this.#resolve(vpath);
+    return (follow ? fs.stat(path) : fs.lstat(path)).catch((err) => {
+      if (err instanceof AppError && err.code === 'not_found') return undefined;
+      throw err;
+    });
+  }
+
+  /** The type at `vpath` without a permission check: only to decide where a checked write goes. */
+  async probe(vpath: string): Promise<FileInfo | undefined> {
+    return this.#exists(vpath, true);
+  }
+
+  async stat(vpath: string, follow = true): Promise<FileInfo> {
+    if (vpath !== '/') this.#require('list', parentOf(vpath), vpath);
+    const { fs, path } = this.#resolve(vpath);
+    return follow ? fs.stat(path) : fs.lstat(path);
+  }
+
+  /** Checks the list permission and that `vpath` is a directory, before a listing starts. */
+  async openDir(vpath: string): Promise<AsyncIterable<FileInfo>> {
+    this.#require('list', vpath, vpath);
+    const { fs, path } = this.#resolve(vpath);
+    const st = await fs.stat(path);
+    if (st.type !== 'dir') throw new AppError('not_dir', `${vpath} is not a directory`);
+    return this.#list(vpath);
+  }
+
+  async *#list(vpath: string): AsyncIterable<FileInfo> {
+    const { fs, path } = this.#resolve(vpath);
+    const mountNames = new Set(mountPointsIn(this.opts.mounts, vpath));
+    for await (const e of fs.list(path)) {
+      mountNames.delete(e.name);
+      yield e;
+    }
+    for (const name of mountNames) {
+      const sub = this.#resolve(posix.join(vpath, name));
+      yield { ...(await sub.fs.stat(sub.path)), name };
+    }
+  }
+
+  async openDownload(conn: Connection, vpath: string): Promise<Download> {
+    this.#require('download', parentOf(vpath), vpath);
+    const { fs, path } = this.#resolve(vpath);
+    const st = await fs.stat(path);
+    if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
+    const reader = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : new StreamReader(fs, path);
+    return new Download(conn, vpath, reader);
+  }
+
+  async openUpload(conn: Connection, vpath: string, opts: UploadOptions = {}): Promise<Upload> {
+    const { fs, path } = this.#resolve(vpath);
+    const existing = await this.#exists(vpath, true);
+    if (existing?.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
+    this.#require(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
+    if (opts.exclusive && existing) throw new AppError('exists', `${vpath} exists`);
+    // Keeping an existing file's bytes (resume, or a write-only open without truncation).
+    const keep = !!existing && (opts.truncate === false || (opts.truncate === undefined && (opts.offset !== undefined || opts.append === true)));
+    if (keep && !fs.capabilities.resume) throw new AppError('unsupported', 'this storage cannot resume uploads');
+    const mode = this.opts.uploadMode;
+    if (mode === 0 || !fs.capabilities.atomicRename) {
+      const writer = await fs.openWrite(path, { ...opts, truncate: !keep });
+      return new Upload(conn, vpath, fs, writer, path, undefined, mode);
+    }
+    const temp = tempUploadPath(path);
+    if (keep) {
+      // Continuing a file atomically starts from a copy; the original stays in place until the
+      // upload completes.
+      if (!fs.copy) throw new AppError('unsupported', 'atomic resume needs server-side copy');
+      await fs.copy(path, temp);
+    }
+    const writer = await fs.openWrite(temp, { ...opts, exclusive: false, truncate: !keep });
+    return new Upload(conn, vpath, fs, writer, path, temp, mode);
+  }
+
+  async mkdir(vpath: string): Promise<void> {
+    this.#require('create_dirs', parentOf(vpath), vpath);
+    const { fs, path } = this.#resolve(vpath);
+    await fs.mkdir(path);
+  }
+
+  async rmdir(vpath: string): Promise<void> {
+    if (vpath === '/') throw denied('delete_dirs', vpath);
+    this.#require('delete_dirs', parentOf(vpath), vpath);
+    const { fs, path } = this.#resolve(vpath);
+    await fs.rmdir(path);
+  }
+
+  async remove(vpath: string): Promise<void> {
+    const st = await this.#exists(vpath);
+    this.#require(deletePermission(st?.type === 'dir'), parentOf(vpath), vpath);
+    if (!st) throw new AppError('not_found', `${vpath} not found`);
+    const { fs, path } = this.#resolve(vpath);
+    await fs.remove(path);
+  }
+
+  /** With `overwrite` false an existing target is an error (SFTP v3 RENAME); true is POSIX rename. */
+  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
+    if (from === '/' || to === '/') throw denied('rename', from);
+    const src = await this.#exists(from);
+    if (!src) {
+      this.#require(renamePermission(false), parentOf(from), from);
+      throw new AppError('not_found', `${from} not found`);
+    }
+    const perm = renamePermission(src.type === 'dir');
+    this.#require(perm, parentOf(from), from);
+    this.#require(perm, parentOf(to), to);
+    const dst = await this.#exists(to);
+    if (dst) {
+      if (!overwrite) throw new AppError('exists', `${to} exists`);
+      if (dst.type === 'dir') throw new AppError('is_dir', `${to} is a directory`);
+      this.#require('overwrite', parentOf(to), to);
+    }
+    const a = this.#resolve(from);
+    const b = this.#resolve(to);
+    if (a.mount !== b.mount) throw new AppError('unsupported', 'rename across folders is not supported yet');
+    await a.fs.rename(a.path, b.path);
+  }
+
+  /** Throws when any requested attribute change is not permitted; changes nothing. */
+  checkAttrs(vpath: string, attrs: SetAttrs, isDir: boolean): void {
+    // Attributes of a directory are governed by the directory itself, of a file by its parent.
+    const dir = isDir ? vpath : parentOf(vpath);
+    if (attrs.mode !== undefined) this.#require('chmod', dir, vpath);
+    if (attrs.uid !== undefined || attrs.gid !== undefined) this.#require('chown', dir, vpath);
+    if (attrs.atimeMs !== undefined || attrs.mtimeMs !== undefined) this.#require('chtimes', dir, vpath);
+    if (attrs.size !== undefined) this.#require('overwrite', parentOf(vpath), vpath);
+  }
+
+  async setAttrs(vpath: string, attrs: SetAttrs): Promise<void> {
+    const st = await this.#exists(vpath, true);
+    if (!st) {
+      this.checkAttrs(vpath, attrs, false);
+      throw new AppError('not_found', `${vpath} not found`);
+    }
+    this.checkAttrs(vpath, attrs, st.type === 'dir');
+    const { fs, path } = this.#resolve(vpath);
+    if (this.opts.setstatMode === 1) return;
+    if (attrs.size !== undefined) await fs.truncate(path, attrs.size);
+    if (attrs.mode !== undefined) {
+      if (!fs.chmod) throw new AppError('unsupported', 'chmod is not supported by this storage');
+      await fs.chmod(path, attrs.mode);
+    }
+    if (attrs.uid !== undefined || attrs.gid !== undefined) {
+      if (!fs.chown) throw new AppError('unsupported', 'chown is not supported by this storage');
+      await fs.chown(path, attrs.uid ?? st.uid, attrs.gid ?? st.gid);
+    }
+    if (attrs.atimeMs !== undefined || attrs.mtimeMs !== undefined)
+      await fs.setTimes(path, attrs.atimeMs ?? st.atimeMs, attrs.mtimeMs ?? st.mtimeMs);
+  }
+
+  /** `target` is a virtual path (absolute, or relative to the link's directory). */
+  async symlink(target: string, linkPath: string): Promise<void> {
+    this.#require('create_symlinks', parentOf(linkPath), linkPath);
+    const t = cleanVirtualPath(target, parentOf(linkPath));
+    const a = this.#resolve(t);
+    const b = this.#resolve(linkPath);
+    if (a.mount !== b.mount) throw new AppError('unsupported', 'symlinks across folders are not supported');
+    if (!b.fs.symlink) throw new AppError('unsupported', 'symlinks are not supported by this storage');
+    await b.fs.symlink(a.path, b.path);
+  }
+
+  async readlink(vpath: string): Promise<string> {
+    this.#require('list', parentOf(vpath), vpath);
+    const { fs, path, mount } = this.#resolve(vpath);
+    if (!fs.readlink) throw new AppError('unsupported', 'symlinks are not supported by this storage');
+    const target = await fs.readlink(path);
+    return mount.virtualPath === '/' ? target : posix.join(mount.virtualPath, target);
+  }
+
+  async link(existing: string, newPath: string): Promise<void> {
+    this.#require('download', parentOf(existing), existing);
+    this.#require('create_symlinks', parentOf(newPath), newPath);
+    const a = this.#resolve(existing);
+    const b = this.#resolve(newPath);
+    if (a.mount !== b.mount || !a.fs.capabilities.hardlinks || !a.fs.link)
+      throw new AppError('unsupported', 'hard links are not supported here');
+    await a.fs.link(a.path, b.path);
+  }
+
+  statvfs(vpath: string): Promise<FsUsage> {
+    const { fs, path } = this.#resolve(vpath);
+    return fs.statvfs(path);
+  }
+
+  /** Hex digest of a file, read as a stream (ssh md5sum/sha*sum commands). */
+  async checksum(vpath: string, algo: 'md5' | 'sha1' | 'sha256' | 'sha512'): Promise<string> {
+    this.#require('download', parentOf(vpath), vpath);
+    const { fs, path } = this.#resolve(vpath);
+    const st = await fs.stat(path);
+    if (st.type !== 'file') throw new AppError('is_dir', `${vpath} is not a file`);
+    const hash = createHash(algo);
+    const stream = await fs.openRead(path);
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  /** Releases every mount's backend. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.opts.mounts.map((m) => m.fs.close?.()));
+  }
+}

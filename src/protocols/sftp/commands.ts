@@ -1,0 +1,99 @@
+// SSH "exec" requests: the commands SFTPGo answers itself (hash sums, cd, pwd) and scp. There is
+// never a shell: anything else gets an error message and a non-zero exit status.
+import { AppError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { Connection } from '../../core/connection.ts';
+import type { ServerChannel } from '../ssh/ssh2.ts';
+import { ScpSession, parseScpArgs } from './scp.ts';
+
+export const DEFAULT_SSH_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'cd', 'pwd', 'scp'];
+const ALL_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'cd', 'pwd', 'scp'];
+const HASHES = { md5sum: 'md5', sha1sum: 'sha1', sha256sum: 'sha256', sha512sum: 'sha512' } as const;
+
+export function enabledCommands(configured: readonly string[] | undefined): Set<string> {
+  const list = configured ?? DEFAULT_SSH_COMMANDS;
+  return new Set(list.includes('*') ? ALL_COMMANDS : list);
+}
+
+/** Splits a command line the way a POSIX shell would split words (quotes and backslashes only). */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) cur += line[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function finish(ch: ServerChannel, code: number): void {
+  try {
+    ch.exit(code);
+    ch.end();
+  } catch {
+    // Client already gone.
+  }
+}
+
+export async function runCommand(ch: ServerChannel, conn: Connection, line: string, enabled: Set<string>): Promise<void> {
+  const words = splitCommand(line);
+  const name = words[0] ?? '';
+  if (!enabled.has(name)) {
+    log('info', 'ssh_command_refused', { connection: conn.id, username: conn.username, command: name });
+    ch.stderr.write(`command not supported: ${name || '(empty)'}\n`);
+    return finish(ch, 127);
+  }
+  log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
+  try {
+    if (name === 'scp') {
+      const args = parseScpArgs(words.slice(1));
+      if (!args) {
+        ch.stderr.write('scp: unsupported arguments\n');
+        return finish(ch, 1);
+      }
+      conn.protocol = 'SCP';
+      return finish(ch, await new ScpSession(ch, conn, args).run());
+    }
+    if (name === 'pwd' || name === 'cd') {
+      // Every session starts at "/" and a command cannot change it; clients use these to probe.
+      ch.write('/\n');
+      return finish(ch, 0);
+    }
+    const algo = HASHES[name as keyof typeof HASHES];
+    const files = words.slice(1);
+    if (files.length === 0) throw new AppError('invalid', `${name}: a file name is required`);
+    for (const f of files) {
+      const digest = await conn.fs.checksum(conn.fs.path(f), algo);
+      ch.write(`${digest}  ${f}\n`);
+    }
+    return finish(ch, 0);
+  } catch (err) {
+    const msg = err instanceof AppError ? err.message : String((err as Error)?.message ?? err);
+    try {
+      ch.stderr.write(`${name}: ${msg}\n`);
+    } catch {
+      // Client gone.
+    }
+    return finish(ch, 1);
+  }
+}

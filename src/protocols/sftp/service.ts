@@ -1,0 +1,15 @@
+// The SFTP/SCP front-end as a Service of `serve`: undefined when sftpd has no bindings.
+import type { ServiceFactory } from '../../serve/service.ts';
+import { SftpServer } from './server.ts';
+
+export const sftpService: ServiceFactory = (runtime) => {
+  const bindings = runtime.config.sftpd?.bindings ?? [];
+  if (!bindings.some((b) => b.port > 0)) return undefined;
+  const server = new SftpServer({ config: runtime.config, dataDir: runtime.dataDir, store: runtime.store });
+  return {
+    name: 'sftpd',
+    start: () => server.start(),
+    stop: () => server.stop(),
+    reload: (config) => server.reload(config),
+  };
+};

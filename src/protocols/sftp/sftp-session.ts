@@ -1,0 +1,350 @@
+// One SFTP v3 subsystem channel: decodes requests (ssh2 parses the wire), calls the user's tree in
+// the core, and maps results and errors back. Owns the channel's open handles and releases them
+// when the channel closes, however it closes.
+import { AppError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { Connection } from '../../core/connection.ts';
+import type { Download, Upload } from '../../core/transfers.ts';
+import type { SetAttrs } from '../../core/user-fs.ts';
+import type { FileInfo } from '../../vfs/fs.ts';
+import type { SFTPWrapper } from '../ssh/ssh2.ts';
+import { FX, attrsOf, longnameOf, statusOf } from './status.ts';
+import { advertiseExtensions, outgoingPacketSize, sendExtendedReply, symlinkArgs, uint64s } from './wire.ts';
+
+const OPEN = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
+const READDIR_PAGE = 100;
+// DATA reply: uint32 length, byte type, uint32 id, uint32 data length.
+const DATA_HEADER = 13;
+// WRITE request: length, type, id, handle string (4 + 4 bytes), uint64 offset, data length.
+const WRITE_HEADER = 29;
+const MAX_HANDLES = 256;
+// Largest READ we serve in one reply (OpenSSH's sftp-server allows the same order of size).
+const MAX_READ = 256 * 1024;
+
+type Handle =
+  | { kind: 'download'; vpath: string; transfer: Download; pending: Set<Promise<unknown>> }
+  | { kind: 'upload'; vpath: string; transfer: Upload; pending: Set<Promise<unknown>>; deferred?: SetAttrs }
+  | { kind: 'dir'; vpath: string; entries: AsyncIterator<FileInfo>; pending: Set<Promise<unknown>> };
+
+interface WireAttrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atime?: number;
+  mtime?: number;
+}
+
+function setAttrsOf(a: WireAttrs): SetAttrs {
+  const out: SetAttrs = {};
+  if (a.mode !== undefined) out.mode = a.mode & 0o7777;
+  if (a.uid !== undefined) out.uid = a.uid;
+  if (a.gid !== undefined) out.gid = a.gid;
+  if (a.size !== undefined) out.size = a.size;
+  if (a.atime !== undefined) out.atimeMs = a.atime * 1000;
+  if (a.mtime !== undefined) out.mtimeMs = a.mtime * 1000;
+  return out;
+}
+
+function readStrings(data: Buffer, n: number): string[] | undefined {
+  const out: string[] = [];
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    if (p + 4 > data.length) return undefined;
+    const len = data.readUInt32BE(p);
+    if (p + 4 + len > data.length) return undefined;
+    out.push(data.toString('utf8', p + 4, p + 4 + len));
+    p += 4 + len;
+  }
+  return out;
+}
+
+function readHandle(data: Buffer): Buffer | undefined {
+  if (data.length < 4) return undefined;
+  const len = data.readUInt32BE(0);
+  return data.length >= 4 + len ? data.subarray(4, 4 + len) : undefined;
+}
+
+export class SftpSession {
+  readonly #handles = new Map<number, Handle>();
+  #nextHandle = 1;
+  /** Read length that fits one SSH packet, advertised through limits@openssh.com. */
+  readonly #packetRead: number;
+  /** Read buffers handed back after each DATA reply: ssh2 copies them into the packet. */
+  readonly #pool: Buffer[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly sftp: SFTPWrapper,
+    private readonly conn: Connection,
+    private readonly onRelease: () => void = () => undefined,
+  ) {
+    this.#packetRead = Math.max(1024, outgoingPacketSize(sftp) - DATA_HEADER);
+    advertiseExtensions(sftp, {
+      'posix-rename@openssh.com': '1',
+      'statvfs@openssh.com': '2',
+      'fsync@openssh.com': '1',
+      'hardlink@openssh.com': '1',
+      'limits@openssh.com': '1',
+    });
+    this.#wire();
+  }
+
+  get openHandles(): number {
+    return this.#handles.size;
+  }
+
+  #wire(): void {
+    const s = this.sftp;
+    const on = (event: string, fn: (reqId: number, ...args: never[]) => Promise<void> | void): void => {
+      s.on(event as never, ((reqId: number, ...args: never[]) => {
+        this.conn.touch();
+        Promise.resolve()
+          .then(() => fn(reqId, ...args))
+          .catch((err) => this.#fail(reqId, err));
+      }) as never);
+    };
+    on('OPEN', (id, path: string, flags: number, attrs: WireAttrs) => this.#open(id, path, flags, attrs));
+    on('READ', (id, h: Buffer, offset: number, length: number) => this.#read(id, h, offset, length));
+    on('WRITE', (id, h: Buffer, offset: number, data: Buffer) => this.#write(id, h, offset, data));
+    on('CLOSE', (id, h: Buffer) => this.#close(id, h));
+    on('FSTAT', (id, h: Buffer) => this.#fstat(id, h));
+    on('FSETSTAT', (id, h: Buffer, attrs: WireAttrs) => this.#fsetstat(id, h, attrs));
+    on('STAT', (id, path: string) => this.#stat(id, path, true));
+    on('LSTAT', (id, path: string) => this.#stat(id, path, false));
+    on('SETSTAT', async (id, path: string, attrs: WireAttrs) => {
+      await this.conn.fs.setAttrs(this.#path(path), setAttrsOf(attrs));
+      this.#ok(id);
+    });
+    on('OPENDIR', (id, path: string) => this.#opendir(id, path));
+    on('READDIR', (id, h: Buffer) => this.#readdir(id, h));
+    on('REMOVE', async (id, path: string) => (await this.conn.fs.remove(this.#path(path)), this.#ok(id)));
+    on('MKDIR', async (id, path: string) => (await this.conn.fs.mkdir(this.#path(path)), this.#ok(id)));
+    on('RMDIR', async (id, path: string) => (await this.conn.fs.rmdir(this.#path(path)), this.#ok(id)));
+    on('RENAME', async (id, from: string, to: string) => {
+      await this.conn.fs.rename(this.#path(from), this.#path(to), false);
+      this.#ok(id);
+    });
+    on('REALPATH', (id, path: string) => {
+      const p = this.#path(path);
+      s.name(id, [{ filename: p, longname: p, attrs: {} as never }]);
+    });
+    on('READLINK', async (id, path: string) => {
+      const target = await this.conn.fs.readlink(this.#path(path));
+      s.name(id, [{ filename: target, longname: target, attrs: {} as never }]);
+    });
+    on('SYMLINK', async (id, first: string, second: string) => {
+      const { target, link } = symlinkArgs(s, first, second);
+      await this.conn.fs.symlink(target, this.#path(link));
+      this.#ok(id);
+    });
+    on('EXTENDED', (id, name: string, data: Buffer) => this.#extended(id, name, data));
+    // sftp(1) waits for the server to end the stream after it sends EOF.
+    s.on('end', () => s.end());
+    s.on('close', () => void this.release());
+    s.on('error', () => void this.release());
+  }
+
+  #path(p: string): string {
+    return this.conn.fs.path(p);
+  }
+
+  #ok(id: number): void {
+    this.sftp.status(id, FX.OK);
+  }
+
+  #fail(id: number, err: unknown): void {
+    if (this.#closed) return;
+    const { code, message } = statusOf(err);
+    if (code === FX.PERMISSION_DENIED)
+      log('info', 'sftp_denied', { connection: this.conn.id, username: this.conn.username, message });
+    try {
+      this.sftp.status(id, code, message);
+    } catch {
+      // Channel already gone.
+    }
+  }
+
+  #add(h: Handle): Buffer {
+    if (this.#handles.size >= MAX_HANDLES) throw new AppError('quota_exceeded', 'too many open handles');
+    const n = this.#nextHandle++;
+    this.#handles.set(n, h);
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(n, 0);
+    return b;
+  }
+
+  #get(h: Buffer): Handle {
+    const handle = h.length === 4 ? this.#handles.get(h.readUInt32BE(0)) : undefined;
+    if (!handle) throw new AppError('invalid', 'invalid handle');
+    return handle;
+  }
+
+  /** Runs `fn` as in-flight work of a handle, so CLOSE waits for pipelined reads and writes. */
+  #track<T>(h: Handle, p: Promise<T>): Promise<T> {
+    h.pending.add(p);
+    const done = (): void => void h.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #open(id: number, path: string, flags: number, attrs: WireAttrs): Promise<void> {
+    const vpath = this.#path(path);
+    const fs = this.conn.fs;
+    if (flags & OPEN.WRITE) {
+      if (!(flags & OPEN.CREAT)) await fs.stat(vpath);
+      const transfer = await fs.openUpload(this.conn, vpath, {
+        truncate: (flags & OPEN.TRUNC) !== 0,
+        append: (flags & OPEN.APPEND) !== 0,
+        exclusive: (flags & OPEN.EXCL) !== 0,
+        mode: attrs.mode !== undefined ? attrs.mode & 0o777 : undefined,
+      });
+      this.sftp.handle(id, this.#add({ kind: 'upload', vpath, transfer, pending: new Set() }));
+      return;
+    }
+    const transfer = await fs.openDownload(this.conn, vpath);
+    this.sftp.handle(id, this.#add({ kind: 'download', vpath, transfer, pending: new Set() }));
+  }
+
+  async #read(id: number, hb: Buffer, offset: number, length: number): Promise<void> {
+    const h = this.#get(hb);
+    if (h.kind !== 'download') throw new AppError('unsupported', 'handle not open for reading');
+    // Served as asked: OpenSSH's sftp reads the one-packet size from limits@openssh.com, while
+    // other clients (pkg/sftp behind rclone) treat a short read mid-file as an error.
+    const want = Math.min(length, MAX_READ);
+    let buf = this.#pool.pop();
+    if (!buf || buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, this.#packetRead));
+    try {
+      const n = await this.#track(h, h.transfer.read(want === buf.length ? buf : buf.subarray(0, want), offset));
+      if (this.#closed) return;
+      if (n === 0) this.sftp.status(id, FX.EOF);
+      else this.sftp.data(id, n === buf.length ? buf : buf.subarray(0, n));
+    } finally {
+      this.#pool.push(buf);
+    }
+  }
+
+  async #write(id: number, hb: Buffer, offset: number, data: Buffer): Promise<void> {
+    const h = this.#get(hb);
+    if (h.kind !== 'upload') throw new AppError('unsupported', 'handle not open for writing');
+    await this.#track(h, h.transfer.write(data, offset));
+    this.#ok(id);
+  }
+
+  async #close(id: number, hb: Buffer): Promise<void> {
+    const h = this.#get(hb);
+    this.#handles.delete(hb.readUInt32BE(0));
+    await Promise.allSettled([...h.pending]);
+    if (h.kind === 'dir') {
+      await h.entries.return?.();
+    } else {
+      await h.transfer.close();
+      if (h.kind === 'upload' && h.deferred) await this.conn.fs.setAttrs(h.vpath, h.deferred);
+    }
+    this.#ok(id);
+  }
+
+  async #stat(id: number, path: string, follow: boolean): Promise<void> {
+    this.sftp.attrs(id, attrsOf(await this.conn.fs.stat(this.#path(path), follow)) as never);
+  }
+
+  async #fstat(id: number, hb: Buffer): Promise<void> {
+    const h = this.#get(hb);
+    if (h.kind === 'upload') {
+      // The data may be under a temporary name (atomic uploads): report what the client wrote.
+      const st = await this.conn.fs.stat(h.vpath).catch(() => undefined);
+      const now = Date.now();
+      const base: FileInfo = st ?? { name: '', type: 'file', size: 0, mtimeMs: now, atimeMs: now, mode: 0o644, uid: 0, gid: 0, nlink: 1 };
+      this.sftp.attrs(id, attrsOf({ ...base, size: h.transfer.size }) as never);
+      return;
+    }
+    this.sftp.attrs(id, attrsOf(await this.conn.fs.stat(h.vpath)) as never);
+  }
+
+  async #fsetstat(id: number, hb: Buffer, attrs: WireAttrs): Promise<void> {
+    const h = this.#get(hb);
+    const a = setAttrsOf(attrs);
+    if (h.kind === 'upload') {
+      // Applied once the upload is committed, so an atomic upload's final file gets them.
+      this.conn.fs.checkAttrs(h.vpath, a, false);
+      h.deferred = { ...h.deferred, ...a };
+    } else {
+      await this.conn.fs.setAttrs(h.vpath, a);
+    }
+    this.#ok(id);
+  }
+
+  async #opendir(id: number, path: string): Promise<void> {
+    const vpath = this.#path(path);
+    const entries = (await this.conn.fs.openDir(vpath))[Symbol.asyncIterator]();
+    this.sftp.handle(id, this.#add({ kind: 'dir', vpath, entries, pending: new Set() }));
+  }
+
+  async #readdir(id: number, hb: Buffer): Promise<void> {
+    const h = this.#get(hb);
+    if (h.kind !== 'dir') throw new AppError('invalid', 'not a directory handle');
+    const page: { filename: string; longname: string; attrs: never }[] = [];
+    const now = Date.now();
+    while (page.length < READDIR_PAGE) {
+      const next = await this.#track(h, h.entries.next());
+      if (next.done) break;
+      page.push({ filename: next.value.name, longname: longnameOf(next.value, now), attrs: attrsOf(next.value) as never });
+    }
+    if (page.length === 0) this.sftp.status(id, FX.EOF);
+    else this.sftp.name(id, page);
+  }
+
+  async #extended(id: number, name: string, data: Buffer): Promise<void> {
+    const fs = this.conn.fs;
+    switch (name) {
+      case 'posix-rename@openssh.com':
+      case 'hardlink@openssh.com': {
+        const args = readStrings(data, 2);
+        if (!args) throw new AppError('invalid', `malformed ${name}`);
+        if (name === 'posix-rename@openssh.com') await fs.rename(this.#path(args[0]!), this.#path(args[1]!), true);
+        else await fs.link(this.#path(args[0]!), this.#path(args[1]!));
+        return this.#ok(id);
+      }
+      case 'statvfs@openssh.com': {
+        const args = readStrings(data, 1);
+        if (!args) throw new AppError('invalid', 'malformed statvfs');
+        const u = await fs.statvfs(this.#path(args[0]!));
+        const reply = uint64s([u.blockSize, u.blockSize, u.blocks, u.blocksFree, u.blocksAvail, u.files, u.filesFree, u.filesFree, 0, 0, u.nameMax]);
+        if (!sendExtendedReply(this.sftp, id, reply)) throw new AppError('io', 'reply could not be sent');
+        return;
+      }
+      case 'fsync@openssh.com': {
+        const hb = readHandle(data);
+        const h = hb && this.#get(hb);
+        if (!h || h.kind !== 'upload') throw new AppError('invalid', 'fsync needs a file open for writing');
+        await h.transfer.sync();
+        return this.#ok(id);
+      }
+      case 'limits@openssh.com': {
+        // Sizes that keep every DATA reply and WRITE request inside one SSH packet.
+        const reply = uint64s([this.#packetRead + DATA_HEADER, this.#packetRead, 32768 - WRITE_HEADER, MAX_HANDLES]);
+        if (!sendExtendedReply(this.sftp, id, reply)) throw new AppError('io', 'reply could not be sent');
+        return;
+      }
+      default:
+        throw new AppError('unsupported', `extension ${name} is not supported`);
+    }
+  }
+
+  /** Releases every handle: open uploads are aborted (the upload mode decides what remains). */
+  async release(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.onRelease();
+    const handles = [...this.#handles.values()];
+    this.#handles.clear();
+    this.#pool.length = 0;
+    await Promise.allSettled(
+      handles.map(async (h) => {
+        await Promise.allSettled([...h.pending]);
+        if (h.kind === 'dir') await h.entries.return?.();
+        else await h.transfer.abort();
+      }),
+    );
+  }
+}

@@ -1,0 +1,84 @@
+// The one table from core error codes to SFTP v3 status codes, plus the attribute and `ls -l`
+// longname encodings the SFTP front-end sends.
+import { AppError, type ErrorCode } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { FileInfo } from '../../vfs/fs.ts';
+
+export const FX = {
+  OK: 0,
+  EOF: 1,
+  NO_SUCH_FILE: 2,
+  PERMISSION_DENIED: 3,
+  FAILURE: 4,
+  BAD_MESSAGE: 5,
+  OP_UNSUPPORTED: 8,
+} as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  not_found: FX.NO_SUCH_FILE,
+  permission_denied: FX.PERMISSION_DENIED,
+  unsupported: FX.OP_UNSUPPORTED,
+  invalid: FX.BAD_MESSAGE,
+  exists: FX.FAILURE,
+  is_dir: FX.FAILURE,
+  not_dir: FX.FAILURE,
+  not_empty: FX.FAILURE,
+  quota_exceeded: FX.FAILURE,
+  io: FX.FAILURE,
+  config: FX.FAILURE,
+  store: FX.FAILURE,
+};
+
+export function statusOf(err: unknown): { code: number; message: string } {
+  if (err instanceof AppError) return { code: BY_CODE[err.code], message: err.message };
+  log('error', 'sftp_internal_error', { error: String((err as Error)?.stack ?? err) });
+  return { code: FX.FAILURE, message: 'internal error' };
+}
+
+const TYPE_BITS = { file: 0o100000, dir: 0o040000, symlink: 0o120000, other: 0 } as const;
+
+export interface SftpAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  atime: number;
+  mtime: number;
+}
+
+export function attrsOf(info: FileInfo): SftpAttrs {
+  return {
+    mode: TYPE_BITS[info.type] | info.mode,
+    uid: info.uid,
+    gid: info.gid,
+    size: info.size,
+    atime: Math.floor(info.atimeMs / 1000),
+    mtime: Math.floor(info.mtimeMs / 1000),
+  };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const SIX_MONTHS_MS = 182 * 24 * 3600 * 1000;
+
+function modeString(info: FileInfo): string {
+  const t = info.type === 'dir' ? 'd' : info.type === 'symlink' ? 'l' : info.type === 'file' ? '-' : '?';
+  let s = t;
+  for (let shift = 6; shift >= 0; shift -= 3) {
+    const bits = (info.mode >> shift) & 7;
+    s += (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (bits & 1 ? 'x' : '-');
+  }
+  return s;
+}
+
+/** `ls -l` style line, as OpenSSH's sftp-server writes it (sftp's `ls -l` prints it verbatim). */
+export function longnameOf(info: FileInfo, now = Date.now()): string {
+  const d = new Date(info.mtimeMs);
+  const day = String(d.getUTCDate()).padStart(2, ' ');
+  const recent = Math.abs(now - info.mtimeMs) < SIX_MONTHS_MS;
+  const when = recent
+    ? `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`
+    : ` ${d.getUTCFullYear()}`;
+  const owner = String(info.uid).padEnd(8, ' ');
+  const group = String(info.gid).padEnd(8, ' ');
+  return `${modeString(info)} ${String(info.nlink).padStart(4, ' ')} ${owner} ${group} ${String(info.size).padStart(8, ' ')} ${MONTHS[d.getUTCMonth()]} ${day} ${when} ${info.name}`;
+}

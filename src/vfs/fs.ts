@@ -1,0 +1,131 @@
+// The storage contract every backend implements (local now; S3, GCS, Azure, SFTP and crypt later).
+// It is deliberately small and streaming, in the spirit of rclone's Fs/Object: what a backend can
+// or cannot do beyond the basics is declared in `capabilities` and checked by the session core, so
+// protocol quirks never turn into special cases inside a backend. Paths are backend-relative POSIX
+// paths ("" or "/" is the backend root), already resolved and confined by the core.
+import type { Readable } from 'node:stream';
+
+export interface Capabilities {
+  /** rename() replaces the target atomically (POSIX rename semantics). */
+  atomicRename: boolean;
+  /** Directories exist on their own (object stores emulate them with prefixes). */
+  realDirectories: boolean;
+  /** A writer accepts writes at any offset, and an existing file can be reopened to write into it. */
+  randomWrites: boolean;
+  /** openWrite({ offset }) can continue an existing file at its current end (upload resume). */
+  resume: boolean;
+  /** openReader() is available: positional reads without a stream per request. */
+  randomReads: boolean;
+  serverSideCopy: boolean;
+  /** Hash algorithms the backend can compute without the caller reading the data. */
+  checksums: readonly string[];
+  symlinks: boolean;
+  hardlinks: boolean;
+  /** chmod/chown are meaningful (POSIX owners and modes). */
+  posixAttributes: boolean;
+}
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface FileInfo {
+  /** Base name; for stat() of the root it is "". */
+  name: string;
+  type: EntryType;
+  size: number;
+  /** Unix ms. */
+  mtimeMs: number;
+  atimeMs: number;
+  /** POSIX permission bits (no type bits); backends without modes report 0o644 / 0o755. */
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+}
+
+export interface ReadRange {
+  /** First byte, inclusive. */
+  start?: number;
+  /** Last byte, inclusive (as in node:fs createReadStream). */
+  end?: number;
+}
+
+export interface WriteOptions {
+  /** Start writing here; an existing file keeps its bytes before it (resume). */
+  offset?: number;
+  /** Append to the current end of an existing file. */
+  append?: boolean;
+  /** Empty an existing file first. Default: true when neither offset nor append is given. */
+  truncate?: boolean;
+  /** Fail with `exists` when the file already exists. */
+  exclusive?: boolean;
+  /** Permission bits for a new file. */
+  mode?: number;
+}
+
+/** An open upload. Nothing is committed until close() resolves; abort() discards what it can. */
+export interface FileWriter {
+  /** Bytes known to be in the file (starting offset plus what was written past it). */
+  readonly size: number;
+  /**
+   * Writes `data` at `position` (default: just after the previous write). Backends without
+   * `randomWrites` reject any position other than the current end with `unsupported`.
+   */
+  write(data: Uint8Array, position?: number): Promise<void>;
+  /** Makes written data durable (fsync) where the backend can; otherwise resolves. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Positional reads for backends with `randomReads`: no stream per request, caller-owned buffers. */
+export interface FileReader {
+  read(into: Uint8Array, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface FsUsage {
+  blockSize: number;
+  blocks: number;
+  blocksFree: number;
+  blocksAvail: number;
+  files: number;
+  filesFree: number;
+  nameMax: number;
+}
+
+export interface Fs {
+  /** Short backend name for logs: "local", "s3", ... */
+  readonly kind: string;
+  readonly capabilities: Capabilities;
+  /** Follows symlinks. */
+  stat(path: string): Promise<FileInfo>;
+  /** Does not follow a final symlink (same as stat where symlinks are not supported). */
+  lstat(path: string): Promise<FileInfo>;
+  /** Entries of a directory, paged by the backend; never the whole listing in memory at once. */
+  list(path: string): AsyncIterable<FileInfo>;
+  openRead(path: string, range?: ReadRange): Promise<Readable>;
+  /** Only with capabilities.randomReads. */
+  openReader?(path: string): Promise<FileReader>;
+  openWrite(path: string, opts?: WriteOptions): Promise<FileWriter>;
+  /** Replaces an existing target file (POSIX semantics) when capabilities.atomicRename. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file or symlink; a directory gives `is_dir`. */
+  remove(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  /** Removes an empty directory; `not_empty` otherwise. */
+  rmdir(path: string): Promise<void>;
+  setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  /** Sets the size of an existing file (truncate or extend). */
+  truncate(path: string, size: number): Promise<void>;
+  statvfs(path: string): Promise<FsUsage>;
+  /** The following are present only where the matching capability is true. */
+  copy?(from: string, to: string): Promise<void>;
+  chmod?(path: string, mode: number): Promise<void>;
+  chown?(path: string, uid: number, gid: number): Promise<void>;
+  /** `target` is a backend path; the link is stored so that readlink() gives it back. */
+  symlink?(target: string, linkPath: string): Promise<void>;
+  readlink?(path: string): Promise<string>;
+  link?(existing: string, newPath: string): Promise<void>;
+  /** Releases clients and pools held by the backend. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,260 @@
+// The local filesystem backend: a directory on this machine serves as the root of one mount.
+// It confines every path to its root, including through symlinks: the real path of whatever a
+// request touches must stay inside the real root, so a link to "/" placed in a home is useless.
+import { constants, createReadStream, open as openCb, type Stats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { posix, sep, join, relative, isAbsolute, resolve as resolveOs, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AppError } from '../../errors.ts';
+import type { Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import { fsError } from './errors.ts';
+import { LocalReader, LocalWriter } from './file.ts';
+
+const CAPABILITIES: Capabilities = Object.freeze({
+  atomicRename: true,
+  realDirectories: true,
+  randomWrites: true,
+  resume: true,
+  randomReads: true,
+  serverSideCopy: true,
+  checksums: [],
+  symlinks: true,
+  hardlinks: true,
+  posixAttributes: true,
+});
+
+const LIST_BUFFER = 128;
+
+function infoOf(name: string, st: Stats): FileInfo {
+  return {
+    name,
+    type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    atimeMs: st.atimeMs,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    nlink: st.nlink,
+  };
+}
+
+function openFd(path: string, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => openCb(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** Creates the root directory when missing (a user's home is created at first login). */
+export async function openLocalFs(root: string): Promise<LocalFs> {
+  if (!isAbsolute(root)) throw new AppError('config', `local root must be absolute: ${root}`);
+  await fsp.mkdir(root, { recursive: true, mode: 0o700 }).catch((err) => Promise.reject(fsError(err, 'mkdir', '/')));
+  return new LocalFs(await fsp.realpath(root));
+}
+
+export class LocalFs implements Fs {
+  readonly kind = 'local';
+  readonly capabilities = CAPABILITIES;
+
+  /** `root` must be a real (symlink-free) absolute path; use openLocalFs(). */
+  constructor(readonly root: string) {}
+
+  /** The OS path of a backend path, without touching the disk. */
+  osPath(path: string): string {
+    if (path.includes('\0')) throw new AppError('invalid', 'path contains a NUL byte');
+    const clean = posix.normalize(`/${path}`);
+    return clean === '/' ? this.root : join(this.root, ...clean.slice(1).split('/'));
+  }
+
+  #inside(real: string): boolean {
+    return real === this.root || real.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep);
+  }
+
+  /**
+   * The OS path for `path` after checking where it really lands. With `followLast` the final
+   * component is resolved too (open, stat, list); without it only its parent is (lstat, remove,
+   * rename, readlink), so a symlink itself can be managed wherever it points.
+   */
+  async #confined(path: string, followLast: boolean, op: string): Promise<string> {
+    const os = this.osPath(path);
+    if (os === this.root) return os;
+    const checkFrom = followLast ? os : dirname(os);
+    let probe = checkFrom;
+    // Walk up to the deepest existing ancestor: a path being created does not exist yet.
+    for (;;) {
+      try {
+        const real = await fsp.realpath(probe);
+        if (!this.#inside(real)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
+        return os;
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' || probe === this.root) throw fsError(err, op, path);
+        probe = dirname(probe);
+      }
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const os = await this.#confined(path, true, 'stat');
+    try {
+      return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.stat(os));
+    } catch (err) {
+      throw fsError(err, 'stat', path);
+    }
+  }
+
+  async lstat(path: string): Promise<FileInfo> {
+    const os = await this.#confined(path, false, 'lstat');
+    try {
+      return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.lstat(os));
+    } catch (err) {
+      throw fsError(err, 'lstat', path);
+    }
+  }
+
+  async *list(path: string): AsyncIterable<FileInfo> {
+    const os = await this.#confined(path, true, 'list');
+    let dir: Awaited<ReturnType<typeof fsp.opendir>>;
+    try {
+      dir = await fsp.opendir(os, { bufferSize: LIST_BUFFER });
+    } catch (err) {
+      throw fsError(err, 'list', path);
+    }
+    try {
+      for await (const entry of dir) {
+        try {
+          yield infoOf(entry.name, await fsp.lstat(join(os, entry.name)));
+        } catch {
+          // Removed between readdir and lstat: simply not listed.
+        }
+      }
+    } catch (err) {
+      throw fsError(err, 'list', path);
+    } finally {
+      // for-await closes the Dir on completion; an early break or throw closes it here.
+      await dir.close().catch(() => undefined);
+    }
+  }
+
+  async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
+    const reader = await this.#openFd(path, constants.O_RDONLY, 0, 'open');
+    return createReadStream('', { fd: reader, start: range.start, end: range.end, autoClose: true, highWaterMark: 256 * 1024 });
+  }
+
+  async openReader(path: string): Promise<FileReader> {
+    return new LocalReader(await this.#openFd(path, constants.O_RDONLY, 0, 'open'), path);
+  }
+
+  async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    const resume = opts.offset !== undefined || opts.append === true;
+    const truncate = opts.truncate ?? !resume;
+    let flags = constants.O_WRONLY | constants.O_CREAT;
+    if (truncate) flags |= constants.O_TRUNC;
+    if (opts.exclusive) flags |= constants.O_EXCL;
+    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create');
+    let start = opts.offset ?? 0;
+    if (opts.append) {
+      const st = await fsp.stat(this.osPath(path)).catch(() => undefined);
+      start = st?.size ?? 0;
+    }
+    return new LocalWriter(fd, start, path);
+  }
+
+  async #openFd(path: string, flags: number, mode: number, op: string): Promise<number> {
+    const os = await this.#confined(path, true, op);
+    try {
+      // O_NOFOLLOW is not needed: the real path was checked just above, and a link swapped in
+      // between is the same race any local server has (the home owner controls the tree).
+      const fd = await openFd(os, flags, mode);
+      return fd;
+    } catch (err) {
+      throw fsError(err, op, path);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const a = await this.#confined(from, false, 'rename');
+    const b = await this.#confined(to, false, 'rename');
+    await fsp.rename(a, b).catch((err) => Promise.reject(fsError(err, 'rename', from)));
+  }
+
+  async remove(path: string): Promise<void> {
+    const os = await this.#confined(path, false, 'remove');
+    const st = await fsp.lstat(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
+    if (st.isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
+    await fsp.unlink(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const os = await this.#confined(path, false, 'mkdir');
+    await fsp.mkdir(os, { mode: 0o755 }).catch((err) => Promise.reject(fsError(err, 'mkdir', path)));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const os = await this.#confined(path, false, 'rmdir');
+    if (os === this.root) throw new AppError('permission_denied', 'the root cannot be removed');
+    await fsp.rmdir(os).catch((err) => Promise.reject(fsError(err, 'rmdir', path)));
+  }
+
+  async setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+    const os = await this.#confined(path, true, 'utimes');
+    await fsp.utimes(os, atimeMs / 1000, mtimeMs / 1000).catch((err) => Promise.reject(fsError(err, 'utimes', path)));
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    const os = await this.#confined(path, true, 'truncate');
+    await fsp.truncate(os, size).catch((err) => Promise.reject(fsError(err, 'truncate', path)));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    const os = await this.#confined(path, true, 'chmod');
+    await fsp.chmod(os, mode & 0o7777).catch((err) => Promise.reject(fsError(err, 'chmod', path)));
+  }
+
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    const os = await this.#confined(path, true, 'chown');
+    await fsp.chown(os, uid, gid).catch((err) => Promise.reject(fsError(err, 'chown', path)));
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const a = await this.#confined(from, true, 'copy');
+    const b = await this.#confined(to, false, 'copy');
+    await fsp.copyFile(a, b).catch((err) => Promise.reject(fsError(err, 'copy', from)));
+  }
+
+  async symlink(target: string, linkPath: string): Promise<void> {
+    const os = await this.#confined(linkPath, false, 'symlink');
+    // Stored relative to the link's directory so the tree stays valid if the root moves.
+    const targetOs = this.osPath(target);
+    const rel = relative(dirname(os), targetOs) || '.';
+    await fsp.symlink(rel, os).catch((err) => Promise.reject(fsError(err, 'symlink', linkPath)));
+  }
+
+  async readlink(path: string): Promise<string> {
+    const os = await this.#confined(path, false, 'readlink');
+    const raw = await fsp.readlink(os).catch((err) => Promise.reject(fsError(err, 'readlink', path)));
+    const abs = isAbsolute(raw) ? raw : resolveOs(dirname(os), raw);
+    if (!this.#inside(abs)) throw new AppError('permission_denied', `readlink ${path}: target outside the root`);
+    const rel = relative(this.root, abs);
+    return '/' + rel.split(sep).join('/');
+  }
+
+  async link(existing: string, newPath: string): Promise<void> {
+    const a = await this.#confined(existing, false, 'link');
+    const b = await this.#confined(newPath, false, 'link');
+    await fsp.link(a, b).catch((err) => Promise.reject(fsError(err, 'link', newPath)));
+  }
+
+  async statvfs(path: string): Promise<FsUsage> {
+    const os = await this.#confined(path, true, 'statvfs');
+    const st = await fsp.statfs(os).catch((err) => Promise.reject(fsError(err, 'statvfs', path)));
+    return {
+      blockSize: st.bsize,
+      blocks: st.blocks,
+      blocksFree: st.bfree,
+      blocksAvail: st.bavail,
+      files: st.files,
+      filesFree: st.ffree,
+      nameMax: 255,
+    };
+  }
+}

@@ -1,12 +1,13 @@
-// The one place the project imports ssh2 from, so the cipher work (chacha20-poly1305 under Bun,
-// one write per packet) can swap in a patched copy without touching the protocol code.
-import ssh2 from 'ssh2';
+// The one place the project imports ssh2 from. It points at the thin fork in vendor/ssh2 (upstream
+// ssh2 1.17.0 plus chacha20-poly1305 under Bun and one socket write per packet; see
+// vendor/ssh2/README.md). Types still come from @types/ssh2: the API is unchanged.
+import ssh2 from '../../../vendor/ssh2/lib/index.js';
 
 export const { Server, Client, utils } = ssh2;
 export type {
   Connection,
   ServerConfig,
-  // @types/ssh2 calls the client's options ConnectConfig
+  // @types/ssh2 calls the client's options ConnectConfig; keep the name the project already uses
   ConnectConfig as ClientConfig,
   AuthContext,
   Session,

@@ -2,7 +2,7 @@
 // validate, plan and serve work, with the LMDB addon loaded from inside the binary.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
@@ -46,9 +46,20 @@ describe('the compiled binary from an empty directory', () => {
     expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 
-  test('serve applies the config into LMDB, then plan reports no changes', async () => {
+  test('serve applies the config into LMDB and serves SFTP (chacha20-poly1305 and aes-gcm) with the real client', async () => {
     const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: join(dir, 'data') });
     expect(s.logs.some((l) => l.event === 'reconcile_change' && l.name === 'alice')).toBe(true);
+    const port = Number((s.logs.find((l) => l.event === 'sftp_listening') as { port: number }).port);
+    writeFileSync(join(dir, 'upload.txt'), 'hello from the binary\n');
+    for (const cipher of ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com']) {
+      const r = spawnSync(
+        'sshpass',
+        ['-p', 'pw-alice', 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-c', cipher, '-P', String(port), '-b', '-', 'alice@127.0.0.1'],
+        { input: `put ${join(dir, 'upload.txt')} up-${cipher}.txt\nls\n`, encoding: 'utf8', cwd: dir },
+      );
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, 'home/alice', `up-${cipher}.txt`), 'utf8')).toBe('hello from the binary\n');
+    }
     expect(await s.stop()).toBe(0);
     expect(runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir }).stdout).toContain('no changes');
   });

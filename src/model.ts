@@ -22,13 +22,20 @@ export interface RecordMeta {
 }
 
 /** A user spec as stored: secrets in stored form (password hashed), defaults filled in. */
-export type UserSpec = Omit<User, 'password'> & {
+export type UserSpec = Omit<User, 'password' | 'virtual_folders'> & {
+  virtual_folders?: ResolvedVirtualFolder[];
   status: 0 | 1;
   home_dir: string;
   permissions: Record<string, string[]>;
   /** A password hash, never a clear password. */
   password?: string;
 };
+
+/**
+ * A user's virtual folder as logins see it: the mount (name, virtual_path, quotas) merged with the
+ * folder's own definition, as SFTPGo's user JSON embeds it.
+ */
+export type ResolvedVirtualFolder = NonNullable<User['virtual_folders']>[number] & Pick<Folder, 'mapped_path' | 'filesystem' | 'description'>;
 
 export type UserRecord = UserSpec &
   RecordMeta & {

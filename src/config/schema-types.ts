@@ -73,6 +73,9 @@ export interface Common {
   upload_mode?: (0 | 1 | 2) | ('standard' | 'atomic' | 'atomic_resume');
   temp_path?: string;
   setstat_mode?: 0 | 1 | 2;
+  /**
+   * A rename between two virtual folders (or a folder and the home): 0 refuses it, 1 copies the file to the target storage and then deletes the source (files only).
+   */
   rename_mode?: 0 | 1;
   max_total_connections?: number;
   max_per_host_connections?: number;

@@ -5,7 +5,7 @@ import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs } from '../vfs/open.ts';
 import { Connection, connections, type Protocol } from './connection.ts';
-import type { Mount } from './paths.ts';
+import { cleanVirtualPath, type Mount } from './paths.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { UserFs } from './user-fs.ts';
 
@@ -22,14 +22,20 @@ export function loginRefusal(user: UserRecord, now: number, activeSessions: numb
 export interface CoreSettings {
   uploadMode: UploadMode;
   setstatMode: number;
+  /** common.rename_mode: 0 refuses a rename across mounts, 1 copies the file then deletes it. */
+  crossMountRename: 'refuse' | 'copy';
 }
 
 export function coreSettings(common: Common | undefined): CoreSettings {
-  return { uploadMode: parseUploadMode(common?.upload_mode), setstatMode: common?.setstat_mode ?? 0 };
+  return {
+    uploadMode: parseUploadMode(common?.upload_mode),
+    setstatMode: common?.setstat_mode ?? 0,
+    crossMountRename: common?.rename_mode === 1 ? 'copy' : 'refuse',
+  };
 }
 
 /**
- * Builds the user's tree (home mount; virtual folders later) and registers a live Connection.
+ * Builds the user's tree (home mount plus one mount per virtual folder) and registers a live Connection.
  * Call after loginRefusal() said yes.
  */
 export async function openConnection(
@@ -37,9 +43,25 @@ export async function openConnection(
   settings: CoreSettings,
   init: { protocol: Protocol; remoteAddress: string; disconnect: () => void },
 ): Promise<Connection> {
-  const home = await openFs(user.filesystem, user.home_dir);
-  const mounts: Mount[] = [{ virtualPath: '/', fs: home }];
-  const fs = new UserFs({ mounts, permissions: user.permissions, uploadMode: settings.uploadMode, setstatMode: settings.setstatMode });
+  const mounts: Mount[] = [];
+  try {
+    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir) });
+    // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser).
+    for (const vf of user.virtual_folders ?? []) {
+      const root = vf.mapped_path ?? '';
+      mounts.push({ virtualPath: cleanVirtualPath(vf.virtual_path), fs: await openFs(vf.filesystem, root), folder: vf.name });
+    }
+  } catch (err) {
+    await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
+    throw err;
+  }
+  const fs = new UserFs({
+    mounts,
+    permissions: user.permissions,
+    uploadMode: settings.uploadMode,
+    setstatMode: settings.setstatMode,
+    crossMountRename: settings.crossMountRename,
+  });
   const conn = new Connection({ user, fs, ...init });
   connections.add(conn);
   return conn;

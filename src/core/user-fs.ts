@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
-import type { FileInfo, FsUsage } from '../vfs/fs.ts';
+import type { FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
 import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
@@ -33,6 +33,8 @@ export interface UserFsOptions {
   uploadMode: UploadMode;
   /** common.setstat_mode: 1 ignores attribute changes (reports success). */
   setstatMode?: number;
+  /** A rename between two mounts: refused, or done as copy then delete (files only). */
+  crossMountRename?: 'refuse' | 'copy';
 }
 
 function denied(what: string, vpath: string): AppError {
@@ -138,6 +140,7 @@ export class UserFs {
   }
 
   async rmdir(vpath: string): Promise<void> {
+    if (this.#isMountPoint(vpath)) throw denied('delete', vpath);
     if (vpath === '/') throw denied('delete_dirs', vpath);
     this.#require('delete_dirs', parentOf(vpath), vpath);
     const { fs, path } = this.#resolve(vpath);
@@ -154,7 +157,7 @@ export class UserFs {
 
   /** With `overwrite` false an existing target is an error (SFTP v3 RENAME); true is POSIX rename. */
   async rename(from: string, to: string, overwrite: boolean): Promise<void> {
-    if (from === '/' || to === '/') throw denied('rename', from);
+    if (from === '/' || to === '/' || this.#isMountPoint(from) || this.#isMountPoint(to)) throw denied('rename', from);
     const src = await this.#exists(from);
     if (!src) {
       this.#require(renamePermission(false), parentOf(from), from);
@@ -171,8 +174,17 @@ export class UserFs {
     }
     const a = this.#resolve(from);
     const b = this.#resolve(to);
-    if (a.mount !== b.mount) throw new AppError('unsupported', 'rename across folders is not supported yet');
-    await a.fs.rename(a.path, b.path);
+    if (a.mount === b.mount) return a.fs.rename(a.path, b.path);
+    if (this.opts.crossMountRename !== 'copy')
+      throw new AppError('unsupported', `rename from ${from} to ${to} crosses virtual folders (set common.rename_mode: 1 to copy)`);
+    if (src.type !== 'file') throw new AppError('unsupported', 'a directory cannot be renamed across virtual folders');
+    await copyAcross(a.fs, a.path, b.fs, b.path);
+    await a.fs.remove(a.path);
+  }
+
+  /** True when `vpath` is where a virtual folder is mounted: it cannot be renamed or removed. */
+  #isMountPoint(vpath: string): boolean {
+    return this.opts.mounts.some((m) => m.virtualPath !== '/' && m.virtualPath === vpath);
   }
 
   /** Throws when any requested attribute change is not permitted; changes nothing. */
@@ -256,5 +268,19 @@ export class UserFs {
   /** Releases every mount's backend. */
   async close(): Promise<void> {
     await Promise.allSettled(this.opts.mounts.map((m) => m.fs.close?.()));
+  }
+}
+
+/** Streams a file from one backend to another; the target is committed only if every byte arrived. */
+async function copyAcross(from: Fs, fromPath: string, to: Fs, toPath: string): Promise<void> {
+  const reader = await from.openRead(fromPath);
+  const writer = await to.openWrite(toPath);
+  try {
+    for await (const chunk of reader) await writer.write(chunk as Uint8Array);
+    await writer.close();
+  } catch (err) {
+    reader.destroy();
+    await writer.abort();
+    throw err;
   }
 }

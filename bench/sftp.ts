@@ -1,0 +1,368 @@
+// SFTP side by side: this server (compiled binary under Bun, and the same source bundled for Node)
+// against OpenSSH sshd (internal-sftp) and `rclone serve sftp`, driven by the same OpenSSH sftp
+// client with the same cipher, interleaved, median of N rounds. Prints Markdown tables.
+//
+//   bun bench/sftp.ts [--rounds 3] [--size-mb 256] [--servers bun,node,sshd,rclone] [--ciphers aes128-gcm@openssh.com,chacha20-poly1305@openssh.com]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '../src/protocols/ssh/ssh2.ts';
+import { freePort } from '../test/support/net.ts';
+
+const root = resolve(import.meta.dir, '..');
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : def);
+const ROUNDS = Number(opt('--rounds', '3'));
+const SIZE_MB = Number(opt('--size-mb', '256'));
+const SERVERS = opt('--servers', 'bun,node,sshd,rclone').split(',');
+const CIPHERS = opt('--ciphers', 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+const SMALL_FILES = Number(opt('--small-files', '1000'));
+const LIST_ENTRIES = Number(opt('--list-entries', '10000'));
+const IDLE_SESSIONS = Number(opt('--idle-sessions', '200'));
+
+const work = join(tmpdir(), `sftpgo-bench-sftp-${process.pid}`);
+mkdirSync(work, { recursive: true });
+const BUN = join(root, 'node_modules/.bin/bun');
+
+function sh(cmd: string, argv: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', input, maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+// ---------- fixtures ----------
+const key = join(work, 'client_key');
+if (!existsSync(key)) sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+const big = join(work, 'big.bin');
+{
+  const fd = openSync(big, 'w');
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < SIZE_MB; i++) {
+    for (let j = 0; j < block.length; j += 4) block.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+}
+const bigSha = createHash('sha256').update(readFileSync(big)).digest('hex');
+const smallDir = join(work, 'small');
+mkdirSync(smallDir, { recursive: true });
+for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(smallDir, `s${i}.bin`), Buffer.alloc(4096, i % 251));
+
+// ---------- servers ----------
+/**
+ * Files the download and listing tests read, put in place before a server starts: rclone's VFS
+ * caches directory listings, so files created behind its back would stay invisible.
+ */
+function seed(home: string): void {
+  for (let i = 0; i < 4; i++) sh('cp', [big, join(home, `down${i}.bin`)]);
+  mkdirSync(join(home, 'many'));
+  for (let i = 0; i < LIST_ENTRIES; i++) writeFileSync(join(home, 'many', `entry-${i}`), '');
+}
+
+interface Server {
+  name: string;
+  port: number;
+  /** Directory the login lands in (where files appear on disk). */
+  home: string;
+  /** Path prefix the client uses for remote files. */
+  remoteDir: string;
+  user: string;
+  proc: ChildProcess;
+  pid(): number;
+  stop(): Promise<void>;
+}
+
+function waitPort(port: number, proc: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (proc.exitCode !== null) return rej(new Error(`${name} exited with ${proc.exitCode}`));
+      // A bare TCP connect (no SSH banner): servers may log it as a failed handshake, harmlessly.
+      const r = spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
+      if (r.status === 0) return res();
+      if (Date.now() > deadline) return rej(new Error(`${name} did not listen on ${port}`));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+}
+
+function stopper(proc: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((r) => {
+      if (proc.exitCode !== null) return r();
+      proc.once('exit', () => r());
+      proc.kill('SIGTERM');
+    });
+}
+
+let nodeBundle = '';
+async function startOurs(runtime: 'bun' | 'node'): Promise<Server> {
+  const dir = join(work, `ours-${runtime}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  seed(join(dir, 'home'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sftpgo.yaml'),
+    `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\n  ciphers: [aes128-gcm@openssh.com, chacha20-poly1305@openssh.com, aes128-ctr]\nlog: { level: warn }\nusers:\n  - username: bench\n    public_keys: ["${pub}"]\n    home_dir: ${join(dir, 'home')}\n    max_sessions: 0\n`,
+  );
+  let cmd: string;
+  let argv: string[];
+  const env: Record<string, string> = { ...process.env } as Record<string, string>;
+  if (runtime === 'bun') {
+    const bin = join(root, 'dist/sftpgo');
+    if (!existsSync(bin)) sh(BUN, [join(root, 'scripts/build.ts')]);
+    cmd = bin;
+    argv = [];
+    env.MIMALLOC_PURGE_DELAY = '-1';
+  } else {
+    if (!nodeBundle) {
+      nodeBundle = join(work, 'node/sftpgo.mjs');
+      const r = sh(BUN, ['build', join(root, 'src/main.ts'), '--target', 'node', '--packages', 'external', '--outfile', nodeBundle]);
+      if (r.status !== 0) throw new Error(`node bundle failed: ${r.stderr}`);
+      // Resolve external packages from the project's node_modules.
+      sh('ln', ['-sfn', join(root, 'node_modules'), join(work, 'node/node_modules')]);
+      sh('ln', ['-sfn', join(root, 'vendor'), join(work, 'vendor')]);
+    }
+    cmd = process.env.NODE ?? 'node';
+    argv = [nodeBundle];
+  }
+  const proc = spawn(cmd, [...argv, 'serve', '--config', join(dir, 'sftpgo.yaml'), '--data-dir', join(dir, 'data')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitPort(port, proc, `ours-${runtime}`);
+  return { name: runtime === 'bun' ? 'this server (compiled, Bun)' : 'this server (Node 20)', port, home: join(dir, 'home'), remoteDir: '', user: 'bench', proc, pid: () => proc.pid!, stop: stopper(proc) };
+}
+
+async function startSshd(): Promise<Server> {
+  const dir = join(work, 'sshd');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  seed(join(dir, 'home'));
+  mkdirSync('/run/sshd', { recursive: true });
+  const port = await freePort();
+  sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), pub + '\n');
+  const user = process.env.USER || 'root';
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `ListenAddress 127.0.0.1:${port}`,
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin yes',
+      'PasswordAuthentication no',
+      'Subsystem sftp internal-sftp',
+      `ForceCommand internal-sftp -d ${join(dir, 'home')}`,
+      'LogLevel ERROR',
+    ].join('\n') + '\n',
+  );
+  const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitPort(port, proc, 'sshd');
+  return { name: 'OpenSSH sshd (internal-sftp)', port, home: join(dir, 'home'), remoteDir: join(dir, 'home'), user, proc, pid: () => proc.pid!, stop: stopper(proc) };
+}
+
+async function startRclone(): Promise<Server> {
+  const dir = join(work, 'rclone');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  seed(join(dir, 'home'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'authorized_keys'), pub + '\n');
+  const proc = spawn('rclone', ['serve', 'sftp', join(dir, 'home'), '--addr', `127.0.0.1:${port}`, '--authorized-keys', join(dir, 'authorized_keys'), '--user', 'bench', '--config', '/dev/null', '-q'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitPort(port, proc, 'rclone');
+  return { name: 'rclone serve sftp', port, home: join(dir, 'home'), remoteDir: '', user: 'bench', proc, pid: () => proc.pid!, stop: stopper(proc) };
+}
+
+// ---------- measurements ----------
+/** The process and all its descendants (sshd forks per session, and again for privilege separation). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...sh('pgrep', ['-P', String(out[i])]).stdout.split('\n').filter(Boolean).map(Number));
+  return out;
+}
+
+function cpuSeconds(pid: number): number {
+  // utime+stime (+ reaped children's) over the process tree: sshd's per-session children count too.
+  let total = 0;
+  const pids = tree(pid);
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+function rssMiB(pid: number): number {
+  let total = 0;
+  const pids = tree(pid);
+  for (const p of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      total += Number(m?.[1] ?? 0) / 1024;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+function sftp(s: Server, cipher: string, batch: string): { ok: boolean; ms: number; err: string } {
+  const file = join(work, `batch-${process.hrtime.bigint()}`);
+  writeFileSync(file, batch);
+  const t = performance.now();
+  const r = sh('sftp', [
+    '-q', '-b', file, '-c', cipher, '-i', key, '-P', String(s.port),
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-F', '/dev/null',
+    `${s.user}@127.0.0.1`,
+  ]);
+  const ms = performance.now() - t;
+  rmSync(file, { force: true });
+  return { ok: r.status === 0, ms, err: r.stderr };
+}
+
+function remote(s: Server, name: string): string {
+  return s.remoteDir ? `${s.remoteDir}/${name}` : name;
+}
+
+interface Sample {
+  mbps: number;
+  cpuPerGB: number;
+}
+
+/** `streams` parallel sftp clients each moving the big file; MB/s is total bytes over wall time. */
+async function transfer(s: Server, cipher: string, dir: 'up' | 'down', streams: number): Promise<Sample> {
+  const cpu0 = cpuSeconds(s.pid());
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: streams }, (_, i) =>
+      new Promise<void>((res, rej) => {
+        const batch = dir === 'up' ? `put ${big} ${remote(s, `up${i}.bin`)}\n` : `get ${remote(s, `down${i}.bin`)} ${join(work, `got-${i}.bin`)}\n`;
+        const file = join(work, `batch-${i}-${Date.now()}`);
+        writeFileSync(file, batch);
+        const p = spawn('sftp', [
+          '-q', '-b', file, '-c', cipher, '-i', key, '-P', String(s.port),
+          '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-F', '/dev/null',
+          `${s.user}@127.0.0.1`,
+        ], { stdio: 'ignore' });
+        p.once('exit', (code) => (rmSync(file, { force: true }), code === 0 ? res() : rej(new Error(`${s.name}: sftp ${dir} exited ${code}`))));
+      }),
+    ),
+  );
+  const secs = (performance.now() - t) / 1000;
+  const cpu = cpuSeconds(s.pid()) - cpu0;
+  const bytes = SIZE_MB * 2 ** 20 * streams;
+  // Spot-check integrity of one transfer per measurement.
+  const check = dir === 'up' ? join(s.home, 'up0.bin') : join(work, 'got-0.bin');
+  if (createHash('sha256').update(readFileSync(check)).digest('hex') !== bigSha) throw new Error(`${s.name}: ${dir} corrupted the file`);
+  return { mbps: bytes / 1e6 / secs, cpuPerGB: cpu / (bytes / 1e9) };
+}
+
+function smallFiles(s: Server, cipher: string): number {
+  const dir = `small-${Date.now()}`;
+  const r = sftp(s, cipher, `mkdir ${remote(s, dir)}\nput -r ${smallDir}/* ${remote(s, dir)}\n`);
+  if (!r.ok) throw new Error(`${s.name}: small files failed: ${r.err}`);
+  return r.ms / 1000;
+}
+
+function listing(s: Server, cipher: string): number {
+  const r = sftp(s, cipher, `ls -l ${remote(s, 'many')}\n`);
+  if (!r.ok) throw new Error(`${s.name}: listing failed: ${r.err}`);
+  return r.ms / 1000;
+}
+
+async function idleSessions(s: Server): Promise<number> {
+  const before = rssMiB(s.pid());
+  const clients: InstanceType<typeof Client>[] = [];
+  for (let i = 0; i < IDLE_SESSIONS; i += 20) {
+    await Promise.all(
+      Array.from({ length: Math.min(20, IDLE_SESSIONS - i) }, () =>
+        new Promise<void>((res, rej) => {
+          const c = new Client();
+          c.once('ready', () => c.sftp((err) => (err ? rej(err) : (clients.push(c), res()))));
+          c.once('error', rej);
+          c.connect({ host: '127.0.0.1', port: s.port, username: s.user, privateKey: readFileSync(key), readyTimeout: 60_000 });
+        }),
+      ),
+    );
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = rssMiB(s.pid());
+  for (const c of clients) c.end();
+  process.stderr.write(`${s.name}: RSS ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${clients.length} sessions\n`);
+  return after;
+}
+
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+}
+
+// ---------- run ----------
+const starters: Record<string, () => Promise<Server>> = {
+  bun: () => startOurs('bun'),
+  node: () => startOurs('node'),
+  sshd: startSshd,
+  rclone: startRclone,
+};
+const servers: Server[] = [];
+for (const name of SERVERS) servers.push(await starters[name]!());
+
+type Key = string;
+const results = new Map<Key, number[]>();
+const add = (k: Key, v: number) => results.set(k, [...(results.get(k) ?? []), v]);
+
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const cipher of CIPHERS) {
+      // Interleave servers within each round so drift in machine load hits all of them alike.
+      for (const s of servers) {
+        for (const [dir, streams] of [['up', 1], ['down', 1], ['up', 4], ['down', 4]] as const) {
+          const r = await transfer(s, cipher, dir, streams);
+          add(`${s.name}|${cipher}|${dir}${streams}|mbps`, r.mbps);
+          add(`${s.name}|${cipher}|${dir}${streams}|cpu`, r.cpuPerGB);
+        }
+        process.stderr.write(`round ${round + 1} ${cipher} ${s.name}: done\n`);
+      }
+    }
+    for (const s of servers) {
+      add(`${s.name}|small`, smallFiles(s, CIPHERS[0]!));
+      add(`${s.name}|list`, listing(s, CIPHERS[0]!));
+    }
+  }
+  for (const s of servers) add(`${s.name}|idle`, await idleSessions(s));
+} finally {
+  for (const s of servers) await s.stop();
+}
+
+const ref = servers.find((s) => s.name.startsWith('OpenSSH'));
+const m = (k: string) => median(results.get(k) ?? [NaN]);
+const out: string[] = [];
+out.push(`SFTP, ${SIZE_MB} MiB file, OpenSSH sftp client, median of ${ROUNDS} interleaved rounds. MB/s (server CPU s/GB); ratio = this row / sshd.`);
+for (const cipher of CIPHERS) {
+  out.push('', `### ${cipher}`, '', '| server | up ×1 | down ×1 | up ×4 | down ×4 |', '|---|---|---|---|---|');
+  for (const s of servers) {
+    const cells = ['up1', 'down1', 'up4', 'down4'].map((t) => {
+      const v = m(`${s.name}|${cipher}|${t}|mbps`);
+      const c = m(`${s.name}|${cipher}|${t}|cpu`);
+      const r = ref && ref !== s ? ` ×${(v / m(`${ref.name}|${cipher}|${t}|mbps`)).toFixed(2)}` : '';
+      return `${v.toFixed(0)} (${c.toFixed(2)})${r}`;
+    });
+    out.push(`| ${s.name} | ${cells.join(' | ')} |`);
+  }
+}
+out.push('', `| server | ${SMALL_FILES} × 4 KiB upload | ls -l of ${LIST_ENTRIES} entries | RSS with ${IDLE_SESSIONS} idle sessions |`, '|---|---|---|---|');
+for (const s of servers)
+  out.push(`| ${s.name} | ${m(`${s.name}|small`).toFixed(2)} s | ${m(`${s.name}|list`).toFixed(2)} s | ${m(`${s.name}|idle`).toFixed(0)} MiB |`);
+console.log(out.join('\n'));
+rmSync(work, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pkg from '../package.json' with { type: 'json' };
 import { dataDirOf, loadOrReport, type CommonFlags } from './cli/context.ts';
 import { isAppError } from './errors.ts';
+import { tuneAllocatorForServe } from './runtime.ts';
 import { formatPlan } from './reconcile/plan.ts';
 import { planFor } from './reconcile/reconcile.ts';
 import { dumpStore, loadDump } from './store/dump.ts';
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
     usage: `sftpgo serve [--config FILE] [--data-dir DIR]\n\nValidates the config, applies it to the store in one transaction, starts the\nconfigured services. SIGHUP reloads the config (an invalid file is rejected and\nthe running state stays); SIGTERM or SIGINT stops cleanly.\n\n${CONFIG_HELP}`,
     options: COMMON,
     async run(flags) {
+      tuneAllocatorForServe();
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
       const { serveCommand } = await import('./serve/serve.ts');

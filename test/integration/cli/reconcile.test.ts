@@ -2,7 +2,7 @@
 // invalid files change nothing, and the store survives revert/init and dump/load round trips.
 import { afterAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyPassword } from '../../../src/auth/passwords.ts';
 import { runCli } from '../../support/cli.ts';
@@ -24,11 +24,13 @@ function yaml(port: number, users: { name: string; extra?: string }[], folders =
   ].join('\n');
 }
 
+/** Digest of everything in the data dir (store and host keys), except LMDB's lock file. */
 function storeDigest(dataDir: string): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dataDir).sort()) {
-    if (f.endsWith('-lock')) continue;
-    h.update(f).update(readFileSync(join(dataDir, f)));
+  for (const f of (readdirSync(dataDir, { recursive: true }) as string[]).sort()) {
+    const p = join(dataDir, f);
+    if (f.endsWith('-lock') || statSync(p).isDirectory()) continue;
+    h.update(f).update(readFileSync(p));
   }
   return h.digest('hex');
 }

@@ -24,7 +24,12 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
   const first = await reconcile(loaded, dataDir, store);
   printGenerated(first.generated, loaded.config);
 
-  const runtime: { config: Config; dataDir: string; store: Store } = { config: loaded.config, dataDir, store };
+  const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
+    config: loaded.config,
+    dataDir,
+    store,
+    reload: () => server.reload(),
+  };
   const services: Service[] = [];
   try {
     for (const factory of SERVICES) {

@@ -9,6 +9,8 @@ export interface Runtime {
   /** Absolute data dir: the store, generated host keys. */
   readonly dataDir: string;
   readonly store: Store;
+  /** Re-reads the config file and reconciles it (SIGHUP does the same); the running state stays on error. */
+  reload(): Promise<{ ok: boolean; errors?: string[] }>;
 }
 
 export interface Service {

@@ -1,0 +1,50 @@
+// SIGHUP re-reads the config: a valid file is reconciled into the running server, an invalid one
+// is rejected with its errors while the running state (and the store) stay as they were.
+import { afterAll, expect, test } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../../support/cli.ts';
+import { freePort } from '../../support/net.ts';
+import { startServer } from '../../support/server.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+
+afterAll(removeTempDirs);
+
+function canLogin(port: number, username: string, password: string): Promise<boolean> {
+  const c = new Client();
+  return new Promise((resolve) => {
+    c.once('ready', () => (c.end(), resolve(true)));
+    c.once('error', () => resolve(false));
+    c.connect({ host: '127.0.0.1', port, username, password, readyTimeout: 10_000 });
+  });
+}
+
+test('SIGHUP applies a valid file and rejects an invalid one, keeping the running state', async () => {
+  const dir = tempDir();
+  const port = await freePort();
+  const base = `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\ndata_provider:\n  password_hashing: { bcrypt_options: { cost: 4 } }\nusers:\n  - { username: ann, password: ann-pw, home_dir: ${dir}/ann }\n`;
+  const s = await startServer({ yaml: base, cwd: dir });
+  try {
+    expect(await canLogin(port, 'ann', 'ann-pw')).toBe(true);
+    expect(await canLogin(port, 'ben', 'ben-pw')).toBe(false);
+
+    writeFileSync(s.configPath, base + `  - { username: ben, password: ben-pw, home_dir: ${dir}/ben }\n`);
+    s.proc.kill('SIGHUP');
+    const applied = await s.waitForLog((l) => l.event === 'reload_applied');
+    expect(applied).toMatchObject({ create: 1, update: 0, delete: 0 });
+    expect(await canLogin(port, 'ben', 'ben-pw')).toBe(true);
+
+    writeFileSync(s.configPath, base + `  - { username: ben, password: ben-pw, home_dir: relative/oops }\n`);
+    s.proc.kill('SIGHUP');
+    const rejected = await s.waitForLog((l) => l.event === 'reload_rejected');
+    expect(JSON.stringify(rejected.errors)).toContain('users[1].home_dir: must be an absolute path');
+    // Still serving the last good state, ben included.
+    expect(await canLogin(port, 'ben', 'ben-pw')).toBe(true);
+    expect(await canLogin(port, 'ann', 'ann-pw')).toBe(true);
+  } finally {
+    expect(await s.stop()).toBe(0);
+  }
+  const d = JSON.parse(runCli(['dumpdata', '--data-dir', join(dir, 'data')]).stdout);
+  expect(d.users.map((u: { username: string }) => u.username)).toEqual(['ann', 'ben']);
+});

@@ -7,7 +7,7 @@ bash scripts/install-test-deps.sh || { echo "installing test dependencies failed
 ./node_modules/.bin/tsc --noEmit -p . || { echo "0 passed, 1 failed: type check"; exit 1; }
 ./node_modules/.bin/bun scripts/gen-types.ts --check || { echo "0 passed, 1 failed: generated types are stale"; exit 1; }
 log=$(mktemp)
-./node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+./node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9)
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)

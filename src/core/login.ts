@@ -6,6 +6,9 @@ import type { UserRecord } from '../model.ts';
 import { openFs } from '../vfs/open.ts';
 import { Connection, connections, type Protocol } from './connection.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
+import type { Config } from '../config/load.ts';
+import type { Store } from '../store/store.ts';
+import { folderQuota, storeUsageBook, userQuota, type UsageBook } from './quota.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { UserFs } from './user-fs.ts';
 
@@ -24,14 +27,25 @@ export interface CoreSettings {
   setstatMode: number;
   /** common.rename_mode: 0 refuses a rename across mounts, 1 copies the file then deletes it. */
   crossMountRename: 'refuse' | 'copy';
+  /** Where quota usage is kept; without it quotas are neither tracked nor enforced. */
+  usage?: UsageBook;
 }
 
-export function coreSettings(common: Common | undefined): CoreSettings {
+export function coreSettings(common: Common | undefined, usage?: UsageBook): CoreSettings {
   return {
     uploadMode: parseUploadMode(common?.upload_mode),
     setstatMode: common?.setstat_mode ?? 0,
     crossMountRename: common?.rename_mode === 1 ? 'copy' : 'refuse',
+    ...(usage ? { usage } : {}),
   };
+}
+
+/**
+ * The settings every protocol front-end logs users in with: `common` from the config, and quota
+ * tracking in the store unless `data_provider.track_quota` is 0.
+ */
+export function coreSettingsFor(config: Config, store: Store): CoreSettings {
+  return coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : storeUsageBook(store));
 }
 
 /**
@@ -45,11 +59,17 @@ export async function openConnection(
 ): Promise<Connection> {
   const mounts: Mount[] = [];
   try {
-    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir) });
+    const book = settings.usage;
+    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir), ...(book ? { quota: userQuota(book, user) } : {}) });
     // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser).
     for (const vf of user.virtual_folders ?? []) {
       const root = vf.mapped_path ?? '';
-      mounts.push({ virtualPath: cleanVirtualPath(vf.virtual_path), fs: await openFs(vf.filesystem, root), folder: vf.name });
+      mounts.push({
+        virtualPath: cleanVirtualPath(vf.virtual_path),
+        fs: await openFs(vf.filesystem, root),
+        folder: vf.name,
+        ...(book ? { quota: folderQuota(book, user, vf) } : {}),
+      });
     }
   } catch (err) {
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Fs } from '../vfs/fs.ts';
+import type { MountQuota } from './quota.ts';
 
 export interface Mount {
   /** Cleaned absolute virtual path where this Fs appears ("/" for the home). */
@@ -11,6 +12,8 @@ export interface Mount {
   readonly fs: Fs;
   /** Folder name for virtual folders; undefined for the home. */
   readonly folder?: string;
+  /** Usage limits this mount charges; undefined when quotas are not tracked. */
+  readonly quota?: MountQuota;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
 import { Transfer, type Connection } from './connection.ts';
+import type { MountQuota } from './quota.ts';
 
 /** common.upload_mode: 0 standard (in place), 1 atomic, 2 atomic with partial files kept for resume. */
 export type UploadMode = 0 | 1 | 2;
@@ -54,6 +55,8 @@ export class Upload extends Transfer {
     /** Backend path being written, when it differs from target (atomic modes). */
     private readonly temp: string | undefined,
     private readonly mode: UploadMode,
+    /** Quota to check while writing and charge when the data lands: `oldSize` is what it replaces. */
+    private readonly quota?: { mount: MountQuota; oldSize: number; newFile: boolean },
   ) {
     super(connection, 'upload', virtualPath);
   }
@@ -63,10 +66,35 @@ export class Upload extends Transfer {
   }
 
   async write(data: Uint8Array, position?: number): Promise<void> {
-    if (position !== undefined && position !== this.writer.size && !this.fs.capabilities.randomWrites)
-      throw new AppError('unsupported', 'this storage only accepts sequential writes');
-    await this.writer.write(data, position);
-    this.bytes += data.byteLength;
+    try {
+      if (this.#failed) throw this.#failed;
+      if (position !== undefined && position !== this.writer.size && !this.fs.capabilities.randomWrites)
+        throw new AppError('unsupported', 'this storage only accepts sequential writes');
+      if (this.quota) {
+        const end = Math.max(this.writer.size, (position ?? this.writer.size) + data.byteLength);
+        this.quota.mount.check(end - this.quota.oldSize, this.quota.newFile ? 1 : 0);
+      }
+      await this.writer.write(data, position);
+      this.bytes += data.byteLength;
+    } catch (err) {
+      // A failed write fails the whole upload: closing it must not commit what arrived.
+      this.#failed ??= err as Error;
+      throw err;
+    }
+  }
+
+  /** Commits the upload, unless a write failed: then it is aborted and the write's error returned. */
+  override async close(): Promise<void> {
+    if (!this.#failed) return super.close();
+    await this.abort();
+    throw this.#failed;
+  }
+
+  #failed: Error | undefined;
+
+  /** Charges the quota for what landed under the target name. */
+  #charge(landedSize: number): void {
+    if (this.quota) this.quota.mount.charge(landedSize - this.quota.oldSize, this.quota.newFile ? 1 : 0);
   }
 
   sync(): Promise<void> {
@@ -82,13 +110,20 @@ export class Upload extends Transfer {
         if (this.temp) await this.fs.remove(this.temp).catch(() => undefined);
         throw err;
       }
+      this.#charge(this.writer.size);
       return;
     }
     await this.writer.abort();
-    if (!this.temp) return;
+    if (!this.temp) {
+      // In place: a backend with random writes keeps what arrived; an object store commits nothing.
+      if (this.fs.capabilities.randomWrites) this.#charge(this.writer.size);
+      return;
+    }
     // atomic_resume keeps what arrived under the real name so the client can resume it.
-    if (this.mode === 2 && this.writer.size > 0) await this.fs.rename(this.temp, this.target).catch(() => undefined);
-    else await this.fs.remove(this.temp).catch(() => undefined);
+    if (this.mode === 2 && this.writer.size > 0) {
+      const kept = await this.fs.rename(this.temp, this.target).then(() => true, () => false);
+      if (kept) this.#charge(this.writer.size);
+    } else await this.fs.remove(this.temp).catch(() => undefined);
   }
 }
 

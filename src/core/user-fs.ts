@@ -117,10 +117,13 @@ export class UserFs {
     // Keeping an existing file's bytes (resume, or a write-only open without truncation).
     const keep = !!existing && (opts.truncate === false || (opts.truncate === undefined && (opts.offset !== undefined || opts.append === true)));
     if (keep && !fs.capabilities.resume) throw new AppError('unsupported', 'this storage cannot resume uploads');
+    const { mount } = this.#resolve(vpath);
+    const quota = mount.quota ? { mount: mount.quota, oldSize: existing?.size ?? 0, newFile: !existing } : undefined;
+    quota?.mount.check(0, quota.newFile ? 1 : 0);
     const mode = this.opts.uploadMode;
     if (mode === 0 || !fs.capabilities.atomicRename) {
       const writer = await fs.openWrite(path, { ...opts, truncate: !keep });
-      return new Upload(conn, vpath, fs, writer, path, undefined, mode);
+      return new Upload(conn, vpath, fs, writer, path, undefined, mode, quota);
     }
     const temp = tempUploadPath(path);
     if (keep) {
@@ -130,7 +133,7 @@ export class UserFs {
       await fs.copy(path, temp);
     }
     const writer = await fs.openWrite(temp, { ...opts, exclusive: false, truncate: !keep });
-    return new Upload(conn, vpath, fs, writer, path, temp, mode);
+    return new Upload(conn, vpath, fs, writer, path, temp, mode, quota);
   }
 
   async mkdir(vpath: string): Promise<void> {
@@ -151,8 +154,9 @@ export class UserFs {
     const st = await this.#exists(vpath);
     this.#require(deletePermission(st?.type === 'dir'), parentOf(vpath), vpath);
     if (!st) throw new AppError('not_found', `${vpath} not found`);
-    const { fs, path } = this.#resolve(vpath);
+    const { fs, path, mount } = this.#resolve(vpath);
     await fs.remove(path);
+    if (st.type === 'file') mount.quota?.charge(-st.size, -1);
   }
 
   /** With `overwrite` false an existing target is an error (SFTP v3 RENAME); true is POSIX rename. */
@@ -174,12 +178,21 @@ export class UserFs {
     }
     const a = this.#resolve(from);
     const b = this.#resolve(to);
-    if (a.mount === b.mount) return a.fs.rename(a.path, b.path);
+    // A replaced target file leaves the target mount's usage.
+    const replaced = dst?.type === 'file' ? dst.size : undefined;
+    if (a.mount === b.mount) {
+      await a.fs.rename(a.path, b.path);
+      if (replaced !== undefined) b.mount.quota?.charge(-replaced, -1);
+      return;
+    }
     if (this.opts.crossMountRename !== 'copy')
       throw new AppError('unsupported', `rename from ${from} to ${to} crosses virtual folders (set common.rename_mode: 1 to copy)`);
     if (src.type !== 'file') throw new AppError('unsupported', 'a directory cannot be renamed across virtual folders');
+    b.mount.quota?.check(src.size - (replaced ?? 0), replaced === undefined ? 1 : 0);
     await copyAcross(a.fs, a.path, b.fs, b.path);
     await a.fs.remove(a.path);
+    b.mount.quota?.charge(src.size - (replaced ?? 0), replaced === undefined ? 1 : 0);
+    a.mount.quota?.charge(-src.size, -1);
   }
 
   /** True when `vpath` is where a virtual folder is mounted: it cannot be renamed or removed. */
@@ -204,9 +217,13 @@ export class UserFs {
       throw new AppError('not_found', `${vpath} not found`);
     }
     this.checkAttrs(vpath, attrs, st.type === 'dir');
-    const { fs, path } = this.#resolve(vpath);
+    const { fs, path, mount } = this.#resolve(vpath);
     if (this.opts.setstatMode === 1) return;
-    if (attrs.size !== undefined) await fs.truncate(path, attrs.size);
+    if (attrs.size !== undefined && st.type === 'file') {
+      mount.quota?.check(attrs.size - st.size, 0);
+      await fs.truncate(path, attrs.size);
+      mount.quota?.charge(attrs.size - st.size, 0);
+    }
     if (attrs.mode !== undefined) {
       if (!fs.chmod) throw new AppError('unsupported', 'chmod is not supported by this storage');
       await fs.chmod(path, attrs.mode);

@@ -5,6 +5,7 @@ import { loadConfig, type CommonFlags } from '../cli/context.ts';
 import { configureLog, log } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
+import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
@@ -79,6 +80,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
           log('error', 'service_stop_failed', { service: s.name, error: (err as Error).message });
         }
       }
+      flushUsage();
       await store.close();
       log('info', 'serve_stopped');
     },

@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
 import { connections, type Connection } from '../../core/connection.ts';
-import { coreSettings, loginRefusal, openConnection } from '../../core/login.ts';
+import { coreSettingsFor, loginRefusal, openConnection } from '../../core/login.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import type { ReadTx } from '../../store/store.ts';
+import type { Store } from '../../store/store.ts';
 import { Server, type AuthContext, type Connection as SshClient } from '../ssh/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
 import { authenticate, logLoginFailed } from './auth.ts';
@@ -27,7 +27,7 @@ const DEFAULT_MAX_AUTH_TRIES = 6;
 export interface SftpServerOptions {
   config: Config;
   dataDir: string;
-  store: ReadTx;
+  store: Store;
 }
 
 export class SftpServer {
@@ -108,7 +108,7 @@ export class SftpServer {
   #accept(client: SshClient, ip: string): void {
     this.#clients.add(client);
     const cfg = this.#sftpd;
-    const settings = coreSettings(this.#config.common);
+    const settings = coreSettingsFor(this.#config, this.opts.store);
     const maxTries = (cfg.max_auth_tries ?? 0) === 0 ? DEFAULT_MAX_AUTH_TRIES : cfg.max_auth_tries! < 0 ? Infinity : cfg.max_auth_tries!;
     let failures = 0;
     let conn: Connection | undefined;

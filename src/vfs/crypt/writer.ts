@@ -1,0 +1,175 @@
+// Upload side of the crypt backend: plaintext in, DARE packages out, strictly sequential. A full
+// 64 KiB package is held back until more data arrives, because only close() knows which package
+// is the last one and must carry the final flag. The packages go to a temp file (a local
+// FileWriter) that `commit` moves into place; abort or any failure discards it, so the previous
+// version of the file is never touched.
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../errors.ts';
+import type { FileWriter } from '../fs.ts';
+import type { PackageAead } from './aead.ts';
+import { aeadNonce, HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, MAX_PLAINTEXT, STREAM_NONCE_SIZE, TAG_SIZE, writePackageHeader, type CipherId } from './format.ts';
+
+export interface CryptWriterTarget {
+  /** Receives the encrypted bytes (the file header was written already). */
+  raw: FileWriter;
+  /** Moves the finished temp file into place. */
+  commit(): Promise<void>;
+  /** Removes the temp file. */
+  discard(): Promise<void>;
+}
+
+export class CryptWriter implements FileWriter {
+  readonly #aead: PackageAead;
+  readonly #cipher: CipherId;
+  readonly #streamNonce: Uint8Array;
+  readonly #target: CryptWriterTarget;
+  readonly #path: string;
+  /** Plaintext not yet sealed: up to one full package. */
+  readonly #pending = new Uint8Array(MAX_PAYLOAD);
+  #pendingLen = 0;
+  #seq = 0;
+  /** Plaintext accepted by write() (the next valid position). */
+  #accepted = 0;
+  /** Plaintext fully processed. */
+  #size = 0;
+  /** Writes run one after another, in call order, even if a caller does not await each. */
+  #chain: Promise<void> = Promise.resolve();
+  #state: 'open' | 'closing' | 'done' | 'failed' = 'open';
+  #failure: unknown;
+  #closing: Promise<void> | undefined;
+
+  /** `streamNonce` is random unless given (only test vectors give it). */
+  constructor(aead: PackageAead, cipher: CipherId, target: CryptWriterTarget, path: string, streamNonce?: Uint8Array) {
+    this.#streamNonce = streamNonce ?? new Uint8Array(randomBytes(STREAM_NONCE_SIZE));
+    this.#aead = aead;
+    this.#cipher = cipher;
+    this.#target = target;
+    this.#path = path;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  write(data: Uint8Array, position = this.#accepted): Promise<void> {
+    if (this.#state === 'failed') return Promise.reject(this.#failed());
+    if (this.#state !== 'open') return Promise.reject(new AppError('invalid', `write ${this.#path}: after close`));
+    if (position !== this.#accepted)
+      return Promise.reject(new AppError('unsupported', `write ${this.#path}: encrypted files are written sequentially (offset ${position}, expected ${this.#accepted})`));
+    if (this.#accepted + data.byteLength > MAX_PLAINTEXT) return Promise.reject(new AppError('invalid', `write ${this.#path}: file too large for DARE`));
+    this.#accepted += data.byteLength;
+    return this.#enqueue(() => this.#absorb(data));
+  }
+
+  async sync(): Promise<void> {
+    await this.#chain;
+    if (this.#failure !== undefined) throw this.#failed();
+    // A held-back package is not on disk yet: it cannot be sealed before we know if it is the last.
+    await this.#target.raw.sync();
+  }
+
+  close(): Promise<void> {
+    if (this.#state === 'done') return Promise.resolve();
+    if (this.#closing) return this.#closing;
+    if (this.#state === 'failed') return Promise.reject(this.#failed());
+    this.#closing = this.#finish();
+    return this.#closing;
+  }
+
+  async #finish(): Promise<void> {
+    this.#state = 'closing';
+    await this.#chain.catch(() => undefined);
+    if (this.#failure !== undefined) {
+      await this.#discard();
+      throw this.#failed();
+    }
+    try {
+      if (this.#pendingLen > 0) {
+        const out = new Uint8Array(HEADER_SIZE + this.#pendingLen + TAG_SIZE);
+        this.#seal(out, this.#pending.subarray(0, this.#pendingLen), true);
+        this.#pendingLen = 0;
+        await this.#target.raw.write(out);
+      }
+      await this.#target.raw.close();
+      await this.#target.commit();
+      this.#state = 'done';
+    } catch (err) {
+      this.#failure = err;
+      await this.#discard();
+      throw this.#failed();
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state === 'done') return;
+    if (this.#closing) {
+      // Too late to abort a commit in progress: let it finish or fail on its own.
+      await this.#closing.catch(() => undefined);
+      return;
+    }
+    const wasFailed = this.#state === 'failed';
+    this.#state = 'failed';
+    this.#failure ??= new AppError('invalid', `write ${this.#path}: aborted`);
+    await this.#chain.catch(() => undefined);
+    if (!wasFailed) await this.#discard();
+  }
+
+  #enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(async () => {
+      if (this.#failure !== undefined) throw this.#failed();
+      try {
+        await step();
+      } catch (err) {
+        this.#failure ??= err;
+        throw this.#failed();
+      }
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Seals every package that is known not to be the last, and writes them in one call. */
+  async #absorb(data: Uint8Array): Promise<void> {
+    const total = this.#pendingLen + data.byteLength;
+    // Packages we may seal now: all full ones except one that could turn out to be the last.
+    const sealable = total > 0 ? Math.floor((total - 1) / MAX_PAYLOAD) : 0;
+    const out = sealable > 0 ? new Uint8Array(sealable * MAX_PACKAGE) : undefined;
+    let off = 0;
+    for (let i = 0; i < sealable; i++) {
+      const dst = out!.subarray(i * MAX_PACKAGE, (i + 1) * MAX_PACKAGE);
+      if (this.#pendingLen > 0) {
+        const take = MAX_PAYLOAD - this.#pendingLen;
+        this.#pending.set(data.subarray(off, off + take), this.#pendingLen);
+        off += take;
+        this.#pendingLen = 0;
+        this.#seal(dst, this.#pending, false);
+      } else {
+        this.#seal(dst, data.subarray(off, off + MAX_PAYLOAD), false);
+        off += MAX_PAYLOAD;
+      }
+    }
+    this.#pending.set(data.subarray(off), this.#pendingLen);
+    this.#pendingLen += data.byteLength - off;
+    if (out) await this.#target.raw.write(out);
+    this.#size += data.byteLength;
+  }
+
+  #seal(dst: Uint8Array, payload: Uint8Array, final: boolean): void {
+    writePackageHeader(dst, this.#cipher, payload.byteLength, this.#streamNonce, final);
+    const header = dst.subarray(0, HEADER_SIZE);
+    this.#aead.seal(aeadNonce(header, this.#seq), header.subarray(0, 4), payload, dst.subarray(HEADER_SIZE));
+    this.#seq++;
+  }
+
+  async #discard(): Promise<void> {
+    this.#state = 'failed';
+    await this.#target.raw.abort().catch(() => undefined);
+    await this.#target.discard().catch(() => undefined);
+  }
+
+  #failed(): AppError {
+    const f = this.#failure;
+    if (f instanceof AppError) return f;
+    return new AppError('io', `write ${this.#path}: ${(f as Error | undefined)?.message ?? 'failed'}`, { cause: f });
+  }
+}

@@ -2,12 +2,12 @@
 // exceeded" message, the partial file follows the upload mode, quota_files refuses a new file at
 // open, deletes give the space back, and usage is exact after a restart.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
 import { startServer } from '../../support/server.ts';
-import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { removeTempDirs } from '../../support/tmp.ts';
 import { sftpBatch, sftpClient, startSftpd, type Sftpd } from './harness.ts';
 
 afterAll(removeTempDirs);

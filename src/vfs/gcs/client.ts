@@ -1,0 +1,269 @@
+// The GCS ObjectClient: keys in, bytes out, over @google-cloud/storage. Uploads are resumable
+// uploads sent one chunk (upload_part_size) at a time, so memory is bounded by the chunk; reads
+// are streamed, ranged when asked; listings are single pages (`autoPaginate: false`).
+// Errors are classified by HTTP status or error code, never by message or class: the SDK throws
+// ApiError (`code` = status) for JSON API calls, gaxios errors (`status`) for resumable-session
+// requests, and runtime-specific network errors (`code` = ECONNREFUSED, ...) otherwise.
+import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { AppError, type ErrorCode } from '../../errors.ts';
+import type { ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
+import type { GcsTarget } from './config.ts';
+
+/** GCS answers at most 1,000 entries (items + prefixes) per page. */
+const MAX_PAGE = 1000;
+
+/** The HTTP status behind an SDK error, whichever shape it came in. */
+export function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; status?: unknown; response?: { status?: unknown } } | undefined;
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.status === 'number') return e.status;
+  if (typeof e?.response?.status === 'number') return e.response.status;
+  return undefined;
+}
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid',
+  401: 'permission_denied',
+  403: 'permission_denied',
+  404: 'not_found',
+  409: 'exists',
+  412: 'exists',
+  416: 'invalid',
+};
+
+export function gcsError(err: unknown, op: string, key: string): AppError {
+  if (err instanceof AppError) return err;
+  const status = statusOf(err);
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const kind: ErrorCode = (status !== undefined ? BY_STATUS[status] : undefined) ?? 'io';
+  const why = status !== undefined ? `HTTP ${status}` : typeof code === 'string' ? code : 'failed';
+  return new AppError(kind, `gcs ${op} "${key}": ${why}`, { cause: err });
+}
+
+function lowerKeys(m: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (!m) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) if (v !== null && v !== undefined) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+function toInfo(m: FileMetadata): ObjectInfo {
+  return {
+    key: m.name ?? '',
+    size: Number(m.size ?? 0),
+    // SFTPGo uses `updated` too; ObjectFs prefers the mtime it keeps in metadata.
+    lastModifiedMs: Date.parse(m.updated ?? m.timeCreated ?? '') || 0,
+    ...(m.etag ? { etag: m.etag } : {}),
+    ...(m.metadata ? { metadata: lowerKeys(m.metadata as Record<string, unknown>) } : {}),
+  };
+}
+
+/**
+ * One resumable upload. The SDK opens the session on the first write (or on end for an empty
+ * object) and sends a chunk whenever it has `chunkBytes`; the final chunk goes only on
+ * complete(), so an aborted upload never becomes an object. abort() also cancels the session
+ * (DELETE on its URI, as Google documents) so nothing lingers server-side.
+ */
+class GcsUpload implements ObjectUpload {
+  private readonly failed: Promise<never>;
+  private state: 'open' | 'completing' | 'done' | 'aborted' = 'open';
+  /** Set once data reached the SDK: a session is being (or has been) created. */
+  private sessionStarting = false;
+  private sessionUri?: string;
+  private onUri?: () => void;
+  private cancelling?: Promise<void>;
+
+  constructor(
+    private readonly ws: Writable,
+    private readonly key: string,
+  ) {
+    this.failed = new Promise<never>((_, reject) => ws.once('error', (err) => reject(gcsError(err, 'upload', key))));
+    this.failed.catch(() => {}); // observed through write()/complete(); never unhandled
+    ws.on('error', () => {}); // errors after abort() are expected and already reported
+    ws.once('writing', () => {
+      this.sessionStarting = true;
+    });
+    ws.on('uri', (uri: string) => {
+      this.sessionUri = uri;
+      this.onUri?.();
+      // A session whose creation finished after abort(): cancel it too.
+      if (this.state === 'aborted') void this.cancelSession();
+    });
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new AppError('invalid', `gcs upload "${this.key}": write after ${this.state}`));
+    // The SDK keeps each chunk's buffers until GCS acknowledges the chunk (to resend it), so it
+    // gets its own copy: callers may reuse theirs once write() resolves.
+    const copy = Buffer.from(chunk);
+    const accepted = new Promise<void>((resolve, reject) => {
+      this.ws.write(copy, (err) => (err ? reject(gcsError(err, 'upload', this.key)) : resolve()));
+    });
+    return Promise.race([accepted, this.failed]);
+  }
+
+  async complete(): Promise<void> {
+    if (this.state !== 'open') throw new AppError('invalid', `gcs upload "${this.key}": complete after ${this.state}`);
+    this.state = 'completing';
+    try {
+      this.ws.end();
+      await Promise.race([finished(this.ws), this.failed]);
+      this.state = 'done';
+    } catch (err) {
+      this.state = 'aborted';
+      this.ws.destroy();
+      await this.cancelSession();
+      throw gcsError(err, 'upload', this.key);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'done' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    this.ws.destroy();
+    // The session request may still be in flight: wait (bounded) for its URI so it can be cancelled.
+    if (this.sessionStarting && !this.sessionUri) await this.uriOrTimeout(SESSION_WAIT_MS);
+    await this.cancelSession();
+  }
+
+  private uriOrTimeout(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.onUri = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** DELETE on the session URI, as Google documents for cancelling; once per upload. */
+  private cancelSession(): Promise<void> {
+    if (!this.sessionUri) return Promise.resolve();
+    this.cancelling ??= deleteSession(this.sessionUri);
+    return this.cancelling;
+  }
+}
+
+/** How long abort() waits for a session being created, to cancel it. */
+const SESSION_WAIT_MS = 5000;
+
+/** Best effort: an uncancelled session expires on its own after a week. */
+async function deleteSession(uri: string): Promise<void> {
+  try {
+    const res = await fetch(uri, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+    await res.body?.cancel();
+  } catch {
+    // ignored: see above
+  }
+}
+
+export class GcsClient implements ObjectClient {
+  readonly kind = 'gcs' as const;
+  readonly location: { bucket: string; endpoint?: string };
+  private readonly storage: Storage;
+  private readonly bucket: Bucket;
+
+  constructor(private readonly target: GcsTarget) {
+    this.storage = new Storage(target.storageOptions);
+    this.bucket = this.storage.bucket(target.bucket);
+    this.location = { bucket: target.bucket, ...(target.endpoint ? { endpoint: target.endpoint } : {}) };
+  }
+
+  private file(key: string): File {
+    return this.bucket.file(key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const [m] = await this.file(key).getMetadata();
+      return toInfo(m);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw gcsError(err, 'stat', key);
+    }
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
+    try {
+      const [, , resp] = await this.bucket.getFiles({
+        prefix,
+        ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
+        ...(opts.token ? { pageToken: opts.token } : {}),
+        maxResults: Math.min(opts.maxKeys ?? MAX_PAGE, MAX_PAGE),
+        autoPaginate: false,
+      });
+      // The raw page, rather than the File objects built from it: it carries `prefixes` too.
+      const page = (resp ?? {}) as { items?: FileMetadata[]; prefixes?: string[]; nextPageToken?: string };
+      return {
+        objects: (page.items ?? []).map(toInfo),
+        prefixes: page.prefixes ?? [],
+        ...(page.nextPageToken ? { nextToken: page.nextPageToken } : {}),
+      };
+    } catch (err) {
+      throw gcsError(err, 'list', prefix);
+    }
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const stream = this.file(key).createReadStream(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {});
+    try {
+      // The request starts on the first read; wait for its answer so not-found is an error
+      // here, not a stream that fails later.
+      const answered = once(stream, 'response') as Promise<[{ statusCode?: number }]>;
+      stream.read(0);
+      const [res] = await answered;
+      const status = res.statusCode ?? 0;
+      if (status >= 400) {
+        // The SDK reads the error body, then fails the stream with the ApiError.
+        const [err] = (await once(stream, 'error').catch((e: unknown) => [e])) as [unknown];
+        throw err;
+      }
+      return stream;
+    } catch (err) {
+      stream.destroy();
+      // A range starting at or past the end: nothing to read, as with node:fs streams.
+      if (range && statusOf(err) === 416) return Readable.from([]);
+      throw gcsError(err, 'read', key);
+    }
+  }
+
+  put(key: string, opts: PutOptions = {}): ObjectUpload {
+    const ws = this.file(key).createWriteStream({
+      resumable: true,
+      chunkSize: this.target.chunkBytes,
+      metadata: {
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        ...(this.target.storageClass ? { storageClass: this.target.storageClass } : {}),
+        ...(opts.metadata ? { metadata: opts.metadata } : {}),
+      },
+      ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
+    });
+    return new GcsUpload(ws, key);
+  }
+
+  async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {
+    try {
+      await this.file(from).copy(this.file(to), {
+        ...(metadata ? { metadata } : {}),
+        ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
+      });
+    } catch (err) {
+      throw gcsError(err, 'copy', from);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.file(key).delete({ ignoreNotFound: true });
+    } catch (err) {
+      throw gcsError(err, 'delete', key);
+    }
+  }
+
+  async close(): Promise<void> {
+    // The SDK holds no pool of its own to release: requests go through the runtime's fetch/agent.
+  }
+}

@@ -1,0 +1,72 @@
+// The narrow contract each object store (S3, GCS, Azure Blob) implements. ObjectFs (objectfs.ts)
+// turns it into the Fs contract once for all three: directories as prefixes with delimiter
+// listings, empty directories as marker objects, stat of a "directory", rename as copy+delete,
+// bounded directory renames, mtime in metadata. A client knows nothing about directories, users or
+// protocols: keys in, bytes out.
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  /** Full key in the bucket/container (including any key prefix). */
+  key: string;
+  size: number;
+  /** Last-modified time from the store, unix ms. */
+  lastModifiedMs: number;
+  etag?: string;
+  /** User metadata, lower-case keys (ObjectFs keeps the client mtime under `MTIME_METADATA_KEY`). */
+  metadata?: Record<string, string>;
+}
+
+export interface ListOptions {
+  /** "/" for one level (common prefixes returned apart); undefined for a flat, recursive listing. */
+  delimiter?: string;
+  /** Continuation token from the previous page. */
+  token?: string;
+  /** Page size hint; the store may return fewer. */
+  maxKeys?: number;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** Common prefixes (with the trailing delimiter) when a delimiter was given. */
+  prefixes: string[];
+  /** Present when there is another page. */
+  nextToken?: string;
+}
+
+export interface PutOptions {
+  metadata?: Record<string, string>;
+  contentType?: string;
+}
+
+/**
+ * A streaming upload. Nothing is visible under the key until complete() resolves; abort() (or a
+ * failed complete) leaves no object and releases any multipart/resumable session. Memory is
+ * bounded by the client's part size × concurrency, never by the file size.
+ */
+export interface ObjectUpload {
+  /** Resolves when the chunk is accepted (backpressure: do not call again before it resolves). */
+  write(chunk: Uint8Array): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface ObjectClient {
+  readonly kind: 's3' | 'gcs' | 'azblob';
+  /** For logs and event payloads: bucket/container and endpoint. */
+  readonly location: { bucket: string; endpoint?: string };
+  /** undefined when the key does not exist (never throws not-found). */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string, opts?: ListOptions): Promise<ListPage>;
+  /** Bytes of `key`; `end` inclusive. Not-found is AppError('not_found'). */
+  get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  put(key: string, opts?: PutOptions): ObjectUpload;
+  /** Server-side copy; replaces metadata with `metadata` when given. */
+  copy(from: string, to: string, metadata?: Record<string, string>): Promise<void>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Releases sockets/agents. */
+  close(): Promise<void>;
+}
+
+/** User-metadata key holding the client-set mtime (unix ms as a decimal string). */
+export const MTIME_METADATA_KEY = 'sftpgo-mtime';

@@ -1,0 +1,140 @@
+// The FTP/S server: one listener per binding (plain with optional AUTH TLS, TLS required, or
+// implicit TLS), the sessions it accepted, and the certificates, re-read from their files on
+// reload. Listeners and ports stay as started; users and per-login settings follow the config.
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import type { SecureContext } from 'node:tls';
+import type { Config } from '../../config/load.ts';
+import type { Ftpd, TlsBinding } from '../../config/schema-types.ts';
+import { AppError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { Store } from '../../store/store.ts';
+import { coreSettingsFor } from '../../core/login.ts';
+import { FtpSession, type SessionHost } from './session.ts';
+import { loadTlsContext } from './tls.ts';
+
+export interface FtpServerOptions {
+  config: Config;
+  dataDir: string;
+  store: Store;
+}
+
+interface Listener {
+  server: Server;
+  /** Index of the binding in ftpd.bindings, to find it again in a reloaded config. */
+  index: number;
+  binding: TlsBinding;
+  tls: SecureContext | undefined;
+}
+
+export class FtpServer {
+  #config: Config;
+  #banner: string[] = [];
+  readonly #listeners: Listener[] = [];
+  readonly #sessions = new Set<FtpSession>();
+
+  constructor(private readonly opts: FtpServerOptions) {
+    this.#config = opts.config;
+  }
+
+  get #ftpd(): Ftpd {
+    return this.#config.ftpd ?? {};
+  }
+
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  async start(): Promise<void> {
+    this.#banner = this.#loadBanner(this.#ftpd);
+    const bindings = this.#ftpd.bindings ?? [];
+    for (const [index, binding] of bindings.entries()) {
+      if (!binding.port) continue;
+      const tls = loadTlsContext(this.#ftpd, binding, this.opts.dataDir);
+      if (!tls && (binding.tls_mode ?? 0) > 0)
+        throw new AppError('config', `ftpd.bindings[${index}]: tls_mode ${binding.tls_mode} needs certificate_file and certificate_key_file`);
+      // Paused until the session reads, so an implicit-TLS client hello is left for the TLS layer.
+      const server = createServer({ pauseOnConnect: true }, (sock) => this.#accept(sock, listener));
+      const listener: Listener = { server, index, binding, tls };
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(binding.port, binding.address || '0.0.0.0', () => {
+          server.off('error', rej);
+          res();
+        });
+      });
+      server.on('error', (err: Error) => log('error', 'ftp_listener_error', { error: err.message }));
+      this.#listeners.push(listener);
+      const addr = server.address() as AddressInfo;
+      log('info', 'ftp_listening', { address: addr.address, port: addr.port, tls_mode: binding.tls_mode ?? 0 });
+    }
+  }
+
+  /** New config: certificates and banner are re-read; a bad certificate keeps the previous one. */
+  async reload(config: Config): Promise<void> {
+    this.#config = config;
+    const ftpd = this.#ftpd;
+    try {
+      this.#banner = this.#loadBanner(ftpd);
+    } catch (err) {
+      log('error', 'ftp_reload_failed', { error: (err as Error).message });
+    }
+    for (const l of this.#listeners) {
+      const binding = ftpd.bindings?.[l.index];
+      if (!binding || binding.port !== l.binding.port) continue;
+      l.binding = binding;
+      try {
+        const next = loadTlsContext(ftpd, binding, this.opts.dataDir);
+        if (next) l.tls = next;
+        log('info', 'ftp_tls_reloaded', { port: binding.port, tls: !!next });
+      } catch (err) {
+        log('error', 'ftp_reload_failed', { port: binding.port, error: (err as Error).message });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    for (const s of [...this.#sessions]) s.close();
+    this.#sessions.clear();
+  }
+
+  #loadBanner(ftpd: Ftpd): string[] {
+    if (ftpd.banner_file) {
+      const path = isAbsolute(ftpd.banner_file) ? ftpd.banner_file : resolve(this.opts.dataDir, ftpd.banner_file);
+      try {
+        const lines = readFileSync(path, 'utf8').replace(/\r/g, '').split('\n').filter((l, i, all) => l || i < all.length - 1);
+        if (lines.length > 0) return lines;
+      } catch (err) {
+        throw new AppError('config', `ftpd.banner_file: ${(err as Error).message}`);
+      }
+    }
+    return [ftpd.banner || 'SFTPGo FTP Server ready'];
+  }
+
+  #accept(sock: Socket, listener: Listener): void {
+    const server = this;
+    const host: SessionHost = {
+      get ftpd() {
+        return server.#ftpd;
+      },
+      get common() {
+        return server.#config.common;
+      },
+      store: this.opts.store,
+      coreSettings: () => coreSettingsFor(server.#config, this.opts.store),
+      get binding() {
+        return listener.binding;
+      },
+      tlsContext: () => listener.tls,
+      banner: () => this.#banner,
+    };
+    const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
+    this.#sessions.add(session);
+    session.start().catch((err) => {
+      log('error', 'ftp_session_error', { error: String(err) });
+      session.close();
+    });
+  }
+}

@@ -1,0 +1,381 @@
+// One FTP control connection: reads command lines (UTF-8, telnet IAC stripped), runs them one at a
+// time, upgrades to TLS on AUTH TLS (the socket is wrapped right after the 234 reply is flushed),
+// logs in through the core, and runs data transfers in the background so ABOR, STAT and NOOP are
+// answered while a transfer runs. Every other command waits for the running transfer to end.
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import type { Common, Ftpd, TlsBinding } from '../../config/schema-types.ts';
+import { connections, type Connection } from '../../core/connection.ts';
+import { loginRefusal, openConnection, type CoreSettings } from '../../core/login.ts';
+import { AppError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { ReadTx } from '../../store/store.ts';
+import { checkPassword, logLoginFailed } from './auth.ts';
+import { COMMANDS, IMMEDIATE } from './commands.ts';
+import { DataChannel, DataError } from './data.ts';
+import { plainIp } from './passive.ts';
+import { formatReply, replyFor, type Reply } from './replies.ts';
+import { handshake, wrapTls } from './tls.ts';
+
+const MAX_LINE = 8192;
+const MAX_LOGIN_FAILURES = 3;
+const DEFAULT_IDLE_MINUTES = 15;
+const DEFAULT_DATA_TIMEOUT_S = 30;
+const TLS_HANDSHAKE_MS = 15_000;
+
+/** What a session reads from its server: always the current config and certificate. */
+export interface SessionHost {
+  readonly ftpd: Ftpd;
+  readonly common: Common | undefined;
+  readonly store: ReadTx;
+  /** Login settings from the current config (upload mode, quotas...), the same for every protocol. */
+  coreSettings(): CoreSettings;
+  readonly binding: TlsBinding;
+  /** The binding's current TLS context (re-read on reload); undefined without a certificate. */
+  tlsContext(): SecureContext | undefined;
+  /** Banner lines sent in the 220 greeting. */
+  banner(): string[];
+}
+
+interface ActiveTransfer {
+  done: Promise<void>;
+  abort(): void;
+  bytes(): number;
+}
+
+export class FtpSession {
+  #sock: Socket | TLSSocket;
+  #buf: Buffer = Buffer.alloc(0);
+  readonly #queue: string[] = [];
+  #pumping = false;
+  #closed = false;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+  #pendingUser: string | undefined;
+  #active: ActiveTransfer | undefined;
+  #data: DataChannel | undefined;
+  readonly ip: string;
+  tls = false;
+  conn: Connection | undefined;
+  cwd = '/';
+  type: 'A' | 'I' = 'A';
+  prot: 'C' | 'P' = 'C';
+  restOffset = 0;
+  renameFrom: string | undefined;
+  epsvAll = false;
+  hashAlgo = 'SHA-256';
+
+  constructor(
+    private readonly raw: Socket,
+    readonly host: SessionHost,
+    private readonly onClose: () => void,
+  ) {
+    this.#sock = raw;
+    this.ip = plainIp(raw.remoteAddress);
+    raw.on('error', (err) => log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
+    raw.on('close', () => this.close());
+  }
+
+  /** Implicit TLS first when the binding says so, then the greeting. */
+  async start(): Promise<void> {
+    if (this.host.binding.tls_mode === 2) {
+      const ctx = this.host.tlsContext();
+      if (!ctx) return this.close();
+      const t = wrapTls(this.raw, ctx);
+      t.on('error', () => undefined);
+      this.#sock = t;
+      this.tls = true;
+      try {
+        await handshake(t, TLS_HANDSHAKE_MS);
+      } catch (err) {
+        log('debug', 'ftp_tls_failed', { ip: this.ip, error: (err as Error).message });
+        return this.close();
+      }
+      this.prot = 'P';
+    }
+    this.#attach();
+    this.reply(220, this.host.banner());
+    this.#armIdle();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get transferring(): ActiveTransfer | undefined {
+    return this.#active;
+  }
+
+  get tlsRequired(): boolean {
+    return this.host.binding.tls_mode === 1;
+  }
+
+  get dataTimeoutMs(): number {
+    return (this.host.ftpd.data_connection_timeout || DEFAULT_DATA_TIMEOUT_S) * 1000;
+  }
+
+  /** The raw control socket (its local address decides where passive listeners bind). */
+  get control(): Socket {
+    return this.raw;
+  }
+
+  reply(code: number, text: string | readonly string[]): void {
+    if (this.#closed || this.#sock.destroyed) return;
+    this.#sock.write(formatReply(code, text));
+  }
+
+  replyError(err: unknown, opts: { naming?: boolean } = {}): void {
+    const r: Reply = replyFor(err, opts);
+    this.reply(r.code, r.text);
+  }
+
+  /** The virtual path a client argument names, from the current directory. */
+  path(arg: string): string {
+    return this.conn!.fs.path(arg || '.', this.cwd);
+  }
+
+  takeRest(): number {
+    const n = this.restOffset;
+    this.restOffset = 0;
+    return n;
+  }
+
+  /** Replaces the pending data channel (PASV, EPSV, PORT, EPRT). */
+  setDataChannel(ch: DataChannel | undefined): void {
+    this.#data?.close();
+    this.#data = ch;
+  }
+
+  // -- control connection -------------------------------------------------------------------
+
+  #attach(): void {
+    this.#sock.on('data', this.#onData);
+    // Listeners start paused (pauseOnConnect): an explicit resume is needed on every runtime.
+    this.#sock.resume();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    let nl: number;
+    while ((nl = this.#buf.indexOf(0x0a)) >= 0) {
+      const line = stripTelnet(this.#buf.subarray(0, nl)).toString('utf8').replace(/\r$/, '');
+      this.#buf = this.#buf.subarray(nl + 1);
+      this.#queue.push(line);
+    }
+    if (this.#buf.length > MAX_LINE) {
+      this.#buf = Buffer.alloc(0);
+      this.reply(500, 'Command line too long');
+    }
+    void this.#pump();
+  };
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) await this.#handle(this.#queue.shift()!);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #handle(line: string): Promise<void> {
+    const sp = line.indexOf(' ');
+    const verb = (sp < 0 ? line : line.slice(0, sp)).trim().toUpperCase();
+    const arg = sp < 0 ? '' : line.slice(sp + 1);
+    if (!verb) return;
+    log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
+    this.#armIdle();
+    this.conn?.touch();
+    if (this.#active && !IMMEDIATE.has(verb)) await this.#active.done;
+    if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
+    const cmd = COMMANDS[verb];
+    if (!cmd) return this.reply(500, `Command "${verb.slice(0, 20)}" not understood`);
+    if (cmd.login !== false && !this.conn) return this.reply(530, 'Please login with USER and PASS');
+    if (cmd.needsArg && !arg.trim()) return this.reply(501, `Syntax error: ${verb} needs an argument`);
+    try {
+      await cmd.run(this, arg);
+    } catch (err) {
+      this.replyError(err, { naming: cmd.naming });
+    }
+  }
+
+  #armIdle(): void {
+    if (this.#idle) clearTimeout(this.#idle);
+    const minutes = this.host.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES;
+    if (minutes <= 0) return;
+    this.#idle = setTimeout(() => {
+      if (this.#active) return this.#armIdle();
+      log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
+      this.quit(421, 'Idle timeout, closing the control connection');
+    }, minutes * 60_000);
+    this.#idle.unref?.();
+  }
+
+  /** AUTH TLS: the reply goes out in clear, then the same socket continues as TLS. */
+  async upgradeTls(context: SecureContext): Promise<void> {
+    const plain = this.#sock;
+    plain.off('data', this.#onData);
+    this.#queue.length = 0;
+    this.#buf = Buffer.alloc(0);
+    await new Promise<void>((resolve) => plain.write(formatReply(234, 'AUTH TLS successful'), () => resolve()));
+    if (this.#closed) return;
+    const t = wrapTls(this.raw, context);
+    t.on('error', (err) => log('debug', 'ftp_tls_error', { ip: this.ip, error: err.message }));
+    this.#sock = t;
+    this.tls = true;
+    this.#attach();
+    handshake(t, TLS_HANDSHAKE_MS).catch(() => this.close());
+  }
+
+  /** Replies, then closes the control connection once the reply is written. */
+  quit(code: number, text: string): void {
+    if (this.#closed) return;
+    this.#sock.end(formatReply(code, text), () => this.close());
+    setTimeout(() => this.close(), 2000).unref?.();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#active?.abort();
+    this.#data?.close();
+    this.#sock.destroy();
+    this.raw.destroy();
+    const c = this.conn;
+    if (c) {
+      void c.close().then(() =>
+        log('info', 'logout', {
+          connection: c.id, username: c.username, ip: this.ip, protocol: 'FTP', duration_ms: Date.now() - c.startedAt,
+          open_transfers: connections.openTransfers(), live_connections: connections.list().length,
+        }),
+      );
+    }
+    this.onClose();
+  }
+
+  // -- login ----------------------------------------------------------------------------------
+
+  user(name: string): void {
+    if (this.conn) return this.reply(530, 'Already logged in');
+    if (this.tlsRequired && !this.tls) {
+      logLoginFailed(this.ip, name, 'tls_required');
+      return this.reply(534, 'Policy requires TLS: use AUTH TLS first');
+    }
+    this.#pendingUser = name;
+    this.reply(331, `Password required for ${name}`);
+  }
+
+  async pass(password: string): Promise<void> {
+    if (this.conn) return this.reply(230, 'Already logged in');
+    const username = this.#pendingUser;
+    this.#pendingUser = undefined;
+    if (this.tlsRequired && !this.tls) {
+      logLoginFailed(this.ip, username ?? '', 'tls_required');
+      return this.reply(530, 'TLS is required to log in: use AUTH TLS');
+    }
+    if (username === undefined) return this.reply(503, 'Login with USER first');
+    const outcome = await checkPassword(this.host.store, username, password);
+    let reason = outcome.ok ? loginRefusal(outcome.user, Date.now(), connections.countFor(username)) : outcome.reason;
+    if (outcome.ok && !reason) {
+      try {
+        this.conn = await openConnection(outcome.user, this.host.coreSettings(), {
+          protocol: 'FTP', remoteAddress: this.ip, disconnect: () => this.close(),
+        });
+      } catch (err) {
+        reason = (err as AppError).code ?? 'error';
+      }
+    }
+    if (!this.conn) {
+      logLoginFailed(this.ip, username, reason ?? 'error');
+      if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
+      return this.reply(530, 'Login incorrect');
+    }
+    if (this.#closed) return void this.conn.close();
+    log('info', 'login', { connection: this.conn.id, ip: this.ip, protocol: 'FTP', username, method: 'password', tls: this.tls });
+    this.reply(230, 'Login successful');
+  }
+
+  // -- data transfers ---------------------------------------------------------------------------
+
+  /**
+   * Runs `body` over the pending data channel in the background: 150, (TLS handshake), body,
+   * clean close, `finish(true)` (commits an upload), 226. Failures end with `finish(false)` and
+   * 425/426 for the data connection, or the mapped storage error. Returns once 150 is decided.
+   */
+  startTransfer(
+    body: (s: Duplex) => Promise<void>,
+    finish: (ok: boolean) => Promise<void>,
+    opts: { naming?: boolean; progress?: () => number } = {},
+  ): void {
+    const ch = this.#data;
+    this.#data = undefined;
+    const fail = (code: number, text: string): void => {
+      ch?.close();
+      void finish(false).catch(() => undefined);
+      this.reply(code, text);
+    };
+    if (!ch) return fail(425, 'Use PASV, EPSV, PORT or EPRT first');
+    if (this.tlsRequired && this.prot !== 'P') return fail(521, 'Data connections must be protected: use PROT P');
+    let aborted = false;
+    const run = async (): Promise<void> => {
+      try {
+        await ch.open(this.dataTimeoutMs);
+      } catch {
+        return fail(425, 'Cannot open data connection');
+      }
+      this.reply(150, 'Opening data connection');
+      try {
+        const s = await ch.stream(this.prot === 'P' ? this.host.tlsContext() : undefined, this.dataTimeoutMs, Math.max(this.dataTimeoutMs, 60_000));
+        await body(s);
+        if (aborted) throw new DataError('aborted');
+        await ch.end();
+      } catch (err) {
+        ch.close();
+        await finish(false).catch(() => undefined);
+        if (aborted || err instanceof DataError || !(err instanceof AppError)) {
+          if (!(err instanceof DataError) && !aborted) log('debug', 'ftp_data_error', { ip: this.ip, error: String(err) });
+          return this.reply(426, 'Connection closed; transfer aborted');
+        }
+        return this.replyError(err, opts);
+      }
+      try {
+        await finish(true);
+      } catch (err) {
+        return this.replyError(err, opts);
+      }
+      this.reply(226, 'Transfer complete');
+    };
+    const done = run().finally(() => {
+      if (this.#active === active) this.#active = undefined;
+    });
+    const active: ActiveTransfer = { done, abort: () => ((aborted = true), ch.close()), bytes: () => opts.progress?.() ?? 0 };
+    this.#active = active;
+  }
+
+  /** ABOR: stops the running transfer (426 from it, then 226) or just drops a pending channel. */
+  async abort(): Promise<void> {
+    const a = this.#active;
+    this.setDataChannel(undefined);
+    if (!a) return this.reply(225, 'No transfer to abort');
+    a.abort();
+    await a.done;
+    this.reply(226, 'Abort successful');
+  }
+}
+
+/** Drops telnet IAC sequences (IP, DM, ... before ABOR); IAC IAC stands for one 0xFF byte. */
+function stripTelnet(b: Buffer): Buffer {
+  if (!b.includes(0xff)) return b;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 0xff) out.push(c);
+    else if (b[i + 1] === 0xff) (out.push(0xff), i++);
+    // WILL, WONT, DO, DONT carry an option byte; other commands are two bytes.
+    else i += b[i + 1]! >= 0xfb ? 2 : 1;
+  }
+  return Buffer.from(out);
+}

@@ -1,0 +1,117 @@
+// Reads a blob (or a byte range of it) as one ordered stream. The first part is streamed straight
+// from its response; when the range is longer than one part, the following parts are fetched in
+// parallel (at most `concurrency` parts buffered or in flight) and emitted in order, pulled by the
+// consumer, so memory stays within concurrency × part size. Every part after the first is
+// conditional on the first response's ETag: a blob replaced mid-read fails the read instead of
+// splicing two versions together.
+import { Readable } from 'node:stream';
+import type { BlobClient } from '@azure/storage-blob';
+import { AppError } from '../../errors.ts';
+import { abortedError, azError, statusOf } from './errors.ts';
+
+export interface DownloadSettings {
+  partBytes: number;
+  concurrency: number;
+  /** Open streams of the owning client, which destroys them on close. */
+  live: Set<Readable>;
+}
+
+/** "bytes 0-99/1000" -> 1000 */
+function totalFromContentRange(contentRange: string | undefined): number | undefined {
+  const m = contentRange && /\/(\d+)\s*$/.exec(contentRange);
+  return m ? Number(m[1]) : undefined;
+}
+
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+export async function openDownload(
+  blob: BlobClient,
+  key: string,
+  range: { start: number; end?: number } | undefined,
+  settings: DownloadSettings,
+): Promise<Readable> {
+  const start = range?.start ?? 0;
+  const end = range?.end;
+  if (start < 0 || (end !== undefined && end < start)) throw new AppError('invalid', `azblob read "${key}": bad range ${start}-${end}`);
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const wanted = end === undefined ? undefined : end - start + 1;
+  const parallel = settings.concurrency > 1;
+  const firstCount = parallel ? Math.min(wanted ?? settings.partBytes, settings.partBytes) : wanted;
+
+  let first;
+  try {
+    first = await blob.download(start, firstCount, { abortSignal: signal });
+  } catch (err) {
+    // 416: the range starts at or past the end (an empty blob has no satisfiable range at all).
+    // Like a file read past EOF that is no bytes, once we know the blob exists.
+    if (statusOf(err) !== 416) throw azError(err, 'read', key);
+    try {
+      await blob.getProperties();
+    } catch (e) {
+      throw azError(e, 'read', key);
+    }
+    return emptyStream();
+  }
+  const body = first.readableStreamBody as Readable | undefined;
+  if (!body) return emptyStream();
+  const got = first.contentLength ?? 0;
+  const total = totalFromContentRange(first.contentRange) ?? start + got;
+  const last = Math.min(end ?? total - 1, total - 1);
+  const etag = first.etag;
+
+  async function fetchPart(offset: number, count: number): Promise<Buffer> {
+    const res = await blob.download(offset, count, { abortSignal: signal, conditions: etag ? { ifMatch: etag } : {} });
+    const buf = Buffer.allocUnsafe(count);
+    let pos = 0;
+    for await (const chunk of res.readableStreamBody as Readable) {
+      const c = chunk as Buffer;
+      if (pos + c.length > count) throw new AppError('io', `azblob read "${key}": part at ${offset} longer than requested`);
+      c.copy(buf, pos);
+      pos += c.length;
+    }
+    if (pos !== count) throw new AppError('io', `azblob read "${key}": part at ${offset} ended after ${pos} of ${count} bytes`);
+    return buf;
+  }
+
+  let finished = false;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    const queue: Promise<Buffer>[] = [];
+    let next = start + got;
+    const fill = (): void => {
+      while (queue.length < settings.concurrency - 1 && next <= last) {
+        const count = Math.min(settings.partBytes, last - next + 1);
+        const part = fetchPart(next, count);
+        part.catch(() => undefined); // awaited in order below; a part never reached must not go unhandled
+        queue.push(part);
+        next += count;
+      }
+    };
+    try {
+      fill();
+      for await (const chunk of body!) yield chunk as Buffer;
+      while (queue.length > 0) {
+        const part = await queue.shift()!;
+        fill();
+        yield part;
+      }
+      finished = true;
+    } catch (err) {
+      throw signal.aborted ? abortedError('read', key) : azError(err, 'read', key);
+    } finally {
+      if (!finished) controller.abort();
+      body!.destroy();
+    }
+  }
+
+  const stream = Readable.from(bytes(), { objectMode: false });
+  settings.live.add(stream);
+  stream.once('close', () => {
+    settings.live.delete(stream);
+    // A consumer that stops early destroys the stream: cancel the parts still in flight.
+    if (!finished) controller.abort();
+  });
+  return stream;
+}

@@ -1,0 +1,154 @@
+// A streaming block-blob upload. Bytes are copied into one part buffer; each full part is staged as
+// an uncommitted block (Put Block) while the next one fills, with at most `concurrency` blocks in
+// flight, so memory stays within (concurrency + 1) × part size whatever the file size. complete()
+// commits the block list in one request, which is when the blob appears or is replaced; a file that
+// fits in one part skips blocks and goes up with a single Put Blob. abort() cancels in-flight
+// requests and never commits: the committed blob (if any) is untouched and the service drops the
+// orphaned blocks on its own (after a week).
+import { randomBytes } from 'node:crypto';
+import type { BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
+import { AppError } from '../../errors.ts';
+import type { ObjectUpload, PutOptions } from '../object/client.ts';
+import { abortedError, azError } from './errors.ts';
+import { toAzureMetadata } from './metadata.ts';
+
+/** The first part starts small and doubles, so the many small files do not each cost a full part. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+/** Azure's limit on committed blocks per blob. */
+const MAX_BLOCKS = 50_000;
+
+export interface BlockUploadSettings {
+  partBytes: number;
+  concurrency: number;
+  accessTier?: BlockBlobUploadOptions['tier'];
+  /** Live uploads of the owning client, which aborts them all on close. */
+  live: Set<ObjectUpload>;
+}
+
+type State = 'open' | 'completing' | 'done' | 'aborted';
+
+export class BlockUpload implements ObjectUpload {
+  private state: State = 'open';
+  private buf: Buffer | undefined;
+  private filled = 0;
+  private readonly blockIds: string[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private readonly controller = new AbortController();
+  /**
+   * Block ids are unique per upload so two concurrent uploads of one key cannot overwrite each
+   * other's uncommitted blocks; all ids of a blob must have the same length, hence fixed widths.
+   */
+  private readonly idPrefix = randomBytes(12).toString('hex');
+  private readonly signal = this.controller.signal;
+
+  constructor(
+    private readonly blob: BlockBlobClient,
+    private readonly key: string,
+    private readonly opts: PutOptions,
+    private readonly settings: BlockUploadSettings,
+  ) {
+    settings.live.add(this);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.checkOpen('write');
+    let off = 0;
+    while (off < chunk.length) {
+      const buf = this.buffer(chunk.length - off);
+      const n = Math.min(chunk.length - off, buf.length - this.filled);
+      buf.set(chunk.subarray(off, off + n), this.filled);
+      this.filled += n;
+      off += n;
+      if (this.filled === this.settings.partBytes) await this.stageFilled();
+    }
+  }
+
+  async complete(): Promise<void> {
+    this.checkOpen('complete');
+    this.state = 'completing';
+    try {
+      const common = {
+        abortSignal: this.signal,
+        metadata: toAzureMetadata(this.opts.metadata),
+        blobHTTPHeaders: this.opts.contentType ? { blobContentType: this.opts.contentType } : undefined,
+        tier: this.settings.accessTier,
+      };
+      if (this.blockIds.length === 0) {
+        const body = this.buf ? this.buf.subarray(0, this.filled) : Buffer.alloc(0);
+        await this.blob.upload(body, body.length, common);
+      } else {
+        if (this.filled > 0) await this.stageFilled();
+        await Promise.all(this.inFlight);
+        if (this.failure !== undefined) throw this.failure;
+        await this.blob.commitBlockList(this.blockIds, common);
+      }
+      this.state = 'done';
+      this.settings.live.delete(this);
+    } catch (err) {
+      const aborted = this.signal.aborted;
+      await this.release();
+      throw aborted ? abortedError('upload', this.key) : azError(err, 'upload', this.key);
+    } finally {
+      this.buf = undefined;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'done' || this.state === 'aborted') return;
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    this.state = 'aborted';
+    this.settings.live.delete(this);
+    this.buf = undefined;
+    this.controller.abort();
+    await Promise.all(this.inFlight);
+  }
+
+  private checkOpen(op: string): void {
+    if (this.state !== 'open') throw new AppError('invalid', `azblob ${op} "${this.key}": upload is ${this.state}`);
+    if (this.failure !== undefined) throw azError(this.failure, 'upload', this.key);
+  }
+
+  /** The part buffer, grown (first part only) to fit `want` more bytes, up to the part size. */
+  private buffer(want: number): Buffer {
+    const part = this.settings.partBytes;
+    if (!this.buf) {
+      this.buf = Buffer.allocUnsafe(this.blockIds.length > 0 ? part : Math.min(part, Math.max(FIRST_BUFFER_BYTES, want)));
+    } else if (this.filled === this.buf.length && this.buf.length < part) {
+      let size = this.buf.length * 2;
+      while (size < this.filled + want && size < part) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(part, size));
+      this.buf.copy(grown, 0, 0, this.filled);
+      this.buf = grown;
+    }
+    return this.buf;
+  }
+
+  /** Stages the filled part as the next block, once fewer than `concurrency` are in flight. */
+  private async stageFilled(): Promise<void> {
+    while (this.inFlight.size >= this.settings.concurrency) await Promise.race(this.inFlight);
+    if (this.state === 'aborted') throw abortedError('upload', this.key);
+    if (this.failure !== undefined) throw azError(this.failure, 'upload', this.key);
+    if (this.blockIds.length >= MAX_BLOCKS) {
+      throw new AppError('invalid', `azblob upload "${this.key}": more than ${MAX_BLOCKS} blocks; raise upload_part_size`);
+    }
+    const data = this.buf!.subarray(0, this.filled);
+    this.buf = undefined;
+    this.filled = 0;
+    const id = Buffer.from(`${this.idPrefix}-${String(this.blockIds.length).padStart(6, '0')}`).toString('base64');
+    this.blockIds.push(id);
+    const staged: Promise<void> = this.blob
+      .stageBlock(id, data, data.length, { abortSignal: this.signal })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.failure ??= err;
+        },
+      )
+      .finally(() => this.inFlight.delete(staged));
+    this.inFlight.add(staged);
+  }
+}

@@ -19,6 +19,10 @@ export function parseUploadMode(v: number | string | undefined): UploadMode {
 }
 
 const TEMP_PREFIX = '.sftpgo-upload.';
+/** How much out-of-order data a sequential upload may hold while it waits for a gap to fill. */
+const MAX_REORDER_BYTES = 32 * 1024 * 1024;
+/** A forward jump up to this far is read through instead of reopening the stream. */
+const SKIP_AHEAD_BYTES = 4 * 1024 * 1024;
 
 export function tempUploadPath(target: string): string {
   return posix.join(posix.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}.${posix.basename(target)}`);
@@ -59,6 +63,7 @@ export class Upload extends Transfer {
     private readonly quota?: { mount: MountQuota; oldSize: number; newFile: boolean },
   ) {
     super(connection, 'upload', virtualPath);
+    this.#expected = this.#queuedEnd = writer.size;
   }
 
   get size(): number {
@@ -68,20 +73,73 @@ export class Upload extends Transfer {
   async write(data: Uint8Array, position?: number): Promise<void> {
     try {
       if (this.#failed) throw this.#failed;
-      if (position !== undefined && position !== this.writer.size && !this.fs.capabilities.randomWrites)
-        throw new AppError('unsupported', 'this storage only accepts sequential writes');
-      if (this.quota) {
-        const end = Math.max(this.writer.size, (position ?? this.writer.size) + data.byteLength);
-        this.quota.mount.check(end - this.quota.oldSize, this.quota.newFile ? 1 : 0);
-      }
-      await this.writer.write(data, position);
-      this.bytes += data.byteLength;
+      if (this.fs.capabilities.randomWrites) return await this.#apply(data, position);
+      return await this.#inOrder(data, position);
     } catch (err) {
       // A failed write fails the whole upload: closing it must not commit what arrived.
       this.#failed ??= err as Error;
       throw err;
     }
   }
+
+  async #apply(data: Uint8Array, position?: number): Promise<void> {
+    if (this.quota) {
+      const end = Math.max(this.writer.size, (position ?? this.writer.size) + data.byteLength);
+      this.quota.mount.check(end - this.quota.oldSize, this.quota.newFile ? 1 : 0);
+    }
+    await this.writer.write(data, position);
+    this.bytes += data.byteLength;
+  }
+
+  /**
+   * Sequential-only storage (object stores, encrypted files): pipelining clients (OpenSSH sftp
+   * keeps ~64 writes in flight) may have later offsets dispatched before earlier ones finish, so
+   * writes are queued by offset and applied strictly in order. A rewrite of bytes already written,
+   * or a gap wider than MAX_REORDER_BYTES, is refused as unsupported.
+   */
+  #inOrder(data: Uint8Array, position?: number): Promise<void> {
+    const pos = position ?? this.#queuedEnd;
+    if (pos < this.#expected || this.#pending.has(pos))
+      throw new AppError('unsupported', 'this storage only accepts sequential writes');
+    if (this.#pendingBytes + data.byteLength > MAX_REORDER_BYTES)
+      throw new AppError('unsupported', 'writes too far out of order for this storage');
+    this.#queuedEnd = Math.max(this.#queuedEnd, pos + data.byteLength);
+    this.#pendingBytes += data.byteLength;
+    const done = new Promise<void>((resolve, reject) => this.#pending.set(pos, { data, resolve, reject }));
+    void this.#drain();
+    return done;
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#pending.get(this.#expected); next; next = this.#pending.get(this.#expected)) {
+        this.#pending.delete(this.#expected);
+        this.#pendingBytes -= next.data.byteLength;
+        try {
+          await this.#apply(next.data);
+          this.#expected += next.data.byteLength;
+          next.resolve();
+        } catch (err) {
+          next.reject(err);
+          for (const p of this.#pending.values()) p.reject(err);
+          this.#pending.clear();
+          this.#pendingBytes = 0;
+          return;
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Offset the next in-order write must start at (sequential storage). */
+  #expected = 0;
+  #queuedEnd = 0;
+  #pendingBytes = 0;
+  #draining = false;
+  readonly #pending = new Map<number, { data: Uint8Array; resolve: () => void; reject: (e: unknown) => void }>();
 
   /** Commits the upload, unless a write failed: then it is aborted and the write's error returned. */
   override async close(): Promise<void> {
@@ -129,60 +187,106 @@ export class Upload extends Transfer {
 
 /**
  * Positional reads over a backend that only streams: keeps one range stream open and reopens it
- * when a read jumps elsewhere. Sequential clients (the common case) cost one stream per file.
+ * only when a read jumps backwards or far ahead. Pipelining clients (OpenSSH sftp keeps many READs
+ * in flight) call concurrently, so reads are served one at a time in call order, and each fills
+ * its buffer completely (short reads would make the client re-ask out of order). A small jump
+ * ahead is skipped by reading forward rather than reopening.
  */
 export class StreamReader implements FileReader {
   #stream: Readable | undefined;
   #pos = 0;
   #pending: Buffer | undefined;
+  /** An error the stream emitted between reads; kept so it is never an unhandled 'error'. */
+  #error: Error | undefined;
+  #ended = false;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly fs: Fs,
     private readonly path: string,
   ) {}
 
-  async read(into: Uint8Array, position: number): Promise<number> {
-    if (!this.#stream || position !== this.#pos) {
-      this.#stream?.destroy();
-      this.#pending = undefined;
-      this.#stream = await this.fs.openRead(this.path, { start: position });
-      this.#pos = position;
+  read(into: Uint8Array, position: number): Promise<number> {
+    const run = this.#queue.then(() => this.#read(into, position));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #read(into: Uint8Array, position: number): Promise<number> {
+    if (!this.#stream || position < this.#pos || position - this.#pos > SKIP_AHEAD_BYTES) await this.#open(position);
+    while (this.#pos < position) {
+      const c = await this.#take(position - this.#pos);
+      if (!c) return 0;
     }
+    let n = 0;
+    while (n < into.byteLength) {
+      const c = await this.#take(into.byteLength - n);
+      if (!c) break;
+      into.set(c, n);
+      n += c.length;
+    }
+    return n;
+  }
+
+  async #open(position: number): Promise<void> {
+    this.#destroy();
+    this.#error = undefined;
+    this.#ended = false;
+    const s = await this.fs.openRead(this.path, { start: position });
+    s.on('error', (e: Error) => (this.#error = e));
+    s.on('end', () => (this.#ended = true));
+    this.#stream = s;
+    this.#pos = position;
+  }
+
+  /** Up to `max` bytes from the current position, or undefined at the end. */
+  async #take(max: number): Promise<Buffer | undefined> {
     let chunk = this.#pending ?? (await this.#next());
     this.#pending = undefined;
-    if (!chunk) return 0;
-    const n = Math.min(chunk.length, into.byteLength);
-    into.set(chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    this.#pos += n;
-    return n;
+    if (!chunk) return undefined;
+    if (chunk.length > max) {
+      this.#pending = chunk.subarray(max);
+      chunk = chunk.subarray(0, max);
+    }
+    this.#pos += chunk.length;
+    return chunk;
   }
 
   #next(): Promise<Buffer | undefined> {
     const s = this.#stream!;
     return new Promise((resolve, reject) => {
-      const tryRead = (): void => {
+      const settle = (): boolean => {
+        if (this.#error) return done(() => reject(this.#error));
         const c = s.read() as Buffer | null;
         if (c !== null) return done(() => resolve(c));
-        if (s.readableEnded) return done(() => resolve(undefined));
+        if (this.#ended || s.readableEnded || s.destroyed) return done(() => resolve(undefined));
+        return false;
       };
-      const onEnd = (): void => done(() => resolve(undefined));
-      const onErr = (e: Error): void => done(() => reject(e));
-      const done = (f: () => void): void => {
+      const tryRead = (): void => void settle();
+      const done = (f: () => void): true => {
         s.off('readable', tryRead);
-        s.off('end', onEnd);
-        s.off('error', onErr);
+        s.off('end', tryRead);
+        s.off('error', tryRead);
+        s.off('close', tryRead);
         f();
+        return true;
       };
+      if (settle()) return;
       s.on('readable', tryRead);
-      s.on('end', onEnd);
-      s.on('error', onErr);
-      tryRead();
+      s.on('end', tryRead);
+      s.on('error', tryRead);
+      s.on('close', tryRead);
     });
   }
 
-  async close(): Promise<void> {
+  #destroy(): void {
     this.#stream?.destroy();
     this.#stream = undefined;
+    this.#pending = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#destroy();
   }
 }

@@ -121,6 +121,10 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
         },
       );
     };
+    // One connection's bug (an unhandled stream error deep in a library) must not take every other
+    // session down with it: log it loudly and keep serving.
+    process.on('uncaughtException', (err) => log('error', 'internal_error', { error: String(err?.stack ?? err) }));
+    process.on('unhandledRejection', (err) => log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void server.reload());

@@ -6,6 +6,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { dataDirOf, loadOrReport, type CommonFlags } from './cli/context.ts';
 import { isAppError } from './errors.ts';
 import { tuneAllocatorForServe } from './runtime.ts';
+import { listOverrides, formatOverrides } from './reconcile/overrides.ts';
 import { formatPlan } from './reconcile/plan.ts';
 import { planFor } from './reconcile/reconcile.ts';
 import { dumpStore, loadDump } from './store/dump.ts';
@@ -71,10 +72,12 @@ const COMMANDS: Record<string, Command> = {
       try {
         if (store && schemaVersionOf(store) > LATEST_SCHEMA_VERSION) throw newerSchemaError(schemaVersionOf(store));
         const plan = planFor(loaded, dataDir, store);
+        // Overrides made through the API stay on top of the file's values; plan shows them.
+        const overrides = store ? listOverrides(store) : [];
         if (flags.json) {
           const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
-          process.stdout.write(JSON.stringify({ changes }, null, 2) + '\n');
-        } else process.stdout.write(formatPlan(plan));
+          process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
+        } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
       } finally {
         await store?.close();
       }
@@ -153,9 +156,9 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   loaddata: {
-    summary: 'load a JSON dump into the store (records with the same name are replaced)',
-    usage: `sftpgo loaddata --input FILE [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata`,
-    options: { ...COMMON, input: { type: 'string', short: 'i' } },
+    summary: 'load a JSON dump into the store (records with the same name are replaced), or import an SFTPGo backup',
+    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders and admins are imported\n                       as runtime-owned records, with their password hashes\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
+    options: { ...COMMON, input: { type: 'string', short: 'i' }, 'from-sftpgo': { type: 'boolean' }, 'emit-yaml': { type: 'boolean' } },
     async run(flags) {
       if (typeof flags.input !== 'string') {
         process.stderr.write('loaddata: --input FILE is required\n');
@@ -168,6 +171,7 @@ const COMMANDS: Record<string, Command> = {
         process.stderr.write(`loaddata: cannot read ${flags.input}: ${(err as Error).message}\n`);
         return 1;
       }
+      if (flags['from-sftpgo']) return importSftpgo(dump, flags);
       const dataDir = await dataDirFor(flags);
       if (!dataDir) return 1;
       const store = await openStore(dataDir);
@@ -192,6 +196,39 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
+async function importSftpgo(dump: unknown, flags: Record<string, string | boolean | undefined>): Promise<number> {
+  const { importSftpgoDump, toYaml, MigrationError } = await import('./migrate/sftpgo.ts');
+  try {
+    if (flags['emit-yaml']) {
+      process.stdout.write(toYaml(importSftpgoDump(dump)));
+      return 0;
+    }
+    const dataDir = await dataDirFor(flags);
+    if (!dataDir) return 1;
+    const loaded = loadOrReport(flags);
+    const store = await openStore(dataDir);
+    try {
+      migrateUp(store);
+      const { importIntoStore } = await import('./api/import.ts');
+      const runtime = { config: loaded?.config ?? {}, dataDir, store, reload: async () => ({ ok: true }) };
+      const n = await importIntoStore(runtime, dump, 'cli');
+      for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}\n`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof MigrationError) {
+      for (const d of err.details) process.stderr.write(`${d.path}: ${d.message}\n`);
+      process.stderr.write(`${err.message}; nothing was imported\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
 
 /** The data dir for store-only commands: the config is read (if any) only for data_provider. */
 async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {

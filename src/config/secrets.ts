@@ -52,6 +52,36 @@ export function forEachSecret(
   }
 }
 
+/**
+ * A copy of `value` (a config section, validated) in which every `{ file: relative }` secret is
+ * made absolute against `baseDir`, so the reference still works where it is used later (a login,
+ * far from the config file).
+ */
+export function absoluteSecretFiles<T>(value: T, baseDir: string, node: SchemaNode = schema as SchemaNode): T {
+  if (value === undefined || value === null) return value;
+  if (node.$ref === SECRET_REF) {
+    const s = value as Secret;
+    return (typeof s === 'object' && 'file' in s && !isAbsolute(s.file) ? { file: resolve(baseDir, s.file) } : s) as T;
+  }
+  const n = deref(node);
+  if (n.$ref === SECRET_REF) return absoluteSecretFiles(value, baseDir, n);
+  if (Array.isArray(value)) return (n.items ? value.map((v) => absoluteSecretFiles(v, baseDir, n.items!)) : value) as T;
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const child = n.properties?.[k] ?? (typeof n.additionalProperties === 'object' ? n.additionalProperties : undefined);
+      out[k] = child ? absoluteSecretFiles(v, baseDir, child) : v;
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** The schema node of a definition, for absoluteSecretFiles on part of a config. */
+export function definition(name: string): SchemaNode {
+  return (schema.definitions as Record<string, SchemaNode>)[name]!;
+}
+
 /** The clear value of a secret, or undefined for `{ generate: true }` (decided at apply time). */
 export function resolveSecret(secret: Secret, baseDir: string): string | undefined {
   if (typeof secret === 'string') return secret;

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
-import { resolveSecret, type Secret } from '../config/secrets.ts';
+import { absoluteSecretFiles, definition, resolveSecret, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
 import { providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
@@ -33,7 +33,7 @@ export function desiredState(loaded: LoadedConfig, dataDir: string): DesiredStat
   const users = new Map<string, Desired<UserSpec>>();
   for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, baseDir));
   const folders = new Map<string, Desired<FolderSpec>>();
-  for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f), password: { kind: 'none' } });
+  for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f, baseDir), password: { kind: 'none' } });
   const admins = new Map<string, Desired<AdminSpec>>();
   for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, baseDir));
   return { users, folders, admins, prune: config.reconcile?.prune ?? false };
@@ -54,7 +54,7 @@ export function desiredUser(u: User, usersBase: string, baseDir: string): Desire
     status: u.status ?? 1,
     home_dir: u.home_dir ?? resolve(usersBase, u.username),
     permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
-    filesystem: normaliseFilesystem(u.filesystem),
+    filesystem: absoluteSecretFiles(normaliseFilesystem(u.filesystem), baseDir, definition('Filesystem')),
   } as UserSpec;
   return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, baseDir) };
 }
@@ -65,8 +65,8 @@ function desiredAdmin(a: Admin, baseDir: string): Desired<AdminSpec> {
   return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, baseDir) };
 }
 
-export function normaliseFolder(f: Folder): FolderSpec {
-  return sortKeys({ ...f, filesystem: normaliseFilesystem(f.filesystem) }) as FolderSpec;
+export function normaliseFolder(f: Folder, baseDir: string): FolderSpec {
+  return sortKeys({ ...f, filesystem: absoluteSecretFiles(normaliseFilesystem(f.filesystem), baseDir, definition('Filesystem')) }) as FolderSpec;
 }
 
 /** Provider numbers become names; only the block for the chosen provider is kept. */

@@ -1,7 +1,7 @@
 // FTP login (USER/PASS) against the store, with the same account checks as every protocol and the
 // same `login_failed` log event (protocol "FTP") fail2ban reads for SFTP.
+import { loginFailed } from '../../core/events.ts';
 import { verifyPassword } from '../../auth/passwords.ts';
-import { log } from '../../log.ts';
 import type { UserRecord } from '../../model.ts';
 import { effectiveUser } from '../../reconcile/effective.ts';
 import type { ReadTx } from '../../store/store.ts';
@@ -19,5 +19,5 @@ export async function checkPassword(store: ReadTx, username: string, password: s
 }
 
 export function logLoginFailed(ip: string, username: string, reason: string): void {
-  log('warn', 'login_failed', { ip, protocol: 'FTP', username, method: 'password', reason });
+  loginFailed({ ip, protocol: 'FTP', username, method: 'password', reason });
 }

@@ -1,9 +1,9 @@
 // SSH user authentication against the store: passwords (stored hashes) and public keys (several per
 // user), with max_auth_tries and the account checks of the core. Every refusal is logged as a
 // stable `login_failed` event carrying the client IP, for fail2ban.
+import { loginFailed } from '../../core/events.ts';
 import { verifyPassword } from '../../auth/passwords.ts';
 import { findAuthorizedKey } from '../../auth/keys.ts';
-import { log } from '../../log.ts';
 import type { UserRecord } from '../../model.ts';
 import { effectiveUser } from '../../reconcile/effective.ts';
 import type { ReadTx } from '../../store/store.ts';
@@ -50,5 +50,5 @@ export async function authenticate(store: ReadTx, ctx: AuthContext, settings: Au
 }
 
 export function logLoginFailed(ip: string, username: string, method: string, reason: string): void {
-  log('warn', 'login_failed', { ip, protocol: 'SSH', username, method, reason });
+  loginFailed({ ip, protocol: 'SSH', username, method, reason });
 }

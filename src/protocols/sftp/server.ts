@@ -131,7 +131,7 @@ export class SftpServer {
         if (outcome.ok === false) {
           logLoginFailed(ip, outcome.username, outcome.method, outcome.reason);
           if (++failures >= maxTries) {
-            log('warn', 'login_failed', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, reason: 'max_auth_tries' });
+            logLoginFailed(ip, outcome.username, outcome.method, 'max_auth_tries');
             ctx.reject();
             client.end();
             return;

@@ -1,0 +1,105 @@
+// The Hono app: the route table (routes.ts) mounted with one authentication and permission step,
+// body validation against the schema, and one error shape: `{error, details: [{path, message}]}`.
+import { Hono, type Context } from 'hono';
+import { isAppError, type ErrorCode } from '../errors.ts';
+import { log } from '../log.ts';
+import type { AdminRecord } from '../model.ts';
+import type { Runtime } from '../serve/service.ts';
+import { authenticate, ensureJwtKey, hasPermission } from './auth.ts';
+import { inc } from '../core/metrics.ts';
+import { stripReadOnly } from './resources.ts';
+import { ROUTES, type Route } from './routes.ts';
+import { errorResponse } from './respond.ts';
+import { validateBody, type FieldError } from './validate.ts';
+
+export interface Env {
+  Bindings: { remoteAddress: string };
+}
+
+export interface ApiContext {
+  c: Context<Env>;
+  runtime: Runtime;
+  ip: string;
+  jwtKey: Buffer;
+  /** The authenticated admin (routes with `auth: 'admin'`). */
+  admin?: AdminRecord;
+  /** The parsed (and, with `route.body`, validated) JSON body. */
+  body?: unknown;
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 503>> = {
+  not_found: 404,
+  exists: 409,
+  invalid: 400,
+  config: 400,
+  unsupported: 400,
+  permission_denied: 403,
+  store: 409,
+};
+
+export { errorResponse };
+
+/** `/api/v2/users/{username}` → `/api/v2/users/:username`. */
+export function honoPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+export function createApp(runtime: Runtime): Hono<Env> {
+  const app = new Hono<Env>();
+  const jwtKey = ensureJwtKey(runtime.store);
+  for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, jwtKey));
+  app.notFound((c) => errorResponse(c, 404, 'not found'));
+  app.onError((err, c) => {
+    log('error', 'api_error', { path: c.req.path, error: err.message });
+    return errorResponse(c, 500, 'internal error');
+  });
+  return app;
+}
+
+async function handle(route: Route, c: Context<Env>, runtime: Runtime, jwtKey: Buffer): Promise<Response> {
+  const ip = c.env?.remoteAddress ?? '';
+  const ctx: ApiContext = { c, runtime, ip, jwtKey };
+  const res = await run(route, ctx);
+  inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
+  return res;
+}
+
+async function run(route: Route, ctx: ApiContext): Promise<Response> {
+  const { c, runtime } = ctx;
+  if (route.auth === 'admin') {
+    const auth = await authenticate(runtime.store, c.req.raw.headers, ctx.jwtKey, ctx.ip);
+    if (!auth.ok) return errorResponse(c, auth.status, auth.error);
+    if (route.permission && !hasPermission(auth.admin, route.permission))
+      return errorResponse(c, 403, `permission denied: ${route.permission} required`);
+    ctx.admin = auth.admin;
+  }
+  if (route.body) {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return errorResponse(c, 400, 'the body is not valid JSON');
+    }
+    if (route.body !== 'any') {
+      if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
+      body = stripReadOnly(body as Record<string, unknown>);
+      // PUT may leave out the name: it is in the path.
+      const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
+      const nameField = route.body === 'Folder' ? 'name' : 'username';
+      if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
+      const errors = validateBody(route.body, body);
+      if (errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, errors);
+    }
+    ctx.body = body;
+  }
+  try {
+    return await route.handler(ctx);
+  } catch (err) {
+    if (isAppError(err)) {
+      const details = (err as { details?: FieldError[] }).details ?? [];
+      return errorResponse(c, STATUS_OF[err.code] ?? 500, err.message, details);
+    }
+    if (err instanceof RangeError) return errorResponse(c, 400, err.message);
+    throw err;
+  }
+}

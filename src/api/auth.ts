@@ -1,0 +1,160 @@
+// Admin authentication for the REST API, as SFTPGo does it: HTTP Basic only on GET /api/v2/token,
+// which hands out a short-lived HS256 JWT; `Authorization: Bearer <jwt>` or `X-SFTPGO-API-KEY: <key>`
+// on every other call. The admin is re-read on each request (a disabled or deleted admin loses access
+// at once), its `filters.allow_list` is enforced, and every refusal is a `login_failed` log line
+// (protocol HTTP) counted in the metrics.
+import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
+import type { AdminRecord } from '../model.ts';
+import { effectiveAdmin } from '../reconcile/effective.ts';
+import type { ReadTx, Store } from '../store/store.ts';
+import { allowedBy } from './cidr.ts';
+import { signJwt, verifyJwt } from './jwt.ts';
+import { loginFailed } from '../core/events.ts';
+
+/** Meta key of the random HMAC key tokens are signed with; kept in the store so tokens survive restarts. */
+export const JWT_KEY_META = 'api_jwt_key';
+const AUDIENCE = 'API';
+export const DEFAULT_TOKEN_VALIDITY = 1200;
+
+export type Permission =
+  | '*' | 'add_users' | 'edit_users' | 'del_users' | 'view_users' | 'view_conns' | 'close_conns' | 'view_status'
+  | 'manage_admins' | 'manage_folders' | 'manage_apikeys' | 'quota_scans' | 'manage_system' | 'manage_defender' | 'view_defender';
+
+export function hasPermission(admin: AdminRecord, p: Permission): boolean {
+  return admin.permissions.includes('*') || admin.permissions.includes(p);
+}
+
+/** Creates the signing key on first start. */
+export function ensureJwtKey(store: Store): Buffer {
+  let key = store.get('meta', JWT_KEY_META) as string | undefined;
+  if (!key) {
+    key = randomBytes(32).toString('base64');
+    const k = key;
+    store.write((tx) => {
+      if (!tx.get('meta', JWT_KEY_META)) tx.put('meta', JWT_KEY_META, k);
+    });
+    key = store.get('meta', JWT_KEY_META) as string;
+  }
+  return Buffer.from(key, 'base64');
+}
+
+export type AuthResult = { ok: true; admin: AdminRecord; via: 'password' | 'token' | 'api_key' } | { ok: false; status: 401 | 403; error: string };
+
+function refuse(ip: string, username: string, reason: string, status: 401 | 403 = 401): AuthResult {
+  loginFailed({ ip, protocol: 'HTTP', username, reason });
+  return { ok: false, status, error: status === 401 ? 'authentication failed' : 'access denied from this address' };
+}
+
+function usable(admin: AdminRecord | undefined, ip: string, username: string): AuthResult | undefined {
+  if (!admin) return refuse(ip, username, 'user_not_found');
+  if (admin.status !== 1) return refuse(ip, username, 'disabled');
+  if (!allowedBy(admin.filters?.allow_list, ip)) return refuse(ip, username, 'ip_not_allowed', 403);
+  return undefined;
+}
+
+/** `Authorization: Basic` for the token endpoint. */
+export async function basicLogin(store: ReadTx, header: string | undefined, ip: string): Promise<AuthResult> {
+  const m = /^Basic\s+(.+)$/i.exec(header ?? '');
+  if (!m) return { ok: false, status: 401, error: 'basic authentication required' };
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const username = colon < 0 ? decoded : decoded.slice(0, colon);
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  const admin = effectiveAdmin(store, username);
+  const bad = usable(admin, ip, username);
+  if (bad) return bad;
+  if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse(ip, username, 'invalid_credentials');
+  return { ok: true, admin: admin!, via: 'password' };
+}
+
+export function issueToken(admin: AdminRecord, key: Buffer, validitySec: number): { access_token: string; expires_at: string } {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + validitySec;
+  const access_token = signJwt({ sub: admin.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [AUDIENCE], permissions: admin.permissions }, key);
+  return { access_token, expires_at: new Date(exp * 1000).toISOString() };
+}
+
+/** Bearer token or API key; anything else is 401. */
+export async function authenticate(store: ReadTx, headers: Headers, key: Buffer, ip: string): Promise<AuthResult> {
+  const apiKey = headers.get('x-sftpgo-api-key');
+  if (apiKey) return apiKeyLogin(store, apiKey, ip);
+  const m = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
+  if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
+  const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
+  if (!claims) return refuse(ip, '', 'invalid_token');
+  const admin = effectiveAdmin(store, claims.sub);
+  return usable(admin, ip, claims.sub) ?? { ok: true, admin: admin!, via: 'token' };
+}
+
+// ---- API keys -------------------------------------------------------------------------------
+//
+// An admin's `api_keys[].key` is a Secret: in the YAML a literal, `{env}` or `{file}` reference; keys
+// written through the API are stored only as a PBKDF2-SHA256 hash (the `$pbkdf2-sha256$` format
+// verifyPassword reads), never in clear. API keys are long random strings, so a moderate iteration
+// count is enough and keeps a lookup across all admins' keys cheap. A client may also send SFTPGo's
+// `<key>.<key_id>` form: the part before the last dot is tried too.
+
+const API_KEY_ITERATIONS = 10_000;
+
+export function hashApiKey(clear: string): string {
+  const salt = randomBytes(12).toString('base64url');
+  const key = pbkdf2Sync(clear, salt, API_KEY_ITERATIONS, 32, 'sha256').toString('base64');
+  return `$pbkdf2-sha256$${API_KEY_ITERATIONS}$${salt}$${key}`;
+}
+
+// Successful verifications, so a hashed key costs one PBKDF2 per process rather than per request.
+const verified = new Map<string, string>();
+
+function keyClear(secret: unknown): string | undefined {
+  if (typeof secret === 'string') return secret;
+  if (secret && typeof secret === 'object') {
+    const s = secret as { env?: string; payload?: string; status?: string };
+    if (s.env) return process.env[s.env];
+    if (s.status === 'Plain') return s.payload;
+    // `{file}` references resolve against the working directory here: use absolute paths.
+    if ('file' in s) {
+      try {
+        return readFileSync((s as { file: string }).file, 'utf8').replace(/\r?\n$/, '');
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+async function keyMatches(presented: string, stored: unknown): Promise<boolean> {
+  const value = keyClear(stored);
+  if (!value) return false;
+  if (isPasswordHash(value)) {
+    const cacheKey = createHash('sha256').update(presented).update('\0').update(value).digest('base64');
+    if (verified.get(cacheKey) === value) return true;
+    const ok = await verifyPassword(presented, value);
+    if (ok) verified.set(cacheKey, value);
+    return ok;
+  }
+  const a = Buffer.from(presented);
+  const b = Buffer.from(value);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function apiKeyLogin(store: ReadTx, presented: string, ip: string): Promise<AuthResult> {
+  const candidates = [presented];
+  const dot = presented.lastIndexOf('.');
+  if (dot > 0) candidates.push(presented.slice(0, dot));
+  const now = Date.now();
+  // Names first: the checks below await, and a store iterator must not stay open across awaits.
+  const names = [...store.entries('admins')].map(([n]) => n);
+  for (const name of names) {
+    const admin = effectiveAdmin(store, name);
+    if (!admin?.api_keys?.length || admin.filters?.allow_api_key_auth === false) continue;
+    for (const k of admin.api_keys) {
+      if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;
+      for (const c of candidates)
+        if (await keyMatches(c, k.key)) return usable(admin, ip, admin.username) ?? { ok: true, admin, via: 'api_key' };
+    }
+  }
+  return refuse(ip, '', 'invalid_api_key');
+}

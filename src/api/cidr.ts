@@ -1,0 +1,50 @@
+// Client address checks for admin `filters.allow_list` (CIDR or single addresses, IPv4 and IPv6;
+// IPv4-mapped IPv6 addresses match IPv4 ranges).
+import { isIPv4, isIPv6 } from 'node:net';
+
+function v4(addr: string): bigint | undefined {
+  if (!isIPv4(addr)) return undefined;
+  return addr.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+}
+
+function v6(addr: string): bigint | undefined {
+  if (!isIPv6(addr)) return undefined;
+  let a = addr.split('%')[0]!;
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (tail) {
+    const n = v4(tail[1]!)!;
+    a = a.slice(0, -tail[1]!.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head, rest] = a.includes('::') ? a.split('::') : [a, undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = rest ? rest.split(':') : [];
+  const groups = rest === undefined ? hs : [...hs, ...Array(8 - hs.length - ts.length).fill('0'), ...ts];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+function parse(addr: string): { bits: 32 | 128; value: bigint } | undefined {
+  const a4 = v4(addr);
+  if (a4 !== undefined) return { bits: 32, value: a4 };
+  const a6 = v6(addr);
+  if (a6 === undefined) return undefined;
+  // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket.
+  if (a6 >> 32n === 0xffffn) return { bits: 32, value: a6 & 0xffffffffn };
+  return { bits: 128, value: a6 };
+}
+
+/** True when `ip` is inside `cidr` ("10.0.0.0/8", "::1/128", or a bare address). */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [net, len] = cidr.trim().split('/') as [string, string | undefined];
+  const n = parse(net);
+  const a = parse(ip);
+  if (!n || !a || n.bits !== a.bits) return false;
+  const prefix = len === undefined ? n.bits : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > n.bits) return false;
+  const shift = BigInt(n.bits - prefix);
+  return n.value >> shift === a.value >> shift;
+}
+
+/** An empty list allows everyone, as in SFTPGo. */
+export function allowedBy(list: readonly string[] | undefined, ip: string): boolean {
+  return !list?.length || list.some((c) => inCidr(ip, c));
+}

@@ -1,0 +1,116 @@
+// The OpenAPI 3.1 document, generated: components.schemas are sftpgo.schema.json's definitions (the
+// same ones the YAML and request bodies are validated against, with `$ref`s rewritten), and paths
+// come from the route table. Nothing here is a hand-kept copy of a resource's fields.
+import schema from '../../sftpgo.schema.json' with { type: 'json' };
+import pkg from '../../package.json' with { type: 'json' };
+import { ROUTES, type Route } from './routes.ts';
+
+type Json = Record<string, unknown>;
+
+/** JSON Schema draft-07 `#/definitions/X` references → OpenAPI `#/components/schemas/X`. */
+export function toOpenApiSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(toOpenApiSchema);
+  if (!node || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === '$schema' || k === '$id') continue;
+    out[k] = k === '$ref' && typeof v === 'string' ? v.replace('#/definitions/', '#/components/schemas/') : toOpenApiSchema(v);
+  }
+  return out;
+}
+
+// Response shapes that are not config: small, and documented here rather than in the config schema.
+const API_SCHEMAS: Json = {
+  ApiError: {
+    type: 'object',
+    required: ['error', 'details'],
+    properties: {
+      error: { type: 'string' },
+      details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    },
+  },
+  Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
+  QuotaUsage: {
+    type: 'object',
+    properties: { username: { type: 'string' }, used_quota_size: { type: 'integer' }, used_quota_files: { type: 'integer' }, last_quota_update: { type: 'integer' } },
+  },
+  Override: {
+    type: 'object',
+    properties: {
+      kind: { enum: ['user', 'folder', 'admin'] },
+      name: { type: 'string' },
+      fields: { type: 'array', items: { type: 'string' } },
+      updated_at: { type: 'integer' },
+      updated_by: { type: 'string' },
+    },
+  },
+  ConnectionStatus: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      connection_id: { type: 'string' },
+      username: { type: 'string' },
+      protocol: { type: 'string' },
+      remote_address: { type: 'string' },
+      connection_time: { type: 'integer' },
+      last_activity: { type: 'integer' },
+      active_transfers: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'integer' }, operation_type: { enum: ['upload', 'download'] }, path: { type: 'string' }, start_time: { type: 'integer' }, size: { type: 'integer' } } },
+      },
+    },
+  },
+};
+
+function ref(name: string): Json {
+  return name.endsWith('[]') ? { type: 'array', items: { $ref: `#/components/schemas/${name.slice(0, -2)}` } } : { $ref: `#/components/schemas/${name}` };
+}
+
+function operation(r: Route): Json {
+  const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const query = (r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema }));
+  const op: Json = {
+    tags: [r.tag],
+    summary: r.summary,
+    operationId: `${r.method}${r.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    responses: {
+      [r.method === 'post' && r.returns ? '201' : '200']: {
+        description: 'OK',
+        content: r.path === '/metrics' || r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
+      },
+      ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
+      ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
+      ...(r.permission ? { '403': { description: `Requires the ${r.permission} permission`, content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
+    },
+  };
+  if (params.length || query.length) op.parameters = [...params, ...query];
+  if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body === 'any' ? { type: 'object' } : ref(r.body) } } };
+  if (r.auth === 'admin') op.security = [{ BearerAuth: [] }, { APIKeyAuth: [] }];
+  else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
+  else op.security = [];
+  if (r.permission) op['x-sftpgo-permission'] = r.permission;
+  return op;
+}
+
+let cached: Json | undefined;
+
+export function openApiDocument(): Json {
+  if (cached) return cached;
+  const paths: Record<string, Json> = {};
+  for (const r of ROUTES) (paths[r.path] ??= {})[r.method] = operation(r);
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'SFTPGo-TS REST API', version: pkg.version, description: 'SFTPGo-compatible admin API. Changes to config-declared resources are stored as overrides.' },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      schemas: { ...(toOpenApiSchema(schema.definitions) as Json), ...API_SCHEMAS },
+      securitySchemes: {
+        BasicAuth: { type: 'http', scheme: 'basic' },
+        BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        APIKeyAuth: { type: 'apiKey', in: 'header', name: 'X-SFTPGO-API-KEY' },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,236 @@
+// Users, folders and admins through the API: normalise a validated body the way reconcile normalises
+// the YAML, hash passwords and API keys before the write, and write in one transaction. A resource
+// the YAML declares (`source: 'config'`) is never edited in place: the change becomes its override
+// (reconcile/overrides.ts). A resource created here is `source: 'runtime'` and edited directly.
+import { resolve } from 'node:path';
+import { hashPassword, isPasswordHash, passwordDigest } from '../auth/passwords.ts';
+import type { Admin, Folder, User } from '../config/schema-types.ts';
+import { AppError } from '../errors.ts';
+import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
+import { sortKeys } from '../reconcile/canonical.ts';
+import { desiredUser, normaliseFolder, passwordIntent } from '../reconcile/desired.ts';
+import { effectiveAdmin, effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
+import { diffOverride, dropOverride, getOverride, layer, putOverride } from '../reconcile/overrides.ts';
+import { hashingOptions } from '../reconcile/reconcile.ts';
+import { META, nextId, type CollectionName, type ReadTx, type WriteTx } from '../store/store.ts';
+import type { Runtime } from '../serve/service.ts';
+import { storeUsageBook } from '../core/quota.ts';
+import { hashApiKey } from './auth.ts';
+import type { Definition } from './validate.ts';
+
+/** Shown instead of secrets; sending it back in a PUT keeps the stored value. */
+export const REDACTED = '[**redacted**]';
+
+export interface KindInfo {
+  kind: Kind;
+  collection: Extract<CollectionName, 'users' | 'folders' | 'admins'>;
+  definition: Definition;
+  nameField: 'username' | 'name';
+}
+
+export const KINDS: Record<'users' | 'folders' | 'admins', KindInfo> = {
+  users: { kind: 'user', collection: 'users', definition: 'User', nameField: 'username' },
+  folders: { kind: 'folder', collection: 'folders', definition: 'Folder', nameField: 'name' },
+  admins: { kind: 'admin', collection: 'admins', definition: 'Admin', nameField: 'username' },
+};
+
+/** Read-only fields SFTPGo clients send back from a GET; dropped before validation. */
+export const READ_ONLY_FIELDS = [
+  'id', 'created_at', 'updated_at', 'last_login', 'source', 'overrides', 'used_quota_size', 'used_quota_files',
+  'last_quota_update', 'used_upload_data_transfer', 'used_download_data_transfer', 'first_upload', 'first_download',
+  'last_password_change', 'users', 'password_digest',
+];
+
+export function stripReadOnly(body: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...body };
+  for (const f of READ_ONLY_FIELDS) delete out[f];
+  return out;
+}
+
+type Rec = Record<string, unknown> & Partial<RecordMeta>;
+
+// ---- reading ----------------------------------------------------------------------------------
+
+export function effectiveOf(store: ReadTx, k: KindInfo, name: string): Rec | undefined {
+  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin }[k.kind];
+  return fn(store, name) as Rec | undefined;
+}
+
+/** The JSON a GET returns: the effective record without password hashes, with its ownership and override. */
+export function render(store: ReadTx, k: KindInfo, name: string): Record<string, unknown> | undefined {
+  const rec = effectiveOf(store, k, name);
+  if (!rec) return undefined;
+  const { password, password_digest, ...rest } = rec;
+  void password;
+  void password_digest;
+  const out: Record<string, unknown> = { ...rest, has_password: password !== undefined };
+  if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
+  if (k.kind !== 'admin') {
+    const usage = storeUsageBook(store as never).get(`${k.kind}:${name}`);
+    const stored = store.get('usage', `${k.kind}:${name}`);
+    Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
+  }
+  const o = getOverride(store, k.kind, name);
+  if (o) {
+    const fields = { ...o.fields };
+    if ('password' in fields) fields.password = REDACTED;
+    delete fields.password_digest;
+    if (Array.isArray(fields.api_keys)) fields.api_keys = redactKeys(fields.api_keys as AdminRecord['api_keys']);
+    out.overrides = { fields, updated_at: o.updated_at, updated_by: o.updated_by };
+  }
+  return out;
+}
+
+function redactKeys(keys: AdminRecord['api_keys']): unknown {
+  return keys?.map((k) => ({ ...k, key: typeof k.key === 'string' && !isPasswordHash(k.key) ? REDACTED : k.key }));
+}
+
+export function list(store: ReadTx, k: KindInfo, offset: number, limit: number): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const [name] of store.entries(k.collection)) {
+    if (i++ < offset) continue;
+    if (out.length >= limit) break;
+    const r = render(store, k, name);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+interface Prepared {
+  /** The normalised fields the body sets (top level), secrets in stored form. */
+  fields: Record<string, unknown>;
+  /** Top-level fields to remove (an empty password). */
+  cleared: string[];
+}
+
+function refuseSecretRefs(body: Record<string, unknown>): void {
+  const pw = body.password;
+  if (pw && typeof pw === 'object' && !('status' in pw))
+    throw new AppError('invalid', 'password: env, file and generate references are for the config file; send the password itself');
+}
+
+/**
+ * Normalises a validated body. `present` limits the result to the fields the body sets, so an update
+ * only touches what it names (defaults filled in by normalisation are not "changes").
+ */
+async function prepare(runtime: Runtime, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
+  refuseSecretRefs(body);
+  const present = new Set(Object.keys(body));
+  const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');
+  let spec: Record<string, unknown>;
+  if (k.kind === 'user') spec = desiredUser(body as unknown as User, usersBase, runtime.dataDir).spec as unknown as Record<string, unknown>;
+  else if (k.kind === 'folder') spec = normaliseFolder(body as unknown as Folder, runtime.dataDir) as unknown as Record<string, unknown>;
+  else {
+    const { password: _p, ...rest } = body as unknown as Admin;
+    void _p;
+    spec = sortKeys({ ...rest, status: rest.status ?? 1, permissions: rest.permissions ?? [] }) as Record<string, unknown>;
+    if (spec.api_keys) spec.api_keys = hashKeys(spec.api_keys as NonNullable<Admin['api_keys']>, (current as unknown as AdminRecord | undefined)?.api_keys);
+  }
+  // On create every normalised default is part of the record; on update only what the body names.
+  const fields: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(spec)) if (!current || present.has(key)) fields[key] = v;
+  delete fields.password;
+  const cleared: string[] = [];
+  if (k.kind !== 'folder' && body.password !== undefined) {
+    const intent = passwordIntent(body.password as never, runtime.dataDir);
+    if (intent.kind === 'none') cleared.push('password', 'password_digest');
+    else if (intent.kind === 'hash') Object.assign(fields, { password: intent.hash, password_digest: null });
+    else if (intent.kind === 'clear') {
+      const key = Buffer.from(String(runtime.store.get('meta', META.secretKey)), 'base64');
+      const hash = await hashPassword(intent.clear, hashingOptions({ config: runtime.config, file: '', baseDir: runtime.dataDir }));
+      Object.assign(fields, { password: hash, password_digest: passwordDigest(intent.clear, key) });
+    }
+  }
+  return { fields, cleared };
+}
+
+function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
+  return keys.map((k) => {
+    if (k.key === REDACTED) {
+      const kept = current?.find((c) => c.name === k.name);
+      if (!kept) throw new AppError('invalid', `api_keys: no stored key named "${k.name}" to keep`);
+      return { ...k, key: kept.key };
+    }
+    if (typeof k.key === 'string') return { ...k, key: isPasswordHash(k.key) ? k.key : hashApiKey(k.key) };
+    if ('status' in k.key) return { ...k, key: hashApiKey(k.key.payload) };
+    return k;
+  });
+}
+
+/** The stored fields of a new record from a (validated) body: what create and imports write. */
+export async function prepareNew(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return stripNulls((await prepare(runtime, k, body, undefined)).fields);
+}
+
+function stripNulls(r: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, v] of Object.entries(r)) if (v === null) delete r[key];
+  return r;
+}
+
+export async function create(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<void> {
+  const name = String(body[k.nameField]);
+  if (runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+  const { fields } = await prepare(runtime, k, body, undefined);
+  const now = Date.now();
+  runtime.store.write((tx) => {
+    if (tx.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+    const record = { ...stripNulls(fields), id: nextId(tx, k.kind), created_at: now, updated_at: now, source: 'runtime' };
+    tx.put(k.collection, name, record as never);
+    if (k.kind !== 'admin' && !tx.get('usage', `${k.kind}:${name}`)) tx.put('usage', `${k.kind}:${name}`, emptyUsage());
+  });
+}
+
+export function emptyUsage() {
+  return { used_quota_size: 0, used_quota_files: 0, last_quota_update: 0, used_upload_data_transfer: 0, used_download_data_transfer: 0 };
+}
+
+/** What an update did: edited a runtime record in place, or set/dropped a config record's override. */
+export type UpdateOutcome = 'updated' | 'override_set' | 'override_dropped';
+
+export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, by: string): Promise<UpdateOutcome> {
+  const current = runtime.store.get(k.collection, name) as Rec | undefined;
+  if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+  if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
+  const effective = layer(current, getOverride(runtime.store, k.kind, name));
+  const { fields, cleared } = await prepare(runtime, k, body, effective);
+  const now = Date.now();
+  return runtime.store.write((tx): UpdateOutcome => {
+    const base = tx.get(k.collection, name) as Rec | undefined;
+    if (!base || base.updated_at !== current.updated_at) throw new AppError('store', `${k.kind} "${name}" changed during the update; retry`);
+    if (base.source !== 'config') {
+      const next: Rec = { ...base, ...fields, updated_at: now };
+      for (const c of cleared) delete next[c];
+      tx.put(k.collection, name, stripNulls(next) as never);
+      return 'updated';
+    }
+    const o = getOverride(tx, k.kind, name);
+    const wanted: Record<string, unknown> = { ...layer(base, o), ...fields };
+    for (const c of cleared) delete wanted[c];
+    for (const [key, v] of Object.entries(wanted)) if (v === null) delete wanted[key];
+    const diff = diffOverride(base, wanted, Object.keys(base));
+    putOverride(tx, k.kind, name, diff, by, now);
+    return diff ? 'override_set' : 'override_dropped';
+  });
+}
+
+export function remove(runtime: Runtime, k: KindInfo, name: string): void {
+  runtime.store.write((tx: WriteTx) => {
+    const rec = tx.get(k.collection, name) as Rec | undefined;
+    if (!rec) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+    if (rec.source === 'config')
+      throw new AppError('exists', `${k.kind} "${name}" is declared in the config file: remove it there (an API change to it is an override)`);
+    tx.remove(k.collection, name);
+    tx.remove('usage', `${k.kind}:${name}`);
+    tx.remove('overrides', `${k.kind}:${name}`);
+  });
+}
+
+export function removeOverride(runtime: Runtime, k: KindInfo, name: string): void {
+  runtime.store.write((tx) => {
+    if (!tx.get(k.collection, name)) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+    if (!dropOverride(tx, k.kind, name)) throw new AppError('not_found', `${k.kind} "${name}" has no override`);
+  });
+}

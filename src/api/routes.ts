@@ -1,0 +1,253 @@
+// The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
+// definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
+import { connections, type Connection } from '../core/connection.ts';
+import { storeUsageBook } from '../core/quota.ts';
+import { AppError } from '../errors.ts';
+import { log } from '../log.ts';
+import { listOverrides } from '../reconcile/overrides.ts';
+import { dumpStore, loadDump } from '../store/dump.ts';
+import type { ApiContext } from './app.ts';
+import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, type Permission } from './auth.ts';
+import { errorResponse } from './respond.ts';
+import { importIntoStore } from './import.ts';
+import { inc, renderMetrics, type Gauge } from '../core/metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
+import type { Definition } from './validate.ts';
+
+export interface QueryParam {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+export interface Route {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** OpenAPI form: `/api/v2/users/{username}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `none`: open (health, metrics, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
+  auth: 'none' | 'basic' | 'admin';
+  permission?: Permission;
+  /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
+  body?: Definition | 'any';
+  query?: QueryParam[];
+  /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
+  returns?: string;
+  handler(ctx: ApiContext): Promise<Response> | Response;
+}
+
+const PAGING: QueryParam[] = [
+  { name: 'offset', description: 'Skip this many records', schema: { type: 'integer', minimum: 0, default: 0 } },
+  { name: 'limit', description: 'At most this many records (1-500)', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+];
+
+function paging(ctx: ApiContext): { offset: number; limit: number } {
+  const offset = Math.max(0, Number(ctx.c.req.query('offset') ?? 0) || 0);
+  const limit = Math.min(500, Math.max(1, Number(ctx.c.req.query('limit') ?? 100) || 100));
+  return { offset, limit };
+}
+
+function who(ctx: ApiContext): string {
+  return ctx.admin?.username ?? 'api';
+}
+
+function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
+  const k: KindInfo = KINDS[plural];
+  const def = k.definition;
+  const one = `/api/v2/${plural}/{${param}}`;
+  const name = (ctx: ApiContext) => ctx.c.req.param(param)!;
+  const get = (ctx: ApiContext) => {
+    const r = render(ctx.runtime.store, k, name(ctx));
+    return r ? ctx.c.json(r) : errorResponse(ctx.c, 404, `${k.kind} "${name(ctx)}" not found`);
+  };
+  return [
+    { method: 'get', path: `/api/v2/${plural}`, summary: `List ${plural}`, tag: plural, auth: 'admin', permission: perms.view, query: PAGING, returns: `${def}[]`,
+      handler: (ctx) => { const { offset, limit } = paging(ctx); return ctx.c.json(list(ctx.runtime.store, k, offset, limit)); } },
+    { method: 'post', path: `/api/v2/${plural}`, summary: `Add a ${k.kind} (runtime-owned)`, tag: plural, auth: 'admin', permission: perms.add, body: def, returns: def,
+      handler: async (ctx) => {
+        const body = ctx.body as Record<string, unknown>;
+        await create(ctx.runtime, k, body);
+        log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
+        return ctx.c.json(render(ctx.runtime.store, k, String(body[k.nameField])), 201);
+      } },
+    { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },
+    { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', permission: perms.edit, body: def,
+      handler: async (ctx) => {
+        const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, who(ctx));
+        log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
+        return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
+      } },
+    { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', permission: perms.del,
+      handler: (ctx) => {
+        if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
+        remove(ctx.runtime, k, name(ctx));
+        log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
+        return ctx.c.json({ message: `${k.kind} deleted` });
+      } },
+    { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: perms.edit,
+      handler: (ctx) => {
+        removeOverride(ctx.runtime, k, name(ctx));
+        log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
+        return ctx.c.json({ message: 'override dropped' });
+      } },
+  ];
+}
+
+function connectionJson(c: Connection): Record<string, unknown> {
+  return {
+    id: c.id,
+    connection_id: c.id,
+    username: c.username,
+    protocol: c.protocol,
+    remote_address: c.remoteAddress,
+    connection_time: c.startedAt,
+    last_activity: c.lastActivity,
+    active_transfers: [...c.transfers].map((t) => ({
+      id: t.id,
+      operation_type: t.direction,
+      path: t.virtualPath,
+      start_time: t.startedAt,
+      size: t.bytes,
+      speed: t.speed,
+    })),
+  };
+}
+
+function gauges(ctx: ApiContext): Gauge[] {
+  const byProto = new Map<string, number>();
+  const transfers = new Map<string, number>();
+  let bytes = 0;
+  for (const c of connections.list()) {
+    byProto.set(c.protocol, (byProto.get(c.protocol) ?? 0) + 1);
+    for (const t of c.transfers) {
+      transfers.set(t.direction, (transfers.get(t.direction) ?? 0) + 1);
+      bytes += t.bytes;
+    }
+  }
+  const store = ctx.runtime.store;
+  const records: Gauge['values'] = [];
+  for (const col of ['users', 'folders', 'admins'] as const) {
+    const n = { config: 0, runtime: 0 };
+    for (const [, r] of store.entries(col)) n[(r as { source: 'config' | 'runtime' }).source ?? 'config']++;
+    records.push({ labels: { kind: col, source: 'config' }, value: n.config }, { labels: { kind: col, source: 'runtime' }, value: n.runtime });
+  }
+  return [
+    { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },
+    { name: 'sftpgo_active_transfers', help: 'Open transfers, by direction.', values: [...transfers].map(([direction, value]) => ({ labels: { direction }, value })) },
+    { name: 'sftpgo_active_transfer_bytes', help: 'Bytes moved so far by open transfers.', values: [{ labels: {}, value: bytes }] },
+    { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
+    { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: store.count('overrides') }] },
+  ];
+}
+
+function status(ctx: ApiContext): Record<string, unknown> {
+  const cfg = ctx.runtime.config;
+  const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
+    is_active: (bindings?.length ?? 0) > 0,
+    bindings: bindings ?? [],
+    connections: connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
+  });
+  return {
+    ssh: svc(cfg.sftpd?.bindings, 'SSH'),
+    ftp: svc(cfg.ftpd?.bindings, 'FTP'),
+    webdav: svc(cfg.webdavd?.bindings, 'DAV'),
+    data_provider: { is_active: true, driver: 'lmdb', error: '' },
+    store: {
+      users: ctx.runtime.store.count('users'),
+      folders: ctx.runtime.store.count('folders'),
+      admins: ctx.runtime.store.count('admins'),
+      overrides: ctx.runtime.store.count('overrides'),
+    },
+  };
+}
+
+function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
+  const u = ctx.runtime.store.get('usage', `user:${username}`);
+  const live = storeUsageBook(ctx.runtime.store).get(`user:${username}`);
+  return { username, used_quota_size: live.size, used_quota_files: live.files, last_quota_update: u?.last_quota_update ?? 0 };
+}
+
+export const ROUTES: Route[] = [
+  { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
+    handler: (ctx) => ctx.c.body(renderMetrics(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
+  { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
+  { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
+    handler: async (ctx) => {
+      const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip);
+      if (!auth.ok) return errorResponse(ctx.c, auth.status, auth.error);
+      const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
+      return ctx.c.json(issueToken(auth.admin, ctx.jwtKey, validity));
+    } },
+  ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
+  ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
+  ...resourceRoutes('admins', 'username', { view: 'manage_admins', add: 'manage_admins', edit: 'manage_admins', del: 'manage_admins' }),
+  { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
+    handler: (ctx) => ctx.c.json(listOverrides(ctx.runtime.store)) },
+  { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
+    handler: (ctx) => ctx.c.json(connections.list().map(connectionJson)) },
+  { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
+    handler: async (ctx) => {
+      const id = ctx.c.req.param('connectionID')!;
+      if (!(await connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
+      log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
+      return ctx.c.json({ message: 'connection closed' });
+    } },
+  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
+    handler: (ctx) => {
+      const name = ctx.c.req.param('username')!;
+      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      return ctx.c.json(usageOf(ctx, name));
+    } },
+  { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any',
+    query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
+    handler: (ctx) => {
+      const name = ctx.c.req.param('username')!;
+      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      const mode = ctx.c.req.query('mode') ?? 'reset';
+      const b = ctx.body as Record<string, unknown>;
+      const details = [];
+      if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
+      for (const f of ['used_quota_size', 'used_quota_files'])
+        if (b?.[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
+        else if (mode === 'reset' && typeof b?.[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
+      if (details.length) return errorResponse(ctx.c, 400, 'invalid quota usage', details);
+      const book = storeUsageBook(ctx.runtime.store);
+      const key = `user:${name}`;
+      const size = (b.used_quota_size as number | undefined) ?? 0;
+      const files = (b.used_quota_files as number | undefined) ?? 0;
+      const cur = book.get(key);
+      book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
+      return ctx.c.json(usageOf(ctx, name));
+    } },
+  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: (ctx) => ctx.c.json(status(ctx)) },
+  { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+    handler: (ctx) => ctx.c.json(dumpStore(ctx.runtime.store)) },
+  { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
+    query: [{ name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } }],
+    handler: async (ctx) => {
+      if (ctx.c.req.query('from') === 'sftpgo') {
+        const result = await importIntoStore(ctx.runtime, ctx.body, who(ctx));
+        return ctx.c.json({ message: 'SFTPGo data imported', ...result });
+      }
+      const counts = loadDump(ctx.runtime.store, ctx.body);
+      log('info', 'api_loaddata', { ...counts, by: who(ctx) });
+      return ctx.c.json({ message: 'data loaded', ...counts });
+    } },
+  { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+    handler: async (ctx) => {
+      const r = await ctx.runtime.reload();
+      inc('sftpgo_reconcile_total', { result: r.ok ? 'ok' : 'error', trigger: 'api' });
+      if (r.ok) return ctx.c.json({ message: 'config reloaded' });
+      return errorResponse(ctx.c, 400, 'the config was rejected; the running state is unchanged', (r.errors ?? []).map(splitIssue));
+    } },
+];
+
+/** `file:line:col: path: message` (formatIssue) → `{path, message}`. */
+function splitIssue(text: string): { path: string; message: string } {
+  const m = /^(.*?:\d+:\d+): (?:([A-Za-z0-9_.[\]]+): )?(.*)$/.exec(text);
+  if (!m) return { path: '', message: text };
+  return { path: m[2] ?? '', message: `${m[3]} (${m[1]})` };
+}

@@ -1,0 +1,17 @@
+// Security events every protocol reports the same way: one stable, fail2ban-friendly log line
+// (event name, client IP, protocol, username tried) and a metric, written in one place.
+import { log } from '../log.ts';
+import { inc } from './metrics.ts';
+
+export interface LoginFailure {
+  ip: string;
+  protocol: 'SSH' | 'FTP' | 'DAV' | 'HTTP';
+  username: string;
+  method?: string;
+  reason: string;
+}
+
+export function loginFailed(f: LoginFailure): void {
+  log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
+  inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
+}

@@ -1,0 +1,153 @@
+// Users and folders CRUD, overrides on config-declared users (visible, effective for logins, kept
+// across restarts, dropped on request), and invalid bodies that change nothing.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { listOverrides } from '../../../src/reconcile/overrides.ts';
+import { openStore } from '../../../src/store/open.ts';
+import { removeTempDirs } from '../../support/tmp.ts';
+import { call, canLogin, startApi, token, USER_PASSWORD, type Api } from './harness.ts';
+
+let api: Api;
+let t: string;
+beforeAll(async () => {
+  api = await startApi();
+  t = await token(api);
+});
+afterAll(async () => {
+  await api?.server.stop();
+  removeTempDirs();
+});
+
+function withoutTime(dump: any) {
+  const { created_at: _c, ...rest } = dump;
+  return rest;
+}
+
+describe('users and folders CRUD', () => {
+  test('create, read, update, delete a runtime user', async () => {
+    const home = join(api.dir, 'homes/bob');
+    const c = await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'bob', password: 'bob-Secret-1', home_dir: home, permissions: { '/': ['*'] } } });
+    expect(c.status).toBe(201);
+    expect(c.json.source).toBe('runtime');
+    expect(c.json.password).toBeUndefined();
+    expect(c.json.has_password).toBe(true);
+    expect((await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'bob' } })).status).toBe(409);
+    expect(await canLogin(api.sftpPort, 'bob', 'bob-Secret-1')).toBe(true);
+
+    const u = await call(api, 'PUT', '/api/v2/users/bob', { token: t, body: { quota_files: 7, password: 'bob-Secret-2' } });
+    expect(u.status).toBe(200);
+    const g = await call(api, 'GET', '/api/v2/users/bob', { token: t });
+    expect(g.json.quota_files).toBe(7);
+    expect(g.json.home_dir).toBe(home);
+    expect(g.json.overrides).toBeUndefined();
+    expect(await canLogin(api.sftpPort, 'bob', 'bob-Secret-2')).toBe(true);
+
+    const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+    const stored = dump.json.users.find((x: any) => x.username === 'bob');
+    expect(stored.password).toStartWith('$2');
+    expect(dump.text).not.toContain('bob-Secret-2');
+
+    expect((await call(api, 'DELETE', '/api/v2/users/bob', { token: t })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/bob', { token: t })).status).toBe(404);
+    expect(await canLogin(api.sftpPort, 'bob', 'bob-Secret-2')).toBe(false);
+  });
+
+  test('folders: create, list, update, delete; a config folder cannot be deleted', async () => {
+    const c = await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'tmpf', mapped_path: join(api.dir, 'tmpf') } });
+    expect(c.status).toBe(201);
+    const l = await call(api, 'GET', '/api/v2/folders', { token: t });
+    expect(l.json.map((f: any) => f.name).sort()).toEqual(['shared', 'tmpf']);
+    expect((await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { description: 'd' } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/folders/tmpf', { token: t })).json.description).toBe('d');
+    expect((await call(api, 'DELETE', '/api/v2/folders/tmpf', { token: t })).status).toBe(200);
+    const d = await call(api, 'DELETE', '/api/v2/folders/shared', { token: t });
+    expect(d.status).toBe(409);
+    expect(d.json.error).toContain('config');
+  });
+
+  test('an invalid body is rejected with field paths and changes nothing', async () => {
+    const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+    const bad = [
+      { path: '/api/v2/users', method: 'POST', body: { username: 'x y', quota_size: -5 } },
+      { path: '/api/v2/users/alice', method: 'PUT', body: { filesystem: { provider: 's3', s3config: {} } } },
+      { path: '/api/v2/users/alice', method: 'PUT', body: { permissions: { '/': ['fly'] } } },
+      { path: '/api/v2/folders', method: 'POST', body: { name: 'f', bogus: 1 } },
+      { path: '/api/v2/admins', method: 'POST', body: { username: 'a', permissions: ['root'] } },
+    ];
+    const r0 = await call(api, 'POST', '/api/v2/users', { token: t, body: bad[0]!.body });
+    expect(r0.status).toBe(400);
+    expect(r0.json.details.map((d: any) => d.path).sort()).toEqual(['quota_size', 'username']);
+    const r1 = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: bad[1]!.body });
+    expect(r1.status).toBe(400);
+    expect(r1.json.details).toContainEqual({ path: 'filesystem.s3config.bucket', message: 'required' });
+    for (const b of bad.slice(2)) expect((await call(api, b.method, b.path, { token: t, body: b.body })).status).toBe(400);
+    expect((await call(api, 'POST', '/api/v2/users', { token: t, rawBody: '{not json' })).status).toBe(400);
+    const after = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+    expect(withoutTime(after.json)).toEqual(withoutTime(before.json));
+  });
+});
+
+describe('overrides on a config-declared user', () => {
+  test('a PUT on a YAML user becomes an override: visible, effective, kept across restart, dropped on request', async () => {
+    const put = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { quota_size: 5000, password: 'alice-Override-2' } });
+    expect(put.status).toBe(200);
+    let g = await call(api, 'GET', '/api/v2/users/alice', { token: t });
+    expect(g.json.source).toBe('config');
+    expect(g.json.quota_size).toBe(5000);
+    expect(g.json.description).toBe('from yaml');
+    expect(Object.keys(g.json.overrides.fields).sort()).toEqual(['password', 'quota_size']);
+    expect(g.json.overrides.fields.password).toBe('[**redacted**]');
+    expect(g.json.overrides.updated_by).toBe('root');
+    // Logins see the override.
+    expect(await canLogin(api.sftpPort, 'alice', 'alice-Override-2')).toBe(true);
+    expect(await canLogin(api.sftpPort, 'alice', USER_PASSWORD)).toBe(false);
+
+    // Restart on the same data dir: reconcile rewrites the base record only.
+    await api.restart();
+    t = await token(api);
+    g = await call(api, 'GET', '/api/v2/users/alice', { token: t });
+    expect(g.json.quota_size).toBe(5000);
+    expect(g.json.overrides.fields.quota_size).toBe(5000);
+    const ov = await call(api, 'GET', '/api/v2/overrides', { token: t });
+    expect(ov.json).toEqual([expect.objectContaining({ kind: 'user', name: 'alice', fields: ['password', 'password_digest', 'quota_size'] })]);
+    expect(await canLogin(api.sftpPort, 'alice', 'alice-Override-2')).toBe(true);
+
+    // listOverrides (what `sftpgo plan` prints) reads the same from the store.
+    await api.server.stop();
+    const store = await openStore(api.dataDir, { readOnly: true });
+    try {
+      expect(listOverrides(store).map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['user:alice:password,password_digest,quota_size']);
+    } finally {
+      await store.close();
+    }
+    await api.restart();
+    t = await token(api);
+
+    // Dropping it returns to the YAML's values.
+    expect((await call(api, 'DELETE', '/api/v2/overrides/users/alice', { token: t })).status).toBe(200);
+    g = await call(api, 'GET', '/api/v2/users/alice', { token: t });
+    expect(g.json.quota_size).toBe(1000);
+    expect(g.json.overrides).toBeUndefined();
+    expect(await canLogin(api.sftpPort, 'alice', USER_PASSWORD)).toBe(true);
+    expect((await call(api, 'DELETE', '/api/v2/overrides/users/alice', { token: t })).status).toBe(404);
+  });
+
+  test('a PUT that sets the YAML value back drops the override; a config user cannot be deleted', async () => {
+    await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { description: 'changed' } });
+    expect((await call(api, 'GET', '/api/v2/overrides', { token: t })).json).toHaveLength(1);
+    const r = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { description: 'from yaml' } });
+    expect(r.json.message).toContain('override dropped');
+    expect((await call(api, 'GET', '/api/v2/overrides', { token: t })).json).toHaveLength(0);
+    expect((await call(api, 'DELETE', '/api/v2/users/alice', { token: t })).status).toBe(409);
+  });
+
+  test('a reload that removes the user from the YAML drops its override too', async () => {
+    await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { quota_files: 3 } });
+    const yaml = api.yaml.replace(/users:\n[\s\S]*?folders:/, 'folders:');
+    await Bun.write(api.server.configPath, yaml);
+    const r = await call(api, 'POST', '/api/v2/reload', { token: t });
+    expect(r.status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/alice', { token: t })).status).toBe(404);
+    expect((await call(api, 'GET', '/api/v2/overrides', { token: t })).json).toEqual([]);
+  });
+});

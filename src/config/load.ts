@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts';
 import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
@@ -31,13 +32,7 @@ export interface LoadedConfig {
 
 export type LoadResult = { ok: true; value: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
 
-export type PathSegment = string | number;
-
-export function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
-  return out;
-}
+export { formatPath, type PathSegment };
 
 export function formatIssue(issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.col}`;
@@ -81,24 +76,10 @@ export function parseConfigText(text: string, file: string, baseDir: string): Lo
   const issues: ConfigIssue[] = [];
   const locate = (path: readonly PathSegment[], key?: boolean) => at(offsetOf(doc, path, key));
 
-  for (const e of collapseErrors(validate(value))) {
-    const path = pointerToPath(e.instancePath);
-    if (e.keyword === 'additionalProperties') {
-      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
-      const known = Object.keys(propertiesAt(e.parentSchema));
-      const hint = closest(extra, known);
-      issues.push({
-        file,
-        ...locate([...path, extra], true),
-        path: formatPath([...path, extra]),
-        message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`,
-      });
-    } else if (e.keyword === 'required') {
-      const missing = String((e.params as { missingProperty: string }).missingProperty);
-      issues.push({ file, ...locate(path), path: formatPath([...path, missing]), message: 'required' });
-    } else {
-      issues.push({ file, ...locate(path), path: formatPath(path), message: describe(e) });
-    }
+  for (const p of schemaProblems(validate(value))) {
+    // A missing field is placed at its parent object; an unknown one at its key.
+    const where = p.message === 'required' ? p.path.slice(0, -1) : p.path;
+    issues.push({ file, ...locate(where, p.atKey), path: formatPath(p.path), message: p.message });
   }
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
 
@@ -116,15 +97,6 @@ function firstLine(s: string): string {
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => a.line - b.line || a.col - b.col);
-}
-
-function pointerToPath(pointer: string): PathSegment[] {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 /** Offset of the node at `path` (or of its key when `key`), falling back to the nearest ancestor. */
@@ -150,69 +122,3 @@ function offsetOf(doc: Document, path: readonly PathSegment[], key = false): num
   return best;
 }
 
-/** oneOf failures drag in one error per branch; keep only the oneOf error itself. */
-function collapseErrors(errors: ErrorObject[]): ErrorObject[] {
-  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => ({ at: e.instancePath, schema: e.schemaPath }));
-  return errors.filter((e) => {
-    if (e.keyword === 'oneOf') return true;
-    return !oneOfPaths.some(
-      (o) => (e.instancePath === o.at || e.instancePath.startsWith(o.at + '/')) && e.schemaPath.startsWith(o.schema + '/'),
-    );
-  });
-}
-
-function describe(e: ErrorObject): string {
-  switch (e.keyword) {
-    case 'type':
-      return `must be ${(e.params as { type: string }).type}`;
-    case 'enum':
-      return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'const':
-      return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
-    case 'oneOf':
-      if (e.schemaPath.includes('/Secret/'))
-        return 'must be a string, { env: NAME }, { file: PATH }, { generate: true } or { status: Plain, payload: ... }';
-      if (e.schemaPath.includes('/Filesystem/')) return 'must be one of local, s3, gcs, azblob, crypt, sftp (or 0-5)';
-      return `must be one of: ${describeBranches(e.parentSchema)}`;
-    case 'pattern':
-      return `must match ${(e.params as { pattern: string }).pattern}`;
-    case 'propertyNames':
-      return 'keys must be absolute paths starting with /';
-    default:
-      return e.message ?? e.keyword;
-  }
-}
-
-function describeBranches(parent: unknown): string {
-  const branches = (parent as { oneOf?: { enum?: unknown[] }[] } | undefined)?.oneOf ?? [];
-  return branches.flatMap((b) => b.enum ?? []).map((v) => JSON.stringify(v)).join(', ') || 'an allowed form';
-}
-
-function propertiesAt(parentSchema: unknown): Record<string, unknown> {
-  return ((parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}) as Record<string, unknown>;
-}
-
-/** A near-miss suggestion for a mistyped key (edit distance ≤ 2). */
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDist = 3;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDist) [best, bestDist] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}

@@ -1,25 +1,11 @@
 // Per-path permissions as SFTPGo models them: a map from virtual directory to granted permissions,
 // where the most specific configured directory wins (no merging with parents). File operations are
 // checked against the directory that holds the file, listing against the directory itself.
+import type { Permissions } from '../config/schema-types.ts';
 import { parentOf } from './paths.ts';
 
-export type Permission =
-  | '*'
-  | 'list'
-  | 'download'
-  | 'upload'
-  | 'overwrite'
-  | 'delete'
-  | 'delete_files'
-  | 'delete_dirs'
-  | 'rename'
-  | 'rename_files'
-  | 'rename_dirs'
-  | 'create_dirs'
-  | 'create_symlinks'
-  | 'chmod'
-  | 'chown'
-  | 'chtimes';
+/** SFTPGo's permission names, as the config schema lists them. */
+export type Permission = Permissions[string][number];
 
 export type PermissionMap = Readonly<Record<string, readonly string[]>>;
 

@@ -1,0 +1,115 @@
+// What a JSON Schema validation error means in config terms: one message per problem, with the
+// field path, for the YAML loader (which adds line and column) and the API (which returns it as
+// JSON) alike, so a field is described the same way wherever it was written.
+import type { ErrorObject } from 'ajv';
+
+export type PathSegment = string | number;
+
+export interface SchemaProblem {
+  path: PathSegment[];
+  message: string;
+  /** True when the problem is the key itself (an unknown field): point at the key, not its value. */
+  atKey?: boolean;
+}
+
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+/** ajv errors (compiled with allErrors and verbose) as config problems. */
+export function schemaProblems(errors: ErrorObject[]): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of collapseErrors(errors)) {
+    const path = pointerToPath(e.instancePath);
+    let p: SchemaProblem;
+    if (e.keyword === 'additionalProperties') {
+      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const hint = closest(extra, Object.keys(propertiesAt(e.parentSchema)));
+      p = { path: [...path, extra], message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`, atKey: true };
+    } else if (e.keyword === 'required') {
+      p = { path: [...path, String((e.params as { missingProperty: string }).missingProperty)], message: 'required' };
+    } else p = { path, message: describe(e) };
+    const key = `${formatPath(p.path)}\0${p.message}`;
+    if (!seen.has(key)) (seen.add(key), out.push(p));
+  }
+  return out;
+}
+
+function pointerToPath(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** oneOf failures drag in one error per branch; keep only the oneOf error itself. */
+function collapseErrors(errors: ErrorObject[]): ErrorObject[] {
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => ({ at: e.instancePath, schema: e.schemaPath }));
+  return errors.filter((e) => {
+    if (e.keyword === 'oneOf') return true;
+    return !oneOfPaths.some(
+      (o) => (e.instancePath === o.at || e.instancePath.startsWith(o.at + '/')) && e.schemaPath.startsWith(o.schema + '/'),
+    );
+  });
+}
+
+function describe(e: ErrorObject): string {
+  switch (e.keyword) {
+    case 'type':
+      return `must be ${(e.params as { type: string }).type}`;
+    case 'enum':
+      return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+    case 'oneOf':
+      if (e.schemaPath.includes('/Secret/'))
+        return 'must be a string, { env: NAME }, { file: PATH }, { generate: true } or { status: Plain, payload: ... }';
+      if (e.schemaPath.includes('/Filesystem/')) return 'must be one of local, s3, gcs, azblob, crypt, sftp (or 0-5)';
+      return `must be one of: ${describeBranches(e.parentSchema)}`;
+    case 'pattern':
+      return `must match ${(e.params as { pattern: string }).pattern}`;
+    case 'propertyNames':
+      return 'keys must be absolute paths starting with /';
+    default:
+      return e.message ?? e.keyword;
+  }
+}
+
+function describeBranches(parent: unknown): string {
+  const branches = (parent as { oneOf?: { enum?: unknown[] }[] } | undefined)?.oneOf ?? [];
+  return branches.flatMap((b) => b.enum ?? []).map((v) => JSON.stringify(v)).join(', ') || 'an allowed form';
+}
+
+function propertiesAt(parentSchema: unknown): Record<string, unknown> {
+  return ((parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}) as Record<string, unknown>;
+}
+
+/** A near-miss suggestion for a mistyped key (edit distance ≤ 2). */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

@@ -2,10 +2,11 @@
 // process) with three bindings (plain with
 // optional AUTH TLS, TLS required, implicit TLS), a passive port range and a self-signed
 // certificate; thin wrappers around the real lftp and curl clients.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
+import { run, type RunResult } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
 import { makeSelfSignedCert, type CertFiles } from '../../support/tls.ts';
@@ -86,23 +87,7 @@ export async function startFtpd(users: UserSpec[], opts: { ftpdExtra?: string; b
 }
 
 
-export interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(cmd: string, args: string[], timeout = 60_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('close', (status) => (clearTimeout(t), resolve({ status, stdout, stderr })));
-  });
-}
+export type { RunResult };
 
 export type TlsUse = 'plain' | 'explicit' | 'implicit';
 

@@ -1,9 +1,10 @@
 // Shared setup for the SFTP/SCP integration tests: a server started from YAML the real way (a child
 // `serve` process), users with generated client keys, and thin wrappers around the OpenSSH clients.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
+import { run, type RunResult } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
 import { Client } from '../../../src/protocols/ssh/ssh2.ts';
@@ -56,24 +57,7 @@ export async function startSftpd(users: UserSpec[], extraConfig = ''): Promise<S
 
 const SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-F', '/dev/null'];
 
-export interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], input?: string, timeout = 60_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('close', (status) => (clearTimeout(t), resolve({ status, stdout, stderr })));
-    p.stdin.end(input ?? '');
-  });
-}
+export type { RunResult };
 
 function authArgs(s: Sftpd, user: string, auth: 'password' | 'key'): { pre: string[]; args: string[] } {
   if (auth === 'key')
@@ -99,7 +83,7 @@ export function scp(s: Sftpd, user: string, scpArgs: string[], auth: 'password' 
 export function ssh(s: Sftpd, user: string, command: string[], opts: { tty?: boolean; input?: string } = {}): Promise<RunResult> {
   const { pre, args } = authArgs(s, user, 'key');
   const argv = [...pre, 'ssh', ...SSH_OPTS, ...args, ...(opts.tty ? ['-tt'] : ['-T']), '-p', String(s.port), `${user}@127.0.0.1`, ...command];
-  return run(argv[0]!, argv.slice(1), opts.input, 20_000);
+  return run(argv[0]!, argv.slice(1), { ...(opts.input !== undefined ? { input: opts.input } : {}), timeout: 20_000 });
 }
 
 export function remote(s: Sftpd, user: string): string {

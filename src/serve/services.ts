@@ -2,6 +2,7 @@
 import { apiService } from '../api/service.ts';
 import { ftpService } from '../protocols/ftp/service.ts';
 import { sftpService } from '../protocols/sftp/service.ts';
+import { webdavService } from '../protocols/webdav/service.ts';
 import type { ServiceFactory } from './service.ts';
 
-export const SERVICES: ServiceFactory[] = [sftpService, ftpService, apiService];
+export const SERVICES: ServiceFactory[] = [sftpService, ftpService, webdavService, apiService];

@@ -1,0 +1,164 @@
+// GET/HEAD (with a single byte range read straight from the backend at its offset), PUT (streamed
+// into a core Upload, so the upload mode, quotas and permissions are the core's), MKCOL and DELETE.
+import { posix } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { isAppError } from '../../errors.ts';
+import type { Download } from '../../core/transfers.ts';
+import type { FileInfo } from '../../vfs/fs.ts';
+import { contentTypeOf, etagOf } from './properties.ts';
+import { markBodyRead, type DavRequest } from './request.ts';
+import { HttpError } from './status.ts';
+import { escapeXml } from './xml.ts';
+
+const CHUNK = 256 * 1024;
+
+/** A single `bytes=` range resolved against `size`: null = serve everything, 'unsatisfiable' = 416. */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  // Several ranges, other units, or garbage: ignoring Range and sending it all is allowed (RFC 9110 §14.2).
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return null;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+export function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export async function getOrHead(r: DavRequest, head: boolean): Promise<void> {
+  const st = await r.fs.stat(r.vpath);
+  if (st.type === 'dir') return listing(r, st, head);
+  const etag = etagOf(st);
+  const lastModified = new Date(st.mtimeMs).toUTCString();
+  r.checkMatch(st);
+  const inm = r.header('if-none-match');
+  if (inm !== undefined && inm.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === etag)) {
+    r.res.writeHead(304, { ETag: etag, 'Last-Modified': lastModified });
+    r.res.end();
+    return;
+  }
+  let range = parseRange(r.header('range'), st.size);
+  const ifRange = r.header('if-range');
+  if (range && ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) range = null;
+  if (range === 'unsatisfiable') throw new HttpError(416, 'range not satisfiable', undefined, { 'Content-Range': `bytes */${st.size}` });
+  // Opening checks the download permission, also for HEAD.
+  const dl = await r.fs.openDownload(r.conn, r.vpath);
+  try {
+    const start = range ? range.start : 0;
+    const end = range ? range.end : st.size - 1;
+    const headers: Record<string, string | number> = {
+      'Content-Type': contentTypeOf(posix.basename(r.vpath)),
+      'Content-Length': end - start + 1,
+      ETag: etag,
+      'Last-Modified': lastModified,
+      'Accept-Ranges': 'bytes',
+    };
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
+    r.res.writeHead(range ? 206 : 200, headers);
+    if (!head) await sendRange(r.res, dl, start, end);
+    r.res.end();
+    await dl.close();
+  } catch (err) {
+    await dl.abort();
+    throw err;
+  }
+}
+
+async function sendRange(res: ServerResponse, dl: Download, start: number, end: number): Promise<void> {
+  let pos = start;
+  while (pos <= end) {
+    if (res.destroyed) throw new HttpError(499, 'client gone');
+    // A fresh buffer per chunk: res.write may still hold the previous one.
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
+    const n = await dl.read(buf, pos);
+    if (n === 0) throw new HttpError(500, 'file shrank while being read');
+    pos += n;
+    if (!res.write(n === buf.length ? buf : buf.subarray(0, n))) await waitDrain(res);
+  }
+}
+
+/** A collection asked for with GET: a minimal HTML index, streamed. */
+async function listing(r: DavRequest, st: FileInfo, head: boolean): Promise<void> {
+  const entries = await r.fs.openDir(r.vpath);
+  r.res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Last-Modified': new Date(st.mtimeMs).toUTCString() });
+  if (head) return void r.res.end();
+  r.res.write(`<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeXml(r.vpath)}</title></head><body><ul>\n`);
+  for await (const e of entries) {
+    const href = r.href(posix.join(r.vpath, e.name), e.type === 'dir');
+    if (!r.res.write(`<li><a href="${escapeXml(href)}">${escapeXml(e.name)}${e.type === 'dir' ? '/' : ''}</a></li>\n`)) await waitDrain(r.res);
+  }
+  r.res.end('</ul></body></html>\n');
+}
+
+export async function put(r: DavRequest): Promise<void> {
+  if (r.header('content-range') !== undefined) throw new HttpError(400, 'partial PUT (Content-Range) is not supported');
+  const existing = await r.probe();
+  if (existing?.type === 'dir') throw new HttpError(405, `${r.vpath} is a collection`);
+  await r.requireParent(r.vpath);
+  await r.preconditions([{ vpath: r.vpath, membership: !existing }], existing);
+  const up = await r.fs.openUpload(r.conn, r.vpath, { truncate: true });
+  try {
+    for await (const chunk of r.req) await up.write(chunk as Buffer);
+    if (!r.req.complete) throw new HttpError(400, 'request body ended early');
+    markBodyRead(r.req);
+    await up.close();
+  } catch (err) {
+    await up.abort().catch(() => undefined);
+    throw err;
+  }
+  const now = await r.probe().catch(() => undefined);
+  r.res.writeHead(existing ? 204 : 201, now ? { ETag: etagOf(now) } : {});
+  r.res.end();
+}
+
+export async function mkcol(r: DavRequest): Promise<void> {
+  if (r.hasBody()) throw new HttpError(415, 'MKCOL with a body is not supported');
+  if (await r.probe()) throw new HttpError(405, `${r.vpath} exists`, undefined, { Allow: 'OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, COPY, MOVE, LOCK, UNLOCK' });
+  await r.requireParent(r.vpath);
+  await r.preconditions([{ vpath: r.vpath, membership: true }]);
+  await r.fs.mkdir(r.vpath);
+  r.res.writeHead(201, { 'Content-Length': 0 });
+  r.res.end();
+}
+
+export async function del(r: DavRequest): Promise<void> {
+  if (r.vpath === '/') throw new HttpError(403, 'the root collection cannot be deleted');
+  const st = await r.probe();
+  if (!st) throw new HttpError(404, `${r.vpath} not found`);
+  await r.preconditions([{ vpath: r.vpath, membership: true, subtree: true }], st);
+  await removeTree(r, r.vpath, st);
+  r.props.removeTree(r.username, r.vpath);
+  r.locks.removeTree(r.username, r.vpath);
+  r.res.writeHead(204);
+  r.res.end();
+}
+
+/** Removes a file, or a collection depth-first (each step permission-checked by the core). */
+export async function removeTree(r: DavRequest, vpath: string, st: FileInfo): Promise<void> {
+  if (st.type !== 'dir') return r.fs.remove(vpath);
+  const children: FileInfo[] = [];
+  for await (const e of await r.fs.openDir(vpath)) children.push(e);
+  for (const c of children) await removeTree(r, posix.join(vpath, c.name), c);
+  try {
+    await r.fs.rmdir(vpath);
+  } catch (err) {
+    if (!isAppError(err, 'not_found')) throw err;
+  }
+}

@@ -1,0 +1,249 @@
+// The WebDAV server: one node:http or node:https listener per binding, CORS (preflights answered
+// before authentication), Basic authentication with the verified-credentials cache, the mapping
+// of requests to core Connections (sessions.ts) and the method table. Listeners and certificates
+// stay as started on reload; users, CORS and cache settings follow the new config.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import type { Config } from '../../config/load.ts';
+import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
+import { connections } from '../../core/connection.ts';
+import { coreSettingsFor } from '../../core/login.ts';
+import { AppError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import type { Store } from '../../store/store.ts';
+import { authenticate, CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, logLoginFailed, parseBasic } from './auth.ts';
+import { copyOrMove } from './copy-move.ts';
+import { del, getOrHead, mkcol, put } from './files.ts';
+import { lock, unlock } from './lock-methods.ts';
+import { LockTable } from './locks.ts';
+import { propfind, proppatch } from './propfind.ts';
+import { DeadProperties } from './properties.ts';
+import { bodyUnread, DavRequest, pathBelowPrefix, type DavShared } from './request.ts';
+import { DavSessions } from './sessions.ts';
+import { HttpError, sendError } from './status.ts';
+
+const DEFAULT_IDLE_MINUTES = 15;
+const REALM = 'SFTPGo WebDAV';
+const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK'];
+const ALLOW = METHODS.join(', ');
+
+type Handler = (r: DavRequest) => Promise<void>;
+const HANDLERS: Record<string, Handler> = {
+  OPTIONS: async (r) => {
+    r.res.writeHead(200, { DAV: '1, 2', 'MS-Author-Via': 'DAV', Allow: ALLOW, 'Accept-Ranges': 'bytes', 'Content-Length': 0 });
+    r.res.end();
+  },
+  GET: (r) => getOrHead(r, false),
+  HEAD: (r) => getOrHead(r, true),
+  PUT: put,
+  DELETE: del,
+  MKCOL: mkcol,
+  COPY: (r) => copyOrMove(r, false),
+  MOVE: (r) => copyOrMove(r, true),
+  PROPFIND: propfind,
+  PROPPATCH: proppatch,
+  LOCK: lock,
+  UNLOCK: unlock,
+};
+
+export interface WebdavServerOptions {
+  config: Config;
+  dataDir: string;
+  store: Store;
+}
+
+interface Listener {
+  server: Server;
+  prefix: string;
+}
+
+/** "/dav/" or "dav" -> "/dav"; "" or "/" -> "". */
+export function normalizePrefix(p: string | undefined): string {
+  const t = (p ?? '').trim().replace(/\/+$/, '');
+  if (!t) return '';
+  return t.startsWith('/') ? t : `/${t}`;
+}
+
+export class WebdavServer {
+  #config: Config;
+  readonly #listeners: Listener[] = [];
+  readonly #sessions = new DavSessions();
+  readonly #shared: DavShared = { locks: new LockTable(), props: new DeadProperties() };
+  readonly #cache: CredentialsCache;
+  #idleCheck = false;
+
+  constructor(private readonly opts: WebdavServerOptions) {
+    this.#config = opts.config;
+    this.#cache = new CredentialsCache(0, 0);
+    this.#configureCache();
+  }
+
+  get #webdavd(): Webdavd {
+    return this.#config.webdavd ?? {};
+  }
+
+  #configureCache(): void {
+    const c = this.#webdavd.cache?.users;
+    // expiration_time is in minutes (as in SFTPGo); 0 keeps the default short TTL.
+    const minutes = c?.expiration_time && c.expiration_time > 0 ? c.expiration_time : DEFAULT_CACHE_MINUTES;
+    this.#cache.configure(minutes * 60_000, c?.max_size ?? DEFAULT_CACHE_SIZE);
+  }
+
+  async start(): Promise<void> {
+    for (const [index, b] of (this.#webdavd.bindings ?? []).entries()) {
+      if (!b.port) continue;
+      const server = this.#createServer(b, index);
+      const prefix = normalizePrefix(b.prefix);
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, prefix));
+      // Large uploads may take long; only the headers have a deadline.
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+      server.keepAliveTimeout = 30_000;
+      const host = b.address || '0.0.0.0';
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(b.port, host, () => {
+          server.off('error', rej);
+          res();
+        });
+      });
+      server.on('error', (err: Error) => log('error', 'webdav_listener_error', { error: err.message }));
+      server.on('clientError', (_err: Error, sock) => sock.destroy());
+      this.#listeners.push({ server, prefix });
+      const addr = server.address() as AddressInfo;
+      log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
+    }
+    connections.startIdleCheck(this.#config.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES);
+    this.#idleCheck = true;
+  }
+
+  #createServer(b: TlsBinding, index: number): Server {
+    if (!b.enable_https) return createHttpServer();
+    const d = this.#webdavd;
+    const certFile = b.certificate_file || d.certificate_file;
+    const keyFile = b.certificate_key_file || d.certificate_key_file;
+    if (!certFile || !keyFile) throw new AppError('config', `webdavd.bindings[${index}]: enable_https needs certificate_file and certificate_key_file`);
+    const read = (p: string): Buffer => {
+      const path = isAbsolute(p) ? p : resolve(this.opts.dataDir, p);
+      try {
+        return readFileSync(path);
+      } catch (err) {
+        throw new AppError('config', `webdavd: cannot read ${path}: ${(err as Error).message}`);
+      }
+    };
+    try {
+      return createHttpsServer({ cert: read(certFile), key: read(keyFile), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' }) as unknown as Server;
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('config', `webdavd: invalid certificate or key (${certFile}): ${(err as Error).message}`);
+    }
+  }
+
+  async reload(config: Config): Promise<void> {
+    this.#config = config;
+    this.#configureCache();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.#listeners.splice(0).map(
+        ({ server }) =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+          }),
+      ),
+    );
+    await this.#sessions.closeAll();
+    if (this.#idleCheck) connections.releaseIdleCheck();
+    this.#idleCheck = false;
+  }
+
+  /** CORS headers for an allowed Origin; true when the request was a preflight (already answered). */
+  #cors(req: IncomingMessage, res: ServerResponse): boolean {
+    const cors = this.#webdavd.cors;
+    const origin = req.headers.origin;
+    if (!cors?.enabled || !origin) return false;
+    const origins = cors.allowed_origins ?? [];
+    if (!origins.includes('*') && !origins.includes(origin)) return false;
+    res.setHeader('Access-Control-Allow-Origin', origins.includes('*') && !cors.allow_credentials ? '*' : origin);
+    res.setHeader('Vary', 'Origin');
+    if (cors.allow_credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+    if (!preflight) {
+      if (cors.exposed_headers?.length) res.setHeader('Access-Control-Expose-Headers', cors.exposed_headers.join(', '));
+      return false;
+    }
+    res.setHeader('Access-Control-Allow-Methods', (cors.allowed_methods?.length ? cors.allowed_methods : METHODS).join(', '));
+    const reqHeaders = req.headers['access-control-request-headers'];
+    const allowedHeaders = cors.allowed_headers?.length ? cors.allowed_headers.join(', ') : reqHeaders;
+    if (allowedHeaders) res.setHeader('Access-Control-Allow-Headers', allowedHeaders);
+    if (cors.max_age) res.setHeader('Access-Control-Max-Age', String(cors.max_age));
+    res.writeHead(204, { 'Content-Length': 0 });
+    res.end();
+    return true;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
+    const started = Date.now();
+    const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    let username: string | undefined;
+    res.on('finish', () => log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
+    try {
+      if (this.#cors(req, res)) return;
+      const vpath = pathBelowPrefix(requestPath(req.url ?? '/'), prefix);
+      const handler = HANDLERS[req.method ?? ''];
+      const creds = parseBasic(req.headers.authorization);
+      if (!creds) throw unauthorized();
+      const outcome = await authenticate(this.opts.store, creds, this.#cache);
+      if (!outcome.ok) {
+        logLoginFailed(ip, outcome.username, outcome.reason);
+        throw unauthorized();
+      }
+      username = outcome.user.username;
+      const settings = coreSettingsFor(this.#config, this.opts.store);
+      const acquired = await this.#sessions.acquire(outcome.user, ip, settings, res).catch((err: unknown) => {
+        logLoginFailed(ip, outcome.user.username, (err as AppError).code ?? 'error');
+        throw unauthorized();
+      });
+      if ('refused' in acquired) {
+        logLoginFailed(ip, outcome.user.username, acquired.refused);
+        throw unauthorized();
+      }
+      try {
+        if (!handler) throw new HttpError(405, `${req.method} is not supported`, undefined, { Allow: ALLOW });
+        await handler(new DavRequest(req, res, acquired.session.conn, prefix, vpath, this.#shared));
+      } finally {
+        acquired.release();
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      if (res.destroyed || (err as Error)?.message === 'aborted' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        // The client went away (or an admin closed its connection): nobody to answer.
+        log('debug', 'webdav_client_gone', { ip, username, method: req.method, url: req.url, error: String((err as Error)?.message ?? err) });
+        res.destroy();
+        return;
+      }
+      // An answer sent before the body was read: the rest of it is not worth reading.
+      if (bodyUnread(req) && !res.headersSent) res.setHeader('Connection', 'close');
+      sendError(res, err);
+    }
+  }
+}
+
+/** The path of an origin-form target, or of an absolute-form one ("http://host/path"). */
+function requestPath(url: string): string {
+  if (!/^https?:\/\//i.test(url)) return url;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    throw new HttpError(400, 'bad request target');
+  }
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, 'authentication required', undefined, { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
+}

@@ -1,0 +1,15 @@
+// The WebDAV front-end as a Service of `serve`: undefined when webdavd has no bindings.
+import type { ServiceFactory } from '../../serve/service.ts';
+import { WebdavServer } from './server.ts';
+
+export const webdavService: ServiceFactory = (runtime) => {
+  const bindings = runtime.config.webdavd?.bindings ?? [];
+  if (!bindings.some((b) => b.port > 0)) return undefined;
+  const server = new WebdavServer({ config: runtime.config, dataDir: runtime.dataDir, store: runtime.store });
+  return {
+    name: 'webdavd',
+    start: () => server.start(),
+    stop: () => server.stop(),
+    reload: (config) => server.reload(config),
+  };
+};

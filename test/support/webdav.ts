@@ -1,0 +1,65 @@
+// Starts the server with WebDAV bindings (plain HTTP, HTTPS, and plain with a URL prefix) for the
+// WebDAV integration tests.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './net.ts';
+import { startServer, type RunningServer } from './server.ts';
+import { tempDir } from './tmp.ts';
+import { makeSelfSignedCert, type CertFiles } from './tls.ts';
+
+export const DAV_PASSWORD = 'dav-Secret-1';
+
+export interface DavUserSpec {
+  username: string;
+  permissions?: Record<string, string[]>;
+  /** Extra YAML lines, indented 4 spaces, under the user. */
+  extra?: string;
+}
+
+export interface Davd {
+  server: RunningServer;
+  dir: string;
+  ports: { http: number; https: number; prefixed: number };
+  cert: CertFiles;
+  homes: Record<string, string>;
+  /** http://127.0.0.1:PORT (no trailing slash). */
+  url: string;
+}
+
+export async function startDavd(users: DavUserSpec[], opts: { webdavdExtra?: string; common?: string } = {}): Promise<Davd> {
+  const dir = tempDir('dav-it-');
+  const cert = makeSelfSignedCert(dir);
+  const ports = { http: await freePort(), https: await freePort(), prefixed: await freePort() };
+  const homes: Record<string, string> = {};
+  const userYaml = users
+    .map((u) => {
+      const home = join(dir, 'homes', u.username);
+      mkdirSync(home, { recursive: true });
+      homes[u.username] = home;
+      const perms = u.permissions ?? { '/': ['*'] };
+      const permYaml = Object.entries(perms)
+        .map(([p, list]) => `      "${p}": [${list.map((x) => `"${x}"`).join(', ')}]`)
+        .join('\n');
+      return `  - username: ${u.username}\n    password: "${DAV_PASSWORD}"\n    home_dir: ${home}\n    permissions:\n${permYaml}\n${u.extra ?? ''}`;
+    })
+    .join('\n');
+  const yaml = [
+    'common:',
+    '  idle_timeout: 5',
+    opts.common ?? '',
+    'webdavd:',
+    `  certificate_file: ${cert.cert}`,
+    `  certificate_key_file: ${cert.key}`,
+    opts.webdavdExtra ?? '',
+    '  bindings:',
+    `    - { address: 127.0.0.1, port: ${ports.http} }`,
+    `    - { address: 127.0.0.1, port: ${ports.https}, enable_https: true }`,
+    `    - { address: 127.0.0.1, port: ${ports.prefixed}, prefix: /dav }`,
+    'users:',
+    userYaml,
+    '',
+  ].join('\n');
+  const server = await startServer({ yaml, cwd: dir, env: { SFTPGO_LOG_LEVEL: process.env.DAV_DEBUG ? 'debug' : 'info' } });
+  await server.waitForLog((l) => l.event === 'webdav_listening' && l.port === ports.prefixed);
+  return { server, dir, ports, cert, homes, url: `http://127.0.0.1:${ports.http}` };
+}

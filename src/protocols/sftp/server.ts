@@ -3,7 +3,7 @@
 // commands and scp). Shells and PTYs are always refused. Stopping closes listeners and every
 // connection it accepted, which releases their open files.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
 import { connections, type Connection } from '../../core/connection.ts';
@@ -74,6 +74,9 @@ export class SftpServer {
     for (const b of cfg.bindings ?? []) {
       if (!b.port) continue;
       const server = new Server(serverConfig as never, (client, info) => this.#accept(client, info.ip));
+      // ssh2 reports a connection only once the client sent its identification line, so the login
+      // grace time is armed on the raw socket: a client that connects and says nothing is dropped too.
+      (server as unknown as { _srv: NetServer })._srv.on('connection', (socket: Socket) => this.#armGrace(socket));
       const host = b.address || '0.0.0.0';
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -105,6 +108,19 @@ export class SftpServer {
     this.#idleCheck = false;
   }
 
+  /** Sockets whose client authenticated: the login grace timer leaves them alone. */
+  readonly #authenticated = new WeakSet<Socket>();
+
+  #armGrace(socket: Socket): void {
+    const seconds = this.#sftpd.login_grace_time || DEFAULT_GRACE_SECONDS;
+    const timer = setTimeout(() => {
+      if (this.#authenticated.has(socket)) return;
+      logLoginFailed(socket.remoteAddress ?? '', '', 'none', 'login_grace_time_exceeded');
+      socket.destroy();
+    }, seconds * 1000);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
   #accept(client: SshClient, ip: string): void {
     this.#clients.add(client);
     const cfg = this.#sftpd;
@@ -112,15 +128,6 @@ export class SftpServer {
     const maxTries = (cfg.max_auth_tries ?? 0) === 0 ? DEFAULT_MAX_AUTH_TRIES : cfg.max_auth_tries! < 0 ? Infinity : cfg.max_auth_tries!;
     let failures = 0;
     let conn: Connection | undefined;
-    const graceSeconds = cfg.login_grace_time || DEFAULT_GRACE_SECONDS;
-    let grace: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
-      logLoginFailed(ip, '', 'none', 'login_grace_time_exceeded');
-      client.end();
-    }, graceSeconds * 1000);
-    const clearGrace = (): void => {
-      if (grace) clearTimeout(grace);
-      grace = undefined;
-    };
 
     client.on('authentication', (ctx) => {
       void (async () => {
@@ -163,7 +170,7 @@ export class SftpServer {
     });
 
     client.on('ready', () => {
-      clearGrace();
+      this.#authenticated.add((client as unknown as { _sock: Socket })._sock);
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('pty', (_accept, reject) => reject?.());
@@ -186,7 +193,6 @@ export class SftpServer {
     });
 
     const gone = (): void => {
-      clearGrace();
       this.#clients.delete(client);
       if (conn) {
         this.#connections.delete(conn);

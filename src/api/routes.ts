@@ -10,7 +10,7 @@ import type { ApiContext } from './app.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
-import { inc, renderMetrics, type Gauge } from '../core/metrics.ts';
+import { renderMetrics, type Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from './validate.ts';
@@ -239,7 +239,6 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
     handler: async (ctx) => {
       const r = await ctx.runtime.reload();
-      inc('sftpgo_reconcile_total', { result: r.ok ? 'ok' : 'error', trigger: 'api' });
       if (r.ok) return ctx.c.json({ message: 'config reloaded' });
       return errorResponse(ctx.c, 400, 'the config was rejected; the running state is unchanged', (r.errors ?? []).map(splitIssue));
     } },

@@ -271,7 +271,6 @@ export interface Httpd {
    * Seconds a JWT from /api/v2/token stays valid.
    */
   token_validity?: number;
-  watch_config?: boolean;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -330,6 +329,10 @@ export interface ReconcileSettings {
    * Delete users, folders and admins created at runtime (through the API) that the file does not declare.
    */
   prune?: boolean;
+  /**
+   * Re-read and reconcile the config file when it changes on disk (as SIGHUP does); an invalid edit is rejected and the running state stays.
+   */
+  watch?: boolean;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

@@ -3,6 +3,7 @@
 // transfers, so every file handle is released however the client goes away.
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../model.ts';
+import { inc } from './metrics.ts';
 import type { UserFs } from './user-fs.ts';
 
 export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP';
@@ -37,12 +38,27 @@ export abstract class Transfer {
 
   /** Completes the transfer (commits an upload). Idempotent. */
   async close(): Promise<void> {
-    if (this.#markDone()) await this.finish(true);
+    if (!this.#markDone()) return;
+    try {
+      await this.finish(true);
+      this.#count('ok');
+    } catch (err) {
+      this.#count('failed');
+      throw err;
+    }
   }
 
   /** Ends the transfer as failed (client gone, error): partial uploads follow the upload mode. */
   async abort(): Promise<void> {
-    if (this.#markDone()) await this.finish(false);
+    if (!this.#markDone()) return;
+    this.#count('failed');
+    await this.finish(false);
+  }
+
+  #count(result: 'ok' | 'failed'): void {
+    const labels = { protocol: this.connection.protocol, direction: this.direction };
+    inc('sftpgo_transfers_total', { ...labels, result });
+    inc('sftpgo_transfer_bytes_total', labels, this.bytes);
   }
 
   #markDone(): boolean {

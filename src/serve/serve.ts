@@ -1,10 +1,12 @@
 // `sftpgo serve`: open and migrate the store, reconcile the config into it, start the services,
 // reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
-import { loadConfig, type CommonFlags } from '../cli/context.ts';
+import { configSource, loadConfig, type CommonFlags } from '../cli/context.ts';
+import { watchConfigFile } from './watch.ts';
 import { configureLog, log } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
+import { inc } from '../core/metrics.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
@@ -23,6 +25,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
   const store = await openStore(dataDir);
   migrateUp(store);
   const first = await reconcile(loaded, dataDir, store);
+  inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
 
   const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
@@ -56,6 +59,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
         if (!next.ok) {
           const errors = next.issues.map(formatIssue);
           log('error', 'reload_rejected', { errors });
+          inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'reload' });
           return { ok: false, errors };
         }
         try {
@@ -64,9 +68,11 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
           runtime.config = next.value.config;
           for (const s of services) await s.reload?.(next.value.config);
           log('info', 'reload_applied', result.summary);
+          inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'reload' });
           return { ok: true };
         } catch (err) {
           log('error', 'reload_failed', { error: (err as Error).message });
+          inc('sftpgo_reconcile_total', { result: 'failed', trigger: 'reload' });
           return { ok: false, errors: [(err as Error).message] };
         }
       });
@@ -107,12 +113,16 @@ function printGenerated(generated: Generated[], config: Config): void {
 
 export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
   const server = await startServer(loaded, dataDir, flags);
+  const file = configSource(flags);
+  // The watch follows the setting the server started with; changing it needs a restart.
+  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload()) : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log('info', 'serve_stopping', { signal });
+      unwatch?.();
       server.stop().then(
         () => resolve(0),
         (err) => {

@@ -86,7 +86,8 @@ describe('health, metrics, status, OpenAPI', () => {
     expect(m.text).toContain('# TYPE sftpgo_login_failed_total counter');
     expect(m.text).toMatch(/sftpgo_login_failed_total\{protocol="HTTP",reason="invalid_credentials"\} [1-9]/);
     expect(m.text).toMatch(/sftpgo_records\{kind="users",source="config"\} 1/);
-    expect(m.text).toMatch(/sftpgo_reconcile_total\{result="ok",trigger="api"\} 1/);
+    expect(m.text).toMatch(/sftpgo_reconcile_total\{result="ok",trigger="start"\} 1/);
+    expect(m.text).toMatch(/sftpgo_reconcile_total\{result="ok",trigger="reload"\} [1-9]/);
   });
 
   test('status', async () => {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { listOverrides } from '../../../src/reconcile/overrides.ts';
+import { runCli } from '../../support/cli.ts';
 import { openStore } from '../../../src/store/open.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { call, canLogin, startApi, token, USER_PASSWORD, type Api } from './harness.ts';
@@ -112,7 +113,7 @@ describe('overrides on a config-declared user', () => {
     expect(ov.json).toEqual([expect.objectContaining({ kind: 'user', name: 'alice', fields: ['password', 'password_digest', 'quota_size'] })]);
     expect(await canLogin(api.sftpPort, 'alice', 'alice-Override-2')).toBe(true);
 
-    // listOverrides (what `sftpgo plan` prints) reads the same from the store.
+    // listOverrides reads the same from the store, and `sftpgo plan` prints it beside the plan.
     await api.server.stop();
     const store = await openStore(api.dataDir, { readOnly: true });
     try {
@@ -120,6 +121,12 @@ describe('overrides on a config-declared user', () => {
     } finally {
       await store.close();
     }
+    const plan = runCli(['plan', '--config', api.server.configPath, '--data-dir', api.dataDir]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('no changes');
+    expect(plan.stdout).toMatch(/override user alice \(password, password_digest, quota_size\)/);
+    const planJson = JSON.parse(runCli(['plan', '--json', '--config', api.server.configPath, '--data-dir', api.dataDir]).stdout);
+    expect(planJson.overrides).toEqual([expect.objectContaining({ kind: 'user', name: 'alice' })]);
     await api.restart();
     t = await token(api);
 

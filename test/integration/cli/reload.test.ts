@@ -1,7 +1,7 @@
 // SIGHUP re-reads the config: a valid file is reconciled into the running server, an invalid one
 // is rejected with its errors while the running state (and the store) stay as they were.
 import { afterAll, expect, test } from 'bun:test';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
@@ -47,4 +47,24 @@ test('SIGHUP applies a valid file and rejects an invalid one, keeping the runnin
   }
   const d = JSON.parse(runCli(['dumpdata', '--data-dir', join(dir, 'data')]).stdout);
   expect(d.users.map((u: { username: string }) => u.username)).toEqual(['ann', 'ben']);
+});
+
+test('reconcile.watch applies an edited file without a signal, and rejects an invalid edit', async () => {
+  const dir = tempDir();
+  const port = await freePort();
+  const base = `reconcile: { watch: true }\nsftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\ndata_provider:\n  password_hashing: { bcrypt_options: { cost: 4 } }\nusers:\n  - { username: wes, password: wes-pw, home_dir: ${dir}/wes }\n`;
+  const s = await startServer({ yaml: base, cwd: dir });
+  try {
+    await s.waitForLog((l) => l.event === 'config_watching');
+    // Replace the file the way editors and git do: write a new file, rename it over the old one.
+    writeFileSync(`${s.configPath}.new`, base + `  - { username: wil, password: wil-pw, home_dir: ${dir}/wil }\n`);
+    renameSync(`${s.configPath}.new`, s.configPath);
+    expect(await s.waitForLog((l) => l.event === 'reload_applied')).toMatchObject({ create: 1 });
+    expect(await canLogin(port, 'wil', 'wil-pw')).toBe(true);
+    writeFileSync(s.configPath, base + '  - { username: broken, home_dir: nope }\n');
+    await s.waitForLog((l) => l.event === 'reload_rejected');
+    expect(await canLogin(port, 'wil', 'wil-pw')).toBe(true);
+  } finally {
+    expect(await s.stop()).toBe(0);
+  }
 });

@@ -1,8 +1,6 @@
 // Shared setup for the FTP/S integration tests: a server started the real way (a child `serve`
-// process) with three bindings (plain with
-// optional AUTH TLS, TLS required, implicit TLS), a passive port range and a self-signed
-// certificate; thin wrappers around the real lftp and curl clients.
-import { spawnSync } from 'node:child_process';
+// process) with three bindings (plain with optional AUTH TLS, TLS required, implicit TLS), a passive
+// port range and a self-signed certificate; thin wrappers around the real lftp and curl clients.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
@@ -108,6 +106,3 @@ export function curl(args: string[]): Promise<RunResult> {
   return run('curl', ['-sS', '--max-time', '30', ...args]);
 }
 
-export function hasTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}

@@ -1,6 +1,6 @@
 // Shared setup for the SFTP/SCP integration tests: a server started from YAML the real way (a child
 // `serve` process), users with generated client keys, and thin wrappers around the OpenSSH clients.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
@@ -117,6 +117,3 @@ export function code(fn: (cb: (err: (Error & { code?: number }) | null | undefin
   return new Promise((resolve) => fn((err) => resolve(err ? (err.code ?? -1) : 0)));
 }
 
-export function hasTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { hasTool, startSftpd, type Sftpd } from './harness.ts';
+import { startSftpd, type Sftpd } from './harness.ts';
 
 let s: Sftpd;
 
@@ -42,7 +42,7 @@ function rclone(args: string[]): Promise<{ status: number | null; out: string }>
   });
 }
 
-describe.skipIf(!hasTool('rclone'))('rclone sftp backend', () => {
+describe('rclone sftp backend', () => {
   test('copy a tree up and back, then check it (content and md5)', async () => {
     const src = tempDir('rclone-src-');
     mkdirSync(join(src, 'a/b'), { recursive: true });

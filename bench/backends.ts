@@ -1,0 +1,180 @@
+// Storage backends through SFTP vs the SDK's own direct transfer, in one run: a 256 MiB file put and
+// got with the OpenSSH sftp client through this server (compiled binary) into a virtual folder on
+// each backend, and the same file moved by the backend's SDK (or, for the SFTP backend, by sftp
+// straight to the sshd) from this process. Prints MB/s, the ratio and the server's peak RSS.
+//
+//   bun bench/backends.ts [--size-mb 256] [--rounds 3]
+import { Upload } from '@aws-sdk/lib-storage';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Storage } from '@google-cloud/storage';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { join, resolve } from 'node:path';
+import { startAzurite } from '../test/support/azurite.ts';
+import { startGcsServer } from '../test/support/gcs-server.ts';
+import { freePort } from '../test/support/net.ts';
+import { startS3rver } from '../test/support/s3rver.ts';
+import { startSshd } from '../test/support/sshd.ts';
+import { removeTempDirs, tempDir } from '../test/support/tmp.ts';
+
+const root = resolve(import.meta.dir, '..');
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : def);
+const SIZE_MB = Number(opt('--size-mb', '256'));
+const ROUNDS = Number(opt('--rounds', '3'));
+const PART_MB = 8;
+const CONCURRENCY = 2;
+const work = tempDir('bench-backends-');
+const big = join(work, 'big.bin');
+{
+  const fd = openSync(big, 'w');
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < SIZE_MB; i++) {
+    block.fill(i & 0xff);
+    block.writeUInt32LE(i, 0);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+}
+const BYTES = SIZE_MB * 2 ** 20;
+const binary = join(root, 'dist/sftpgo');
+if (!existsSync(binary)) spawnSync(join(root, 'node_modules/.bin/bun'), [join(root, 'scripts/build.ts')], { stdio: 'inherit' });
+
+const [s3, az, gcs, sshd] = await Promise.all([startS3rver('bench'), startAzurite(), startGcsServer(), startSshd()]);
+await az.createContainer('bench');
+await new Storage({ apiEndpoint: gcs.endpoint, projectId: 'bench' }).createBucket('bench').catch(() => undefined);
+const remoteDir = join(sshd.dir, 'remote');
+mkdirSync(remoteDir, { recursive: true });
+const keyFile = join(work, 'backend_key');
+writeFileSync(keyFile, sshd.clientKey, { mode: 0o600 });
+const clientKey = join(work, 'client_key');
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
+// sshd authorizes sshd.clientKey; the direct sftp run uses it.
+const sshdKey = keyFile;
+
+const port = await freePort();
+const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${s3.endpoint}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
+const yaml = `
+sftpd:
+  bindings: [{ address: 127.0.0.1, port: ${port} }]
+log: { level: warn }
+folders:
+  - { name: s3, filesystem: { provider: s3, s3config: ${s3cfg} } }
+  - { name: gcs, filesystem: { provider: gcs, gcsconfig: { bucket: bench, endpoint: "${gcs.endpoint}", upload_part_size: ${PART_MB} } } }
+  - { name: azblob, filesystem: { provider: azblob, azblobconfig: { container: bench, account_name: ${az.account}, account_key: "${az.key}", endpoint: "${az.endpoint}", upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${CONCURRENCY} } } }
+  - { name: sftp, filesystem: { provider: sftp, sftpconfig: { endpoint: "${sshd.endpoint}", username: ${sshd.user}, private_key: { file: ${keyFile} }, prefix: ${remoteDir} } } }
+  - { name: crypt, mapped_path: ${join(work, 'crypt')}, filesystem: { provider: crypt, cryptconfig: { passphrase: bench-passphrase } } }
+users:
+  - username: bench
+    public_keys: ["${pub}"]
+    home_dir: ${join(work, 'home')}
+    virtual_folders:
+      - { name: s3, virtual_path: /s3 }
+      - { name: gcs, virtual_path: /gcs }
+      - { name: azblob, virtual_path: /azblob }
+      - { name: sftp, virtual_path: /sftp }
+      - { name: crypt, virtual_path: /crypt }
+`;
+writeFileSync(join(work, 'sftpgo.yaml'), yaml);
+const server = spawn(binary, ['serve', '--config', join(work, 'sftpgo.yaml'), '--data-dir', join(work, 'data')], { stdio: ['ignore', 'ignore', 'inherit'] });
+for (let i = 0; ; i++) {
+  if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) break;
+  if (i > 300) throw new Error('server did not start');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+function rssMiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `fn`, sampling the server's RSS every 100 ms; returns seconds and the peak RSS. */
+async function timed(fn: () => Promise<void>): Promise<{ secs: number; peak: number }> {
+  let peak = rssMiB(server.pid!);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.pid!))), 100);
+  const t = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(sampler);
+  }
+  return { secs: (performance.now() - t) / 1000, peak };
+}
+
+function sftpRun(target: { port: number; user: string; key: string }, batch: string): Promise<void> {
+  const file = join(work, `batch-${Date.now()}`);
+  writeFileSync(file, batch);
+  return new Promise((res, rej) => {
+    const p = spawn('sftp', ['-q', '-b', file, '-c', 'aes128-gcm@openssh.com', '-i', target.key, '-P', String(target.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-F', '/dev/null', `${target.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.once('exit', (code) => (code === 0 ? res() : rej(new Error(`sftp exited ${code}: ${batch}`))));
+  });
+}
+
+const ours = { port, user: 'bench', key: clientKey };
+const s3client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+const gcsBucket = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'bench' }).bucket('bench');
+const azContainer = az.service.getContainerClient('bench');
+const sink = () => createWriteStream(join(work, 'direct-down.bin'));
+
+const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void> }> = {
+  s3: {
+    up: () => new Upload({ client: s3client, params: { Bucket: 'bench', Key: 'direct.bin', Body: createReadStream(big) }, partSize: PART_MB * 2 ** 20, queueSize: CONCURRENCY }).done().then(() => undefined),
+    down: async () => pipeline((await s3client.send(new GetObjectCommand({ Bucket: 'bench', Key: 'direct.bin' }))).Body as Readable, sink()),
+  },
+  gcs: {
+    up: () => pipeline(createReadStream(big), gcsBucket.file('direct.bin').createWriteStream({ resumable: true, chunkSize: PART_MB * 2 ** 20, validation: false })),
+    down: () => pipeline(gcsBucket.file('direct.bin').createReadStream({ validation: false }), sink()),
+  },
+  azblob: {
+    up: () => azContainer.getBlockBlobClient('direct.bin').uploadStream(createReadStream(big), PART_MB * 2 ** 20, CONCURRENCY).then(() => undefined),
+    down: async () => pipeline((await azContainer.getBlobClient('direct.bin').download()).readableStreamBody as unknown as Readable, sink()),
+  },
+  sftp: {
+    up: () => sftpRun({ port: sshd.port, user: sshd.user, key: sshdKey }, `put ${big} ${remoteDir}/direct.bin\n`),
+    down: () => sftpRun({ port: sshd.port, user: sshd.user, key: sshdKey }, `get ${remoteDir}/direct.bin ${join(work, 'direct-down.bin')}\n`),
+  },
+};
+
+const rows: string[] = [];
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+try {
+  for (const backend of ['s3', 'gcs', 'azblob', 'sftp', 'crypt']) {
+    const r = { up: [] as number[], down: [] as number[], dup: [] as number[], ddown: [] as number[], peak: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      const up = await timed(() => sftpRun(ours, `put ${big} /${backend}/via-sftp.bin\n`));
+      const down = await timed(() => sftpRun(ours, `get /${backend}/via-sftp.bin ${join(work, 'got.bin')}\n`));
+      r.up.push(BYTES / 1e6 / up.secs);
+      r.down.push(BYTES / 1e6 / down.secs);
+      r.peak = Math.max(r.peak, up.peak, down.peak);
+      const d = direct[backend];
+      if (d) {
+        const t1 = performance.now();
+        await d.up();
+        r.dup.push(BYTES / 1e6 / ((performance.now() - t1) / 1000));
+        const t2 = performance.now();
+        await d.down();
+        r.ddown.push(BYTES / 1e6 / ((performance.now() - t2) / 1000));
+      }
+      process.stderr.write(`${backend} round ${round + 1} done\n`);
+    }
+    const ratio = (a: number[], b: number[]) => (b.length ? ` (×${(med(a) / med(b)).toFixed(2)})` : '');
+    rows.push(
+      `| ${backend} | ${med(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? med(r.dup).toFixed(0) : '–'} | ${med(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? med(r.ddown).toFixed(0) : '–'} | ${r.peak.toFixed(0)} MiB |`,
+    );
+  }
+} finally {
+  server.kill('SIGTERM');
+  s3client.destroy();
+  await Promise.allSettled([s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
+}
+console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}.`);
+console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server peak RSS |\n|---|---|---|---|---|---|');
+console.log(rows.join('\n'));
+rmSync(work, { recursive: true, force: true });
+removeTempDirs();

@@ -1,20 +1,14 @@
 // Starts the server with WebDAV bindings (plain HTTP, HTTPS, and plain with a URL prefix) for the
 // WebDAV integration tests.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { freePort } from './net.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { tempDir } from './tmp.ts';
+import { usersYaml, type TestUserSpec } from './users.ts';
 import { makeSelfSignedCert, type CertFiles } from './tls.ts';
 
 export const DAV_PASSWORD = 'dav-Secret-1';
 
-export interface DavUserSpec {
-  username: string;
-  permissions?: Record<string, string[]>;
-  /** Extra YAML lines, indented 4 spaces, under the user. */
-  extra?: string;
-}
+export type DavUserSpec = TestUserSpec;
 
 export interface Davd {
   server: RunningServer;
@@ -30,19 +24,7 @@ export async function startDavd(users: DavUserSpec[], opts: { webdavdExtra?: str
   const dir = tempDir('dav-it-');
   const cert = makeSelfSignedCert(dir);
   const ports = { http: await freePort(), https: await freePort(), prefixed: await freePort() };
-  const homes: Record<string, string> = {};
-  const userYaml = users
-    .map((u) => {
-      const home = join(dir, 'homes', u.username);
-      mkdirSync(home, { recursive: true });
-      homes[u.username] = home;
-      const perms = u.permissions ?? { '/': ['*'] };
-      const permYaml = Object.entries(perms)
-        .map(([p, list]) => `      "${p}": [${list.map((x) => `"${x}"`).join(', ')}]`)
-        .join('\n');
-      return `  - username: ${u.username}\n    password: "${DAV_PASSWORD}"\n    home_dir: ${home}\n    permissions:\n${permYaml}\n${u.extra ?? ''}`;
-    })
-    .join('\n');
+  const { yaml: userYaml, homes } = usersYaml(dir, users, DAV_PASSWORD);
   const yaml = [
     'common:',
     '  idle_timeout: 5',

@@ -1,21 +1,16 @@
 // Shared setup for the FTP/S integration tests: a server started the real way (a child `serve`
 // process) with three bindings (plain with optional AUTH TLS, TLS required, implicit TLS), a passive
 // port range and a self-signed certificate; thin wrappers around the real lftp and curl clients.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { run, type RunResult } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
+import { usersYaml, type TestUserSpec } from '../../support/users.ts';
 import { makeSelfSignedCert, type CertFiles } from '../../support/tls.ts';
 
 export const PASSWORD = 'pw-Secret-1';
 
-export interface UserSpec {
-  username: string;
-  permissions?: Record<string, string[]>;
-  extra?: string;
-}
+export type UserSpec = TestUserSpec;
 
 export interface Ftpd {
   server: RunningServer;
@@ -49,19 +44,7 @@ export async function startFtpd(users: UserSpec[], opts: { ftpdExtra?: string; b
   const ports = { plain: await freePort(), tlsRequired: await freePort(), implicit: await freePort() };
   const start = await freeRange(10);
   const passive = { start, end: start + 9 };
-  const homes: Record<string, string> = {};
-  const userYaml = users
-    .map((u) => {
-      const home = join(dir, 'homes', u.username);
-      mkdirSync(home, { recursive: true });
-      homes[u.username] = home;
-      const perms = u.permissions ?? { '/': ['*'] };
-      const permYaml = Object.entries(perms)
-        .map(([p, list]) => `      "${p}": [${list.map((x) => `"${x}"`).join(', ')}]`)
-        .join('\n');
-      return `  - username: ${u.username}\n    password: "${PASSWORD}"\n    home_dir: ${home}\n    permissions:\n${permYaml}\n${u.extra ?? ''}`;
-    })
-    .join('\n');
+  const { yaml: userYaml, homes } = usersYaml(dir, users, PASSWORD);
   const yaml = [
     'common:',
     '  idle_timeout: 5',

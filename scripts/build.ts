@@ -29,13 +29,19 @@ function isMusl(): boolean {
   return !report?.header?.glibcVersionRuntime;
 }
 
-/** The prebuilt N-API addon of `pkg` (e.g. @lmdb/lmdb) for the target platform. */
-function prebuiltAddon(scope: string, name: string): string {
+/**
+ * The prebuilt N-API addon of `pkg` (e.g. @lmdb/lmdb) for the target platform, resolved from the
+ * package that loads it (`owner`, a chain of package names from the root): npm may nest these
+ * platform packages below their owner rather than at the top of node_modules.
+ */
+function prebuiltAddon(scope: string, name: string, owner: string[]): string {
   const [, platform, arch, libc] = /^bun-(\w+)-(\w+)(?:-(musl))?/.exec(target) ?? [];
   const pkgName = `${scope}/${name}-${platform}-${arch}`;
   let dir: string;
   try {
-    dir = dirname(require.resolve(`${pkgName}/package.json`));
+    let from = require;
+    for (const o of owner) from = createRequire(from.resolve(`${o}/package.json`));
+    dir = dirname(from.resolve(`${pkgName}/package.json`));
   } catch {
     throw new Error(`build: ${pkgName} is not installed; install it (npm install --no-save ${pkgName}) to build for ${target}`);
   }
@@ -54,7 +60,7 @@ const rewrites: Rewrite[] = [
   {
     file: /node_modules\/lmdb\/native\.js$/,
     from: 'export let nativeAddon = loadNAPI(dirName);',
-    to: () => `export let nativeAddon = require(${JSON.stringify(prebuiltAddon('@lmdb', 'lmdb'))});`,
+    to: () => `export let nativeAddon = require(${JSON.stringify(prebuiltAddon('@lmdb', 'lmdb', ['lmdb']))});`,
   },
   {
     file: /node_modules\/lmdb\/open\.js$/,
@@ -65,7 +71,7 @@ const rewrites: Rewrite[] = [
   {
     file: /node_modules\/msgpackr-extract\/index\.js$/,
     from: "module.exports = require('node-gyp-build-optional-packages')(__dirname);",
-    to: () => `module.exports = require(${JSON.stringify(prebuiltAddon('@msgpackr-extract', 'msgpackr-extract'))});`,
+    to: () => `module.exports = require(${JSON.stringify(prebuiltAddon('@msgpackr-extract', 'msgpackr-extract', ['lmdb', 'msgpackr', 'msgpackr-extract']))});`,
   },
 ];
 

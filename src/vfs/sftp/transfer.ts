@@ -29,6 +29,20 @@ export function closeHandle(s: SftpSession, handle: Buffer): Promise<void> {
   return s.call<void>((cb) => s.sftp.close(handle, (err) => cb(err, undefined)));
 }
 
+/**
+ * Closes a handle and gives the session back to the pool. A handle lost with its connection is
+ * already closed: only a status from the server is an error.
+ */
+async function releaseHandle(s: SftpSession, handle: Buffer, path: string): Promise<void> {
+  try {
+    await closeHandle(s, handle);
+  } catch (err) {
+    if (statusOf(err) !== undefined) throw sftpError(err, 'close', path);
+  } finally {
+    s.release();
+  }
+}
+
 interface Pending {
   position: number;
   buf: Buffer;
@@ -109,14 +123,7 @@ export class SftpReadStream extends Readable {
   async #closeHandle(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    try {
-      await closeHandle(this.s, this.handle);
-    } catch (err) {
-      // A lost connection has closed the handle with it.
-      if (statusOf(err) !== undefined) throw sftpError(err, 'close', this.path);
-    } finally {
-      this.s.release();
-    }
+    await releaseHandle(this.s, this.handle, this.path);
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -170,13 +177,7 @@ export class SftpReader implements FileReader {
   async close(): Promise<void> {
     if (!this.#open) return;
     this.#open = false;
-    try {
-      await closeHandle(this.s, this.handle);
-    } catch (err) {
-      if (statusOf(err) !== undefined) throw sftpError(err, 'close', this.path);
-    } finally {
-      this.s.release();
-    }
+    await releaseHandle(this.s, this.handle, this.path);
   }
 }
 

@@ -3,6 +3,7 @@
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
+import type { SftpAttrs } from '../ssh/ssh2.ts';
 
 export const FX = {
   OK: 0,
@@ -37,14 +38,7 @@ export function statusOf(err: unknown): { code: number; message: string } {
 
 const TYPE_BITS = { file: 0o100000, dir: 0o040000, symlink: 0o120000, other: 0 } as const;
 
-export interface SftpAttrs {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  atime: number;
-  mtime: number;
-}
+export type { SftpAttrs };
 
 export function attrsOf(info: FileInfo): SftpAttrs {
   return {

@@ -14,4 +14,6 @@ export type {
   SFTPWrapper,
   ServerChannel,
   ParsedKey,
+  // The SFTP v3 attribute set (whole seconds), the same shape both directions.
+  Attributes as SftpAttrs,
 } from 'ssh2';

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
-import { utils } from '../../protocols/ssh/ssh2.ts';
+import { utils, type SftpAttrs } from '../../protocols/ssh/ssh2.ts';
 import type { Capabilities, EntryType, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { SftpPool, type SftpSession } from './connection.ts';
 import { cleanPath, confinedPath } from './confine.ts';
@@ -21,14 +21,7 @@ export type { SftpFsOptions } from './config.ts';
 const { OPEN_MODE } = utils.sftp;
 
 /** What ssh2 reports for stat/readdir attributes (SFTP v3: whole seconds). */
-interface Attrs {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  atime: number;
-  mtime: number;
-}
+type Attrs = SftpAttrs;
 
 const BASE_CAPABILITIES = {
   realDirectories: true,

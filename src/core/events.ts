@@ -15,3 +15,15 @@ export function loginFailed(f: LoginFailure): void {
   log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
   inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
 }
+
+export interface ConnectionRefusal {
+  ip: string;
+  protocol: LoginFailure['protocol'];
+  reason: string;
+}
+
+/** A connection closed before any login: banned address, post-connect hook, connection limits. */
+export function connectionRefused(r: ConnectionRefusal): void {
+  log('warn', 'connection_refused', { ip: r.ip, protocol: r.protocol, reason: r.reason });
+  inc('sftpgo_connection_refused_total', { protocol: r.protocol, reason: r.reason });
+}

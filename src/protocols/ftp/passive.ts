@@ -1,15 +1,11 @@
 // Passive mode: which address a PASV reply announces (per-client-network overrides, then the
 // forced external IP, then the control connection's own address), and a listener on a free port
 // of the configured range.
-import { BlockList, createServer, isIPv4, isIPv6, type Server } from 'node:net';
+import { BlockList, createServer, isIPv6, type Server } from 'node:net';
 import type { TlsBinding } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
 
-/** "::ffff:1.2.3.4" is 1.2.3.4: what a dual-stack listener reports for an IPv4 client. */
-export function plainIp(ip: string | undefined): string {
-  if (!ip) return '';
-  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
+export { plainIp } from '../../core/ip.ts';
 
 function inNetworks(networks: readonly string[], ip: string): boolean {
   const list = new BlockList();

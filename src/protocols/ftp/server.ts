@@ -11,6 +11,8 @@ import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import { coreSettingsFor } from '../../core/login.ts';
+import { admitSocket } from '../../auth/login.ts';
+import { plainIp } from '../../core/ip.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { loadTlsContext } from './tls.ts';
 
@@ -123,6 +125,7 @@ export class FtpServer {
         return server.#config.common;
       },
       store: this.opts.store,
+      authEnv: () => ({ store: this.opts.store, config: server.#config }),
       coreSettings: () => coreSettingsFor(server.#config, this.opts.store),
       get binding() {
         return listener.binding;
@@ -130,11 +133,16 @@ export class FtpServer {
       tlsContext: () => listener.tls,
       banner: () => this.#banner,
     };
-    const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
-    this.#sessions.add(session);
-    session.start().catch((err) => {
-      log('error', 'ftp_session_error', { error: String(err) });
-      session.close();
+    // A reset while the admission is pending must not be an unhandled 'error'.
+    sock.on('error', () => undefined);
+    void admitSocket(host.authEnv(), sock, plainIp(sock.remoteAddress), 'FTP').then((refused) => {
+      if (refused) return void sock.destroy();
+      const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
+      this.#sessions.add(session);
+      session.start().catch((err) => {
+        log('error', 'ftp_session_error', { error: String(err) });
+        session.close();
+      });
     });
   }
 }

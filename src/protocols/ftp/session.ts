@@ -11,7 +11,8 @@ import { loginRefusal, openConnection, type CoreSettings } from '../../core/logi
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { ReadTx } from '../../store/store.ts';
-import { checkPassword, logLoginFailed } from './auth.ts';
+import { logLoginFailed } from './auth.ts';
+import { loginSucceeded, passwordLogin, type AuthEnv } from '../../auth/login.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
 import { plainIp } from './passive.ts';
@@ -29,6 +30,8 @@ export interface SessionHost {
   readonly ftpd: Ftpd;
   readonly common: Common | undefined;
   readonly store: ReadTx;
+  /** What the login pipeline reads: the store and the current config. */
+  authEnv(): AuthEnv;
   /** Login settings from the current config (upload mode, quotas...), the same for every protocol. */
   coreSettings(): CoreSettings;
   readonly binding: TlsBinding;
@@ -277,7 +280,8 @@ export class FtpSession {
       return this.reply(530, 'TLS is required to log in: use AUTH TLS');
     }
     if (username === undefined) return this.reply(503, 'Login with USER first');
-    const outcome = await checkPassword(this.host.store, username, password);
+    const attempt = { protocol: 'FTP' as const, ip: this.ip, username, method: 'password' as const };
+    const outcome = await passwordLogin(this.host.authEnv(), attempt, password);
     let reason = outcome.ok ? loginRefusal(outcome.user, Date.now(), connections.countFor(username)) : outcome.reason;
     if (outcome.ok && !reason) {
       try {
@@ -295,6 +299,7 @@ export class FtpSession {
     }
     if (this.#closed) return void this.conn.close();
     log('info', 'login', { connection: this.conn.id, ip: this.ip, protocol: 'FTP', username, method: 'password', tls: this.tls });
+    loginSucceeded(this.host.authEnv(), attempt, this.conn.user);
     this.reply(230, 'Login successful');
   }
 

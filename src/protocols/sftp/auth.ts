@@ -1,12 +1,9 @@
-// SSH user authentication against the store: passwords (stored hashes) and public keys (several per
-// user), with max_auth_tries and the account checks of the core. Every refusal is logged as a
+// SSH user authentication through the login pipeline (auth/login.ts): passwords and public keys
+// (several per user); max_auth_tries and the account checks are applied by the server. Every refusal is logged as a
 // stable `login_failed` event carrying the client IP, for fail2ban.
-import { loginFailed } from '../../core/events.ts';
-import { verifyPassword } from '../../auth/passwords.ts';
 import { findAuthorizedKey } from '../../auth/keys.ts';
+import { checkPassword, loginRejected, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginMethod } from '../../auth/login.ts';
 import type { UserRecord } from '../../model.ts';
-import { effectiveUser } from '../../reconcile/effective.ts';
-import type { ReadTx } from '../../store/store.ts';
 import type { AuthContext } from '../ssh/ssh2.ts';
 import { utils } from '../ssh/ssh2.ts';
 
@@ -22,21 +19,20 @@ export interface AuthSettings {
   passwordAuthentication: boolean;
 }
 
-export async function authenticate(store: ReadTx, ctx: AuthContext, settings: AuthSettings): Promise<AuthOutcome> {
+export async function authenticate(env: AuthEnv, ip: string, ctx: AuthContext, settings: AuthSettings): Promise<AuthOutcome> {
   const username = ctx.username;
   const method = ctx.method;
   if (method !== 'password' && method !== 'publickey') return { ok: 'skip' };
   if (method === 'password' && !settings.passwordAuthentication) return { ok: 'skip' };
-  const user = effectiveUser(store, username);
+  const attempt: LoginAttempt = { protocol: 'SSH', ip, username, method };
+  const user = await resolveUser(env, attempt);
   if (!user) return { ok: false, reason: 'user_not_found', username, method };
-  const denied = user.filters?.denied_login_methods ?? [];
-  if ((denied as string[]).includes(method)) return { ok: false, reason: 'method_denied', username, method };
-  if (user.filters?.denied_protocols?.includes('SSH')) return { ok: false, reason: 'protocol_denied', username, method };
+  const refused = userFilters(user, attempt);
+  if (refused) return { ok: false, reason: refused, username, method };
 
   if (ctx.method === 'password') {
-    if (!user.password) return { ok: false, reason: 'no_password', username, method };
-    const good = await verifyPassword(ctx.password, user.password).catch(() => false);
-    return good ? { ok: true, user, method } : { ok: false, reason: 'invalid_credentials', username, method };
+    const v = await checkPassword(env, user, attempt, ctx.password);
+    return v.ok ? { ok: true, user: v.user, method } : { ok: false, reason: v.reason, username, method };
   }
   const ctxKey = ctx as AuthContext & { key: { algo: string; data: Buffer }; signature?: Buffer; blob?: Buffer; hashAlgo?: string };
   const found = findAuthorizedKey(user.public_keys ?? [], ctxKey.key.data);
@@ -50,5 +46,5 @@ export async function authenticate(store: ReadTx, ctx: AuthContext, settings: Au
 }
 
 export function logLoginFailed(ip: string, username: string, method: string, reason: string): void {
-  loginFailed({ ip, protocol: 'SSH', username, method, reason });
+  loginRejected(undefined, { ip, protocol: 'SSH', username, method: method as LoginMethod }, reason);
 }

@@ -8,12 +8,14 @@ import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
 import { connections, type Connection } from '../../core/connection.ts';
 import { coreSettingsFor, loginRefusal, openConnection } from '../../core/login.ts';
+import { plainIp } from '../../core/ip.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import { Server, type AuthContext, type Connection as SshClient } from '../ssh/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
 import { authenticate, logLoginFailed } from './auth.ts';
+import { admitSocket, loginSucceeded, type AuthEnv, type LoginMethod } from '../../auth/login.ts';
 import { enabledCommands, runCommand } from './commands.ts';
 import { loadHostKeys } from './host-keys.ts';
 import { SftpSession } from './sftp-session.ts';
@@ -76,7 +78,13 @@ export class SftpServer {
       const server = new Server(serverConfig as never, (client, info) => this.#accept(client, info.ip));
       // ssh2 reports a connection only once the client sent its identification line, so the login
       // grace time is armed on the raw socket: a client that connects and says nothing is dropped too.
-      (server as unknown as { _srv: NetServer })._srv.on('connection', (socket: Socket) => this.#armGrace(socket));
+      (server as unknown as { _srv: NetServer })._srv.on('connection', (socket: Socket) => {
+        this.#armGrace(socket);
+        // Step 0 of the login pipeline; authentication waits for it, a refusal closes the socket.
+        void admitSocket(this.#authEnv(), socket, plainIp(socket.remoteAddress), 'SSH').then((refused) => {
+          if (refused) socket.destroy();
+        });
+      });
       const host = b.address || '0.0.0.0';
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -108,6 +116,10 @@ export class SftpServer {
     this.#idleCheck = false;
   }
 
+  #authEnv(): AuthEnv {
+    return { store: this.opts.store, config: this.#config };
+  }
+
   /** Sockets whose client authenticated: the login grace timer leaves them alone. */
   readonly #authenticated = new WeakSet<Socket>();
 
@@ -128,10 +140,17 @@ export class SftpServer {
     const maxTries = (cfg.max_auth_tries ?? 0) === 0 ? DEFAULT_MAX_AUTH_TRIES : cfg.max_auth_tries! < 0 ? Infinity : cfg.max_auth_tries!;
     let failures = 0;
     let conn: Connection | undefined;
+    const authEnv = (): AuthEnv => this.#authEnv();
+    const socket = (client as unknown as { _sock: Socket })._sock;
 
     client.on('authentication', (ctx) => {
       void (async () => {
-        const outcome = await authenticate(this.opts.store, ctx, { passwordAuthentication: cfg.password_authentication !== false });
+        if (await admitSocket(authEnv(), socket, ip, 'SSH')) {
+          ctx.reject();
+          client.end();
+          return;
+        }
+        const outcome = await authenticate(authEnv(), ip, ctx, { passwordAuthentication: cfg.password_authentication !== false });
         const methods: AuthMethod[] = cfg.password_authentication === false ? ['publickey'] : ['publickey', 'password'];
         if (outcome.ok === 'skip') return ctx.reject(methods);
         if (outcome.ok === 'query') return ctx.accept();
@@ -158,6 +177,7 @@ export class SftpServer {
         }
         this.#connections.add(conn);
         log('info', 'login', { connection: conn.id, ip, protocol: 'SSH', username: conn.username, method: outcome.method });
+        loginSucceeded(authEnv(), { protocol: 'SSH', ip, username: conn.username, method: outcome.method as LoginMethod }, conn.user);
         ctx.accept();
       })().catch((err) => {
         log('error', 'sftp_auth_error', { ip, error: String(err) });
@@ -170,7 +190,7 @@ export class SftpServer {
     });
 
     client.on('ready', () => {
-      this.#authenticated.add((client as unknown as { _sock: Socket })._sock);
+      this.#authenticated.add(socket);
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('pty', (_accept, reject) => reject?.());

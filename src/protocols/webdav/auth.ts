@@ -5,11 +5,8 @@
 // user record (new password) misses the cache by construction. Entries expire after
 // `webdavd.cache.users.expiration_time` minutes and the cache holds at most `max_size` users.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { verifyPassword } from '../../auth/passwords.ts';
-import { loginFailed } from '../../core/events.ts';
+import { loginRejected, passwordLogin, type AuthEnv } from '../../auth/login.ts';
 import type { UserRecord } from '../../model.ts';
-import { effectiveUser } from '../../reconcile/effective.ts';
-import type { ReadTx } from '../../store/store.ts';
 
 export interface BasicCredentials {
   username: string;
@@ -83,21 +80,12 @@ export class CredentialsCache {
 
 export type AuthOutcome = { ok: true; user: UserRecord } | { ok: false; reason: string; username: string };
 
-export async function authenticate(store: ReadTx, creds: BasicCredentials, cache: CredentialsCache): Promise<AuthOutcome> {
-  const { username, password } = creds;
-  const user = effectiveUser(store, username);
-  if (!user) return { ok: false, reason: 'user_not_found', username };
-  if (user.filters?.denied_protocols?.includes('DAV')) return { ok: false, reason: 'protocol_denied', username };
-  if ((user.filters?.denied_login_methods as string[] | undefined)?.includes('password')) return { ok: false, reason: 'method_denied', username };
-  if (!user.password) return { ok: false, reason: 'no_password', username };
-  if (cache.has(username, password, user.password)) return { ok: true, user };
-  const good = await verifyPassword(password, user.password).catch(() => false);
-  // A wrong password leaves the cached right one alone: failed guesses must not slow the real user down.
-  if (!good) return { ok: false, reason: 'invalid_credentials', username };
-  cache.add(username, password, user.password);
-  return { ok: true, user };
+export async function authenticate(env: AuthEnv, ip: string, creds: BasicCredentials, cache: CredentialsCache): Promise<AuthOutcome> {
+  const attempt = { protocol: 'DAV' as const, ip, username: creds.username, method: 'password' as const };
+  const v = await passwordLogin(env, attempt, creds.password, cache);
+  return v.ok ? v : { ok: false, reason: v.reason, username: creds.username };
 }
 
 export function logLoginFailed(ip: string, username: string, reason: string): void {
-  loginFailed({ ip, protocol: 'DAV', username, method: 'password', reason });
+  loginRejected(undefined, { ip, protocol: 'DAV', username, method: 'password' }, reason);
 }

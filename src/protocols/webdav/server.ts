@@ -14,6 +14,7 @@ import { coreSettingsFor } from '../../core/login.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
+import { admitSocket, loginSucceeded } from '../../auth/login.ts';
 import { authenticate, CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, logLoginFailed, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
@@ -196,9 +197,14 @@ export class WebdavServer {
       if (this.#cors(req, res)) return;
       const vpath = pathBelowPrefix(requestPath(req.url ?? '/'), prefix);
       const handler = HANDLERS[req.method ?? ''];
+      const authEnv = { store: this.opts.store, config: this.#config };
+      if (await admitSocket(authEnv, req.socket, ip, 'DAV')) {
+        res.destroy();
+        return;
+      }
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw unauthorized();
-      const outcome = await authenticate(this.opts.store, creds, this.#cache);
+      const outcome = await authenticate(authEnv, ip, creds, this.#cache);
       if (!outcome.ok) {
         logLoginFailed(ip, outcome.username, outcome.reason);
         throw unauthorized();
@@ -213,6 +219,7 @@ export class WebdavServer {
         logLoginFailed(ip, outcome.user.username, acquired.refused);
         throw unauthorized();
       }
+      if (acquired.fresh) loginSucceeded(authEnv, { protocol: 'DAV', ip, username, method: 'password' }, outcome.user);
       try {
         if (!handler) throw new HttpError(405, `${req.method} is not supported`, undefined, { Allow: ALLOW });
         await handler(new DavRequest(req, res, acquired.session.conn, prefix, vpath, this.#shared));

@@ -19,7 +19,8 @@ interface Session {
   retired: boolean;
 }
 
-export type Acquired = { session: Session; release: () => void } | { refused: string };
+/** `fresh` when this request opened the session (a login, for hooks and events). */
+export type Acquired = { session: Session; release: () => void; fresh: boolean } | { refused: string };
 
 /** What a session was opened with: when any of it changes, the next request opens a new one. */
 function fingerprintOf(user: UserRecord, settings: CoreSettings): string {
@@ -38,6 +39,7 @@ export class DavSessions {
     const gone = loginRefusal(user, Date.now(), 0);
     if (gone) return { refused: gone };
     let s = this.#byKey.get(key);
+    let fresh = false;
     if (s && (s.conn.closed || s.fingerprint !== fp)) {
       this.#byKey.delete(key);
       this.#retire(s);
@@ -69,6 +71,7 @@ export class DavSessions {
         opened = s;
         this.#byKey.set(key, s);
         this.#all.add(s);
+        fresh = true;
         log('info', 'login', { connection: conn.id, ip, protocol: 'DAV', username: user.username, method: 'password' });
       }
     }
@@ -77,6 +80,7 @@ export class DavSessions {
     session.conn.touch();
     return {
       session,
+      fresh,
       release: () => {
         session.inflight.delete(res);
         session.conn.touch();

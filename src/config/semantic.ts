@@ -2,9 +2,10 @@
 // matching the provider, paths that must be absolute, keys that must parse.
 import { isAbsolute } from 'node:path';
 import type { Config, PathSegment } from './load.ts';
-import type { Filesystem } from './schema-types.ts';
+import type { Filesystem, PatternsFilter } from './schema-types.ts';
 import { parsePublicKey } from '../auth/keys.ts';
 import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
+import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 
 export interface Problem {
@@ -43,6 +44,7 @@ export function checkSemantics(config: Config): Problem[] {
       if (!parsed.ok) add([...at, 'public_keys', j], parsed.error);
     });
     checkFilesystem(u.filesystem, [...at, 'filesystem'], add);
+    checkFilePatterns(u.filters?.file_patterns, [...at, 'filters', 'file_patterns'], add);
     const seen: string[] = [];
     (u.virtual_folders ?? []).forEach((vf, j) => {
       const vp = vf.virtual_path.replace(/\/+$/, '');
@@ -90,4 +92,23 @@ function checkFilesystem(fs: Filesystem | undefined, at: PathSegment[], add: (p:
 function checkHashLiteral(value: unknown, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
   if (typeof value === 'string' && hasKnownHashPrefix(value) && !isPasswordHash(value))
     add(at, 'looks like a password hash but is malformed or in an unsupported format');
+}
+
+/** filters.file_patterns: absolute, distinct paths, at least one pattern each, valid shell patterns. */
+function checkFilePatterns(filters: PatternsFilter[] | undefined, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
+  const paths = new Set<string>();
+  (filters ?? []).forEach((f, j) => {
+    if (!f.path.startsWith('/')) add([...at, j, 'path'], `must be an absolute virtual path, got "${f.path}"`);
+    else if (f.path.split('/').some((seg) => seg === '..' || seg === '.')) add([...at, j, 'path'], 'must not contain . or .. segments');
+    const key = f.path.length > 1 ? f.path.replace(/\/+$/, '') : f.path;
+    if (paths.has(key)) add([...at, j, 'path'], `duplicate file patterns filter for path "${key}"`);
+    paths.add(key);
+    if (!f.allowed_patterns?.length && !f.denied_patterns?.length) add([...at, j], 'set allowed_patterns or denied_patterns (or both)');
+    for (const kind of ['allowed_patterns', 'denied_patterns'] as const) {
+      (f[kind] ?? []).forEach((p, k) => {
+        const err = patternError(p.toLowerCase());
+        if (err) add([...at, j, kind, k], err);
+      });
+    }
+  });
 }

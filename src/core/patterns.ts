@@ -4,6 +4,7 @@
 // set, the name must match one. Matching is case-insensitive shell-glob matching (Go's path.Match
 // syntax: `*`, `?`, `[abc]`, `[^a-z]`, `\` escapes), so a config written for SFTPGo behaves the same.
 import type { PatternsFilter } from '../config/schema-types.ts';
+import { AppError } from '../errors.ts';
 import { cleanVirtualPath, parentOf } from './paths.ts';
 
 /** deny_policy 1: denied names are also hidden from listings and read as missing. */
@@ -145,7 +146,14 @@ export class FilePatterns {
 
   constructor(filters: readonly PatternsFilter[] | undefined) {
     for (const f of filters ?? []) {
-      const nf = new NameFilter(f);
+      let nf: NameFilter;
+      try {
+        nf = new NameFilter(f);
+      } catch (err) {
+        // The config and API checks refuse these; a record that still has one cannot log in.
+        if (err instanceof PatternSyntaxError) throw new AppError('config', `filters.file_patterns for ${f.path}: ${err.message}`);
+        throw err;
+      }
       this.#byDir.set(nf.path, nf);
     }
   }

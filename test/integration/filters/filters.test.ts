@@ -173,6 +173,15 @@ describe('start_directory', () => {
     expect(readFileSync(join(alice, 'inbox', 'today', 'rel.jpg'), 'utf8')).toBe('a jpg');
   });
 
+  test('the ssh pwd command answers the start directory, as SFTPGo does', async () => {
+    const r = await run('sshpass', [
+      '-p', PASSWORD, 'ssh', '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-T', '-p', String(ports.sftp), 'alice@127.0.0.1', 'pwd',
+    ], { timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('/inbox/today');
+  });
+
   test('FTP PWD after login is the start directory; one that cannot be created falls back to /', async () => {
     const c = await FtpControl.connect(ports.ftp);
     try {

@@ -1,6 +1,7 @@
 // File patterns as SFTPGo applies them: shell globs on base names, case-insensitive, denied first,
 // the most specific configured directory governing the entries below it.
 import { describe, expect, test } from 'bun:test';
+import { AppError } from '../../../src/errors.ts';
 import { compilePattern, FilePatterns, NameFilter, patternError } from '../../../src/core/patterns.ts';
 
 const m = (pattern: string, name: string): boolean => compilePattern(pattern).test(name);
@@ -98,5 +99,17 @@ describe('FilePatterns', () => {
     const none = new FilePatterns(undefined);
     expect(none.empty).toBe(true);
     expect(none.check('/a.exe').allowed).toBe(true);
+  });
+
+  test('a stored bad pattern is a config error at login, not a crash', () => {
+    let err: unknown;
+    try {
+      new FilePatterns([{ path: '/x', denied_patterns: ['[oops'] }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('config');
+    expect((err as AppError).message).toContain('/x');
   });
 });

@@ -57,6 +57,7 @@ beforeAll(async () => {
     'ok.txt': 'ok',
     'hidden/x.secret': 'secret',
     'hidden/visible.txt': 'visible',
+    'hidden/dir.secret/in.txt': 'inside a hidden directory',
     'photos/a.jpg': 'jpg',
     'photos/b.txt': 'txt',
     'photos/raw/c.txt': 'raw txt',
@@ -116,7 +117,24 @@ describe('file_patterns over SFTP', () => {
     expect(r.stdout).toContain('bad.exe');
     expect(r.stdout).toContain('visible.txt');
     expect(r.stdout).not.toContain('x.secret');
+    expect(r.stdout).not.toContain('dir.secret');
     expect(existsSync(join(alice, 'hidden', 'x.secret'))).toBe(true);
+  });
+
+  test('scp: a denied download fails and a recursive copy leaves hidden names out', async () => {
+    const scp = (args: string[]) =>
+      run('sshpass', [
+        '-p', PASSWORD, 'scp', '-O', '-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+        '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-P', String(ports.sftp), ...args,
+      ], { timeout: 30_000 });
+    const bad = await scp(['alice@127.0.0.1:/bad.exe', join(local, 'scp-bad.exe')]);
+    expect(bad.status).not.toBe(0);
+    expect(existsSync(join(local, 'scp-bad.exe'))).toBe(false);
+    const tree = await scp(['-r', 'alice@127.0.0.1:/hidden', join(local, 'scp-hidden')]);
+    expect(tree.status).toBe(0);
+    expect(readFileSync(join(local, 'scp-hidden', 'visible.txt'), 'utf8')).toBe('visible');
+    expect(existsSync(join(local, 'scp-hidden', 'x.secret'))).toBe(false);
+    expect(existsSync(join(local, 'scp-hidden', 'dir.secret'))).toBe(false);
   });
 
   test('exact status codes: permission denied, and not found for hidden names', async () => {
@@ -137,6 +155,9 @@ describe('file_patterns over SFTP', () => {
       // Creating a hidden name is still a permission error.
       expect(await code((cb) => sftp.open('/hidden/new.secret', 'w', (e) => cb(e)))).toBe(FX.PERMISSION_DENIED);
       expect(await code((cb) => sftp.stat('/hidden/visible.txt', (e) => cb(e)))).toBe(FX.OK);
+      // Directory names are filtered like file names.
+      expect(await code((cb) => sftp.opendir('/hidden/dir.secret', (e) => cb(e)))).toBe(FX.NO_SUCH_FILE);
+      expect(await code((cb) => sftp.stat('/hidden/dir.secret', (e) => cb(e)))).toBe(FX.NO_SUCH_FILE);
     } finally {
       end();
     }

@@ -126,6 +126,7 @@ export class UserFs {
       yield e;
     }
     for (const name of mountNames) {
+      if (hidden?.(name)) continue;
       const sub = this.#resolve(posix.join(vpath, name));
       yield { ...(await sub.fs.stat(sub.path)), name };
     }

@@ -10,9 +10,10 @@ import type { UserFs } from './user-fs.ts';
 /** Sets `fs.startDirectory` from `wanted`; returns the directory the session starts in. */
 export async function enterStartDirectory(fs: UserFs, wanted: string | undefined, username: string): Promise<string> {
   if (!wanted) return fs.startDirectory;
-  const dir = cleanVirtualPath(wanted);
-  if (dir === '/') return fs.startDirectory;
+  let dir = wanted;
   try {
+    dir = cleanVirtualPath(wanted);
+    if (dir === '/') return fs.startDirectory;
     await ensureDir(fs, dir);
     fs.startDirectory = dir;
   } catch (err) {

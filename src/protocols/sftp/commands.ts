@@ -75,8 +75,8 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       return finish(ch, await new ScpSession(ch, conn, args).run());
     }
     if (name === 'pwd' || name === 'cd') {
-      // A session starts at its start directory and a command cannot change it; clients use these
-      // to probe (as in SFTPGo, both answer with filters.start_directory, "/" by default).
+      // A session starts at its start directory (filters.start_directory, "/" by default, which is
+      // SFTPGo's pwd answer) and a command cannot change it; clients use these to probe.
       ch.write(`${conn.fs.startDirectory}\n`);
       return finish(ch, 0);
     }

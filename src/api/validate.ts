@@ -4,6 +4,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { formatPath, schemaProblems } from '../config/schema-errors.ts';
+import { filePatternProblems } from '../config/semantic.ts';
+import type { PatternsFilter } from '../config/schema-types.ts';
 
 export type Definition = 'User' | 'Folder' | 'Admin';
 
@@ -31,6 +33,11 @@ function validatorFor(def: Definition): ValidateFunction {
 /** Field errors of `value` against `definitions[def]`, described as the YAML loader does; empty when valid. */
 export function validateBody(def: Definition, value: unknown): FieldError[] {
   const v = validatorFor(def);
-  if (v(value)) return [];
+  if (v(value)) {
+    if (def !== 'User') return [];
+    // Checks the schema cannot express, the same as for the YAML: a bad pattern must not reach login.
+    const filters = (value as { filters?: { file_patterns?: PatternsFilter[] } }).filters;
+    return filePatternProblems(filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }));
+  }
   return schemaProblems(v.errors ?? []).map((p) => ({ path: formatPath(p.path), message: p.message }));
 }

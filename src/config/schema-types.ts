@@ -419,6 +419,9 @@ export interface UserFilters {
     | 'TLSCertificate+password'
   )[];
   denied_protocols?: ('SSH' | 'FTP' | 'DAV' | 'HTTP')[];
+  /**
+   * Shell patterns (*, ?, [abc], case-insensitive) on entry names, per directory: the entry for the most specific path at or above an entry's parent applies to files and directories directly in it and below. A denied_patterns match refuses the name; when allowed_patterns is set the name must match one of them. Refused names cannot be downloaded, uploaded, renamed, deleted, created or have attributes changed.
+   */
   file_patterns?: PatternsFilter[];
   max_upload_file_size?: number;
   tls_username?: string;
@@ -427,8 +430,14 @@ export interface UserFilters {
     pre_login_disabled?: boolean;
     check_password_disabled?: boolean;
   };
+  /**
+   * Skip creating the home directory (and the local or encrypted roots of virtual folders) at login: for storage prepared out of band. A missing root then makes requests fail instead of being created.
+   */
   disable_fs_checks?: boolean;
   allow_api_key_auth?: boolean;
+  /**
+   * Virtual directory a session starts in: SFTP's initial working directory (realpath ".") and base of relative paths, FTP's first PWD. Created with its parents at login when missing and the user may create directories there; if it cannot be used the session starts at "/" (logged as start_directory_unavailable). Not used by WebDAV, whose URLs are always absolute.
+   */
   start_directory?: string;
   two_factor_protocols?: ('SSH' | 'FTP' | 'HTTP')[];
   next_auth_methods?: ('password' | 'keyboard-interactive')[];
@@ -450,11 +459,20 @@ export interface UserFilters {
  * via the `definition` "PatternsFilter".
  */
 export interface PatternsFilter {
+  /**
+   * Absolute virtual directory the patterns apply to (and below it, unless a more specific path has its own entry).
+   */
   path: string;
+  /**
+   * When set, only names matching one of these shell patterns are allowed.
+   */
   allowed_patterns?: string[];
+  /**
+   * Names matching any of these shell patterns are refused; checked before allowed_patterns.
+   */
   denied_patterns?: string[];
   /**
-   * 0: denied entries are listed but cannot be used; 1: denied entries are also hidden from listings.
+   * 0: denied entries are listed (and can be stat'ed) but cannot be used; 1: denied entries are also hidden from listings and read as missing (not found).
    */
   deny_policy?: 0 | 1;
 }

@@ -10,6 +10,8 @@ import type { Config } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
 import { folderQuota, storeUsageBook, userQuota, type UsageBook } from './quota.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
+import { FilePatterns } from './patterns.ts';
+import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
@@ -57,16 +59,20 @@ export async function openConnection(
   settings: CoreSettings,
   init: { protocol: Protocol; remoteAddress: string; disconnect: () => void },
 ): Promise<Connection> {
+  // Compiled first: a pattern the config check let through must not leave mounts open.
+  const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
+  // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
+  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true };
   try {
     const book = settings.usage;
-    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir), ...(book ? { quota: userQuota(book, user) } : {}) });
+    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });
     // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser).
     for (const vf of user.virtual_folders ?? []) {
       const root = vf.mapped_path ?? '';
       mounts.push({
         virtualPath: cleanVirtualPath(vf.virtual_path),
-        fs: await openFs(vf.filesystem, root),
+        fs: await openFs(vf.filesystem, root, fsOpts),
         folder: vf.name,
         ...(book ? { quota: folderQuota(book, user, vf) } : {}),
       });
@@ -81,7 +87,9 @@ export async function openConnection(
     uploadMode: settings.uploadMode,
     setstatMode: settings.setstatMode,
     crossMountRename: settings.crossMountRename,
+    patterns,
   });
+  await enterStartDirectory(fs, user.filters?.start_directory, user.username);
   const conn = new Connection({ user, fs, ...init });
   connections.add(conn);
   return conn;

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import type { FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
 import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
+import { FilePatterns } from './patterns.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
 import { Download, StreamReader, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
 
@@ -35,6 +36,8 @@ export interface UserFsOptions {
   setstatMode?: number;
   /** A rename between two mounts: refused, or done as copy then delete (files only). */
   crossMountRename?: 'refuse' | 'copy';
+  /** filters.file_patterns: names refused (or hidden) below configured directories. */
+  patterns?: FilePatterns;
 }
 
 function denied(what: string, vpath: string): AppError {
@@ -42,11 +45,35 @@ function denied(what: string, vpath: string): AppError {
 }
 
 export class UserFs {
-  constructor(private readonly opts: UserFsOptions) {}
+  readonly #patterns: FilePatterns;
+  /** Where relative client paths start (filters.start_directory once login checked it). */
+  startDirectory = '/';
 
-  /** Cleans a client path (relative ones from "/"). */
-  path(p: string, cwd = '/'): string {
+  constructor(private readonly opts: UserFsOptions) {
+    this.#patterns = opts.patterns ?? new FilePatterns(undefined);
+  }
+
+  /** Cleans a client path (relative ones from the start directory unless `cwd` is given). */
+  path(p: string, cwd = this.startDirectory): string {
     return cleanVirtualPath(p, cwd);
+  }
+
+  /**
+   * Refuses `vpath` when the file patterns deny its name. Under deny_policy 1 a read-side refusal
+   * (`reveal` false) says not found, as if the entry were absent; creating a name is always a
+   * permission error.
+   */
+  #requireName(vpath: string, reveal = false): void {
+    const v = this.#patterns.check(vpath);
+    if (v.allowed) return;
+    if (v.hide && !reveal) throw new AppError('not_found', `${vpath} not found`);
+    throw new AppError('permission_denied', `${vpath} is not allowed by the file patterns`);
+  }
+
+  /** Stat and listings only refuse names the patterns hide; listed (deny_policy 0) names stat. */
+  #requireVisible(vpath: string): void {
+    const v = this.#patterns.check(vpath);
+    if (!v.allowed && v.hide) throw new AppError('not_found', `${vpath} not found`);
   }
 
   #require(perm: Permission, dir: string, vpath: string): void {
@@ -73,6 +100,7 @@ export class UserFs {
 
   async stat(vpath: string, follow = true): Promise<FileInfo> {
     if (vpath !== '/') this.#require('list', parentOf(vpath), vpath);
+    this.#requireVisible(vpath);
     const { fs, path } = this.#resolve(vpath);
     return follow ? fs.stat(path) : fs.lstat(path);
   }
@@ -80,6 +108,7 @@ export class UserFs {
   /** Checks the list permission and that `vpath` is a directory, before a listing starts. */
   async openDir(vpath: string): Promise<AsyncIterable<FileInfo>> {
     this.#require('list', vpath, vpath);
+    this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type !== 'dir') throw new AppError('not_dir', `${vpath} is not a directory`);
@@ -89,11 +118,15 @@ export class UserFs {
   async *#list(vpath: string): AsyncIterable<FileInfo> {
     const { fs, path } = this.#resolve(vpath);
     const mountNames = new Set(mountPointsIn(this.opts.mounts, vpath));
+    const filter = this.#patterns.filterFor(vpath);
+    const hidden = filter?.hide ? (name: string) => !filter.allows(name) : undefined;
     for await (const e of fs.list(path)) {
       mountNames.delete(e.name);
+      if (hidden?.(e.name)) continue;
       yield e;
     }
     for (const name of mountNames) {
+      if (hidden?.(name)) continue;
       const sub = this.#resolve(posix.join(vpath, name));
       yield { ...(await sub.fs.stat(sub.path)), name };
     }
@@ -101,6 +134,7 @@ export class UserFs {
 
   async openDownload(conn: Connection, vpath: string): Promise<Download> {
     this.#require('download', parentOf(vpath), vpath);
+    this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
@@ -113,6 +147,7 @@ export class UserFs {
     const existing = await this.#exists(vpath, true);
     if (existing?.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
     this.#require(existing ? 'overwrite' : 'upload', parentOf(vpath), vpath);
+    this.#requireName(vpath, true);
     if (opts.exclusive && existing) throw new AppError('exists', `${vpath} exists`);
     // Keeping an existing file's bytes (resume, or a write-only open without truncation).
     const keep = !!existing && (opts.truncate === false || (opts.truncate === undefined && (opts.offset !== undefined || opts.append === true)));
@@ -138,6 +173,7 @@ export class UserFs {
 
   async mkdir(vpath: string): Promise<void> {
     this.#require('create_dirs', parentOf(vpath), vpath);
+    this.#requireName(vpath, true);
     const { fs, path } = this.#resolve(vpath);
     await fs.mkdir(path);
   }
@@ -146,6 +182,7 @@ export class UserFs {
     if (this.#isMountPoint(vpath)) throw denied('delete', vpath);
     if (vpath === '/') throw denied('delete_dirs', vpath);
     this.#require('delete_dirs', parentOf(vpath), vpath);
+    this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
     await fs.rmdir(path);
   }
@@ -153,6 +190,7 @@ export class UserFs {
   async remove(vpath: string): Promise<void> {
     const st = await this.#exists(vpath);
     this.#require(deletePermission(st?.type === 'dir'), parentOf(vpath), vpath);
+    this.#requireName(vpath);
     if (!st) throw new AppError('not_found', `${vpath} not found`);
     const { fs, path, mount } = this.#resolve(vpath);
     await fs.remove(path);
@@ -170,6 +208,8 @@ export class UserFs {
     const perm = renamePermission(src.type === 'dir');
     this.#require(perm, parentOf(from), from);
     this.#require(perm, parentOf(to), to);
+    this.#requireName(from, true);
+    this.#requireName(to, true);
     const dst = await this.#exists(to);
     if (dst) {
       if (!overwrite) throw new AppError('exists', `${to} exists`);
@@ -211,6 +251,7 @@ export class UserFs {
   }
 
   async setAttrs(vpath: string, attrs: SetAttrs): Promise<void> {
+    this.#requireName(vpath);
     const st = await this.#exists(vpath, true);
     if (!st) {
       this.checkAttrs(vpath, attrs, false);
@@ -240,6 +281,8 @@ export class UserFs {
   async symlink(target: string, linkPath: string): Promise<void> {
     this.#require('create_symlinks', parentOf(linkPath), linkPath);
     const t = cleanVirtualPath(target, parentOf(linkPath));
+    this.#requireVisible(t);
+    this.#requireName(linkPath, true);
     const a = this.#resolve(t);
     const b = this.#resolve(linkPath);
     if (a.mount !== b.mount) throw new AppError('unsupported', 'symlinks across folders are not supported');
@@ -249,6 +292,7 @@ export class UserFs {
 
   async readlink(vpath: string): Promise<string> {
     this.#require('list', parentOf(vpath), vpath);
+    this.#requireVisible(vpath);
     const { fs, path, mount } = this.#resolve(vpath);
     if (!fs.readlink) throw new AppError('unsupported', 'symlinks are not supported by this storage');
     const target = await fs.readlink(path);
@@ -258,6 +302,8 @@ export class UserFs {
   async link(existing: string, newPath: string): Promise<void> {
     this.#require('download', parentOf(existing), existing);
     this.#require('create_symlinks', parentOf(newPath), newPath);
+    this.#requireName(existing);
+    this.#requireName(newPath, true);
     const a = this.#resolve(existing);
     const b = this.#resolve(newPath);
     if (a.mount !== b.mount || !a.fs.capabilities.hardlinks || !a.fs.link)
@@ -273,6 +319,7 @@ export class UserFs {
   /** Hex digest of a file, read as a stream (ssh md5sum/sha*sum commands). */
   async checksum(vpath: string, algo: 'md5' | 'sha1' | 'sha256' | 'sha512'): Promise<string> {
     this.#require('download', parentOf(vpath), vpath);
+    this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type !== 'file') throw new AppError('is_dir', `${vpath} is not a file`);

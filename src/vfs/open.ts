@@ -13,11 +13,16 @@ function block<T>(value: T | undefined, name: string): T {
   return value;
 }
 
+export interface OpenFsOptions {
+  /** false: a missing local or encrypted root is not created (filters.disable_fs_checks). */
+  createRoot?: boolean;
+}
+
 /**
  * `localRoot` is the directory for local and encrypted storage (home_dir or mapped_path). Secret
  * `{ file }` references in the block are absolute by now (reconcile made them so).
  */
-export async function openFs(filesystem: Filesystem | undefined, localRoot: string): Promise<Fs> {
+export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions = {}): Promise<Fs> {
   const provider = providerName(filesystem?.provider);
   const objectOpts = {
     renameDirs: filesystem?.rename_dirs ?? false,
@@ -25,10 +30,10 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
   };
   switch (provider) {
     case 'local':
-      return openLocalFs(localRoot);
+      return openLocalFs(localRoot, opts);
     case 'crypt': {
       const { openCryptFs } = await import('./crypt/crypt-fs.ts');
-      return openCryptFs(localRoot, block(filesystem?.cryptconfig, 'cryptconfig'));
+      return openCryptFs(localRoot, block(filesystem?.cryptconfig, 'cryptconfig'), opts);
     }
     case 's3': {
       const { openS3Fs } = await import('./s3/s3fs.ts');

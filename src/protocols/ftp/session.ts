@@ -298,6 +298,8 @@ export class FtpSession {
       return this.reply(530, 'Login incorrect');
     }
     if (this.#closed) return void this.conn.close();
+    // filters.start_directory: the first PWD (relative paths start there too).
+    this.cwd = this.conn.fs.startDirectory;
     log('info', 'login', { connection: this.conn.id, ip: this.ip, protocol: 'FTP', username, method: 'password', tls: this.tls });
     loginSucceeded(this.host.authEnv(), attempt, this.conn.user);
     this.reply(230, 'Login successful');

@@ -75,8 +75,9 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       return finish(ch, await new ScpSession(ch, conn, args).run());
     }
     if (name === 'pwd' || name === 'cd') {
-      // Every session starts at "/" and a command cannot change it; clients use these to probe.
-      ch.write('/\n');
+      // A session starts at its start directory (filters.start_directory, "/" by default, which is
+      // SFTPGo's pwd answer) and a command cannot change it; clients use these to probe.
+      ch.write(`${conn.fs.startDirectory}\n`);
       return finish(ch, 0);
     }
     const algo = HASHES[name as keyof typeof HASHES];

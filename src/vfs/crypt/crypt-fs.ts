@@ -21,6 +21,8 @@ import { CryptWriter } from './writer.ts';
 export interface CryptFsOptions {
   /** Where relative `{ file: ... }` passphrase references are resolved (default: the cwd). */
   baseDir?: string;
+  /** false: do not create a missing root (filters.disable_fs_checks). */
+  createRoot?: boolean;
 }
 
 /** Prefix of in-progress upload files; they live beside their target until close or abort. */
@@ -32,7 +34,7 @@ export async function openCryptFs(root: string, config: CryptConfig, opts: Crypt
   if (!passphrase) throw new AppError('config', 'cryptconfig.passphrase is empty (or not resolved yet)');
   const cipher = cipherIdOf(config.cipher);
   if (cipher === undefined) throw new AppError('config', `cryptconfig.cipher: unsupported cipher ${config.cipher}`);
-  return new CryptFs(await openLocalFs(root), new TextEncoder().encode(passphrase), cipher);
+  return new CryptFs(await openLocalFs(root, { createRoot: opts.createRoot !== false }), new TextEncoder().encode(passphrase), cipher);
 }
 
 export class CryptFs implements Fs {

@@ -43,9 +43,17 @@ function openFd(path: string, flags: number, mode: number): Promise<number> {
   return new Promise((resolve, reject) => openCb(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
-/** Creates the root directory when missing (a user's home is created at first login). */
-export async function openLocalFs(root: string): Promise<LocalFs> {
+/**
+ * Opens a local root, creating it when missing (a user's home is created at first login). With
+ * `createRoot: false` (a user's filters.disable_fs_checks) the root is neither created nor required
+ * to exist: requests then fail as the disk answers them.
+ */
+export async function openLocalFs(root: string, opts: { createRoot?: boolean } = {}): Promise<LocalFs> {
   if (!isAbsolute(root)) throw new AppError('config', `local root must be absolute: ${root}`);
+  if (opts.createRoot === false) {
+    const real = await fsp.realpath(root).catch(() => resolveOs(root));
+    return new LocalFs(real);
+  }
   await fsp.mkdir(root, { recursive: true, mode: 0o700 }).catch((err) => Promise.reject(fsError(err, 'mkdir', '/')));
   return new LocalFs(await fsp.realpath(root));
 }

@@ -109,16 +109,17 @@ export function preLoginApplies(config: Config, user: UserRecord | undefined): b
 
 export async function runPreLogin(config: Config, user: UserRecord | undefined, attempt: LoginAttempt): Promise<PreLoginAnswer> {
   const command = config.data_provider!.pre_login_hook!;
-  const json = hookUser(user);
+  // An unknown user is sent as SFTPGo does: id 0 and the username tried, so the hook can create it.
+  const json = hookUser(user) ?? { id: 0, username: attempt.username };
   const r = await runHook(command, {
     name: 'pre_login_hook',
     env: {
-      SFTPGO_LOGIND_USER: json ? JSON.stringify(json) : '',
+      SFTPGO_LOGIND_USER: JSON.stringify(json),
       SFTPGO_LOGIND_METHOD: attempt.method,
       SFTPGO_LOGIND_IP: attempt.ip,
       SFTPGO_LOGIND_PROTOCOL: attempt.protocol,
     },
-    payload: json ?? { username: attempt.username },
+    payload: json,
     query: { login_method: attempt.method, ip: attempt.ip, protocol: attempt.protocol },
     timeoutMs: hooksTimeoutMs(config),
   });

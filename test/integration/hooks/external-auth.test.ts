@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
+import { run } from '../../support/run.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -189,17 +190,25 @@ describe('external auth hook (HTTP)', () => {
   let server: RunningServer;
   let sshPort: number;
   let ftpPort: number;
+  let davPort: number;
   let receiver: Receiver;
+  let keyPath: string;
 
   beforeAll(async () => {
     dir = tempDir('hooks-ext-http-');
     sshPort = await freePort();
     ftpPort = await freePort();
+    davPort = await freePort();
     mkdirSync(join(dir, 'webhome'));
+    keyPath = join(dir, 'key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+    const pub = readFileSync(`${keyPath}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
     receiver = await startReceiver((r) => {
-      const b = r.body as { username?: string; password?: string };
+      const b = r.body as { username?: string; password?: string; public_key?: string };
       if (b?.username === 'webext' && b.password === 'web-pass')
         return { status: 200, body: { username: 'webext', home_dir: join(dir, 'webhome'), permissions: { '/': ['*'] } } };
+      if (b?.username === 'webkey' && b.public_key === pub)
+        return { status: 200, body: { username: 'webkey', home_dir: join(dir, 'webhome'), permissions: { '/': ['*'] } } };
       if (b?.username === 'emptyname') return { status: 200, body: { username: '' } };
       if (b?.username === 'badschema') return { status: 200, body: { username: 'badschema', permissions: 'everything' } };
       return { status: 403, body: 'no' };
@@ -209,9 +218,11 @@ sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sshPort} }]
 ftpd:
   bindings: [{ address: 127.0.0.1, port: ${ftpPort} }]
+webdavd:
+  bindings: [{ address: 127.0.0.1, port: ${davPort} }]
 data_provider:
   external_auth_hook: ${receiver.url}/auth
-  external_auth_scope: 1
+  external_auth_scope: 3
 `;
     server = await startServer({ yaml, cwd: dir, env: { SFTPGO_LOG_LEVEL: 'debug' } });
   });
@@ -238,6 +249,23 @@ data_provider:
     // The stored user now travels with the request.
     expect((req!.body as { user?: { username?: string; password?: string } }).user?.username).toBe('webext');
     expect((req!.body as { user?: Record<string, unknown> }).user).not.toHaveProperty('password');
+  });
+
+  test('over WebDAV too (curl), with the protocol named DAV', async () => {
+    const before = receiver.requests.length;
+    const ok = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-u', 'webext:web-pass', '-X', 'PROPFIND', '-H', 'Depth: 0', `http://127.0.0.1:${davPort}/`]);
+    expect(ok.stdout).toBe('207');
+    expect(receiver.requests.slice(before).some((r) => (r.body as { protocol?: string }).protocol === 'DAV')).toBe(true);
+    const bad = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-u', 'webext:nope', '-X', 'PROPFIND', '-H', 'Depth: 0', `http://127.0.0.1:${davPort}/`]);
+    expect(bad.stdout).toBe('401');
+  });
+
+  test('an SSH key login asks the hook once (the query answer serves the signature) and sends the key', async () => {
+    const asked = (): number => receiver.requests.filter((r) => (r.body as { username?: string }).username === 'webkey').length;
+    expect((await sftpKey(sshPort, 'webkey', keyPath, ['ls'])).status).toBe(0);
+    expect(asked()).toBe(1);
+    expect((await sftpKey(sshPort, 'webkey', keyPath, ['ls'])).status).toBe(0);
+    expect(asked()).toBe(2);
   });
 
   test('a non-2xx status, an empty username or an invalid user definition denies', async () => {

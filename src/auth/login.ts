@@ -147,7 +147,10 @@ export interface PasswordCache {
  * the stored hash); else the stored hash.
  */
 export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
-  if (verifiedByHook.has(user)) return { ok: true, user };
+  if (verifiedByHook.has(user)) {
+    if (user.password) cache?.add(user.username, password, user.password);
+    return { ok: true, user };
+  }
   if (cache && user.password && cache.has(user.username, password, user.password)) return { ok: true, user };
   let toVerify = password;
   if (checkPasswordApplies(env.config, user, attempt.protocol)) {
@@ -169,6 +172,16 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
 
 /** Steps 1 to 3 for a login by password, the only method FTP and WebDAV have. */
 export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+  // WebDAV sends the password with every request: credentials verified moments ago (by hash or by
+  // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
+  // password or user falls out of it.
+  if (cache) {
+    const known = effectiveUser(env.store, attempt.username);
+    if (known?.password && cache.has(known.username, password, known.password)) {
+      const refused = userFilters(known, attempt);
+      return refused ? { ok: false, reason: refused } : { ok: true, user: known };
+    }
+  }
   const withPassword = { ...attempt, password };
   const user = await resolveUser(env, withPassword);
   if (!user) return { ok: false, reason: 'user_not_found' };

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
+import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { ftpLogin, sftpPassword, startReceiver, writeScript, type Receiver } from './harness.ts';
@@ -14,6 +15,7 @@ let dir: string;
 let server: RunningServer;
 let sshPort: number;
 let ftpPort: number;
+let davPort: number;
 let receiver: Receiver;
 let upload: string;
 
@@ -25,6 +27,7 @@ beforeAll(async () => {
   dir = tempDir('hooks-login-');
   sshPort = await freePort();
   ftpPort = await freePort();
+  davPort = await freePort();
   for (const d of ['normal', 'plskip', 'cp0', 'cp1', 'cp2', 'plA', 'plB']) mkdirSync(join(dir, d));
   upload = join(dir, 'upload.txt');
   writeFileSync(upload, 'pre-login upload\n');
@@ -68,6 +71,8 @@ sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sshPort} }]
 ftpd:
   bindings: [{ address: 127.0.0.1, port: ${ftpPort} }]
+webdavd:
+  bindings: [{ address: 127.0.0.1, port: ${davPort} }]
 data_provider:
   pre_login_hook: ${preLogin}
   check_password_hook: ${checkPassword}
@@ -116,6 +121,22 @@ describe('pre_login_hook', () => {
     expect(lines(join(dir, 'pre_runs'))).toContain('normal');
     expect(await ftpLogin(ftpPort, 'plskip', 'skip-pass')).toBe(230);
     expect(lines(join(dir, 'pre_runs'))).not.toContain('plskip');
+  });
+
+  test('WebDAV: the first request runs the hook; requests with the same verified credentials do not', async () => {
+    const runs = (): number => lines(join(dir, 'pre_runs')).filter((l) => l === 'normal').length;
+    const before = runs();
+    const propfind = (pw: string) =>
+      run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-u', `normal:${pw}`, '-X', 'PROPFIND', '-H', 'Depth: 0', `http://127.0.0.1:${davPort}/`]);
+    expect((await propfind('normal-pass')).stdout).toBe('207');
+    expect(runs()).toBe(before + 1);
+    expect(readFileSync(join(dir, 'pre_meta_normal'), 'utf8').trim()).toBe('password DAV 127.0.0.1');
+    expect((await propfind('normal-pass')).stdout).toBe('207');
+    expect((await propfind('normal-pass')).stdout).toBe('207');
+    expect(runs()).toBe(before + 1);
+    // A different password is a new login: the hook runs, the stored hash refuses it.
+    expect((await propfind('wrong-pass')).stdout).toBe('401');
+    expect(runs()).toBe(before + 2);
   });
 
   test('a hook that times out, exits non-zero or prints garbage denies; a normal user logs in meanwhile', async () => {

@@ -35,32 +35,9 @@ export type ExternalAuthResult =
   | { ok: true; user: UserRecord; verified: boolean }
   | { ok: false; reason: string };
 
-/**
- * An SSH key login asks twice: may I use this key (query), then here is the signature. The hook's
- * yes to the first is kept for the second, once, for a few seconds, so one login is one hook run
- * even without a cache time (SFTPGo's SSH library does the same per connection).
- */
-const KEY_ANSWER_MS = 10_000;
-const keyAnswers = new Map<string, { user: UserRecord; until: number }>();
-
-function takeKeyAnswer(id: string): UserRecord | undefined {
-  const a = keyAnswers.get(id);
-  keyAnswers.delete(id);
-  return a && a.until > Date.now() ? a.user : undefined;
-}
-
-function keepKeyAnswer(id: string, user: UserRecord): void {
-  const now = Date.now();
-  if (keyAnswers.size >= 1000) for (const [k, a] of keyAnswers) if (a.until <= now) keyAnswers.delete(k);
-  if (keyAnswers.size < 10_000) keyAnswers.set(id, { user, until: now + KEY_ANSWER_MS });
-}
-
 export async function externalAuth(env: AuthEnv & { store: Store }, attempt: LoginAttempt, current: UserRecord | undefined): Promise<ExternalAuthResult> {
   const cached = fromCache(env, attempt, current);
   if (cached) return cached;
-  const keyId = attempt.method === 'publickey' && attempt.publicKey ? `${attempt.ip}\0${attempt.username}\0${attempt.publicKey}` : undefined;
-  const answered = keyId && takeKeyAnswer(keyId);
-  if (answered) return { ok: true, user: answered, verified: false };
   const json = hookUser(current);
   const r = await runHook(env.config.data_provider!.external_auth_hook!, {
     name: 'external_auth_hook',
@@ -108,7 +85,6 @@ export async function externalAuth(env: AuthEnv & { store: Store }, attempt: Log
     ...(cacheS > 0 && (attempt.method === 'password' || attempt.method === 'publickey') ? { cachedUntil: Date.now() + cacheS * 1000 } : {}),
   });
   if (!stored.ok) return deny(stored.reason);
-  if (keyId) keepKeyAnswer(keyId, stored.user);
   return { ok: true, user: stored.user, verified: attempt.method === 'password' || attempt.method === 'TLSCertificate' };
 }
 

@@ -21,6 +21,7 @@ import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
+import { keepKeyAnswer, keyAttemptId, takeKeyAnswer } from './key-answers.ts';
 import { storeHookUser } from './hook-users.ts';
 import { checkPasswordApplies, notifyLogin, postConnectRefusal, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
 import { verifyPassword } from './passwords.ts';
@@ -90,14 +91,25 @@ const verifiedByHook = new WeakSet<UserRecord>();
  * otherwise the pre-login hook may create or update one. Hook refusals log their own line.
  */
 export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<UserRecord | undefined> {
+  const keyId = keyAttemptId(attempt);
+  const answered = keyId && takeKeyAnswer(keyId);
+  if (answered) return answered;
   const current = effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return undefined;
     if (r.verified) verifiedByHook.add(r.user);
+    if (keyId) keepKeyAnswer(keyId, r.user);
     return r.user;
   }
   if (!preLoginApplies(env.config, current)) return current;
+  const user = await preLogin(env, attempt, current);
+  if (keyId && user) keepKeyAnswer(keyId, user);
+  return user;
+}
+
+/** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
+async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<UserRecord | undefined> {
   const answer = await runPreLogin(env.config, current, attempt);
   if (answer.kind === 'denied') {
     log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });

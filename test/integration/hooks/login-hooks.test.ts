@@ -2,6 +2,7 @@
 // (OpenSSH sftp, the FTP control client): shell-script hooks written here, HTTP notifications
 // received by a real node:http server.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
@@ -9,7 +10,7 @@ import { freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { ftpLogin, sftpPassword, startReceiver, writeScript, type Receiver } from './harness.ts';
+import { ftpLogin, sftpKey, sftpPassword, startReceiver, writeScript, type Receiver } from './harness.ts';
 
 let dir: string;
 let server: RunningServer;
@@ -18,6 +19,7 @@ let ftpPort: number;
 let davPort: number;
 let receiver: Receiver;
 let upload: string;
+let keyPath: string;
 
 function lines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
@@ -31,6 +33,9 @@ beforeAll(async () => {
   for (const d of ['normal', 'plskip', 'cp0', 'cp1', 'cp2', 'plA', 'plB']) mkdirSync(join(dir, d));
   upload = join(dir, 'upload.txt');
   writeFileSync(upload, 'pre-login upload\n');
+  keyPath = join(dir, 'key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+  const pub = readFileSync(`${keyPath}.pub`, 'utf8').trim();
   receiver = await startReceiver(() => ({ status: 200 }));
   const preLogin = writeScript(dir, 'pre-login.sh', `
 DIR='${dir}'
@@ -84,6 +89,7 @@ users:
   - { username: cp0, password: cp0-pass, home_dir: ${join(dir, 'cp0')} }
   - { username: cp1, password: cp1-pass, home_dir: ${join(dir, 'cp1')} }
   - { username: cp2, password: secret, home_dir: ${join(dir, 'cp2')} }
+  - { username: keyed, home_dir: ${join(dir, 'normal')}, public_keys: ["${pub}"] }
 `;
   server = await startServer({ yaml, cwd: dir, env: { SFTPGO_LOG_LEVEL: 'debug' } });
 });
@@ -121,6 +127,12 @@ describe('pre_login_hook', () => {
     expect(lines(join(dir, 'pre_runs'))).toContain('normal');
     expect(await ftpLogin(ftpPort, 'plskip', 'skip-pass')).toBe(230);
     expect(lines(join(dir, 'pre_runs'))).not.toContain('plskip');
+  });
+
+  test('an SSH key login runs the hook once (the key query and the signed request are one login)', async () => {
+    expect((await sftpKey(sshPort, 'keyed', keyPath, ['ls'])).status).toBe(0);
+    expect(lines(join(dir, 'pre_runs')).filter((l) => l === 'keyed')).toHaveLength(1);
+    expect(readFileSync(join(dir, 'pre_meta_keyed'), 'utf8').trim()).toBe('publickey SSH 127.0.0.1');
   });
 
   test('WebDAV: the first request runs the hook; requests with the same verified credentials do not', async () => {

@@ -10,7 +10,7 @@
 // garbage). A hook that notifies only logs its failures. Every run has common.hooks_timeout.
 import type { Config } from '../config/load.ts';
 import type { User } from '../config/schema-types.ts';
-import { hookSucceeded, runHook, type HookResult } from '../core/hooks.ts';
+import { hookSucceeded, runHook, type HookResult, type HookRun } from '../core/hooks.ts';
 import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginAttempt, LoginProtocol } from './login.ts';
@@ -50,6 +50,16 @@ function failure(r: HookResult): string {
   return r.kind === 'program' ? `exit code ${r.code}` : `HTTP status ${r.status}`;
 }
 
+/** Runs a notification hook in the background; an answer other than success is logged, nothing more. */
+function notify(command: string, run: HookRun): void {
+  void runHook(command, run)
+    .then((r) => {
+      // runHook already logged a run that could not finish; a clean run that said no is logged here.
+      if (r.ok && !hookSucceeded(r)) log('warn', 'hook_failed', { hook: run.name, error: failure(r) });
+    })
+    .catch(() => undefined);
+}
+
 // ---- post-connect / post-disconnect ------------------------------------------------------------
 
 /** Runs common.post_connect_hook; a reason when the connection must be refused. */
@@ -79,7 +89,7 @@ export interface Disconnected {
 export function notifyDisconnect(config: Config, d: Disconnected): void {
   const command = config.common?.post_disconnect_hook;
   if (!command) return;
-  void runHook(command, {
+  notify(command, {
     name: 'post_disconnect_hook',
     env: {
       SFTPGO_CONNECTION_IP: d.ip,
@@ -185,7 +195,7 @@ export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, u
   if ((scope === 1 && ok) || (scope === 2 && !ok)) return;
   const json = user && 'id' in user ? hookUser(user as UserRecord)! : { username: user?.username ?? attempt.username };
   const status = ok ? 1 : 0;
-  void runHook(dp.post_login_hook, {
+  notify(dp.post_login_hook, {
     name: 'post_login_hook',
     env: {
       SFTPGO_LOGIND_USER: JSON.stringify(json),
@@ -197,5 +207,5 @@ export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, u
     payload: json,
     query: { ip: attempt.ip, login_method: attempt.method, protocol: attempt.protocol, status: String(status) },
     timeoutMs: hooksTimeoutMs(config!),
-  }).catch(() => undefined);
+  });
 }

@@ -89,7 +89,7 @@ describe('post_login_scope', () => {
   async function notified(scope: 0 | 1 | 2, ok: boolean): Promise<boolean> {
     const dir = tempDir();
     const out = join(dir, 'out');
-    const hook = writeScript(dir, 'post.sh', `echo "$SFTPGO_LOGIND_STATUS $SFTPGO_LOGIND_METHOD" > '${out}'`);
+    const hook = writeScript(dir, 'post.sh', `echo "$SFTPGO_LOGIND_STATUS $SFTPGO_LOGIND_METHOD" > '${out}.tmp' && mv '${out}.tmp' '${out}'`);
     notifyLogin({ data_provider: { post_login_hook: hook, post_login_scope: scope } }, attempt, user(), ok);
     // The run is in the background: give it a second (a script like this one takes milliseconds).
     for (let i = 0; i < 50 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 20));

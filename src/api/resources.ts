@@ -38,7 +38,7 @@ export const KINDS: Record<'users' | 'folders' | 'admins', KindInfo> = {
 export const READ_ONLY_FIELDS = [
   'id', 'created_at', 'updated_at', 'last_login', 'source', 'overrides', 'used_quota_size', 'used_quota_files',
   'last_quota_update', 'used_upload_data_transfer', 'used_download_data_transfer', 'first_upload', 'first_download',
-  'last_password_change', 'users', 'password_digest',
+  'last_password_change', 'users', 'password_digest', 'external_auth_cached_until',
 ];
 
 export function stripReadOnly(body: Record<string, unknown>): Record<string, unknown> {

@@ -16,9 +16,14 @@
 import type { Config } from '../config/load.ts';
 import { inCidr } from '../api/cidr.ts';
 import { connectionRefused, loginFailed } from '../core/events.ts';
+import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
-import type { ReadTx } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import { externalAuth, externalAuthApplies } from './external.ts';
+import { keepKeyAnswer, keyAttemptId, takeKeyAnswer } from './key-answers.ts';
+import { storeHookUser } from './hook-users.ts';
+import { checkPasswordApplies, notifyLogin, postConnectRefusal, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
 import { verifyPassword } from './passwords.ts';
 
 export type LoginProtocol = 'SSH' | 'FTP' | 'DAV' | 'HTTP';
@@ -30,20 +35,28 @@ export interface LoginAttempt {
   ip: string;
   username: string;
   method: LoginMethod;
+  /**
+   * The credential, for the hooks that see it (external auth, check password). Never logged.
+   * `publicKey` is an authorized_keys line; `tlsCert` a PEM certificate.
+   */
+  password?: string;
+  publicKey?: string;
+  tlsCert?: string;
 }
 
 /** What the pipeline needs from the running server; read again on every login, so reloads apply. */
 export interface AuthEnv {
-  store: ReadTx;
+  /** Read at every step; written when a login hook creates or updates a runtime-owned user. */
+  store: Store;
   config: Config;
 }
 
 export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: string };
 
 /** Step 0: whether a new connection from `ip` may proceed; a reason when refused. */
-export async function admitConnection(_env: AuthEnv, _ip: string, _protocol: LoginProtocol): Promise<string | undefined> {
-  // The defender's ban list and the post_connect_hook plug in here.
-  return undefined;
+export async function admitConnection(env: AuthEnv, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
+  // The defender's ban list plugs in here, before the hook: a banned address costs no hook run.
+  return postConnectRefusal(env.config, ip, protocol);
 }
 
 const admissions = new WeakMap<object, Promise<string | undefined>>();
@@ -66,9 +79,45 @@ export function admitSocket(env: AuthEnv, socket: object, ip: string, protocol: 
   return p;
 }
 
-/** Step 1: the user an attempt names, or undefined (reason user_not_found). */
+/**
+ * Users whose credentials the external auth hook (or its cache) has just verified for this attempt:
+ * checkPassword accepts them without the stored hash. Keyed by the record resolveUser returned.
+ */
+const verifiedByHook = new WeakSet<UserRecord>();
+
+/**
+ * Step 1: the user an attempt names, or undefined (reason user_not_found). With external auth in
+ * scope (and not disabled for a known user), the hook decides and may store a runtime-owned user;
+ * otherwise the pre-login hook may create or update one. Hook refusals log their own line.
+ */
 export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<UserRecord | undefined> {
-  return effectiveUser(env.store, attempt.username);
+  const keyId = keyAttemptId(attempt);
+  const answered = keyId && takeKeyAnswer(keyId);
+  if (answered) return answered;
+  const current = effectiveUser(env.store, attempt.username);
+  if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
+    const r = await externalAuth(env, attempt, current);
+    if (!r.ok) return undefined;
+    if (r.verified) verifiedByHook.add(r.user);
+    if (keyId) keepKeyAnswer(keyId, r.user);
+    return r.user;
+  }
+  if (!preLoginApplies(env.config, current)) return current;
+  const user = await preLogin(env, attempt, current);
+  if (keyId && user) keepKeyAnswer(keyId, user);
+  return user;
+}
+
+/** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
+async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<UserRecord | undefined> {
+  const answer = await runPreLogin(env.config, current, attempt);
+  if (answer.kind === 'denied') {
+    log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
+    return undefined;
+  }
+  if (answer.kind === 'unchanged') return current;
+  const stored = await storeHookUser(env, answer.user, { by: 'pre_login_hook' });
+  return stored.ok ? stored.user : undefined;
 }
 
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
@@ -104,11 +153,29 @@ export interface PasswordCache {
   add(username: string, password: string, storedHash: string): void;
 }
 
-/** Step 3 for passwords: the stored hash (and, where configured, the check-password hook). */
-export async function checkPassword(_env: AuthEnv, user: UserRecord, _attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+/**
+ * Step 3 for passwords: external auth's verdict when it checked this one; else the
+ * check_password_hook where configured (0 denies, 1 accepts, 2 checks its `to_verify` part against
+ * the stored hash); else the stored hash.
+ */
+export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+  if (verifiedByHook.has(user)) {
+    if (user.password) cache?.add(user.username, password, user.password);
+    return { ok: true, user };
+  }
+  if (cache && user.password && cache.has(user.username, password, user.password)) return { ok: true, user };
+  let toVerify = password;
+  if (checkPasswordApplies(env.config, user, attempt.protocol)) {
+    const answer = await runCheckPassword(env.config, attempt, password);
+    if (answer.status === 0) return { ok: false, reason: answer.reason };
+    if (answer.status === 1) {
+      if (user.password) cache?.add(user.username, password, user.password);
+      return { ok: true, user };
+    }
+    toVerify = answer.toVerify;
+  }
   if (!user.password) return { ok: false, reason: 'no_password' };
-  if (cache?.has(user.username, password, user.password)) return { ok: true, user };
-  const good = await verifyPassword(password, user.password).catch(() => false);
+  const good = await verifyPassword(toVerify, user.password).catch(() => false);
   // A wrong password leaves a cached right one alone: failed guesses must not slow the real user down.
   if (!good) return { ok: false, reason: 'invalid_credentials' };
   cache?.add(user.username, password, user.password);
@@ -117,19 +184,34 @@ export async function checkPassword(_env: AuthEnv, user: UserRecord, _attempt: L
 
 /** Steps 1 to 3 for a login by password, the only method FTP and WebDAV have. */
 export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
-  const user = await resolveUser(env, attempt);
+  // WebDAV sends the password with every request: credentials verified moments ago (by hash or by
+  // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
+  // password or user falls out of it.
+  if (cache) {
+    const known = effectiveUser(env.store, attempt.username);
+    if (known?.password && cache.has(known.username, password, known.password)) {
+      const refused = userFilters(known, attempt);
+      return refused ? { ok: false, reason: refused } : { ok: true, user: known };
+    }
+  }
+  const withPassword = { ...attempt, password };
+  const user = await resolveUser(env, withPassword);
   if (!user) return { ok: false, reason: 'user_not_found' };
   const refused = userFilters(user, attempt);
   if (refused) return { ok: false, reason: refused };
-  return checkPassword(env, user, attempt, password, cache);
+  return checkPassword(env, user, withPassword, password, cache);
 }
 
-/** Step 5, refused: one stable `login_failed` line (fail2ban reads it) and the metric. */
-export function loginRejected(_env: AuthEnv | undefined, attempt: LoginAttempt, reason: string): void {
+/**
+ * Step 5, refused: one stable `login_failed` line (fail2ban reads it), the metric, and the
+ * post_login_hook (status 0) when the caller passes the env.
+ */
+export function loginRejected(env: AuthEnv | undefined, attempt: LoginAttempt, reason: string): void {
   loginFailed({ ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason });
+  if (env) notifyLogin(env.config, attempt, env.store.get('users', attempt.username) ? effectiveUser(env.store, attempt.username) : undefined, false);
 }
 
-/** Step 5, accepted: the protocol has logged the user in. */
-export function loginSucceeded(_env: AuthEnv, _attempt: LoginAttempt, _user: UserRecord): void {
-  // post_login_hook plugs in here.
+/** Step 5, accepted: the protocol has logged the user in; the post_login_hook is told in the background. */
+export function loginSucceeded(env: AuthEnv, attempt: LoginAttempt, user: UserRecord): void {
+  notifyLogin(env.config, attempt, user, true);
 }

@@ -82,6 +82,10 @@ export interface Common {
   proxy_protocol?: 0 | 1 | 2;
   post_connect_hook?: HookCommand;
   post_disconnect_hook?: HookCommand;
+  /**
+   * Seconds a login or connection hook (external auth, pre-login, check password, post-login, post-connect, post-disconnect) may run before it is killed; a hook that decides (external auth, pre-login, check password, post-connect) denies when it times out. Default 30.
+   */
+  hooks_timeout?: number;
   actions?: {
     execute_on?: (
       | 'upload'
@@ -301,11 +305,24 @@ export interface DataProvider {
     };
   };
   external_auth_hook?: HookCommand;
+  /**
+   * Methods sent to external_auth_hook, a bitmask: 0 all, 1 password, 2 public key, 4 keyboard-interactive, 8 TLS certificate.
+   */
   external_auth_scope?: number;
+  /**
+   * Seconds a user accepted by external_auth_hook is trusted without asking the hook again (same password, or a key it accepted); 0 asks the hook at every login.
+   */
+  external_auth_cache_time?: number;
   pre_login_hook?: HookCommand;
   post_login_hook?: HookCommand;
-  post_login_scope?: number;
+  /**
+   * 0 every login, 1 failed logins only, 2 successful logins only.
+   */
+  post_login_scope?: 0 | 1 | 2;
   check_password_hook?: HookCommand;
+  /**
+   * Protocols sent to check_password_hook, a bitmask: 0 all, 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP.
+   */
   check_password_scope?: number;
   track_quota?: 0 | 1 | 2;
 }

@@ -78,6 +78,8 @@ export interface ConnectionInit {
   fs: UserFs;
   /** Drops the protocol-level connection (called by close()). */
   disconnect: () => void;
+  /** Told once the connection is closed and its storage released (post_disconnect_hook). */
+  onClosed?: (c: Connection) => void;
 }
 
 export class Connection {
@@ -90,6 +92,7 @@ export class Connection {
   readonly fs: UserFs;
   readonly transfers = new Set<Transfer>();
   #disconnect: () => void;
+  #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
 
   constructor(init: ConnectionInit) {
@@ -98,6 +101,7 @@ export class Connection {
     this.remoteAddress = init.remoteAddress;
     this.fs = init.fs;
     this.#disconnect = init.disconnect;
+    this.#onClosed = init.onClosed;
   }
 
   get username(): string {
@@ -123,7 +127,11 @@ export class Connection {
       // Already gone.
     }
     await Promise.allSettled([...this.transfers].map((t) => t.abort()));
-    await this.fs.close();
+    try {
+      await this.fs.close();
+    } finally {
+      this.#onClosed?.(this);
+    }
   }
 }
 

@@ -21,6 +21,8 @@ export interface HookRun {
   timeoutMs?: number;
   /** Extra query parameters for an HTTP hook (SFTPGo's post-connect passes ip and protocol so). */
   query?: Record<string, string>;
+  /** HTTP method; GET sends no body (SFTPGo's post-connect and post-disconnect hooks). Default POST. */
+  method?: 'GET' | 'POST';
 }
 
 export type HookResult =
@@ -67,12 +69,12 @@ async function runHttp(url: string, run: HookRun): Promise<HookResult> {
   try {
     const u = new URL(url);
     for (const [k, v] of Object.entries(run.query ?? {})) u.searchParams.set(k, v);
-    const res = await fetch(u, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(run.payload ?? {}),
-      signal: ctl.signal,
-    });
+    const res = await fetch(
+      u,
+      run.method === 'GET'
+        ? { method: 'GET', signal: ctl.signal }
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.payload ?? {}), signal: ctl.signal },
+    );
     const output = await readLimited(res);
     return { ok: true, kind: 'http', status: res.status, output };
   } catch (err) {

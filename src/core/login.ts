@@ -13,6 +13,7 @@ import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { FilePatterns } from './patterns.ts';
 import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
+import { notifyDisconnect } from '../auth/login-hooks.ts';
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -31,6 +32,8 @@ export interface CoreSettings {
   crossMountRename: 'refuse' | 'copy';
   /** Where quota usage is kept; without it quotas are neither tracked nor enforced. */
   usage?: UsageBook;
+  /** Told when a logged-in connection has closed (common.post_disconnect_hook). */
+  onClosed?: (c: Connection) => void;
 }
 
 export function coreSettings(common: Common | undefined, usage?: UsageBook): CoreSettings {
@@ -47,7 +50,10 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
 export function coreSettingsFor(config: Config, store: Store): CoreSettings {
-  return coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : storeUsageBook(store));
+  const settings = coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : storeUsageBook(store));
+  if (config.common?.post_disconnect_hook)
+    settings.onClosed = (c) => notifyDisconnect(config, { ip: c.remoteAddress, protocol: c.protocol, username: c.username, durationMs: Date.now() - c.startedAt });
+  return settings;
 }
 
 /**
@@ -90,7 +96,7 @@ export async function openConnection(
     patterns,
   });
   await enterStartDirectory(fs, user.filters?.start_directory, user.username);
-  const conn = new Connection({ user, fs, ...init });
+  const conn = new Connection({ user, fs, ...init, ...(settings.onClosed ? { onClosed: settings.onClosed } : {}) });
   connections.add(conn);
   return conn;
 }

@@ -293,7 +293,7 @@ export class FtpSession {
       }
     }
     if (!this.conn) {
-      logLoginFailed(this.ip, username, reason ?? 'error');
+      logLoginFailed(this.ip, username, reason ?? 'error', this.host.authEnv());
       if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
       return this.reply(530, 'Login incorrect');
     }

@@ -24,7 +24,10 @@ export async function authenticate(env: AuthEnv, ip: string, ctx: AuthContext, s
   const method = ctx.method;
   if (method !== 'password' && method !== 'publickey') return { ok: 'skip' };
   if (method === 'password' && !settings.passwordAuthentication) return { ok: 'skip' };
-  const attempt: LoginAttempt = { protocol: 'SSH', ip, username, method };
+  // The credential rides along for the hooks that see it (external auth, check password).
+  const attempt: LoginAttempt = ctx.method === 'password'
+    ? { protocol: 'SSH', ip, username, method, password: ctx.password }
+    : { protocol: 'SSH', ip, username, method, publicKey: authorizedKeyLine((ctx as AuthContext & { key: { data: Buffer } }).key.data) };
   const user = await resolveUser(env, attempt);
   if (!user) return { ok: false, reason: 'user_not_found', username, method };
   const refused = userFilters(user, attempt);
@@ -45,6 +48,12 @@ export async function authenticate(env: AuthEnv, ip: string, ctx: AuthContext, s
   return verified ? { ok: true, user, method } : { ok: false, reason: 'invalid_signature', username, method };
 }
 
-export function logLoginFailed(ip: string, username: string, method: string, reason: string): void {
-  loginRejected(undefined, { ip, protocol: 'SSH', username, method: method as LoginMethod }, reason);
+/** The key a client presents, as an authorized_keys line: its type is the first string of the blob. */
+function authorizedKeyLine(blob: Buffer): string {
+  const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  return `${blob.subarray(4, 4 + len).toString('latin1')} ${blob.toString('base64')}`;
+}
+
+export function logLoginFailed(ip: string, username: string, method: string, reason: string, env?: AuthEnv): void {
+  loginRejected(env, { ip, protocol: 'SSH', username, method: method as LoginMethod }, reason);
 }

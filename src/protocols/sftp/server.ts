@@ -155,7 +155,7 @@ export class SftpServer {
         if (outcome.ok === 'skip') return ctx.reject(methods);
         if (outcome.ok === 'query') return ctx.accept();
         if (outcome.ok === false) {
-          logLoginFailed(ip, outcome.username, outcome.method, outcome.reason);
+          logLoginFailed(ip, outcome.username, outcome.method, outcome.reason, authEnv());
           if (++failures >= maxTries) {
             logLoginFailed(ip, outcome.username, outcome.method, 'max_auth_tries');
             ctx.reject();
@@ -166,13 +166,13 @@ export class SftpServer {
         }
         const refusal = loginRefusal(outcome.user, Date.now(), connections.countFor(outcome.user.username));
         if (refusal) {
-          logLoginFailed(ip, outcome.user.username, outcome.method, refusal);
+          logLoginFailed(ip, outcome.user.username, outcome.method, refusal, authEnv());
           return ctx.reject(methods);
         }
         try {
           conn = await openConnection(outcome.user, settings, { protocol: 'SSH', remoteAddress: ip, disconnect: () => client.end() });
         } catch (err) {
-          logLoginFailed(ip, outcome.user.username, outcome.method, (err as AppError).code ?? 'error');
+          logLoginFailed(ip, outcome.user.username, outcome.method, (err as AppError).code ?? 'error', authEnv());
           return ctx.reject(methods);
         }
         this.#connections.add(conn);

@@ -86,6 +86,7 @@ export async function authenticate(env: AuthEnv, ip: string, creds: BasicCredent
   return v.ok ? v : { ok: false, reason: v.reason, username: creds.username };
 }
 
-export function logLoginFailed(ip: string, username: string, reason: string): void {
-  loginRejected(undefined, { ip, protocol: 'DAV', username, method: 'password' }, reason);
+/** With `env`, the post-login hook hears of the failure too. */
+export function logLoginFailed(ip: string, username: string, reason: string, env?: AuthEnv): void {
+  loginRejected(env, { ip, protocol: 'DAV', username, method: 'password' }, reason);
 }

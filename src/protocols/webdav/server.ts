@@ -206,17 +206,17 @@ export class WebdavServer {
       if (!creds) throw unauthorized();
       const outcome = await authenticate(authEnv, ip, creds, this.#cache);
       if (!outcome.ok) {
-        logLoginFailed(ip, outcome.username, outcome.reason);
+        logLoginFailed(ip, outcome.username, outcome.reason, authEnv);
         throw unauthorized();
       }
       username = outcome.user.username;
       const settings = coreSettingsFor(this.#config, this.opts.store);
       const acquired = await this.#sessions.acquire(outcome.user, ip, settings, res).catch((err: unknown) => {
-        logLoginFailed(ip, outcome.user.username, (err as AppError).code ?? 'error');
+        logLoginFailed(ip, outcome.user.username, (err as AppError).code ?? 'error', authEnv);
         throw unauthorized();
       });
       if ('refused' in acquired) {
-        logLoginFailed(ip, outcome.user.username, acquired.refused);
+        logLoginFailed(ip, outcome.user.username, acquired.refused, authEnv);
         throw unauthorized();
       }
       if (acquired.fresh) loginSucceeded(authEnv, { protocol: 'DAV', ip, username, method: 'password' }, outcome.user);

@@ -36,3 +36,8 @@ test('every example names the schema for editor completion', () => {
   for (const f of ['quickstart.yaml', 'full.yaml'])
     expect(readFileSync(join(ROOT, 'examples', f), 'utf8')).toStartWith('# yaml-language-server: $schema=../sftpgo.schema.json');
 });
+
+test('examples/hooks.yaml is valid', () => {
+  process.env.BACKUP_PASSWORD = 'example';
+  expect(check(readFileSync(join(ROOT, 'examples/hooks.yaml'), 'utf8'), 'hooks.yaml')).toEqual([]);
+});

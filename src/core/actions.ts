@@ -174,6 +174,8 @@ class Actions {
   #settings: ActionSettings | undefined;
   #store: Store | undefined;
   #queue = new BoundedQueue({ capacity: DEFAULT_QUEUE_SIZE, workers: WORKERS, droppedMetric: 'sftpgo_actions_dropped_total', name: 'actions' });
+  /** Cancels hook runs still going when shutdown's drain time is up. */
+  #cancel = new AbortController();
   /** Users (by record id) known to have had their first upload / download. */
   readonly #firsts = { upload: new Set<number>(), download: new Set<number>() };
 
@@ -253,7 +255,7 @@ class Actions {
   async #run(e: ActionEvent, sync: boolean): Promise<boolean> {
     const s = this.#settings;
     if (!s) return true;
-    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs });
+    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs, signal: this.#cancel.signal });
     const ok = hookSucceeded(result);
     inc('sftpgo_actions_total', { action: e.action, result: ok ? 'ok' : 'failed' });
     if (!ok)
@@ -267,10 +269,16 @@ class Actions {
     return ok;
   }
 
-  /** Shutdown: waits up to `ms` for queued notifications, then drops the rest with a log line. */
+  /**
+   * Shutdown: waits up to `ms` for queued notifications, then drops the rest and cancels the runs
+   * still going (a hung receiver must not hold the process for its whole timeout), with a log line.
+   */
   async drain(ms = 5000): Promise<void> {
     const dropped = await this.#queue.drain(ms);
-    if (dropped > 0) log('warn', 'actions_dropped_on_shutdown', { dropped });
+    const running = this.#queue.running;
+    if (dropped > 0 || running > 0) log('warn', 'actions_dropped_on_shutdown', { dropped, cancelled: running });
+    this.#cancel.abort();
+    this.#cancel = new AbortController();
   }
 
   /** Queue state, for tests and status. */

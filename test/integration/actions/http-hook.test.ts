@@ -35,7 +35,7 @@ beforeAll(async () => {
     'webdavd:',
     `  bindings: [{ address: 127.0.0.1, port: ${davPort} }]`,
   ].join('\n');
-  s = await startSftpd([{ username: 'alice' }, { username: 'bob' }], extra);
+  s = await startSftpd([{ username: 'alice' }, { username: 'bob' }, { username: 'carol', extra: '    quota_size: 1000\n' }], extra);
   local = tempDir('actions-local-');
   home = s.users.alice!.home;
 });
@@ -166,6 +166,20 @@ describe('SFTP', () => {
     expect((await sftpBatch(s, 'alice', ['-rm nothere.txt', 'mkdir fence2'])).status).toBe(0);
     await rx.waitFor(is('mkdir', '/fence2'));
     expect(rx.bodies((b) => b.virtual_path === '/nothere.txt')).toEqual([]);
+  });
+});
+
+describe('quota', () => {
+  test('an upload cut by the quota reports status 3', async () => {
+    writeFileSync(join(local, 'big.bin'), randomBytes(5000));
+    const r = await sftpBatch(s, 'carol', [`put ${join(local, 'big.bin')} big.bin`]);
+    expect(r.status).not.toBe(0);
+    const b = await rx.waitFor((x) => x.action === 'upload' && x.username === 'carol');
+    expect(b.virtual_path).toBe('/big.bin');
+    expect(b.status).toBe(3);
+    expect(b.protocol).toBe('SFTP');
+    // A failed upload is no first upload.
+    expect(rx.bodies((x) => x.action === 'first-upload' && x.username === 'carol')).toEqual([]);
   });
 });
 

@@ -60,7 +60,7 @@ beforeAll(async () => {
     'webdavd:',
     `  bindings: [{ address: 127.0.0.1, port: ${davPort} }]`,
   ].join('\n');
-  s = await startSftpd([{ username: 'alice' }], extra);
+  s = await startSftpd([{ username: 'alice' }, { username: 'dora', extra: '    quota_files: 1\n' }], extra);
   local = tempDir('actions-local-');
   home = s.users.alice!.home;
 });
@@ -202,6 +202,19 @@ describe('other synchronous actions', () => {
     const env = await envOf('upload', '/rejected.bad');
     expect(env.SFTPGO_ACTION_FILE_SIZE).toBe('11');
     expect(listing()).toEqual(before);
+  });
+
+  test('the removed upload leaves the quota as it was', async () => {
+    // dora may hold one file: if the refused upload were still counted, the next would be over quota.
+    writeFileSync(join(local, 'dora.bad'), 'refused');
+    writeFileSync(join(local, 'one.txt'), 'one');
+    const r = await sftpBatch(s, 'dora', [`-put ${join(local, 'dora.bad')} dora.bad`, `put ${join(local, 'one.txt')} one.txt`]);
+    expect(r.status).toBe(0);
+    // The upload was refused when the file was closed, after the data was written.
+    expect(r.stderr).toMatch(/close remote: Permission denied/);
+    expect(readdirSync(s.users.dora!.home)).toEqual(['one.txt']);
+    const over = await sftpBatch(s, 'dora', [`put ${join(local, 'one.txt')} two.txt`]);
+    expect(over.status).not.toBe(0);
   });
 
   test('pre-download refuses *.secret: SFTP and FTP', async () => {

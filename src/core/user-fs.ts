@@ -166,7 +166,7 @@ export class UserFs {
     if (st.type !== 'dir') await actions.pre(this.connection, 'pre-delete', vpath, { fileSize: st.size });
     await fs.remove(path);
     if (st.type === 'file') mount.quota?.charge(-st.size, -1);
-    await actions.notify(this.connection, st.type === 'dir' ? 'rmdir' : 'delete', vpath, { fileSize: st.size });
+    await actions.notify(this.connection, st.type === 'dir' ? 'rmdir' : 'delete', vpath, st.type === 'dir' ? {} : { fileSize: st.size });
   }
 
   /** With `overwrite` false an existing target is an error (SFTP v3 RENAME); true is POSIX rename. */

@@ -107,7 +107,7 @@ describe('SFTP', () => {
     writeFileSync(join(local, 'small.txt'), 'abc');
     const since = nsNow();
     expect((await sftpBatch(s, 'alice', [`put ${join(local, 'small.txt')} up.bin`])).status).toBe(0);
-    const pre = rx.bodies(is('pre-upload', '/up.bin'))[1] ?? (await rx.waitFor((b) => is('pre-upload', '/up.bin')(b) && (b.timestamp as number) >= since));
+    const pre = await rx.waitFor((b) => is('pre-upload', '/up.bin')(b) && (b.timestamp as number) >= since);
     expect(pre.file_size).toBe(12_345);
     const up = await rx.waitFor((b) => is('upload', '/up.bin')(b) && (b.timestamp as number) >= since);
     expect(up.file_size).toBe(3);
@@ -276,5 +276,32 @@ describe('every protocol reports the same events', () => {
     expect(fu.path).toBe(join(s.users.bob!.home, 'bob.txt'));
     expect((await rx.waitFor((b) => b.action === 'first-download' && b.username === 'bob')).virtual_path).toBe('/bob.txt');
     expect(rx.bodies((b) => b.action === 'first-download' && b.username === 'alice')).toHaveLength(1);
+  });
+});
+
+describe('an HTTP receiver that answers 500', () => {
+  test('refuses pre-upload, pre-download and pre-delete; nothing changes', async () => {
+    writeFileSync(join(home, 'kept.txt'), 'kept');
+    writeFileSync(join(local, 'new.txt'), 'new');
+    rx.status = 500;
+    try {
+      const up = await sftpBatch(s, 'alice', [`put ${join(local, 'new.txt')} new.txt`]);
+      expect(up.status).not.toBe(0);
+      expect(up.stderr).toMatch(/Permission denied/);
+      const down = await sftpBatch(s, 'alice', [`get kept.txt ${join(local, 'kept.back')}`]);
+      expect(down.status).not.toBe(0);
+      const rm = await sftpBatch(s, 'alice', ['rm kept.txt']);
+      expect(rm.status).not.toBe(0);
+    } finally {
+      rx.status = 200;
+    }
+    expect(existsSync(join(home, 'new.txt'))).toBe(false);
+    expect(existsSync(join(local, 'kept.back'))).toBe(false);
+    expect(existsSync(join(home, 'kept.txt'))).toBe(true);
+    // Each was asked, and none went ahead.
+    for (const [action, vpath] of [['pre-upload', '/new.txt'], ['pre-download', '/kept.txt'], ['pre-delete', '/kept.txt']] as const)
+      expect(rx.bodies(is(action, vpath))).toHaveLength(1);
+    expect(rx.bodies(is('upload', '/new.txt'))).toEqual([]);
+    expect(rx.bodies(is('delete', '/kept.txt'))).toEqual([]);
   });
 });

@@ -86,6 +86,9 @@ export interface Common {
    * Seconds a login or connection hook (external auth, pre-login, check password, post-login, post-connect, post-disconnect) may run before it is killed; a hook that decides (external auth, pre-login, check password, post-connect) denies when it times out. Default 30.
    */
   hooks_timeout?: number;
+  /**
+   * Custom actions on file events: each event in execute_on runs the hook, a program (the event in SFTPGO_ACTION_* environment variables) or an http(s) URL (the event as a JSON POST). upload and download are reported when a transfer ends, with status 1 ok, 2 error, 3 quota exceeded; delete, rename, mkdir and rmdir after they succeed; ssh_cmd after an SSH hash/cd/pwd command (scp reports upload and download instead). first-upload and first-download are reported, besides upload and download, at a user's first successful upload (download) ever; the mark is kept in the store. pre-upload, pre-download and pre-delete always run synchronously: a hook that fails, answers non-2xx or times out refuses the operation with a permission error and nothing is written, read or deleted.
+   */
   actions?: {
     execute_on?: (
       | 'upload'
@@ -101,6 +104,9 @@ export interface Common {
       | 'first-upload'
       | 'first-download'
     )[];
+    /**
+     * Events whose operation waits for the hook (the others are queued). A synchronous upload action that fails removes the uploaded file and the client gets a permission error; other synchronous post-event failures are logged. pre-* events are always synchronous.
+     */
     execute_sync?: (
       | 'upload'
       | 'pre-upload'
@@ -116,7 +122,13 @@ export interface Common {
       | 'first-download'
     )[];
     hook?: HookCommand;
+    /**
+     * Seconds each hook run may take before it is killed (or its HTTP request aborted) and counted as failed. Default 30.
+     */
     timeout?: number;
+    /**
+     * Asynchronous notifications waiting for one of the 4 workers; when full, new ones are dropped, counted in sftpgo_actions_dropped_total and logged once per burst. On shutdown the queue gets 5 seconds to drain. Default 1000.
+     */
     queue_size?: number;
   };
   defender?: {

@@ -100,6 +100,7 @@ export class Connection {
     this.protocol = init.protocol;
     this.remoteAddress = init.remoteAddress;
     this.fs = init.fs;
+    this.fs.connection = this;
     this.#disconnect = init.disconnect;
     this.#onClosed = init.onClosed;
   }

@@ -23,6 +23,8 @@ export interface HookRun {
   query?: Record<string, string>;
   /** HTTP method; GET sends no body (SFTPGo's post-connect and post-disconnect hooks). Default POST. */
   method?: 'GET' | 'POST';
+  /** Ends the run early (shutdown): the request is aborted, the program killed. */
+  signal?: AbortSignal;
 }
 
 export type HookResult =
@@ -69,16 +71,18 @@ async function runHttp(url: string, run: HookRun): Promise<HookResult> {
   try {
     const u = new URL(url);
     for (const [k, v] of Object.entries(run.query ?? {})) u.searchParams.set(k, v);
+    const signal = run.signal ? AbortSignal.any([ctl.signal, run.signal]) : ctl.signal;
     const res = await fetch(
       u,
       run.method === 'GET'
-        ? { method: 'GET', signal: ctl.signal }
-        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.payload ?? {}), signal: ctl.signal },
+        ? { method: 'GET', signal }
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(run.payload ?? {}), signal },
     );
     const output = await readLimited(res);
     return { ok: true, kind: 'http', status: res.status, output };
   } catch (err) {
-    return { ok: false, kind: 'http', error: ctl.signal.aborted ? `timed out after ${timeoutMs} ms` : String((err as Error)?.message ?? err) };
+    const error = ctl.signal.aborted ? `timed out after ${timeoutMs} ms` : run.signal?.aborted ? 'cancelled' : String((err as Error)?.message ?? err);
+    return { ok: false, kind: 'http', error };
   } finally {
     clearTimeout(timer);
   }
@@ -142,6 +146,13 @@ function runProgram(command: string, run: HookRun): Promise<HookResult> {
       kill();
       done({ ok: false, kind: 'program', error: `timed out after ${timeoutMs} ms` });
     }, timeoutMs);
+    const cancel = (): void => {
+      kill();
+      done({ ok: false, kind: 'program', error: 'cancelled' });
+    };
+    if (run.signal?.aborted) cancel();
+    else run.signal?.addEventListener('abort', cancel, { once: true });
+    child.on('close', () => run.signal?.removeEventListener('abort', cancel));
     child.on('error', (err) => done({ ok: false, kind: 'program', error: err.message }));
     child.on('close', (code, signal) => {
       if (code === null) return done({ ok: false, kind: 'program', error: `killed by ${signal}` });

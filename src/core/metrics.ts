@@ -9,6 +9,8 @@ const HELP: Record<string, string> = {
   sftpgo_transfer_bytes_total: 'Bytes transferred, by protocol and direction.',
   sftpgo_reconcile_total: 'Reconciles (startup and reloads), by result.',
   sftpgo_api_requests_total: 'REST API requests, by method and status.',
+  sftpgo_actions_total: 'Custom action hook runs, by action and result.',
+  sftpgo_actions_dropped_total: 'Custom action notifications dropped because the queue was full or on shutdown, by action.',
 };
 
 const counters = new Map<string, Map<string, number>>();

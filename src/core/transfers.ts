@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
+import { actions } from './actions.ts';
 import { Transfer, type Connection } from './connection.ts';
 import type { MountQuota } from './quota.ts';
 
@@ -17,6 +18,9 @@ export function parseUploadMode(v: number | string | undefined): UploadMode {
   if (v === 2 || v === 'atomic_resume') return 2;
   return 0;
 }
+
+/** The error an upload or download ended with when the client went away or the protocol gave up. */
+const ABORTED = new AppError('io', 'transfer aborted');
 
 const TEMP_PREFIX = '.sftpgo-upload.';
 /** How much out-of-order data a sequential upload may hold while it waits for a gap to fill. */
@@ -43,8 +47,9 @@ export class Download extends Transfer {
     return n;
   }
 
-  protected finish(): Promise<void> {
-    return this.reader.close();
+  protected async finish(ok: boolean): Promise<void> {
+    await this.reader.close();
+    await actions.transferEnded(this, this.bytes, ok ? undefined : ABORTED);
   }
 }
 
@@ -159,7 +164,24 @@ export class Upload extends Transfer {
     return this.writer.sync();
   }
 
+  /** Commits or discards, then reports the upload; a failing synchronous upload action undoes it. */
   protected async finish(ok: boolean): Promise<void> {
+    try {
+      await this.#settle(ok);
+    } catch (err) {
+      await actions.transferEnded(this, this.writer.size, err);
+      throw err;
+    }
+    const refused = await actions.transferEnded(this, this.writer.size, ok ? undefined : (this.#failed ?? ABORTED));
+    if (!refused) return;
+    await this.fs.remove(this.target).then(
+      () => this.quota?.mount.charge(-this.writer.size, -1),
+      () => undefined,
+    );
+    throw refused;
+  }
+
+  async #settle(ok: boolean): Promise<void> {
     if (ok) {
       try {
         await this.writer.close();

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
+import { actions, openFlags } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
 import { FilePatterns } from './patterns.ts';
@@ -48,6 +49,8 @@ export class UserFs {
   readonly #patterns: FilePatterns;
   /** Where relative client paths start (filters.start_directory once login checked it). */
   startDirectory = '/';
+  /** The connection this tree belongs to: custom actions report its user, address and session. */
+  connection: Connection | undefined;
 
   constructor(private readonly opts: UserFsOptions) {
     this.#patterns = opts.patterns ?? new FilePatterns(undefined);
@@ -138,6 +141,7 @@ export class UserFs {
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
+    await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
     const reader = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : new StreamReader(fs, path);
     return new Download(conn, vpath, reader);
   }
@@ -155,6 +159,7 @@ export class UserFs {
     const { mount } = this.#resolve(vpath);
     const quota = mount.quota ? { mount: mount.quota, oldSize: existing?.size ?? 0, newFile: !existing } : undefined;
     quota?.mount.check(0, quota.newFile ? 1 : 0);
+    await actions.pre(conn, 'pre-upload', vpath, { fileSize: existing?.size ?? 0, openFlags: openFlags({ truncate: !keep, append: opts.append, exclusive: opts.exclusive }) });
     const mode = this.opts.uploadMode;
     if (mode === 0 || !fs.capabilities.atomicRename) {
       const writer = await fs.openWrite(path, { ...opts, truncate: !keep });
@@ -176,6 +181,7 @@ export class UserFs {
     this.#requireName(vpath, true);
     const { fs, path } = this.#resolve(vpath);
     await fs.mkdir(path);
+    await actions.notify(this.connection, 'mkdir', vpath);
   }
 
   async rmdir(vpath: string): Promise<void> {
@@ -185,6 +191,7 @@ export class UserFs {
     this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
     await fs.rmdir(path);
+    await actions.notify(this.connection, 'rmdir', vpath);
   }
 
   async remove(vpath: string): Promise<void> {
@@ -193,8 +200,10 @@ export class UserFs {
     this.#requireName(vpath);
     if (!st) throw new AppError('not_found', `${vpath} not found`);
     const { fs, path, mount } = this.#resolve(vpath);
+    if (st.type !== 'dir') await actions.pre(this.connection, 'pre-delete', vpath, { fileSize: st.size });
     await fs.remove(path);
     if (st.type === 'file') mount.quota?.charge(-st.size, -1);
+    await actions.notify(this.connection, st.type === 'dir' ? 'rmdir' : 'delete', vpath, st.type === 'dir' ? {} : { fileSize: st.size });
   }
 
   /** With `overwrite` false an existing target is an error (SFTP v3 RENAME); true is POSIX rename. */
@@ -223,6 +232,7 @@ export class UserFs {
     if (a.mount === b.mount) {
       await a.fs.rename(a.path, b.path);
       if (replaced !== undefined) b.mount.quota?.charge(-replaced, -1);
+      await actions.notify(this.connection, 'rename', from, { target: to });
       return;
     }
     if (this.opts.crossMountRename !== 'copy')
@@ -233,6 +243,7 @@ export class UserFs {
     await a.fs.remove(a.path);
     b.mount.quota?.charge(src.size - (replaced ?? 0), replaced === undefined ? 1 : 0);
     a.mount.quota?.charge(-src.size, -1);
+    await actions.notify(this.connection, 'rename', from, { target: to });
   }
 
   /** True when `vpath` is where a virtual folder is mounted: it cannot be renamed or removed. */

@@ -6,6 +6,7 @@ import { watchConfigFile } from './watch.ts';
 import { configureLog, log } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
+import { actions } from '../core/actions.ts';
 import { inc } from '../core/metrics.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
@@ -27,6 +28,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
   const first = await reconcile(loaded, dataDir, store);
   inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
+  actions.configure(loaded.config.common, store);
 
   const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
     config: loaded.config,
@@ -66,6 +68,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
           const result = await reconcile(next.value, dataDir, store);
           printGenerated(result.generated, next.value.config);
           runtime.config = next.value.config;
+          actions.configure(next.value.config.common);
           for (const s of services) await s.reload?.(next.value.config);
           log('info', 'reload_applied', result.summary);
           inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'reload' });
@@ -86,6 +89,8 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
           log('error', 'service_stop_failed', { service: s.name, error: (err as Error).message });
         }
       }
+      // Services closed their connections, which reported their last transfers: send what is queued.
+      await actions.drain();
       flushUsage();
       await store.close();
       log('info', 'serve_stopped');

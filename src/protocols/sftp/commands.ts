@@ -2,6 +2,7 @@
 // never a shell: anything else gets an error message and a non-zero exit status.
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
+import { actions } from '../../core/actions.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { ServerChannel } from '../ssh/ssh2.ts';
 import { ScpSession, parseScpArgs } from './scp.ts';
@@ -64,6 +65,8 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
     return finish(ch, 127);
   }
   log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
+  // The file a hash command names, for the ssh_cmd action (scp reports uploads and downloads instead).
+  let target: string | undefined;
   try {
     if (name === 'scp') {
       const args = parseScpArgs(words.slice(1));
@@ -78,17 +81,21 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       // A session starts at its start directory (filters.start_directory, "/" by default, which is
       // SFTPGo's pwd answer) and a command cannot change it; clients use these to probe.
       ch.write(`${conn.fs.startDirectory}\n`);
+      await actions.notify(conn, 'ssh_cmd', undefined, { sshCmd: name });
       return finish(ch, 0);
     }
     const algo = HASHES[name as keyof typeof HASHES];
     const files = words.slice(1);
     if (files.length === 0) throw new AppError('invalid', `${name}: a file name is required`);
     for (const f of files) {
-      const digest = await conn.fs.checksum(conn.fs.path(f), algo);
+      target = conn.fs.path(f);
+      const digest = await conn.fs.checksum(target, algo);
       ch.write(`${digest}  ${f}\n`);
     }
+    await actions.notify(conn, 'ssh_cmd', conn.fs.path(files[0]!), { sshCmd: name });
     return finish(ch, 0);
   } catch (err) {
+    if (name !== 'scp') await actions.notify(conn, 'ssh_cmd', target, { sshCmd: name, error: err });
     const msg = err instanceof AppError ? err.message : String((err as Error)?.message ?? err);
     try {
       ch.stderr.write(`${name}: ${msg}\n`);

@@ -15,6 +15,7 @@
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
 import type { Config } from '../config/load.ts';
 import { inCidr } from '../api/cidr.ts';
+import { defender } from '../core/defender.ts';
 import { connectionRefused, loginFailed } from '../core/events.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
@@ -41,8 +42,10 @@ export interface AuthEnv {
 export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: string };
 
 /** Step 0: whether a new connection from `ip` may proceed; a reason when refused. */
-export async function admitConnection(_env: AuthEnv, _ip: string, _protocol: LoginProtocol): Promise<string | undefined> {
-  // The defender's ban list and the post_connect_hook plug in here.
+export async function admitConnection(_env: AuthEnv, ip: string, _protocol: LoginProtocol): Promise<string | undefined> {
+  const banned = defender.admit(ip);
+  if (banned) return banned;
+  // The post_connect_hook plugs in here.
   return undefined;
 }
 
@@ -54,6 +57,16 @@ const admissions = new WeakMap<object, Promise<string | undefined>>();
  */
 export function admitSocket(env: AuthEnv, socket: object, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
   let p = admissions.get(socket);
+  // A ban that starts while the socket is open (failed logins over one keep-alive connection or one
+  // SSH session) closes it at the next attempt.
+  if (p && defender.isBanned(ip)) {
+    const banned = p.then((reason) => {
+      if (!reason) connectionRefused({ ip, protocol, reason: 'banned' });
+      return reason ?? 'banned';
+    });
+    admissions.set(socket, banned);
+    return banned;
+  }
   if (!p) {
     p = admitConnection(env, ip, protocol)
       .catch(() => 'admission_error')

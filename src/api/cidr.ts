@@ -49,6 +49,16 @@ export function allowedBy(list: readonly string[] | undefined, ip: string): bool
   return !list?.length || list.some((c) => inCidr(ip, c));
 }
 
+/** True for a single address or a CIDR network, IPv4 or IPv6. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [net, len] = entry.trim().split('/') as [string, string | undefined];
+  const n = parse(net);
+  if (!n) return false;
+  if (len === undefined) return true;
+  const prefix = Number(len);
+  return /^\d+$/.test(len) && prefix >= 0 && prefix <= n.bits;
+}
+
 /**
  * A matcher for a list parsed once (the defender's safelist and blocklist can hold thousands of
  * entries and are asked on every connection): single addresses are a set lookup, networks a scan.

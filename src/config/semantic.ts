@@ -6,6 +6,7 @@ import type { Filesystem } from './schema-types.ts';
 import { parsePublicKey } from '../auth/keys.ts';
 import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 import { providerName } from '../model.ts';
+import { defenderProblems } from '../core/defender.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -60,6 +61,7 @@ export function checkSemantics(config: Config): Problem[] {
   const ranges = config.ftpd?.passive_port_range;
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
+  for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
   return problems;
 }
 

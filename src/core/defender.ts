@@ -11,7 +11,7 @@
 // This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
 // config, the list files and the store.
 import type { Config } from '../config/load.ts';
-import { cidrMatcher } from '../api/cidr.ts';
+import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
 import { log } from '../log.ts';
 import { plainIp } from './ip.ts';
 
@@ -66,6 +66,20 @@ export function defenderSettings(cfg: DefenderConfig | undefined, files: { safel
     safe: cidrMatcher([...(c.safelist ?? []), ...(files.safelist ?? [])]),
     blocked: cidrMatcher([...(c.blocklist ?? []), ...(files.blocklist ?? [])]),
   };
+}
+
+/** Config checks the schema cannot express (SFTPGo refuses the same). */
+export function defenderProblems(cfg: DefenderConfig | undefined): { path: (string | number)[]; message: string }[] {
+  if (!cfg) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const soft = cfg.entries_soft_limit ?? DEFENDER_DEFAULTS.entries_soft_limit;
+  const hard = cfg.entries_hard_limit ?? DEFENDER_DEFAULTS.entries_hard_limit;
+  if (soft >= hard) out.push({ path: ['entries_soft_limit'], message: `must be lower than entries_hard_limit (${hard})` });
+  for (const field of ['safelist', 'blocklist'] as const)
+    (cfg[field] ?? []).forEach((entry, i) => {
+      if (!isAddressOrCidr(entry)) out.push({ path: [field, i], message: `"${entry}" is not an IP address or CIDR network` });
+    });
+  return out;
 }
 
 // Refusals that are the server's own doing, or a summary of failures already scored one by one.

@@ -13,6 +13,7 @@ import {
   hostId,
   ipFromHostId,
 } from '../../../src/core/defender.ts';
+import { parseConfigText } from '../../../src/config/load.ts';
 import { configureLog } from '../../../src/log.ts';
 import { openLmdbStore } from '../../../src/store/lmdb.ts';
 import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
@@ -239,6 +240,25 @@ describe('reasons', () => {
     expect(ipFromHostId(hostId('2001:db8::1'))).toBe('2001:db8::1');
     expect(ipFromHostId('zz')).toBeUndefined();
     expect(ipFromHostId(Buffer.from('../etc').toString('hex'))).toBeUndefined();
+  });
+});
+
+describe('config checks', () => {
+  test('bad list entries and a soft limit not below the hard limit are refused at load, with their path', () => {
+    const r = parseConfigText(
+      'common:\n  defender:\n    enabled: true\n    ban_time: 0.5\n    entries_soft_limit: 150\n    safelist: ["10.0.0.0/8", "10.0.0.0/33", "example.com"]\n',
+      'test.yaml',
+      '/tmp',
+    );
+    expect(r.ok).toBe(false);
+    const issues = r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(issues).toEqual([
+      'common.defender.entries_soft_limit: must be lower than entries_hard_limit (150)',
+      'common.defender.safelist[1]: "10.0.0.0/33" is not an IP address or CIDR network',
+      'common.defender.safelist[2]: "example.com" is not an IP address or CIDR network',
+    ]);
+    expect(parseConfigText('common:\n  defender:\n    enabled: true\n    ban_time: 0.05\n    blocklist: ["::1", "192.0.2.0/24"]\n', 'test.yaml', '/tmp').ok).toBe(true);
+    expect(parseConfigText('common:\n  defender:\n    ban_time: 0\n', 'test.yaml', '/tmp').ok).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@
 //
 // This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
 // config, the list files and the store.
+import { Buffer } from 'node:buffer';
 import type { Config } from '../config/load.ts';
 import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
 import { log } from '../log.ts';

@@ -15,6 +15,7 @@ import type { Config } from '../config/load.ts';
 import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
 import { log } from '../log.ts';
 import { plainIp } from './ip.ts';
+import { inc } from './metrics.ts';
 
 export type HostEvent = 'valid' | 'invalid' | 'no_auth' | 'limit_exceeded';
 
@@ -214,6 +215,7 @@ export class Defender {
       const until = now + s.banTimeMs;
       this.#banned.set(ip, until);
       log('warn', 'defender_ban', { ip, score: h.total, until: new Date(until).toISOString() });
+      inc('sftpgo_defender_bans_total');
       this.#listener?.(ip, until);
       this.#trimBans();
     } else {

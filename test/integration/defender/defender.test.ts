@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { run } from '../../support/run.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import {
   ADMIN_PASSWORD,
@@ -85,6 +86,21 @@ describe('banning', () => {
     expect(await davStatus(s, '127.0.0.1', 'alice', PASSWORD)).toBe(207);
     expect(await curlStatus('127.0.0.1', `http://127.0.0.1:${s.ports.api}/healthz`)).toBe(200);
   }, 120_000);
+
+  test('a ban that starts during a keep-alive WebDAV connection closes it at the next request', async () => {
+    const url = `http://127.0.0.1:${s.ports.dav}/`;
+    const bans = async () => Number(/sftpgo_defender_bans_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${s.ports.api}/metrics`)).text())?.[1] ?? 0);
+    const before = await bans();
+    const r = await run('curl', ['-s', '--max-time', '20', '--interface', '127.0.0.8', '-u', 'alice:wrong', '-w', '%{http_code} %{num_connects}\n', ...Array.from({ length: 12 }, () => ['-o', '/dev/null', url]).flat()], { timeout: 30_000 });
+    const replies = r.stdout.trim().split('\n').map((l) => l.split(' '));
+    expect(replies.length).toBe(12);
+    // Ten refusals over one connection (only the first one connects), then nothing more is answered.
+    expect(replies.slice(0, 10).map(([code]) => code)).toEqual(Array(10).fill('401'));
+    expect(replies.slice(1, 10).every(([, connects]) => connects === '0')).toBe(true);
+    expect(replies.slice(10).map(([code]) => code)).toEqual(['000', '000']);
+    expect(refusals('127.0.0.8').map((l) => l.protocol)).toContain('DAV');
+    expect(await bans()).toBe(before + 1);
+  }, 60_000);
 
   test('the API lists the ban; it survives a restart; DELETE unbans it', async () => {
     let token = await apiToken(s);

@@ -2,15 +2,16 @@
 // match every failed login and refused connection (SFTP, FTP, WebDAV, API) and nothing else, with
 // the client address as the host and every line's timestamp understood.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../support/run.ts';
 import { ROOT } from '../../support/server.ts';
-import { removeTempDirs } from '../../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { ADMIN_PASSWORD, curlStatus, davStatus, ftpLogin, PASSWORD, sftpLogin, startStack, type Stack } from './harness.ts';
 
 const FILTER = join(ROOT, 'packaging/fail2ban/filter.d/sftpgo.conf');
 const F2B = ['/usr/bin/fail2ban-regex', '/usr/local/bin/fail2ban-regex'].find(existsSync);
+const F2B_CLIENT = F2B?.replace(/-regex$/, '-client');
 
 let s: Stack;
 
@@ -75,4 +76,24 @@ describe('fail2ban filter', () => {
     const hosts = await run(F2B!, ['-o', 'ip', s.logFile, FILTER], { timeout: 60_000 });
     expect(hosts.stdout.split('\n').filter(Boolean).sort()).toEqual([...failures].sort());
   }, 120_000);
+
+  test.skipIf(!F2B_CLIENT || !existsSync('/etc/fail2ban/jail.conf'))('both jails load in a stock fail2ban config', async () => {
+    for (const [jail, backend] of [['sftpgo.conf', 'auto'], ['sftpgo-systemd.conf', 'systemd']] as const) {
+      // A copy of the system's fail2ban config with only our filter and one of our jails added.
+      const conf = join(tempDir('f2b-conf-'), 'fail2ban');
+      cpSync('/etc/fail2ban', conf, { recursive: true });
+      for (const f of readdirSync(join(conf, 'jail.d'))) rmSync(join(conf, 'jail.d', f));
+      copyFileSync(FILTER, join(conf, 'filter.d/sftpgo.conf'));
+      const logFile = join(conf, 'sftpgo.log');
+      writeFileSync(logFile, '');
+      writeFileSync(join(conf, 'jail.d', jail), readFileSync(join(ROOT, 'packaging/fail2ban/jail.d', jail), 'utf8').replace('/var/log/sftpgo/sftpgo.log', logFile));
+      const t = await run(F2B_CLIENT!, ['-c', conf, '--test'], { timeout: 60_000 });
+      expect(t.stdout + t.stderr).toContain('configuration test is successful');
+      const dump = await run(F2B_CLIENT!, ['-c', conf, '-d'], { timeout: 60_000 });
+      expect(dump.stdout).toContain(`['add', 'sftpgo', '${backend}']`);
+      expect(dump.stdout).toContain('login_failed|connection_refused');
+      if (backend === 'systemd') expect(dump.stdout).toContain("'addjournalmatch', '_SYSTEMD_UNIT=sftpgo.service'");
+      else expect(dump.stdout).toContain(logFile);
+    }
+  }, 60_000);
 });

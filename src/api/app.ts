@@ -7,6 +7,9 @@ import type { AdminRecord } from '../model.ts';
 import type { Runtime } from '../serve/service.ts';
 import { authenticate, ensureJwtKey, hasPermission } from './auth.ts';
 import { inc } from '../core/metrics.ts';
+import { defender } from '../core/defender.ts';
+import { connectionRefused } from '../core/events.ts';
+import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
@@ -47,6 +50,14 @@ export function honoPath(path: string): string {
 export function createApp(runtime: Runtime): Hono<Env> {
   const app = new Hono<Env>();
   const jwtKey = ensureJwtKey(runtime.store);
+  // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
+  app.use('*', async (c, next) => {
+    const ip = plainIp(c.env?.remoteAddress);
+    const refused = defender.admit(ip);
+    if (!refused) return next();
+    connectionRefused({ ip, protocol: 'HTTP', reason: refused });
+    return errorResponse(c, 403, 'access denied from this address');
+  });
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, jwtKey));
   app.notFound((c) => errorResponse(c, 404, 'not found'));
   app.onError((err, c) => {

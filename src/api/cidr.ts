@@ -48,3 +48,39 @@ export function inCidr(ip: string, cidr: string): boolean {
 export function allowedBy(list: readonly string[] | undefined, ip: string): boolean {
   return !list?.length || list.some((c) => inCidr(ip, c));
 }
+
+/** True for a single address or a CIDR network, IPv4 or IPv6. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [net, len] = entry.trim().split('/') as [string, string | undefined];
+  const n = parse(net);
+  if (!n) return false;
+  if (len === undefined) return true;
+  const prefix = Number(len);
+  return /^\d+$/.test(len) && prefix >= 0 && prefix <= n.bits;
+}
+
+/**
+ * A matcher for a list parsed once (the defender's safelist and blocklist can hold thousands of
+ * entries and are asked on every connection): single addresses are a set lookup, networks a scan.
+ * Entries that are neither an address nor a CIDR are ignored.
+ */
+export function cidrMatcher(list: readonly string[]): (ip: string) => boolean {
+  const single = new Set<string>();
+  const nets: { bits: 32 | 128; shift: bigint; value: bigint }[] = [];
+  for (const entry of list) {
+    const [net, len] = entry.trim().split('/') as [string, string | undefined];
+    const n = parse(net);
+    if (!n) continue;
+    const prefix = len === undefined ? n.bits : Number(len);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > n.bits) continue;
+    if (prefix === n.bits) single.add(`${n.bits}:${n.value}`);
+    else nets.push({ bits: n.bits, shift: BigInt(n.bits - prefix), value: n.value >> BigInt(n.bits - prefix) });
+  }
+  if (single.size === 0 && nets.length === 0) return () => false;
+  return (ip) => {
+    const a = parse(ip);
+    if (!a) return false;
+    if (single.has(`${a.bits}:${a.value}`)) return true;
+    return nets.some((n) => n.bits === a.bits && a.value >> n.shift === n.value);
+  };
+}

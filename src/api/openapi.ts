@@ -44,6 +44,16 @@ const API_SCHEMAS: Json = {
       updated_by: { type: 'string' },
     },
   },
+  DefenderHost: {
+    type: 'object',
+    required: ['id', 'ip', 'score'],
+    properties: {
+      id: { type: 'string', description: 'Hex of the address text' },
+      ip: { type: 'string' },
+      ban_time: { type: 'string', format: 'date-time', description: 'When the ban ends; absent while the host is only scored' },
+      score: { type: 'integer' },
+    },
+  },
   ConnectionStatus: {
     type: 'object',
     properties: {

@@ -7,6 +7,7 @@ import { log } from '../log.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
+import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
@@ -242,6 +243,7 @@ export const ROUTES: Route[] = [
       if (r.ok) return ctx.c.json({ message: 'config reloaded' });
       return errorResponse(ctx.c, 400, 'the config was rejected; the running state is unchanged', (r.errors ?? []).map(splitIssue));
     } },
+  ...DEFENDER_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

@@ -15,6 +15,7 @@
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
 import type { Config } from '../config/load.ts';
 import { inCidr } from '../api/cidr.ts';
+import { defender } from '../core/defender.ts';
 import { connectionRefused, loginFailed } from '../core/events.ts';
 import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
@@ -55,7 +56,9 @@ export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: stri
 
 /** Step 0: whether a new connection from `ip` may proceed; a reason when refused. */
 export async function admitConnection(env: AuthEnv, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
-  // The defender's ban list plugs in here, before the hook: a banned address costs no hook run.
+  // The defender's ban list first: a banned address costs no hook run.
+  const banned = defender.admit(ip);
+  if (banned) return banned;
   return postConnectRefusal(env.config, ip, protocol);
 }
 
@@ -67,6 +70,16 @@ const admissions = new WeakMap<object, Promise<string | undefined>>();
  */
 export function admitSocket(env: AuthEnv, socket: object, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
   let p = admissions.get(socket);
+  // A ban that starts while the socket is open (failed logins over one keep-alive connection or one
+  // SSH session) closes it at the next attempt.
+  if (p && defender.isBanned(ip)) {
+    const banned = p.then((reason) => {
+      if (!reason) connectionRefused({ ip, protocol, reason: 'banned' });
+      return reason ?? 'banned';
+    });
+    admissions.set(socket, banned);
+    return banned;
+  }
   if (!p) {
     p = admitConnection(env, ip, protocol)
       .catch(() => 'admission_error')

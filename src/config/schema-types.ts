@@ -134,11 +134,11 @@ export interface Common {
   defender?: {
     enabled?: boolean;
     /**
-     * Minutes.
+     * Minutes a host stays banned once its score reaches the threshold (fractions allowed: 0.5 is 30 seconds).
      */
     ban_time?: number;
     /**
-     * Percent added to the ban time on each repeat offence.
+     * Percent of ban_time added to a ban each time the banned host tries to connect again (SFTPGo's rule).
      */
     ban_time_increment?: number;
     threshold?: number;
@@ -147,7 +147,7 @@ export interface Common {
     score_limit_exceeded?: number;
     score_no_auth?: number;
     /**
-     * Minutes.
+     * Minutes: only events this recent count toward the threshold (fractions allowed).
      */
     observation_time?: number;
     entries_soft_limit?: number;

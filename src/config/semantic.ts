@@ -7,6 +7,7 @@ import { parsePublicKey } from '../auth/keys.ts';
 import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
+import { defenderProblems } from '../core/defender.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -62,6 +63,7 @@ export function checkSemantics(config: Config): Problem[] {
   const ranges = config.ftpd?.passive_port_range;
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
+  for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
   return problems;
 }
 

@@ -1,6 +1,8 @@
 // Security events every protocol reports the same way: one stable, fail2ban-friendly log line
-// (event name, client IP, protocol, username tried) and a metric, written in one place.
+// (event name, client IP, protocol, username tried), a metric and the defender's score, written in
+// one place.
 import { log } from '../log.ts';
+import { defender, eventForLoginFailure, eventForRefusal } from './defender.ts';
 import { inc } from './metrics.ts';
 
 export interface LoginFailure {
@@ -14,6 +16,8 @@ export interface LoginFailure {
 export function loginFailed(f: LoginFailure): void {
   log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
   inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
+  const event = eventForLoginFailure(f.reason);
+  if (event) defender.record(f.ip, event);
 }
 
 export interface ConnectionRefusal {
@@ -26,4 +30,6 @@ export interface ConnectionRefusal {
 export function connectionRefused(r: ConnectionRefusal): void {
   log('warn', 'connection_refused', { ip: r.ip, protocol: r.protocol, reason: r.reason });
   inc('sftpgo_connection_refused_total', { protocol: r.protocol, reason: r.reason });
+  const event = eventForRefusal(r.reason);
+  if (event) defender.record(r.ip, event);
 }

@@ -15,10 +15,11 @@ export interface Dump {
   admins: Record<string, unknown>[];
   usage: Record<string, unknown>;
   overrides: Record<string, unknown>;
+  bans: Record<string, unknown>;
 }
 
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans'] as const;
 
 export function dumpStore(store: ReadTx): Dump {
   const dump: Dump = {
@@ -30,6 +31,7 @@ export function dumpStore(store: ReadTx): Dump {
     admins: [],
     usage: {},
     overrides: {},
+    bans: {},
   };
   for (const c of RECORD_COLLECTIONS) for (const [, v] of store.entries(c)) dump[c].push(v as unknown as Record<string, unknown>);
   for (const c of KEYED_COLLECTIONS) for (const [k, v] of store.entries(c)) dump[c][k] = v;

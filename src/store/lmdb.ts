@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { CollectionName, Collections, Store, WriteTx } from './store.ts';
 
-const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'admins', 'usage', 'overrides'];
+const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'admins', 'usage', 'overrides', 'bans'];
 
 export function storePath(dataDir: string): string {
   return join(dataDir, 'sftpgo.lmdb');

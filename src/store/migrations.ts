@@ -68,6 +68,19 @@ const MIGRATIONS: Migration[] = [
       tx.clear('overrides');
     },
   },
+  {
+    version: 3,
+    description: 'defender bans kept across restarts',
+    up() {
+      // The collection starts empty; the defender fills it.
+    },
+    down(tx) {
+      // Bans are short-lived runtime state: dropping them only forgets who is banned right now.
+      const dropped = tx.count('bans');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'bans', records: dropped });
+      tx.clear('bans');
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

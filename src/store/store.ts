@@ -12,6 +12,13 @@ export interface Override {
   updated_by: string;
 }
 
+/** A defender ban kept across restarts (key: the address). */
+export interface BanRecord {
+  ip: string;
+  /** Epoch milliseconds the ban ends. */
+  until: number;
+}
+
 export interface Collections {
   meta: unknown;
   users: UserRecord;
@@ -19,6 +26,7 @@ export interface Collections {
   admins: AdminRecord;
   usage: QuotaUsage;
   overrides: Override;
+  bans: BanRecord;
 }
 export type CollectionName = keyof Collections;
 

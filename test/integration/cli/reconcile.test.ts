@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyPassword } from '../../../src/auth/passwords.ts';
+import { LATEST_SCHEMA_VERSION } from '../../../src/store/migrations.ts';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer } from '../../support/server.ts';
@@ -142,7 +143,7 @@ describe('reconcile through the CLI', () => {
     r = runCli(['dumpdata', '--data-dir', data]);
     expect(JSON.parse(r.stdout).schema_version).toBe(1);
     r = runCli(['initprovider', '--data-dir', data]);
-    expect(r.stdout).toContain('migrated to schema version 2');
+    expect(r.stdout).toContain(`migrated to schema version ${LATEST_SCHEMA_VERSION}`);
     const after = dump(data);
     expect({ ...after, created_at: 0 }).toEqual({ ...before, created_at: 0 });
     expect(after.usage['user:alice']).toBeDefined();

@@ -1,0 +1,113 @@
+// Runs the defender inside `serve`: settings from `common.defender` (again on every reload), the
+// safelist/blocklist files, and the bans kept in the store so they survive a restart. Ban changes
+// are written in one transaction per short interval rather than one per event, so a flood of
+// failed logins costs few store writes.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/load.ts';
+import { AppError } from '../errors.ts';
+import { log } from '../log.ts';
+import type { Runtime, Service, ServiceFactory } from '../serve/service.ts';
+import type { Store } from '../store/store.ts';
+import { defender, defenderSettings, type Defender } from './defender.ts';
+
+const FLUSH_MS = 500;
+
+/**
+ * A safelist/blocklist file: SFTPGo's JSON (`{"addresses": [...], "networks": [...]}`), a JSON
+ * array, or plain text with one address or CIDR per line (`#` starts a comment).
+ */
+export function parseListFile(text: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    const value = JSON.parse(trimmed) as unknown;
+    if (Array.isArray(value)) return value.map(String);
+    const v = value as { addresses?: unknown; networks?: unknown };
+    const strings = (x: unknown) => (Array.isArray(x) ? x.map(String) : []);
+    return [...strings(v.addresses), ...strings(v.networks)];
+  }
+  return trimmed
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+function readList(file: string | undefined, field: string): string[] {
+  if (!file) return [];
+  try {
+    return parseListFile(readFileSync(resolve(file), 'utf8'));
+  } catch (err) {
+    throw new AppError('config', `common.defender.${field}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function configureDefender(d: Defender, config: Config): void {
+  const cfg = config.common?.defender;
+  d.configure(defenderSettings(cfg, { safelist: readList(cfg?.safelist_file, 'safelist_file'), blocklist: readList(cfg?.blocklist_file, 'blocklist_file') }));
+}
+
+/** Keeps the store's `bans` collection in step with the defender's ban table, in batches. */
+export class BanJournal {
+  readonly #pending = new Map<string, number | undefined>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  /** Loads the kept bans into `d`, dropping the expired ones from the store. */
+  restore(d: Defender, now = Date.now()): void {
+    const live: [string, number][] = [];
+    const expired: string[] = [];
+    for (const [key, ban] of this.store.entries('bans')) (ban.until > now ? live.push([ban.ip, ban.until]) : expired.push(key));
+    if (expired.length) this.store.write((tx) => expired.forEach((k) => tx.remove('bans', k)));
+    d.restore(live);
+  }
+
+  note(ip: string, until: number | undefined): void {
+    this.#pending.set(ip, until);
+    this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    try {
+      this.store.write((tx) => {
+        for (const [ip, until] of batch) {
+          if (until === undefined) {
+            if (tx.get('bans', ip)) tx.remove('bans', ip);
+          } else tx.put('bans', ip, { ip, until });
+        }
+      });
+    } catch (err) {
+      log('error', 'defender_store_failed', { error: (err as Error).message });
+    }
+  }
+}
+
+export const defenderService: ServiceFactory = (runtime: Runtime): Service => {
+  const journal = new BanJournal(runtime.store);
+  return {
+    name: 'defender',
+    async start() {
+      configureDefender(defender, runtime.config);
+      journal.restore(defender);
+      defender.onBanChange((ip, until) => journal.note(ip, until));
+    },
+    async reload(config: Config) {
+      try {
+        configureDefender(defender, config);
+      } catch (err) {
+        // The running lists stay; the rest of the reload already applied.
+        log('error', 'defender_reload_failed', { error: (err as Error).message });
+      }
+    },
+    async stop() {
+      defender.onBanChange(undefined);
+      journal.flush();
+    },
+  };
+};

@@ -1,0 +1,312 @@
+// The defender (SFTPGo's `common.defender`): a score per client IP inside an observation window,
+// fed by the security events every protocol reports (events.ts), and a ban once the score reaches
+// the threshold. Banned and blocklisted addresses are refused right after accept (auth/login.ts
+// admitConnection) and by the admin API. Safelisted addresses are never scored nor banned; the
+// blocklist wins over the safelist, as in SFTPGo.
+//
+// Both tables are bounded: above entries_hard_limit the oldest scored hosts (by last event) and the
+// bans closest to expiry are dropped down to entries_soft_limit, so a flood of distinct addresses
+// costs at most hard_limit entries each.
+//
+// This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
+// config, the list files and the store.
+import { Buffer } from 'node:buffer';
+import type { Config } from '../config/load.ts';
+import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
+import { log } from '../log.ts';
+import { plainIp } from './ip.ts';
+import { inc } from './metrics.ts';
+
+export type HostEvent = 'valid' | 'invalid' | 'no_auth' | 'limit_exceeded';
+
+type DefenderConfig = NonNullable<NonNullable<Config['common']>['defender']>;
+
+export interface DefenderSettings {
+  enabled: boolean;
+  banTimeMs: number;
+  /** Percent of the ban time added each time a banned host tries to connect again. */
+  banTimeIncrement: number;
+  threshold: number;
+  scores: Record<HostEvent, number>;
+  observationMs: number;
+  softLimit: number;
+  hardLimit: number;
+  safe: (ip: string) => boolean;
+  blocked: (ip: string) => boolean;
+}
+
+/** SFTPGo's defaults. */
+export const DEFENDER_DEFAULTS = {
+  enabled: false,
+  ban_time: 30,
+  ban_time_increment: 50,
+  threshold: 15,
+  score_invalid: 2,
+  score_valid: 1,
+  score_limit_exceeded: 3,
+  score_no_auth: 0,
+  observation_time: 30,
+  entries_soft_limit: 100,
+  entries_hard_limit: 150,
+} as const;
+
+const MINUTE = 60_000;
+
+/** Settings from `common.defender` plus the contents of the safelist/blocklist files. */
+export function defenderSettings(cfg: DefenderConfig | undefined, files: { safelist?: string[]; blocklist?: string[] } = {}): DefenderSettings {
+  const c = { ...DEFENDER_DEFAULTS, ...cfg };
+  const hard = Math.max(1, c.entries_hard_limit);
+  return {
+    enabled: c.enabled === true,
+    banTimeMs: c.ban_time * MINUTE,
+    banTimeIncrement: c.ban_time_increment,
+    threshold: Math.max(1, c.threshold),
+    scores: { valid: c.score_valid, invalid: c.score_invalid, no_auth: c.score_no_auth, limit_exceeded: c.score_limit_exceeded },
+    observationMs: c.observation_time * MINUTE,
+    hardLimit: hard,
+    softLimit: Math.min(Math.max(1, c.entries_soft_limit), hard),
+    safe: cidrMatcher([...(c.safelist ?? []), ...(files.safelist ?? [])]),
+    blocked: cidrMatcher([...(c.blocklist ?? []), ...(files.blocklist ?? [])]),
+  };
+}
+
+/** Config checks the schema cannot express (SFTPGo refuses the same). */
+export function defenderProblems(cfg: DefenderConfig | undefined): { path: (string | number)[]; message: string }[] {
+  if (!cfg) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const soft = cfg.entries_soft_limit ?? DEFENDER_DEFAULTS.entries_soft_limit;
+  const hard = cfg.entries_hard_limit ?? DEFENDER_DEFAULTS.entries_hard_limit;
+  if (soft >= hard) out.push({ path: ['entries_soft_limit'], message: `must be lower than entries_hard_limit (${hard})` });
+  for (const field of ['safelist', 'blocklist'] as const)
+    (cfg[field] ?? []).forEach((entry, i) => {
+      if (!isAddressOrCidr(entry)) out.push({ path: [field, i], message: `"${entry}" is not an IP address or CIDR network` });
+    });
+  return out;
+}
+
+// Refusals that are the server's own doing, or a summary of failures already scored one by one.
+const NOT_SCORED = new Set(['max_auth_tries', 'error', 'internal_error', 'admission_error', 'store', 'unsupported_filesystem']);
+
+/**
+ * What a `login_failed` reason counts as. SFTPGo's split: an unknown user is `invalid`, any other
+ * refusal of a named user is `valid` (wrong password or key, disabled, expired, filtered), a client
+ * that never tried to authenticate is `no_auth`, and limits are `limit_exceeded`.
+ */
+export function eventForLoginFailure(reason: string): HostEvent | undefined {
+  if (NOT_SCORED.has(reason)) return undefined;
+  if (reason === 'user_not_found') return 'invalid';
+  if (reason === 'login_grace_time_exceeded' || reason === 'no_auth') return 'no_auth';
+  if (/limit|too_many|max_sessions|max_connections|rate/.test(reason)) return 'limit_exceeded';
+  return 'valid';
+}
+
+/**
+ * What a `connection_refused` reason counts as. A ban or the blocklist is not scored again (the ban
+ * grows through the ban time increment instead). Every other refusal before login (connection
+ * limits, the post-connect hook saying no) is `limit_exceeded`: a client the server keeps turning
+ * away at the door is treated like one hammering its limits.
+ */
+export function eventForRefusal(reason: string): HostEvent | undefined {
+  if (reason === 'banned' || reason === 'blocklisted' || NOT_SCORED.has(reason)) return undefined;
+  return 'limit_exceeded';
+}
+
+export interface DefenderHost {
+  /** Hex of the address text, as SFTPGo's API uses. */
+  id: string;
+  ip: string;
+  /** ISO time the ban ends; absent while the host is only scored. */
+  ban_time?: string;
+  score: number;
+}
+
+export function hostId(ip: string): string {
+  return Buffer.from(ip, 'utf8').toString('hex');
+}
+
+/** The address an id names, or undefined when it is not hex of a plausible address. */
+export function ipFromHostId(id: string): string | undefined {
+  if (!/^(?:[0-9a-f]{2})+$/i.test(id)) return undefined;
+  const ip = Buffer.from(id, 'hex').toString('utf8');
+  return /^[0-9a-f.:%A-F]+$/.test(ip) ? ip : undefined;
+}
+
+interface Scored {
+  events: { at: number; score: number }[];
+  total: number;
+  last: number;
+}
+
+/** Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned. */
+export type BanListener = (ip: string, until: number | undefined) => void;
+
+export class Defender {
+  #settings: DefenderSettings = defenderSettings(undefined);
+  readonly #hosts = new Map<string, Scored>();
+  readonly #banned = new Map<string, number>();
+  readonly #now: () => number;
+  #listener: BanListener | undefined;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  configure(settings: DefenderSettings): void {
+    this.#settings = settings;
+    this.#trimHosts();
+    this.#trimBans();
+  }
+
+  get enabled(): boolean {
+    return this.#settings.enabled;
+  }
+
+  onBanChange(listener: BanListener | undefined): void {
+    this.#listener = listener;
+  }
+
+  /**
+   * Whether a new connection from `ip` may proceed: 'blocklisted', 'banned', or undefined. A banned
+   * host knocking again has its ban extended by ban_time_increment percent (SFTPGo's rule).
+   */
+  admit(rawIp: string): 'banned' | 'blocklisted' | undefined {
+    const s = this.#settings;
+    if (!s.enabled) return undefined;
+    const ip = plainIp(rawIp);
+    if (s.blocked(ip)) return 'blocklisted';
+    const until = this.#activeBan(ip);
+    if (until === undefined) return undefined;
+    const extended = until + (s.banTimeMs * s.banTimeIncrement) / 100;
+    if (extended !== until) {
+      this.#banned.set(ip, extended);
+      this.#listener?.(ip, extended);
+    }
+    return 'banned';
+  }
+
+  /** Whether `ip` is banned or blocklisted right now, without touching the ban. */
+  isBanned(rawIp: string): boolean {
+    const s = this.#settings;
+    if (!s.enabled) return false;
+    const ip = plainIp(rawIp);
+    return s.blocked(ip) || this.#activeBan(ip) !== undefined;
+  }
+
+  /** Adds an event's score; bans the host when its total within the observation time reaches the threshold. */
+  record(rawIp: string, event: HostEvent): void {
+    const s = this.#settings;
+    if (!s.enabled) return;
+    const ip = plainIp(rawIp);
+    const score = s.scores[event];
+    if (!ip || score <= 0 || s.safe(ip) || s.blocked(ip) || this.#activeBan(ip) !== undefined) return;
+    const now = this.#now();
+    const from = now - s.observationMs;
+    let h = this.#hosts.get(ip);
+    if (!h) {
+      h = { events: [], total: 0, last: now };
+      this.#hosts.set(ip, h);
+    }
+    h.events = h.events.filter((e) => e.at > from);
+    h.events.push({ at: now, score });
+    h.total = h.events.reduce((sum, e) => sum + e.score, 0);
+    h.last = now;
+    if (h.total >= s.threshold) {
+      this.#hosts.delete(ip);
+      const until = now + s.banTimeMs;
+      this.#banned.set(ip, until);
+      log('warn', 'defender_ban', { ip, score: h.total, until: new Date(until).toISOString() });
+      inc('sftpgo_defender_bans_total');
+      this.#listener?.(ip, until);
+      this.#trimBans();
+    } else {
+      this.#trimHosts();
+    }
+  }
+
+  /** Banned hosts first, then scored ones, expired entries left out. */
+  hosts(): DefenderHost[] {
+    const now = this.#now();
+    const out: DefenderHost[] = [];
+    for (const [ip, until] of this.#banned) if (until > now) out.push({ id: hostId(ip), ip, ban_time: new Date(until).toISOString(), score: 0 });
+    for (const ip of this.#hosts.keys()) {
+      const score = this.#score(ip, now);
+      if (score > 0) out.push({ id: hostId(ip), ip, score });
+    }
+    return out;
+  }
+
+  host(rawIp: string): DefenderHost | undefined {
+    const ip = plainIp(rawIp);
+    const now = this.#now();
+    const until = this.#activeBan(ip);
+    if (until !== undefined) return { id: hostId(ip), ip, ban_time: new Date(until).toISOString(), score: 0 };
+    const score = this.#score(ip, now);
+    return score > 0 ? { id: hostId(ip), ip, score } : undefined;
+  }
+
+  /** Unbans and forgets the host's score; false when there was nothing to remove. */
+  remove(rawIp: string): boolean {
+    const ip = plainIp(rawIp);
+    const known = this.host(ip) !== undefined;
+    this.#hosts.delete(ip);
+    if (this.#banned.delete(ip)) this.#listener?.(ip, undefined);
+    return known;
+  }
+
+  /** Loads bans kept from an earlier run; expired ones are skipped. */
+  restore(bans: Iterable<[string, number]>): void {
+    const now = this.#now();
+    for (const [ip, until] of bans) if (until > now) this.#banned.set(ip, until);
+    this.#trimBans();
+  }
+
+  /** Table sizes, for tests and metrics. */
+  sizes(): { hosts: number; banned: number } {
+    return { hosts: this.#hosts.size, banned: this.#banned.size };
+  }
+
+  #activeBan(ip: string): number | undefined {
+    const until = this.#banned.get(ip);
+    if (until === undefined) return undefined;
+    if (until > this.#now()) return until;
+    this.#banned.delete(ip);
+    this.#listener?.(ip, undefined);
+    return undefined;
+  }
+
+  #score(ip: string, now: number): number {
+    const h = this.#hosts.get(ip);
+    if (!h) return 0;
+    const from = now - this.#settings.observationMs;
+    return h.events.reduce((sum, e) => (e.at > from ? sum + e.score : sum), 0);
+  }
+
+  /** Above the hard limit: keep the soft limit's worth of most recently seen hosts. */
+  #trimHosts(): void {
+    const { hardLimit, softLimit } = this.#settings;
+    if (this.#hosts.size <= hardLimit) return;
+    const now = this.#now();
+    const from = now - this.#settings.observationMs;
+    const live = [...this.#hosts].filter(([, h]) => h.last > from).sort((a, b) => b[1].last - a[1].last);
+    this.#hosts.clear();
+    for (const [ip, h] of live.slice(0, softLimit)) this.#hosts.set(ip, h);
+  }
+
+  /** Above the hard limit: expired bans go first, then those closest to their end. */
+  #trimBans(): void {
+    const { hardLimit, softLimit } = this.#settings;
+    if (this.#banned.size <= hardLimit) return;
+    const now = this.#now();
+    const ordered = [...this.#banned].sort((a, b) => b[1] - a[1]);
+    const keep = ordered.filter(([, until]) => until > now).slice(0, softLimit);
+    const kept = new Set(keep.map(([ip]) => ip));
+    for (const [ip] of ordered) {
+      if (kept.has(ip)) continue;
+      this.#banned.delete(ip);
+      this.#listener?.(ip, undefined);
+    }
+  }
+}
+
+/** The process's defender: every protocol and the API share one table. */
+export const defender = new Defender();

@@ -84,3 +84,18 @@ describe('which logins need a code', () => {
     expect(splitPasswordAndCode(user(RFC_KEY_B32, ['SSH']), 'FTP', 'secret123456')).toEqual({ password: 'secret123456' });
   });
 });
+
+describe('stored secret references', () => {
+  test('a relative file reference is made absolute against the config directory, and read at login', async () => {
+    const { desiredUser } = await import('../../../src/reconcile/desired.ts');
+    const { tempDir, removeTempDirs } = await import('../../support/tmp.ts');
+    const { writeFileSync } = await import('node:fs');
+    const dir = tempDir('totp-secret-');
+    writeFileSync(`${dir}/totp.txt`, `${RFC_KEY_B32}\n`);
+    const spec = desiredUser({ username: 'f', filters: { totp_config: { enabled: true, secret: { file: 'totp.txt' }, protocols: ['SSH'] } } } as never, '/homes', dir).spec;
+    expect(spec.filters!.totp_config!.secret).toEqual({ file: `${dir}/totp.txt` });
+    const ms = 1111111111_000;
+    expect(checkTotp(spec as UserRecord, hotp(RFC_KEY, totpStep(ms / 1000)), ms)).toBeUndefined();
+    removeTempDirs();
+  });
+});

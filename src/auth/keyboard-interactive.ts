@@ -10,7 +10,13 @@
 // accepts, any other non-zero value refuses. The whole exchange has one deadline; the program is
 // killed (its process group) on timeout, on a disconnect and when it is done. Anything else from
 // the program (not JSON, mismatched lists, no questions) refuses the login.
+//
+// An http(s) URL instead of a program gets one POST per round with {request_id, username, ip,
+// password, questions, answers} (questions and answers null at first) and answers 200 with the same
+// JSON object a program would print.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { isHttpHook } from '../core/hooks.ts';
 import { log } from '../log.ts';
 
 export const KEYBOARD_INTERACTIVE_TIMEOUT_MS = 60_000;
@@ -140,8 +146,85 @@ class Stopped extends Error {
   }
 }
 
-/** Runs the program's question/answer exchange to a verdict. Never throws. */
-export async function runKeyboardInteractiveHook(command: string, req: KeyboardInteractiveRequest): Promise<HookVerdict> {
+/** Runs the hook's question/answer exchange to a verdict. Never throws. */
+export function runKeyboardInteractiveHook(command: string, req: KeyboardInteractiveRequest): Promise<HookVerdict> {
+  return isHttpHook(command) ? runHttp(command.trim(), req) : runProgram(command, req);
+}
+
+/**
+ * One round's answers as the hook reads them: the client's, or "OK" for a question the server
+ * checked itself (check_password 1 or 2). Undefined, with the reason, when the check failed.
+ */
+async function roundAnswers(msg: HookMessage, answers: string[], req: KeyboardInteractiveRequest, check: <T>(p: Promise<T>) => Promise<T>):
+    Promise<{ answers: string[]; totp: boolean } | { reason: string }> {
+  if (msg.checkPassword === 1) {
+    if (!(await check(req.checkPassword(answers[0]!)))) return { reason: 'invalid_credentials' };
+    return { answers: ['OK'], totp: false };
+  }
+  if (msg.checkPassword === 2) {
+    if (!req.checkTotp(answers[0]!)) return { reason: 'totp_invalid' };
+    return { answers: ['OK'], totp: true };
+  }
+  return { answers, totp: false };
+}
+
+async function runHttp(url: string, req: KeyboardInteractiveRequest): Promise<HookVerdict> {
+  const timeoutMs = req.timeoutMs ?? KEYBOARD_INTERACTIVE_TIMEOUT_MS;
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Stopped('kbdint_hook_timeout')), timeoutMs);
+  const onAbort = (): void => ctl.abort(new Stopped('client_disconnected'));
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  if (req.signal?.aborted) onAbort();
+  const stopped = new Promise<never>((_, reject) => ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason), { once: true }));
+  stopped.catch(() => undefined);
+  const race = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
+  const base = { request_id: randomUUID(), username: req.username, ip: req.ip, password: req.storedPassword ?? '' };
+  let questions: string[] | null = null;
+  let answers: string[] | null = null;
+  let totpChecked = false;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const res: Response = await race(fetch(url, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...base, questions, answers }), signal: ctl.signal,
+      }));
+      const text: string = await race(res.text());
+      if (res.status !== 200) return { ok: false, reason: 'kbdint_hook_denied' };
+      const msg: HookMessage | undefined = text.length <= MAX_LINE ? parseHookLine(text) : undefined;
+      if (!msg) return { ok: false, reason: 'kbdint_hook_bad_output' };
+      if (msg.authResult === 1) return { ok: true, totpChecked };
+      if (msg.authResult !== 0) return { ok: false, reason: 'kbdint_hook_denied' };
+      const given = await race(req.prompt(msg.questions.map((prompt, i) => ({ prompt, echo: msg.echos[i]! })), msg.instruction));
+      if (given === undefined) return { ok: false, reason: 'client_disconnected' };
+      if (given.length !== msg.questions.length) return { ok: false, reason: 'kbdint_bad_answers' };
+      const r = await roundAnswers(msg, given, req, race);
+      if ('reason' in r) return { ok: false, reason: r.reason };
+      totpChecked ||= r.totp;
+      questions = msg.questions;
+      answers = r.answers;
+    }
+    return { ok: false, reason: 'kbdint_hook_too_many_rounds' };
+  } catch (err) {
+    const reason = err instanceof Stopped ? err.reason : ctl.signal.reason instanceof Stopped ? ctl.signal.reason.reason : 'kbdint_hook_error';
+    if (reason !== 'client_disconnected') log('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command: hookOrigin(url), error: reason });
+    return { ok: false, reason };
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** URLs may carry credentials: logs show the origin and path only. */
+function hookOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+async function runProgram(command: string, req: KeyboardInteractiveRequest): Promise<HookVerdict> {
   const timeoutMs = req.timeoutMs ?? KEYBOARD_INTERACTIVE_TIMEOUT_MS;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -191,17 +274,11 @@ export async function runKeyboardInteractiveHook(command: string, req: KeyboardI
       const answers = await race(req.prompt(questions, msg.instruction));
       if (answers === undefined) return { ok: false, reason: 'client_disconnected' };
       if (answers.length !== questions.length) return { ok: false, reason: 'kbdint_bad_answers' };
-      if (msg.checkPassword === 1) {
-        if (!(await race(req.checkPassword(answers[0]!)))) return { ok: false, reason: 'invalid_credentials' };
-        write('OK');
-      } else if (msg.checkPassword === 2) {
-        if (!req.checkTotp(answers[0]!)) return { ok: false, reason: 'totp_invalid' };
-        totpChecked = true;
-        write('OK');
-      } else {
-        // One answer per line: a newline inside an answer would shift every later answer.
-        for (const a of answers) write(a.replace(/[\r\n]/g, ' '));
-      }
+      const r = await roundAnswers(msg, answers, req, race);
+      if ('reason' in r) return { ok: false, reason: r.reason };
+      totpChecked ||= r.totp;
+      // One answer per line: a newline inside an answer would shift every later answer.
+      for (const a of r.answers) write(a.replace(/[\r\n]/g, ' '));
     }
     return { ok: false, reason: 'kbdint_hook_too_many_rounds' };
   } catch (err) {

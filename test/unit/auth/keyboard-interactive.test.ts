@@ -3,6 +3,8 @@
 // exiting early, a client that goes away), each of which must refuse and leave no process behind.
 import { afterAll, describe, expect, test } from 'bun:test';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseHookLine, runKeyboardInteractiveHook, type KeyboardInteractiveRequest, type Question } from '../../../src/auth/keyboard-interactive.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -115,5 +117,45 @@ describe('failures refuse and kill the program', () => {
       },
     });
     expect(await runKeyboardInteractiveHook(TWO_QUESTIONS, req)).toEqual({ ok: false, reason: 'client_disconnected' });
+  });
+});
+
+describe('HTTP hook', () => {
+  type Body = { request_id: string; username: string; ip: string; password: string; questions: string[] | null; answers: string[] | null };
+  const bodies: Body[] = [];
+  let server: Server;
+  let base: string;
+  const read = (req: IncomingMessage): Promise<string> => new Promise((resolve) => {
+    let t = '';
+    req.on('data', (d) => (t += d));
+    req.on('end', () => resolve(t));
+  });
+
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  test('rounds carry the previous questions and answers; the verdict ends it', async () => {
+    server = createServer(async (req, res) => {
+      const body = JSON.parse(await read(req)) as Body;
+      bodies.push(body);
+      if (req.url === '/garbage') return res.end('<html>');
+      if (req.url === '/slow') return void setTimeout(() => res.end('{"auth_result":1}'), 2000);
+      if (!body.answers) return res.end(JSON.stringify({ questions: ['Password: '], echos: [false], check_password: 1 }));
+      if (body.answers[0] === 'OK' && body.questions?.[0] === 'Password: ') return res.end(JSON.stringify({ instruction: 'more', questions: ['Colour: '], echos: [true] }));
+      res.end(JSON.stringify({ auth_result: body.answers[0] === 'blue' ? 1 : -1 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    expect(await runKeyboardInteractiveHook(`${base}/ok`, request([['right-password'], ['blue']]).req)).toEqual({ ok: true, totpChecked: false });
+    expect(bodies.map((b) => [b.questions, b.answers])).toEqual([[null, null], [['Password: '], ['OK']], [['Colour: '], ['blue']]]);
+    expect(new Set(bodies.map((b) => b.request_id)).size).toBe(1);
+    expect(bodies[0]).toMatchObject({ username: 'alice', ip: '10.1.2.3', password: '$hash' });
+    expect(await runKeyboardInteractiveHook(`${base}/ok`, request([['right-password'], ['red']]).req)).toEqual({ ok: false, reason: 'kbdint_hook_denied' });
+    expect(await runKeyboardInteractiveHook(`${base}/ok`, request([['wrong']]).req)).toEqual({ ok: false, reason: 'invalid_credentials' });
+  });
+
+  test('garbage and a slow endpoint refuse', async () => {
+    expect(await runKeyboardInteractiveHook(`${base}/garbage`, request([]).req)).toEqual({ ok: false, reason: 'kbdint_hook_bad_output' });
+    expect(await runKeyboardInteractiveHook(`${base}/slow`, { ...request([]).req, timeoutMs: 300 })).toEqual({ ok: false, reason: 'kbdint_hook_timeout' });
   });
 });

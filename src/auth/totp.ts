@@ -65,7 +65,9 @@ function constantEqual(a: string, b: string): boolean {
 /** True when `user` must give a TOTP code to log in over `protocol`. */
 export function totpRequired(user: UserRecord, protocol: LoginProtocol): boolean {
   const t = user.filters?.totp_config;
-  if (!t?.enabled || t.secret === undefined) return false;
+  // Enabled without a secret still requires a code (which then never matches): a missing secret
+  // must not silently turn the second factor off.
+  if (!t?.enabled) return false;
   const p = protocol === 'DAV' ? 'HTTP' : protocol;
   return (t.protocols ?? []).includes(p as 'SSH' | 'FTP' | 'HTTP');
 }

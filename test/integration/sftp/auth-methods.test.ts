@@ -89,6 +89,8 @@ beforeAll(async () => {
       { username: 'otp', extra: totp },
       { username: 'otpki', extra: totp },
       { username: 'otpftp', extra: totp },
+      { username: 'otpkey', extra: totp },
+      { username: 'otpssh', extra: totp },
     ],
     [
       `  trusted_user_ca_keys: [${caKey}.pub]`,
@@ -295,6 +297,34 @@ describe('TOTP', () => {
     const r = await login(s, 'otpki', [{ type: 'keyboard-interactive', answers: (n: number) => (n === 1 ? [PASSWORD] : [totpNow()]) }]);
     expect(r.ok).toBe(true);
     expect(r.prompts).toEqual([[{ prompt: 'Password: ', echo: false }], [{ prompt: 'Authentication code: ', echo: false }]]);
+  });
+
+  test('SSH: a public key, then the code', async () => {
+    await freshStep();
+    const key = readFileSync(s.users.otpkey!.keyPath);
+    expect((await login(s, 'otpkey', [{ type: 'publickey', key }])).ok).toBe(false);
+    const r = await login(s, 'otpkey', [{ type: 'publickey', key }, { type: 'keyboard-interactive', answers: () => [totpNow()] }]);
+    expect(r).toMatchObject({ ok: true, partial: [true] });
+    expect(await s.server.waitForLog((l) => l.event === 'login' && l.username === 'otpkey')).toMatchObject({ method: 'publickey+totp' });
+  });
+
+  test('SSH with OpenSSH: password, then "Authentication code:" (expect)', async () => {
+    await freshStep();
+    const script = `
+set timeout 20
+spawn sftp ${SSH_OPTS.join(' ')} -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive -P ${s.port} otpssh@127.0.0.1
+expect "password:"
+send "${PASSWORD}\\r"
+expect "Authentication code: "
+send "${totpNow()}\\r"
+expect "sftp>"
+send "pwd\\r"
+expect "Remote working directory"
+send "bye\\r"
+expect eof
+`;
+    const r = await run('expect', ['-c', script], { timeout: 30_000 });
+    expect(r.stdout).toContain('Remote working directory: /');
   });
 
   test('FTP: the password with the code appended', async () => {

@@ -78,6 +78,9 @@ describe('which logins need a code', () => {
     const off = user(RFC_KEY_B32, ['SSH']);
     off.filters!.totp_config!.enabled = false;
     expect(totpRequired(off, 'SSH')).toBe(false);
+    // Enabled without a secret: a code is required and none is ever right.
+    expect(totpRequired(user(undefined, ['SSH']), 'SSH')).toBe(true);
+    expect(checkTotp(user(undefined, ['SSH']), '123456')).toBe('totp_not_configured');
   });
   test('FTP password and code are split only for users with TOTP for FTP', () => {
     expect(splitPasswordAndCode(user(RFC_KEY_B32, ['FTP']), 'FTP', 'secret123456')).toEqual({ password: 'secret', code: '123456' });

@@ -86,6 +86,7 @@ beforeAll(async () => {
     [
       { username: 'alice' },
       { username: 'multi', extra: '    filters:\n      next_auth_methods: [password]\n' },
+      { username: 'multideny', extra: '    filters:\n      next_auth_methods: [password]\n      denied_login_methods: [publickey+password]\n' },
       { username: 'otp', extra: totp },
       { username: 'otpki', extra: totp },
       { username: 'otpftp', extra: totp },
@@ -199,6 +200,13 @@ describe('public key then password (next_auth_methods)', () => {
     const bad = await run('sshpass', args('wrong'), { timeout: 20_000 });
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).not.toContain('Remote working directory');
+  });
+
+  test('a denied publickey+password leaves no way in', async () => {
+    const privateKey = readFileSync(s.users.multideny!.keyPath);
+    const r = await login(s, 'multideny', [{ type: 'publickey', key: privateKey }, { type: 'password', password: PASSWORD }]);
+    expect(r.ok).toBe(false);
+    expect(await s.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'multideny' && l.reason === 'no_next_method')).toBeDefined();
   });
 
   test('ssh2 sees partial success after the key', async () => {

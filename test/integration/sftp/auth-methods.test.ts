@@ -40,14 +40,14 @@ let work: string;
 let caKey: string;
 let otherCa: string;
 
-function keygen(path: string): string {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+function keygen(path: string, type = 'ed25519'): string {
+  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', path]);
   return path;
 }
 
 /** A fresh key (not in any user's public_keys) with a certificate signed by `ca`. */
-function certKey(name: string, ca: string, args: string[]): string {
-  const key = keygen(join(work, name));
+function certKey(name: string, ca: string, args: string[], type = 'ed25519'): string {
+  const key = keygen(join(work, name), type);
   execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', `id-${name}`, ...args, `${key}.pub`]);
   return key;
 }
@@ -155,6 +155,13 @@ describe('OpenSSH user certificates', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Remote working directory: /');
+  });
+
+  test('ECDSA and RSA user keys with certificates', async () => {
+    for (const type of ['ecdsa', 'rsa']) {
+      const r = await sftpWithKey(s, 'alice', certKey(`typed-${type}`, caKey, ['-n', 'alice', '-V', '-5m:+1h'], type));
+      expect({ type, status: r.status, stderr: r.stderr }).toEqual({ type, status: 0, stderr: '' });
+    }
   });
 
   const refused: [string, () => string, string][] = [

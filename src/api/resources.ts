@@ -65,6 +65,7 @@ export function render(store: ReadTx, k: KindInfo, name: string): Record<string,
   void password_digest;
   const out: Record<string, unknown> = { ...rest, has_password: password !== undefined };
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
+  if (k.kind === 'user') out.filters = redactTotp(out.filters);
   if (k.kind !== 'admin') {
     const usage = storeUsageBook(store as never).get(`${k.kind}:${name}`);
     const stored = store.get('usage', `${k.kind}:${name}`);
@@ -76,9 +77,25 @@ export function render(store: ReadTx, k: KindInfo, name: string): Record<string,
     if ('password' in fields) fields.password = REDACTED;
     delete fields.password_digest;
     if (Array.isArray(fields.api_keys)) fields.api_keys = redactKeys(fields.api_keys as AdminRecord['api_keys']);
+    if (k.kind === 'user' && 'filters' in fields) fields.filters = redactTotp(fields.filters);
     out.overrides = { fields, updated_at: o.updated_at, updated_by: o.updated_by };
   }
   return out;
+}
+
+/** A user's TOTP secret is never shown; sending REDACTED back keeps the stored one. */
+function redactTotp(filters: unknown): unknown {
+  const f = filters as User['filters'] | undefined;
+  if (f?.totp_config?.secret === undefined) return filters;
+  return { ...f, totp_config: { ...f.totp_config, secret: REDACTED } };
+}
+
+function keepTotpSecret(body: Record<string, unknown>, current: Rec | undefined): void {
+  const f = body.filters as User['filters'] | undefined;
+  if (f?.totp_config?.secret !== REDACTED) return;
+  const kept = (current as unknown as User | undefined)?.filters?.totp_config?.secret;
+  if (kept === undefined) throw new AppError('invalid', 'filters.totp_config.secret: no stored secret to keep');
+  body.filters = { ...f, totp_config: { ...f.totp_config, secret: kept } };
 }
 
 function redactKeys(keys: AdminRecord['api_keys']): unknown {
@@ -118,6 +135,7 @@ function refuseSecretRefs(body: Record<string, unknown>): void {
  */
 async function prepare(runtime: Runtime, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
   refuseSecretRefs(body);
+  if (k.kind === 'user') keepTotpSecret(body, current);
   const present = new Set(Object.keys(body));
   const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');
   let spec: Record<string, unknown>;

@@ -180,10 +180,19 @@ export interface Sftpd {
   ciphers?: string[];
   macs?: string[];
   host_key_algorithms?: string[];
+  /**
+   * Files holding the public keys of the certificate authorities trusted to sign OpenSSH user certificates (relative paths are resolved against the data directory, as host_keys). A user certificate from one of them logs its user in without the key being in public_keys, if it is currently valid, is of type user, lists the username among its principals and carries no critical option other than source-address (which is enforced against the client address).
+   */
   trusted_user_ca_keys?: string[];
   enabled_ssh_commands?: string[];
+  /**
+   * Offer SSH keyboard-interactive authentication. Without keyboard_interactive_auth_hook it asks for the password once ("Password: "). Users with TOTP for SSH are asked for their code by keyboard-interactive whatever this setting.
+   */
   keyboard_interactive_authentication?: boolean;
-  keyboard_interactive_auth_hook?: HookCommand;
+  /**
+   * An absolute path of a program, or an http(s) URL.
+   */
+  keyboard_interactive_auth_hook?: string;
   password_authentication?: boolean;
   folder_prefix?: string;
 }
@@ -468,12 +477,59 @@ export interface UserFilters {
    * Virtual directory a session starts in: SFTP's initial working directory (realpath ".") and base of relative paths, FTP's first PWD. Created with its parents at login when missing and the user may create directories there; if it cannot be used the session starts at "/" (logged as start_directory_unavailable). Not used by WebDAV, whose URLs are always absolute.
    */
   start_directory?: string;
+  /**
+   * Accepted for compatibility with SFTPGo (protocols where the web client requires a second factor); SSH and FTP logins follow totp_config.protocols.
+   */
   two_factor_protocols?: ('SSH' | 'FTP' | 'HTTP')[];
+  /**
+   * Methods one of which must follow a successful public key login (SSH partial success); with it set, a password or keyboard-interactive login without a key first is refused. A method is left out when denied_login_methods holds publickey+<method>.
+   */
   next_auth_methods?: ('password' | 'keyboard-interactive')[];
+  /**
+   * Time-based one-time passwords (RFC 6238: SHA-1, 6 digits, 30 s, one step of clock drift; a code is accepted once). Over SSH the code is asked by keyboard-interactive ("Authentication code: ") after the password or public key; over FTP the code is appended to the password.
+   */
   totp_config?: {
+    /**
+     * Require a code on the listed protocols.
+     */
     enabled?: boolean;
+    /**
+     * The TOTP configuration name in SFTPGo; kept, not used.
+     */
     config_name?: string;
-    secret?: Secret;
+    /**
+     * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, or an SFTPGo secret object with status Plain.
+     */
+    secret?:
+      | string
+      | {
+          /**
+           * Name of the environment variable holding the value.
+           */
+          env: string;
+        }
+      | {
+          /**
+           * Path of a file holding the value (one trailing newline is removed).
+           */
+          file: string;
+        }
+      | {
+          /**
+           * Generate a random value when the resource is created and print it once; keep it afterwards.
+           */
+          generate: true;
+        }
+      | {
+          status: 'Plain';
+          payload: string;
+          key?: string;
+          additional_data?: string;
+          mode?: number;
+        };
+    /**
+     * Protocols on which the code is required.
+     */
     protocols?: ('SSH' | 'FTP' | 'HTTP')[];
   };
   web_client?: string[];

@@ -55,6 +55,8 @@ export function desiredUser(u: User, usersBase: string, baseDir: string): Desire
     home_dir: u.home_dir ?? resolve(usersBase, u.username),
     permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
     filesystem: absoluteSecretFiles(normaliseFilesystem(u.filesystem), baseDir, definition('Filesystem')),
+    // The TOTP secret is read at login, far from the config file: its file reference must be absolute.
+    ...(u.filters ? { filters: absoluteSecretFiles(u.filters, baseDir, definition('UserFilters')) } : {}),
   } as UserSpec;
   return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, baseDir) };
 }

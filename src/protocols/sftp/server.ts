@@ -12,15 +12,14 @@ import { plainIp } from '../../core/ip.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
-import { Server, type AuthContext, type Connection as SshClient } from '../ssh/ssh2.ts';
+import { Server, type Connection as SshClient } from '../ssh/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
-import { authenticate, logLoginFailed } from './auth.ts';
+import { logLoginFailed, offeredMethods, SshAuthentication, type AuthSettings } from './auth.ts';
+import { loadTrustedCAs } from '../../auth/certificates.ts';
 import { admitSocket, loginSucceeded, type AuthEnv, type LoginMethod } from '../../auth/login.ts';
 import { enabledCommands, runCommand } from './commands.ts';
 import { loadHostKeys } from './host-keys.ts';
 import { SftpSession } from './sftp-session.ts';
-
-type AuthMethod = Parameters<AuthContext['reject']>[0] extends (infer M)[] | undefined ? M : never;
 
 const DEFAULT_GRACE_SECONDS = 120;
 const DEFAULT_IDLE_MINUTES = 15;
@@ -39,6 +38,8 @@ export class SftpServer {
   readonly #connections = new Set<Connection>();
   readonly #sessions = new Set<SftpSession>();
   #idleCheck = false;
+  /** Blobs of sftpd.trusted_user_ca_keys, read at start and on reload. */
+  #trustedCAs: Buffer[] = [];
 
   constructor(private readonly opts: SftpServerOptions) {
     this.#config = opts.config;
@@ -58,6 +59,8 @@ export class SftpServer {
   async start(): Promise<void> {
     const cfg = this.#sftpd;
     const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir);
+    // Relative paths resolve against the data directory, as host_keys do.
+    this.#trustedCAs = loadTrustedCAs(cfg.trusted_user_ca_keys, this.opts.dataDir);
     const algorithms = algorithmsFor(cfg);
     let banner: string | undefined;
     if (cfg.login_banner_file) {
@@ -103,7 +106,13 @@ export class SftpServer {
   }
 
   async reload(config: Config): Promise<void> {
-    // Listeners, keys and algorithms stay as started; users and per-login settings follow the new config.
+    // Listeners, keys and algorithms stay as started; users, trusted CAs and per-login settings
+    // follow the new config (a CA file that no longer loads keeps the previous set).
+    try {
+      this.#trustedCAs = loadTrustedCAs(config.sftpd?.trusted_user_ca_keys, this.opts.dataDir);
+    } catch (err) {
+      log('error', 'sftp_trusted_ca_reload_failed', { error: (err as Error).message });
+    }
     this.#config = config;
   }
 
@@ -142,6 +151,9 @@ export class SftpServer {
     let conn: Connection | undefined;
     const authEnv = (): AuthEnv => this.#authEnv();
     const socket = (client as unknown as { _sock: Socket })._sock;
+    // Aborts a keyboard-interactive exchange (and kills its hook) when the client goes away.
+    const gone$ = new AbortController();
+    const auth = new SshAuthentication(ip, gone$.signal);
 
     client.on('authentication', (ctx) => {
       void (async () => {
@@ -150,10 +162,21 @@ export class SftpServer {
           client.end();
           return;
         }
-        const outcome = await authenticate(authEnv(), ip, ctx, { passwordAuthentication: cfg.password_authentication !== false });
-        const methods: AuthMethod[] = cfg.password_authentication === false ? ['publickey'] : ['publickey', 'password'];
-        if (outcome.ok === 'skip') return ctx.reject(methods);
+        const current = this.#sftpd;
+        const authSettings: AuthSettings = {
+          passwordAuthentication: current.password_authentication !== false,
+          keyboardInteractive: current.keyboard_interactive_authentication === true,
+          keyboardInteractiveHook: current.keyboard_interactive_auth_hook || undefined,
+          trustedCAs: this.#trustedCAs,
+        };
+        const methods = offeredMethods(authSettings);
+        const outcome = await auth.authenticate(authEnv(), ctx, authSettings);
+        if (outcome.ok === 'skip') return ctx.reject(outcome.methods ?? methods, outcome.partial === true);
         if (outcome.ok === 'query') return ctx.accept();
+        if (outcome.ok === 'partial') {
+          log('info', 'login_partial', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, next: outcome.methods });
+          return ctx.reject(outcome.methods, true);
+        }
         if (outcome.ok === false) {
           logLoginFailed(ip, outcome.username, outcome.method, outcome.reason, authEnv());
           if (++failures >= maxTries) {
@@ -213,6 +236,7 @@ export class SftpServer {
     });
 
     const gone = (): void => {
+      gone$.abort();
       this.#clients.delete(client);
       if (conn) {
         this.#connections.delete(conn);

@@ -1,0 +1,130 @@
+// Time-based one-time passwords (RFC 6238 over RFC 4226 HOTP): SHA-1, 6 digits, 30 s steps, one
+// step of clock drift either way, as SFTPGo and authenticator apps use them. The per-user secret is
+// `filters.totp_config.secret` (a Secret: literal, env or file reference; base32 text). A code
+// accepted once is refused again for as long as it could still be valid (replay).
+import { createHmac } from 'node:crypto';
+import { resolveSecret } from '../config/secrets.ts';
+import type { UserRecord } from '../model.ts';
+import { checkPassword, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type Verdict } from './login.ts';
+
+export const TOTP_STEP_SECONDS = 30;
+export const TOTP_DIGITS = 6;
+/** Steps of clock drift accepted on each side of the current one. */
+export const TOTP_WINDOW = 1;
+
+/** Decodes RFC 4648 base32 (case-insensitive, padding and spaces ignored); undefined if invalid. */
+export function base32Decode(text: string): Buffer | undefined {
+  const clean = text.replace(/[\s=]/g, '').toUpperCase();
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const ch of clean) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) return undefined;
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return out.length > 0 ? Buffer.from(out) : undefined;
+}
+
+/** RFC 4226 HOTP value for `counter`, as a zero-padded decimal string. */
+export function hotp(key: Buffer, counter: number, digits = TOTP_DIGITS, algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1'): string {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = createHmac(algorithm, key).update(msg).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const bin = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
+  return bin.toString().padStart(digits, '0');
+}
+
+/** The TOTP step number at `unixSeconds`. */
+export function totpStep(unixSeconds: number): number {
+  return Math.floor(unixSeconds / TOTP_STEP_SECONDS);
+}
+
+/** The step within the window whose code is `code`, or undefined. */
+export function matchingStep(key: Buffer, code: string, unixSeconds: number): number | undefined {
+  if (!/^\d{6}$/.test(code)) return undefined;
+  const now = totpStep(unixSeconds);
+  for (let d = -TOTP_WINDOW; d <= TOTP_WINDOW; d++) if (constantEqual(hotp(key, now + d), code)) return now + d;
+  return undefined;
+}
+
+function constantEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** True when `user` must give a TOTP code to log in over `protocol`. */
+export function totpRequired(user: UserRecord, protocol: LoginProtocol): boolean {
+  const t = user.filters?.totp_config;
+  // Enabled without a secret still requires a code (which then never matches): a missing secret
+  // must not silently turn the second factor off.
+  if (!t?.enabled) return false;
+  const p = protocol === 'DAV' ? 'HTTP' : protocol;
+  return (t.protocols ?? []).includes(p as 'SSH' | 'FTP' | 'HTTP');
+}
+
+/** The last step accepted per user: a code is good once. Kept in memory; a restart forgets it. */
+const lastUsedStep = new Map<string, number>();
+
+/**
+ * Checks `code` against the user's secret; why it was refused, or undefined when accepted.
+ * An accepted code's step is remembered, so the same (or an earlier) code is refused afterwards.
+ */
+export function checkTotp(user: UserRecord, code: string, nowMs = Date.now()): string | undefined {
+  const secret = user.filters?.totp_config?.secret;
+  if (secret === undefined) return 'totp_not_configured';
+  let key: Buffer | undefined;
+  try {
+    const text = resolveSecret(secret, process.cwd());
+    key = text === undefined ? undefined : base32Decode(text);
+  } catch {
+    key = undefined;
+  }
+  if (!key) return 'totp_secret_invalid';
+  const step = matchingStep(key, code.trim(), nowMs / 1000);
+  if (step === undefined) return 'totp_invalid';
+  const last = lastUsedStep.get(user.username);
+  if (last !== undefined && step <= last) return 'totp_replayed';
+  lastUsedStep.set(user.username, step);
+  // Forget entries that can no longer block anything, so the map stays small.
+  if (lastUsedStep.size > 10_000) {
+    const oldest = totpStep(nowMs / 1000) - TOTP_WINDOW - 1;
+    for (const [u, s] of lastUsedStep) if (s < oldest) lastUsedStep.delete(u);
+  }
+  return undefined;
+}
+
+/**
+ * For protocols with a single password field (FTP): SFTPGo's convention is the password with the
+ * current code appended. Splits `given` into the two when the user needs a code over `protocol`.
+ */
+export function splitPasswordAndCode(user: UserRecord, protocol: LoginProtocol, given: string): { password: string; code?: string } {
+  if (!totpRequired(user, protocol)) return { password: given };
+  if (given.length <= TOTP_DIGITS) return { password: '', code: given };
+  return { password: given.slice(0, -TOTP_DIGITS), code: given.slice(-TOTP_DIGITS) };
+}
+
+/**
+ * Steps 1 to 3 of the login pipeline for a single-field password login (FTP): as passwordLogin,
+ * except that a user with TOTP for this protocol must send the password followed by the code.
+ */
+export async function passwordAndCodeLogin(env: AuthEnv, attempt: LoginAttempt, given: string): Promise<Verdict> {
+  const user = await resolveUser(env, attempt);
+  if (!user) return { ok: false, reason: 'user_not_found' };
+  const refused = userFilters(user, attempt);
+  if (refused) return { ok: false, reason: refused };
+  const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
+  const v = await checkPassword(env, user, attempt, password);
+  if (!v.ok || code === undefined) return v;
+  const bad = checkTotp(v.user, code);
+  return bad ? { ok: false, reason: bad } : v;
+}

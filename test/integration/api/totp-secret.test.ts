@@ -1,0 +1,54 @@
+// A user's TOTP secret through the API: never shown by a GET (its own record or an override),
+// and sending the redacted placeholder back keeps the stored secret.
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { REDACTED } from '../../../src/api/resources.ts';
+import { removeTempDirs } from '../../support/tmp.ts';
+import { call, startApi, token, type Api } from './harness.ts';
+
+const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+let api: Api;
+let t: string;
+beforeAll(async () => {
+  api = await startApi();
+  t = await token(api);
+});
+afterAll(async () => {
+  await api?.server.stop();
+  removeTempDirs();
+});
+
+test('the TOTP secret is redacted on read and kept when the placeholder comes back', async () => {
+  const body = {
+    username: 'otp', password: 'otp-Secret-1', home_dir: join(api.dir, 'homes/otp'), permissions: { '/': ['*'] },
+    filters: { totp_config: { enabled: true, secret: SECRET, protocols: ['SSH'] } },
+  };
+  const c = await call(api, 'POST', '/api/v2/users', { token: t, body });
+  expect(c.status).toBe(201);
+  expect(c.text).not.toContain(SECRET);
+  const g = await call(api, 'GET', '/api/v2/users/otp', { token: t });
+  expect(g.json.filters.totp_config).toEqual({ enabled: true, secret: REDACTED, protocols: ['SSH'] });
+  const list = await call(api, 'GET', '/api/v2/users', { token: t });
+  expect(list.text).not.toContain(SECRET);
+
+  // A client sends back what it read, changing something else.
+  const u = await call(api, 'PUT', '/api/v2/users/otp', { token: t, body: { filters: g.json.filters, quota_files: 3 } });
+  expect(u.status).toBe(200);
+  const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+  const stored = dump.json.users.find((x: { username: string }) => x.username === 'otp');
+  expect(stored.filters.totp_config.secret).toBe(SECRET);
+  expect(stored.quota_files).toBe(3);
+
+  // Redacted placeholder for a user without a stored secret: refused, nothing stored.
+  const n = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { filters: { totp_config: { enabled: true, secret: REDACTED, protocols: ['SSH'] } } } });
+  expect(n.status).toBe(400);
+});
+
+test('a config user with a TOTP secret: the GET and its override are redacted', async () => {
+  const u = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { filters: { totp_config: { enabled: true, secret: SECRET, protocols: ['FTP'] } } } });
+  expect(u.status).toBe(200);
+  const g = await call(api, 'GET', '/api/v2/users/alice', { token: t });
+  expect(g.text).not.toContain(SECRET);
+  expect(g.json.filters.totp_config.secret).toBe(REDACTED);
+  expect(g.json.overrides.fields.filters.totp_config.secret).toBe(REDACTED);
+});

@@ -118,12 +118,13 @@ export function splitPasswordAndCode(user: UserRecord, protocol: LoginProtocol, 
  * except that a user with TOTP for this protocol must send the password followed by the code.
  */
 export async function passwordAndCodeLogin(env: AuthEnv, attempt: LoginAttempt, given: string): Promise<Verdict> {
-  const user = await resolveUser(env, attempt);
+  // The hooks see what the client sent (external auth decides on it whole).
+  const user = await resolveUser(env, { ...attempt, password: given });
   if (!user) return { ok: false, reason: 'user_not_found' };
   const refused = userFilters(user, attempt);
   if (refused) return { ok: false, reason: refused };
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
-  const v = await checkPassword(env, user, attempt, password);
+  const v = await checkPassword(env, user, { ...attempt, password }, password);
   if (!v.ok || code === undefined) return v;
   const bad = checkTotp(v.user, code);
   return bad ? { ok: false, reason: bad } : v;

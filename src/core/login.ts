@@ -11,6 +11,8 @@ import type { Store } from '../store/store.ts';
 import { folderQuota, storeUsageBook, userQuota, type UsageBook } from './quota.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { UserFs } from './user-fs.ts';
+import type { LimitsSource } from './transfer-limits.ts';
+import { effectiveUser } from '../reconcile/effective.ts';
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -29,6 +31,8 @@ export interface CoreSettings {
   crossMountRename: 'refuse' | 'copy';
   /** Where quota usage is kept; without it quotas are neither tracked nor enforced. */
   usage?: UsageBook;
+  /** Bandwidth and data transfer limits (core/transfer-limits.ts). */
+  limits?: LimitsSource;
 }
 
 export function coreSettings(common: Common | undefined, usage?: UsageBook): CoreSettings {
@@ -45,7 +49,11 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
 export function coreSettingsFor(config: Config, store: Store): CoreSettings {
-  return coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : storeUsageBook(store));
+  const book = storeUsageBook(store);
+  return {
+    ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
+    limits: { currentUser: (name) => effectiveUser(store, name), book },
+  };
 }
 
 /**
@@ -82,7 +90,7 @@ export async function openConnection(
     setstatMode: settings.setstatMode,
     crossMountRename: settings.crossMountRename,
   });
-  const conn = new Connection({ user, fs, ...init });
+  const conn = new Connection({ user, fs, ...init, ...(settings.limits ? { limits: settings.limits } : {}) });
   connections.add(conn);
   return conn;
 }

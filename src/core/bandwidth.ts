@@ -22,11 +22,6 @@ export class Bucket {
     this.#tat = Math.max(this.#tat, now) + (bytes * 1000) / this.rate;
     return Math.max(0, this.#tat - now - BURST_MS);
   }
-
-  /** True when no reservation is pending: the bucket can be forgotten. */
-  idle(now = performance.now()): boolean {
-    return this.#tat <= now;
-  }
 }
 
 const buckets = new Map<string, Bucket>();
@@ -40,11 +35,9 @@ export function bucketFor(username: string, direction: Direction, kbPerSec: numb
     if (b) b.rate = 0;
     return undefined;
   }
-  if (!b) {
-    // Forget buckets with nothing pending, so the map only holds users moving data now.
-    if (buckets.size > 1000) for (const [k, old] of buckets) if (old.idle()) buckets.delete(k);
-    buckets.set(key, (b = new Bucket()));
-  }
+  // Kept for the life of the process (two small records per user who ever had a limit): a bucket
+  // dropped while idle could be replaced under a transfer still holding it, splitting the limit.
+  if (!b) buckets.set(key, (b = new Bucket()));
   b.rate = kbPerSec * 1024;
   return b;
 }

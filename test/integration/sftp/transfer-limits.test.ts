@@ -3,7 +3,7 @@
 // cut a running transfer and refuse new ones, with counters exact after a restart;
 // filters.max_upload_file_size cuts an upload like a quota overflow.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
@@ -109,6 +109,34 @@ describe('bandwidth limits over SFTP', () => {
       } finally {
         a.end();
         b.end();
+      }
+    } finally {
+      await s.server.stop();
+    }
+  });
+});
+
+describe('bandwidth settings follow the user record', () => {
+  test('a reload changing upload_bandwidth applies to the next transfer of an open session', async () => {
+    const s = await startSftpd([{ username: 'rl', extra: '    upload_bandwidth: 8192\n' }]);
+    const local = join(tempDir('rl-'), 'five.bin');
+    writeFileSync(local, randomBytes(5 * MB));
+    try {
+      const c = await sftpClient(s, 'rl');
+      try {
+        const before = await timed(() => fastPut(c.sftp, local, '/one.bin'));
+        const yaml = readFileSync(s.server.configPath, 'utf8');
+        writeFileSync(s.server.configPath, yaml.replace('upload_bandwidth: 8192', 'upload_bandwidth: 2048'));
+        s.server.proc.kill('SIGHUP');
+        await s.server.waitForLog((l) => l.event === 'reload_applied');
+        const after = await timed(() => fastPut(c.sftp, local, '/two.bin'));
+        console.log(`5 MB at 8192 KB/s: ${before.toFixed(2)} s; after the reload to 2048 KB/s: ${after.toFixed(2)} s`);
+        // 4x the rate before: at least twice as fast even on a loaded machine.
+        expect(before * 2).toBeLessThan(after);
+        expect(after).toBeGreaterThan(2.5 * 0.85);
+        expect(after).toBeLessThan(2.5 * 1.15);
+      } finally {
+        c.end();
       }
     } finally {
       await s.server.stop();

@@ -83,6 +83,8 @@ export class Upload extends Transfer {
         const random = this.fs.capabilities.randomWrites;
         this.gate.checkFileSize((position ?? (random ? this.writer.size : this.#queuedEnd)) + data.byteLength);
         await this.gate.pass(data.byteLength);
+        // Aborted (client gone, connection closed) while this write waited for bandwidth.
+        if (this.done) throw new AppError('io', 'the upload has ended');
       }
       if (this.fs.capabilities.randomWrites) return await this.#apply(data, position);
       return await this.#inOrder(data, position);

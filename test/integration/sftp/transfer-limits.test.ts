@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { sftpClient, startSftpd, type Sftpd } from './harness.ts';
+import { remote, scp, sftpClient, startSftpd, type Sftpd } from './harness.ts';
 import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
 
 afterAll(removeTempDirs);
@@ -208,6 +208,13 @@ describe('max_upload_file_size over SFTP', () => {
       expect(err?.message).toContain('max_upload_file_size');
       expect(existsSync(join(home, 'big.bin'))).toBe(false);
       expect(statSync(join(home, 'small.bin')).size).toBe(100_000);
+      // SCP goes through the same core path.
+      const big = join(tempDir('mx-'), 'big-scp.bin');
+      writeFileSync(big, randomBytes(150_000));
+      const r = await scp(s, 'mx', [big, `${remote(s, 'mx')}:/big-scp.bin`]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('max_upload_file_size');
+      expect(existsSync(join(home, 'big-scp.bin'))).toBe(false);
     } finally {
       await s.server.stop();
     }

@@ -19,7 +19,7 @@ function transferUsageOf(ctx: ApiContext, username: string): Record<string, unkn
 }
 
 export const QUOTA_ROUTES: Route[] = [
-  { method: 'get', path: '/api/v2/quotas/users/scans', summary: 'Running user quota scans', tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaScan[]',
+  { method: 'get', path: '/api/v2/quotas/users/scans', summary: 'Running user quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
     handler: (ctx) => ctx.c.json(quotaScans.list('user').map((s) => ({ username: s.name, start_time: s.start_time }))) },
   { method: 'post', path: '/api/v2/quotas/users/{username}/scan', summary: "Start a scan recomputing a user's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
     handler: (ctx) => {
@@ -31,7 +31,7 @@ export const QUOTA_ROUTES: Route[] = [
       log('info', 'quota_scan_started', { kind: 'user', name, by: who(ctx) });
       return ctx.c.json({ message: 'Scan started' }, 202);
     } },
-  { method: 'get', path: '/api/v2/quotas/folders/scans', summary: 'Running folder quota scans', tag: 'quota', auth: 'admin', permission: 'manage_folders', returns: 'QuotaScan[]',
+  { method: 'get', path: '/api/v2/quotas/folders/scans', summary: 'Running folder quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
     handler: (ctx) => ctx.c.json(quotaScans.list('folder').map((s) => ({ name: s.name, start_time: s.start_time }))) },
   { method: 'post', path: '/api/v2/quotas/folders/{name}/scan', summary: "Start a scan recomputing a folder's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
     handler: (ctx) => {

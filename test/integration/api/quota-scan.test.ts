@@ -89,9 +89,10 @@ describe('quota scans', () => {
     expect((await call(api, 'POST', '/api/v2/quotas/folders/nothing/scan', { token: t })).status).toBe(404);
     const viewer = await token(api, 'viewer');
     expect((await call(api, 'POST', '/api/v2/quotas/users/bob/scan', { token: viewer })).status).toBe(403);
+    expect((await call(api, 'GET', '/api/v2/quotas/users/scans', { token: viewer })).status).toBe(403);
     const doc = (await call(api, 'GET', '/api/v2/openapi.json')).json;
     expect(doc.paths['/api/v2/quotas/users/{username}/scan'].post.responses).toHaveProperty('202');
-    expect(doc.paths['/api/v2/quotas/folders/scans'].get['x-sftpgo-permission']).toBe('manage_folders');
+    expect(doc.paths['/api/v2/quotas/folders/scans'].get['x-sftpgo-permission']).toBe('quota_scans');
   });
 });
 

@@ -47,5 +47,9 @@ export function throttle(bucket: Bucket | undefined, bytes: number): Promise<voi
   if (!bucket) return undefined;
   const wait = bucket.reserve(bytes);
   if (wait < MIN_WAIT_MS) return undefined;
-  return new Promise((resolve) => setTimeout(resolve, wait));
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, wait);
+    // A wait never keeps the process alive: on shutdown the transfer is aborted and the write dropped.
+    (timer as { unref?: () => void }).unref?.();
+  });
 }

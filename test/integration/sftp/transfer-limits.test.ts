@@ -3,7 +3,7 @@
 // cut a running transfer and refuse new ones, with counters exact after a restart;
 // filters.max_upload_file_size cuts an upload like a quota overflow.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
@@ -141,6 +141,28 @@ describe('bandwidth settings follow the user record', () => {
     } finally {
       await s.server.stop();
     }
+  });
+});
+
+describe('shutdown with throttled transfers', () => {
+  test('serve stops promptly while uploads wait for bandwidth, and the atomic upload leaves nothing', async () => {
+    const s = await startSftpd([{ username: 'slowpoke', extra: '    upload_bandwidth: 16\n' }], 'common:\n  upload_mode: atomic');
+    const local = join(tempDir('slow-'), 'one.bin');
+    writeFileSync(local, randomBytes(MB));
+    const c = await sftpClient(s, 'slowpoke');
+    // fastPut keeps 64 writes of 32 KB in flight: at 16 KB/s the last one is due in ~2 minutes.
+    void fastPut(c.sftp, local, '/one.bin').catch(() => undefined);
+    await s.server.waitForLog((l) => l.event === 'login' && l.username === 'slowpoke');
+    // The upload is under way (its temporary file exists) before the server is told to stop.
+    for (let i = 0; i < 500 && readdirSync(s.users.slowpoke!.home).length === 0; i++) await Bun.sleep(10);
+    expect(readdirSync(s.users.slowpoke!.home).length).toBe(1);
+    const t = performance.now();
+    const code = await s.server.stop();
+    const secs = (performance.now() - t) / 1000;
+    expect(code).toBe(0);
+    expect(secs).toBeLessThan(15);
+    c.end();
+    expect(readdirSync(s.users.slowpoke!.home)).toEqual([]);
   });
 });
 

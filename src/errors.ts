@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'invalid'
   | 'unsupported'
   | 'quota_exceeded'
+  /** A download refused because the user's data transfer allowance is used up. */
+  | 'read_quota_exceeded'
   | 'io'
   | 'config'
   | 'store';

@@ -32,7 +32,23 @@ const API_SCHEMAS: Json = {
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
   QuotaUsage: {
     type: 'object',
-    properties: { username: { type: 'string' }, used_quota_size: { type: 'integer' }, used_quota_files: { type: 'integer' }, last_quota_update: { type: 'integer' } },
+    properties: {
+      username: { type: 'string' },
+      used_quota_size: { type: 'integer' },
+      used_quota_files: { type: 'integer' },
+      last_quota_update: { type: 'integer' },
+      used_upload_data_transfer: { type: 'integer' },
+      used_download_data_transfer: { type: 'integer' },
+    },
+  },
+  QuotaScan: {
+    type: 'object',
+    description: 'A running quota scan: username for a user, name for a folder.',
+    properties: { username: { type: 'string' }, name: { type: 'string' }, start_time: { type: 'integer' } },
+  },
+  TransferUsage: {
+    type: 'object',
+    properties: { username: { type: 'string' }, used_upload_data_transfer: { type: 'integer' }, used_download_data_transfer: { type: 'integer' } },
   },
   Override: {
     type: 'object',
@@ -84,12 +100,13 @@ function operation(r: Route): Json {
     summary: r.summary,
     operationId: `${r.method}${r.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
     responses: {
-      [r.method === 'post' && r.returns ? '201' : '200']: {
-        description: 'OK',
+      [r.status ? String(r.status) : r.method === 'post' && r.returns ? '201' : '200']: {
+        description: r.status === 202 ? 'Accepted: runs in the background' : 'OK',
         content: r.path === '/metrics' || r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
       },
       ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
       ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
+      ...(r.status === 202 ? { '409': { description: 'Already running', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
       ...(r.permission ? { '403': { description: `Requires the ${r.permission} permission`, content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
     },
   };

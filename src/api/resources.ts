@@ -70,6 +70,10 @@ export function render(store: ReadTx, k: KindInfo, name: string): Record<string,
     const usage = storeUsageBook(store as never).get(`${k.kind}:${name}`);
     const stored = store.get('usage', `${k.kind}:${name}`);
     Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
+    if (k.kind === 'user') {
+      const moved = storeUsageBook(store as never).transferred(`user:${name}`);
+      Object.assign(out, { used_upload_data_transfer: moved.upload, used_download_data_transfer: moved.download });
+    }
   }
   const o = getOverride(store, k.kind, name);
   if (o) {

@@ -13,6 +13,7 @@ import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
 import { renderMetrics, type Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { QUOTA_ROUTES } from './quota-routes.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from './validate.ts';
 
@@ -36,6 +37,8 @@ export interface Route {
   query?: QueryParam[];
   /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
   returns?: string;
+  /** Success status when not the default (200, 201 for a POST that returns a resource). */
+  status?: 202;
   handler(ctx: ApiContext): Promise<Response> | Response;
 }
 
@@ -166,8 +169,17 @@ function status(ctx: ApiContext): Record<string, unknown> {
 
 function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
   const u = ctx.runtime.store.get('usage', `user:${username}`);
-  const live = storeUsageBook(ctx.runtime.store).get(`user:${username}`);
-  return { username, used_quota_size: live.size, used_quota_files: live.files, last_quota_update: u?.last_quota_update ?? 0 };
+  const book = storeUsageBook(ctx.runtime.store);
+  const live = book.get(`user:${username}`);
+  const moved = book.transferred(`user:${username}`);
+  return {
+    username,
+    used_quota_size: live.size,
+    used_quota_files: live.files,
+    last_quota_update: u?.last_quota_update ?? 0,
+    used_upload_data_transfer: moved.upload,
+    used_download_data_transfer: moved.download,
+  };
 }
 
 export const ROUTES: Route[] = [
@@ -223,6 +235,7 @@ export const ROUTES: Route[] = [
       book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
       return ctx.c.json(usageOf(ctx, name));
     } },
+  ...QUOTA_ROUTES,
   { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: (ctx) => ctx.c.json(status(ctx)) },
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
     handler: (ctx) => ctx.c.json(dumpStore(ctx.runtime.store)) },

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../model.ts';
 import { inc } from './metrics.ts';
+import type { LimitsSource } from './transfer-limits.ts';
 import type { UserFs } from './user-fs.ts';
 
 export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP';
@@ -76,6 +77,8 @@ export interface ConnectionInit {
   protocol: Protocol;
   remoteAddress: string;
   fs: UserFs;
+  /** Where transfer limits (bandwidth, data transfer) come from; none: unlimited. */
+  limits?: LimitsSource;
   /** Drops the protocol-level connection (called by close()). */
   disconnect: () => void;
   /** Told once the connection is closed and its storage released (post_disconnect_hook). */
@@ -91,6 +94,7 @@ export class Connection {
   readonly remoteAddress: string;
   readonly fs: UserFs;
   readonly transfers = new Set<Transfer>();
+  readonly limits: LimitsSource | undefined;
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
@@ -101,6 +105,7 @@ export class Connection {
     this.remoteAddress = init.remoteAddress;
     this.fs = init.fs;
     this.fs.connection = this;
+    this.limits = init.limits;
     this.#disconnect = init.disconnect;
     this.#onClosed = init.onClosed;
   }

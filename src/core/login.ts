@@ -14,6 +14,8 @@ import { FilePatterns } from './patterns.ts';
 import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
 import { notifyDisconnect } from '../auth/login-hooks.ts';
+import type { LimitsSource } from './transfer-limits.ts';
+import { effectiveUser } from '../reconcile/effective.ts';
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -34,6 +36,8 @@ export interface CoreSettings {
   usage?: UsageBook;
   /** Told when a logged-in connection has closed (common.post_disconnect_hook). */
   onClosed?: (c: Connection) => void;
+  /** Bandwidth and data transfer limits (core/transfer-limits.ts). */
+  limits?: LimitsSource;
 }
 
 export function coreSettings(common: Common | undefined, usage?: UsageBook): CoreSettings {
@@ -50,7 +54,11 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
 export function coreSettingsFor(config: Config, store: Store): CoreSettings {
-  const settings = coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : storeUsageBook(store));
+  const book = storeUsageBook(store);
+  const settings: CoreSettings = {
+    ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
+    limits: { currentUser: (name) => effectiveUser(store, name), book },
+  };
   if (config.common?.post_disconnect_hook)
     settings.onClosed = (c) => notifyDisconnect(config, { ip: c.remoteAddress, protocol: c.protocol, username: c.username, durationMs: Date.now() - c.startedAt });
   return settings;
@@ -96,7 +104,11 @@ export async function openConnection(
     patterns,
   });
   await enterStartDirectory(fs, user.filters?.start_directory, user.username);
-  const conn = new Connection({ user, fs, ...init, ...(settings.onClosed ? { onClosed: settings.onClosed } : {}) });
+  const conn = new Connection({
+    user, fs, ...init,
+    ...(settings.onClosed ? { onClosed: settings.onClosed } : {}),
+    ...(settings.limits ? { limits: settings.limits } : {}),
+  });
   connections.add(conn);
   return conn;
 }

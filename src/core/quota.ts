@@ -18,6 +18,23 @@ export interface UsageBook {
   /** Adds (possibly negative) deltas atomically; counters never go below zero. */
   add(key: string, size: number, files: number): void;
   set(key: string, usage: Usage): void;
+  /** Bytes moved so far against the data transfer limits (`user:<name>` keys). */
+  transferred(key: string): Transferred;
+  /** Adds bytes moved; batched like add(). */
+  addTransferred(key: string, upload: number, download: number): void;
+  setTransferred(key: string, t: Transferred): void;
+}
+
+export interface Transferred {
+  upload: number;
+  download: number;
+}
+
+interface Pending {
+  size: number;
+  files: number;
+  upload: number;
+  download: number;
 }
 
 const EMPTY: QuotaUsage = {
@@ -48,7 +65,7 @@ export function flushUsage(): void {
 }
 
 class StoreUsageBook implements UsageBook {
-  readonly #pending = new Map<string, Usage>();
+  readonly #pending = new Map<string, Pending>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly store: Store) {}
@@ -64,18 +81,47 @@ class StoreUsageBook implements UsageBook {
 
   add(key: string, size: number, files: number): void {
     if (size === 0 && files === 0) return;
-    const p = this.#pending.get(key) ?? { size: 0, files: 0 };
-    this.#pending.set(key, { size: p.size + size, files: p.files + files });
+    this.#addPending(key, { size, files, upload: 0, download: 0 });
+  }
+
+  transferred(key: string): Transferred {
+    const u = this.store.get('usage', key);
+    const p = this.#pending.get(key);
+    return {
+      upload: (u?.used_upload_data_transfer ?? 0) + (p?.upload ?? 0),
+      download: (u?.used_download_data_transfer ?? 0) + (p?.download ?? 0),
+    };
+  }
+
+  addTransferred(key: string, upload: number, download: number): void {
+    if (upload === 0 && download === 0) return;
+    this.#addPending(key, { size: 0, files: 0, upload, download });
+  }
+
+  #addPending(key: string, d: Pending): void {
+    const p = this.#pending.get(key) ?? { size: 0, files: 0, upload: 0, download: 0 };
+    this.#pending.set(key, { size: p.size + d.size, files: p.files + d.files, upload: p.upload + d.upload, download: p.download + d.download });
     this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
     // Never keep the process alive just to write usage: shutdown flushes explicitly.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
   set(key: string, usage: Usage): void {
-    this.#pending.delete(key);
+    // Only the quota counters are replaced: pending transfer bytes still have to land.
+    const p = this.#pending.get(key);
+    if (p) this.#pending.set(key, { ...p, size: 0, files: 0 });
     this.store.write((tx) => {
       const u = tx.get('usage', key) ?? EMPTY;
       tx.put('usage', key, { ...u, used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: Date.now() });
+    });
+  }
+
+  setTransferred(key: string, t: Transferred): void {
+    const p = this.#pending.get(key);
+    if (p) this.#pending.set(key, { ...p, upload: 0, download: 0 });
+    this.store.write((tx) => {
+      const u = tx.get('usage', key) ?? EMPTY;
+      tx.put('usage', key, { ...u, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download });
     });
   }
 
@@ -93,7 +139,9 @@ class StoreUsageBook implements UsageBook {
           ...u,
           used_quota_size: Math.max(0, u.used_quota_size + d.size),
           used_quota_files: Math.max(0, u.used_quota_files + d.files),
-          last_quota_update: now,
+          last_quota_update: d.size !== 0 || d.files !== 0 ? now : u.last_quota_update,
+          used_upload_data_transfer: (u.used_upload_data_transfer ?? 0) + d.upload,
+          used_download_data_transfer: (u.used_download_data_transfer ?? 0) + d.download,
         });
       }
     });

@@ -9,6 +9,7 @@ import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
 import { actions } from './actions.ts';
 import { Transfer, type Connection } from './connection.ts';
 import type { MountQuota } from './quota.ts';
+import type { TransferGate } from './transfer-limits.ts';
 
 /** common.upload_mode: 0 standard (in place), 1 atomic, 2 atomic with partial files kept for resume. */
 export type UploadMode = 0 | 1 | 2;
@@ -37,12 +38,15 @@ export class Download extends Transfer {
     connection: Connection,
     virtualPath: string,
     private readonly reader: FileReader,
+    /** The user's bandwidth and data transfer limits. */
+    private readonly gate?: TransferGate,
   ) {
     super(connection, 'download', virtualPath);
   }
 
   async read(into: Uint8Array, position: number): Promise<number> {
     const n = await this.reader.read(into, position);
+    await this.gate?.pass(n);
     this.bytes += n;
     return n;
   }
@@ -66,6 +70,8 @@ export class Upload extends Transfer {
     private readonly mode: UploadMode,
     /** Quota to check while writing and charge when the data lands: `oldSize` is what it replaces. */
     private readonly quota?: { mount: MountQuota; oldSize: number; newFile: boolean },
+    /** The user's bandwidth, data transfer and file size limits. */
+    private readonly gate?: TransferGate,
   ) {
     super(connection, 'upload', virtualPath);
     this.#expected = this.#queuedEnd = writer.size;
@@ -78,6 +84,13 @@ export class Upload extends Transfer {
   async write(data: Uint8Array, position?: number): Promise<void> {
     try {
       if (this.#failed) throw this.#failed;
+      if (this.gate) {
+        const random = this.fs.capabilities.randomWrites;
+        this.gate.checkFileSize((position ?? (random ? this.writer.size : this.#queuedEnd)) + data.byteLength);
+        await this.gate.pass(data.byteLength);
+        // Aborted (client gone, connection closed) while this write waited for bandwidth.
+        if (this.done) throw new AppError('io', 'the upload has ended');
+      }
       if (this.fs.capabilities.randomWrites) return await this.#apply(data, position);
       return await this.#inOrder(data, position);
     } catch (err) {

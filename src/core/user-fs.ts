@@ -10,6 +10,7 @@ import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } f
 import { FilePatterns } from './patterns.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
 import { Download, StreamReader, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
+import { openGate } from './transfer-limits.ts';
 
 export interface UploadOptions {
   /** Empty an existing file (default when no offset/append). */
@@ -141,9 +142,10 @@ export class UserFs {
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
+    const gate = openGate(conn, 'download');
     await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
     const reader = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : new StreamReader(fs, path);
-    return new Download(conn, vpath, reader);
+    return new Download(conn, vpath, reader, gate);
   }
 
   async openUpload(conn: Connection, vpath: string, opts: UploadOptions = {}): Promise<Upload> {
@@ -159,11 +161,13 @@ export class UserFs {
     const { mount } = this.#resolve(vpath);
     const quota = mount.quota ? { mount: mount.quota, oldSize: existing?.size ?? 0, newFile: !existing } : undefined;
     quota?.mount.check(0, quota.newFile ? 1 : 0);
+    const gate = openGate(conn, 'upload');
+    if (keep) gate?.checkFileSize(opts.append ? existing.size : (opts.offset ?? 0));
     await actions.pre(conn, 'pre-upload', vpath, { fileSize: existing?.size ?? 0, openFlags: openFlags({ truncate: !keep, append: opts.append, exclusive: opts.exclusive }) });
     const mode = this.opts.uploadMode;
     if (mode === 0 || !fs.capabilities.atomicRename) {
       const writer = await fs.openWrite(path, { ...opts, truncate: !keep });
-      return new Upload(conn, vpath, fs, writer, path, undefined, mode, quota);
+      return new Upload(conn, vpath, fs, writer, path, undefined, mode, quota, gate);
     }
     const temp = tempUploadPath(path);
     if (keep) {
@@ -173,7 +177,7 @@ export class UserFs {
       await fs.copy(path, temp);
     }
     const writer = await fs.openWrite(temp, { ...opts, exclusive: false, truncate: !keep });
-    return new Upload(conn, vpath, fs, writer, path, temp, mode, quota);
+    return new Upload(conn, vpath, fs, writer, path, temp, mode, quota, gate);
   }
 
   async mkdir(vpath: string): Promise<void> {

@@ -11,6 +11,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   not_dir: 550,
   not_empty: 550,
   quota_exceeded: 552,
+  read_quota_exceeded: 550,
   unsupported: 504,
   invalid: 501,
   io: 451,

@@ -117,10 +117,13 @@ export class SftpServer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#listeners.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // A listener's close completes only once its clients are gone: stop accepting, drop the
+    // clients, then wait.
+    const closed = this.#listeners.splice(0).map((s) => new Promise<void>((r) => s.close(() => r())));
     await Promise.allSettled([...this.#connections].map((c) => c.close()));
     for (const c of this.#clients) c.end();
     this.#clients.clear();
+    await Promise.all(closed);
     if (this.#idleCheck) connections.releaseIdleCheck();
     this.#idleCheck = false;
   }

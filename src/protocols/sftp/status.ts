@@ -25,6 +25,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   not_dir: FX.FAILURE,
   not_empty: FX.FAILURE,
   quota_exceeded: FX.FAILURE,
+  read_quota_exceeded: FX.FAILURE,
   io: FX.FAILURE,
   config: FX.FAILURE,
   store: FX.FAILURE,

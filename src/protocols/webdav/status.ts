@@ -16,6 +16,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   not_dir: 409,
   not_empty: 409,
   quota_exceeded: 507,
+  read_quota_exceeded: 403,
   io: 500,
   config: 500,
   store: 500,

@@ -1,0 +1,68 @@
+// Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
+// runs in the background; 409 while one is running), list running scans, and set or add to a
+// user's data transfer usage.
+import { quotaScans, scanFolderUsage, scanUserUsage } from '../core/quota-scan.ts';
+import { storeUsageBook } from '../core/quota.ts';
+import { log } from '../log.ts';
+import { effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
+import type { ApiContext } from './app.ts';
+import { errorResponse } from './respond.ts';
+import type { Route } from './routes.ts';
+
+function who(ctx: ApiContext): string {
+  return ctx.admin?.username ?? 'api';
+}
+
+function transferUsageOf(ctx: ApiContext, username: string): Record<string, unknown> {
+  const t = storeUsageBook(ctx.runtime.store).transferred(`user:${username}`);
+  return { username, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download };
+}
+
+export const QUOTA_ROUTES: Route[] = [
+  { method: 'get', path: '/api/v2/quotas/users/scans', summary: 'Running user quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
+    handler: (ctx) => ctx.c.json(quotaScans.list('user').map((s) => ({ username: s.name, start_time: s.start_time }))) },
+  { method: 'post', path: '/api/v2/quotas/users/{username}/scan', summary: "Start a scan recomputing a user's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
+    handler: (ctx) => {
+      const name = ctx.c.req.param('username')!;
+      const user = effectiveUser(ctx.runtime.store, name);
+      if (!user) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      const { started } = quotaScans.start('user', name, storeUsageBook(ctx.runtime.store), () => scanUserUsage(user));
+      if (!started) return errorResponse(ctx.c, 409, `a quota scan of user "${name}" is already running`);
+      log('info', 'quota_scan_started', { kind: 'user', name, by: who(ctx) });
+      return ctx.c.json({ message: 'Scan started' }, 202);
+    } },
+  { method: 'get', path: '/api/v2/quotas/folders/scans', summary: 'Running folder quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
+    handler: (ctx) => ctx.c.json(quotaScans.list('folder').map((s) => ({ name: s.name, start_time: s.start_time }))) },
+  { method: 'post', path: '/api/v2/quotas/folders/{name}/scan', summary: "Start a scan recomputing a folder's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
+    handler: (ctx) => {
+      const name = ctx.c.req.param('name')!;
+      const folder = effectiveFolder(ctx.runtime.store, name);
+      if (!folder) return errorResponse(ctx.c, 404, `folder "${name}" not found`);
+      const { started } = quotaScans.start('folder', name, storeUsageBook(ctx.runtime.store), () => scanFolderUsage(folder));
+      if (!started) return errorResponse(ctx.c, 409, `a quota scan of folder "${name}" is already running`);
+      log('info', 'quota_scan_started', { kind: 'folder', name, by: who(ctx) });
+      return ctx.c.json({ message: 'Scan started' }, 202);
+    } },
+  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any', returns: 'TransferUsage',
+    query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
+    handler: (ctx) => {
+      const name = ctx.c.req.param('username')!;
+      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      const mode = ctx.c.req.query('mode') ?? 'reset';
+      const b = (ctx.body ?? {}) as Record<string, unknown>;
+      const details = [];
+      if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
+      for (const f of ['used_upload_data_transfer', 'used_download_data_transfer'])
+        if (b[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
+        else if (mode === 'reset' && typeof b[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
+      if (details.length) return errorResponse(ctx.c, 400, 'invalid transfer usage', details);
+      const book = storeUsageBook(ctx.runtime.store);
+      const key = `user:${name}`;
+      const up = (b.used_upload_data_transfer as number | undefined) ?? 0;
+      const down = (b.used_download_data_transfer as number | undefined) ?? 0;
+      const cur = book.transferred(key);
+      book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
+      log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
+      return ctx.c.json(transferUsageOf(ctx, name));
+    } },
+];

@@ -18,6 +18,12 @@ export interface Dump {
   bans: Record<string, unknown>;
 }
 
+/**
+ * The oldest dump this binary loads as is: version 3 only added the bans collection, which a
+ * version 2 dump simply lacks. A migration that reshapes records must raise this.
+ */
+export const OLDEST_LOADABLE_DUMP_VERSION = 2;
+
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans'] as const;
 
@@ -43,8 +49,9 @@ export function loadDump(store: Store, value: unknown): { users: number; folders
   const dump = value as Partial<Dump>;
   if (!dump || typeof dump !== 'object' || dump.format !== DUMP_FORMAT)
     throw new AppError('invalid', `not a ${DUMP_FORMAT} file (for an SFTPGo backup use --from-sftpgo)`);
-  if (dump.schema_version !== LATEST_SCHEMA_VERSION)
-    throw new AppError('invalid', `the dump has schema version ${dump.schema_version}; this binary reads version ${LATEST_SCHEMA_VERSION}`);
+  const v = dump.schema_version;
+  if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
+    throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
   const nameKey = (c: CollectionName) => (c === 'folders' ? 'name' : 'username');
   return store.write((tx) => {
     const counts = { users: 0, folders: 0, admins: 0 };

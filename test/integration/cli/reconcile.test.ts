@@ -182,6 +182,24 @@ describe('reconcile through the CLI', () => {
     expect(a.users[0].filters.file_patterns[0].denied_patterns).toEqual(['*.exe']);
   });
 
+  test('loaddata reads a dump from schema version 2 (before bans) and refuses one from a newer binary', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'data');
+    await serveOnce(dir, yaml(await freePort(), [{ name: 'alice' }]));
+    const d = dump(data) as unknown as Record<string, unknown>;
+    const v2: Record<string, unknown> = { ...d, schema_version: 2 };
+    delete v2.bans;
+    writeFileSync(join(dir, 'v2.json'), JSON.stringify(v2));
+    const r = runCli(['loaddata', '--input', join(dir, 'v2.json'), '--data-dir', join(dir, 'fresh')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('loaded 1 users');
+    expect(dump(join(dir, 'fresh')).users.map((u) => (u as { username: string }).username)).toEqual(['alice']);
+    writeFileSync(join(dir, 'v99.json'), JSON.stringify({ ...d, schema_version: 99 }));
+    const bad = runCli(['loaddata', '--input', join(dir, 'v99.json'), '--data-dir', join(dir, 'other')]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('the dump has schema version 99');
+  });
+
   test('serve refuses a store with a newer schema', async () => {
     const dir = tempDir();
     const data = join(dir, 'data');

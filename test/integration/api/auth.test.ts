@@ -1,16 +1,12 @@
 // Admin authentication: Basic → JWT, Bearer, API keys, permissions, allow_list, failed-login logging.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { ADMIN_PASSWORD, API_KEY, call, startApi, token, type Api } from './harness.ts';
+import { ADMIN_PASSWORD, API_KEY, call, startApi, stopApi, token, type Api } from './harness.ts';
 
 let api: Api;
 beforeAll(async () => {
   api = await startApi();
 });
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+afterAll(() => stopApi(api));
 
 describe('token and API key auth', () => {
   test('Basic credentials get a JWT that authorises later calls', async () => {

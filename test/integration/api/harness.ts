@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
-import { tempDir } from '../../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { Client } from '../../../src/protocols/ssh/ssh2.ts';
 
 export const ADMIN_PASSWORD = 'admin-Secret-1';
@@ -119,6 +119,18 @@ export async function call(api: Api, method: string, path: string, opts: { token
     json = undefined;
   }
   return { status: res.status, json, text };
+}
+
+/** startApi() and an admin token for root: what most API test files begin with. */
+export async function startApiWithToken(extraUsers = ''): Promise<{ api: Api; token: string }> {
+  const api = await startApi(extraUsers);
+  return { api, token: await token(api) };
+}
+
+/** Stops the server (if it started) and removes the test's temp dirs. */
+export async function stopApi(api: Api | undefined): Promise<void> {
+  await api?.server.stop();
+  removeTempDirs();
 }
 
 export async function token(api: Api, user = 'root', password = ADMIN_PASSWORD): Promise<string> {

@@ -4,19 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../support/server.ts';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { call, readdir, sftpSession, startApi, token, type Api } from './harness.ts';
+import { call, readdir, sftpSession, startApiWithToken, stopApi, type Api } from './harness.ts';
 
 let api: Api;
 let t: string;
-beforeAll(async () => {
-  api = await startApi();
-  t = await token(api);
-});
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+beforeAll(async () => ({ api, token: t } = await startApiWithToken()));
+afterAll(() => stopApi(api));
 
 function fixture(base: string): unknown {
   return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/sftpgo-dump.json'), 'utf8').replaceAll('/srv/sftpgo', base));

@@ -1,19 +1,12 @@
 // Live connections (list and kill), quotas, reload, status, metrics, health and the OpenAPI document.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { call, readdir, sftpSession, startApi, token, USER_PASSWORD, type Api } from './harness.ts';
+import { call, readdir, sftpSession, startApiWithToken, stopApi, USER_PASSWORD, type Api } from './harness.ts';
 
 let api: Api;
 let t: string;
-beforeAll(async () => {
-  api = await startApi();
-  t = await token(api);
-});
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+beforeAll(async () => ({ api, token: t } = await startApiWithToken()));
+afterAll(() => stopApi(api));
 
 describe('connections', () => {
   test('a live SFTP session is listed, and DELETE drops it', async () => {

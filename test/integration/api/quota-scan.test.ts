@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { call, startApi, token, type Api } from './harness.ts';
+import { call, startApi, stopApi, token, type Api } from './harness.ts';
 
 let api: Api;
 let t: string;
@@ -22,10 +21,7 @@ beforeAll(async () => {
   );
   t = await token(api);
 });
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+afterAll(() => stopApi(api));
 
 async function untilNoScans(kind: 'users' | 'folders'): Promise<void> {
   const deadline = Date.now() + 60_000;

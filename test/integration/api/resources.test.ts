@@ -5,19 +5,12 @@ import { join } from 'node:path';
 import { listOverrides } from '../../../src/reconcile/overrides.ts';
 import { runCli } from '../../support/cli.ts';
 import { openStore } from '../../../src/store/open.ts';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { call, canLogin, startApi, token, USER_PASSWORD, type Api } from './harness.ts';
+import { call, canLogin, startApiWithToken, stopApi, token, USER_PASSWORD, type Api } from './harness.ts';
 
 let api: Api;
 let t: string;
-beforeAll(async () => {
-  api = await startApi();
-  t = await token(api);
-});
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+beforeAll(async () => ({ api, token: t } = await startApiWithToken()));
+afterAll(() => stopApi(api));
 
 function withoutTime(dump: any) {
   const { created_at: _c, ...rest } = dump;

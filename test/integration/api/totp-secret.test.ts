@@ -3,20 +3,13 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { REDACTED } from '../../../src/api/resources.ts';
-import { removeTempDirs } from '../../support/tmp.ts';
-import { call, startApi, token, type Api } from './harness.ts';
+import { call, startApiWithToken, stopApi, type Api } from './harness.ts';
 
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 let api: Api;
 let t: string;
-beforeAll(async () => {
-  api = await startApi();
-  t = await token(api);
-});
-afterAll(async () => {
-  await api?.server.stop();
-  removeTempDirs();
-});
+beforeAll(async () => ({ api, token: t } = await startApiWithToken()));
+afterAll(() => stopApi(api));
 
 test('the TOTP secret is redacted on read and kept when the placeholder comes back', async () => {
   const body = {

@@ -102,6 +102,21 @@ export async function sftpClient(s: Sftpd, user: string, password = PASSWORD): P
   return { sftp, end: () => client.end() };
 }
 
+/** Writes `data` to `path` with the ssh2 client (sequential writes); resolves to the upload's error, if any. */
+export async function sftpUpload(s: Sftpd, user: string, path: string, data: Buffer): Promise<(Error & { code?: number }) | undefined> {
+  const c = await sftpClient(s, user);
+  try {
+    return await new Promise((resolve) => {
+      const w = c.sftp.createWriteStream(path);
+      w.once('error', (e: Error) => resolve(e));
+      w.once('close', () => resolve(undefined));
+      w.end(data);
+    });
+  } finally {
+    c.end();
+  }
+}
+
 /** Tries a login with ssh2 and reports whether it succeeded. */
 export function canLogin(s: Sftpd, user: string, password = PASSWORD): Promise<boolean> {
   const client = new Client();

@@ -8,28 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
-import { sftpBatch, sftpClient, startSftpd, type Sftpd } from './harness.ts';
+import { sftpBatch, sftpUpload as upload, startSftpd, type Sftpd } from './harness.ts';
 
 afterAll(removeTempDirs);
 
 function usageOf(s: Sftpd, user: string): { used_quota_size: number; used_quota_files: number } {
   const d = JSON.parse(runCli(['dumpdata', '--data-dir', s.server.dataDir]).stdout);
   return d.usage[`user:${user}`];
-}
-
-/** Writes `data` to `path` with the ssh2 client; resolves to the error (if any) of the upload. */
-async function upload(s: Sftpd, user: string, path: string, data: Buffer): Promise<(Error & { code?: number }) | undefined> {
-  const c = await sftpClient(s, user);
-  try {
-    return await new Promise((resolve) => {
-      const w = c.sftp.createWriteStream(path);
-      w.once('error', (e: Error) => resolve(e));
-      w.once('close', () => resolve(undefined));
-      w.end(data);
-    });
-  } finally {
-    c.end();
-  }
 }
 
 describe('quotas over SFTP', () => {

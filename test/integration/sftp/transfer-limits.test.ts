@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { runCli } from '../../support/cli.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { remote, scp, sftpClient, startSftpd, type Sftpd } from './harness.ts';
+import { remote, scp, sftpClient, sftpUpload as upload, startSftpd, type Sftpd } from './harness.ts';
 import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
 
 afterAll(removeTempDirs);
@@ -26,21 +26,6 @@ function fastPut(sftp: SFTPWrapper, local: string, remotePath: string): Promise<
 
 function fastGet(sftp: SFTPWrapper, remotePath: string, local: string): Promise<void> {
   return new Promise((resolve, reject) => sftp.fastGet(remotePath, local, (err) => (err ? reject(err) : resolve())));
-}
-
-/** Writes `data` with sequential writes (one in flight); resolves to the upload's error, if any. */
-async function upload(s: Sftpd, user: string, path: string, data: Buffer): Promise<(Error & { code?: number }) | undefined> {
-  const c = await sftpClient(s, user);
-  try {
-    return await new Promise((resolve) => {
-      const w = c.sftp.createWriteStream(path);
-      w.once('error', (e: Error) => resolve(e));
-      w.once('close', () => resolve(undefined));
-      w.end(data);
-    });
-  } finally {
-    c.end();
-  }
 }
 
 async function download(s: Sftpd, user: string, path: string): Promise<{ bytes: number; err?: Error & { code?: number } }> {

@@ -33,3 +33,27 @@ export function connectionRefused(r: ConnectionRefusal): void {
   const event = eventForRefusal(r.reason);
   if (event) defender.record(r.ip, event);
 }
+
+export interface ProtocolErrorReport {
+  ip: string;
+  protocol: LoginFailure['protocol'];
+  /** The username tried or logged in, '' before any. */
+  username: string;
+  error: string;
+}
+
+const NOISE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/** Network-level endings (resets, broken pipes, timeouts): a client going away, not breaking the protocol. */
+export function isConnectionNoise(err: unknown): boolean {
+  return NOISE.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/**
+ * A client broke the protocol: a failed SSH key exchange, a failed TLS handshake, a malformed HTTP
+ * request. One `protocol_error` line with the client IP (fail2ban's aggressive mode reads it).
+ */
+export function protocolError(e: ProtocolErrorReport): void {
+  log('warn', 'protocol_error', { ip: e.ip, protocol: e.protocol, username: e.username, error: e.error });
+  inc('sftpgo_protocol_errors_total', { protocol: e.protocol });
+}

@@ -12,6 +12,7 @@ import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { ReadTx } from '../../store/store.ts';
 import { logLoginFailed } from './auth.ts';
+import { isConnectionNoise, protocolError } from '../../core/events.ts';
 import { loginSucceeded, type AuthEnv } from '../../auth/login.ts';
 import { passwordAndCodeLogin } from '../../auth/totp.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
@@ -93,7 +94,7 @@ export class FtpSession {
       try {
         await handshake(t, TLS_HANDSHAKE_MS);
       } catch (err) {
-        log('debug', 'ftp_tls_failed', { ip: this.ip, error: (err as Error).message });
+        this.#tlsFailed(err);
         return this.close();
       }
       this.prot = 'P';
@@ -230,7 +231,17 @@ export class FtpSession {
     this.#sock = t;
     this.tls = true;
     this.#attach();
-    handshake(t, TLS_HANDSHAKE_MS).catch(() => this.close());
+    handshake(t, TLS_HANDSHAKE_MS).catch((err: unknown) => {
+      this.#tlsFailed(err);
+      this.close();
+    });
+  }
+
+  /** A TLS handshake that failed: a protocol error, unless the client merely went away. */
+  #tlsFailed(err: unknown): void {
+    const error = String((err as Error)?.message ?? err);
+    if (this.#closed || isConnectionNoise(err)) return log('debug', 'ftp_tls_failed', { ip: this.ip, error });
+    protocolError({ ip: this.ip, protocol: 'FTP', username: this.conn?.username ?? this.#pendingUser ?? '', error: `TLS handshake: ${error}` });
   }
 
   /** Replies, then closes the control connection once the reply is written. */

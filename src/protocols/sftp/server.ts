@@ -7,6 +7,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
 import { connections, type Connection } from '../../core/connection.ts';
+import { isConnectionNoise, protocolError } from '../../core/events.ts';
 import { coreSettingsFor, loginRefusal, openConnection } from '../../core/login.ts';
 import { plainIp } from '../../core/ip.ts';
 import { AppError } from '../../errors.ts';
@@ -158,7 +159,11 @@ export class SftpServer {
     const gone$ = new AbortController();
     const auth = new SshAuthentication(ip, gone$.signal);
 
+    /** The last username a client tried, for the protocol error line. */
+    let tried = '';
+
     client.on('authentication', (ctx) => {
+      tried = ctx.username;
       void (async () => {
         if (await admitSocket(authEnv(), socket, ip, 'SSH')) {
           ctx.reject();
@@ -254,6 +259,9 @@ export class SftpServer {
       }
     };
     client.on('close', gone);
-    client.on('error', (err: Error) => log('debug', 'ssh_client_error', { ip, error: err.message }));
+    client.on('error', (err: Error) => {
+      if (isConnectionNoise(err)) return log('debug', 'ssh_client_error', { ip, error: err.message });
+      protocolError({ ip, protocol: 'SSH', username: conn?.username ?? tried, error: err.message });
+    });
   }
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
@@ -15,6 +15,8 @@ import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import { admitSocket, loginSucceeded } from '../../auth/login.ts';
+import { isConnectionNoise, protocolError } from '../../core/events.ts';
+import { plainIp } from '../../core/ip.ts';
 import { authenticate, CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, logLoginFailed, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
@@ -112,7 +114,13 @@ export class WebdavServer {
         });
       });
       server.on('error', (err: Error) => log('error', 'webdav_listener_error', { error: err.message }));
-      server.on('clientError', (_err: Error, sock) => sock.destroy());
+      // A malformed request: one protocol_error line and a bare 400, as Node would answer.
+      server.on('clientError', (err: Error, sock) => {
+        if (isConnectionNoise(err)) return void sock.destroy();
+        protocolError({ ip: plainIp((sock as Socket).remoteAddress), protocol: 'DAV', username: '', error: err.message });
+        if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        else sock.destroy();
+      });
       this.#listeners.push({ server, prefix });
       const addr = server.address() as AddressInfo;
       log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });

@@ -3,6 +3,7 @@
 // the client address as the host and every line's timestamp understood.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../../support/run.ts';
 import { ROOT } from '../../support/server.ts';
@@ -24,6 +25,19 @@ afterAll(async () => {
   await s?.server.stop();
   removeTempDirs();
 });
+
+/** Sends `text` from `from` and resolves with what the server answered before closing. */
+function rawRequest(from: string, port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const c = connect({ host: '127.0.0.1', port, localAddress: from }, () => c.write(text));
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => (got += d));
+    c.on('close', () => resolve(got));
+    c.on('error', reject);
+    c.setTimeout(10_000, () => c.destroy());
+  });
+}
 
 describe('fail2ban filter', () => {
   test.skipIf(!F2B)('fail2ban-regex matches exactly the failures, with the client address', async () => {
@@ -47,6 +61,13 @@ describe('fail2ban filter', () => {
     // A username crafted to look like another address must not move the ban onto 6.6.6.6.
     expect(await ftpLogin(s, '127.0.0.16', 'x","ip":"6.6.6.6', 'wrong')).toBe(530);
     const failures = ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.9', '127.0.0.16'];
+    // Protocol errors, which only the aggressive mode counts: an SSH client offering only a cipher
+    // the server does not have, and a request that is not HTTP.
+    const sshBad = await run('ssh', ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+      '-o', 'Ciphers=aes128-cbc', '-o', 'BindAddress=127.0.0.21', '-p', String(s.ports.sftp), 'alice@127.0.0.1', 'true'], { timeout: 30_000 });
+    expect(sshBad.status).not.toBe(0);
+    expect(await rawRequest('127.0.0.22', s.ports.dav, 'NOT HTTP AT ALL\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    const protocolErrors = ['127.0.0.21', '127.0.0.22'];
     // More normal traffic after the failures.
     expect((await sftpLogin(s, '127.0.0.1', 'alice', PASSWORD)).status).toBe(0);
 
@@ -75,6 +96,11 @@ describe('fail2ban filter', () => {
     // And the host fail2ban would ban for each is the client address.
     const hosts = await run(F2B!, ['-o', 'ip', s.logFile, FILTER], { timeout: 60_000 });
     expect(hosts.stdout.split('\n').filter(Boolean).sort()).toEqual([...failures].sort());
+
+    // The aggressive mode adds the protocol errors, and only them.
+    expect(lines.filter((l) => l.includes('"event":"protocol_error"')).map((l) => JSON.parse(l).ip).sort()).toEqual(protocolErrors);
+    const aggressive = await run(F2B!, ['-o', 'ip', s.logFile, `${FILTER}[mode=aggressive]`], { timeout: 60_000 });
+    expect(aggressive.stdout.split('\n').filter(Boolean).sort()).toEqual([...failures, ...protocolErrors].sort());
   }, 120_000);
 
   test.skipIf(!F2B_CLIENT || !existsSync('/etc/fail2ban/jail.conf'))('both jails load in a stock fail2ban config', async () => {

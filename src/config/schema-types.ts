@@ -9,7 +9,7 @@
  */
 export type HookCommand = string;
 /**
- * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, or an SFTPGo secret object with status Plain.
+ * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, an SFTPGo secret object with status Plain, or a sealed value as the store keeps literals.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Secret".
@@ -40,6 +40,12 @@ export type Secret =
       key?: string;
       additional_data?: string;
       mode?: number;
+    }
+  | {
+      /**
+       * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+       */
+      sealed: string;
     };
 
 /**
@@ -498,7 +504,7 @@ export interface UserFilters {
      */
     config_name?: string;
     /**
-     * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, or an SFTPGo secret object with status Plain.
+     * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, an SFTPGo secret object with status Plain, or a sealed value as the store keeps literals.
      */
     secret?:
       | string
@@ -526,6 +532,12 @@ export interface UserFilters {
           key?: string;
           additional_data?: string;
           mode?: number;
+        }
+      | {
+          /**
+           * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+           */
+          sealed: string;
         };
     /**
      * Protocols on which the code is required.

@@ -7,6 +7,7 @@ import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import type { Secret } from './schema-types.ts';
 import type { Config, PathSegment } from './load.ts';
 import { AppError } from '../errors.ts';
+import { isSealed, seal, unseal } from './sealed.ts';
 
 export type { Secret };
 
@@ -77,6 +78,37 @@ export function absoluteSecretFiles<T>(value: T, baseDir: string, node: SchemaNo
   return value;
 }
 
+/**
+ * A copy of `value` with every secret in the form the store keeps: `{ file }` references made
+ * absolute against `baseDir` (they are read far from the config file), literals and SFTPGo's
+ * `{ status: Plain }` objects sealed with the data directory's key (see sealed.ts); `{ env }`,
+ * `{ generate }` and already sealed values are kept.
+ */
+export function storedSecrets<T>(value: T, baseDir: string, node: SchemaNode): T {
+  return mapSecrets(absoluteSecretFiles(value, baseDir, node), node, (s) => {
+    if (typeof s === 'string') return s === '' ? s : seal(s);
+    if ('status' in s && s.status === 'Plain') return seal(s.payload);
+    return s;
+  });
+}
+
+function mapSecrets<T>(value: T, node: SchemaNode, f: (s: Secret) => unknown): T {
+  if (value === undefined || value === null) return value;
+  if (node.$ref === SECRET_REF) return f(value as Secret) as T;
+  const n = deref(node);
+  if (n.$ref === SECRET_REF) return mapSecrets(value, n, f);
+  if (Array.isArray(value)) return (n.items ? value.map((v) => mapSecrets(v, n.items!, f)) : value) as T;
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const child = n.properties?.[k] ?? (typeof n.additionalProperties === 'object' ? n.additionalProperties : undefined);
+      out[k] = child ? mapSecrets(v, child, f) : v;
+    }
+    return out as T;
+  }
+  return value;
+}
+
 /** The schema node of a definition, for absoluteSecretFiles on part of a config. */
 export function definition(name: string): SchemaNode {
   return (schema.definitions as Record<string, SchemaNode>)[name]!;
@@ -99,6 +131,7 @@ export function resolveSecret(secret: Secret, baseDir: string): string | undefin
     }
   }
   if ('generate' in secret) return undefined;
+  if (isSealed(secret)) return unseal(secret.sealed);
   return secret.payload;
 }
 

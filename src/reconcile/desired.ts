@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
-import { absoluteSecretFiles, definition, resolveSecret, type Secret } from '../config/secrets.ts';
+import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
 import { providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
@@ -54,9 +54,9 @@ export function desiredUser(u: User, usersBase: string, baseDir: string): Desire
     status: u.status ?? 1,
     home_dir: u.home_dir ?? resolve(usersBase, u.username),
     permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
-    filesystem: absoluteSecretFiles(normaliseFilesystem(u.filesystem), baseDir, definition('Filesystem')),
-    // The TOTP secret is read at login, far from the config file: its file reference must be absolute.
-    ...(u.filters ? { filters: absoluteSecretFiles(u.filters, baseDir, definition('UserFilters')) } : {}),
+    // Secrets in their stored form: file references absolute, literals sealed (config/secrets.ts).
+    filesystem: storedSecrets(normaliseFilesystem(u.filesystem), baseDir, definition('Filesystem')),
+    ...(u.filters ? { filters: storedSecrets(u.filters, baseDir, definition('UserFilters')) } : {}),
   } as UserSpec;
   return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, baseDir) };
 }
@@ -68,7 +68,7 @@ function desiredAdmin(a: Admin, baseDir: string): Desired<AdminSpec> {
 }
 
 export function normaliseFolder(f: Folder, baseDir: string): FolderSpec {
-  return sortKeys({ ...f, filesystem: absoluteSecretFiles(normaliseFilesystem(f.filesystem), baseDir, definition('Filesystem')) }) as FolderSpec;
+  return sortKeys({ ...f, filesystem: storedSecrets(normaliseFilesystem(f.filesystem), baseDir, definition('Filesystem')) }) as FolderSpec;
 }
 
 /** Provider numbers become names; only the block for the chosen provider is kept. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AppError } from '../errors.ts';
 import type { Store } from './store.ts';
+import { loadSecretsKey, setSecretsKey } from '../config/sealed.ts';
 
 let tmpChecked = false;
 
@@ -52,7 +53,11 @@ export async function openStore(dataDir: string, opts: { readOnly?: boolean } = 
       throw new AppError('store', `cannot load the LMDB native addon (${e.message}); if TMPDIR (${tmpdir()}) is noexec or missing, set TMPDIR to a writable, exec-allowed directory`);
     throw err;
   }
-  return mod.openLmdbStore(dataDir, opts);
+  const store = await mod.openLmdbStore(dataDir, opts);
+  // The key literal secrets are sealed with lives beside the store (config/sealed.ts); a read-only
+  // open (plan) never creates it.
+  setSecretsKey(loadSecretsKey(dataDir, !opts.readOnly));
+  return store;
 }
 
 export async function storeExists(dataDir: string): Promise<boolean> {

@@ -24,12 +24,17 @@ test('the TOTP secret is redacted on read and kept when the placeholder comes ba
   const list = await call(api, 'GET', '/api/v2/users', { token: t });
   expect(list.text).not.toContain(SECRET);
 
+  // Stored sealed (config/sealed.ts), not in clear.
+  const before = (await call(api, 'GET', '/api/v2/dumpdata', { token: t })).json.users.find((x: { username: string }) => x.username === 'otp');
+  expect(before.filters.totp_config.secret.sealed).toMatch(/^v1:/);
+  expect(JSON.stringify(before)).not.toContain(SECRET);
+
   // A client sends back what it read, changing something else.
   const u = await call(api, 'PUT', '/api/v2/users/otp', { token: t, body: { filters: g.json.filters, quota_files: 3 } });
   expect(u.status).toBe(200);
   const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
   const stored = dump.json.users.find((x: { username: string }) => x.username === 'otp');
-  expect(stored.filters.totp_config.secret).toBe(SECRET);
+  expect(stored.filters.totp_config.secret).toEqual(before.filters.totp_config.secret);
   expect(stored.quota_files).toBe(3);
 
   // Redacted placeholder for a user without a stored secret: refused, nothing stored.

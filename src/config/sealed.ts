@@ -1,0 +1,82 @@
+// Literal secrets at rest. A secret written as a literal (in the YAML, an API body or a hook's
+// answer) is stored sealed: AES-256-GCM under a key kept in <data_dir>/secrets.key, beside the
+// store and never in it, so a copied store file or a dump alone does not give the secrets away.
+// References ({env}, {file}) stay references: they name where the secret lives, not the secret.
+//
+// Sealing is deterministic: the nonce is an HMAC of the clear value, so the same secret under the
+// same key always seals to the same text and `plan` sees an unchanged secret as unchanged. A nonce
+// repeats only for the same clear value, which GCM tolerates (it reveals only that two sealed
+// values are equal).
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { AppError } from '../errors.ts';
+
+const PREFIX = 'v1:';
+const AAD = Buffer.from('sftpgo-ts sealed secret v1');
+export const SECRETS_KEY_FILE = 'secrets.key';
+
+interface Keys {
+  enc: Buffer;
+  nonce: Buffer;
+}
+
+let keys: Keys | undefined;
+
+function derive(master: Buffer, label: string): Buffer {
+  return createHmac('sha256', master).update(label).digest();
+}
+
+/** Installs the key every later seal/unseal in this process uses; undefined removes it. */
+export function setSecretsKey(master: Buffer | undefined): void {
+  keys = master ? { enc: derive(master, 'encrypt'), nonce: derive(master, 'nonce') } : undefined;
+}
+
+export function hasSecretsKey(): boolean {
+  return keys !== undefined;
+}
+
+/**
+ * Reads <dataDir>/secrets.key (32 random bytes, base64), creating it (mode 0600) when `create` is
+ * set and it is missing. undefined when it is missing and may not be created.
+ */
+export function loadSecretsKey(dataDir: string, create: boolean): Buffer | undefined {
+  const path = join(dataDir, SECRETS_KEY_FILE);
+  if (!existsSync(path)) {
+    if (!create) return undefined;
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+  }
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new AppError('config', `${path} does not hold a 32-byte base64 key`);
+  return key;
+}
+
+export function isSealed(value: unknown): value is { sealed: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { sealed?: unknown }).sealed === 'string';
+}
+
+/** The sealed form of `clear`; the clear value itself when no key is installed (a dry run without a store). */
+export function seal(clear: string): { sealed: string } | string {
+  if (!keys) return clear;
+  const nonce = createHmac('sha256', keys.nonce).update(clear).digest().subarray(0, 12);
+  const c = createCipheriv('aes-256-gcm', keys.enc, nonce);
+  c.setAAD(AAD);
+  const body = Buffer.concat([c.update(clear, 'utf8'), c.final()]);
+  return { sealed: PREFIX + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url') };
+}
+
+export function unseal(sealed: string): string {
+  if (!keys) throw new AppError('config', 'a sealed secret needs the data directory\'s secrets.key, which is not loaded');
+  const raw = sealed.startsWith(PREFIX) ? Buffer.from(sealed.slice(PREFIX.length), 'base64url') : Buffer.alloc(0);
+  if (raw.length < 12 + 16) throw new AppError('config', 'a sealed secret is malformed');
+  try {
+    const d = createDecipheriv('aes-256-gcm', keys.enc, raw.subarray(0, 12));
+    d.setAAD(AAD);
+    d.setAuthTag(raw.subarray(raw.length - 16));
+    return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString('utf8');
+  } catch {
+    throw new AppError('config', `a sealed secret does not open with this data directory's ${SECRETS_KEY_FILE} (was it sealed with another one?)`);
+  }
+}

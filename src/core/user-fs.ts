@@ -7,7 +7,8 @@ import type { FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
 import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
-import { Download, StreamReader, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
+import { ReadAhead } from './read-ahead.ts';
+import { Download, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
 
 export interface UploadOptions {
   /** Empty an existing file (default when no offset/append). */
@@ -104,7 +105,10 @@ export class UserFs {
     const { fs, path } = this.#resolve(vpath);
     const st = await fs.stat(path);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
-    const reader = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : new StreamReader(fs, path);
+    const positional = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : undefined;
+    // Remote and encrypted backends read ahead of sequential reads; random reads go to the
+    // positional reader, or to a ranged read of exactly the bytes asked for.
+    const reader = positional && fs.capabilities.lowLatencyReads ? positional : new ReadAhead(fs, path, positional);
     return new Download(conn, vpath, reader);
   }
 

@@ -6,7 +6,7 @@
 // alone. With --rss-sizes, it then puts and gets files of each size on each backend (fresh server
 // per size and backend) and prints the server's peak RSS per size: flat or growing with file size.
 //
-//   bun bench/backends.ts [--size-mb 256] [--rounds 3] [--rss-sizes 64,128,256,512] [--purge-delay N]
+//   bun bench/backends.ts [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
 //
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
 // --only s3,gcs limits the backends; --binary runs another build of the server.
@@ -190,7 +190,7 @@ const rssRows: string[] = [];
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const gotFile = join(work, 'got.bin');
 try {
-  for (const backend of BACKENDS) {
+  for (const backend of ROUNDS > 0 ? BACKENDS : []) {
     const r = { up: [] as number[], down: [] as number[], dup: [] as number[], ddown: [] as number[], cpuUp: [] as number[], cpuDown: [] as number[], peak: 0 };
     server = await startServer();
     for (let round = 0; round < ROUNDS; round++) {
@@ -243,9 +243,8 @@ try {
   await Promise.allSettled([s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
 }
 const purge = PURGE_DELAY ? `MIMALLOC_PURGE_DELAY=${PURGE_DELAY}` : 'MIMALLOC_PURGE_DELAY=-1 (default)';
-console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}; ${purge}; a fresh server per backend.`);
-console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server CPU s/GB up / down | server peak RSS |\n|---|---|---|---|---|---|---|');
-console.log(rows.join('\n'));
+if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}; ${purge}; a fresh server per backend.`);
+if (rows.length) console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server CPU s/GB up / down | server peak RSS |\n|---|---|---|---|---|---|---|\n' + rows.join('\n'));
 if (rssRows.length) {
   console.log(`\nServer peak RSS in MiB by file size (one put and one get, a fresh server per cell; SFTP up / down MB/s in brackets); ${purge}.`);
   console.log(rssRows.join('\n'));

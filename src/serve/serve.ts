@@ -7,6 +7,7 @@ import { configureLog, log } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { inc } from '../core/metrics.ts';
+import { startGcPacer } from '../core/gc-pacer.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
@@ -47,6 +48,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
     await store.close();
     throw err;
   }
+  const stopGcPacer = startGcPacer();
   log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...first.summary });
 
   let reloading: Promise<{ ok: boolean; errors?: string[] }> | undefined;
@@ -79,6 +81,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
       return reloading;
     },
     async stop() {
+      stopGcPacer();
       for (const s of [...services].reverse()) {
         try {
           await s.stop();

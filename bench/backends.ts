@@ -1,9 +1,15 @@
 // Storage backends through SFTP vs the SDK's own direct transfer, in one run: a 256 MiB file put and
 // got with the OpenSSH sftp client through this server (compiled binary) into a virtual folder on
 // each backend, and the same file moved by the backend's SDK (or, for the SFTP backend, by sftp
-// straight to the sshd) from this process. Prints MB/s, the ratio and the server's peak RSS.
+// straight to the sshd) from this process. Prints MB/s, the ratio, the server's CPU seconds per GB
+// and its peak RSS. Each backend gets a freshly started server, so a peak belongs to that backend
+// alone. With --rss-sizes, it then puts and gets files of each size on each backend (fresh server
+// per size and backend) and prints the server's peak RSS per size: flat or growing with file size.
 //
-//   bun bench/backends.ts [--size-mb 256] [--rounds 3]
+//   bun bench/backends.ts [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
+//
+// --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
+// --only s3,gcs limits the backends; --binary runs another build of the server.
 import { Upload } from '@aws-sdk/lib-storage';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
@@ -24,22 +30,27 @@ const args = process.argv.slice(2);
 const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : def);
 const SIZE_MB = Number(opt('--size-mb', '256'));
 const ROUNDS = Number(opt('--rounds', '3'));
+const RSS_SIZES = opt('--rss-sizes', '').split(',').filter(Boolean).map(Number);
+const PURGE_DELAY = opt('--purge-delay', '');
+const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt').split(',');
 const PART_MB = 8;
 const CONCURRENCY = 2;
 const work = tempDir('bench-backends-');
-const big = join(work, 'big.bin');
-{
-  const fd = openSync(big, 'w');
+function makeFile(mb: number): string {
+  const file = join(work, `big-${mb}.bin`);
+  const fd = openSync(file, 'w');
   const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < SIZE_MB; i++) {
+  for (let i = 0; i < mb; i++) {
     block.fill(i & 0xff);
     block.writeUInt32LE(i, 0);
     writeSync(fd, block);
   }
   closeSync(fd);
+  return file;
 }
+const big = makeFile(SIZE_MB);
 const BYTES = SIZE_MB * 2 ** 20;
-const binary = join(root, 'dist/sftpgo');
+const binary = resolve(opt('--binary', join(root, 'dist/sftpgo')));
 if (!existsSync(binary)) spawnSync(join(root, 'node_modules/.bin/bun'), [join(root, 'scripts/build.ts')], { stdio: 'inherit' });
 
 const [s3, az, gcs, sshd] = await Promise.all([startS3rver('bench'), startAzurite(), startGcsServer(), startSshd()]);
@@ -79,11 +90,38 @@ users:
       - { name: crypt, virtual_path: /crypt }
 `;
 writeFileSync(join(work, 'sftpgo.yaml'), yaml);
-const server = spawn(binary, ['serve', '--config', join(work, 'sftpgo.yaml'), '--data-dir', join(work, 'data')], { stdio: ['ignore', 'ignore', 'inherit'] });
-for (let i = 0; ; i++) {
-  if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) break;
-  if (i > 300) throw new Error('server did not start');
-  await new Promise((r) => setTimeout(r, 100));
+type Server = ReturnType<typeof spawn>;
+let server: Server | undefined;
+
+async function startServer(): Promise<Server> {
+  const env = { ...process.env };
+  if (PURGE_DELAY) env.MIMALLOC_PURGE_DELAY = PURGE_DELAY;
+  const p = spawn(binary, ['serve', '--config', join(work, 'sftpgo.yaml'), '--data-dir', join(work, 'data')], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  for (let i = 0; ; i++) {
+    if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) break;
+    if (i > 300) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return p;
+}
+
+async function stopServer(): Promise<void> {
+  const p = server;
+  server = undefined;
+  if (!p || p.exitCode !== null) return;
+  const gone = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await gone;
+}
+
+/** User plus system CPU seconds of `pid` so far. */
+function cpuSecs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function rssMiB(pid: number): number {
@@ -94,17 +132,19 @@ function rssMiB(pid: number): number {
   }
 }
 
-/** Runs `fn`, sampling the server's RSS every 100 ms; returns seconds and the peak RSS. */
-async function timed(fn: () => Promise<void>): Promise<{ secs: number; peak: number }> {
-  let peak = rssMiB(server.pid!);
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.pid!))), 100);
+/** Runs `fn`, sampling the server's RSS every 100 ms; returns seconds, the peak RSS and the server's CPU seconds. */
+async function timed(fn: () => Promise<void>): Promise<{ secs: number; peak: number; cpu: number }> {
+  const pid = server!.pid!;
+  let peak = rssMiB(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
+  const cpu0 = cpuSecs(pid);
   const t = performance.now();
   try {
     await fn();
   } finally {
     clearInterval(sampler);
   }
-  return { secs: (performance.now() - t) / 1000, peak };
+  return { secs: (performance.now() - t) / 1000, peak: Math.max(peak, rssMiB(pid)), cpu: cpuSecs(pid) - cpu0 };
 }
 
 function sftpRun(target: { port: number; user: string; key: string }, batch: string): Promise<void> {
@@ -120,6 +160,10 @@ const ours = { port, user: 'bench', key: clientKey };
 const s3client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 const gcsBucket = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'bench' }).bucket('bench');
 const azContainer = az.service.getContainerClient('bench');
+/** Compares two files without holding either in memory. */
+function sameBytes(a: string, b: string): boolean {
+  return spawnSync('cmp', ['-s', a, b]).status === 0;
+}
 const sink = () => createWriteStream(join(work, 'direct-down.bin'));
 
 const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void> }> = {
@@ -142,15 +186,21 @@ const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void
 };
 
 const rows: string[] = [];
+const rssRows: string[] = [];
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const gotFile = join(work, 'got.bin');
 try {
-  for (const backend of ['s3', 'gcs', 'azblob', 'sftp', 'crypt']) {
-    const r = { up: [] as number[], down: [] as number[], dup: [] as number[], ddown: [] as number[], peak: 0 };
+  for (const backend of ROUNDS > 0 ? BACKENDS : []) {
+    const r = { up: [] as number[], down: [] as number[], dup: [] as number[], ddown: [] as number[], cpuUp: [] as number[], cpuDown: [] as number[], peak: 0 };
+    server = await startServer();
     for (let round = 0; round < ROUNDS; round++) {
       const up = await timed(() => sftpRun(ours, `put ${big} /${backend}/via-sftp.bin\n`));
-      const down = await timed(() => sftpRun(ours, `get /${backend}/via-sftp.bin ${join(work, 'got.bin')}\n`));
+      const down = await timed(() => sftpRun(ours, `get /${backend}/via-sftp.bin ${gotFile}\n`));
+      if (round === 0 && !sameBytes(big, gotFile)) throw new Error(`${backend}: the file got back differs from the one put`);
       r.up.push(BYTES / 1e6 / up.secs);
       r.down.push(BYTES / 1e6 / down.secs);
+      r.cpuUp.push(up.cpu / (BYTES / 1e9));
+      r.cpuDown.push(down.cpu / (BYTES / 1e9));
       r.peak = Math.max(r.peak, up.peak, down.peak);
       const d = direct[backend];
       if (d) {
@@ -161,20 +211,43 @@ try {
         await d.down();
         r.ddown.push(BYTES / 1e6 / ((performance.now() - t2) / 1000));
       }
-      process.stderr.write(`${backend} round ${round + 1} done\n`);
+      process.stderr.write(`${backend} round ${round + 1}: up ${r.up.at(-1)!.toFixed(0)} (direct ${r.dup.at(-1)?.toFixed(0) ?? '-'}), down ${r.down.at(-1)!.toFixed(0)} (direct ${r.ddown.at(-1)?.toFixed(0) ?? '-'}) MB/s\n`);
     }
+    await stopServer();
     const ratio = (a: number[], b: number[]) => (b.length ? ` (×${(med(a) / med(b)).toFixed(2)})` : '');
     rows.push(
-      `| ${backend} | ${med(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? med(r.dup).toFixed(0) : '–'} | ${med(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? med(r.ddown).toFixed(0) : '–'} | ${r.peak.toFixed(0)} MiB |`,
+      `| ${backend} | ${med(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? med(r.dup).toFixed(0) : '–'} | ${med(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? med(r.ddown).toFixed(0) : '–'} | ${med(r.cpuUp).toFixed(1)} / ${med(r.cpuDown).toFixed(1)} | ${r.peak.toFixed(0)} MiB |`,
     );
   }
+  if (RSS_SIZES.length) {
+    const peaks = new Map<string, string[]>();
+    for (const mb of RSS_SIZES) {
+      const file = mb === SIZE_MB ? big : makeFile(mb);
+      for (const backend of BACKENDS) {
+        server = await startServer();
+        const up = await timed(() => sftpRun(ours, `put ${file} /${backend}/rss.bin\n`));
+        const down = await timed(() => sftpRun(ours, `get /${backend}/rss.bin ${gotFile}\n`));
+        await stopServer();
+        const cell = `${Math.max(up.peak, down.peak).toFixed(0)} (${((mb * 2 ** 20) / 1e6 / up.secs).toFixed(0)} / ${((mb * 2 ** 20) / 1e6 / down.secs).toFixed(0)})`;
+        peaks.set(backend, [...(peaks.get(backend) ?? []), cell]);
+        process.stderr.write(`rss ${mb} MiB ${backend}: ${cell}\n`);
+      }
+      if (file !== big) rmSync(file);
+    }
+    rssRows.push(`| backend | ${RSS_SIZES.map((mb) => `${mb} MiB`).join(' | ')} |`, `|---|${RSS_SIZES.map(() => '---|').join('')}`);
+    for (const [backend, cells] of peaks) rssRows.push(`| ${backend} | ${cells.join(' | ')} |`);
+  }
 } finally {
-  server.kill('SIGTERM');
+  await stopServer();
   s3client.destroy();
   await Promise.allSettled([s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
 }
-console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}.`);
-console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server peak RSS |\n|---|---|---|---|---|---|');
-console.log(rows.join('\n'));
+const purge = PURGE_DELAY ? `MIMALLOC_PURGE_DELAY=${PURGE_DELAY}` : 'MIMALLOC_PURGE_DELAY=-1 (default)';
+if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}; ${purge}; a fresh server per backend.`);
+if (rows.length) console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server CPU s/GB up / down | server peak RSS |\n|---|---|---|---|---|---|---|\n' + rows.join('\n'));
+if (rssRows.length) {
+  console.log(`\nServer peak RSS in MiB by file size (one put and one get, a fresh server per cell; SFTP up / down MB/s in brackets); ${purge}.`);
+  console.log(rssRows.join('\n'));
+}
 rmSync(work, { recursive: true, force: true });
 removeTempDirs();

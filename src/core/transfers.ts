@@ -3,7 +3,6 @@
 // success, so an aborted upload never replaces a good file with a truncated one.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
 import { actions } from './actions.ts';
@@ -26,8 +25,6 @@ const ABORTED = new AppError('io', 'transfer aborted');
 const TEMP_PREFIX = '.sftpgo-upload.';
 /** How much out-of-order data a sequential upload may hold while it waits for a gap to fill. */
 const MAX_REORDER_BYTES = 32 * 1024 * 1024;
-/** A forward jump up to this far is read through instead of reopening the stream. */
-const SKIP_AHEAD_BYTES = 4 * 1024 * 1024;
 
 export function tempUploadPath(target: string): string {
   return posix.join(posix.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}.${posix.basename(target)}`);
@@ -217,111 +214,5 @@ export class Upload extends Transfer {
       const kept = await this.fs.rename(this.temp, this.target).then(() => true, () => false);
       if (kept) this.#charge(this.writer.size);
     } else await this.fs.remove(this.temp).catch(() => undefined);
-  }
-}
-
-/**
- * Positional reads over a backend that only streams: keeps one range stream open and reopens it
- * only when a read jumps backwards or far ahead. Pipelining clients (OpenSSH sftp keeps many READs
- * in flight) call concurrently, so reads are served one at a time in call order, and each fills
- * its buffer completely (short reads would make the client re-ask out of order). A small jump
- * ahead is skipped by reading forward rather than reopening.
- */
-export class StreamReader implements FileReader {
-  #stream: Readable | undefined;
-  #pos = 0;
-  #pending: Buffer | undefined;
-  /** An error the stream emitted between reads; kept so it is never an unhandled 'error'. */
-  #error: Error | undefined;
-  #ended = false;
-  #queue: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly fs: Fs,
-    private readonly path: string,
-  ) {}
-
-  read(into: Uint8Array, position: number): Promise<number> {
-    const run = this.#queue.then(() => this.#read(into, position));
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #read(into: Uint8Array, position: number): Promise<number> {
-    if (!this.#stream || position < this.#pos || position - this.#pos > SKIP_AHEAD_BYTES) await this.#open(position);
-    while (this.#pos < position) {
-      const c = await this.#take(position - this.#pos);
-      if (!c) return 0;
-    }
-    let n = 0;
-    while (n < into.byteLength) {
-      const c = await this.#take(into.byteLength - n);
-      if (!c) break;
-      into.set(c, n);
-      n += c.length;
-    }
-    return n;
-  }
-
-  async #open(position: number): Promise<void> {
-    this.#destroy();
-    this.#error = undefined;
-    this.#ended = false;
-    const s = await this.fs.openRead(this.path, { start: position });
-    s.on('error', (e: Error) => (this.#error = e));
-    s.on('end', () => (this.#ended = true));
-    this.#stream = s;
-    this.#pos = position;
-  }
-
-  /** Up to `max` bytes from the current position, or undefined at the end. */
-  async #take(max: number): Promise<Buffer | undefined> {
-    let chunk = this.#pending ?? (await this.#next());
-    this.#pending = undefined;
-    if (!chunk) return undefined;
-    if (chunk.length > max) {
-      this.#pending = chunk.subarray(max);
-      chunk = chunk.subarray(0, max);
-    }
-    this.#pos += chunk.length;
-    return chunk;
-  }
-
-  #next(): Promise<Buffer | undefined> {
-    const s = this.#stream!;
-    return new Promise((resolve, reject) => {
-      const settle = (): boolean => {
-        if (this.#error) return done(() => reject(this.#error));
-        const c = s.read() as Buffer | null;
-        if (c !== null) return done(() => resolve(c));
-        if (this.#ended || s.readableEnded || s.destroyed) return done(() => resolve(undefined));
-        return false;
-      };
-      const tryRead = (): void => void settle();
-      const done = (f: () => void): true => {
-        s.off('readable', tryRead);
-        s.off('end', tryRead);
-        s.off('error', tryRead);
-        s.off('close', tryRead);
-        f();
-        return true;
-      };
-      if (settle()) return;
-      s.on('readable', tryRead);
-      s.on('end', tryRead);
-      s.on('error', tryRead);
-      s.on('close', tryRead);
-    });
-  }
-
-  #destroy(): void {
-    this.#stream?.destroy();
-    this.#stream = undefined;
-    this.#pending = undefined;
-  }
-
-  async close(): Promise<void> {
-    await this.#queue;
-    this.#destroy();
   }
 }

@@ -9,7 +9,8 @@ import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
 import { FilePatterns } from './patterns.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
-import { Download, StreamReader, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
+import { ReadAhead } from './read-ahead.ts';
+import { Download, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
 import { openGate } from './transfer-limits.ts';
 
 export interface UploadOptions {
@@ -144,7 +145,10 @@ export class UserFs {
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
     const gate = openGate(conn, 'download');
     await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
-    const reader = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : new StreamReader(fs, path);
+    const positional = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : undefined;
+    // Remote and encrypted backends read ahead of sequential reads; random reads go to the
+    // positional reader, or to a ranged read of exactly the bytes asked for.
+    const reader = positional && fs.capabilities.lowLatencyReads ? positional : new ReadAhead(fs, path, positional);
     return new Download(conn, vpath, reader, gate);
   }
 

@@ -8,6 +8,7 @@ import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { actions } from '../core/actions.ts';
 import { inc } from '../core/metrics.ts';
+import { startGcPacer } from '../core/gc-pacer.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
@@ -49,6 +50,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
     await store.close();
     throw err;
   }
+  const stopGcPacer = startGcPacer();
   log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...first.summary });
 
   let reloading: Promise<{ ok: boolean; errors?: string[] }> | undefined;
@@ -82,6 +84,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
       return reloading;
     },
     async stop() {
+      stopGcPacer();
       for (const s of [...services].reverse()) {
         try {
           await s.stop();

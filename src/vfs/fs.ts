@@ -16,6 +16,11 @@ export interface Capabilities {
   resume: boolean;
   /** openReader() is available: positional reads without a stream per request. */
   randomReads: boolean;
+  /**
+   * Positional reads cost about a local pread (the kernel reads ahead): the core serves downloads
+   * straight from openReader() instead of reading ahead of sequential reads.
+   */
+  lowLatencyReads?: boolean;
   serverSideCopy: boolean;
   /** Hash algorithms the backend can compute without the caller reading the data. */
   checksums: readonly string[];

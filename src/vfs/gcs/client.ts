@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { AppError, type ErrorCode } from '../../errors.ts';
 import type { ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { GcsTarget } from './config.ts';
+import { crc32cGenerator } from './crc32c.ts';
 
 /** GCS answers at most 1,000 entries (items + prefixes) per page. */
 const MAX_PAGE = 1000;
@@ -76,9 +77,20 @@ class GcsUpload implements ObjectUpload {
   private onUri?: () => void;
   private cancelling?: Promise<void>;
 
+  /** Bytes handed to the SDK whose write callback has not come yet. */
+  private queued = 0;
+  private onAccepted?: () => void;
+  private writeError?: unknown;
+
   constructor(
     private readonly ws: Writable,
     private readonly key: string,
+    /**
+     * How many bytes write() may run ahead of the SDK. The SDK acknowledges a write only once the
+     * chunk holding it is on its way, so waiting for every callback leaves the client idle while
+     * each chunk uploads; one chunk of lead lets the next chunk arrive meanwhile.
+     */
+    private readonly aheadBytes: number,
   ) {
     this.failed = new Promise<never>((_, reject) => ws.once('error', (err) => reject(gcsError(err, 'upload', key))));
     this.failed.catch(() => {}); // observed through write()/complete(); never unhandled
@@ -98,9 +110,22 @@ class GcsUpload implements ObjectUpload {
     if (this.state !== 'open') return Promise.reject(new AppError('invalid', `gcs upload "${this.key}": write after ${this.state}`));
     // The SDK keeps each chunk's buffers until GCS acknowledges the chunk (to resend it), so it
     // gets its own copy: callers may reuse theirs once write() resolves.
+    if (this.writeError) return Promise.reject(this.writeError);
     const copy = Buffer.from(chunk);
+    this.queued += copy.length;
+    this.ws.write(copy, (err) => {
+      this.queued -= copy.length;
+      if (err) this.writeError ??= gcsError(err, 'upload', this.key);
+      this.onAccepted?.();
+    });
+    if (this.queued <= this.aheadBytes) return Promise.resolve();
     const accepted = new Promise<void>((resolve, reject) => {
-      this.ws.write(copy, (err) => (err ? reject(gcsError(err, 'upload', this.key)) : resolve()));
+      this.onAccepted = () => {
+        if (this.writeError) reject(this.writeError);
+        else if (this.queued <= this.aheadBytes) resolve();
+        else return;
+        this.onAccepted = undefined;
+      };
     });
     return Promise.race([accepted, this.failed]);
   }
@@ -167,7 +192,7 @@ export class GcsClient implements ObjectClient {
   private readonly bucket: Bucket;
 
   constructor(private readonly target: GcsTarget) {
-    this.storage = new Storage(target.storageOptions);
+    this.storage = new Storage({ ...target.storageOptions, crc32cGenerator });
     this.bucket = this.storage.bucket(target.bucket);
     this.location = { bucket: target.bucket, ...(target.endpoint ? { endpoint: target.endpoint } : {}) };
   }
@@ -241,7 +266,7 @@ export class GcsClient implements ObjectClient {
       },
       ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
     });
-    return new GcsUpload(ws, key);
+    return new GcsUpload(ws, key, this.target.chunkBytes);
   }
 
   async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {

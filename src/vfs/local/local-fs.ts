@@ -16,6 +16,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   randomWrites: true,
   resume: true,
   randomReads: true,
+  lowLatencyReads: true,
   serverSideCopy: true,
   checksums: [],
   symlinks: true,

@@ -1,0 +1,45 @@
+// Garbage collection paced by transferred bytes (Bun only). Every READ and WRITE leaves a buffer
+// behind, and the cloud SDKs leave whole parts; Bun's collector, which sees little of that memory,
+// runs late, and with MIMALLOC_PURGE_DELAY=-1 (runtime.ts) the pages it finally frees are kept, so
+// the process grew with the size of the files it moved: measured peak RSS 341 -> 675 MiB for a
+// 64 -> 512 MiB file through SFTP to S3, 360 -> 509 MiB for an encrypted local file. A full
+// collection after every `everyBytes` moved keeps the garbage between collections bounded: with a
+// full collection every 250 ms in the same run, 300 -> 404 and 272 -> 360 MiB, at unchanged speed.
+// Idle servers, and transfers that do not move data, trigger nothing.
+import { connections, type ConnectionRegistry } from './connection.ts';
+
+export const GC_EVERY_BYTES = 32 * 1024 * 1024;
+const CHECK_MS = 100;
+
+export interface GcPacerOptions {
+  everyBytes?: number;
+  registry?: ConnectionRegistry;
+  /** Defaults to a synchronous full collection under Bun; nothing elsewhere. */
+  collect?: () => void;
+}
+
+/** Bytes moved so far by the transfers open right now. */
+export function openTransferBytes(registry: ConnectionRegistry): number {
+  let n = 0;
+  for (const c of registry.list()) for (const t of c.transfers) n += t.bytes;
+  return n;
+}
+
+/** Starts the pacer; returns its stop function. The timer never keeps the process alive. */
+export function startGcPacer(opts: GcPacerOptions = {}): () => void {
+  const collect = opts.collect ?? (typeof Bun !== 'undefined' ? () => Bun.gc(true) : undefined);
+  if (!collect) return () => undefined;
+  const registry = opts.registry ?? connections;
+  const every = opts.everyBytes ?? GC_EVERY_BYTES;
+  let last = 0;
+  const timer = setInterval(() => {
+    const now = openTransferBytes(registry);
+    // Finished transfers drop out of the sum: start counting again from what is left.
+    if (now < last) last = now;
+    if (now - last < every) return;
+    last = now;
+    collect();
+  }, CHECK_MS);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}

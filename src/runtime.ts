@@ -15,3 +15,11 @@ export function tuneAllocatorForServe(): void {
   const rest = isCompiledBinary() ? process.argv.slice(2) : process.argv.slice(1);
   execve.call(process, process.execPath, [process.execPath, ...rest], { ...process.env, MIMALLOC_PURGE_DELAY: '-1' });
 }
+
+/**
+ * A synchronous full collection where the runtime offers one (Bun), else undefined. The core's
+ * collector pacer (core/gc-pacer.ts) calls it; Node and Deno collect on their own schedule.
+ */
+export function fullCollection(): (() => void) | undefined {
+  return typeof Bun !== 'undefined' ? () => Bun.gc(true) : undefined;
+}

@@ -1,4 +1,4 @@
-// Garbage collection paced by transferred bytes (Bun only). Every READ and WRITE leaves a buffer
+// Garbage collection paced by transferred bytes (where the runtime offers a full collection: Bun). Every READ and WRITE leaves a buffer
 // behind, and the cloud SDKs leave whole parts; Bun's collector, which sees little of that memory,
 // runs late, and with MIMALLOC_PURGE_DELAY=-1 (runtime.ts) the pages it finally frees are kept, so
 // the process grew with the size of the files it moved: measured peak RSS 341 -> 675 MiB for a
@@ -7,6 +7,7 @@
 // full collection every 250 ms in the same run, 300 -> 404 and 272 -> 360 MiB, at unchanged speed.
 // Idle servers, and transfers that do not move data, trigger nothing.
 import { connections, type ConnectionRegistry } from './connection.ts';
+import { fullCollection } from '../runtime.ts';
 
 export const GC_EVERY_BYTES = 32 * 1024 * 1024;
 const CHECK_MS = 100;
@@ -27,7 +28,7 @@ export function openTransferBytes(registry: ConnectionRegistry): number {
 
 /** Starts the pacer; returns its stop function. The timer never keeps the process alive. */
 export function startGcPacer(opts: GcPacerOptions = {}): () => void {
-  const collect = opts.collect ?? (typeof Bun !== 'undefined' ? () => Bun.gc(true) : undefined);
+  const collect = opts.collect ?? fullCollection();
   if (!collect) return () => undefined;
   const registry = opts.registry ?? connections;
   const every = opts.everyBytes ?? GC_EVERY_BYTES;

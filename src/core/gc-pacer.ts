@@ -31,7 +31,10 @@ export function startGcPacer(opts: GcPacerOptions = {}): () => void {
   const collect = opts.collect ?? fullCollection();
   if (!collect) return () => undefined;
   const registry = opts.registry ?? connections;
-  const every = opts.everyBytes ?? GC_EVERY_BYTES;
+  // SFTPGO_GC_PACE_MB tunes the pace (0 turns the pacer off), for measuring the trade-off.
+  const fromEnv = Number(process.env.SFTPGO_GC_PACE_MB);
+  const every = opts.everyBytes ?? (process.env.SFTPGO_GC_PACE_MB !== undefined && Number.isFinite(fromEnv) ? fromEnv * 2 ** 20 : GC_EVERY_BYTES);
+  if (every <= 0) return () => undefined;
   let last = 0;
   const timer = setInterval(() => {
     const now = openTransferBytes(registry);

@@ -18,31 +18,36 @@ function transferUsageOf(ctx: ApiContext, username: string): Record<string, unkn
   return { username, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download };
 }
 
+/** The two routes of one kind of quota scan: list the running ones, start one (202; 409 if running). */
+function scanRoutes(kind: 'user' | 'folder'): Route[] {
+  const [plural, param, nameField] = kind === 'user' ? ['users', 'username', 'username'] : ['folders', 'name', 'name'];
+  return [
+    { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
+      handler: (ctx) => ctx.c.json(quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
+    { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
+      handler: (ctx) => {
+        const name = ctx.c.req.param(param)!;
+        const store = ctx.runtime.store;
+        let scan: Parameters<typeof quotaScans.start>[3] | undefined;
+        if (kind === 'user') {
+          const user = effectiveUser(store, name);
+          if (user) scan = () => scanUserUsage(user);
+        } else {
+          const folder = effectiveFolder(store, name);
+          if (folder) scan = () => scanFolderUsage(folder);
+        }
+        if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
+        const { started } = quotaScans.start(kind, name, storeUsageBook(store), scan);
+        if (!started) return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
+        log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
+        return ctx.c.json({ message: 'Scan started' }, 202);
+      } },
+  ];
+}
+
 export const QUOTA_ROUTES: Route[] = [
-  { method: 'get', path: '/api/v2/quotas/users/scans', summary: 'Running user quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
-    handler: (ctx) => ctx.c.json(quotaScans.list('user').map((s) => ({ username: s.name, start_time: s.start_time }))) },
-  { method: 'post', path: '/api/v2/quotas/users/{username}/scan', summary: "Start a scan recomputing a user's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
-    handler: (ctx) => {
-      const name = ctx.c.req.param('username')!;
-      const user = effectiveUser(ctx.runtime.store, name);
-      if (!user) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      const { started } = quotaScans.start('user', name, storeUsageBook(ctx.runtime.store), () => scanUserUsage(user));
-      if (!started) return errorResponse(ctx.c, 409, `a quota scan of user "${name}" is already running`);
-      log('info', 'quota_scan_started', { kind: 'user', name, by: who(ctx) });
-      return ctx.c.json({ message: 'Scan started' }, 202);
-    } },
-  { method: 'get', path: '/api/v2/quotas/folders/scans', summary: 'Running folder quota scans', tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
-    handler: (ctx) => ctx.c.json(quotaScans.list('folder').map((s) => ({ name: s.name, start_time: s.start_time }))) },
-  { method: 'post', path: '/api/v2/quotas/folders/{name}/scan', summary: "Start a scan recomputing a folder's quota usage from storage (runs in the background)", tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
-    handler: (ctx) => {
-      const name = ctx.c.req.param('name')!;
-      const folder = effectiveFolder(ctx.runtime.store, name);
-      if (!folder) return errorResponse(ctx.c, 404, `folder "${name}" not found`);
-      const { started } = quotaScans.start('folder', name, storeUsageBook(ctx.runtime.store), () => scanFolderUsage(folder));
-      if (!started) return errorResponse(ctx.c, 409, `a quota scan of folder "${name}" is already running`);
-      log('info', 'quota_scan_started', { kind: 'folder', name, by: who(ctx) });
-      return ctx.c.json({ message: 'Scan started' }, 202);
-    } },
+  ...scanRoutes('user'),
+  ...scanRoutes('folder'),
   { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any', returns: 'TransferUsage',
     query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
     handler: (ctx) => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../support/net.ts';
+import { freeProtocolPorts, protocolsYaml, type ProtocolPorts } from '../../support/protocols.ts';
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -17,14 +17,11 @@ const SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/d
 let server: RunningServer;
 let dir: string;
 let homes: Record<string, string>;
-const ports = { sftp: 0, ftp: 0, dav: 0 };
+let ports: ProtocolPorts;
 
 beforeAll(async () => {
   dir = tempDir('ipf-');
-  ports.sftp = await freePort();
-  ports.ftp = await freePort();
-  ports.dav = await freePort();
-  const passive = await freePort();
+  ports = await freeProtocolPorts({ passive: true });
   const users = usersYaml(dir, [
     // Only from 127.0.0.2.
     { username: 'only2', extra: '    filters:\n      allowed_ip: ["127.0.0.2/32"]\n' },
@@ -33,13 +30,7 @@ beforeAll(async () => {
   ], PASSWORD);
   homes = users.homes;
   const yaml = [
-    'sftpd:',
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]`,
-    'ftpd:',
-    `  passive_port_range: { start: ${passive}, end: ${passive} }`,
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]`,
-    'webdavd:',
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]`,
+    protocolsYaml(ports),
     'users:',
     users.yaml,
     '',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
-import { freePort } from '../../support/net.ts';
+import { freeProtocolPorts, protocolsYaml, type ProtocolPorts } from '../../support/protocols.ts';
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -20,7 +20,7 @@ let dir: string;
 let local: string;
 let alice: string;
 let carolHome: string;
-let ports: { sftp: number; ftp: number; dav: number };
+let ports: ProtocolPorts;
 /** What the SFTP harness helpers need to reach this server. */
 let sftpd: Sftpd;
 
@@ -63,18 +63,11 @@ beforeAll(async () => {
     'photos/raw/c.txt': 'raw txt',
     'photos/raw/d.tmp': 'tmp',
   });
-  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort() };
-  const passive = await freePort();
+  ports = await freeProtocolPorts({ passive: true });
   const user = (name: string, home: string, perms: string, extra = ''): string =>
     `  - username: ${name}\n    password: "${PASSWORD}"\n    home_dir: ${home}\n    permissions: ${perms}\n${extra}`;
   const yaml = [
-    'sftpd:',
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]`,
-    'ftpd:',
-    `  passive_port_range: { start: ${passive}, end: ${passive} }`,
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]`,
-    'webdavd:',
-    `  bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]`,
+    protocolsYaml(ports),
     'users:',
     user('alice', alice, '{ "/": ["*"] }', ALICE_FILTERS),
     // bob may not create directories: his missing start directory cannot be made.

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { run } from '../../support/run.ts';
 import { freePort } from '../../support/net.ts';
+import { protocolsYaml } from '../../support/protocols.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { ftpLogin, sftpKey, sftpPassword, startReceiver, writeScript, type Receiver } from './harness.ts';
@@ -214,12 +215,7 @@ describe('external auth hook (HTTP)', () => {
       return { status: 403, body: 'no' };
     });
     const yaml = `
-sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${sshPort} }]
-ftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ftpPort} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${davPort} }]
+${protocolsYaml({ sftp: sshPort, ftp: ftpPort, dav: davPort })}
 data_provider:
   external_auth_hook: ${receiver.url}/auth
   external_auth_scope: 3

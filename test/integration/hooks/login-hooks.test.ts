@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
+import { protocolsYaml } from '../../support/protocols.ts';
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -72,12 +73,7 @@ common:
   hooks_timeout: 2
   post_connect_hook: ${postConnect}
   post_disconnect_hook: ${receiver.url}/disconnect
-sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${sshPort} }]
-ftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ftpPort} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${davPort} }]
+${protocolsYaml({ sftp: sshPort, ftp: ftpPort, dav: davPort })}
 data_provider:
   pre_login_hook: ${preLogin}
   check_password_hook: ${checkPassword}

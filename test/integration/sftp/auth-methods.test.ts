@@ -58,6 +58,20 @@ function sftpWithKey(srv: Sftpd, user: string, key: string, extra: string[] = []
 }
 
 /** An sftp batch file that prints the working directory (sshpass needs stdin left alone). */
+/**
+ * Logs in with OpenSSH sftp under expect, answering each prompt of `dialog` in turn, then runs
+ * `pwd` and quits; resolves with what expect saw.
+ */
+function sftpPwdByExpect(args: string[], dialog: [prompt: string, answer: string][]): Promise<RunResult> {
+  const lines = [
+    'set timeout 20',
+    `spawn sftp ${[...SSH_OPTS, ...args].join(' ')}`,
+    ...dialog.flatMap(([prompt, answer]) => [`expect "${prompt}"`, `send "${answer}\\r"`]),
+    'expect "sftp>"', 'send "pwd\\r"', 'expect "Remote working directory"', 'send "bye\\r"', 'expect eof',
+  ];
+  return run('expect', ['-c', lines.join('\n')], { timeout: 30_000 });
+}
+
 function batchFile(): string {
   const path = join(work, 'batch');
   writeFileSync(path, 'pwd\n');
@@ -246,20 +260,8 @@ describe('keyboard-interactive hook', () => {
   });
 
   test('OpenSSH answers the hook through expect', async () => {
-    const script = `
-set timeout 20
-spawn sftp ${SSH_OPTS.join(' ')} -o PreferredAuthentications=keyboard-interactive -P ${h.port} kiuser@127.0.0.1
-expect "Colour: "
-send "blue\\r"
-expect "Secret: "
-send "sesame\\r"
-expect "sftp>"
-send "pwd\\r"
-expect "Remote working directory"
-send "bye\\r"
-expect eof
-`;
-    const r = await run('expect', ['-c', script], { timeout: 30_000 });
+    const r = await sftpPwdByExpect(['-o', 'PreferredAuthentications=keyboard-interactive', '-P', String(h.port), 'kiuser@127.0.0.1'],
+      [['Colour: ', 'blue'], ['Secret: ', 'sesame']]);
     expect(r.stdout).toContain('Remote working directory: /');
   });
 
@@ -325,20 +327,8 @@ describe('TOTP', () => {
 
   test('SSH with OpenSSH: password, then "Authentication code:" (expect)', async () => {
     await freshStep();
-    const script = `
-set timeout 20
-spawn sftp ${SSH_OPTS.join(' ')} -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive -P ${s.port} otpssh@127.0.0.1
-expect "password:"
-send "${PASSWORD}\\r"
-expect "Authentication code: "
-send "${totpNow()}\\r"
-expect "sftp>"
-send "pwd\\r"
-expect "Remote working directory"
-send "bye\\r"
-expect eof
-`;
-    const r = await run('expect', ['-c', script], { timeout: 30_000 });
+    const r = await sftpPwdByExpect(['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', '-P', String(s.port), 'otpssh@127.0.0.1'],
+      [['password:', PASSWORD], ['Authentication code: ', totpNow()]]);
     expect(r.stdout).toContain('Remote working directory: /');
   });
 

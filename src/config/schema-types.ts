@@ -492,7 +492,7 @@ export interface UserFilters {
    */
   next_auth_methods?: ('password' | 'keyboard-interactive')[];
   /**
-   * Time-based one-time passwords (RFC 6238: SHA-1, 6 digits, 30 s, one step of clock drift; a code is accepted once). Over SSH the code is asked by keyboard-interactive ("Authentication code: ") after the password or public key; over FTP the code is appended to the password.
+   * Time-based one-time passwords (RFC 6238: SHA-1, 6 digits, 30 s, one step of clock drift; a code is accepted once). Over SSH the code is asked by keyboard-interactive ("Authentication code: ") after the password or public key; over FTP the code is appended to the password. `secret` is the shared secret in base32, as authenticator apps show it (a literal is stored sealed; an env or file reference keeps it out of the config); the API never shows it.
    */
   totp_config?: {
     /**
@@ -503,42 +503,7 @@ export interface UserFilters {
      * The TOTP configuration name in SFTPGo; kept, not used.
      */
     config_name?: string;
-    /**
-     * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, an SFTPGo secret object with status Plain, or a sealed value as the store keeps literals.
-     */
-    secret?:
-      | string
-      | {
-          /**
-           * Name of the environment variable holding the value.
-           */
-          env: string;
-        }
-      | {
-          /**
-           * Path of a file holding the value (one trailing newline is removed).
-           */
-          file: string;
-        }
-      | {
-          /**
-           * Generate a random value when the resource is created and print it once; keep it afterwards.
-           */
-          generate: true;
-        }
-      | {
-          status: 'Plain';
-          payload: string;
-          key?: string;
-          additional_data?: string;
-          mode?: number;
-        }
-      | {
-          /**
-           * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
-           */
-          sealed: string;
-        };
+    secret?: Secret;
     /**
      * Protocols on which the code is required.
      */

@@ -68,10 +68,11 @@ function describe(e: ErrorObject): string {
       return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
     case 'oneOf':
       if (e.schemaPath.includes('/Secret/'))
-        return 'must be a string, { env: NAME }, { file: PATH }, { generate: true } or { status: Plain, payload: ... }';
+        return 'must be a string, { env: NAME }, { file: PATH }, { generate: true }, { status: Plain, payload: ... } or { sealed: ... }';
       if (e.schemaPath.includes('/Filesystem/')) return 'must be one of local, s3, gcs, azblob, crypt, sftp (or 0-5)';
       return `must be one of: ${describeBranches(e.parentSchema)}`;
     case 'pattern':
+      if (e.schemaPath.includes('/HookCommand/')) return 'must be an absolute program path or an http(s) URL';
       return `must match ${(e.params as { pattern: string }).pattern}`;
     case 'propertyNames':
       return 'keys must be absolute paths starting with /';

@@ -2,7 +2,7 @@
 /* eslint-disable */
 
 /**
- * An absolute path of a program, or an http(s) URL.
+ * An absolute path of a program (run without a shell), or an http(s) URL; empty means none.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "HookCommand".
@@ -196,7 +196,7 @@ export interface Sftpd {
    */
   keyboard_interactive_authentication?: boolean;
   /**
-   * An absolute path of a program, or an http(s) URL.
+   * An absolute path of a program (run without a shell), or an http(s) URL; empty means none.
    */
   keyboard_interactive_auth_hook?: string;
   password_authentication?: boolean;

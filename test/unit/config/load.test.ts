@@ -27,6 +27,12 @@ describe('config loading', () => {
     expect(formatIssue(i!)).toBe('test.yaml:4:13: sftpd.bindings[0].port: must be integer');
   });
 
+  test('a hook must be an absolute program path or an http(s) URL', () => {
+    const [i, ...rest] = issues(`common:\n  post_connect_hook: hooks/connect.sh\ndata_provider:\n  pre_login_hook: https://auth.example/pre\n  post_login_hook: /usr/local/bin/notify\n  check_password_hook: ""\n`);
+    expect(rest).toHaveLength(0);
+    expect(i).toMatchObject({ line: 2, path: 'common.post_connect_hook', message: 'must be an absolute program path or an http(s) URL' });
+  });
+
   test('an unknown field is pointed at its key, with a suggestion', () => {
     const [i] = issues(`users:\n  - username: bob\n    pasword: x\n`);
     expect(i).toMatchObject({ line: 3, col: 5, path: 'users[0].pasword' });

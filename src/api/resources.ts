@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { hashPassword, isPasswordHash, passwordDigest } from '../auth/passwords.ts';
 import type { Admin, Folder, User } from '../config/schema-types.ts';
+import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../reconcile/canonical.ts';
@@ -127,10 +128,20 @@ interface Prepared {
   cleared: string[];
 }
 
-function refuseSecretRefs(body: Record<string, unknown>): void {
+function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): void {
   const pw = body.password;
   if (pw && typeof pw === 'object' && !('status' in pw))
     throw new AppError('invalid', 'password: env, file and generate references are for the config file; send the password itself');
+  // An env or file reference would have the server read its own environment or files into a
+  // backend credential the caller chooses. Only the reference already stored at the same place
+  // (a record read and sent back) is accepted.
+  if (k.kind === 'admin') return;
+  forEachSecret(body, (secret, path) => {
+    if (typeof secret !== 'object' || !('env' in secret || 'file' in secret)) return;
+    const stored = path.reduce<unknown>((v, key) => (v as Record<string | number, unknown> | undefined)?.[key], current);
+    if (JSON.stringify(stored) === JSON.stringify(secret)) return;
+    throw new AppError('invalid', `${path.join('.')}: env and file references are for the config file; send the value itself`);
+  }, definition(k.kind === 'user' ? 'User' : 'Folder'));
 }
 
 /**
@@ -138,7 +149,7 @@ function refuseSecretRefs(body: Record<string, unknown>): void {
  * only touches what it names (defaults filled in by normalisation are not "changes").
  */
 async function prepare(runtime: Runtime, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
-  refuseSecretRefs(body);
+  refuseSecretRefs(k, body, current);
   if (k.kind === 'user') keepTotpSecret(body, current);
   const present = new Set(Object.keys(body));
   const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');

@@ -59,6 +59,25 @@ describe('users and folders CRUD', () => {
     expect(d.json.error).toContain('config');
   });
 
+  test('backend secrets: env and file references are refused, a literal is stored sealed', async () => {
+    const fs = (secret: unknown) => ({ provider: 's3', s3config: { bucket: 'b', region: 'r', access_key: 'AK', access_secret: secret } });
+    const body = (name: string, secret: unknown) => ({ username: name, password: 'x-Secret-1', home_dir: join(api.dir, 'homes', name), filesystem: fs(secret) });
+    for (const ref of [{ file: '/etc/passwd' }, { env: 'HOME' }]) {
+      const r = await call(api, 'POST', '/api/v2/users', { token: t, body: body('refs', ref) });
+      expect(r.status).toBe(400);
+      expect(r.text).toContain('filesystem.s3config.access_secret: env and file references are for the config file');
+    }
+    expect((await call(api, 'GET', '/api/v2/users/refs', { token: t })).status).toBe(404);
+    const ok = await call(api, 'POST', '/api/v2/users', { token: t, body: body('lit', 'Literal-S3-Secret') });
+    expect(ok.status).toBe(201);
+    expect(ok.text).not.toContain('Literal-S3-Secret');
+    expect(ok.json.filesystem.s3config.access_secret.sealed).toMatch(/^v1:/);
+    // What a GET returned goes back unchanged.
+    const back = await call(api, 'PUT', '/api/v2/users/lit', { token: t, body: { filesystem: ok.json.filesystem } });
+    expect(back.status).toBe(200);
+    expect((await call(api, 'DELETE', '/api/v2/users/lit', { token: t })).status).toBe(200);
+  });
+
   test('an invalid body is rejected with field paths and changes nothing', async () => {
     const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     const bad = [

@@ -44,7 +44,10 @@ export interface PutOptions {
  * bounded by the client's part size × concurrency, never by the file size.
  */
 export interface ObjectUpload {
-  /** Resolves when the chunk is accepted (backpressure: do not call again before it resolves). */
+  /**
+   * Resolves when the chunk is accepted (backpressure: do not call again before it resolves). The
+   * caller may reuse `chunk` once it has: the upload copies whatever it keeps past that point.
+   */
   write(chunk: Uint8Array): Promise<void>;
   complete(): Promise<void>;
   abort(): Promise<void>;

@@ -23,9 +23,9 @@ export class ObjectWriter implements FileWriter {
     if (this.#state !== 'open') throw new AppError('invalid', `write ${this.path}: after close`);
     if (position !== this.#size) throw new AppError('unsupported', `write ${this.path}: object storage only writes sequentially`);
     if (data.byteLength === 0) return;
-    // Clients hold chunks until a whole part is assembled and sent, long after write() resolves,
-    // while callers may reuse their buffers (protocol packet buffers) once it has: hand over a copy.
-    await this.upload.write(new Uint8Array(data));
+    // Callers may reuse their buffers (protocol packet buffers) once write() resolves; the upload
+    // copies whatever it keeps longer (ObjectUpload.write), so no copy is made here.
+    await this.upload.write(data);
     this.#size += data.byteLength;
   }
 

@@ -45,7 +45,11 @@ export class S3Upload implements ObjectUpload {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.#failure) throw this.#failure;
     if (this.#state !== 'open') throw new AppError('invalid', 'write after complete or abort');
-    if (this.#body.write(chunk)) return;
+    // lib-storage holds what it reads until a whole part is assembled (then concatenates the
+    // part), long after write() resolves, while the caller may reuse its buffer once it has: hand
+    // over a copy. (Coalescing into larger blocks here was measured: lib-storage then concatenates
+    // a block past each part boundary too, and the upload costs more CPU, not less.)
+    if (this.#body.write(new Uint8Array(chunk))) return;
     // Backpressure: wait until lib-storage has taken the buffered bytes, or the upload has failed.
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {

@@ -64,7 +64,7 @@ describe('validateBody', () => {
   test('paths in config notation, one message per oneOf', () => {
     expect(validateBody('Folder', { name: 'ok', mapped_path: '/x' })).toEqual([]);
     expect(validateBody('User', { username: 'u', virtual_folders: [{ name: 'f' }], password: { nope: 1 } })).toEqual([
-      { path: 'password', message: "must be a string, { env: NAME }, { file: PATH }, { generate: true } or { status: Plain, payload: ... }" },
+      { path: 'password', message: "must be a string, { env: NAME }, { file: PATH }, { generate: true }, { status: Plain, payload: ... } or { sealed: ... }" },
       { path: 'virtual_folders[0].virtual_path', message: 'required' },
     ]);
   });

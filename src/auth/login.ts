@@ -26,6 +26,7 @@ import { keepKeyAnswer, keyAttemptId, takeKeyAnswer } from './key-answers.ts';
 import { storeHookUser } from './hook-users.ts';
 import { checkPasswordApplies, notifyLogin, postConnectRefusal, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
 import { verifyPassword } from './passwords.ts';
+import { checkTotp, splitPasswordAndCode } from './totp.ts';
 
 export type LoginProtocol = 'SSH' | 'FTP' | 'DAV' | 'HTTP';
 export type LoginMethod = 'password' | 'publickey' | 'keyboard-interactive' | 'TLSCertificate';
@@ -195,24 +196,31 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
   return { ok: true, user };
 }
 
-/** Steps 1 to 3 for a login by password, the only method FTP and WebDAV have. */
-export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+/**
+ * Steps 1 to 3 for a login by password, the only method FTP and WebDAV have. A user with TOTP for
+ * the protocol sends the password with the current code appended (SFTPGo's convention for a single
+ * password field); the hooks see what the client sent.
+ */
+export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: string, cache?: PasswordCache): Promise<Verdict> {
   // WebDAV sends the password with every request: credentials verified moments ago (by hash or by
   // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
   // password or user falls out of it.
   if (cache) {
     const known = effectiveUser(env.store, attempt.username);
-    if (known?.password && cache.has(known.username, password, known.password)) {
+    if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
       return refused ? { ok: false, reason: refused } : { ok: true, user: known };
     }
   }
-  const withPassword = { ...attempt, password };
-  const user = await resolveUser(env, withPassword);
+  const user = await resolveUser(env, { ...attempt, password: given });
   if (!user) return { ok: false, reason: 'user_not_found' };
   const refused = userFilters(user, attempt);
   if (refused) return { ok: false, reason: refused };
-  return checkPassword(env, user, withPassword, password, cache);
+  const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
+  const v = await checkPassword(env, user, { ...attempt, password }, password, cache);
+  if (!v.ok || code === undefined) return v;
+  const bad = checkTotp(v.user, code);
+  return bad ? { ok: false, reason: bad } : v;
 }
 
 /**

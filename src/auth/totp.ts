@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { resolveSecret } from '../config/secrets.ts';
 import type { UserRecord } from '../model.ts';
-import { checkPassword, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type Verdict } from './login.ts';
+import type { LoginProtocol } from './login.ts';
 
 export const TOTP_STEP_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -111,21 +111,4 @@ export function splitPasswordAndCode(user: UserRecord, protocol: LoginProtocol, 
   if (!totpRequired(user, protocol)) return { password: given };
   if (given.length <= TOTP_DIGITS) return { password: '', code: given };
   return { password: given.slice(0, -TOTP_DIGITS), code: given.slice(-TOTP_DIGITS) };
-}
-
-/**
- * Steps 1 to 3 of the login pipeline for a single-field password login (FTP): as passwordLogin,
- * except that a user with TOTP for this protocol must send the password followed by the code.
- */
-export async function passwordAndCodeLogin(env: AuthEnv, attempt: LoginAttempt, given: string): Promise<Verdict> {
-  // The hooks see what the client sent (external auth decides on it whole).
-  const user = await resolveUser(env, { ...attempt, password: given });
-  if (!user) return { ok: false, reason: 'user_not_found' };
-  const refused = userFilters(user, attempt);
-  if (refused) return { ok: false, reason: refused };
-  const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
-  const v = await checkPassword(env, user, { ...attempt, password }, password);
-  if (!v.ok || code === undefined) return v;
-  const bad = checkTotp(v.user, code);
-  return bad ? { ok: false, reason: bad } : v;
 }

@@ -13,8 +13,7 @@ import { log } from '../../log.ts';
 import type { ReadTx } from '../../store/store.ts';
 import { logLoginFailed } from './auth.ts';
 import { isConnectionNoise, protocolError } from '../../core/events.ts';
-import { loginSucceeded, type AuthEnv } from '../../auth/login.ts';
-import { passwordAndCodeLogin } from '../../auth/totp.ts';
+import { loginSucceeded, passwordLogin, type AuthEnv } from '../../auth/login.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
 import { plainIp } from './passive.ts';
@@ -294,7 +293,7 @@ export class FtpSession {
     if (username === undefined) return this.reply(503, 'Login with USER first');
     const attempt = { protocol: 'FTP' as const, ip: this.ip, username, method: 'password' as const };
     // A user with TOTP for FTP sends the password with the current code appended (SFTPGo's convention).
-    const outcome = await passwordAndCodeLogin(this.host.authEnv(), attempt, password);
+    const outcome = await passwordLogin(this.host.authEnv(), attempt, password);
     let reason = outcome.ok ? loginRefusal(outcome.user, Date.now(), connections.countFor(username)) : outcome.reason;
     if (outcome.ok && !reason) {
       try {

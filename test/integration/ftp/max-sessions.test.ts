@@ -5,7 +5,7 @@ import { afterAll, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
-import { freePort } from '../../support/net.ts';
+import { freeProtocolPorts, protocolsYaml } from '../../support/protocols.ts';
 import { run } from '../../support/run.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -19,15 +19,9 @@ test('max_sessions spans SFTP, FTP and WebDAV', async () => {
   const dir = tempDir('sessions-');
   const home = join(dir, 'home');
   mkdirSync(home, { recursive: true });
-  const [ssh, ftp, dav] = [await freePort(), await freePort(), await freePort()];
-  const passive = await freePort();
-  const yaml = `sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ssh} }]
-ftpd:
-  passive_port_range: { start: ${passive}, end: ${passive} }
-  bindings: [{ address: 127.0.0.1, port: ${ftp} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${dav} }]
+  const ports = await freeProtocolPorts({ passive: true });
+  const { sftp: ssh, ftp, dav } = ports;
+  const yaml = `${protocolsYaml(ports)}
 users:
   - username: solo
     password: "${PASSWORD}"

@@ -14,7 +14,7 @@
 //
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
 import type { Config } from '../config/load.ts';
-import { inCidr } from '../api/cidr.ts';
+import { allowedBy, inCidr } from '../api/cidr.ts';
 import { defender } from '../core/defender.ts';
 import { connectionRefused, loginFailed } from '../core/events.ts';
 import { log } from '../log.ts';
@@ -156,9 +156,7 @@ export function userFilters(user: UserRecord, attempt: LoginAttempt): string | u
  * match one of its entries. Both take CIDRs or single addresses, IPv4 and IPv6.
  */
 export function ipAllowed(ip: string, allowed: readonly string[] | undefined, denied: readonly string[] | undefined): boolean {
-  if (denied?.some((c) => inCidr(ip, c))) return false;
-  if (allowed && allowed.length > 0) return allowed.some((c) => inCidr(ip, c));
-  return true;
+  return !denied?.some((c) => inCidr(ip, c)) && allowedBy(allowed, ip);
 }
 
 /** A cache of verified passwords (WebDAV sends the password with every request). */

@@ -16,7 +16,7 @@
 // JSON object a program would print.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { isHttpHook } from '../core/hooks.ts';
+import { hookEnvironment, isHttpHook, killHookProcess } from '../core/hooks.ts';
 import { log } from '../log.ts';
 
 export const KEYBOARD_INTERACTIVE_TIMEOUT_MS = 60_000;
@@ -226,12 +226,7 @@ function hookOrigin(url: string): string {
 
 async function runProgram(command: string, req: KeyboardInteractiveRequest): Promise<HookVerdict> {
   const timeoutMs = req.timeoutMs ?? KEYBOARD_INTERACTIVE_TIMEOUT_MS;
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    SFTPGO_AUTHD_USERNAME: req.username,
-    SFTPGO_AUTHD_IP: req.ip,
-    SFTPGO_AUTHD_PASSWORD: req.storedPassword ?? '',
-  };
+  const env = hookEnvironment({ SFTPGO_AUTHD_USERNAME: req.username, SFTPGO_AUTHD_IP: req.ip, SFTPGO_AUTHD_PASSWORD: req.storedPassword ?? '' });
   let child: ChildProcess;
   try {
     child = spawn(command, [], { env, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
@@ -240,12 +235,7 @@ async function runProgram(command: string, req: KeyboardInteractiveRequest): Pro
     return { ok: false, reason: 'kbdint_hook_error' };
   }
   const kill = (): void => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
+    if (child.exitCode === null && child.signalCode === null) killHookProcess(child);
   };
   let stop!: (reason: string) => void;
   const stopped = new Promise<never>((_, reject) => (stop = (reason) => reject(new Stopped(reason))));

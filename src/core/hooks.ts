@@ -3,7 +3,7 @@
 // the payload in SFTPGO_* variables. Every run has a timeout; a program that outlives it is killed
 // with its process group. A hook never throws: failures come back as a result the caller judges
 // (pre-* hooks deny on anything but success, post-* hooks only log).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { log } from '../log.ts';
 
 /** Output beyond this is cut: a hook that prints without end must not fill memory. */
@@ -106,10 +106,25 @@ async function readLimited(res: Response): Promise<string> {
   return Buffer.concat(parts).subarray(0, MAX_OUTPUT).toString('utf8');
 }
 
+/** A hook program's whole environment: PATH and the event's own variables, nothing else. */
+export function hookEnvironment(vars: Record<string, string | number | undefined>): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = String(v);
+  return env;
+}
+
+/** Kills a hook program started with `detached: true` together with everything it started. */
+export function killHookProcess(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 function runProgram(command: string, run: HookRun): Promise<HookResult> {
   const timeoutMs = run.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
-  for (const [k, v] of Object.entries(run.env ?? {})) if (v !== undefined) env[k] = String(v);
+  const env = hookEnvironment(run.env ?? {});
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: HookResult): void => {
@@ -135,13 +150,7 @@ function runProgram(command: string, run: HookRun): Promise<HookResult> {
     child.stderr!.on('data', (b: Buffer) => {
       if (errTail.length < 16) errTail.push(b);
     });
-    const kill = (): void => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
+    const kill = (): void => killHookProcess(child);
     const timer = setTimeout(() => {
       kill();
       done({ ok: false, kind: 'program', error: `timed out after ${timeoutMs} ms` });

@@ -1,5 +1,5 @@
 // Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
-// runs in the background; 409 while one is running), list running scans, and set or add to a
+// runs in the background; 409 while one is running; 403 with quota tracking off), list running scans, and set or add to a
 // user's data transfer usage.
 import { quotaScans, scanFolderUsage, scanUserUsage } from '../core/quota-scan.ts';
 import { storeUsageBook } from '../core/quota.ts';
@@ -28,6 +28,8 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
       handler: (ctx) => {
         const name = ctx.c.req.param(param)!;
         const store = ctx.runtime.store;
+        // As SFTPGo: with tracking off there are no counters for a scan to set.
+        if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
         let scan: Parameters<typeof quotaScans.start>[3] | undefined;
         if (kind === 'user') {
           const user = effectiveUser(store, name);

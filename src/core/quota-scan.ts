@@ -1,12 +1,16 @@
 // Quota scans: recompute a user's or a folder's usage by walking its storage (files added or removed
 // behind the server's back), in the background, one scan at a time per user and per folder. The
 // result replaces the stored counters. A user's scan covers the home and, as SFTPGo does, the
-// virtual folders included in the user's quota (quota -1).
+// virtual folders included in the user's quota (quota -1). The home's walk skips the directories a
+// virtual folder hides (a folder mounted at /data hides the home's own /data): the user cannot
+// reach them, uploads never count them, and a folder whose mapped_path is that directory would
+// otherwise be counted twice.
 import { isAppError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { FolderRecord, UserRecord } from '../model.ts';
 import type { Fs } from '../vfs/fs.ts';
 import { openFs } from '../vfs/open.ts';
+import { cleanVirtualPath } from './paths.ts';
 import { scanUsage, type Usage, type UsageBook } from './quota.ts';
 
 export type ScanKind = 'user' | 'folder';
@@ -18,10 +22,10 @@ export interface RunningScan {
 }
 
 /** Usage of one backend; storage that does not exist yet holds nothing. */
-async function scanFs(open: () => Promise<Fs>): Promise<Usage> {
+async function scanFs(open: () => Promise<Fs>, skip?: ReadonlySet<string>): Promise<Usage> {
   const fs = await open();
   try {
-    return await scanUsage(fs);
+    return await scanUsage(fs, '/', skip);
   } catch (err) {
     if (isAppError(err, 'not_found')) return { size: 0, files: 0 };
     throw err;
@@ -31,7 +35,8 @@ async function scanFs(open: () => Promise<Fs>): Promise<Usage> {
 }
 
 export async function scanUserUsage(user: UserRecord): Promise<Usage> {
-  const total = await scanFs(() => openFs(user.filesystem, user.home_dir));
+  const hidden = new Set((user.virtual_folders ?? []).map((vf) => cleanVirtualPath(vf.virtual_path)));
+  const total = await scanFs(() => openFs(user.filesystem, user.home_dir), hidden);
   for (const vf of user.virtual_folders ?? []) {
     if ((vf.quota_size ?? 0) !== -1 && (vf.quota_files ?? 0) !== -1) continue;
     const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? ''));

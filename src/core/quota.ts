@@ -192,13 +192,14 @@ export function folderQuota(book: UsageBook, user: UserRecord, vf: ResolvedVirtu
 }
 
 /** Recomputes usage by walking a backend: the quota scan. Listings stream; nothing is held whole. */
-export async function scanUsage(fs: Fs, dir = '/'): Promise<Usage> {
+export async function scanUsage(fs: Fs, dir = '/', skip: ReadonlySet<string> = new Set()): Promise<Usage> {
   const total: Usage = { size: 0, files: 0 };
   const pending = [dir];
   while (pending.length > 0) {
     const d = pending.pop()!;
     for await (const e of fs.list(d)) {
-      if (e.type === 'dir') pending.push(d === '/' ? `/${e.name}` : `${d}/${e.name}`);
+      const path = d === '/' ? `/${e.name}` : `${d}/${e.name}`;
+      if (e.type === 'dir' && !skip.has(path)) pending.push(path);
       else if (e.type === 'file') {
         total.size += e.size;
         total.files += 1;

@@ -9,14 +9,20 @@ import { call, startApi, stopApi, token, type Api } from './harness.ts';
 let api: Api;
 let t: string;
 let bobHome: string;
+let carolHome: string;
 beforeAll(async () => {
   api = await startApi();
   bobHome = join(api.dir, 'homes/bob');
+  carolHome = join(api.dir, 'homes/carol');
   await api.restart(
     api.yaml.replace(
       'folders:\n',
       `  - username: bob\n    password: "bob-Secret-1"\n    home_dir: ${bobHome}\n    permissions: { "/": ["*"] }\n` +
-        '    virtual_folders:\n      - { name: shared, virtual_path: /shared, quota_size: -1, quota_files: -1 }\nfolders:\n',
+        '    virtual_folders:\n      - { name: shared, virtual_path: /shared, quota_size: -1, quota_files: -1 }\n' +
+        // carol's folder "inner" lives inside her home, at the very place it is mounted.
+        `  - username: carol\n    password: "carol-Secret-1"\n    home_dir: ${carolHome}\n    permissions: { "/": ["*"] }\n` +
+        '    virtual_folders:\n      - { name: inner, virtual_path: /inner, quota_size: -1, quota_files: -1 }\n      - { name: shared, virtual_path: /docs/shared }\n' +
+        `folders:\n  - name: inner\n    mapped_path: ${join(carolHome, 'inner')}\n`,
     ),
   );
   t = await token(api);
@@ -50,6 +56,19 @@ describe('quota scans', () => {
     expect(u).toMatchObject({ used_quota_size: 1600, used_quota_files: 4 });
     expect(u.last_quota_update).toBeGreaterThan(Date.now() - 60_000);
     expect((await call(api, 'GET', '/api/v2/users/bob', { token: t })).json).toMatchObject({ used_quota_size: 1600, used_quota_files: 4 });
+  });
+
+  test('a folder mapped inside the home counts once; a home directory hidden by a mount counts nothing', async () => {
+    mkdirSync(join(carolHome, 'inner'), { recursive: true });
+    mkdirSync(join(carolHome, 'docs/shared'), { recursive: true });
+    writeFileSync(join(carolHome, 'own.bin'), Buffer.alloc(10));
+    writeFileSync(join(carolHome, 'inner/i.bin'), Buffer.alloc(100));
+    // Under /docs/shared carol sees the folder "shared" (not in her quota), never this file.
+    writeFileSync(join(carolHome, 'docs/shared/hidden.bin'), Buffer.alloc(1000));
+    writeFileSync(join(carolHome, 'docs/visible.bin'), Buffer.alloc(1));
+    expect((await call(api, 'POST', '/api/v2/quotas/users/carol/scan', { token: t })).status).toBe(202);
+    await untilNoScans('users');
+    expect((await call(api, 'GET', '/api/v2/quotas/users/carol/usage', { token: t })).json).toMatchObject({ used_quota_size: 111, used_quota_files: 3 });
   });
 
   test('a folder scan sets the folder usage', async () => {
@@ -102,5 +121,16 @@ describe('transfer usage', () => {
     expect((await call(api, 'GET', '/api/v2/users/bob', { token: t })).json).toMatchObject({ used_upload_data_transfer: 600, used_download_data_transfer: 2005 });
     expect((await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage', { token: t, body: { used_upload_data_transfer: -1 } })).status).toBe(400);
     expect((await call(api, 'PUT', '/api/v2/quotas/users/nobody/transfer-usage', { token: t, body: {} })).status).toBe(404);
+  });
+});
+
+describe('quota tracking off', () => {
+  test('scans are refused with 403, as SFTPGo does', async () => {
+    await api.restart(api.yaml.replace('data_provider:\n', 'data_provider:\n  track_quota: 0\n'));
+    const t0 = await token(api);
+    const r = await call(api, 'POST', '/api/v2/quotas/users/alice/scan', { token: t0 });
+    expect(r.status).toBe(403);
+    expect(r.json.error).toContain('track_quota');
+    expect((await call(api, 'POST', '/api/v2/quotas/folders/shared/scan', { token: t0 })).status).toBe(403);
   });
 });

@@ -62,23 +62,24 @@ export async function openDownload(
   const last = Math.min(end ?? total - 1, total - 1);
   const etag = first.etag;
 
-  async function fetchPart(offset: number, count: number): Promise<Buffer> {
+  /** One part, as the chunks its response arrived in (handed on as they are, not copied). */
+  async function fetchPart(offset: number, count: number): Promise<Buffer[]> {
     const res = await blob.download(offset, count, { abortSignal: signal, conditions: etag ? { ifMatch: etag } : {} });
-    const buf = Buffer.allocUnsafe(count);
+    const chunks: Buffer[] = [];
     let pos = 0;
     for await (const chunk of res.readableStreamBody as Readable) {
       const c = chunk as Buffer;
       if (pos + c.length > count) throw new AppError('io', `azblob read "${key}": part at ${offset} longer than requested`);
-      c.copy(buf, pos);
+      chunks.push(c);
       pos += c.length;
     }
     if (pos !== count) throw new AppError('io', `azblob read "${key}": part at ${offset} ended after ${pos} of ${count} bytes`);
-    return buf;
+    return chunks;
   }
 
   let finished = false;
   async function* bytes(): AsyncGenerator<Buffer> {
-    const queue: Promise<Buffer>[] = [];
+    const queue: Promise<Buffer[]>[] = [];
     let next = start + got;
     const fill = (): void => {
       while (queue.length < settings.concurrency - 1 && next <= last) {
@@ -95,7 +96,7 @@ export async function openDownload(
       while (queue.length > 0) {
         const part = await queue.shift()!;
         fill();
-        yield part;
+        yield* part;
       }
       finished = true;
     } catch (err) {

@@ -100,38 +100,39 @@ export function admitSocket(env: AuthEnv, socket: object, ip: string, protocol: 
 const verifiedByHook = new WeakSet<UserRecord>();
 
 /**
- * Step 1: the user an attempt names, or undefined (reason user_not_found). With external auth in
- * scope (and not disabled for a known user), the hook decides and may store a runtime-owned user;
- * otherwise the pre-login hook may create or update one. Hook refusals log their own line.
+ * Step 1: the user an attempt names, or why there is none: user_not_found, or the hook's own
+ * refusal (external_auth_*, pre_login_hook_*, config_user_conflict...), which `login_failed` then
+ * carries. With external auth in scope (and not disabled for a known user), the hook decides and
+ * may store a runtime-owned user; otherwise the pre-login hook may create or update one. Hook
+ * refusals also log their own line, with the detail.
  */
-export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<UserRecord | undefined> {
+export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<Verdict> {
   const keyId = keyAttemptId(attempt);
   const answered = keyId && takeKeyAnswer(keyId);
-  if (answered) return answered;
+  if (answered) return { ok: true, user: answered };
   const current = effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
-    if (!r.ok) return undefined;
+    if (!r.ok) return r;
     if (r.verified) verifiedByHook.add(r.user);
     if (keyId) keepKeyAnswer(keyId, r.user);
-    return r.user;
+    return { ok: true, user: r.user };
   }
-  if (!preLoginApplies(env.config, current)) return current;
-  const user = await preLogin(env, attempt, current);
-  if (keyId && user) keepKeyAnswer(keyId, user);
-  return user;
+  if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
+  const v = await preLogin(env, attempt, current);
+  if (keyId && v.ok) keepKeyAnswer(keyId, v.user);
+  return v;
 }
 
 /** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
-async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<UserRecord | undefined> {
+async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<Verdict> {
   const answer = await runPreLogin(env.config, current, attempt);
   if (answer.kind === 'denied') {
     log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
-    return undefined;
+    return { ok: false, reason: answer.reason };
   }
-  if (answer.kind === 'unchanged') return current;
-  const stored = await storeHookUser(env, answer.user, { by: 'pre_login_hook' });
-  return stored.ok ? stored.user : undefined;
+  if (answer.kind === 'unchanged') return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
+  return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
 }
 
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
@@ -210,8 +211,9 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
       return refused ? { ok: false, reason: refused } : { ok: true, user: known };
     }
   }
-  const user = await resolveUser(env, { ...attempt, password: given });
-  if (!user) return { ok: false, reason: 'user_not_found' };
+  const resolved = await resolveUser(env, { ...attempt, password: given });
+  if (!resolved.ok) return resolved;
+  const user = resolved.user;
   const refused = userFilters(user, attempt);
   if (refused) return { ok: false, reason: refused };
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);

@@ -102,8 +102,9 @@ export class SshAuthentication {
       : method === 'publickey'
         ? { protocol: 'SSH', ip: this.ip, username, method, publicKey: authorizedKeyLine((ctx as AuthContext & { key: { data: Buffer } }).key.data) }
         : { protocol: 'SSH', ip: this.ip, username, method };
-    const user = await resolveUser(env, attempt);
-    if (!user) return { ok: false, reason: 'user_not_found', username, method };
+    const resolved = await resolveUser(env, attempt);
+    if (!resolved.ok) return { ok: false, reason: resolved.reason, username, method };
+    const user = resolved.user;
     const refused = userFilters(user, attempt);
     if (refused) return { ok: false, reason: refused, username, method };
 

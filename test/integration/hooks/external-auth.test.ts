@@ -180,6 +180,8 @@ users:
     expect(await ftpLogin(ftpPort, 'garbage', 'x')).toBe(530);
     await server.waitForLog((l) => l.event === 'external_auth_denied' && l.username === 'crash' && l.reason === 'external_auth_failed');
     await server.waitForLog((l) => l.event === 'external_auth_denied' && l.username === 'garbage' && l.reason === 'external_auth_invalid');
+    // The login_failed line fail2ban reads carries the hook's reason, not user_not_found.
+    await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'crash' && l.reason === 'external_auth_failed');
     // The user the hook skips was never sent to it.
     expect(runsOf(dir, 'normal')).toBe(0);
     expect(await ftpLogin(ftpPort, 'normal', 'normal-pass')).toBe(230);

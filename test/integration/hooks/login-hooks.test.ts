@@ -160,6 +160,7 @@ describe('pre_login_hook', () => {
     expect(await ftpLogin(ftpPort, 'plgarbage', 'x')).toBe(530);
     await server.waitForLog((l) => l.event === 'pre_login_denied' && l.username === 'plcrash' && l.reason === 'pre_login_hook_failed');
     await server.waitForLog((l) => l.event === 'pre_login_denied' && l.username === 'plgarbage' && l.reason === 'pre_login_hook_invalid');
+    await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'plgarbage' && l.reason === 'pre_login_hook_invalid');
     expect(await ftpLogin(ftpPort, 'normal', 'normal-pass')).toBe(230);
   });
 });

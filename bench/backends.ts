@@ -6,7 +6,7 @@
 // alone. With --rss-sizes, it then puts and gets files of each size on each backend (fresh server
 // per size and backend) and prints the server's peak RSS per size: flat or growing with file size.
 //
-//   bun bench/backends.ts [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
+//   bun bench/backends.ts [--download-concurrency 1] [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
 //
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
 // --only s3,gcs limits the backends; --binary runs another build of the server.
@@ -18,6 +18,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { startAzurite } from '../test/support/azurite.ts';
 import { startGcsServer } from '../test/support/gcs-server.ts';
 import { freePort } from '../test/support/net.ts';
@@ -32,9 +33,12 @@ const SIZE_MB = Number(opt('--size-mb', '256'));
 const ROUNDS = Number(opt('--rounds', '3'));
 const RSS_SIZES = opt('--rss-sizes', '').split(',').filter(Boolean).map(Number);
 const PURGE_DELAY = opt('--purge-delay', '');
-const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt').split(',');
+const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt,local').split(',');
 const PART_MB = 8;
 const CONCURRENCY = 2;
+// The server's S3 and Azure downloads: 1 (default) streams one GET, as the direct SDK download
+// does; more fetches ranged parts in parallel, which on loopback only adds CPU (measured).
+const DOWNLOAD_CONCURRENCY = Number(opt('--download-concurrency', '1'));
 const work = tempDir('bench-backends-');
 function makeFile(mb: number): string {
   const file = join(work, `big-${mb}.bin`);
@@ -67,7 +71,7 @@ const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
 const sshdKey = keyFile;
 
 const port = await freePort();
-const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${s3.endpoint}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
+const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${s3.endpoint}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
 const yaml = `
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${port} }]
@@ -75,7 +79,7 @@ log: { level: warn }
 folders:
   - { name: s3, filesystem: { provider: s3, s3config: ${s3cfg} } }
   - { name: gcs, filesystem: { provider: gcs, gcsconfig: { bucket: bench, endpoint: "${gcs.endpoint}", upload_part_size: ${PART_MB} } } }
-  - { name: azblob, filesystem: { provider: azblob, azblobconfig: { container: bench, account_name: ${az.account}, account_key: "${az.key}", endpoint: "${az.endpoint}", upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${CONCURRENCY} } } }
+  - { name: azblob, filesystem: { provider: azblob, azblobconfig: { container: bench, account_name: ${az.account}, account_key: "${az.key}", endpoint: "${az.endpoint}", upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY} } } }
   - { name: sftp, filesystem: { provider: sftp, sftpconfig: { endpoint: "${sshd.endpoint}", username: ${sshd.user}, private_key: { file: ${keyFile} }, prefix: ${remoteDir} } } }
   - { name: crypt, mapped_path: ${join(work, 'crypt')}, filesystem: { provider: crypt, cryptconfig: { passphrase: bench-passphrase } } }
 users:
@@ -132,19 +136,62 @@ function rssMiB(pid: number): number {
   }
 }
 
-/** Runs `fn`, sampling the server's RSS every 100 ms; returns seconds, the peak RSS and the server's CPU seconds. */
-async function timed(fn: () => Promise<void>): Promise<{ secs: number; peak: number; cpu: number }> {
-  const pid = server!.pid!;
-  let peak = rssMiB(pid);
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
-  const cpu0 = cpuSecs(pid);
+/** CPU seconds the whole machine has been busy so far (all cores; /proc/stat, idle and iowait excluded). */
+function machineBusySecs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+}
+
+/** Where the CPU went during one transfer, in seconds. */
+interface CpuSplit {
+  server: number;
+  storage: number;
+  bench: number;
+  machine: number;
+}
+
+interface Timing {
+  secs: number;
+  peak: number;
+  cpu: CpuSplit;
+}
+
+/**
+ * Runs `fn`, sampling the server's RSS every 100 ms (when one runs); returns seconds, the peak RSS
+ * and the CPU seconds of this server, the storage emulator (`storagePid`; 'self': it runs inside
+ * this process, as the GCS server does; undefined: not one process, as sshd), this process (the
+ * SDK's client in a direct transfer) and the whole machine. What the machine spent beyond those is
+ * the sftp client's (and sshd's).
+ */
+async function timed(fn: () => Promise<void>, storagePid: number | 'self' | undefined): Promise<Timing> {
+  const pid = server?.pid ?? 0;
+  let peak = pid ? rssMiB(pid) : 0;
+  const sampler = setInterval(() => (peak = pid ? Math.max(peak, rssMiB(pid)) : 0), 100);
+  const self = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const ext = typeof storagePid === 'number' ? storagePid : 0;
+  const before = { server: pid ? cpuSecs(pid) : 0, storage: ext ? cpuSecs(ext) : 0, bench: self(), machine: machineBusySecs() };
   const t = performance.now();
   try {
     await fn();
   } finally {
     clearInterval(sampler);
   }
-  return { secs: (performance.now() - t) / 1000, peak: Math.max(peak, rssMiB(pid)), cpu: cpuSecs(pid) - cpu0 };
+  const secs = (performance.now() - t) / 1000;
+  const benchCpu = self() - before.bench;
+  return {
+    secs,
+    peak: pid ? Math.max(peak, rssMiB(pid)) : 0,
+    cpu: {
+      server: pid ? cpuSecs(pid) - before.server : 0,
+      storage: ext ? cpuSecs(ext) - before.storage : storagePid === 'self' ? benchCpu : 0,
+      bench: storagePid === 'self' ? 0 : benchCpu,
+      machine: machineBusySecs() - before.machine,
+    },
+  };
 }
 
 function sftpRun(target: { port: number; user: string; key: string }, batch: string): Promise<void> {
@@ -186,38 +233,58 @@ const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void
 };
 
 const rows: string[] = [];
+const cpuRows: string[] = [];
 const rssRows: string[] = [];
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const gotFile = join(work, 'got.bin');
+const CORES = availableParallelism();
+/** The storage emulator's process, for CPU accounting (see timed()). */
+const storageOf = (backend: string): number | 'self' | undefined =>
+  backend === 's3' ? s3.pid : backend === 'azblob' ? az.pid : backend === 'gcs' ? 'self' : undefined;
+/** `/local` is the user's home on local disk: what SFTP itself costs, with no storage behind it. */
+const pathOf = (backend: string) => (backend === 'local' ? '' : `/${backend}`);
+/** Median CPU split, in CPU seconds per GB moved, and the machine's busy share of its cores. */
+function cpuCells(ts: Timing[], withServer: boolean): string {
+  const per = (f: (c: CpuSplit) => number) => med(ts.map((t) => f(t.cpu) / (BYTES / 1e9))).toFixed(1);
+  const rest = (c: CpuSplit) => Math.max(0, c.machine - c.server - c.storage - c.bench);
+  const busy = med(ts.map((t) => (100 * t.cpu.machine) / (t.secs * CORES))).toFixed(0);
+  return [withServer ? per((c) => c.server) : '–', per((c) => c.storage), withServer ? '–' : per((c) => c.bench), per(rest), per((c) => c.machine), `${busy}%`].join(' | ');
+}
 try {
   for (const backend of ROUNDS > 0 ? BACKENDS : []) {
-    const r = { up: [] as number[], down: [] as number[], dup: [] as number[], ddown: [] as number[], cpuUp: [] as number[], cpuDown: [] as number[], peak: 0 };
+    const r = { up: [] as Timing[], down: [] as Timing[], dup: [] as Timing[], ddown: [] as Timing[], peak: 0 };
+    const storage = storageOf(backend);
     server = await startServer();
     for (let round = 0; round < ROUNDS; round++) {
-      const up = await timed(() => sftpRun(ours, `put ${big} /${backend}/via-sftp.bin\n`));
-      const down = await timed(() => sftpRun(ours, `get /${backend}/via-sftp.bin ${gotFile}\n`));
+      const up = await timed(() => sftpRun(ours, `put ${big} ${pathOf(backend)}/via-sftp.bin\n`), storage);
+      const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/via-sftp.bin ${gotFile}\n`), storage);
       if (round === 0 && !sameBytes(big, gotFile)) throw new Error(`${backend}: the file got back differs from the one put`);
-      r.up.push(BYTES / 1e6 / up.secs);
-      r.down.push(BYTES / 1e6 / down.secs);
-      r.cpuUp.push(up.cpu / (BYTES / 1e9));
-      r.cpuDown.push(down.cpu / (BYTES / 1e9));
+      r.up.push(up);
+      r.down.push(down);
       r.peak = Math.max(r.peak, up.peak, down.peak);
       const d = direct[backend];
       if (d) {
-        const t1 = performance.now();
-        await d.up();
-        r.dup.push(BYTES / 1e6 / ((performance.now() - t1) / 1000));
-        const t2 = performance.now();
-        await d.down();
-        r.ddown.push(BYTES / 1e6 / ((performance.now() - t2) / 1000));
+        // The direct transfers run with this server idle: its CPU is not counted in them.
+        const idle: Server | undefined = server;
+        server = undefined;
+        r.dup.push(await timed(d.up, storage));
+        r.ddown.push(await timed(d.down, storage));
+        server = idle;
       }
-      process.stderr.write(`${backend} round ${round + 1}: up ${r.up.at(-1)!.toFixed(0)} (direct ${r.dup.at(-1)?.toFixed(0) ?? '-'}), down ${r.down.at(-1)!.toFixed(0)} (direct ${r.ddown.at(-1)?.toFixed(0) ?? '-'}) MB/s\n`);
+      const mbs = (t: Timing | undefined) => (t ? (BYTES / 1e6 / t.secs).toFixed(0) : '-');
+      process.stderr.write(`${backend} round ${round + 1}: up ${mbs(up)} (direct ${mbs(r.dup.at(-1))}), down ${mbs(down)} (direct ${mbs(r.ddown.at(-1))}) MB/s\n`);
     }
     await stopServer();
-    const ratio = (a: number[], b: number[]) => (b.length ? ` (×${(med(a) / med(b)).toFixed(2)})` : '');
+    const rate = (ts: Timing[]) => med(ts.map((t) => BYTES / 1e6 / t.secs));
+    const ratio = (a: Timing[], b: Timing[]) => (b.length ? ` (×${(rate(a) / rate(b)).toFixed(2)})` : '');
+    const cpu = (ts: Timing[]) => med(ts.map((t) => t.cpu.server / (BYTES / 1e9))).toFixed(1);
     rows.push(
-      `| ${backend} | ${med(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? med(r.dup).toFixed(0) : '–'} | ${med(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? med(r.ddown).toFixed(0) : '–'} | ${med(r.cpuUp).toFixed(1)} / ${med(r.cpuDown).toFixed(1)} | ${r.peak.toFixed(0)} MiB |`,
+      `| ${backend} | ${rate(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? rate(r.dup).toFixed(0) : '–'} | ${rate(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? rate(r.ddown).toFixed(0) : '–'} | ${cpu(r.up)} / ${cpu(r.down)} | ${r.peak.toFixed(0)} MiB |`,
     );
+    for (const [dir, ts, dts] of [['down', r.down, r.ddown], ['up', r.up, r.dup]] as const) {
+      cpuRows.push(`| ${backend} ${dir} | SFTP | ${rate(ts).toFixed(0)} | ${cpuCells(ts, true)} |`);
+      if (dts.length) cpuRows.push(`| ${backend} ${dir} | direct | ${rate(dts).toFixed(0)} | ${cpuCells(dts, false)} |`);
+    }
   }
   if (RSS_SIZES.length) {
     const peaks = new Map<string, string[]>();
@@ -225,8 +292,8 @@ try {
       const file = mb === SIZE_MB ? big : makeFile(mb);
       for (const backend of BACKENDS) {
         server = await startServer();
-        const up = await timed(() => sftpRun(ours, `put ${file} /${backend}/rss.bin\n`));
-        const down = await timed(() => sftpRun(ours, `get /${backend}/rss.bin ${gotFile}\n`));
+        const up = await timed(() => sftpRun(ours, `put ${file} ${pathOf(backend)}/rss.bin\n`), storageOf(backend));
+        const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/rss.bin ${gotFile}\n`), storageOf(backend));
         await stopServer();
         const cell = `${Math.max(up.peak, down.peak).toFixed(0)} (${((mb * 2 ** 20) / 1e6 / up.secs).toFixed(0)} / ${((mb * 2 ** 20) / 1e6 / down.secs).toFixed(0)})`;
         peaks.set(backend, [...(peaks.get(backend) ?? []), cell]);
@@ -243,8 +310,12 @@ try {
   await Promise.allSettled([s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
 }
 const purge = PURGE_DELAY ? `MIMALLOC_PURGE_DELAY=${PURGE_DELAY}` : 'MIMALLOC_PURGE_DELAY=-1 (default)';
-if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; parts ${PART_MB} MiB × ${CONCURRENCY}; ${purge}; a fresh server per backend.`);
+if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; upload parts ${PART_MB} MiB × ${CONCURRENCY}, S3 and Azure download concurrency ${DOWNLOAD_CONCURRENCY}; ${purge}; a fresh server per backend.`);
 if (rows.length) console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server CPU s/GB up / down | server peak RSS |\n|---|---|---|---|---|---|---|\n' + rows.join('\n'));
+if (cpuRows.length) {
+  console.log(`\nWhere the CPU goes: CPU seconds per GB moved, median of ${ROUNDS}, by process: this server, the storage emulator (the GCS server runs inside the bench process; sshd is not one process and falls in "client and rest"), the SDK's client (direct only), the rest (the sftp client, sshd, the kernel), the machine's total, and how busy the machine's ${CORES} cores were.`);
+  console.log('| transfer | via | MB/s | server | storage | SDK client | client and rest | machine | busy |\n|---|---|---|---|---|---|---|---|---|\n' + cpuRows.join('\n'));
+}
 if (rssRows.length) {
   console.log(`\nServer peak RSS in MiB by file size (one put and one get, a fresh server per cell; SFTP up / down MB/s in brackets); ${purge}.`);
   console.log(rssRows.join('\n'));

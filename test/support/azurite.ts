@@ -21,6 +21,8 @@ export interface Azurite {
   account: string;
   key: string;
   service: BlobServiceClient;
+  /** The azurite process (for CPU accounting in benchmarks). */
+  pid: number;
   /** Creates a container (idempotent). */
   createContainer(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startAzurite(timeoutMs = 30_000): Promise<Azurite> {
     account: AZURITE_ACCOUNT,
     key: AZURITE_KEY,
     service,
+    pid: proc.pid!,
     async createContainer(name) {
       await service.getContainerClient(name).createIfNotExists();
     },

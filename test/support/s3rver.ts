@@ -17,6 +17,8 @@ export interface S3rver {
   readonly secretKey: string;
   /** s3rver's data directory (multipart parts live under `<bucket>/._S3rver_uploads/`). */
   readonly dir: string;
+  /** The s3rver process (for CPU accounting in benchmarks). */
+  readonly pid: number;
   /** What the child wrote to stderr (last 64 KiB), for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -123,6 +125,7 @@ export async function startS3rver(bucket = 'test-bucket'): Promise<S3rver> {
     accessKey: ACCESS_KEY,
     secretKey: SECRET_KEY,
     dir,
+    pid: child.pid!,
     log: () => stderr,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

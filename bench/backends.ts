@@ -6,8 +6,11 @@
 // alone. With --rss-sizes, it then puts and gets files of each size on each backend (fresh server
 // per size and backend) and prints the server's peak RSS per size: flat or growing with file size.
 //
-//   bun bench/backends.ts [--download-concurrency 1] [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
+//   bun bench/backends.ts [--link MBPS,RTT_MS] [--download-concurrency 1] [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
 //
+// --link puts every storage server (for this server and for the direct SDK transfers alike) behind
+// a shaped link of that bandwidth and round-trip time, as a store across a network would be;
+// without it, storage is on loopback and the machine's CPU is the limit.
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
 // --only s3,gcs limits the backends; --binary runs another build of the server.
 import { Upload } from '@aws-sdk/lib-storage';
@@ -19,6 +22,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { startLinksProcess, throughLink, type LinkShape } from './link.ts';
 import { startAzurite } from '../test/support/azurite.ts';
 import { startGcsServer } from '../test/support/gcs-server.ts';
 import { freePort } from '../test/support/net.ts';
@@ -39,6 +44,13 @@ const CONCURRENCY = 2;
 // The server's S3 and Azure downloads: 1 (default) streams one GET, as the direct SDK download
 // does; more fetches ranged parts in parallel, which on loopback only adds CPU (measured).
 const DOWNLOAD_CONCURRENCY = Number(opt('--download-concurrency', '1'));
+const LINK: LinkShape | undefined = (() => {
+  const v = opt('--link', '');
+  if (!v) return undefined;
+  const [mbps, rttMs] = v.split(',').map(Number);
+  if (!(mbps! > 0) || !(rttMs! >= 0)) throw new Error('--link wants MBPS,RTT_MS, e.g. --link 60,20');
+  return { mbps: mbps!, rttMs: rttMs! };
+})();
 const work = tempDir('bench-backends-');
 function makeFile(mb: number): string {
   const file = join(work, `big-${mb}.bin`);
@@ -60,6 +72,15 @@ if (!existsSync(binary)) spawnSync(join(root, 'node_modules/.bin/bun'), [join(ro
 const [s3, az, gcs, sshd] = await Promise.all([startS3rver('bench'), startAzurite(), startGcsServer(), startSshd()]);
 await az.createContainer('bench');
 await new Storage({ apiEndpoint: gcs.endpoint, projectId: 'bench' }).createBucket('bench').catch(() => undefined);
+// Where the server and the direct transfers reach each store: directly, or through a shaped link.
+// The links run in a process of their own (their CPU falls in "client and rest").
+const links = LINK ? await startLinksProcess([s3.endpoint, gcs.endpoint, az.endpoint, `http://${sshd.endpoint}`].map((e) => Number(new URL(e).port)), LINK) : undefined;
+const ep = {
+  s3: links ? throughLink(s3.endpoint, links.ports[0]!) : s3.endpoint,
+  gcs: links ? throughLink(gcs.endpoint, links.ports[1]!) : gcs.endpoint,
+  az: links ? throughLink(az.endpoint, links.ports[2]!) : az.endpoint,
+  sshdPort: links ? links.ports[3]! : sshd.port,
+};
 const remoteDir = join(sshd.dir, 'remote');
 mkdirSync(remoteDir, { recursive: true });
 const keyFile = join(work, 'backend_key');
@@ -71,16 +92,16 @@ const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
 const sshdKey = keyFile;
 
 const port = await freePort();
-const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${s3.endpoint}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
+const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${ep.s3}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
 const yaml = `
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${port} }]
 log: { level: warn }
 folders:
   - { name: s3, filesystem: { provider: s3, s3config: ${s3cfg} } }
-  - { name: gcs, filesystem: { provider: gcs, gcsconfig: { bucket: bench, endpoint: "${gcs.endpoint}", upload_part_size: ${PART_MB} } } }
-  - { name: azblob, filesystem: { provider: azblob, azblobconfig: { container: bench, account_name: ${az.account}, account_key: "${az.key}", endpoint: "${az.endpoint}", upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY} } } }
-  - { name: sftp, filesystem: { provider: sftp, sftpconfig: { endpoint: "${sshd.endpoint}", username: ${sshd.user}, private_key: { file: ${keyFile} }, prefix: ${remoteDir} } } }
+  - { name: gcs, filesystem: { provider: gcs, gcsconfig: { bucket: bench, endpoint: "${ep.gcs}", upload_part_size: ${PART_MB} } } }
+  - { name: azblob, filesystem: { provider: azblob, azblobconfig: { container: bench, account_name: ${az.account}, account_key: "${az.key}", endpoint: "${ep.az}", upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY} } } }
+  - { name: sftp, filesystem: { provider: sftp, sftpconfig: { endpoint: "127.0.0.1:${ep.sshdPort}", username: ${sshd.user}, private_key: { file: ${keyFile} }, prefix: ${remoteDir} } } }
   - { name: crypt, mapped_path: ${join(work, 'crypt')}, filesystem: { provider: crypt, cryptconfig: { passphrase: bench-passphrase } } }
 users:
   - username: bench
@@ -204,9 +225,9 @@ function sftpRun(target: { port: number; user: string; key: string }, batch: str
 }
 
 const ours = { port, user: 'bench', key: clientKey };
-const s3client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-const gcsBucket = new Storage({ apiEndpoint: gcs.endpoint, projectId: 'bench' }).bucket('bench');
-const azContainer = az.service.getContainerClient('bench');
+const s3client = new S3Client({ region: 'us-east-1', endpoint: ep.s3, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+const gcsBucket = new Storage({ apiEndpoint: ep.gcs, projectId: 'bench' }).bucket('bench');
+const azContainer = new BlobServiceClient(ep.az, new StorageSharedKeyCredential(az.account, az.key)).getContainerClient('bench');
 /** Compares two files without holding either in memory. */
 function sameBytes(a: string, b: string): boolean {
   return spawnSync('cmp', ['-s', a, b]).status === 0;
@@ -227,8 +248,8 @@ const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void
     down: async () => pipeline((await azContainer.getBlobClient('direct.bin').download()).readableStreamBody as unknown as Readable, sink()),
   },
   sftp: {
-    up: () => sftpRun({ port: sshd.port, user: sshd.user, key: sshdKey }, `put ${big} ${remoteDir}/direct.bin\n`),
-    down: () => sftpRun({ port: sshd.port, user: sshd.user, key: sshdKey }, `get ${remoteDir}/direct.bin ${join(work, 'direct-down.bin')}\n`),
+    up: () => sftpRun({ port: ep.sshdPort, user: sshd.user, key: sshdKey }, `put ${big} ${remoteDir}/direct.bin\n`),
+    down: () => sftpRun({ port: ep.sshdPort, user: sshd.user, key: sshdKey }, `get ${remoteDir}/direct.bin ${join(work, 'direct-down.bin')}\n`),
   },
 };
 
@@ -307,10 +328,10 @@ try {
 } finally {
   await stopServer();
   s3client.destroy();
-  await Promise.allSettled([s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
+  await Promise.allSettled([links?.close(), s3.stop(), az.stop(), gcs.close(), sshd.stop()]);
 }
 const purge = PURGE_DELAY ? `MIMALLOC_PURGE_DELAY=${PURGE_DELAY}` : 'MIMALLOC_PURGE_DELAY=-1 (default)';
-if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; upload parts ${PART_MB} MiB × ${CONCURRENCY}, S3 and Azure download concurrency ${DOWNLOAD_CONCURRENCY}; ${purge}; a fresh server per backend.`);
+if (rows.length) console.log(`${SIZE_MB} MiB through this server's SFTP (OpenSSH sftp, aes128-gcm) vs the SDK direct, MB/s, median of ${ROUNDS}; upload parts ${PART_MB} MiB × ${CONCURRENCY}, S3 and Azure download concurrency ${DOWNLOAD_CONCURRENCY}; storage ${LINK ? `behind a ${LINK.mbps} MB/s link with ${LINK.rttMs} ms round trips` : 'on loopback'}; ${purge}; a fresh server per backend.`);
 if (rows.length) console.log('| backend | SFTP up (ratio to direct) | direct up | SFTP down (ratio) | direct down | server CPU s/GB up / down | server peak RSS |\n|---|---|---|---|---|---|---|\n' + rows.join('\n'));
 if (cpuRows.length) {
   console.log(`\nWhere the CPU goes: CPU seconds per GB moved, median of ${ROUNDS}, by process: this server, the storage emulator (the GCS server runs inside the bench process; sshd is not one process and falls in "client and rest"), the SDK's client (direct only), the rest (the sftp client, sshd, the kernel), the machine's total, and how busy the machine's ${CORES} cores were.`);

@@ -1,6 +1,6 @@
 // Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
-// runs in the background; 409 while one is running; 403 with quota tracking off), list running scans, and set or add to a
-// user's data transfer usage.
+// runs in the background; 409 while one is running; 403 with quota tracking off), list running
+// scans, and set or add to a user's data transfer usage.
 import { quotaScans, scanFolderUsage, scanUserUsage } from '../core/quota-scan.ts';
 import { storeUsageBook } from '../core/quota.ts';
 import { log } from '../log.ts';

@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { cpuSecs as cpuOf, machineBusySecs, rssMiB as rssOf } from './proc.ts';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { startLinksProcess, throughLink, type LinkShape } from './link.ts';
 import { startAzurite } from '../test/support/azurite.ts';
@@ -139,30 +140,9 @@ async function stopServer(): Promise<void> {
   await gone;
 }
 
-/** User plus system CPU seconds of `pid` so far. */
-function cpuSecs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds the whole machine has been busy so far (all cores; /proc/stat, idle and iowait excluded). */
-function machineBusySecs(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
-}
+const cpuSecs = (pid: number) => cpuOf([pid]);
+// One process, not its tree: sampled every 100 ms, a pgrep per sample would cost CPU in the figures.
+const rssMiB = (pid: number) => rssOf([pid]);
 
 /** Where the CPU went during one transfer, in seconds. */
 interface CpuSplit {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '../src/protocols/ssh/ssh2.ts';
 import { freePort } from '../test/support/net.ts';
+import { cpuSecs, processTree, rssMiB } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -185,40 +186,8 @@ async function startRclone(): Promise<Server> {
 
 // ---------- measurements ----------
 /** The process and all its descendants (sshd forks per session, and again for privilege separation). */
-function tree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...sh('pgrep', ['-P', String(out[i])]).stdout.split('\n').filter(Boolean).map(Number));
-  return out;
-}
-
-function cpuSeconds(pid: number): number {
-  // utime+stime (+ reaped children's) over the process tree: sshd's per-session children count too.
-  let total = 0;
-  const pids = tree(pid);
-  for (const p of pids) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-    } catch {
-      // exited
-    }
-  }
-  return total;
-}
-
-function rssMiB(pid: number): number {
-  let total = 0;
-  const pids = tree(pid);
-  for (const p of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      total += Number(m?.[1] ?? 0) / 1024;
-    } catch {
-      // exited
-    }
-  }
-  return total;
-}
+// utime+stime (+ reaped children's) over the process tree: sshd's per-session children count too.
+const cpuSeconds = (pid: number) => cpuSecs(processTree(pid), true);
 
 function sftp(s: Server, cipher: string, batch: string): { ok: boolean; ms: number; err: string } {
   const file = join(work, `batch-${process.hrtime.bigint()}`);
@@ -285,7 +254,7 @@ function listing(s: Server, cipher: string): number {
 }
 
 async function idleSessions(s: Server): Promise<number> {
-  const before = rssMiB(s.pid());
+  const before = rssMiB(processTree(s.pid()));
   const clients: InstanceType<typeof Client>[] = [];
   for (let i = 0; i < IDLE_SESSIONS; i += 10) {
     await Promise.all(
@@ -300,7 +269,7 @@ async function idleSessions(s: Server): Promise<number> {
     );
   }
   await new Promise((r) => setTimeout(r, 1500));
-  const after = rssMiB(s.pid());
+  const after = rssMiB(processTree(s.pid()));
   for (const c of clients) c.end();
   process.stderr.write(`${s.name}: RSS ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${clients.length} sessions\n`);
   return after;

@@ -1,0 +1,51 @@
+// What the benchmarks read from /proc (Linux): CPU seconds and resident memory of processes, and
+// how busy the whole machine has been.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** `pid` and its descendants, as they are now. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const children = spawnSync('pgrep', ['-P', String(out[i])], { encoding: 'utf8' }).stdout ?? '';
+    out.push(...children.split('\n').filter(Boolean).map(Number));
+  }
+  return out;
+}
+
+/**
+ * User plus system CPU seconds of `pids` so far; with `reaped`, also what their exited and waited-for
+ * children spent (sshd's per-session processes). A process that has exited counts nothing.
+ */
+export function cpuSecs(pids: number[], reaped = false): number {
+  let total = 0;
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / 100;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+/** Resident memory of `pids` now, in MiB. */
+export function rssMiB(pids: number[]): number {
+  let total = 0;
+  for (const p of pids) {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+/** CPU seconds the whole machine has been busy so far (all cores; idle and iowait excluded). */
+export function machineBusySecs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+}

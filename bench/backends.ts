@@ -159,14 +159,15 @@ interface Timing {
 }
 
 /**
- * Runs `fn`, sampling the server's RSS every 100 ms (when one runs); returns seconds, the peak RSS
- * and the CPU seconds of this server, the storage emulator (`storagePid`; 'self': it runs inside
+ * Runs `fn`, sampling the RSS of this server (`serverPid`; undefined: a direct transfer, with the
+ * server idle and not counted) every 100 ms; returns seconds, the peak RSS and the CPU seconds of
+ * this server, the storage emulator (`storagePid`; 'self': it runs inside
  * this process, as the GCS server does; undefined: not one process, as sshd), this process (the
  * SDK's client in a direct transfer) and the whole machine. What the machine spent beyond those is
  * the sftp client's (and sshd's).
  */
-async function timed(fn: () => Promise<void>, storagePid: number | 'self' | undefined): Promise<Timing> {
-  const pid = server?.pid ?? 0;
+async function timed(fn: () => Promise<void>, serverPid: number | undefined, storagePid: number | 'self' | undefined): Promise<Timing> {
+  const pid = serverPid ?? 0;
   let peak = pid ? rssMiB(pid) : 0;
   const sampler = setInterval(() => (peak = pid ? Math.max(peak, rssMiB(pid)) : 0), 100);
   const self = () => {
@@ -257,8 +258,8 @@ try {
     const storage = storageOf(backend);
     server = await startServer();
     for (let round = 0; round < ROUNDS; round++) {
-      const up = await timed(() => sftpRun(ours, `put ${big} ${pathOf(backend)}/via-sftp.bin\n`), storage);
-      const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/via-sftp.bin ${gotFile}\n`), storage);
+      const up = await timed(() => sftpRun(ours, `put ${big} ${pathOf(backend)}/via-sftp.bin\n`), server.pid, storage);
+      const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/via-sftp.bin ${gotFile}\n`), server.pid, storage);
       if (round === 0 && !sameBytes(big, gotFile)) throw new Error(`${backend}: the file got back differs from the one put`);
       r.up.push(up);
       r.down.push(down);
@@ -266,11 +267,8 @@ try {
       const d = direct[backend];
       if (d) {
         // The direct transfers run with this server idle: its CPU is not counted in them.
-        const idle: Server | undefined = server;
-        server = undefined;
-        r.dup.push(await timed(d.up, storage));
-        r.ddown.push(await timed(d.down, storage));
-        server = idle;
+        r.dup.push(await timed(d.up, undefined, storage));
+        r.ddown.push(await timed(d.down, undefined, storage));
       }
       const mbs = (t: Timing | undefined) => (t ? (BYTES / 1e6 / t.secs).toFixed(0) : '-');
       process.stderr.write(`${backend} round ${round + 1}: up ${mbs(up)} (direct ${mbs(r.dup.at(-1))}), down ${mbs(down)} (direct ${mbs(r.ddown.at(-1))}) MB/s\n`);
@@ -293,8 +291,8 @@ try {
       const file = mb === SIZE_MB ? big : makeFile(mb);
       for (const backend of BACKENDS) {
         server = await startServer();
-        const up = await timed(() => sftpRun(ours, `put ${file} ${pathOf(backend)}/rss.bin\n`), storageOf(backend));
-        const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/rss.bin ${gotFile}\n`), storageOf(backend));
+        const up = await timed(() => sftpRun(ours, `put ${file} ${pathOf(backend)}/rss.bin\n`), server.pid, storageOf(backend));
+        const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/rss.bin ${gotFile}\n`), server.pid, storageOf(backend));
         await stopServer();
         const cell = `${Math.max(up.peak, down.peak).toFixed(0)} (${((mb * 2 ** 20) / 1e6 / up.secs).toFixed(0)} / ${((mb * 2 ** 20) / 1e6 / down.secs).toFixed(0)})`;
         peaks.set(backend, [...(peaks.get(backend) ?? []), cell]);

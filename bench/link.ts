@@ -1,9 +1,10 @@
 // A shaped network link for the benchmarks: a TCP proxy in front of a storage server that gives
 // each direction a fixed bandwidth (shared by every connection through it, as one network path
 // is) and a one-way delay, so that a storage emulator on loopback behaves like a store across a
-// network. Bytes are neither dropped nor reordered; a sender is paused while more than a
-// bandwidth-delay product's worth of its data waits, as TCP's window would hold it back.
+// network. Bytes are neither dropped nor reordered; a sender is paused while more of its data
+// waits in the link than an auto-tuned TCP window would hold (see `window` in startLink).
 
+import { spawn } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
 
 export interface LinkShape {
@@ -111,8 +112,7 @@ export function throughLink(endpoint: string, linkPort: number): string {
  * loop with whatever runs in the caller (an SDK client, the GCS server). Resolves to the local
  * port in front of each target, in order.
  */
-export async function startLinksProcess(targets: number[], shape: LinkShape): Promise<{ ports: number[]; pid: number; close(): Promise<void> }> {
-  const { spawn } = await import('node:child_process');
+export async function startLinksProcess(targets: number[], shape: LinkShape): Promise<{ ports: number[]; close(): Promise<void> }> {
   const child = spawn(process.execPath, [new URL(import.meta.url).pathname, String(shape.mbps), String(shape.rttMs), ...targets.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = await new Promise<number[]>((res, rej) => {
     let out = '';
@@ -124,7 +124,6 @@ export async function startLinksProcess(targets: number[], shape: LinkShape): Pr
   });
   return {
     ports,
-    pid: child.pid!,
     close: () =>
       new Promise<void>((res) => {
         if (child.exitCode !== null) return res();

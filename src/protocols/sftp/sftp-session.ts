@@ -9,7 +9,7 @@ import type { SetAttrs } from '../../core/user-fs.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import type { SFTPWrapper } from '../ssh/ssh2.ts';
 import { FX, attrsOf, longnameOf, statusOf } from './status.ts';
-import { advertiseExtensions, outgoingPacketSize, sendExtendedReply, symlinkArgs, uint64s } from './wire.ts';
+import { symlinkArgs, uint64s } from './wire.ts';
 
 const OPEN = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
 const READDIR_PAGE = 100;
@@ -79,8 +79,8 @@ export class SftpSession {
     private readonly conn: Connection,
     private readonly onRelease: () => void = () => undefined,
   ) {
-    this.#packetRead = Math.max(1024, outgoingPacketSize(sftp) - DATA_HEADER);
-    advertiseExtensions(sftp, {
+    this.#packetRead = Math.max(1024, sftp.outgoingPacketSize - DATA_HEADER);
+    sftp.advertiseExtensions({
       'posix-rename@openssh.com': '1',
       'statvfs@openssh.com': '2',
       'fsync@openssh.com': '1',
@@ -310,7 +310,7 @@ export class SftpSession {
         if (!args) throw new AppError('invalid', 'malformed statvfs');
         const u = await fs.statvfs(this.#path(args[0]!));
         const reply = uint64s([u.blockSize, u.blockSize, u.blocks, u.blocksFree, u.blocksAvail, u.files, u.filesFree, u.filesFree, 0, 0, u.nameMax]);
-        if (!sendExtendedReply(this.sftp, id, reply)) throw new AppError('io', 'reply could not be sent');
+        this.sftp.extendedReply(id, reply);
         return;
       }
       case 'fsync@openssh.com': {
@@ -323,7 +323,7 @@ export class SftpSession {
       case 'limits@openssh.com': {
         // Sizes that keep every DATA reply and WRITE request inside one SSH packet.
         const reply = uint64s([this.#packetRead + DATA_HEADER, this.#packetRead, 32768 - WRITE_HEADER, MAX_HANDLES]);
-        if (!sendExtendedReply(this.sftp, id, reply)) throw new AppError('io', 'reply could not be sent');
+        this.sftp.extendedReply(id, reply);
         return;
       }
       default:

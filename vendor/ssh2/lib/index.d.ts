@@ -1,6 +1,41 @@
 // Types for the vendored ssh2 copy: its API is upstream's, so reuse @types/ssh2. The CommonJS
 // module.exports object is what an ES `import x from` yields in Node, Bun and Deno.
+import type { Socket } from 'node:net';
 import type * as Ssh2 from 'ssh2';
 
 declare const ssh2: typeof Ssh2;
 export default ssh2;
+
+// The fork's own API (README.md, "Fork API"): what the project used to read from private fields.
+declare module 'ssh2' {
+  interface Server {
+    /** A raw TCP connection was accepted, before the client's identification line. */
+    on(event: 'tcpConnection', listener: (socket: Socket) => void): this;
+  }
+
+  interface Connection {
+    /** The client's socket. */
+    readonly socket: Socket;
+  }
+
+  interface SFTPWrapper {
+    /** Server: extensions (name -> data) for the VERSION reply; call before the client's INIT. */
+    advertiseExtensions(extensions: Record<string, string>): void;
+    /** Server: sends SSH_FXP_EXTENDED_REPLY, queued in order with every other reply. */
+    extendedReply(reqid: number, payload: Buffer): void;
+    /** The largest SSH packet the peer takes on this channel. */
+    readonly outgoingPacketSize: number;
+    /** Bytes the channel windows allow in flight right now, each way. */
+    readonly sendWindow: number;
+    readonly receiveWindow: number;
+    /** The channel is open for sending. */
+    readonly isOpen: boolean;
+    /** The peer identified itself as OpenSSH or dropbear. */
+    readonly peerIsOpenSSH: boolean;
+    /** Client: the extensions the server advertised. */
+    readonly extensions: Record<string, string>;
+    /** Client: the largest READ and WRITE payloads the server takes. */
+    readonly maxReadLength: number;
+    readonly maxWriteLength: number;
+  }
+}

@@ -345,6 +345,10 @@ class Server extends EventEmitter {
         };
       }
 
+      // [vendor] The raw socket, before the client's identification line: a
+      // server can arm its login grace timer and admission checks here.
+      this.emit('tcpConnection', socket);
+
       // eslint-disable-next-line no-use-before-define
       new Client(socket, hostKeys, ident, offer, debug, this, cfg);
     }).on('error', (err) => {
@@ -1321,6 +1325,11 @@ class Client extends EventEmitter {
       else
         this.once('rekey', cb);
     }
+  }
+
+  // [vendor] The client's socket (its addresses; where per-socket state is kept).
+  get socket() {
+    return this._sock;
   }
 
   setNoDelay(noDelay) {

@@ -296,6 +296,80 @@ class SFTP extends EventEmitter {
   }
 
   // ===========================================================================
+  // [vendor] Fork API: what the project used to read from private fields =====
+  // ===========================================================================
+
+  /** Server: the extensions (name -> data) the VERSION reply advertises. Call
+   *  before the client's INIT arrives, i.e. right after accepting the channel. */
+  advertiseExtensions(extensions) {
+    if (!this.server)
+      throw new Error('Server-only method called in client mode');
+    const parts = [SERVER_VERSION_BUFFER];
+    for (const [name, data] of Object.entries(extensions)) {
+      for (const str of [name, data]) {
+        const b = Buffer.from(str, 'utf8');
+        const len = Buffer.allocUnsafe(4);
+        len.writeUInt32BE(b.length, 0);
+        parts.push(len, b);
+      }
+    }
+    const out = Buffer.concat(parts);
+    out.writeUInt32BE(out.length - 4, 0);
+    this._serverVersion = out;
+  }
+
+  /** Server: sends SSH_FXP_EXTENDED_REPLY for request `reqid`, queued in order
+   *  with every other reply when the window is closed. */
+  extendedReply(reqid, payload) {
+    if (!this.server)
+      throw new Error('Server-only method called in client mode');
+    const buf = Buffer.allocUnsafe(9 + payload.length);
+    writeUInt32BE(buf, buf.length - 4, 0);
+    buf[4] = RESPONSE.EXTENDED;
+    writeUInt32BE(buf, reqid, 5);
+    payload.copy(buf, 9);
+    sendOrBuffer(this, buf);
+  }
+
+  /** The largest SSH packet the peer takes on this channel. */
+  get outgoingPacketSize() {
+    return this.outgoing.packetSize;
+  }
+
+  /** Bytes the channel windows allow in flight, each way, right now. */
+  get sendWindow() {
+    return this.outgoing.window;
+  }
+  get receiveWindow() {
+    return this.incoming.window;
+  }
+
+  /** The channel is open for sending. */
+  get isOpen() {
+    return this.outgoing.state === 'open';
+  }
+
+  /** The peer identified itself as OpenSSH (or dropbear): it sends SYMLINK's
+   *  arguments in OpenSSH's order, which upstream swaps for it. */
+  get peerIsOpenSSH() {
+    return this._isOpenSSH === true;
+  }
+
+  /** Client: the extensions the server's VERSION advertised (name -> data). */
+  get extensions() {
+    return this._extensions;
+  }
+
+  /** Client: the largest READ and WRITE payloads the server takes
+   *  (limits@openssh.com when advertised). */
+  get maxReadLength() {
+    return this._maxReadLen;
+  }
+  get maxWriteLength() {
+    return this._maxWriteLen;
+  }
+
+  // ===========================================================================
   // Client-specific ===========================================================
   // ===========================================================================
   createReadStream(path, options) {
@@ -3177,7 +3251,9 @@ const SERVER_HANDLERS = {
       }
     }
 
-    sendOrBuffer(sftp, SERVER_VERSION_BUFFER);
+    // [vendor] The VERSION reply carries the extensions the server advertised with
+    // advertiseExtensions() (upstream's server side offers none).
+    sendOrBuffer(sftp, sftp._serverVersion || SERVER_VERSION_BUFFER);
 
     sftp._version = version;
     sftp._extensions = extensions;

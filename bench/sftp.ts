@@ -3,6 +3,9 @@
 // client with the same cipher, interleaved, median of N rounds. Prints Markdown tables.
 //
 //   bun bench/sftp.ts [--rounds 3] [--size-mb 256] [--servers bun,node,sshd,rclone] [--ciphers aes128-gcm@openssh.com,chacha20-poly1305@openssh.com]
+//
+// --baseline BINARY adds the server `base`: another compiled build (say, of the previous commit),
+// run like `bun` and interleaved with it, to check a change for regressions in the same run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -22,6 +25,8 @@ const CIPHERS = opt('--ciphers', 'aes128-gcm@openssh.com,chacha20-poly1305@opens
 const SMALL_FILES = Number(opt('--small-files', '1000'));
 const LIST_ENTRIES = Number(opt('--list-entries', '10000'));
 const IDLE_SESSIONS = Number(opt('--idle-sessions', '200'));
+const BASELINE = opt('--baseline', '');
+if (BASELINE && !SERVERS.includes('base')) SERVERS.splice(SERVERS.indexOf('bun') + 1, 0, 'base');
 
 const work = join(tmpdir(), `sftpgo-bench-sftp-${process.pid}`);
 mkdirSync(work, { recursive: true });
@@ -100,7 +105,7 @@ function stopper(proc: ChildProcess): () => Promise<void> {
 }
 
 let nodeBundle = '';
-async function startOurs(runtime: 'bun' | 'node'): Promise<Server> {
+async function startOurs(runtime: 'bun' | 'node' | 'base'): Promise<Server> {
   const dir = join(work, `ours-${runtime}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'home'), { recursive: true });
@@ -113,8 +118,9 @@ async function startOurs(runtime: 'bun' | 'node'): Promise<Server> {
   let cmd: string;
   let argv: string[];
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
-  if (runtime === 'bun') {
-    const bin = join(root, 'dist/sftpgo');
+  if (runtime === 'bun' || runtime === 'base') {
+    const bin = runtime === 'base' ? resolve(BASELINE) : join(root, 'dist/sftpgo');
+    if (runtime === 'base' && !existsSync(bin)) throw new Error(`--baseline ${BASELINE}: no such binary`);
     if (!existsSync(bin)) sh(BUN, [join(root, 'scripts/build.ts')]);
     cmd = bin;
     argv = [];
@@ -133,7 +139,8 @@ async function startOurs(runtime: 'bun' | 'node'): Promise<Server> {
   }
   const proc = spawn(cmd, [...argv, 'serve', '--config', join(dir, 'sftpgo.yaml'), '--data-dir', join(dir, 'data')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitPort(port, proc, `ours-${runtime}`);
-  return { name: runtime === 'bun' ? 'this server (compiled, Bun)' : 'this server (Node 20)', port, home: join(dir, 'home'), remoteDir: '', user: 'bench', proc, pid: () => proc.pid!, stop: stopper(proc) };
+  const name = { bun: 'this server (compiled, Bun)', base: 'baseline build (compiled, Bun)', node: 'this server (Node 20)' }[runtime];
+  return { name, port, home: join(dir, 'home'), remoteDir: '', user: 'bench', proc, pid: () => proc.pid!, stop: stopper(proc) };
 }
 
 async function startSshd(): Promise<Server> {
@@ -284,6 +291,7 @@ function median(xs: number[]): number {
 const starters: Record<string, () => Promise<Server>> = {
   bun: () => startOurs('bun'),
   node: () => startOurs('node'),
+  base: () => startOurs('base'),
   sshd: startSshd,
   rclone: startRclone,
 };

@@ -2,7 +2,7 @@
 // facts for MLSD/MLST (with `perm` computed from the user's permissions), plus FTP timestamps.
 import { hasPermission, type PermissionMap } from '../../core/permissions.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import { longnameOf } from '../sftp/status.ts';
+import { longnameOf } from '../../core/longname.ts';
 
 /** YYYYMMDDHHMMSS in UTC (MDTM, MFMT, MLSx `modify`). */
 export function ftpTime(ms: number): string {

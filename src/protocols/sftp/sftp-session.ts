@@ -8,7 +8,8 @@ import type { Download, Upload } from '../../core/transfers.ts';
 import type { SetAttrs } from '../../core/user-fs.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import type { SFTPWrapper } from '../ssh/ssh2.ts';
-import { FX, attrsOf, longnameOf, statusOf } from './status.ts';
+import { FX, attrsOf, statusOf } from './status.ts';
+import { longnameOf } from '../../core/longname.ts';
 import { symlinkArgs, uint64s } from './wire.ts';
 
 const OPEN = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;

@@ -13,6 +13,8 @@
 // without it, storage is on loopback and the machine's CPU is the limit.
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
 // --only s3,gcs limits the backends; --binary runs another build of the server.
+// --baseline BINARY also runs that build (say, of the previous commit) beside this one, each
+// transfer interleaved with this server's, and prints its rows too: a regression check in one run.
 import { Upload } from '@aws-sdk/lib-storage';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
@@ -40,6 +42,7 @@ const ROUNDS = Number(opt('--rounds', '3'));
 const RSS_SIZES = opt('--rss-sizes', '').split(',').filter(Boolean).map(Number);
 const PURGE_DELAY = opt('--purge-delay', '');
 const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt,local').split(',');
+const BASELINE = opt('--baseline', '');
 const PART_MB = 8;
 const CONCURRENCY = 2;
 // The server's S3 and Azure downloads: 1 (default) streams one GET, as the direct SDK download
@@ -93,8 +96,9 @@ const pub = readFileSync(`${clientKey}.pub`, 'utf8').trim();
 const sshdKey = keyFile;
 
 const port = await freePort();
+const basePort = BASELINE ? await freePort() : 0;
 const s3cfg = `{ bucket: bench, region: us-east-1, endpoint: "${ep.s3}", force_path_style: true, access_key: ${s3.accessKey}, access_secret: ${s3.secretKey}, upload_part_size: ${PART_MB}, upload_concurrency: ${CONCURRENCY}, download_part_size: ${PART_MB}, download_concurrency: ${DOWNLOAD_CONCURRENCY}, request_checksum_calculation: when_required, response_checksum_validation: when_required }`;
-const yaml = `
+const yamlFor = (port: number) => `
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${port} }]
 log: { level: warn }
@@ -115,29 +119,33 @@ users:
       - { name: sftp, virtual_path: /sftp }
       - { name: crypt, virtual_path: /crypt }
 `;
-writeFileSync(join(work, 'sftpgo.yaml'), yaml);
+writeFileSync(join(work, 'sftpgo.yaml'), yamlFor(port));
+if (BASELINE) writeFileSync(join(work, 'sftpgo-base.yaml'), yamlFor(basePort));
 type Server = ReturnType<typeof spawn>;
 let server: Server | undefined;
+let baseServer: Server | undefined;
 
-async function startServer(): Promise<Server> {
+async function startServer(which: 'ours' | 'base' = 'ours'): Promise<Server> {
   const env = { ...process.env };
   if (PURGE_DELAY) env.MIMALLOC_PURGE_DELAY = PURGE_DELAY;
-  const p = spawn(binary, ['serve', '--config', join(work, 'sftpgo.yaml'), '--data-dir', join(work, 'data')], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const [bin, yaml, data, p0] = which === 'ours' ? [binary, 'sftpgo.yaml', 'data', port] : [resolve(BASELINE), 'sftpgo-base.yaml', 'data-base', basePort];
+  const p = spawn(bin, ['serve', '--config', join(work, yaml), '--data-dir', join(work, data)], { stdio: ['ignore', 'ignore', 'inherit'], env });
   for (let i = 0; ; i++) {
-    if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) break;
-    if (i > 300) throw new Error('server did not start');
+    if (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${p0}`]).status === 0) break;
+    if (i > 300) throw new Error(`${which} server did not start`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return p;
 }
 
 async function stopServer(): Promise<void> {
-  const p = server;
-  server = undefined;
-  if (!p || p.exitCode !== null) return;
-  const gone = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await gone;
+  for (const p of [server, baseServer]) {
+    if (!p || p.exitCode !== null) continue;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await gone;
+  }
+  server = baseServer = undefined;
 }
 
 const cpuSecs = (pid: number) => cpuOf([pid]);
@@ -206,6 +214,7 @@ function sftpRun(target: { port: number; user: string; key: string }, batch: str
 }
 
 const ours = { port, user: 'bench', key: clientKey };
+const base = { port: basePort, user: 'bench', key: clientKey };
 const s3client = new S3Client({ region: 'us-east-1', endpoint: ep.s3, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 const gcsBucket = new Storage({ apiEndpoint: ep.gcs, projectId: 'bench' }).bucket('bench');
 const azContainer = new BlobServiceClient(ep.az, new StorageSharedKeyCredential(az.account, az.key)).getContainerClient('bench');
@@ -254,9 +263,10 @@ function cpuCells(ts: Timing[], withServer: boolean): string {
 }
 try {
   for (const backend of ROUNDS > 0 ? BACKENDS : []) {
-    const r = { up: [] as Timing[], down: [] as Timing[], dup: [] as Timing[], ddown: [] as Timing[], peak: 0 };
+    const r = { up: [] as Timing[], down: [] as Timing[], dup: [] as Timing[], ddown: [] as Timing[], bup: [] as Timing[], bdown: [] as Timing[], peak: 0, bpeak: 0 };
     const storage = storageOf(backend);
     server = await startServer();
+    if (BASELINE) baseServer = await startServer('base');
     for (let round = 0; round < ROUNDS; round++) {
       const up = await timed(() => sftpRun(ours, `put ${big} ${pathOf(backend)}/via-sftp.bin\n`), server.pid, storage);
       const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/via-sftp.bin ${gotFile}\n`), server.pid, storage);
@@ -264,6 +274,13 @@ try {
       r.up.push(up);
       r.down.push(down);
       r.peak = Math.max(r.peak, up.peak, down.peak);
+      if (baseServer) {
+        const bup = await timed(() => sftpRun(base, `put ${big} ${pathOf(backend)}/via-base.bin\n`), baseServer.pid, storage);
+        const bdown = await timed(() => sftpRun(base, `get ${pathOf(backend)}/via-base.bin ${gotFile}\n`), baseServer.pid, storage);
+        r.bup.push(bup);
+        r.bdown.push(bdown);
+        r.bpeak = Math.max(r.bpeak, bup.peak, bdown.peak);
+      }
       const d = direct[backend];
       if (d) {
         // The direct transfers run with this server idle: its CPU is not counted in them.
@@ -280,6 +297,10 @@ try {
     rows.push(
       `| ${backend} | ${rate(r.up).toFixed(0)}${ratio(r.up, r.dup)} | ${r.dup.length ? rate(r.dup).toFixed(0) : '–'} | ${rate(r.down).toFixed(0)}${ratio(r.down, r.ddown)} | ${r.ddown.length ? rate(r.ddown).toFixed(0) : '–'} | ${cpu(r.up)} / ${cpu(r.down)} | ${r.peak.toFixed(0)} MiB |`,
     );
+    if (r.bup.length)
+      rows.push(
+        `| ${backend} (baseline build) | ${rate(r.bup).toFixed(0)}${ratio(r.bup, r.dup)} | ${r.dup.length ? rate(r.dup).toFixed(0) : '–'} | ${rate(r.bdown).toFixed(0)}${ratio(r.bdown, r.ddown)} | ${r.ddown.length ? rate(r.ddown).toFixed(0) : '–'} | ${cpu(r.bup)} / ${cpu(r.bdown)} | ${r.bpeak.toFixed(0)} MiB |`,
+      );
     for (const [dir, ts, dts] of [['down', r.down, r.ddown], ['up', r.up, r.dup]] as const) {
       cpuRows.push(`| ${backend} ${dir} | SFTP | ${rate(ts).toFixed(0)} | ${cpuCells(ts, true)} |`);
       if (dts.length) cpuRows.push(`| ${backend} ${dir} | direct | ${rate(dts).toFixed(0)} | ${cpuCells(dts, false)} |`);

@@ -634,6 +634,10 @@ export interface AzBlobConfig {
 export interface CryptConfig {
   passphrase: Secret;
   cipher?: 'aes-256-gcm' | 'chacha20-poly1305';
+  /**
+   * Where the encrypted files are stored: local (default: home_dir or mapped_path) or the backend whose config block (s3config, gcsconfig, azblobconfig, sftpconfig) sits beside cryptconfig in the same filesystem.
+   */
+  storage?: 'local' | 's3' | 'gcs' | 'azblob' | 'sftp';
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

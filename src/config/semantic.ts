@@ -26,7 +26,7 @@ export function checkSemantics(config: Config): Problem[] {
   (config.folders ?? []).forEach((f, i) => {
     checkFilesystem(f.filesystem, ['folders', i, 'filesystem'], add);
     const provider = providerName(f.filesystem?.provider);
-    if ((provider === 'local' || provider === 'crypt') && !f.mapped_path)
+    if ((provider === 'local' || (provider === 'crypt' && cryptStorage(f.filesystem) === 'local')) && !f.mapped_path)
       add(['folders', i], `mapped_path is required for a ${provider} folder`);
     if (f.mapped_path && !isAbsolute(f.mapped_path)) add(['folders', i, 'mapped_path'], 'must be an absolute path');
   });
@@ -81,13 +81,23 @@ const CONFIG_KEY = { s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', c
 function checkFilesystem(fs: Filesystem | undefined, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
   if (!fs) return;
   const provider = providerName(fs.provider);
+  if (provider !== 'crypt' && fs.cryptconfig?.storage !== undefined)
+    add([...at, 'cryptconfig', 'storage'], `only used with provider crypt (provider is ${provider})`);
   if (provider === 'local') return;
   const key = CONFIG_KEY[provider];
   if (!fs[key]) add(at, `${key} is required for provider ${provider}`);
-  if (provider === 'azblob') {
+  // Encrypted storage on another backend takes that backend's usual block, beside cryptconfig.
+  const storage = provider === 'crypt' ? cryptStorage(fs) : provider;
+  if (provider === 'crypt' && storage !== 'local' && !fs[CONFIG_KEY[storage]])
+    add([...at, 'cryptconfig', 'storage'], `${CONFIG_KEY[storage]} is required beside cryptconfig for storage ${storage}`);
+  if (storage === 'azblob') {
     const az = fs.azblobconfig;
     if (az && !az.sas_url && !az.container) add([...at, 'azblobconfig', 'container'], 'required unless sas_url is set');
   }
+}
+
+function cryptStorage(fs: Filesystem | undefined): NonNullable<NonNullable<Filesystem['cryptconfig']>['storage']> {
+  return fs?.cryptconfig?.storage ?? 'local';
 }
 
 /** A literal that starts like a hash but does not parse is a mistake, not a clear password to hash. */

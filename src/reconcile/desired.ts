@@ -79,6 +79,10 @@ export function normaliseFilesystem(fs: Filesystem | undefined): Filesystem {
     provider as Exclude<typeof provider, 'local'>
   ];
   if (key && fs?.[key]) (out as Record<string, unknown>)[key] = fs[key];
+  // Encrypted storage on another backend keeps that backend's block too.
+  const storage = provider === 'crypt' ? fs?.cryptconfig?.storage : undefined;
+  const inner = storage && storage !== 'local' ? (({ s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', sftp: 'sftpconfig' }) as const)[storage] : undefined;
+  if (inner && fs?.[inner]) (out as Record<string, unknown>)[inner] = fs[inner];
   if (fs?.rename_dirs !== undefined) out.rename_dirs = fs.rename_dirs;
   if (fs?.rename_dir_max_objects !== undefined) out.rename_dir_max_objects = fs.rename_dir_max_objects;
   return out;

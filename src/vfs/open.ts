@@ -32,8 +32,17 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
     case 'local':
       return openLocalFs(localRoot, opts);
     case 'crypt': {
-      const { openCryptFs } = await import('./crypt/crypt-fs.ts');
-      return openCryptFs(localRoot, block(filesystem?.cryptconfig, 'cryptconfig'), opts);
+      const config = block(filesystem?.cryptconfig, 'cryptconfig');
+      const { cryptFsOver } = await import('./crypt/crypt-fs.ts');
+      // The backend underneath is opened from its usual block beside cryptconfig, as if it were the provider.
+      const storage = config.storage ?? 'local';
+      const inner: Fs = storage === 'local' ? await openLocalFs(localRoot, opts) : await openFs({ ...filesystem, provider: storage }, localRoot, opts);
+      try {
+        return cryptFsOver(inner, config);
+      } catch (err) {
+        await inner.close?.();
+        throw err;
+      }
     }
     case 's3': {
       const { openS3Fs } = await import('./s3/s3fs.ts');

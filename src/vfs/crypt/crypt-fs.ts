@@ -1,104 +1,149 @@
-// The encrypted local backend: a local directory whose files hold SFTPGo-compatible DARE streams
-// (see format.ts) under a per-user passphrase. It composes the local backend: every path goes
-// through LocalFs, so confinement, errno mapping, directories, renames and times are the local
-// backend's own; this module only turns file contents and sizes into plaintext. Uploads go to a
-// temp file beside the target and are renamed over it on close, so an aborted upload never
-// damages the previous version.
+// The crypt backend: SFTPGo-compatible DARE encryption (see format.ts) over any other Fs. Every
+// operation maps onto the inner Fs: names, directories, renames, times and removal pass through
+// unchanged; only file contents and sizes are turned into plaintext. Downloads read just the
+// packages under the requested range with one ranged read of the inner file; uploads encrypt as a
+// stream into the inner writer, so whatever the inner Fs guarantees about an upload that is not
+// closed (an object store commits nothing, local writes in place) holds here too, and the core's
+// atomic upload modes work through this Fs as through any other.
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../errors.ts';
 import type { CryptConfig } from '../../config/schema-types.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
-import { openLocalFs, type LocalFs } from '../local/local-fs.ts';
+import { openLocalFs } from '../local/local-fs.ts';
 import { cipherIdOf, packageAead } from './aead.ts';
-import { FILE_SALT_SIZE, fileHeader, deriveFileKey, listedSize, packageIndex, type CipherId } from './format.ts';
+import {
+  FILE_HEADER_SIZE,
+  FILE_SALT_SIZE,
+  fileHeader,
+  deriveFileKey,
+  HEADER_SIZE,
+  listedSize,
+  packageIndex,
+  packageOffset,
+  payloadLength,
+  TAG_SIZE,
+  type CipherId,
+} from './format.ts';
+import { PackageOpener, plaintextSize } from './packages.ts';
 import { CryptReader } from './reader.ts';
-import { DecryptStream } from './stream.ts';
-import { CryptWriter } from './writer.ts';
+import { openDecryptStream } from './stream.ts';
+import { DeferredWriter, CryptWriter } from './writer.ts';
 
-export interface CryptFsOptions {
+export interface CryptOptions {
   /** Where relative `{ file: ... }` passphrase references are resolved (default: the cwd). */
   baseDir?: string;
-  /** false: do not create a missing root (filters.disable_fs_checks). */
-  createRoot?: boolean;
 }
 
-/** Prefix of in-progress upload files; they live beside their target until close or abort. */
-export const UPLOAD_TEMP_PREFIX = '.sftpgo-crypt-';
+export interface CryptFsInit {
+  inner: Fs;
+  /** UTF-8 bytes of the passphrase; must not be empty. */
+  passphrase: Uint8Array;
+  /** Cipher for new files; existing files say their own. */
+  cipher: CipherId;
+}
 
-/** Opens (creating it when missing) an encrypted local root. An empty passphrase is a config error. */
-export async function openCryptFs(root: string, config: CryptConfig, opts: CryptFsOptions = {}): Promise<CryptFs> {
+/**
+ * Wraps `inner` with the passphrase and cipher of `config`. An empty passphrase or an unknown
+ * cipher is a config error; `inner` stays the caller's to close then.
+ */
+export function cryptFsOver(inner: Fs, config: CryptConfig, opts: CryptOptions = {}): CryptFs {
   const passphrase = resolveSecret(config.passphrase, opts.baseDir ?? process.cwd());
   if (!passphrase) throw new AppError('config', 'cryptconfig.passphrase is empty (or not resolved yet)');
   const cipher = cipherIdOf(config.cipher);
   if (cipher === undefined) throw new AppError('config', `cryptconfig.cipher: unsupported cipher ${config.cipher}`);
-  return new CryptFs(await openLocalFs(root, { createRoot: opts.createRoot !== false }), new TextEncoder().encode(passphrase), cipher);
+  return new CryptFs({ inner, passphrase: new TextEncoder().encode(passphrase), cipher });
+}
+
+/** Encrypted local storage (SFTPGo's provider 4): crypt over a local root, created when missing. */
+export async function openCryptFs(root: string, config: CryptConfig, opts: CryptOptions & { createRoot?: boolean } = {}): Promise<CryptFs> {
+  return cryptFsOver(await openLocalFs(root, { createRoot: opts.createRoot !== false }), config, opts);
 }
 
 export class CryptFs implements Fs {
   readonly kind = 'crypt';
   readonly capabilities: Capabilities;
-  readonly #local: LocalFs;
+  readonly #inner: Fs;
   readonly #passphrase: Uint8Array;
   readonly #cipher: CipherId;
+  // Optional operations exist exactly when the inner Fs has them, and pass straight through: a
+  // byte copy of an encrypted file stays valid (its key comes from the passphrase and its own
+  // salt), and modes, owners and links do not touch contents.
+  readonly openReader?: (path: string) => Promise<FileReader>;
+  readonly copy?: Fs['copy'];
+  readonly chmod?: Fs['chmod'];
+  readonly chown?: Fs['chown'];
+  readonly symlink?: Fs['symlink'];
+  readonly readlink?: Fs['readlink'];
+  readonly link?: Fs['link'];
+  readonly close?: Fs['close'];
 
-  constructor(local: LocalFs, passphrase: Uint8Array, cipher: CipherId) {
-    this.#local = local;
-    this.#passphrase = passphrase;
-    this.#cipher = cipher;
+  constructor(init: CryptFsInit) {
+    const inner = init.inner;
+    this.#inner = inner;
+    this.#passphrase = init.passphrase;
+    this.#cipher = init.cipher;
+    if (inner.openReader) {
+      const openRaw = inner.openReader.bind(inner);
+      this.openReader = async (path) => {
+        const info = await this.#fileStat(path);
+        return CryptReader.open(await openRaw(path), info.size, this.#passphrase, path);
+      };
+    }
+    if (inner.copy) this.copy = inner.copy.bind(inner);
+    if (inner.chmod) this.chmod = inner.chmod.bind(inner);
+    if (inner.chown) this.chown = inner.chown.bind(inner);
+    if (inner.symlink) this.symlink = inner.symlink.bind(inner);
+    if (inner.readlink) this.readlink = inner.readlink.bind(inner);
+    if (inner.link) this.link = inner.link.bind(inner);
+    if (inner.close) this.close = inner.close.bind(inner);
+    const c = inner.capabilities;
     this.capabilities = Object.freeze({
-      ...local.capabilities,
+      ...c,
       // Packages are sealed in order with a final flag: no writes into the middle, no resume.
       randomWrites: false,
       resume: false,
-      randomReads: true,
-      // A byte copy of an encrypted file is valid: its key comes from the passphrase and its own salt.
-      serverSideCopy: true,
+      randomReads: c.randomReads && this.openReader !== undefined,
+      serverSideCopy: c.serverSideCopy && this.copy !== undefined,
+      // A checksum of the ciphertext is not one of the file the user sees.
       checksums: [],
     });
   }
 
-  async stat(path: string): Promise<FileInfo> {
-    return plainInfo(await this.#local.stat(path));
+  async stat(...args: Parameters<Fs['stat']>): Promise<FileInfo> {
+    return plainInfo(await this.#inner.stat(...args));
   }
 
-  async lstat(path: string): Promise<FileInfo> {
-    return plainInfo(await this.#local.lstat(path));
+  async lstat(...args: Parameters<Fs['lstat']>): Promise<FileInfo> {
+    return plainInfo(await this.#inner.lstat(...args));
   }
 
-  async *list(path: string): AsyncIterable<FileInfo> {
-    for await (const e of this.#local.list(path)) yield plainInfo(e);
+  async *list(...args: Parameters<Fs['list']>): AsyncIterable<FileInfo> {
+    for await (const e of this.#inner.list(...args)) yield plainInfo(e);
   }
 
   async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
-    const reader = await this.#openCryptReader(path);
-    try {
-      const start = Math.max(0, range.start ?? 0);
-      const end = Math.min(reader.size - 1, range.end ?? Number.MAX_SAFE_INTEGER);
-      // Decrypt the first packages now so a wrong passphrase or a damaged file fails the open.
-      const first = start <= end ? await reader.packages(packageIndex(start), 4) : undefined;
-      return new DecryptStream(reader, start, end, first);
-    } catch (err) {
-      await reader.close().catch(() => undefined);
-      throw err;
+    const info = await this.#fileStat(path);
+    const size = plaintextSize(info.size, path);
+    const start = Math.max(0, range.start ?? 0);
+    const end = Math.min(size - 1, range.end ?? Number.MAX_SAFE_INTEGER);
+    if (start > end) {
+      // Nothing to decrypt, but a file that is not ours still fails the open.
+      await this.#opener(path, size);
+      return openEmpty();
     }
-  }
-
-  openReader(path: string): Promise<FileReader> {
-    return this.#openCryptReader(path);
-  }
-
-  async #openCryptReader(path: string): Promise<CryptReader> {
-    const info = await this.#local.stat(path);
-    if (info.type === 'dir') throw new AppError('is_dir', `open ${path}: is a directory`);
-    const raw = await this.#local.openReader(path);
-    return CryptReader.open(raw, info.size, this.#passphrase, path);
+    const first = packageIndex(start);
+    const last = packageIndex(end);
+    const through = packageOffset(last) + HEADER_SIZE + payloadLength(last, size) + TAG_SIZE - 1;
+    // A range in the first package reads the file header in the same request.
+    const opener = first === 0 ? undefined : await this.#opener(path, size);
+    const source = await this.#inner.openRead(path, { start: first === 0 ? 0 : packageOffset(first), end: through });
+    return openDecryptStream({ source, ...(opener ? { opener } : {}), passphrase: this.#passphrase, size, start, end, path });
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
-    const existing = await this.#local.stat(path).catch((err) => {
+    const existing = await this.#inner.stat(path).catch((err) => {
       if (isAppError(err, 'not_found')) return undefined;
       throw err;
     });
@@ -110,53 +155,52 @@ export class CryptFs implements Fs {
     if (opts.truncate === false && existingSize > 0)
       throw new AppError('unsupported', `write ${path}: encrypted files can only be replaced as a whole`);
 
-    const temp = uploadTempPath(path);
-    const raw = await this.#local.openWrite(temp, { exclusive: true, mode: opts.mode ?? existing?.mode ?? 0o644 });
+    // Everything else the caller passed (mode, exclusive, ...) goes to the inner Fs as given.
+    const { offset: _offset, append: _append, truncate: _truncate, ...innerOpts } = opts;
+    const inner = this.#inner;
     const salt = new Uint8Array(randomBytes(FILE_SALT_SIZE));
-    try {
-      await raw.write(fileHeader(salt));
-    } catch (err) {
-      await raw.abort().catch(() => undefined);
-      await this.#local.remove(temp).catch(() => undefined);
-      throw err;
-    }
+    const raw = new DeferredWriter(async () => {
+      const w = await inner.openWrite(path, { ...innerOpts, truncate: true });
+      try {
+        await w.write(fileHeader(salt));
+      } catch (err) {
+        await w.abort().catch(() => undefined);
+        throw err;
+      }
+      return w;
+    });
     const aead = packageAead(this.#cipher, deriveFileKey(this.#passphrase, salt))!;
-    const local = this.#local;
-    return new CryptWriter(
-      aead,
-      this.#cipher,
-      {
-        raw,
-        async commit() {
-          if (!opts.exclusive) return local.rename(temp, path);
-          // link() fails with `exists` if someone created the target meanwhile: no silent replace.
-          await local.link(temp, path);
-          await local.remove(temp);
-        },
-        discard: () => local.remove(temp),
-      },
-      path,
-    );
+    const discard = async (): Promise<void> => {
+      // A file this upload created goes with it; an existing one is left to the inner Fs (an
+      // object store never replaced it, an in-place local write did: the core's atomic upload
+      // modes are what keep the previous version there).
+      if (!existing && raw.opened) await inner.remove(path).catch(() => undefined);
+    };
+    return new CryptWriter(aead, this.#cipher, { raw, discard }, path);
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.#local.rename(from, to);
+  rename(...args: Parameters<Fs['rename']>): Promise<void> {
+    return this.#inner.rename(...args);
   }
 
-  remove(path: string): Promise<void> {
-    return this.#local.remove(path);
+  remove(...args: Parameters<Fs['remove']>): Promise<void> {
+    return this.#inner.remove(...args);
   }
 
-  mkdir(path: string): Promise<void> {
-    return this.#local.mkdir(path);
+  mkdir(...args: Parameters<Fs['mkdir']>): Promise<void> {
+    return this.#inner.mkdir(...args);
   }
 
-  rmdir(path: string): Promise<void> {
-    return this.#local.rmdir(path);
+  rmdir(...args: Parameters<Fs['rmdir']>): Promise<void> {
+    return this.#inner.rmdir(...args);
   }
 
-  setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    return this.#local.setTimes(path, atimeMs, mtimeMs);
+  setTimes(...args: Parameters<Fs['setTimes']>): Promise<void> {
+    return this.#inner.setTimes(...args);
+  }
+
+  statvfs(...args: Parameters<Fs['statvfs']>): Promise<FsUsage> {
+    return this.#inner.statvfs(...args);
   }
 
   /** Only "empty it" (and "keep its size") can be done without rewriting the file. */
@@ -169,32 +213,18 @@ export class CryptFs implements Fs {
     await w.close();
   }
 
-  statvfs(path: string): Promise<FsUsage> {
-    return this.#local.statvfs(path);
+  /** The inner stat of a file to decrypt; a directory is `is_dir`. */
+  async #fileStat(path: string): Promise<FileInfo> {
+    const info = await this.#inner.stat(path);
+    if (info.type === 'dir') throw new AppError('is_dir', `open ${path}: is a directory`);
+    return info;
   }
 
-  copy(from: string, to: string): Promise<void> {
-    return this.#local.copy(from, to);
-  }
-
-  chmod(path: string, mode: number): Promise<void> {
-    return this.#local.chmod(path, mode);
-  }
-
-  chown(path: string, uid: number, gid: number): Promise<void> {
-    return this.#local.chown(path, uid, gid);
-  }
-
-  symlink(target: string, linkPath: string): Promise<void> {
-    return this.#local.symlink(target, linkPath);
-  }
-
-  readlink(path: string): Promise<string> {
-    return this.#local.readlink(path);
-  }
-
-  link(existing: string, newPath: string): Promise<void> {
-    return this.#local.link(existing, newPath);
+  /** Reads the file header alone (a small ranged read) for the key of a file of `size` plaintext bytes. */
+  async #opener(path: string, size: number): Promise<PackageOpener> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.#inner.openRead(path, { start: 0, end: FILE_HEADER_SIZE - 1 })) chunks.push(Buffer.from(c));
+    return PackageOpener.fromHeader(Buffer.concat(chunks), this.#passphrase, size, path);
   }
 }
 
@@ -203,7 +233,6 @@ function plainInfo(info: FileInfo): FileInfo {
   return info.type === 'file' ? { ...info, size: listedSize(info.size) } : info;
 }
 
-function uploadTempPath(path: string): string {
-  const dir = posix.dirname(posix.normalize(`/${path}`));
-  return posix.join(dir, `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}.part`);
+function openEmpty(): Readable {
+  return Readable.from([], { objectMode: false });
 }

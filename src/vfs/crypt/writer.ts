@@ -1,8 +1,8 @@
 // Upload side of the crypt backend: plaintext in, DARE packages out, strictly sequential. A full
 // 64 KiB package is held back until more data arrives, because only close() knows which package
-// is the last one and must carry the final flag. The packages go to a temp file (a local
-// FileWriter) that `commit` moves into place; abort or any failure discards it, so the previous
-// version of the file is never touched.
+// is the last one and must carry the final flag. The packages stream into a writer of the inner Fs,
+// which commits the file when it closes; abort or any failure aborts that writer and discards what
+// the target says to discard.
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors.ts';
 import type { FileWriter } from '../fs.ts';
@@ -10,12 +10,57 @@ import type { PackageAead } from './aead.ts';
 import { aeadNonce, HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, MAX_PLAINTEXT, STREAM_NONCE_SIZE, TAG_SIZE, writePackageHeader, type CipherId } from './format.ts';
 
 export interface CryptWriterTarget {
-  /** Receives the encrypted bytes (the file header was written already). */
+  /** Receives the encrypted bytes after the file header; its close() commits the file. */
   raw: FileWriter;
-  /** Moves the finished temp file into place. */
-  commit(): Promise<void>;
-  /** Removes the temp file. */
+  /** Cleans up after `raw` was aborted (e.g. removes a file the upload created). */
   discard(): Promise<void>;
+}
+
+/**
+ * A writer of the inner Fs opened on first use. Nothing touches the target until there is
+ * ciphertext to write (the first sealed package, or close): an upload that fails its first
+ * package, or is aborted before it, leaves the previous version of the file as it was.
+ */
+export class DeferredWriter implements FileWriter {
+  readonly #open: () => Promise<FileWriter>;
+  #writer: Promise<FileWriter> | undefined;
+  #size = 0;
+
+  /** `open` returns the inner writer with the file header already written. */
+  constructor(open: () => Promise<FileWriter>) {
+    this.#open = open;
+  }
+
+  /** Whether the inner writer was opened (so the target may have been created or changed). */
+  get opened(): boolean {
+    return this.#writer !== undefined;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    await (await this.#inner()).write(data);
+    this.#size += data.byteLength;
+  }
+
+  async sync(): Promise<void> {
+    if (this.#writer) await (await this.#writer).sync();
+  }
+
+  async close(): Promise<void> {
+    await (await this.#inner()).close();
+  }
+
+  async abort(): Promise<void> {
+    const w = await this.#writer?.catch(() => undefined);
+    await w?.abort();
+  }
+
+  #inner(): Promise<FileWriter> {
+    return (this.#writer ??= this.#open());
+  }
 }
 
 export class CryptWriter implements FileWriter {
@@ -91,7 +136,6 @@ export class CryptWriter implements FileWriter {
         await this.#target.raw.write(out);
       }
       await this.#target.raw.close();
-      await this.#target.commit();
       this.#state = 'done';
     } catch (err) {
       this.#failure = err;

@@ -119,7 +119,7 @@ async function encryptVector(cipher: CipherId, size: number, chunk = 10_000): Pr
     abort: async () => undefined,
   };
   const aead = packageAead(cipher, deriveFileKey(PASS, SALT))!;
-  const w = new CryptWriter(aead, cipher, { raw, commit: async () => undefined, discard: async () => undefined }, '/v', STREAM_NONCE);
+  const w = new CryptWriter(aead, cipher, { raw, discard: async () => undefined }, '/v', STREAM_NONCE);
   const plain = vectorPlain(size);
   for (let off = 0; off < size; off += chunk) await w.write(plain.subarray(off, off + chunk));
   await w.close();

@@ -145,7 +145,7 @@ export class UserFs {
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
     const gate = openGate(conn, 'download');
     await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
-    const positional = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : undefined;
+    const positional = fs.openReader ? await fs.openReader(path) : undefined;
     // Remote and encrypted backends read ahead of sequential reads; random reads go to the
     // positional reader, or to a ranged read of exactly the bytes asked for.
     const reader = positional && fs.capabilities.lowLatencyReads ? positional : new ReadAhead(fs, path, positional);
@@ -325,7 +325,7 @@ export class UserFs {
     this.#requireName(newPath, true);
     const a = this.#resolve(existing);
     const b = this.#resolve(newPath);
-    if (a.mount !== b.mount || !a.fs.capabilities.hardlinks || !a.fs.link)
+    if (a.mount !== b.mount || !a.fs.link)
       throw new AppError('unsupported', 'hard links are not supported here');
     await a.fs.link(a.path, b.path);
   }

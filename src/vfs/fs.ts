@@ -1,8 +1,11 @@
-// The storage contract every backend implements (local now; S3, GCS, Azure, SFTP and crypt later).
-// It is deliberately small and streaming, in the spirit of rclone's Fs/Object: what a backend can
-// or cannot do beyond the basics is declared in `capabilities` and checked by the session core, so
-// protocol quirks never turn into special cases inside a backend. Paths are backend-relative POSIX
-// paths ("" or "/" is the backend root), already resolved and confined by the core.
+// The storage contract every backend implements (local, S3, GCS, Azure, SFTP, crypt, memory).
+// It is deliberately small and streaming, in the spirit of rclone's Fs/Object. Each optional
+// operation (copy, chmod, chown, symlink, readlink, link, openReader) exists once, as an optional
+// method: its presence is the capability, so a flag and a method can never disagree. The few flags
+// left in `capabilities` describe semantics of operations every backend has (how rename, writes and
+// directories behave), checked by the session core so that protocol quirks never turn into special
+// cases inside a backend. Paths are backend-relative POSIX paths ("" or "/" is the backend root),
+// already resolved and confined by the core.
 import type { Readable } from 'node:stream';
 
 export interface Capabilities {
@@ -14,20 +17,13 @@ export interface Capabilities {
   randomWrites: boolean;
   /** openWrite({ offset }) can continue an existing file at its current end (upload resume). */
   resume: boolean;
-  /** openReader() is available: positional reads without a stream per request. */
-  randomReads: boolean;
   /**
    * Positional reads cost about a local pread (the kernel reads ahead): the core serves downloads
    * straight from openReader() instead of reading ahead of sequential reads.
    */
   lowLatencyReads?: boolean;
-  serverSideCopy: boolean;
   /** Hash algorithms the backend can compute without the caller reading the data. */
   checksums: readonly string[];
-  symlinks: boolean;
-  hardlinks: boolean;
-  /** chmod/chown are meaningful (POSIX owners and modes). */
-  posixAttributes: boolean;
 }
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -82,7 +78,7 @@ export interface FileWriter {
   abort(): Promise<void>;
 }
 
-/** Positional reads for backends with `randomReads`: no stream per request, caller-owned buffers. */
+/** Positional reads (Fs.openReader): no stream per request, caller-owned buffers. */
 export interface FileReader {
   read(into: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
@@ -109,7 +105,7 @@ export interface Fs {
   /** Entries of a directory, paged by the backend; never the whole listing in memory at once. */
   list(path: string): AsyncIterable<FileInfo>;
   openRead(path: string, range?: ReadRange): Promise<Readable>;
-  /** Only with capabilities.randomReads. */
+  /** Positional reads; absent where every read needs its own stream (object stores). */
   openReader?(path: string): Promise<FileReader>;
   openWrite(path: string, opts?: WriteOptions): Promise<FileWriter>;
   /** Replaces an existing target file (POSIX semantics) when capabilities.atomicRename. */
@@ -123,13 +119,18 @@ export interface Fs {
   /** Sets the size of an existing file (truncate or extend). */
   truncate(path: string, size: number): Promise<void>;
   statvfs(path: string): Promise<FsUsage>;
-  /** The following are present only where the matching capability is true. */
+  // Optional operations: present only on backends that can do them (their presence is the
+  // capability), so the core checks `fs.copy` before calling it, never a flag.
+  /** Server-side copy of a file: the bytes do not travel through this process. */
   copy?(from: string, to: string): Promise<void>;
+  /** POSIX permission bits. */
   chmod?(path: string, mode: number): Promise<void>;
+  /** POSIX owner and group. */
   chown?(path: string, uid: number, gid: number): Promise<void>;
   /** `target` is a backend path; the link is stored so that readlink() gives it back. */
   symlink?(target: string, linkPath: string): Promise<void>;
   readlink?(path: string): Promise<string>;
+  /** Hard link. */
   link?(existing: string, newPath: string): Promise<void>;
   /** Releases clients and pools held by the backend. */
   close?(): Promise<void>;

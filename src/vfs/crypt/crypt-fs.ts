@@ -53,9 +53,6 @@ export class CryptFs implements Fs {
       // Packages are sealed in order with a final flag: no writes into the middle, no resume.
       randomWrites: false,
       resume: false,
-      randomReads: true,
-      // A byte copy of an encrypted file is valid: its key comes from the passphrase and its own salt.
-      serverSideCopy: true,
       checksums: [],
     });
   }
@@ -173,6 +170,7 @@ export class CryptFs implements Fs {
     return this.#local.statvfs(path);
   }
 
+  /** A byte copy of an encrypted file is valid: its key comes from the passphrase and its own salt. */
   copy(from: string, to: string): Promise<void> {
     return this.#local.copy(from, to);
   }

@@ -15,13 +15,8 @@ const CAPABILITIES: Capabilities = Object.freeze({
   realDirectories: true,
   randomWrites: true,
   resume: true,
-  randomReads: true,
   lowLatencyReads: true,
-  serverSideCopy: true,
   checksums: [],
-  symlinks: true,
-  hardlinks: true,
-  posixAttributes: true,
 });
 
 const LIST_BUFFER = 128;

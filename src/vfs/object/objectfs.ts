@@ -29,12 +29,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   realDirectories: false,
   randomWrites: false,
   resume: false,
-  randomReads: false,
-  serverSideCopy: true,
   checksums: [],
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: false,
 });
 
 /** Parallel copies/deletes during a directory rename: enough to hide latency, few sockets. */

@@ -27,13 +27,10 @@ const BASE_CAPABILITIES = {
   realDirectories: true,
   randomWrites: true,
   resume: true,
-  randomReads: true,
   checksums: [],
-  // Links are left out on purpose: confining link targets below the prefix is not worth it here.
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: true,
 } as const;
+// Links (symlink, readlink, link) are left out on purpose: confining link targets below the prefix
+// is not worth it here.
 
 function typeOf(mode: number): EntryType {
   switch (mode & 0o170000) {
@@ -79,8 +76,8 @@ export class SftpFs implements Fs {
   ) {}
 
   /**
-   * Rename atomicity and server-side copy depend on the extensions the server offered, so they are
-   * known after the first connection; until then they read false (the conservative answer).
+   * Rename atomicity depends on the extensions the server offered, so it is known after the first
+   * connection; until then it reads false (the conservative answer).
    */
   get capabilities(): Capabilities {
     const s = this.pool.last;
@@ -89,7 +86,6 @@ export class SftpFs implements Fs {
       this.#caps = Object.freeze({
         ...BASE_CAPABILITIES,
         atomicRename: s?.has('posix-rename@openssh.com') ?? false,
-        serverSideCopy: s?.has('copy-data') ?? false,
       });
     }
     return this.#caps;
@@ -345,8 +341,15 @@ export class SftpFs implements Fs {
     });
   }
 
-  /** Server-side copy with the `copy-data` extension (present only when capabilities say so). */
-  copy(from: string, to: string): Promise<void> {
+  /**
+   * Server-side copy with the `copy-data` extension: present once a connection showed the server
+   * offers it (like atomicRename, unknown and so absent before the first connection).
+   */
+  get copy(): ((from: string, to: string) => Promise<void>) | undefined {
+    return this.pool.last?.has('copy-data') ? this.#copy : undefined;
+  }
+
+  readonly #copy = (from: string, to: string): Promise<void> => {
     return this.pool.run('copy', from, false, async (s) => {
       if (!s.has('copy-data')) throw new AppError('unsupported', 'copy: the server does not offer copy-data');
       const { handle: src } = await this.#openForRead(s, from);
@@ -363,5 +366,5 @@ export class SftpFs implements Fs {
         await closeHandle(s, src).catch(() => undefined);
       }
     });
-  }
+  };
 }

@@ -6,6 +6,14 @@
 // directories behave), checked by the session core so that protocol quirks never turn into special
 // cases inside a backend. Paths are backend-relative POSIX paths ("" or "/" is the backend root),
 // already resolved and confined by the core.
+//
+// Cancellation: every call takes one options object last, `CallOptions` or an extension of it
+// (`ReadRange`, `WriteOptions`), whose `signal` cancels the call: an aborted call rejects promptly
+// (AppError 'io', "aborted") and releases whatever it opened. A signal given to openRead,
+// openReader or openWrite also governs the stream or handle it returns: once the signal aborts,
+// the stream is destroyed and the handle's reads and writes reject; the caller still closes or
+// aborts the handle, and close()/abort() work after the signal aborted. The session core passes
+// its connection's signal to every call, so a client that leaves cancels its backend work.
 import type { Readable } from 'node:stream';
 
 export interface Capabilities {
@@ -43,14 +51,19 @@ export interface FileInfo {
   nlink: number;
 }
 
-export interface ReadRange {
+/** The options every call takes; see the header for what `signal` means. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadRange extends CallOptions {
   /** First byte, inclusive. */
   start?: number;
   /** Last byte, inclusive (as in node:fs createReadStream). */
   end?: number;
 }
 
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   /** Start writing here; an existing file keeps its bytes before it (resume). */
   offset?: number;
   /** Append to the current end of an existing file. */
@@ -99,39 +112,39 @@ export interface Fs {
   readonly kind: string;
   readonly capabilities: Capabilities;
   /** Follows symlinks. */
-  stat(path: string): Promise<FileInfo>;
+  stat(path: string, opts?: CallOptions): Promise<FileInfo>;
   /** Does not follow a final symlink (same as stat where symlinks are not supported). */
-  lstat(path: string): Promise<FileInfo>;
+  lstat(path: string, opts?: CallOptions): Promise<FileInfo>;
   /** Entries of a directory, paged by the backend; never the whole listing in memory at once. */
-  list(path: string): AsyncIterable<FileInfo>;
+  list(path: string, opts?: CallOptions): AsyncIterable<FileInfo>;
   openRead(path: string, range?: ReadRange): Promise<Readable>;
   /** Positional reads; absent where every read needs its own stream (object stores). */
-  openReader?(path: string): Promise<FileReader>;
+  openReader?(path: string, opts?: CallOptions): Promise<FileReader>;
   openWrite(path: string, opts?: WriteOptions): Promise<FileWriter>;
   /** Replaces an existing target file (POSIX semantics) when capabilities.atomicRename. */
-  rename(from: string, to: string): Promise<void>;
+  rename(from: string, to: string, opts?: CallOptions): Promise<void>;
   /** Removes a file or symlink; a directory gives `is_dir`. */
-  remove(path: string): Promise<void>;
-  mkdir(path: string): Promise<void>;
+  remove(path: string, opts?: CallOptions): Promise<void>;
+  mkdir(path: string, opts?: CallOptions): Promise<void>;
   /** Removes an empty directory; `not_empty` otherwise. */
-  rmdir(path: string): Promise<void>;
-  setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  rmdir(path: string, opts?: CallOptions): Promise<void>;
+  setTimes(path: string, atimeMs: number, mtimeMs: number, opts?: CallOptions): Promise<void>;
   /** Sets the size of an existing file (truncate or extend). */
-  truncate(path: string, size: number): Promise<void>;
-  statvfs(path: string): Promise<FsUsage>;
+  truncate(path: string, size: number, opts?: CallOptions): Promise<void>;
+  statvfs(path: string, opts?: CallOptions): Promise<FsUsage>;
   // Optional operations: present only on backends that can do them (their presence is the
   // capability), so the core checks `fs.copy` before calling it, never a flag.
   /** Server-side copy of a file: the bytes do not travel through this process. */
-  copy?(from: string, to: string): Promise<void>;
+  copy?(from: string, to: string, opts?: CallOptions): Promise<void>;
   /** POSIX permission bits. */
-  chmod?(path: string, mode: number): Promise<void>;
+  chmod?(path: string, mode: number, opts?: CallOptions): Promise<void>;
   /** POSIX owner and group. */
-  chown?(path: string, uid: number, gid: number): Promise<void>;
+  chown?(path: string, uid: number, gid: number, opts?: CallOptions): Promise<void>;
   /** `target` is a backend path; the link is stored so that readlink() gives it back. */
-  symlink?(target: string, linkPath: string): Promise<void>;
-  readlink?(path: string): Promise<string>;
+  symlink?(target: string, linkPath: string, opts?: CallOptions): Promise<void>;
+  readlink?(path: string, opts?: CallOptions): Promise<string>;
   /** Hard link. */
-  link?(existing: string, newPath: string): Promise<void>;
+  link?(existing: string, newPath: string, opts?: CallOptions): Promise<void>;
   /** Releases clients and pools held by the backend. */
   close?(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 // The two places the SFTP front-end reaches below ssh2's public API, kept together so they can move
-// into the ssh2 import point (src/protocols/ssh/ssh2.ts) when it grows them: advertising extensions
+// into the ssh2 import point (src/lib/ssh2.ts) when it grows them: advertising extensions
 // in the server's VERSION packet, and sending SSH_FXP_EXTENDED_REPLY, neither of which ssh2's
 // server side offers.
-import type { SFTPWrapper } from '../ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../lib/ssh2.ts';
 
 interface SftpInternals {
   outgoing: { id: number; window: number; packetSize: number; state: string };

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../../errors.ts';
 import { checkAborted, raceAbort } from '../abort.ts';
-import { Client, type ClientConfig, type SFTPWrapper } from '../../protocols/ssh/ssh2.ts';
+import { Client, type ClientConfig, type SFTPWrapper } from '../../lib/ssh2.ts';
 import { ConnectionLost, FX, sftpError, statusOf } from './errors.ts';
 
 export interface ConnectParams {

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
-import { utils, type SftpAttrs } from '../../protocols/ssh/ssh2.ts';
+import { utils, type SftpAttrs } from '../../lib/ssh2.ts';
 import { checkAborted, destroyOnAbort } from '../abort.ts';
 import type { CallOptions, Capabilities, EntryType, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { SftpPool, type SftpSession } from './connection.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { Client, type SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { PASSWORD, startSftpd, type Sftpd } from '../sftp/harness.ts';

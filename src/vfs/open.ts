@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { providerName } from '../model.ts';
 import type { Fs } from './fs.ts';
 import { openLocalFs } from './local/local-fs.ts';
+import type { SecretResolver, VfsLog } from './options.ts';
 
 /** Requires a provider's config block (validation guarantees it for config-declared records). */
 function block<T>(value: T | undefined, name: string): T {
@@ -16,24 +17,31 @@ function block<T>(value: T | undefined, name: string): T {
 export interface OpenFsOptions {
   /** false: a missing local or encrypted root is not created (filters.disable_fs_checks). */
   createRoot?: boolean;
+  /** Reads the block's secrets (keys, passwords, passphrases): the caller owns the secrets key. */
+  resolveSecret: SecretResolver;
+  /** Where backends log what they do at length (object-store directory renames). */
+  log?: VfsLog;
 }
 
 /**
  * `localRoot` is the directory for local and encrypted storage (home_dir or mapped_path). Secret
  * `{ file }` references in the block are absolute by now (reconcile made them so).
  */
-export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions = {}): Promise<Fs> {
+export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions): Promise<Fs> {
   const provider = providerName(filesystem?.provider);
+  const { resolveSecret, log } = opts;
   const objectOpts = {
+    resolveSecret,
+    ...(log ? { log } : {}),
     renameDirs: filesystem?.rename_dirs ?? false,
     ...(filesystem?.rename_dir_max_objects !== undefined ? { renameDirMaxObjects: filesystem.rename_dir_max_objects } : {}),
   };
   switch (provider) {
     case 'local':
-      return openLocalFs(localRoot, opts);
+      return openLocalFs(localRoot, { createRoot: opts.createRoot !== false });
     case 'crypt': {
       const { openCryptFs } = await import('./crypt/crypt-fs.ts');
-      return openCryptFs(localRoot, block(filesystem?.cryptconfig, 'cryptconfig'), opts);
+      return openCryptFs(localRoot, block(filesystem?.cryptconfig, 'cryptconfig'), { createRoot: opts.createRoot !== false, resolveSecret });
     }
     case 's3': {
       const { openS3Fs } = await import('./s3/s3fs.ts');
@@ -49,7 +57,7 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
     }
     case 'sftp': {
       const { openSftpFs } = await import('./sftp/sftp-fs.ts');
-      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'));
+      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'), { resolveSecret });
     }
   }
 }

@@ -9,12 +9,12 @@
 // sessions racing on one key see last-writer-wins, as with every object store.
 import { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import { checkAborted } from '../abort.ts';
 import type { CallOptions, Capabilities, FileInfo, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { MTIME_METADATA_KEY, type ObjectClient, type ObjectInfo } from './client.ts';
 import { DELIMITER, KeyMap, dirInfo, entriesOfPage, fileInfo, movedKey, mtimeOf } from './keys.ts';
 import { ObjectWriter } from './writer.ts';
+import type { VfsLog } from '../options.ts';
 
 export interface ObjectFsOptions {
   /** Allow renaming a directory as a copy+delete of its objects (default false). */
@@ -23,6 +23,8 @@ export interface ObjectFsOptions {
   renameDirMaxObjects?: number;
   /** Keys asked for per listing page (default 1000, the S3 maximum). */
   listPageSize?: number;
+  /** Where directory renames (long, many requests) are logged; default: not logged. */
+  log?: VfsLog | undefined;
 }
 
 const CAPABILITIES: Capabilities = Object.freeze({
@@ -67,6 +69,7 @@ export class ObjectFs implements Fs {
   readonly #renameDirs: boolean;
   readonly #renameDirMax: number;
   readonly #pageSize: number;
+  readonly #log: VfsLog;
 
   constructor(
     readonly client: ObjectClient,
@@ -78,6 +81,7 @@ export class ObjectFs implements Fs {
     this.#renameDirs = opts.renameDirs ?? false;
     this.#renameDirMax = opts.renameDirMaxObjects || 1000;
     this.#pageSize = opts.listPageSize || 1000;
+    this.#log = opts.log ?? (() => undefined);
   }
 
   /** Flat (recursive) listing of everything under `prefix`, page by page. */
@@ -205,7 +209,7 @@ export class ObjectFs implements Fs {
         throw new AppError('unsupported', `rename ${from}: more than ${this.#renameDirMax} objects; refusing to copy them one by one`);
     }
     const fields = { bucket: this.client.location.bucket, from: fromPrefix, to: toPrefix, objects: count };
-    log('info', 'object_dir_rename_start', fields);
+    this.#log('info', 'object_dir_rename_start', fields);
     const started = Date.now();
     let done = 0;
     try {
@@ -221,10 +225,10 @@ export class ObjectFs implements Fs {
       for await (const objs of this.#walk(fromPrefix, o)) for (const obj of objs) keys.push(obj.key);
       await parallel(keys, RENAME_PARALLEL, (k) => this.client.delete(k, o));
     } catch (err) {
-      log('error', 'object_dir_rename_failed', { ...fields, copied: done, error: (err as Error).message });
+      this.#log('error', 'object_dir_rename_failed', { ...fields, copied: done, error: (err as Error).message });
       throw isAppError(err) ? err : new AppError('io', `rename ${from} -> ${to}: ${(err as Error).message}`, { cause: err });
     }
-    log('info', 'object_dir_rename_done', { ...fields, ms: Date.now() - started });
+    this.#log('info', 'object_dir_rename_done', { ...fields, ms: Date.now() - started });
   }
 
   async remove(path: string, o: CallOptions = {}): Promise<void> {

@@ -1,9 +1,11 @@
 // A client that leaves cancels its backend work. A TCP proxy between the server and s3rver (rate
 // limited, so a large object takes seconds) records every backend request and sees when its
 // connection closes. An SFTP client downloading a large object drops mid-download; an SSH client
-// asking for the object's checksum (no transfer involved: only the connection's signal can stop
-// it) drops mid-read. Each time the backend GET must be closed before its body was complete;
-// without cancellation it stays open (paused by backpressure, or running to the end and kept alive).
+// asking for the object's checksum (no transfer involved, so only the closing connection can stop
+// it: its signal, and the release of its S3 client) drops mid-read. Each time the backend GET must
+// be closed before its body was complete; without cancellation it stays open (paused by
+// backpressure, or running to the end and kept alive). core-signal.test.ts checks in process that
+// every call made for a connection carries its signal.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';

@@ -82,7 +82,7 @@ runFsSuite('azblob', async () => {
       await az.service.getContainerClient(container).delete();
     },
   };
-});
+}, { cancellation: true });
 
 describe('azblob Fs', () => {
   test('a key prefix confines the Fs: its keys land under it, nothing outside is visible', async () => {

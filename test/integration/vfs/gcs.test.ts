@@ -57,6 +57,7 @@ runFsSuite(
     const fs = openGcsFs({ bucket: newBucket(), endpoint: srv.endpoint, upload_part_size: 4 }, { renameDirs: true });
     return { fs, cleanup: async () => fs.close?.() };
   },
+  { cancellation: true },
 );
 
 describe('gcsconfig', () => {

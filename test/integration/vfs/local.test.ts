@@ -6,4 +6,4 @@ import { runFsSuite } from './suite.ts';
 
 afterAll(() => removeTempDirs());
 
-runFsSuite('local', async () => ({ fs: await openLocalFs(tempDir('vfs-local-')), cleanup: async () => {} }), { writesInPlace: true });
+runFsSuite('local', async () => ({ fs: await openLocalFs(tempDir('vfs-local-')), cleanup: async () => {} }), { writesInPlace: true, cancellation: true });

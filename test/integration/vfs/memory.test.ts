@@ -5,7 +5,7 @@ import { isAppError } from '../../../src/errors.ts';
 import { MemoryFs } from '../../../src/vfs/memory/memory-fs.ts';
 import { names, readFile, runFsSuite, writeFile } from './suite.ts';
 
-runFsSuite('memory', async () => ({ fs: new MemoryFs(), cleanup: async () => {} }), { writesInPlace: true });
+runFsSuite('memory', async () => ({ fs: new MemoryFs(), cleanup: async () => {} }), { writesInPlace: true, cancellation: true });
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {

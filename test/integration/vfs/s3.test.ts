@@ -80,7 +80,7 @@ afterAll(async () => {
 runFsSuite('s3', async () => {
   const fs = await openS3Fs(configFor(srv, { key_prefix: 'suite/' }), { renameDirs: true });
   return { fs, cleanup: () => fs.close() };
-});
+}, { cancellation: true });
 
 describe('S3 backend', () => {
   let raw: S3Client;

@@ -69,7 +69,7 @@ runFsSuite('sftp (OpenSSH sshd)', async () => {
   // The prefix does not exist yet: the backend creates it, as a local home is created at first login.
   const fs = await open(sshd, home);
   return { fs, cleanup: async () => fs.close?.() };
-});
+}, { cancellation: true });
 
 test('endpoint and fingerprint forms', () => {
   expect(parseEndpoint('example.com:2022')).toEqual({ host: 'example.com', port: 2022 });

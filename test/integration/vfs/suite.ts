@@ -26,6 +26,11 @@ export interface SuiteOptions {
    * commit on close, so an aborted upload leaves the previous file untouched.
    */
   writesInPlace?: boolean;
+  /**
+   * Run the cancellation checks (fs.ts: an aborted signal rejects calls, ends streams and stops
+   * writers). Every backend that forwards signals opts in; crypt does once it forwards them.
+   */
+  cancellation?: boolean;
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -249,6 +254,32 @@ export function runFsSuite(name: string, make: () => Promise<SuiteTarget>, opts:
         await expectCode(w.write(Buffer.from('x'), 100), 'unsupported');
         await w.abort();
       }
+    });
+
+    test.if(opts.cancellation === true)('an aborted signal rejects calls, ends streams and stops writers', async () => {
+      await writeFile(fs, '/sig.bin', randomBytes(3 * 1024 * 1024));
+      const gone = AbortSignal.abort();
+      await expectCode(fs.stat('/sig.bin', { signal: gone }), 'io');
+      await expectCode(fs.mkdir('/sig-dir', { signal: gone }), 'io');
+      await expectCode(fs.openRead('/sig.bin', { signal: gone }), 'io');
+      await expectCode(fs.stat('/sig-dir'), 'not_found');
+
+      const reading = new AbortController();
+      const stream = await fs.openRead('/sig.bin', { signal: reading.signal });
+      const ended = new Promise<unknown>((resolve) => stream.once('error', resolve));
+      for await (const _ of stream) break; // one chunk arrived; the stream is still open
+      reading.abort();
+      expect(await ended).toBeInstanceOf(Error);
+      expect(stream.destroyed).toBe(true);
+
+      const writing = new AbortController();
+      const w = await fs.openWrite('/sig-w.bin', { signal: writing.signal });
+      await w.write(Buffer.from('abc'));
+      writing.abort();
+      expect(await w.write(Buffer.from('def')).then(() => 'written', () => 'refused')).toBe('refused');
+      await w.abort();
+      if (!opts.writesInPlace) await expectCode(fs.stat('/sig-w.bin'), 'not_found');
+      else expect((await readFile(fs, '/sig-w.bin')).toString()).toBe('abc');
     });
 
     test(`big file: ${((opts.bigFileBytes ?? 100 * 2 ** 20) / 2 ** 20).toFixed(0)} MiB streamed up and down intact`, async () => {

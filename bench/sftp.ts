@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '../src/protocols/ssh/ssh2.ts';
+import { Client } from '../src/lib/ssh2.ts';
 import { freePort } from '../test/support/net.ts';
 import { cpuSecs, processTree, rssMiB } from './proc.ts';
 

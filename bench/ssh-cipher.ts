@@ -1,7 +1,7 @@
 // SFTP throughput per cipher: starts the tiny test server in this process and times the real
 // OpenSSH `sftp` client getting and putting one big file through it.
 //
-//   bun bench/ssh-cipher.ts                       # the project's ssh2 (src/protocols/ssh/ssh2.ts)
+//   bun bench/ssh-cipher.ts                       # the project's ssh2 (src/lib/ssh2.ts)
 //   SSH2_IMPL=upstream bun bench/ssh-cipher.ts    # node_modules/ssh2 as published, for "before"
 //   BENCH_MIB=200 BENCH_RUNS=3 CIPHERS=chacha20-poly1305@openssh.com bun bench/ssh-cipher.ts
 //   bun bench/ssh-cipher.ts --serve               # just run the server (compiled-binary smoke test)

@@ -1,5 +1,5 @@
 // Public keys in OpenSSH authorized_keys format: parsing, and comparison by key blob.
-import { utils } from '../protocols/ssh/ssh2.ts';
+import { utils } from '../lib/ssh2.ts';
 
 export interface PublicKey {
   type: string;

@@ -98,6 +98,7 @@ export class Connection {
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
+  readonly #abort = new AbortController();
 
   constructor(init: ConnectionInit) {
     this.user = init.user;
@@ -118,6 +119,11 @@ export class Connection {
     return this.#closed;
   }
 
+  /** Aborted when the connection closes: every backend call made for it carries this signal. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
   touch(): void {
     this.lastActivity = Date.now();
   }
@@ -126,6 +132,8 @@ export class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // First, so backend work still running for a client that left stops at once.
+    this.#abort.abort();
     connections.remove(this);
     try {
       this.#disconnect();

@@ -3,7 +3,9 @@
 // an accepted one gets its tree of mounts and a registered Connection.
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
-import { openFs } from '../vfs/open.ts';
+import { openFs, type OpenFsOptions } from '../vfs/open.ts';
+import { resolveSecret } from '../config/secrets.ts';
+import { log } from '../log.ts';
 import { Connection, connections, type Protocol } from './connection.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
 import type { Config } from '../config/load.ts';
@@ -16,6 +18,15 @@ import { UserFs } from './user-fs.ts';
 import { notifyDisconnect } from '../auth/login-hooks.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
+
+/**
+ * What every backend is opened with: secrets read as the config reads them (`{ file }` references
+ * are absolute by now), and the server's log.
+ */
+export const backendServices: Pick<OpenFsOptions, 'resolveSecret' | 'log'> = Object.freeze({
+  resolveSecret: (secret) => resolveSecret(secret, process.cwd()),
+  log,
+});
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -77,7 +88,7 @@ export async function openConnection(
   const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
   // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
-  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true };
+  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...backendServices };
   try {
     const book = settings.usage;
     mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });

@@ -10,6 +10,7 @@ import { log } from '../log.ts';
 import type { FolderRecord, UserRecord } from '../model.ts';
 import type { Fs } from '../vfs/fs.ts';
 import { openFs } from '../vfs/open.ts';
+import { backendServices } from './login.ts';
 import { cleanVirtualPath } from './paths.ts';
 import { scanUsage, type Usage, type UsageBook } from './quota.ts';
 
@@ -36,10 +37,10 @@ async function scanFs(open: () => Promise<Fs>, skip?: ReadonlySet<string>): Prom
 
 export async function scanUserUsage(user: UserRecord): Promise<Usage> {
   const hidden = new Set((user.virtual_folders ?? []).map((vf) => cleanVirtualPath(vf.virtual_path)));
-  const total = await scanFs(() => openFs(user.filesystem, user.home_dir), hidden);
+  const total = await scanFs(() => openFs(user.filesystem, user.home_dir, backendServices), hidden);
   for (const vf of user.virtual_folders ?? []) {
     if ((vf.quota_size ?? 0) !== -1 && (vf.quota_files ?? 0) !== -1) continue;
-    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? ''));
+    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? '', backendServices));
     total.size += u.size;
     total.files += u.files;
   }
@@ -47,7 +48,7 @@ export async function scanUserUsage(user: UserRecord): Promise<Usage> {
 }
 
 export function scanFolderUsage(folder: FolderRecord): Promise<Usage> {
-  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? ''));
+  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? '', backendServices));
 }
 
 /** The scans running in this process. */

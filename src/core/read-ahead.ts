@@ -19,6 +19,8 @@ export const DEFAULT_READ_AHEAD_BYTES = 8 * 1024 * 1024;
 export interface ReadAheadOptions {
   /** Most bytes held ahead of (and just behind) the reader. */
   windowBytes?: number;
+  /** Passed to every backend read: aborting it ends the backend streams (the client left). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ReadAheadStats {
@@ -233,6 +235,7 @@ export class ReadAhead implements FileReader {
   #closed = false;
   /** Windows left behind that still serve reads already waiting on them. */
   readonly #retired = new Set<Window>();
+  readonly #signal: AbortSignal | undefined;
 
   constructor(
     private readonly fs: Fs,
@@ -241,6 +244,7 @@ export class ReadAhead implements FileReader {
     opts: ReadAheadOptions = {},
   ) {
     this.#limit = Math.max(64 * 1024, opts.windowBytes ?? DEFAULT_READ_AHEAD_BYTES);
+    this.#signal = opts.signal;
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
@@ -265,7 +269,7 @@ export class ReadAhead implements FileReader {
   #open(position: number): Window {
     const w = new Window(position, this.#limit, this.stats);
     this.stats.streams++;
-    void w.pump(this.fs.openRead(this.path, { start: position }));
+    void w.pump(this.fs.openRead(this.path, { start: position, signal: this.#signal }));
     this.#window = w;
     return w;
   }
@@ -273,7 +277,7 @@ export class ReadAhead implements FileReader {
   async #random(into: Uint8Array, position: number): Promise<number> {
     this.stats.randomReads++;
     if (this.positional) return this.positional.read(into, position);
-    const s = await this.fs.openRead(this.path, { start: position, end: position + into.byteLength - 1 });
+    const s = await this.fs.openRead(this.path, { start: position, end: position + into.byteLength - 1, signal: this.#signal });
     let error: unknown;
     s.on('error', (e: Error) => (error ??= e));
     let n = 0;

@@ -1,6 +1,9 @@
 // Uploads and downloads: a Transfer bound to a backend handle. The upload mode lives here, in the
 // core, not in backends: atomic modes write to a temporary name beside the target and rename on
 // success, so an aborted upload never replaces a good file with a truncated one.
+// The handles were opened with the connection's signal; the commit and clean-up calls here
+// (rename, remove) deliberately carry none: they run while a connection closes, and a commit or
+// clean-up cut halfway would leave worse than finishing it.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';

@@ -1,9 +1,10 @@
 // A user's tree as every protocol sees it: virtual paths in, permission checks, then the mount's
-// Fs. All checks happen before anything is changed, so a denied request changes nothing.
+// Fs. All checks happen before anything is changed, so a denied request changes nothing. Every
+// backend call carries the connection's signal, so a client that leaves cancels its backend work.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
-import type { FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
+import type { CallOptions, FileInfo, Fs, FsUsage } from '../vfs/fs.ts';
 import { actions, openFlags } from './actions.ts';
 import type { Connection } from './connection.ts';
 import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } from './paths.ts';
@@ -85,6 +86,11 @@ export class UserFs {
     if (!hasPermission(this.opts.permissions, dir, perm)) throw denied(perm, vpath);
   }
 
+  /** Options for a backend call: the connection's signal (none before the connection exists). */
+  get #call(): CallOptions {
+    return { signal: this.connection?.signal };
+  }
+
   #resolve(vpath: string): { fs: Mount['fs']; path: string; mount: Mount } {
     const { mount, path } = resolveMount(this.opts.mounts, vpath);
     return { fs: mount.fs, path, mount };
@@ -92,7 +98,7 @@ export class UserFs {
 
   #exists(vpath: string, follow = false): Promise<FileInfo | undefined> {
     const { fs, path } = this.#resolve(vpath);
-    return (follow ? fs.stat(path) : fs.lstat(path)).catch((err) => {
+    return (follow ? fs.stat(path, this.#call) : fs.lstat(path, this.#call)).catch((err) => {
       if (err instanceof AppError && err.code === 'not_found') return undefined;
       throw err;
     });
@@ -107,7 +113,7 @@ export class UserFs {
     if (vpath !== '/') this.#require('list', parentOf(vpath), vpath);
     this.#requireVisible(vpath);
     const { fs, path } = this.#resolve(vpath);
-    return follow ? fs.stat(path) : fs.lstat(path);
+    return follow ? fs.stat(path, this.#call) : fs.lstat(path, this.#call);
   }
 
   /** Checks the list permission and that `vpath` is a directory, before a listing starts. */
@@ -115,7 +121,7 @@ export class UserFs {
     this.#require('list', vpath, vpath);
     this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
-    const st = await fs.stat(path);
+    const st = await fs.stat(path, this.#call);
     if (st.type !== 'dir') throw new AppError('not_dir', `${vpath} is not a directory`);
     return this.#list(vpath);
   }
@@ -125,7 +131,7 @@ export class UserFs {
     const mountNames = new Set(mountPointsIn(this.opts.mounts, vpath));
     const filter = this.#patterns.filterFor(vpath);
     const hidden = filter?.hide ? (name: string) => !filter.allows(name) : undefined;
-    for await (const e of fs.list(path)) {
+    for await (const e of fs.list(path, this.#call)) {
       mountNames.delete(e.name);
       if (hidden?.(e.name)) continue;
       yield e;
@@ -133,7 +139,7 @@ export class UserFs {
     for (const name of mountNames) {
       if (hidden?.(name)) continue;
       const sub = this.#resolve(posix.join(vpath, name));
-      yield { ...(await sub.fs.stat(sub.path)), name };
+      yield { ...(await sub.fs.stat(sub.path, this.#call)), name };
     }
   }
 
@@ -141,14 +147,15 @@ export class UserFs {
     this.#require('download', parentOf(vpath), vpath);
     this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
-    const st = await fs.stat(path);
+    const call = { signal: conn.signal };
+    const st = await fs.stat(path, call);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
     const gate = openGate(conn, 'download');
     await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
-    const positional = fs.capabilities.randomReads && fs.openReader ? await fs.openReader(path) : undefined;
+    const positional = fs.openReader ? await fs.openReader(path, call) : undefined;
     // Remote and encrypted backends read ahead of sequential reads; random reads go to the
     // positional reader, or to a ranged read of exactly the bytes asked for.
-    const reader = positional && fs.capabilities.lowLatencyReads ? positional : new ReadAhead(fs, path, positional);
+    const reader = positional && fs.capabilities.lowLatencyReads ? positional : new ReadAhead(fs, path, positional, call);
     return new Download(conn, vpath, reader, gate);
   }
 
@@ -170,7 +177,7 @@ export class UserFs {
     await actions.pre(conn, 'pre-upload', vpath, { fileSize: existing?.size ?? 0, openFlags: openFlags({ truncate: !keep, append: opts.append, exclusive: opts.exclusive }) });
     const mode = this.opts.uploadMode;
     if (mode === 0 || !fs.capabilities.atomicRename) {
-      const writer = await fs.openWrite(path, { ...opts, truncate: !keep });
+      const writer = await fs.openWrite(path, { ...opts, truncate: !keep, signal: conn.signal });
       return new Upload(conn, vpath, fs, writer, path, undefined, mode, quota, gate);
     }
     const temp = tempUploadPath(path);
@@ -178,9 +185,9 @@ export class UserFs {
       // Continuing a file atomically starts from a copy; the original stays in place until the
       // upload completes.
       if (!fs.copy) throw new AppError('unsupported', 'atomic resume needs server-side copy');
-      await fs.copy(path, temp);
+      await fs.copy(path, temp, { signal: conn.signal });
     }
-    const writer = await fs.openWrite(temp, { ...opts, exclusive: false, truncate: !keep });
+    const writer = await fs.openWrite(temp, { ...opts, exclusive: false, truncate: !keep, signal: conn.signal });
     return new Upload(conn, vpath, fs, writer, path, temp, mode, quota, gate);
   }
 
@@ -188,7 +195,7 @@ export class UserFs {
     this.#require('create_dirs', parentOf(vpath), vpath);
     this.#requireName(vpath, true);
     const { fs, path } = this.#resolve(vpath);
-    await fs.mkdir(path);
+    await fs.mkdir(path, this.#call);
     await actions.notify(this.connection, 'mkdir', vpath);
   }
 
@@ -198,7 +205,7 @@ export class UserFs {
     this.#require('delete_dirs', parentOf(vpath), vpath);
     this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
-    await fs.rmdir(path);
+    await fs.rmdir(path, this.#call);
     await actions.notify(this.connection, 'rmdir', vpath);
   }
 
@@ -209,7 +216,7 @@ export class UserFs {
     if (!st) throw new AppError('not_found', `${vpath} not found`);
     const { fs, path, mount } = this.#resolve(vpath);
     if (st.type !== 'dir') await actions.pre(this.connection, 'pre-delete', vpath, { fileSize: st.size });
-    await fs.remove(path);
+    await fs.remove(path, this.#call);
     if (st.type === 'file') mount.quota?.charge(-st.size, -1);
     await actions.notify(this.connection, st.type === 'dir' ? 'rmdir' : 'delete', vpath, st.type === 'dir' ? {} : { fileSize: st.size });
   }
@@ -238,7 +245,7 @@ export class UserFs {
     // A replaced target file leaves the target mount's usage.
     const replaced = dst?.type === 'file' ? dst.size : undefined;
     if (a.mount === b.mount) {
-      await a.fs.rename(a.path, b.path);
+      await a.fs.rename(a.path, b.path, this.#call);
       if (replaced !== undefined) b.mount.quota?.charge(-replaced, -1);
       await actions.notify(this.connection, 'rename', from, { target: to });
       return;
@@ -247,8 +254,8 @@ export class UserFs {
       throw new AppError('unsupported', `rename from ${from} to ${to} crosses virtual folders (set common.rename_mode: 1 to copy)`);
     if (src.type !== 'file') throw new AppError('unsupported', 'a directory cannot be renamed across virtual folders');
     b.mount.quota?.check(src.size - (replaced ?? 0), replaced === undefined ? 1 : 0);
-    await copyAcross(a.fs, a.path, b.fs, b.path);
-    await a.fs.remove(a.path);
+    await copyAcross({ from: a.fs, fromPath: a.path, to: b.fs, toPath: b.path, signal: this.#call.signal });
+    await a.fs.remove(a.path, this.#call);
     b.mount.quota?.charge(src.size - (replaced ?? 0), replaced === undefined ? 1 : 0);
     a.mount.quota?.charge(-src.size, -1);
     await actions.notify(this.connection, 'rename', from, { target: to });
@@ -281,19 +288,19 @@ export class UserFs {
     if (this.opts.setstatMode === 1) return;
     if (attrs.size !== undefined && st.type === 'file') {
       mount.quota?.check(attrs.size - st.size, 0);
-      await fs.truncate(path, attrs.size);
+      await fs.truncate(path, attrs.size, this.#call);
       mount.quota?.charge(attrs.size - st.size, 0);
     }
     if (attrs.mode !== undefined) {
       if (!fs.chmod) throw new AppError('unsupported', 'chmod is not supported by this storage');
-      await fs.chmod(path, attrs.mode);
+      await fs.chmod(path, attrs.mode, this.#call);
     }
     if (attrs.uid !== undefined || attrs.gid !== undefined) {
       if (!fs.chown) throw new AppError('unsupported', 'chown is not supported by this storage');
-      await fs.chown(path, attrs.uid ?? st.uid, attrs.gid ?? st.gid);
+      await fs.chown(path, attrs.uid ?? st.uid, attrs.gid ?? st.gid, this.#call);
     }
     if (attrs.atimeMs !== undefined || attrs.mtimeMs !== undefined)
-      await fs.setTimes(path, attrs.atimeMs ?? st.atimeMs, attrs.mtimeMs ?? st.mtimeMs);
+      await fs.setTimes(path, attrs.atimeMs ?? st.atimeMs, attrs.mtimeMs ?? st.mtimeMs, this.#call);
   }
 
   /** `target` is a virtual path (absolute, or relative to the link's directory). */
@@ -306,7 +313,7 @@ export class UserFs {
     const b = this.#resolve(linkPath);
     if (a.mount !== b.mount) throw new AppError('unsupported', 'symlinks across folders are not supported');
     if (!b.fs.symlink) throw new AppError('unsupported', 'symlinks are not supported by this storage');
-    await b.fs.symlink(a.path, b.path);
+    await b.fs.symlink(a.path, b.path, this.#call);
   }
 
   async readlink(vpath: string): Promise<string> {
@@ -314,7 +321,7 @@ export class UserFs {
     this.#requireVisible(vpath);
     const { fs, path, mount } = this.#resolve(vpath);
     if (!fs.readlink) throw new AppError('unsupported', 'symlinks are not supported by this storage');
-    const target = await fs.readlink(path);
+    const target = await fs.readlink(path, this.#call);
     return mount.virtualPath === '/' ? target : posix.join(mount.virtualPath, target);
   }
 
@@ -325,14 +332,14 @@ export class UserFs {
     this.#requireName(newPath, true);
     const a = this.#resolve(existing);
     const b = this.#resolve(newPath);
-    if (a.mount !== b.mount || !a.fs.capabilities.hardlinks || !a.fs.link)
+    if (a.mount !== b.mount || !a.fs.link)
       throw new AppError('unsupported', 'hard links are not supported here');
-    await a.fs.link(a.path, b.path);
+    await a.fs.link(a.path, b.path, this.#call);
   }
 
   statvfs(vpath: string): Promise<FsUsage> {
     const { fs, path } = this.#resolve(vpath);
-    return fs.statvfs(path);
+    return fs.statvfs(path, this.#call);
   }
 
   /** Hex digest of a file, read as a stream (ssh md5sum/sha*sum commands). */
@@ -340,10 +347,10 @@ export class UserFs {
     this.#require('download', parentOf(vpath), vpath);
     this.#requireName(vpath);
     const { fs, path } = this.#resolve(vpath);
-    const st = await fs.stat(path);
+    const st = await fs.stat(path, this.#call);
     if (st.type !== 'file') throw new AppError('is_dir', `${vpath} is not a file`);
     const hash = createHash(algo);
-    const stream = await fs.openRead(path);
+    const stream = await fs.openRead(path, this.#call);
     for await (const chunk of stream) hash.update(chunk as Buffer);
     return hash.digest('hex');
   }
@@ -355,9 +362,10 @@ export class UserFs {
 }
 
 /** Streams a file from one backend to another; the target is committed only if every byte arrived. */
-async function copyAcross(from: Fs, fromPath: string, to: Fs, toPath: string): Promise<void> {
-  const reader = await from.openRead(fromPath);
-  const writer = await to.openWrite(toPath);
+async function copyAcross(c: { from: Fs; fromPath: string; to: Fs; toPath: string; signal: AbortSignal | undefined }): Promise<void> {
+  const { from, to } = c;
+  const reader = await from.openRead(c.fromPath, { signal: c.signal });
+  const writer = await to.openWrite(c.toPath, { signal: c.signal });
   try {
     for await (const chunk of reader) await writer.write(chunk as Uint8Array);
     await writer.close();

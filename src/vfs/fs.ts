@@ -1,8 +1,19 @@
-// The storage contract every backend implements (local now; S3, GCS, Azure, SFTP and crypt later).
-// It is deliberately small and streaming, in the spirit of rclone's Fs/Object: what a backend can
-// or cannot do beyond the basics is declared in `capabilities` and checked by the session core, so
-// protocol quirks never turn into special cases inside a backend. Paths are backend-relative POSIX
-// paths ("" or "/" is the backend root), already resolved and confined by the core.
+// The storage contract every backend implements (local, S3, GCS, Azure, SFTP, crypt, memory).
+// It is deliberately small and streaming, in the spirit of rclone's Fs/Object. Each optional
+// operation (copy, chmod, chown, symlink, readlink, link, openReader) exists once, as an optional
+// method: its presence is the capability, so a flag and a method can never disagree. The few flags
+// left in `capabilities` describe semantics of operations every backend has (how rename, writes and
+// directories behave), checked by the session core so that protocol quirks never turn into special
+// cases inside a backend. Paths are backend-relative POSIX paths ("" or "/" is the backend root),
+// already resolved and confined by the core.
+//
+// Cancellation: every call takes one options object last, `CallOptions` or an extension of it
+// (`ReadRange`, `WriteOptions`), whose `signal` cancels the call: an aborted call rejects promptly
+// (AppError 'io', "aborted") and releases whatever it opened. A signal given to openRead,
+// openReader or openWrite also governs the stream or handle it returns: once the signal aborts,
+// the stream is destroyed and the handle's reads and writes reject; the caller still closes or
+// aborts the handle, and close()/abort() work after the signal aborted. The session core passes
+// its connection's signal to every call, so a client that leaves cancels its backend work.
 import type { Readable } from 'node:stream';
 
 export interface Capabilities {
@@ -14,20 +25,13 @@ export interface Capabilities {
   randomWrites: boolean;
   /** openWrite({ offset }) can continue an existing file at its current end (upload resume). */
   resume: boolean;
-  /** openReader() is available: positional reads without a stream per request. */
-  randomReads: boolean;
   /**
    * Positional reads cost about a local pread (the kernel reads ahead): the core serves downloads
    * straight from openReader() instead of reading ahead of sequential reads.
    */
   lowLatencyReads?: boolean;
-  serverSideCopy: boolean;
   /** Hash algorithms the backend can compute without the caller reading the data. */
   checksums: readonly string[];
-  symlinks: boolean;
-  hardlinks: boolean;
-  /** chmod/chown are meaningful (POSIX owners and modes). */
-  posixAttributes: boolean;
 }
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -47,14 +51,19 @@ export interface FileInfo {
   nlink: number;
 }
 
-export interface ReadRange {
+/** The options every call takes; see the header for what `signal` means. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadRange extends CallOptions {
   /** First byte, inclusive. */
   start?: number;
   /** Last byte, inclusive (as in node:fs createReadStream). */
   end?: number;
 }
 
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   /** Start writing here; an existing file keeps its bytes before it (resume). */
   offset?: number;
   /** Append to the current end of an existing file. */
@@ -82,7 +91,7 @@ export interface FileWriter {
   abort(): Promise<void>;
 }
 
-/** Positional reads for backends with `randomReads`: no stream per request, caller-owned buffers. */
+/** Positional reads (Fs.openReader): no stream per request, caller-owned buffers. */
 export interface FileReader {
   read(into: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
@@ -103,34 +112,39 @@ export interface Fs {
   readonly kind: string;
   readonly capabilities: Capabilities;
   /** Follows symlinks. */
-  stat(path: string): Promise<FileInfo>;
+  stat(path: string, opts?: CallOptions): Promise<FileInfo>;
   /** Does not follow a final symlink (same as stat where symlinks are not supported). */
-  lstat(path: string): Promise<FileInfo>;
+  lstat(path: string, opts?: CallOptions): Promise<FileInfo>;
   /** Entries of a directory, paged by the backend; never the whole listing in memory at once. */
-  list(path: string): AsyncIterable<FileInfo>;
+  list(path: string, opts?: CallOptions): AsyncIterable<FileInfo>;
   openRead(path: string, range?: ReadRange): Promise<Readable>;
-  /** Only with capabilities.randomReads. */
-  openReader?(path: string): Promise<FileReader>;
+  /** Positional reads; absent where every read needs its own stream (object stores). */
+  openReader?(path: string, opts?: CallOptions): Promise<FileReader>;
   openWrite(path: string, opts?: WriteOptions): Promise<FileWriter>;
   /** Replaces an existing target file (POSIX semantics) when capabilities.atomicRename. */
-  rename(from: string, to: string): Promise<void>;
+  rename(from: string, to: string, opts?: CallOptions): Promise<void>;
   /** Removes a file or symlink; a directory gives `is_dir`. */
-  remove(path: string): Promise<void>;
-  mkdir(path: string): Promise<void>;
+  remove(path: string, opts?: CallOptions): Promise<void>;
+  mkdir(path: string, opts?: CallOptions): Promise<void>;
   /** Removes an empty directory; `not_empty` otherwise. */
-  rmdir(path: string): Promise<void>;
-  setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  rmdir(path: string, opts?: CallOptions): Promise<void>;
+  setTimes(path: string, atimeMs: number, mtimeMs: number, opts?: CallOptions): Promise<void>;
   /** Sets the size of an existing file (truncate or extend). */
-  truncate(path: string, size: number): Promise<void>;
-  statvfs(path: string): Promise<FsUsage>;
-  /** The following are present only where the matching capability is true. */
-  copy?(from: string, to: string): Promise<void>;
-  chmod?(path: string, mode: number): Promise<void>;
-  chown?(path: string, uid: number, gid: number): Promise<void>;
+  truncate(path: string, size: number, opts?: CallOptions): Promise<void>;
+  statvfs(path: string, opts?: CallOptions): Promise<FsUsage>;
+  // Optional operations: present only on backends that can do them (their presence is the
+  // capability), so the core checks `fs.copy` before calling it, never a flag.
+  /** Server-side copy of a file: the bytes do not travel through this process. */
+  copy?(from: string, to: string, opts?: CallOptions): Promise<void>;
+  /** POSIX permission bits. */
+  chmod?(path: string, mode: number, opts?: CallOptions): Promise<void>;
+  /** POSIX owner and group. */
+  chown?(path: string, uid: number, gid: number, opts?: CallOptions): Promise<void>;
   /** `target` is a backend path; the link is stored so that readlink() gives it back. */
-  symlink?(target: string, linkPath: string): Promise<void>;
-  readlink?(path: string): Promise<string>;
-  link?(existing: string, newPath: string): Promise<void>;
+  symlink?(target: string, linkPath: string, opts?: CallOptions): Promise<void>;
+  readlink?(path: string, opts?: CallOptions): Promise<string>;
+  /** Hard link. */
+  link?(existing: string, newPath: string, opts?: CallOptions): Promise<void>;
   /** Releases clients and pools held by the backend. */
   close?(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { providerName } from '../model.ts';
 import type { Fs } from './fs.ts';
 import { openLocalFs } from './local/local-fs.ts';
+import type { SecretResolver, VfsLog } from './options.ts';
 
 /** Requires a provider's config block (validation guarantees it for config-declared records). */
 function block<T>(value: T | undefined, name: string): T {
@@ -16,29 +17,36 @@ function block<T>(value: T | undefined, name: string): T {
 export interface OpenFsOptions {
   /** false: a missing local or encrypted root is not created (filters.disable_fs_checks). */
   createRoot?: boolean;
+  /** Reads the block's secrets (keys, passwords, passphrases): the caller owns the secrets key. */
+  resolveSecret: SecretResolver;
+  /** Where backends log what they do at length (object-store directory renames). */
+  log?: VfsLog;
 }
 
 /**
  * `localRoot` is the directory for local and encrypted storage (home_dir or mapped_path). Secret
  * `{ file }` references in the block are absolute by now (reconcile made them so).
  */
-export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions = {}): Promise<Fs> {
+export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions): Promise<Fs> {
   const provider = providerName(filesystem?.provider);
+  const { resolveSecret, log } = opts;
   const objectOpts = {
+    resolveSecret,
+    ...(log ? { log } : {}),
     renameDirs: filesystem?.rename_dirs ?? false,
     ...(filesystem?.rename_dir_max_objects !== undefined ? { renameDirMaxObjects: filesystem.rename_dir_max_objects } : {}),
   };
   switch (provider) {
     case 'local':
-      return openLocalFs(localRoot, opts);
+      return openLocalFs(localRoot, { createRoot: opts.createRoot !== false });
     case 'crypt': {
       const config = block(filesystem?.cryptconfig, 'cryptconfig');
       const { cryptFsOver } = await import('./crypt/crypt-fs.ts');
       // The backend underneath is opened from its usual block beside cryptconfig, as if it were the provider.
       const storage = config.storage ?? 'local';
-      const inner: Fs = storage === 'local' ? await openLocalFs(localRoot, opts) : await openFs({ ...filesystem, provider: storage }, localRoot, opts);
+      const inner: Fs = storage === 'local' ? await openLocalFs(localRoot, { createRoot: opts.createRoot !== false }) : await openFs({ ...filesystem, provider: storage }, localRoot, opts);
       try {
-        return cryptFsOver(inner, config);
+        return cryptFsOver(inner, config, { resolveSecret });
       } catch (err) {
         await inner.close?.();
         throw err;
@@ -58,7 +66,7 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
     }
     case 'sftp': {
       const { openSftpFs } = await import('./sftp/sftp-fs.ts');
-      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'));
+      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'), { resolveSecret });
     }
   }
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Connection, SFTPWrapper } from 'ssh2';
-import { Server as ForkServer, utils as forkUtils } from '../../src/protocols/ssh/ssh2.ts';
+import { Server as ForkServer, utils as forkUtils } from '../../src/lib/ssh2.ts';
 
 /** The parts of an ssh2 module the server needs, so a benchmark can run it on upstream ssh2 too. */
 export interface Ssh2Impl {

@@ -3,7 +3,7 @@
 // explicitly configured algorithm that is not available is a config error.
 import { AppError } from '../../errors.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
-import { Server } from '../ssh/ssh2.ts';
+import { Server } from '../../lib/ssh2.ts';
 
 export const DEFAULT_KEX = [
   'curve25519-sha256',

@@ -11,8 +11,8 @@ import { findAuthorizedKey } from '../../auth/keys.ts';
 import { checkPassword, loginRejected, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginMethod } from '../../auth/login.ts';
 import { checkTotp, totpRequired } from '../../auth/totp.ts';
 import type { UserRecord } from '../../model.ts';
-import type { AuthContext } from '../ssh/ssh2.ts';
-import { utils } from '../ssh/ssh2.ts';
+import type { AuthContext } from '../../lib/ssh2.ts';
+import { utils } from '../../lib/ssh2.ts';
 
 export type AuthMethod = 'publickey' | 'password' | 'keyboard-interactive';
 

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { actions } from '../../core/actions.ts';
 import type { Connection } from '../../core/connection.ts';
-import type { ServerChannel } from '../ssh/ssh2.ts';
+import type { ServerChannel } from '../../lib/ssh2.ts';
 import { ScpSession, parseScpArgs } from './scp.ts';
 
 export const DEFAULT_SSH_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'cd', 'pwd', 'scp'];

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { isAbsolute, join, resolve } from 'node:path';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import { utils } from '../ssh/ssh2.ts';
+import { utils } from '../../lib/ssh2.ts';
 
 const GENERATED = [
   { file: 'id_ed25519', type: 'ed25519' as const, opts: {} },

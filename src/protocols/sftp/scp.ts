@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { AppError } from '../../errors.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import type { ServerChannel } from '../ssh/ssh2.ts';
+import type { ServerChannel } from '../../lib/ssh2.ts';
 import { ChannelReader } from './channel-reader.ts';
 
 const OK = Buffer.from([0]);

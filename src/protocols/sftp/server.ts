@@ -13,7 +13,7 @@ import { plainIp } from '../../core/ip.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
-import { Server, type Connection as SshClient } from '../ssh/ssh2.ts';
+import { Server, type Connection as SshClient } from '../../lib/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
 import { logLoginFailed, offeredMethods, SshAuthentication, type AuthSettings } from './auth.ts';
 import { loadTrustedCAs } from '../../auth/certificates.ts';

@@ -7,7 +7,7 @@ import type { Connection } from '../../core/connection.ts';
 import type { Download, Upload } from '../../core/transfers.ts';
 import type { SetAttrs } from '../../core/user-fs.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import type { SFTPWrapper } from '../ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../lib/ssh2.ts';
 import { FX, attrsOf, statusOf } from './status.ts';
 import { longnameOf } from '../../core/longname.ts';
 import { symlinkArgs, uint64s } from './wire.ts';

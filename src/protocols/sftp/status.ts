@@ -3,7 +3,7 @@
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import type { SftpAttrs } from '../ssh/ssh2.ts';
+import type { SftpAttrs } from '../../lib/ssh2.ts';
 
 export const FX = {
   OK: 0,

@@ -1,6 +1,6 @@
 // SFTP wire details of the front-end: uint64 lists for extended replies, and SYMLINK's argument
 // order (read through the fork's API, vendor/ssh2/README.md).
-import type { SFTPWrapper } from '../ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../lib/ssh2.ts';
 
 export function uint64s(values: readonly number[]): Buffer {
   const b = Buffer.allocUnsafe(8 * values.length);

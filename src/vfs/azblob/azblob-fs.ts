@@ -2,16 +2,17 @@
 // the shared ObjectFs, which owns directories, key-prefix confinement, renames and mtimes.
 import type { AzBlobConfig } from '../../config/schema-types.ts';
 import { ObjectFs, type ObjectFsOptions } from '../object/objectfs.ts';
+import type { SecretResolver } from '../options.ts';
 import { AzBlobClient } from './client.ts';
 import { azTarget } from './config.ts';
 
 export interface AzBlobFsOptions extends ObjectFsOptions {
-  /** Where relative `{ file }` secret references resolve (default: the working directory). */
-  baseDir?: string;
+  /** Reads account_key and sas_url (default: literals only). */
+  resolveSecret?: SecretResolver;
 }
 
 export function openAzBlobFs(config: AzBlobConfig, opts: AzBlobFsOptions = {}): ObjectFs {
-  const { baseDir, ...fsOpts } = opts;
-  const client = new AzBlobClient(azTarget(config, baseDir ?? process.cwd()));
+  const { resolveSecret, ...fsOpts } = opts;
+  const client = new AzBlobClient(azTarget(config, resolveSecret));
   return new ObjectFs(client, config.key_prefix, fsOpts);
 }

@@ -9,7 +9,8 @@
 import type { Readable } from 'node:stream';
 import { ContainerClient, StorageSharedKeyCredential, type BlobItem, type BlobPrefix } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
-import type { ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
+import type { CallOptions } from '../fs.ts';
+import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { AzTarget } from './config.ts';
 import { openDownload } from './download.ts';
 import { azError, statusOf } from './errors.ts';
@@ -38,11 +39,11 @@ export class AzBlobClient implements ObjectClient {
         : new ContainerClient(target.containerUrl);
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     this.checkOpen();
     if (!storable(key)) return undefined;
     try {
-      const p = await this.container.getBlobClient(key).getProperties();
+      const p = await this.container.getBlobClient(key).getProperties({ abortSignal: opts.signal });
       return {
         key,
         size: p.contentLength ?? 0,
@@ -58,7 +59,7 @@ export class AzBlobClient implements ObjectClient {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
     this.checkOpen();
-    const listOpts = { prefix: prefix || undefined, includeMetadata: true };
+    const listOpts = { prefix: prefix || undefined, includeMetadata: true, abortSignal: opts.signal };
     const pageOpts = { continuationToken: opts.token || undefined, maxPageSize: Math.min(opts.maxKeys ?? MAX_PAGE, MAX_PAGE) };
     try {
       if (opts.delimiter) {
@@ -84,7 +85,7 @@ export class AzBlobClient implements ObjectClient {
     }
   }
 
-  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+  async get(key: string, range?: GetRange): Promise<Readable> {
     this.checkOpen();
     checkKey(key, 'read');
     return openDownload(this.container.getBlobClient(key), key, range, {
@@ -105,7 +106,8 @@ export class AzBlobClient implements ObjectClient {
     });
   }
 
-  async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {
+  async copy(from: string, to: string, metadata?: Record<string, string>, opts: CallOptions = {}): Promise<void> {
+    const abortSignal = opts.signal;
     this.checkOpen();
     checkKey(from, 'copy');
     checkKey(to, 'copy');
@@ -114,7 +116,7 @@ export class AzBlobClient implements ObjectClient {
       if (from === to) {
         // Copying a blob onto itself only to replace its metadata (ObjectFs's setTimes): Set Blob
         // Metadata does that in one request, and Copy Blob may refuse an identical source.
-        if (metadata) await dest.setMetadata(toAzureMetadata(metadata));
+        if (metadata) await dest.setMetadata(toAzureMetadata(metadata), { abortSignal });
         return;
       }
       // Copy Blob (not Copy Blob From URL): within one account the destination's credential
@@ -123,21 +125,22 @@ export class AzBlobClient implements ObjectClient {
         ...(metadata ? { metadata: toAzureMetadata(metadata) } : {}),
         ...(this.target.accessTier ? { tier: this.target.accessTier } : {}),
         intervalInMs: COPY_POLL_MS,
+        abortSignal,
       });
-      const result = await poller.pollUntilDone();
+      const result = await poller.pollUntilDone(); // polls with the abortSignal given above
       if (result.copyStatus !== 'success') throw new AppError('io', `azblob copy "${from}" -> "${to}": ${result.copyStatus}`);
       // No metadata on Copy Blob means "keep the source's": an explicit empty set needs a second call.
-      if (metadata && Object.keys(metadata).length === 0) await dest.setMetadata({});
+      if (metadata && Object.keys(metadata).length === 0) await dest.setMetadata({}, { abortSignal });
     } catch (err) {
       throw azError(err, 'copy', `${from} -> ${to}`);
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     this.checkOpen();
     if (!storable(key)) return;
     try {
-      await this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include' });
+      await this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal: opts.signal });
     } catch (err) {
       throw azError(err, 'delete', key);
     }

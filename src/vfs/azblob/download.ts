@@ -7,6 +7,8 @@
 import { Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
+import { onAbort } from '../abort.ts';
+import type { GetRange } from '../object/client.ts';
 import { abortedError, azError, statusOf } from './errors.ts';
 
 export interface DownloadSettings {
@@ -29,7 +31,7 @@ function emptyStream(): Readable {
 export async function openDownload(
   blob: BlobClient,
   key: string,
-  range: { start: number; end?: number } | undefined,
+  range: GetRange | undefined,
   settings: DownloadSettings,
 ): Promise<Readable> {
   const start = range?.start ?? 0;
@@ -37,6 +39,8 @@ export async function openDownload(
   if (start < 0 || (end !== undefined && end < start)) throw new AppError('invalid', `azblob read "${key}": bad range ${start}-${end}`);
   const controller = new AbortController();
   const signal = controller.signal;
+  // The caller's signal cancels the first request, the parts and the stream alike.
+  const unlink = onAbort(range?.signal, () => controller.abort());
   const wanted = end === undefined ? undefined : end - start + 1;
   const parallel = settings.concurrency > 1;
   const firstCount = parallel ? Math.min(wanted ?? settings.partBytes, settings.partBytes) : wanted;
@@ -45,18 +49,23 @@ export async function openDownload(
   try {
     first = await blob.download(start, firstCount, { abortSignal: signal });
   } catch (err) {
+    unlink();
+    if (signal.aborted) throw abortedError('read', key);
     // 416: the range starts at or past the end (an empty blob has no satisfiable range at all).
     // Like a file read past EOF that is no bytes, once we know the blob exists.
     if (statusOf(err) !== 416) throw azError(err, 'read', key);
     try {
-      await blob.getProperties();
+      await blob.getProperties({ abortSignal: signal });
     } catch (e) {
       throw azError(e, 'read', key);
     }
     return emptyStream();
   }
   const body = first.readableStreamBody as Readable | undefined;
-  if (!body) return emptyStream();
+  if (!body) {
+    unlink();
+    return emptyStream();
+  }
   const got = first.contentLength ?? 0;
   const total = totalFromContentRange(first.contentRange) ?? start + got;
   const last = Math.min(end ?? total - 1, total - 1);
@@ -109,7 +118,10 @@ export async function openDownload(
 
   const stream = Readable.from(bytes(), { objectMode: false });
   settings.live.add(stream);
+  if (signal.aborted) stream.destroy(abortedError('read', key));
+  else signal.addEventListener('abort', () => void stream.destroy(abortedError('read', key)), { once: true });
   stream.once('close', () => {
+    unlink();
     settings.live.delete(stream);
     // A consumer that stops early destroys the stream: cancel the parts still in flight.
     if (!finished) controller.abort();

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
+import { onAbort } from '../abort.ts';
 import type { ObjectUpload, PutOptions } from '../object/client.ts';
 import { abortedError, azError } from './errors.ts';
 import { toAzureMetadata } from './metadata.ts';
@@ -49,7 +50,13 @@ export class BlockUpload implements ObjectUpload {
     private readonly settings: BlockUploadSettings,
   ) {
     settings.live.add(this);
+    // The caller's signal discards the upload like abort(); a commit under way is not interrupted.
+    this.unlink = onAbort(opts.signal, () => {
+      if (this.state === 'open') void this.release();
+    });
   }
+
+  private readonly unlink: () => void;
 
   async write(chunk: Uint8Array): Promise<void> {
     this.checkOpen('write');
@@ -85,6 +92,7 @@ export class BlockUpload implements ObjectUpload {
       }
       this.state = 'done';
       this.settings.live.delete(this);
+      this.unlink();
     } catch (err) {
       const aborted = this.signal.aborted;
       await this.release();
@@ -101,6 +109,7 @@ export class BlockUpload implements ObjectUpload {
 
   private async release(): Promise<void> {
     this.state = 'aborted';
+    this.unlink();
     this.settings.live.delete(this);
     this.buf = undefined;
     this.controller.abort();

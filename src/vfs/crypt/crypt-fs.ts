@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../errors.ts';
 import type { CryptConfig } from '../../config/schema-types.ts';
-import { resolveSecret } from '../../config/secrets.ts';
-import type { Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import type { CallOptions, Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { openLocalFs } from '../local/local-fs.ts';
+import { literalSecret, type SecretResolver } from '../options.ts';
 import { cipherIdOf, packageAead } from './aead.ts';
 import {
   FILE_HEADER_SIZE,
@@ -32,8 +32,8 @@ import { openDecryptStream } from './stream.ts';
 import { DeferredWriter, CryptWriter } from './writer.ts';
 
 export interface CryptOptions {
-  /** Where relative `{ file: ... }` passphrase references are resolved (default: the cwd). */
-  baseDir?: string;
+  /** Reads the passphrase (default: literals only). */
+  resolveSecret?: SecretResolver;
 }
 
 export interface CryptFsInit {
@@ -49,7 +49,7 @@ export interface CryptFsInit {
  * cipher is a config error; `inner` stays the caller's to close then.
  */
 export function cryptFsOver(inner: Fs, config: CryptConfig, opts: CryptOptions = {}): CryptFs {
-  const passphrase = resolveSecret(config.passphrase, opts.baseDir ?? process.cwd());
+  const passphrase = (opts.resolveSecret ?? literalSecret)(config.passphrase);
   if (!passphrase) throw new AppError('config', 'cryptconfig.passphrase is empty (or not resolved yet)');
   const cipher = cipherIdOf(config.cipher);
   if (cipher === undefined) throw new AppError('config', `cryptconfig.cipher: unsupported cipher ${config.cipher}`);
@@ -70,7 +70,7 @@ export class CryptFs implements Fs {
   // Optional operations exist exactly when the inner Fs has them, and pass straight through: a
   // byte copy of an encrypted file stays valid (its key comes from the passphrase and its own
   // salt), and modes, owners and links do not touch contents.
-  readonly openReader?: (path: string) => Promise<FileReader>;
+  readonly openReader?: (path: string, opts?: CallOptions) => Promise<FileReader>;
   readonly copy?: Fs['copy'];
   readonly chmod?: Fs['chmod'];
   readonly chown?: Fs['chown'];
@@ -86,9 +86,9 @@ export class CryptFs implements Fs {
     this.#cipher = init.cipher;
     if (inner.openReader) {
       const openRaw = inner.openReader.bind(inner);
-      this.openReader = async (path) => {
-        const info = await this.#fileStat(path);
-        return CryptReader.open(await openRaw(path), info.size, this.#passphrase, path);
+      this.openReader = async (path, opts) => {
+        const info = await this.#fileStat(path, opts);
+        return CryptReader.open(await openRaw(path, opts), info.size, this.#passphrase, path);
       };
     }
     if (inner.copy) this.copy = inner.copy.bind(inner);
@@ -104,8 +104,6 @@ export class CryptFs implements Fs {
       // Packages are sealed in order with a final flag: no writes into the middle, no resume.
       randomWrites: false,
       resume: false,
-      randomReads: c.randomReads && this.openReader !== undefined,
-      serverSideCopy: c.serverSideCopy && this.copy !== undefined,
       // A checksum of the ciphertext is not one of the file the user sees.
       checksums: [],
     });
@@ -124,26 +122,28 @@ export class CryptFs implements Fs {
   }
 
   async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
-    const info = await this.#fileStat(path);
+    const call = range.signal ? { signal: range.signal } : {};
+    const info = await this.#fileStat(path, call);
     const size = plaintextSize(info.size, path);
     const start = Math.max(0, range.start ?? 0);
     const end = Math.min(size - 1, range.end ?? Number.MAX_SAFE_INTEGER);
     if (start > end) {
       // Nothing to decrypt, but a file that is not ours still fails the open.
-      await this.#opener(path, size);
+      await this.#opener(path, size, call);
       return openEmpty();
     }
     const first = packageIndex(start);
     const last = packageIndex(end);
     const through = packageOffset(last) + HEADER_SIZE + payloadLength(last, size) + TAG_SIZE - 1;
     // A range in the first package reads the file header in the same request.
-    const opener = first === 0 ? undefined : await this.#opener(path, size);
-    const source = await this.#inner.openRead(path, { start: first === 0 ? 0 : packageOffset(first), end: through });
+    const opener = first === 0 ? undefined : await this.#opener(path, size, call);
+    const source = await this.#inner.openRead(path, { ...call, start: first === 0 ? 0 : packageOffset(first), end: through });
     return openDecryptStream({ source, ...(opener ? { opener } : {}), passphrase: this.#passphrase, size, start, end, path });
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
-    const existing = await this.#inner.stat(path).catch((err) => {
+    const call = opts.signal ? { signal: opts.signal } : {};
+    const existing = await this.#inner.stat(path, call).catch((err) => {
       if (isAppError(err, 'not_found')) return undefined;
       throw err;
     });
@@ -176,7 +176,7 @@ export class CryptFs implements Fs {
       // modes are what keep the previous version there).
       if (!existing && raw.opened) await inner.remove(path).catch(() => undefined);
     };
-    return new CryptWriter(aead, this.#cipher, { raw, discard }, path);
+    return new CryptWriter(aead, this.#cipher, { raw, discard, ...call }, path);
   }
 
   rename(...args: Parameters<Fs['rename']>): Promise<void> {
@@ -204,26 +204,26 @@ export class CryptFs implements Fs {
   }
 
   /** Only "empty it" (and "keep its size") can be done without rewriting the file. */
-  async truncate(path: string, size: number): Promise<void> {
-    const info = await this.stat(path);
+  async truncate(path: string, size: number, opts: CallOptions = {}): Promise<void> {
+    const info = await this.stat(path, opts);
     if (info.type === 'dir') throw new AppError('is_dir', `truncate ${path}: is a directory`);
     if (size === info.size) return;
     if (size !== 0) throw new AppError('unsupported', `truncate ${path}: encrypted files can only be truncated to 0`);
-    const w = await this.openWrite(path);
+    const w = await this.openWrite(path, opts);
     await w.close();
   }
 
   /** The inner stat of a file to decrypt; a directory is `is_dir`. */
-  async #fileStat(path: string): Promise<FileInfo> {
-    const info = await this.#inner.stat(path);
+  async #fileStat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
+    const info = await this.#inner.stat(path, opts);
     if (info.type === 'dir') throw new AppError('is_dir', `open ${path}: is a directory`);
     return info;
   }
 
   /** Reads the file header alone (a small ranged read) for the key of a file of `size` plaintext bytes. */
-  async #opener(path: string, size: number): Promise<PackageOpener> {
+  async #opener(path: string, size: number, opts: CallOptions): Promise<PackageOpener> {
     const chunks: Buffer[] = [];
-    for await (const c of await this.#inner.openRead(path, { start: 0, end: FILE_HEADER_SIZE - 1 })) chunks.push(Buffer.from(c));
+    for await (const c of await this.#inner.openRead(path, { ...opts, start: 0, end: FILE_HEADER_SIZE - 1 })) chunks.push(Buffer.from(c));
     return PackageOpener.fromHeader(Buffer.concat(chunks), this.#passphrase, size, path);
   }
 }

@@ -5,6 +5,7 @@
 // the target says to discard.
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors.ts';
+import { abortedError } from '../abort.ts';
 import type { FileWriter } from '../fs.ts';
 import type { PackageAead } from './aead.ts';
 import { aeadNonce, HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, MAX_PLAINTEXT, STREAM_NONCE_SIZE, TAG_SIZE, writePackageHeader, type CipherId } from './format.ts';
@@ -14,6 +15,11 @@ export interface CryptWriterTarget {
   raw: FileWriter;
   /** Cleans up after `raw` was aborted (e.g. removes a file the upload created). */
   discard(): Promise<void>;
+  /**
+   * The caller's cancellation: once aborted, writes and close are refused, even while plaintext
+   * is only gathered into a package and nothing reaches `raw` yet.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -98,6 +104,7 @@ export class CryptWriter implements FileWriter {
 
   write(data: Uint8Array, position = this.#accepted): Promise<void> {
     if (this.#state === 'failed') return Promise.reject(this.#failed());
+    if (this.#target.signal?.aborted) return Promise.reject(abortedError('write', this.#path));
     if (this.#state !== 'open') return Promise.reject(new AppError('invalid', `write ${this.#path}: after close`));
     if (position !== this.#accepted)
       return Promise.reject(new AppError('unsupported', `write ${this.#path}: encrypted files are written sequentially (offset ${position}, expected ${this.#accepted})`));
@@ -117,6 +124,7 @@ export class CryptWriter implements FileWriter {
     if (this.#state === 'done') return Promise.resolve();
     if (this.#closing) return this.#closing;
     if (this.#state === 'failed') return Promise.reject(this.#failed());
+    if (this.#target.signal?.aborted) return Promise.reject(abortedError('close', this.#path));
     this.#closing = this.#finish();
     return this.#closing;
   }

@@ -10,7 +10,9 @@ import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { BlockBuffer } from '../object/blocks.ts';
-import type { ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
+import { destroyOnAbort, onAbort, raceAbort } from '../abort.ts';
+import type { CallOptions } from '../fs.ts';
+import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { GcsTarget } from './config.ts';
 import { crc32cGenerator } from './crc32c.ts';
 
@@ -95,6 +97,7 @@ class GcsUpload implements ObjectUpload {
      * each chunk uploads; one chunk of lead lets the next chunk arrive meanwhile.
      */
     private readonly aheadBytes: number,
+    signal?: AbortSignal,
   ) {
     this.failed = new Promise<never>((_, reject) => ws.once('error', (err) => reject(gcsError(err, 'upload', key))));
     this.failed.catch(() => {}); // observed through write()/complete(); never unhandled
@@ -108,6 +111,11 @@ class GcsUpload implements ObjectUpload {
       // A session whose creation finished after abort(): cancel it too.
       if (this.state === 'aborted') void this.cancelSession();
     });
+    // The caller's signal discards the upload like abort(); a commit under way is not interrupted.
+    const unlink = onAbort(signal, () => {
+      if (this.state === 'open') void this.abort();
+    });
+    ws.once('close', unlink);
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -218,9 +226,10 @@ export class GcsClient implements ObjectClient {
     return this.bucket.file(key);
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
+  // The SDK's metadata calls take no signal: an aborted call is raced and its answer dropped.
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const [m] = await this.file(key).getMetadata();
+      const [m] = await raceAbort(this.file(key).getMetadata(), opts.signal, 'gcs stat', key);
       return toInfo(m);
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -230,13 +239,13 @@ export class GcsClient implements ObjectClient {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
     try {
-      const [, , resp] = await this.bucket.getFiles({
+      const [, , resp] = await raceAbort(this.bucket.getFiles({
         prefix,
         ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
         ...(opts.token ? { pageToken: opts.token } : {}),
         maxResults: Math.min(opts.maxKeys ?? MAX_PAGE, MAX_PAGE),
         autoPaginate: false,
-      });
+      }), opts.signal, 'gcs list', prefix);
       // The raw page, rather than the File objects built from it: it carries `prefixes` too.
       const page = (resp ?? {}) as { items?: FileMetadata[]; prefixes?: string[]; nextPageToken?: string };
       return {
@@ -249,12 +258,17 @@ export class GcsClient implements ObjectClient {
     }
   }
 
-  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
-    const stream = this.file(key).createReadStream(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {});
+  async get(key: string, range?: GetRange): Promise<Readable> {
+    const stream = destroyOnAbort(
+      this.file(key).createReadStream(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end } : {}) } : {}),
+      range?.signal,
+      'gcs read',
+      key,
+    );
     try {
       // The request starts on the first read; wait for its answer so not-found is an error
       // here, not a stream that fails later.
-      const answered = once(stream, 'response') as Promise<[{ statusCode?: number }]>;
+      const answered = once(stream, 'response', range?.signal ? { signal: range.signal } : {}) as Promise<[{ statusCode?: number }]>;
       stream.read(0);
       const [res] = await answered;
       const status = res.statusCode ?? 0;
@@ -283,23 +297,24 @@ export class GcsClient implements ObjectClient {
       },
       ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
     });
-    return new GcsUpload(ws, key, this.target.chunkBytes);
+    return new GcsUpload(ws, key, this.target.chunkBytes, opts.signal);
   }
 
-  async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {
+  async copy(from: string, to: string, metadata?: Record<string, string>, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.file(from).copy(this.file(to), {
+      const copied = this.file(from).copy(this.file(to), {
         ...(metadata ? { metadata } : {}),
         ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
       });
+      await raceAbort(copied, opts.signal, 'gcs copy', from);
     } catch (err) {
       throw gcsError(err, 'copy', from);
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.file(key).delete({ ignoreNotFound: true });
+      await raceAbort(this.file(key).delete({ ignoreNotFound: true }), opts.signal, 'gcs delete', key);
     } catch (err) {
       throw gcsError(err, 'delete', key);
     }

@@ -3,8 +3,8 @@
 // from secret resolution, so the rules are testable without a server.
 import type { StorageOptions } from '@google-cloud/storage';
 import type { GCSConfig } from '../../config/schema-types.ts';
-import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
+import { literalSecret, type SecretResolver } from '../options.ts';
 
 const MiB = 1024 * 1024;
 /** SFTPGo's (and Google's Go client's) default resumable chunk: 16 MiB. */
@@ -39,7 +39,8 @@ export function normalizeKeyPrefix(prefix: string | undefined): string {
   return p.endsWith('/') ? p : `${p}/`;
 }
 
-export function gcsTarget(config: GCSConfig, baseDir: string): GcsTarget {
+/** `baseDir` resolves a relative credentials_file; `resolveSecret` reads `credentials`. */
+export function gcsTarget(config: GCSConfig, baseDir: string, resolveSecret: SecretResolver = literalSecret): GcsTarget {
   if (!config.bucket) fail('bucket is required');
   const mb = config.upload_part_size || DEFAULT_CHUNK_MB;
   if (!Number.isInteger(mb) || mb < 0) fail('upload_part_size must be a whole number of MB');
@@ -50,7 +51,7 @@ export function gcsTarget(config: GCSConfig, baseDir: string): GcsTarget {
   const options: StorageOptions = {};
   let hasCredentials = false;
   if (config.credentials !== undefined) {
-    const json = resolveSecret(config.credentials, baseDir);
+    const json = resolveSecret(config.credentials);
     if (json) {
       try {
         options.credentials = JSON.parse(json) as StorageOptions['credentials'];

@@ -3,6 +3,7 @@
 import type { GCSConfig } from '../../config/schema-types.ts';
 import type { Fs } from '../fs.ts';
 import { ObjectFs } from '../object/objectfs.ts';
+import type { SecretResolver, VfsLog } from '../options.ts';
 import { GcsClient } from './client.ts';
 import { gcsTarget } from './config.ts';
 
@@ -10,12 +11,15 @@ export interface GcsFsOptions {
   /** Allow renaming a directory as a bounded copy+delete of its objects. */
   renameDirs?: boolean;
   renameDirMaxObjects?: number;
-  /** Where relative secret/credential file paths are resolved (default: the working directory). */
+  /** Where a relative credentials_file is found (default: the working directory). */
   baseDir?: string;
+  /** Reads `credentials` (default: literals only). */
+  resolveSecret?: SecretResolver;
+  log?: VfsLog;
 }
 
 export function openGcsFs(config: GCSConfig, opts: GcsFsOptions = {}): Fs {
-  const target = gcsTarget(config, opts.baseDir ?? process.cwd());
-  const { baseDir: _unused, ...fsOpts } = opts;
+  const { baseDir, resolveSecret, ...fsOpts } = opts;
+  const target = gcsTarget(config, baseDir ?? process.cwd(), resolveSecret);
   return new ObjectFs(new GcsClient(target), target.keyPrefix, fsOpts);
 }

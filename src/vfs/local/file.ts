@@ -2,6 +2,7 @@
 // path costs one pread/pwrite per request and no stream or FileHandle bookkeeping.
 import { close, fsync, read, write } from 'node:fs';
 import { AppError } from '../../errors.ts';
+import { checkAborted } from '../abort.ts';
 import type { FileReader, FileWriter } from '../fs.ts';
 import { fsError } from './errors.ts';
 
@@ -34,12 +35,14 @@ export class LocalReader implements FileReader {
   constructor(
     fd: number,
     private readonly path: string,
+    private readonly signal?: AbortSignal,
   ) {
     this.#fd = fd;
   }
 
   async read(into: Uint8Array, position: number): Promise<number> {
     if (this.#fd === undefined) throw new AppError('invalid', 'read after close');
+    checkAborted(this.signal, 'read', this.path);
     try {
       return await preadFd(this.#fd, into, position);
     } catch (err) {
@@ -63,6 +66,7 @@ export class LocalWriter implements FileWriter {
     fd: number,
     start: number,
     private readonly path: string,
+    private readonly signal?: AbortSignal,
   ) {
     this.#fd = fd;
     this.#next = start;
@@ -75,6 +79,7 @@ export class LocalWriter implements FileWriter {
 
   async write(data: Uint8Array, position = this.#next): Promise<void> {
     if (this.#fd === undefined) throw new AppError('invalid', 'write after close');
+    checkAborted(this.signal, 'write', this.path);
     try {
       await pwriteAll(this.#fd, data, position);
     } catch (err) {

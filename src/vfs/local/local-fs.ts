@@ -1,12 +1,15 @@
 // The local filesystem backend: a directory on this machine serves as the root of one mount.
 // It confines every path to its root, including through symlinks: the real path of whatever a
 // request touches must stay inside the real root, so a link to "/" placed in a home is useless.
-import { constants, createReadStream, open as openCb, type Stats } from 'node:fs';
+// A disk call cannot be interrupted halfway, so a signal is checked before each step and handed
+// to the read streams (node:fs destroys them on abort); open handles check it on every read/write.
+import { close as closeCb, constants, createReadStream, open as openCb, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { posix, sep, join, relative, isAbsolute, resolve as resolveOs, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
-import type { Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import { checkAborted } from '../abort.ts';
+import type { CallOptions, Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { fsError } from './errors.ts';
 import { LocalReader, LocalWriter } from './file.ts';
 
@@ -15,13 +18,8 @@ const CAPABILITIES: Capabilities = Object.freeze({
   realDirectories: true,
   randomWrites: true,
   resume: true,
-  randomReads: true,
   lowLatencyReads: true,
-  serverSideCopy: true,
   checksums: [],
-  symlinks: true,
-  hardlinks: true,
-  posixAttributes: true,
 });
 
 const LIST_BUFFER = 128;
@@ -82,7 +80,8 @@ export class LocalFs implements Fs {
    * component is resolved too (open, stat, list); without it only its parent is (lstat, remove,
    * rename, readlink), so a symlink itself can be managed wherever it points.
    */
-  async #confined(path: string, followLast: boolean, op: string): Promise<string> {
+  async #confined(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Promise<string> {
+    checkAborted(signal, op, path);
     const os = this.osPath(path);
     if (os === this.root) return os;
     const checkFrom = followLast ? os : dirname(os);
@@ -102,8 +101,8 @@ export class LocalFs implements Fs {
     }
   }
 
-  async stat(path: string): Promise<FileInfo> {
-    const os = await this.#confined(path, true, 'stat');
+  async stat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
+    const os = await this.#confined(path, true, 'stat', opts.signal);
     try {
       return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.stat(os));
     } catch (err) {
@@ -111,8 +110,8 @@ export class LocalFs implements Fs {
     }
   }
 
-  async lstat(path: string): Promise<FileInfo> {
-    const os = await this.#confined(path, false, 'lstat');
+  async lstat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
+    const os = await this.#confined(path, false, 'lstat', opts.signal);
     try {
       return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.lstat(os));
     } catch (err) {
@@ -120,8 +119,8 @@ export class LocalFs implements Fs {
     }
   }
 
-  async *list(path: string): AsyncIterable<FileInfo> {
-    const os = await this.#confined(path, true, 'list');
+  async *list(path: string, opts: CallOptions = {}): AsyncIterable<FileInfo> {
+    const os = await this.#confined(path, true, 'list', opts.signal);
     let dir: Awaited<ReturnType<typeof fsp.opendir>>;
     try {
       dir = await fsp.opendir(os, { bufferSize: LIST_BUFFER });
@@ -130,6 +129,7 @@ export class LocalFs implements Fs {
     }
     try {
       for await (const entry of dir) {
+        checkAborted(opts.signal, 'list', path);
         try {
           yield infoOf(entry.name, await fsp.lstat(join(os, entry.name)));
         } catch {
@@ -145,12 +145,19 @@ export class LocalFs implements Fs {
   }
 
   async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
-    const reader = await this.#openFd(path, constants.O_RDONLY, 0, 'open');
-    return createReadStream('', { fd: reader, start: range.start, end: range.end, autoClose: true, highWaterMark: 256 * 1024 });
+    const fd = await this.#openFd(path, constants.O_RDONLY, 0, 'open', range.signal);
+    return createReadStream('', {
+      fd,
+      start: range.start,
+      end: range.end,
+      autoClose: true,
+      highWaterMark: 256 * 1024,
+      ...(range.signal ? { signal: range.signal } : {}),
+    });
   }
 
-  async openReader(path: string): Promise<FileReader> {
-    return new LocalReader(await this.#openFd(path, constants.O_RDONLY, 0, 'open'), path);
+  async openReader(path: string, opts: CallOptions = {}): Promise<FileReader> {
+    return new LocalReader(await this.#openFd(path, constants.O_RDONLY, 0, 'open', opts.signal), path, opts.signal);
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
@@ -159,87 +166,92 @@ export class LocalFs implements Fs {
     let flags = constants.O_WRONLY | constants.O_CREAT;
     if (truncate) flags |= constants.O_TRUNC;
     if (opts.exclusive) flags |= constants.O_EXCL;
-    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create');
+    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create', opts.signal);
     let start = opts.offset ?? 0;
     if (opts.append) {
       const st = await fsp.stat(this.osPath(path)).catch(() => undefined);
       start = st?.size ?? 0;
     }
-    return new LocalWriter(fd, start, path);
+    return new LocalWriter(fd, start, path, opts.signal);
   }
 
-  async #openFd(path: string, flags: number, mode: number, op: string): Promise<number> {
-    const os = await this.#confined(path, true, op);
+  async #openFd(path: string, flags: number, mode: number, op: string, signal: AbortSignal | undefined): Promise<number> {
+    const os = await this.#confined(path, true, op, signal);
+    let fd: number;
     try {
       // O_NOFOLLOW is not needed: the real path was checked just above, and a link swapped in
       // between is the same race any local server has (the home owner controls the tree).
-      const fd = await openFd(os, flags, mode);
-      return fd;
+      fd = await openFd(os, flags, mode);
     } catch (err) {
       throw fsError(err, op, path);
     }
+    if (signal?.aborted) {
+      closeCb(fd, () => undefined);
+      checkAborted(signal, op, path);
+    }
+    return fd;
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    const a = await this.#confined(from, false, 'rename');
-    const b = await this.#confined(to, false, 'rename');
+  async rename(from: string, to: string, opts: CallOptions = {}): Promise<void> {
+    const a = await this.#confined(from, false, 'rename', opts.signal);
+    const b = await this.#confined(to, false, 'rename', opts.signal);
     await fsp.rename(a, b).catch((err) => Promise.reject(fsError(err, 'rename', from)));
   }
 
-  async remove(path: string): Promise<void> {
-    const os = await this.#confined(path, false, 'remove');
+  async remove(path: string, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, false, 'remove', opts.signal);
     const st = await fsp.lstat(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
     if (st.isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
     await fsp.unlink(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
   }
 
-  async mkdir(path: string): Promise<void> {
-    const os = await this.#confined(path, false, 'mkdir');
+  async mkdir(path: string, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, false, 'mkdir', opts.signal);
     await fsp.mkdir(os, { mode: 0o755 }).catch((err) => Promise.reject(fsError(err, 'mkdir', path)));
   }
 
-  async rmdir(path: string): Promise<void> {
-    const os = await this.#confined(path, false, 'rmdir');
+  async rmdir(path: string, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, false, 'rmdir', opts.signal);
     if (os === this.root) throw new AppError('permission_denied', 'the root cannot be removed');
     await fsp.rmdir(os).catch((err) => Promise.reject(fsError(err, 'rmdir', path)));
   }
 
-  async setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    const os = await this.#confined(path, true, 'utimes');
+  async setTimes(path: string, atimeMs: number, mtimeMs: number, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, true, 'utimes', opts.signal);
     await fsp.utimes(os, atimeMs / 1000, mtimeMs / 1000).catch((err) => Promise.reject(fsError(err, 'utimes', path)));
   }
 
-  async truncate(path: string, size: number): Promise<void> {
-    const os = await this.#confined(path, true, 'truncate');
+  async truncate(path: string, size: number, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, true, 'truncate', opts.signal);
     await fsp.truncate(os, size).catch((err) => Promise.reject(fsError(err, 'truncate', path)));
   }
 
-  async chmod(path: string, mode: number): Promise<void> {
-    const os = await this.#confined(path, true, 'chmod');
+  async chmod(path: string, mode: number, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, true, 'chmod', opts.signal);
     await fsp.chmod(os, mode & 0o7777).catch((err) => Promise.reject(fsError(err, 'chmod', path)));
   }
 
-  async chown(path: string, uid: number, gid: number): Promise<void> {
-    const os = await this.#confined(path, true, 'chown');
+  async chown(path: string, uid: number, gid: number, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(path, true, 'chown', opts.signal);
     await fsp.chown(os, uid, gid).catch((err) => Promise.reject(fsError(err, 'chown', path)));
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    const a = await this.#confined(from, true, 'copy');
-    const b = await this.#confined(to, false, 'copy');
+  async copy(from: string, to: string, opts: CallOptions = {}): Promise<void> {
+    const a = await this.#confined(from, true, 'copy', opts.signal);
+    const b = await this.#confined(to, false, 'copy', opts.signal);
     await fsp.copyFile(a, b).catch((err) => Promise.reject(fsError(err, 'copy', from)));
   }
 
-  async symlink(target: string, linkPath: string): Promise<void> {
-    const os = await this.#confined(linkPath, false, 'symlink');
+  async symlink(target: string, linkPath: string, opts: CallOptions = {}): Promise<void> {
+    const os = await this.#confined(linkPath, false, 'symlink', opts.signal);
     // Stored relative to the link's directory so the tree stays valid if the root moves.
     const targetOs = this.osPath(target);
     const rel = relative(dirname(os), targetOs) || '.';
     await fsp.symlink(rel, os).catch((err) => Promise.reject(fsError(err, 'symlink', linkPath)));
   }
 
-  async readlink(path: string): Promise<string> {
-    const os = await this.#confined(path, false, 'readlink');
+  async readlink(path: string, opts: CallOptions = {}): Promise<string> {
+    const os = await this.#confined(path, false, 'readlink', opts.signal);
     const raw = await fsp.readlink(os).catch((err) => Promise.reject(fsError(err, 'readlink', path)));
     const abs = isAbsolute(raw) ? raw : resolveOs(dirname(os), raw);
     if (!this.#inside(abs)) throw new AppError('permission_denied', `readlink ${path}: target outside the root`);
@@ -247,14 +259,14 @@ export class LocalFs implements Fs {
     return '/' + rel.split(sep).join('/');
   }
 
-  async link(existing: string, newPath: string): Promise<void> {
-    const a = await this.#confined(existing, false, 'link');
-    const b = await this.#confined(newPath, false, 'link');
+  async link(existing: string, newPath: string, opts: CallOptions = {}): Promise<void> {
+    const a = await this.#confined(existing, false, 'link', opts.signal);
+    const b = await this.#confined(newPath, false, 'link', opts.signal);
     await fsp.link(a, b).catch((err) => Promise.reject(fsError(err, 'link', newPath)));
   }
 
-  async statvfs(path: string): Promise<FsUsage> {
-    const os = await this.#confined(path, true, 'statvfs');
+  async statvfs(path: string, opts: CallOptions = {}): Promise<FsUsage> {
+    const os = await this.#confined(path, true, 'statvfs', opts.signal);
     const st = await fsp.statfs(os).catch((err) => Promise.reject(fsError(err, 'statvfs', path)));
     return {
       blockSize: st.bsize,

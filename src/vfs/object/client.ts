@@ -2,8 +2,10 @@
 // turns it into the Fs contract once for all three: directories as prefixes with delimiter
 // listings, empty directories as marker objects, stat of a "directory", rename as copy+delete,
 // bounded directory renames, mtime in metadata. A client knows nothing about directories, users or
-// protocols: keys in, bytes out.
+// protocols: keys in, bytes out. Every call takes the caller's signal (fs.ts, CallOptions): an
+// aborted call rejects promptly, and a stream or upload it opened is destroyed or aborted.
 import type { Readable } from 'node:stream';
+import type { CallOptions } from '../fs.ts';
 
 export interface ObjectInfo {
   /** Full key in the bucket/container (including any key prefix). */
@@ -16,7 +18,7 @@ export interface ObjectInfo {
   metadata?: Record<string, string>;
 }
 
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   /** "/" for one level (common prefixes returned apart); undefined for a flat, recursive listing. */
   delimiter?: string;
   /** Continuation token from the previous page. */
@@ -33,7 +35,13 @@ export interface ListPage {
   nextToken?: string;
 }
 
-export interface PutOptions {
+/** Bytes [start, end] (end inclusive, or to the end of the object). */
+export interface GetRange extends CallOptions {
+  start: number;
+  end?: number;
+}
+
+export interface PutOptions extends CallOptions {
   metadata?: Record<string, string>;
   contentType?: string;
 }
@@ -58,15 +66,15 @@ export interface ObjectClient {
   /** For logs and event payloads: bucket/container and endpoint. */
   readonly location: { bucket: string; endpoint?: string };
   /** undefined when the key does not exist (never throws not-found). */
-  head(key: string): Promise<ObjectInfo | undefined>;
+  head(key: string, opts?: CallOptions): Promise<ObjectInfo | undefined>;
   list(prefix: string, opts?: ListOptions): Promise<ListPage>;
   /** Bytes of `key`; `end` inclusive. Not-found is AppError('not_found'). */
-  get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  get(key: string, range?: GetRange): Promise<Readable>;
   put(key: string, opts?: PutOptions): ObjectUpload;
   /** Server-side copy; replaces metadata with `metadata` when given. */
-  copy(from: string, to: string, metadata?: Record<string, string>): Promise<void>;
+  copy(from: string, to: string, metadata?: Record<string, string>, opts?: CallOptions): Promise<void>;
   /** Deleting a missing key is not an error. */
-  delete(key: string): Promise<void>;
+  delete(key: string, opts?: CallOptions): Promise<void>;
   /** Releases sockets/agents. */
   close(): Promise<void>;
 }

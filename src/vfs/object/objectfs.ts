@@ -9,11 +9,12 @@
 // sessions racing on one key see last-writer-wins, as with every object store.
 import { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import type { Capabilities, FileInfo, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import { checkAborted } from '../abort.ts';
+import type { CallOptions, Capabilities, FileInfo, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { MTIME_METADATA_KEY, type ObjectClient, type ObjectInfo } from './client.ts';
 import { DELIMITER, KeyMap, dirInfo, entriesOfPage, fileInfo, movedKey, mtimeOf } from './keys.ts';
 import { ObjectWriter } from './writer.ts';
+import type { VfsLog } from '../options.ts';
 
 export interface ObjectFsOptions {
   /** Allow renaming a directory as a copy+delete of its objects (default false). */
@@ -22,6 +23,8 @@ export interface ObjectFsOptions {
   renameDirMaxObjects?: number;
   /** Keys asked for per listing page (default 1000, the S3 maximum). */
   listPageSize?: number;
+  /** Where directory renames (long, many requests) are logged; default: not logged. */
+  log?: VfsLog | undefined;
 }
 
 const CAPABILITIES: Capabilities = Object.freeze({
@@ -29,12 +32,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   realDirectories: false,
   randomWrites: false,
   resume: false,
-  randomReads: false,
-  serverSideCopy: true,
   checksums: [],
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: false,
 });
 
 /** Parallel copies/deletes during a directory rename: enough to hide latency, few sockets. */
@@ -71,6 +69,7 @@ export class ObjectFs implements Fs {
   readonly #renameDirs: boolean;
   readonly #renameDirMax: number;
   readonly #pageSize: number;
+  readonly #log: VfsLog;
 
   constructor(
     readonly client: ObjectClient,
@@ -82,56 +81,57 @@ export class ObjectFs implements Fs {
     this.#renameDirs = opts.renameDirs ?? false;
     this.#renameDirMax = opts.renameDirMaxObjects || 1000;
     this.#pageSize = opts.listPageSize || 1000;
+    this.#log = opts.log ?? (() => undefined);
   }
 
   /** Flat (recursive) listing of everything under `prefix`, page by page. */
-  async *#walk(prefix: string): AsyncIterable<ObjectInfo[]> {
+  async *#walk(prefix: string, o: CallOptions): AsyncIterable<ObjectInfo[]> {
     let token: string | undefined;
     do {
-      const page = await this.client.list(prefix, { token, maxKeys: this.#pageSize });
+      const page = await this.client.list(prefix, { signal: o.signal, token, maxKeys: this.#pageSize });
       yield page.objects.filter((o) => o.key.startsWith(prefix));
       token = page.nextToken;
     } while (token);
   }
 
   /** A directory exists when its marker or any object under its prefix does. */
-  async #dirStat(path: string): Promise<FileInfo | undefined> {
+  async #dirStat(path: string, o: CallOptions): Promise<FileInfo | undefined> {
     const rel = this.keys.rel(path);
     if (!rel) return dirInfo('');
     const prefix = this.keys.dirPrefix(path);
-    const marker = await this.client.head(prefix);
+    const marker = await this.client.head(prefix, o);
     if (marker) return dirInfo(baseName(rel), mtimeOf(marker));
-    const page = await this.client.list(prefix, { maxKeys: 1 });
+    const page = await this.client.list(prefix, { signal: o.signal, maxKeys: 1 });
     const first = page.objects[0];
     if (first) return dirInfo(baseName(rel), first.lastModifiedMs);
     return page.prefixes.length ? dirInfo(baseName(rel)) : undefined;
   }
 
-  async stat(path: string): Promise<FileInfo> {
+  async stat(path: string, o: CallOptions = {}): Promise<FileInfo> {
     const rel = this.keys.rel(path);
     if (!rel) return dirInfo('');
-    const obj = await this.client.head(this.keys.fileKey(path));
+    const obj = await this.client.head(this.keys.fileKey(path), o);
     if (obj) return fileInfo(baseName(rel), obj);
-    const dir = await this.#dirStat(path);
+    const dir = await this.#dirStat(path, o);
     if (dir) return dir;
     throw new AppError('not_found', `stat ${path}: not found`);
   }
 
-  lstat(path: string): Promise<FileInfo> {
-    return this.stat(path);
+  lstat(path: string, o: CallOptions = {}): Promise<FileInfo> {
+    return this.stat(path, o);
   }
 
-  async *list(path: string): AsyncIterable<FileInfo> {
+  async *list(path: string, o: CallOptions = {}): AsyncIterable<FileInfo> {
     const prefix = this.keys.dirPrefix(path);
     let token: string | undefined;
     let lastDir: string | undefined;
     let first = true;
     do {
-      const page = await this.client.list(prefix, { delimiter: DELIMITER, token, maxKeys: this.#pageSize });
+      const page = await this.client.list(prefix, { signal: o.signal, delimiter: DELIMITER, token, maxKeys: this.#pageSize });
       const { entries, sawAny } = entriesOfPage(page, prefix, lastDir);
       if (first && !sawAny && !this.keys.isRoot(path)) {
         // Nothing under the prefix: a file, or nothing at all (never an empty listing of nothing).
-        const obj = await this.client.head(this.keys.fileKey(path));
+        const obj = await this.client.head(this.keys.fileKey(path), o);
         throw obj ? new AppError('not_dir', `list ${path}: not a directory`) : new AppError('not_found', `list ${path}: not found`);
       }
       first = false;
@@ -144,10 +144,11 @@ export class ObjectFs implements Fs {
   }
 
   async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
+    const o = { signal: range.signal };
     const key = this.keys.fileKey(path);
-    const obj = await this.client.head(key);
+    const obj = await this.client.head(key, o);
     if (!obj) {
-      if (await this.#dirStat(path)) throw new AppError('is_dir', `open ${path}: is a directory`);
+      if (await this.#dirStat(path, o)) throw new AppError('is_dir', `open ${path}: is a directory`);
       throw new AppError('not_found', `open ${path}: not found`);
     }
     // The size from head clamps the range: a read at or past the end (the core's stream reader
@@ -156,92 +157,93 @@ export class ObjectFs implements Fs {
     const end = Math.min(range.end ?? obj.size - 1, obj.size - 1);
     if (start < 0 || (range.end !== undefined && range.end < start)) throw new AppError('invalid', `open ${path}: bad range`);
     if (start > end) return Readable.from([]);
-    return this.client.get(key, { start, end });
+    return this.client.get(key, { start, end, signal: range.signal });
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    const o = { signal: opts.signal };
     if ((opts.offset ?? 0) !== 0 || opts.append) throw new AppError('unsupported', `write ${path}: object storage cannot resume or append`);
     const key = this.keys.fileKey(path);
-    if (opts.truncate === false && (await this.client.head(key)))
+    if (opts.truncate === false && (await this.client.head(key, o)))
       throw new AppError('unsupported', `write ${path}: object storage cannot keep existing bytes`);
-    if (opts.exclusive && (await this.client.head(key))) throw new AppError('exists', `create ${path}: exists`);
-    return new ObjectWriter(this.client.put(key), path);
+    if (opts.exclusive && (await this.client.head(key, o))) throw new AppError('exists', `create ${path}: exists`);
+    return new ObjectWriter(this.client.put(key, o), path);
   }
 
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, o: CallOptions = {}): Promise<void> {
     const a = this.keys.rel(from);
     const b = this.keys.rel(to);
     if (!a || !b) throw new AppError('permission_denied', 'the root cannot be renamed or replaced');
     if (a === b) return;
-    const src = await this.client.head(this.keys.fileKey(from));
+    const src = await this.client.head(this.keys.fileKey(from), o);
     if (src) {
-      if (await this.#dirStat(to)) throw new AppError('is_dir', `rename ${from} -> ${to}: target is a directory`);
+      if (await this.#dirStat(to, o)) throw new AppError('is_dir', `rename ${from} -> ${to}: target is a directory`);
       // The copy gets a fresh last-modified; the metadata keeps the time the user saw.
       const metadata = { ...src.metadata, [MTIME_METADATA_KEY]: String(mtimeOf(src)) };
-      await this.client.copy(src.key, this.keys.fileKey(to), metadata);
-      await this.client.delete(src.key);
+      await this.client.copy(src.key, this.keys.fileKey(to), metadata, o);
+      await this.client.delete(src.key, o);
       return;
     }
-    if (!(await this.#dirStat(from))) throw new AppError('not_found', `rename ${from}: not found`);
-    await this.#renameDir(from, to);
+    if (!(await this.#dirStat(from, o))) throw new AppError('not_found', `rename ${from}: not found`);
+    await this.#renameDir(from, to, o);
   }
 
-  async #renameDir(from: string, to: string): Promise<void> {
+  async #renameDir(from: string, to: string, o: CallOptions): Promise<void> {
     const a = this.keys.rel(from);
     const b = this.keys.rel(to);
     if (!this.#renameDirs) throw new AppError('unsupported', `rename ${from}: renaming directories is disabled for this storage`);
     if (b.startsWith(`${a}/`)) throw new AppError('invalid', `rename ${from} -> ${to}: target inside the source`);
-    if (await this.client.head(this.keys.fileKey(to))) throw new AppError('not_dir', `rename ${from} -> ${to}: target is a file`);
+    if (await this.client.head(this.keys.fileKey(to), o)) throw new AppError('not_dir', `rename ${from} -> ${to}: target is a file`);
     const fromPrefix = this.keys.dirPrefix(from);
     const toPrefix = this.keys.dirPrefix(to);
     // POSIX lets a directory replace only an empty one; an existing empty target's marker is
     // simply overwritten by the source's.
-    for await (const objs of this.#walk(toPrefix)) {
+    for await (const objs of this.#walk(toPrefix, o)) {
       if (objs.some((o) => o.key !== toPrefix)) throw new AppError('not_empty', `rename ${from} -> ${to}: target not empty`);
     }
     // The bound is checked before anything is copied: a refused rename changes nothing.
     let count = 0;
-    for await (const objs of this.#walk(fromPrefix)) {
+    for await (const objs of this.#walk(fromPrefix, o)) {
       count += objs.length;
       if (count > this.#renameDirMax)
         throw new AppError('unsupported', `rename ${from}: more than ${this.#renameDirMax} objects; refusing to copy them one by one`);
     }
     const fields = { bucket: this.client.location.bucket, from: fromPrefix, to: toPrefix, objects: count };
-    log('info', 'object_dir_rename_start', fields);
+    this.#log('info', 'object_dir_rename_start', fields);
     const started = Date.now();
     let done = 0;
     try {
       // Copy everything first, delete after: a failure midway leaves the source whole (plus
       // partial copies), never a tree split between the two names.
-      for await (const objs of this.#walk(fromPrefix)) {
-        await parallel(objs, RENAME_PARALLEL, async (o) => {
-          await this.client.copy(o.key, movedKey(o.key, fromPrefix, toPrefix));
+      for await (const objs of this.#walk(fromPrefix, o)) {
+        await parallel(objs, RENAME_PARALLEL, async (obj) => {
+          await this.client.copy(obj.key, movedKey(obj.key, fromPrefix, toPrefix), undefined, o);
           done++;
         });
       }
       const keys: string[] = [];
-      for await (const objs of this.#walk(fromPrefix)) for (const o of objs) keys.push(o.key);
-      await parallel(keys, RENAME_PARALLEL, (k) => this.client.delete(k));
+      for await (const objs of this.#walk(fromPrefix, o)) for (const obj of objs) keys.push(obj.key);
+      await parallel(keys, RENAME_PARALLEL, (k) => this.client.delete(k, o));
     } catch (err) {
-      log('error', 'object_dir_rename_failed', { ...fields, copied: done, error: (err as Error).message });
+      this.#log('error', 'object_dir_rename_failed', { ...fields, copied: done, error: (err as Error).message });
       throw isAppError(err) ? err : new AppError('io', `rename ${from} -> ${to}: ${(err as Error).message}`, { cause: err });
     }
-    log('info', 'object_dir_rename_done', { ...fields, ms: Date.now() - started });
+    this.#log('info', 'object_dir_rename_done', { ...fields, ms: Date.now() - started });
   }
 
-  async remove(path: string): Promise<void> {
+  async remove(path: string, o: CallOptions = {}): Promise<void> {
     if (this.keys.isRoot(path)) throw new AppError('is_dir', 'remove /: is a directory');
     const key = this.keys.fileKey(path);
-    if (await this.client.head(key)) return this.client.delete(key);
-    if (await this.#dirStat(path)) throw new AppError('is_dir', `remove ${path}: is a directory`);
+    if (await this.client.head(key, o)) return this.client.delete(key, o);
+    if (await this.#dirStat(path, o)) throw new AppError('is_dir', `remove ${path}: is a directory`);
     throw new AppError('not_found', `remove ${path}: not found`);
   }
 
-  async mkdir(path: string): Promise<void> {
+  async mkdir(path: string, o: CallOptions = {}): Promise<void> {
     if (this.keys.isRoot(path)) throw new AppError('exists', 'mkdir /: exists');
-    if (await this.client.head(this.keys.fileKey(path))) throw new AppError('exists', `mkdir ${path}: a file exists`);
-    if (await this.#dirStat(path)) throw new AppError('exists', `mkdir ${path}: exists`);
-    const marker = this.client.put(this.keys.markerKey(path));
+    if (await this.client.head(this.keys.fileKey(path), o)) throw new AppError('exists', `mkdir ${path}: a file exists`);
+    if (await this.#dirStat(path, o)) throw new AppError('exists', `mkdir ${path}: exists`);
+    const marker = this.client.put(this.keys.markerKey(path), o);
     try {
       await marker.complete();
     } catch (err) {
@@ -250,44 +252,44 @@ export class ObjectFs implements Fs {
     }
   }
 
-  async rmdir(path: string): Promise<void> {
+  async rmdir(path: string, o: CallOptions = {}): Promise<void> {
     if (this.keys.isRoot(path)) throw new AppError('permission_denied', 'the root cannot be removed');
     const prefix = this.keys.dirPrefix(path);
     // Two keys are enough to tell "only the marker" from "something else too".
-    const page = await this.client.list(prefix, { maxKeys: 2 });
+    const page = await this.client.list(prefix, { signal: o.signal, maxKeys: 2 });
     const others = page.objects.filter((o) => o.key !== prefix);
     if (others.length || page.prefixes.length) throw new AppError('not_empty', `rmdir ${path}: not empty`);
-    if (page.objects.length) return this.client.delete(prefix);
-    if (await this.client.head(this.keys.fileKey(path))) throw new AppError('not_dir', `rmdir ${path}: not a directory`);
+    if (page.objects.length) return this.client.delete(prefix, o);
+    if (await this.client.head(this.keys.fileKey(path), o)) throw new AppError('not_dir', `rmdir ${path}: not a directory`);
     throw new AppError('not_found', `rmdir ${path}: not found`);
   }
 
-  async setTimes(path: string, _atimeMs: number, mtimeMs: number): Promise<void> {
+  async setTimes(path: string, _atimeMs: number, mtimeMs: number, o: CallOptions = {}): Promise<void> {
     const mtime = String(Math.round(mtimeMs));
     if (!this.keys.isRoot(path)) {
-      const obj = await this.client.head(this.keys.fileKey(path));
-      if (obj) return this.client.copy(obj.key, obj.key, { ...obj.metadata, [MTIME_METADATA_KEY]: mtime });
+      const obj = await this.client.head(this.keys.fileKey(path), o);
+      if (obj) return this.client.copy(obj.key, obj.key, { ...obj.metadata, [MTIME_METADATA_KEY]: mtime }, o);
     }
     // A directory keeps its time on its marker when it has one; an implied directory has nowhere
     // to keep it, and accepting silently is what clients preserving times expect.
-    const dir = await this.#dirStat(path);
+    const dir = await this.#dirStat(path, o);
     if (!dir) throw new AppError('not_found', `setTimes ${path}: not found`);
     if (this.keys.isRoot(path)) return;
-    const marker = await this.client.head(this.keys.markerKey(path));
-    if (marker) await this.client.copy(marker.key, marker.key, { ...marker.metadata, [MTIME_METADATA_KEY]: mtime });
+    const marker = await this.client.head(this.keys.markerKey(path), o);
+    if (marker) await this.client.copy(marker.key, marker.key, { ...marker.metadata, [MTIME_METADATA_KEY]: mtime }, o);
   }
 
   /** Only truncation to 0 (an empty object replaces the file); any other size is `unsupported`. */
-  async truncate(path: string, size: number): Promise<void> {
+  async truncate(path: string, size: number, o: CallOptions = {}): Promise<void> {
     const key = this.keys.fileKey(path);
-    const obj = await this.client.head(key);
+    const obj = await this.client.head(key, o);
     if (!obj) {
-      if (await this.#dirStat(path)) throw new AppError('is_dir', `truncate ${path}: is a directory`);
+      if (await this.#dirStat(path, o)) throw new AppError('is_dir', `truncate ${path}: is a directory`);
       throw new AppError('not_found', `truncate ${path}: not found`);
     }
     if (size === obj.size) return;
     if (size !== 0) throw new AppError('unsupported', `truncate ${path}: object storage can only truncate to 0`);
-    const up = this.client.put(key);
+    const up = this.client.put(key, o);
     try {
       await up.complete();
     } catch (err) {
@@ -296,17 +298,18 @@ export class ObjectFs implements Fs {
     }
   }
 
-  async statvfs(_path: string): Promise<FsUsage> {
+  async statvfs(path: string, o: CallOptions = {}): Promise<FsUsage> {
+    checkAborted(o.signal, 'statvfs', path);
     return USAGE;
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    const src = await this.client.head(this.keys.fileKey(from));
+  async copy(from: string, to: string, o: CallOptions = {}): Promise<void> {
+    const src = await this.client.head(this.keys.fileKey(from), o);
     if (!src) {
-      if (await this.#dirStat(from)) throw new AppError('is_dir', `copy ${from}: is a directory`);
+      if (await this.#dirStat(from, o)) throw new AppError('is_dir', `copy ${from}: is a directory`);
       throw new AppError('not_found', `copy ${from}: not found`);
     }
-    await this.client.copy(src.key, this.keys.fileKey(to));
+    await this.client.copy(src.key, this.keys.fileKey(to), undefined, o);
   }
 
   close(): Promise<void> {

@@ -18,7 +18,9 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
-import type { ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
+import { destroyOnAbort } from '../abort.ts';
+import type { CallOptions } from '../fs.ts';
+import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import { ParallelRangeReader } from './download.ts';
 import { s3Error, statusOf } from './errors.ts';
 import { S3Upload } from './upload.ts';
@@ -83,9 +85,9 @@ export class S3ObjectClient implements ObjectClient {
     this.sdk = new S3Client(config);
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }));
+      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: opts.signal });
       return {
         key,
         size: r.ContentLength ?? 0,
@@ -109,6 +111,7 @@ export class S3ObjectClient implements ObjectClient {
           ContinuationToken: opts.token,
           MaxKeys: opts.maxKeys,
         }),
+        { abortSignal: opts.signal },
       );
       return {
         objects: (r.Contents ?? []).map((c) => ({
@@ -131,26 +134,28 @@ export class S3ObjectClient implements ObjectClient {
         new GetObjectCommand({ Bucket: this.#o.bucket, Key: key, Range: `bytes=${start}-${end ?? ''}`, ...this.#sseC }),
         { abortSignal: signal },
       );
-      return r.Body as Readable;
+      // The SDK's abort covers the request; a body already streaming is stopped here.
+      return destroyOnAbort(r.Body as Readable, signal, 's3 get', key);
     } catch (err) {
       throw s3Error(err, 'get', key);
     }
   }
 
-  async get(key: string, range: { start: number; end?: number } = { start: 0 }): Promise<Readable> {
+  async get(key: string, range: GetRange = { start: 0 }): Promise<Readable> {
+    const signal = range.signal;
     const { downloadPartSize: part, downloadConcurrency: conc } = this.#o;
     let end = range.end;
     if (conc > 1 && end === undefined) {
       // Parallel parts need the object's end; a plain read does not, so only then ask.
-      const info = await this.head(key);
+      const info = await this.head(key, { signal });
       if (!info) throw new AppError('not_found', `s3 get ${key}: not found`);
       end = info.size - 1;
     }
-    if (conc <= 1 || end === undefined || end - range.start + 1 <= part) return this.#getRange(key, range.start, end);
+    if (conc <= 1 || end === undefined || end - range.start + 1 <= part) return this.#getRange(key, range.start, end, signal);
     // ObjectFs heads the key before reading, so a missing key fails there; a race surfaces as
     // a stream error on the first part.
     const reader = new ParallelRangeReader((s, e, signal) => this.#getRange(key, s, e, signal), range.start, end, part, conc, this.#o.downloadPartMaxTime);
-    return reader;
+    return destroyOnAbort(reader, signal, 's3 get', key);
   }
 
   put(key: string, opts: PutOptions = {}): ObjectUpload {
@@ -170,10 +175,11 @@ export class S3ObjectClient implements ObjectClient {
       },
       o.uploadPartSize,
       o.uploadConcurrency,
+      opts.signal,
     );
   }
 
-  async copy(from: string, to: string, metadata?: Record<string, string>): Promise<void> {
+  async copy(from: string, to: string, metadata?: Record<string, string>, opts: CallOptions = {}): Promise<void> {
     const o = this.#o;
     try {
       await this.sdk.send(
@@ -190,15 +196,16 @@ export class S3ObjectClient implements ObjectClient {
           ...this.#sseC,
           ...(o.sseCustomerKey ? { CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: o.sseCustomerKey } : {}),
         }),
+        { abortSignal: opts.signal },
       );
     } catch (err) {
       throw s3Error(err, 'copy', from);
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }));
+      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: opts.signal });
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw s3Error(err, 'delete', key);

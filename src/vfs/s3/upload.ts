@@ -7,11 +7,12 @@
 // done() at once while its workers are still running, so the AbortMultipartUpload would be sent
 // (or not) after we return. A destroyed body makes every worker fail, and done() then rejects only
 // after lib-storage has sent AbortMultipartUpload: when abort() resolves, nothing is left behind.
-// The same path runs when CompleteMultipartUpload fails.
+// The same path runs when CompleteMultipartUpload fails, and when the caller's signal aborts.
 import { PassThrough } from 'node:stream';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AppError } from '../../errors.ts';
+import { abortedError, onAbort } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
 import { s3Error } from './errors.ts';
 
@@ -29,6 +30,7 @@ export class S3Upload implements ObjectUpload {
     params: Omit<PutObjectCommandInput, 'Body'>,
     partSize: number,
     queueSize: number,
+    signal?: AbortSignal,
   ) {
     const upload = new Upload({ client, params: { ...params, Body: this.#body }, partSize, queueSize, leavePartsOnError: false });
     this.#done = upload.done().then(
@@ -40,6 +42,15 @@ export class S3Upload implements ObjectUpload {
     );
     // Observed through write()/complete()/abort(); never an unhandled rejection meanwhile.
     this.#done.catch(() => undefined);
+    const key = params.Key ?? '';
+    const stop = onAbort(signal, () => {
+      // A commit under way is not interrupted: half a completion is worse than finishing it.
+      if (this.#state !== 'open') return;
+      this.#state = 'aborted';
+      this.#failure ??= abortedError('s3 upload', key);
+      this.#body.destroy(this.#failure);
+    });
+    this.#done.then(stop, stop);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -87,7 +98,8 @@ export class S3Upload implements ObjectUpload {
       await this.#done.catch(() => undefined);
       return;
     }
-    if (this.#state === 'aborted') return;
+    // Also after the signal aborted: wait until lib-storage has cleaned up.
+    if (this.#state === 'aborted') return void (await this.#done.catch(() => undefined));
     this.#state = 'aborted';
     this.#body.destroy(new AppError('io', 'upload aborted'));
     await this.#done.catch(() => undefined);

@@ -3,13 +3,13 @@
 // heuristics, which this backend does not have.
 import { posix } from 'node:path';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
-import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
+import { literalSecret, type SecretResolver } from '../options.ts';
 import { normalizeFingerprint, type ConnectParams } from './connection.ts';
 
 export interface SftpFsOptions {
-  /** Directory that relative `{file}` secrets are resolved against (default: the working directory). */
-  baseDir?: string;
+  /** Reads password, private_key and key_passphrase (default: literals only). */
+  resolveSecret?: SecretResolver;
   /** Close the pooled connection after this long unused (default 120 s; 0 keeps it until close()). */
   idleTimeoutMs?: number;
   /** Handshake and authentication timeout (default 20 s). */
@@ -35,18 +35,17 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
   return { host: m[1], port };
 }
 
-function secret(value: SFTPFsConfig['password'], baseDir: string): string | undefined {
-  if (value === undefined) return undefined;
-  const v = resolveSecret(value, baseDir);
-  return v === '' ? undefined : v;
-}
 
 export function connectParams(config: SFTPFsConfig, opts: SftpFsOptions = {}): ConnectParams {
-  const baseDir = opts.baseDir ?? process.cwd();
+  const resolve = opts.resolveSecret ?? literalSecret;
+  const secret = (value: SFTPFsConfig['password']): string | undefined => {
+    const v = value === undefined ? undefined : resolve(value);
+    return v === '' ? undefined : v;
+  };
   const { host, port } = parseEndpoint(config.endpoint ?? '');
   if (!config.username) throw new AppError('config', 'sftp backend: username is required');
-  const password = secret(config.password, baseDir);
-  const privateKey = secret(config.private_key, baseDir);
+  const password = secret(config.password);
+  const privateKey = secret(config.private_key);
   if (password === undefined && privateKey === undefined)
     throw new AppError('config', 'sftp backend: a password or a private_key is required');
   const prefix = config.prefix ? posix.normalize(config.prefix).replace(/(.)\/+$/, '$1') : '/';
@@ -57,7 +56,7 @@ export function connectParams(config: SFTPFsConfig, opts: SftpFsOptions = {}): C
     username: config.username,
     password,
     privateKey,
-    passphrase: secret(config.key_passphrase, baseDir),
+    passphrase: secret(config.key_passphrase),
     fingerprints: (config.fingerprints ?? []).filter((f) => f.trim() !== '').map(normalizeFingerprint),
     prefix,
     readyTimeoutMs: opts.readyTimeoutMs ?? 20_000,

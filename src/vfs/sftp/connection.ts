@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { AppError } from '../../errors.ts';
-import { Client, type ClientConfig, type SFTPWrapper } from '../../protocols/ssh/ssh2.ts';
+import { checkAborted, raceAbort } from '../abort.ts';
+import { Client, type ClientConfig, type SFTPWrapper } from '../../lib/ssh2.ts';
 import { ConnectionLost, FX, sftpError, statusOf } from './errors.ts';
 
 export interface ConnectParams {
@@ -130,6 +131,17 @@ export class SftpSession {
   }
 }
 
+export interface RunRequest<T> {
+  /** For error messages. */
+  op: string;
+  path: string;
+  /** Safe to run again on a new connection when the first one dropped under it. */
+  idempotent: boolean;
+  signal?: AbortSignal | undefined;
+  /** Releases what the operation opened when it finished only after its signal aborted. */
+  dispose?: (value: T) => unknown;
+}
+
 export class SftpPool {
   #current: SftpSession | undefined;
   #pending: Promise<SftpSession> | undefined;
@@ -170,22 +182,25 @@ export class SftpPool {
   /**
    * Runs `fn` on the current session. Errors are mapped to AppErrors; when the connection was lost
    * under an idempotent operation, the session is dropped and `fn` runs once more on a new one.
+   * An aborted signal rejects at once; what `fn` opens after that is handed to `dispose`, and the
+   * session stays held until `fn` has settled.
    */
-  async run<T>(op: string, path: string, idempotent: boolean, fn: (s: SftpSession) => Promise<T>): Promise<T> {
+  async run<T>(req: RunRequest<T>, fn: (s: SftpSession) => Promise<T>): Promise<T> {
+    const { op, path, signal } = req;
     for (let attempt = 0; ; attempt++) {
-      const s = await this.session();
+      checkAborted(signal, op, path);
+      const s = await raceAbort(this.session(), signal, op, path);
       s.hold();
+      const work = fn(s).finally(() => s.release());
       try {
-        return await fn(s);
+        return await raceAbort(work, signal, op, path, req.dispose);
       } catch (raw) {
         const err = sftpError(raw, op, path);
         if (err instanceof ConnectionLost) {
           s.kill();
-          if ((idempotent || !err.sent) && attempt === 0) continue;
+          if ((req.idempotent || !err.sent) && attempt === 0) continue;
         }
         throw err;
-      } finally {
-        s.release();
       }
     }
   }

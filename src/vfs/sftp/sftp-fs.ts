@@ -8,8 +8,9 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
-import { utils, type SftpAttrs } from '../../protocols/ssh/ssh2.ts';
-import type { Capabilities, EntryType, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import { utils, type SftpAttrs } from '../../lib/ssh2.ts';
+import { checkAborted, destroyOnAbort } from '../abort.ts';
+import type { CallOptions, Capabilities, EntryType, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { SftpPool, type SftpSession } from './connection.ts';
 import { cleanPath, confinedPath } from './confine.ts';
 import { connectParams, transferSettings, type SftpFsOptions, type TransferSettings } from './config.ts';
@@ -27,13 +28,10 @@ const BASE_CAPABILITIES = {
   realDirectories: true,
   randomWrites: true,
   resume: true,
-  randomReads: true,
   checksums: [],
-  // Links are left out on purpose: confining link targets below the prefix is not worth it here.
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: true,
 } as const;
+// Links (symlink, readlink, link) are left out on purpose: confining link targets below the prefix
+// is not worth it here.
 
 function typeOf(mode: number): EntryType {
   switch (mode & 0o170000) {
@@ -79,8 +77,8 @@ export class SftpFs implements Fs {
   ) {}
 
   /**
-   * Rename atomicity and server-side copy depend on the extensions the server offered, so they are
-   * known after the first connection; until then they read false (the conservative answer).
+   * Rename atomicity depends on the extensions the server offered, so it is known after the first
+   * connection; until then it reads false (the conservative answer).
    */
   get capabilities(): Capabilities {
     const s = this.pool.last;
@@ -89,7 +87,6 @@ export class SftpFs implements Fs {
       this.#caps = Object.freeze({
         ...BASE_CAPABILITIES,
         atomicRename: s?.has('posix-rename@openssh.com') ?? false,
-        serverSideCopy: s?.has('copy-data') ?? false,
       });
     }
     return this.#caps;
@@ -121,20 +118,21 @@ export class SftpFs implements Fs {
     return s.call<Buffer>((cb) => s.sftp.open(remote, flags, { mode }, cb));
   }
 
-  stat(path: string): Promise<FileInfo> {
-    return this.pool.run('stat', path, true, async (s) =>
+  stat(path: string, o: CallOptions = {}): Promise<FileInfo> {
+    return this.pool.run({ op: 'stat', path, idempotent: true, signal: o.signal }, async (s) =>
       infoOf(posix.basename(cleanPath(path)), await this.#stat(s, await confinedPath(s, path, true))),
     );
   }
 
-  lstat(path: string): Promise<FileInfo> {
-    return this.pool.run('lstat', path, true, async (s) =>
+  lstat(path: string, o: CallOptions = {}): Promise<FileInfo> {
+    return this.pool.run({ op: 'lstat', path, idempotent: true, signal: o.signal }, async (s) =>
       infoOf(posix.basename(cleanPath(path)), await this.#stat(s, await confinedPath(s, path, false), false)),
     );
   }
 
-  async *list(path: string): AsyncIterable<FileInfo> {
-    const { s, handle } = await this.pool.run('list', path, true, async (s) => {
+  async *list(path: string, o: CallOptions = {}): AsyncIterable<FileInfo> {
+    const release = ({ s, handle }: { s: SftpSession; handle: Buffer }): Promise<void> => closeHandle(s, handle).catch(() => undefined).finally(() => s.release());
+    const { s, handle } = await this.pool.run({ op: 'list', path, idempotent: true, signal: o.signal, dispose: release }, async (s) => {
       const remote = await confinedPath(s, path, true);
       const handle = await s.call<Buffer>((cb) => s.sftp.opendir(remote, cb)).catch(async (err) => {
         // OpenSSH reports opendir of a file as "no such file" (ENOTDIR folds into it).
@@ -149,6 +147,7 @@ export class SftpFs implements Fs {
       for (;;) {
         let page: { filename: string; attrs: Attrs }[];
         try {
+          checkAborted(o.signal, 'list', path);
           page = await s.call((cb) => s.sftp.readdir(handle, cb as never));
         } catch (err) {
           if (statusOf(err) === FX.EOF) return;
@@ -157,9 +156,8 @@ export class SftpFs implements Fs {
         for (const e of page) yield infoOf(e.filename, e.attrs);
       }
     } finally {
-      // Also on an early break: the directory handle must not outlive the iteration.
-      await closeHandle(s, handle).catch(() => undefined);
-      s.release();
+      // Also on an early break or an abort: the directory handle must not outlive the iteration.
+      await release({ s, handle });
     }
   }
 
@@ -178,24 +176,30 @@ export class SftpFs implements Fs {
   }
 
   openRead(path: string, range: ReadRange = {}): Promise<Readable> {
-    return this.pool.run('open', path, true, async (s) => {
+    const o = range;
+    return this.pool.run({ op: 'open', path, idempotent: true, signal: o.signal }, async (s) => {
       const { handle, size } = await this.#openForRead(s, path);
       const start = range.start ?? 0;
       const end = range.end === undefined ? Infinity : range.end + 1;
-      return new SftpReadStream(s, handle, path, start, end, size, this.#window(s, this.settings.readWindow, s.receiveWindow));
+      // Destroying the stream (here on abort) closes its handle.
+      const stream = new SftpReadStream(s, handle, path, start, end, size, this.#window(s, this.settings.readWindow, s.receiveWindow));
+      return destroyOnAbort(stream, o.signal, 'read', path);
     });
   }
 
-  openReader(path: string): Promise<FileReader> {
-    return this.pool.run('open', path, true, async (s) => {
+  openReader(path: string, o: CallOptions = {}): Promise<FileReader> {
+    const req = { op: 'open', path, idempotent: true, signal: o.signal, dispose: (r: FileReader) => r.close() };
+    return this.pool.run(req, async (s) => {
       const { handle } = await this.#openForRead(s, path);
-      return new SftpReader(s, handle, path, this.#window(s, this.settings.readWindow, s.receiveWindow));
+      return new SftpReader(s, handle, path, this.#window(s, this.settings.readWindow, s.receiveWindow), o.signal);
     });
   }
 
   openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    const o = opts;
     // Opening again after a lost connection is harmless, except for an exclusive create.
-    return this.pool.run('create', path, !opts.exclusive, async (s) => {
+    const req = { op: 'create', path, idempotent: !opts.exclusive, signal: o.signal, dispose: (w: FileWriter) => w.abort() };
+    return this.pool.run(req, async (s) => {
       const remote = await confinedPath(s, path, true);
       const mode = opts.mode ?? 0o644;
       const resume = opts.offset !== undefined || opts.append === true;
@@ -209,7 +213,7 @@ export class SftpFs implements Fs {
           throw err;
         });
         s.hold();
-        return new SftpWriter(s, handle, 0, path, window, { commit: async () => {}, discard: () => this.#unlink(s, remote) });
+        return new SftpWriter(s, handle, 0, path, window, { commit: async () => {}, discard: () => this.#unlink(s, remote), signal: o.signal });
       }
       if (resume || !truncate) {
         // Resume and partial rewrites land in place: keeping what is there is the point.
@@ -217,7 +221,7 @@ export class SftpFs implements Fs {
         let start = opts.offset ?? 0;
         if (opts.append) start = (await s.call<Attrs>((cb) => s.sftp.fstat(handle, cb as never)).catch(() => ({ size: 0 }) as Attrs)).size;
         s.hold();
-        return new SftpWriter(s, handle, start, path, window, { commit: async () => {}, discard: async () => {} });
+        return new SftpWriter(s, handle, start, path, window, { commit: async () => {}, discard: async () => {}, signal: o.signal });
       }
       const temp = posix.join(posix.dirname(remote), `.sftpgo-upload-${randomBytes(8).toString('hex')}`);
       const handle = await this.#open(s, temp, W | OPEN_MODE.TRUNC | OPEN_MODE.EXCL, mode);
@@ -225,6 +229,7 @@ export class SftpFs implements Fs {
       return new SftpWriter(s, handle, 0, path, window, {
         commit: () => this.#replace(s, temp, remote, path),
         discard: () => this.#unlink(s, temp),
+        signal: o.signal,
       });
     });
   }
@@ -251,8 +256,8 @@ export class SftpFs implements Fs {
     }
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.pool.run('rename', from, false, async (s) => {
+  rename(from: string, to: string, o: CallOptions = {}): Promise<void> {
+    return this.pool.run({ op: 'rename', path: from, idempotent: false, signal: o.signal }, async (s) => {
       if (cleanPath(from) === '/' || cleanPath(to) === '/') throw new AppError('permission_denied', 'the root cannot be renamed');
       const a = await confinedPath(s, from, false);
       const b = await confinedPath(s, to, false);
@@ -260,8 +265,8 @@ export class SftpFs implements Fs {
     });
   }
 
-  remove(path: string): Promise<void> {
-    return this.pool.run('remove', path, false, async (s) => {
+  remove(path: string, o: CallOptions = {}): Promise<void> {
+    return this.pool.run({ op: 'remove', path, idempotent: false, signal: o.signal }, async (s) => {
       const remote = await confinedPath(s, path, false);
       try {
         await this.#unlink(s, remote);
@@ -276,8 +281,8 @@ export class SftpFs implements Fs {
     });
   }
 
-  mkdir(path: string): Promise<void> {
-    return this.pool.run('mkdir', path, false, async (s) => {
+  mkdir(path: string, o: CallOptions = {}): Promise<void> {
+    return this.pool.run({ op: 'mkdir', path, idempotent: false, signal: o.signal }, async (s) => {
       const remote = await confinedPath(s, path, false);
       try {
         await s.call<void>((cb) => s.sftp.mkdir(remote, { mode: 0o755 }, (err) => cb(err, undefined)));
@@ -288,8 +293,8 @@ export class SftpFs implements Fs {
     });
   }
 
-  rmdir(path: string): Promise<void> {
-    return this.pool.run('rmdir', path, false, async (s) => {
+  rmdir(path: string, o: CallOptions = {}): Promise<void> {
+    return this.pool.run({ op: 'rmdir', path, idempotent: false, signal: o.signal }, async (s) => {
       if (cleanPath(path) === '/') throw new AppError('permission_denied', 'the root cannot be removed');
       const remote = await confinedPath(s, path, false);
       try {
@@ -304,31 +309,31 @@ export class SftpFs implements Fs {
     });
   }
 
-  #setstat(op: string, path: string, attrs: Record<string, number>): Promise<void> {
-    return this.pool.run(op, path, true, async (s) => {
+  #setstat(op: string, path: string, attrs: Record<string, number>, o: CallOptions): Promise<void> {
+    return this.pool.run({ op: op, path, idempotent: true, signal: o.signal }, async (s) => {
       const remote = await confinedPath(s, path, true);
       await s.call<void>((cb) => s.sftp.setstat(remote, attrs, (err) => cb(err, undefined)));
     });
   }
 
-  setTimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    return this.#setstat('utimes', path, { atime: Math.floor(atimeMs / 1000), mtime: Math.floor(mtimeMs / 1000) });
+  setTimes(path: string, atimeMs: number, mtimeMs: number, o: CallOptions = {}): Promise<void> {
+    return this.#setstat('utimes', path, { atime: Math.floor(atimeMs / 1000), mtime: Math.floor(mtimeMs / 1000) }, o);
   }
 
-  truncate(path: string, size: number): Promise<void> {
-    return this.#setstat('truncate', path, { size });
+  truncate(path: string, size: number, o: CallOptions = {}): Promise<void> {
+    return this.#setstat('truncate', path, { size }, o);
   }
 
-  chmod(path: string, mode: number): Promise<void> {
-    return this.#setstat('chmod', path, { mode: mode & 0o7777 });
+  chmod(path: string, mode: number, o: CallOptions = {}): Promise<void> {
+    return this.#setstat('chmod', path, { mode: mode & 0o7777 }, o);
   }
 
-  chown(path: string, uid: number, gid: number): Promise<void> {
-    return this.#setstat('chown', path, { uid, gid });
+  chown(path: string, uid: number, gid: number, o: CallOptions = {}): Promise<void> {
+    return this.#setstat('chown', path, { uid, gid }, o);
   }
 
-  statvfs(path: string): Promise<FsUsage> {
-    return this.pool.run('statvfs', path, true, async (s) => {
+  statvfs(path: string, o: CallOptions = {}): Promise<FsUsage> {
+    return this.pool.run({ op: 'statvfs', path, idempotent: true, signal: o.signal }, async (s) => {
       if (!s.has('statvfs@openssh.com')) throw new AppError('unsupported', 'statvfs: the server does not offer statvfs@openssh.com');
       const remote = await confinedPath(s, path, true);
       const v = await s.call<Record<string, number | bigint>>((cb) => s.sftp.ext_openssh_statvfs(remote, cb));
@@ -345,9 +350,16 @@ export class SftpFs implements Fs {
     });
   }
 
-  /** Server-side copy with the `copy-data` extension (present only when capabilities say so). */
-  copy(from: string, to: string): Promise<void> {
-    return this.pool.run('copy', from, false, async (s) => {
+  /**
+   * Server-side copy with the `copy-data` extension: present once a connection showed the server
+   * offers it (like atomicRename, unknown and so absent before the first connection).
+   */
+  get copy(): ((from: string, to: string, o?: CallOptions) => Promise<void>) | undefined {
+    return this.pool.last?.has('copy-data') ? this.#copy : undefined;
+  }
+
+  readonly #copy = (from: string, to: string, o: CallOptions = {}): Promise<void> => {
+    return this.pool.run({ op: 'copy', path: from, idempotent: false, signal: o.signal }, async (s) => {
       if (!s.has('copy-data')) throw new AppError('unsupported', 'copy: the server does not offer copy-data');
       const { handle: src } = await this.#openForRead(s, from);
       s.release(); // #openForRead holds for a stream; this handle is closed below
@@ -363,5 +375,5 @@ export class SftpFs implements Fs {
         await closeHandle(s, src).catch(() => undefined);
       }
     });
-  }
+  };
 }

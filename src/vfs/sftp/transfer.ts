@@ -5,6 +5,7 @@
 // next call or at close(). The window is the only buffering, so memory per transfer is bounded.
 import { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
+import { checkAborted, raceAbort } from '../abort.ts';
 import type { FileReader, FileWriter } from '../fs.ts';
 import type { SftpSession } from './connection.ts';
 import { FX, sftpError, statusOf } from './errors.ts';
@@ -137,7 +138,7 @@ export class SftpReadStream extends Readable {
   }
 }
 
-/** Positional reads (randomReads): one request per chunk of `into`, all in flight at once. */
+/** Positional reads (openReader): one request per chunk of `into`, all in flight at once. */
 export class SftpReader implements FileReader {
   #open = true;
 
@@ -146,10 +147,16 @@ export class SftpReader implements FileReader {
     private readonly handle: Buffer,
     private readonly path: string,
     private readonly window: Window,
+    /** The open call's signal: once aborted, reads reject (close() still releases the handle). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   async read(into: Uint8Array, position: number): Promise<number> {
     if (!this.#open) throw new AppError('invalid', 'read after close');
+    return raceAbort(this.#read(into, position), this.signal, 'read', this.path);
+  }
+
+  async #read(into: Uint8Array, position: number): Promise<number> {
     const out = asBuffer(into);
     let total = 0;
     try {
@@ -181,11 +188,13 @@ export class SftpReader implements FileReader {
   }
 }
 
-export interface WriterHooks {
+export interface WriterOptions {
   /** Runs after the handle closed cleanly: e.g. moves a temporary upload into place. */
   commit(): Promise<void>;
   /** Runs after abort() or a failed close(): e.g. removes a temporary upload. */
   discard(): Promise<void>;
+  /** The open call's signal: once aborted, writes reject (close() and abort() still work). */
+  signal?: AbortSignal | undefined;
 }
 
 export class SftpWriter implements FileWriter {
@@ -202,7 +211,7 @@ export class SftpWriter implements FileWriter {
     start: number,
     private readonly path: string,
     private readonly window: Window,
-    private readonly hooks: WriterHooks,
+    private readonly hooks: WriterOptions,
   ) {
     this.#next = start;
     this.#size = start;
@@ -215,9 +224,11 @@ export class SftpWriter implements FileWriter {
   async write(data: Uint8Array, position = this.#next): Promise<void> {
     if (!this.#open) throw new AppError('invalid', 'write after close');
     if (this.#error) throw this.#error;
+    const signal = this.hooks.signal;
+    checkAborted(signal, 'write', this.path);
     const buf = asBuffer(data);
     for (let off = 0; off < buf.length; ) {
-      while (this.#inflight >= this.window.bytes) await this.#settle();
+      while (this.#inflight >= this.window.bytes) await raceAbort(this.#settle(), signal, 'write', this.path);
       if (this.#error) throw this.#error;
       const len = Math.min(this.window.chunk, buf.length - off);
       this.#send(buf, off, len, position + off);

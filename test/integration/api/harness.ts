@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 
 export const ADMIN_PASSWORD = 'admin-Secret-1';
 export const USER_PASSWORD = 'alice-Secret-1';

@@ -7,7 +7,7 @@ import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 
 afterAll(removeTempDirs);
 

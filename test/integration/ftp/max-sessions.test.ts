@@ -9,7 +9,7 @@ import { freeProtocolPorts, protocolsYaml } from '../../support/protocols.ts';
 import { run } from '../../support/run.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 
 afterAll(removeTempDirs);
 

@@ -8,7 +8,7 @@ import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { Client, type SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
 
 afterAll(removeTempDirs);
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
 import { run, type RunResult } from '../../support/run.ts';

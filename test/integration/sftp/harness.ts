@@ -7,8 +7,8 @@ import { freePort } from '../../support/net.ts';
 import { run, type RunResult } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
-import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
+import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
 
 export const PASSWORD = 'pw-Secret-1';
 

@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from 'bun:test';
 import { connect } from 'node:net';
 import { removeTempDirs } from '../../support/tmp.ts';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 import { startSftpd } from './harness.ts';
 
 afterAll(removeTempDirs);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { canLogin, code, sftpClient, startSftpd, type Sftpd } from './harness.ts';
 

@@ -10,7 +10,7 @@ import { runCli } from '../../support/cli.ts';
 import { startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { remote, scp, sftpClient, sftpUpload as upload, startSftpd, type Sftpd } from './harness.ts';
-import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
 
 afterAll(removeTempDirs);
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SFTPWrapper } from '../../../src/protocols/ssh/ssh2.ts';
+import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { sftpClient, startSftpd, type Sftpd } from './harness.ts';
 

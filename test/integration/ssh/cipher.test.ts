@@ -1,4 +1,4 @@
-// Real OpenSSH clients (ssh, sftp) against the project's ssh2 (src/protocols/ssh/ssh2.ts) with each
+// Real OpenSSH clients (ssh, sftp) against the project's ssh2 (src/lib/ssh2.ts) with each
 // cipher forced, moving a few MB of random data both ways and comparing sha256; plus the ssh2
 // Client from the same fork talking chacha20-poly1305 to it.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '../../../src/protocols/ssh/ssh2.ts';
+import { Client } from '../../../src/lib/ssh2.ts';
 import {
   generateKeys, opensshArgs, startCipherTestServer, TEST_PASSWORD, TEST_USER,
   type CipherTestServer, type SshKeys,

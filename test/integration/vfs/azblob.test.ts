@@ -16,6 +16,7 @@ import {
   type BlockBlobClient,
 } from '@azure/storage-blob';
 import { isAppError } from '../../../src/errors.ts';
+import { resolveSecret } from '../../../src/config/secrets.ts';
 import type { AzBlobConfig } from '../../../src/config/schema-types.ts';
 import { openAzBlobFs } from '../../../src/vfs/azblob/azblob-fs.ts';
 import { AzBlobClient } from '../../../src/vfs/azblob/client.ts';
@@ -25,6 +26,9 @@ import { BlockUpload } from '../../../src/vfs/azblob/upload.ts';
 import { MTIME_METADATA_KEY, type ObjectUpload } from '../../../src/vfs/object/client.ts';
 import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
+
+/** Secrets as the core reads them (env and file references included). */
+const secrets = (s: Parameters<typeof resolveSecret>[0]): string | undefined => resolveSecret(s, process.cwd());
 import { names, readFile, runFsSuite, writeFile } from './suite.ts';
 
 const MiB = 1024 * 1024;
@@ -78,7 +82,7 @@ runFsSuite('azblob', async () => {
       await az.service.getContainerClient(container).delete();
     },
   };
-});
+}, { cancellation: true });
 
 describe('azblob Fs', () => {
   test('a key prefix confines the Fs: its keys land under it, nothing outside is visible', async () => {
@@ -174,12 +178,12 @@ describe('azblob config', () => {
 
   test('secrets, defaults and limits', () => {
     process.env.AZ_TEST_KEY = 'a2V5';
-    const t = azTarget({ container: 'x', account_name: 'acct', account_key: { env: 'AZ_TEST_KEY' } }, process.cwd());
+    const t = azTarget({ container: 'x', account_name: 'acct', account_key: { env: 'AZ_TEST_KEY' } }, secrets);
     expect(t.auth).toEqual({ kind: 'shared-key', accountName: 'acct', accountKey: 'a2V5' });
     expect([t.uploadPartBytes, t.uploadConcurrency, t.downloadPartBytes, t.downloadConcurrency]).toEqual([5 * MiB, 5, 5 * MiB, 5]);
-    expect(() => azTarget({ container: 'x', account_name: 'acct' }, process.cwd())).toThrow(/account_key or sas_url/);
-    expect(() => azTarget({ account_name: 'acct', account_key: 'k' }, process.cwd())).toThrow(/container is required/);
-    expect(() => azTarget({ container: 'x', account_name: 'a', account_key: 'k', upload_part_size: 5000 }, process.cwd())).toThrow(
+    expect(() => azTarget({ container: 'x', account_name: 'acct' }, secrets)).toThrow(/account_key or sas_url/);
+    expect(() => azTarget({ account_name: 'acct', account_key: 'k' }, secrets)).toThrow(/container is required/);
+    expect(() => azTarget({ container: 'x', account_name: 'a', account_key: 'k', upload_part_size: 5000 }, secrets)).toThrow(
       /at most/,
     );
   });
@@ -192,7 +196,7 @@ describe('azblob client against azurite', () => {
     const client = new AzBlobClient(
       azTarget(
         sharedKeyConfig(az, container, { upload_part_size: 1, upload_concurrency: 2, download_part_size: 1, download_concurrency: 3 }),
-        process.cwd(),
+        secrets,
       ),
     );
     const data = randomBytes(5 * MiB + 12345);
@@ -222,7 +226,7 @@ describe('azblob client against azurite', () => {
   test('an aborted multi-block upload leaves no blob, and keeps a previous one', async () => {
     const az = await azurite();
     const container = await freshContainer(az);
-    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { upload_part_size: 1 }), process.cwd()));
+    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { upload_part_size: 1 }), secrets));
     const raw = az.service.getContainerClient(container);
     const never = client.put('never.bin');
     await never.write(randomBytes(3 * MiB + 1));
@@ -244,7 +248,7 @@ describe('azblob client against azurite', () => {
   test('metadata: the contract key is stored as a valid Azure name and read back', async () => {
     const az = await azurite();
     const container = await freshContainer(az);
-    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container), process.cwd()));
+    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container), secrets));
     const raw = az.service.getContainerClient(container);
     await putBytes(
       client.put('m.txt', { metadata: { [MTIME_METADATA_KEY]: '1577934245000' }, contentType: 'text/plain' }),
@@ -270,7 +274,7 @@ describe('azblob client against azurite', () => {
   test('listing: delimiter pages with prefixes, flat listing, continuation tokens', async () => {
     const az = await azurite();
     const container = await freshContainer(az);
-    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container), process.cwd()));
+    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container), secrets));
     for (const k of ['a/1', 'a/2', 'a/b/3', 'a/c/', 'z']) await putBytes(client.put(k), Buffer.from(k));
     const top = await client.list('a/', { delimiter: '/' });
     expect(top.objects.map((o) => o.key)).toEqual(['a/1', 'a/2']);
@@ -293,7 +297,7 @@ describe('azblob client against azurite', () => {
   test('access tier is set on upload and copy', async () => {
     const az = await azurite();
     const container = await freshContainer(az);
-    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { access_tier: 'Cool' }), process.cwd()));
+    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { access_tier: 'Cool' }), secrets));
     const raw = az.service.getContainerClient(container);
     await putBytes(client.put('t.txt'), Buffer.from('t'));
     expect((await raw.getBlobClient('t.txt').getProperties()).accessTier).toBe('Cool');
@@ -326,7 +330,7 @@ describe('azblob client against azurite', () => {
       { sas_url: { env: 'AZ_TEST_SAS' }, container },
     ] as AzBlobConfig[]) {
       process.env.AZ_TEST_SAS = `${az.endpoint}?${accountSas}`;
-      const client = new AzBlobClient(azTarget(config, process.cwd()));
+      const client = new AzBlobClient(azTarget(config, secrets));
       expect(client.location).toEqual({ bucket: container, endpoint: az.endpoint });
       await putBytes(client.put('s.txt'), Buffer.from('sas'));
       await client.copy('s.txt', 's2.txt');
@@ -341,7 +345,7 @@ describe('azblob client against azurite', () => {
       { containerName: container, permissions: ContainerSASPermissions.parse('rl'), expiresOn },
       cred,
     ).toString();
-    const client = new AzBlobClient(azTarget({ sas_url: `${az.endpoint}/${container}?${readOnly}` }, process.cwd()));
+    const client = new AzBlobClient(azTarget({ sas_url: `${az.endpoint}/${container}?${readOnly}` }, secrets));
     const err = await putBytes(client.put('ro.txt'), Buffer.from('x')).then(
       () => undefined,
       (e: unknown) => e,
@@ -353,7 +357,7 @@ describe('azblob client against azurite', () => {
   test('close() aborts in-flight uploads and refuses further use', async () => {
     const az = await azurite();
     const container = await freshContainer(az);
-    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { upload_part_size: 1 }), process.cwd()));
+    const client = new AzBlobClient(azTarget(sharedKeyConfig(az, container, { upload_part_size: 1 }), secrets));
     const up = client.put('open.bin');
     await up.write(randomBytes(2 * MiB));
     await client.close();

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import type { Filesystem } from '../../../src/config/schema-types.ts';
 import { encryptedFileSize } from '../../../src/vfs/crypt/format.ts';
 import { openFs } from '../../../src/vfs/open.ts';
+import { resolveSecret } from '../../../src/config/secrets.ts';
+
+/** The config's own resolver, as the core passes it. */
+const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd()) };
 import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { startGcsServer, type GcsServer } from '../../support/gcs-server.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
@@ -32,7 +36,7 @@ runFsSuite(
     srv.createBucket('crypt-suite');
     const fs = await openFs(
       { provider: 'crypt', cryptconfig: { ...CRYPT, storage: 'gcs' }, gcsconfig: { bucket: 'crypt-suite', endpoint: srv.endpoint, upload_part_size: 4 }, rename_dirs: true },
-      '/nonexistent',
+      '/nonexistent', OPEN,
     );
     return { fs, cleanup: async () => fs.close?.() };
   },
@@ -51,7 +55,7 @@ runFsSuite(
         azblobconfig: { container: 'crypt-suite', account_name: az.account, account_key: az.key, endpoint: az.endpoint },
         rename_dirs: true,
       },
-      '/nonexistent',
+      '/nonexistent', OPEN,
     );
     return { fs, cleanup: async () => fs.close?.() };
   },
@@ -70,7 +74,7 @@ runFsSuite(
   'crypt over sftp',
   async () => {
     const s = await (sshd ??= startSshd());
-    const fs = await openFs(overSftp(s, join(tempDir('crypt-over-sftp-'), 'home')), '/nonexistent');
+    const fs = await openFs(overSftp(s, join(tempDir('crypt-over-sftp-'), 'home')), '/nonexistent', OPEN);
     return { fs, cleanup: async () => fs.close?.() };
   },
   SMALL,
@@ -79,7 +83,7 @@ runFsSuite(
 test('crypt over sftp: the remote server stores only ciphertext, and positional reads pass through', async () => {
   const s = await (sshd ??= startSshd());
   const dir = tempDir('crypt-over-sftp-');
-  const fs = await openFs(overSftp(s, dir), '/nonexistent');
+  const fs = await openFs(overSftp(s, dir), '/nonexistent', OPEN);
   try {
     const plain = Buffer.from('a line the remote server must never see\n'.repeat(5000));
     await writeFile(fs, '/secret.txt', plain);
@@ -88,7 +92,7 @@ test('crypt over sftp: the remote server stores only ciphertext, and positional 
     expect(remote.length).toBe(encryptedFileSize(plain.length));
     expect(remote.includes('must never see')).toBe(false);
     // The SFTP backend reads at offsets, so the crypt layer offers positional reads on top of it.
-    expect(fs.capabilities.randomReads).toBe(true);
+    expect(fs.openReader).toBeDefined();
     const r = await fs.openReader!('/secret.txt');
     try {
       const buf = new Uint8Array(100);

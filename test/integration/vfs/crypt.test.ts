@@ -18,12 +18,12 @@ afterAll(() => removeTempDirs());
 runFsSuite('crypt (aes-256-gcm)', async () => ({
   fs: await openCryptFs(tempDir(), { passphrase: 'suite secret', cipher: 'aes-256-gcm' }),
   cleanup: async () => undefined,
-}));
+}), { cancellation: true });
 
 runFsSuite('crypt (chacha20-poly1305)', async () => ({
   fs: await openCryptFs(tempDir(), { passphrase: 'suite secret', cipher: 'chacha20-poly1305' }),
   cleanup: async () => undefined,
-}));
+}), { cancellation: true });
 
 async function expectFailure(p: Promise<unknown>, codes: string[] = ['io', 'invalid']): Promise<void> {
   let err: unknown;

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { isAppError } from '../../../src/errors.ts';
+import { resolveSecret } from '../../../src/config/secrets.ts';
 import type { S3Config } from '../../../src/config/schema-types.ts';
 import { MTIME_METADATA_KEY } from '../../../src/vfs/object/client.ts';
 import type { ObjectFs } from '../../../src/vfs/object/objectfs.ts';
@@ -79,7 +80,7 @@ afterAll(async () => {
 runFsSuite('s3', async () => {
   const fs = await openS3Fs(configFor(srv, { key_prefix: 'suite/' }), { renameDirs: true });
   return { fs, cleanup: () => fs.close() };
-});
+}, { cancellation: true });
 
 describe('S3 backend', () => {
   let raw: S3Client;
@@ -260,7 +261,7 @@ describe('S3Config mapping', () => {
       access_secret: { env: 'SFTPGO_TEST_S3_SECRET' },
       session_token: { status: 'Plain', payload: 'tok' },
       sse_customer_key: 'k'.repeat(32),
-    });
+    }, (s) => resolveSecret(s, process.cwd()));
     expect(o.credentials).toEqual({ accessKeyId: 'AK', secretAccessKey: 'from-env', sessionToken: 'tok' });
     expect(o.sseCustomerKey).toBe('k'.repeat(32));
     delete process.env.SFTPGO_TEST_S3_SECRET;

@@ -1,5 +1,5 @@
-// The backend suite: the same behaviour checks run against every Fs (local, crypt, S3, GCS, Azure,
-// SFTP), each against a real server. A backend is done when this passes. Capabilities decide which
+// The backend suite: the same behaviour checks run against every Fs (local, memory, crypt, S3, GCS,
+// Azure, SFTP), each against a real server where there is one. A backend is done when this passes. Capabilities decide which
 // checks apply (e.g. random writes); nothing else may differ between backends.
 //
 //   runFsSuite('s3', async () => ({ fs, cleanup }))
@@ -20,6 +20,17 @@ export interface SuiteOptions {
   listingSize?: number;
   /** Size of the big file (default 100 MiB). */
   bigFileBytes?: number;
+  /**
+   * Writers write into the file itself, as on a disk (local, memory): an aborted upload keeps the
+   * bytes that arrived, and the core's upload mode decides what becomes of them. Other backends
+   * commit on close, so an aborted upload leaves the previous file untouched.
+   */
+  writesInPlace?: boolean;
+  /**
+   * Run the cancellation checks (fs.ts: an aborted signal rejects calls, ends streams and stops
+   * writers). Every backend that forwards signals opts in.
+   */
+  cancellation?: boolean;
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -124,7 +135,8 @@ export function runFsSuite(name: string, make: () => Promise<SuiteTarget>, opts:
       expect((await fs.stat('/over.txt')).size).toBe(5);
     });
 
-    test('an aborted upload leaves no object and keeps the previous one', async () => {
+    if (!opts.writesInPlace)
+      test('an aborted upload leaves no object and keeps the previous one', async () => {
       await writeFile(fs, '/keep.txt', Buffer.from('good'));
       const w = await fs.openWrite('/keep.txt');
       await w.write(randomBytes(64 * 1024));
@@ -134,6 +146,20 @@ export function runFsSuite(name: string, make: () => Promise<SuiteTarget>, opts:
       await w2.write(randomBytes(1024));
       await w2.abort();
       await expectCode(fs.stat('/never.txt'), 'not_found');
+    });
+
+    if (opts.writesInPlace === true)
+      test('an aborted upload keeps exactly the bytes that arrived, in place', async () => {
+      await writeFile(fs, '/keep.txt', Buffer.from('good'));
+      const partial = randomBytes(64 * 1024);
+      const w = await fs.openWrite('/keep.txt');
+      await w.write(partial);
+      await w.abort();
+      expect((await readFile(fs, '/keep.txt')).equals(partial)).toBe(true);
+      const w2 = await fs.openWrite('/never.txt');
+      await w2.write(Buffer.from('abc'));
+      await w2.abort();
+      expect((await readFile(fs, '/never.txt')).toString()).toBe('abc');
     });
 
     test('mkdir, empty directory kept, rmdir; rmdir of a non-empty dir fails', async () => {
@@ -230,6 +256,33 @@ export function runFsSuite(name: string, make: () => Promise<SuiteTarget>, opts:
         await expectCode(w.write(Buffer.from('x'), 100), 'unsupported');
         await w.abort();
       }
+    });
+
+    if (opts.cancellation === true)
+      test('an aborted signal rejects calls, ends streams and stops writers', async () => {
+      await writeFile(fs, '/sig.bin', randomBytes(3 * 1024 * 1024));
+      const gone = AbortSignal.abort();
+      await expectCode(fs.stat('/sig.bin', { signal: gone }), 'io');
+      await expectCode(fs.mkdir('/sig-dir', { signal: gone }), 'io');
+      await expectCode(fs.openRead('/sig.bin', { signal: gone }), 'io');
+      await expectCode(fs.stat('/sig-dir'), 'not_found');
+
+      const reading = new AbortController();
+      const stream = await fs.openRead('/sig.bin', { signal: reading.signal });
+      const ended = new Promise<unknown>((resolve) => stream.once('error', resolve));
+      for await (const _ of stream) break; // one chunk arrived; the stream is still open
+      reading.abort();
+      expect(await ended).toBeInstanceOf(Error);
+      expect(stream.destroyed).toBe(true);
+
+      const writing = new AbortController();
+      const w = await fs.openWrite('/sig-w.bin', { signal: writing.signal });
+      await w.write(Buffer.from('abc'));
+      writing.abort();
+      expect(await w.write(Buffer.from('def')).then(() => 'written', () => 'refused')).toBe('refused');
+      await w.abort();
+      if (!opts.writesInPlace) await expectCode(fs.stat('/sig-w.bin'), 'not_found');
+      else expect((await readFile(fs, '/sig-w.bin')).toString()).toBe('abc');
     });
 
     test(`big file: ${((opts.bigFileBytes ?? 100 * 2 ** 20) / 2 ** 20).toFixed(0)} MiB streamed up and down intact`, async () => {

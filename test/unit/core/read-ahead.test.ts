@@ -26,7 +26,7 @@ function fakeFs(data: Buffer, o: FakeOpts = {}) {
   let produced = 0;
   const fs = {
     kind: 'fake',
-    capabilities: { randomReads: false },
+    capabilities: {},
     async openRead(_path: string, range: ReadRange = {}): Promise<Readable> {
       opened.push(range);
       let at = range.start ?? 0;

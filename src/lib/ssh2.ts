@@ -1,7 +1,7 @@
-// The one place the project imports ssh2 from. It points at the thin fork in vendor/ssh2 (upstream
+// The one place the project imports ssh2 from (server, client and the SFTP backend alike). It points at the thin fork in vendor/ssh2 (upstream
 // ssh2 1.17.0 plus chacha20-poly1305 under Bun and one socket write per packet; see
 // vendor/ssh2/README.md). Types still come from @types/ssh2: the API is unchanged.
-import ssh2 from '../../../vendor/ssh2/lib/index.js';
+import ssh2 from '../../vendor/ssh2/lib/index.js';
 
 export const { Server, Client, utils } = ssh2;
 export type {

@@ -1,0 +1,22 @@
+// What the caller hands the backends it opens, so the vfs reads no module state of its own: how to
+// turn a secret reference from a filesystem block into its clear value, and where to log. The
+// core supplies both (the config's secret resolver and the server log); tests pass their own.
+import type { Secret } from '../config/schema-types.ts';
+import { AppError } from '../errors.ts';
+
+/** The clear value of a secret; undefined when it has none yet (`{ generate: true }`). */
+export type SecretResolver = (secret: Secret) => string | undefined;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One structured log line: a stable event name and its fields. */
+export type VfsLog = (level: LogLevel, event: string, fields: Record<string, unknown>) => void;
+
+/**
+ * The resolver used when the caller gives none: a literal is its own value, and any reference
+ * (`{ env }`, `{ file }`, sealed) is refused, since reading it needs the caller's secrets.
+ */
+export function literalSecret(secret: Secret): string | undefined {
+  if (typeof secret === 'string') return secret;
+  throw new AppError('config', 'a secret reference cannot be read here: the caller must pass resolveSecret');
+}

@@ -4,6 +4,7 @@
 import { afterAll } from 'bun:test';
 import type { Fs } from '../../../src/vfs/fs.ts';
 import { openSftpFs } from '../../../src/vfs/sftp/sftp-fs.ts';
+import { FtpFs } from '../../support/ftp-fs.ts';
 import { startProtocolServer, type ProtocolServer } from '../../support/serve-protocols.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { runFsSuite, type SuiteOptions } from '../vfs/suite.ts';
@@ -36,6 +37,15 @@ runFsSuite(
         { connect: true },
       ),
     );
+  },
+  SIZES,
+);
+
+runFsSuite(
+  'ftp front-end (FTP adapter)',
+  async () => {
+    const s = await server();
+    return target(new FtpFs({ port: s.ports.ftp, username: 'via-ftp', password: s.password }));
   },
   SIZES,
 );

@@ -7,6 +7,7 @@ import { openSftpFs } from '../../../src/vfs/sftp/sftp-fs.ts';
 import { FtpFs } from '../../support/ftp-fs.ts';
 import { startProtocolServer, type ProtocolServer } from '../../support/serve-protocols.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
+import { WebDavFs } from '../../support/webdav-fs.ts';
 import { runFsSuite, type SuiteOptions } from '../vfs/suite.ts';
 
 const SIZES: SuiteOptions = { listingSize: 300, bigFileBytes: 32 * 2 ** 20 };
@@ -46,6 +47,15 @@ runFsSuite(
   async () => {
     const s = await server();
     return target(new FtpFs({ port: s.ports.ftp, username: 'via-ftp', password: s.password }));
+  },
+  SIZES,
+);
+
+runFsSuite(
+  'webdav front-end (WebDAV adapter)',
+  async () => {
+    const s = await server();
+    return target(new WebDavFs({ url: `http://127.0.0.1:${s.ports.dav}`, username: 'via-dav', password: s.password }));
   },
   SIZES,
 );

@@ -1,6 +1,7 @@
 // One real server with SFTP, FTP and WebDAV bindings and a user per front-end, for running the
 // backend suite through each protocol (as rclone's servetest does). Each user gets a home of its
-// own, so suites running one after the other never see each other's files. The server runs in
+// own (a local directory, or what its `filesystem:` block says), so suites running one after the
+// other never see each other's files. The server runs in
 // atomic upload mode: the Fs contract says an aborted write commits nothing, and over FTP and
 // WebDAV only the server can keep that promise (a client cannot take back bytes it has sent).
 import { createHash } from 'node:crypto';
@@ -24,8 +25,8 @@ export interface ProtocolServer {
 
 export interface ProtocolServerOptions {
   usernames: readonly string[];
-  /** Extra YAML lines for every user, indented by four spaces (e.g. a `filesystem:` block). */
-  userExtra?: string;
+  /** Extra YAML lines for a user, indented by four spaces (e.g. its `filesystem:` block). */
+  userExtra?: (username: string) => string;
 }
 
 export const SERVE_PASSWORD = 'serve-Test-7';
@@ -44,7 +45,7 @@ export async function startProtocolServer(opts: ProtocolServerOptions): Promise<
   const ports = await freeProtocolPorts();
   const { yaml: userYaml, homes } = usersYaml(
     dir,
-    opts.usernames.map((username) => ({ username, extra: opts.userExtra })),
+    opts.usernames.map((username) => ({ username, extra: opts.userExtra?.(username) })),
     SERVE_PASSWORD,
   );
   const yaml = [

@@ -1,8 +1,10 @@
 // The backend suite through each front-end, as rclone's servetest: a real server serves its users'
 // homes over SFTP, FTP and WebDAV, and the suite runs against an Fs that speaks each protocol to
 // it: the project's own SFTP backend, and the FTP and WebDAV adapters in test/support/. It runs
-// twice, with the homes on local disk and on S3 (s3rver), one server each.
-import { afterAll, beforeAll, describe } from 'bun:test';
+// twice, with the homes on local disk and on S3 (s3rver), one server each. Beyond the suite, names
+// that each protocol has to quote or escape (spaces at the ends, `%`, `#`, `?`, `;`, quotes) make
+// the round trip through every front-end.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Fs } from '../../../src/vfs/fs.ts';
 import { openSftpFs } from '../../../src/vfs/sftp/sftp-fs.ts';
 import { FtpFs } from '../../support/ftp-fs.ts';
@@ -10,10 +12,70 @@ import { startS3rver } from '../../support/s3rver.ts';
 import { startProtocolServer, type ProtocolServer } from '../../support/serve-protocols.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { WebDavFs } from '../../support/webdav-fs.ts';
-import { runFsSuite, type SuiteOptions, type SuiteTarget } from '../vfs/suite.ts';
+import { names, readFile, runFsSuite, writeFile, type SuiteOptions, type SuiteTarget } from '../vfs/suite.ts';
 
 const SIZES: SuiteOptions = { listingSize: 300, bigFileBytes: 32 * 2 ** 20 };
-const USERS = { sftp: 'via-sftp', ftp: 'via-ftp', dav: 'via-dav' } as const;
+
+interface FrontEnd {
+  label: string;
+  /** The server user whose home this front-end's runs use (one each, so runs never meet). */
+  username: string;
+  open(server: ProtocolServer, username: string): Promise<Fs>;
+}
+
+const FRONT_ENDS: readonly FrontEnd[] = [
+  {
+    label: 'sftp front-end (SFTP backend)',
+    username: 'via-sftp',
+    open: (s, username) =>
+      openSftpFs({ endpoint: `127.0.0.1:${s.ports.sftp}`, username, password: s.password, fingerprints: s.hostFingerprints }, { connect: true }),
+  },
+  {
+    label: 'ftp front-end (FTP adapter)',
+    username: 'via-ftp',
+    open: async (s, username) => new FtpFs({ port: s.ports.ftp, username, password: s.password }),
+  },
+  {
+    label: 'webdav front-end (WebDAV adapter)',
+    username: 'via-dav',
+    open: async (s, username) => new WebDavFs({ url: `http://127.0.0.1:${s.ports.dav}`, username, password: s.password }),
+  },
+];
+const USERNAMES = FRONT_ENDS.map((f) => f.username);
+
+const AWKWARD_NAMES = ['a%20b', 'x#y', 'q?r', 'amp&lt;', `quo'te"`, 'semi; colon', ' lead', 'trail ', 'plus+sign', 'back\\slash', '~tilde', 'dots...', '.hidden', '[br]', 'é'];
+
+/** Each name through write, read, stat, mkdir, rename, set times, list, remove, rmdir; what failed. */
+async function awkwardNameFailures(fs: Fs): Promise<string[]> {
+  const failures: string[] = [];
+  const base = '/awkward';
+  await fs.mkdir(base);
+  for (const n of AWKWARD_NAMES) {
+    const file = `${base}/${n}`;
+    const dir = `${base}/dir ${n}`;
+    const moved = `${dir}/${n}.2`;
+    try {
+      await writeFile(fs, file, Buffer.from(n));
+      const st = await fs.stat(file);
+      if (st.name !== n || st.size !== Buffer.byteLength(n)) failures.push(`${JSON.stringify(n)}: stat gave ${JSON.stringify(st.name)}, ${st.size} bytes`);
+      if ((await readFile(fs, file)).toString() !== n) failures.push(`${JSON.stringify(n)}: read back differs`);
+      await fs.mkdir(dir);
+      await fs.rename(file, moved);
+      const mtime = Date.UTC(2021, 5, 7, 8, 9, 10);
+      await fs.setTimes(moved, mtime, mtime);
+      if ((await fs.stat(moved)).mtimeMs !== mtime) failures.push(`${JSON.stringify(n)}: mtime not kept`);
+      const listed = await names(fs, dir);
+      if (listed.join('/') !== `${n}.2`) failures.push(`${JSON.stringify(n)}: listing gave ${JSON.stringify(listed)}`);
+      await fs.remove(moved);
+      await fs.rmdir(dir);
+    } catch (err) {
+      failures.push(`${JSON.stringify(n)}: ${(err as Error).message}`);
+    }
+  }
+  const left = await names(fs, base);
+  if (left.length > 0) failures.push(`left behind: ${JSON.stringify(left)}`);
+  return failures;
+}
 
 interface Home {
   name: string;
@@ -25,7 +87,7 @@ const HOMES: readonly Home[] = [
   {
     name: 'local',
     async start() {
-      const server = await startProtocolServer({ usernames: Object.values(USERS) });
+      const server = await startProtocolServer({ usernames: USERNAMES });
       return { server, stop: () => server.stop() };
     },
   },
@@ -34,7 +96,7 @@ const HOMES: readonly Home[] = [
     async start() {
       const s3 = await startS3rver('servetest');
       const server = await startProtocolServer({
-        usernames: Object.values(USERS),
+        usernames: USERNAMES,
         userExtra: (username) =>
           [
             '    filesystem:',
@@ -73,26 +135,17 @@ for (const home of HOMES) {
       await running?.stop();
     });
 
-    runFsSuite(
-      'sftp front-end (SFTP backend)',
-      async () => {
-        const s = server();
-        const config = { endpoint: `127.0.0.1:${s.ports.sftp}`, username: USERS.sftp, password: s.password, fingerprints: s.hostFingerprints };
-        return target(await openSftpFs(config, { connect: true }));
-      },
-      SIZES,
-    );
+    for (const fe of FRONT_ENDS) {
+      runFsSuite(fe.label, async () => target(await fe.open(server(), fe.username)), SIZES);
 
-    runFsSuite(
-      'ftp front-end (FTP adapter)',
-      async () => target(new FtpFs({ port: server().ports.ftp, username: USERS.ftp, password: server().password })),
-      SIZES,
-    );
-
-    runFsSuite(
-      'webdav front-end (WebDAV adapter)',
-      async () => target(new WebDavFs({ url: `http://127.0.0.1:${server().ports.dav}`, username: USERS.dav, password: server().password })),
-      SIZES,
-    );
+      test(`${fe.label}: awkward names make the round trip`, async () => {
+        const fs = await fe.open(server(), fe.username);
+        try {
+          expect(await awkwardNameFailures(fs)).toEqual([]);
+        } finally {
+          await fs.close?.();
+        }
+      }, 60_000);
+    }
   });
 }

@@ -121,8 +121,11 @@ class FtpPool {
 
   acquire(): Promise<FtpControl> {
     if (this.#closed) return Promise.reject(new AppError('io', 'ftp: closed'));
-    const idle = this.#idle.pop();
-    if (idle) return Promise.resolve(idle);
+    // The server may have closed an idle connection (its idle timeout) since it came back.
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      if (!idle.closed) return Promise.resolve(idle);
+      this.#open--;
+    }
     if (this.#open < (this.opts.maxConnections ?? 8)) return this.#opened();
     return new Promise((resolve) => this.#waiting.push((c) => resolve(c)));
   }
@@ -281,6 +284,13 @@ export class FtpFs implements Fs {
       throw err;
     }
     const pool = this.#pool;
+    let settled = false;
+    const settle = (clean: boolean): void => {
+      if (settled) return;
+      settled = true;
+      data.destroy();
+      pool.release(c, clean);
+    };
     const limit = range.end === undefined ? Infinity : range.end - start + 1;
     async function* body(): AsyncGenerator<Buffer> {
       let left = limit;
@@ -299,11 +309,13 @@ export class FtpFs implements Fs {
         clean = true;
         expectReply(`RETR ${p}`, await c.read(), isDone);
       } finally {
-        data.destroy();
-        pool.release(c, clean);
+        settle(clean);
       }
     }
-    return Readable.from(body(), { objectMode: false });
+    const out = Readable.from(body(), { objectMode: false });
+    // Destroyed before its first read, the generator never runs: its finally would not either.
+    out.once('close', () => settle(false));
+    return out;
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {

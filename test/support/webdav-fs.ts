@@ -186,8 +186,12 @@ export class WebDavFs implements Fs {
       if (res.status === 200) await drain(res);
       throw res.status === 200 ? new AppError('io', `GET ${p}: the server ignored the Range`) : await this.#fail(`GET ${p}`, res);
     }
-    if (!res.body) return Readable.from([]);
-    return Readable.from(res.body, { objectMode: false });
+    const body = res.body;
+    if (!body) return Readable.from([]);
+    const out = Readable.from(body, { objectMode: false });
+    // Destroyed before its first read, nothing else would let go of the response.
+    out.once('close', () => void body.cancel().catch(() => undefined));
+    return out;
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {

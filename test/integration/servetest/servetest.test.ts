@@ -5,6 +5,7 @@
 // that each protocol has to quote or escape (spaces at the ends, `%`, `#`, `?`, `;`, quotes) make
 // the round trip through every front-end.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { isAppError } from '../../../src/errors.ts';
 import type { Fs } from '../../../src/vfs/fs.ts';
 import { openSftpFs } from '../../../src/vfs/sftp/sftp-fs.ts';
 import { FtpFs } from '../../support/ftp-fs.ts';
@@ -79,6 +80,8 @@ async function awkwardNameFailures(fs: Fs): Promise<string[]> {
 interface Home {
   name: string;
   sizes: SuiteOptions;
+  /** The server's storage can continue a file (an object store cannot). */
+  resumes: boolean;
   /** Starts the server, and what its homes live on. */
   start(): Promise<{ server: ProtocolServer; stop(): Promise<void> }>;
 }
@@ -87,6 +90,7 @@ const HOMES: readonly Home[] = [
   {
     name: 'local',
     sizes: { listingSize: 300, bigFileBytes: 32 * 2 ** 20 },
+    resumes: true,
     async start() {
       const server = await startProtocolServer({ usernames: USERNAMES });
       return { server, stop: () => server.stop() };
@@ -97,6 +101,7 @@ const HOMES: readonly Home[] = [
     // Every upload is several s3rver requests (the SFTP backend's temporary name makes it a copy
     // and a delete more): smaller, so the file stays fast. The local runs cover the listing paths.
     sizes: { listingSize: 100, bigFileBytes: 16 * 2 ** 20 },
+    resumes: false,
     async start() {
       const s3 = await startS3rver('servetest');
       const server = await startProtocolServer({
@@ -118,6 +123,48 @@ const HOMES: readonly Home[] = [
     },
   },
 ];
+
+/** What continuing `path` at 6 failed with (some refusals only come with a write or the commit). */
+async function resumeError(fs: Fs, path: string): Promise<unknown> {
+  try {
+    const w = await fs.openWrite(path, { offset: 6 });
+    try {
+      await w.write(Buffer.from('world'));
+      await w.close();
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+  } catch (err) {
+    return err;
+  }
+  return 'accepted';
+}
+
+/**
+ * Continuing and appending to a file, where the protocol can say it (SFTP offsets, FTP REST and
+ * APPE): done exactly where the server's storage can, refused with `unsupported` and the file
+ * left as it was where it cannot; an Fs without `resume` refuses it itself.
+ */
+async function checkResume(fs: Fs, storageResumes: boolean): Promise<void> {
+  await writeFile(fs, '/resume.txt', Buffer.from('hello XXXXX'));
+  if (!fs.capabilities.resume || !storageResumes) {
+    const err = await resumeError(fs, '/resume.txt');
+    expect(isAppError(err) ? err.code : String(err)).toBe('unsupported');
+    expect((await readFile(fs, '/resume.txt')).toString()).toBe('hello XXXXX');
+    return;
+  }
+  const w = await fs.openWrite('/resume.txt', { offset: 6 });
+  expect(w.size).toBe(6);
+  await w.write(Buffer.from('world'));
+  await w.close();
+  expect((await readFile(fs, '/resume.txt')).toString()).toBe('hello world');
+  const a = await fs.openWrite('/resume.txt', { append: true });
+  expect(a.size).toBe(11);
+  await a.write(Buffer.from('!'));
+  await a.close();
+  expect((await readFile(fs, '/resume.txt')).toString()).toBe('hello world!');
+}
 
 afterAll(() => removeTempDirs());
 
@@ -141,6 +188,15 @@ for (const home of HOMES) {
 
     for (const fe of FRONT_ENDS) {
       runFsSuite(fe.label, async () => target(await fe.open(server(), fe.username)), home.sizes);
+
+      test(`${fe.label}: resume and append, or a clean refusal`, async () => {
+        const fs = await fe.open(server(), fe.username);
+        try {
+          await checkResume(fs, home.resumes);
+        } finally {
+          await fs.close?.();
+        }
+      }, 60_000);
 
       test(`${fe.label}: awkward names make the round trip`, async () => {
         const fs = await fe.open(server(), fe.username);

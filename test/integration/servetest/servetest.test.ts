@@ -20,6 +20,8 @@ interface FrontEnd {
   label: string;
   /** The server user whose home this front-end's runs use (one each, so runs never meet). */
   username: string;
+  /** Sessions end when the client leaves (not WebDAV's, which end when idle). */
+  sessionEndsWithClient: boolean;
   open(server: ProtocolServer, username: string): Promise<Fs>;
 }
 
@@ -27,17 +29,20 @@ const FRONT_ENDS: readonly FrontEnd[] = [
   {
     label: 'sftp front-end (SFTP backend)',
     username: 'via-sftp',
+    sessionEndsWithClient: true,
     open: (s, username) =>
       openSftpFs({ endpoint: `127.0.0.1:${s.ports.sftp}`, username, password: s.password, fingerprints: s.hostFingerprints }, { connect: true }),
   },
   {
     label: 'ftp front-end (FTP adapter)',
     username: 'via-ftp',
+    sessionEndsWithClient: true,
     open: async (s, username) => new FtpFs({ port: s.ports.ftp, username, password: s.password }),
   },
   {
     label: 'webdav front-end (WebDAV adapter)',
     username: 'via-dav',
+    sessionEndsWithClient: false,
     open: async (s, username) => new WebDavFs({ url: `http://127.0.0.1:${s.ports.dav}`, username, password: s.password }),
   },
 ];
@@ -166,6 +171,22 @@ async function checkResume(fs: Fs, storageResumes: boolean): Promise<void> {
   expect((await readFile(fs, '/resume.txt')).toString()).toBe('hello world!');
 }
 
+/**
+ * Waits until every session `username` opened has logged out, and returns the logout lines that
+ * still counted open transfers or handles (aborted uploads and reads cut short included).
+ */
+async function leftOpen(s: ProtocolServer, username: string): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const mine = s.server.logs.filter((l) => l.username === username);
+    const logins = mine.filter((l) => l.event === 'login').length;
+    const logouts = mine.filter((l) => l.event === 'logout');
+    if (logins > 0 && logouts.length === logins) return logouts.filter((l) => (l.open_transfers ?? 0) !== 0 || (l.open_handles ?? 0) !== 0);
+    if (Date.now() > deadline) throw new Error(`${username}: ${logins} logins but ${logouts.length} logouts`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 afterAll(() => removeTempDirs());
 
 function target(fs: Fs): SuiteTarget {
@@ -206,6 +227,11 @@ for (const home of HOMES) {
           await fs.close?.();
         }
       }, 60_000);
+
+      if (fe.sessionEndsWithClient)
+        test(`${fe.label}: every session ended with the client, no transfer left open`, async () => {
+          expect(await leftOpen(server(), fe.username)).toEqual([]);
+        }, 30_000);
     }
   });
 }

@@ -1,9 +1,10 @@
 // The backend suite through each front-end, as rclone's servetest: a real server serves its users'
 // homes over SFTP, FTP and WebDAV, and the suite runs against an Fs that speaks each protocol to
 // it: the project's own SFTP backend, and the FTP and WebDAV adapters in test/support/. It runs
-// twice, with the homes on local disk and on S3 (s3rver), one server each. Beyond the suite, names
+// twice, with the homes on local disk and on S3 (s3rver), one server each. Beyond the suite: names
 // that each protocol has to quote or escape (spaces at the ends, `%`, `#`, `?`, `;`, quotes) make
-// the round trip through every front-end.
+// the round trip, resume and append work or are refused cleanly, and every SFTP and FTP session
+// ends with its client with no transfer left open.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { isAppError } from '../../../src/errors.ts';
 import type { Fs } from '../../../src/vfs/fs.ts';
@@ -14,7 +15,6 @@ import { startProtocolServer, type ProtocolServer } from '../../support/serve-pr
 import { removeTempDirs } from '../../support/tmp.ts';
 import { WebDavFs } from '../../support/webdav-fs.ts';
 import { names, readFile, runFsSuite, writeFile, type SuiteOptions, type SuiteTarget } from '../vfs/suite.ts';
-
 
 interface FrontEnd {
   label: string;

@@ -2,7 +2,8 @@
 // PROPFIND (Depth 0 for stat, Depth 1 for listings, read as it streams in), GET with Range, PUT
 // with a streamed body, DELETE, MKCOL, MOVE with Overwrite: T, and PROPPATCH of getlastmodified
 // for times (which this server, like SFTPGo, applies to the file). DELETE removes a collection
-// with everything in it, so remove() and rmdir() look first: that check is not atomic.
+// with everything in it, so remove() and rmdir() look first: that check is not atomic. A GET of a
+// collection answers an HTML index, which openRead() does not look out for.
 // The multistatus reader matches element names whatever their prefix and ignores namespaces: it
 // reads one server's answers in tests, it is not a general WebDAV client.
 import { posix } from 'node:path';

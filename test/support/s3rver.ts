@@ -3,7 +3,7 @@
 // calls the S3 backend's tests need, so the child adds them in front of s3rver's router:
 // AbortMultipartUpload (DELETE ?uploadId) and ListMultipartUploads (GET bucket?uploads). It also
 // fails CompleteMultipartUpload with a 400 for any key containing FAIL_COMPLETE_MARKER, so a failed
-// commit can be tested. Node runs it with --openssl-legacy-provider: s3rver's paged listings use
+// commit can be tested, and decodes CopyObject's source as S3 does (keys with `#`, `?`, `+`). Node runs it with --openssl-legacy-provider: s3rver's paged listings use
 // DES continuation tokens and answer 500 without it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -74,6 +74,10 @@ server.middleware.unshift(async (ctx, next) => {
       return xmlError(ctx, 400, 'InvalidPart', 'Injected failure: one or more of the specified parts could not be found.');
     }
   }
+  // s3rver reads x-amz-copy-source with decodeURI, which leaves %23, %3F, %2B, %26, %3B encoded:
+  // give it the form decodeURI turns back into the key, as S3 decodes it.
+  const copySource = ctx.headers['x-amz-copy-source'];
+  if (typeof copySource === 'string') ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(copySource));
   return next();
 });
 server.run().then(

@@ -15,6 +15,11 @@ const LIST_BATCH = 32 * 1024;
 
 type ListKind = 'LIST' | 'NLST' | 'MLSD';
 
+/** A path argument as sent: spaces at its ends belong to the name; only a blank one means none. */
+function pathArg(arg: string): string {
+  return arg.trim() === '' ? '' : arg;
+}
+
 /** `LIST -la dir` and friends: leading option words are dropped (ls flags mean nothing here). */
 function listTarget(arg: string): string {
   let rest = arg.trim();
@@ -45,7 +50,7 @@ async function* linesOf(s: FtpSession, kind: ListKind, vpath: string): AsyncIter
 }
 
 export async function list(s: FtpSession, arg: string, kind: ListKind): Promise<void> {
-  const vpath = s.path(kind === 'MLSD' ? arg.trim() : listTarget(arg));
+  const vpath = s.path(kind === 'MLSD' ? pathArg(arg) : listTarget(arg));
   const lines = linesOf(s, kind, vpath)[Symbol.asyncIterator]();
   // The first step runs the permission and type checks, so a refusal is a 550 before any 150.
   const first = await lines.next();
@@ -131,7 +136,7 @@ export async function mfmt(s: FtpSession, arg: string): Promise<void> {
 }
 
 export async function mlst(s: FtpSession, arg: string): Promise<void> {
-  const vpath = s.path(arg.trim());
+  const vpath = s.path(pathArg(arg));
   const st = await s.conn!.fs.stat(vpath);
   s.reply(250, [`Listing ${vpath}`, mlsxLine(st, vpath, s.conn!.user.permissions, parentOf(vpath), vpath), 'End']);
 }

@@ -24,7 +24,15 @@ const MAX_READ = 256 * 1024;
 
 type Handle =
   | { kind: 'download'; vpath: string; transfer: Download; pending: Set<Promise<unknown>> }
-  | { kind: 'upload'; vpath: string; transfer: Upload; pending: Set<Promise<unknown>>; deferred?: SetAttrs }
+  | {
+      kind: 'upload';
+      vpath: string;
+      transfer: Upload;
+      pending: Set<Promise<unknown>>;
+      deferred?: SetAttrs;
+      /** Opened without truncation: an existing file keeps its bytes. */
+      keeps: boolean;
+    }
   | { kind: 'dir'; vpath: string; entries: AsyncIterator<FileInfo>; pending: Set<Promise<unknown>> };
 
 interface WireAttrs {
@@ -200,7 +208,7 @@ export class SftpSession {
         exclusive: (flags & OPEN.EXCL) !== 0,
         mode: attrs.mode !== undefined ? attrs.mode & 0o777 : undefined,
       });
-      this.sftp.handle(id, this.#add({ kind: 'upload', vpath, transfer, pending: new Set() }));
+      this.sftp.handle(id, this.#add({ kind: 'upload', vpath, transfer, pending: new Set(), keeps: (flags & OPEN.TRUNC) === 0 }));
       return;
     }
     const transfer = await fs.openDownload(this.conn, vpath);
@@ -252,11 +260,13 @@ export class SftpSession {
   async #fstat(id: number, hb: Buffer): Promise<void> {
     const h = this.#get(hb);
     if (h.kind === 'upload') {
-      // The data may be under a temporary name (atomic uploads): report what the client wrote.
+      // The data may be under a temporary name (atomic uploads): report what the client wrote,
+      // over the bytes an existing file kept (the target still has them until the commit).
       const st = await this.conn.fs.stat(h.vpath).catch(() => undefined);
       const now = Date.now();
       const base: FileInfo = st ?? { name: '', type: 'file', size: 0, mtimeMs: now, atimeMs: now, mode: 0o644, uid: 0, gid: 0, nlink: 1 };
-      this.sftp.attrs(id, attrsOf({ ...base, size: h.transfer.size }) as never);
+      const size = h.keeps ? Math.max(st?.size ?? 0, h.transfer.size) : h.transfer.size;
+      this.sftp.attrs(id, attrsOf({ ...base, size }) as never);
       return;
     }
     this.sftp.attrs(id, attrsOf(await this.conn.fs.stat(h.vpath)) as never);

@@ -21,12 +21,7 @@ const CAPABILITIES: Capabilities = {
   realDirectories: true,
   randomWrites: false,
   resume: true,
-  randomReads: false,
   checksums: [],
-  serverSideCopy: false,
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: false,
 };
 
 function normalize(path: string): string {

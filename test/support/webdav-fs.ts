@@ -25,12 +25,7 @@ const CAPABILITIES: Capabilities = {
   randomWrites: false,
   // PUT with Content-Range is refused (and not standard): an upload cannot be continued.
   resume: false,
-  randomReads: false,
   checksums: [],
-  serverSideCopy: false,
-  symlinks: false,
-  hardlinks: false,
-  posixAttributes: false,
 };
 
 const DEFAULT_ERRORS: Readonly<Record<number, ErrorCode>> = {

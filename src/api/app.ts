@@ -4,11 +4,9 @@ import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AdminRecord } from '../model.ts';
-import type { Runtime } from '../serve/service.ts';
-import { authenticate, ensureJwtKey, hasPermission } from './auth.ts';
+import type { ServiceRuntime } from '../serve/service.ts';
+import { authenticate, ensureJwtKey, hasPermission, reportRefusal } from './auth.ts';
 import { inc } from '../core/metrics.ts';
-import { defender } from '../core/defender.ts';
-import { connectionRefused } from '../core/events.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
@@ -21,7 +19,7 @@ export interface Env {
 
 export interface ApiContext {
   c: Context<Env>;
-  runtime: Runtime;
+  runtime: ServiceRuntime;
   ip: string;
   jwtKey: Buffer;
   /** The authenticated admin (routes with `auth: 'admin'`). */
@@ -47,15 +45,13 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export function createApp(runtime: Runtime): Hono<Env> {
+export function createApp(runtime: ServiceRuntime): Hono<Env> {
   const app = new Hono<Env>();
   const jwtKey = ensureJwtKey(runtime.store);
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
   app.use('*', async (c, next) => {
     const ip = plainIp(c.env?.remoteAddress);
-    const refused = defender.admit(ip);
-    if (!refused) return next();
-    connectionRefused({ ip, protocol: 'HTTP', reason: refused });
+    if (!runtime.gate.admitRequest(ip, 'HTTP')) return next();
     return errorResponse(c, 403, 'access denied from this address');
   });
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, jwtKey));
@@ -67,7 +63,7 @@ export function createApp(runtime: Runtime): Hono<Env> {
   return app;
 }
 
-async function handle(route: Route, c: Context<Env>, runtime: Runtime, jwtKey: Buffer): Promise<Response> {
+async function handle(route: Route, c: Context<Env>, runtime: ServiceRuntime, jwtKey: Buffer): Promise<Response> {
   const ip = c.env?.remoteAddress ?? '';
   const ctx: ApiContext = { c, runtime, ip, jwtKey };
   const res = await run(route, ctx);
@@ -79,7 +75,10 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
   const { c, runtime } = ctx;
   if (route.auth === 'admin') {
     const auth = await authenticate(runtime.store, c.req.raw.headers, ctx.jwtKey, ctx.ip);
-    if (!auth.ok) return errorResponse(c, auth.status, auth.error);
+    if (!auth.ok) {
+      reportRefusal(runtime.gate, ctx.ip, auth);
+      return errorResponse(c, auth.status, auth.error);
+    }
     if (route.permission && !hasPermission(auth.admin, route.permission))
       return errorResponse(c, 403, `permission denied: ${route.permission} required`);
     ctx.admin = auth.admin;

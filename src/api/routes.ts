@@ -8,7 +8,7 @@ import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
-import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, type Permission } from './auth.ts';
+import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
 import { renderMetrics, type Gauge } from '../core/metrics.ts';
@@ -190,7 +190,10 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
       const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip);
-      if (!auth.ok) return errorResponse(ctx.c, auth.status, auth.error);
+      if (!auth.ok) {
+        reportRefusal(ctx.runtime.gate, ctx.ip, auth);
+        return errorResponse(ctx.c, auth.status, auth.error);
+      }
       const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
       return ctx.c.json(issueToken(auth.admin, ctx.jwtKey, validity));
     } },

@@ -1,10 +1,11 @@
 // Account checks every protocol applies at login, after the credentials are verified: a disabled
 // or expired user, or one already at max_sessions, is refused with a stable reason for the log;
-// an accepted one gets its tree of mounts and a registered Connection.
+// an accepted one gets its tree of mounts in a Session (core/session.ts). The gate (core/gate.ts)
+// is the only caller.
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs } from '../vfs/open.ts';
-import { Connection, connections, type Protocol } from './connection.ts';
+import type { ConnectionRegistry, Protocol } from './connection.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
 import type { Config } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
@@ -13,7 +14,7 @@ import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { FilePatterns } from './patterns.ts';
 import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
-import { notifyDisconnect } from '../auth/login-hooks.ts';
+import { Session } from './session.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
 
@@ -34,8 +35,6 @@ export interface CoreSettings {
   crossMountRename: 'refuse' | 'copy';
   /** Where quota usage is kept; without it quotas are neither tracked nor enforced. */
   usage?: UsageBook;
-  /** Told when a logged-in connection has closed (common.post_disconnect_hook). */
-  onClosed?: (c: Connection) => void;
   /** Bandwidth and data transfer limits (core/transfer-limits.ts). */
   limits?: LimitsSource;
 }
@@ -55,29 +54,32 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
  */
 export function coreSettingsFor(config: Config, store: Store): CoreSettings {
   const book = storeUsageBook(store);
-  const settings: CoreSettings = {
+  return {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
     limits: { currentUser: (name) => effectiveUser(store, name), book },
   };
-  if (config.common?.post_disconnect_hook)
-    settings.onClosed = (c) => notifyDisconnect(config, { ip: c.remoteAddress, protocol: c.protocol, username: c.username, durationMs: Date.now() - c.startedAt });
-  return settings;
+}
+
+export interface SessionRequest {
+  protocol: Protocol;
+  remoteAddress: string;
+  method: string;
+  registry: ConnectionRegistry;
+  single: boolean;
+  onEnded: (s: Session) => void;
 }
 
 /**
- * Builds the user's tree (home mount plus one mount per virtual folder) and registers a live Connection.
- * Call after loginRefusal() said yes.
+ * Builds the user's tree (home mount plus one mount per virtual folder) and enters the start
+ * directory: a Session ready for its channels, registered live. Call after loginRefusal() said yes.
  */
-export async function openConnection(
-  user: UserRecord,
-  settings: CoreSettings,
-  init: { protocol: Protocol; remoteAddress: string; disconnect: () => void },
-): Promise<Connection> {
+export async function openSession(user: UserRecord, settings: CoreSettings, req: SessionRequest): Promise<Session> {
   // Compiled first: a pattern the config check let through must not leave mounts open.
   const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
   // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
   const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true };
+  let startDirectory: string;
   try {
     const book = settings.usage;
     mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });
@@ -91,24 +93,20 @@ export async function openConnection(
         ...(book ? { quota: folderQuota(book, user, vf) } : {}),
       });
     }
+    const fs = new UserFs({
+      mounts,
+      permissions: user.permissions,
+      uploadMode: settings.uploadMode,
+      setstatMode: settings.setstatMode,
+      crossMountRename: settings.crossMountRename,
+      patterns,
+    });
+    startDirectory = await enterStartDirectory(fs, user.filters?.start_directory, user.username);
   } catch (err) {
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
     throw err;
   }
-  const fs = new UserFs({
-    mounts,
-    permissions: user.permissions,
-    uploadMode: settings.uploadMode,
-    setstatMode: settings.setstatMode,
-    crossMountRename: settings.crossMountRename,
-    patterns,
-  });
-  await enterStartDirectory(fs, user.filters?.start_directory, user.username);
-  const conn = new Connection({
-    user, fs, ...init,
-    ...(settings.onClosed ? { onClosed: settings.onClosed } : {}),
-    ...(settings.limits ? { limits: settings.limits } : {}),
-  });
-  connections.add(conn);
-  return conn;
+  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req });
+  req.registry.addSession(session);
+  return session;
 }

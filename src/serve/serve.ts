@@ -8,16 +8,18 @@ import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { actions } from '../core/actions.ts';
 import { inc } from '../core/metrics.ts';
+import { connections } from '../core/connection.ts';
+import { LoginGate } from '../core/gate.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import type { Runtime, Service } from './service.ts';
+import type { Runtime, Service, ServiceRuntime } from './service.ts';
 import { SERVICES } from './services.ts';
 
 export interface Server {
-  readonly runtime: Runtime;
+  readonly runtime: ServiceRuntime;
   reload(): Promise<{ ok: boolean; errors?: string[] }>;
   stop(): Promise<void>;
 }
@@ -31,10 +33,11 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
   printGenerated(first.generated, loaded.config);
   actions.configure(loaded.config.common, store);
 
-  const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
+  const runtime: { config: Config; dataDir: string; store: Store; gate: LoginGate; reload: Runtime['reload'] } = {
     config: loaded.config,
     dataDir,
     store,
+    gate: new LoginGate({ env: () => ({ store, config: runtime.config }), connections }),
     reload: () => server.reload(),
   };
   const services: Service[] = [];

@@ -1,6 +1,7 @@
 // What `serve` runs: each protocol front-end (and later the admin API) is a Service started with
 // the shared runtime and stopped on shutdown. Reload hands services the new config.
 import type { Config } from '../config/load.ts';
+import type { LoginGate } from '../core/gate.ts';
 import type { Store } from '../store/store.ts';
 
 export interface Runtime {
@@ -13,6 +14,12 @@ export interface Runtime {
   reload(): Promise<{ ok: boolean; errors?: string[] }>;
 }
 
+/** What a running server hands its services beyond the Runtime. */
+export interface ServiceRuntime extends Runtime {
+  /** The one way in for every protocol and the API: admission, credentials, sessions, login lines. */
+  readonly gate: LoginGate;
+}
+
 export interface Service {
   readonly name: string;
   start(): Promise<void>;
@@ -22,4 +29,4 @@ export interface Service {
   reload?(config: Config): Promise<void>;
 }
 
-export type ServiceFactory = (runtime: Runtime) => Service | undefined;
+export type ServiceFactory = (runtime: ServiceRuntime) => Service | undefined;

@@ -9,17 +9,14 @@ import type { Config } from '../../config/load.ts';
 import type { Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
-import type { Store } from '../../store/store.ts';
-import { coreSettingsFor } from '../../core/login.ts';
-import { admitSocket } from '../../auth/login.ts';
-import { plainIp } from '../../core/ip.ts';
+import type { LoginGate } from '../../core/gate.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { loadTlsContext } from './tls.ts';
 
 export interface FtpServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
+  gate: LoginGate;
 }
 
 interface Listener {
@@ -35,6 +32,7 @@ export class FtpServer {
   #banner: string[] = [];
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<FtpSession>();
+  #idleCheck = false;
 
   constructor(private readonly opts: FtpServerOptions) {
     this.#config = opts.config;
@@ -49,6 +47,8 @@ export class FtpServer {
   }
 
   async start(): Promise<void> {
+    this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
+    this.#idleCheck = true;
     this.#banner = this.#loadBanner(this.#ftpd);
     const bindings = this.#ftpd.bindings ?? [];
     for (const [index, binding] of bindings.entries()) {
@@ -99,6 +99,8 @@ export class FtpServer {
   async stop(): Promise<void> {
     await Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
     for (const s of [...this.#sessions]) s.close();
+    if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
+    this.#idleCheck = false;
     this.#sessions.clear();
   }
 
@@ -124,9 +126,7 @@ export class FtpServer {
       get common() {
         return server.#config.common;
       },
-      store: this.opts.store,
-      authEnv: () => ({ store: this.opts.store, config: server.#config }),
-      coreSettings: () => coreSettingsFor(server.#config, this.opts.store),
+      gate: this.opts.gate,
       get binding() {
         return listener.binding;
       },
@@ -135,7 +135,7 @@ export class FtpServer {
     };
     // A reset while the admission is pending must not be an unhandled 'error'.
     sock.on('error', () => undefined);
-    void admitSocket(host.authEnv(), sock, plainIp(sock.remoteAddress), 'FTP').then((refused) => {
+    void this.opts.gate.admit(sock, sock.remoteAddress ?? '', 'FTP').then((refused) => {
       if (refused) return void sock.destroy();
       const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
       this.#sessions.add(session);

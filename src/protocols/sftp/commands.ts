@@ -3,7 +3,7 @@
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import { actions } from '../../core/actions.ts';
-import type { Connection } from '../../core/connection.ts';
+import type { Connection, Protocol } from '../../core/connection.ts';
 import type { ServerChannel } from '../ssh/ssh2.ts';
 import { ScpSession, parseScpArgs } from './scp.ts';
 
@@ -47,6 +47,11 @@ export function splitCommand(line: string): string[] {
   return out;
 }
 
+/** The protocol a command's channel runs: scp moves files as SCP, every other command is SSH. */
+export function commandProtocol(line: string): Protocol {
+  return splitCommand(line)[0] === 'scp' ? 'SCP' : 'SSH';
+}
+
 function finish(ch: ServerChannel, code: number): void {
   try {
     ch.exit(code);
@@ -74,7 +79,6 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
         ch.stderr.write('scp: unsupported arguments\n');
         return finish(ch, 1);
       }
-      conn.protocol = 'SCP';
       return finish(ch, await new ScpSession(ch, conn, args).run());
     }
     if (name === 'pwd' || name === 'cd') {

@@ -9,15 +9,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
-import { connections } from '../../core/connection.ts';
+import type { LoginGate } from '../../core/gate.ts';
 import { coreSettingsFor } from '../../core/login.ts';
 import { AppError } from '../../errors.ts';
 import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
-import { admitSocket, loginSucceeded } from '../../auth/login.ts';
 import { isConnectionNoise, protocolError } from '../../core/events.ts';
 import { plainIp } from '../../core/ip.ts';
-import { authenticate, CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, logLoginFailed, parseBasic } from './auth.ts';
+import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
 import { lock, unlock } from './lock-methods.ts';
@@ -28,7 +27,6 @@ import { bodyUnread, DavRequest, pathBelowPrefix, type DavShared } from './reque
 import { DavSessions } from './sessions.ts';
 import { HttpError, sendError } from './status.ts';
 
-const DEFAULT_IDLE_MINUTES = 15;
 const REALM = 'SFTPGo WebDAV';
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK'];
 const ALLOW = METHODS.join(', ');
@@ -56,6 +54,7 @@ export interface WebdavServerOptions {
   config: Config;
   dataDir: string;
   store: Store;
+  gate: LoginGate;
 }
 
 interface Listener {
@@ -73,13 +72,14 @@ export function normalizePrefix(p: string | undefined): string {
 export class WebdavServer {
   #config: Config;
   readonly #listeners: Listener[] = [];
-  readonly #sessions = new DavSessions();
+  readonly #sessions: DavSessions;
   readonly #shared: DavShared = { locks: new LockTable(), props: new DeadProperties() };
   readonly #cache: CredentialsCache;
   #idleCheck = false;
 
   constructor(private readonly opts: WebdavServerOptions) {
     this.#config = opts.config;
+    this.#sessions = new DavSessions(opts.gate);
     this.#cache = new CredentialsCache(0, 0);
     this.#configureCache();
   }
@@ -125,7 +125,7 @@ export class WebdavServer {
       const addr = server.address() as AddressInfo;
       log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
-    connections.startIdleCheck(this.#config.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES);
+    this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
   }
 
@@ -167,7 +167,7 @@ export class WebdavServer {
       ),
     );
     await this.#sessions.closeAll();
-    if (this.#idleCheck) connections.releaseIdleCheck();
+    if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
   }
 
@@ -198,36 +198,31 @@ export class WebdavServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
     const started = Date.now();
-    const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const ip = plainIp(req.socket.remoteAddress);
     let username: string | undefined;
     res.on('finish', () => log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
     try {
       if (this.#cors(req, res)) return;
       const vpath = pathBelowPrefix(requestPath(req.url ?? '/'), prefix);
       const handler = HANDLERS[req.method ?? ''];
-      const authEnv = { store: this.opts.store, config: this.#config };
-      if (await admitSocket(authEnv, req.socket, ip, 'DAV')) {
+      const gate = this.opts.gate;
+      if (await gate.admit(req.socket, ip, 'DAV')) {
         res.destroy();
         return;
       }
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw unauthorized();
-      const outcome = await authenticate(authEnv, ip, creds, this.#cache);
+      const attempt = { protocol: 'DAV' as const, ip, username: creds.username, method: 'password' as const };
+      const outcome = await gate.authenticate(attempt, creds.password, this.#cache);
       if (!outcome.ok) {
-        logLoginFailed(ip, outcome.username, outcome.reason, authEnv);
+        gate.refuse(attempt, outcome.reason);
         throw unauthorized();
       }
       username = outcome.user.username;
       const settings = coreSettingsFor(this.#config, this.opts.store);
-      const acquired = await this.#sessions.acquire(outcome.user, ip, settings, res).catch((err: unknown) => {
-        logLoginFailed(ip, outcome.user.username, (err as AppError).code ?? 'error', authEnv);
-        throw unauthorized();
-      });
-      if ('refused' in acquired) {
-        logLoginFailed(ip, outcome.user.username, acquired.refused, authEnv);
-        throw unauthorized();
-      }
-      if (acquired.fresh) loginSucceeded(authEnv, { protocol: 'DAV', ip, username, method: 'password' }, outcome.user);
+      const client = { ip, tls: 'encrypted' in req.socket && req.socket.encrypted === true };
+      const acquired = await this.#sessions.acquire(outcome.user, client, settings, res);
+      if ('refused' in acquired) throw unauthorized();
       try {
         if (!handler) throw new HttpError(405, `${req.method} is not supported`, undefined, { Allow: ALLOW });
         await handler(new DavRequest(req, res, acquired.session.conn, prefix, vpath, this.#shared));

@@ -1,0 +1,161 @@
+// The login gate: the one way in for every front-end (SFTP/SCP, FTP/S, WebDAV, the admin API).
+// It owns the order of a login and the lines it leaves behind:
+//
+//   admit         right after accept, before any protocol byte: defender bans, post-connect hook
+//   authenticate  the credentials (auth/login.ts: stored hash or hooks, external auth, TOTP); SSH's
+//                 multi-step methods drive the same steps through `steps`
+//   open          account checks (status, expiration, max_sessions), the user's mounts, a Session
+//
+// It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
+// and a plain client address. A front-end only translates its wire format to these calls.
+import { admitSocket, checkPassword, loginRejected, loginSucceeded, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
+import { notifyDisconnect } from '../auth/login-hooks.ts';
+import { checkTotp } from '../auth/totp.ts';
+import { log } from '../log.ts';
+import type { UserRecord } from '../model.ts';
+import type { ConnectionRegistry } from './connection.ts';
+import { defender } from './defender.ts';
+import { connectionRefused } from './events.ts';
+import { plainIp } from './ip.ts';
+import { coreSettingsFor, loginRefusal, openSession } from './login.ts';
+import type { Session } from './session.ts';
+
+export interface LoginGateOptions {
+  /** The store and the current config, read at every call so that reloads apply. */
+  env: () => AuthEnv;
+  connections: ConnectionRegistry;
+}
+
+/** What a front-end knows about a login it asks the gate to open. */
+export interface OpenRequest {
+  protocol: LoginProtocol;
+  ip: string;
+  /** The method label for the login line: "password", "publickey+totp"... */
+  method: string;
+  /** FTP and WebDAV: the session ends with its one connection. SSH: when the client leaves. */
+  single: boolean;
+  /** Whether the client's channel is encrypted (SSH always; FTP after AUTH TLS; WebDAV over HTTPS). */
+  tls: boolean;
+}
+
+export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
+
+/** The credential checks SSH's multi-step authentication runs one at a time. */
+export interface AuthSteps {
+  resolve(attempt: LoginAttempt): Promise<Verdict>;
+  filters(user: UserRecord, attempt: LoginAttempt): string | undefined;
+  password(user: UserRecord, attempt: LoginAttempt, password: string): Promise<Verdict>;
+  /** A reason when the code is wrong or replayed. */
+  totp(user: UserRecord, code: string): string | undefined;
+}
+
+export class LoginGate {
+  readonly #opts: LoginGateOptions;
+  /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
+  readonly #handleCounters = new Set<() => number>();
+
+  constructor(opts: LoginGateOptions) {
+    this.#opts = opts;
+  }
+
+  get env(): AuthEnv {
+    return this.#opts.env();
+  }
+
+  get connections(): ConnectionRegistry {
+    return this.#opts.connections;
+  }
+
+  readonly steps: AuthSteps = {
+    resolve: (attempt) => resolveUser(this.env, attempt),
+    filters: (user, attempt) => userFilters(user, attempt),
+    password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
+    totp: (user, code) => checkTotp(user, code),
+  };
+
+  /** Counts a front-end's open handles in every `logout` line; returns the unregistration. */
+  countHandles(count: () => number): () => void {
+    this.#handleCounters.add(count);
+    return () => this.#handleCounters.delete(count);
+  }
+
+  /**
+   * Whether a new socket (or the keep-alive socket of an HTTP request) may go on; a reason when
+   * refused, already logged as `connection_refused`. Decided once per socket.
+   */
+  admit(socket: object, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
+    return admitSocket(this.env, socket, plainIp(ip), protocol);
+  }
+
+  /**
+   * An HTTP request (admin API): the defender's bans, asked on every request since the API keeps
+   * no per-socket state; a refusal is logged as `connection_refused`.
+   */
+  admitRequest(ip: string, protocol: LoginProtocol): string | undefined {
+    const plain = plainIp(ip);
+    const refused = defender.admit(plain);
+    if (refused) connectionRefused({ ip: plain, protocol, reason: refused });
+    return refused;
+  }
+
+  /** A login by password (FTP, WebDAV, SSH's password method when it is the only step). */
+  authenticate(attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+    return passwordLogin(this.env, { ...attempt, ip: plainIp(attempt.ip) }, password, cache);
+  }
+
+  /**
+   * The one `login_failed` line, its metric and defender score, and (unless `hooks` is false, for
+   * refusals that name no real attempt such as a grace timeout) the post-login hook.
+   */
+  refuse(attempt: Pick<LoginAttempt, 'protocol' | 'ip' | 'username'> & { method: string }, reason: string, opts: { hooks?: boolean } = {}): void {
+    const a = { ...attempt, ip: plainIp(attempt.ip) } as LoginAttempt;
+    loginRejected(opts.hooks === false ? undefined : this.env, a, reason);
+  }
+
+  /**
+   * The account checks, then the user's mounts in a live Session: logged as `login`, or as
+   * `login_failed` with the reason.
+   */
+  async open(user: UserRecord, req: OpenRequest): Promise<Opened> {
+    const ip = plainIp(req.ip);
+    const env = this.env;
+    const attempt = { protocol: req.protocol, ip, username: user.username, method: req.method };
+    const refused = loginRefusal(user, Date.now(), this.connections.countFor(user.username));
+    if (refused) {
+      this.refuse(attempt, refused);
+      return { ok: false, reason: refused };
+    }
+    let session: Session;
+    try {
+      session = await openSession(user, coreSettingsFor(env.config, env.store), {
+        protocol: req.protocol,
+        remoteAddress: ip,
+        method: req.method,
+        registry: this.connections,
+        single: req.single,
+        onEnded: (s) => this.#ended(s),
+      });
+    } catch (err) {
+      const reason = String((err as { code?: unknown })?.code ?? 'error');
+      this.refuse(attempt, reason);
+      return { ok: false, reason };
+    }
+    log('info', 'login', {
+      connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
+    });
+    loginSucceeded(env, { ...attempt, method: req.method as LoginAttempt['method'] }, user);
+    return { ok: true, session };
+  }
+
+  #ended(s: Session): void {
+    const durationMs = Date.now() - s.startedAt;
+    let handles = 0;
+    for (const count of this.#handleCounters) handles += count();
+    // The released counts let tests (and operators) see that nothing leaked.
+    log('info', 'logout', {
+      connection: s.id, ip: s.remoteAddress, protocol: s.protocol, username: s.username, method: s.method, duration_ms: durationMs,
+      open_transfers: this.connections.openTransfers(), open_handles: handles, live_connections: this.connections.list().length,
+    });
+    notifyDisconnect(this.env.config, { ip: s.remoteAddress, protocol: s.protocol, username: s.username, durationMs });
+  }
+}

@@ -4,9 +4,8 @@ import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AdminRecord } from '../model.ts';
-import type { ServiceRuntime } from '../serve/service.ts';
+import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal } from './auth.ts';
-import { inc } from '../core/metrics.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
@@ -19,7 +18,7 @@ export interface Env {
 
 export interface ApiContext {
   c: Context<Env>;
-  runtime: ServiceRuntime;
+  runtime: ServerContext;
   ip: string;
   jwtKey: Buffer;
   /** The authenticated admin (routes with `auth: 'admin'`). */
@@ -45,7 +44,7 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export function createApp(runtime: ServiceRuntime): Hono<Env> {
+export function createApp(runtime: ServerContext): Hono<Env> {
   const app = new Hono<Env>();
   const jwtKey = ensureJwtKey(runtime.store);
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
@@ -63,11 +62,11 @@ export function createApp(runtime: ServiceRuntime): Hono<Env> {
   return app;
 }
 
-async function handle(route: Route, c: Context<Env>, runtime: ServiceRuntime, jwtKey: Buffer): Promise<Response> {
+async function handle(route: Route, c: Context<Env>, runtime: ServerContext, jwtKey: Buffer): Promise<Response> {
   const ip = c.env?.remoteAddress ?? '';
   const ctx: ApiContext = { c, runtime, ip, jwtKey };
   const res = await run(route, ctx);
-  inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
+  runtime.metrics.inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
   return res;
 }
 

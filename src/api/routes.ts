@@ -1,6 +1,6 @@
 // The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
 // definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
-import { connections, type Connection } from '../core/connection.ts';
+import type { Connection } from '../core/connection.ts';
 import { storeUsageBook } from '../core/quota.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -11,7 +11,7 @@ import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
-import { renderMetrics, type Gauge } from '../core/metrics.ts';
+import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
@@ -123,7 +123,7 @@ function gauges(ctx: ApiContext): Gauge[] {
   const byProto = new Map<string, number>();
   const transfers = new Map<string, number>();
   let bytes = 0;
-  for (const c of connections.list()) {
+  for (const c of ctx.runtime.connections.list()) {
     byProto.set(c.protocol, (byProto.get(c.protocol) ?? 0) + 1);
     for (const t of c.transfers) {
       transfers.set(t.direction, (transfers.get(t.direction) ?? 0) + 1);
@@ -151,7 +151,7 @@ function status(ctx: ApiContext): Record<string, unknown> {
   const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
     is_active: (bindings?.length ?? 0) > 0,
     bindings: bindings ?? [],
-    connections: connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
+    connections: ctx.runtime.connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
   });
   return {
     ssh: svc(cfg.sftpd?.bindings, 'SSH'),
@@ -185,7 +185,7 @@ function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
 export const ROUTES: Route[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
-    handler: (ctx) => ctx.c.body(renderMetrics(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
+    handler: (ctx) => ctx.c.body(ctx.runtime.metrics.render(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
@@ -203,11 +203,11 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: (ctx) => ctx.c.json(listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: (ctx) => ctx.c.json(connections.list().map(connectionJson)) },
+    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionJson)) },
   { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
-      if (!(await connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
+      if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
       log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
       return ctx.c.json({ message: 'connection closed' });
     } },

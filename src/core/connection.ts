@@ -3,19 +3,17 @@
 // connection aborts its transfers, so every file handle is released however the client goes away.
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../model.ts';
-import { inc } from './metrics.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import type { UserFs } from './user-fs.ts';
 import type { Session } from './session.ts';
+import type { ServerContext } from './context.ts';
 
 export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP';
 export type Direction = 'upload' | 'download';
 
-let nextTransferId = 1;
-
 /** One open file of a connection. Subclasses (Upload, Download) own the backend handle. */
 export abstract class Transfer {
-  readonly id = nextTransferId++;
+  readonly id: number;
   readonly startedAt = Date.now();
   bytes = 0;
   #done = false;
@@ -25,6 +23,7 @@ export abstract class Transfer {
     readonly direction: Direction,
     readonly virtualPath: string,
   ) {
+    this.id = connection.context.nextTransferId();
     connection.transfers.add(this);
   }
 
@@ -59,8 +58,9 @@ export abstract class Transfer {
 
   #count(result: 'ok' | 'failed'): void {
     const labels = { protocol: this.connection.protocol, direction: this.direction };
-    inc('sftpgo_transfers_total', { ...labels, result });
-    inc('sftpgo_transfer_bytes_total', labels, this.bytes);
+    const metrics = this.connection.context.metrics;
+    metrics.inc('sftpgo_transfers_total', { ...labels, result });
+    metrics.inc('sftpgo_transfer_bytes_total', labels, this.bytes);
   }
 
   #markDone(): boolean {
@@ -81,6 +81,8 @@ export interface ConnectionInit {
   fs: UserFs;
   /** The login this connection is a channel of. */
   session: Pick<Session, 'id' | 'touch'>;
+  /** The server: what the connection's work reports to (log, metrics, actions). */
+  context: ServerContext;
   /** Where transfer limits (bandwidth, data transfer) come from; none: unlimited. */
   limits?: LimitsSource;
   /** Drops the protocol-level connection (called by close()). */
@@ -100,6 +102,7 @@ export class Connection {
   readonly fs: UserFs;
   readonly transfers = new Set<Transfer>();
   readonly limits: LimitsSource | undefined;
+  readonly context: ServerContext;
   readonly #session: Pick<Session, 'id' | 'touch'>;
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
@@ -113,6 +116,7 @@ export class Connection {
     this.fs.connection = this;
     this.limits = init.limits;
     this.#session = init.session;
+    this.context = init.context;
     this.#disconnect = init.disconnect;
     this.#onClosed = init.onClosed;
   }
@@ -243,5 +247,3 @@ export class ConnectionRegistry {
     this.#idleTimer = undefined;
   }
 }
-
-export const connections = new ConnectionRegistry();

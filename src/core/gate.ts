@@ -8,23 +8,17 @@
 //
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
 // and a plain client address. A front-end only translates its wire format to these calls.
-import { admitSocket, checkPassword, loginRejected, loginSucceeded, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
-import { notifyDisconnect } from '../auth/login-hooks.ts';
-import { checkTotp } from '../auth/totp.ts';
-import { log } from '../log.ts';
+import { checkPassword, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
+import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
+import { effectiveUser } from '../reconcile/effective.ts';
 import type { UserRecord } from '../model.ts';
 import type { ConnectionRegistry } from './connection.ts';
-import { defender } from './defender.ts';
-import { connectionRefused } from './events.ts';
+import type { ServerContext } from './context.ts';
+import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
 import { plainIp } from './ip.ts';
 import { coreSettingsFor, loginRefusal, openSession } from './login.ts';
 import type { Session } from './session.ts';
 
-export interface LoginGateOptions {
-  /** The store and the current config, read at every call so that reloads apply. */
-  env: () => AuthEnv;
-  connections: ConnectionRegistry;
-}
 
 /** What a front-end knows about a login it asks the gate to open. */
 export interface OpenRequest {
@@ -50,27 +44,31 @@ export interface AuthSteps {
 }
 
 export class LoginGate {
-  readonly #opts: LoginGateOptions;
+  readonly #ctx: ServerContext;
+  /** Each socket's admission, decided once (HTTP asks again on every request of a keep-alive socket). */
+  readonly #admissions = new WeakMap<object, Promise<string | undefined>>();
   /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
   readonly #handleCounters = new Set<() => number>();
 
-  constructor(opts: LoginGateOptions) {
-    this.#opts = opts;
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx;
   }
 
+  /** The store and the current config, read at every call so that reloads apply. */
   get env(): AuthEnv {
-    return this.#opts.env();
+    const c = this.#ctx;
+    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook };
   }
 
   get connections(): ConnectionRegistry {
-    return this.#opts.connections;
+    return this.#ctx.connections;
   }
 
   readonly steps: AuthSteps = {
     resolve: (attempt) => resolveUser(this.env, attempt),
     filters: (user, attempt) => userFilters(user, attempt),
     password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
-    totp: (user, code) => checkTotp(user, code),
+    totp: (user, code) => this.#ctx.totp.check(user, code),
   };
 
   /** Counts a front-end's open handles in every `logout` line; returns the unregistration. */
@@ -83,8 +81,37 @@ export class LoginGate {
    * Whether a new socket (or the keep-alive socket of an HTTP request) may go on; a reason when
    * refused, already logged as `connection_refused`. Decided once per socket.
    */
-  admit(socket: object, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
-    return admitSocket(this.env, socket, plainIp(ip), protocol);
+  admit(socket: object, rawIp: string, protocol: LoginProtocol): Promise<string | undefined> {
+    const ip = plainIp(rawIp);
+    const ctx = this.#ctx;
+    let p = this.#admissions.get(socket);
+    // A ban that starts while the socket is open (failed logins over one keep-alive connection or
+    // one SSH session) closes it at the next attempt.
+    if (p && ctx.defender.isBanned(ip)) {
+      const banned = p.then((reason) => {
+        if (!reason) connectionRefused(ctx, { ip, protocol, reason: 'banned' });
+        return reason ?? 'banned';
+      });
+      this.#admissions.set(socket, banned);
+      return banned;
+    }
+    if (!p) {
+      p = this.#admitConnection(ip, protocol)
+        .catch(() => 'admission_error')
+        .then((reason) => {
+          if (reason) connectionRefused(ctx, { ip, protocol, reason });
+          return reason;
+        });
+      this.#admissions.set(socket, p);
+    }
+    return p;
+  }
+
+  async #admitConnection(ip: string, protocol: LoginProtocol): Promise<string | undefined> {
+    // The defender's ban list first: a banned address costs no hook run.
+    const banned = this.#ctx.defender.admit(ip);
+    if (banned) return banned;
+    return postConnectRefusal(this.#ctx.config, ip, protocol);
   }
 
   /**
@@ -93,8 +120,8 @@ export class LoginGate {
    */
   admitRequest(ip: string, protocol: LoginProtocol): string | undefined {
     const plain = plainIp(ip);
-    const refused = defender.admit(plain);
-    if (refused) connectionRefused({ ip: plain, protocol, reason: refused });
+    const refused = this.#ctx.defender.admit(plain);
+    if (refused) connectionRefused(this.#ctx, { ip: plain, protocol, reason: refused });
     return refused;
   }
 
@@ -108,8 +135,17 @@ export class LoginGate {
    * refusals that name no real attempt such as a grace timeout) the post-login hook.
    */
   refuse(attempt: Pick<LoginAttempt, 'protocol' | 'ip' | 'username'> & { method: string }, reason: string, opts: { hooks?: boolean } = {}): void {
-    const a = { ...attempt, ip: plainIp(attempt.ip) } as LoginAttempt;
-    loginRejected(opts.hooks === false ? undefined : this.env, a, reason);
+    const a = { ...attempt, ip: plainIp(attempt.ip) };
+    loginFailed(this.#ctx, { ...a, reason });
+    if (opts.hooks === false) return;
+    const { store, config } = this.#ctx;
+    const known = store.get('users', a.username) ? effectiveUser(store, a.username) : undefined;
+    notifyLogin(config, { ...a, method: a.method as LoginAttempt['method'] }, known, false);
+  }
+
+  /** A client broke its protocol (failed key exchange or TLS handshake, a malformed request). */
+  protocolError(e: ProtocolErrorReport): void {
+    protocolError(this.#ctx, { ...e, ip: plainIp(e.ip) });
   }
 
   /**
@@ -131,7 +167,7 @@ export class LoginGate {
         protocol: req.protocol,
         remoteAddress: ip,
         method: req.method,
-        registry: this.connections,
+        context: this.#ctx,
         single: req.single,
         onEnded: (s) => this.#ended(s),
       });
@@ -140,10 +176,10 @@ export class LoginGate {
       this.refuse(attempt, reason);
       return { ok: false, reason };
     }
-    log('info', 'login', {
+    this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });
-    loginSucceeded(env, { ...attempt, method: req.method as LoginAttempt['method'] }, user);
+    notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true);
     return { ok: true, session };
   }
 
@@ -152,7 +188,7 @@ export class LoginGate {
     let handles = 0;
     for (const count of this.#handleCounters) handles += count();
     // The released counts let tests (and operators) see that nothing leaked.
-    log('info', 'logout', {
+    this.#ctx.log('info', 'logout', {
       connection: s.id, ip: s.remoteAddress, protocol: s.protocol, username: s.username, method: s.method, duration_ms: durationMs,
       open_transfers: this.connections.openTransfers(), open_handles: handles, live_connections: this.connections.list().length,
     });

@@ -5,7 +5,8 @@
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs } from '../vfs/open.ts';
-import type { ConnectionRegistry, Protocol } from './connection.ts';
+import type { Protocol } from './connection.ts';
+import type { ServerContext } from './context.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
 import type { Config } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
@@ -64,7 +65,7 @@ export interface SessionRequest {
   protocol: Protocol;
   remoteAddress: string;
   method: string;
-  registry: ConnectionRegistry;
+  context: ServerContext;
   single: boolean;
   onEnded: (s: Session) => void;
 }
@@ -107,6 +108,6 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
     throw err;
   }
   const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req });
-  req.registry.addSession(session);
+  req.context.connections.addSession(session);
   return session;
 }

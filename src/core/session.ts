@@ -4,7 +4,8 @@
 // leaves its siblings' storage open; the session releases the mounts when it ends.
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../model.ts';
-import { Connection, type ConnectionRegistry, type Protocol } from './connection.ts';
+import { Connection, type Protocol } from './connection.ts';
+import type { ServerContext } from './context.ts';
 import type { Mount } from './paths.ts';
 import type { CoreSettings } from './login.ts';
 import type { FilePatterns } from './patterns.ts';
@@ -21,7 +22,8 @@ export interface SessionInit {
   patterns: FilePatterns;
   startDirectory: string;
   settings: CoreSettings;
-  registry: ConnectionRegistry;
+  /** The server this login belongs to: its registry, log, metrics and actions. */
+  context: ServerContext;
   /**
    * Front-ends with one channel per login (FTP, WebDAV): the session ends with its connection.
    * SSH sessions end when the client goes, whatever channels came and went.
@@ -100,15 +102,16 @@ export class Session {
       remoteAddress: this.remoteAddress,
       disconnect: channel.disconnect,
       session: this,
+      context: this.#init.context,
       ...(s.limits ? { limits: s.limits } : {}),
       onClosed: (c) => {
         this.connections.delete(c);
-        this.#init.registry.remove(c);
+        this.#init.context.connections.remove(c);
         if (this.#init.single) void this.close();
       },
     });
     this.connections.add(conn);
-    this.#init.registry.add(conn);
+    this.#init.context.connections.add(conn);
     this.touch();
     return conn;
   }
@@ -120,7 +123,7 @@ export class Session {
   }
 
   async #end(): Promise<void> {
-    this.#init.registry.removeSession(this);
+    this.#init.context.connections.removeSession(this);
     await Promise.allSettled([...this.connections].map((c) => c.close()));
     try {
       await Promise.allSettled(this.#init.mounts.map((m) => m.fs.close?.()));

@@ -8,8 +8,8 @@ import type { SecureContext } from 'node:tls';
 import type { Config } from '../../config/load.ts';
 import type { Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { loadTlsContext } from './tls.ts';
 
@@ -17,6 +17,7 @@ export interface FtpServerOptions {
   config: Config;
   dataDir: string;
   gate: LoginGate;
+  log: Log;
 }
 
 interface Listener {
@@ -66,10 +67,10 @@ export class FtpServer {
           res();
         });
       });
-      server.on('error', (err: Error) => log('error', 'ftp_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'ftp_listener_error', { error: err.message }));
       this.#listeners.push(listener);
       const addr = server.address() as AddressInfo;
-      log('info', 'ftp_listening', { address: addr.address, port: addr.port, tls_mode: binding.tls_mode ?? 0 });
+      this.opts.log('info', 'ftp_listening', { address: addr.address, port: addr.port, tls_mode: binding.tls_mode ?? 0 });
     }
   }
 
@@ -80,7 +81,7 @@ export class FtpServer {
     try {
       this.#banner = this.#loadBanner(ftpd);
     } catch (err) {
-      log('error', 'ftp_reload_failed', { error: (err as Error).message });
+      this.opts.log('error', 'ftp_reload_failed', { error: (err as Error).message });
     }
     for (const l of this.#listeners) {
       const binding = ftpd.bindings?.[l.index];
@@ -89,9 +90,9 @@ export class FtpServer {
       try {
         const next = loadTlsContext(ftpd, binding, this.opts.dataDir);
         if (next) l.tls = next;
-        log('info', 'ftp_tls_reloaded', { port: binding.port, tls: !!next });
+        this.opts.log('info', 'ftp_tls_reloaded', { port: binding.port, tls: !!next });
       } catch (err) {
-        log('error', 'ftp_reload_failed', { port: binding.port, error: (err as Error).message });
+        this.opts.log('error', 'ftp_reload_failed', { port: binding.port, error: (err as Error).message });
       }
     }
   }
@@ -127,6 +128,7 @@ export class FtpServer {
         return server.#config.common;
       },
       gate: this.opts.gate,
+      log: this.opts.log,
       get binding() {
         return listener.binding;
       },
@@ -140,7 +142,7 @@ export class FtpServer {
       const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
       this.#sessions.add(session);
       session.start().catch((err) => {
-        log('error', 'ftp_session_error', { error: String(err) });
+        this.opts.log('error', 'ftp_session_error', { error: String(err) });
         session.close();
       });
     });

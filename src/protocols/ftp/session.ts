@@ -8,10 +8,10 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Common, Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { DEFAULT_IDLE_MINUTES, type Connection } from '../../core/connection.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
+import { isConnectionNoise } from '../../core/events.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
 import { plainIp } from './passive.ts';
@@ -29,6 +29,7 @@ export interface SessionHost {
   readonly common: Common | undefined;
   /** Admission, credentials, account checks and the login lines, as for every protocol. */
   readonly gate: LoginGate;
+  readonly log: Log;
   readonly binding: TlsBinding;
   /** The binding's current TLS context (re-read on reload); undefined without a certificate. */
   tlsContext(): SecureContext | undefined;
@@ -73,7 +74,7 @@ export class FtpSession {
   ) {
     this.#sock = raw;
     this.ip = plainIp(raw.remoteAddress);
-    raw.on('error', (err) => log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
+    raw.on('error', (err) => this.host.log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
     raw.on('close', () => this.close());
   }
 
@@ -126,7 +127,7 @@ export class FtpSession {
   }
 
   replyError(err: unknown, opts: { naming?: boolean } = {}): void {
-    const r: Reply = replyFor(err, opts);
+    const r: Reply = replyFor(err, this.host.log, opts);
     this.reply(r.code, r.text);
   }
 
@@ -185,7 +186,7 @@ export class FtpSession {
     const verb = (sp < 0 ? line : line.slice(0, sp)).trim().toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
     if (!verb) return;
-    log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
+    this.host.log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
     if (!this.conn) this.#armIdle();
     this.conn?.touch();
     if (this.#active && !IMMEDIATE.has(verb)) await this.#active.done;
@@ -211,7 +212,7 @@ export class FtpSession {
     if (minutes <= 0) return;
     this.#idle = setTimeout(() => {
       if (this.#active) return this.#armIdle();
-      log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
+      this.host.log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
       this.quit(421, 'Idle timeout, closing the control connection');
     }, minutes * 60_000);
     this.#idle.unref?.();
@@ -226,7 +227,7 @@ export class FtpSession {
     await new Promise<void>((resolve) => plain.write(formatReply(234, 'AUTH TLS successful'), () => resolve()));
     if (this.#closed) return;
     const t = wrapTls(this.raw, context);
-    t.on('error', (err) => log('debug', 'ftp_tls_error', { ip: this.ip, error: err.message }));
+    t.on('error', (err) => this.host.log('debug', 'ftp_tls_error', { ip: this.ip, error: err.message }));
     this.#sock = t;
     this.tls = true;
     this.#attach();
@@ -239,8 +240,8 @@ export class FtpSession {
   /** A TLS handshake that failed: a protocol error, unless the client merely went away. */
   #tlsFailed(err: unknown): void {
     const error = String((err as Error)?.message ?? err);
-    if (this.#closed || isConnectionNoise(err)) return log('debug', 'ftp_tls_failed', { ip: this.ip, error });
-    protocolError({ ip: this.ip, protocol: 'FTP', username: this.conn?.username ?? this.#pendingUser ?? '', error: `TLS handshake: ${error}` });
+    if (this.#closed || isConnectionNoise(err)) return this.host.log('debug', 'ftp_tls_failed', { ip: this.ip, error });
+    this.host.gate.protocolError({ ip: this.ip, protocol: 'FTP', username: this.conn?.username ?? this.#pendingUser ?? '', error: `TLS handshake: ${error}` });
   }
 
   /** Replies, then closes the control connection once the reply is written. */
@@ -344,7 +345,7 @@ export class FtpSession {
         ch.close();
         await finish(false).catch(() => undefined);
         if (aborted || err instanceof DataError || !(err instanceof AppError)) {
-          if (!(err instanceof DataError) && !aborted) log('debug', 'ftp_data_error', { ip: this.ip, error: String(err) });
+          if (!(err instanceof DataError) && !aborted) this.host.log('debug', 'ftp_data_error', { ip: this.ip, error: String(err) });
           return this.reply(426, 'Connection closed; transfer aborted');
         }
         return this.replyError(err, opts);

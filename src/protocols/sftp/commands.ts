@@ -1,7 +1,6 @@
 // SSH "exec" requests: the commands SFTPGo answers itself (hash sums, cd, pwd) and scp. There is
 // never a shell: anything else gets an error message and a non-zero exit status.
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import { actions } from '../../core/actions.ts';
 import type { Connection, Protocol } from '../../core/connection.ts';
 import type { ServerChannel } from '../ssh/ssh2.ts';
@@ -65,11 +64,11 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
   const words = splitCommand(line);
   const name = words[0] ?? '';
   if (!enabled.has(name)) {
-    log('info', 'ssh_command_refused', { connection: conn.id, username: conn.username, command: name });
+    conn.context.log('info', 'ssh_command_refused', { connection: conn.id, username: conn.username, command: name });
     ch.stderr.write(`command not supported: ${name || '(empty)'}\n`);
     return finish(ch, 127);
   }
-  log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
+  conn.context.log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
   // The file a hash command names, for the ssh_cmd action (scp reports uploads and downloads instead).
   let target: string | undefined;
   try {

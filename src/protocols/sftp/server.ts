@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
+import { isConnectionNoise } from '../../core/events.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { plainIp } from '../../core/ip.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
 import { Server, type Connection as SshClient } from '../ssh/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
@@ -29,6 +29,7 @@ export interface SftpServerOptions {
   dataDir: string;
   store: Store;
   gate: LoginGate;
+  log: Log;
 }
 
 export class SftpServer {
@@ -60,7 +61,7 @@ export class SftpServer {
 
   async start(): Promise<void> {
     const cfg = this.#sftpd;
-    const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir);
+    const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir, this.opts.log);
     // Relative paths resolve against the data directory, as host_keys do.
     this.#trustedCAs = loadTrustedCAs(cfg.trusted_user_ca_keys, this.opts.dataDir);
     const algorithms = algorithmsFor(cfg);
@@ -98,10 +99,10 @@ export class SftpServer {
           resolve();
         });
       });
-      server.on('error', (err: Error) => log('error', 'sftp_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'sftp_listener_error', { error: err.message }));
       this.#listeners.push(server);
       const addr = server.address() as AddressInfo;
-      log('info', 'sftp_listening', { address: addr.address, port: addr.port });
+      this.opts.log('info', 'sftp_listening', { address: addr.address, port: addr.port });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
@@ -114,7 +115,7 @@ export class SftpServer {
     try {
       this.#trustedCAs = loadTrustedCAs(config.sftpd?.trusted_user_ca_keys, this.opts.dataDir);
     } catch (err) {
-      log('error', 'sftp_trusted_ca_reload_failed', { error: (err as Error).message });
+      this.opts.log('error', 'sftp_trusted_ca_reload_failed', { error: (err as Error).message });
     }
     this.#config = config;
   }
@@ -182,7 +183,7 @@ export class SftpServer {
         if (outcome.ok === 'skip') return ctx.reject(outcome.methods ?? methods, outcome.partial === true);
         if (outcome.ok === 'query') return ctx.accept();
         if (outcome.ok === 'partial') {
-          log('info', 'login_partial', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, next: outcome.methods });
+          this.opts.log('info', 'login_partial', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, next: outcome.methods });
           return ctx.reject(outcome.methods, true);
         }
         if (outcome.ok === false) {
@@ -201,7 +202,7 @@ export class SftpServer {
         this.#logins.add(session);
         ctx.accept();
       })().catch((err) => {
-        log('error', 'sftp_auth_error', { ip, error: String(err) });
+        this.opts.log('error', 'sftp_auth_error', { ip, error: String(err) });
         try {
           ctx.reject();
         } catch {
@@ -216,7 +217,7 @@ export class SftpServer {
         const channel = acceptSession();
         channel.on('pty', (_accept, reject) => reject?.());
         channel.on('shell', (_accept, reject) => {
-          log('info', 'ssh_shell_refused', { connection: session?.id, username: session?.username, ip });
+          this.opts.log('info', 'ssh_shell_refused', { connection: session?.id, username: session?.username, ip });
           reject?.();
         });
         // Each channel is a connection of its own with its own protocol: transfers, metrics and
@@ -251,8 +252,8 @@ export class SftpServer {
     };
     client.on('close', gone);
     client.on('error', (err: Error) => {
-      if (isConnectionNoise(err)) return log('debug', 'ssh_client_error', { ip, error: err.message });
-      protocolError({ ip, protocol: 'SSH', username: session?.username ?? tried, error: err.message });
+      if (isConnectionNoise(err)) return this.opts.log('debug', 'ssh_client_error', { ip, error: err.message });
+      gate.protocolError({ ip, protocol: 'SSH', username: session?.username ?? tried, error: err.message });
     });
   }
 }

@@ -10,11 +10,11 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { coreSettingsFor } from '../../core/login.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import type { Store } from '../../store/store.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
+import { isConnectionNoise } from '../../core/events.ts';
 import { plainIp } from '../../core/ip.ts';
 import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
@@ -55,6 +55,7 @@ export interface WebdavServerOptions {
   dataDir: string;
   store: Store;
   gate: LoginGate;
+  log: Log;
 }
 
 interface Listener {
@@ -113,17 +114,17 @@ export class WebdavServer {
           res();
         });
       });
-      server.on('error', (err: Error) => log('error', 'webdav_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
       // A malformed request: one protocol_error line and a bare 400, as Node would answer.
       server.on('clientError', (err: Error, sock) => {
         if (isConnectionNoise(err)) return void sock.destroy();
-        protocolError({ ip: plainIp((sock as Socket).remoteAddress), protocol: 'DAV', username: '', error: err.message });
+        this.opts.gate.protocolError({ ip: (sock as Socket).remoteAddress ?? '', protocol: 'DAV', username: '', error: err.message });
         if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         else sock.destroy();
       });
       this.#listeners.push({ server, prefix });
       const addr = server.address() as AddressInfo;
-      log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
+      this.opts.log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
@@ -200,7 +201,7 @@ export class WebdavServer {
     const started = Date.now();
     const ip = plainIp(req.socket.remoteAddress);
     let username: string | undefined;
-    res.on('finish', () => log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
+    res.on('finish', () => this.opts.log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
     try {
       if (this.#cors(req, res)) return;
       const vpath = pathBelowPrefix(requestPath(req.url ?? '/'), prefix);
@@ -233,13 +234,13 @@ export class WebdavServer {
       const code = (err as NodeJS.ErrnoException)?.code;
       if (res.destroyed || (err as Error)?.message === 'aborted' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
         // The client went away (or an admin closed its connection): nobody to answer.
-        log('debug', 'webdav_client_gone', { ip, username, method: req.method, url: req.url, error: String((err as Error)?.message ?? err) });
+        this.opts.log('debug', 'webdav_client_gone', { ip, username, method: req.method, url: req.url, error: String((err as Error)?.message ?? err) });
         res.destroy();
         return;
       }
       // An answer sent before the body was read: the rest of it is not worth reading.
       if (bodyUnread(req) && !res.headersSent) res.setHeader('Connection', 'close');
-      sendError(res, err);
+      sendError(res, err, this.opts.log);
     }
   }
 }

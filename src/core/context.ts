@@ -1,0 +1,70 @@
+// The server context: everything one running server owns, built once by `serve` and handed to
+// the services, protocols and API explicitly. Nothing of this lives in module variables, so two
+// servers can share a process and core logic can be tested without spawning the binary.
+import type { Config } from '../config/load.ts';
+import { createLog, type Log } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import { KeyAnswers } from '../auth/key-answers.ts';
+import { TotpCodes } from '../auth/totp.ts';
+import type { UserRecord } from '../model.ts';
+import { Actions } from './actions.ts';
+import { ConnectionRegistry } from './connection.ts';
+import { Defender } from './defender.ts';
+import { LoginGate } from './gate.ts';
+import { Metrics } from './metrics.ts';
+
+export interface ServerContextInit {
+  config: Config;
+  /** Absolute data dir: the store, generated host keys. */
+  dataDir: string;
+  store: Store;
+  /** Where this server's lines go; a stderr Log at the config's level by default. */
+  log?: Log;
+  /** Re-reads the config file and reconciles it; the running state stays on error. */
+  reload: () => Promise<{ ok: boolean; errors?: string[] }>;
+}
+
+export class ServerContext {
+  /** The current config; replaced on reload. */
+  config: Config;
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly log: Log;
+  readonly metrics = new Metrics();
+  readonly defender: Defender;
+  /** Custom actions (common.actions): the queue and its hook runs. */
+  readonly actions: Actions;
+  /** Accepted TOTP codes, so that each is good once. */
+  readonly totp = new TotpCodes();
+  /** Hook answers kept between an SSH key query and its signed attempt. */
+  readonly keyAnswers = new KeyAnswers();
+  /** Users the external auth hook has just verified (auth/login.ts). */
+  readonly verifiedByHook = new WeakSet<UserRecord>();
+  /** Live sessions and connections. */
+  readonly connections = new ConnectionRegistry();
+  /** The one way in for every protocol and the API. */
+  readonly gate: LoginGate;
+  readonly #reload: ServerContextInit['reload'];
+
+  constructor(init: ServerContextInit) {
+    this.config = init.config;
+    this.dataDir = init.dataDir;
+    this.store = init.store;
+    this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
+    this.#reload = init.reload;
+    this.defender = new Defender({ log: this.log, metrics: this.metrics });
+    this.actions = new Actions({ log: this.log, metrics: this.metrics });
+    this.gate = new LoginGate(this);
+  }
+
+  #lastTransferId = 0;
+
+  /** Transfer ids are per server, as the API lists them. */
+  nextTransferId(): number {
+    return ++this.#lastTransferId;
+  }
+
+  reload(): Promise<{ ok: boolean; errors?: string[] }> {
+    return this.#reload();
+  }
+}

@@ -86,10 +86,21 @@ export function issueToken(admin: AdminRecord, key: Buffer, validitySec: number)
   return { access_token, expires_at: new Date(exp * 1000).toISOString() };
 }
 
+export interface AdminRequest {
+  store: ReadTx;
+  headers: Headers;
+  /** The key tokens are signed with. */
+  jwtKey: Buffer;
+  ip: string;
+  /** Hashed API keys this server has verified (createVerifiedKeys). */
+  verifiedKeys: VerifiedKeys;
+}
+
 /** Bearer token or API key; anything else is 401. */
-export async function authenticate(store: ReadTx, headers: Headers, key: Buffer, ip: string): Promise<AuthResult> {
+export async function authenticate(r: AdminRequest): Promise<AuthResult> {
+  const { store, headers, jwtKey: key, ip } = r;
   const apiKey = headers.get('x-sftpgo-api-key');
-  if (apiKey) return apiKeyLogin(store, apiKey, ip);
+  if (apiKey) return apiKeyLogin(store, apiKey, ip, r.verifiedKeys);
   const m = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
   if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
   const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
@@ -114,8 +125,8 @@ export function hashApiKey(clear: string): string {
   return `$pbkdf2-sha256$${API_KEY_ITERATIONS}$${salt}$${key}`;
 }
 
-// Successful verifications, so a hashed key costs one PBKDF2 per process rather than per request.
-const verified = new Map<string, string>();
+/** Successful verifications, so a hashed key costs one PBKDF2 per server rather than per request. */
+export type VerifiedKeys = Map<string, string>;
 
 function keyClear(secret: unknown): string | undefined {
   if (typeof secret === 'string') return secret;
@@ -135,7 +146,7 @@ function keyClear(secret: unknown): string | undefined {
   return undefined;
 }
 
-async function keyMatches(presented: string, stored: unknown): Promise<boolean> {
+async function keyMatches(presented: string, stored: unknown, verified: VerifiedKeys): Promise<boolean> {
   const value = keyClear(stored);
   if (!value) return false;
   if (isPasswordHash(value)) {
@@ -150,7 +161,7 @@ async function keyMatches(presented: string, stored: unknown): Promise<boolean> 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function apiKeyLogin(store: ReadTx, presented: string, ip: string): Promise<AuthResult> {
+async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verified: VerifiedKeys): Promise<AuthResult> {
   const candidates = [presented];
   const dot = presented.lastIndexOf('.');
   if (dot > 0) candidates.push(presented.slice(0, dot));
@@ -163,7 +174,7 @@ async function apiKeyLogin(store: ReadTx, presented: string, ip: string): Promis
     for (const k of admin.api_keys) {
       if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;
       for (const c of candidates)
-        if (await keyMatches(c, k.key)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
+        if (await keyMatches(c, k.key, verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
     }
   }
   return refuse('api_key', '', 'invalid_api_key');

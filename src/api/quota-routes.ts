@@ -1,9 +1,8 @@
 // Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
 // runs in the background; 409 while one is running; 403 with quota tracking off), list running
 // scans, and set or add to a user's data transfer usage.
-import { quotaScans, scanFolderUsage, scanUserUsage } from '../core/quota-scan.ts';
+import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
 import { storeUsageBook } from '../core/quota.ts';
-import { log } from '../log.ts';
 import { effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
@@ -23,14 +22,14 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
   const [plural, param, nameField] = kind === 'user' ? ['users', 'username', 'username'] : ['folders', 'name', 'name'];
   return [
     { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
-      handler: (ctx) => ctx.c.json(quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
+      handler: (ctx) => ctx.c.json(ctx.runtime.quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
     { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
       handler: (ctx) => {
         const name = ctx.c.req.param(param)!;
         const store = ctx.runtime.store;
         // As SFTPGo: with tracking off there are no counters for a scan to set.
         if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
-        let scan: Parameters<typeof quotaScans.start>[3] | undefined;
+        let scan: Parameters<QuotaScans['start']>[3] | undefined;
         if (kind === 'user') {
           const user = effectiveUser(store, name);
           if (user) scan = () => scanUserUsage(user);
@@ -39,9 +38,9 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
           if (folder) scan = () => scanFolderUsage(folder);
         }
         if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
-        const { started } = quotaScans.start(kind, name, storeUsageBook(store), scan);
+        const { started } = ctx.runtime.quotaScans.start(kind, name, storeUsageBook(store), scan);
         if (!started) return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
-        log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
+        ctx.runtime.log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
         return ctx.c.json({ message: 'Scan started' }, 202);
       } },
   ];
@@ -69,7 +68,7 @@ export const QUOTA_ROUTES: Route[] = [
       const down = (b.used_download_data_transfer as number | undefined) ?? 0;
       const cur = book.transferred(key);
       book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
-      log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
+      ctx.runtime.log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
       return ctx.c.json(transferUsageOf(ctx, name));
     } },
 ];

@@ -3,7 +3,6 @@
 import type { Connection } from '../core/connection.ts';
 import { storeUsageBook } from '../core/quota.ts';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
@@ -73,27 +72,27 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
       handler: async (ctx) => {
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
-        log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
         return ctx.c.json(render(ctx.runtime.store, k, String(body[k.nameField])), 201);
       } },
     { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },
     { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', permission: perms.edit, body: def,
       handler: async (ctx) => {
         const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, who(ctx));
-        log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
       } },
     { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', permission: perms.del,
       handler: (ctx) => {
         if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
         remove(ctx.runtime, k, name(ctx));
-        log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: `${k.kind} deleted` });
       } },
     { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: perms.edit,
       handler: (ctx) => {
         removeOverride(ctx.runtime, k, name(ctx));
-        log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: 'override dropped' });
       } },
   ];
@@ -208,7 +207,7 @@ export const ROUTES: Route[] = [
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
       if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
-      log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
+      ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
       return ctx.c.json({ message: 'connection closed' });
     } },
   { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
@@ -250,7 +249,7 @@ export const ROUTES: Route[] = [
         return ctx.c.json({ message: 'SFTPGo data imported', ...result });
       }
       const counts = loadDump(ctx.runtime.store, ctx.body);
-      log('info', 'api_loaddata', { ...counts, by: who(ctx) });
+      ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },
   { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',

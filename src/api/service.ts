@@ -7,7 +7,6 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
-import { log } from '../log.ts';
 import type { ServerContext } from '../core/context.ts';
 import type { Service, ServiceFactory } from '../serve/service.ts';
 import { createApp } from './app.ts';
@@ -34,7 +33,7 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
         });
         servers.push(server);
         const port = (server.address() as AddressInfo).port;
-        log('info', 'api_listening', { address, port, https });
+        runtime.log('info', 'api_listening', { address, port, https });
       }
     },
     async stop() {

@@ -91,7 +91,7 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
 
 /** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
 async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<Verdict> {
-  const answer = await runPreLogin(env.config, current, attempt);
+  const answer = await runPreLogin(env.config, current, attempt, env.log);
   if (answer.kind === 'denied') {
     env.log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
     return { ok: false, reason: answer.reason };
@@ -144,7 +144,7 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
   if (cache && user.password && cache.has(user.username, password, user.password)) return { ok: true, user };
   let toVerify = password;
   if (checkPasswordApplies(env.config, user, attempt.protocol)) {
-    const answer = await runCheckPassword(env.config, attempt, password);
+    const answer = await runCheckPassword(env.config, attempt, password, env.log);
     if (answer.status === 0) return { ok: false, reason: answer.reason };
     if (answer.status === 1) {
       if (user.password) cache?.add(user.username, password, user.password);

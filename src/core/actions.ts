@@ -268,7 +268,7 @@ export class Actions {
   async #run(e: ActionEvent, sync: boolean): Promise<boolean> {
     const s = this.#settings;
     if (!s) return true;
-    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs, signal: this.#cancel.signal });
+    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs, signal: this.#cancel.signal, log: this.#log });
     const ok = hookSucceeded(result);
     this.#metrics.inc('sftpgo_actions_total', { action: e.action, result: ok ? 'ok' : 'failed' });
     if (!ok)

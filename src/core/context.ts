@@ -8,10 +8,12 @@ import { KeyAnswers } from '../auth/key-answers.ts';
 import { TotpCodes } from '../auth/totp.ts';
 import type { UserRecord } from '../model.ts';
 import { Actions } from './actions.ts';
+import { BandwidthBuckets } from './bandwidth.ts';
 import { ConnectionRegistry } from './connection.ts';
 import { Defender } from './defender.ts';
 import { LoginGate } from './gate.ts';
 import { Metrics } from './metrics.ts';
+import { QuotaScans } from './quota-scan.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -40,6 +42,10 @@ export class ServerContext {
   readonly keyAnswers = new KeyAnswers();
   /** Users the external auth hook has just verified (auth/login.ts). */
   readonly verifiedByHook = new WeakSet<UserRecord>();
+  /** Bandwidth limits: one bucket per user and direction, shared by all the user's sessions. */
+  readonly buckets = new BandwidthBuckets();
+  /** Quota scans running (REST API). */
+  readonly quotaScans = new QuotaScans(this);
   /** Live sessions and connections. */
   readonly connections = new ConnectionRegistry();
   /** The one way in for every protocol and the API. */

@@ -11,6 +11,7 @@
 import { checkPassword, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
+import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { ConnectionRegistry } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -41,6 +42,8 @@ export interface AuthSteps {
   password(user: UserRecord, attempt: LoginAttempt, password: string): Promise<Verdict>;
   /** A reason when the code is wrong or replayed. */
   totp(user: UserRecord, code: string): string | undefined;
+  /** The server's log, for the hooks these steps run. */
+  log: Log;
 }
 
 export class LoginGate {
@@ -69,6 +72,7 @@ export class LoginGate {
     filters: (user, attempt) => userFilters(user, attempt),
     password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
     totp: (user, code) => this.#ctx.totp.check(user, code),
+    log: (level, event, fields) => this.#ctx.log(level, event, fields),
   };
 
   /** Counts a front-end's open handles in every `logout` line; returns the unregistration. */
@@ -111,7 +115,7 @@ export class LoginGate {
     // The defender's ban list first: a banned address costs no hook run.
     const banned = this.#ctx.defender.admit(ip);
     if (banned) return banned;
-    return postConnectRefusal(this.#ctx.config, ip, protocol);
+    return postConnectRefusal(this.#ctx.config, ip, protocol, this.#ctx.log);
   }
 
   /**
@@ -140,7 +144,7 @@ export class LoginGate {
     if (opts.hooks === false) return;
     const { store, config } = this.#ctx;
     const known = store.get('users', a.username) ? effectiveUser(store, a.username) : undefined;
-    notifyLogin(config, { ...a, method: a.method as LoginAttempt['method'] }, known, false);
+    notifyLogin(config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
   }
 
   /** A client broke its protocol (failed key exchange or TLS handshake, a malformed request). */
@@ -179,7 +183,7 @@ export class LoginGate {
     this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });
-    notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true);
+    notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
     return { ok: true, session };
   }
 
@@ -192,6 +196,6 @@ export class LoginGate {
       connection: s.id, ip: s.remoteAddress, protocol: s.protocol, username: s.username, method: s.method, duration_ms: durationMs,
       open_transfers: this.connections.openTransfers(), open_handles: handles, live_connections: this.connections.list().length,
     });
-    notifyDisconnect(this.env.config, { ip: s.remoteAddress, protocol: s.protocol, username: s.username, durationMs });
+    notifyDisconnect(this.#ctx.config, { ip: s.remoteAddress, protocol: s.protocol, username: s.username, durationMs }, this.#ctx.log);
   }
 }

@@ -102,7 +102,7 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
       crossMountRename: settings.crossMountRename,
       patterns,
     });
-    startDirectory = await enterStartDirectory(fs, user.filters?.start_directory, user.username);
+    startDirectory = await enterStartDirectory(fs, user.filters?.start_directory, user.username, req.context.log);
   } catch (err) {
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
     throw err;

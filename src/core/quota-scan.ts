@@ -6,7 +6,7 @@
 // reach them, uploads never count them, and a folder whose mapped_path is that directory would
 // otherwise be counted twice.
 import { isAppError } from '../errors.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import type { FolderRecord, UserRecord } from '../model.ts';
 import type { Fs } from '../vfs/fs.ts';
 import { openFs } from '../vfs/open.ts';
@@ -50,9 +50,11 @@ export function scanFolderUsage(folder: FolderRecord): Promise<Usage> {
   return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? ''));
 }
 
-/** The scans running in this process. */
+/** The scans running on one server. */
 export class QuotaScans {
   readonly #running = { user: new Map<string, RunningScan>(), folder: new Map<string, RunningScan>() };
+
+  constructor(private readonly reporter: { log: Log }) {}
 
   list(kind: ScanKind): RunningScan[] {
     return [...this.#running[kind].values()];
@@ -71,9 +73,9 @@ export class QuotaScans {
       try {
         const usage = await scan();
         book.set(`${kind}:${name}`, usage);
-        log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
+        this.reporter.log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
       } catch (err) {
-        log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });
+        this.reporter.log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });
       } finally {
         running.delete(name);
       }
@@ -82,4 +84,3 @@ export class QuotaScans {
   }
 }
 
-export const quotaScans = new QuotaScans();

@@ -100,7 +100,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
-      flushUsage();
+      flushUsage(store);
       await store.close();
       log('info', 'serve_stopped');
     },
@@ -130,7 +130,7 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
   const log = server.context.log;
   const file = configSource(flags);
   // The watch follows the setting the server started with; changing it needs a restart.
-  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload()) : undefined;
+  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), log) : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

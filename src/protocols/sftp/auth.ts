@@ -214,7 +214,7 @@ export class SshAuthentication {
     if (passed.length === 0 || secondFactorDue({ user, passed })) {
       if (s.keyboardInteractiveHook) {
         const v = await runKeyboardInteractiveHook(s.keyboardInteractiveHook, {
-          username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal,
+          username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal, log: steps.log,
           checkPassword: async (answer) => (await steps.password(user, attempt, answer)).ok,
           checkTotp: (answer) => steps.totp(user, answer) === undefined,
         });

@@ -20,7 +20,6 @@ import { plainIp } from './ip.ts';
 import { coreSettingsFor, loginRefusal, openSession } from './login.ts';
 import type { Session } from './session.ts';
 
-
 /** What a front-end knows about a login it asks the gate to open. */
 export interface OpenRequest {
   protocol: LoginProtocol;
@@ -50,6 +49,8 @@ export class LoginGate {
   readonly #ctx: ServerContext;
   /** Each socket's admission, decided once (HTTP asks again on every request of a keep-alive socket). */
   readonly #admissions = new WeakMap<object, Promise<string | undefined>>();
+  /** Logins between their account check and their session, per user: max_sessions counts them. */
+  readonly #opening = new Map<string, number>();
   /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
   readonly #handleCounters = new Set<() => number>();
 
@@ -160,11 +161,14 @@ export class LoginGate {
     const ip = plainIp(req.ip);
     const env = this.env;
     const attempt = { protocol: req.protocol, ip, username: user.username, method: req.method };
-    const refused = loginRefusal(user, Date.now(), this.connections.countFor(user.username));
+    const name = user.username;
+    const opening = this.#opening.get(name) ?? 0;
+    const refused = loginRefusal(user, Date.now(), this.connections.countFor(name) + opening);
     if (refused) {
       this.refuse(attempt, refused);
       return { ok: false, reason: refused };
     }
+    this.#opening.set(name, opening + 1);
     let session: Session;
     try {
       session = await openSession(user, coreSettingsFor(env.config, env.store), {
@@ -179,6 +183,10 @@ export class LoginGate {
       const reason = String((err as { code?: unknown })?.code ?? 'error');
       this.refuse(attempt, reason);
       return { ok: false, reason };
+    } finally {
+      const left = (this.#opening.get(name) ?? 1) - 1;
+      if (left > 0) this.#opening.set(name, left);
+      else this.#opening.delete(name);
     }
     this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,

@@ -100,6 +100,11 @@ async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord
   return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
 }
 
+/** The user an attempt names, if the store has one (for the post-login hook of a refusal). */
+export function knownUser(env: Pick<AuthEnv, 'store'>, username: string): UserRecord | undefined {
+  return env.store.get('users', username) ? effectiveUser(env.store, username) : undefined;
+}
+
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
 function deniedMethodNames(attempt: LoginAttempt): string[] {
   if (attempt.method === 'password' && attempt.protocol === 'SSH') return ['password', 'password-over-SSH'];

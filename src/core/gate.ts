@@ -8,9 +8,8 @@
 //
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
 // and a plain client address. A front-end only translates its wire format to these calls.
-import { checkPassword, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
+import { checkPassword, knownUser, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { ConnectionRegistry } from './connection.ts';
@@ -143,9 +142,8 @@ export class LoginGate {
     const a = { ...attempt, ip: plainIp(attempt.ip) };
     loginFailed(this.#ctx, { ...a, reason });
     if (opts.hooks === false) return;
-    const { store, config } = this.#ctx;
-    const known = store.get('users', a.username) ? effectiveUser(store, a.username) : undefined;
-    notifyLogin(config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
+    const known = knownUser(this.#ctx, a.username);
+    notifyLogin(this.#ctx.config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
   }
 
   /** A client broke its protocol (failed key exchange or TLS handshake, a malformed request). */

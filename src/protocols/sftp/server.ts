@@ -12,7 +12,6 @@ import type { Log } from '../../log.ts';
 import { plainIp } from '../../core/ip.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
-import type { Store } from '../../store/store.ts';
 import { Server, type Connection as SshClient } from '../ssh/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
 import { offeredMethods, SshAuthentication, type AuthSettings } from './auth.ts';
@@ -27,7 +26,6 @@ const DEFAULT_MAX_AUTH_TRIES = 6;
 export interface SftpServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
   gate: LoginGate;
   log: Log;
 }

@@ -2,7 +2,6 @@
 // runs in the background; 409 while one is running; 403 with quota tracking off), list running
 // scans, and set or add to a user's data transfer usage.
 import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
-import { storeUsageBook } from '../core/quota.ts';
 import { effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
@@ -13,7 +12,7 @@ function who(ctx: ApiContext): string {
 }
 
 function transferUsageOf(ctx: ApiContext, username: string): Record<string, unknown> {
-  const t = storeUsageBook(ctx.runtime.store).transferred(`user:${username}`);
+  const t = ctx.runtime.usage.transferred(`user:${username}`);
   return { username, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download };
 }
 
@@ -38,7 +37,7 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
           if (folder) scan = () => scanFolderUsage(folder);
         }
         if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
-        const { started } = ctx.runtime.quotaScans.start(kind, name, storeUsageBook(store), scan);
+        const { started } = ctx.runtime.quotaScans.start(kind, name, ctx.runtime.usage, scan);
         if (!started) return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
         ctx.runtime.log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
         return ctx.c.json({ message: 'Scan started' }, 202);
@@ -62,7 +61,7 @@ export const QUOTA_ROUTES: Route[] = [
         if (b[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
         else if (mode === 'reset' && typeof b[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
       if (details.length) return errorResponse(ctx.c, 400, 'invalid transfer usage', details);
-      const book = storeUsageBook(ctx.runtime.store);
+      const book = ctx.runtime.usage;
       const key = `user:${name}`;
       const up = (b.used_upload_data_transfer as number | undefined) ?? 0;
       const down = (b.used_download_data_transfer as number | undefined) ?? 0;

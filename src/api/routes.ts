@@ -1,7 +1,6 @@
 // The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
 // definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
 import type { Connection } from '../core/connection.ts';
-import { storeUsageBook } from '../core/quota.ts';
 import { AppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
@@ -168,7 +167,7 @@ function status(ctx: ApiContext): Record<string, unknown> {
 
 function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
   const u = ctx.runtime.store.get('usage', `user:${username}`);
-  const book = storeUsageBook(ctx.runtime.store);
+  const book = ctx.runtime.usage;
   const live = book.get(`user:${username}`);
   const moved = book.transferred(`user:${username}`);
   return {
@@ -229,7 +228,7 @@ export const ROUTES: Route[] = [
         if (b?.[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
         else if (mode === 'reset' && typeof b?.[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
       if (details.length) return errorResponse(ctx.c, 400, 'invalid quota usage', details);
-      const book = storeUsageBook(ctx.runtime.store);
+      const book = ctx.runtime.usage;
       const key = `user:${name}`;
       const size = (b.used_quota_size as number | undefined) ?? 0;
       const files = (b.used_quota_files as number | undefined) ?? 0;

@@ -13,6 +13,7 @@ import { ConnectionRegistry } from './connection.ts';
 import { Defender } from './defender.ts';
 import { LoginGate } from './gate.ts';
 import { Metrics } from './metrics.ts';
+import { storeUsageBook, type UsageBook } from './quota.ts';
 import { QuotaScans } from './quota-scan.ts';
 
 export interface ServerContextInit {
@@ -44,6 +45,11 @@ export class ServerContext {
   readonly verifiedByHook = new WeakSet<UserRecord>();
   /** Bandwidth limits: one bucket per user and direction, shared by all the user's sessions. */
   readonly buckets = new BandwidthBuckets();
+  /**
+   * Quota and transfer usage, written to the store in batches. The record writers outside the
+   * core reach the same book through storeUsageBook(store), so their reads see pending deltas.
+   */
+  readonly usage: UsageBook;
   /** Quota scans running (REST API). */
   readonly quotaScans = new QuotaScans(this);
   /** Live sessions and connections. */
@@ -58,6 +64,7 @@ export class ServerContext {
     this.store = init.store;
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;
+    this.usage = storeUsageBook(init.store);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
     this.gate = new LoginGate(this);

@@ -16,7 +16,7 @@ import type { ConnectionRegistry } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
 import { plainIp } from './ip.ts';
-import { coreSettingsFor, loginRefusal, openSession } from './login.ts';
+import { coreSettingsFor, loginRefusal, openSession, type CoreSettings } from './login.ts';
 import type { Session } from './session.ts';
 
 /** What a front-end knows about a login it asks the gate to open. */
@@ -74,6 +74,11 @@ export class LoginGate {
     totp: (user, code) => this.#ctx.totp.check(user, code),
     log: (level, event, fields) => this.#ctx.log(level, event, fields),
   };
+
+  /** What sessions opened now get from the current config (upload mode, quotas, limits...). */
+  settings(): CoreSettings {
+    return coreSettingsFor(this.#ctx);
+  }
 
   /** Counts a front-end's open handles in every `logout` line; returns the unregistration. */
   countHandles(count: () => number): () => void {
@@ -169,7 +174,7 @@ export class LoginGate {
     this.#opening.set(name, opening + 1);
     let session: Session;
     try {
-      session = await openSession(user, coreSettingsFor(env.config, env.store), {
+      session = await openSession(user, this.settings(), {
         protocol: req.protocol,
         remoteAddress: ip,
         method: req.method,

@@ -10,7 +10,7 @@ import type { ServerContext } from './context.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
 import type { Config } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
-import { folderQuota, storeUsageBook, userQuota, type UsageBook } from './quota.ts';
+import { folderQuota, userQuota, type UsageBook } from './quota.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { FilePatterns } from './patterns.ts';
 import { enterStartDirectory } from './start-directory.ts';
@@ -49,12 +49,18 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
   };
 }
 
+/** Where a server's settings come from: the current config, its store and its usage book. */
+export interface SettingsSource {
+  config: Config;
+  store: Store;
+  usage: UsageBook;
+}
+
 /**
  * The settings every protocol front-end logs users in with: `common` from the config, and quota
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
-export function coreSettingsFor(config: Config, store: Store): CoreSettings {
-  const book = storeUsageBook(store);
+export function coreSettingsFor({ config, store, usage: book }: SettingsSource): CoreSettings {
   return {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
     limits: { currentUser: (name) => effectiveUser(store, name), book },

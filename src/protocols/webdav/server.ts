@@ -11,9 +11,7 @@ import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import type { Log } from '../../log.ts';
-import { coreSettingsFor } from '../../core/login.ts';
 import { AppError } from '../../errors.ts';
-import type { Store } from '../../store/store.ts';
 import { isConnectionNoise } from '../../core/events.ts';
 import { plainIp } from '../../core/ip.ts';
 import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
@@ -53,7 +51,6 @@ const HANDLERS: Record<string, Handler> = {
 export interface WebdavServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
   gate: LoginGate;
   log: Log;
 }
@@ -220,7 +217,7 @@ export class WebdavServer {
         throw unauthorized();
       }
       username = outcome.user.username;
-      const settings = coreSettingsFor(this.#config, this.opts.store);
+      const settings = gate.settings();
       const client = { ip, tls: 'encrypted' in req.socket && req.socket.encrypted === true };
       const acquired = await this.#sessions.acquire(outcome.user, client, settings, res);
       if ('refused' in acquired) throw unauthorized();

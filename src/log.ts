@@ -1,5 +1,7 @@
 // Structured logging: one JSON object per line on stderr (and optionally a file), so journald,
-// log shippers and fail2ban can all read the same stream.
+// log shippers and fail2ban can all read the same stream. A server writes through the Log its
+// context owns (core/context.ts), so two servers in one process keep their lines apart; `log` is
+// the process's own, for commands and code that runs without a server.
 import { appendFileSync } from 'node:fs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -9,26 +11,49 @@ export interface LogSink {
   write(line: string): void;
 }
 
-let minLevel: Level = (process.env.SFTPGO_LOG_LEVEL as Level) in ORDER ? (process.env.SFTPGO_LOG_LEVEL as Level) : 'info';
-let filePath: string | undefined;
-let sink: LogSink = { write: (line) => process.stderr.write(line) };
-
-export function configureLog(opts: { level?: Level; file?: string; sink?: LogSink }): void {
-  if (opts.level) minLevel = opts.level;
-  filePath = opts.file;
-  if (opts.sink) sink = opts.sink;
+export interface LogOptions {
+  level?: Level;
+  /** Every line is appended here too. */
+  file?: string;
+  /** Where lines go; stderr by default. */
+  sink?: LogSink;
 }
 
 /** Writes one line: `{"time":..., "level":..., "event":..., ...fields}`. `event` is a stable name. */
-export function log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
-  if (ORDER[level] < ORDER[minLevel]) return;
-  const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }) + '\n';
-  sink.write(line);
-  if (filePath) {
-    try {
-      appendFileSync(filePath, line);
-    } catch {
-      // A full or missing log disk must not stop the server; stderr still has the line.
-    }
-  }
+export type Log = (level: Level, event: string, fields?: Record<string, unknown>) => void;
+
+const STDERR: LogSink = { write: (line) => process.stderr.write(line) };
+
+function envLevel(): Level {
+  const l = process.env.SFTPGO_LOG_LEVEL as Level;
+  return l in ORDER ? l : 'info';
 }
+
+/** A Log with its own level, file and sink. */
+export function createLog(opts: LogOptions = {}): Log {
+  const min = ORDER[opts.level ?? envLevel()];
+  const sink = opts.sink ?? STDERR;
+  const file = opts.file;
+  return (level, event, fields = {}) => {
+    if (ORDER[level] < min) return;
+    const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }) + '\n';
+    sink.write(line);
+    if (file) {
+      try {
+        appendFileSync(file, line);
+      } catch {
+        // A full or missing log disk must not stop the server; the sink still has the line.
+      }
+    }
+  };
+}
+
+// The process's Log, replaced by configureLog (serve applies the config's level and file to it).
+let processLog: Log = createLog();
+
+export function configureLog(opts: LogOptions): void {
+  processLog = createLog(opts);
+}
+
+/** The process's Log (commands, and modules not handed a server's). */
+export const log: Log = (level, event, fields) => processLog(level, event, fields);

@@ -2,13 +2,9 @@
 // body validation against the schema, and one error shape: `{error, details: [{path, message}]}`.
 import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
-import { log } from '../log.ts';
 import type { AdminRecord } from '../model.ts';
-import type { Runtime } from '../serve/service.ts';
-import { authenticate, ensureJwtKey, hasPermission } from './auth.ts';
-import { inc } from '../core/metrics.ts';
-import { defender } from '../core/defender.ts';
-import { connectionRefused } from '../core/events.ts';
+import type { ServerContext } from '../core/context.ts';
+import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
@@ -21,9 +17,11 @@ export interface Env {
 
 export interface ApiContext {
   c: Context<Env>;
-  runtime: Runtime;
+  runtime: ServerContext;
   ip: string;
   jwtKey: Buffer;
+  /** API keys this server has verified. */
+  verifiedKeys: VerifiedKeys;
   /** The authenticated admin (routes with `auth: 'admin'`). */
   admin?: AdminRecord;
   /** The parsed (and, with `route.body`, validated) JSON body. */
@@ -47,39 +45,41 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export function createApp(runtime: Runtime): Hono<Env> {
+export function createApp(runtime: ServerContext): Hono<Env> {
   const app = new Hono<Env>();
   const jwtKey = ensureJwtKey(runtime.store);
+  const verifiedKeys: VerifiedKeys = new Map();
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
   app.use('*', async (c, next) => {
     const ip = plainIp(c.env?.remoteAddress);
-    const refused = defender.admit(ip);
-    if (!refused) return next();
-    connectionRefused({ ip, protocol: 'HTTP', reason: refused });
+    if (!runtime.gate.admitRequest(ip, 'HTTP')) return next();
     return errorResponse(c, 403, 'access denied from this address');
   });
-  for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, jwtKey));
+  for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, { jwtKey, verifiedKeys }));
   app.notFound((c) => errorResponse(c, 404, 'not found'));
   app.onError((err, c) => {
-    log('error', 'api_error', { path: c.req.path, error: err.message });
+    runtime.log('error', 'api_error', { path: c.req.path, error: err.message });
     return errorResponse(c, 500, 'internal error');
   });
   return app;
 }
 
-async function handle(route: Route, c: Context<Env>, runtime: Runtime, jwtKey: Buffer): Promise<Response> {
+async function handle(route: Route, c: Context<Env>, runtime: ServerContext, keys: Pick<ApiContext, 'jwtKey' | 'verifiedKeys'>): Promise<Response> {
   const ip = c.env?.remoteAddress ?? '';
-  const ctx: ApiContext = { c, runtime, ip, jwtKey };
+  const ctx: ApiContext = { c, runtime, ip, ...keys };
   const res = await run(route, ctx);
-  inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
+  runtime.metrics.inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
   return res;
 }
 
 async function run(route: Route, ctx: ApiContext): Promise<Response> {
   const { c, runtime } = ctx;
   if (route.auth === 'admin') {
-    const auth = await authenticate(runtime.store, c.req.raw.headers, ctx.jwtKey, ctx.ip);
-    if (!auth.ok) return errorResponse(c, auth.status, auth.error);
+    const auth = await authenticate({ store: runtime.store, headers: c.req.raw.headers, jwtKey: ctx.jwtKey, ip: ctx.ip, verifiedKeys: ctx.verifiedKeys });
+    if (!auth.ok) {
+      reportRefusal(runtime.gate, ctx.ip, auth);
+      return errorResponse(c, auth.status, auth.error);
+    }
     if (route.permission && !hasPermission(auth.admin, route.permission))
       return errorResponse(c, 403, `permission denied: ${route.permission} required`);
     ctx.admin = auth.admin;

@@ -1,8 +1,8 @@
 // Admin authentication for the REST API, as SFTPGo does it: HTTP Basic only on GET /api/v2/token,
 // which hands out a short-lived HS256 JWT; `Authorization: Bearer <jwt>` or `X-SFTPGO-API-KEY: <key>`
 // on every other call. The admin is re-read on each request (a disabled or deleted admin loses access
-// at once), its `filters.allow_list` is enforced, and every refusal is a `login_failed` log line
-// (protocol HTTP) counted in the metrics.
+// at once), its `filters.allow_list` is enforced, and every refusal names its reason so that the
+// login gate writes it as a `login_failed` line (protocol HTTP) counted in the metrics.
 import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
@@ -11,7 +11,7 @@ import { effectiveAdmin } from '../reconcile/effective.ts';
 import type { ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from './cidr.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
-import { loginFailed } from '../core/events.ts';
+import type { LoginGate } from '../core/gate.ts';
 
 /** Meta key of the random HMAC key tokens are signed with; kept in the store so tokens survive restarts. */
 export const JWT_KEY_META = 'api_jwt_key';
@@ -40,17 +40,27 @@ export function ensureJwtKey(store: Store): Buffer {
   return Buffer.from(key, 'base64');
 }
 
-export type AuthResult = { ok: true; admin: AdminRecord; via: 'password' | 'token' | 'api_key' } | { ok: false; status: 401 | 403; error: string };
+export type AuthVia = 'password' | 'token' | 'api_key';
 
-function refuse(ip: string, username: string, reason: string, status: 401 | 403 = 401): AuthResult {
-  loginFailed({ ip, protocol: 'HTTP', username, reason });
-  return { ok: false, status, error: status === 401 ? 'authentication failed' : 'access denied from this address' };
+/** A failure with `refused` is a login attempt that failed (the caller has it logged); without, a missing credential. */
+export type AuthResult =
+  | { ok: true; admin: AdminRecord; via: AuthVia }
+  | { ok: false; status: 401 | 403; error: string; refused?: { username: string; method: AuthVia; reason: string } };
+
+/** Hands a failed attempt to the gate, which writes the one `login_failed` line. */
+export function reportRefusal(gate: LoginGate, ip: string, r: AuthResult): void {
+  if (r.ok || !r.refused) return;
+  gate.refuse({ protocol: 'HTTP', ip, username: r.refused.username, method: r.refused.method }, r.refused.reason, { hooks: false });
 }
 
-function usable(admin: AdminRecord | undefined, ip: string, username: string): AuthResult | undefined {
-  if (!admin) return refuse(ip, username, 'user_not_found');
-  if (admin.status !== 1) return refuse(ip, username, 'disabled');
-  if (!allowedBy(admin.filters?.allow_list, ip)) return refuse(ip, username, 'ip_not_allowed', 403);
+function refuse(method: AuthVia, username: string, reason: string, status: 401 | 403 = 401): AuthResult {
+  return { ok: false, status, error: status === 401 ? 'authentication failed' : 'access denied from this address', refused: { username, method, reason } };
+}
+
+function usable(admin: AdminRecord | undefined, ip: string, username: string, method: AuthVia): AuthResult | undefined {
+  if (!admin) return refuse(method, username, 'user_not_found');
+  if (admin.status !== 1) return refuse(method, username, 'disabled');
+  if (!allowedBy(admin.filters?.allow_list, ip)) return refuse(method, username, 'ip_not_allowed', 403);
   return undefined;
 }
 
@@ -63,9 +73,9 @@ export async function basicLogin(store: ReadTx, header: string | undefined, ip: 
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
   const admin = effectiveAdmin(store, username);
-  const bad = usable(admin, ip, username);
+  const bad = usable(admin, ip, username, 'password');
   if (bad) return bad;
-  if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse(ip, username, 'invalid_credentials');
+  if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse('password', username, 'invalid_credentials');
   return { ok: true, admin: admin!, via: 'password' };
 }
 
@@ -76,16 +86,27 @@ export function issueToken(admin: AdminRecord, key: Buffer, validitySec: number)
   return { access_token, expires_at: new Date(exp * 1000).toISOString() };
 }
 
+export interface AdminRequest {
+  store: ReadTx;
+  headers: Headers;
+  /** The key tokens are signed with. */
+  jwtKey: Buffer;
+  ip: string;
+  /** Hashed API keys this server has verified (createVerifiedKeys). */
+  verifiedKeys: VerifiedKeys;
+}
+
 /** Bearer token or API key; anything else is 401. */
-export async function authenticate(store: ReadTx, headers: Headers, key: Buffer, ip: string): Promise<AuthResult> {
+export async function authenticate(r: AdminRequest): Promise<AuthResult> {
+  const { store, headers, jwtKey: key, ip } = r;
   const apiKey = headers.get('x-sftpgo-api-key');
-  if (apiKey) return apiKeyLogin(store, apiKey, ip);
+  if (apiKey) return apiKeyLogin(store, apiKey, ip, r.verifiedKeys);
   const m = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
   if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
   const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
-  if (!claims) return refuse(ip, '', 'invalid_token');
+  if (!claims) return refuse('token', '', 'invalid_token');
   const admin = effectiveAdmin(store, claims.sub);
-  return usable(admin, ip, claims.sub) ?? { ok: true, admin: admin!, via: 'token' };
+  return usable(admin, ip, claims.sub, 'token') ?? { ok: true, admin: admin!, via: 'token' };
 }
 
 // ---- API keys -------------------------------------------------------------------------------
@@ -104,8 +125,8 @@ export function hashApiKey(clear: string): string {
   return `$pbkdf2-sha256$${API_KEY_ITERATIONS}$${salt}$${key}`;
 }
 
-// Successful verifications, so a hashed key costs one PBKDF2 per process rather than per request.
-const verified = new Map<string, string>();
+/** Successful verifications, so a hashed key costs one PBKDF2 per server rather than per request. */
+export type VerifiedKeys = Map<string, string>;
 
 function keyClear(secret: unknown): string | undefined {
   if (typeof secret === 'string') return secret;
@@ -125,7 +146,7 @@ function keyClear(secret: unknown): string | undefined {
   return undefined;
 }
 
-async function keyMatches(presented: string, stored: unknown): Promise<boolean> {
+async function keyMatches(presented: string, stored: unknown, verified: VerifiedKeys): Promise<boolean> {
   const value = keyClear(stored);
   if (!value) return false;
   if (isPasswordHash(value)) {
@@ -140,7 +161,7 @@ async function keyMatches(presented: string, stored: unknown): Promise<boolean> 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function apiKeyLogin(store: ReadTx, presented: string, ip: string): Promise<AuthResult> {
+async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verified: VerifiedKeys): Promise<AuthResult> {
   const candidates = [presented];
   const dot = presented.lastIndexOf('.');
   if (dot > 0) candidates.push(presented.slice(0, dot));
@@ -153,8 +174,8 @@ async function apiKeyLogin(store: ReadTx, presented: string, ip: string): Promis
     for (const k of admin.api_keys) {
       if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;
       for (const c of candidates)
-        if (await keyMatches(c, k.key)) return usable(admin, ip, admin.username) ?? { ok: true, admin, via: 'api_key' };
+        if (await keyMatches(c, k.key, verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
     }
   }
-  return refuse(ip, '', 'invalid_api_key');
+  return refuse('api_key', '', 'invalid_api_key');
 }

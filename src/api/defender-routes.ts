@@ -1,7 +1,6 @@
 // The defender's endpoints, as SFTPGo has them: list the scored and banned hosts, look one up, and
 // unban one (which also forgets its score). A host's id is the hex of its address text.
-import { defender, ipFromHostId } from '../core/defender.ts';
-import { log } from '../log.ts';
+import { ipFromHostId } from '../core/defender.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import type { Route } from './routes.ts';
@@ -11,23 +10,25 @@ function hostParam(ctx: ApiContext): string | undefined {
 }
 
 function notFound(ctx: ApiContext): Response {
-  return errorResponse(ctx.c, 404, defender.enabled ? 'host not found' : 'the defender is disabled');
+  return errorResponse(ctx.c, 404, ctx.runtime.defender.enabled ? 'host not found' : 'the defender is disabled');
 }
 
 export const DEFENDER_ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/defender/hosts', summary: 'Hosts the defender has banned or is scoring', tag: 'defender', auth: 'admin', permission: 'view_defender', returns: 'DefenderHost[]',
-    handler: (ctx) => ctx.c.json(defender.enabled ? defender.hosts() : []) },
+    handler: (ctx) => ctx.c.json(ctx.runtime.defender.enabled ? ctx.runtime.defender.hosts() : []) },
   { method: 'get', path: '/api/v2/defender/hosts/{id}', summary: 'One banned or scored host (id: hex of the address)', tag: 'defender', auth: 'admin', permission: 'view_defender', returns: 'DefenderHost',
     handler: (ctx) => {
       const ip = hostParam(ctx);
+      const defender = ctx.runtime.defender;
       const host = ip && defender.enabled ? defender.host(ip) : undefined;
       return host ? ctx.c.json(host) : notFound(ctx);
     } },
   { method: 'delete', path: '/api/v2/defender/hosts/{id}', summary: 'Unban a host and reset its score', tag: 'defender', auth: 'admin', permission: 'manage_defender',
     handler: (ctx) => {
       const ip = hostParam(ctx);
+      const defender = ctx.runtime.defender;
       if (!ip || !defender.enabled || !defender.remove(ip)) return notFound(ctx);
-      log('info', 'api_change', { action: 'unban', kind: 'defender_host', name: ip, by: ctx.admin?.username ?? 'api' });
+      ctx.runtime.log('info', 'api_change', { action: 'unban', kind: 'defender_host', name: ip, by: ctx.admin?.username ?? 'api' });
       return ctx.c.json({ message: 'host removed' });
     } },
 ];

@@ -1,9 +1,7 @@
 // Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
 // runs in the background; 409 while one is running; 403 with quota tracking off), list running
 // scans, and set or add to a user's data transfer usage.
-import { quotaScans, scanFolderUsage, scanUserUsage } from '../core/quota-scan.ts';
-import { storeUsageBook } from '../core/quota.ts';
-import { log } from '../log.ts';
+import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
 import { effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
@@ -14,7 +12,7 @@ function who(ctx: ApiContext): string {
 }
 
 function transferUsageOf(ctx: ApiContext, username: string): Record<string, unknown> {
-  const t = storeUsageBook(ctx.runtime.store).transferred(`user:${username}`);
+  const t = ctx.runtime.usage.transferred(`user:${username}`);
   return { username, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download };
 }
 
@@ -23,25 +21,25 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
   const [plural, param, nameField] = kind === 'user' ? ['users', 'username', 'username'] : ['folders', 'name', 'name'];
   return [
     { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
-      handler: (ctx) => ctx.c.json(quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
+      handler: (ctx) => ctx.c.json(ctx.runtime.quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
     { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
       handler: (ctx) => {
         const name = ctx.c.req.param(param)!;
         const store = ctx.runtime.store;
         // As SFTPGo: with tracking off there are no counters for a scan to set.
         if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
-        let scan: Parameters<typeof quotaScans.start>[3] | undefined;
+        let scan: Parameters<QuotaScans['start']>[3] | undefined;
         if (kind === 'user') {
           const user = effectiveUser(store, name);
-          if (user) scan = () => scanUserUsage(user);
+          if (user) scan = () => scanUserUsage(user, ctx.runtime.backends);
         } else {
           const folder = effectiveFolder(store, name);
-          if (folder) scan = () => scanFolderUsage(folder);
+          if (folder) scan = () => scanFolderUsage(folder, ctx.runtime.backends);
         }
         if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
-        const { started } = quotaScans.start(kind, name, storeUsageBook(store), scan);
+        const { started } = ctx.runtime.quotaScans.start(kind, name, ctx.runtime.usage, scan);
         if (!started) return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
-        log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
+        ctx.runtime.log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
         return ctx.c.json({ message: 'Scan started' }, 202);
       } },
   ];
@@ -63,13 +61,13 @@ export const QUOTA_ROUTES: Route[] = [
         if (b[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
         else if (mode === 'reset' && typeof b[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
       if (details.length) return errorResponse(ctx.c, 400, 'invalid transfer usage', details);
-      const book = storeUsageBook(ctx.runtime.store);
+      const book = ctx.runtime.usage;
       const key = `user:${name}`;
       const up = (b.used_upload_data_transfer as number | undefined) ?? 0;
       const down = (b.used_download_data_transfer as number | undefined) ?? 0;
       const cur = book.transferred(key);
       book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
-      log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
+      ctx.runtime.log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
       return ctx.c.json(transferUsageOf(ctx, name));
     } },
 ];

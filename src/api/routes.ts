@@ -1,17 +1,15 @@
 // The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
 // definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
-import { connections, type Connection } from '../core/connection.ts';
-import { storeUsageBook } from '../core/quota.ts';
+import type { Connection } from '../core/connection.ts';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
-import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, type Permission } from './auth.ts';
+import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
-import { renderMetrics, type Gauge } from '../core/metrics.ts';
+import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
@@ -73,27 +71,27 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
       handler: async (ctx) => {
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
-        log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
         return ctx.c.json(render(ctx.runtime.store, k, String(body[k.nameField])), 201);
       } },
     { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },
     { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', permission: perms.edit, body: def,
       handler: async (ctx) => {
         const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, who(ctx));
-        log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
       } },
     { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', permission: perms.del,
       handler: (ctx) => {
         if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
         remove(ctx.runtime, k, name(ctx));
-        log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: `${k.kind} deleted` });
       } },
     { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: perms.edit,
       handler: (ctx) => {
         removeOverride(ctx.runtime, k, name(ctx));
-        log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
+        ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: 'override dropped' });
       } },
   ];
@@ -123,7 +121,7 @@ function gauges(ctx: ApiContext): Gauge[] {
   const byProto = new Map<string, number>();
   const transfers = new Map<string, number>();
   let bytes = 0;
-  for (const c of connections.list()) {
+  for (const c of ctx.runtime.connections.list()) {
     byProto.set(c.protocol, (byProto.get(c.protocol) ?? 0) + 1);
     for (const t of c.transfers) {
       transfers.set(t.direction, (transfers.get(t.direction) ?? 0) + 1);
@@ -151,7 +149,7 @@ function status(ctx: ApiContext): Record<string, unknown> {
   const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
     is_active: (bindings?.length ?? 0) > 0,
     bindings: bindings ?? [],
-    connections: connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
+    connections: ctx.runtime.connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
   });
   return {
     ssh: svc(cfg.sftpd?.bindings, 'SSH'),
@@ -169,7 +167,7 @@ function status(ctx: ApiContext): Record<string, unknown> {
 
 function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
   const u = ctx.runtime.store.get('usage', `user:${username}`);
-  const book = storeUsageBook(ctx.runtime.store);
+  const book = ctx.runtime.usage;
   const live = book.get(`user:${username}`);
   const moved = book.transferred(`user:${username}`);
   return {
@@ -185,12 +183,15 @@ function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
 export const ROUTES: Route[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
-    handler: (ctx) => ctx.c.body(renderMetrics(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
+    handler: (ctx) => ctx.c.body(ctx.runtime.metrics.render(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
       const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip);
-      if (!auth.ok) return errorResponse(ctx.c, auth.status, auth.error);
+      if (!auth.ok) {
+        reportRefusal(ctx.runtime.gate, ctx.ip, auth);
+        return errorResponse(ctx.c, auth.status, auth.error);
+      }
       const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
       return ctx.c.json(issueToken(auth.admin, ctx.jwtKey, validity));
     } },
@@ -200,12 +201,12 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: (ctx) => ctx.c.json(listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: (ctx) => ctx.c.json(connections.list().map(connectionJson)) },
+    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionJson)) },
   { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
-      if (!(await connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
-      log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
+      if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
+      ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
       return ctx.c.json({ message: 'connection closed' });
     } },
   { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
@@ -227,7 +228,7 @@ export const ROUTES: Route[] = [
         if (b?.[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
         else if (mode === 'reset' && typeof b?.[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
       if (details.length) return errorResponse(ctx.c, 400, 'invalid quota usage', details);
-      const book = storeUsageBook(ctx.runtime.store);
+      const book = ctx.runtime.usage;
       const key = `user:${name}`;
       const size = (b.used_quota_size as number | undefined) ?? 0;
       const files = (b.used_quota_files as number | undefined) ?? 0;
@@ -247,7 +248,7 @@ export const ROUTES: Route[] = [
         return ctx.c.json({ message: 'SFTPGo data imported', ...result });
       }
       const counts = loadDump(ctx.runtime.store, ctx.body);
-      log('info', 'api_loaddata', { ...counts, by: who(ctx) });
+      ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },
   { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',

@@ -7,14 +7,14 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
-import { log } from '../log.ts';
-import type { Runtime, Service, ServiceFactory } from '../serve/service.ts';
+import type { ServerContext } from '../core/context.ts';
+import type { Service, ServiceFactory } from '../serve/service.ts';
 import { createApp } from './app.ts';
 import { closeServer, nodeHandler } from './http.ts';
 
 type Binding = NonNullable<NonNullable<Config['httpd']>['bindings']>[number];
 
-export const apiService: ServiceFactory = (runtime: Runtime): Service | undefined => {
+export const apiService: ServiceFactory = (runtime: ServerContext): Service | undefined => {
   const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => b.enable_rest_api !== false);
   if (bindings.length === 0) return undefined;
   const servers: Server[] = [];
@@ -33,7 +33,7 @@ export const apiService: ServiceFactory = (runtime: Runtime): Service | undefine
         });
         servers.push(server);
         const port = (server.address() as AddressInfo).port;
-        log('info', 'api_listening', { address, port, https });
+        runtime.log('info', 'api_listening', { address, port, https });
       }
     },
     async stop() {

@@ -11,7 +11,6 @@
 // never stored), a key with the keys the hook accepted.
 import type { Config } from '../config/load.ts';
 import { runHook, hookSucceeded } from '../core/hooks.ts';
-import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { META, type Store } from '../store/store.ts';
 import { storeHookUser, type HookUserRecord } from './hook-users.ts';
@@ -62,9 +61,10 @@ export async function externalAuth(env: AuthEnv & { store: Store }, attempt: Log
       tls_cert: attempt.tlsCert ?? '',
     },
     timeoutMs: hooksTimeoutMs(env.config),
+    log: env.log,
   });
   const deny = (reason: string, detail?: string): ExternalAuthResult => {
-    log('warn', 'external_auth_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason, ...(detail ? { detail } : {}) });
+    env.log('warn', 'external_auth_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason, ...(detail ? { detail } : {}) });
     return { ok: false, reason };
   };
   if (!hookSucceeded(r) || !r.ok) return deny('external_auth_failed');

@@ -7,22 +7,26 @@ import type { LoginAttempt } from './login.ts';
 
 const KEEP_MS = 10_000;
 const MAX_KEPT = 10_000;
-const kept = new Map<string, { user: UserRecord; until: number }>();
 
 /** The identity of a key attempt: address, user and key; undefined for other methods. */
 export function keyAttemptId(attempt: LoginAttempt): string | undefined {
   return attempt.method === 'publickey' && attempt.publicKey ? `${attempt.ip}\0${attempt.username}\0${attempt.publicKey}` : undefined;
 }
 
-/** The user a hook resolved for the same key attempt moments ago; taken at most once. */
-export function takeKeyAnswer(id: string): UserRecord | undefined {
-  const a = kept.get(id);
-  kept.delete(id);
-  return a && a.until > Date.now() ? a.user : undefined;
-}
+/** One server's kept answers. */
+export class KeyAnswers {
+  readonly #kept = new Map<string, { user: UserRecord; until: number }>();
 
-export function keepKeyAnswer(id: string, user: UserRecord): void {
-  const now = Date.now();
-  if (kept.size >= 1000) for (const [k, a] of kept) if (a.until <= now) kept.delete(k);
-  if (kept.size < MAX_KEPT) kept.set(id, { user, until: now + KEEP_MS });
+  /** The user a hook resolved for the same key attempt moments ago; taken at most once. */
+  take(id: string): UserRecord | undefined {
+    const a = this.#kept.get(id);
+    this.#kept.delete(id);
+    return a && a.until > Date.now() ? a.user : undefined;
+  }
+
+  keep(id: string, user: UserRecord): void {
+    const now = Date.now();
+    if (this.#kept.size >= 1000) for (const [k, a] of this.#kept) if (a.until <= now) this.#kept.delete(k);
+    if (this.#kept.size < MAX_KEPT) this.#kept.set(id, { user, until: now + KEEP_MS });
+  }
 }

@@ -11,7 +11,7 @@
 import type { Config } from '../config/load.ts';
 import type { User } from '../config/schema-types.ts';
 import { hookSucceeded, runHook, type HookResult, type HookRun } from '../core/hooks.ts';
-import { log } from '../log.ts';
+import { log as processLog, type Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginAttempt, LoginProtocol } from './login.ts';
 
@@ -51,11 +51,11 @@ function failure(r: HookResult): string {
 }
 
 /** Runs a notification hook in the background; an answer other than success is logged, nothing more. */
-function notify(command: string, run: HookRun): void {
+function notify(command: string, run: HookRun & { log: Log }): void {
   void runHook(command, run)
     .then((r) => {
       // runHook already logged a run that could not finish; a clean run that said no is logged here.
-      if (r.ok && !hookSucceeded(r)) log('warn', 'hook_failed', { hook: run.name, error: failure(r) });
+      if (r.ok && !hookSucceeded(r)) run.log('warn', 'hook_failed', { hook: run.name, error: failure(r) });
     })
     .catch(() => undefined);
 }
@@ -63,7 +63,7 @@ function notify(command: string, run: HookRun): void {
 // ---- post-connect / post-disconnect ------------------------------------------------------------
 
 /** Runs common.post_connect_hook; a reason when the connection must be refused. */
-export async function postConnectRefusal(config: Config, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
+export async function postConnectRefusal(config: Config, ip: string, protocol: LoginProtocol, log: Log = processLog): Promise<string | undefined> {
   const command = config.common?.post_connect_hook;
   if (!command) return undefined;
   const r = await runHook(command, {
@@ -72,6 +72,7 @@ export async function postConnectRefusal(config: Config, ip: string, protocol: L
     method: 'GET',
     query: { ip, protocol },
     timeoutMs: hooksTimeoutMs(config),
+    log,
   });
   if (hookSucceeded(r)) return undefined;
   log('warn', 'post_connect_hook_refused', { ip, protocol, error: failure(r) });
@@ -86,7 +87,7 @@ export interface Disconnected {
 }
 
 /** Notifies common.post_disconnect_hook, in the background. */
-export function notifyDisconnect(config: Config, d: Disconnected): void {
+export function notifyDisconnect(config: Config, d: Disconnected, log: Log = processLog): void {
   const command = config.common?.post_disconnect_hook;
   if (!command) return;
   notify(command, {
@@ -100,6 +101,7 @@ export function notifyDisconnect(config: Config, d: Disconnected): void {
     method: 'GET',
     query: { ip: d.ip, protocol: d.protocol, username: d.username, connection_duration: String(d.durationMs) },
     timeoutMs: hooksTimeoutMs(config),
+    log,
   });
 }
 
@@ -117,7 +119,7 @@ export function preLoginApplies(config: Config, user: UserRecord | undefined): b
   return !!config.data_provider?.pre_login_hook && !user?.filters?.hooks?.pre_login_disabled;
 }
 
-export async function runPreLogin(config: Config, user: UserRecord | undefined, attempt: LoginAttempt): Promise<PreLoginAnswer> {
+export async function runPreLogin(config: Config, user: UserRecord | undefined, attempt: LoginAttempt, log: Log = processLog): Promise<PreLoginAnswer> {
   const command = config.data_provider!.pre_login_hook!;
   // An unknown user is sent as SFTPGo does: id 0 and the username tried, so the hook can create it.
   const json = hookUser(user) ?? { id: 0, username: attempt.username };
@@ -132,6 +134,7 @@ export async function runPreLogin(config: Config, user: UserRecord | undefined, 
     payload: json,
     query: { login_method: attempt.method, ip: attempt.ip, protocol: attempt.protocol },
     timeoutMs: hooksTimeoutMs(config),
+    log,
   });
   if (!hookSucceeded(r) || !r.ok) return { kind: 'denied', reason: 'pre_login_hook_failed' };
   const answer = parseHookJson(r.output);
@@ -163,7 +166,7 @@ export type CheckPasswordAnswer =
   | { status: 1 }
   | { status: 2; toVerify: string };
 
-export async function runCheckPassword(config: Config, attempt: LoginAttempt, password: string): Promise<CheckPasswordAnswer> {
+export async function runCheckPassword(config: Config, attempt: LoginAttempt, password: string, log: Log = processLog): Promise<CheckPasswordAnswer> {
   const r = await runHook(config.data_provider!.check_password_hook!, {
     name: 'check_password_hook',
     env: {
@@ -174,6 +177,7 @@ export async function runCheckPassword(config: Config, attempt: LoginAttempt, pa
     },
     payload: { username: attempt.username, password, ip: attempt.ip, protocol: attempt.protocol },
     timeoutMs: hooksTimeoutMs(config),
+    log,
   });
   if (!hookSucceeded(r) || !r.ok) return { status: 0, reason: 'check_password_hook_failed' };
   const answer = parseHookJson(r.output);
@@ -188,7 +192,7 @@ export async function runCheckPassword(config: Config, attempt: LoginAttempt, pa
 // ---- post-login --------------------------------------------------------------------------------
 
 /** Notifies data_provider.post_login_hook (per post_login_scope), in the background. */
-export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, user: UserRecord | Pick<User, 'username'> | undefined, ok: boolean): void {
+export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, user: UserRecord | Pick<User, 'username'> | undefined, ok: boolean, log: Log = processLog): void {
   const dp = config?.data_provider;
   if (!dp?.post_login_hook) return;
   const scope = dp.post_login_scope ?? 0;
@@ -207,5 +211,6 @@ export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, u
     payload: json,
     query: { ip: attempt.ip, login_method: attempt.method, protocol: attempt.protocol, status: String(status) },
     timeoutMs: hooksTimeoutMs(config!),
+    log,
   });
 }

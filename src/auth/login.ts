@@ -1,8 +1,7 @@
 // The one login pipeline every protocol goes through, so SFTP/SCP, FTP/S, WebDAV (and later the
 // web client) apply the same rules in the same order:
 //
-//   0. admitConnection  right after accept, before any protocol byte: the defender's bans and the
-//                    post-connect hook (a refusal closes the socket)
+//   0. admission     right after accept, before any protocol byte (core/gate.ts)
 //   1. resolveUser   find the user the attempt names (the store; external auth and the pre-login
 //                    hook plug in here and may create or replace a runtime-owned user)
 //   2. userFilters   the user's own rules for this attempt: client IP (allowed_ip / denied_ip),
@@ -10,23 +9,21 @@
 //   3. credentials   password (stored hash, check_password_hook) or public key, done by the caller
 //                    for methods only one protocol has (SSH keys, keyboard-interactive)
 //   4. account       status, expiration, max_sessions (core/login.ts loginRefusal)
-//   5. report        loginSucceeded / loginRejected: the log line, the metric, post-login hooks
+//   5. report        the log line, the metric, post-login hooks (core/gate.ts)
 //
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
 import type { Config } from '../config/load.ts';
 import { allowedBy, inCidr } from '../api/cidr.ts';
-import { defender } from '../core/defender.ts';
-import { connectionRefused, loginFailed } from '../core/events.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
-import { keepKeyAnswer, keyAttemptId, takeKeyAnswer } from './key-answers.ts';
+import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
 import { storeHookUser } from './hook-users.ts';
-import { checkPasswordApplies, notifyLogin, postConnectRefusal, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
+import { checkPasswordApplies, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
 import { verifyPassword } from './passwords.ts';
-import { checkTotp, splitPasswordAndCode } from './totp.ts';
+import { splitPasswordAndCode, type TotpCodes } from './totp.ts';
 
 export type LoginProtocol = 'SSH' | 'FTP' | 'DAV' | 'HTTP';
 export type LoginMethod = 'password' | 'publickey' | 'keyboard-interactive' | 'TLSCertificate';
@@ -51,53 +48,21 @@ export interface AuthEnv {
   /** Read at every step; written when a login hook creates or updates a runtime-owned user. */
   store: Store;
   config: Config;
+  log: Log;
+  /** Accepted TOTP codes (replay memory). */
+  totp: TotpCodes;
+  /** Hook answers kept between an SSH key query and its signed attempt. */
+  keyAnswers: KeyAnswers;
+  /**
+   * Users whose credentials the external auth hook (or its cache) has just verified for this
+   * attempt: checkPassword accepts them without the stored hash. Keyed by the record resolveUser
+   * returned.
+   */
+  verifiedByHook: WeakSet<UserRecord>;
 }
 
 export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: string };
 
-/** Step 0: whether a new connection from `ip` may proceed; a reason when refused. */
-export async function admitConnection(env: AuthEnv, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
-  // The defender's ban list first: a banned address costs no hook run.
-  const banned = defender.admit(ip);
-  if (banned) return banned;
-  return postConnectRefusal(env.config, ip, protocol);
-}
-
-const admissions = new WeakMap<object, Promise<string | undefined>>();
-
-/**
- * Step 0 for a socket, decided once per socket: HTTP protocols ask on every request and get the
- * first answer back. A refusal is logged as one `connection_refused` line; the caller closes.
- */
-export function admitSocket(env: AuthEnv, socket: object, ip: string, protocol: LoginProtocol): Promise<string | undefined> {
-  let p = admissions.get(socket);
-  // A ban that starts while the socket is open (failed logins over one keep-alive connection or one
-  // SSH session) closes it at the next attempt.
-  if (p && defender.isBanned(ip)) {
-    const banned = p.then((reason) => {
-      if (!reason) connectionRefused({ ip, protocol, reason: 'banned' });
-      return reason ?? 'banned';
-    });
-    admissions.set(socket, banned);
-    return banned;
-  }
-  if (!p) {
-    p = admitConnection(env, ip, protocol)
-      .catch(() => 'admission_error')
-      .then((reason) => {
-        if (reason) connectionRefused({ ip, protocol, reason });
-        return reason;
-      });
-    admissions.set(socket, p);
-  }
-  return p;
-}
-
-/**
- * Users whose credentials the external auth hook (or its cache) has just verified for this attempt:
- * checkPassword accepts them without the stored hash. Keyed by the record resolveUser returned.
- */
-const verifiedByHook = new WeakSet<UserRecord>();
 
 /**
  * Step 1: the user an attempt names, or why there is none: user_not_found, or the hook's own
@@ -108,31 +73,36 @@ const verifiedByHook = new WeakSet<UserRecord>();
  */
 export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<Verdict> {
   const keyId = keyAttemptId(attempt);
-  const answered = keyId && takeKeyAnswer(keyId);
+  const answered = keyId && env.keyAnswers.take(keyId);
   if (answered) return { ok: true, user: answered };
   const current = effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return r;
-    if (r.verified) verifiedByHook.add(r.user);
-    if (keyId) keepKeyAnswer(keyId, r.user);
+    if (r.verified) env.verifiedByHook.add(r.user);
+    if (keyId) env.keyAnswers.keep(keyId, r.user);
     return { ok: true, user: r.user };
   }
   if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
   const v = await preLogin(env, attempt, current);
-  if (keyId && v.ok) keepKeyAnswer(keyId, v.user);
+  if (keyId && v.ok) env.keyAnswers.keep(keyId, v.user);
   return v;
 }
 
 /** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
 async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord | undefined): Promise<Verdict> {
-  const answer = await runPreLogin(env.config, current, attempt);
+  const answer = await runPreLogin(env.config, current, attempt, env.log);
   if (answer.kind === 'denied') {
-    log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
+    env.log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
     return { ok: false, reason: answer.reason };
   }
   if (answer.kind === 'unchanged') return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
   return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
+}
+
+/** The user an attempt names, if the store has one (for the post-login hook of a refusal). */
+export function knownUser(env: Pick<AuthEnv, 'store'>, username: string): UserRecord | undefined {
+  return env.store.get('users', username) ? effectiveUser(env.store, username) : undefined;
 }
 
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
@@ -172,14 +142,14 @@ export interface PasswordCache {
  * the stored hash); else the stored hash.
  */
 export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
-  if (verifiedByHook.has(user)) {
+  if (env.verifiedByHook.has(user)) {
     if (user.password) cache?.add(user.username, password, user.password);
     return { ok: true, user };
   }
   if (cache && user.password && cache.has(user.username, password, user.password)) return { ok: true, user };
   let toVerify = password;
   if (checkPasswordApplies(env.config, user, attempt.protocol)) {
-    const answer = await runCheckPassword(env.config, attempt, password);
+    const answer = await runCheckPassword(env.config, attempt, password, env.log);
     if (answer.status === 0) return { ok: false, reason: answer.reason };
     if (answer.status === 1) {
       if (user.password) cache?.add(user.username, password, user.password);
@@ -219,20 +189,6 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
   const v = await checkPassword(env, user, { ...attempt, password }, password, cache);
   if (!v.ok || code === undefined) return v;
-  const bad = checkTotp(v.user, code);
+  const bad = env.totp.check(v.user, code);
   return bad ? { ok: false, reason: bad } : v;
-}
-
-/**
- * Step 5, refused: one stable `login_failed` line (fail2ban reads it), the metric, and the
- * post_login_hook (status 0) when the caller passes the env.
- */
-export function loginRejected(env: AuthEnv | undefined, attempt: LoginAttempt, reason: string): void {
-  loginFailed({ ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason });
-  if (env) notifyLogin(env.config, attempt, env.store.get('users', attempt.username) ? effectiveUser(env.store, attempt.username) : undefined, false);
-}
-
-/** Step 5, accepted: the protocol has logged the user in; the post_login_hook is told in the background. */
-export function loginSucceeded(env: AuthEnv, attempt: LoginAttempt, user: UserRecord): void {
-  notifyLogin(env.config, attempt, user, true);
 }

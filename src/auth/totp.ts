@@ -72,35 +72,41 @@ export function totpRequired(user: UserRecord, protocol: LoginProtocol): boolean
   return (t.protocols ?? []).includes(p as 'SSH' | 'FTP' | 'HTTP');
 }
 
-/** The last step accepted per user: a code is good once. Kept in memory; a restart forgets it. */
-const lastUsedStep = new Map<string, number>();
-
 /**
- * Checks `code` against the user's secret; why it was refused, or undefined when accepted.
- * An accepted code's step is remembered, so the same (or an earlier) code is refused afterwards.
+ * One server's memory of accepted codes: the last step accepted per user, so a code is good once.
+ * Kept in memory; a restart forgets it.
  */
-export function checkTotp(user: UserRecord, code: string, nowMs = Date.now()): string | undefined {
-  const secret = user.filters?.totp_config?.secret;
-  if (secret === undefined) return 'totp_not_configured';
-  let key: Buffer | undefined;
-  try {
-    const text = resolveSecret(secret, process.cwd());
-    key = text === undefined ? undefined : base32Decode(text);
-  } catch {
-    key = undefined;
+export class TotpCodes {
+  readonly #lastUsedStep = new Map<string, number>();
+
+  /**
+   * Checks `code` against the user's secret; why it was refused, or undefined when accepted.
+   * An accepted code's step is remembered, so the same (or an earlier) code is refused afterwards.
+   */
+  check(user: UserRecord, code: string, nowMs = Date.now()): string | undefined {
+    const secret = user.filters?.totp_config?.secret;
+    if (secret === undefined) return 'totp_not_configured';
+    let key: Buffer | undefined;
+    try {
+      const text = resolveSecret(secret, process.cwd());
+      key = text === undefined ? undefined : base32Decode(text);
+    } catch {
+      key = undefined;
+    }
+    if (!key) return 'totp_secret_invalid';
+    const step = matchingStep(key, code.trim(), nowMs / 1000);
+    if (step === undefined) return 'totp_invalid';
+    const used = this.#lastUsedStep;
+    const last = used.get(user.username);
+    if (last !== undefined && step <= last) return 'totp_replayed';
+    used.set(user.username, step);
+    // Forget entries that can no longer block anything, so the map stays small.
+    if (used.size > 10_000) {
+      const oldest = totpStep(nowMs / 1000) - TOTP_WINDOW - 1;
+      for (const [u, s] of used) if (s < oldest) used.delete(u);
+    }
+    return undefined;
   }
-  if (!key) return 'totp_secret_invalid';
-  const step = matchingStep(key, code.trim(), nowMs / 1000);
-  if (step === undefined) return 'totp_invalid';
-  const last = lastUsedStep.get(user.username);
-  if (last !== undefined && step <= last) return 'totp_replayed';
-  lastUsedStep.set(user.username, step);
-  // Forget entries that can no longer block anything, so the map stays small.
-  if (lastUsedStep.size > 10_000) {
-    const oldest = totpStep(nowMs / 1000) - TOTP_WINDOW - 1;
-    for (const [u, s] of lastUsedStep) if (s < oldest) lastUsedStep.delete(u);
-  }
-  return undefined;
 }
 
 /**

@@ -2,8 +2,8 @@
 // never hold up the transfer that caused them, and a slow or dead receiver must never grow memory
 // without bound. When the queue is full a job is dropped and counted; the log says so once per
 // burst (when dropping starts, and again with the count when it stops), not once per job.
-import { log } from '../log.ts';
-import { inc } from './metrics.ts';
+import type { Log } from '../log.ts';
+import type { Metrics } from './metrics.ts';
 
 export type Job = () => Promise<void>;
 
@@ -15,6 +15,8 @@ export interface QueueOptions {
   droppedMetric: string;
   /** Names the queue in log lines. */
   name: string;
+  log: Log;
+  metrics: Metrics;
 }
 
 export class BoundedQueue {
@@ -42,13 +44,13 @@ export class BoundedQueue {
   /** Queues `job`; false when the queue is full and the job was dropped. */
   push(job: Job, labels: Record<string, string> = {}): boolean {
     if (this.#jobs.length >= this.opts.capacity) {
-      inc(this.opts.droppedMetric, labels);
+      this.opts.metrics.inc(this.opts.droppedMetric, labels);
       if (this.#burst++ === 0)
-        log('warn', 'queue_full', { queue: this.opts.name, capacity: this.opts.capacity, running: this.#running });
+        this.opts.log('warn', 'queue_full', { queue: this.opts.name, capacity: this.opts.capacity, running: this.#running });
       return false;
     }
     if (this.#burst > 0) {
-      log('warn', 'queue_drops_ended', { queue: this.opts.name, dropped: this.#burst });
+      this.opts.log('warn', 'queue_drops_ended', { queue: this.opts.name, dropped: this.#burst });
       this.#burst = 0;
     }
     this.#jobs.push({ job, labels });
@@ -61,7 +63,7 @@ export class BoundedQueue {
       const { job } = this.#jobs.shift()!;
       this.#running++;
       job()
-        .catch((err: unknown) => log('error', 'queue_job_failed', { queue: this.opts.name, error: String((err as Error)?.message ?? err) }))
+        .catch((err: unknown) => this.opts.log('error', 'queue_job_failed', { queue: this.opts.name, error: String((err as Error)?.message ?? err) }))
         .finally(() => {
           this.#running--;
           this.#pump();
@@ -84,7 +86,7 @@ export class BoundedQueue {
       clearTimeout(timer);
     }
     const dropped = this.#jobs.length;
-    for (const { labels } of this.#jobs.splice(0)) inc(this.opts.droppedMetric, labels);
+    for (const { labels } of this.#jobs.splice(0)) this.opts.metrics.inc(this.opts.droppedMetric, labels);
     return dropped;
   }
 }

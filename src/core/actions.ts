@@ -7,13 +7,13 @@
 import { posix } from 'node:path';
 import type { Common, Filesystem } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { providerName, type UserRecord } from '../model.ts';
 import type { Store } from '../store/store.ts';
 import { BoundedQueue } from './action-queue.ts';
 import type { Connection, Transfer } from './connection.ts';
 import { hookSucceeded, runHook } from './hooks.ts';
-import { inc } from './metrics.ts';
+import type { Metrics } from './metrics.ts';
 import { cleanVirtualPath, isWithin } from './paths.ts';
 
 export type ActionName = NonNullable<NonNullable<Common['actions']>['execute_on']>[number];
@@ -169,15 +169,28 @@ export function buildEvent(conn: Connection, action: ActionName, vpath: string |
   return e;
 }
 
-/** The process-wide dispatcher `serve` configures from `common.actions` at start and on reload. */
-class Actions {
+export interface ActionsOptions {
+  log: Log;
+  metrics: Metrics;
+}
+
+/** One server's dispatcher, configured from `common.actions` at start and on reload. */
+export class Actions {
   #settings: ActionSettings | undefined;
   #store: Store | undefined;
-  #queue = new BoundedQueue({ capacity: DEFAULT_QUEUE_SIZE, workers: WORKERS, droppedMetric: 'sftpgo_actions_dropped_total', name: 'actions' });
+  readonly #log: Log;
+  readonly #metrics: Metrics;
+  #queue: BoundedQueue;
   /** Cancels hook runs still going when shutdown's drain time is up. */
   #cancel = new AbortController();
   /** Users (by record id) known to have had their first upload / download. */
   readonly #firsts = { upload: new Set<number>(), download: new Set<number>() };
+
+  constructor(opts: ActionsOptions) {
+    this.#log = opts.log;
+    this.#metrics = opts.metrics;
+    this.#queue = new BoundedQueue({ capacity: DEFAULT_QUEUE_SIZE, workers: WORKERS, droppedMetric: 'sftpgo_actions_dropped_total', name: 'actions', ...opts });
+  }
 
   configure(common: Common | undefined, store?: Store): void {
     this.#settings = actionSettings(common);
@@ -247,7 +260,7 @@ class Actions {
         return true;
       });
     } catch (err) {
-      log('error', 'action_first_mark_failed', { username: user.username, error: (err as Error).message });
+      this.#log('error', 'action_first_mark_failed', { username: user.username, error: (err as Error).message });
       return false;
     }
   }
@@ -255,11 +268,11 @@ class Actions {
   async #run(e: ActionEvent, sync: boolean): Promise<boolean> {
     const s = this.#settings;
     if (!s) return true;
-    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs, signal: this.#cancel.signal });
+    const result = await runHook(s.hook, { name: 'actions', env: actionEnv(e), payload: e, timeoutMs: s.timeoutMs, signal: this.#cancel.signal, log: this.#log });
     const ok = hookSucceeded(result);
-    inc('sftpgo_actions_total', { action: e.action, result: ok ? 'ok' : 'failed' });
+    this.#metrics.inc('sftpgo_actions_total', { action: e.action, result: ok ? 'ok' : 'failed' });
     if (!ok)
-      log(sync ? 'warn' : 'info', 'action_failed', {
+      this.#log(sync ? 'warn' : 'info', 'action_failed', {
         action: e.action,
         username: e.username,
         virtual_path: e.virtual_path,
@@ -276,7 +289,7 @@ class Actions {
   async drain(ms = 5000): Promise<void> {
     const dropped = await this.#queue.drain(ms);
     const running = this.#queue.running;
-    if (dropped > 0 || running > 0) log('warn', 'actions_dropped_on_shutdown', { dropped, cancelled: running });
+    if (dropped > 0 || running > 0) this.#log('warn', 'actions_dropped_on_shutdown', { dropped, cancelled: running });
     this.#cancel.abort();
     this.#cancel = new AbortController();
   }
@@ -287,7 +300,21 @@ class Actions {
   }
 }
 
-export const actions = new Actions();
+/**
+ * Reaches the actions of the server a connection belongs to, so code that holds a connection (the
+ * storage side of a session) reports without knowing the server. Holds no state.
+ */
+export const actions = {
+  pre(conn: Connection | undefined, action: 'pre-upload' | 'pre-download' | 'pre-delete', vpath: string, d: EventDetails = {}): Promise<void> {
+    return conn ? conn.context.actions.pre(conn, action, vpath, d) : Promise.resolve();
+  },
+  notify(conn: Connection | undefined, action: ActionName, vpath: string | undefined, d: EventDetails = {}): Promise<boolean> {
+    return conn ? conn.context.actions.notify(conn, action, vpath, d) : Promise.resolve(true);
+  },
+  transferEnded(t: Transfer, fileSize: number, error: unknown): Promise<AppError | undefined> {
+    return t.connection.context.actions.transferEnded(t, fileSize, error);
+  },
+};
 
 /** os.O_* flags of an upload open, as SFTPGo reports `open_flags` (Linux values). */
 export function openFlags(o: { truncate: boolean; append?: boolean | undefined; exclusive?: boolean | undefined }): number {

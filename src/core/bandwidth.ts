@@ -24,22 +24,25 @@ export class Bucket {
   }
 }
 
-const buckets = new Map<string, Bucket>();
+/** One server's buckets, one per user and direction. */
+export class BandwidthBuckets {
+  readonly #buckets = new Map<string, Bucket>();
 
-/** The shared bucket of `username` for `direction`, set to `kbPerSec` (SFTPGo's KB/s; 0 = unlimited). */
-export function bucketFor(username: string, direction: Direction, kbPerSec: number): Bucket | undefined {
-  const key = `${direction}\0${username}`;
-  let b = buckets.get(key);
-  if (kbPerSec <= 0) {
-    // Unlimited now: a bucket still serving other transfers keeps their pace until they end.
-    if (b) b.rate = 0;
-    return undefined;
+  /** The shared bucket of `username` for `direction`, set to `kbPerSec` (SFTPGo's KB/s; 0 = unlimited). */
+  for(username: string, direction: Direction, kbPerSec: number): Bucket | undefined {
+    const key = `${direction}\0${username}`;
+    let b = this.#buckets.get(key);
+    if (kbPerSec <= 0) {
+      // Unlimited now: a bucket still serving other transfers keeps their pace until they end.
+      if (b) b.rate = 0;
+      return undefined;
+    }
+    // Kept for the life of the server (two small records per user who ever had a limit): a bucket
+    // dropped while idle could be replaced under a transfer still holding it, splitting the limit.
+    if (!b) this.#buckets.set(key, (b = new Bucket()));
+    b.rate = kbPerSec * 1024;
+    return b;
   }
-  // Kept for the life of the process (two small records per user who ever had a limit): a bucket
-  // dropped while idle could be replaced under a transfer still holding it, splitting the limit.
-  if (!b) buckets.set(key, (b = new Bucket()));
-  b.rate = kbPerSec * 1024;
-  return b;
 }
 
 /** Waits until `bytes` may pass through `bucket`. */

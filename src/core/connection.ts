@@ -1,20 +1,19 @@
-// One Connection per login, whatever the protocol, with the Transfers (open files) it holds, and
-// the live registry of connections the REST API lists and closes. Closing a connection aborts its
-// transfers, so every file handle is released however the client goes away.
+// One Connection per channel of a login (core/session.ts), with the Transfers (open files) it
+// holds, and the live registry of sessions and connections the REST API lists and closes. Closing a
+// connection aborts its transfers, so every file handle is released however the client goes away.
 import { randomBytes } from 'node:crypto';
 import type { UserRecord } from '../model.ts';
-import { inc } from './metrics.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import type { UserFs } from './user-fs.ts';
+import type { Session } from './session.ts';
+import type { ServerContext } from './context.ts';
 
 export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP';
 export type Direction = 'upload' | 'download';
 
-let nextTransferId = 1;
-
 /** One open file of a connection. Subclasses (Upload, Download) own the backend handle. */
 export abstract class Transfer {
-  readonly id = nextTransferId++;
+  readonly id: number;
   readonly startedAt = Date.now();
   bytes = 0;
   #done = false;
@@ -24,6 +23,7 @@ export abstract class Transfer {
     readonly direction: Direction,
     readonly virtualPath: string,
   ) {
+    this.id = connection.context.nextTransferId();
     connection.transfers.add(this);
   }
 
@@ -58,8 +58,9 @@ export abstract class Transfer {
 
   #count(result: 'ok' | 'failed'): void {
     const labels = { protocol: this.connection.protocol, direction: this.direction };
-    inc('sftpgo_transfers_total', { ...labels, result });
-    inc('sftpgo_transfer_bytes_total', labels, this.bytes);
+    const metrics = this.connection.context.metrics;
+    metrics.inc('sftpgo_transfers_total', { ...labels, result });
+    metrics.inc('sftpgo_transfer_bytes_total', labels, this.bytes);
   }
 
   #markDone(): boolean {
@@ -76,12 +77,17 @@ export interface ConnectionInit {
   user: UserRecord;
   protocol: Protocol;
   remoteAddress: string;
+  /** This channel's view of the session's mounts; the session releases the mounts. */
   fs: UserFs;
+  /** The login this connection is a channel of. */
+  session: Pick<Session, 'id' | 'touch'>;
+  /** The server: what the connection's work reports to (log, metrics, actions). */
+  context: ServerContext;
   /** Where transfer limits (bandwidth, data transfer) come from; none: unlimited. */
   limits?: LimitsSource;
   /** Drops the protocol-level connection (called by close()). */
   disconnect: () => void;
-  /** Told once the connection is closed and its storage released (post_disconnect_hook). */
+  /** Told once the connection is closed and its transfers ended. */
   onClosed?: (c: Connection) => void;
 }
 
@@ -89,12 +95,15 @@ export class Connection {
   readonly id = randomBytes(8).toString('hex');
   readonly startedAt = Date.now();
   lastActivity = Date.now();
-  protocol: Protocol;
+  /** The channel's protocol (SFTP, SCP, SSH for commands, FTP, DAV); fixed for its life. */
+  readonly protocol: Protocol;
   readonly user: UserRecord;
   readonly remoteAddress: string;
   readonly fs: UserFs;
   readonly transfers = new Set<Transfer>();
   readonly limits: LimitsSource | undefined;
+  readonly context: ServerContext;
+  readonly #session: Pick<Session, 'id' | 'touch'>;
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
@@ -107,12 +116,19 @@ export class Connection {
     this.fs = init.fs;
     this.fs.connection = this;
     this.limits = init.limits;
+    this.#session = init.session;
+    this.context = init.context;
     this.#disconnect = init.disconnect;
     this.#onClosed = init.onClosed;
   }
 
   get username(): string {
     return this.user.username;
+  }
+
+  /** The id of the login this connection belongs to (custom actions report it as session_id). */
+  get sessionId(): string {
+    return this.#session.id;
   }
 
   get closed(): boolean {
@@ -126,32 +142,44 @@ export class Connection {
 
   touch(): void {
     this.lastActivity = Date.now();
+    this.#session.touch();
   }
 
-  /** Aborts open transfers, drops the client and releases the user's storage. Idempotent. */
-  async close(): Promise<void> {
+  /** Aborts open transfers and drops the client (admin API, idle check, shutdown). Idempotent. */
+  close(): Promise<void> {
+    return this.#finish(true);
+  }
+
+  /** The client ended this channel itself: aborts what is left open and leaves the client be. */
+  end(): Promise<void> {
+    return this.#finish(false);
+  }
+
+  async #finish(disconnect: boolean): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     // First, so backend work still running for a client that left stops at once.
     this.#abort.abort();
-    connections.remove(this);
     try {
-      this.#disconnect();
+      if (disconnect) this.#disconnect();
     } catch {
       // Already gone.
     }
-    await Promise.allSettled([...this.transfers].map((t) => t.abort()));
     try {
-      await this.fs.close();
+      await Promise.allSettled([...this.transfers].map((t) => t.abort()));
     } finally {
       this.#onClosed?.(this);
     }
   }
 }
 
-/** The live connections of this process. */
+/** common.idle_timeout when unset: minutes without activity before a login is dropped. */
+export const DEFAULT_IDLE_MINUTES = 15;
+
+/** The live sessions (logins) and connections (their channels) of one server. */
 export class ConnectionRegistry {
   readonly #byId = new Map<string, Connection>();
+  readonly #sessions = new Set<Session>();
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #idleUsers = 0;
 
@@ -163,8 +191,20 @@ export class ConnectionRegistry {
     this.#byId.delete(c.id);
   }
 
+  addSession(s: Session): void {
+    this.#sessions.add(s);
+  }
+
+  removeSession(s: Session): void {
+    this.#sessions.delete(s);
+  }
+
   list(): Connection[] {
     return [...this.#byId.values()];
+  }
+
+  sessions(): Session[] {
+    return [...this.#sessions];
   }
 
   get(id: string): Connection | undefined {
@@ -179,9 +219,10 @@ export class ConnectionRegistry {
     return true;
   }
 
+  /** The user's live logins, whatever channels each runs: what max_sessions limits. */
   countFor(username: string): number {
     let n = 0;
-    for (const c of this.#byId.values()) if (c.username === username) n++;
+    for (const s of this.#sessions) if (s.username === username) n++;
     return n;
   }
 
@@ -193,16 +234,17 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Disconnects connections idle for longer than `minutes` (0 disables). Services that want idle
-   * checks call this on start and releaseIdleCheck() on stop; one timer serves them all.
+   * Ends logins idle for longer than `minutes` (common.idle_timeout, default 15; 0 disables) with
+   * no open transfer. Services that log users in call this on start and releaseIdleCheck() on
+   * stop; one timer serves them all.
    */
-  startIdleCheck(minutes: number): void {
+  startIdleCheck(minutes = DEFAULT_IDLE_MINUTES): void {
     this.#idleUsers++;
     if (minutes <= 0 || this.#idleTimer) return;
     const limit = minutes * 60_000;
     this.#idleTimer = setInterval(() => {
       const now = Date.now();
-      for (const c of this.list()) if (c.transfers.size === 0 && now - c.lastActivity > limit) void c.close();
+      for (const s of this.sessions()) if (s.openTransfers === 0 && now - s.lastActivity > limit) void s.close();
     }, Math.min(30_000, limit));
     this.#idleTimer.unref?.();
   }
@@ -213,5 +255,3 @@ export class ConnectionRegistry {
     this.#idleTimer = undefined;
   }
 }
-
-export const connections = new ConnectionRegistry();

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
-import type { Runtime, Service, ServiceFactory } from '../serve/service.ts';
+import type { Log } from '../log.ts';
+import type { Service, ServiceFactory } from '../serve/service.ts';
 import type { Store } from '../store/store.ts';
-import { defender, defenderSettings, type Defender } from './defender.ts';
+import { defenderSettings, type Defender } from './defender.ts';
 
 const FLUSH_MS = 500;
 
@@ -51,7 +51,10 @@ export class BanJournal {
   readonly #pending = new Map<string, number | undefined>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly log?: Log,
+  ) {}
 
   /** Loads the kept bans into `d`, dropping the expired ones from the store. */
   restore(d: Defender, now = Date.now()): void {
@@ -83,13 +86,15 @@ export class BanJournal {
         }
       });
     } catch (err) {
-      log('error', 'defender_store_failed', { error: (err as Error).message });
+      this.log?.('error', 'defender_store_failed', { error: (err as Error).message });
     }
   }
 }
 
-export const defenderService: ServiceFactory = (runtime: Runtime): Service => {
-  const journal = new BanJournal(runtime.store);
+export const defenderService: ServiceFactory = (runtime): Service => {
+  const defender = runtime.defender;
+  const log = runtime.log;
+  const journal = new BanJournal(runtime.store, log);
   return {
     name: 'defender',
     async start() {

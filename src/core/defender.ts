@@ -13,9 +13,9 @@
 import { Buffer } from 'node:buffer';
 import type { Config } from '../config/load.ts';
 import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { plainIp } from './ip.ts';
-import { inc } from './metrics.ts';
+import type { Metrics } from './metrics.ts';
 
 export type HostEvent = 'valid' | 'invalid' | 'no_auth' | 'limit_exceeded';
 
@@ -140,15 +140,27 @@ interface Scored {
 /** Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned. */
 export type BanListener = (ip: string, until: number | undefined) => void;
 
+export interface DefenderOptions {
+  /** The clock (tests move it). */
+  now?: () => number;
+  /** Where bans are logged and counted; silent without. */
+  log?: Log;
+  metrics?: Metrics;
+}
+
 export class Defender {
   #settings: DefenderSettings = defenderSettings(undefined);
   readonly #hosts = new Map<string, Scored>();
   readonly #banned = new Map<string, number>();
   readonly #now: () => number;
   #listener: BanListener | undefined;
+  readonly #log: Log;
+  readonly #metrics: Metrics | undefined;
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now;
+  constructor(opts: DefenderOptions = {}) {
+    this.#now = opts.now ?? Date.now;
+    this.#log = opts.log ?? (() => undefined);
+    this.#metrics = opts.metrics;
   }
 
   configure(settings: DefenderSettings): void {
@@ -214,8 +226,8 @@ export class Defender {
       this.#hosts.delete(ip);
       const until = now + s.banTimeMs;
       this.#banned.set(ip, until);
-      log('warn', 'defender_ban', { ip, score: h.total, until: new Date(until).toISOString() });
-      inc('sftpgo_defender_bans_total');
+      this.#log('warn', 'defender_ban', { ip, score: h.total, until: new Date(until).toISOString() });
+      this.#metrics?.inc('sftpgo_defender_bans_total');
       this.#listener?.(ip, until);
       this.#trimBans();
     } else {
@@ -308,5 +320,3 @@ export class Defender {
   }
 }
 
-/** The process's defender: every protocol and the API share one table. */
-export const defender = new Defender();

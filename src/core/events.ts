@@ -1,9 +1,16 @@
 // Security events every protocol reports the same way: one stable, fail2ban-friendly log line
 // (event name, client IP, protocol, username tried), a metric and the defender's score, written in
-// one place.
-import { log } from '../log.ts';
-import { defender, eventForLoginFailure, eventForRefusal } from './defender.ts';
-import { inc } from './metrics.ts';
+// one place. The login gate (core/gate.ts) is what calls them, with its server's reporter.
+import type { Log } from '../log.ts';
+import { eventForLoginFailure, eventForRefusal, type Defender } from './defender.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Where one server's security events go. */
+export interface Reporter {
+  log: Log;
+  metrics: Metrics;
+  defender: Defender;
+}
 
 export interface LoginFailure {
   ip: string;
@@ -13,11 +20,11 @@ export interface LoginFailure {
   reason: string;
 }
 
-export function loginFailed(f: LoginFailure): void {
-  log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
-  inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
+export function loginFailed(r: Reporter, f: LoginFailure): void {
+  r.log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
+  r.metrics.inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
   const event = eventForLoginFailure(f.reason);
-  if (event) defender.record(f.ip, event);
+  if (event) r.defender.record(f.ip, event);
 }
 
 export interface ConnectionRefusal {
@@ -27,11 +34,11 @@ export interface ConnectionRefusal {
 }
 
 /** A connection closed before any login: banned address, post-connect hook, connection limits. */
-export function connectionRefused(r: ConnectionRefusal): void {
-  log('warn', 'connection_refused', { ip: r.ip, protocol: r.protocol, reason: r.reason });
-  inc('sftpgo_connection_refused_total', { protocol: r.protocol, reason: r.reason });
+export function connectionRefused(to: Reporter, r: ConnectionRefusal): void {
+  to.log('warn', 'connection_refused', { ip: r.ip, protocol: r.protocol, reason: r.reason });
+  to.metrics.inc('sftpgo_connection_refused_total', { protocol: r.protocol, reason: r.reason });
   const event = eventForRefusal(r.reason);
-  if (event) defender.record(r.ip, event);
+  if (event) to.defender.record(r.ip, event);
 }
 
 export interface ProtocolErrorReport {
@@ -53,7 +60,7 @@ export function isConnectionNoise(err: unknown): boolean {
  * A client broke the protocol: a failed SSH key exchange, a failed TLS handshake, a malformed HTTP
  * request. One `protocol_error` line with the client IP (fail2ban's aggressive mode reads it).
  */
-export function protocolError(e: ProtocolErrorReport): void {
-  log('warn', 'protocol_error', { ip: e.ip, protocol: e.protocol, username: e.username, error: e.error });
-  inc('sftpgo_protocol_errors_total', { protocol: e.protocol });
+export function protocolError(r: Reporter, e: ProtocolErrorReport): void {
+  r.log('warn', 'protocol_error', { ip: e.ip, protocol: e.protocol, username: e.username, error: e.error });
+  r.metrics.inc('sftpgo_protocol_errors_total', { protocol: e.protocol });
 }

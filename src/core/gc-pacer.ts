@@ -6,7 +6,7 @@
 // collection after every `everyBytes` moved keeps the garbage between collections bounded: with a
 // full collection every 250 ms in the same run, 300 -> 404 and 272 -> 360 MiB, at unchanged speed.
 // Idle servers, and transfers that do not move data, trigger nothing.
-import { connections, type ConnectionRegistry } from './connection.ts';
+import type { ConnectionRegistry } from './connection.ts';
 import { fullCollection } from '../runtime.ts';
 
 export const GC_EVERY_BYTES = 32 * 1024 * 1024;
@@ -14,7 +14,8 @@ const CHECK_MS = 100;
 
 export interface GcPacerOptions {
   everyBytes?: number;
-  registry?: ConnectionRegistry;
+  /** The server whose open transfers set the pace. */
+  registry: ConnectionRegistry;
   /** Defaults to a synchronous full collection under Bun; nothing elsewhere. */
   collect?: () => void;
 }
@@ -27,10 +28,10 @@ export function openTransferBytes(registry: ConnectionRegistry): number {
 }
 
 /** Starts the pacer; returns its stop function. The timer never keeps the process alive. */
-export function startGcPacer(opts: GcPacerOptions = {}): () => void {
+export function startGcPacer(opts: GcPacerOptions): () => void {
   const collect = opts.collect ?? fullCollection();
   if (!collect) return () => undefined;
-  const registry = opts.registry ?? connections;
+  const registry = opts.registry;
   // SFTPGO_GC_PACE_MB tunes the pace (0 turns the pacer off), for measuring the trade-off.
   const fromEnv = Number(process.env.SFTPGO_GC_PACE_MB);
   const every = opts.everyBytes ?? (process.env.SFTPGO_GC_PACE_MB !== undefined && Number.isFinite(fromEnv) ? fromEnv * 2 ** 20 : GC_EVERY_BYTES);

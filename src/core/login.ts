@@ -1,21 +1,23 @@
 // Account checks every protocol applies at login, after the credentials are verified: a disabled
 // or expired user, or one already at max_sessions, is refused with a stable reason for the log;
-// an accepted one gets its tree of mounts and a registered Connection.
+// an accepted one gets its tree of mounts in a Session (core/session.ts). The gate (core/gate.ts)
+// is the only caller.
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs, type OpenFsOptions } from '../vfs/open.ts';
 import { resolveSecret } from '../config/secrets.ts';
-import { log } from '../log.ts';
-import { Connection, connections, type Protocol } from './connection.ts';
+import type { Log } from '../log.ts';
+import type { Protocol } from './connection.ts';
+import type { ServerContext } from './context.ts';
 import { cleanVirtualPath, type Mount } from './paths.ts';
 import type { Config } from '../config/load.ts';
 import type { Store } from '../store/store.ts';
-import { folderQuota, storeUsageBook, userQuota, type UsageBook } from './quota.ts';
+import { folderQuota, userQuota, type UsageBook } from './quota.ts';
 import { parseUploadMode, type UploadMode } from './transfers.ts';
 import { FilePatterns } from './patterns.ts';
 import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
-import { notifyDisconnect } from '../auth/login-hooks.ts';
+import { Session } from './session.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import { effectiveUser } from '../reconcile/effective.ts';
 
@@ -23,10 +25,11 @@ import { effectiveUser } from '../reconcile/effective.ts';
  * What every backend is opened with: secrets read as the config reads them (`{ file }` references
  * are absolute by now), and the server's log.
  */
-export const backendServices: Pick<OpenFsOptions, 'resolveSecret' | 'log'> = Object.freeze({
-  resolveSecret: (secret) => resolveSecret(secret, process.cwd()),
-  log,
-});
+export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log'>;
+
+export function backendServices(log: Log): BackendServices {
+  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd()), log };
+}
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -45,8 +48,6 @@ export interface CoreSettings {
   crossMountRename: 'refuse' | 'copy';
   /** Where quota usage is kept; without it quotas are neither tracked nor enforced. */
   usage?: UsageBook;
-  /** Told when a logged-in connection has closed (common.post_disconnect_hook). */
-  onClosed?: (c: Connection) => void;
   /** Bandwidth and data transfer limits (core/transfer-limits.ts). */
   limits?: LimitsSource;
 }
@@ -60,35 +61,44 @@ export function coreSettings(common: Common | undefined, usage?: UsageBook): Cor
   };
 }
 
+/** Where a server's settings come from: the current config, its store and its usage book. */
+export interface SettingsSource {
+  config: Config;
+  store: Store;
+  usage: UsageBook;
+}
+
 /**
  * The settings every protocol front-end logs users in with: `common` from the config, and quota
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
-export function coreSettingsFor(config: Config, store: Store): CoreSettings {
-  const book = storeUsageBook(store);
-  const settings: CoreSettings = {
+export function coreSettingsFor({ config, store, usage: book }: SettingsSource): CoreSettings {
+  return {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
     limits: { currentUser: (name) => effectiveUser(store, name), book },
   };
-  if (config.common?.post_disconnect_hook)
-    settings.onClosed = (c) => notifyDisconnect(config, { ip: c.remoteAddress, protocol: c.protocol, username: c.username, durationMs: Date.now() - c.startedAt });
-  return settings;
+}
+
+export interface SessionRequest {
+  protocol: Protocol;
+  remoteAddress: string;
+  method: string;
+  context: ServerContext;
+  single: boolean;
+  onEnded: (s: Session) => void;
 }
 
 /**
- * Builds the user's tree (home mount plus one mount per virtual folder) and registers a live Connection.
- * Call after loginRefusal() said yes.
+ * Builds the user's tree (home mount plus one mount per virtual folder) and enters the start
+ * directory: a Session ready for its channels, registered live. Call after loginRefusal() said yes.
  */
-export async function openConnection(
-  user: UserRecord,
-  settings: CoreSettings,
-  init: { protocol: Protocol; remoteAddress: string; disconnect: () => void },
-): Promise<Connection> {
+export async function openSession(user: UserRecord, settings: CoreSettings, req: SessionRequest): Promise<Session> {
   // Compiled first: a pattern the config check let through must not leave mounts open.
   const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
   // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
-  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...backendServices };
+  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...req.context.backends };
+  let startDirectory: string;
   try {
     const book = settings.usage;
     mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });
@@ -102,24 +112,20 @@ export async function openConnection(
         ...(book ? { quota: folderQuota(book, user, vf) } : {}),
       });
     }
+    const fs = new UserFs({
+      mounts,
+      permissions: user.permissions,
+      uploadMode: settings.uploadMode,
+      setstatMode: settings.setstatMode,
+      crossMountRename: settings.crossMountRename,
+      patterns,
+    });
+    startDirectory = await enterStartDirectory(fs, user.filters?.start_directory, user.username, req.context.log);
   } catch (err) {
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
     throw err;
   }
-  const fs = new UserFs({
-    mounts,
-    permissions: user.permissions,
-    uploadMode: settings.uploadMode,
-    setstatMode: settings.setstatMode,
-    crossMountRename: settings.crossMountRename,
-    patterns,
-  });
-  await enterStartDirectory(fs, user.filters?.start_directory, user.username);
-  const conn = new Connection({
-    user, fs, ...init,
-    ...(settings.onClosed ? { onClosed: settings.onClosed } : {}),
-    ...(settings.limits ? { limits: settings.limits } : {}),
-  });
-  connections.add(conn);
-  return conn;
+  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req });
+  req.context.connections.addSession(session);
+  return session;
 }

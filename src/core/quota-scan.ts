@@ -6,11 +6,11 @@
 // reach them, uploads never count them, and a folder whose mapped_path is that directory would
 // otherwise be counted twice.
 import { isAppError } from '../errors.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import type { FolderRecord, UserRecord } from '../model.ts';
 import type { Fs } from '../vfs/fs.ts';
 import { openFs } from '../vfs/open.ts';
-import { backendServices } from './login.ts';
+import type { BackendServices } from './login.ts';
 import { cleanVirtualPath } from './paths.ts';
 import { scanUsage, type Usage, type UsageBook } from './quota.ts';
 
@@ -35,25 +35,27 @@ async function scanFs(open: () => Promise<Fs>, skip?: ReadonlySet<string>): Prom
   }
 }
 
-export async function scanUserUsage(user: UserRecord): Promise<Usage> {
+export async function scanUserUsage(user: UserRecord, backends: BackendServices): Promise<Usage> {
   const hidden = new Set((user.virtual_folders ?? []).map((vf) => cleanVirtualPath(vf.virtual_path)));
-  const total = await scanFs(() => openFs(user.filesystem, user.home_dir, backendServices), hidden);
+  const total = await scanFs(() => openFs(user.filesystem, user.home_dir, backends), hidden);
   for (const vf of user.virtual_folders ?? []) {
     if ((vf.quota_size ?? 0) !== -1 && (vf.quota_files ?? 0) !== -1) continue;
-    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? '', backendServices));
+    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? '', backends));
     total.size += u.size;
     total.files += u.files;
   }
   return total;
 }
 
-export function scanFolderUsage(folder: FolderRecord): Promise<Usage> {
-  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? '', backendServices));
+export function scanFolderUsage(folder: FolderRecord, backends: BackendServices): Promise<Usage> {
+  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? '', backends));
 }
 
-/** The scans running in this process. */
+/** The scans running on one server. */
 export class QuotaScans {
   readonly #running = { user: new Map<string, RunningScan>(), folder: new Map<string, RunningScan>() };
+
+  constructor(private readonly reporter: { log: Log }) {}
 
   list(kind: ScanKind): RunningScan[] {
     return [...this.#running[kind].values()];
@@ -72,9 +74,9 @@ export class QuotaScans {
       try {
         const usage = await scan();
         book.set(`${kind}:${name}`, usage);
-        log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
+        this.reporter.log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
       } catch (err) {
-        log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });
+        this.reporter.log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });
       } finally {
         running.delete(name);
       }
@@ -83,4 +85,3 @@ export class QuotaScans {
   }
 }
 
-export const quotaScans = new QuotaScans();

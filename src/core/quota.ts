@@ -59,9 +59,13 @@ export function storeUsageBook(store: Store): UsageBook {
   return book;
 }
 
-/** Writes every pending usage delta of every store; serve calls it before closing the store. */
-export function flushUsage(): void {
-  for (const b of books.values()) b.flush();
+/**
+ * Writes the pending usage deltas kept for `store` and forgets its book; serve calls it before
+ * closing the store. The books are a cache keyed by store, so each server has its own.
+ */
+export function flushUsage(store: Store): void {
+  books.get(store)?.flush();
+  books.delete(store);
 }
 
 class StoreUsageBook implements UsageBook {

@@ -3,12 +3,12 @@
 // missing parents, when the user may create directories there; when it cannot be used the session
 // starts at "/" instead of failing the login, and the reason is logged.
 import { AppError, isAppError } from '../errors.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { cleanVirtualPath, parentOf } from './paths.ts';
 import type { UserFs } from './user-fs.ts';
 
 /** Sets `fs.startDirectory` from `wanted`; returns the directory the session starts in. */
-export async function enterStartDirectory(fs: UserFs, wanted: string | undefined, username: string): Promise<string> {
+export async function enterStartDirectory(fs: UserFs, wanted: string | undefined, username: string, log: Log): Promise<string> {
   if (!wanted) return fs.startDirectory;
   let dir = wanted;
   try {

@@ -5,7 +5,7 @@
 // a transfer opens, so a reload or an API update applies to the next transfer.
 import { AppError } from '../errors.ts';
 import type { UserRecord } from '../model.ts';
-import { bucketFor, throttle, type Bucket } from './bandwidth.ts';
+import { throttle, type Bucket } from './bandwidth.ts';
 import type { Connection, Direction } from './connection.ts';
 import type { UsageBook } from './quota.ts';
 
@@ -67,8 +67,10 @@ export class TransferGate {
     readonly limits: TransferLimits,
     username: string,
     private readonly book: UsageBook | undefined,
+    /** The user's shared bandwidth bucket for this direction (none: unlimited). */
+    bucket?: Bucket,
   ) {
-    this.#bucket = bucketFor(username, direction, limits.bandwidthKb);
+    this.#bucket = bucket;
     this.#key = `user:${username}`;
     this.#limited = !!book && (limits.upload > 0 || limits.download > 0 || limits.total > 0);
   }
@@ -111,7 +113,9 @@ export function openGate(conn: Connection, direction: Direction): TransferGate |
   const src = conn.limits;
   if (!src) return undefined;
   const user = src.currentUser(conn.username) ?? conn.user;
-  const gate = new TransferGate(direction, transferLimitsOf(user, direction), conn.username, src.book);
+  const limits = transferLimitsOf(user, direction);
+  const bucket = conn.context.buckets.for(conn.username, direction, limits.bandwidthKb);
+  const gate = new TransferGate(direction, limits, conn.username, src.book, bucket);
   gate.checkOpen();
   return gate;
 }

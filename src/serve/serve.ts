@@ -3,44 +3,50 @@
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
 import { configSource, loadConfig, type CommonFlags } from '../cli/context.ts';
 import { watchConfigFile } from './watch.ts';
-import { configureLog, log } from '../log.ts';
+import { configureLog, createLog, log as processLog, type LogSink } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
-import { actions } from '../core/actions.ts';
-import { inc } from '../core/metrics.ts';
+import { ServerContext } from '../core/context.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
-import type { Runtime, Service } from './service.ts';
+import type { Service } from './service.ts';
 import { SERVICES } from './services.ts';
 
 export interface Server {
-  readonly runtime: Runtime;
+  readonly context: ServerContext;
   reload(): Promise<{ ok: boolean; errors?: string[] }>;
   stop(): Promise<void>;
 }
 
-export async function startServer(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<Server> {
-  configureLog({ level: loaded.config.log?.level, file: loaded.config.log?.file });
+export interface StartOptions {
+  loaded: LoadedConfig;
+  dataDir: string;
+  /** Where the config came from, re-read on reload. */
+  flags: CommonFlags;
+  /** Where this server's log lines go (stderr by default); the config's level and file apply. */
+  logSink?: LogSink;
+}
+
+export async function startServer(opts: StartOptions): Promise<Server> {
+  const { loaded, dataDir, flags } = opts;
+  const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
+  const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}) });
+  // Code that runs without a server (reconcile, the store, backends) writes to the process log.
+  if (!opts.logSink) configureLog(logOptions);
   const store = await openStore(dataDir);
   migrateUp(store);
+  const context = new ServerContext({ config: loaded.config, dataDir, store, log, reload: () => server.reload() });
+  const { metrics, actions } = context;
   const first = await reconcile(loaded, dataDir, store);
-  inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
+  metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
   actions.configure(loaded.config.common, store);
-
-  const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
-    config: loaded.config,
-    dataDir,
-    store,
-    reload: () => server.reload(),
-  };
   const services: Service[] = [];
   try {
     for (const factory of SERVICES) {
-      const s = factory(runtime);
+      const s = factory(context);
       if (!s) continue;
       await s.start();
       services.push(s);
@@ -50,12 +56,12 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
     await store.close();
     throw err;
   }
-  const stopGcPacer = startGcPacer();
+  const stopGcPacer = startGcPacer({ registry: context.connections });
   log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...first.summary });
 
   let reloading: Promise<{ ok: boolean; errors?: string[] }> | undefined;
   const server: Server = {
-    runtime,
+    context,
     reload() {
       // One reload at a time; a SIGHUP during a reload waits for it.
       reloading = (reloading ?? Promise.resolve({ ok: true })).then(async () => {
@@ -63,21 +69,21 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
         if (!next.ok) {
           const errors = next.issues.map(formatIssue);
           log('error', 'reload_rejected', { errors });
-          inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'reload' });
+          metrics.inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'reload' });
           return { ok: false, errors };
         }
         try {
           const result = await reconcile(next.value, dataDir, store);
           printGenerated(result.generated, next.value.config);
-          runtime.config = next.value.config;
+          context.config = next.value.config;
           actions.configure(next.value.config.common);
           for (const s of services) await s.reload?.(next.value.config);
           log('info', 'reload_applied', result.summary);
-          inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'reload' });
+          metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'reload' });
           return { ok: true };
         } catch (err) {
           log('error', 'reload_failed', { error: (err as Error).message });
-          inc('sftpgo_reconcile_total', { result: 'failed', trigger: 'reload' });
+          metrics.inc('sftpgo_reconcile_total', { result: 'failed', trigger: 'reload' });
           return { ok: false, errors: [(err as Error).message] };
         }
       });
@@ -94,7 +100,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
-      flushUsage();
+      flushUsage(store);
       await store.close();
       log('info', 'serve_stopped');
     },
@@ -120,10 +126,11 @@ function printGenerated(generated: Generated[], config: Config): void {
 }
 
 export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
-  const server = await startServer(loaded, dataDir, flags);
+  const server = await startServer({ loaded, dataDir, flags });
+  const log = server.context.log;
   const file = configSource(flags);
   // The watch follows the setting the server started with; changing it needs a restart.
-  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload()) : undefined;
+  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), log) : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -141,8 +148,8 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
     };
     // One connection's bug (an unhandled stream error deep in a library) must not take every other
     // session down with it: log it loudly and keep serving.
-    process.on('uncaughtException', (err) => log('error', 'internal_error', { error: String(err?.stack ?? err) }));
-    process.on('unhandledRejection', (err) => log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
+    process.on('uncaughtException', (err) => processLog('error', 'internal_error', { error: String(err?.stack ?? err) }));
+    process.on('unhandledRejection', (err) => processLog('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void server.reload());

@@ -1,6 +1,8 @@
-// What `serve` runs: each protocol front-end (and later the admin API) is a Service started with
-// the shared runtime and stopped on shutdown. Reload hands services the new config.
+// What `serve` runs: each protocol front-end and the admin API is a Service built from the server
+// context, started, and stopped on shutdown. Reload hands services the new config. `Runtime` is
+// the part of the context the record writers (API resources, imports) read.
 import type { Config } from '../config/load.ts';
+import type { ServerContext } from '../core/context.ts';
 import type { Store } from '../store/store.ts';
 
 export interface Runtime {
@@ -22,4 +24,5 @@ export interface Service {
   reload?(config: Config): Promise<void>;
 }
 
-export type ServiceFactory = (runtime: Runtime) => Service | undefined;
+/** Builds a service from the server's context; undefined when the config leaves it off. */
+export type ServiceFactory = (context: ServerContext) => Service | undefined;

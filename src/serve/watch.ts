@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 
 const DEBOUNCE_MS = 300;
 
@@ -17,7 +17,7 @@ function digest(file: string): string | undefined {
 }
 
 /** Calls `onChange` after the file's content changed; returns a function that stops watching. */
-export function watchConfigFile(file: string, onChange: () => void): () => void {
+export function watchConfigFile(file: string, onChange: () => void, log: Log): () => void {
   const path = resolve(file);
   const name = basename(path);
   let last = digest(path);

@@ -1,7 +1,7 @@
 // The one table from core error codes to FTP reply codes, and the reply-text encodings the FTP
 // front-end uses (quoted paths, multi-line replies).
+import type { Log } from '../../log.ts';
 import { AppError, type ErrorCode } from '../../errors.ts';
-import { log } from '../../log.ts';
 
 const BY_CODE: Record<ErrorCode, number> = {
   not_found: 550,
@@ -28,7 +28,7 @@ export interface Reply {
 }
 
 /** Maps a thrown error to a reply; anything that is not an AppError is a logged local error (451). */
-export function replyFor(err: unknown, opts: { naming?: boolean } = {}): Reply {
+export function replyFor(err: unknown, log: Log, opts: { naming?: boolean } = {}): Reply {
   if (err instanceof AppError) {
     if (opts.naming && BAD_NAME.has(err.code)) return { code: 553, text: err.message };
     return { code: BY_CODE[err.code], text: err.message };

@@ -8,18 +8,16 @@ import type { SecureContext } from 'node:tls';
 import type { Config } from '../../config/load.ts';
 import type { Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import type { Store } from '../../store/store.ts';
-import { coreSettingsFor } from '../../core/login.ts';
-import { admitSocket } from '../../auth/login.ts';
-import { plainIp } from '../../core/ip.ts';
+import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { loadTlsContext } from './tls.ts';
 
 export interface FtpServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
+  gate: LoginGate;
+  log: Log;
 }
 
 interface Listener {
@@ -35,6 +33,7 @@ export class FtpServer {
   #banner: string[] = [];
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<FtpSession>();
+  #idleCheck = false;
 
   constructor(private readonly opts: FtpServerOptions) {
     this.#config = opts.config;
@@ -49,6 +48,8 @@ export class FtpServer {
   }
 
   async start(): Promise<void> {
+    this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
+    this.#idleCheck = true;
     this.#banner = this.#loadBanner(this.#ftpd);
     const bindings = this.#ftpd.bindings ?? [];
     for (const [index, binding] of bindings.entries()) {
@@ -66,10 +67,10 @@ export class FtpServer {
           res();
         });
       });
-      server.on('error', (err: Error) => log('error', 'ftp_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'ftp_listener_error', { error: err.message }));
       this.#listeners.push(listener);
       const addr = server.address() as AddressInfo;
-      log('info', 'ftp_listening', { address: addr.address, port: addr.port, tls_mode: binding.tls_mode ?? 0 });
+      this.opts.log('info', 'ftp_listening', { address: addr.address, port: addr.port, tls_mode: binding.tls_mode ?? 0 });
     }
   }
 
@@ -80,7 +81,7 @@ export class FtpServer {
     try {
       this.#banner = this.#loadBanner(ftpd);
     } catch (err) {
-      log('error', 'ftp_reload_failed', { error: (err as Error).message });
+      this.opts.log('error', 'ftp_reload_failed', { error: (err as Error).message });
     }
     for (const l of this.#listeners) {
       const binding = ftpd.bindings?.[l.index];
@@ -89,9 +90,9 @@ export class FtpServer {
       try {
         const next = loadTlsContext(ftpd, binding, this.opts.dataDir);
         if (next) l.tls = next;
-        log('info', 'ftp_tls_reloaded', { port: binding.port, tls: !!next });
+        this.opts.log('info', 'ftp_tls_reloaded', { port: binding.port, tls: !!next });
       } catch (err) {
-        log('error', 'ftp_reload_failed', { port: binding.port, error: (err as Error).message });
+        this.opts.log('error', 'ftp_reload_failed', { port: binding.port, error: (err as Error).message });
       }
     }
   }
@@ -99,6 +100,8 @@ export class FtpServer {
   async stop(): Promise<void> {
     await Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
     for (const s of [...this.#sessions]) s.close();
+    if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
+    this.#idleCheck = false;
     this.#sessions.clear();
   }
 
@@ -124,9 +127,8 @@ export class FtpServer {
       get common() {
         return server.#config.common;
       },
-      store: this.opts.store,
-      authEnv: () => ({ store: this.opts.store, config: server.#config }),
-      coreSettings: () => coreSettingsFor(server.#config, this.opts.store),
+      gate: this.opts.gate,
+      log: this.opts.log,
       get binding() {
         return listener.binding;
       },
@@ -135,12 +137,12 @@ export class FtpServer {
     };
     // A reset while the admission is pending must not be an unhandled 'error'.
     sock.on('error', () => undefined);
-    void admitSocket(host.authEnv(), sock, plainIp(sock.remoteAddress), 'FTP').then((refused) => {
+    void this.opts.gate.admit(sock, sock.remoteAddress ?? '', 'FTP').then((refused) => {
       if (refused) return void sock.destroy();
       const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
       this.#sessions.add(session);
       session.start().catch((err) => {
-        log('error', 'ftp_session_error', { error: String(err) });
+        this.opts.log('error', 'ftp_session_error', { error: String(err) });
         session.close();
       });
     });

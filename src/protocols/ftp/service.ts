@@ -5,7 +5,7 @@ import { FtpServer } from './server.ts';
 export const ftpService: ServiceFactory = (runtime) => {
   const bindings = runtime.config.ftpd?.bindings ?? [];
   if (!bindings.some((b) => b.port > 0)) return undefined;
-  const server = new FtpServer({ config: runtime.config, dataDir: runtime.dataDir, store: runtime.store });
+  const server = new FtpServer({ config: runtime.config, dataDir: runtime.dataDir, gate: runtime.gate, log: runtime.log });
   return {
     name: 'ftpd',
     start: () => server.start(),

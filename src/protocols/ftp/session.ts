@@ -6,14 +6,12 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Common, Ftpd, TlsBinding } from '../../config/schema-types.ts';
-import { connections, type Connection } from '../../core/connection.ts';
-import { loginRefusal, openConnection, type CoreSettings } from '../../core/login.ts';
+import { DEFAULT_IDLE_MINUTES, type Connection } from '../../core/connection.ts';
+import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
+import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import type { ReadTx } from '../../store/store.ts';
-import { logLoginFailed } from './auth.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
-import { loginSucceeded, passwordLogin, type AuthEnv } from '../../auth/login.ts';
+import { isConnectionNoise } from '../../core/events.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
 import { plainIp } from './passive.ts';
@@ -22,7 +20,6 @@ import { handshake, wrapTls } from './tls.ts';
 
 const MAX_LINE = 8192;
 const MAX_LOGIN_FAILURES = 3;
-const DEFAULT_IDLE_MINUTES = 15;
 const DEFAULT_DATA_TIMEOUT_S = 30;
 const TLS_HANDSHAKE_MS = 15_000;
 
@@ -30,11 +27,9 @@ const TLS_HANDSHAKE_MS = 15_000;
 export interface SessionHost {
   readonly ftpd: Ftpd;
   readonly common: Common | undefined;
-  readonly store: ReadTx;
-  /** What the login pipeline reads: the store and the current config. */
-  authEnv(): AuthEnv;
-  /** Login settings from the current config (upload mode, quotas...), the same for every protocol. */
-  coreSettings(): CoreSettings;
+  /** Admission, credentials, account checks and the login lines, as for every protocol. */
+  readonly gate: LoginGate;
+  readonly log: Log;
   readonly binding: TlsBinding;
   /** The binding's current TLS context (re-read on reload); undefined without a certificate. */
   tlsContext(): SecureContext | undefined;
@@ -54,6 +49,7 @@ export class FtpSession {
   readonly #queue: string[] = [];
   #pumping = false;
   #closed = false;
+  /** Before login only: a logged-in session is ended by the registry's idle check. */
   #idle: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #pendingUser: string | undefined;
@@ -61,6 +57,7 @@ export class FtpSession {
   #data: DataChannel | undefined;
   readonly ip: string;
   tls = false;
+  #login: Session | undefined;
   conn: Connection | undefined;
   cwd = '/';
   type: 'A' | 'I' = 'A';
@@ -77,7 +74,7 @@ export class FtpSession {
   ) {
     this.#sock = raw;
     this.ip = plainIp(raw.remoteAddress);
-    raw.on('error', (err) => log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
+    raw.on('error', (err) => this.host.log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
     raw.on('close', () => this.close());
   }
 
@@ -130,7 +127,7 @@ export class FtpSession {
   }
 
   replyError(err: unknown, opts: { naming?: boolean } = {}): void {
-    const r: Reply = replyFor(err, opts);
+    const r: Reply = replyFor(err, this.host.log, opts);
     this.reply(r.code, r.text);
   }
 
@@ -189,8 +186,8 @@ export class FtpSession {
     const verb = (sp < 0 ? line : line.slice(0, sp)).trim().toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
     if (!verb) return;
-    log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
-    this.#armIdle();
+    this.host.log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
+    if (!this.conn) this.#armIdle();
     this.conn?.touch();
     if (this.#active && !IMMEDIATE.has(verb)) await this.#active.done;
     if (verb !== 'RNTO' && verb !== 'RNFR') this.renameFrom = undefined;
@@ -205,13 +202,17 @@ export class FtpSession {
     }
   }
 
+  /**
+   * common.idle_timeout for a control connection that has not logged in: there is no session yet
+   * for the registry's idle check to end.
+   */
   #armIdle(): void {
     if (this.#idle) clearTimeout(this.#idle);
     const minutes = this.host.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES;
     if (minutes <= 0) return;
     this.#idle = setTimeout(() => {
       if (this.#active) return this.#armIdle();
-      log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
+      this.host.log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
       this.quit(421, 'Idle timeout, closing the control connection');
     }, minutes * 60_000);
     this.#idle.unref?.();
@@ -226,7 +227,7 @@ export class FtpSession {
     await new Promise<void>((resolve) => plain.write(formatReply(234, 'AUTH TLS successful'), () => resolve()));
     if (this.#closed) return;
     const t = wrapTls(this.raw, context);
-    t.on('error', (err) => log('debug', 'ftp_tls_error', { ip: this.ip, error: err.message }));
+    t.on('error', (err) => this.host.log('debug', 'ftp_tls_error', { ip: this.ip, error: err.message }));
     this.#sock = t;
     this.tls = true;
     this.#attach();
@@ -239,8 +240,8 @@ export class FtpSession {
   /** A TLS handshake that failed: a protocol error, unless the client merely went away. */
   #tlsFailed(err: unknown): void {
     const error = String((err as Error)?.message ?? err);
-    if (this.#closed || isConnectionNoise(err)) return log('debug', 'ftp_tls_failed', { ip: this.ip, error });
-    protocolError({ ip: this.ip, protocol: 'FTP', username: this.conn?.username ?? this.#pendingUser ?? '', error: `TLS handshake: ${error}` });
+    if (this.#closed || isConnectionNoise(err)) return this.host.log('debug', 'ftp_tls_failed', { ip: this.ip, error });
+    this.host.gate.protocolError({ ip: this.ip, protocol: 'FTP', username: this.conn?.username ?? this.#pendingUser ?? '', error: `TLS handshake: ${error}` });
   }
 
   /** Replies, then closes the control connection once the reply is written. */
@@ -258,15 +259,7 @@ export class FtpSession {
     this.#data?.close();
     this.#sock.destroy();
     this.raw.destroy();
-    const c = this.conn;
-    if (c) {
-      void c.close().then(() =>
-        log('info', 'logout', {
-          connection: c.id, username: c.username, ip: this.ip, protocol: 'FTP', duration_ms: Date.now() - c.startedAt,
-          open_transfers: connections.openTransfers(), live_connections: connections.list().length,
-        }),
-      );
-    }
+    void this.#login?.close();
     this.onClose();
   }
 
@@ -275,11 +268,15 @@ export class FtpSession {
   user(name: string): void {
     if (this.conn) return this.reply(530, 'Already logged in');
     if (this.tlsRequired && !this.tls) {
-      logLoginFailed(this.ip, name, 'tls_required');
+      this.#refuse(name, 'tls_required', false);
       return this.reply(534, 'Policy requires TLS: use AUTH TLS first');
     }
     this.#pendingUser = name;
     this.reply(331, `Password required for ${name}`);
+  }
+
+  #refuse(username: string, reason: string, hooks = true): void {
+    this.host.gate.refuse({ protocol: 'FTP', ip: this.ip, username, method: 'password' }, reason, { hooks });
   }
 
   async pass(password: string): Promise<void> {
@@ -287,33 +284,26 @@ export class FtpSession {
     const username = this.#pendingUser;
     this.#pendingUser = undefined;
     if (this.tlsRequired && !this.tls) {
-      logLoginFailed(this.ip, username ?? '', 'tls_required');
+      this.#refuse(username ?? '', 'tls_required', false);
       return this.reply(530, 'TLS is required to log in: use AUTH TLS');
     }
     if (username === undefined) return this.reply(503, 'Login with USER first');
-    const attempt = { protocol: 'FTP' as const, ip: this.ip, username, method: 'password' as const };
+    const gate = this.host.gate;
     // A user with TOTP for FTP sends the password with the current code appended (SFTPGo's convention).
-    const outcome = await passwordLogin(this.host.authEnv(), attempt, password);
-    let reason = outcome.ok ? loginRefusal(outcome.user, Date.now(), connections.countFor(username)) : outcome.reason;
-    if (outcome.ok && !reason) {
-      try {
-        this.conn = await openConnection(outcome.user, this.host.coreSettings(), {
-          protocol: 'FTP', remoteAddress: this.ip, disconnect: () => this.close(),
-        });
-      } catch (err) {
-        reason = (err as AppError).code ?? 'error';
-      }
-    }
-    if (!this.conn) {
-      logLoginFailed(this.ip, username, reason ?? 'error', this.host.authEnv());
+    const outcome = await gate.authenticate({ protocol: 'FTP', ip: this.ip, username, method: 'password' }, password);
+    if (!outcome.ok) this.#refuse(username, outcome.reason);
+    const opened = outcome.ok ? await gate.open(outcome.user, { protocol: 'FTP', ip: this.ip, method: 'password', single: true, tls: this.tls }) : undefined;
+    if (!opened?.ok) {
       if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
       return this.reply(530, 'Login incorrect');
     }
-    if (this.#closed) return void this.conn.close();
+    const session = opened.session;
+    this.#login = session;
+    this.conn = session.connect({ protocol: 'FTP', disconnect: () => this.quit(421, 'Closing the control connection') });
+    if (this.#closed) return void session.close();
+    if (this.#idle) clearTimeout(this.#idle);
     // filters.start_directory: the first PWD (relative paths start there too).
     this.cwd = this.conn.fs.startDirectory;
-    log('info', 'login', { connection: this.conn.id, ip: this.ip, protocol: 'FTP', username, method: 'password', tls: this.tls });
-    loginSucceeded(this.host.authEnv(), attempt, this.conn.user);
     this.reply(230, 'Login successful');
   }
 
@@ -355,7 +345,7 @@ export class FtpSession {
         ch.close();
         await finish(false).catch(() => undefined);
         if (aborted || err instanceof DataError || !(err instanceof AppError)) {
-          if (!(err instanceof DataError) && !aborted) log('debug', 'ftp_data_error', { ip: this.ip, error: String(err) });
+          if (!(err instanceof DataError) && !aborted) this.host.log('debug', 'ftp_data_error', { ip: this.ip, error: String(err) });
           return this.reply(426, 'Connection closed; transfer aborted');
         }
         return this.replyError(err, opts);

@@ -4,12 +4,13 @@
 // the user's `next_auth_methods`, and a TOTP code (asked by keyboard-interactive) after the first
 // factor for users with TOTP enabled for SSH. Steps that pass but leave a step due answer with
 // partial success (RFC 4252 5.1). max_auth_tries and the account checks are applied by the server.
-// Every refusal is logged as a stable `login_failed` event carrying the client IP, for fail2ban.
+// The gate (core/gate.ts) runs each credential check and writes every `login_failed` line.
 import { algoMatchesCertificate, certificateRefusal, isCertificateAlgo, parseCertificate, verifySshSignature } from '../../auth/certificates.ts';
 import { runKeyboardInteractiveHook, type Question } from '../../auth/keyboard-interactive.ts';
 import { findAuthorizedKey } from '../../auth/keys.ts';
-import { checkPassword, loginRejected, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginMethod } from '../../auth/login.ts';
-import { checkTotp, totpRequired } from '../../auth/totp.ts';
+import type { LoginAttempt } from '../../auth/login.ts';
+import { totpRequired } from '../../auth/totp.ts';
+import type { AuthSteps } from '../../core/gate.ts';
 import type { UserRecord } from '../../model.ts';
 import type { AuthContext } from '../../lib/ssh2.ts';
 import { utils } from '../../lib/ssh2.ts';
@@ -87,12 +88,12 @@ export class SshAuthentication {
 
   constructor(private readonly ip: string, private readonly signal?: AbortSignal) {}
 
-  async authenticate(env: AuthEnv, ctx: AuthContext, s: AuthSettings): Promise<AuthOutcome> {
+  async authenticate(steps: AuthSteps, ctx: AuthContext, s: AuthSettings): Promise<AuthOutcome> {
     const username = ctx.username;
     const method = ctx.method;
     if (method !== 'password' && method !== 'publickey' && method !== 'keyboard-interactive') return this.#skip(s);
     const progress = this.#progress;
-    if (progress) return this.#nextStep(env, ctx, s, progress);
+    if (progress) return this.#nextStep(steps, ctx, s, progress);
 
     if (method === 'password' && !s.passwordAuthentication) return this.#skip(s);
     if (method === 'keyboard-interactive' && !s.keyboardInteractive) return this.#skip(s);
@@ -102,10 +103,10 @@ export class SshAuthentication {
       : method === 'publickey'
         ? { protocol: 'SSH', ip: this.ip, username, method, publicKey: authorizedKeyLine((ctx as AuthContext & { key: { data: Buffer } }).key.data) }
         : { protocol: 'SSH', ip: this.ip, username, method };
-    const resolved = await resolveUser(env, attempt);
+    const resolved = await steps.resolve(attempt);
     if (!resolved.ok) return { ok: false, reason: resolved.reason, username, method };
     const user = resolved.user;
-    const refused = userFilters(user, attempt);
+    const refused = steps.filters(user, attempt);
     if (refused) return { ok: false, reason: refused, username, method };
 
     let passed: Factor[];
@@ -117,11 +118,11 @@ export class SshAuthentication {
       // A user whose public key must be followed by another method cannot start without it.
       if ((user.filters?.next_auth_methods ?? []).length > 0) return { ok: false, reason: 'publickey_required', username, method };
       if (method === 'password') {
-        const v = await checkPassword(env, user, attempt, (ctx as AuthContext & { password: string }).password);
+        const v = await steps.password(user, attempt, (ctx as AuthContext & { password: string }).password);
         if (!v.ok) return { ok: false, reason: v.reason, username, method };
         passed = ['password'];
       } else {
-        const r = await this.#keyboardInteractive(env, ctx, s, user, []);
+        const r = await this.#keyboardInteractive(steps, ctx, s, user, []);
         if (r.ok !== true) return r.outcome;
         passed = r.passed;
       }
@@ -150,7 +151,7 @@ export class SshAuthentication {
     return { ok: 'partial', methods: due.methods, username: p.user.username, method: label };
   }
 
-  async #nextStep(env: AuthEnv, ctx: AuthContext, s: AuthSettings, p: Progress): Promise<AuthOutcome> {
+  async #nextStep(steps: AuthSteps, ctx: AuthContext, s: AuthSettings, p: Progress): Promise<AuthOutcome> {
     const due = remaining(p, s).methods;
     const method = ctx.method as AuthMethod;
     const username = p.user.username;
@@ -158,11 +159,11 @@ export class SshAuthentication {
     if (method === 'password') {
       const password = (ctx as AuthContext & { password: string }).password;
       const attempt: LoginAttempt = { protocol: 'SSH', ip: this.ip, username, method: 'password', password };
-      const v = await checkPassword(env, p.user, attempt, password);
+      const v = await steps.password(p.user, attempt, password);
       if (!v.ok) return { ok: false, reason: v.reason, username, method: `${p.passed.join('+')}+password` };
       return this.#advance({ user: p.user, passed: [...p.passed, 'password'] }, s, method);
     }
-    const r = await this.#keyboardInteractive(env, ctx, s, p.user, p.passed);
+    const r = await this.#keyboardInteractive(steps, ctx, s, p.user, p.passed);
     if (r.ok !== true) return r.outcome;
     return this.#advance({ user: p.user, passed: [...p.passed, ...r.passed] }, s, method);
   }
@@ -200,7 +201,7 @@ export class SshAuthentication {
    * prompt) unless only the TOTP code is missing, then the code ("Authentication code:") when the
    * user has TOTP for SSH and the hook did not check it.
    */
-  async #keyboardInteractive(env: AuthEnv, ctx: AuthContext, s: AuthSettings, user: UserRecord, passed: Factor[]):
+  async #keyboardInteractive(steps: AuthSteps, ctx: AuthContext, s: AuthSettings, user: UserRecord, passed: Factor[]):
       Promise<{ ok: true; passed: Factor[] } | { ok: false; outcome: AuthOutcome }> {
     const username = user.username;
     const label = [...passed, 'keyboard-interactive'].join('+');
@@ -213,9 +214,9 @@ export class SshAuthentication {
     if (passed.length === 0 || secondFactorDue({ user, passed })) {
       if (s.keyboardInteractiveHook) {
         const v = await runKeyboardInteractiveHook(s.keyboardInteractiveHook, {
-          username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal,
-          checkPassword: async (answer) => (await checkPassword(env, user, attempt, answer)).ok,
-          checkTotp: (answer) => checkTotp(user, answer) === undefined,
+          username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal, log: steps.log,
+          checkPassword: async (answer) => (await steps.password(user, attempt, answer)).ok,
+          checkTotp: (answer) => steps.totp(user, answer) === undefined,
         });
         if (!v.ok) return fail(v.reason);
         gained.push('keyboard-interactive');
@@ -223,7 +224,7 @@ export class SshAuthentication {
       } else {
         const answers = await prompt([{ prompt: 'Password: ', echo: false }], '');
         if (!answers) return fail('client_disconnected');
-        const v = await checkPassword(env, user, attempt, answers[0] ?? '');
+        const v = await steps.password(user, attempt, answers[0] ?? '');
         if (!v.ok) return fail(v.reason);
         gained.push('keyboard-interactive');
       }
@@ -231,7 +232,7 @@ export class SshAuthentication {
     if (totpRequired(user, 'SSH') && !passed.includes('totp') && !gained.includes('totp')) {
       const answers = await prompt([{ prompt: 'Authentication code: ', echo: false }], '');
       if (!answers) return fail('client_disconnected');
-      const refused = checkTotp(user, answers[0] ?? '');
+      const refused = steps.totp(user, answers[0] ?? '');
       if (refused) return fail(refused);
       gained.push('totp');
     }
@@ -256,8 +257,4 @@ export class SshAuthentication {
 function authorizedKeyLine(blob: Buffer): string {
   const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
   return `${blob.subarray(4, 4 + len).toString('latin1')} ${blob.toString('base64')}`;
-}
-
-export function logLoginFailed(ip: string, username: string, method: string, reason: string, env?: AuthEnv): void {
-  loginRejected(env, { ip, protocol: 'SSH', username, method: method as LoginMethod }, reason);
 }

@@ -1,9 +1,8 @@
 // SSH "exec" requests: the commands SFTPGo answers itself (hash sums, cd, pwd) and scp. There is
 // never a shell: anything else gets an error message and a non-zero exit status.
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import { actions } from '../../core/actions.ts';
-import type { Connection } from '../../core/connection.ts';
+import type { Connection, Protocol } from '../../core/connection.ts';
 import type { ServerChannel } from '../../lib/ssh2.ts';
 import { ScpSession, parseScpArgs } from './scp.ts';
 
@@ -47,6 +46,11 @@ export function splitCommand(line: string): string[] {
   return out;
 }
 
+/** The protocol a command's channel runs: scp moves files as SCP, every other command is SSH. */
+export function commandProtocol(line: string): Protocol {
+  return splitCommand(line)[0] === 'scp' ? 'SCP' : 'SSH';
+}
+
 function finish(ch: ServerChannel, code: number): void {
   try {
     ch.exit(code);
@@ -60,11 +64,11 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
   const words = splitCommand(line);
   const name = words[0] ?? '';
   if (!enabled.has(name)) {
-    log('info', 'ssh_command_refused', { connection: conn.id, username: conn.username, command: name });
+    conn.context.log('info', 'ssh_command_refused', { connection: conn.id, username: conn.username, command: name });
     ch.stderr.write(`command not supported: ${name || '(empty)'}\n`);
     return finish(ch, 127);
   }
-  log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
+  conn.context.log('info', 'ssh_command', { connection: conn.id, username: conn.username, command: name });
   // The file a hash command names, for the ssh_cmd action (scp reports uploads and downloads instead).
   let target: string | undefined;
   try {
@@ -74,7 +78,6 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
         ch.stderr.write('scp: unsupported arguments\n');
         return finish(ch, 1);
       }
-      conn.protocol = 'SCP';
       return finish(ch, await new ScpSession(ch, conn, args).run());
     }
     if (name === 'pwd' || name === 'cd') {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
+import type { Log } from '../../log.ts';
 import { utils } from '../../lib/ssh2.ts';
 
 const GENERATED = [
@@ -12,7 +12,7 @@ const GENERATED = [
   { file: 'id_rsa', type: 'rsa' as const, opts: { bits: 3072 } },
 ];
 
-export function loadHostKeys(configured: readonly string[] | undefined, dataDir: string): Buffer[] {
+export function loadHostKeys(configured: readonly string[] | undefined, dataDir: string, log: Log): Buffer[] {
   if (configured && configured.length > 0) {
     return configured.map((p) => {
       const path = isAbsolute(p) ? p : resolve(dataDir, p);
@@ -31,7 +31,7 @@ export function loadHostKeys(configured: readonly string[] | undefined, dataDir:
   return GENERATED.map(({ file, type, opts }) => {
     const path = join(dir, file);
     if (!existsSync(path)) {
-      const pair = generateParsable(type, opts);
+      const pair = generateParsable(type, opts, log);
       // Written under a temp name and renamed, so a crash never leaves a half-written key behind.
       writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
       writeFileSync(`${path}.tmp`, pair.private, { mode: 0o600 });
@@ -49,7 +49,7 @@ export function loadHostKeys(configured: readonly string[] | undefined, dataDir:
  * ssh2's key generator under Bun occasionally emits a private key its own parser rejects
  * ("Malformed OpenSSH private key", seen once in hundreds of test runs): check, and try again.
  */
-function generateParsable(type: 'ed25519' | 'ecdsa' | 'rsa', opts: object): { private: string; public: string } {
+function generateParsable(type: 'ed25519' | 'ecdsa' | 'rsa', opts: object, log: Log): { private: string; public: string } {
   for (let attempt = 1; ; attempt++) {
     const pair = utils.generateKeyPairSync(type, opts as never);
     if (!(utils.parseKey(pair.private) instanceof Error)) return pair;

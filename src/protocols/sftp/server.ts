@@ -3,42 +3,42 @@
 // commands and scp). Shells and PTYs are always refused. Stopping closes listeners and every
 // connection it accepted, which releases their open files.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
-import { connections, type Connection } from '../../core/connection.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
-import { coreSettingsFor, loginRefusal, openConnection } from '../../core/login.ts';
+import { isConnectionNoise } from '../../core/events.ts';
+import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { plainIp } from '../../core/ip.ts';
+import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import type { Store } from '../../store/store.ts';
 import { Server, type Connection as SshClient } from '../../lib/ssh2.ts';
 import { algorithmsFor } from './algorithms.ts';
-import { logLoginFailed, offeredMethods, SshAuthentication, type AuthSettings } from './auth.ts';
+import { offeredMethods, SshAuthentication, type AuthSettings } from './auth.ts';
 import { loadTrustedCAs } from '../../auth/certificates.ts';
-import { admitSocket, loginSucceeded, type AuthEnv, type LoginMethod } from '../../auth/login.ts';
-import { enabledCommands, runCommand } from './commands.ts';
+import { commandProtocol, enabledCommands, runCommand } from './commands.ts';
 import { loadHostKeys } from './host-keys.ts';
 import { SftpSession } from './sftp-session.ts';
 
 const DEFAULT_GRACE_SECONDS = 120;
-const DEFAULT_IDLE_MINUTES = 15;
 const DEFAULT_MAX_AUTH_TRIES = 6;
 
 export interface SftpServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
+  gate: LoginGate;
+  log: Log;
 }
 
 export class SftpServer {
   #config: Config;
   readonly #listeners: InstanceType<typeof Server>[] = [];
   readonly #clients = new Set<SshClient>();
-  readonly #connections = new Set<Connection>();
-  readonly #sessions = new Set<SftpSession>();
+  /** Logins of this server, each with its channels' connections. */
+  readonly #logins = new Set<Session>();
+  readonly #sftpChannels = new Set<SftpSession>();
   #idleCheck = false;
+  #uncountHandles: (() => void) | undefined;
   /** Blobs of sftpd.trusted_user_ca_keys, read at start and on reload. */
   #trustedCAs: Buffer[] = [];
 
@@ -53,13 +53,13 @@ export class SftpServer {
   /** Open SFTP handles across live sessions (a leak check reads this). */
   get openHandles(): number {
     let n = 0;
-    for (const s of this.#sessions) n += s.openHandles;
+    for (const s of this.#sftpChannels) n += s.openHandles;
     return n;
   }
 
   async start(): Promise<void> {
     const cfg = this.#sftpd;
-    const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir);
+    const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir, this.opts.log);
     // Relative paths resolve against the data directory, as host_keys do.
     this.#trustedCAs = loadTrustedCAs(cfg.trusted_user_ca_keys, this.opts.dataDir);
     const algorithms = algorithmsFor(cfg);
@@ -79,13 +79,13 @@ export class SftpServer {
     };
     for (const b of cfg.bindings ?? []) {
       if (!b.port) continue;
-      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, info.ip));
+      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, plainIp(info.ip)));
       // ssh2 reports a connection only once the client sent its identification line, so the login
       // grace time is armed on the raw socket: a client that connects and says nothing is dropped too.
-      (server as unknown as { _srv: NetServer })._srv.on('connection', (socket: Socket) => {
+      server.on('tcpConnection', (socket) => {
         this.#armGrace(socket);
         // Step 0 of the login pipeline; authentication waits for it, a refusal closes the socket.
-        void admitSocket(this.#authEnv(), socket, plainIp(socket.remoteAddress), 'SSH').then((refused) => {
+        void this.opts.gate.admit(socket, socket.remoteAddress ?? '', 'SSH').then((refused) => {
           if (refused) socket.destroy();
         });
       });
@@ -97,13 +97,14 @@ export class SftpServer {
           resolve();
         });
       });
-      server.on('error', (err: Error) => log('error', 'sftp_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'sftp_listener_error', { error: err.message }));
       this.#listeners.push(server);
       const addr = server.address() as AddressInfo;
-      log('info', 'sftp_listening', { address: addr.address, port: addr.port });
+      this.opts.log('info', 'sftp_listening', { address: addr.address, port: addr.port });
     }
-    connections.startIdleCheck(this.#config.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES);
+    this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
+    this.#uncountHandles = this.opts.gate.countHandles(() => this.openHandles);
   }
 
   async reload(config: Config): Promise<void> {
@@ -112,7 +113,7 @@ export class SftpServer {
     try {
       this.#trustedCAs = loadTrustedCAs(config.sftpd?.trusted_user_ca_keys, this.opts.dataDir);
     } catch (err) {
-      log('error', 'sftp_trusted_ca_reload_failed', { error: (err as Error).message });
+      this.opts.log('error', 'sftp_trusted_ca_reload_failed', { error: (err as Error).message });
     }
     this.#config = config;
   }
@@ -121,16 +122,13 @@ export class SftpServer {
     // A listener's close completes only once its clients are gone: stop accepting, drop the
     // clients, then wait.
     const closed = this.#listeners.splice(0).map((s) => new Promise<void>((r) => s.close(() => r())));
-    await Promise.allSettled([...this.#connections].map((c) => c.close()));
+    await Promise.allSettled([...this.#logins].map((s) => s.close()));
     for (const c of this.#clients) c.end();
     this.#clients.clear();
     await Promise.all(closed);
-    if (this.#idleCheck) connections.releaseIdleCheck();
+    if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
-  }
-
-  #authEnv(): AuthEnv {
-    return { store: this.opts.store, config: this.#config };
+    this.#uncountHandles?.();
   }
 
   /** Sockets whose client authenticated: the login grace timer leaves them alone. */
@@ -140,7 +138,7 @@ export class SftpServer {
     const seconds = this.#sftpd.login_grace_time || DEFAULT_GRACE_SECONDS;
     const timer = setTimeout(() => {
       if (this.#authenticated.has(socket)) return;
-      logLoginFailed(socket.remoteAddress ?? '', '', 'none', 'login_grace_time_exceeded');
+      this.opts.gate.refuse({ protocol: 'SSH', ip: socket.remoteAddress ?? '', username: '', method: 'none' }, 'login_grace_time_exceeded', { hooks: false });
       socket.destroy();
     }, seconds * 1000);
     socket.once('close', () => clearTimeout(timer));
@@ -148,16 +146,17 @@ export class SftpServer {
 
   #accept(client: SshClient, ip: string): void {
     this.#clients.add(client);
+    const gate = this.opts.gate;
     const cfg = this.#sftpd;
-    const settings = coreSettingsFor(this.#config, this.opts.store);
     const maxTries = (cfg.max_auth_tries ?? 0) === 0 ? DEFAULT_MAX_AUTH_TRIES : cfg.max_auth_tries! < 0 ? Infinity : cfg.max_auth_tries!;
     let failures = 0;
-    let conn: Connection | undefined;
-    const authEnv = (): AuthEnv => this.#authEnv();
-    const socket = (client as unknown as { _sock: Socket })._sock;
+    let session: Session | undefined;
+    const socket = client.socket;
     // Aborts a keyboard-interactive exchange (and kills its hook) when the client goes away.
     const gone$ = new AbortController();
     const auth = new SshAuthentication(ip, gone$.signal);
+    const refuse = (username: string, method: string, reason: string, hooks = true): void =>
+      gate.refuse({ protocol: 'SSH', ip, username, method }, reason, { hooks });
 
     /** The last username a client tried, for the protocol error line. */
     let tried = '';
@@ -165,7 +164,7 @@ export class SftpServer {
     client.on('authentication', (ctx) => {
       tried = ctx.username;
       void (async () => {
-        if (await admitSocket(authEnv(), socket, ip, 'SSH')) {
+        if (await gate.admit(socket, ip, 'SSH')) {
           ctx.reject();
           client.end();
           return;
@@ -178,40 +177,30 @@ export class SftpServer {
           trustedCAs: this.#trustedCAs,
         };
         const methods = offeredMethods(authSettings);
-        const outcome = await auth.authenticate(authEnv(), ctx, authSettings);
+        const outcome = await auth.authenticate(gate.steps, ctx, authSettings);
         if (outcome.ok === 'skip') return ctx.reject(outcome.methods ?? methods, outcome.partial === true);
         if (outcome.ok === 'query') return ctx.accept();
         if (outcome.ok === 'partial') {
-          log('info', 'login_partial', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, next: outcome.methods });
+          this.opts.log('info', 'login_partial', { ip, protocol: 'SSH', username: outcome.username, method: outcome.method, next: outcome.methods });
           return ctx.reject(outcome.methods, true);
         }
         if (outcome.ok === false) {
-          logLoginFailed(ip, outcome.username, outcome.method, outcome.reason, authEnv());
+          refuse(outcome.username, outcome.method, outcome.reason);
           if (++failures >= maxTries) {
-            logLoginFailed(ip, outcome.username, outcome.method, 'max_auth_tries');
+            refuse(outcome.username, outcome.method, 'max_auth_tries', false);
             ctx.reject();
             client.end();
             return;
           }
           return ctx.reject(methods);
         }
-        const refusal = loginRefusal(outcome.user, Date.now(), connections.countFor(outcome.user.username));
-        if (refusal) {
-          logLoginFailed(ip, outcome.user.username, outcome.method, refusal, authEnv());
-          return ctx.reject(methods);
-        }
-        try {
-          conn = await openConnection(outcome.user, settings, { protocol: 'SSH', remoteAddress: ip, disconnect: () => client.end() });
-        } catch (err) {
-          logLoginFailed(ip, outcome.user.username, outcome.method, (err as AppError).code ?? 'error', authEnv());
-          return ctx.reject(methods);
-        }
-        this.#connections.add(conn);
-        log('info', 'login', { connection: conn.id, ip, protocol: 'SSH', username: conn.username, method: outcome.method });
-        loginSucceeded(authEnv(), { protocol: 'SSH', ip, username: conn.username, method: outcome.method as LoginMethod }, conn.user);
+        const opened = await gate.open(outcome.user, { protocol: 'SSH', ip, method: outcome.method, single: false, tls: true });
+        if (!opened.ok) return ctx.reject(methods);
+        session = opened.session;
+        this.#logins.add(session);
         ctx.accept();
       })().catch((err) => {
-        log('error', 'sftp_auth_error', { ip, error: String(err) });
+        this.opts.log('error', 'sftp_auth_error', { ip, error: String(err) });
         try {
           ctx.reject();
         } catch {
@@ -223,22 +212,29 @@ export class SftpServer {
     client.on('ready', () => {
       this.#authenticated.add(socket);
       client.on('session', (acceptSession) => {
-        const session = acceptSession();
-        session.on('pty', (_accept, reject) => reject?.());
-        session.on('shell', (_accept, reject) => {
-          log('info', 'ssh_shell_refused', { connection: conn?.id, username: conn?.username, ip });
+        const channel = acceptSession();
+        channel.on('pty', (_accept, reject) => reject?.());
+        channel.on('shell', (_accept, reject) => {
+          this.opts.log('info', 'ssh_shell_refused', { connection: session?.id, username: session?.username, ip });
           reject?.();
         });
-        session.on('sftp', (accept) => {
-          if (!conn) return;
-          conn.protocol = 'SFTP';
-          const s = new SftpSession(accept(), conn, () => this.#sessions.delete(s));
-          this.#sessions.add(s);
+        // Each channel is a connection of its own with its own protocol: transfers, metrics and
+        // events say SFTP, SCP or SSH (a command) for what that channel did. Closing any of them
+        // (admin API, shutdown) drops the whole SSH connection, as the client sees one login.
+        channel.on('sftp', (accept, reject) => {
+          if (!session || session.closed) return reject?.();
+          const conn = session.connect({ protocol: 'SFTP', disconnect: () => client.end() });
+          const s = new SftpSession(accept(), conn, () => {
+            this.#sftpChannels.delete(s);
+            void conn.end();
+          });
+          this.#sftpChannels.add(s);
         });
-        session.on('exec', (accept, _reject, info) => {
-          if (!conn) return;
+        channel.on('exec', (accept, reject, info) => {
+          if (!session || session.closed) return reject?.();
+          const conn = session.connect({ protocol: commandProtocol(info.command), disconnect: () => client.end() });
           const ch = accept();
-          void runCommand(ch, conn, info.command, enabledCommands(this.#sftpd.enabled_ssh_commands));
+          void runCommand(ch, conn, info.command, enabledCommands(this.#sftpd.enabled_ssh_commands)).finally(() => conn.end());
         });
       });
     });
@@ -246,22 +242,16 @@ export class SftpServer {
     const gone = (): void => {
       gone$.abort();
       this.#clients.delete(client);
-      if (conn) {
-        this.#connections.delete(conn);
-        const c = conn;
-        void c.close().then(() =>
-          // The released counts let tests (and operators) see that nothing leaked.
-          log('info', 'logout', {
-            connection: c.id, username: c.username, ip, duration_ms: Date.now() - c.startedAt,
-            open_transfers: connections.openTransfers(), open_handles: this.openHandles, live_connections: connections.list().length,
-          }),
-        );
+      const s = session;
+      if (s) {
+        this.#logins.delete(s);
+        void s.close();
       }
     };
     client.on('close', gone);
     client.on('error', (err: Error) => {
-      if (isConnectionNoise(err)) return log('debug', 'ssh_client_error', { ip, error: err.message });
-      protocolError({ ip, protocol: 'SSH', username: conn?.username ?? tried, error: err.message });
+      if (isConnectionNoise(err)) return this.opts.log('debug', 'ssh_client_error', { ip, error: err.message });
+      gate.protocolError({ ip, protocol: 'SSH', username: session?.username ?? tried, error: err.message });
     });
   }
 }

@@ -5,7 +5,7 @@ import { SftpServer } from './server.ts';
 export const sftpService: ServiceFactory = (runtime) => {
   const bindings = runtime.config.sftpd?.bindings ?? [];
   if (!bindings.some((b) => b.port > 0)) return undefined;
-  const server = new SftpServer({ config: runtime.config, dataDir: runtime.dataDir, store: runtime.store });
+  const server = new SftpServer({ config: runtime.config, dataDir: runtime.dataDir, gate: runtime.gate, log: runtime.log });
   return {
     name: 'sftpd',
     start: () => server.start(),

@@ -2,7 +2,6 @@
 // the core, and maps results and errors back. Owns the channel's open handles and releases them
 // when the channel closes, however it closes.
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import type { Connection } from '../../core/connection.ts';
 import type { Download, Upload } from '../../core/transfers.ts';
 import type { SetAttrs } from '../../core/user-fs.ts';
@@ -164,9 +163,9 @@ export class SftpSession {
 
   #fail(id: number, err: unknown): void {
     if (this.#closed) return;
-    const { code, message } = statusOf(err);
+    const { code, message } = statusOf(err, this.conn.context.log);
     if (code === FX.PERMISSION_DENIED)
-      log('info', 'sftp_denied', { connection: this.conn.id, username: this.conn.username, message });
+      this.conn.context.log('info', 'sftp_denied', { connection: this.conn.id, username: this.conn.username, message });
     try {
       this.sftp.status(id, code, message);
     } catch {

@@ -1,7 +1,7 @@
 // The one table from core error codes to SFTP v3 status codes, plus the attribute encoding the
 // SFTP front-end sends.
+import type { Log } from '../../log.ts';
 import { AppError, type ErrorCode } from '../../errors.ts';
-import { log } from '../../log.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import type { SftpAttrs } from '../../lib/ssh2.ts';
 
@@ -31,7 +31,8 @@ const BY_CODE: Record<ErrorCode, number> = {
   store: FX.FAILURE,
 };
 
-export function statusOf(err: unknown): { code: number; message: string } {
+/** Maps a thrown error to a status; anything that is not an AppError is logged as internal. */
+export function statusOf(err: unknown, log: Log): { code: number; message: string } {
   if (err instanceof AppError) return { code: BY_CODE[err.code], message: err.message };
   log('error', 'sftp_internal_error', { error: String((err as Error)?.stack ?? err) });
   return { code: FX.FAILURE, message: 'internal error' };

@@ -5,8 +5,6 @@
 // user record (new password) misses the cache by construction. Entries expire after
 // `webdavd.cache.users.expiration_time` minutes and the cache holds at most `max_size` users.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { loginRejected, passwordLogin, type AuthEnv } from '../../auth/login.ts';
-import type { UserRecord } from '../../model.ts';
 
 export interface BasicCredentials {
   username: string;
@@ -76,17 +74,4 @@ export class CredentialsCache {
   get size(): number {
     return this.#entries.size;
   }
-}
-
-export type AuthOutcome = { ok: true; user: UserRecord } | { ok: false; reason: string; username: string };
-
-export async function authenticate(env: AuthEnv, ip: string, creds: BasicCredentials, cache: CredentialsCache): Promise<AuthOutcome> {
-  const attempt = { protocol: 'DAV' as const, ip, username: creds.username, method: 'password' as const };
-  const v = await passwordLogin(env, attempt, creds.password, cache);
-  return v.ok ? v : { ok: false, reason: v.reason, username: creds.username };
-}
-
-/** With `env`, the post-login hook hears of the failure too. */
-export function logLoginFailed(ip: string, username: string, reason: string, env?: AuthEnv): void {
-  loginRejected(env, { ip, protocol: 'DAV', username, method: 'password' }, reason);
 }

@@ -9,15 +9,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
-import { connections } from '../../core/connection.ts';
-import { coreSettingsFor } from '../../core/login.ts';
+import type { LoginGate } from '../../core/gate.ts';
+import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
-import { log } from '../../log.ts';
-import type { Store } from '../../store/store.ts';
-import { admitSocket, loginSucceeded } from '../../auth/login.ts';
-import { isConnectionNoise, protocolError } from '../../core/events.ts';
+import { isConnectionNoise } from '../../core/events.ts';
 import { plainIp } from '../../core/ip.ts';
-import { authenticate, CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, logLoginFailed, parseBasic } from './auth.ts';
+import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
 import { lock, unlock } from './lock-methods.ts';
@@ -28,7 +25,6 @@ import { bodyUnread, DavRequest, pathBelowPrefix, type DavShared } from './reque
 import { DavSessions } from './sessions.ts';
 import { HttpError, sendError } from './status.ts';
 
-const DEFAULT_IDLE_MINUTES = 15;
 const REALM = 'SFTPGo WebDAV';
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK'];
 const ALLOW = METHODS.join(', ');
@@ -55,7 +51,8 @@ const HANDLERS: Record<string, Handler> = {
 export interface WebdavServerOptions {
   config: Config;
   dataDir: string;
-  store: Store;
+  gate: LoginGate;
+  log: Log;
 }
 
 interface Listener {
@@ -73,13 +70,14 @@ export function normalizePrefix(p: string | undefined): string {
 export class WebdavServer {
   #config: Config;
   readonly #listeners: Listener[] = [];
-  readonly #sessions = new DavSessions();
+  readonly #sessions: DavSessions;
   readonly #shared: DavShared = { locks: new LockTable(), props: new DeadProperties() };
   readonly #cache: CredentialsCache;
   #idleCheck = false;
 
   constructor(private readonly opts: WebdavServerOptions) {
     this.#config = opts.config;
+    this.#sessions = new DavSessions(opts.gate);
     this.#cache = new CredentialsCache(0, 0);
     this.#configureCache();
   }
@@ -113,19 +111,19 @@ export class WebdavServer {
           res();
         });
       });
-      server.on('error', (err: Error) => log('error', 'webdav_listener_error', { error: err.message }));
+      server.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
       // A malformed request: one protocol_error line and a bare 400, as Node would answer.
       server.on('clientError', (err: Error, sock) => {
         if (isConnectionNoise(err)) return void sock.destroy();
-        protocolError({ ip: plainIp((sock as Socket).remoteAddress), protocol: 'DAV', username: '', error: err.message });
+        this.opts.gate.protocolError({ ip: (sock as Socket).remoteAddress ?? '', protocol: 'DAV', username: '', error: err.message });
         if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         else sock.destroy();
       });
       this.#listeners.push({ server, prefix });
       const addr = server.address() as AddressInfo;
-      log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
+      this.opts.log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
-    connections.startIdleCheck(this.#config.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES);
+    this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
   }
 
@@ -167,7 +165,7 @@ export class WebdavServer {
       ),
     );
     await this.#sessions.closeAll();
-    if (this.#idleCheck) connections.releaseIdleCheck();
+    if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
   }
 
@@ -198,36 +196,31 @@ export class WebdavServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
     const started = Date.now();
-    const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const ip = plainIp(req.socket.remoteAddress);
     let username: string | undefined;
-    res.on('finish', () => log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
+    res.on('finish', () => this.opts.log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
     try {
       if (this.#cors(req, res)) return;
       const vpath = pathBelowPrefix(requestPath(req.url ?? '/'), prefix);
       const handler = HANDLERS[req.method ?? ''];
-      const authEnv = { store: this.opts.store, config: this.#config };
-      if (await admitSocket(authEnv, req.socket, ip, 'DAV')) {
+      const gate = this.opts.gate;
+      if (await gate.admit(req.socket, ip, 'DAV')) {
         res.destroy();
         return;
       }
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw unauthorized();
-      const outcome = await authenticate(authEnv, ip, creds, this.#cache);
+      const attempt = { protocol: 'DAV' as const, ip, username: creds.username, method: 'password' as const };
+      const outcome = await gate.authenticate(attempt, creds.password, this.#cache);
       if (!outcome.ok) {
-        logLoginFailed(ip, outcome.username, outcome.reason, authEnv);
+        gate.refuse(attempt, outcome.reason);
         throw unauthorized();
       }
       username = outcome.user.username;
-      const settings = coreSettingsFor(this.#config, this.opts.store);
-      const acquired = await this.#sessions.acquire(outcome.user, ip, settings, res).catch((err: unknown) => {
-        logLoginFailed(ip, outcome.user.username, (err as AppError).code ?? 'error', authEnv);
-        throw unauthorized();
-      });
-      if ('refused' in acquired) {
-        logLoginFailed(ip, outcome.user.username, acquired.refused, authEnv);
-        throw unauthorized();
-      }
-      if (acquired.fresh) loginSucceeded(authEnv, { protocol: 'DAV', ip, username, method: 'password' }, outcome.user);
+      const settings = gate.settings();
+      const client = { ip, tls: 'encrypted' in req.socket && req.socket.encrypted === true };
+      const acquired = await this.#sessions.acquire(outcome.user, client, settings, res);
+      if ('refused' in acquired) throw unauthorized();
       try {
         if (!handler) throw new HttpError(405, `${req.method} is not supported`, undefined, { Allow: ALLOW });
         await handler(new DavRequest(req, res, acquired.session.conn, prefix, vpath, this.#shared));
@@ -238,13 +231,13 @@ export class WebdavServer {
       const code = (err as NodeJS.ErrnoException)?.code;
       if (res.destroyed || (err as Error)?.message === 'aborted' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
         // The client went away (or an admin closed its connection): nobody to answer.
-        log('debug', 'webdav_client_gone', { ip, username, method: req.method, url: req.url, error: String((err as Error)?.message ?? err) });
+        this.opts.log('debug', 'webdav_client_gone', { ip, username, method: req.method, url: req.url, error: String((err as Error)?.message ?? err) });
         res.destroy();
         return;
       }
       // An answer sent before the body was read: the rest of it is not worth reading.
       if (bodyUnread(req) && !res.headersSent) res.setHeader('Connection', 'close');
-      sendError(res, err);
+      sendError(res, err, this.opts.log);
     }
   }
 }

@@ -5,7 +5,7 @@ import { WebdavServer } from './server.ts';
 export const webdavService: ServiceFactory = (runtime) => {
   const bindings = runtime.config.webdavd?.bindings ?? [];
   if (!bindings.some((b) => b.port > 0)) return undefined;
-  const server = new WebdavServer({ config: runtime.config, dataDir: runtime.dataDir, store: runtime.store });
+  const server = new WebdavServer({ config: runtime.config, dataDir: runtime.dataDir, gate: runtime.gate, log: runtime.log });
   return {
     name: 'webdavd',
     start: () => server.start(),

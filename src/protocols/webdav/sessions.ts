@@ -6,12 +6,14 @@
 // a fresh one with the new permissions and mounts; the old one closes when its requests finish).
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { connections, type Connection } from '../../core/connection.ts';
-import { loginRefusal, openConnection, type CoreSettings } from '../../core/login.ts';
-import { log } from '../../log.ts';
+import type { Connection } from '../../core/connection.ts';
+import type { LoginGate } from '../../core/gate.ts';
+import { loginRefusal, type CoreSettings } from '../../core/login.ts';
+import type { Session as Login } from '../../core/session.ts';
 import type { UserRecord } from '../../model.ts';
 
 interface Session {
+  login: Login;
   conn: Connection;
   fingerprint: string;
   inflight: Set<ServerResponse>;
@@ -19,8 +21,15 @@ interface Session {
   retired: boolean;
 }
 
-/** `fresh` when this request opened the session (a login, for hooks and events). */
+/** `fresh` when this request opened the session. A refusal is already logged by the gate. */
 export type Acquired = { session: Session; release: () => void; fresh: boolean } | { refused: string };
+
+/** Who is asking, and over what. */
+export interface DavClient {
+  ip: string;
+  /** HTTPS listener. */
+  tls: boolean;
+}
 
 /** What a session was opened with: when any of it changes, the next request opens a new one. */
 function fingerprintOf(user: UserRecord, settings: CoreSettings): string {
@@ -31,13 +40,20 @@ function fingerprintOf(user: UserRecord, settings: CoreSettings): string {
 export class DavSessions {
   readonly #byKey = new Map<string, Session>();
   readonly #all = new Set<Session>();
+  /** Logins under way, so that concurrent first requests of one client share one login. */
+  readonly #opening = new Map<string, Promise<Session | { refused: string }>>();
 
-  async acquire(user: UserRecord, ip: string, settings: CoreSettings, res: ServerResponse): Promise<Acquired> {
-    const key = `${user.username}\0${ip}`;
+  constructor(private readonly gate: LoginGate) {}
+
+  async acquire(user: UserRecord, client: DavClient, settings: CoreSettings, res: ServerResponse): Promise<Acquired> {
+    const key = `${user.username}\0${client.ip}`;
     const fp = fingerprintOf(user, settings);
     // Disabled or expired since the session opened: refused even though the record is unchanged.
     const gone = loginRefusal(user, Date.now(), 0);
-    if (gone) return { refused: gone };
+    if (gone) {
+      this.gate.refuse({ protocol: 'DAV', ip: client.ip, username: user.username, method: 'password' }, gone);
+      return { refused: gone };
+    }
     let s = this.#byKey.get(key);
     let fresh = false;
     if (s && (s.conn.closed || s.fingerprint !== fp)) {
@@ -46,34 +62,15 @@ export class DavSessions {
       s = undefined;
     }
     if (!s) {
-      const refusal = loginRefusal(user, Date.now(), connections.countFor(user.username));
-      if (refusal) return { refused: refusal };
-      const inflight = new Set<ServerResponse>();
-      let opened: Session | undefined;
-      const conn = await openConnection(user, settings, {
-        protocol: 'DAV',
-        remoteAddress: ip,
-        // Called by Connection.close(), whoever closes it (admin API, idle check, shutdown):
-        // forget the session and cut the requests still running on it.
-        disconnect: () => {
-          if (opened) this.#forget(key, opened);
-          for (const r of inflight) r.destroy();
-          if (opened) log('info', 'logout', { connection: conn.id, username: conn.username, ip, protocol: 'DAV', duration_ms: Date.now() - conn.startedAt });
-        },
-      });
-      s = { conn, fingerprint: fp, inflight, retired: false };
-      // Another request for the same key may have raced us here: keep the first.
-      const raced = this.#byKey.get(key);
-      if (raced && !raced.conn.closed && raced.fingerprint === fp) {
-        void conn.close();
-        s = raced;
-      } else {
-        opened = s;
-        this.#byKey.set(key, s);
-        this.#all.add(s);
+      let opening = this.#opening.get(key);
+      if (!opening) {
         fresh = true;
-        log('info', 'login', { connection: conn.id, ip, protocol: 'DAV', username: user.username, method: 'password' });
+        opening = this.#open(key, user, client, fp).finally(() => this.#opening.delete(key));
+        this.#opening.set(key, opening);
       }
+      const opened = await opening;
+      if ('refused' in opened) return opened;
+      s = opened;
     }
     const session = s;
     session.inflight.add(res);
@@ -89,6 +86,25 @@ export class DavSessions {
     };
   }
 
+  async #open(key: string, user: UserRecord, client: DavClient, fingerprint: string): Promise<Session | { refused: string }> {
+    const opened = await this.gate.open(user, { protocol: 'DAV', ip: client.ip, method: 'password', single: true, tls: client.tls });
+    if (!opened.ok) return { refused: opened.reason };
+    const inflight = new Set<ServerResponse>();
+    let s: Session | undefined;
+    const conn = opened.session.connect({
+      protocol: 'DAV',
+      // Called by Connection.close(), whoever closes it (admin API, idle check, shutdown):
+      // forget the session and cut the requests still running on it.
+      disconnect: () => {
+        if (s) this.#forget(key, s);
+        for (const r of inflight) r.destroy();
+      },
+    });
+    s = { login: opened.session, conn, fingerprint, inflight, retired: false };
+    this.#byKey.set(key, s);
+    this.#all.add(s);
+    return s;
+  }
   #forget(key: string, s: Session): void {
     if (this.#byKey.get(key) === s) this.#byKey.delete(key);
     this.#all.delete(s);
@@ -102,6 +118,6 @@ export class DavSessions {
   async closeAll(): Promise<void> {
     const all = [...this.#all];
     this.#byKey.clear();
-    await Promise.allSettled(all.map((s) => s.conn.close()));
+    await Promise.allSettled(all.map((s) => s.login.close()));
   }
 }

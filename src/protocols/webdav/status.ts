@@ -1,8 +1,8 @@
 // The one table from core error codes to HTTP status codes for the WebDAV front-end, and the
 // error answers every handler shares.
 import type { ServerResponse } from 'node:http';
+import type { Log } from '../../log.ts';
 import { AppError, type ErrorCode } from '../../errors.ts';
-import { log } from '../../log.ts';
 import { IfHeaderError } from './if-header.ts';
 import { XmlError } from './xml.ts';
 
@@ -35,7 +35,7 @@ export class HttpError extends Error {
   }
 }
 
-export function statusOf(err: unknown): { status: number; message: string } {
+export function statusOf(err: unknown, log: Log): { status: number; message: string } {
   if (err instanceof HttpError) return { status: err.status, message: err.message };
   if (err instanceof AppError) return { status: BY_CODE[err.code], message: err.message };
   if (err instanceof XmlError) return { status: 400, message: `bad XML body: ${err.message}` };
@@ -45,8 +45,8 @@ export function statusOf(err: unknown): { status: number; message: string } {
 }
 
 /** Sends an error answer, unless the response already started (then the connection is cut). */
-export function sendError(res: ServerResponse, err: unknown): void {
-  const { status, message } = statusOf(err);
+export function sendError(res: ServerResponse, err: unknown, log: Log): void {
+  const { status, message } = statusOf(err, log);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -26,15 +26,6 @@ export interface ConnectParams {
   idleTimeoutMs: number;
 }
 
-/** ssh2 internals read here: negotiated extensions, limits and the channel state. */
-interface SftpInternals {
-  _extensions?: Record<string, string>;
-  _maxReadLen?: number;
-  _maxWriteLen?: number;
-  outgoing?: { state?: string; window?: number };
-  incoming?: { window?: number };
-}
-
 type Cb<T> = (err: Error | undefined | null, value: T) => void;
 
 /** Fingerprint of a raw host key blob, as `ssh-keygen -lf` prints it. */
@@ -66,9 +57,8 @@ export class SftpSession {
     readonly root: string,
     private readonly idleTimeoutMs: number,
   ) {
-    const i = sftp as unknown as SftpInternals;
-    this.sendWindow = i.outgoing?.window || 2 * 1024 * 1024;
-    this.receiveWindow = i.incoming?.window || 2 * 1024 * 1024;
+    this.sendWindow = sftp.sendWindow || 2 * 1024 * 1024;
+    this.receiveWindow = sftp.receiveWindow || 2 * 1024 * 1024;
     const dead = (): void => this.kill();
     client.on('close', dead);
     client.on('end', dead);
@@ -78,17 +68,16 @@ export class SftpSession {
   }
 
   get alive(): boolean {
-    return this.#alive && (this.sftp as unknown as SftpInternals).outgoing?.state === 'open';
+    return this.#alive && this.sftp.isOpen;
   }
 
   has(extension: string): boolean {
-    return (this.sftp as unknown as SftpInternals)._extensions?.[extension] !== undefined;
+    return this.sftp.extensions?.[extension] !== undefined;
   }
 
   /** Largest READ/WRITE payload the server takes (limits@openssh.com), capped at 64 KiB per request. */
   get chunk(): number {
-    const i = this.sftp as unknown as SftpInternals;
-    return Math.max(4096, Math.min(64 * 1024, i._maxReadLen ?? 32768, i._maxWriteLen ?? 32768));
+    return Math.max(4096, Math.min(64 * 1024, this.sftp.maxReadLength ?? 32768, this.sftp.maxWriteLength ?? 32768));
   }
 
   /**

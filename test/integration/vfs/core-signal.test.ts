@@ -1,10 +1,16 @@
 // The session core passes its connection's signal to every backend call, in process over the
 // in-memory backend: a spy Fs (MemoryFs recording the options of each call) shows which calls
 // carried it, and closing the connection aborts it, ending a download stream still open.
-import { expect, test } from 'bun:test';
-import { Connection } from '../../../src/core/connection.ts';
-import { UserFs } from '../../../src/core/user-fs.ts';
+import { afterAll, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import type { Connection } from '../../../src/core/connection.ts';
+import { ServerContext } from '../../../src/core/context.ts';
+import { coreSettings } from '../../../src/core/login.ts';
+import { FilePatterns } from '../../../src/core/patterns.ts';
+import { Session } from '../../../src/core/session.ts';
 import type { UserRecord } from '../../../src/model.ts';
+import { openLmdbStore } from '../../../src/store/lmdb.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import type { CallOptions, FileInfo, ReadRange, WriteOptions } from '../../../src/vfs/fs.ts';
 import { MemoryFs } from '../../../src/vfs/memory/memory-fs.ts';
 import type { Readable } from 'node:stream';
@@ -47,10 +53,22 @@ class SignalSpy extends MemoryFs {
   }
 }
 
+const dataDir = join(tempDir('core-signal-'), 'data');
+const store = openLmdbStore(dataDir);
+afterAll(async () => {
+  await store.close();
+  removeTempDirs();
+});
+
+/** One SFTP channel of a login whose only mount is `fs`. */
 function session(fs: SignalSpy): Connection {
   const user: UserRecord = { username: 'u', status: 1, permissions: { '/': ['*'] }, home_dir: '/', id: 1, created_at: 0, updated_at: 0, source: 'runtime' };
-  const tree = new UserFs({ mounts: [{ virtualPath: '/', fs }], permissions: { '/': ['*'] }, uploadMode: 0 });
-  return new Connection({ user, protocol: 'SFTP', remoteAddress: '127.0.0.1', fs: tree, disconnect: () => undefined });
+  const context = new ServerContext({ config: {}, dataDir, store, log: () => undefined, reload: async () => ({ ok: true }) });
+  const login = new Session({
+    user, protocol: 'SSH', remoteAddress: '127.0.0.1', method: 'password', mounts: [{ virtualPath: '/', fs }], patterns: new FilePatterns(undefined),
+    startDirectory: '/', settings: coreSettings(undefined), context, single: false, onEnded: () => undefined,
+  });
+  return login.connect({ protocol: 'SFTP', disconnect: () => undefined });
 }
 
 test('every backend call made for a connection carries its signal; close() aborts it', async () => {

@@ -5,7 +5,7 @@ import { verifyPassword } from '../../../src/auth/passwords.ts';
 import { hashApiKey } from '../../../src/api/auth.ts';
 import { allowedBy, inCidr } from '../../../src/api/cidr.ts';
 import { signJwt, verifyJwt } from '../../../src/api/jwt.ts';
-import { counterValue, inc, renderMetrics, resetMetrics } from '../../../src/core/metrics.ts';
+import { Metrics } from '../../../src/core/metrics.ts';
 import { validateBody } from '../../../src/api/validate.ts';
 
 describe('jwt', () => {
@@ -50,11 +50,11 @@ describe('api keys', () => {
 
 describe('metrics', () => {
   test('counters with labels render as Prometheus text', () => {
-    resetMetrics();
-    inc('sftpgo_login_failed_total', { protocol: 'SSH', reason: 'invalid_credentials' });
-    inc('sftpgo_login_failed_total', { reason: 'invalid_credentials', protocol: 'SSH' }, 2);
-    expect(counterValue('sftpgo_login_failed_total', { protocol: 'SSH', reason: 'invalid_credentials' })).toBe(3);
-    const text = renderMetrics([{ name: 'sftpgo_connections', help: 'x', values: [{ labels: { protocol: 'FTP' }, value: 2 }] }]);
+    const metrics = new Metrics();
+    metrics.inc('sftpgo_login_failed_total', { protocol: 'SSH', reason: 'invalid_credentials' });
+    metrics.inc('sftpgo_login_failed_total', { reason: 'invalid_credentials', protocol: 'SSH' }, 2);
+    expect(metrics.value('sftpgo_login_failed_total', { protocol: 'SSH', reason: 'invalid_credentials' })).toBe(3);
+    const text = metrics.render([{ name: 'sftpgo_connections', help: 'x', values: [{ labels: { protocol: 'FTP' }, value: 2 }] }]);
     expect(text).toContain('# TYPE sftpgo_login_failed_total counter\nsftpgo_login_failed_total{protocol="SSH",reason="invalid_credentials"} 3');
     expect(text).toContain('sftpgo_connections{protocol="FTP"} 2');
   });

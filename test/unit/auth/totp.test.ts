@@ -1,8 +1,12 @@
 // TOTP against the RFC 6238 appendix B vectors (SHA-1), the drift window, replay refusal and the
 // FTP password+code split.
 import { describe, expect, test } from 'bun:test';
-import { base32Decode, checkTotp, hotp, matchingStep, splitPasswordAndCode, totpRequired, totpStep } from '../../../src/auth/totp.ts';
+import { base32Decode, hotp, matchingStep, splitPasswordAndCode, TotpCodes, totpRequired, totpStep } from '../../../src/auth/totp.ts';
 import type { UserRecord } from '../../../src/model.ts';
+
+// One server's memory of accepted codes, shared by the tests below as a server's logins would.
+const codes = new TotpCodes();
+const checkTotp = (u: UserRecord, code: string, ms?: number) => codes.check(u, code, ms);
 
 const RFC_KEY = Buffer.from('12345678901234567890');
 // RFC 6238 appendix B, SHA-1 column: time -> 8-digit TOTP.

@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'bun:test';
 import { BoundedQueue } from '../../../src/core/action-queue.ts';
 import { actionEnv, actionSettings, openFlags, statusOf, storageOf, type ActionEvent } from '../../../src/core/actions.ts';
-import { counterValue } from '../../../src/core/metrics.ts';
+import { Metrics } from '../../../src/core/metrics.ts';
 import { AppError } from '../../../src/errors.ts';
 import type { UserRecord } from '../../../src/model.ts';
 
@@ -97,9 +97,12 @@ describe('encodings', () => {
 
 describe('BoundedQueue', () => {
   const metric = 'test_queue_dropped_total';
+  const metrics = new Metrics();
+  const counterValue = (name: string, labels: Record<string, string>) => metrics.value(name, labels);
+  const reporting = { metrics, log: () => undefined };
 
   test('runs at most `workers` jobs at once, queues `capacity` more, drops and counts the rest', async () => {
-    const q = new BoundedQueue({ capacity: 2, workers: 1, droppedMetric: metric, name: 't1' });
+    const q = new BoundedQueue({ capacity: 2, workers: 1, droppedMetric: metric, name: 't1', ...reporting });
     const release: (() => void)[] = [];
     let ran = 0;
     const job = () => new Promise<void>((r) => release.push(() => (ran++, r())));
@@ -121,7 +124,7 @@ describe('BoundedQueue', () => {
   });
 
   test('a failing job does not stop the workers', async () => {
-    const q = new BoundedQueue({ capacity: 5, workers: 2, droppedMetric: metric, name: 't2' });
+    const q = new BoundedQueue({ capacity: 5, workers: 2, droppedMetric: metric, name: 't2', ...reporting });
     let ok = 0;
     q.push(() => Promise.reject(new Error('boom')));
     q.push(async () => void ok++);
@@ -131,7 +134,7 @@ describe('BoundedQueue', () => {
   });
 
   test('drain gives up after its time and drops what is still queued, counting it', async () => {
-    const q = new BoundedQueue({ capacity: 5, workers: 1, droppedMetric: metric, name: 't3' });
+    const q = new BoundedQueue({ capacity: 5, workers: 1, droppedMetric: metric, name: 't3', ...reporting });
     let stuck: () => void = () => undefined;
     q.push(() => new Promise<void>((r) => (stuck = r)));
     q.push(async () => undefined, { k: 'b' });

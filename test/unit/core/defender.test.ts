@@ -27,7 +27,7 @@ const MIN = 60_000;
 
 function make(cfg: Parameters<typeof defenderSettings>[0] = {}): { d: Defender; clock: { now: number } } {
   const clock = { now: 1_000_000 };
-  const d = new Defender(() => clock.now);
+  const d = new Defender({ now: () => clock.now });
   d.configure(defenderSettings({ enabled: true, ...cfg }));
   return { d, clock };
 }
@@ -279,7 +279,7 @@ describe('kept in the store', () => {
     expect([...store.entries('bans')].map(([k]) => k)).toEqual(['192.0.2.1', '192.0.2.2']);
     store.write((tx) => tx.put('bans', '198.51.100.1', { ip: '198.51.100.1', until: clock.now - 1 }));
 
-    const fresh = new Defender(() => clock.now);
+    const fresh = new Defender({ now: () => clock.now });
     fresh.configure(defenderSettings({ enabled: true }));
     new BanJournal(store).restore(fresh, clock.now);
     expect(fresh.isBanned('192.0.2.1')).toBe(true);

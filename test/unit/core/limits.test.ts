@@ -1,10 +1,14 @@
 // The bandwidth bucket's arithmetic and the data transfer allowance rules, without a server.
 import { describe, expect, test } from 'bun:test';
-import { Bucket, bucketFor } from '../../../src/core/bandwidth.ts';
+import { BandwidthBuckets, Bucket } from '../../../src/core/bandwidth.ts';
 import { remainingAllowance, TransferGate, transferLimitsOf } from '../../../src/core/transfer-limits.ts';
 import type { Transferred, Usage, UsageBook } from '../../../src/core/quota.ts';
 import type { UserRecord } from '../../../src/model.ts';
 import { AppError } from '../../../src/errors.ts';
+
+// One server's buckets, as the tests below share them.
+const buckets = new BandwidthBuckets();
+const bucketFor: BandwidthBuckets['for'] = (...a) => buckets.for(...a);
 
 describe('Bucket', () => {
   test('waits make the steady rate exact, after a small burst', () => {

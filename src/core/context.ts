@@ -1,0 +1,87 @@
+// The server context: everything one running server owns, built once by `serve` and handed to
+// the services, protocols and API explicitly. Nothing of this lives in module variables, so two
+// servers can share a process and core logic can be tested without spawning the binary.
+import type { Config } from '../config/load.ts';
+import { createLog, type Log } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import { KeyAnswers } from '../auth/key-answers.ts';
+import { TotpCodes } from '../auth/totp.ts';
+import type { UserRecord } from '../model.ts';
+import { Actions } from './actions.ts';
+import { BandwidthBuckets } from './bandwidth.ts';
+import { ConnectionRegistry } from './connection.ts';
+import { Defender } from './defender.ts';
+import { LoginGate } from './gate.ts';
+import { Metrics } from './metrics.ts';
+import { storeUsageBook, type UsageBook } from './quota.ts';
+import { backendServices, type BackendServices } from './login.ts';
+import { QuotaScans } from './quota-scan.ts';
+
+export interface ServerContextInit {
+  config: Config;
+  /** Absolute data dir: the store, generated host keys. */
+  dataDir: string;
+  store: Store;
+  /** Where this server's lines go; a stderr Log at the config's level by default. */
+  log?: Log;
+  /** Re-reads the config file and reconciles it; the running state stays on error. */
+  reload: () => Promise<{ ok: boolean; errors?: string[] }>;
+}
+
+export class ServerContext {
+  /** The current config; replaced on reload. */
+  config: Config;
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly log: Log;
+  readonly metrics = new Metrics();
+  readonly defender: Defender;
+  /** Custom actions (common.actions): the queue and its hook runs. */
+  readonly actions: Actions;
+  /** Accepted TOTP codes, so that each is good once. */
+  readonly totp = new TotpCodes();
+  /** Hook answers kept between an SSH key query and its signed attempt. */
+  readonly keyAnswers = new KeyAnswers();
+  /** Users the external auth hook has just verified (auth/login.ts). */
+  readonly verifiedByHook = new WeakSet<UserRecord>();
+  /** Bandwidth limits: one bucket per user and direction, shared by all the user's sessions. */
+  readonly buckets = new BandwidthBuckets();
+  /**
+   * Quota and transfer usage, written to the store in batches. The record writers outside the
+   * core reach the same book through storeUsageBook(store), so their reads see pending deltas.
+   */
+  readonly usage: UsageBook;
+  /** Quota scans running (REST API). */
+  readonly quotaScans = new QuotaScans(this);
+  /** Live sessions and connections. */
+  readonly connections = new ConnectionRegistry();
+  /** The one way in for every protocol and the API. */
+  readonly gate: LoginGate;
+  /** What every backend this server opens is given: its secrets resolver and this server's log. */
+  readonly backends: BackendServices;
+  readonly #reload: ServerContextInit['reload'];
+
+  constructor(init: ServerContextInit) {
+    this.config = init.config;
+    this.dataDir = init.dataDir;
+    this.store = init.store;
+    this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
+    this.#reload = init.reload;
+    this.usage = storeUsageBook(init.store);
+    this.defender = new Defender({ log: this.log, metrics: this.metrics });
+    this.actions = new Actions({ log: this.log, metrics: this.metrics });
+    this.gate = new LoginGate(this);
+    this.backends = backendServices(this.log);
+  }
+
+  #lastTransferId = 0;
+
+  /** Transfer ids are per server, as the API lists them. */
+  nextTransferId(): number {
+    return ++this.#lastTransferId;
+  }
+
+  reload(): Promise<{ ok: boolean; errors?: string[] }> {
+    return this.#reload();
+  }
+}

@@ -1,0 +1,212 @@
+// The login gate: the one way in for every front-end (SFTP/SCP, FTP/S, WebDAV, the admin API).
+// It owns the order of a login and the lines it leaves behind:
+//
+//   admit         right after accept, before any protocol byte: defender bans, post-connect hook
+//   authenticate  the credentials (auth/login.ts: stored hash or hooks, external auth, TOTP); SSH's
+//                 multi-step methods drive the same steps through `steps`
+//   open          account checks (status, expiration, max_sessions), the user's mounts, a Session
+//
+// It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
+// and a plain client address. A front-end only translates its wire format to these calls.
+import { checkPassword, knownUser, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
+import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
+import type { Log } from '../log.ts';
+import type { UserRecord } from '../model.ts';
+import type { ConnectionRegistry } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
+import { plainIp } from './ip.ts';
+import { coreSettingsFor, loginRefusal, openSession, type CoreSettings } from './login.ts';
+import type { Session } from './session.ts';
+
+/** What a front-end knows about a login it asks the gate to open. */
+export interface OpenRequest {
+  protocol: LoginProtocol;
+  ip: string;
+  /** The method label for the login line: "password", "publickey+totp"... */
+  method: string;
+  /** FTP and WebDAV: the session ends with its one connection. SSH: when the client leaves. */
+  single: boolean;
+  /** Whether the client's channel is encrypted (SSH always; FTP after AUTH TLS; WebDAV over HTTPS). */
+  tls: boolean;
+}
+
+export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
+
+/** The credential checks SSH's multi-step authentication runs one at a time. */
+export interface AuthSteps {
+  resolve(attempt: LoginAttempt): Promise<Verdict>;
+  filters(user: UserRecord, attempt: LoginAttempt): string | undefined;
+  password(user: UserRecord, attempt: LoginAttempt, password: string): Promise<Verdict>;
+  /** A reason when the code is wrong or replayed. */
+  totp(user: UserRecord, code: string): string | undefined;
+  /** The server's log, for the hooks these steps run. */
+  log: Log;
+}
+
+export class LoginGate {
+  readonly #ctx: ServerContext;
+  /** Each socket's admission, decided once (HTTP asks again on every request of a keep-alive socket). */
+  readonly #admissions = new WeakMap<object, Promise<string | undefined>>();
+  /** Logins between their account check and their session, per user: max_sessions counts them. */
+  readonly #opening = new Map<string, number>();
+  /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
+  readonly #handleCounters = new Set<() => number>();
+
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The store and the current config, read at every call so that reloads apply. */
+  get env(): AuthEnv {
+    const c = this.#ctx;
+    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook };
+  }
+
+  get connections(): ConnectionRegistry {
+    return this.#ctx.connections;
+  }
+
+  readonly steps: AuthSteps = {
+    resolve: (attempt) => resolveUser(this.env, attempt),
+    filters: (user, attempt) => userFilters(user, attempt),
+    password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
+    totp: (user, code) => this.#ctx.totp.check(user, code),
+    log: (level, event, fields) => this.#ctx.log(level, event, fields),
+  };
+
+  /** What sessions opened now get from the current config (upload mode, quotas, limits...). */
+  settings(): CoreSettings {
+    return coreSettingsFor(this.#ctx);
+  }
+
+  /** Counts a front-end's open handles in every `logout` line; returns the unregistration. */
+  countHandles(count: () => number): () => void {
+    this.#handleCounters.add(count);
+    return () => this.#handleCounters.delete(count);
+  }
+
+  /**
+   * Whether a new socket (or the keep-alive socket of an HTTP request) may go on; a reason when
+   * refused, already logged as `connection_refused`. Decided once per socket.
+   */
+  admit(socket: object, rawIp: string, protocol: LoginProtocol): Promise<string | undefined> {
+    const ip = plainIp(rawIp);
+    const ctx = this.#ctx;
+    let p = this.#admissions.get(socket);
+    // A ban that starts while the socket is open (failed logins over one keep-alive connection or
+    // one SSH session) closes it at the next attempt.
+    if (p && ctx.defender.isBanned(ip)) {
+      const banned = p.then((reason) => {
+        if (!reason) connectionRefused(ctx, { ip, protocol, reason: 'banned' });
+        return reason ?? 'banned';
+      });
+      this.#admissions.set(socket, banned);
+      return banned;
+    }
+    if (!p) {
+      p = this.#admitConnection(ip, protocol)
+        .catch(() => 'admission_error')
+        .then((reason) => {
+          if (reason) connectionRefused(ctx, { ip, protocol, reason });
+          return reason;
+        });
+      this.#admissions.set(socket, p);
+    }
+    return p;
+  }
+
+  async #admitConnection(ip: string, protocol: LoginProtocol): Promise<string | undefined> {
+    // The defender's ban list first: a banned address costs no hook run.
+    const banned = this.#ctx.defender.admit(ip);
+    if (banned) return banned;
+    return postConnectRefusal(this.#ctx.config, ip, protocol, this.#ctx.log);
+  }
+
+  /**
+   * An HTTP request (admin API): the defender's bans, asked on every request since the API keeps
+   * no per-socket state; a refusal is logged as `connection_refused`.
+   */
+  admitRequest(ip: string, protocol: LoginProtocol): string | undefined {
+    const plain = plainIp(ip);
+    const refused = this.#ctx.defender.admit(plain);
+    if (refused) connectionRefused(this.#ctx, { ip: plain, protocol, reason: refused });
+    return refused;
+  }
+
+  /** A login by password (FTP, WebDAV, SSH's password method when it is the only step). */
+  authenticate(attempt: LoginAttempt, password: string, cache?: PasswordCache): Promise<Verdict> {
+    return passwordLogin(this.env, { ...attempt, ip: plainIp(attempt.ip) }, password, cache);
+  }
+
+  /**
+   * The one `login_failed` line, its metric and defender score, and (unless `hooks` is false, for
+   * refusals that name no real attempt such as a grace timeout) the post-login hook.
+   */
+  refuse(attempt: Pick<LoginAttempt, 'protocol' | 'ip' | 'username'> & { method: string }, reason: string, opts: { hooks?: boolean } = {}): void {
+    const a = { ...attempt, ip: plainIp(attempt.ip) };
+    loginFailed(this.#ctx, { ...a, reason });
+    if (opts.hooks === false) return;
+    const known = knownUser(this.#ctx, a.username);
+    notifyLogin(this.#ctx.config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
+  }
+
+  /** A client broke its protocol (failed key exchange or TLS handshake, a malformed request). */
+  protocolError(e: ProtocolErrorReport): void {
+    protocolError(this.#ctx, { ...e, ip: plainIp(e.ip) });
+  }
+
+  /**
+   * The account checks, then the user's mounts in a live Session: logged as `login`, or as
+   * `login_failed` with the reason.
+   */
+  async open(user: UserRecord, req: OpenRequest): Promise<Opened> {
+    const ip = plainIp(req.ip);
+    const env = this.env;
+    const attempt = { protocol: req.protocol, ip, username: user.username, method: req.method };
+    const name = user.username;
+    const opening = this.#opening.get(name) ?? 0;
+    const refused = loginRefusal(user, Date.now(), this.connections.countFor(name) + opening);
+    if (refused) {
+      this.refuse(attempt, refused);
+      return { ok: false, reason: refused };
+    }
+    this.#opening.set(name, opening + 1);
+    let session: Session;
+    try {
+      session = await openSession(user, this.settings(), {
+        protocol: req.protocol,
+        remoteAddress: ip,
+        method: req.method,
+        context: this.#ctx,
+        single: req.single,
+        onEnded: (s) => this.#ended(s),
+      });
+    } catch (err) {
+      const reason = String((err as { code?: unknown })?.code ?? 'error');
+      this.refuse(attempt, reason);
+      return { ok: false, reason };
+    } finally {
+      const left = (this.#opening.get(name) ?? 1) - 1;
+      if (left > 0) this.#opening.set(name, left);
+      else this.#opening.delete(name);
+    }
+    this.#ctx.log('info', 'login', {
+      connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
+    });
+    notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
+    return { ok: true, session };
+  }
+
+  #ended(s: Session): void {
+    const durationMs = Date.now() - s.startedAt;
+    let handles = 0;
+    for (const count of this.#handleCounters) handles += count();
+    // The released counts let tests (and operators) see that nothing leaked.
+    this.#ctx.log('info', 'logout', {
+      connection: s.id, ip: s.remoteAddress, protocol: s.protocol, username: s.username, method: s.method, duration_ms: durationMs,
+      open_transfers: this.connections.openTransfers(), open_handles: handles, live_connections: this.connections.list().length,
+    });
+    notifyDisconnect(this.#ctx.config, { ip: s.remoteAddress, protocol: s.protocol, username: s.username, durationMs }, this.#ctx.log);
+  }
+}

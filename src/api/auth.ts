@@ -9,7 +9,7 @@ import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
 import type { AdminRecord } from '../model.ts';
 import { effectiveAdmin } from '../reconcile/effective.ts';
 import type { ReadTx, Store } from '../store/store.ts';
-import { allowedBy } from './cidr.ts';
+import { allowedBy } from '../lib/cidr.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
 import type { LoginGate } from '../core/gate.ts';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
 import type { ServerContext } from '../core/context.ts';
-import type { Service, ServiceFactory } from '../serve/service.ts';
+import type { Service, ServiceFactory } from '../core/service.ts';
 import { createApp } from './app.ts';
 import { closeServer, nodeHandler } from './http.ts';
 

@@ -6,7 +6,7 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:cr
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AppError } from '../errors.ts';
-import { inCidr } from '../api/cidr.ts';
+import { inCidr } from '../lib/cidr.ts';
 import { parsePublicKey } from './keys.ts';
 
 export const SSH_CERT_USER = 1;
@@ -22,7 +22,7 @@ const CERT_TYPES: Record<string, string> = {
 };
 
 /** Critical options we can honour; a certificate carrying any other is refused (it would restrict us in a way we ignore). */
-const SUPPORTED_CRITICAL_OPTIONS = new Set(['source-address']);
+const SUPPORTED_CRITICAL_OPTIONS: ReadonlySet<string> = new Set(['source-address']);
 
 /** True for the public key algorithm names a client uses to present a certificate (RSA has three). */
 export function isCertificateAlgo(algo: string): boolean {

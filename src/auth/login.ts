@@ -13,7 +13,7 @@
 //
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
 import type { Config } from '../config/load.ts';
-import { allowedBy, inCidr } from '../api/cidr.ts';
+import { allowedBy, inCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../reconcile/effective.ts';

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
 import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
-import type { Service, ServiceFactory } from '../serve/service.ts';
+import type { Service, ServiceFactory } from './service.ts';
 import type { Store } from '../store/store.ts';
 import { defenderSettings, type Defender } from './defender.ts';
 

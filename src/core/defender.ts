@@ -12,7 +12,7 @@
 // config, the list files and the store.
 import { Buffer } from 'node:buffer';
 import type { Config } from '../config/load.ts';
-import { cidrMatcher, isAddressOrCidr } from '../api/cidr.ts';
+import { cidrMatcher, isAddressOrCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
 import { plainIp } from './ip.ts';
 import type { Metrics } from './metrics.ts';
@@ -85,7 +85,7 @@ export function defenderProblems(cfg: DefenderConfig | undefined): { path: (stri
 }
 
 // Refusals that are the server's own doing, or a summary of failures already scored one by one.
-const NOT_SCORED = new Set(['max_auth_tries', 'error', 'internal_error', 'admission_error', 'store', 'unsupported_filesystem']);
+const NOT_SCORED: ReadonlySet<string> = new Set(['max_auth_tries', 'error', 'internal_error', 'admission_error', 'store', 'unsupported_filesystem']);
 
 /**
  * What a `login_failed` reason counts as. SFTPGo's split: an unknown user is `invalid`, any other

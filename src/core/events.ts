@@ -49,7 +49,7 @@ export interface ProtocolErrorReport {
   error: string;
 }
 
-const NOISE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+const NOISE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
 
 /** Network-level endings (resets, broken pipes, timeouts): a client going away, not breaking the protocol. */
 export function isConnectionNoise(err: unknown): boolean {

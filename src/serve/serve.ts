@@ -11,7 +11,7 @@ import { startGcPacer } from '../core/gc-pacer.ts';
 import { flushUsage } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
-import type { Service } from './service.ts';
+import type { Service } from '../core/service.ts';
 import { SERVICES } from './services.ts';
 
 export interface Server {

@@ -1,5 +1,5 @@
 // The FTP/S front-end as a Service of `serve`: undefined when ftpd has no bindings.
-import type { ServiceFactory } from '../../serve/service.ts';
+import type { ServiceFactory } from '../../core/service.ts';
 import { FtpServer } from './server.ts';
 
 export const ftpService: ServiceFactory = (runtime) => {

@@ -1,5 +1,5 @@
 // The SFTP/SCP front-end as a Service of `serve`: undefined when sftpd has no bindings.
-import type { ServiceFactory } from '../../serve/service.ts';
+import type { ServiceFactory } from '../../core/service.ts';
 import { SftpServer } from './server.ts';
 
 export const sftpService: ServiceFactory = (runtime) => {

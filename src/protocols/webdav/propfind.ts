@@ -90,7 +90,7 @@ interface Change {
   el: XmlElement;
 }
 
-const IGNORED_WIN32 = new Set(['Win32CreationTime', 'Win32LastAccessTime', 'Win32FileAttributes']);
+const IGNORED_WIN32: ReadonlySet<string> = new Set(['Win32CreationTime', 'Win32LastAccessTime', 'Win32FileAttributes']);
 
 export async function proppatch(r: DavRequest): Promise<void> {
   const body = await r.readXml();

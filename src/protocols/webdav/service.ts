@@ -1,5 +1,5 @@
 // The WebDAV front-end as a Service of `serve`: undefined when webdavd has no bindings.
-import type { ServiceFactory } from '../../serve/service.ts';
+import type { ServiceFactory } from '../../core/service.ts';
 import { WebdavServer } from './server.ts';
 
 export const webdavService: ServiceFactory = (runtime) => {

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { verifyPassword } from '../../../src/auth/passwords.ts';
 import { hashApiKey } from '../../../src/api/auth.ts';
-import { allowedBy, inCidr } from '../../../src/api/cidr.ts';
+import { allowedBy, inCidr } from '../../../src/lib/cidr.ts';
 import { signJwt, verifyJwt } from '../../../src/api/jwt.ts';
 import { Metrics } from '../../../src/core/metrics.ts';
 import { validateBody } from '../../../src/api/validate.ts';

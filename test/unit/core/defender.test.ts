@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cidrMatcher } from '../../../src/api/cidr.ts';
+import { cidrMatcher } from '../../../src/lib/cidr.ts';
 import { BanJournal, configureDefender, parseListFile } from '../../../src/core/defender-service.ts';
 import {
   Defender,

@@ -1,5 +1,6 @@
-// Client address checks for admin `filters.allow_list` (CIDR or single addresses, IPv4 and IPv6;
-// IPv4-mapped IPv6 addresses match IPv4 ranges).
+// Client address checks against CIDRs or single addresses, IPv4 and IPv6 (IPv4-mapped IPv6
+// addresses match IPv4 ranges): admin allow lists, users' allowed_ip/denied_ip, the defender's
+// safe and block lists, certificates' source-address.
 import { isIPv4, isIPv6 } from 'node:net';
 
 function v4(addr: string): bigint | undefined {

@@ -47,9 +47,9 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export function createApp(runtime: Runtime): Hono<Env> {
+export async function createApp(runtime: Runtime): Promise<Hono<Env>> {
   const app = new Hono<Env>();
-  const jwtKey = ensureJwtKey(runtime.store);
+  const jwtKey = await ensureJwtKey(runtime.store);
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
   app.use('*', async (c, next) => {
     const ip = plainIp(c.env?.remoteAddress);

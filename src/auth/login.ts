@@ -19,7 +19,7 @@ import { defender } from '../core/defender.ts';
 import { connectionRefused, loginFailed } from '../core/events.ts';
 import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
+import { effectiveUser } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
 import { keepKeyAnswer, keyAttemptId, takeKeyAnswer } from './key-answers.ts';
@@ -110,7 +110,7 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
   const keyId = keyAttemptId(attempt);
   const answered = keyId && takeKeyAnswer(keyId);
   if (answered) return { ok: true, user: answered };
-  const current = effectiveUser(env.store, attempt.username);
+  const current = await effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return r;
@@ -205,7 +205,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
   // password or user falls out of it.
   if (cache) {
-    const known = effectiveUser(env.store, attempt.username);
+    const known = await effectiveUser(env.store, attempt.username);
     if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
       return refused ? { ok: false, reason: refused } : { ok: true, user: known };
@@ -219,7 +219,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
   const v = await checkPassword(env, user, { ...attempt, password }, password, cache);
   if (!v.ok || code === undefined) return v;
-  const bad = checkTotp(v.user, code);
+  const bad = checkTotp(v.user, code, env.store.secrets);
   return bad ? { ok: false, reason: bad } : v;
 }
 
@@ -229,7 +229,12 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
  */
 export function loginRejected(env: AuthEnv | undefined, attempt: LoginAttempt, reason: string): void {
   loginFailed({ ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason });
-  if (env) notifyLogin(env.config, attempt, env.store.get('users', attempt.username) ? effectiveUser(env.store, attempt.username) : undefined, false);
+  // The hook runs in the background either way; the user is read without holding up the refusal.
+  if (env)
+    void effectiveUser(env.store, attempt.username).then(
+      (user) => notifyLogin(env.config, attempt, user, false),
+      () => notifyLogin(env.config, attempt, undefined, false),
+    );
 }
 
 /** Step 5, accepted: the protocol has logged the user in; the post_login_hook is told in the background. */

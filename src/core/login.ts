@@ -15,7 +15,8 @@ import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
 import { notifyDisconnect } from '../auth/login-hooks.ts';
 import type { LimitsSource } from './transfer-limits.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
+import { effectiveUser } from '../store/records.ts';
+import type { SecretBox } from '../config/sealed.ts';
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
 
@@ -38,6 +39,8 @@ export interface CoreSettings {
   onClosed?: (c: Connection) => void;
   /** Bandwidth and data transfer limits (core/transfer-limits.ts). */
   limits?: LimitsSource;
+  /** Opens the sealed secrets of the user's storage (the data directory's key). */
+  secrets?: SecretBox;
 }
 
 export function coreSettings(common: Common | undefined, usage?: UsageBook): CoreSettings {
@@ -58,6 +61,7 @@ export function coreSettingsFor(config: Config, store: Store): CoreSettings {
   const settings: CoreSettings = {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
     limits: { currentUser: (name) => effectiveUser(store, name), book },
+    secrets: store.secrets,
   };
   if (config.common?.post_disconnect_hook)
     settings.onClosed = (c) => notifyDisconnect(config, { ip: c.remoteAddress, protocol: c.protocol, username: c.username, durationMs: Date.now() - c.startedAt });
@@ -77,7 +81,7 @@ export async function openConnection(
   const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
   // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
-  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true };
+  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...(settings.secrets ? { secrets: settings.secrets } : {}) };
   try {
     const book = settings.usage;
     mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });

@@ -9,6 +9,7 @@ import { isAppError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { FolderRecord, UserRecord } from '../model.ts';
 import type { Fs } from '../vfs/fs.ts';
+import type { SecretBox } from '../config/sealed.ts';
 import { openFs } from '../vfs/open.ts';
 import { cleanVirtualPath } from './paths.ts';
 import { scanUsage, type Usage, type UsageBook } from './quota.ts';
@@ -34,20 +35,20 @@ async function scanFs(open: () => Promise<Fs>, skip?: ReadonlySet<string>): Prom
   }
 }
 
-export async function scanUserUsage(user: UserRecord): Promise<Usage> {
+export async function scanUserUsage(user: UserRecord, secrets?: SecretBox): Promise<Usage> {
   const hidden = new Set((user.virtual_folders ?? []).map((vf) => cleanVirtualPath(vf.virtual_path)));
-  const total = await scanFs(() => openFs(user.filesystem, user.home_dir), hidden);
+  const total = await scanFs(() => openFs(user.filesystem, user.home_dir, { secrets }), hidden);
   for (const vf of user.virtual_folders ?? []) {
     if ((vf.quota_size ?? 0) !== -1 && (vf.quota_files ?? 0) !== -1) continue;
-    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? ''));
+    const u = await scanFs(() => openFs(vf.filesystem, vf.mapped_path ?? '', { secrets }));
     total.size += u.size;
     total.files += u.files;
   }
   return total;
 }
 
-export function scanFolderUsage(folder: FolderRecord): Promise<Usage> {
-  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? ''));
+export function scanFolderUsage(folder: FolderRecord, secrets?: SecretBox): Promise<Usage> {
+  return scanFs(() => openFs(folder.filesystem, folder.mapped_path ?? '', { secrets }));
 }
 
 /** The scans running in this process. */
@@ -70,7 +71,7 @@ export class QuotaScans {
     const done = (async () => {
       try {
         const usage = await scan();
-        book.set(`${kind}:${name}`, usage);
+        await book.set(`${kind}:${name}`, usage);
         log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
       } catch (err) {
         log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });

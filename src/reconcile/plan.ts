@@ -2,7 +2,8 @@
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
-import { META, type CollectionName, type ReadTx } from '../store/store.ts';
+import { COLLECTION_OF } from '../store/records.ts';
+import { META, type ReadTx } from '../store/store.ts';
 import { canonical, changedFields } from './canonical.ts';
 import type { Desired, DesiredState, PasswordIntent } from './desired.ts';
 
@@ -27,32 +28,30 @@ export interface Plan {
   changes: Change[];
 }
 
-export const COLLECTION_OF: Record<Kind, CollectionName> = { user: 'users', folder: 'folders', admin: 'admins' };
-
 type Stored = Record<string, unknown> & { password?: string; password_digest?: string; source?: string; updated_at?: number };
 
-export function computePlan(desired: DesiredState, store: ReadTx | undefined): Plan {
-  const key = store?.get('meta', META.secretKey) as string | undefined;
+export async function computePlan(desired: DesiredState, store: ReadTx | undefined): Promise<Plan> {
+  const key = (await store?.get('meta', META.secretKey)) as string | undefined;
   const digestKey = key ? Buffer.from(key, 'base64') : undefined;
   const changes: Change[] = [];
   // Folders first: users reference them, and apply keeps this order.
-  diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
-  diffKind('user', desired.users, store, digestKey, desired.prune, changes);
-  diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  await diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
+  await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
+  await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
   return { changes };
 }
 
-function diffKind(
+async function diffKind(
   kind: Kind,
   wanted: Map<string, Desired<object>>,
   store: ReadTx | undefined,
   digestKey: Buffer | undefined,
   prune: boolean,
   out: Change[],
-): void {
+): Promise<void> {
   const collection = COLLECTION_OF[kind];
   for (const [name, d] of wanted) {
-    const stored = store?.get(collection, name) as Stored | undefined;
+    const stored = (await store?.get(collection, name)) as Stored | undefined;
     if (!stored) {
       out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
       continue;
@@ -74,9 +73,9 @@ function diffKind(
       });
   }
   if (!store) return;
-  for (const [name, stored] of store.entries(collection)) {
+  for await (const [name, stored] of store.entries(collection)) {
     if (wanted.has(name)) continue;
-    const s = stored as Stored;
+    const s: { source: string; updated_at: number } = stored;
     if (s.source === 'config' || prune) out.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: s.updated_at });
   }
 }

@@ -9,9 +9,10 @@ import type { Generated } from '../reconcile/apply.ts';
 import { actions } from '../core/actions.ts';
 import { inc } from '../core/metrics.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
-import { flushUsage } from '../core/quota.ts';
+import { flushUsage, openUsageBook } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
+import { hashingOptions, Records } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import type { Runtime, Service } from './service.ts';
 import { SERVICES } from './services.ts';
@@ -25,16 +26,19 @@ export interface Server {
 export async function startServer(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<Server> {
   configureLog({ level: loaded.config.log?.level, file: loaded.config.log?.file });
   const store = await openStore(dataDir);
-  migrateUp(store);
-  const first = await reconcile(loaded, dataDir, store);
+  await migrateUp(store);
+  await openUsageBook(store);
+  const recordsFor = (config: Config) => new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
+  const first = await reconcile(loaded, dataDir, recordsFor(loaded.config));
   inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
   actions.configure(loaded.config.common, store);
 
-  const runtime: { config: Config; dataDir: string; store: Store; reload: Runtime['reload'] } = {
+  const runtime: { config: Config; dataDir: string; store: Store; records: Records; reload: Runtime['reload'] } = {
     config: loaded.config,
     dataDir,
     store,
+    records: recordsFor(loaded.config),
     reload: () => server.reload(),
   };
   const services: Service[] = [];
@@ -67,9 +71,11 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
           return { ok: false, errors };
         }
         try {
-          const result = await reconcile(next.value, dataDir, store);
+          const records = recordsFor(next.value.config);
+          const result = await reconcile(next.value, dataDir, records);
           printGenerated(result.generated, next.value.config);
           runtime.config = next.value.config;
+          runtime.records = records;
           actions.configure(next.value.config.common);
           for (const s of services) await s.reload?.(next.value.config);
           log('info', 'reload_applied', result.summary);
@@ -94,7 +100,7 @@ export async function startServer(loaded: LoadedConfig, dataDir: string, flags: 
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
-      flushUsage();
+      await flushUsage();
       await store.close();
       log('info', 'serve_stopped');
     },

@@ -1,6 +1,7 @@
 // What `serve` runs: each protocol front-end (and later the admin API) is a Service started with
 // the shared runtime and stopped on shutdown. Reload hands services the new config.
 import type { Config } from '../config/load.ts';
+import type { Records } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
 export interface Runtime {
@@ -9,6 +10,8 @@ export interface Runtime {
   /** Absolute data dir: the store, generated host keys. */
   readonly dataDir: string;
   readonly store: Store;
+  /** The one writer of users, folders and admins. */
+  readonly records: Records;
   /** Re-reads the config file and reconciles it (SIGHUP does the same); the running state stays on error. */
   reload(): Promise<{ ok: boolean; errors?: string[] }>;
 }

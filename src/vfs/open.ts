@@ -1,6 +1,7 @@
 // Opens the backend a `filesystem` block names, for a home dir or a virtual folder. The cloud SDKs
 // are imported on first use: a server that never touches S3 does not pay for loading it (the cold
 // start of a binary importing every SDK up front measured ~2x slower).
+import type { SecretBox } from '../config/sealed.ts';
 import type { Filesystem } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import { providerName } from '../model.ts';
@@ -16,6 +17,8 @@ function block<T>(value: T | undefined, name: string): T {
 export interface OpenFsOptions {
   /** false: a missing local or encrypted root is not created (filters.disable_fs_checks). */
   createRoot?: boolean;
+  /** Opens the block's sealed secrets: the data directory's key. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -26,6 +29,7 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
   const provider = providerName(filesystem?.provider);
   const objectOpts = {
     renameDirs: filesystem?.rename_dirs ?? false,
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
     ...(filesystem?.rename_dir_max_objects !== undefined ? { renameDirMaxObjects: filesystem.rename_dir_max_objects } : {}),
   };
   switch (provider) {
@@ -49,7 +53,7 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
     }
     case 'sftp': {
       const { openSftpFs } = await import('./sftp/sftp-fs.ts');
-      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'));
+      return openSftpFs(block(filesystem?.sftpconfig, 'sftpconfig'), opts.secrets ? { secrets: opts.secrets } : {});
     }
   }
 }

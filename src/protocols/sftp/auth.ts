@@ -215,7 +215,7 @@ export class SshAuthentication {
         const v = await runKeyboardInteractiveHook(s.keyboardInteractiveHook, {
           username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal,
           checkPassword: async (answer) => (await checkPassword(env, user, attempt, answer)).ok,
-          checkTotp: (answer) => checkTotp(user, answer) === undefined,
+          checkTotp: (answer) => checkTotp(user, answer, env.store.secrets) === undefined,
         });
         if (!v.ok) return fail(v.reason);
         gained.push('keyboard-interactive');
@@ -231,7 +231,7 @@ export class SshAuthentication {
     if (totpRequired(user, 'SSH') && !passed.includes('totp') && !gained.includes('totp')) {
       const answers = await prompt([{ prompt: 'Authentication code: ', echo: false }], '');
       if (!answers) return fail('client_disconnected');
-      const refused = checkTotp(user, answers[0] ?? '');
+      const refused = checkTotp(user, answers[0] ?? '', env.store.secrets);
       if (refused) return fail(refused);
       gained.push('totp');
     }

@@ -3,6 +3,7 @@
 // cloud, sovereign-cloud suffixes, azurite's path-style URLs, container vs account SAS URLs) are
 // testable without a server.
 import type { AzBlobConfig } from '../../config/schema-types.ts';
+import { NO_SECRETS, type SecretBox } from '../../config/sealed.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
 
@@ -104,7 +105,7 @@ function megabytes(value: number | undefined, field: string, fallback: number): 
   return mb * MiB;
 }
 
-export function azTarget(config: AzBlobConfig, baseDir: string): AzTarget {
+export function azTarget(config: AzBlobConfig, baseDir: string, secrets: SecretBox = NO_SECRETS): AzTarget {
   const emulator = config.use_emulator === true;
   const sizes = {
     uploadPartBytes: megabytes(config.upload_part_size, 'upload_part_size', DEFAULT_PART_MB),
@@ -113,14 +114,14 @@ export function azTarget(config: AzBlobConfig, baseDir: string): AzTarget {
     downloadConcurrency: config.download_concurrency || DEFAULT_CONCURRENCY,
     ...(config.access_tier ? { accessTier: config.access_tier } : {}),
   };
-  const sas = config.sas_url === undefined ? undefined : resolveSecret(config.sas_url, baseDir);
+  const sas = config.sas_url === undefined ? undefined : resolveSecret(config.sas_url, baseDir, secrets);
   if (sas) {
     const { containerUrl, container, endpoint } = sasContainerUrl(sas, config.container, emulator);
     return { container, containerUrl, endpoint, auth: { kind: 'sas' }, ...sizes };
   }
   if (!config.container) fail('container is required');
   let accountName = config.account_name;
-  let accountKey = config.account_key === undefined ? undefined : resolveSecret(config.account_key, baseDir);
+  let accountKey = config.account_key === undefined ? undefined : resolveSecret(config.account_key, baseDir, secrets);
   if (emulator && !accountName && !accountKey) [accountName, accountKey] = [EMULATOR_ACCOUNT, EMULATOR_KEY];
   if (!accountName) fail('account_name is required unless sas_url is given');
   if (!accountKey) fail('account_key or sas_url is required');

@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError, isAppError } from '../../errors.ts';
 import type { CryptConfig } from '../../config/schema-types.ts';
+import { NO_SECRETS, type SecretBox } from '../../config/sealed.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import { openLocalFs, type LocalFs } from '../local/local-fs.ts';
@@ -21,6 +22,8 @@ import { CryptWriter } from './writer.ts';
 export interface CryptFsOptions {
   /** Where relative `{ file: ... }` passphrase references are resolved (default: the cwd). */
   baseDir?: string;
+  /** Opens sealed secrets (the data directory's key); without it a sealed secret is refused. */
+  secrets?: SecretBox;
   /** false: do not create a missing root (filters.disable_fs_checks). */
   createRoot?: boolean;
 }
@@ -30,7 +33,7 @@ export const UPLOAD_TEMP_PREFIX = '.sftpgo-crypt-';
 
 /** Opens (creating it when missing) an encrypted local root. An empty passphrase is a config error. */
 export async function openCryptFs(root: string, config: CryptConfig, opts: CryptFsOptions = {}): Promise<CryptFs> {
-  const passphrase = resolveSecret(config.passphrase, opts.baseDir ?? process.cwd());
+  const passphrase = resolveSecret(config.passphrase, opts.baseDir ?? process.cwd(), opts.secrets ?? NO_SECRETS);
   if (!passphrase) throw new AppError('config', 'cryptconfig.passphrase is empty (or not resolved yet)');
   const cipher = cipherIdOf(config.cipher);
   if (cipher === undefined) throw new AppError('config', `cryptconfig.cipher: unsupported cipher ${config.cipher}`);

@@ -3,6 +3,7 @@
 // from secret resolution, so the rules are testable without a server.
 import type { StorageOptions } from '@google-cloud/storage';
 import type { GCSConfig } from '../../config/schema-types.ts';
+import { NO_SECRETS, type SecretBox } from '../../config/sealed.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
 
@@ -39,7 +40,7 @@ export function normalizeKeyPrefix(prefix: string | undefined): string {
   return p.endsWith('/') ? p : `${p}/`;
 }
 
-export function gcsTarget(config: GCSConfig, baseDir: string): GcsTarget {
+export function gcsTarget(config: GCSConfig, baseDir: string, secrets: SecretBox = NO_SECRETS): GcsTarget {
   if (!config.bucket) fail('bucket is required');
   const mb = config.upload_part_size || DEFAULT_CHUNK_MB;
   if (!Number.isInteger(mb) || mb < 0) fail('upload_part_size must be a whole number of MB');
@@ -50,7 +51,7 @@ export function gcsTarget(config: GCSConfig, baseDir: string): GcsTarget {
   const options: StorageOptions = {};
   let hasCredentials = false;
   if (config.credentials !== undefined) {
-    const json = resolveSecret(config.credentials, baseDir);
+    const json = resolveSecret(config.credentials, baseDir, secrets);
     if (json) {
       try {
         options.credentials = JSON.parse(json) as StorageOptions['credentials'];

@@ -1,5 +1,6 @@
 // Opens a GCS-backed Fs: the GCS ObjectClient under the shared ObjectFs, which supplies the
 // directories-as-prefixes, mtime and rename rules common to every object store.
+import type { SecretBox } from '../../config/sealed.ts';
 import type { GCSConfig } from '../../config/schema-types.ts';
 import type { Fs } from '../fs.ts';
 import { ObjectFs } from '../object/objectfs.ts';
@@ -12,10 +13,12 @@ export interface GcsFsOptions {
   renameDirMaxObjects?: number;
   /** Where relative secret/credential file paths are resolved (default: the working directory). */
   baseDir?: string;
+  /** Opens sealed secrets (the data directory's key); without it a sealed secret is refused. */
+  secrets?: SecretBox;
 }
 
 export function openGcsFs(config: GCSConfig, opts: GcsFsOptions = {}): Fs {
-  const target = gcsTarget(config, opts.baseDir ?? process.cwd());
-  const { baseDir: _unused, ...fsOpts } = opts;
+  const target = gcsTarget(config, opts.baseDir ?? process.cwd(), opts.secrets);
+  const { baseDir: _unused, secrets: _secrets, ...fsOpts } = opts;
   return new ObjectFs(new GcsClient(target), target.keyPrefix, fsOpts);
 }

@@ -7,6 +7,7 @@
 //  - upload_part_max_time: lib-storage has no per-part deadline; ignored (the SDK's own socket
 //    timeouts still apply).
 import { AppError } from '../../errors.ts';
+import { NO_SECRETS, type SecretBox } from '../../config/sealed.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import type { S3Config } from '../../config/schema-types.ts';
 import { ObjectFs } from '../object/objectfs.ts';
@@ -18,6 +19,8 @@ export interface OpenS3Options {
   listPageSize?: number;
   /** Where relative `{file}` secret references are resolved (default: the working directory). */
   baseDir?: string;
+  /** Opens sealed secrets (the data directory's key); without it a sealed secret is refused. */
+  secrets?: SecretBox;
 }
 
 const MiB = 1024 * 1024;
@@ -27,17 +30,17 @@ const DEFAULT_UPLOAD_CONCURRENCY = 2;
 // SFTPGo's default is 5 parallel 5 MB parts; 2 keeps a download's memory at ~10 MiB, as uploads.
 const DEFAULT_DOWNLOAD_CONCURRENCY = 2;
 
-function secretOf(secret: S3Config['access_secret'], baseDir: string): string | undefined {
-  return secret === undefined ? undefined : resolveSecret(secret, baseDir) || undefined;
+function secretOf(secret: S3Config['access_secret'], baseDir: string, secrets: SecretBox): string | undefined {
+  return secret === undefined ? undefined : resolveSecret(secret, baseDir, secrets) || undefined;
 }
 
 /** The client options an S3Config means; pure apart from reading secrets. */
-export function s3ClientOptions(config: S3Config, baseDir = process.cwd()): S3ClientOptions {
+export function s3ClientOptions(config: S3Config, baseDir = process.cwd(), secrets: SecretBox = NO_SECRETS): S3ClientOptions {
   if (!config.bucket) throw new AppError('config', 's3: bucket is required');
   if (config.role_arn) throw new AppError('unsupported', 's3: role_arn (assume role) is not supported yet');
-  const secret = secretOf(config.access_secret, baseDir);
+  const secret = secretOf(config.access_secret, baseDir, secrets);
   if (config.access_key && !secret) throw new AppError('config', 's3: access_key needs access_secret');
-  const sessionToken = secretOf(config.session_token, baseDir);
+  const sessionToken = secretOf(config.session_token, baseDir, secrets);
   const partMb = (n: number | undefined): number => Math.max(n || MIN_PART_MB, MIN_PART_MB);
   const sse = config.server_side_encryption || undefined;
   if (config.sse_kms_key_id && sse !== 'aws:kms') throw new AppError('config', 's3: sse_kms_key_id needs server_side_encryption "aws:kms"');
@@ -51,7 +54,7 @@ export function s3ClientOptions(config: S3Config, baseDir = process.cwd()): S3Cl
     acl: config.acl || undefined,
     serverSideEncryption: sse,
     sseKmsKeyId: config.sse_kms_key_id || undefined,
-    sseCustomerKey: secretOf(config.sse_customer_key, baseDir),
+    sseCustomerKey: secretOf(config.sse_customer_key, baseDir, secrets),
     uploadPartSize: partMb(config.upload_part_size) * MiB,
     uploadConcurrency: config.upload_concurrency || DEFAULT_UPLOAD_CONCURRENCY,
     downloadPartSize: partMb(config.download_part_size) * MiB,
@@ -64,7 +67,7 @@ export function s3ClientOptions(config: S3Config, baseDir = process.cwd()): S3Cl
 }
 
 export async function openS3Fs(config: S3Config, opts: OpenS3Options = {}): Promise<ObjectFs> {
-  const client = new S3ObjectClient(s3ClientOptions(config, opts.baseDir));
+  const client = new S3ObjectClient(s3ClientOptions(config, opts.baseDir, opts.secrets));
   return new ObjectFs(client, config.key_prefix, {
     renameDirs: opts.renameDirs,
     renameDirMaxObjects: opts.renameDirMaxObjects,

@@ -3,6 +3,7 @@
 // heuristics, which this backend does not have.
 import { posix } from 'node:path';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
+import { NO_SECRETS, type SecretBox } from '../../config/sealed.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { normalizeFingerprint, type ConnectParams } from './connection.ts';
@@ -10,6 +11,8 @@ import { normalizeFingerprint, type ConnectParams } from './connection.ts';
 export interface SftpFsOptions {
   /** Directory that relative `{file}` secrets are resolved against (default: the working directory). */
   baseDir?: string;
+  /** Opens sealed secrets (the data directory's key); without it a sealed secret is refused. */
+  secrets?: SecretBox;
   /** Close the pooled connection after this long unused (default 120 s; 0 keeps it until close()). */
   idleTimeoutMs?: number;
   /** Handshake and authentication timeout (default 20 s). */
@@ -35,18 +38,19 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
   return { host: m[1], port };
 }
 
-function secret(value: SFTPFsConfig['password'], baseDir: string): string | undefined {
+function secret(value: SFTPFsConfig['password'], baseDir: string, secrets: SecretBox): string | undefined {
   if (value === undefined) return undefined;
-  const v = resolveSecret(value, baseDir);
+  const v = resolveSecret(value, baseDir, secrets);
   return v === '' ? undefined : v;
 }
 
 export function connectParams(config: SFTPFsConfig, opts: SftpFsOptions = {}): ConnectParams {
   const baseDir = opts.baseDir ?? process.cwd();
+  const secrets = opts.secrets ?? NO_SECRETS;
   const { host, port } = parseEndpoint(config.endpoint ?? '');
   if (!config.username) throw new AppError('config', 'sftp backend: username is required');
-  const password = secret(config.password, baseDir);
-  const privateKey = secret(config.private_key, baseDir);
+  const password = secret(config.password, baseDir, secrets);
+  const privateKey = secret(config.private_key, baseDir, secrets);
   if (password === undefined && privateKey === undefined)
     throw new AppError('config', 'sftp backend: a password or a private_key is required');
   const prefix = config.prefix ? posix.normalize(config.prefix).replace(/(.)\/+$/, '$1') : '/';
@@ -57,7 +61,7 @@ export function connectParams(config: SFTPFsConfig, opts: SftpFsOptions = {}): C
     username: config.username,
     password,
     privateKey,
-    passphrase: secret(config.key_passphrase, baseDir),
+    passphrase: secret(config.key_passphrase, baseDir, secrets),
     fingerprints: (config.fingerprints ?? []).filter((f) => f.trim() !== '').map(normalizeFingerprint),
     prefix,
     readyTimeoutMs: opts.readyTimeoutMs ?? 20_000,

@@ -238,7 +238,7 @@ export const ROUTES: Route[] = [
   ...QUOTA_ROUTES,
   { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: async (ctx) => ctx.c.json(await status(ctx)) },
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
-    handler: (ctx) => ctx.c.json(dumpStore(ctx.runtime.store)) },
+    handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
   { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
     query: [{ name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } }],
     handler: async (ctx) => {
@@ -246,7 +246,7 @@ export const ROUTES: Route[] = [
         const result = await importIntoStore(ctx.runtime, ctx.body, who(ctx));
         return ctx.c.json({ message: 'SFTPGo data imported', ...result });
       }
-      const counts = loadDump(ctx.runtime.store, ctx.body);
+      const counts = await loadDump(ctx.runtime.store, ctx.body);
       log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },

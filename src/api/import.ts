@@ -3,7 +3,7 @@
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { importSftpgoDump } from '../migrate/sftpgo.ts';
-import { emptyUsage } from '../store/records.ts';
+import { emptyUsage, splitPassword } from '../store/records.ts';
 import type { Runtime } from '../serve/service.ts';
 import { KINDS, prepareNew } from './resources.ts';
 
@@ -19,10 +19,10 @@ export async function importIntoStore(runtime: Runtime, dump: unknown, by: strin
       const k = KINDS[p.plural];
       const current = await tx.get(k.kind, p.name);
       if (current?.source === 'config') throw new AppError('exists', `${k.kind} "${p.name}" is declared in the config file; remove it from the backup or the YAML`);
-      const { password, password_digest, ...spec } = p.fields;
+      const { spec, password } = splitPassword(p.fields);
       await tx.put(k.kind, p.name, spec, {
         source: 'runtime',
-        password: typeof password === 'string' ? { password, ...(typeof password_digest === 'string' ? { password_digest } : {}) } : null,
+        password,
         ...(k.kind !== 'admin'
           ? { usage: { ...emptyUsage(), used_quota_size: p.usage?.size ?? 0, used_quota_files: p.usage?.files ?? 0, last_quota_update: p.usage ? now : 0 } }
           : {}),

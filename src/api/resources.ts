@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../reconcile/canonical.ts';
 import { desiredUser, normaliseFolder, passwordIntent } from '../reconcile/desired.ts';
-import { effectiveOf as effectiveRecord, getOverride, layer, type EditOutcome } from '../store/records.ts';
+import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import type { CollectionName, ReadTx } from '../store/store.ts';
 import type { Runtime } from '../serve/service.ts';
 import type { Store } from '../store/store.ts';
@@ -206,13 +206,10 @@ export async function create(runtime: Runtime, k: KindInfo, body: Record<string,
   const name = String(body[k.nameField]);
   if (await runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
   const { fields } = await prepare(runtime, k, body, undefined);
-  const { password, password_digest, ...spec } = stripNulls(fields);
+  const { spec, password } = splitPassword(stripNulls(fields));
   await runtime.records.write(async (tx) => {
     if (await tx.get(k.kind, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
-    await tx.put(k.kind, name, spec, {
-      source: 'runtime',
-      password: typeof password === 'string' ? { password, ...(typeof password_digest === 'string' ? { password_digest } : {}) } : null,
-    });
+    await tx.put(k.kind, name, spec, { source: 'runtime', password });
   });
 }
 

@@ -4,6 +4,7 @@
 // Usage is always tracked for the folder itself, so a scan is never needed to know it.
 import { AppError } from '../errors.ts';
 import type { QuotaUsage, ResolvedVirtualFolder, UserRecord } from '../model.ts';
+import { emptyUsage } from '../store/records.ts';
 import type { Store, WriteTx } from '../store/store.ts';
 import type { Fs } from '../vfs/fs.ts';
 
@@ -37,13 +38,7 @@ interface Pending {
   download: number;
 }
 
-const EMPTY: QuotaUsage = {
-  used_quota_size: 0,
-  used_quota_files: 0,
-  last_quota_update: 0,
-  used_upload_data_transfer: 0,
-  used_download_data_transfer: 0,
-};
+const EMPTY: QuotaUsage = emptyUsage();
 
 /**
  * Usage in the store. Deltas are kept in memory and written in one transaction at most every

@@ -128,6 +128,16 @@ export interface StoredPassword {
   password_digest?: string;
 }
 
+/**
+ * Fields prepared from an API body or an import, split into the definition and the password they
+ * carry (null: none), as put() takes them.
+ */
+export function splitPassword(fields: Record<string, unknown>): { spec: Record<string, unknown>; password: StoredPassword | null } {
+  const { password, password_digest, ...spec } = fields;
+  if (typeof password !== 'string') return { spec, password: null };
+  return { spec, password: { password, ...(typeof password_digest === 'string' ? { password_digest } : {}) } };
+}
+
 export interface PutOptions {
   source: Source;
   /** The password to store; absent keeps the record's current one, null removes it. */

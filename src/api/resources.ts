@@ -9,7 +9,7 @@ import type { Admin, Folder, User } from '../config/schema-types.ts';
 import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
-import { sortKeys } from '../reconcile/canonical.ts';
+import { sortKeys } from '../store/canonical.ts';
 import { desiredUser, normaliseFolder, passwordIntent } from '../reconcile/desired.ts';
 import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import type { CollectionName, ReadTx } from '../store/store.ts';

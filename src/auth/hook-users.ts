@@ -10,7 +10,7 @@ import { validateBody } from '../api/validate.ts';
 import type { User } from '../config/schema-types.ts';
 import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
-import { changedFields } from '../reconcile/canonical.ts';
+import { changedFields } from '../store/canonical.ts';
 import { desiredUser } from '../reconcile/desired.ts';
 import { specOf } from '../reconcile/plan.ts';
 import { effectiveUser, hashingOptions, Records, type StoredPassword } from '../store/records.ts';

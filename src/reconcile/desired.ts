@@ -7,7 +7,7 @@ import type { SecretBox } from '../config/sealed.ts';
 import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
 import { providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
-import { sortKeys } from './canonical.ts';
+import { sortKeys } from '../store/canonical.ts';
 
 /** What the config says about a password, before any hashing. */
 export type PasswordIntent =

@@ -4,7 +4,7 @@ import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
 import { COLLECTION_OF } from '../store/records.ts';
 import { META, type ReadTx } from '../store/store.ts';
-import { canonical, changedFields } from './canonical.ts';
+import { canonical, changedFields } from '../store/canonical.ts';
 import type { Desired, DesiredState, PasswordIntent } from './desired.ts';
 
 export type Action = 'create' | 'update' | 'delete';

@@ -9,7 +9,7 @@ import type { SecretBox } from '../config/sealed.ts';
 import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, FolderRecord, Kind, QuotaUsage, Source, UserRecord } from '../model.ts';
-import { canonical } from '../reconcile/canonical.ts';
+import { canonical } from './canonical.ts';
 import { META, nextId, type CollectionName, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
 export const COLLECTION_OF = { user: 'users', folder: 'folders', admin: 'admins' } as const satisfies Record<Kind, CollectionName>;

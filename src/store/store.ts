@@ -60,7 +60,10 @@ export interface Store extends ReadTx {
    * the store, never in it, so records are sealed with it and logins open them with it.
    */
   readonly secrets: SecretBox;
-  /** Runs `fn` against a consistent view of the store; nothing it does is written. */
+  /**
+   * Runs `fn` with read access; nothing it does is written. A network store may give it a
+   * snapshot; LMDB reads the latest commit at each call, as the store-level reads do.
+   */
   read<T>(fn: (tx: ReadTx) => Promise<T> | T): Promise<T>;
   /**
    * Runs `fn` in one atomic transaction: all of its writes commit together when it resolves, none

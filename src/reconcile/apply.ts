@@ -62,7 +62,7 @@ export async function applyPlan(records: Records, plan: Plan): Promise<ApplyResu
         continue;
       }
       const pw = passwords.get(c);
-      await tx.put(c.kind, c.name, c.spec!, { source: 'config', ...(pw !== undefined ? { password: pw } : {}) });
+      await tx.put(c.kind, c.name, c.spec!, { source: 'config', current: current ?? null, ...(pw !== undefined ? { password: pw } : {}) });
     }
   });
   for (const c of plan.changes)

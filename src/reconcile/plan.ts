@@ -41,6 +41,10 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   return { changes };
 }
 
+/**
+ * One paged scan of the stored collection (not a read per wanted record: a network store would
+ * pay a round trip each), then the changes in the config's order, deletes last in key order.
+ */
 async function diffKind(
   kind: Kind,
   wanted: Map<string, Desired<object>>,
@@ -49,35 +53,44 @@ async function diffKind(
   prune: boolean,
   out: Change[],
 ): Promise<void> {
-  const collection = COLLECTION_OF[kind];
-  for (const [name, d] of wanted) {
-    const stored = (await store?.get(collection, name)) as Stored | undefined;
-    if (!stored) {
-      out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
-      continue;
+  const updates = new Map<string, Change | undefined>();
+  const deletes: Change[] = [];
+  if (store) {
+    for await (const [name, record] of store.entries(COLLECTION_OF[kind])) {
+      const stored: Stored = { ...record };
+      const d = wanted.get(name);
+      if (d) updates.set(name, updateOf(kind, name, d, stored, digestKey));
+      else if (stored.source === 'config' || prune) deletes.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: stored.updated_at });
     }
-    const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
-    const passwordChanged = !samePassword(d.password, stored, digestKey);
-    if (passwordChanged) fields.push('password');
-    if (stored.source !== 'config') fields.push('source');
-    if (fields.length > 0)
-      out.push({
-        action: 'update',
-        kind,
-        name,
-        fields: fields.sort(),
-        spec: d.spec as Record<string, unknown>,
-        password: d.password,
-        passwordChanged,
-        baseUpdatedAt: stored.updated_at,
-      });
   }
-  if (!store) return;
-  for await (const [name, stored] of store.entries(collection)) {
-    if (wanted.has(name)) continue;
-    const s: { source: string; updated_at: number } = stored;
-    if (s.source === 'config' || prune) out.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: s.updated_at });
+  for (const [name, d] of wanted) {
+    if (!updates.has(name))
+      out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
+    else {
+      const change = updates.get(name);
+      if (change) out.push(change);
+    }
   }
+  out.push(...deletes);
+}
+
+/** The update that brings `stored` to `d`, or undefined when they already match. */
+function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, digestKey: Buffer | undefined): Change | undefined {
+  const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
+  const passwordChanged = !samePassword(d.password, stored, digestKey);
+  if (passwordChanged) fields.push('password');
+  if (stored.source !== 'config') fields.push('source');
+  if (fields.length === 0) return undefined;
+  return {
+    action: 'update',
+    kind,
+    name,
+    fields: fields.sort(),
+    spec: d.spec as Record<string, unknown>,
+    password: d.password,
+    passwordChanged,
+    baseUpdatedAt: stored.updated_at,
+  };
 }
 
 /** The stored record without bookkeeping and password fields: what the config controls. */

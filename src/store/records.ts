@@ -144,6 +144,8 @@ export interface PutOptions {
   password?: StoredPassword | null;
   /** Replaces the usage row (imports carry usage); otherwise a missing row starts empty. */
   usage?: QuotaUsage;
+  /** The record as the caller read it in this transaction (null: none), to spare a second read. */
+  current?: StoredRecord | null;
 }
 
 /** What an edit did: changed a runtime record in place, or set/dropped a config record's override. */
@@ -185,7 +187,7 @@ export class RecordsTx {
    * gives a user or folder its usage row.
    */
   async put(kind: Kind, name: string, spec: Record<string, unknown>, opts: PutOptions): Promise<StoredRecord> {
-    const current = await this.get(kind, name);
+    const current = opts.current === undefined ? await this.get(kind, name) : (opts.current ?? undefined);
     const { password: _p, password_digest: _d, ...definition } = spec;
     const pw =
       opts.password === null ? undefined : (opts.password ?? (current?.password !== undefined ? { password: current.password, password_digest: current.password_digest } : undefined));

@@ -92,7 +92,7 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
     const latest = await tx.get('user', username);
     if (latest?.source === 'config') return false;
     const definition = { ...spec, ...(opts.cachedUntil ? { external_auth_cached_until: opts.cachedUntil } : {}) };
-    await tx.put('user', username, definition, { source: 'runtime', ...(password ? { password } : {}) });
+    await tx.put('user', username, definition, { source: 'runtime', current: latest ?? null, ...(password ? { password } : {}) });
     return true;
   });
   if (!written) {

@@ -170,7 +170,7 @@ function withoutNulls(r: Record<string, unknown>): Record<string, unknown> {
 /** The record writes of one store transaction; every write of a user, folder or admin is one of these. */
 export class RecordsTx {
   constructor(
-    readonly tx: WriteTx,
+    private readonly tx: WriteTx,
     private readonly now: number,
   ) {}
 

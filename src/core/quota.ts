@@ -71,7 +71,8 @@ export function storeUsageBook(store: Store): UsageBook {
 /** Writes every pending usage delta of every store; serve calls it before closing the store. */
 export async function flushUsage(): Promise<void> {
   for (const [store, b] of books) {
-    await b.flush();
+    // Deltas added while a flush waited for its commit are still pending: flush again.
+    for (let i = 0; i < 3 && b.pendingKeys > 0; i++) await b.flush();
     b.close();
     books.delete(store);
   }
@@ -107,6 +108,10 @@ class StoreUsageBook implements UsageBook {
 
   close(): void {
     this.#unsubscribe?.();
+  }
+
+  get pendingKeys(): number {
+    return this.#pending.size;
   }
 
   get(key: string): Usage {

@@ -178,10 +178,6 @@ export class RecordsTx {
     return this.tx.get(COLLECTION_OF[kind], name) as Promise<StoredRecord | undefined>;
   }
 
-  effective(kind: Kind, name: string): Promise<StoredRecord | undefined> {
-    return effectiveOf(this.tx, kind, name);
-  }
-
   /**
    * Writes `spec` as the whole definition of the record, keeping its id and creation time, and
    * gives a user or folder its usage row.

@@ -12,7 +12,9 @@ import { planFor } from './reconcile/reconcile.ts';
 import { dumpStore, loadDump } from './store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from './store/migrations.ts';
 import { openStore, storeExists } from './store/open.ts';
+import { hashingOptions, Records } from './store/records.ts';
 import { schemaVersionOf } from './store/store.ts';
+import { NO_SECRETS } from './config/sealed.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -70,10 +72,11 @@ const COMMANDS: Record<string, Command> = {
       const exists = await storeExists(dataDir);
       const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
       try {
-        if (store && schemaVersionOf(store) > LATEST_SCHEMA_VERSION) throw newerSchemaError(schemaVersionOf(store));
-        const plan = planFor(loaded, dataDir, store);
+        const version = store ? await schemaVersionOf(store) : 0;
+        if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
+        const plan = await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
         // Overrides made through the API stay on top of the file's values; plan shows them.
-        const overrides = store ? listOverrides(store) : [];
+        const overrides = store ? await listOverrides(store) : [];
         if (flags.json) {
           const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
           process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
@@ -93,7 +96,7 @@ const COMMANDS: Record<string, Command> = {
       if (!dataDir) return 1;
       const store = await openStore(dataDir);
       try {
-        const applied = migrateUp(store);
+        const applied = await migrateUp(store);
         process.stdout.write(
           applied.length
             ? `store at ${dataDir} migrated to schema version ${LATEST_SCHEMA_VERSION} (applied ${applied.join(', ')})\n`
@@ -125,7 +128,7 @@ const COMMANDS: Record<string, Command> = {
       }
       const store = await openStore(dataDir);
       try {
-        const reverted = migrateDown(store, to);
+        const reverted = await migrateDown(store, to);
         process.stdout.write(`store at ${dataDir} is at schema version ${to}${reverted.length ? ` (reverted ${reverted.join(', ')})` : ''}\n`);
       } finally {
         await store.close();
@@ -146,7 +149,7 @@ const COMMANDS: Record<string, Command> = {
       }
       const store = await openStore(dataDir, { readOnly: true });
       try {
-        const text = JSON.stringify(dumpStore(store), null, 2) + '\n';
+        const text = JSON.stringify(await dumpStore(store), null, 2) + '\n';
         if (typeof flags.output === 'string') writeFileSync(flags.output, text, { mode: 0o600 });
         else process.stdout.write(text);
       } finally {
@@ -176,8 +179,8 @@ const COMMANDS: Record<string, Command> = {
       if (!dataDir) return 1;
       const store = await openStore(dataDir);
       try {
-        migrateUp(store);
-        const n = loadDump(store, dump);
+        await migrateUp(store);
+        const n = await loadDump(store, dump);
         process.stdout.write(`loaded ${n.users} users, ${n.folders} folders, ${n.admins} admins into ${dataDir}\n`);
       } finally {
         await store.close();
@@ -210,9 +213,11 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
     const loaded = loadOrReport(flags);
     const store = await openStore(dataDir);
     try {
-      migrateUp(store);
+      await migrateUp(store);
       const { importIntoStore } = await import('./api/import.ts');
-      const runtime = { config: loaded?.config ?? {}, dataDir, store, reload: async () => ({ ok: true }) };
+      const config = loaded?.config ?? {};
+      const records = new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
+      const runtime = { config, dataDir, records };
       const n = await importIntoStore(runtime, dump, 'cli');
       for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}\n`);

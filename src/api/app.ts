@@ -45,9 +45,9 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export function createApp(runtime: ServerContext): Hono<Env> {
+export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
   const app = new Hono<Env>();
-  const jwtKey = ensureJwtKey(runtime.store);
+  const jwtKey = await ensureJwtKey(runtime.store);
   const verifiedKeys: VerifiedKeys = new Map();
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
   app.use('*', async (c, next) => {

@@ -7,7 +7,7 @@ import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from
 import { readFileSync } from 'node:fs';
 import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
 import type { AdminRecord } from '../model.ts';
-import { effectiveAdmin } from '../reconcile/effective.ts';
+import { effectiveAdmin } from '../store/records.ts';
 import type { ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from '../lib/cidr.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
@@ -27,15 +27,15 @@ export function hasPermission(admin: AdminRecord, p: Permission): boolean {
 }
 
 /** Creates the signing key on first start. */
-export function ensureJwtKey(store: Store): Buffer {
-  let key = store.get('meta', JWT_KEY_META) as string | undefined;
+export async function ensureJwtKey(store: Store): Promise<Buffer> {
+  let key = (await store.get('meta', JWT_KEY_META)) as string | undefined;
   if (!key) {
     key = randomBytes(32).toString('base64');
     const k = key;
-    store.write((tx) => {
-      if (!tx.get('meta', JWT_KEY_META)) tx.put('meta', JWT_KEY_META, k);
+    await store.write(async (tx) => {
+      if (!(await tx.get('meta', JWT_KEY_META))) await tx.put('meta', JWT_KEY_META, k);
     });
-    key = store.get('meta', JWT_KEY_META) as string;
+    key = (await store.get('meta', JWT_KEY_META)) as string;
   }
   return Buffer.from(key, 'base64');
 }
@@ -72,7 +72,7 @@ export async function basicLogin(store: ReadTx, header: string | undefined, ip: 
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  const admin = effectiveAdmin(store, username);
+  const admin = await effectiveAdmin(store, username);
   const bad = usable(admin, ip, username, 'password');
   if (bad) return bad;
   if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse('password', username, 'invalid_credentials');
@@ -105,7 +105,7 @@ export async function authenticate(r: AdminRequest): Promise<AuthResult> {
   if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
   const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
   if (!claims) return refuse('token', '', 'invalid_token');
-  const admin = effectiveAdmin(store, claims.sub);
+  const admin = await effectiveAdmin(store, claims.sub);
   return usable(admin, ip, claims.sub, 'token') ?? { ok: true, admin: admin!, via: 'token' };
 }
 
@@ -167,9 +167,10 @@ async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verifie
   if (dot > 0) candidates.push(presented.slice(0, dot));
   const now = Date.now();
   // Names first: the checks below await, and a store iterator must not stay open across awaits.
-  const names = [...store.entries('admins')].map(([n]) => n);
+  const names: string[] = [];
+  for await (const [n] of store.entries('admins')) names.push(n);
   for (const name of names) {
-    const admin = effectiveAdmin(store, name);
+    const admin = await effectiveAdmin(store, name);
     if (!admin?.api_keys?.length || admin.filters?.allow_api_key_auth === false) continue;
     for (const k of admin.api_keys) {
       if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;

@@ -3,26 +3,29 @@
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { importSftpgoDump } from '../migrate/sftpgo.ts';
-import { nextId } from '../store/store.ts';
-import type { Runtime } from '../serve/service.ts';
-import { emptyUsage, KINDS, prepareNew } from './resources.ts';
+import { emptyUsage, splitPassword } from '../store/records.ts';
+import { KINDS, prepareNew, type Preparing } from './resources.ts';
 
-export async function importIntoStore(runtime: Runtime, dump: unknown, by: string): Promise<{ users: number; folders: number; admins: number; warnings: string[] }> {
+export async function importIntoStore(runtime: Preparing, dump: unknown, by: string): Promise<{ users: number; folders: number; admins: number; warnings: string[] }> {
   const result = importSftpgoDump(dump);
   const prepared: { plural: 'users' | 'folders' | 'admins'; name: string; fields: Record<string, unknown>; usage?: { size: number; files: number } }[] = [];
   for (const f of result.folders) prepared.push({ plural: 'folders', name: f.name, fields: await prepareNew(runtime, KINDS.folders, f as never), usage: result.usage[`folder:${f.name}`] });
   for (const u of result.users) prepared.push({ plural: 'users', name: u.username, fields: await prepareNew(runtime, KINDS.users, u as never), usage: result.usage[`user:${u.username}`] });
   for (const a of result.admins) prepared.push({ plural: 'admins', name: a.username, fields: await prepareNew(runtime, KINDS.admins, a as never) });
-  const now = Date.now();
-  runtime.store.write((tx) => {
+  await runtime.records.write(async (tx) => {
+    const now = runtime.records.now();
     for (const p of prepared) {
       const k = KINDS[p.plural];
-      const current = tx.get(k.collection, p.name) as { source?: string; id?: number; created_at?: number } | undefined;
+      const current = await tx.get(k.kind, p.name);
       if (current?.source === 'config') throw new AppError('exists', `${k.kind} "${p.name}" is declared in the config file; remove it from the backup or the YAML`);
-      const record = { ...p.fields, id: current?.id ?? nextId(tx, k.kind), created_at: current?.created_at ?? now, updated_at: now, source: 'runtime' };
-      tx.put(k.collection, p.name, record as never);
-      if (k.kind !== 'admin')
-        tx.put('usage', `${k.kind}:${p.name}`, { ...emptyUsage(), used_quota_size: p.usage?.size ?? 0, used_quota_files: p.usage?.files ?? 0, last_quota_update: p.usage ? now : 0 });
+      const { spec, password } = splitPassword(p.fields);
+      await tx.put(k.kind, p.name, spec, {
+        source: 'runtime',
+        password,
+        ...(k.kind !== 'admin'
+          ? { usage: { ...emptyUsage(), used_quota_size: p.usage?.size ?? 0, used_quota_files: p.usage?.files ?? 0, last_quota_update: p.usage ? now : 0 } }
+          : {}),
+      });
     }
   });
   const counts = { users: result.users.length, folders: result.folders.length, admins: result.admins.length };

@@ -2,7 +2,7 @@
 // runs in the background; 409 while one is running; 403 with quota tracking off), list running
 // scans, and set or add to a user's data transfer usage.
 import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
-import { effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
+import { effectiveFolder, effectiveUser } from '../store/records.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import type { Route } from './routes.ts';
@@ -23,17 +23,17 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
     { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
       handler: (ctx) => ctx.c.json(ctx.runtime.quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
     { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const name = ctx.c.req.param(param)!;
         const store = ctx.runtime.store;
         // As SFTPGo: with tracking off there are no counters for a scan to set.
         if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
         let scan: Parameters<QuotaScans['start']>[3] | undefined;
         if (kind === 'user') {
-          const user = effectiveUser(store, name);
+          const user = await effectiveUser(store, name);
           if (user) scan = () => scanUserUsage(user, ctx.runtime.backends);
         } else {
-          const folder = effectiveFolder(store, name);
+          const folder = await effectiveFolder(store, name);
           if (folder) scan = () => scanFolderUsage(folder, ctx.runtime.backends);
         }
         if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
@@ -50,9 +50,9 @@ export const QUOTA_ROUTES: Route[] = [
   ...scanRoutes('folder'),
   { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any', returns: 'TransferUsage',
     query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
-    handler: (ctx) => {
+    handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
-      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
       const mode = ctx.c.req.query('mode') ?? 'reset';
       const b = (ctx.body ?? {}) as Record<string, unknown>;
       const details = [];
@@ -66,7 +66,7 @@ export const QUOTA_ROUTES: Route[] = [
       const up = (b.used_upload_data_transfer as number | undefined) ?? 0;
       const down = (b.used_download_data_transfer as number | undefined) ?? 0;
       const cur = book.transferred(key);
-      book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
+      await book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
       ctx.runtime.log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
       return ctx.c.json(transferUsageOf(ctx, name));
     } },

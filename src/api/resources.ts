@@ -1,21 +1,24 @@
 // Users, folders and admins through the API: normalise a validated body the way reconcile normalises
-// the YAML, hash passwords and API keys before the write, and write in one transaction. A resource
-// the YAML declares (`source: 'config'`) is never edited in place: the change becomes its override
-// (reconcile/overrides.ts). A resource created here is `source: 'runtime'` and edited directly.
+// the YAML, hash passwords and API keys before the write, and write through the records layer in
+// one transaction. A resource the YAML declares (`source: 'config'`) is never edited in place: the
+// change becomes its override (store/records.ts). A resource created here is `source: 'runtime'`
+// and edited directly.
 import { resolve } from 'node:path';
-import { hashPassword, isPasswordHash, passwordDigest } from '../auth/passwords.ts';
+import { isPasswordHash } from '../auth/passwords.ts';
 import type { Admin, Folder, User } from '../config/schema-types.ts';
 import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
-import { sortKeys } from '../reconcile/canonical.ts';
+import { sortKeys } from '../store/canonical.ts';
 import { desiredUser, normaliseFolder, passwordIntent } from '../reconcile/desired.ts';
-import { effectiveAdmin, effectiveFolder, effectiveUser } from '../reconcile/effective.ts';
-import { diffOverride, dropOverride, getOverride, layer, putOverride } from '../reconcile/overrides.ts';
-import { hashingOptions } from '../reconcile/reconcile.ts';
-import { META, nextId, type CollectionName, type ReadTx, type WriteTx } from '../store/store.ts';
-import type { Runtime } from '../serve/service.ts';
-import { storeUsageBook } from '../core/quota.ts';
+import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
+import type { CollectionName, ReadTx } from '../store/store.ts';
+import type { ServerContext } from '../core/context.ts';
+
+/** What the record routes read and write through: the store, its usage book and the records layer. */
+export type Runtime = Pick<ServerContext, 'config' | 'dataDir' | 'store' | 'usage' | 'records'>;
+/** What preparing a record from a request body reads: the config (hashing, paths) and the records layer. */
+export type Preparing = Pick<Runtime, 'config' | 'dataDir' | 'records'>;
 import { hashApiKey } from './auth.ts';
 import type { Definition } from './validate.ts';
 
@@ -52,14 +55,16 @@ type Rec = Record<string, unknown> & Partial<RecordMeta>;
 
 // ---- reading ----------------------------------------------------------------------------------
 
-export function effectiveOf(store: ReadTx, k: KindInfo, name: string): Rec | undefined {
-  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin }[k.kind];
-  return fn(store, name) as Rec | undefined;
+export function effectiveOf(store: ReadTx, k: KindInfo, name: string): Promise<Rec | undefined> {
+  return effectiveRecord(store, k.kind, name);
 }
 
-/** The JSON a GET returns: the effective record without password hashes, with its ownership and override. */
-export function render(store: ReadTx, k: KindInfo, name: string): Record<string, unknown> | undefined {
-  const rec = effectiveOf(store, k, name);
+/**
+ * The JSON a GET returns: the effective record without password hashes, with its ownership and
+ * override, and live usage from the server's usage book.
+ */
+export async function render({ store, usage: book }: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, name: string): Promise<Record<string, unknown> | undefined> {
+  const rec = await effectiveOf(store, k, name);
   if (!rec) return undefined;
   const { password, password_digest, ...rest } = rec;
   void password;
@@ -68,15 +73,15 @@ export function render(store: ReadTx, k: KindInfo, name: string): Record<string,
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
   if (k.kind === 'user') out.filters = redactTotp(out.filters);
   if (k.kind !== 'admin') {
-    const usage = storeUsageBook(store as never).get(`${k.kind}:${name}`);
-    const stored = store.get('usage', `${k.kind}:${name}`);
+    const usage = book.get(`${k.kind}:${name}`);
+    const stored = await store.get('usage', `${k.kind}:${name}`);
     Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
     if (k.kind === 'user') {
-      const moved = storeUsageBook(store as never).transferred(`user:${name}`);
+      const moved = book.transferred(`user:${name}`);
       Object.assign(out, { used_upload_data_transfer: moved.upload, used_download_data_transfer: moved.download });
     }
   }
-  const o = getOverride(store, k.kind, name);
+  const o = await getOverride(store, k.kind, name);
   if (o) {
     const fields = { ...o.fields };
     if ('password' in fields) fields.password = REDACTED;
@@ -107,13 +112,14 @@ function redactKeys(keys: AdminRecord['api_keys']): unknown {
   return keys?.map((k) => ({ ...k, key: typeof k.key === 'string' && !isPasswordHash(k.key) ? REDACTED : k.key }));
 }
 
-export function list(store: ReadTx, k: KindInfo, offset: number, limit: number): Record<string, unknown>[] {
+export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, offset: number, limit: number): Promise<Record<string, unknown>[]> {
+  const { store } = runtime;
   const out: Record<string, unknown>[] = [];
   let i = 0;
-  for (const [name] of store.entries(k.collection)) {
+  for await (const [name] of store.entries(k.collection)) {
     if (i++ < offset) continue;
     if (out.length >= limit) break;
-    const r = render(store, k, name);
+    const r = await render(runtime, k, name);
     if (r) out.push(r);
   }
   return out;
@@ -148,14 +154,15 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
  * Normalises a validated body. `present` limits the result to the fields the body sets, so an update
  * only touches what it names (defaults filled in by normalisation are not "changes").
  */
-async function prepare(runtime: Runtime, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
+async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
   refuseSecretRefs(k, body, current);
   if (k.kind === 'user') keepTotpSecret(body, current);
   const present = new Set(Object.keys(body));
   const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');
+  const ctx = { baseDir: runtime.dataDir, secrets: runtime.records.secrets };
   let spec: Record<string, unknown>;
-  if (k.kind === 'user') spec = desiredUser(body as unknown as User, usersBase, runtime.dataDir).spec as unknown as Record<string, unknown>;
-  else if (k.kind === 'folder') spec = normaliseFolder(body as unknown as Folder, runtime.dataDir) as unknown as Record<string, unknown>;
+  if (k.kind === 'user') spec = desiredUser(body as unknown as User, usersBase, ctx).spec as unknown as Record<string, unknown>;
+  else if (k.kind === 'folder') spec = normaliseFolder(body as unknown as Folder, ctx) as unknown as Record<string, unknown>;
   else {
     const { password: _p, ...rest } = body as unknown as Admin;
     void _p;
@@ -168,14 +175,10 @@ async function prepare(runtime: Runtime, k: KindInfo, body: Record<string, unkno
   delete fields.password;
   const cleared: string[] = [];
   if (k.kind !== 'folder' && body.password !== undefined) {
-    const intent = passwordIntent(body.password as never, runtime.dataDir);
+    const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');
     else if (intent.kind === 'hash') Object.assign(fields, { password: intent.hash, password_digest: null });
-    else if (intent.kind === 'clear') {
-      const key = Buffer.from(String(runtime.store.get('meta', META.secretKey)), 'base64');
-      const hash = await hashPassword(intent.clear, hashingOptions({ config: runtime.config, file: '', baseDir: runtime.dataDir }));
-      Object.assign(fields, { password: hash, password_digest: passwordDigest(intent.clear, key) });
-    }
+    else if (intent.kind === 'clear') Object.assign(fields, await runtime.records.storedPassword(intent.clear));
   }
   return { fields, cleared };
 }
@@ -194,7 +197,7 @@ function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['ap
 }
 
 /** The stored fields of a new record from a (validated) body: what create and imports write. */
-export async function prepareNew(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function prepareNew(runtime: Preparing, k: KindInfo, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   return stripNulls((await prepare(runtime, k, body, undefined)).fields);
 }
 
@@ -205,65 +208,40 @@ function stripNulls(r: Record<string, unknown>): Record<string, unknown> {
 
 export async function create(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<void> {
   const name = String(body[k.nameField]);
-  if (runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+  if (await runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
   const { fields } = await prepare(runtime, k, body, undefined);
-  const now = Date.now();
-  runtime.store.write((tx) => {
-    if (tx.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
-    const record = { ...stripNulls(fields), id: nextId(tx, k.kind), created_at: now, updated_at: now, source: 'runtime' };
-    tx.put(k.collection, name, record as never);
-    if (k.kind !== 'admin' && !tx.get('usage', `${k.kind}:${name}`)) tx.put('usage', `${k.kind}:${name}`, emptyUsage());
+  const { spec, password } = splitPassword(stripNulls(fields));
+  await runtime.records.write(async (tx) => {
+    if (await tx.get(k.kind, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+    await tx.put(k.kind, name, spec, { source: 'runtime', password });
   });
-}
-
-export function emptyUsage() {
-  return { used_quota_size: 0, used_quota_files: 0, last_quota_update: 0, used_upload_data_transfer: 0, used_download_data_transfer: 0 };
 }
 
 /** What an update did: edited a runtime record in place, or set/dropped a config record's override. */
-export type UpdateOutcome = 'updated' | 'override_set' | 'override_dropped';
+export type UpdateOutcome = EditOutcome;
 
 export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, by: string): Promise<UpdateOutcome> {
-  const current = runtime.store.get(k.collection, name) as Rec | undefined;
+  const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
-  const effective = layer(current, getOverride(runtime.store, k.kind, name));
+  const effective = layer(current, await getOverride(runtime.store, k.kind, name));
   const { fields, cleared } = await prepare(runtime, k, body, effective);
-  const now = Date.now();
-  return runtime.store.write((tx): UpdateOutcome => {
-    const base = tx.get(k.collection, name) as Rec | undefined;
-    if (!base || base.updated_at !== current.updated_at) throw new AppError('store', `${k.kind} "${name}" changed during the update; retry`);
-    if (base.source !== 'config') {
-      const next: Rec = { ...base, ...fields, updated_at: now };
-      for (const c of cleared) delete next[c];
-      tx.put(k.collection, name, stripNulls(next) as never);
-      return 'updated';
-    }
-    const o = getOverride(tx, k.kind, name);
-    const wanted: Record<string, unknown> = { ...layer(base, o), ...fields };
-    for (const c of cleared) delete wanted[c];
-    for (const [key, v] of Object.entries(wanted)) if (v === null) delete wanted[key];
-    const diff = diffOverride(base, wanted, Object.keys(base));
-    putOverride(tx, k.kind, name, diff, by, now);
-    return diff ? 'override_set' : 'override_dropped';
-  });
+  return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));
 }
 
-export function remove(runtime: Runtime, k: KindInfo, name: string): void {
-  runtime.store.write((tx: WriteTx) => {
-    const rec = tx.get(k.collection, name) as Rec | undefined;
+export async function remove(runtime: Runtime, k: KindInfo, name: string): Promise<void> {
+  await runtime.records.write(async (tx) => {
+    const rec = await tx.get(k.kind, name);
     if (!rec) throw new AppError('not_found', `${k.kind} "${name}" not found`);
     if (rec.source === 'config')
       throw new AppError('exists', `${k.kind} "${name}" is declared in the config file: remove it there (an API change to it is an override)`);
-    tx.remove(k.collection, name);
-    tx.remove('usage', `${k.kind}:${name}`);
-    tx.remove('overrides', `${k.kind}:${name}`);
+    await tx.delete(k.kind, name);
   });
 }
 
-export function removeOverride(runtime: Runtime, k: KindInfo, name: string): void {
-  runtime.store.write((tx) => {
-    if (!tx.get(k.collection, name)) throw new AppError('not_found', `${k.kind} "${name}" not found`);
-    if (!dropOverride(tx, k.kind, name)) throw new AppError('not_found', `${k.kind} "${name}" has no override`);
+export async function removeOverride(runtime: Runtime, k: KindInfo, name: string): Promise<void> {
+  await runtime.records.write(async (tx) => {
+    if (!(await tx.get(k.kind, name))) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+    if (!(await tx.dropOverride(k.kind, name))) throw new AppError('not_found', `${k.kind} "${name}" has no override`);
   });
 }

@@ -60,19 +60,19 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
   const def = k.definition;
   const one = `/api/v2/${plural}/{${param}}`;
   const name = (ctx: ApiContext) => ctx.c.req.param(param)!;
-  const get = (ctx: ApiContext) => {
-    const r = render(ctx.runtime.store, k, name(ctx));
+  const get = async (ctx: ApiContext) => {
+    const r = await render(ctx.runtime, k, name(ctx));
     return r ? ctx.c.json(r) : errorResponse(ctx.c, 404, `${k.kind} "${name(ctx)}" not found`);
   };
   return [
     { method: 'get', path: `/api/v2/${plural}`, summary: `List ${plural}`, tag: plural, auth: 'admin', permission: perms.view, query: PAGING, returns: `${def}[]`,
-      handler: (ctx) => { const { offset, limit } = paging(ctx); return ctx.c.json(list(ctx.runtime.store, k, offset, limit)); } },
+      handler: async (ctx) => { const { offset, limit } = paging(ctx); return ctx.c.json(await list(ctx.runtime, k, offset, limit)); } },
     { method: 'post', path: `/api/v2/${plural}`, summary: `Add a ${k.kind} (runtime-owned)`, tag: plural, auth: 'admin', permission: perms.add, body: def, returns: def,
       handler: async (ctx) => {
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
         ctx.runtime.log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
-        return ctx.c.json(render(ctx.runtime.store, k, String(body[k.nameField])), 201);
+        return ctx.c.json(await render(ctx.runtime, k, String(body[k.nameField])), 201);
       } },
     { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },
     { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', permission: perms.edit, body: def,
@@ -82,15 +82,15 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
         return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
       } },
     { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', permission: perms.del,
-      handler: (ctx) => {
+      handler: async (ctx) => {
         if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
-        remove(ctx.runtime, k, name(ctx));
+        await remove(ctx.runtime, k, name(ctx));
         ctx.runtime.log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: `${k.kind} deleted` });
       } },
     { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: perms.edit,
-      handler: (ctx) => {
-        removeOverride(ctx.runtime, k, name(ctx));
+      handler: async (ctx) => {
+        await removeOverride(ctx.runtime, k, name(ctx));
         ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: 'override dropped' });
       } },
@@ -117,7 +117,7 @@ function connectionJson(c: Connection): Record<string, unknown> {
   };
 }
 
-function gauges(ctx: ApiContext): Gauge[] {
+async function gauges(ctx: ApiContext): Promise<Gauge[]> {
   const byProto = new Map<string, number>();
   const transfers = new Map<string, number>();
   let bytes = 0;
@@ -132,7 +132,7 @@ function gauges(ctx: ApiContext): Gauge[] {
   const records: Gauge['values'] = [];
   for (const col of ['users', 'folders', 'admins'] as const) {
     const n = { config: 0, runtime: 0 };
-    for (const [, r] of store.entries(col)) n[(r as { source: 'config' | 'runtime' }).source ?? 'config']++;
+    for await (const [, r] of store.entries(col)) n[(r as { source: 'config' | 'runtime' }).source ?? 'config']++;
     records.push({ labels: { kind: col, source: 'config' }, value: n.config }, { labels: { kind: col, source: 'runtime' }, value: n.runtime });
   }
   return [
@@ -140,11 +140,11 @@ function gauges(ctx: ApiContext): Gauge[] {
     { name: 'sftpgo_active_transfers', help: 'Open transfers, by direction.', values: [...transfers].map(([direction, value]) => ({ labels: { direction }, value })) },
     { name: 'sftpgo_active_transfer_bytes', help: 'Bytes moved so far by open transfers.', values: [{ labels: {}, value: bytes }] },
     { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
-    { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: store.count('overrides') }] },
+    { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: await store.count('overrides') }] },
   ];
 }
 
-function status(ctx: ApiContext): Record<string, unknown> {
+async function status(ctx: ApiContext): Promise<Record<string, unknown>> {
   const cfg = ctx.runtime.config;
   const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
     is_active: (bindings?.length ?? 0) > 0,
@@ -157,16 +157,16 @@ function status(ctx: ApiContext): Record<string, unknown> {
     webdav: svc(cfg.webdavd?.bindings, 'DAV'),
     data_provider: { is_active: true, driver: 'lmdb', error: '' },
     store: {
-      users: ctx.runtime.store.count('users'),
-      folders: ctx.runtime.store.count('folders'),
-      admins: ctx.runtime.store.count('admins'),
-      overrides: ctx.runtime.store.count('overrides'),
+      users: await ctx.runtime.store.count('users'),
+      folders: await ctx.runtime.store.count('folders'),
+      admins: await ctx.runtime.store.count('admins'),
+      overrides: await ctx.runtime.store.count('overrides'),
     },
   };
 }
 
-function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
-  const u = ctx.runtime.store.get('usage', `user:${username}`);
+async function usageOf(ctx: ApiContext, username: string): Promise<Record<string, unknown>> {
+  const u = await ctx.runtime.store.get('usage', `user:${username}`);
   const book = ctx.runtime.usage;
   const live = book.get(`user:${username}`);
   const moved = book.transferred(`user:${username}`);
@@ -183,7 +183,7 @@ function usageOf(ctx: ApiContext, username: string): Record<string, unknown> {
 export const ROUTES: Route[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
-    handler: (ctx) => ctx.c.body(ctx.runtime.metrics.render(gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
+    handler: async (ctx) => ctx.c.body(ctx.runtime.metrics.render(await gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
@@ -199,7 +199,7 @@ export const ROUTES: Route[] = [
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
   ...resourceRoutes('admins', 'username', { view: 'manage_admins', add: 'manage_admins', edit: 'manage_admins', del: 'manage_admins' }),
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
-    handler: (ctx) => ctx.c.json(listOverrides(ctx.runtime.store)) },
+    handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
     handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionJson)) },
   { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
@@ -210,16 +210,16 @@ export const ROUTES: Route[] = [
       return ctx.c.json({ message: 'connection closed' });
     } },
   { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
-    handler: (ctx) => {
+    handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
-      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      return ctx.c.json(usageOf(ctx, name));
+      if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      return ctx.c.json(await usageOf(ctx, name));
     } },
   { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any',
     query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
-    handler: (ctx) => {
+    handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
-      if (!ctx.runtime.store.get('users', name)) return errorResponse(ctx.c, 404, `user "${name}" not found`);
+      if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
       const mode = ctx.c.req.query('mode') ?? 'reset';
       const b = ctx.body as Record<string, unknown>;
       const details = [];
@@ -233,13 +233,13 @@ export const ROUTES: Route[] = [
       const size = (b.used_quota_size as number | undefined) ?? 0;
       const files = (b.used_quota_files as number | undefined) ?? 0;
       const cur = book.get(key);
-      book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
-      return ctx.c.json(usageOf(ctx, name));
+      await book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
+      return ctx.c.json(await usageOf(ctx, name));
     } },
   ...QUOTA_ROUTES,
-  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: (ctx) => ctx.c.json(status(ctx)) },
+  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: async (ctx) => ctx.c.json(await status(ctx)) },
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
-    handler: (ctx) => ctx.c.json(dumpStore(ctx.runtime.store)) },
+    handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
   { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
     query: [{ name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } }],
     handler: async (ctx) => {
@@ -247,7 +247,7 @@ export const ROUTES: Route[] = [
         const result = await importIntoStore(ctx.runtime, ctx.body, who(ctx));
         return ctx.c.json({ message: 'SFTPGo data imported', ...result });
       }
-      const counts = loadDump(ctx.runtime.store, ctx.body);
+      const counts = await loadDump(ctx.runtime.store, ctx.body);
       ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },

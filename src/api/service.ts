@@ -21,7 +21,7 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
   return {
     name: 'httpd',
     async start() {
-      const app = createApp(runtime);
+      const app = await createApp(runtime);
       const fetch = (req: Request, env: { remoteAddress: string }) => app.fetch(req, env);
       for (const b of bindings) {
         const https = b.enable_https === true;

@@ -35,7 +35,7 @@ export type ExternalAuthResult =
   | { ok: false; reason: string };
 
 export async function externalAuth(env: AuthEnv & { store: Store }, attempt: LoginAttempt, current: UserRecord | undefined): Promise<ExternalAuthResult> {
-  const cached = fromCache(env, attempt, current);
+  const cached = await fromCache(env, attempt, current);
   if (cached) return cached;
   const json = hookUser(current);
   const r = await runHook(env.config.data_provider!.external_auth_hook!, {
@@ -89,11 +89,11 @@ export async function externalAuth(env: AuthEnv & { store: Store }, attempt: Log
 }
 
 /** The user from the external auth cache when the same credentials were accepted recently. */
-function fromCache(env: AuthEnv & { store: Store }, attempt: LoginAttempt, current: UserRecord | undefined): ExternalAuthResult | undefined {
+async function fromCache(env: AuthEnv & { store: Store }, attempt: LoginAttempt, current: UserRecord | undefined): Promise<ExternalAuthResult | undefined> {
   const rec = current as HookUserRecord | undefined;
   if (!rec || rec.source !== 'runtime' || !rec.external_auth_cached_until || rec.external_auth_cached_until <= Date.now()) return undefined;
   if (attempt.method === 'password' && attempt.password !== undefined && rec.password_digest) {
-    const key = Buffer.from(String(env.store.get('meta', META.secretKey) ?? ''), 'base64');
+    const key = Buffer.from(String((await env.store.get('meta', META.secretKey)) ?? ''), 'base64');
     if (passwordDigest(attempt.password, key) === rec.password_digest) return { ok: true, user: rec, verified: true };
   }
   if (attempt.method === 'publickey' && attempt.publicKey) {

@@ -10,15 +10,13 @@ import { validateBody } from '../api/validate.ts';
 import type { User } from '../config/schema-types.ts';
 import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
-import { changedFields } from '../reconcile/canonical.ts';
+import { changedFields } from '../store/canonical.ts';
 import { desiredUser } from '../reconcile/desired.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
 import { specOf } from '../reconcile/plan.ts';
-import { hashingOptions } from '../reconcile/reconcile.ts';
-import { META, nextId, type Store } from '../store/store.ts';
+import { effectiveUser, hashingOptions, Records, type StoredPassword } from '../store/records.ts';
+import type { Store } from '../store/store.ts';
 import { parsePublicKey } from './keys.ts';
 import type { AuthEnv } from './login.ts';
-import { hashPassword, passwordDigest } from './passwords.ts';
 
 /** A runtime user written by external auth: trusted without asking the hook until this time (ms). */
 export type HookUserRecord = UserRecord & { external_auth_cached_until?: number };
@@ -60,7 +58,8 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
   // The data dir holds the store; users without home_dir live under users_base_dir or <data_dir>/users.
   const dataDir = dirname(store.location);
   const usersBase = config.data_provider?.users_base_dir ?? resolve(dataDir, 'users');
-  const desired = desiredUser(body as unknown as User, usersBase, dataDir);
+  const records = new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
+  const desired = desiredUser(body as unknown as User, usersBase, { baseDir: dataDir, secrets: records.secrets });
   const spec = desired.spec as unknown as Record<string, unknown>;
   if (opts.acceptedKey) {
     const keys = (spec.public_keys as string[] | undefined) ?? [];
@@ -72,10 +71,10 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
     if (!known) spec.public_keys = [...keys, opts.acceptedKey];
   }
 
-  const current = store.get('users', username) as HookUserRecord | undefined;
+  const current: HookUserRecord | undefined = await store.get('users', username);
   if (current?.source === 'config') {
     const changed = changedFields(specOf(current as unknown as Record<string, unknown>), spec);
-    if (changed.length === 0) return { ok: true, user: effectiveUser(store, username)! };
+    if (changed.length === 0) return { ok: true, user: (await effectiveUser(store, username))! };
     log('warn', 'hook_user_conflict', {
       hook: opts.by, username, fields: changed,
       message: 'the user is declared in the config file; the hook may not change it (edit the YAML, or set filters.hooks to skip this hook)',
@@ -83,40 +82,17 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
     return { ok: false, reason: 'config_user_conflict' };
   }
 
-  const key = Buffer.from(String(store.get('meta', META.secretKey) ?? ''), 'base64');
-  const hashing = hashingOptions({ config, file: '', baseDir: dataDir });
-  let password = current?.password;
-  let digest = current?.password_digest;
+  // Absent: the stored password stays.
+  let password: StoredPassword | undefined;
   const clear = opts.loginPassword ?? (desired.password.kind === 'clear' ? desired.password.clear : undefined);
-  if (clear !== undefined) {
-    const d = passwordDigest(clear, key);
-    // Hash only a password that changed: bcrypt/argon2 are slow by design.
-    if (d !== digest || !password) {
-      password = await hashPassword(clear, hashing);
-      digest = d;
-    }
-  } else if (desired.password.kind === 'hash') {
-    password = desired.password.hash;
-    digest = undefined;
-  }
+  if (clear !== undefined) password = await records.storedPassword(clear, current);
+  else if (desired.password.kind === 'hash') password = { password: desired.password.hash };
 
-  const now = Date.now();
-  const written = store.write((tx) => {
-    const latest = tx.get('users', username) as HookUserRecord | undefined;
+  const written = await records.write(async (tx) => {
+    const latest = await tx.get('user', username);
     if (latest?.source === 'config') return false;
-    const record: HookUserRecord = {
-      ...(spec as unknown as UserRecord),
-      ...(password !== undefined ? { password } : {}),
-      ...(digest !== undefined ? { password_digest: digest } : {}),
-      id: latest?.id ?? nextId(tx, 'user'),
-      created_at: latest?.created_at ?? now,
-      updated_at: now,
-      source: 'runtime',
-      ...(opts.cachedUntil ? { external_auth_cached_until: opts.cachedUntil } : {}),
-    };
-    tx.put('users', username, record);
-    if (!tx.get('usage', `user:${username}`))
-      tx.put('usage', `user:${username}`, { used_quota_size: 0, used_quota_files: 0, last_quota_update: 0, used_upload_data_transfer: 0, used_download_data_transfer: 0 });
+    const definition = { ...spec, ...(opts.cachedUntil ? { external_auth_cached_until: opts.cachedUntil } : {}) };
+    await tx.put('user', username, definition, { source: 'runtime', current: latest ?? null, ...(password ? { password } : {}) });
     return true;
   });
   if (!written) {
@@ -124,5 +100,5 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
     return { ok: false, reason: 'config_user_conflict' };
   }
   log('info', 'hook_user_stored', { hook: opts.by, username, action: current ? 'update' : 'create', ...(opts.cachedUntil ? { cached_until: new Date(opts.cachedUntil).toISOString() } : {}) });
-  return { ok: true, user: effectiveUser(store, username)! };
+  return { ok: true, user: (await effectiveUser(store, username))! };
 }

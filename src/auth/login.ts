@@ -16,7 +16,7 @@ import type { Config } from '../config/load.ts';
 import { allowedBy, inCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
+import { effectiveUser } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
 import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
@@ -75,7 +75,7 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
   const keyId = keyAttemptId(attempt);
   const answered = keyId && env.keyAnswers.take(keyId);
   if (answered) return { ok: true, user: answered };
-  const current = effectiveUser(env.store, attempt.username);
+  const current = await effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return r;
@@ -101,8 +101,8 @@ async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord
 }
 
 /** The user an attempt names, if the store has one (for the post-login hook of a refusal). */
-export function knownUser(env: Pick<AuthEnv, 'store'>, username: string): UserRecord | undefined {
-  return env.store.get('users', username) ? effectiveUser(env.store, username) : undefined;
+export async function knownUser(env: Pick<AuthEnv, 'store'>, username: string): Promise<UserRecord | undefined> {
+  return (await env.store.get('users', username)) ? effectiveUser(env.store, username) : undefined;
 }
 
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
@@ -175,7 +175,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
   // password or user falls out of it.
   if (cache) {
-    const known = effectiveUser(env.store, attempt.username);
+    const known = await effectiveUser(env.store, attempt.username);
     if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
       return refused ? { ok: false, reason: refused } : { ok: true, user: known };
@@ -189,6 +189,6 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
   const v = await checkPassword(env, user, { ...attempt, password }, password, cache);
   if (!v.ok || code === undefined) return v;
-  const bad = env.totp.check(v.user, code);
+  const bad = env.totp.check(v.user, code, env.store.secrets);
   return bad ? { ok: false, reason: bad } : v;
 }

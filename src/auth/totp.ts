@@ -3,6 +3,7 @@
 // `filters.totp_config.secret` (a Secret: literal, env or file reference; base32 text). A code
 // accepted once is refused again for as long as it could still be valid (replay).
 import { createHmac } from 'node:crypto';
+import type { SecretBox } from '../config/sealed.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginProtocol } from './login.ts';
@@ -82,13 +83,14 @@ export class TotpCodes {
   /**
    * Checks `code` against the user's secret; why it was refused, or undefined when accepted.
    * An accepted code's step is remembered, so the same (or an earlier) code is refused afterwards.
+   * A sealed secret opens with `secrets`, the data directory's key.
    */
-  check(user: UserRecord, code: string, nowMs = Date.now()): string | undefined {
+  check(user: UserRecord, code: string, secrets: SecretBox, nowMs = Date.now()): string | undefined {
     const secret = user.filters?.totp_config?.secret;
     if (secret === undefined) return 'totp_not_configured';
     let key: Buffer | undefined;
     try {
-      const text = resolveSecret(secret, process.cwd());
+      const text = resolveSecret(secret, process.cwd(), secrets);
       key = text === undefined ? undefined : base32Decode(text);
     } catch {
       key = undefined;

@@ -16,25 +16,55 @@ const PREFIX = 'v1:';
 const AAD = Buffer.from('sftpgo-ts sealed secret v1');
 export const SECRETS_KEY_FILE = 'secrets.key';
 
-interface Keys {
-  enc: Buffer;
-  nonce: Buffer;
-}
-
-let keys: Keys | undefined;
-
 function derive(master: Buffer, label: string): Buffer {
   return createHmac('sha256', master).update(label).digest();
 }
 
-/** Installs the key every later seal/unseal in this process uses; undefined removes it. */
-export function setSecretsKey(master: Buffer | undefined): void {
-  keys = master ? { enc: derive(master, 'encrypt'), nonce: derive(master, 'nonce') } : undefined;
+/**
+ * The data directory's secrets key: seals and opens literal secrets. Without a key (a dry run, or
+ * a read-only open of a data dir that never had one) seal() keeps the clear value and unseal()
+ * refuses.
+ */
+export class SecretBox {
+  readonly #enc: Buffer | undefined;
+  readonly #nonce: Buffer | undefined;
+
+  constructor(master: Buffer | undefined) {
+    this.#enc = master && derive(master, 'encrypt');
+    this.#nonce = master && derive(master, 'nonce');
+  }
+
+  get hasKey(): boolean {
+    return this.#enc !== undefined;
+  }
+
+  /** The sealed form of `clear`; the clear value itself when there is no key. */
+  seal(clear: string): { sealed: string } | string {
+    if (!this.#enc || !this.#nonce) return clear;
+    const nonce = createHmac('sha256', this.#nonce).update(clear).digest().subarray(0, 12);
+    const c = createCipheriv('aes-256-gcm', this.#enc, nonce);
+    c.setAAD(AAD);
+    const body = Buffer.concat([c.update(clear, 'utf8'), c.final()]);
+    return { sealed: PREFIX + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url') };
+  }
+
+  unseal(sealed: string): string {
+    if (!this.#enc) throw new AppError('config', 'a sealed secret needs the data directory\'s secrets.key, which is not loaded');
+    const raw = sealed.startsWith(PREFIX) ? Buffer.from(sealed.slice(PREFIX.length), 'base64url') : Buffer.alloc(0);
+    if (raw.length < 12 + 16) throw new AppError('config', 'a sealed secret is malformed');
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.#enc, raw.subarray(0, 12));
+      d.setAAD(AAD);
+      d.setAuthTag(raw.subarray(raw.length - 16));
+      return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString('utf8');
+    } catch {
+      throw new AppError('config', `a sealed secret does not open with this data directory's ${SECRETS_KEY_FILE} (was it sealed with another one?)`);
+    }
+  }
 }
 
-export function hasSecretsKey(): boolean {
-  return keys !== undefined;
-}
+/** A box without a key: for code that never meets a sealed value (validation, dry runs). */
+export const NO_SECRETS = new SecretBox(undefined);
 
 /**
  * Reads <dataDir>/secrets.key (32 random bytes, base64), creating it (mode 0600) when `create` is
@@ -55,28 +85,4 @@ export function loadSecretsKey(dataDir: string, create: boolean): Buffer | undef
 
 export function isSealed(value: unknown): value is { sealed: string } {
   return typeof value === 'object' && value !== null && typeof (value as { sealed?: unknown }).sealed === 'string';
-}
-
-/** The sealed form of `clear`; the clear value itself when no key is installed (a dry run without a store). */
-export function seal(clear: string): { sealed: string } | string {
-  if (!keys) return clear;
-  const nonce = createHmac('sha256', keys.nonce).update(clear).digest().subarray(0, 12);
-  const c = createCipheriv('aes-256-gcm', keys.enc, nonce);
-  c.setAAD(AAD);
-  const body = Buffer.concat([c.update(clear, 'utf8'), c.final()]);
-  return { sealed: PREFIX + Buffer.concat([nonce, body, c.getAuthTag()]).toString('base64url') };
-}
-
-export function unseal(sealed: string): string {
-  if (!keys) throw new AppError('config', 'a sealed secret needs the data directory\'s secrets.key, which is not loaded');
-  const raw = sealed.startsWith(PREFIX) ? Buffer.from(sealed.slice(PREFIX.length), 'base64url') : Buffer.alloc(0);
-  if (raw.length < 12 + 16) throw new AppError('config', 'a sealed secret is malformed');
-  try {
-    const d = createDecipheriv('aes-256-gcm', keys.enc, raw.subarray(0, 12));
-    d.setAAD(AAD);
-    d.setAuthTag(raw.subarray(raw.length - 16));
-    return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString('utf8');
-  } catch {
-    throw new AppError('config', `a sealed secret does not open with this data directory's ${SECRETS_KEY_FILE} (was it sealed with another one?)`);
-  }
 }

@@ -7,7 +7,7 @@ import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import type { Secret } from './schema-types.ts';
 import type { Config, PathSegment } from './load.ts';
 import { AppError } from '../errors.ts';
-import { isSealed, seal, unseal } from './sealed.ts';
+import { isSealed, NO_SECRETS, type SecretBox } from './sealed.ts';
 
 export type { Secret };
 
@@ -84,10 +84,10 @@ export function absoluteSecretFiles<T>(value: T, baseDir: string, node: SchemaNo
  * `{ status: Plain }` objects sealed with the data directory's key (see sealed.ts); `{ env }`,
  * `{ generate }` and already sealed values are kept.
  */
-export function storedSecrets<T>(value: T, baseDir: string, node: SchemaNode): T {
-  return mapSecrets(absoluteSecretFiles(value, baseDir, node), node, (s) => {
-    if (typeof s === 'string') return s === '' ? s : seal(s);
-    if ('status' in s && s.status === 'Plain') return seal(s.payload);
+export function storedSecrets<T>(value: T, node: SchemaNode, ctx: { baseDir: string; secrets: SecretBox }): T {
+  return mapSecrets(absoluteSecretFiles(value, ctx.baseDir, node), node, (s) => {
+    if (typeof s === 'string') return s === '' ? s : ctx.secrets.seal(s);
+    if ('status' in s && s.status === 'Plain') return ctx.secrets.seal(s.payload);
     return s;
   });
 }
@@ -114,8 +114,11 @@ export function definition(name: string): SchemaNode {
   return (schema.definitions as Record<string, SchemaNode>)[name]!;
 }
 
-/** The clear value of a secret, or undefined for `{ generate: true }` (decided at apply time). */
-export function resolveSecret(secret: Secret, baseDir: string): string | undefined {
+/**
+ * The clear value of a secret, or undefined for `{ generate: true }` (decided at apply time). A
+ * sealed value opens with `secrets`, the data directory's key.
+ */
+export function resolveSecret(secret: Secret, baseDir: string, secrets: SecretBox): string | undefined {
   if (typeof secret === 'string') return secret;
   if ('env' in secret) {
     const v = process.env[secret.env];
@@ -131,15 +134,18 @@ export function resolveSecret(secret: Secret, baseDir: string): string | undefin
     }
   }
   if ('generate' in secret) return undefined;
-  if (isSealed(secret)) return unseal(secret.sealed);
+  if (isSealed(secret)) return secrets.unseal(secret.sealed);
   return secret.payload;
 }
 
 export function checkSecretRefs(config: Config, baseDir: string): { path: PathSegment[]; message: string }[] {
   const problems: { path: PathSegment[]; message: string }[] = [];
   forEachSecret(config, (secret, path) => {
+    // A sealed value opens only with the data directory's key, when the store is open: reconcile
+    // checks it there. The config is read before the store is opened (and on reload, beside it).
+    if (isSealed(secret)) return;
     try {
-      resolveSecret(secret, baseDir);
+      resolveSecret(secret, baseDir, NO_SECRETS);
     } catch (err) {
       problems.push({ path, message: (err as Error).message });
     }

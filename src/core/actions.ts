@@ -235,7 +235,7 @@ export class Actions {
     const first = t.direction === 'upload' ? 'first-upload' : 'first-download';
     const ok = await this.notify(conn, t.direction, t.virtualPath, d);
     // A download that sent nothing is not a first download (SFTPGo's rule as well).
-    if (error === undefined && ok && (t.direction === 'upload' || t.bytes > 0) && this.enabled(first) && this.#claimFirst(conn.user, t.direction))
+    if (error === undefined && ok && (t.direction === 'upload' || t.bytes > 0) && this.enabled(first) && (await this.#claimFirst(conn.user, t.direction)))
       await this.notify(conn, first, t.virtualPath, d);
     if (!ok && error === undefined && t.direction === 'upload') return new AppError('permission_denied', `upload action refused ${t.virtualPath}`);
     return undefined;
@@ -246,7 +246,7 @@ export class Actions {
    * in the store beside the user's id, so a restart does not repeat it and a re-created user
    * (new id) starts over.
    */
-  #claimFirst(user: UserRecord, direction: 'upload' | 'download'): boolean {
+  async #claimFirst(user: UserRecord, direction: 'upload' | 'download'): Promise<boolean> {
     const seen = this.#firsts[direction];
     if (seen.has(user.id)) return false;
     seen.add(user.id);
@@ -254,9 +254,9 @@ export class Actions {
     if (!store) return true;
     const key = `first_${direction}:${user.id}`;
     try {
-      return store.write((tx) => {
-        if (tx.get('meta', key) !== undefined) return false;
-        tx.put('meta', key, Date.now());
+      return await store.write(async (tx) => {
+        if ((await tx.get('meta', key)) !== undefined) return false;
+        await tx.put('meta', key, Date.now());
         return true;
       });
     } catch (err) {

@@ -13,7 +13,8 @@ import { ConnectionRegistry } from './connection.ts';
 import { Defender } from './defender.ts';
 import { LoginGate } from './gate.ts';
 import { Metrics } from './metrics.ts';
-import { storeUsageBook, type UsageBook } from './quota.ts';
+import type { UsageBook } from './quota.ts';
+import { hashingOptions, Records } from '../store/records.ts';
 import { backendServices, type BackendServices } from './login.ts';
 import { QuotaScans } from './quota-scan.ts';
 
@@ -22,6 +23,8 @@ export interface ServerContextInit {
   /** Absolute data dir: the store, generated host keys. */
   dataDir: string;
   store: Store;
+  /** The store's usage book, opened (loaded) before the server: quota checks read it synchronously. */
+  usage: UsageBook;
   /** Where this server's lines go; a stderr Log at the config's level by default. */
   log?: Log;
   /** Re-reads the config file and reconciles it; the running state stays on error. */
@@ -46,11 +49,10 @@ export class ServerContext {
   readonly verifiedByHook = new WeakSet<UserRecord>();
   /** Bandwidth limits: one bucket per user and direction, shared by all the user's sessions. */
   readonly buckets = new BandwidthBuckets();
-  /**
-   * Quota and transfer usage, written to the store in batches. The record writers outside the
-   * core reach the same book through storeUsageBook(store), so their reads see pending deltas.
-   */
+  /** Quota and transfer usage, written to the store in batches; every reader and writer uses this one. */
   readonly usage: UsageBook;
+  /** The one writer of users, folders and admins, with the current config's hashing; replaced on reload. */
+  records: Records;
   /** Quota scans running (REST API). */
   readonly quotaScans = new QuotaScans(this);
   /** Live sessions and connections. */
@@ -67,11 +69,12 @@ export class ServerContext {
     this.store = init.store;
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;
-    this.usage = storeUsageBook(init.store);
+    this.usage = init.usage;
+    this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
     this.gate = new LoginGate(this);
-    this.backends = backendServices(this.log);
+    this.backends = backendServices(this.log, init.store.secrets);
   }
 
   #lastTransferId = 0;
@@ -79,6 +82,11 @@ export class ServerContext {
   /** Transfer ids are per server, as the API lists them. */
   nextTransferId(): number {
     return ++this.#lastTransferId;
+  }
+
+  /** The records layer for `config` (its password hashing settings). */
+  recordsFor(config: Config): Records {
+    return new Records({ store: this.store, secrets: this.store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
   }
 
   reload(): Promise<{ ok: boolean; errors?: string[] }> {

@@ -57,32 +57,32 @@ export class BanJournal {
   ) {}
 
   /** Loads the kept bans into `d`, dropping the expired ones from the store. */
-  restore(d: Defender, now = Date.now()): void {
+  async restore(d: Defender, now = Date.now()): Promise<void> {
     const live: [string, number][] = [];
     const expired: string[] = [];
-    for (const [key, ban] of this.store.entries('bans')) (ban.until > now ? live.push([ban.ip, ban.until]) : expired.push(key));
-    if (expired.length) this.store.write((tx) => expired.forEach((k) => tx.remove('bans', k)));
+    for await (const [key, ban] of this.store.entries('bans')) (ban.until > now ? live.push([ban.ip, ban.until]) : expired.push(key));
+    if (expired.length) await this.store.write(async (tx) => { for (const k of expired) await tx.remove('bans', k); });
     d.restore(live);
   }
 
   note(ip: string, until: number | undefined): void {
     this.#pending.set(ip, until);
-    this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    this.#timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];
     this.#pending.clear();
     try {
-      this.store.write((tx) => {
+      await this.store.write(async (tx) => {
         for (const [ip, until] of batch) {
           if (until === undefined) {
-            if (tx.get('bans', ip)) tx.remove('bans', ip);
-          } else tx.put('bans', ip, { ip, until });
+            if (await tx.get('bans', ip)) await tx.remove('bans', ip);
+          } else await tx.put('bans', ip, { ip, until });
         }
       });
     } catch (err) {
@@ -99,7 +99,7 @@ export const defenderService: ServiceFactory = (runtime): Service => {
     name: 'defender',
     async start() {
       configureDefender(defender, runtime.config);
-      journal.restore(defender);
+      await journal.restore(defender);
       defender.onBanChange((ip, until) => journal.note(ip, until));
     },
     async reload(config: Config) {
@@ -112,7 +112,7 @@ export const defenderService: ServiceFactory = (runtime): Service => {
     },
     async stop() {
       defender.onBanChange(undefined);
-      journal.flush();
+      await journal.flush();
     },
   };
 };

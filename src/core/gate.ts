@@ -71,7 +71,7 @@ export class LoginGate {
     resolve: (attempt) => resolveUser(this.env, attempt),
     filters: (user, attempt) => userFilters(user, attempt),
     password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
-    totp: (user, code) => this.#ctx.totp.check(user, code),
+    totp: (user, code) => this.#ctx.totp.check(user, code, this.#ctx.store.secrets),
     log: (level, event, fields) => this.#ctx.log(level, event, fields),
   };
 
@@ -147,8 +147,9 @@ export class LoginGate {
     const a = { ...attempt, ip: plainIp(attempt.ip) };
     loginFailed(this.#ctx, { ...a, reason });
     if (opts.hooks === false) return;
-    const known = knownUser(this.#ctx, a.username);
-    notifyLogin(this.#ctx.config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
+    // The hook runs in the background either way; the user is read without holding up the refusal.
+    const tell = (known: UserRecord | undefined) => notifyLogin(this.#ctx.config, { ...a, method: a.method as LoginAttempt['method'] }, known, false, this.#ctx.log);
+    void knownUser(this.#ctx, a.username).then(tell, () => tell(undefined));
   }
 
   /** A client broke its protocol (failed key exchange or TLS handshake, a malformed request). */

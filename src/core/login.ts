@@ -19,16 +19,17 @@ import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
 import { Session } from './session.ts';
 import type { LimitsSource } from './transfer-limits.ts';
-import { effectiveUser } from '../reconcile/effective.ts';
+import { effectiveUser } from '../store/records.ts';
+import type { SecretBox } from '../config/sealed.ts';
 
 /**
  * What every backend is opened with: secrets read as the config reads them (`{ file }` references
- * are absolute by now), and the server's log.
+ * are absolute by now; sealed ones open with the data directory's key), and the server's log.
  */
 export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log'>;
 
-export function backendServices(log: Log): BackendServices {
-  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd()), log };
+export function backendServices(log: Log, secrets: SecretBox): BackendServices {
+  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd(), secrets), log };
 }
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';

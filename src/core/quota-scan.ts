@@ -73,7 +73,7 @@ export class QuotaScans {
     const done = (async () => {
       try {
         const usage = await scan();
-        book.set(`${kind}:${name}`, usage);
+        await book.set(`${kind}:${name}`, usage);
         this.reporter.log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
       } catch (err) {
         this.reporter.log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });

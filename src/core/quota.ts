@@ -4,7 +4,8 @@
 // Usage is always tracked for the folder itself, so a scan is never needed to know it.
 import { AppError } from '../errors.ts';
 import type { QuotaUsage, ResolvedVirtualFolder, UserRecord } from '../model.ts';
-import type { Store } from '../store/store.ts';
+import { emptyUsage } from '../store/records.ts';
+import type { Store, WriteTx } from '../store/store.ts';
 import type { Fs } from '../vfs/fs.ts';
 
 export interface Usage {
@@ -17,12 +18,12 @@ export interface UsageBook {
   get(key: string): Usage;
   /** Adds (possibly negative) deltas atomically; counters never go below zero. */
   add(key: string, size: number, files: number): void;
-  set(key: string, usage: Usage): void;
+  set(key: string, usage: Usage): void | Promise<void>;
   /** Bytes moved so far against the data transfer limits (`user:<name>` keys). */
   transferred(key: string): Transferred;
   /** Adds bytes moved; batched like add(). */
   addTransferred(key: string, upload: number, download: number): void;
-  setTransferred(key: string, t: Transferred): void;
+  setTransferred(key: string, t: Transferred): void | Promise<void>;
 }
 
 export interface Transferred {
@@ -37,45 +38,62 @@ interface Pending {
   download: number;
 }
 
-const EMPTY: QuotaUsage = {
-  used_quota_size: 0,
-  used_quota_files: 0,
-  last_quota_update: 0,
-  used_upload_data_transfer: 0,
-  used_download_data_transfer: 0,
-};
+const EMPTY: QuotaUsage = emptyUsage();
 
 /**
  * Usage in the store. Deltas are kept in memory and written in one transaction at most every
  * FLUSH_MS (a synchronous LMDB commit per uploaded file measured 0.4 ms, ~13% of a small-file
  * upload); reads add the pending deltas, and serve flushes on shutdown, so usage stays exact.
+ * Quota checks run on every write of a transfer and cannot wait for the store, so the book reads
+ * the stored rows from a copy loaded when it opens and kept current by the store's change
+ * notifications (every commit of this process, whoever the writer).
  */
 const FLUSH_MS = 200;
-const books = new Map<Store, StoreUsageBook>();
 
-export function storeUsageBook(store: Store): UsageBook {
-  let book = books.get(store);
-  if (!book) books.set(store, (book = new StoreUsageBook(store)));
+/** Loads the store's usage rows and keeps them current; serve opens it before any login. */
+export async function openUsageBook(store: Store): Promise<StoreUsageBook> {
+  const book = new StoreUsageBook(store);
+  await book.load();
   return book;
 }
 
-/**
- * Writes the pending usage deltas kept for `store` and forgets its book; serve calls it before
- * closing the store. The books are a cache keyed by store, so each server has its own.
- */
-export function flushUsage(store: Store): void {
-  books.get(store)?.flush();
-  books.delete(store);
-}
-
-class StoreUsageBook implements UsageBook {
+export class StoreUsageBook implements UsageBook {
   readonly #pending = new Map<string, Pending>();
+  readonly #rows = new Map<string, QuotaUsage>();
+  /**
+   * How this book's own write, once committed, changes the pending deltas of each key it wrote.
+   * Applied in the change notification, in the same turn as the row it changed, so that a read
+   * never counts a delta twice nor misses it while the write waits for its commit.
+   */
+  #committing: Map<string, (p: Pending) => Pending> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly store: Store) {}
 
+  async load(): Promise<void> {
+    this.#unsubscribe = this.store.subscribe('usage', ({ key, value }) => {
+      if (value) this.#rows.set(key, value);
+      else this.#rows.delete(key);
+      const adjust = this.#committing?.get(key);
+      const p = this.#pending.get(key);
+      if (!adjust || !p) return;
+      const left = adjust(p);
+      if (left.size === 0 && left.files === 0 && left.upload === 0 && left.download === 0) this.#pending.delete(key);
+      else this.#pending.set(key, left);
+    });
+    for await (const [key, u] of this.store.entries('usage')) this.#rows.set(key, u);
+  }
+
+  /** Writes every pending delta and stops following the store; serve calls it before closing the store. */
+  async close(): Promise<void> {
+    // Deltas added while a flush waited for its commit are still pending: flush again.
+    for (let i = 0; i < 3 && this.#pending.size > 0; i++) await this.flush();
+    this.#unsubscribe?.();
+  }
+
   get(key: string): Usage {
-    const u = this.store.get('usage', key);
+    const u = this.#rows.get(key);
     const p = this.#pending.get(key);
     return {
       size: Math.max(0, (u?.used_quota_size ?? 0) + (p?.size ?? 0)),
@@ -89,7 +107,7 @@ class StoreUsageBook implements UsageBook {
   }
 
   transferred(key: string): Transferred {
-    const u = this.store.get('usage', key);
+    const u = this.#rows.get(key);
     const p = this.#pending.get(key);
     return {
       upload: (u?.used_upload_data_transfer ?? 0) + (p?.upload ?? 0),
@@ -105,41 +123,51 @@ class StoreUsageBook implements UsageBook {
   #addPending(key: string, d: Pending): void {
     const p = this.#pending.get(key) ?? { size: 0, files: 0, upload: 0, download: 0 };
     this.#pending.set(key, { size: p.size + d.size, files: p.files + d.files, upload: p.upload + d.upload, download: p.download + d.download });
-    this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    this.#timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     // Never keep the process alive just to write usage: shutdown flushes explicitly.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
-  set(key: string, usage: Usage): void {
+  /** Runs a write of this book; `adjust` says what its commit does to the pending deltas. */
+  async #write(adjust: Map<string, (p: Pending) => Pending>, fn: (tx: WriteTx) => Promise<void>): Promise<void> {
+    try {
+      await this.store.write(async (tx) => {
+        await fn(tx);
+        // Writers of a store run one at a time: the next commit is this one.
+        this.#committing = adjust;
+      });
+    } finally {
+      this.#committing = undefined;
+    }
+  }
+
+  async set(key: string, usage: Usage): Promise<void> {
     // Only the quota counters are replaced: pending transfer bytes still have to land.
-    const p = this.#pending.get(key);
-    if (p) this.#pending.set(key, { ...p, size: 0, files: 0 });
-    this.store.write((tx) => {
-      const u = tx.get('usage', key) ?? EMPTY;
-      tx.put('usage', key, { ...u, used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: Date.now() });
+    await this.#write(new Map([[key, (p) => ({ ...p, size: 0, files: 0 })]]), async (tx) => {
+      const u = (await tx.get('usage', key)) ?? EMPTY;
+      await tx.put('usage', key, { ...u, used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: Date.now() });
     });
   }
 
-  setTransferred(key: string, t: Transferred): void {
-    const p = this.#pending.get(key);
-    if (p) this.#pending.set(key, { ...p, upload: 0, download: 0 });
-    this.store.write((tx) => {
-      const u = tx.get('usage', key) ?? EMPTY;
-      tx.put('usage', key, { ...u, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download });
+  async setTransferred(key: string, t: Transferred): Promise<void> {
+    await this.#write(new Map([[key, (p) => ({ ...p, upload: 0, download: 0 })]]), async (tx) => {
+      const u = (await tx.get('usage', key)) ?? EMPTY;
+      await tx.put('usage', key, { ...u, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download });
     });
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0) return;
+    // The deltas stay pending until their commit lands (see #committing).
     const deltas = [...this.#pending];
-    this.#pending.clear();
+    const adjust = new Map(deltas.map(([key, d]) => [key, (p: Pending) => ({ size: p.size - d.size, files: p.files - d.files, upload: p.upload - d.upload, download: p.download - d.download })]));
     const now = Date.now();
-    this.store.write((tx) => {
+    await this.#write(adjust, async (tx) => {
       for (const [key, d] of deltas) {
-        const u = tx.get('usage', key) ?? EMPTY;
-        tx.put('usage', key, {
+        const u = (await tx.get('usage', key)) ?? EMPTY;
+        await tx.put('usage', key, {
           ...u,
           used_quota_size: Math.max(0, u.used_quota_size + d.size),
           used_quota_files: Math.max(0, u.used_quota_files + d.files),

@@ -14,7 +14,7 @@ const MB = 1024 * 1024;
 /** What the core needs to apply limits: the current user records and where bytes are counted. */
 export interface LimitsSource {
   /** The user's current record (after reloads and API updates); undefined keeps the login-time one. */
-  currentUser(username: string): UserRecord | undefined;
+  currentUser(username: string): Promise<UserRecord | undefined> | UserRecord | undefined;
   book?: UsageBook;
 }
 
@@ -109,10 +109,10 @@ export class TransferGate {
  * The gate for a new transfer of `conn`, from the user's current limits; throws when the data
  * transfer allowance is already used up, so nothing is opened.
  */
-export function openGate(conn: Connection, direction: Direction): TransferGate | undefined {
+export async function openGate(conn: Connection, direction: Direction): Promise<TransferGate | undefined> {
   const src = conn.limits;
   if (!src) return undefined;
-  const user = src.currentUser(conn.username) ?? conn.user;
+  const user = (await src.currentUser(conn.username)) ?? conn.user;
   const limits = transferLimitsOf(user, direction);
   const bucket = conn.context.buckets.for(conn.username, direction, limits.bandwidthKb);
   const gate = new TransferGate(direction, limits, conn.username, src.book, bucket);

@@ -150,7 +150,7 @@ export class UserFs {
     const call = { signal: conn.signal };
     const st = await fs.stat(path, call);
     if (st.type === 'dir') throw new AppError('is_dir', `${vpath} is a directory`);
-    const gate = openGate(conn, 'download');
+    const gate = await openGate(conn, 'download');
     await actions.pre(conn, 'pre-download', vpath, { fileSize: st.size });
     const positional = fs.openReader ? await fs.openReader(path, call) : undefined;
     // Remote and encrypted backends read ahead of sequential reads; random reads go to the
@@ -172,7 +172,7 @@ export class UserFs {
     const { mount } = this.#resolve(vpath);
     const quota = mount.quota ? { mount: mount.quota, oldSize: existing?.size ?? 0, newFile: !existing } : undefined;
     quota?.mount.check(0, quota.newFile ? 1 : 0);
-    const gate = openGate(conn, 'upload');
+    const gate = await openGate(conn, 'upload');
     if (keep) gate?.checkFileSize(opts.append ? existing.size : (opts.offset ?? 0));
     await actions.pre(conn, 'pre-upload', vpath, { fileSize: existing?.size ?? 0, openFlags: openFlags({ truncate: !keep, append: opts.append, exclusive: opts.exclusive }) });
     const mode = this.opts.uploadMode;

@@ -3,10 +3,11 @@
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
+import type { SecretBox } from '../config/sealed.ts';
 import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
 import { providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
-import { sortKeys } from './canonical.ts';
+import { sortKeys } from '../store/canonical.ts';
 
 /** What the config says about a password, before any hashing. */
 export type PasswordIntent =
@@ -27,27 +28,37 @@ export interface DesiredState {
   prune: boolean;
 }
 
-export function desiredState(loaded: LoadedConfig, dataDir: string): DesiredState {
+/**
+ * Where relative references are resolved (the config file's directory, or the data dir for API
+ * bodies and hook answers) and the key literal secrets are sealed with.
+ */
+export interface SecretsContext {
+  baseDir: string;
+  secrets: SecretBox;
+}
+
+export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: SecretBox): DesiredState {
   const { config, baseDir } = loaded;
+  const ctx = { baseDir, secrets };
   const usersBase = config.data_provider?.users_base_dir ?? resolve(dataDir, 'users');
   const users = new Map<string, Desired<UserSpec>>();
-  for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, baseDir));
+  for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, ctx));
   const folders = new Map<string, Desired<FolderSpec>>();
-  for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f, baseDir), password: { kind: 'none' } });
+  for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f, ctx), password: { kind: 'none' } });
   const admins = new Map<string, Desired<AdminSpec>>();
-  for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, baseDir));
+  for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, ctx));
   return { users, folders, admins, prune: config.reconcile?.prune ?? false };
 }
 
-export function passwordIntent(secret: Secret | undefined, baseDir: string): PasswordIntent {
+export function passwordIntent(secret: Secret | undefined, ctx: SecretsContext): PasswordIntent {
   if (secret === undefined) return { kind: 'none' };
-  const value = resolveSecret(secret, baseDir);
+  const value = resolveSecret(secret, ctx.baseDir, ctx.secrets);
   if (value === undefined) return { kind: 'generate' };
   if (value === '') return { kind: 'none' };
   return isPasswordHash(value) ? { kind: 'hash', hash: value } : { kind: 'clear', clear: value };
 }
 
-export function desiredUser(u: User, usersBase: string, baseDir: string): Desired<UserSpec> {
+export function desiredUser(u: User, usersBase: string, ctx: SecretsContext): Desired<UserSpec> {
   const { password, ...rest } = u;
   const spec = {
     ...rest,
@@ -55,20 +66,20 @@ export function desiredUser(u: User, usersBase: string, baseDir: string): Desire
     home_dir: u.home_dir ?? resolve(usersBase, u.username),
     permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
     // Secrets in their stored form: file references absolute, literals sealed (config/secrets.ts).
-    filesystem: storedSecrets(normaliseFilesystem(u.filesystem), baseDir, definition('Filesystem')),
-    ...(u.filters ? { filters: storedSecrets(u.filters, baseDir, definition('UserFilters')) } : {}),
+    filesystem: storedSecrets(normaliseFilesystem(u.filesystem), definition('Filesystem'), ctx),
+    ...(u.filters ? { filters: storedSecrets(u.filters, definition('UserFilters'), ctx) } : {}),
   } as UserSpec;
-  return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, baseDir) };
+  return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, ctx) };
 }
 
-function desiredAdmin(a: Admin, baseDir: string): Desired<AdminSpec> {
+function desiredAdmin(a: Admin, ctx: SecretsContext): Desired<AdminSpec> {
   const { password, ...rest } = a;
   const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
-  return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, baseDir) };
+  return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, ctx) };
 }
 
-export function normaliseFolder(f: Folder, baseDir: string): FolderSpec {
-  return sortKeys({ ...f, filesystem: storedSecrets(normaliseFilesystem(f.filesystem), baseDir, definition('Filesystem')) }) as FolderSpec;
+export function normaliseFolder(f: Folder, ctx: SecretsContext): FolderSpec {
+  return sortKeys({ ...f, filesystem: storedSecrets(normaliseFilesystem(f.filesystem), definition('Filesystem'), ctx) }) as FolderSpec;
 }
 
 /** Provider numbers become names; only the block for the chosen provider is kept. */

@@ -2,8 +2,9 @@
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
-import { META, type CollectionName, type ReadTx } from '../store/store.ts';
-import { canonical, changedFields } from './canonical.ts';
+import { COLLECTION_OF } from '../store/records.ts';
+import { META, type ReadTx } from '../store/store.ts';
+import { canonical, changedFields } from '../store/canonical.ts';
 import type { Desired, DesiredState, PasswordIntent } from './desired.ts';
 
 export type Action = 'create' | 'update' | 'delete';
@@ -27,58 +28,69 @@ export interface Plan {
   changes: Change[];
 }
 
-export const COLLECTION_OF: Record<Kind, CollectionName> = { user: 'users', folder: 'folders', admin: 'admins' };
-
 type Stored = Record<string, unknown> & { password?: string; password_digest?: string; source?: string; updated_at?: number };
 
-export function computePlan(desired: DesiredState, store: ReadTx | undefined): Plan {
-  const key = store?.get('meta', META.secretKey) as string | undefined;
+export async function computePlan(desired: DesiredState, store: ReadTx | undefined): Promise<Plan> {
+  const key = (await store?.get('meta', META.secretKey)) as string | undefined;
   const digestKey = key ? Buffer.from(key, 'base64') : undefined;
   const changes: Change[] = [];
   // Folders first: users reference them, and apply keeps this order.
-  diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
-  diffKind('user', desired.users, store, digestKey, desired.prune, changes);
-  diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  await diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
+  await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
+  await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
   return { changes };
 }
 
-function diffKind(
+/**
+ * One paged scan of the stored collection (not a read per wanted record: a network store would
+ * pay a round trip each), then the changes in the config's order, deletes last in key order.
+ */
+async function diffKind(
   kind: Kind,
   wanted: Map<string, Desired<object>>,
   store: ReadTx | undefined,
   digestKey: Buffer | undefined,
   prune: boolean,
   out: Change[],
-): void {
-  const collection = COLLECTION_OF[kind];
-  for (const [name, d] of wanted) {
-    const stored = store?.get(collection, name) as Stored | undefined;
-    if (!stored) {
-      out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
-      continue;
+): Promise<void> {
+  const updates = new Map<string, Change | undefined>();
+  const deletes: Change[] = [];
+  if (store) {
+    for await (const [name, record] of store.entries(COLLECTION_OF[kind])) {
+      const stored: Stored = { ...record };
+      const d = wanted.get(name);
+      if (d) updates.set(name, updateOf(kind, name, d, stored, digestKey));
+      else if (stored.source === 'config' || prune) deletes.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: stored.updated_at });
     }
-    const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
-    const passwordChanged = !samePassword(d.password, stored, digestKey);
-    if (passwordChanged) fields.push('password');
-    if (stored.source !== 'config') fields.push('source');
-    if (fields.length > 0)
-      out.push({
-        action: 'update',
-        kind,
-        name,
-        fields: fields.sort(),
-        spec: d.spec as Record<string, unknown>,
-        password: d.password,
-        passwordChanged,
-        baseUpdatedAt: stored.updated_at,
-      });
   }
-  if (!store) return;
-  for (const [name, stored] of store.entries(collection)) {
-    if (wanted.has(name)) continue;
-    const s = stored as Stored;
-    if (s.source === 'config' || prune) out.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: s.updated_at });
+  for (const [name, d] of wanted) {
+    if (!updates.has(name))
+      out.push({ action: 'create', kind, name, fields: [], spec: d.spec as Record<string, unknown>, password: d.password, passwordChanged: d.password.kind !== 'none' });
+    else {
+      const change = updates.get(name);
+      if (change) out.push(change);
+    }
   }
+  out.push(...deletes);
+}
+
+/** The update that brings `stored` to `d`, or undefined when they already match. */
+function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, digestKey: Buffer | undefined): Change | undefined {
+  const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
+  const passwordChanged = !samePassword(d.password, stored, digestKey);
+  if (passwordChanged) fields.push('password');
+  if (stored.source !== 'config') fields.push('source');
+  if (fields.length === 0) return undefined;
+  return {
+    action: 'update',
+    kind,
+    name,
+    fields: fields.sort(),
+    spec: d.spec as Record<string, unknown>,
+    password: d.password,
+    passwordChanged,
+    baseUpdatedAt: stored.updated_at,
+  };
 }
 
 /** The stored record without bookkeeping and password fields: what the config controls. */

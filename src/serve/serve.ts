@@ -8,7 +8,7 @@ import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
-import { flushUsage } from '../core/quota.ts';
+import { openUsageBook } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
@@ -36,10 +36,11 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   // Code that runs without a server (reconcile, the store, backends) writes to the process log.
   if (!opts.logSink) configureLog(logOptions);
   const store = await openStore(dataDir);
-  migrateUp(store);
-  const context = new ServerContext({ config: loaded.config, dataDir, store, log, reload: () => server.reload() });
+  await migrateUp(store);
+  const usage = await openUsageBook(store);
+  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, reload: () => server.reload() });
   const { metrics, actions } = context;
-  const first = await reconcile(loaded, dataDir, store);
+  const first = await reconcile(loaded, dataDir, context.records);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
   actions.configure(loaded.config.common, store);
@@ -73,9 +74,11 @@ export async function startServer(opts: StartOptions): Promise<Server> {
           return { ok: false, errors };
         }
         try {
-          const result = await reconcile(next.value, dataDir, store);
+          const records = context.recordsFor(next.value.config);
+          const result = await reconcile(next.value, dataDir, records);
           printGenerated(result.generated, next.value.config);
           context.config = next.value.config;
+          context.records = records;
           actions.configure(next.value.config.common);
           for (const s of services) await s.reload?.(next.value.config);
           log('info', 'reload_applied', result.summary);
@@ -100,7 +103,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
-      flushUsage(store);
+      await usage.close();
       await store.close();
       log('info', 'serve_stopped');
     },

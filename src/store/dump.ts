@@ -27,10 +27,10 @@ export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans'] as const;
 
-export function dumpStore(store: ReadTx): Dump {
+export async function dumpStore(store: ReadTx): Promise<Dump> {
   const dump: Dump = {
     format: DUMP_FORMAT,
-    schema_version: schemaVersionOf(store),
+    schema_version: await schemaVersionOf(store),
     created_at: new Date().toISOString(),
     users: [],
     folders: [],
@@ -39,13 +39,16 @@ export function dumpStore(store: ReadTx): Dump {
     overrides: {},
     bans: {},
   };
-  for (const c of RECORD_COLLECTIONS) for (const [, v] of store.entries(c)) dump[c].push(v as unknown as Record<string, unknown>);
-  for (const c of KEYED_COLLECTIONS) for (const [k, v] of store.entries(c)) dump[c][k] = v;
+  for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
+  for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;
   return dump;
 }
 
-/** Loads a dump; records with the same name are replaced, others are kept. One transaction. */
-export function loadDump(store: Store, value: unknown): { users: number; folders: number; admins: number } {
+/**
+ * Loads a dump; records with the same name are replaced, others are kept. One transaction. Records
+ * are restored exactly as dumped (ids, times, hashes), so this is a restore, not a records-layer write.
+ */
+export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; admins: number }> {
   const dump = value as Partial<Dump>;
   if (!dump || typeof dump !== 'object' || dump.format !== DUMP_FORMAT)
     throw new AppError('invalid', `not a ${DUMP_FORMAT} file (for an SFTPGo backup use --from-sftpgo)`);
@@ -53,20 +56,20 @@ export function loadDump(store: Store, value: unknown): { users: number; folders
   if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
     throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
   const nameKey = (c: CollectionName) => (c === 'folders' ? 'name' : 'username');
-  return store.write((tx) => {
+  return store.write(async (tx) => {
     const counts = { users: 0, folders: 0, admins: 0 };
     for (const c of RECORD_COLLECTIONS) {
-      let maxId = (tx.get('meta', META.nextId(c.slice(0, -1))) as number | undefined) ?? 0;
+      let maxId = ((await tx.get('meta', META.nextId(c.slice(0, -1)))) as number | undefined) ?? 0;
       for (const rec of dump[c] ?? []) {
         const name = rec[nameKey(c)];
         if (typeof name !== 'string' || !name) throw new AppError('invalid', `${c}: a record has no ${nameKey(c)}`);
-        tx.put(c, name, rec as never);
+        await tx.put(c, name, rec as never);
         maxId = Math.max(maxId, Number(rec.id) || 0);
         counts[c]++;
       }
-      tx.put('meta', META.nextId(c.slice(0, -1)), maxId);
+      await tx.put('meta', META.nextId(c.slice(0, -1)), maxId);
     }
-    for (const c of KEYED_COLLECTIONS) for (const [k, v] of Object.entries(dump[c] ?? {})) tx.put(c, k, v as never);
+    for (const c of KEYED_COLLECTIONS) for (const [k, v] of Object.entries(dump[c] ?? {})) await tx.put(c, k, v as never);
     return counts;
   });
 }

@@ -8,8 +8,8 @@ import { META, schemaVersionOf, type Store, type WriteTx } from './store.ts';
 interface Migration {
   version: number;
   description: string;
-  up(tx: WriteTx): void;
-  down(tx: WriteTx): void;
+  up(tx: WriteTx): Promise<void>;
+  down(tx: WriteTx): Promise<void>;
 }
 
 /** Before version 2, users and folders carried their usage (as SFTPGo's records do). */
@@ -23,21 +23,21 @@ const MIGRATIONS: Migration[] = [
   {
     version: 1,
     description: 'users, folders and admins; quota usage kept on the user record',
-    up(tx) {
-      if (tx.get('meta', META.secretKey) === undefined) tx.put('meta', META.secretKey, randomBytes(32).toString('base64'));
+    async up(tx) {
+      if ((await tx.get('meta', META.secretKey)) === undefined) await tx.put('meta', META.secretKey, randomBytes(32).toString('base64'));
     },
-    down(tx) {
-      for (const c of ['users', 'folders', 'admins', 'meta'] as const) tx.clear(c);
+    async down(tx) {
+      for (const c of ['users', 'folders', 'admins', 'meta'] as const) await tx.clear(c);
     },
   },
   {
     version: 2,
     description: 'quota and transfer usage in its own collection (so reconcile never rewrites it); runtime overrides',
-    up(tx) {
+    async up(tx) {
       for (const [collection, kind] of USAGE_OWNERS) {
-        for (const [name, record] of [...tx.entries(collection)]) {
+        for await (const [name, record] of tx.entries(collection)) {
           const r = record as V1Usage;
-          tx.put('usage', `${kind}:${name}`, {
+          await tx.put('usage', `${kind}:${name}`, {
             used_quota_size: r.used_quota_size ?? 0,
             used_quota_files: r.used_quota_files ?? 0,
             last_quota_update: r.last_quota_update ?? 0,
@@ -47,38 +47,38 @@ const MIGRATIONS: Migration[] = [
           delete r.used_quota_size;
           delete r.used_quota_files;
           delete r.last_quota_update;
-          tx.put(collection, name, r as never);
+          await tx.put(collection, name, r as never);
         }
       }
     },
-    down(tx) {
-      for (const [key, usage] of [...tx.entries('usage')]) {
+    async down(tx) {
+      for await (const [key, usage] of tx.entries('usage')) {
         const [kind, name] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
         const collection = USAGE_OWNERS.find(([, k]) => k === kind)?.[0];
-        const r = collection && (tx.get(collection, name) as V1Usage | undefined);
+        const r = collection && ((await tx.get(collection, name)) as V1Usage | undefined);
         if (!collection || !r) continue;
         r.used_quota_size = usage.used_quota_size;
         r.used_quota_files = usage.used_quota_files;
         r.last_quota_update = usage.last_quota_update;
-        tx.put(collection, name, r as never);
+        await tx.put(collection, name, r as never);
       }
-      const dropped = tx.count('overrides');
+      const dropped = await tx.count('overrides');
       if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'overrides', records: dropped });
-      tx.clear('usage');
-      tx.clear('overrides');
+      await tx.clear('usage');
+      await tx.clear('overrides');
     },
   },
   {
     version: 3,
     description: 'defender bans kept across restarts',
-    up() {
+    async up() {
       // The collection starts empty; the defender fills it.
     },
-    down(tx) {
+    async down(tx) {
       // Bans are short-lived runtime state: dropping them only forgets who is banned right now.
-      const dropped = tx.count('bans');
+      const dropped = await tx.count('bans');
       if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'bans', records: dropped });
-      tx.clear('bans');
+      await tx.clear('bans');
     },
   },
 ];
@@ -90,15 +90,15 @@ export function migrationList(): { version: number; description: string }[] {
 }
 
 /** Migrates up to `target` (default: latest). Returns the versions applied. */
-export function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): number[] {
-  const current = schemaVersionOf(store);
+export async function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): Promise<number[]> {
+  const current = await schemaVersionOf(store);
   if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (m.version <= current || m.version > target) continue;
-    store.write((tx) => {
-      m.up(tx);
-      tx.put('meta', META.schemaVersion, m.version);
+    await store.write(async (tx) => {
+      await m.up(tx);
+      await tx.put('meta', META.schemaVersion, m.version);
     });
     log('info', 'store_migrated', { direction: 'up', version: m.version, description: m.description });
     applied.push(m.version);
@@ -106,17 +106,17 @@ export function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): number[
   return applied;
 }
 
-export function migrateDown(store: Store, target: number): number[] {
-  const current = schemaVersionOf(store);
+export async function migrateDown(store: Store, target: number): Promise<number[]> {
+  const current = await schemaVersionOf(store);
   if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
   if (target < 0 || target > current)
     throw new AppError('invalid', `cannot revert to version ${target}: the store is at version ${current}`);
   const reverted: number[] = [];
   for (const m of [...MIGRATIONS].reverse()) {
     if (m.version > current || m.version <= target) continue;
-    store.write((tx) => {
-      m.down(tx);
-      tx.put('meta', META.schemaVersion, m.version - 1);
+    await store.write(async (tx) => {
+      await m.down(tx);
+      await tx.put('meta', META.schemaVersion, m.version - 1);
     });
     log('info', 'store_migrated', { direction: 'down', version: m.version - 1, description: m.description });
     reverted.push(m.version);

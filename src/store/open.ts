@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AppError } from '../errors.ts';
 import type { Store } from './store.ts';
-import { loadSecretsKey, setSecretsKey } from '../config/sealed.ts';
+import { loadSecretsKey, SecretBox } from '../config/sealed.ts';
 
 let tmpChecked = false;
 
@@ -53,11 +53,10 @@ export async function openStore(dataDir: string, opts: { readOnly?: boolean } = 
       throw new AppError('store', `cannot load the LMDB native addon (${e.message}); if TMPDIR (${tmpdir()}) is noexec or missing, set TMPDIR to a writable, exec-allowed directory`);
     throw err;
   }
-  const store = await mod.openLmdbStore(dataDir, opts);
   // The key literal secrets are sealed with lives beside the store (config/sealed.ts); a read-only
   // open (plan) never creates it.
-  setSecretsKey(loadSecretsKey(dataDir, !opts.readOnly));
-  return store;
+  const secrets = new SecretBox(loadSecretsKey(dataDir, !opts.readOnly));
+  return mod.openLmdbStore(dataDir, { ...opts, secrets });
 }
 
 export async function storeExists(dataDir: string): Promise<boolean> {

@@ -1,6 +1,7 @@
-// The store behind a small interface of its own: typed collections and synchronous, atomic write
-// transactions. LMDB is the embedded implementation (lmdb.ts); nothing outside src/store/ may depend
-// on LMDB itself, so a shared implementation (PostgreSQL) can follow.
+// The store behind a small interface of its own: typed collections, asynchronous atomic
+// transactions and change notifications, so that a network store (PostgreSQL) can implement it as
+// well as the embedded one (LMDB, lmdb.ts). Nothing outside src/store/ may depend on a driver.
+import type { SecretBox } from '../config/sealed.ts';
 import type { AdminRecord, FolderRecord, QuotaUsage, UserRecord } from '../model.ts';
 
 export interface Override {
@@ -31,22 +32,49 @@ export interface Collections {
 export type CollectionName = keyof Collections;
 
 export interface ReadTx {
-  get<C extends CollectionName>(c: C, key: string): Collections[C] | undefined;
-  /** Entries in key order; lazy, so a large collection is never held in memory at once. */
-  entries<C extends CollectionName>(c: C): Iterable<[string, Collections[C]]>;
-  count(c: CollectionName): number;
+  get<C extends CollectionName>(c: C, key: string): Promise<Collections[C] | undefined>;
+  /** Entries in key order, fetched a page at a time: a large collection is never held in memory at once. */
+  entries<C extends CollectionName>(c: C): AsyncIterable<[string, Collections[C]]>;
+  count(c: CollectionName): Promise<number>;
 }
 
 export interface WriteTx extends ReadTx {
-  put<C extends CollectionName>(c: C, key: string, value: Collections[C]): void;
-  remove(c: CollectionName, key: string): void;
-  clear(c: CollectionName): void;
+  put<C extends CollectionName>(c: C, key: string, value: Collections[C]): Promise<void>;
+  remove(c: CollectionName, key: string): Promise<void>;
+  clear(c: CollectionName): Promise<void>;
 }
+
+/** One committed change: `value` undefined means the key was removed. */
+export interface StoreChange<C extends CollectionName = CollectionName> {
+  collection: C;
+  key: string;
+  value: Collections[C] | undefined;
+}
+
+export type ChangeListener<C extends CollectionName> = (change: StoreChange<C>) => void;
 
 export interface Store extends ReadTx {
   readonly location: string;
-  /** Runs `fn` in one atomic transaction: all of its writes commit together or none do. */
-  write<T>(fn: (tx: WriteTx) => T): T;
+  /**
+   * The data directory's key for literal secrets, loaded when the store is opened: it lives beside
+   * the store, never in it, so records are sealed with it and logins open them with it.
+   */
+  readonly secrets: SecretBox;
+  /**
+   * Runs `fn` with read access; nothing it does is written. A network store may give it a
+   * snapshot; LMDB reads the latest commit at each call, as the store-level reads do.
+   */
+  read<T>(fn: (tx: ReadTx) => Promise<T> | T): Promise<T>;
+  /**
+   * Runs `fn` in one atomic transaction: all of its writes commit together when it resolves, none
+   * when it throws. Writers of one store run one at a time, so `fn` must not start another write.
+   */
+  write<T>(fn: (tx: WriteTx) => Promise<T> | T): Promise<T>;
+  /**
+   * Calls `listener` after each commit, once per key of collection `c` it changed. Returns the
+   * unsubscribe function. A listener must not throw and should not block: it runs after the commit.
+   */
+  subscribe<C extends CollectionName>(c: C, listener: ChangeListener<C>): () => void;
   close(): Promise<void>;
 }
 
@@ -57,13 +85,13 @@ export const META = {
   nextId: (kind: string) => `next_id:${kind}`,
 } as const;
 
-export function schemaVersionOf(tx: ReadTx): number {
-  return (tx.get('meta', META.schemaVersion) as number | undefined) ?? 0;
+export async function schemaVersionOf(tx: ReadTx): Promise<number> {
+  return ((await tx.get('meta', META.schemaVersion)) as number | undefined) ?? 0;
 }
 
-export function nextId(tx: WriteTx, kind: string): number {
+export async function nextId(tx: WriteTx, kind: string): Promise<number> {
   const key = META.nextId(kind);
-  const id = ((tx.get('meta', key) as number | undefined) ?? 0) + 1;
-  tx.put('meta', key, id);
+  const id = (((await tx.get('meta', key)) as number | undefined) ?? 0) + 1;
+  await tx.put('meta', key, id);
   return id;
 }

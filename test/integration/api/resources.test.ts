@@ -129,7 +129,7 @@ describe('overrides on a config-declared user', () => {
     await api.server.stop();
     const store = await openStore(api.dataDir, { readOnly: true });
     try {
-      expect(listOverrides(store).map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['user:alice:password,password_digest,quota_size']);
+      expect((await listOverrides(store)).map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['user:alice:password,password_digest,quota_size']);
     } finally {
       await store.close();
     }

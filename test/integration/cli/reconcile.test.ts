@@ -208,7 +208,7 @@ describe('reconcile through the CLI', () => {
     // Simulate a store written by a newer binary: bump the version through a dump/load of meta.
     const { openStore } = await import('../../../src/store/open.ts');
     const store = await openStore(data);
-    store.write((tx) => tx.put('meta', 'schema_version', 99));
+    await store.write((tx) => tx.put('meta', 'schema_version', 99));
     await store.close();
     const r = runCli(['serve', '--config', join(dir, 'sftpgo.yaml'), '--data-dir', data]);
     expect(r.code).toBe(1);

@@ -17,6 +17,7 @@ import {
 } from '@azure/storage-blob';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import type { AzBlobConfig } from '../../../src/config/schema-types.ts';
 import { openAzBlobFs } from '../../../src/vfs/azblob/azblob-fs.ts';
 import { AzBlobClient } from '../../../src/vfs/azblob/client.ts';
@@ -28,7 +29,7 @@ import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 
 /** Secrets as the core reads them (env and file references included). */
-const secrets = (s: Parameters<typeof resolveSecret>[0]): string | undefined => resolveSecret(s, process.cwd());
+const secrets = (s: Parameters<typeof resolveSecret>[0]): string | undefined => resolveSecret(s, process.cwd(), NO_SECRETS);
 import { names, readFile, runFsSuite, writeFile } from './suite.ts';
 
 const MiB = 1024 * 1024;

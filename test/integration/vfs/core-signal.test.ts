@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Connection } from '../../../src/core/connection.ts';
 import { ServerContext } from '../../../src/core/context.ts';
 import { coreSettings } from '../../../src/core/login.ts';
+import { openUsageBook } from '../../../src/core/quota.ts';
 import { FilePatterns } from '../../../src/core/patterns.ts';
 import { Session } from '../../../src/core/session.ts';
 import type { UserRecord } from '../../../src/model.ts';
@@ -61,9 +62,9 @@ afterAll(async () => {
 });
 
 /** One SFTP channel of a login whose only mount is `fs`. */
-function session(fs: SignalSpy): Connection {
+async function session(fs: SignalSpy): Promise<Connection> {
   const user: UserRecord = { username: 'u', status: 1, permissions: { '/': ['*'] }, home_dir: '/', id: 1, created_at: 0, updated_at: 0, source: 'runtime' };
-  const context = new ServerContext({ config: {}, dataDir, store, log: () => undefined, reload: async () => ({ ok: true }) });
+  const context = new ServerContext({ config: {}, dataDir, store, usage: await openUsageBook(store), log: () => undefined, reload: async () => ({ ok: true }) });
   const login = new Session({
     user, protocol: 'SSH', remoteAddress: '127.0.0.1', method: 'password', mounts: [{ virtualPath: '/', fs }], patterns: new FilePatterns(undefined),
     startDirectory: '/', settings: coreSettings(undefined), context, single: false, onEnded: () => undefined,
@@ -73,7 +74,7 @@ function session(fs: SignalSpy): Connection {
 
 test('every backend call made for a connection carries its signal; close() aborts it', async () => {
   const fs = new SignalSpy();
-  const conn = session(fs);
+  const conn = await session(fs);
   await conn.fs.mkdir('/d');
   const up = await conn.fs.openUpload(conn, '/d/f.bin');
   await up.write(Buffer.alloc(1024 * 1024, 7));

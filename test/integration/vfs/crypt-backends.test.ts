@@ -9,9 +9,10 @@ import type { Filesystem } from '../../../src/config/schema-types.ts';
 import { encryptedFileSize } from '../../../src/vfs/crypt/format.ts';
 import { openFs } from '../../../src/vfs/open.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 
 /** The config's own resolver, as the core passes it. */
-const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd()) };
+const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd(), NO_SECRETS) };
 import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { startGcsServer, type GcsServer } from '../../support/gcs-server.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';

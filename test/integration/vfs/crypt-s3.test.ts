@@ -13,9 +13,10 @@ import { encryptedFileSize, FILE_HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, packageO
 import type { Fs, ReadRange } from '../../../src/vfs/fs.ts';
 import { openFs } from '../../../src/vfs/open.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 
 /** The config's own resolver, as the core passes it. */
-const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd()) };
+const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd(), NO_SECRETS) };
 import { openS3Fs } from '../../../src/vfs/s3/s3fs.ts';
 import { startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';

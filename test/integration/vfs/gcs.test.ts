@@ -6,6 +6,7 @@ import { Storage } from '@google-cloud/storage';
 import { randomBytes } from 'node:crypto';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import { GcsClient } from '../../../src/vfs/gcs/client.ts';
 import { gcsTarget } from '../../../src/vfs/gcs/config.ts';
 import { openGcsFs } from '../../../src/vfs/gcs/gcs-fs.ts';
@@ -64,7 +65,7 @@ describe('gcsconfig', () => {
   test('credentials, endpoint, chunk size, acl and key prefix', () => {
     process.env.GCS_TEST_CREDS = JSON.stringify({ type: 'service_account', project_id: 'p1', client_email: 'a@b', private_key: 'k' });
     try {
-      const t = gcsTarget({ bucket: 'b', credentials: { env: 'GCS_TEST_CREDS' }, key_prefix: '/home/alice', acl: 'bucketOwnerRead' }, process.cwd(), (s) => resolveSecret(s, process.cwd()));
+      const t = gcsTarget({ bucket: 'b', credentials: { env: 'GCS_TEST_CREDS' }, key_prefix: '/home/alice', acl: 'bucketOwnerRead' }, process.cwd(), (s) => resolveSecret(s, process.cwd(), NO_SECRETS));
       expect(t.storageOptions).toMatchObject({ projectId: 'p1', credentials: { client_email: 'a@b' } });
       expect(t.storageOptions.apiEndpoint).toBeUndefined();
       expect(t).toMatchObject({ keyPrefix: 'home/alice/', acl: 'bucketOwnerRead', chunkBytes: 16 * 2 ** 20 });

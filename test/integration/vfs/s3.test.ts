@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import type { S3Config } from '../../../src/config/schema-types.ts';
 import { MTIME_METADATA_KEY } from '../../../src/vfs/object/client.ts';
 import type { ObjectFs } from '../../../src/vfs/object/objectfs.ts';
@@ -261,7 +262,7 @@ describe('S3Config mapping', () => {
       access_secret: { env: 'SFTPGO_TEST_S3_SECRET' },
       session_token: { status: 'Plain', payload: 'tok' },
       sse_customer_key: 'k'.repeat(32),
-    }, (s) => resolveSecret(s, process.cwd()));
+    }, (s) => resolveSecret(s, process.cwd(), NO_SECRETS));
     expect(o.credentials).toEqual({ accessKeyId: 'AK', secretAccessKey: 'from-env', sessionToken: 'tok' });
     expect(o.sseCustomerKey).toBe('k'.repeat(32));
     delete process.env.SFTPGO_TEST_S3_SECRET;

@@ -13,6 +13,7 @@ import { parseEndpoint } from '../../../src/vfs/sftp/config.ts';
 import { normalizeFingerprint } from '../../../src/vfs/sftp/connection.ts';
 import { openSftpFs, type SftpFsOptions } from '../../../src/vfs/sftp/sftp-fs.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { names, readAll, readFile, runFsSuite, writeFile } from './suite.ts';
@@ -34,7 +35,7 @@ const opened: Fs[] = [];
 async function open(sshd: Sshd, prefix: string, extra: Partial<SFTPFsConfig> = {}, opts: SftpFsOptions = {}): Promise<Fs> {
   const fs = await openSftpFs(
     { endpoint: sshd.endpoint, username: sshd.user, private_key: sshd.clientKey, fingerprints: [sshd.hostFingerprint], prefix, ...extra },
-    { resolveSecret: (s) => resolveSecret(s, process.cwd()), ...opts },
+    { resolveSecret: (s) => resolveSecret(s, process.cwd(), NO_SECRETS), ...opts },
   );
   opened.push(fs);
   return fs;

@@ -1,14 +1,16 @@
 // Override layering: diff, layer, and what effectiveUser/Folder/Admin return with an override.
 import { describe, expect, test } from 'bun:test';
 import type { Override, ReadTx } from '../../../src/store/store.ts';
-import { effectiveAdmin, effectiveFolder, effectiveUser } from '../../../src/reconcile/effective.ts';
-import { diffOverride, formatOverrides, layer, listOverrides, overrideKey } from '../../../src/reconcile/overrides.ts';
+import { diffOverride, effectiveAdmin, effectiveFolder, effectiveUser, layer, overrideKey } from '../../../src/store/records.ts';
+import { formatOverrides, listOverrides } from '../../../src/reconcile/overrides.ts';
 
 function memStore(data: Record<string, Record<string, unknown>>): ReadTx {
   return {
-    get: (c: string, k: string) => data[c]?.[k],
-    entries: (c: string) => Object.entries(data[c] ?? {}).sort(([a], [b]) => a.localeCompare(b)),
-    count: (c: string) => Object.keys(data[c] ?? {}).length,
+    get: async (c: string, k: string) => data[c]?.[k],
+    entries: async function* (c: string) {
+      yield* Object.entries(data[c] ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    },
+    count: async (c: string) => Object.keys(data[c] ?? {}).length,
   } as unknown as ReadTx;
 }
 
@@ -54,19 +56,19 @@ describe('effective records', () => {
     },
   });
 
-  test('logins see the override, and mounts see the folder override', () => {
-    const u = effectiveUser(store, 'alice')!;
+  test('logins see the override, and mounts see the folder override', async () => {
+    const u = (await effectiveUser(store, 'alice'))!;
     expect(u.password).toBe('$2a$new');
     expect(u.quota_size).toBe(1);
     expect(u.home_dir).toBe('/h');
     expect(u.virtual_folders![0]!.mapped_path).toBe('/srv/team2');
-    expect(effectiveFolder(store, 'team')!.mapped_path).toBe('/srv/team2');
-    expect(effectiveAdmin(store, 'root')!.status).toBe(0);
-    expect(effectiveUser(store, 'nobody')).toBeUndefined();
+    expect((await effectiveFolder(store, 'team'))!.mapped_path).toBe('/srv/team2');
+    expect((await effectiveAdmin(store, 'root'))!.status).toBe(0);
+    expect(await effectiveUser(store, 'nobody')).toBeUndefined();
   });
 
-  test('listOverrides names fields (never values) in key order; formatOverrides prints them', () => {
-    const list = listOverrides(store);
+  test('listOverrides names fields (never values) in key order; formatOverrides prints them', async () => {
+    const list = await listOverrides(store);
     expect(list.map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['admin:root:status', 'folder:team:mapped_path', 'user:alice:password,quota_size']);
     expect(JSON.stringify(list)).not.toContain('$2a$new');
     expect(formatOverrides(list)).toContain('override user alice (password, quota_size) by root');

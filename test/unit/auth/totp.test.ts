@@ -1,12 +1,13 @@
 // TOTP against the RFC 6238 appendix B vectors (SHA-1), the drift window, replay refusal and the
 // FTP password+code split.
 import { describe, expect, test } from 'bun:test';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import { base32Decode, hotp, matchingStep, splitPasswordAndCode, TotpCodes, totpRequired, totpStep } from '../../../src/auth/totp.ts';
 import type { UserRecord } from '../../../src/model.ts';
 
 // One server's memory of accepted codes, shared by the tests below as a server's logins would.
 const codes = new TotpCodes();
-const checkTotp = (u: UserRecord, code: string, ms?: number) => codes.check(u, code, ms);
+const checkTotp = (u: UserRecord, code: string, secrets: typeof NO_SECRETS, ms?: number) => codes.check(u, code, secrets, ms);
 
 const RFC_KEY = Buffer.from('12345678901234567890');
 // RFC 6238 appendix B, SHA-1 column: time -> 8-digit TOTP.
@@ -58,20 +59,20 @@ describe('window and replay', () => {
     const u = user(RFC_KEY_B32, ['SSH'], 'replay');
     const ms = 1234567890_000;
     const code = hotp(RFC_KEY, totpStep(ms / 1000));
-    expect(checkTotp(u, '000000', ms)).toBe('totp_invalid');
-    expect(checkTotp(u, code, ms)).toBeUndefined();
-    expect(checkTotp(u, code, ms + 1000)).toBe('totp_replayed');
-    expect(checkTotp(u, hotp(RFC_KEY, totpStep(ms / 1000) - 1), ms)).toBe('totp_replayed');
+    expect(checkTotp(u, '000000', NO_SECRETS, ms)).toBe('totp_invalid');
+    expect(checkTotp(u, code, NO_SECRETS, ms)).toBeUndefined();
+    expect(checkTotp(u, code, NO_SECRETS, ms + 1000)).toBe('totp_replayed');
+    expect(checkTotp(u, hotp(RFC_KEY, totpStep(ms / 1000) - 1), NO_SECRETS, ms)).toBe('totp_replayed');
     const next = hotp(RFC_KEY, totpStep(ms / 1000) + 1);
-    expect(checkTotp(u, next, ms + 30_000)).toBeUndefined();
+    expect(checkTotp(u, next, NO_SECRETS, ms + 30_000)).toBeUndefined();
   });
 
   test('secret from the environment; a bad secret refuses', () => {
     process.env.TOTP_TEST_SECRET = RFC_KEY_B32;
     const ms = 2000000000_000;
-    expect(checkTotp(user({ env: 'TOTP_TEST_SECRET' } as never, ['SSH'], 'envuser'), hotp(RFC_KEY, totpStep(ms / 1000)), ms)).toBeUndefined();
-    expect(checkTotp(user('!!!', ['SSH'], 'bad'), '123456', ms)).toBe('totp_secret_invalid');
-    expect(checkTotp(user({ env: 'TOTP_TEST_UNSET' } as never, ['SSH'], 'bad2'), '123456', ms)).toBe('totp_secret_invalid');
+    expect(checkTotp(user({ env: 'TOTP_TEST_SECRET' } as never, ['SSH'], 'envuser'), hotp(RFC_KEY, totpStep(ms / 1000)), NO_SECRETS, ms)).toBeUndefined();
+    expect(checkTotp(user('!!!', ['SSH'], 'bad'), '123456', NO_SECRETS, ms)).toBe('totp_secret_invalid');
+    expect(checkTotp(user({ env: 'TOTP_TEST_UNSET' } as never, ['SSH'], 'bad2'), '123456', NO_SECRETS, ms)).toBe('totp_secret_invalid');
   });
 });
 
@@ -84,7 +85,7 @@ describe('which logins need a code', () => {
     expect(totpRequired(off, 'SSH')).toBe(false);
     // Enabled without a secret: a code is required and none is ever right.
     expect(totpRequired(user(undefined, ['SSH']), 'SSH')).toBe(true);
-    expect(checkTotp(user(undefined, ['SSH']), '123456')).toBe('totp_not_configured');
+    expect(checkTotp(user(undefined, ['SSH']), '123456', NO_SECRETS)).toBe('totp_not_configured');
   });
   test('FTP password and code are split only for users with TOTP for FTP', () => {
     expect(splitPasswordAndCode(user(RFC_KEY_B32, ['FTP']), 'FTP', 'secret123456')).toEqual({ password: 'secret', code: '123456' });
@@ -99,10 +100,10 @@ describe('stored secret references', () => {
     const { writeFileSync } = await import('node:fs');
     const dir = tempDir('totp-secret-');
     writeFileSync(`${dir}/totp.txt`, `${RFC_KEY_B32}\n`);
-    const spec = desiredUser({ username: 'f', filters: { totp_config: { enabled: true, secret: { file: 'totp.txt' }, protocols: ['SSH'] } } } as never, '/homes', dir).spec;
+    const spec = desiredUser({ username: 'f', filters: { totp_config: { enabled: true, secret: { file: 'totp.txt' }, protocols: ['SSH'] } } } as never, '/homes', { baseDir: dir, secrets: NO_SECRETS }).spec;
     expect(spec.filters!.totp_config!.secret).toEqual({ file: `${dir}/totp.txt` });
     const ms = 1111111111_000;
-    expect(checkTotp(spec as UserRecord, hotp(RFC_KEY, totpStep(ms / 1000)), ms)).toBeUndefined();
+    expect(checkTotp(spec as UserRecord, hotp(RFC_KEY, totpStep(ms / 1000)), NO_SECRETS, ms)).toBeUndefined();
     removeTempDirs();
   });
 });

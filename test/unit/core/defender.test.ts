@@ -263,10 +263,10 @@ describe('config checks', () => {
 });
 
 describe('kept in the store', () => {
-  test('bans are written in one batch, restored on start, and expired ones dropped', () => {
+  test('bans are written in one batch, restored on start, and expired ones dropped', async () => {
     const dir = tempDir('defender-store-');
     const store = openLmdbStore(dir);
-    migrateUp(store);
+    await migrateUp(store);
     const journal = new BanJournal(store);
     const { d, clock } = make({ threshold: 1, ban_time: 10 });
     d.onBanChange((ip, until) => journal.note(ip, until));
@@ -274,23 +274,25 @@ describe('kept in the store', () => {
     d.record('192.0.2.2', 'valid');
     d.record('192.0.2.3', 'valid');
     d.remove('192.0.2.3');
-    expect(store.count('bans')).toBe(0);
-    journal.flush();
-    expect([...store.entries('bans')].map(([k]) => k)).toEqual(['192.0.2.1', '192.0.2.2']);
-    store.write((tx) => tx.put('bans', '198.51.100.1', { ip: '198.51.100.1', until: clock.now - 1 }));
+    expect(await store.count('bans')).toBe(0);
+    await journal.flush();
+    const keys: string[] = [];
+    for await (const [k] of store.entries('bans')) keys.push(k);
+    expect(keys).toEqual(['192.0.2.1', '192.0.2.2']);
+    await store.write((tx) => tx.put('bans', '198.51.100.1', { ip: '198.51.100.1', until: clock.now - 1 }));
 
     const fresh = new Defender({ now: () => clock.now });
     fresh.configure(defenderSettings({ enabled: true }));
-    new BanJournal(store).restore(fresh, clock.now);
+    await new BanJournal(store).restore(fresh, clock.now);
     expect(fresh.isBanned('192.0.2.1')).toBe(true);
     expect(fresh.isBanned('192.0.2.2')).toBe(true);
     expect(fresh.isBanned('198.51.100.1')).toBe(false);
-    expect(store.get('bans', '198.51.100.1')).toBeUndefined();
+    expect(await store.get('bans', '198.51.100.1')).toBeUndefined();
 
     // Down from version 3 drops the bans; up again starts empty.
-    migrateDown(store, 2);
-    expect(store.count('bans')).toBe(0);
-    migrateUp(store);
-    void store.close();
+    await migrateDown(store, 2);
+    expect(await store.count('bans')).toBe(0);
+    await migrateUp(store);
+    await store.close();
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseConfigText } from '../../../src/config/load.ts';
 import { ServerContext } from '../../../src/core/context.ts';
 import { reconcile } from '../../../src/reconcile/reconcile.ts';
-import { effectiveUser } from '../../../src/reconcile/effective.ts';
+import { effectiveUser } from '../../../src/store/records.ts';
+import { openUsageBook } from '../../../src/core/quota.ts';
 import { openLmdbStore } from '../../../src/store/lmdb.ts';
 import { migrateUp } from '../../../src/store/migrations.ts';
 import type { Store } from '../../../src/store/store.ts';
@@ -38,15 +39,16 @@ users:
   );
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   store = openLmdbStore(join(dir, 'data'));
-  migrateUp(store);
-  await reconcile(loaded.value, join(dir, 'data'), store);
+  await migrateUp(store);
   ctx = new ServerContext({
     config: loaded.value.config,
     dataDir: join(dir, 'data'),
     store,
+    usage: await openUsageBook(store),
     log: (level, event, fields) => void lines.push({ level, event, ...fields }),
     reload: async () => ({ ok: true }),
   });
+  await reconcile(loaded.value, join(dir, 'data'), ctx.records);
 });
 
 afterAll(async () => {
@@ -56,7 +58,7 @@ afterAll(async () => {
 
 describe('LoginGate', () => {
   test('one SSH login is one session; each channel is a connection with its own protocol', async () => {
-    const user = effectiveUser(store, 'solo')!;
+    const user = (await effectiveUser(store, 'solo'))!;
     const opened = await ctx.gate.open(user, { protocol: 'SSH', ip: '::ffff:127.0.0.1', method: 'publickey', single: false, tls: true });
     if (!opened.ok) throw new Error(opened.reason);
     const session = opened.session;
@@ -89,7 +91,7 @@ describe('LoginGate', () => {
   });
 
   test('an FTP or WebDAV session ends with its one connection', async () => {
-    const user = effectiveUser(store, 'solo')!;
+    const user = (await effectiveUser(store, 'solo'))!;
     const opened = await ctx.gate.open(user, { protocol: 'DAV', ip: '127.0.0.1', method: 'password', single: true, tls: false });
     if (!opened.ok) throw new Error(opened.reason);
     const conn = opened.session.connect({ protocol: 'DAV', disconnect: () => undefined });

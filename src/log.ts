@@ -1,7 +1,7 @@
 // Structured logging: one JSON object per line on stderr (and optionally a file), so journald,
 // log shippers and fail2ban can all read the same stream. A server writes through the Log its
-// context owns (core/context.ts), so two servers in one process keep their lines apart; `log` is
-// the process's own, for commands and code that runs without a server.
+// context owns (core/context.ts), so two servers in one process keep their lines apart; commands
+// and code that runs without a server are handed one made with createLog.
 import { appendFileSync } from 'node:fs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -47,13 +47,3 @@ export function createLog(opts: LogOptions = {}): Log {
     }
   };
 }
-
-// The process's Log, replaced by configureLog (serve applies the config's level and file to it).
-let processLog: Log = createLog();
-
-export function configureLog(opts: LogOptions): void {
-  processLog = createLog(opts);
-}
-
-/** The process's Log (commands, and modules not handed a server's). */
-export const log: Log = (level, event, fields) => processLog(level, event, fields);

@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pkg from '../package.json' with { type: 'json' };
-import { dataDirOf, loadOrReport, type CommonFlags } from './cli/context.ts';
+import { loadOrReport } from './cli/context.ts';
+import { dataDirOf, type CommonFlags } from './config/source.ts';
 import { isAppError } from './errors.ts';
 import { tuneAllocatorForServe } from './runtime.ts';
 import { listOverrides, formatOverrides } from './reconcile/overrides.ts';
@@ -15,6 +16,7 @@ import { openStore, storeExists } from './store/open.ts';
 import { hashingOptions, Records } from './store/records.ts';
 import { schemaVersionOf } from './store/store.ts';
 import { NO_SECRETS } from './config/sealed.ts';
+import { createLog } from './log.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -217,7 +219,7 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
       const { importIntoStore } = await import('./api/import.ts');
       const config = loaded?.config ?? {};
       const records = new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
-      const runtime = { config, dataDir, records };
+      const runtime = { config, dataDir, records, log: createLog() };
       const n = await importIntoStore(runtime, dump, 'cli');
       for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}\n`);

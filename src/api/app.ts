@@ -9,7 +9,7 @@ import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
-import { validateBody, type FieldError } from './validate.ts';
+import { validateBody, type FieldError } from '../config/validate.ts';
 
 export interface Env {
   Bindings: { remoteAddress: string };

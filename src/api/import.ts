@@ -1,12 +1,12 @@
 // POST /api/v2/loaddata?from=sftpgo: an SFTPGo backup mapped by migrate/sftpgo.ts, written as
 // runtime-owned records in one transaction. A name the config declares is refused (the YAML owns it).
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { importSftpgoDump } from '../migrate/sftpgo.ts';
 import { emptyUsage, splitPassword } from '../store/records.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
 
-export async function importIntoStore(runtime: Preparing, dump: unknown, by: string): Promise<{ users: number; folders: number; admins: number; warnings: string[] }> {
+export async function importIntoStore(runtime: Preparing & { log: Log }, dump: unknown, by: string): Promise<{ users: number; folders: number; admins: number; warnings: string[] }> {
   const result = importSftpgoDump(dump);
   const prepared: { plural: 'users' | 'folders' | 'admins'; name: string; fields: Record<string, unknown>; usage?: { size: number; files: number } }[] = [];
   for (const f of result.folders) prepared.push({ plural: 'folders', name: f.name, fields: await prepareNew(runtime, KINDS.folders, f as never), usage: result.usage[`folder:${f.name}`] });
@@ -29,6 +29,6 @@ export async function importIntoStore(runtime: Preparing, dump: unknown, by: str
     }
   });
   const counts = { users: result.users.length, folders: result.folders.length, admins: result.admins.length };
-  log('info', 'api_import_sftpgo', { ...counts, warnings: result.warnings.length, by });
+  runtime.log('info', 'api_import_sftpgo', { ...counts, warnings: result.warnings.length, by });
   return { ...counts, warnings: result.warnings };
 }

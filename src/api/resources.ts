@@ -10,7 +10,7 @@ import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
-import { desiredUser, normaliseFolder, passwordIntent } from '../reconcile/desired.ts';
+import { desiredUser, normaliseFolder, passwordIntent } from '../store/specs.ts';
 import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import type { CollectionName, ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
@@ -20,7 +20,7 @@ export type Runtime = Pick<ServerContext, 'config' | 'dataDir' | 'store' | 'usag
 /** What preparing a record from a request body reads: the config (hashing, paths) and the records layer. */
 export type Preparing = Pick<Runtime, 'config' | 'dataDir' | 'records'>;
 import { hashApiKey } from './auth.ts';
-import type { Definition } from './validate.ts';
+import type { Definition } from '../config/validate.ts';
 
 /** Shown instead of secrets; sending it back in a PUT keeps the stored value. */
 export const REDACTED = '[**redacted**]';

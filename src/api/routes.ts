@@ -13,7 +13,7 @@ import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
-import type { Definition } from './validate.ts';
+import type { Definition } from '../config/validate.ts';
 
 export interface QueryParam {
   name: string;

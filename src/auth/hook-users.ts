@@ -6,13 +6,11 @@
 // when it changes nothing the config controls; otherwise the login is refused and one
 // `hook_user_conflict` line says why. The config file stays the one place such a user is edited.
 import { dirname, resolve } from 'node:path';
-import { validateBody } from '../api/validate.ts';
+import { validateBody } from '../config/validate.ts';
 import type { User } from '../config/schema-types.ts';
-import { log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { changedFields } from '../store/canonical.ts';
-import { desiredUser } from '../reconcile/desired.ts';
-import { specOf } from '../reconcile/plan.ts';
+import { desiredUser, specOf } from '../store/specs.ts';
 import { effectiveUser, hashingOptions, Records, type StoredPassword } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { parsePublicKey } from './keys.ts';
@@ -43,6 +41,7 @@ export interface HookUserOptions {
 export type HookUserResult = { ok: true; user: UserRecord } | { ok: false; reason: string };
 
 export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Record<string, unknown>, opts: HookUserOptions): Promise<HookUserResult> {
+  const log = env.log;
   const body: Record<string, unknown> = { ...answer };
   for (const f of NOT_DEFINITION) delete body[f];
   const username = String(body.username ?? '');

@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { hookEnvironment, isHttpHook, killHookProcess } from '../core/hooks.ts';
-import { log as processLog, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 
 export const KEYBOARD_INTERACTIVE_TIMEOUT_MS = 60_000;
 const MAX_LINE = 64 * 1024;
@@ -43,8 +43,8 @@ export interface KeyboardInteractiveRequest {
   /** check_password 2: is `answer` the user's current TOTP code? */
   checkTotp(answer: string): boolean;
   /** Aborts the exchange (the client disconnected). */
-  /** The server's log for hook failures; the process log without. */
-  log?: Log;
+  /** The server's log for hook failures. */
+  log: Log;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -208,7 +208,7 @@ async function runHttp(url: string, req: KeyboardInteractiveRequest): Promise<Ho
     return { ok: false, reason: 'kbdint_hook_too_many_rounds' };
   } catch (err) {
     const reason = err instanceof Stopped ? err.reason : ctl.signal.reason instanceof Stopped ? ctl.signal.reason.reason : 'kbdint_hook_error';
-    if (reason !== 'client_disconnected') (req.log ?? processLog)('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command: hookOrigin(url), error: reason });
+    if (reason !== 'client_disconnected') req.log('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command: hookOrigin(url), error: reason });
     return { ok: false, reason };
   } finally {
     clearTimeout(timer);
@@ -233,7 +233,7 @@ async function runProgram(command: string, req: KeyboardInteractiveRequest): Pro
   try {
     child = spawn(command, [], { env, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
   } catch (err) {
-    (req.log ?? processLog)('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command, error: (err as Error).message });
+    req.log('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command, error: (err as Error).message });
     return { ok: false, reason: 'kbdint_hook_error' };
   }
   const kill = (): void => {
@@ -275,7 +275,7 @@ async function runProgram(command: string, req: KeyboardInteractiveRequest): Pro
     return { ok: false, reason: 'kbdint_hook_too_many_rounds' };
   } catch (err) {
     const reason = err instanceof Stopped ? err.reason : 'kbdint_hook_error';
-    if (reason === 'kbdint_hook_timeout') (req.log ?? processLog)('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command, error: `timed out after ${timeoutMs} ms` });
+    if (reason === 'kbdint_hook_timeout') req.log('warn', 'hook_failed', { hook: 'keyboard_interactive_auth_hook', command, error: `timed out after ${timeoutMs} ms` });
     return { ok: false, reason };
   } finally {
     clearTimeout(timer);

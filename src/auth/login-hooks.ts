@@ -11,7 +11,7 @@
 import type { Config } from '../config/load.ts';
 import type { User } from '../config/schema-types.ts';
 import { hookSucceeded, runHook, type HookResult, type HookRun } from '../core/hooks.ts';
-import { log as processLog, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginAttempt, LoginProtocol } from './login.ts';
 
@@ -63,7 +63,7 @@ function notify(command: string, run: HookRun & { log: Log }): void {
 // ---- post-connect / post-disconnect ------------------------------------------------------------
 
 /** Runs common.post_connect_hook; a reason when the connection must be refused. */
-export async function postConnectRefusal(config: Config, ip: string, protocol: LoginProtocol, log: Log = processLog): Promise<string | undefined> {
+export async function postConnectRefusal(config: Config, ip: string, protocol: LoginProtocol, log: Log): Promise<string | undefined> {
   const command = config.common?.post_connect_hook;
   if (!command) return undefined;
   const r = await runHook(command, {
@@ -87,7 +87,7 @@ export interface Disconnected {
 }
 
 /** Notifies common.post_disconnect_hook, in the background. */
-export function notifyDisconnect(config: Config, d: Disconnected, log: Log = processLog): void {
+export function notifyDisconnect(config: Config, d: Disconnected, log: Log): void {
   const command = config.common?.post_disconnect_hook;
   if (!command) return;
   notify(command, {
@@ -119,7 +119,7 @@ export function preLoginApplies(config: Config, user: UserRecord | undefined): b
   return !!config.data_provider?.pre_login_hook && !user?.filters?.hooks?.pre_login_disabled;
 }
 
-export async function runPreLogin(config: Config, user: UserRecord | undefined, attempt: LoginAttempt, log: Log = processLog): Promise<PreLoginAnswer> {
+export async function runPreLogin(config: Config, user: UserRecord | undefined, attempt: LoginAttempt, log: Log): Promise<PreLoginAnswer> {
   const command = config.data_provider!.pre_login_hook!;
   // An unknown user is sent as SFTPGo does: id 0 and the username tried, so the hook can create it.
   const json = hookUser(user) ?? { id: 0, username: attempt.username };
@@ -166,7 +166,7 @@ export type CheckPasswordAnswer =
   | { status: 1 }
   | { status: 2; toVerify: string };
 
-export async function runCheckPassword(config: Config, attempt: LoginAttempt, password: string, log: Log = processLog): Promise<CheckPasswordAnswer> {
+export async function runCheckPassword(config: Config, attempt: LoginAttempt, password: string, log: Log): Promise<CheckPasswordAnswer> {
   const r = await runHook(config.data_provider!.check_password_hook!, {
     name: 'check_password_hook',
     env: {
@@ -192,7 +192,7 @@ export async function runCheckPassword(config: Config, attempt: LoginAttempt, pa
 // ---- post-login --------------------------------------------------------------------------------
 
 /** Notifies data_provider.post_login_hook (per post_login_scope), in the background. */
-export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, user: UserRecord | Pick<User, 'username'> | undefined, ok: boolean, log: Log = processLog): void {
+export function notifyLogin(config: Config | undefined, attempt: LoginAttempt, user: UserRecord | Pick<User, 'username'> | undefined, ok: boolean, log: Log): void {
   const dp = config?.data_provider;
   if (!dp?.post_login_hook) return;
   const scope = dp.post_login_scope ?? 0;

@@ -4,7 +4,7 @@
 // with its process group. A hook never throws: failures come back as a result the caller judges
 // (pre-* hooks deny on anything but success, post-* hooks only log).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { log as processLog, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 
 /** Output beyond this is cut: a hook that prints without end must not fill memory. */
 const MAX_OUTPUT = 1 << 20;
@@ -25,8 +25,8 @@ export interface HookRun {
   method?: 'GET' | 'POST';
   /** Ends the run early (shutdown): the request is aborted, the program killed. */
   signal?: AbortSignal;
-  /** The server's log for failures and stderr; the process log without. */
-  log?: Log;
+  /** The server's log for failures and stderr. */
+  log: Log;
 }
 
 export type HookResult =
@@ -50,7 +50,7 @@ export async function runHook(command: string, run: HookRun): Promise<HookResult
   const started = Date.now();
   const result = isHttpHook(command) ? await runHttp(command.trim(), run) : await runProgram(command, run);
   const ms = Date.now() - started;
-  const log = run.log ?? processLog;
+  const log = run.log;
   if (!result.ok) log('warn', 'hook_failed', { hook: run.name, command: redact(command), error: result.error, duration_ms: ms });
   else log('debug', 'hook_done', { hook: run.name, ...(result.kind === 'program' ? { code: result.code } : { status: result.status }), duration_ms: ms });
   return result;
@@ -169,7 +169,7 @@ function runProgram(command: string, run: HookRun): Promise<HookResult> {
     child.on('close', (code, signal) => {
       if (code === null) return done({ ok: false, kind: 'program', error: `killed by ${signal}` });
       const stderr = Buffer.concat(errTail).toString('utf8').trim();
-      if (stderr) (run.log ?? processLog)('debug', 'hook_stderr', { hook: run.name, stderr: stderr.slice(0, 2000) });
+      if (stderr) run.log('debug', 'hook_stderr', { hook: run.name, stderr: stderr.slice(0, 2000) });
       done({ ok: true, kind: 'program', code, output: Buffer.concat(out).subarray(0, MAX_OUTPUT).toString('utf8') });
     });
     child.stdin!.on('error', () => undefined);

@@ -5,7 +5,7 @@
 // team can move its state into Git.
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
-import { validateBody, type FieldError } from '../api/validate.ts';
+import { validateBody, type FieldError } from '../config/validate.ts';
 import type { Admin, Folder, User } from '../config/schema-types.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
@@ -36,7 +36,7 @@ const PROVIDERS: Record<number, string> = { 0: 'local', 1: 's3', 2: 'gcs', 3: 'a
 const PROVIDER_BLOCK: Record<string, string> = { s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', crypt: 'cryptconfig', sftp: 'sftpconfig' };
 
 /** Bookkeeping SFTPGo writes that our model does not store: dropped without a warning. */
-const IGNORED = new Set([
+const IGNORED: ReadonlySet<string> = new Set([
   'id', 'created_at', 'updated_at', 'last_login', 'used_quota_size', 'used_quota_files', 'last_quota_update',
   'used_upload_data_transfer', 'used_download_data_transfer', 'first_download', 'first_upload', 'last_password_change',
   'users', 'groups', 'oidc_custom_fields', 'role', 'has_password', 'mode',

@@ -3,7 +3,7 @@
 // re-checks that nothing it planned against moved, so apply is all-or-nothing.
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
+import { createLog, type Log } from '../log.ts';
 import type { Records, StoredPassword } from '../store/records.ts';
 import { planSummary, type Change, type Plan } from './plan.ts';
 
@@ -31,7 +31,8 @@ export function randomPassword(length = 20): string {
   return out;
 }
 
-export async function applyPlan(records: Records, plan: Plan): Promise<ApplyResult> {
+/** Applies `plan` in one transaction, one `reconcile_change` line per change on `log`. */
+export async function applyPlan(records: Records, plan: Plan, log: Log = createLog()): Promise<ApplyResult> {
   const digestKey = await records.digestKey();
 
   const generated: Generated[] = [];

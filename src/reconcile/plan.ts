@@ -1,11 +1,12 @@
 // The plan: which users, folders and admins to create, update or delete so the store matches the
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
-import { META_FIELDS, type Kind } from '../model.ts';
+import type { Kind } from '../model.ts';
 import { COLLECTION_OF } from '../store/records.ts';
 import { META, type ReadTx } from '../store/store.ts';
 import { canonical, changedFields } from '../store/canonical.ts';
-import type { Desired, DesiredState, PasswordIntent } from './desired.ts';
+import type { DesiredState } from './desired.ts';
+import { specOf, type Desired, type PasswordIntent } from '../store/specs.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -91,16 +92,6 @@ function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, 
     passwordChanged,
     baseUpdatedAt: stored.updated_at,
   };
-}
-
-/** The stored record without bookkeeping and password fields: what the config controls. */
-export function specOf(stored: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(stored)) {
-    if ((META_FIELDS as readonly string[]).includes(k) || k === 'password') continue;
-    out[k] = v;
-  }
-  return out;
 }
 
 function samePassword(intent: PasswordIntent, stored: Stored, digestKey: Buffer | undefined): boolean {

@@ -1,6 +1,7 @@
 // Reconcile: config → desired state → plan against the store → apply in one transaction.
 import type { LoadedConfig } from '../config/load.ts';
 import type { SecretBox } from '../config/sealed.ts';
+import type { Log } from '../log.ts';
 import type { Records } from '../store/records.ts';
 import type { ReadTx } from '../store/store.ts';
 import { applyPlan, type ApplyResult } from './apply.ts';
@@ -12,8 +13,8 @@ export function planFor(loaded: LoadedConfig, dataDir: string, store: ReadTx | u
 }
 
 /** `records` hashes new passwords with the options of `loaded` (data_provider.password_hashing). */
-export async function reconcile(loaded: LoadedConfig, dataDir: string, records: Records): Promise<ApplyResult & { plan: Plan }> {
+export async function reconcile(loaded: LoadedConfig, dataDir: string, records: Records, log?: Log): Promise<ApplyResult & { plan: Plan }> {
   const plan = await planFor(loaded, dataDir, records.store, records.secrets);
-  const result = await applyPlan(records, plan);
+  const result = await applyPlan(records, plan, log);
   return { ...result, plan };
 }

@@ -1,9 +1,9 @@
 // `sftpgo serve`: open and migrate the store, reconcile the config into it, start the services,
 // reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
-import { configSource, loadConfig, type CommonFlags } from '../cli/context.ts';
+import { configSource, loadConfig, type CommonFlags } from '../config/source.ts';
 import { watchConfigFile } from './watch.ts';
-import { configureLog, createLog, log as processLog, type LogSink } from '../log.ts';
+import { createLog, type LogSink } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
@@ -33,14 +33,12 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const { loaded, dataDir, flags } = opts;
   const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
   const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}) });
-  // Code that runs without a server (reconcile, the store, backends) writes to the process log.
-  if (!opts.logSink) configureLog(logOptions);
-  const store = await openStore(dataDir);
-  await migrateUp(store);
+  const store = await openStore(dataDir, { log });
+  await migrateUp(store, { log });
   const usage = await openUsageBook(store);
   const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, reload: () => server.reload() });
   const { metrics, actions } = context;
-  const first = await reconcile(loaded, dataDir, context.records);
+  const first = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(first.generated, loaded.config);
   actions.configure(loaded.config.common, store);
@@ -75,7 +73,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
         }
         try {
           const records = context.recordsFor(next.value.config);
-          const result = await reconcile(next.value, dataDir, records);
+          const result = await reconcile(next.value, dataDir, records, log);
           printGenerated(result.generated, next.value.config);
           context.config = next.value.config;
           context.records = records;
@@ -151,8 +149,8 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
     };
     // One connection's bug (an unhandled stream error deep in a library) must not take every other
     // session down with it: log it loudly and keep serving.
-    process.on('uncaughtException', (err) => processLog('error', 'internal_error', { error: String(err?.stack ?? err) }));
-    process.on('unhandledRejection', (err) => processLog('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
+    process.on('uncaughtException', (err) => server.context.log('error', 'internal_error', { error: String(err?.stack ?? err) }));
+    process.on('unhandledRejection', (err) => server.context.log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => void server.reload());

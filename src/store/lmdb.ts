@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { NO_SECRETS, type SecretBox } from '../config/sealed.ts';
-import { log } from '../log.ts';
+import { createLog, type Log } from '../log.ts';
 import type { ChangeListener, CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
 
 const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'admins', 'usage', 'overrides', 'bans'];
@@ -31,7 +31,9 @@ export function storeExists(dataDir: string): boolean {
   return existsSync(storePath(dataDir));
 }
 
-export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secrets?: SecretBox } = {}): Store {
+export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secrets?: SecretBox; log?: Log } = {}): Store {
+  // Where a failing change listener is reported (the commit itself stands).
+  const log = opts.log ?? createLog();
   if (!opts.readOnly) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const location = storePath(dataDir);
   const root: RootDatabase = open({

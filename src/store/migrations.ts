@@ -2,14 +2,14 @@
 // step. `initprovider` migrates up to LATEST; `revertprovider --to-version N` walks down.
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import { log } from '../log.ts';
+import { createLog, type Log } from '../log.ts';
 import { META, schemaVersionOf, type Store, type WriteTx } from './store.ts';
 
 interface Migration {
   version: number;
   description: string;
-  up(tx: WriteTx): Promise<void>;
-  down(tx: WriteTx): Promise<void>;
+  up(tx: WriteTx, log: Log): Promise<void>;
+  down(tx: WriteTx, log: Log): Promise<void>;
 }
 
 /** Before version 2, users and folders carried their usage (as SFTPGo's records do). */
@@ -51,7 +51,7 @@ const MIGRATIONS: Migration[] = [
         }
       }
     },
-    async down(tx) {
+    async down(tx, log) {
       for await (const [key, usage] of tx.entries('usage')) {
         const [kind, name] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
         const collection = USAGE_OWNERS.find(([, k]) => k === kind)?.[0];
@@ -74,7 +74,7 @@ const MIGRATIONS: Migration[] = [
     async up() {
       // The collection starts empty; the defender fills it.
     },
-    async down(tx) {
+    async down(tx, log) {
       // Bans are short-lived runtime state: dropping them only forgets who is banned right now.
       const dropped = await tx.count('bans');
       if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'bans', records: dropped });
@@ -90,14 +90,21 @@ export function migrationList(): { version: number; description: string }[] {
 }
 
 /** Migrates up to `target` (default: latest). Returns the versions applied. */
-export async function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): Promise<number[]> {
+/** Where a migration reports: `log` (stderr by default), `target` (default: the latest version). */
+export interface MigrateOptions {
+  log?: Log;
+  target?: number;
+}
+
+export async function migrateUp(store: Store, opts: MigrateOptions = {}): Promise<number[]> {
+  const { log = createLog(), target = LATEST_SCHEMA_VERSION } = opts;
   const current = await schemaVersionOf(store);
   if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (m.version <= current || m.version > target) continue;
     await store.write(async (tx) => {
-      await m.up(tx);
+      await m.up(tx, log);
       await tx.put('meta', META.schemaVersion, m.version);
     });
     log('info', 'store_migrated', { direction: 'up', version: m.version, description: m.description });
@@ -106,7 +113,7 @@ export async function migrateUp(store: Store, target = LATEST_SCHEMA_VERSION): P
   return applied;
 }
 
-export async function migrateDown(store: Store, target: number): Promise<number[]> {
+export async function migrateDown(store: Store, target: number, log: Log = createLog()): Promise<number[]> {
   const current = await schemaVersionOf(store);
   if (current > LATEST_SCHEMA_VERSION) throw newerSchemaError(current);
   if (target < 0 || target > current)
@@ -115,7 +122,7 @@ export async function migrateDown(store: Store, target: number): Promise<number[
   for (const m of [...MIGRATIONS].reverse()) {
     if (m.version > current || m.version <= target) continue;
     await store.write(async (tx) => {
-      await m.down(tx);
+      await m.down(tx, log);
       await tx.put('meta', META.schemaVersion, m.version - 1);
     });
     log('info', 'store_migrated', { direction: 'down', version: m.version - 1, description: m.description });

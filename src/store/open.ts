@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AppError } from '../errors.ts';
+import type { Log } from '../log.ts';
 import type { Store } from './store.ts';
 import { loadSecretsKey, SecretBox } from '../config/sealed.ts';
 
@@ -42,7 +43,7 @@ export function isCompiledBinary(): boolean {
   return import.meta.url.includes('$bunfs') || import.meta.url.includes('~BUN');
 }
 
-export async function openStore(dataDir: string, opts: { readOnly?: boolean } = {}): Promise<Store> {
+export async function openStore(dataDir: string, opts: { readOnly?: boolean; log?: Log } = {}): Promise<Store> {
   checkTempDir();
   let mod: typeof import('./lmdb.ts');
   try {

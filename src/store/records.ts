@@ -45,7 +45,7 @@ export function hashingOptions(h: DataProvider['password_hashing'] | undefined):
 // override alone; a reconcile that deletes the record drops it.
 
 /** Fields an override may never carry: bookkeeping owned by the store. */
-const NOT_OVERRIDABLE = new Set(['id', 'created_at', 'updated_at', 'source', 'username', 'name']);
+const NOT_OVERRIDABLE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'username', 'name']);
 
 export function overrideKey(kind: Kind, name: string): string {
   return `${kind}:${name}`;

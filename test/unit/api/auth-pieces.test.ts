@@ -6,7 +6,7 @@ import { hashApiKey } from '../../../src/api/auth.ts';
 import { allowedBy, inCidr } from '../../../src/lib/cidr.ts';
 import { signJwt, verifyJwt } from '../../../src/api/jwt.ts';
 import { Metrics } from '../../../src/core/metrics.ts';
-import { validateBody } from '../../../src/api/validate.ts';
+import { validateBody } from '../../../src/config/validate.ts';
 
 describe('jwt', () => {
   const key = randomBytes(32);

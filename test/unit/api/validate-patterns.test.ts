@@ -1,6 +1,6 @@
 // REST user bodies get the same file_patterns checks as the YAML, so a bad pattern never reaches login.
 import { describe, expect, test } from 'bun:test';
-import { validateBody } from '../../../src/api/validate.ts';
+import { validateBody } from '../../../src/config/validate.ts';
 
 const user = (file_patterns: unknown[]) => ({ username: 'alice', permissions: { '/': ['*'] }, filters: { file_patterns } });
 

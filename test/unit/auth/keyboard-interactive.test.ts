@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseHookLine, runKeyboardInteractiveHook, type KeyboardInteractiveRequest, type Question } from '../../../src/auth/keyboard-interactive.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { createLog } from '../../../src/log.ts';
 
 const dir = tempDir('kbdint-');
 afterAll(() => removeTempDirs());
@@ -32,7 +33,7 @@ fi`);
 function request(answers: string[][], extra: Partial<KeyboardInteractiveRequest> = {}): { req: KeyboardInteractiveRequest; asked: { questions: Question[]; instruction: string }[] } {
   const asked: { questions: Question[]; instruction: string }[] = [];
   const req: KeyboardInteractiveRequest = {
-    username: 'alice', ip: '10.1.2.3', storedPassword: '$hash',
+    username: 'alice', ip: '10.1.2.3', storedPassword: '$hash', log: createLog(),
     prompt: async (questions, instruction) => {
       asked.push({ questions, instruction });
       return answers.shift();

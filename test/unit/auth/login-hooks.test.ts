@@ -9,6 +9,9 @@ import { checkPasswordApplies, hookUser, notifyLogin, parseHookJson, preLoginApp
 import type { LoginAttempt } from '../../../src/auth/login.ts';
 import type { UserRecord } from '../../../src/model.ts';
 import { runHook } from '../../../src/core/hooks.ts';
+import { createLog } from '../../../src/log.ts';
+
+const log = createLog();
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { startReceiver, writeScript } from '../../integration/hooks/harness.ts';
 
@@ -80,7 +83,7 @@ describe('answers', () => {
     ];
     for (const [i, [body, want]] of cases.entries()) {
       const hook = writeScript(dir, `cp${i}.sh`, body);
-      expect(await runCheckPassword({ data_provider: { check_password_hook: hook } }, attempt, 'pw')).toEqual(want as never);
+      expect(await runCheckPassword({ data_provider: { check_password_hook: hook } }, attempt, 'pw', log)).toEqual(want as never);
     }
   });
 });
@@ -90,7 +93,7 @@ describe('post_login_scope', () => {
     const dir = tempDir();
     const out = join(dir, 'out');
     const hook = writeScript(dir, 'post.sh', `echo "$SFTPGO_LOGIND_STATUS $SFTPGO_LOGIND_METHOD" > '${out}.tmp' && mv '${out}.tmp' '${out}'`);
-    notifyLogin({ data_provider: { post_login_hook: hook, post_login_scope: scope } }, attempt, user(), ok);
+    notifyLogin({ data_provider: { post_login_hook: hook, post_login_scope: scope } }, attempt, user(), ok, log);
     // The run is in the background: give it a second (a script like this one takes milliseconds).
     for (let i = 0; i < 50 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 20));
     if (!existsSync(out)) return false;
@@ -112,7 +115,7 @@ describe('HTTP hooks', () => {
   test('GET hooks send no body and carry their fields in the query', async () => {
     const rx = await startReceiver(() => ({ status: 204 }));
     try {
-      const r = await runHook(`${rx.url}/connect`, { name: 't', method: 'GET', query: { ip: '192.0.2.1', protocol: 'SSH' } });
+      const r = await runHook(`${rx.url}/connect`, { name: 't', method: 'GET', query: { ip: '192.0.2.1', protocol: 'SSH' }, log });
       expect(r).toMatchObject({ ok: true, kind: 'http', status: 204 });
       expect(rx.requests[0]).toMatchObject({ method: 'GET', path: '/connect', query: { ip: '192.0.2.1', protocol: 'SSH' } });
       expect(rx.requests[0]!.body).toBeUndefined();

@@ -95,7 +95,7 @@ describe('which logins need a code', () => {
 
 describe('stored secret references', () => {
   test('a relative file reference is made absolute against the config directory, and read at login', async () => {
-    const { desiredUser } = await import('../../../src/reconcile/desired.ts');
+    const { desiredUser } = await import('../../../src/store/specs.ts');
     const { tempDir, removeTempDirs } = await import('../../support/tmp.ts');
     const { writeFileSync } = await import('node:fs');
     const dir = tempDir('totp-secret-');

@@ -3,7 +3,7 @@
 // given without provider crypt, and reconcile keeps the block so the key takes effect.
 import { describe, expect, test } from 'bun:test';
 import { parseConfigText, type ConfigIssue } from '../../../src/config/load.ts';
-import { normaliseFilesystem } from '../../../src/reconcile/desired.ts';
+import { normaliseFilesystem } from '../../../src/store/specs.ts';
 
 function check(yaml: string): ConfigIssue[] {
   const r = parseConfigText(yaml, 'test.yaml', '/tmp');

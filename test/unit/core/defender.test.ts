@@ -14,14 +14,11 @@ import {
   ipFromHostId,
 } from '../../../src/core/defender.ts';
 import { parseConfigText } from '../../../src/config/load.ts';
-import { configureLog } from '../../../src/log.ts';
 import { openLmdbStore } from '../../../src/store/lmdb.ts';
 import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterAll(removeTempDirs);
-// Ban lines are logged by design; the 100,000-address runs would flood the test output.
-configureLog({ sink: { write: () => undefined } });
 
 const MIN = 60_000;
 

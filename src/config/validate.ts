@@ -1,11 +1,12 @@
-// Request bodies are checked against the same JSON Schema definitions as the YAML (sftpgo.schema.json
-// `definitions.User` / `Folder` / `Admin`), compiled once with ajv. Errors carry the field path in the
-// config's notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
+// Records that arrive outside the YAML (API bodies, login hooks' answers, SFTPGo imports) are
+// checked against the same JSON Schema definitions as the YAML (sftpgo.schema.json `definitions.User`
+// / `Folder` / `Admin`), compiled once with ajv. Errors carry the field path in the config's
+// notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
 import { Ajv, type ValidateFunction } from 'ajv';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
-import { formatPath, schemaProblems } from '../config/schema-errors.ts';
-import { filePatternProblems } from '../config/semantic.ts';
-import type { PatternsFilter } from '../config/schema-types.ts';
+import { formatPath, schemaProblems } from './schema-errors.ts';
+import { filePatternProblems } from './semantic.ts';
+import type { PatternsFilter } from './schema-types.ts';
 
 export type Definition = 'User' | 'Folder' | 'Admin';
 

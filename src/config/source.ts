@@ -1,0 +1,26 @@
+// Where the config and the data dir come from: `--config`, else $SFTPGO_CONFIG, else the embedded
+// default; `--data-dir`, else $SFTPGO_DATA_DIR, else data_provider.data_dir, else ./data. `serve`
+// reads the config again from the same place on every reload.
+import { resolve } from 'node:path';
+import { DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_YAML } from './default.ts';
+import { loadConfigFile, parseConfigText, type LoadResult, type LoadedConfig } from './load.ts';
+
+export interface CommonFlags {
+  config?: string;
+  'data-dir'?: string;
+}
+
+export function configSource(flags: CommonFlags): string | undefined {
+  return flags.config ?? (process.env.SFTPGO_CONFIG || undefined);
+}
+
+export function loadConfig(flags: CommonFlags): LoadResult {
+  const file = configSource(flags);
+  if (file) return loadConfigFile(file);
+  return parseConfigText(DEFAULT_CONFIG_YAML, DEFAULT_CONFIG_NAME, process.cwd());
+}
+
+/** `--data-dir`, else `data_provider.data_dir` (relative to the working directory), else ./data. */
+export function dataDirOf(flags: CommonFlags, loaded?: LoadedConfig): string {
+  return resolve(flags['data-dir'] ?? process.env.SFTPGO_DATA_DIR ?? loaded?.config.data_provider?.data_dir ?? './data');
+}

@@ -1,0 +1,91 @@
+// How a declared user, folder or admin (from the YAML, an API body, a login hook's answer or an
+// import) becomes the spec the store keeps: defaults filled in, provider numbers as names, only the
+// chosen backend's block, secrets in their stored form (file references absolute, literals
+// sealed), keys sorted; and its password as an intent, hashed later only when it changed.
+import { resolve } from 'node:path';
+import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
+import type { SecretBox } from '../config/sealed.ts';
+import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
+import { isPasswordHash } from '../auth/passwords.ts';
+import { META_FIELDS, providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
+import { sortKeys } from './canonical.ts';
+
+/** What the config says about a password, before any hashing. */
+export type PasswordIntent =
+  | { kind: 'none' }
+  | { kind: 'hash'; hash: string }
+  | { kind: 'clear'; clear: string }
+  | { kind: 'generate' };
+
+export interface Desired<S> {
+  spec: S;
+  password: PasswordIntent;
+}
+
+/**
+ * Where relative references are resolved (the config file's directory, or the data dir for API
+ * bodies and hook answers) and the key literal secrets are sealed with.
+ */
+export interface SecretsContext {
+  baseDir: string;
+  secrets: SecretBox;
+}
+
+export function passwordIntent(secret: Secret | undefined, ctx: SecretsContext): PasswordIntent {
+  if (secret === undefined) return { kind: 'none' };
+  const value = resolveSecret(secret, ctx.baseDir, ctx.secrets);
+  if (value === undefined) return { kind: 'generate' };
+  if (value === '') return { kind: 'none' };
+  return isPasswordHash(value) ? { kind: 'hash', hash: value } : { kind: 'clear', clear: value };
+}
+
+export function desiredUser(u: User, usersBase: string, ctx: SecretsContext): Desired<UserSpec> {
+  const { password, ...rest } = u;
+  const spec = {
+    ...rest,
+    status: u.status ?? 1,
+    home_dir: u.home_dir ?? resolve(usersBase, u.username),
+    permissions: u.permissions && Object.keys(u.permissions).length > 0 ? u.permissions : { '/': ['*'] },
+    // Secrets in their stored form: file references absolute, literals sealed (config/secrets.ts).
+    filesystem: storedSecrets(normaliseFilesystem(u.filesystem), definition('Filesystem'), ctx),
+    ...(u.filters ? { filters: storedSecrets(u.filters, definition('UserFilters'), ctx) } : {}),
+  } as UserSpec;
+  return { spec: sortKeys(spec) as UserSpec, password: passwordIntent(password, ctx) };
+}
+
+export function desiredAdmin(a: Admin, ctx: SecretsContext): Desired<AdminSpec> {
+  const { password, ...rest } = a;
+  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
+  return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, ctx) };
+}
+
+export function normaliseFolder(f: Folder, ctx: SecretsContext): FolderSpec {
+  return sortKeys({ ...f, filesystem: storedSecrets(normaliseFilesystem(f.filesystem), definition('Filesystem'), ctx) }) as FolderSpec;
+}
+
+/** Provider numbers become names; only the block for the chosen provider is kept. */
+export function normaliseFilesystem(fs: Filesystem | undefined): Filesystem {
+  const provider = providerName(fs?.provider);
+  const out: Filesystem = { provider };
+  const key = ({ s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', crypt: 'cryptconfig', sftp: 'sftpconfig' } as const)[
+    provider as Exclude<typeof provider, 'local'>
+  ];
+  if (key && fs?.[key]) (out as Record<string, unknown>)[key] = fs[key];
+  // Encrypted storage on another backend keeps that backend's block too.
+  const storage = provider === 'crypt' ? fs?.cryptconfig?.storage : undefined;
+  const inner = storage && storage !== 'local' ? (({ s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', sftp: 'sftpconfig' }) as const)[storage] : undefined;
+  if (inner && fs?.[inner]) (out as Record<string, unknown>)[inner] = fs[inner];
+  if (fs?.rename_dirs !== undefined) out.rename_dirs = fs.rename_dirs;
+  if (fs?.rename_dir_max_objects !== undefined) out.rename_dir_max_objects = fs.rename_dir_max_objects;
+  return out;
+}
+
+/** The stored record without bookkeeping and password fields: what the config controls. */
+export function specOf(stored: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(stored)) {
+    if ((META_FIELDS as readonly string[]).includes(k) || k === 'password') continue;
+    out[k] = v;
+  }
+  return out;
+}

@@ -33,6 +33,13 @@ export function tempUploadPath(target: string): string {
   return posix.join(posix.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}.${posix.basename(target)}`);
 }
 
+const TEMP_NAME = /^\.sftpgo-upload\.[0-9a-f]{12}\./;
+
+/** True for the name tempUploadPath() gives an atomic upload in progress. */
+export function isTempUploadName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
 export class Download extends Transfer {
   constructor(
     connection: Connection,

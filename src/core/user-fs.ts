@@ -11,7 +11,7 @@ import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } f
 import { FilePatterns } from './patterns.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
 import { ReadAhead } from './read-ahead.ts';
-import { Download, Upload, tempUploadPath, type UploadMode } from './transfers.ts';
+import { Download, Upload, isTempUploadName, tempUploadPath, type UploadMode } from './transfers.ts';
 import { openGate } from './transfer-limits.ts';
 
 export interface UploadOptions {
@@ -133,7 +133,8 @@ export class UserFs {
     const hidden = filter?.hide ? (name: string) => !filter.allows(name) : undefined;
     for await (const e of fs.list(path, this.#call)) {
       mountNames.delete(e.name);
-      if (hidden?.(e.name)) continue;
+      // An atomic upload in progress is not a file yet: a client listing must not fetch or move it.
+      if (hidden?.(e.name) || isTempUploadName(e.name)) continue;
       yield e;
     }
     for (const name of mountNames) {

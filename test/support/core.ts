@@ -18,6 +18,7 @@ import type { UserRecord } from '../../src/model.ts';
 import { reconcile } from '../../src/reconcile/reconcile.ts';
 import type { ApplyResult } from '../../src/reconcile/apply.ts';
 import type { Plan } from '../../src/reconcile/plan.ts';
+import type { Log } from '../../src/log.ts';
 import { openLmdbStore } from '../../src/store/lmdb.ts';
 import { migrateUp } from '../../src/store/migrations.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -77,19 +78,14 @@ export async function openCore(opts: CoreOptions): Promise<CoreHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'core-'));
   const dataDir = join(dir, 'data');
   const loaded = parse(opts.yaml, dir);
-  const store = openLmdbStore(dataDir);
-  await migrateUp(store);
-  const usage = await openUsageBook(store);
+  // Everything the server logs (migrations and reconcile included) lands in `lines`.
   const lines: Record<string, unknown>[] = [];
-  const ctx = new ServerContext({
-    config: loaded.config,
-    dataDir,
-    store,
-    usage,
-    log: (level, event, fields) => void lines.push({ level, event, ...fields }),
-    reload: async () => ({ ok: true }),
-  });
-  await reconcile(loaded, dataDir, ctx.records);
+  const log: Log = (level, event, fields) => void lines.push({ level, event, ...fields });
+  const store = openLmdbStore(dataDir, { log });
+  await migrateUp(store, { log });
+  const usage = await openUsageBook(store);
+  const ctx = new ServerContext({ config: loaded.config, dataDir, store, usage, log, reload: async () => ({ ok: true }) });
+  await reconcile(loaded, dataDir, ctx.records, log);
 
   const sessions: Session[] = [];
   const user = async (username: string): Promise<UserRecord> => {
@@ -110,7 +106,7 @@ export async function openCore(opts: CoreOptions): Promise<CoreHarness> {
       const next = parse(yaml, dir);
       ctx.config = next.config;
       ctx.records = ctx.recordsFor(next.config);
-      return reconcile(next, dataDir, ctx.records);
+      return reconcile(next, dataDir, ctx.records, log);
     },
     async login({ username, protocol = 'SFTP' }) {
       const u = await user(username);

@@ -4,7 +4,6 @@
 // from the middle of the encrypted object.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { encryptedFileSize } from '../../../src/vfs/crypt/format.ts';
 import { freePort } from '../../support/net.ts';
 import { startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
+import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const PASSWORD = 'vault-Secret-7';
@@ -64,15 +64,8 @@ afterAll(async () => {
   removeTempDirs();
 }, 60_000);
 
-function sftp(lines: string[]): { status: number | null; stdout: string; stderr: string } {
-  const batch = join(work, `batch-${Date.now()}`);
-  writeFileSync(batch, lines.join('\n') + '\n');
-  const r = spawnSync(
-    'sshpass',
-    ['-p', PASSWORD, 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(port), '-b', batch, 'enc@127.0.0.1'],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function sftp(lines: string[]): ReturnType<typeof sftpBatchSync> {
+  return sftpBatchSync({ port, user: 'enc', password: PASSWORD, dir: work, lines });
 }
 
 async function bucket(): Promise<Map<string, Buffer>> {

@@ -4,17 +4,9 @@ import { expect, test } from 'bun:test';
 import { isAppError } from '../../../src/errors.ts';
 import { MemoryFs } from '../../../src/vfs/memory/memory-fs.ts';
 import { names, readFile, runFsSuite, writeFile } from './suite.ts';
+import { codeOf } from '../../support/codes.ts';
 
 runFsSuite('memory', async () => ({ fs: new MemoryFs(), cleanup: async () => {} }), { writesInPlace: true, cancellation: true });
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return isAppError(err) ? err.code : String(err);
-  }
-}
 
 test('symlinks: stat follows, lstat and readlink do not; a loop is refused', async () => {
   const fs = new MemoryFs();

@@ -3,7 +3,6 @@
 // across all of them, and every object is read back directly with the SDKs (or from disk).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { freePort } from '../../support/net.ts';
 import { startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
+import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { readAll } from './suite.ts';
@@ -87,15 +87,8 @@ afterAll(async () => {
   removeTempDirs();
 }, 60_000);
 
-function sftp(lines: string[]): { status: number | null; stdout: string; stderr: string } {
-  const batch = join(work, `batch-${Date.now()}`);
-  writeFileSync(batch, lines.join('\n') + '\n');
-  const r = spawnSync(
-    'sshpass',
-    ['-p', PASSWORD, 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(port), '-b', batch, 'mix@127.0.0.1'],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function sftp(lines: string[]): ReturnType<typeof sftpBatchSync> {
+  return sftpBatchSync({ port, user: 'mix', password: PASSWORD, dir: work, lines });
 }
 
 const s3client = () =>

@@ -4,6 +4,7 @@
 // rename, within a mount and across mounts.
 import { afterEach, describe, expect, test } from 'bun:test';
 import { backendNames, backendText, openCore, type CoreHarness, type CoreLogin } from '../../support/core.ts';
+import { codeOf } from '../../support/codes.ts';
 
 const opened: CoreHarness[] = [];
 afterEach(async () => {
@@ -40,13 +41,6 @@ users:
 }
 
 const bytes = (n: number) => Buffer.alloc(n, 0x61);
-
-async function codeOf(op: Promise<unknown>): Promise<string | undefined> {
-  return op.then(
-    () => undefined,
-    (err: { code?: string }) => err.code ?? String(err),
-  );
-}
 
 /** Uploads `chunks` in order; returns the error code the upload ended with, if any. */
 async function upload(u: CoreLogin, vpath: string, chunks: number[]): Promise<string | undefined> {

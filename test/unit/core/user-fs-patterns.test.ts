@@ -3,6 +3,7 @@
 // deny_policy 1 hides denied entries from listings and reads them as missing.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { backendNames, openCore, seed, type CoreHarness, type CoreLogin } from '../../support/core.ts';
+import { codeOf } from '../../support/codes.ts';
 
 let core: CoreHarness;
 let u: CoreLogin;
@@ -36,13 +37,6 @@ users:
 });
 
 afterAll(() => core.close());
-
-async function codeOf(op: Promise<unknown>): Promise<string | undefined> {
-  return op.then(
-    () => undefined,
-    (err: { code?: string }) => err.code ?? String(err),
-  );
-}
 
 describe('UserFs file patterns', () => {
   test('a denied name is refused for upload, download, rename and delete, but still listed', async () => {

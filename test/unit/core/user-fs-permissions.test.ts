@@ -4,6 +4,7 @@
 // refusal is `permission_denied` (what every front-end maps) with nothing changed on the backend.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { backendNames, backendText, openCore, seed, type CoreHarness, type CoreLogin } from '../../support/core.ts';
+import { codeOf } from '../../support/codes.ts';
 
 let core: CoreHarness;
 let u: CoreLogin;
@@ -35,14 +36,6 @@ users:
 });
 
 afterAll(() => core.close());
-
-/** The error code an operation was refused with (undefined when it succeeded). */
-async function codeOf(op: Promise<unknown>): Promise<string | undefined> {
-  return op.then(
-    () => undefined,
-    (err: { code?: string }) => err.code ?? String(err),
-  );
-}
 
 describe('UserFs permissions', () => {
   test('list and download on "/" only: uploads, mkdir and deletes are refused and change nothing', async () => {

@@ -3,9 +3,10 @@
 // sequential-only writes. The same ObjectFs runs over S3, GCS and Azure clients.
 import { describe, expect, test } from 'bun:test';
 import { Readable } from 'node:stream';
-import { AppError, isAppError } from '../../../src/errors.ts';
+import { AppError } from '../../../src/errors.ts';
 import { MTIME_METADATA_KEY, type ListOptions, type ListPage, type ObjectClient, type ObjectInfo, type ObjectUpload, type PutOptions } from '../../../src/vfs/object/client.ts';
 import { ObjectFs } from '../../../src/vfs/object/objectfs.ts';
+import { codeOf } from '../../support/codes.ts';
 
 interface Stored {
   data: Buffer;
@@ -72,13 +73,6 @@ class MemoryClient implements ObjectClient {
     this.objects.delete(key);
   }
   async close(): Promise<void> {}
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => (isAppError(e) ? e.code : String(e)),
-  );
 }
 
 async function put(fs: ObjectFs, path: string, text: string): Promise<void> {

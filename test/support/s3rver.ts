@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tempDir } from './tmp.ts';
+import type { S3Config } from '../../src/config/schema-types.ts';
 
 export interface S3rver {
   /** "http://127.0.0.1:PORT" */
@@ -26,6 +27,22 @@ export interface S3rver {
 
 /** Keys containing this make CompleteMultipartUpload fail with a non-retryable 400 (InvalidPart). */
 export const FAIL_COMPLETE_MARKER = '__fail-complete__';
+
+/** An `s3config` block for this s3rver's bucket, with `extra` on top. */
+export function s3ConfigFor(srv: S3rver, extra: Partial<S3Config> = {}): S3Config {
+  return {
+    bucket: srv.bucket,
+    region: 'us-east-1',
+    endpoint: srv.endpoint,
+    force_path_style: true,
+    access_key: srv.accessKey,
+    access_secret: srv.secretKey,
+    // The SDK's default request checksums corrupt streamed bodies on s3rver.
+    request_checksum_calculation: 'when_required',
+    response_checksum_validation: 'when_required',
+    ...extra,
+  };
+}
 
 // s3rver's default credentials; it checks signatures against them.
 const ACCESS_KEY = 'S3RVER';

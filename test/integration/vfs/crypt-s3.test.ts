@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Filesystem, S3Config } from '../../../src/config/schema-types.ts';
+import type { Filesystem } from '../../../src/config/schema-types.ts';
 import { cryptFsOver, openCryptFs } from '../../../src/vfs/crypt/crypt-fs.ts';
 import { encryptedFileSize, FILE_HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, packageOffset } from '../../../src/vfs/crypt/format.ts';
 import type { Fs, ReadRange } from '../../../src/vfs/fs.ts';
@@ -18,7 +18,7 @@ import { NO_SECRETS } from '../../../src/config/sealed.ts';
 /** The config's own resolver, as the core passes it. */
 const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd(), NO_SECRETS) };
 import { openS3Fs } from '../../../src/vfs/s3/s3fs.ts';
-import { startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ConfigFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { readFile, runFsSuite, writeFile } from './suite.ts';
 
@@ -33,23 +33,8 @@ afterAll(async () => {
   removeTempDirs();
 }, 60_000);
 
-function s3config(keyPrefix: string): S3Config {
-  return {
-    bucket: srv.bucket,
-    region: 'us-east-1',
-    endpoint: srv.endpoint,
-    force_path_style: true,
-    access_key: srv.accessKey,
-    access_secret: srv.secretKey,
-    // The SDK's default request checksums corrupt streamed bodies on s3rver.
-    request_checksum_calculation: 'when_required',
-    response_checksum_validation: 'when_required',
-    key_prefix: keyPrefix,
-  };
-}
-
 function filesystem(keyPrefix: string): Filesystem {
-  return { provider: 'crypt', cryptconfig: { passphrase: PASSPHRASE, storage: 's3' }, s3config: s3config(keyPrefix), rename_dirs: true };
+  return { provider: 'crypt', cryptconfig: { passphrase: PASSPHRASE, storage: 's3' }, s3config: s3ConfigFor(srv, { key_prefix: keyPrefix }), rename_dirs: true };
 }
 
 function rawClient(): S3Client {
@@ -132,7 +117,7 @@ describe('crypt over S3', () => {
   });
 
   test('a ranged read fetches only the packages under the range', async () => {
-    const s3 = await openS3Fs(s3config('ranges/'));
+    const s3 = await openS3Fs(s3ConfigFor(srv, { key_prefix: 'ranges/' }));
     opened.push(s3);
     const { fs: inner, reads } = recording(s3);
     const fs = cryptFsOver(inner, { passphrase: PASSPHRASE });

@@ -12,24 +12,9 @@ import type { S3Config } from '../../../src/config/schema-types.ts';
 import { MTIME_METADATA_KEY } from '../../../src/vfs/object/client.ts';
 import type { ObjectFs } from '../../../src/vfs/object/objectfs.ts';
 import { openS3Fs, s3ClientOptions } from '../../../src/vfs/s3/s3fs.ts';
-import { FAIL_COMPLETE_MARKER, startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { FAIL_COMPLETE_MARKER, s3ConfigFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { names, readAll, readFile, runFsSuite, writeFile } from './suite.ts';
-
-function configFor(srv: S3rver, extra: Partial<S3Config> = {}): S3Config {
-  return {
-    bucket: srv.bucket,
-    region: 'us-east-1',
-    endpoint: srv.endpoint,
-    force_path_style: true,
-    access_key: srv.accessKey,
-    access_secret: srv.secretKey,
-    // The SDK's default request checksums corrupt streamed bodies on s3rver.
-    request_checksum_calculation: 'when_required',
-    response_checksum_validation: 'when_required',
-    ...extra,
-  };
-}
 
 function rawClient(srv: S3rver): S3Client {
   const cfg: S3ClientConfig = {
@@ -79,7 +64,7 @@ afterAll(async () => {
 }, 60_000);
 
 runFsSuite('s3', async () => {
-  const fs = await openS3Fs(configFor(srv, { key_prefix: 'suite/' }), { renameDirs: true });
+  const fs = await openS3Fs(s3ConfigFor(srv, { key_prefix: 'suite/' }), { renameDirs: true });
   return { fs, cleanup: () => fs.close() };
 }, { cancellation: true });
 
@@ -87,7 +72,7 @@ describe('S3 backend', () => {
   let raw: S3Client;
   const opened: ObjectFs[] = [];
   const open = async (extra: Partial<S3Config>, opts: Parameters<typeof openS3Fs>[1] = {}): Promise<ObjectFs> => {
-    const fs = await openS3Fs(configFor(srv, extra), opts);
+    const fs = await openS3Fs(s3ConfigFor(srv, extra), opts);
     opened.push(fs);
     return fs;
   };
@@ -226,7 +211,7 @@ describe('S3 backend resources', () => {
     const own = await startS3rver('release');
     try {
       const port = Number(new URL(own.endpoint).port);
-      const fs = await openS3Fs(configFor(own, { download_part_size: 5, download_concurrency: 3 }));
+      const fs = await openS3Fs(s3ConfigFor(own, { download_part_size: 5, download_concurrency: 3 }));
       await writeFile(fs, '/f.bin', [randomBytes(12 * 2 ** 20)]);
       const r = await fs.openRead('/f.bin');
       for await (const _ of r) break;

@@ -1,5 +1,6 @@
-// The one login pipeline every protocol goes through, so SFTP/SCP, FTP/S, WebDAV (and later the
-// web client) apply the same rules in the same order:
+// The steps of a login. The gate (core/gate.ts) runs them for every protocol and the admin API, so
+// SFTP/SCP, FTP/S, WebDAV (and later the web client) apply the same rules in the same order; this
+// module holds steps 1 to 3:
 //
 //   0. admission     right after accept, before any protocol byte (core/gate.ts)
 //   1. resolveUser   find the user the attempt names (the store; external auth and the pre-login

@@ -96,6 +96,17 @@ function checkFilesystem(fs: Filesystem | undefined, at: PathSegment[], add: (p:
   }
 }
 
+/**
+ * What the schema cannot say about a filesystem block (the chosen provider's config block, the
+ * block crypt's storage names, an Azure container), for records that do not come from the YAML:
+ * API bodies, login hooks' answers, imports. Paths are relative to the block.
+ */
+export function filesystemProblems(fs: Filesystem | undefined): Problem[] {
+  const out: Problem[] = [];
+  checkFilesystem(fs, [], (path, message) => out.push({ path, message }));
+  return out;
+}
+
 function cryptStorage(fs: Filesystem | undefined): NonNullable<NonNullable<Filesystem['cryptconfig']>['storage']> {
   return fs?.cryptconfig?.storage ?? 'local';
 }

@@ -5,8 +5,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { formatPath, schemaProblems } from './schema-errors.ts';
-import { filePatternProblems } from './semantic.ts';
-import type { PatternsFilter } from './schema-types.ts';
+import { filePatternProblems, filesystemProblems } from './semantic.ts';
+import type { Filesystem, PatternsFilter } from './schema-types.ts';
 
 export type Definition = 'User' | 'Folder' | 'Admin';
 
@@ -35,10 +35,13 @@ function validatorFor(def: Definition): ValidateFunction {
 export function validateBody(def: Definition, value: unknown): FieldError[] {
   const v = validatorFor(def);
   if (v(value)) {
-    if (def !== 'User') return [];
-    // Checks the schema cannot express, the same as for the YAML: a bad pattern must not reach login.
-    const filters = (value as { filters?: { file_patterns?: PatternsFilter[] } }).filters;
-    return filePatternProblems(filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }));
+    if (def === 'Admin') return [];
+    // Checks the schema cannot express, the same as for the YAML: a bad pattern or a filesystem
+    // without its provider's block must not reach a login.
+    const body = value as { filesystem?: Filesystem; filters?: { file_patterns?: PatternsFilter[] } };
+    const fs = filesystemProblems(body.filesystem).map((p) => ({ path: formatPath(['filesystem', ...p.path]), message: p.message }));
+    if (def !== 'User') return fs;
+    return [...fs, ...filePatternProblems(body.filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }))];
   }
   return schemaProblems(v.errors ?? []).map((p) => ({ path: formatPath(p.path), message: p.message }));
 }

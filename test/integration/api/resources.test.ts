@@ -59,6 +59,13 @@ describe('users and folders CRUD', () => {
     expect(d.json.error).toContain('config');
   });
 
+  test('a filesystem without the block its provider or crypt storage needs is refused with the field', async () => {
+    const r = await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'halfvault', filesystem: { provider: 'crypt', cryptconfig: { passphrase: 'p', storage: 's3' } } } });
+    expect(r.status).toBe(400);
+    expect(r.json.details).toEqual([{ path: 'filesystem.cryptconfig.storage', message: 's3config is required beside cryptconfig for storage s3' }]);
+    expect((await call(api, 'GET', '/api/v2/folders/halfvault', { token: t })).status).toBe(404);
+  });
+
   test('backend secrets: env and file references are refused, a literal is stored sealed', async () => {
     const fs = (secret: unknown) => ({ provider: 's3', s3config: { bucket: 'b', region: 'r', access_key: 'AK', access_secret: secret } });
     const body = (name: string, secret: unknown) => ({ username: name, password: 'x-Secret-1', home_dir: join(api.dir, 'homes', name), filesystem: fs(secret) });

@@ -1,4 +1,6 @@
-// REST user bodies get the same file_patterns checks as the YAML, so a bad pattern never reaches login.
+// REST bodies (and hook answers, imports) get the same checks as the YAML beyond the schema: file
+// patterns, and each filesystem's provider block, so neither a bad pattern nor a half-configured
+// backend reaches a login.
 import { describe, expect, test } from 'bun:test';
 import { validateBody } from '../../../src/config/validate.ts';
 
@@ -24,5 +26,25 @@ describe('validateBody(User) and file_patterns', () => {
       'filters.file_patterns[2]',
     ]);
     expect(errors[0]!.message).toContain('invalid pattern "[bad"');
+  });
+});
+
+describe('validateBody and filesystem blocks', () => {
+  const folder = (filesystem: unknown) => ({ name: 'vault', filesystem });
+  const s3config = { bucket: 'b', region: 'r' };
+
+  test('a provider without its block, or crypt storage without the block it names, is a field error', () => {
+    expect(validateBody('Folder', folder({ provider: 's3' }))).toEqual([{ path: 'filesystem', message: 's3config is required for provider s3' }]);
+    expect(validateBody('Folder', folder({ provider: 'crypt', cryptconfig: { passphrase: 'p', storage: 's3' } }))).toEqual([
+      { path: 'filesystem.cryptconfig.storage', message: 's3config is required beside cryptconfig for storage s3' },
+    ]);
+    expect(validateBody('User', { username: 'u', filesystem: { provider: 's3', cryptconfig: { passphrase: 'p', storage: 'gcs' }, s3config } })).toEqual([
+      { path: 'filesystem.cryptconfig.storage', message: 'only used with provider crypt (provider is s3)' },
+    ]);
+  });
+
+  test('complete blocks pass', () => {
+    expect(validateBody('Folder', folder({ provider: 'crypt', cryptconfig: { passphrase: 'p', storage: 's3' }, s3config }))).toEqual([]);
+    expect(validateBody('User', { username: 'u', filesystem: { provider: 's3', s3config } })).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tempDir } from './tmp.ts';
 import type { S3Config } from '../../src/config/schema-types.ts';
+import { S3Client } from '@aws-sdk/client-s3';
 
 export interface S3rver {
   /** "http://127.0.0.1:PORT" */
@@ -27,6 +28,19 @@ export interface S3rver {
 
 /** Keys containing this make CompleteMultipartUpload fail with a non-retryable 400 (InvalidPart). */
 export const FAIL_COMPLETE_MARKER = '__fail-complete__';
+
+/** An SDK client for this s3rver, to look at or seed the bucket behind the server's back. */
+export function s3ClientFor(srv: Pick<S3rver, 'endpoint' | 'accessKey' | 'secretKey'>): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: srv.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: srv.accessKey, secretAccessKey: srv.secretKey },
+    // The SDK's default checksums do not suit s3rver (see s3ConfigFor).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
 
 /** An `s3config` block for this s3rver's bucket, with `extra` on top. */
 export function s3ConfigFor(srv: S3rver, extra: Partial<S3Config> = {}): S3Config {

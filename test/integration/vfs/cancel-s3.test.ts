@@ -7,11 +7,11 @@
 // backpressure, or running to the end and kept alive). core-signal.test.ts checks in process that
 // every call made for a connection carries its signal.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
-import { startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ClientFor, type S3rver, startS3rver } from '../../support/s3rver.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { PASSWORD, startSftpd, type Sftpd } from '../sftp/harness.ts';
 
@@ -86,7 +86,7 @@ let sftpd: Sftpd;
 
 beforeAll(async () => {
   s3 = await startS3rver('cancel');
-  const sdk = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey } });
+  const sdk = s3ClientFor(s3);
   try {
     await sdk.send(new PutObjectCommand({ Bucket: 'cancel', Key: KEY, Body: randomBytes(OBJECT_BYTES) }));
   } finally {

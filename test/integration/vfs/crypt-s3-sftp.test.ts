@@ -3,13 +3,13 @@
 // it, the bucket only ever holds ciphertext, and a resumed download (reget) gets the right bytes
 // from the middle of the encrypted object.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptedFileSize } from '../../../src/vfs/crypt/format.ts';
 import { freePort } from '../../support/net.ts';
-import { startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ClientFor, type S3rver, startS3rver } from '../../support/s3rver.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -69,14 +69,7 @@ function sftp(lines: string[]): ReturnType<typeof sftpBatchSync> {
 }
 
 async function bucket(): Promise<Map<string, Buffer>> {
-  const c = new S3Client({
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const c = s3ClientFor(s3);
   try {
     const out = new Map<string, Buffer>();
     const listed = await c.send(new ListObjectsV2Command({ Bucket: 'vaults' }));

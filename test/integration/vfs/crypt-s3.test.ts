@@ -18,7 +18,7 @@ import { NO_SECRETS } from '../../../src/config/sealed.ts';
 /** The config's own resolver, as the core passes it. */
 const OPEN = { resolveSecret: (s: Parameters<typeof resolveSecret>[0]) => resolveSecret(s, process.cwd(), NO_SECRETS) };
 import { openS3Fs } from '../../../src/vfs/s3/s3fs.ts';
-import { s3ConfigFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ClientFor, s3ConfigFor, type S3rver, startS3rver } from '../../support/s3rver.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { readFile, runFsSuite, writeFile } from './suite.ts';
 
@@ -35,17 +35,6 @@ afterAll(async () => {
 
 function filesystem(keyPrefix: string): Filesystem {
   return { provider: 'crypt', cryptconfig: { passphrase: PASSPHRASE, storage: 's3' }, s3config: s3ConfigFor(srv, { key_prefix: keyPrefix }), rename_dirs: true };
-}
-
-function rawClient(): S3Client {
-  return new S3Client({
-    region: 'us-east-1',
-    endpoint: srv.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: srv.accessKey, secretAccessKey: srv.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 async function object(raw: S3Client, key: string): Promise<Buffer> {
@@ -84,7 +73,7 @@ describe('crypt over S3', () => {
   let raw: S3Client;
   const opened: Fs[] = [];
   beforeAll(() => {
-    raw = rawClient();
+    raw = s3ClientFor(srv);
   });
   afterAll(async () => {
     for (const fs of opened) await fs.close?.();

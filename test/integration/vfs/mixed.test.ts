@@ -2,14 +2,14 @@
 // on encrypted local storage: the real OpenSSH sftp client puts, lists, renames, gets and removes
 // across all of them, and every object is read back directly with the SDKs (or from disk).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCryptFs } from '../../../src/vfs/crypt/crypt-fs.ts';
 import { startAzurite, type Azurite } from '../../support/azurite.ts';
 import { freePort } from '../../support/net.ts';
-import { startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ClientFor, type S3rver, startS3rver } from '../../support/s3rver.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
@@ -92,14 +92,7 @@ function sftp(lines: string[]): ReturnType<typeof sftpBatchSync> {
 }
 
 const s3client = () =>
-  new S3Client({
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3ClientFor(s3);
 
 describe('a user on S3 with folders on Azure, SFTP and encrypted local', () => {
   test('put, ls, rename, get and rm across all mounts, checked with the SDKs', async () => {

@@ -1,13 +1,13 @@
 // FTP and WebDAV against a user whose home is on S3 (s3rver): the real lftp and curl clients put,
 // list, get and delete, and the objects are checked with the S3 SDK.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
-import { startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { s3ClientFor, type S3rver, startS3rver } from '../../support/s3rver.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 async function object(key: string): Promise<Buffer | undefined> {
-  const c = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const c = s3ClientFor(s3);
   try {
     const r = await c.send(new GetObjectCommand({ Bucket: 'cloud', Key: key }));
     return Buffer.from(await r.Body!.transformToByteArray());
@@ -62,7 +62,7 @@ async function object(key: string): Promise<Buffer | undefined> {
 }
 
 async function keys(): Promise<string[]> {
-  const c = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey } });
+  const c = s3ClientFor(s3);
   try {
     return ((await c.send(new ListObjectsV2Command({ Bucket: 'cloud', Prefix: 'c/' }))).Contents ?? []).map((o) => o.Key!);
   } finally {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
 import { NO_SECRETS } from '../../../src/config/sealed.ts';
@@ -12,21 +12,9 @@ import type { S3Config } from '../../../src/config/schema-types.ts';
 import { MTIME_METADATA_KEY } from '../../../src/vfs/object/client.ts';
 import type { ObjectFs } from '../../../src/vfs/object/objectfs.ts';
 import { openS3Fs, s3ClientOptions } from '../../../src/vfs/s3/s3fs.ts';
-import { FAIL_COMPLETE_MARKER, s3ConfigFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
+import { FAIL_COMPLETE_MARKER, s3ClientFor, s3ConfigFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { names, readAll, readFile, runFsSuite, writeFile } from './suite.ts';
-
-function rawClient(srv: S3rver): S3Client {
-  const cfg: S3ClientConfig = {
-    region: 'us-east-1',
-    endpoint: srv.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: srv.accessKey, secretAccessKey: srv.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  };
-  return new S3Client(cfg);
-}
 
 async function allKeys(raw: S3Client, bucket: string, prefix = ''): Promise<string[]> {
   const keys: string[] = [];
@@ -77,7 +65,7 @@ describe('S3 backend', () => {
     return fs;
   };
   beforeAll(() => {
-    raw = rawClient(srv);
+    raw = s3ClientFor(srv);
   });
   afterAll(async () => {
     for (const fs of opened) await fs.close();

@@ -10,6 +10,7 @@ import type { SFTPWrapper } from '../../lib/ssh2.ts';
 import { FX, attrsOf, statusOf } from './status.ts';
 import { longnameOf } from '../../core/longname.ts';
 import { symlinkArgs, uint64s } from './wire.ts';
+import { ReplyOrder } from './reply-order.ts';
 
 const OPEN = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
 const READDIR_PAGE = 100;
@@ -80,6 +81,8 @@ export class SftpSession {
   readonly #packetRead: number;
   /** Read buffers handed back after each DATA reply: ssh2 copies them into the packet. */
   readonly #pool: Buffer[] = [];
+  /** Replies leave in the order their requests arrived, however the work finishes. */
+  readonly #order = new ReplyOrder();
   #closed = false;
 
   constructor(
@@ -107,6 +110,7 @@ export class SftpSession {
     const on = (event: string, fn: (reqId: number, ...args: never[]) => Promise<void> | void): void => {
       s.on(event as never, ((reqId: number, ...args: never[]) => {
         this.conn.touch();
+        this.#order.arrive(reqId);
         Promise.resolve()
           .then(() => fn(reqId, ...args))
           .catch((err) => this.#fail(reqId, err));
@@ -135,11 +139,11 @@ export class SftpSession {
     });
     on('REALPATH', (id, path: string) => {
       const p = this.#path(path);
-      s.name(id, [{ filename: p, longname: p, attrs: {} as never }]);
+      this.#reply(id, () => s.name(id, [{ filename: p, longname: p, attrs: {} as never }]));
     });
     on('READLINK', async (id, path: string) => {
       const target = await this.conn.fs.readlink(this.#path(path));
-      s.name(id, [{ filename: target, longname: target, attrs: {} as never }]);
+      this.#reply(id, () => s.name(id, [{ filename: target, longname: target, attrs: {} as never }]));
     });
     on('SYMLINK', async (id, first: string, second: string) => {
       const { target, link } = symlinkArgs(s, first, second);
@@ -147,8 +151,12 @@ export class SftpSession {
       this.#ok(id);
     });
     on('EXTENDED', (id, name: string, data: Buffer) => this.#extended(id, name, data));
-    // sftp(1) waits for the server to end the stream after it sends EOF.
-    s.on('end', () => s.end());
+    // sftp(1) waits for the server to end the stream after it sends EOF; scp(1) in SFTP mode also
+    // wants the subsystem's exit status, as sshd reports it when sftp-server exits.
+    s.on('end', () => {
+      s.exit(0);
+      s.end();
+    });
     s.on('close', () => void this.release());
     s.on('error', () => void this.release());
   }
@@ -157,8 +165,13 @@ export class SftpSession {
     return this.conn.fs.path(p);
   }
 
+  /** Sends a reply once every request that arrived before `id` has had its own. */
+  #reply(id: number, write: () => void): void {
+    this.#order.reply(id, write);
+  }
+
   #ok(id: number): void {
-    this.sftp.status(id, FX.OK);
+    this.#reply(id, () => this.sftp.status(id, FX.OK));
   }
 
   #fail(id: number, err: unknown): void {
@@ -166,11 +179,15 @@ export class SftpSession {
     const { code, message } = statusOf(err, this.conn.context.log);
     if (code === FX.PERMISSION_DENIED)
       this.conn.context.log('info', 'sftp_denied', { connection: this.conn.id, username: this.conn.username, message });
-    try {
-      this.sftp.status(id, code, message);
-    } catch {
-      // Channel already gone.
-    }
+    this.#reply(id, () => this.sftp.status(id, code, message));
+  }
+
+  #replyAttrs(id: number, attrs: ReturnType<typeof attrsOf>): void {
+    this.#reply(id, () => this.sftp.attrs(id, attrs as never));
+  }
+
+  #replyHandle(id: number, handle: Buffer): void {
+    this.#reply(id, () => this.sftp.handle(id, handle));
   }
 
   #add(h: Handle): Buffer {
@@ -207,11 +224,11 @@ export class SftpSession {
         exclusive: (flags & OPEN.EXCL) !== 0,
         mode: attrs.mode !== undefined ? attrs.mode & 0o777 : undefined,
       });
-      this.sftp.handle(id, this.#add({ kind: 'upload', vpath, transfer, pending: new Set(), keeps: (flags & OPEN.TRUNC) === 0 }));
+      this.#replyHandle(id, this.#add({ kind: 'upload', vpath, transfer, pending: new Set(), keeps: (flags & OPEN.TRUNC) === 0 }));
       return;
     }
     const transfer = await fs.openDownload(this.conn, vpath);
-    this.sftp.handle(id, this.#add({ kind: 'download', vpath, transfer, pending: new Set() }));
+    this.#replyHandle(id, this.#add({ kind: 'download', vpath, transfer, pending: new Set() }));
   }
 
   async #read(id: number, hb: Buffer, offset: number, length: number): Promise<void> {
@@ -222,14 +239,25 @@ export class SftpSession {
     const want = Math.min(length, MAX_READ);
     let buf = this.#pool.pop();
     if (!buf || buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, this.#packetRead));
+    const b = buf;
+    let n: number;
     try {
-      const n = await this.#track(h, h.transfer.read(want === buf.length ? buf : buf.subarray(0, want), offset));
-      if (this.#closed) return;
-      if (n === 0) this.sftp.status(id, FX.EOF);
-      else this.sftp.data(id, n === buf.length ? buf : buf.subarray(0, n));
-    } finally {
-      this.#pool.push(buf);
+      n = await this.#track(h, h.transfer.read(want === b.length ? b : b.subarray(0, want), offset));
+    } catch (err) {
+      this.#pool.push(b);
+      throw err;
     }
+    if (this.#closed) return;
+    // The buffer goes back to the pool once ssh2 has copied it into the packet, which may be
+    // after replies to earlier requests have gone out.
+    this.#reply(id, () => {
+      try {
+        if (n === 0) this.sftp.status(id, FX.EOF);
+        else this.sftp.data(id, n === b.length ? b : b.subarray(0, n));
+      } finally {
+        this.#pool.push(b);
+      }
+    });
   }
 
   async #write(id: number, hb: Buffer, offset: number, data: Buffer): Promise<void> {
@@ -253,7 +281,7 @@ export class SftpSession {
   }
 
   async #stat(id: number, path: string, follow: boolean): Promise<void> {
-    this.sftp.attrs(id, attrsOf(await this.conn.fs.stat(this.#path(path), follow)) as never);
+    this.#replyAttrs(id, attrsOf(await this.conn.fs.stat(this.#path(path), follow)));
   }
 
   async #fstat(id: number, hb: Buffer): Promise<void> {
@@ -265,10 +293,10 @@ export class SftpSession {
       const now = Date.now();
       const base: FileInfo = st ?? { name: '', type: 'file', size: 0, mtimeMs: now, atimeMs: now, mode: 0o644, uid: 0, gid: 0, nlink: 1 };
       const size = h.keeps ? Math.max(st?.size ?? 0, h.transfer.size) : h.transfer.size;
-      this.sftp.attrs(id, attrsOf({ ...base, size }) as never);
+      this.#replyAttrs(id, attrsOf({ ...base, size }));
       return;
     }
-    this.sftp.attrs(id, attrsOf(await this.conn.fs.stat(h.vpath)) as never);
+    this.#replyAttrs(id, attrsOf(await this.conn.fs.stat(h.vpath)));
   }
 
   async #fsetstat(id: number, hb: Buffer, attrs: WireAttrs): Promise<void> {
@@ -287,7 +315,7 @@ export class SftpSession {
   async #opendir(id: number, path: string): Promise<void> {
     const vpath = this.#path(path);
     const entries = (await this.conn.fs.openDir(vpath))[Symbol.asyncIterator]();
-    this.sftp.handle(id, this.#add({ kind: 'dir', vpath, entries, pending: new Set() }));
+    this.#replyHandle(id, this.#add({ kind: 'dir', vpath, entries, pending: new Set() }));
   }
 
   async #readdir(id: number, hb: Buffer): Promise<void> {
@@ -300,8 +328,8 @@ export class SftpSession {
       if (next.done) break;
       page.push({ filename: next.value.name, longname: longnameOf(next.value, now), attrs: attrsOf(next.value) as never });
     }
-    if (page.length === 0) this.sftp.status(id, FX.EOF);
-    else this.sftp.name(id, page);
+    if (page.length === 0) this.#reply(id, () => this.sftp.status(id, FX.EOF));
+    else this.#reply(id, () => this.sftp.name(id, page));
   }
 
   async #extended(id: number, name: string, data: Buffer): Promise<void> {
@@ -320,7 +348,7 @@ export class SftpSession {
         if (!args) throw new AppError('invalid', 'malformed statvfs');
         const u = await fs.statvfs(this.#path(args[0]!));
         const reply = uint64s([u.blockSize, u.blockSize, u.blocks, u.blocksFree, u.blocksAvail, u.files, u.filesFree, u.filesFree, 0, 0, u.nameMax]);
-        this.sftp.extendedReply(id, reply);
+        this.#reply(id, () => this.sftp.extendedReply(id, reply));
         return;
       }
       case 'fsync@openssh.com': {
@@ -333,7 +361,7 @@ export class SftpSession {
       case 'limits@openssh.com': {
         // Sizes that keep every DATA reply and WRITE request inside one SSH packet.
         const reply = uint64s([this.#packetRead + DATA_HEADER, this.#packetRead, 32768 - WRITE_HEADER, MAX_HANDLES]);
-        this.sftp.extendedReply(id, reply);
+        this.#reply(id, () => this.sftp.extendedReply(id, reply));
         return;
       }
       default:
@@ -349,6 +377,7 @@ export class SftpSession {
     const handles = [...this.#handles.values()];
     this.#handles.clear();
     this.#pool.length = 0;
+    this.#order.clear();
     await Promise.allSettled(
       handles.map(async (h) => {
         await Promise.allSettled([...h.pending]);

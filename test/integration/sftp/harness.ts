@@ -80,6 +80,13 @@ export function scp(s: Sftpd, user: string, scpArgs: string[], auth: 'password' 
   return run(argv[0]!, argv.slice(1));
 }
 
+/** `scp` in its default mode since OpenSSH 9.0: SFTP underneath, writing the target in place. */
+export function scpOverSftp(s: Sftpd, user: string, scpArgs: string[]): Promise<RunResult> {
+  const { pre, args } = authArgs(s, user, 'key');
+  const argv = [...pre, 'scp', ...SSH_OPTS, ...args, '-P', String(s.port), ...scpArgs];
+  return run(argv[0]!, argv.slice(1));
+}
+
 export function ssh(s: Sftpd, user: string, command: string[], opts: { tty?: boolean; input?: string } = {}): Promise<RunResult> {
   const { pre, args } = authArgs(s, user, 'key');
   const argv = [...pre, 'ssh', ...SSH_OPTS, ...args, ...(opts.tty ? ['-tt'] : ['-T']), '-p', String(s.port), `${user}@127.0.0.1`, ...command];

@@ -23,6 +23,8 @@ declare module 'ssh2' {
     advertiseExtensions(extensions: Record<string, string>): void;
     /** Server: sends SSH_FXP_EXTENDED_REPLY, queued in order with every other reply. */
     extendedReply(reqid: number, payload: Buffer): void;
+    /** Server: sends the subsystem's exit-status, as sshd does when sftp-server exits. */
+    exit(code: number): void;
     /** The largest SSH packet the peer takes on this channel. */
     readonly outgoingPacketSize: number;
     /** Bytes the channel windows allow in flight right now, each way. */

@@ -331,6 +331,16 @@ class SFTP extends EventEmitter {
     sendOrBuffer(this, buf);
   }
 
+  /** Server: sends the subsystem's exit-status on the channel, as sshd does
+   *  when sftp-server exits. OpenSSH's scp in SFTP mode (the default since
+   *  9.0) counts a channel that closes without one as a failed transfer. */
+  exit(code) {
+    if (!this.server)
+      throw new Error('Server-only method called in client mode');
+    if (this.outgoing.state === 'open' || this.outgoing.state === 'eof')
+      this._protocol.exitStatus(this.outgoing.id, code);
+  }
+
   /** The largest SSH packet the peer takes on this channel. */
   get outgoingPacketSize() {
     return this.outgoing.packetSize;

@@ -1967,6 +1967,7 @@ module.exports = {
   createDecipher,
 
   // [vendor] For the project's unit tests
+  chachaBackend,
   ChaChaPolyCipherJS,
   ChaChaPolyDecipherJS,
 };

@@ -2,7 +2,10 @@
 // against OpenSSH sshd (internal-sftp) and `rclone serve sftp`, driven by the same OpenSSH sftp
 // client with the same cipher, interleaved, median of N rounds. Prints Markdown tables.
 //
-//   bun bench/sftp.ts [--rounds 3] [--size-mb 256] [--servers bun,node,sshd,rclone] [--ciphers aes128-gcm@openssh.com,chacha20-poly1305@openssh.com]
+//   bun bench/sftp.ts [--rounds 3] [--size-mb 256] [--servers bun,node,sshd,rclone] [--ciphers default,aes128-gcm@openssh.com,chacha20-poly1305@openssh.com]
+//
+// The cipher `default` runs the client with no -c at all: what a plain `sftp` user gets (OpenSSH's
+// client lists chacha20-poly1305@openssh.com first).
 //
 // --baseline BINARY adds the server `base`: another compiled build (say, of the previous commit),
 // run like `bun` and interleaved with it, to check a change for regressions in the same run.
@@ -21,7 +24,9 @@ const opt = (name: string, def: string) => (args.includes(name) ? args[args.inde
 const ROUNDS = Number(opt('--rounds', '3'));
 const SIZE_MB = Number(opt('--size-mb', '256'));
 const SERVERS = opt('--servers', 'bun,node,sshd,rclone').split(',');
-const CIPHERS = opt('--ciphers', 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+const CIPHERS = opt('--ciphers', 'default,aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+/** The client's -c option for a cipher row; none for `default`. */
+const cipherArgs = (cipher: string) => (cipher === 'default' ? [] : ['-c', cipher]);
 const SMALL_FILES = Number(opt('--small-files', '1000'));
 const LIST_ENTRIES = Number(opt('--list-entries', '10000'));
 const IDLE_SESSIONS = Number(opt('--idle-sessions', '200'));
@@ -201,7 +206,7 @@ function sftp(s: Server, cipher: string, batch: string): { ok: boolean; ms: numb
   writeFileSync(file, batch);
   const t = performance.now();
   const r = sh('sftp', [
-    '-q', '-b', file, '-c', cipher, '-i', key, '-P', String(s.port),
+    '-q', '-b', file, ...cipherArgs(cipher), '-i', key, '-P', String(s.port),
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-F', '/dev/null',
     `${s.user}@127.0.0.1`,
   ]);
@@ -230,7 +235,7 @@ async function transfer(s: Server, cipher: string, dir: 'up' | 'down', streams: 
         const file = join(work, `batch-${i}-${Date.now()}`);
         writeFileSync(file, batch);
         const p = spawn('sftp', [
-          '-q', '-b', file, '-c', cipher, '-i', key, '-P', String(s.port),
+          '-q', '-b', file, ...cipherArgs(cipher), '-i', key, '-P', String(s.port),
           '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-F', '/dev/null',
           `${s.user}@127.0.0.1`,
         ], { stdio: 'ignore' });

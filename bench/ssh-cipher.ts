@@ -133,7 +133,9 @@ async function serve(): Promise<void> {
   const keys = generateKeys();
   const root = mkdtempSync(join(tmpdir(), 'ssh-cipher-root-'));
   const server = await startCipherTestServer(keys, root, await loadImpl());
-  console.log(JSON.stringify({ port: server.port, root, clientKey: keys.clientKeyPath }));
+  // `chacha`: what runs chacha20-poly1305 in this process (SSH2_DISABLE_SODIUM=1 selects the fallback)
+  const { chachaImplementation: chacha } = await import('../src/lib/ssh2.ts');
+  console.log(JSON.stringify({ port: server.port, root, clientKey: keys.clientKeyPath, chacha }));
 }
 
 if (process.argv.includes('--serve')) await serve();

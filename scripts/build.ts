@@ -4,8 +4,10 @@
 // node-gyp-build-optional-packages, which the bundler cannot follow: a plain compile crashes outside
 // the source tree ("No native build was found ... /$bunfs/root"). The plugin below rewrites those
 // look-ups into static requires of this platform's prebuilt addon, which Bun then embeds, and
-// inlines lmdb's compression dictionary. Every rewrite must match: after a dependency upgrade that
-// changes the pattern, the build fails loudly instead of producing a binary that crashes at start.
+// inlines lmdb's compression dictionary. sodium-native (libsodium, ssh2's chacha20-poly1305) finds its
+// addon through require-addon and gets the same treatment. Every rewrite must match: after a dependency
+// upgrade that changes the pattern, the build fails loudly instead of producing a binary that crashes
+// at start.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -50,6 +52,19 @@ function prebuiltAddon(scope: string, name: string, owner: string[]): string {
   return file;
 }
 
+/**
+ * sodium-native's own prebuilt addon for the target (prebuilds/<platform>-<arch>/), or undefined
+ * for musl: its Linux prebuilds link glibc, and loading one on musl would crash rather than throw,
+ * so musl binaries get no sodium and ssh2 falls back to its noble + WASM chacha20-poly1305.
+ */
+function sodiumAddon(): string | undefined {
+  const [, platform, arch, libc] = /^bun-(\w+)-(\w+)(?:-(musl))?/.exec(target) ?? [];
+  if (libc === 'musl') return undefined;
+  const file = join(dirname(require.resolve('sodium-native/package.json')), 'prebuilds', `${platform === 'windows' ? 'win32' : platform}-${arch}`, 'sodium-native.node');
+  if (!existsSync(file)) throw new Error(`build: ${file} is missing (no sodium-native prebuild for ${target})`);
+  return file;
+}
+
 interface Rewrite {
   file: RegExp;
   from: string | RegExp;
@@ -73,13 +88,24 @@ const rewrites: Rewrite[] = [
     from: "module.exports = require('node-gyp-build-optional-packages')(__dirname);",
     to: () => `module.exports = require(${JSON.stringify(prebuiltAddon('@msgpackr-extract', 'msgpackr-extract', ['lmdb', 'msgpackr', 'msgpackr-extract']))});`,
   },
+  {
+    // require-addon resolves the prebuild at run time, which the bundler cannot follow
+    file: /node_modules\/sodium-native\/binding\.js$/,
+    from: /require\.addon = require\('require-addon'\)\s*module\.exports = require\.addon\('\.', __filename\)/,
+    to: () => {
+      const addon = sodiumAddon();
+      return addon === undefined
+        ? `throw new Error('sodium-native: no prebuild for ${target} in this binary')`
+        : `module.exports = require(${JSON.stringify(addon)})`;
+    },
+  },
 ];
 
 const matched = new Set<Rewrite>();
 const nativeAddons: BunPlugin = {
   name: 'static-native-addons',
   setup(build) {
-    build.onLoad({ filter: /node_modules\/(lmdb|msgpackr-extract)\/.*\.js$/ }, (argsLoad) => {
+    build.onLoad({ filter: /node_modules\/(lmdb|msgpackr-extract|sodium-native)\/.*\.js$/ }, (argsLoad) => {
       let text = readFileSync(argsLoad.path, 'utf8');
       for (const r of rewrites) {
         if (!r.file.test(argsLoad.path)) continue;

@@ -192,11 +192,16 @@ const COMMANDS: Record<string, Command> = {
   },
   version: {
     summary: 'print the version',
-    usage: 'sftpgo version',
-    options: { help: { type: 'boolean', short: 'h' } },
-    async run() {
+    usage: 'sftpgo version [--verbose]',
+    options: { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean', short: 'v' } },
+    async run(flags) {
       const runtime = typeof Bun !== 'undefined' ? `bun ${Bun.version}` : `node ${process.versions.node}`;
       process.stdout.write(`sftpgo ${pkg.version} (${runtime}, store schema ${LATEST_SCHEMA_VERSION})\n`);
+      if (flags.verbose) {
+        // Which native pieces loaded: a binary that lost an embedded addon still runs, only slower
+        const { chachaImplementation } = await import('./lib/ssh2.ts');
+        process.stdout.write(`ssh chacha20-poly1305: ${chachaImplementation ?? 'unavailable'}\n`);
+      }
       return 0;
     },
   },

@@ -4,6 +4,8 @@
 import ssh2 from '../../vendor/ssh2/lib/index.js';
 
 export const { Server, Client, utils } = ssh2;
+/** What runs chacha20-poly1305@openssh.com here ('sodium', 'noble', ...; null: not offered). */
+export const { chachaImplementation } = ssh2;
 export type {
   Connection,
   ServerConfig,

@@ -15,6 +15,8 @@ export interface SshdOptions {
   password?: string;
   /** A passphrase for the generated client key. */
   keyPassphrase?: string;
+  /** More sshd_config lines (say, `Ciphers chacha20-poly1305@openssh.com`). */
+  extraConfig?: string[];
 }
 
 export interface Sshd {
@@ -146,6 +148,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     'LogLevel INFO',
     'MaxStartups 50:30:100',
     'Subsystem sftp internal-sftp',
+    ...(opts.extraConfig ?? []),
     '',
   ].join('\n');
   const configPath = join(dir, 'sshd_config');

@@ -15,10 +15,11 @@ export const DEFAULT_KEX = [
   'diffie-hellman-group18-sha512',
   'diffie-hellman-group14-sha256',
 ];
+// chacha20-poly1305 first, as OpenSSH's sshd offers it (the client's order decides anyway).
 export const DEFAULT_CIPHERS = [
+  'chacha20-poly1305@openssh.com',
   'aes128-gcm@openssh.com',
   'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
   'aes128-ctr',
   'aes192-ctr',
   'aes256-ctr',

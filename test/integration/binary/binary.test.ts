@@ -1,7 +1,8 @@
 // The compiled binary runs from an empty directory with no node_modules anywhere on its path:
-// validate, plan and serve work, with the LMDB addon loaded from inside the binary.
+// validate, plan and serve work, with the LMDB and libsodium addons loaded from inside the binary.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
@@ -37,6 +38,8 @@ describe('the compiled binary from an empty directory', () => {
     const port = await freePort();
     writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n  - { username: alice, password: pw-alice, home_dir: ${dir}/home/alice }\n`);
     expect(runCli(['version'], { binary, cwd: dir }).stdout).toMatch(/^sftpgo \d+\.\d+\.\d+ \(bun /);
+    // libsodium is embedded and loads: chacha20-poly1305 does not fall back to the slow JS path
+    expect(runCli(['version', '--verbose'], { binary, cwd: dir }).stdout).toContain('\nssh chacha20-poly1305: sodium\n');
     const v = runCli(['validate', '--config', 'sftpgo.yaml'], { binary, cwd: dir });
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('valid (1 users');
@@ -46,19 +49,29 @@ describe('the compiled binary from an empty directory', () => {
     expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 
-  test('serve applies the config into LMDB and serves SFTP (chacha20-poly1305 and aes-gcm) with the real client', async () => {
+  test('serve applies the config into LMDB and serves SFTP (default cipher, chacha20-poly1305, aes-gcm) with the real client', async () => {
     const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: join(dir, 'data') });
     expect(s.logs.some((l) => l.event === 'reconcile_change' && l.name === 'alice')).toBe(true);
     const port = Number((s.logs.find((l) => l.event === 'sftp_listening') as { port: number }).port);
-    writeFileSync(join(dir, 'upload.txt'), 'hello from the binary\n');
-    for (const cipher of ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com']) {
+    // Several hundred SSH packets each way, so a keystream or MAC slip cannot go unnoticed
+    const data = randomBytes(3 * 1024 * 1024 + 12345);
+    writeFileSync(join(dir, 'upload.bin'), data);
+    // 'default': no -c, what a plain `sftp` user gets (OpenSSH's client puts chacha20-poly1305 first)
+    for (const cipher of ['default', 'chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com']) {
       const r = spawnSync(
         'sshpass',
-        ['-p', 'pw-alice', 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-c', cipher, '-P', String(port), '-b', '-', 'alice@127.0.0.1'],
-        { input: `put ${join(dir, 'upload.txt')} up-${cipher}.txt\nls\n`, encoding: 'utf8', cwd: dir },
+        [
+          '-p', 'pw-alice', 'sftp', '-v', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+          ...(cipher === 'default' ? [] : ['-c', cipher]), '-P', String(port), '-b', '-', 'alice@127.0.0.1',
+        ],
+        { input: `put ${join(dir, 'upload.bin')} up-${cipher}.bin\nget up-${cipher}.bin ${join(dir, `down-${cipher}.bin`)}\n`, encoding: 'utf8', cwd: dir },
       );
       expect(r.status).toBe(0);
-      expect(readFileSync(join(dir, 'home/alice', `up-${cipher}.txt`), 'utf8')).toBe('hello from the binary\n');
+      const negotiated = cipher === 'default' ? 'chacha20-poly1305@openssh.com' : cipher;
+      expect(r.stderr).toContain(`kex: server->client cipher: ${negotiated} `);
+      expect(r.stderr).toContain(`kex: client->server cipher: ${negotiated} `);
+      expect(readFileSync(join(dir, 'home/alice', `up-${cipher}.bin`)).equals(data)).toBe(true);
+      expect(readFileSync(join(dir, `down-${cipher}.bin`)).equals(data)).toBe(true);
     }
     expect(await s.stop()).toBe(0);
     expect(runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir }).stdout).toContain('no changes');

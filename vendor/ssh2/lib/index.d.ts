@@ -3,7 +3,14 @@
 import type { Socket } from 'node:net';
 import type * as Ssh2 from 'ssh2';
 
-declare const ssh2: typeof Ssh2;
+declare const ssh2: typeof Ssh2 & {
+  /**
+   * What runs chacha20-poly1305@openssh.com: 'binding' (upstream's addon), 'node' (node:crypto),
+   * 'sodium' (libsodium via sodium-native), 'noble' (@noble/ciphers + WASM Poly1305); null when
+   * the cipher is not offered.
+   */
+  readonly chachaImplementation: 'binding' | 'node' | 'sodium' | 'noble' | null;
+};
 export default ssh2;
 
 // The fork's own API (README.md, "Fork API"): what the project used to read from private fields.

@@ -22,6 +22,8 @@ const {
 
 module.exports = {
   AgentProtocol,
+  // [vendor] What runs chacha20-poly1305@openssh.com (see protocol/crypto.js)
+  chachaImplementation: require('./protocol/crypto.js').chachaImplementation,
   BaseAgent,
   createAgent,
   Client: require('./client.js'),

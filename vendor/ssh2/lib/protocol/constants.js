@@ -8,7 +8,7 @@ try {
 } catch {}
 
 const {
-  bindingAvailable, chachaAvailable, CIPHER_INFO, MAC_INFO,
+  bindingAvailable, chachaAvailable, chachaImplementation, CIPHER_INFO, MAC_INFO,
 } = require('./crypto.js');
 
 const eddsaSupported = (() => {
@@ -96,7 +96,11 @@ let DEFAULT_CIPHER = [
   'aes192-ctr',
   'aes256-ctr',
 ];
-if (cpuInfo && cpuInfo.flags && !cpuInfo.flags.aes) {
+if (chachaImplementation === 'sodium') {
+  // [vendor] libsodium's chacha20-poly1305 is as fast as the binding's: offer it first, as
+  // OpenSSH does (its client and sshd both list it first)
+  DEFAULT_CIPHER.unshift('chacha20-poly1305@openssh.com');
+} else if (cpuInfo && cpuInfo.flags && !cpuInfo.flags.aes) {
   // We know for sure the CPU does not support AES acceleration
   if (bindingAvailable)
     DEFAULT_CIPHER.unshift('chacha20-poly1305@openssh.com');

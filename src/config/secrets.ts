@@ -8,6 +8,7 @@ import type { Secret } from './schema-types.ts';
 import type { Config, PathSegment } from './load.ts';
 import { AppError } from '../errors.ts';
 import { isSealed, NO_SECRETS, type SecretBox } from './sealed.ts';
+import { oneShot } from '../lib/jit.ts';
 
 export type { Secret };
 
@@ -196,3 +197,6 @@ export function checkSecretRefs(config: Config, baseDir: string): { path: PathSe
   });
   return problems;
 }
+
+// Run over every user of the config at start (see lib/jit.ts).
+oneShot(deref, walkSecrets, absoluteSecretFiles, mapSecrets, storedSecrets, resolveSecret);

@@ -15,6 +15,8 @@
 // as yaml/dist/schema/core, and keys are added the way yaml's addPairToJSMap adds them. The unit
 // test test/unit/config/yaml-plain.test.ts holds it to that on the examples and on generated input.
 
+import { oneShot } from '../lib/jit.ts';
+
 /** Characters that make the whole file "not plain": controls, tabs, CR, BOM, Unicode line breaks. */
 const UNUSUAL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/;
 
@@ -452,3 +454,15 @@ export function parsePlainYaml(text: string): { value: unknown } | undefined {
     throw e;
   }
 }
+
+// Run once per start over the whole file (see lib/jit.ts).
+oneShot(
+  resolvePlain,
+  addKey,
+  plainKey,
+  parsePlainYaml,
+  ...Object.getOwnPropertyNames(Reader.prototype).flatMap((name) => {
+    const f = (Reader.prototype as unknown as Record<string, unknown>)[name];
+    return name !== 'constructor' && typeof f === 'function' ? [f as () => unknown] : [];
+  }),
+);

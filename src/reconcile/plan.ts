@@ -7,6 +7,7 @@ import { META, type ReadTx } from '../store/store.ts';
 import { canonical, sameCanonical } from '../store/canonical.ts';
 import type { DesiredState } from './desired.ts';
 import type { Desired, PasswordIntent } from '../store/specs.ts';
+import { oneShot } from '../lib/jit.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -143,3 +144,6 @@ export function planSummary(plan: Plan): { create: number; update: number; delet
 }
 
 export { canonical };
+
+// Run over every stored record at start (see lib/jit.ts).
+oneShot(diffKind, updateOf, changedSpecFields, samePassword);

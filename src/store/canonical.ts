@@ -1,5 +1,7 @@
 // Canonical JSON: keys sorted, undefined dropped, so two equal specs serialise identically and a
 // plan is a string comparison per resource.
+import { oneShot } from '../lib/jit.ts';
+
 export function canonical(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
@@ -59,3 +61,6 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((k) => !sameCanonical(before[k], after[k])).sort();
 }
+
+// Run over every record by a plan at start (see lib/jit.ts).
+oneShot(sortKeys, sameCanonical, surelyEqual, isPlainObject);

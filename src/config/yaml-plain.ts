@@ -70,6 +70,9 @@ function plainKey(s: string): string {
   return s;
 }
 
+/** What a plain block key may not hold here: a comment start or a flow indicator. */
+const KEY_UNUSUAL = / #|[,[\]{}]/;
+
 /** A flow indicator (`,[]{}`). */
 function isFlowIndicator(c: number): boolean {
   return c === COMMA || c === LBRACKET || c === RBRACKET || c === LBRACE || c === RBRACE;
@@ -391,15 +394,16 @@ class Reader {
     if (this.badStart(this.p)) throw DECLINE;
     const s = this.s;
     const i = this.p;
-    for (let k = i; k < this.end; k++) {
-      const ch = s.charCodeAt(k);
-      if (ch === COLON && (k + 1 === this.end || s.charCodeAt(k + 1) === SPACE)) {
-        // `yaml` refuses an implicit key longer than 1024 characters.
-        if (s.charCodeAt(k - 1) === SPACE || k - i > 1000) throw DECLINE;
-        this.p = k + 1;
-        return plainKey(s.slice(i, k));
-      }
-      if ((ch === HASH && s.charCodeAt(k - 1) === SPACE) || ch === COMMA || ch === LBRACKET || ch === RBRACKET || ch === LBRACE || ch === RBRACE) throw DECLINE;
+    // The first `:` followed by a space or the line end ends the key.
+    let k = s.indexOf(':', i);
+    while (k >= 0 && k < this.end && k + 1 < this.end && s.charCodeAt(k + 1) !== SPACE) k = s.indexOf(':', k + 1);
+    if (k >= 0 && k < this.end) {
+      const key = s.slice(i, k);
+      // A comment or flow indicator before it, or a space before the colon: left to `yaml`, as is
+      // an implicit key longer than the 1024 characters `yaml` allows.
+      if (KEY_UNUSUAL.test(key) || s.charCodeAt(k - 1) === SPACE || k - i > 1000) throw DECLINE;
+      this.p = k + 1;
+      return plainKey(key);
     }
     throw DECLINE; // a scalar on its own line (multi-line scalar or error)
   }

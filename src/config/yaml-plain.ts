@@ -218,39 +218,57 @@ class Reader {
   /** A one-line flow collection at the cursor (`[` or `{`); leaves the cursor after it. */
   flow(): unknown {
     const isMap = this.s.charCodeAt(this.p) === LBRACE;
-    const close = isMap ? RBRACE : RBRACKET;
-    const seq: unknown[] = [];
-    const map: Record<string, unknown> = {};
     this.p++;
     this.skipSpaces();
-    for (;;) {
-      const c = this.code(this.p);
-      if (c === -1) throw DECLINE; // continues on the next line
-      if (c === close) {
-        this.p++;
-        return isMap ? map : seq;
-      }
-      if (isMap) {
-        const key = this.flowScalar(true) as string;
-        this.skipSpaces();
-        if (this.code(this.p) !== COLON) throw DECLINE; // `{a, b}`: a key without a value
-        this.p++;
-        this.skipSpaces();
-        const n = this.code(this.p);
-        addKey(map, key, n === COMMA || n === RBRACE ? null : this.flowNode());
-      } else {
-        seq.push(this.flowNode());
-        this.skipSpaces();
-        // `[a: b]` is a one-pair mapping inside the sequence: left to `yaml`.
-        if (this.code(this.p) === COLON) throw DECLINE;
-      }
+    return isMap ? this.flowMap() : this.flowSeq();
+  }
+
+  /** The entries of a flow mapping, after its `{`. */
+  flowMap(): Record<string, unknown> {
+    const map: Record<string, unknown> = {};
+    while (!this.flowEnd(RBRACE)) {
+      const key = this.flowScalar(true) as string;
+      this.skipSpaces();
+      if (this.code(this.p) !== COLON) throw DECLINE; // `{a, b}`: a key without a value
+      this.p++;
       this.skipSpaces();
       const n = this.code(this.p);
-      if (n === COMMA) {
-        this.p++;
-        this.skipSpaces();
-      } else if (n !== close) throw DECLINE;
+      addKey(map, key, n === COMMA || n === RBRACE ? null : this.flowNode());
+      this.flowSeparator(RBRACE);
     }
+    return map;
+  }
+
+  /** The items of a flow sequence, after its `[`. */
+  flowSeq(): unknown[] {
+    const seq: unknown[] = [];
+    while (!this.flowEnd(RBRACKET)) {
+      seq.push(this.flowNode());
+      this.skipSpaces();
+      // `[a: b]` is a one-pair mapping inside the sequence: left to `yaml`.
+      if (this.code(this.p) === COLON) throw DECLINE;
+      this.flowSeparator(RBRACKET);
+    }
+    return seq;
+  }
+
+  /** True (and past it) at the closing bracket; declines at the line end (a multi-line collection). */
+  flowEnd(close: number): boolean {
+    const c = this.code(this.p);
+    if (c === -1) throw DECLINE;
+    if (c !== close) return false;
+    this.p++;
+    return true;
+  }
+
+  /** After an entry: a comma (and spaces), or the closing bracket next. */
+  flowSeparator(close: number): void {
+    this.skipSpaces();
+    const n = this.code(this.p);
+    if (n === COMMA) {
+      this.p++;
+      this.skipSpaces();
+    } else if (n !== close) throw DECLINE;
   }
 
   flowNode(): unknown {

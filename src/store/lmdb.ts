@@ -13,7 +13,6 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { NO_SECRETS, type SecretBox } from '../config/sealed.ts';
 import { createLog, type Log } from '../log.ts';
 import type { ChangeListener, CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
-import { oneShot } from '../lib/jit.ts';
 
 const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'admins', 'usage', 'overrides', 'bans'];
 
@@ -213,6 +212,3 @@ async function* mergedEntries(d: Database, overlay: Map<string, unknown> | undef
     if (!d.doesExist(k)) yield [k, v];
   }
 }
-
-// Whole collections are read at start: the plan's scan, the usage book (see lib/jit.ts).
-oneShot(pagedEntries, mergedEntries);

@@ -1,6 +1,11 @@
 // Loads the YAML config: parse with positions, validate against sftpgo.schema.json, run the semantic
 // checks, and report every problem with file, line, column and field path. Nothing here touches the
 // store, so a bad file can never change it.
+//
+// A valid file is read on a fast path: the plain-YAML reader (yaml-plain.ts), one schema validation
+// that stops at the first error, the semantic checks. Only when that path declines the YAML or finds
+// any problem is the file read again with the `yaml` package's positioned document and every error
+// collected, so messages, lines and columns are the same whichever path found the file bad.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -10,6 +15,8 @@ import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
 import { checkSecretRefs } from './secrets.ts';
+import { parsePlainYaml } from './yaml-plain.ts';
+import { validate as checkSchema } from './schema-check.ts';
 
 export type Config = SFTPGoTSConfiguration;
 
@@ -45,6 +52,15 @@ function validate(value: unknown): ErrorObject[] {
   return validator(value) ? [] : [...(validator.errors ?? [])];
 }
 
+/**
+ * The same schema as a yes/no answer, from the validator generated into schema-check.ts (compiling
+ * the schema costs 100-300 ms per start). It stops at the first error and its options change no
+ * verdict; the error list always comes from `validate`.
+ */
+function isValid(value: unknown): boolean {
+  return checkSchema(value) === true;
+}
+
 export function loadConfigFile(file: string): LoadResult {
   let text: string;
   try {
@@ -58,6 +74,20 @@ export function loadConfigFile(file: string): LoadResult {
 
 /** Parses and checks config text; `file` is only used in messages. */
 export function parseConfigText(text: string, file: string, baseDir: string): LoadResult {
+  const plain = parsePlainYaml(text);
+  if (plain) {
+    const value = plain.value ?? {};
+    if (isValid(value)) {
+      const config = value as Config;
+      if (checkSemantics(config).length === 0 && checkSecretRefs(config, baseDir).length === 0)
+        return { ok: true, value: { config, file, baseDir } };
+    }
+  }
+  return parsePositioned(text, file, baseDir);
+}
+
+/** The `yaml` package's positioned document: every problem, each with its line and column. */
+function parsePositioned(text: string, file: string, baseDir: string): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {

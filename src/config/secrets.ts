@@ -8,6 +8,7 @@ import type { Secret } from './schema-types.ts';
 import type { Config, PathSegment } from './load.ts';
 import { AppError } from '../errors.ts';
 import { isSealed, NO_SECRETS, type SecretBox } from './sealed.ts';
+import { oneShot } from '../lib/jit.ts';
 
 export type { Secret };
 
@@ -29,6 +30,35 @@ function deref(node: SchemaNode): SchemaNode {
   return n;
 }
 
+/** Where a schema node leads (properties, items, additionalProperties), after its $ref. */
+function childrenOf(node: SchemaNode): SchemaNode[] {
+  const n = deref(node);
+  if (n.$ref === SECRET_REF) return [];
+  return [...Object.values(n.properties ?? {}), ...(n.items ? [n.items] : []), ...(typeof n.additionalProperties === 'object' ? [n.additionalProperties] : [])];
+}
+
+/**
+ * The schema nodes under which a secret can sit. The walks below skip every other subtree: most
+ * of a user (permissions, filters, quotas) can hold none, and a config has 10,000 users.
+ */
+function secretCapable(): ReadonlySet<SchemaNode> {
+  const memo = new Map<SchemaNode, boolean>();
+  const capable = (node: SchemaNode): boolean => {
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    // Assumed capable while its children are looked at: a cycle can only make a walk go deeper.
+    memo.set(node, true);
+    const n = deref(node);
+    const result = node.$ref === SECRET_REF || n.$ref === SECRET_REF || childrenOf(node).map(capable).some(Boolean);
+    memo.set(node, result);
+    return result;
+  };
+  capable(schema as SchemaNode);
+  for (const d of Object.values(schema.definitions as Record<string, SchemaNode>)) capable(d);
+  return new Set([...memo].filter(([, c]) => c).map(([n]) => n));
+}
+const SECRET_CAPABLE = secretCapable();
+
 /** Calls `visit` for every secret value present in `value`, with its path. */
 export function forEachSecret(
   value: unknown,
@@ -36,19 +66,32 @@ export function forEachSecret(
   node: SchemaNode = schema as SchemaNode,
   path: PathSegment[] = [],
 ): void {
+  walkSecrets(value, visit, node, [...path]);
+}
+
+/** forEachSecret with one path array, extended and shrunk in place; `visit` gets a copy. */
+function walkSecrets(value: unknown, visit: (secret: Secret, path: PathSegment[]) => void, node: SchemaNode, path: PathSegment[]): void {
   if (value === undefined || value === null) return;
   if (node.$ref === SECRET_REF) {
-    visit(value as Secret, path);
+    visit(value as Secret, [...path]);
     return;
   }
   const n = deref(node);
-  if (n.$ref === SECRET_REF) return forEachSecret(value, visit, n, path);
+  if (n.$ref === SECRET_REF) return walkSecrets(value, visit, n, path);
+  if (!SECRET_CAPABLE.has(node)) return;
   if (Array.isArray(value) && n.items) {
-    value.forEach((v, i) => forEachSecret(v, visit, n.items!, [...path, i]));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walkSecrets(value[i], visit, n.items, path);
+      path.pop();
+    }
   } else if (typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) {
       const child = n.properties?.[k] ?? (typeof n.additionalProperties === 'object' ? n.additionalProperties : undefined);
-      if (child) forEachSecret(v, visit, child, [...path, k]);
+      if (!child) continue;
+      path.push(k);
+      walkSecrets(v, visit, child, path);
+      path.pop();
     }
   }
 }
@@ -56,7 +99,7 @@ export function forEachSecret(
 /**
  * A copy of `value` (a config section, validated) in which every `{ file: relative }` secret is
  * made absolute against `baseDir`, so the reference still works where it is used later (a login,
- * far from the config file).
+ * far from the config file). Parts where the schema allows no secret are shared, not copied.
  */
 export function absoluteSecretFiles<T>(value: T, baseDir: string, node: SchemaNode = schema as SchemaNode): T {
   if (value === undefined || value === null) return value;
@@ -66,6 +109,7 @@ export function absoluteSecretFiles<T>(value: T, baseDir: string, node: SchemaNo
   }
   const n = deref(node);
   if (n.$ref === SECRET_REF) return absoluteSecretFiles(value, baseDir, n);
+  if (!SECRET_CAPABLE.has(node)) return value;
   if (Array.isArray(value)) return (n.items ? value.map((v) => absoluteSecretFiles(v, baseDir, n.items!)) : value) as T;
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -97,6 +141,7 @@ function mapSecrets<T>(value: T, node: SchemaNode, f: (s: Secret) => unknown): T
   if (node.$ref === SECRET_REF) return f(value as Secret) as T;
   const n = deref(node);
   if (n.$ref === SECRET_REF) return mapSecrets(value, n, f);
+  if (!SECRET_CAPABLE.has(node)) return value;
   if (Array.isArray(value)) return (n.items ? value.map((v) => mapSecrets(v, n.items!, f)) : value) as T;
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -152,3 +197,6 @@ export function checkSecretRefs(config: Config, baseDir: string): { path: PathSe
   });
   return problems;
 }
+
+// Run over every user of the config at start (see lib/jit.ts).
+oneShot(deref, walkSecrets, absoluteSecretFiles, mapSecrets, storedSecrets, resolveSecret);

@@ -8,6 +8,7 @@ import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 import { defenderProblems } from '../core/defender.ts';
+import { oneShot } from '../lib/jit.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -141,3 +142,6 @@ export function filePatternProblems(filters: readonly PatternsFilter[] | undefin
   });
   return out;
 }
+
+// Run over every user of the config at start (see lib/jit.ts).
+oneShot(checkSemantics, checkFilesystem, checkHashLiteral, filePatternProblems, duplicates);

@@ -53,19 +53,21 @@ export async function applyPlan(records: Records, plan: Plan, log: Log = createL
 
   const started = performance.now();
   if (plan.changes.length > 0) log('info', 'reconcile_applying', { changes: plan.changes.length });
-  await records.write(async (tx) => {
-    for (const c of plan.changes) {
-      const current = await tx.get(c.kind, c.name);
-      if (c.action !== 'create' ? current?.updated_at !== c.baseUpdatedAt : current !== undefined)
-        throw new AppError('store', `${c.kind} ${c.name} changed while the plan was applied; nothing was written, retry`);
-      if (c.action === 'delete') {
-        await tx.delete(c.kind, c.name);
-        continue;
+  // Nothing to write: no write transaction (it would queue behind other writers and commit nothing).
+  if (plan.changes.length > 0)
+    await records.write(async (tx) => {
+      for (const c of plan.changes) {
+        const current = await tx.get(c.kind, c.name);
+        if (c.action !== 'create' ? current?.updated_at !== c.baseUpdatedAt : current !== undefined)
+          throw new AppError('store', `${c.kind} ${c.name} changed while the plan was applied; nothing was written, retry`);
+        if (c.action === 'delete') {
+          await tx.delete(c.kind, c.name);
+          continue;
+        }
+        const pw = passwords.get(c);
+        await tx.put(c.kind, c.name, c.spec!, { source: 'config', current: current ?? null, ...(pw !== undefined ? { password: pw } : {}) });
       }
-      const pw = passwords.get(c);
-      await tx.put(c.kind, c.name, c.spec!, { source: 'config', current: current ?? null, ...(pw !== undefined ? { password: pw } : {}) });
-    }
-  });
+    });
   for (const c of plan.changes)
     log('info', 'reconcile_change', { action: c.action, kind: c.kind, name: c.name, ...(c.fields.length ? { fields: c.fields } : {}) });
   const summary = planSummary(plan);

@@ -1,12 +1,13 @@
 // The plan: which users, folders and admins to create, update or delete so the store matches the
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
-import type { Kind } from '../model.ts';
+import { META_FIELDS, type Kind } from '../model.ts';
 import { COLLECTION_OF } from '../store/records.ts';
 import { META, type ReadTx } from '../store/store.ts';
-import { canonical, changedFields } from '../store/canonical.ts';
+import { canonical, sameCanonical } from '../store/canonical.ts';
 import type { DesiredState } from './desired.ts';
-import { specOf, type Desired, type PasswordIntent } from '../store/specs.ts';
+import type { Desired, PasswordIntent } from '../store/specs.ts';
+import { oneShot } from '../lib/jit.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -58,7 +59,7 @@ async function diffKind(
   const deletes: Change[] = [];
   if (store) {
     for await (const [name, record] of store.entries(COLLECTION_OF[kind])) {
-      const stored: Stored = { ...record };
+      const stored = record as unknown as Stored;
       const d = wanted.get(name);
       if (d) updates.set(name, updateOf(kind, name, d, stored, digestKey));
       else if (stored.source === 'config' || prune) deletes.push({ action: 'delete', kind, name, fields: [], baseUpdatedAt: stored.updated_at });
@@ -77,7 +78,7 @@ async function diffKind(
 
 /** The update that brings `stored` to `d`, or undefined when they already match. */
 function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, digestKey: Buffer | undefined): Change | undefined {
-  const fields = changedFields(specOf(stored), d.spec as Record<string, unknown>);
+  const fields = changedSpecFields(stored, d.spec as Record<string, unknown>);
   const passwordChanged = !samePassword(d.password, stored, digestKey);
   if (passwordChanged) fields.push('password');
   if (stored.source !== 'config') fields.push('source');
@@ -92,6 +93,20 @@ function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, 
     passwordChanged,
     baseUpdatedAt: stored.updated_at,
   };
+}
+
+/** Fields not compared: bookkeeping and the password, which samePassword compares. */
+const NOT_SPEC: ReadonlySet<string> = new Set([...META_FIELDS, 'password']);
+
+/**
+ * The top-level fields whose canonical JSON differs between the stored record's definition (without
+ * NOT_SPEC) and the desired spec, sorted: changedFields(specOf(stored), spec) without the copy.
+ */
+function changedSpecFields(stored: Stored, spec: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(spec)) if (!sameCanonical(NOT_SPEC.has(k) ? undefined : stored[k], spec[k])) out.push(k);
+  for (const k of Object.keys(stored)) if (!NOT_SPEC.has(k) && !Object.hasOwn(spec, k) && !sameCanonical(stored[k], undefined)) out.push(k);
+  return out.sort();
 }
 
 function samePassword(intent: PasswordIntent, stored: Stored, digestKey: Buffer | undefined): boolean {
@@ -129,3 +144,6 @@ export function planSummary(plan: Plan): { create: number; update: number; delet
 }
 
 export { canonical };
+
+// Run over every stored record at start (see lib/jit.ts).
+oneShot(diffKind, updateOf, changedSpecFields, samePassword);

@@ -9,6 +9,7 @@ import { definition, resolveSecret, storedSecrets, type Secret } from '../config
 import { isPasswordHash } from '../auth/passwords.ts';
 import { META_FIELDS, providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
+import { oneShot } from '../lib/jit.ts';
 
 /** What the config says about a password, before any hashing. */
 export type PasswordIntent =
@@ -89,3 +90,6 @@ export function specOf(stored: Record<string, unknown>): Record<string, unknown>
   }
   return out;
 }
+
+// Run over every declared user at start (see lib/jit.ts).
+oneShot(desiredUser, desiredAdmin, normaliseFolder, normaliseFilesystem, passwordIntent);

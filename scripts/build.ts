@@ -131,6 +131,10 @@ const result = await Bun.build({
     autoloadBunfig: false,
   },
   minify: true,
+  // One chunk per lazily imported module (the cloud SDKs, the FTP/WebDAV/API front-ends): the
+  // binary reads and keeps resident only the code a server actually loads. Measured on an idle
+  // SFTP-only serve: VmRSS 109.5 -> 102 MB (binary pages -2 MB, heap -7 MB).
+  splitting: true,
   bytecode: true,
   format: 'esm',
   sourcemap: 'linked',

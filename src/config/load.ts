@@ -8,10 +8,10 @@
 // collected, so messages, lines and columns are the same whichever path found the file bad.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { validateConfig } from './schema-validator.ts';
 import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts';
 import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
-import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
 import { checkSecretRefs } from './secrets.ts';
@@ -46,10 +46,9 @@ export function formatIssue(issue: ConfigIssue): string {
   return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
+// Compiled ahead of time (scripts/gen-validator.ts): no code generation at start.
 function validate(value: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true }).compile(schema);
-  return validator(value) ? [] : [...(validator.errors ?? [])];
+  return validateConfig(value) ? [] : [...(validateConfig.errors ?? [])];
 }
 
 /**

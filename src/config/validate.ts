@@ -1,9 +1,9 @@
 // Records that arrive outside the YAML (API bodies, login hooks' answers, SFTPGo imports) are
 // checked against the same JSON Schema definitions as the YAML (sftpgo.schema.json `definitions.User`
-// / `Folder` / `Admin`), compiled once with ajv. Errors carry the field path in the config's
+// / `Folder` / `Admin`), compiled ahead of time with ajv. Errors carry the field path in the config's
 // notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
-import { Ajv, type ValidateFunction } from 'ajv';
-import schema from '../../sftpgo.schema.json' with { type: 'json' };
+import type { ValidateFunction } from 'ajv';
+import { validateAdmin, validateFolder, validateUser } from './schema-validator.ts';
 import { formatPath, schemaProblems } from './schema-errors.ts';
 import { filePatternProblems, filesystemProblems } from './semantic.ts';
 import type { Filesystem, PatternsFilter } from './schema-types.ts';
@@ -15,20 +15,11 @@ export interface FieldError {
   message: string;
 }
 
-let ajv: Ajv | undefined;
-const compiled = new Map<Definition, ValidateFunction>();
+// Compiled ahead of time with the config's own validator (scripts/gen-validator.ts).
+const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Admin: validateAdmin };
 
 function validatorFor(def: Definition): ValidateFunction {
-  let v = compiled.get(def);
-  if (v) return v;
-  if (!ajv) {
-    ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
-    ajv.addSchema(schema);
-  }
-  v = ajv.getSchema(`${schema.$id}#/definitions/${def}`);
-  if (!v) throw new Error(`sftpgo.schema.json has no definition ${def}`);
-  compiled.set(def, v);
-  return v;
+  return VALIDATORS[def];
 }
 
 /** Field errors of `value` against `definitions[def]`, described as the YAML loader does; empty when valid. */

@@ -12,7 +12,7 @@ import { openUsageBook } from '../core/quota.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
-import { SERVICES } from './services.ts';
+import { buildService, SERVICES } from './services.ts';
 
 export interface Server {
   readonly context: ServerContext;
@@ -44,8 +44,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   actions.configure(loaded.config.common, store);
   const services: Service[] = [];
   try {
-    for (const factory of SERVICES) {
-      const s = factory(context);
+    for (const lazy of SERVICES) {
+      const s = await buildService(lazy, context);
       if (!s) continue;
       await s.start();
       services.push(s);

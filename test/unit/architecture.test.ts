@@ -30,9 +30,6 @@ const FORBIDDEN: Record<string, readonly string[]> = {
  * memo caches (a value computed once from constant input) are the only kinds that belong here.
  */
 const STATE_ALLOWED: Record<string, string> = {
-  'config/load.ts:validator': 'pure memo: the schema validator compiled once from the embedded schema',
-  'config/validate.ts:ajv': 'pure memo: one Ajv instance for the embedded schema',
-  'config/validate.ts:compiled': 'pure memo: validators compiled per schema definition',
   'api/openapi.ts:cached': 'pure memo: the OpenAPI document built from the constant route table',
   'vfs/gcs/crc32c.ts:hasher': 'pure memo: the CRC32C WebAssembly instance, created on first use',
   'protocols/webdav/request.ts:bodiesRead': 'keyed by request object: entries die with their request',

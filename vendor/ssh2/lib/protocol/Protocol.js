@@ -481,6 +481,27 @@ class Protocol {
     );
     sendPacket(this, this._packetRW.write.finalize(packet));
   }
+  // [vendor] CHANNEL_DATA whose payload is `head` followed by `data`, copied straight into the
+  // packet: the SFTP DATA reply no longer builds its own copy of the file data first.
+  channelDataParts(chan, head, data) {
+    const dataLen = head.length + data.length;
+    let p = this._packetRW.write.allocStart;
+    const packet = this._packetRW.write.alloc(1 + 4 + 4 + dataLen);
+
+    packet[p] = MESSAGE.CHANNEL_DATA;
+
+    writeUInt32BE(packet, chan, ++p);
+
+    writeUInt32BE(packet, dataLen, p += 4);
+
+    packet.set(head, p += 4);
+    packet.set(data, p + head.length);
+
+    this._debug && this._debug(
+      `Outbound: Sending CHANNEL_DATA (r:${chan}, ${dataLen})`
+    );
+    sendPacket(this, this._packetRW.write.finalize(packet));
+  }
   channelExtData(chan, data, type) {
     const isBuffer = Buffer.isBuffer(data);
     const dataLen = (isBuffer ? data.length : Buffer.byteLength(data));

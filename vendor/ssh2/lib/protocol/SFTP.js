@@ -175,6 +175,7 @@ class SFTP extends EventEmitter {
       desc: undefined,
     };
     this._waitWindow = false; // SSH-level backpressure
+    this._dataHead = Buffer.allocUnsafe(13); // [vendor] DATA reply header, reused
     this._chunkcb = undefined;
     this._buffer = [];
     this.type = chanInfo.type;
@@ -1999,6 +2000,31 @@ class SFTP extends EventEmitter {
       ? data.length
       : Buffer.byteLength(data, encoding)
     );
+
+    // [vendor] A reply that fits the window and one packet, with nothing queued before it, goes
+    // out without an intermediate copy: header and data are copied once, into the SSH packet.
+    // The caller may reuse `data` as soon as this returns (the packet holds its own copy).
+    const outgoing = this.outgoing;
+    if (isBuffer
+        && outgoing.state === 'open'
+        && this._buffer.length === 0
+        && 13 + dataLen <= outgoing.window
+        && 13 + dataLen <= outgoing.packetSize) {
+      const head = this._dataHead;
+      writeUInt32BE(head, 9 + dataLen, 0);
+      head[4] = RESPONSE.DATA;
+      writeUInt32BE(head, reqid, 5);
+      writeUInt32BE(head, dataLen, 9);
+      outgoing.window -= 13 + dataLen;
+      if (outgoing.window === 0) {
+        this._waitWindow = true;
+        this._chunkcb = drainBuffer;
+      }
+      this._protocol.channelDataParts(outgoing.id, head, data);
+      this._debug && this._debug('SFTP: Outbound: Sending DATA');
+      return;
+    }
+
     let p = 9;
     const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + dataLen);
 

@@ -1,9 +1,15 @@
-// Regenerates src/config/schema-types.ts (the config types) and src/config/schema-check.ts (the
-// config's schema validator as code) from sftpgo.schema.json, so neither is written twice.
-// `--check` exits 1 when a committed file is stale (run by the test suite).
+// Regenerates, from sftpgo.schema.json, so none of them is written twice:
+// - src/config/schema-types.ts: the config types;
+// - src/config/schema-check.ts: the config's yes/no schema check (the loader's fast path);
+// - src/config/schema-validator.ts: the validators that list every error (config, User, Folder,
+//   Admin), for the loader's messages and for API bodies, hook answers and imports.
+// Both validators are ajv's standalone code: compiling the schema at start cost 100-300 ms and
+// ~26 MB of resident memory a server kept for its lifetime. `--check` exits 1 when a committed
+// file is stale (run by the test suite).
 import { compile } from 'json-schema-to-typescript';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
+import ucs2length from 'ajv/dist/runtime/ucs2length.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -49,9 +55,27 @@ function ucs2length(str) {
 ${code.replace('"use strict";', '').replace(/export default \w+;/, '').replace(RUNTIME, 'ucs2length')}
 `;
 
+// The full validators: every error, unions as types, and the failing schema (`parentSchema`) on
+// each error for the "did you mean" hints. ajv's runtime helper is inlined rather than left as a
+// `require()`, which an ES module cannot call under Node.
+const full = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true, code: { source: true, esm: true } });
+full.addSchema(schema);
+const entries: Record<string, string> = { validateConfig: schema.$id };
+for (const d of ['User', 'Folder', 'Admin']) entries[`validate${d}`] = `${schema.$id}#/definitions/${d}`;
+let fullCode = standaloneCode(full, entries).replace(/export const (\w+) = (validate\d+);/g, 'export const $1: ValidateFunction = $2;');
+fullCode = fullCode.replaceAll((ucs2length as unknown as { code: string }).code, 'ucs2length') + `\n${ucs2length.toString()}`;
+if (fullCode.includes('require(')) throw new Error('gen-types: the full validator needs another ajv runtime helper; inline it too');
+const validator = `// Generated from sftpgo.schema.json by \`npm run gen:types\`; do not edit by hand.
+// @ts-nocheck
+/* eslint-disable */
+import type { ValidateFunction } from 'ajv';
+${fullCode}
+`;
+
 const outputs: [string, string][] = [
   [out, ts],
   [`${root}src/config/schema-check.ts`, check],
+  [`${root}src/config/schema-validator.ts`, validator],
 ];
 if (process.argv.includes('--check')) {
   for (const [file, text] of outputs) {

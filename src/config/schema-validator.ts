@@ -1,4 +1,4 @@
-// Generated from sftpgo.schema.json by `bun scripts/gen-validator.ts`; do not edit by hand.
+// Generated from sftpgo.schema.json by `npm run gen:types`; do not edit by hand.
 // @ts-nocheck
 /* eslint-disable */
 import type { ValidateFunction } from 'ajv';

@@ -15,7 +15,7 @@ export interface FieldError {
   message: string;
 }
 
-// Compiled ahead of time with the config's own validator (scripts/gen-validator.ts).
+// Compiled ahead of time with the config's own validator (scripts/gen-types.ts).
 const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Admin: validateAdmin };
 
 function validatorFor(def: Definition): ValidateFunction {

@@ -6,8 +6,8 @@ import { validateConfig, validateUser } from '../../../src/config/schema-validat
 const root = join(import.meta.dir, '../../..');
 
 describe('precompiled config validator', () => {
-  test('matches sftpgo.schema.json (regenerate with bun scripts/gen-validator.ts)', () => {
-    const r = spawnSync(process.execPath, [join(root, 'scripts/gen-validator.ts'), '--check'], { encoding: 'utf8' });
+  test('matches sftpgo.schema.json (regenerate with npm run gen:types)', () => {
+    const r = spawnSync(process.execPath, [join(root, 'scripts/gen-types.ts'), '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

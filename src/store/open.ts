@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Store } from './store.ts';
 import { loadSecretsKey, SecretBox } from '../config/sealed.ts';
+import { isCompiledBinary } from '../runtime.ts';
 
 let tmpChecked = false;
 
@@ -37,10 +38,6 @@ function checkTempDir(): void {
   } finally {
     if (probeDir) rmSync(probeDir, { recursive: true, force: true });
   }
-}
-
-export function isCompiledBinary(): boolean {
-  return import.meta.url.includes('$bunfs') || import.meta.url.includes('~BUN');
 }
 
 export async function openStore(dataDir: string, opts: { readOnly?: boolean; log?: Log } = {}): Promise<Store> {

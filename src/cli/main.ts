@@ -1,0 +1,295 @@
+// The commands: `sftpgo <command> [flags]`. Each command prints its own --help. Loaded by the entry
+// point (src/main.ts) once `serve` has re-executed itself with its allocator setting.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import pkg from '../../package.json' with { type: 'json' };
+import { loadOrReport } from './context.ts';
+import { dataDirOf, type CommonFlags } from '../config/source.ts';
+import { isAppError } from '../errors.ts';
+import { listOverrides, formatOverrides } from '../reconcile/overrides.ts';
+import { formatPlan } from '../reconcile/plan.ts';
+import { planFor } from '../reconcile/reconcile.ts';
+import { dumpStore, loadDump } from '../store/dump.ts';
+import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
+import { openStore, storeExists } from '../store/open.ts';
+import { hashingOptions, Records } from '../store/records.ts';
+import { schemaVersionOf } from '../store/store.ts';
+import { NO_SECRETS } from '../config/sealed.ts';
+import { createLog } from '../log.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string', short: 'd' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(flags: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+const CONFIG_HELP = `  -c, --config FILE    YAML config (default: $SFTPGO_CONFIG, else the embedded default)
+  -d, --data-dir DIR   data dir for the store and host keys (default: data_provider.data_dir, else ./data)`;
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'reconcile the config into the store and serve',
+    usage: `sftpgo serve [--config FILE] [--data-dir DIR]\n\nValidates the config, applies it to the store in one transaction, starts the\nconfigured services. SIGHUP reloads the config (an invalid file is rejected and\nthe running state stays); SIGTERM or SIGINT stops cleanly.\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const { serveCommand } = await import('../serve/serve.ts');
+      return serveCommand(loaded, dataDirOf(flags, loaded), flags);
+    },
+  },
+  validate: {
+    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const c = loaded.config;
+      process.stdout.write(
+        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.admins?.length ?? 0} admins)\n`,
+      );
+      return 0;
+    },
+  },
+  plan: {
+    summary: 'print what serve would create, update or delete in the store; change nothing',
+    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--json]\n\n${CONFIG_HELP}\n      --json           print the plan as JSON`,
+    options: { ...COMMON, json: { type: 'boolean' } },
+    async run(flags) {
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const dataDir = dataDirOf(flags, loaded);
+      const exists = await storeExists(dataDir);
+      const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
+      try {
+        const version = store ? await schemaVersionOf(store) : 0;
+        if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
+        const plan = await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
+        // Overrides made through the API stay on top of the file's values; plan shows them.
+        const overrides = store ? await listOverrides(store) : [];
+        if (flags.json) {
+          const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
+          process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
+        } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
+      } finally {
+        await store?.close();
+      }
+      return 0;
+    },
+  },
+  initprovider: {
+    summary: 'create the store or upgrade its schema to this version',
+    usage: `sftpgo initprovider [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}`,
+    options: COMMON,
+    async run(flags) {
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      const store = await openStore(dataDir);
+      try {
+        const applied = await migrateUp(store);
+        process.stdout.write(
+          applied.length
+            ? `store at ${dataDir} migrated to schema version ${LATEST_SCHEMA_VERSION} (applied ${applied.join(', ')})\n`
+            : `store at ${dataDir} is already at schema version ${LATEST_SCHEMA_VERSION}\n`,
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  revertprovider: {
+    summary: 'downgrade the store schema to an older version',
+    usage: `sftpgo revertprovider --to-version N [--config FILE] [--data-dir DIR]\n\nVersions:\n${migrationList()
+      .map((m) => `  ${m.version}  ${m.description}`)
+      .join('\n')}\n\n${CONFIG_HELP}`,
+    options: { ...COMMON, 'to-version': { type: 'string' } },
+    async run(flags) {
+      const to = Number(flags['to-version']);
+      if (flags['to-version'] === undefined || !Number.isInteger(to)) {
+        process.stderr.write('revertprovider: --to-version N is required\n');
+        return 2;
+      }
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      if (!(await storeExists(dataDir))) {
+        process.stderr.write(`revertprovider: no store at ${dataDir}\n`);
+        return 1;
+      }
+      const store = await openStore(dataDir);
+      try {
+        const reverted = await migrateDown(store, to);
+        process.stdout.write(`store at ${dataDir} is at schema version ${to}${reverted.length ? ` (reverted ${reverted.join(', ')})` : ''}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  dumpdata: {
+    summary: 'write the whole store as JSON',
+    usage: `sftpgo dumpdata [--output FILE] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -o, --output FILE    write to FILE instead of stdout (mode 0600: it holds password hashes)`,
+    options: { ...COMMON, output: { type: 'string', short: 'o' } },
+    async run(flags) {
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      if (!(await storeExists(dataDir))) {
+        process.stderr.write(`dumpdata: no store at ${dataDir}\n`);
+        return 1;
+      }
+      const store = await openStore(dataDir, { readOnly: true });
+      try {
+        const text = JSON.stringify(await dumpStore(store), null, 2) + '\n';
+        if (typeof flags.output === 'string') writeFileSync(flags.output, text, { mode: 0o600 });
+        else process.stdout.write(text);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  loaddata: {
+    summary: 'load a JSON dump into the store (records with the same name are replaced), or import an SFTPGo backup',
+    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders and admins are imported\n                       as runtime-owned records, with their password hashes\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
+    options: { ...COMMON, input: { type: 'string', short: 'i' }, 'from-sftpgo': { type: 'boolean' }, 'emit-yaml': { type: 'boolean' } },
+    async run(flags) {
+      if (typeof flags.input !== 'string') {
+        process.stderr.write('loaddata: --input FILE is required\n');
+        return 2;
+      }
+      let dump: unknown;
+      try {
+        dump = JSON.parse(readFileSync(flags.input, 'utf8'));
+      } catch (err) {
+        process.stderr.write(`loaddata: cannot read ${flags.input}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      if (flags['from-sftpgo']) return importSftpgo(dump, flags);
+      const dataDir = await dataDirFor(flags);
+      if (!dataDir) return 1;
+      const store = await openStore(dataDir);
+      try {
+        await migrateUp(store);
+        const n = await loadDump(store, dump);
+        process.stdout.write(`loaded ${n.users} users, ${n.folders} folders, ${n.admins} admins into ${dataDir}\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    },
+  },
+  version: {
+    summary: 'print the version',
+    usage: 'sftpgo version [--verbose]',
+    options: { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean', short: 'v' } },
+    async run(flags) {
+      const runtime = typeof Bun !== 'undefined' ? `bun ${Bun.version}` : `node ${process.versions.node}`;
+      process.stdout.write(`sftpgo ${pkg.version} (${runtime}, store schema ${LATEST_SCHEMA_VERSION})\n`);
+      if (flags.verbose) {
+        // Which native pieces loaded: a binary that lost an embedded addon still runs, only slower
+        const { chachaImplementation } = await import('../lib/ssh2.ts');
+        process.stdout.write(`ssh chacha20-poly1305: ${chachaImplementation ?? 'unavailable'}\n`);
+      }
+      return 0;
+    },
+  },
+};
+
+/** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
+async function importSftpgo(dump: unknown, flags: Record<string, string | boolean | undefined>): Promise<number> {
+  const { importSftpgoDump, toYaml, MigrationError } = await import('../migrate/sftpgo.ts');
+  try {
+    if (flags['emit-yaml']) {
+      process.stdout.write(toYaml(importSftpgoDump(dump)));
+      return 0;
+    }
+    const dataDir = await dataDirFor(flags);
+    if (!dataDir) return 1;
+    const loaded = loadOrReport(flags);
+    const store = await openStore(dataDir);
+    try {
+      await migrateUp(store);
+      const { importIntoStore } = await import('../api/import.ts');
+      const config = loaded?.config ?? {};
+      const records = new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
+      const runtime = { config, dataDir, records, log: createLog() };
+      const n = await importIntoStore(runtime, dump, 'cli');
+      for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}\n`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof MigrationError) {
+      for (const d of err.details) process.stderr.write(`${d.path}: ${d.message}\n`);
+      process.stderr.write(`${err.message}; nothing was imported\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** The data dir for store-only commands: the config is read (if any) only for data_provider. */
+async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {
+  if (flags['data-dir']) return dataDirOf(flags);
+  const loaded = loadOrReport(flags);
+  return loaded ? dataDirOf(flags, loaded) : undefined;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return (
+    `sftpgo ${pkg.version}: SFTP/SCP server with a declarative YAML config\n\nUsage: sftpgo <command> [flags]\n\nCommands:\n` +
+    Object.entries(COMMANDS)
+      .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+      .join('\n') +
+    `\n\nRun 'sftpgo <command> --help' for a command's flags.\n`
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') return COMMANDS.version!.run({});
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(cmd.usage + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(flags);
+  } catch (err) {
+    process.stderr.write(`${name}: ${isAppError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// serve resolves only after a clean shutdown; the other commands are done here. Flush first: a
+// large dump written to a pipe would otherwise be cut by exit().
+process.exitCode = code;

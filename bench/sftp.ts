@@ -222,11 +222,15 @@ function remote(s: Server, name: string): string {
 interface Sample {
   mbps: number;
   cpuPerGB: number;
+  /** Largest resident memory of the server's process tree seen during the transfer (sampled every 100 ms). */
+  peakMiB: number;
 }
 
 /** `streams` parallel sftp clients each moving the big file; MB/s is total bytes over wall time. */
 async function transfer(s: Server, cipher: string, dir: 'up' | 'down', streams: number): Promise<Sample> {
   const cpu0 = cpuSeconds(s.pid());
+  let peakMiB = rssMiB(processTree(s.pid()));
+  const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rssMiB(processTree(s.pid())))), 100);
   const t = performance.now();
   await Promise.all(
     Array.from({ length: streams }, (_, i) =>
@@ -242,14 +246,14 @@ async function transfer(s: Server, cipher: string, dir: 'up' | 'down', streams: 
         p.once('exit', (code) => (rmSync(file, { force: true }), code === 0 ? res() : rej(new Error(`${s.name}: sftp ${dir} exited ${code}`))));
       }),
     ),
-  );
+  ).finally(() => clearInterval(sampler));
   const secs = (performance.now() - t) / 1000;
   const cpu = cpuSeconds(s.pid()) - cpu0;
   const bytes = SIZE_MB * 2 ** 20 * streams;
   // Spot-check integrity of one transfer per measurement.
   const check = dir === 'up' ? join(s.home, 'up0.bin') : join(work, 'got-0.bin');
   if (createHash('sha256').update(readFileSync(check)).digest('hex') !== bigSha) throw new Error(`${s.name}: ${dir} corrupted the file`);
-  return { mbps: bytes / 1e6 / secs, cpuPerGB: cpu / (bytes / 1e9) };
+  return { mbps: bytes / 1e6 / secs, cpuPerGB: cpu / (bytes / 1e9), peakMiB };
 }
 
 function smallFiles(s: Server, cipher: string): number {
@@ -265,7 +269,7 @@ function listing(s: Server, cipher: string): number {
   return r.ms / 1000;
 }
 
-async function idleSessions(s: Server): Promise<number> {
+async function idleSessions(s: Server): Promise<{ before: number; after: number }> {
   const before = rssMiB(processTree(s.pid()));
   const clients: InstanceType<typeof Client>[] = [];
   for (let i = 0; i < IDLE_SESSIONS; i += 10) {
@@ -284,7 +288,7 @@ async function idleSessions(s: Server): Promise<number> {
   const after = rssMiB(processTree(s.pid()));
   for (const c of clients) c.end();
   process.stderr.write(`${s.name}: RSS ${before.toFixed(0)} MiB idle, ${after.toFixed(0)} MiB with ${clients.length} sessions\n`);
-  return after;
+  return { before, after };
 }
 
 function median(xs: number[]): number {
@@ -312,7 +316,9 @@ try {
   // the allocators (Bun's especially, with MIMALLOC_PURGE_DELAY=-1) hold on to what they used.
   for (const s of servers) {
     try {
-      add(`${s.name}|idle`, await idleSessions(s));
+      const { before, after } = await idleSessions(s);
+      add(`${s.name}|idle0`, before);
+      add(`${s.name}|idle`, after);
     } catch (err) {
       process.stderr.write(`${s.name}: idle sessions failed: ${(err as Error).message}\n`);
     }
@@ -325,6 +331,7 @@ try {
           const r = await transfer(s, cipher, dir, streams);
           add(`${s.name}|${cipher}|${dir}${streams}|mbps`, r.mbps);
           add(`${s.name}|${cipher}|${dir}${streams}|cpu`, r.cpuPerGB);
+          if (streams === 4) add(`${s.name}|peak4`, r.peakMiB);
         }
         process.stderr.write(`round ${round + 1} ${cipher} ${s.name}: done\n`);
       }
@@ -354,8 +361,15 @@ for (const cipher of CIPHERS) {
     out.push(`| ${s.name} | ${cells.join(' | ')} |`);
   }
 }
-out.push('', `| server | ${SMALL_FILES} × 4 KiB upload | ls -l of ${LIST_ENTRIES} entries | RSS with ${IDLE_SESSIONS} idle sessions |`, '|---|---|---|---|');
+out.push(
+  '',
+  `| server | ${SMALL_FILES} × 4 KiB upload | ls -l of ${LIST_ENTRIES} entries | RSS idle | RSS with ${IDLE_SESSIONS} idle sessions | peak RSS, 4 transfers at once (largest) |`,
+  '|---|---|---|---|---|---|',
+);
+const max = (k: string) => Math.max(...(results.get(k) ?? [NaN]));
 for (const s of servers)
-  out.push(`| ${s.name} | ${m(`${s.name}|small`).toFixed(2)} s | ${m(`${s.name}|list`).toFixed(2)} s | ${m(`${s.name}|idle`).toFixed(0)} MiB |`);
+  out.push(
+    `| ${s.name} | ${m(`${s.name}|small`).toFixed(2)} s | ${m(`${s.name}|list`).toFixed(2)} s | ${m(`${s.name}|idle0`).toFixed(0)} MiB | ${m(`${s.name}|idle`).toFixed(0)} MiB | ${max(`${s.name}|peak4`).toFixed(0)} MiB |`,
+  );
 console.log(out.join('\n'));
 rmSync(work, { recursive: true, force: true });

@@ -27,7 +27,7 @@ const ts = await compile(schema, 'Config', {
 // Compiling the schema with ajv takes 100-300 ms at every start; as generated code it loads in a
 // few. Same options as the loader's yes/no check (src/config/load.ts): no allErrors (the first
 // error is enough to know the file must be read again for all of them), one function per
-// definition. ajv's one runtime helper is copied in so the module imports nothing.
+// definition. ajv's one runtime helper is copied in (from ajv itself) so the module imports nothing.
 const ajv = new Ajv({ strict: false, allowUnionTypes: true, inlineRefs: false, code: { source: true, esm: true } });
 const RUNTIME = 'require("ajv/dist/runtime/ucs2length").default';
 const code = standaloneCode(ajv, ajv.compile(schema));
@@ -37,21 +37,7 @@ const check = `// Generated from sftpgo.schema.json by \`npm run gen:types\`; do
 // @ts-nocheck
 /* eslint-disable */
 // ajv/dist/runtime/ucs2length: string length in code points, as JSON Schema counts it.
-function ucs2length(str) {
-  const len = str.length;
-  let length = 0;
-  let pos = 0;
-  let value;
-  while (pos < len) {
-    length++;
-    value = str.charCodeAt(pos++);
-    if (value >= 0xd800 && value <= 0xdbff && pos < len) {
-      value = str.charCodeAt(pos);
-      if ((value & 0xfc00) === 0xdc00) pos++;
-    }
-  }
-  return length;
-}
+${ucs2length.toString()}
 ${code.replace('"use strict";', '').replace(/export default \w+;/, '').replace(RUNTIME, 'ucs2length')}
 `;
 

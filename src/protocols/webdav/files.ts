@@ -10,10 +10,6 @@ import { markBodyRead, type DavRequest } from './request.ts';
 import { HttpError } from './status.ts';
 import { escapeXml } from './xml.ts';
 
-// Fewer, larger reads and socket writes: per-chunk costs (a thread-pool read, a send, the
-// bookkeeping of a Download) were most of the GET path's CPU at 256 KiB.
-const CHUNK = 1024 * 1024;
-
 /** A single `bytes=` range resolved against `size`: null = serve everything, 'unsatisfiable' = 416. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
   if (!header) return null;
@@ -83,32 +79,14 @@ export async function getOrHead(r: DavRequest, head: boolean): Promise<void> {
   }
 }
 
-/**
- * Sends bytes start..end: the next chunk is read while the current one is written, so the disk
- * (or the backend) and the socket work at the same time instead of taking turns.
- */
 async function sendRange(res: ServerResponse, dl: Download, start: number, end: number): Promise<void> {
-  // A fresh buffer per chunk: res.write may still hold the previous one.
-  const readAt = (pos: number): Promise<Buffer> => {
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
-    return dl.read(buf, pos).then((n) => (n === buf.length ? buf : buf.subarray(0, n)));
-  };
-  let pos = start;
-  let next: Promise<Buffer> | undefined = pos <= end ? readAt(pos) : undefined;
-  try {
-    while (next) {
-      const chunk: Buffer = await next;
-      next = undefined;
-      if (chunk.length === 0) throw new HttpError(500, 'file shrank while being read');
-      pos += chunk.length;
-      if (pos <= end) next = readAt(pos);
-      if (res.destroyed) throw new HttpError(499, 'client gone');
-      if (!res.write(chunk)) await waitDrain(res);
-    }
-  } finally {
-    // The download is closed or aborted next: no read may still be running on its handle.
-    await next?.catch(() => undefined);
+  let sent = 0;
+  for await (const chunk of dl.chunks(start, end)) {
+    if (res.destroyed) throw new HttpError(499, 'client gone');
+    sent += chunk.length;
+    if (!res.write(chunk)) await waitDrain(res);
   }
+  if (sent < end - start + 1) throw new HttpError(500, 'file shrank while being read');
 }
 
 /** A collection asked for with GET: a minimal HTML index, streamed. */

@@ -1,14 +1,21 @@
 // FTP and WebDAV side by side, one run: this server (compiled binary) against vsftpd for FTP (Debian's
-// rclone 1.60 has no `serve ftp`) and against `rclone serve webdav` for WebDAV. Same clients for
-// both sides (lftp for FTP, curl for single WebDAV files, rclone for many small WebDAV files),
-// interleaved rounds, medians. Prints Markdown tables with ratios.
+// rclone 1.60 has no `serve ftp`) and against Apache httpd (mod_dav_fs) and `rclone serve webdav`
+// for WebDAV. Same clients for every server (lftp for FTP, curl for single WebDAV files, rclone for
+// many small WebDAV files), interleaved rounds, medians. Prints Markdown tables with ratios (to
+// vsftpd, and to Apache httpd for WebDAV) and this server's CPU seconds per GB moved.
 //
-//   bun bench/ftp-dav.ts [--rounds 3] [--size-mb 256] [--small-files 1000]
+//   bun bench/ftp-dav.ts [--rounds 3] [--size-mb 256] [--small-files 1000] [--only ftp,dav]
+//
+// --baseline BINARY adds another compiled build (say, of the previous commit) as its own row, run
+// like this server and interleaved with it, to check a change for regressions in the same run.
+// Apache comes from scripts/install-bench-deps.sh; without it the WebDAV table has no Apache row.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/net.ts';
 import { tempDir, removeTempDirs } from '../test/support/tmp.ts';
+import { cpuSecs, processTree } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -16,6 +23,8 @@ const opt = (name: string, def: string) => (args.includes(name) ? args[args.inde
 const ROUNDS = Number(opt('--rounds', '3'));
 const SIZE_MB = Number(opt('--size-mb', '256'));
 const SMALL = Number(opt('--small-files', '1000'));
+const ONLY = opt('--only', 'ftp,dav').split(',');
+const BASELINE = opt('--baseline', '');
 const PASSWORD = 'bench-Pass-1';
 const work = tempDir('bench-ftpdav-');
 const big = join(work, 'big.bin');
@@ -49,15 +58,43 @@ function exec(cmd: string, argv: string[]): Promise<void> {
   });
 }
 
-// ---- this server: FTP + WebDAV, one user ----
-const ours = { ftp: await freePort(), dav: await freePort(), home: join(work, 'ours-home') };
+/** Servers this run started: stopped however it ends, a failed start included. */
+const started: ChildProcess[] = [];
+process.on('exit', () => started.forEach((p) => p.exitCode === null && p.kill('SIGTERM')));
+function track(p: ChildProcess): ChildProcess {
+  started.push(p);
+  return p;
+}
+function chownTree(dir: string, uid: number, gid: number): void {
+  spawnSync('chown', ['-R', `${uid}:${gid}`, dir]);
+}
+
+// ---- this server (and the baseline build): FTP + WebDAV, one user each ----
+interface Ours {
+  name: string;
+  ftp: number;
+  dav: number;
+  proc: ChildProcess;
+}
+async function startOurs(name: string, bin: string, tag: string, pasvStart: number): Promise<Ours> {
+  const o = { ftp: await freePort(), dav: await freePort(), home: join(work, `${tag}-home`) };
+  writeFileSync(
+    join(work, `${tag}.yaml`),
+    `ftpd:\n  bindings: [{ address: 127.0.0.1, port: ${o.ftp} }]\n  passive_port_range: { start: ${pasvStart}, end: ${pasvStart + 99} }\nwebdavd:\n  bindings: [{ address: 127.0.0.1, port: ${o.dav} }]\nlog: { level: warn }\nusers:\n  - { username: bench, password: ${PASSWORD}, home_dir: ${o.home} }\n`,
+  );
+  const proc = track(spawn(bin, ['serve', '--config', join(work, `${tag}.yaml`), '--data-dir', join(work, `${tag}-data`)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, MIMALLOC_PURGE_DELAY: '-1' },
+  }));
+  await waitPort(o.dav, proc, name);
+  return { name, ftp: o.ftp, dav: o.dav, proc };
+}
 const pasv = { start: 41000, end: 41099 };
-writeFileSync(
-  join(work, 'sftpgo.yaml'),
-  `ftpd:\n  bindings: [{ address: 127.0.0.1, port: ${ours.ftp} }]\n  passive_port_range: { start: ${pasv.start}, end: ${pasv.end} }\nwebdavd:\n  bindings: [{ address: 127.0.0.1, port: ${ours.dav} }]\nlog: { level: warn }\nusers:\n  - { username: bench, password: ${PASSWORD}, home_dir: ${ours.home} }\n`,
-);
-const server = spawn(binary, ['serve', '--config', join(work, 'sftpgo.yaml'), '--data-dir', join(work, 'data')], { stdio: ['ignore', 'ignore', 'inherit'] });
-await waitPort(ours.dav, server, 'sftpgo');
+const oursAll: Ours[] = [await startOurs('this server', binary, 'ours', pasv.start)];
+if (BASELINE) {
+  if (!existsSync(BASELINE)) throw new Error(`--baseline ${BASELINE}: no such binary`);
+  oursAll.push(await startOurs('baseline build', resolve(BASELINE), 'base', pasv.start + 400));
+}
 
 // ---- vsftpd: anonymous with uploads into a directory owned by its `ftp` user ----
 const vs = { port: await freePort(), root: join(work, 'vsftpd') };
@@ -77,28 +114,61 @@ writeFileSync(
     'secure_chroot_dir=/var/run/vsftpd/empty', 'pasv_promiscuous=YES', 'max_per_ip=0', 'max_clients=0',
   ].join('\n') + '\n',
 );
-const vsftpd = spawn('/usr/sbin/vsftpd', [join(work, 'vsftpd.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const vsftpd = track(spawn('/usr/sbin/vsftpd', [join(work, 'vsftpd.conf')], { stdio: ['ignore', 'ignore', 'inherit'] }));
 await waitPort(vs.port, vsftpd, 'vsftpd');
 
 // ---- rclone serve webdav ----
 const rc = { port: await freePort(), root: join(work, 'rclone') };
 mkdirSync(rc.root);
-const rclone = spawn('rclone', ['serve', 'webdav', rc.root, '--addr', `127.0.0.1:${rc.port}`, '--user', 'bench', '--pass', PASSWORD, '--config', '/dev/null', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const rclone = track(spawn('rclone', ['serve', 'webdav', rc.root, '--addr', `127.0.0.1:${rc.port}`, '--user', 'bench', '--pass', PASSWORD, '--config', '/dev/null', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] }));
 await waitPort(rc.port, rclone, 'rclone');
+
+// ---- Apache httpd with mod_dav_fs: its own config, on a loopback port, never as root ----
+const APACHE = '/usr/sbin/apache2';
+const MODULES = '/usr/lib/apache2/modules';
+let apache: ChildProcess | undefined;
+// Its own directory: the work directory is private to this user, and httpd may run as another.
+const ap = { port: await freePort(), dir: tempDir('bench-apache-') };
+if (existsSync(APACHE) && existsSync(join(MODULES, 'mod_dav_fs.so'))) {
+  mkdirSync(join(ap.dir, 'dav'), { recursive: true });
+  const sha = createHash('sha1').update(PASSWORD).digest('base64');
+  writeFileSync(join(ap.dir, 'htpasswd'), `bench:{SHA}${sha}\n`);
+  const mods = ['mpm_event', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_basic', 'dav', 'dav_fs', 'mime'];
+  writeFileSync(
+    join(ap.dir, 'httpd.conf'),
+    [
+      ...mods.map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`),
+      `ServerRoot ${ap.dir}`, 'ServerName 127.0.0.1', `Listen 127.0.0.1:${ap.port}`, `PidFile ${ap.dir}/httpd.pid`,
+      `ErrorLog ${ap.dir}/error.log`, 'LogLevel warn', `DefaultRuntimeDir ${ap.dir}`, `DavLockDB ${ap.dir}/davlock`,
+      'KeepAlive On', 'TypesConfig /etc/mime.types', `DocumentRoot ${ap.dir}/dav`,
+      `<Directory ${ap.dir}/dav>`, '  Dav On', '  AuthType Basic', '  AuthName bench', `  AuthUserFile ${ap.dir}/htpasswd`, '  Require valid-user', '</Directory>',
+    ].join('\n') + '\n',
+  );
+  // httpd refuses to run as root: as root, the instance runs as the unprivileged www-data.
+  const asRoot = process.getuid?.() === 0;
+  const uid = asRoot ? Number(spawnSync('id', ['-u', 'www-data'], { encoding: 'utf8' }).stdout.trim()) : undefined;
+  const gid = asRoot ? Number(spawnSync('id', ['-g', 'www-data'], { encoding: 'utf8' }).stdout.trim()) : undefined;
+  if (asRoot) chownTree(ap.dir, uid!, gid!);
+  apache = track(spawn(APACHE, ['-f', join(ap.dir, 'httpd.conf'), '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'inherit'], ...(asRoot ? { uid, gid } : {}) }));
+  await waitPort(ap.port, apache, 'apache2');
+} else process.stderr.write('apache2 with mod_dav_fs not installed (scripts/install-bench-deps.sh): no Apache row\n');
 
 interface FtpTarget {
   name: string;
   port: number;
   login: string;
   dir: string;
+  /** The server process whose CPU time is reported (ours only). */
+  proc?: ChildProcess;
 }
 const ftpTargets: FtpTarget[] = [
-  { name: 'this server', port: ours.ftp, login: `-u bench,${PASSWORD}`, dir: '.' },
+  ...oursAll.map((o) => ({ name: o.name, port: o.ftp, login: `-u bench,${PASSWORD}`, dir: '.', proc: o.proc })),
   { name: 'vsftpd', port: vs.port, login: '-u anonymous,x', dir: 'up' },
 ];
 const lftp = (t: FtpTarget, cmds: string) => exec('lftp', ['-c', `set net:max-retries 1; set xfer:clobber on; open ${t.login} -p ${t.port} 127.0.0.1; cd ${t.dir}; ${cmds}`]);
-const davTargets = [
-  { name: 'this server', url: `http://127.0.0.1:${ours.dav}` },
+const davTargets: { name: string; url: string; proc?: ChildProcess }[] = [
+  ...oursAll.map((o) => ({ name: o.name, url: `http://127.0.0.1:${o.dav}`, proc: o.proc })),
+  ...(apache ? [{ name: 'Apache httpd (mod_dav_fs)', url: `http://127.0.0.1:${ap.port}` }] : []),
   { name: 'rclone serve webdav', url: `http://127.0.0.1:${rc.port}` },
 ];
 const curl = (argv: string[]) => exec('curl', ['-sSf', '-u', `bench:${PASSWORD}`, ...argv]);
@@ -125,35 +195,54 @@ async function secs(fn: () => Promise<void>): Promise<number> {
 const results = new Map<string, number[]>();
 const add = (k: string, v: number) => results.set(k, [...(results.get(k) ?? []), v]);
 const MB = (SIZE_MB * 2 ** 20) / 1e6;
+/** MB/s of one big-file transfer, and this server's CPU seconds per GB for it. */
+async function measure(key: string, proc: ChildProcess | undefined, fn: () => Promise<void>): Promise<void> {
+  const tree = proc ? processTree(proc.pid!) : [];
+  const cpu0 = cpuSecs(tree);
+  add(`${key}`, MB / (await secs(fn)));
+  if (proc) add(`${key}|cpu`, (cpuSecs(tree) - cpu0) / (MB / 1000));
+}
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const t of ftpTargets) {
-      add(`ftp|${t.name}|up`, MB / (await secs(() => lftp(t, `put ${big} -o big-${round}.bin`))));
-      add(`ftp|${t.name}|down`, MB / (await secs(() => lftp(t, `get big-${round}.bin -o ${join(work, 'ftp-got.bin')}`))));
-      add(`ftp|${t.name}|small`, await secs(() => lftp(t, `mkdir small-${round}; mput -O small-${round} ${smallDir}/*`)));
-    }
-    for (const t of davTargets) {
-      add(`dav|${t.name}|up`, MB / (await secs(() => curl(['-T', big, `${t.url}/big-${round}.bin`]))));
-      add(`dav|${t.name}|down`, MB / (await secs(() => curl(['-o', join(work, 'dav-got.bin'), `${t.url}/big-${round}.bin`]))));
-      add(`dav|${t.name}|small`, await secs(() => rcloneCopy(t.url, `small-${round}`)));
-    }
+    if (ONLY.includes('ftp'))
+      for (const t of ftpTargets) {
+        await measure(`ftp|${t.name}|up`, t.proc, () => lftp(t, `put ${big} -o big-${round}.bin`));
+        await measure(`ftp|${t.name}|down`, t.proc, () => lftp(t, `get big-${round}.bin -o ${join(work, 'ftp-got.bin')}`));
+        add(`ftp|${t.name}|small`, await secs(() => lftp(t, `mkdir small-${round}; mput -O small-${round} ${smallDir}/*`)));
+      }
+    if (ONLY.includes('dav'))
+      for (const t of davTargets) {
+        await measure(`dav|${t.name}|up`, t.proc, () => curl(['-T', big, `${t.url}/big-${round}.bin`]));
+        await measure(`dav|${t.name}|down`, t.proc, () => curl(['-o', join(work, 'dav-got.bin'), `${t.url}/big-${round}.bin`]));
+        add(`dav|${t.name}|small`, await secs(() => rcloneCopy(t.url, `small-${round}`)));
+      }
     process.stderr.write(`round ${round + 1} done\n`);
   }
 } finally {
-  for (const p of [server, vsftpd, rclone]) p.kill('SIGTERM');
+  for (const p of [...oursAll.map((o) => o.proc), vsftpd, rclone, apache]) p?.kill('SIGTERM');
 }
 const med = (k: string) => {
   const xs = [...(results.get(k) ?? [NaN])].sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)]!;
 };
-const out = [`${SIZE_MB} MiB file up/down (MB/s) and ${SMALL} × 4 KiB files (s), median of ${ROUNDS} interleaved rounds; ratio = this server / peer.`, ''];
-for (const [proto, peer, client] of [['ftp', 'vsftpd', 'lftp (mput for small files)'], ['dav', 'rclone serve webdav', 'curl; rclone copy --transfers 4 for small files']] as const) {
-  out.push(`### ${proto === 'ftp' ? 'FTP' : 'WebDAV'} (client: ${client})`, '', `| server | up | down | ${SMALL} small files |`, '|---|---|---|---|');
-  for (const name of ['this server', peer]) {
+const out = [
+  `${SIZE_MB} MiB file up/down (MB/s, with this server's CPU s/GB) and ${SMALL} × 4 KiB files (s), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer.`,
+  '',
+];
+const tables = [
+  { proto: 'ftp', title: 'FTP', peer: 'vsftpd', rows: ftpTargets.map((t) => t.name), client: 'lftp (mput for small files)' },
+  { proto: 'dav', title: 'WebDAV', peer: apache ? 'Apache httpd (mod_dav_fs)' : 'rclone serve webdav', rows: davTargets.map((t) => t.name), client: 'curl; rclone copy --transfers 4 for small files' },
+] as const;
+for (const { proto, title, peer, rows, client } of tables) {
+  if (!ONLY.includes(proto)) continue;
+  out.push(`### ${title} (client: ${client}; ratio to ${peer})`, '', `| server | up | down | ${SMALL} small files |`, '|---|---|---|---|');
+  for (const name of rows) {
     const r = (m: string, lowerBetter = false) => {
       const v = med(`${proto}|${name}|${m}`);
       const p = med(`${proto}|${peer}|${m}`);
-      return name === peer ? v.toFixed(m === 'small' ? 2 : 0) : `${v.toFixed(m === 'small' ? 2 : 0)} (×${(lowerBetter ? p / v : v / p).toFixed(2)})`;
+      const cpu = results.has(`${proto}|${name}|${m}|cpu`) ? ` (${med(`${proto}|${name}|${m}|cpu`).toFixed(2)})` : '';
+      const text = `${v.toFixed(m === 'small' ? 2 : 0)}${cpu}`;
+      return name === peer ? text : `${text} ×${(lowerBetter ? p / v : v / p).toFixed(2)}`;
     };
     out.push(`| ${name} | ${r('up')} | ${r('down')} | ${r('small', true)} |`);
   }

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
+bash scripts/install-bench-deps.sh
 ./node_modules/.bin/bun scripts/build.ts
 echo "## reconcile"; ./node_modules/.bin/bun bench/reconcile.ts
 echo "## sftp"; ./node_modules/.bin/bun bench/sftp.ts

@@ -17,6 +17,7 @@ import type { UsageBook } from './quota.ts';
 import { hashingOptions, Records } from '../store/records.ts';
 import { backendServices, type BackendServices } from './login.ts';
 import { QuotaScans } from './quota-scan.ts';
+import { CurrentUsers } from './current-users.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -57,6 +58,8 @@ export class ServerContext {
   readonly quotaScans = new QuotaScans(this);
   /** Live sessions and connections. */
   readonly connections = new ConnectionRegistry();
+  /** Effective user records transfers read their limits from, forgotten at each store change. */
+  readonly currentUsers: CurrentUsers;
   /** The one way in for every protocol and the API. */
   readonly gate: LoginGate;
   /** What every backend this server opens is given: its secrets resolver and this server's log. */
@@ -70,6 +73,7 @@ export class ServerContext {
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;
     this.usage = init.usage;
+    this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });

@@ -21,6 +21,7 @@ import { Session } from './session.ts';
 import type { LimitsSource } from './transfer-limits.ts';
 import { effectiveUser } from '../store/records.ts';
 import type { SecretBox } from '../config/sealed.ts';
+import type { CurrentUsers } from './current-users.ts';
 
 /**
  * What every backend is opened with: secrets read as the config reads them (`{ file }` references
@@ -67,16 +68,18 @@ export interface SettingsSource {
   config: Config;
   store: Store;
   usage: UsageBook;
+  /** Effective users remembered between transfers; without it each transfer reads the store. */
+  currentUsers?: Pick<CurrentUsers, 'get'>;
 }
 
 /**
  * The settings every protocol front-end logs users in with: `common` from the config, and quota
  * tracking in the store unless `data_provider.track_quota` is 0.
  */
-export function coreSettingsFor({ config, store, usage: book }: SettingsSource): CoreSettings {
+export function coreSettingsFor({ config, store, usage: book, currentUsers }: SettingsSource): CoreSettings {
   return {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
-    limits: { currentUser: (name) => effectiveUser(store, name), book },
+    limits: { currentUser: (name) => (currentUsers ? currentUsers.get(name) : effectiveUser(store, name)), book },
   };
 }
 

@@ -28,6 +28,8 @@ const ABORTED = new AppError('io', 'transfer aborted');
 const TEMP_PREFIX = '.sftpgo-upload.';
 /** How much out-of-order data a sequential upload may hold while it waits for a gap to fill. */
 const MAX_REORDER_BYTES = 32 * 1024 * 1024;
+/** Bytes a streamed download reads at once (FTP RETR, WebDAV GET). */
+const STREAM_CHUNK = 1024 * 1024;
 
 export function tempUploadPath(target: string): string {
   return posix.join(posix.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}.${posix.basename(target)}`);
@@ -56,6 +58,36 @@ export class Download extends Transfer {
     await this.gate?.pass(n);
     this.bytes += n;
     return n;
+  }
+
+  /**
+   * The bytes from `start` to `end` (inclusive; to the end of the file when undefined) as fresh
+   * buffers a consumer may hold on to, the next chunk read while the consumer sends the current
+   * one: the storage and the client's socket work at the same time instead of taking turns. Stops
+   * early at the end of the file.
+   */
+  async *chunks(start: number, end?: number, chunk = STREAM_CHUNK): AsyncGenerator<Buffer> {
+    const last = end ?? Infinity;
+    const readAt = (pos: number): Promise<Buffer> => {
+      const buf = Buffer.allocUnsafe(Math.min(chunk, last - pos + 1));
+      return this.read(buf, pos).then((n) => (n === buf.length ? buf : buf.subarray(0, n)));
+    };
+    let pos = start;
+    let next: Promise<Buffer> | undefined = pos <= last ? readAt(pos) : undefined;
+    try {
+      while (next) {
+        const buf: Buffer = await next;
+        next = undefined;
+        if (buf.length === 0) return;
+        pos += buf.length;
+        if (pos <= last) next = readAt(pos);
+        yield buf;
+      }
+    } finally {
+      // The consumer stopped (error, client gone): the download is closed or aborted next, and no
+      // read may still be running on its handle then.
+      await next?.catch(() => undefined);
+    }
   }
 
   protected async finish(ok: boolean): Promise<void> {

@@ -321,15 +321,21 @@ export class SftpSession {
   async #readdir(id: number, hb: Buffer): Promise<void> {
     const h = this.#get(hb);
     if (h.kind !== 'dir') throw new AppError('invalid', 'not a directory handle');
+    // The whole page is one piece of in-flight work for CLOSE to wait for, not each entry.
+    const page = await this.#track(h, this.#page(h.entries));
+    if (page.length === 0) this.#reply(id, () => this.sftp.status(id, FX.EOF));
+    else this.#reply(id, () => this.sftp.name(id, page));
+  }
+
+  async #page(entries: AsyncIterator<FileInfo>): Promise<{ filename: string; longname: string; attrs: never }[]> {
     const page: { filename: string; longname: string; attrs: never }[] = [];
     const now = Date.now();
     while (page.length < READDIR_PAGE) {
-      const next = await this.#track(h, h.entries.next());
+      const next = await entries.next();
       if (next.done) break;
       page.push({ filename: next.value.name, longname: longnameOf(next.value, now), attrs: attrsOf(next.value) as never });
     }
-    if (page.length === 0) this.#reply(id, () => this.sftp.status(id, FX.EOF));
-    else this.#reply(id, () => this.sftp.name(id, page));
+    return page;
   }
 
   async #extended(id: number, name: string, data: Buffer): Promise<void> {

@@ -10,8 +10,6 @@ import { markBodyRead, type DavRequest } from './request.ts';
 import { HttpError } from './status.ts';
 import { escapeXml } from './xml.ts';
 
-const CHUNK = 256 * 1024;
-
 /** A single `bytes=` range resolved against `size`: null = serve everything, 'unsatisfiable' = 416. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
   if (!header) return null;
@@ -82,16 +80,13 @@ export async function getOrHead(r: DavRequest, head: boolean): Promise<void> {
 }
 
 async function sendRange(res: ServerResponse, dl: Download, start: number, end: number): Promise<void> {
-  let pos = start;
-  while (pos <= end) {
+  let sent = 0;
+  for await (const chunk of dl.chunks(start, end)) {
     if (res.destroyed) throw new HttpError(499, 'client gone');
-    // A fresh buffer per chunk: res.write may still hold the previous one.
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, end - pos + 1));
-    const n = await dl.read(buf, pos);
-    if (n === 0) throw new HttpError(500, 'file shrank while being read');
-    pos += n;
-    if (!res.write(n === buf.length ? buf : buf.subarray(0, n))) await waitDrain(res);
+    sent += chunk.length;
+    if (!res.write(chunk)) await waitDrain(res);
   }
+  if (sent < end - start + 1) throw new HttpError(500, 'file shrank while being read');
 }
 
 /** A collection asked for with GET: a minimal HTML index, streamed. */

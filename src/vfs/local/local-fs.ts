@@ -81,28 +81,38 @@ export class LocalFs implements Fs {
    * rename, readlink), so a symlink itself can be managed wherever it points.
    */
   async #confined(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Promise<string> {
+    return (await this.#locate(path, followLast, op, signal)).os;
+  }
+
+  /** #confined(), also telling when the path itself was found missing (its parent is inside). */
+  async #locate(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Promise<{ os: string; missing?: unknown }> {
     checkAborted(signal, op, path);
     const os = this.osPath(path);
-    if (os === this.root) return os;
+    if (os === this.root) return { os };
     const checkFrom = followLast ? os : dirname(os);
     let probe = checkFrom;
+    let missing: unknown;
     // Walk up to the deepest existing ancestor: a path being created does not exist yet.
     for (;;) {
       try {
         const real = await fsp.realpath(probe);
         if (!this.#inside(real)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
-        return os;
+        return { os, missing };
       } catch (err) {
         if (err instanceof AppError) throw err;
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' || probe === this.root) throw fsError(err, op, path);
+        if (probe === os) missing = err;
         probe = dirname(probe);
       }
     }
   }
 
   async stat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
-    const os = await this.#confined(path, true, 'stat', opts.signal);
+    const { os, missing } = await this.#locate(path, true, 'stat', opts.signal);
+    // realpath already found nothing there: a stat would only say so again (a new file's upload
+    // asks this first, so one disk call less per file).
+    if (missing) throw fsError(missing, 'stat', path);
     try {
       return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.stat(os));
     } catch (err) {

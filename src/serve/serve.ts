@@ -102,6 +102,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
       await usage.close();
+      context.currentUsers.close();
       await store.close();
       log('info', 'serve_stopped');
     },

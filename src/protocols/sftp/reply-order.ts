@@ -6,6 +6,15 @@
 // A reply that is ready before the ones ahead of it waits here as a closure; the closure also
 // owns what it sends (a pooled read buffer goes back to its pool only once the reply is written).
 
+/** Writes one reply; writing fails only once the channel is gone, and then every reply is moot. */
+function send(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // Channel already gone.
+  }
+}
+
 interface Slot {
   id: number;
   write?: () => void;
@@ -39,7 +48,7 @@ export class ReplyOrder {
   reply(id: number, write: () => void): void {
     const same = this.#byId.get(id);
     const slot = same?.find((s) => s.write === undefined);
-    if (!slot) return write();
+    if (!slot) return send(write);
     slot.write = write;
     this.#drain();
   }
@@ -59,11 +68,7 @@ export class ReplyOrder {
       const same = this.#byId.get(slot.id)!;
       same.shift();
       if (same.length === 0) this.#byId.delete(slot.id);
-      try {
-        slot.write();
-      } catch {
-        // Writing fails only once the channel is gone; the replies behind it are moot too.
-      }
+      send(slot.write);
     }
     // Keep the array short: drop answered slots once they are most of it.
     if (this.#head > 1024 && this.#head * 2 > this.#slots.length) {

@@ -237,9 +237,8 @@ export class SftpSession {
     // Served as asked: OpenSSH's sftp reads the one-packet size from limits@openssh.com, while
     // other clients (pkg/sftp behind rclone) treat a short read mid-file as an error.
     const want = Math.min(length, MAX_READ);
-    let buf = this.#pool.pop();
-    if (!buf || buf.length < want) buf = Buffer.allocUnsafe(Math.max(want, this.#packetRead));
-    const b = buf;
+    const pooled = this.#pool.pop();
+    const b = pooled && pooled.length >= want ? pooled : Buffer.allocUnsafe(Math.max(want, this.#packetRead));
     let n: number;
     try {
       n = await this.#track(h, h.transfer.read(want === b.length ? b : b.subarray(0, want), offset));

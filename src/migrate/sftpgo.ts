@@ -409,6 +409,7 @@ export function toYaml(result: ImportResult): string {
   const notes = [
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',
     'Secrets such as access_secret are in clear: move them to { env: NAME } or { file: PATH } before committing.',
+    'Usage, first transfers, last_password_change, group mappings and roles are state, not config: loaddata keeps them.',
     ...result.warnings.map((w) => `warning: ${w}`),
     ...result.skipped.map((e) => `not imported: ${e.path}: ${e.message}`),
   ];

@@ -161,6 +161,10 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     expect(ivan.groups).toEqual([{ name: 'staff', type: 1 }, { name: 'auditors', type: 3 }]);
     expect(ivan.virtual_folders).toEqual([expect.objectContaining({ name: 'projects_ivan', virtual_path: '/projects', mapped_path: join(base, 'folders/projects/ivan') })]);
     expect((await call(api, 'GET', '/api/v2/folders/projects', { token: t })).json).toMatchObject({ used_quota_size: 100, used_quota_files: 1 });
+    // They are read-only here: sent back with an edit, they are ignored and kept.
+    const put = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { email: 'ivan@new.example.com', groups: [], last_password_change: 1 } });
+    expect(put.status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json).toMatchObject({ email: 'ivan@new.example.com', groups: ivan.groups, last_password_change: T + 600 });
     // Secrets are stored sealed, never in clear.
     const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     expect(dump.text).not.toContain('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');

@@ -175,6 +175,11 @@ const COMMANDS: Record<string, Command> = {
         return 1;
       }
       if (flags['from-sftpgo']) return importSftpgo(dump, flags);
+      const sftpgoOnly = ['mode', 'scan-quota', 'kms-master-key-file'].filter((f) => flags[f] !== undefined);
+      if (sftpgoOnly.length) {
+        process.stderr.write(`loaddata: --${sftpgoOnly[0]} applies to an SFTPGo backup (--from-sftpgo); a dump of this server is always loaded whole\n`);
+        return 2;
+      }
       const dataDir = await dataDirFor(flags);
       if (!dataDir) return 1;
       const store = await openStore(dataDir);

@@ -290,6 +290,9 @@ describe('CLI import of the same backup', () => {
     expect(noKey.stderr).toContain('warning: admins[1].role: admin "eu-admin" is limited to role "eu"');
 
     expect(runCli(['loaddata', '--from-sftpgo', '--input', file, '--scan-quota', '9', '--data-dir', join(dir, 'bad')]).code).toBe(2);
+    const own = runCli(['loaddata', '--input', file, '--mode', '1', '--data-dir', join(dir, 'bad')]);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toContain('--mode applies to an SFTPGo backup');
 
     const keyFile = join(dir, 'master.key');
     writeFileSync(keyFile, `${MASTER_KEY}\n`);

@@ -43,6 +43,8 @@ export const READ_ONLY_FIELDS = [
   'id', 'created_at', 'updated_at', 'last_login', 'source', 'overrides', 'used_quota_size', 'used_quota_files',
   'last_quota_update', 'used_upload_data_transfer', 'used_download_data_transfer', 'first_upload', 'first_download',
   'last_password_change', 'users', 'password_digest', 'external_auth_cached_until',
+  // Kept from an SFTPGo import until groups and roles exist here; a PUT leaves them as they are.
+  'groups', 'role',
 ];
 
 export function stripReadOnly(body: Record<string, unknown>): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { ApiContext } from './app.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
-import { importIntoStore } from './import.ts';
+import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } from './import.ts';
 import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
@@ -241,12 +241,22 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
     handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
   { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
-    query: [{ name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } }],
+    query: [
+      { name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } },
+      { name: 'mode', description: 'with from=sftpgo: 0 add new records and update existing ones, 1 add new ones only, 2 as 0 and disconnect the updated users', schema: { type: 'integer', enum: [0, 1, 2], default: 0 } },
+      { name: 'scan-quota', description: 'with from=sftpgo: 0 keep the backup usage, 1 scan every imported user and folder, 2 scan users with quota limits and every folder', schema: { type: 'integer', enum: [0, 1, 2], default: 0 } },
+    ],
     handler: async (ctx) => {
-      if (ctx.c.req.query('from') === 'sftpgo') {
-        const result = await importIntoStore(ctx.runtime, ctx.body, who(ctx));
+      const q = (name: string) => ctx.c.req.query(name);
+      if (q('from') === 'sftpgo') {
+        const opts = loadOptions(q);
+        if ('path' in opts) return errorResponse(ctx.c, 400, 'invalid loaddata options', [opts]);
+        const masterKey = await masterKeyFromEnv(process.env);
+        const result = await importIntoStore(ctx.runtime, ctx.body, { ...opts, masterKey, by: who(ctx), ...serverImportHooks(ctx.runtime) });
         return ctx.c.json({ message: 'SFTPGo data imported', ...result });
       }
+      // This project's own dump is always loaded whole (records with the same name replaced).
+      if (q('mode') !== undefined || q('scan-quota') !== undefined) return errorResponse(ctx.c, 400, 'mode and scan-quota apply to an SFTPGo backup (from=sftpgo)');
       const counts = await loadDump(ctx.runtime.store, ctx.body);
       ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });

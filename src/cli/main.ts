@@ -15,7 +15,7 @@ import { openStore, storeExists } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
 import { schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
-import { createLog } from '../log.ts';
+import { createLog, type Log } from '../log.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -160,8 +160,8 @@ const COMMANDS: Record<string, Command> = {
   },
   loaddata: {
     summary: 'load a JSON dump into the store (records with the same name are replaced), or import an SFTPGo backup',
-    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders and admins are imported\n                       as runtime-owned records, with their password hashes\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
-    options: { ...COMMON, input: { type: 'string', short: 'i' }, 'from-sftpgo': { type: 'boolean' }, 'emit-yaml': { type: 'boolean' } },
+    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--mode N] [--scan-quota N] [--kms-master-key-file FILE] [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders and admins are imported\n                       as runtime-owned records, with their password hashes and opened secrets\n      --mode N         0 add new records and update existing ones (default), 1 add new ones only,\n                       2 as 0 (sessions are ended only by a running server's API)\n      --scan-quota N   0 keep the backup's usage (default), 1 rescan every imported user and\n                       folder, 2 rescan users with quota limits and every folder\n      --kms-master-key-file FILE\n                       SFTPGo's kms.secrets.master_key, to open Secretbox secrets of mode 1\n                       (default: $SFTPGO_KMS__SECRETS__MASTER_KEY_PATH, $SFTPGO_KMS__SECRETS__MASTER_KEY)\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
+    options: { ...COMMON, input: { type: 'string', short: 'i' }, 'from-sftpgo': { type: 'boolean' }, 'emit-yaml': { type: 'boolean' }, mode: { type: 'string' }, 'scan-quota': { type: 'string' }, 'kms-master-key-file': { type: 'string' } },
     async run(flags) {
       if (typeof flags.input !== 'string') {
         process.stderr.write('loaddata: --input FILE is required\n');
@@ -175,6 +175,11 @@ const COMMANDS: Record<string, Command> = {
         return 1;
       }
       if (flags['from-sftpgo']) return importSftpgo(dump, flags);
+      const sftpgoOnly = ['mode', 'scan-quota', 'kms-master-key-file'].filter((f) => flags[f] !== undefined);
+      if (sftpgoOnly.length) {
+        process.stderr.write(`loaddata: --${sftpgoOnly[0]} applies to an SFTPGo backup (--from-sftpgo); a dump of this server is always loaded whole\n`);
+        return 2;
+      }
       const dataDir = await dataDirFor(flags);
       if (!dataDir) return 1;
       const store = await openStore(dataDir);
@@ -208,9 +213,17 @@ const COMMANDS: Record<string, Command> = {
 /** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
 async function importSftpgo(dump: unknown, flags: Record<string, string | boolean | undefined>): Promise<number> {
   const { importSftpgoDump, toYaml, MigrationError } = await import('../migrate/sftpgo.ts');
+  const { importIntoStore, loadOptions, masterKeyFromEnv, offlineImportHooks, readMasterKey } = await import('../api/import.ts');
+  const opts = loadOptions((name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined));
+  if ('path' in opts) {
+    process.stderr.write(`loaddata: --${opts.path} ${opts.message}\n`);
+    return 2;
+  }
   try {
+    const keyFile = flags['kms-master-key-file'];
+    const masterKey = typeof keyFile === 'string' ? await readMasterKey(keyFile) : await masterKeyFromEnv(process.env);
     if (flags['emit-yaml']) {
-      process.stdout.write(toYaml(importSftpgoDump(dump)));
+      process.stdout.write(toYaml(importSftpgoDump(dump, { masterKey })));
       return 0;
     }
     const dataDir = await dataDirFor(flags);
@@ -219,13 +232,19 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
     const store = await openStore(dataDir);
     try {
       await migrateUp(store);
-      const { importIntoStore } = await import('../api/import.ts');
       const config = loaded?.config ?? {};
       const records = new Records({ store, secrets: store.secrets, hashing: hashingOptions(config.data_provider?.password_hashing) });
-      const runtime = { config, dataDir, records, log: createLog() };
-      const n = await importIntoStore(runtime, dump, 'cli');
+      // Warnings go to stderr below; the log keeps its info line only.
+      const log = createLog({ level: 'info' });
+      const quiet: Log = (level, event, fields) => {
+        if (level !== 'warn') log(level, event, fields);
+      };
+      const runtime = { config, dataDir, records, log: quiet };
+      const n = await importIntoStore(runtime, dump, { ...opts, masterKey, by: 'cli', ...offlineImportHooks(store, log) });
       for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
-      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}\n`);
+      for (const e of n.skipped) process.stderr.write(`not imported: ${e.path}: ${e.message}\n`);
+      for (const r of n.not_updated) process.stderr.write(`not updated (mode 1): ${r}\n`);
+      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}${n.skipped.length ? ` (${n.skipped.length} record problem(s), see above)` : ''}\n`);
     } finally {
       await store.close();
     }
@@ -234,6 +253,10 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
     if (err instanceof MigrationError) {
       for (const d of err.details) process.stderr.write(`${d.path}: ${d.message}\n`);
       process.stderr.write(`${err.message}; nothing was imported\n`);
+      return 1;
+    }
+    if (isAppError(err, 'invalid')) {
+      process.stderr.write(`loaddata: ${err.message}\n`);
       return 1;
     }
     throw err;

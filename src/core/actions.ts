@@ -9,7 +9,7 @@ import type { Common, Filesystem } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { providerName, type UserRecord } from '../model.ts';
-import type { Store } from '../store/store.ts';
+import { META, type Store } from '../store/store.ts';
 import { BoundedQueue } from './action-queue.ts';
 import type { Connection, Transfer } from './connection.ts';
 import { hookSucceeded, runHook } from './hooks.ts';
@@ -252,7 +252,7 @@ export class Actions {
     seen.add(user.id);
     const store = this.#store;
     if (!store) return true;
-    const key = `first_${direction}:${user.id}`;
+    const key = META.firstTransfer(direction, user.id);
     try {
       return await store.write(async (tx) => {
         if ((await tx.get('meta', key)) !== undefined) return false;

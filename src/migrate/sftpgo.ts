@@ -1,23 +1,54 @@
 // Import from SFTPGo: its `dumpdata` backup (`{users, folders, admins, api_keys, version, ...}`)
 // mapped onto our model (the config schema's User / Folder / Admin), driven by the schema itself:
 // every field our schema knows is copied, secrets (SFTPGo `{status, payload, key, additional_data}`)
-// are unwrapped when Plain, and anything else is reported. `toYaml` prints the result as config so a
-// team can move its state into Git.
+// are opened (sftpgo-kms.ts), and anything else is reported. What SFTPGo keeps beside a record's
+// definition (usage, first transfers, password change time, group membership, role) travels in
+// `state`. A record whose secret cannot be opened is left out with its reason; the rest imports.
+// `toYaml` prints the result as config so a team can move its state into Git.
+import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
 import type { Admin, Folder, User } from '../config/schema-types.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
+import { openSftpgoSecret } from './sftpgo-kms.ts';
+
+export interface ImportOptions {
+  /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
+  masterKey?: string;
+}
+
+/** SFTPGo's group mapping of a user: 1 primary, 2 secondary, 3 membership only. */
+export interface GroupMapping {
+  name: string;
+  type: number;
+}
+
+/** What SFTPGo keeps about a record besides its definition. */
+export interface RecordState {
+  /** Quota and transfer usage (bytes). */
+  usage?: { size: number; files: number; upload: number; download: number };
+  /** Epoch ms of the user's first upload / download (0: none yet). */
+  first_upload?: number;
+  first_download?: number;
+  /**
+   * Fields stored on the record beside its definition: `last_password_change`, a user's `groups`,
+   * a user's or an admin's `role`. They are shown on GET and kept until their features exist.
+   */
+  fields?: Record<string, unknown>;
+}
 
 export interface ImportResult {
   users: User[];
   folders: Folder[];
   admins: Admin[];
-  /** Fields dropped or adjusted, one line each: review them before relying on the import. */
+  /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
   warnings: string[];
-  /** Quota usage carried over, keyed `user:<name>` / `folder:<name>`. */
-  usage: Record<string, { size: number; files: number }>;
+  /** Records left out (a secret that does not open, a folder left out under a mount), with why. */
+  skipped: FieldError[];
+  /** Keyed `user:<name>`, `folder:<name>`, `admin:<name>`. */
+  state: Record<string, RecordState>;
 }
 
 /** An import that cannot be done faithfully: every problem, with its path in the backup. */
@@ -35,7 +66,10 @@ const SECRET_REF = '#/definitions/Secret';
 const PROVIDERS: Record<number, string> = { 0: 'local', 1: 's3', 2: 'gcs', 3: 'azblob', 4: 'crypt', 5: 'sftp' };
 const PROVIDER_BLOCK: Record<string, string> = { s3: 's3config', gcs: 'gcsconfig', azblob: 'azblobconfig', crypt: 'cryptconfig', sftp: 'sftpconfig' };
 
-/** Bookkeeping SFTPGo writes that our model does not store: dropped without a warning. */
+/**
+ * Bookkeeping SFTPGo writes that is carried in `state` or has no meaning here (ids, times of this
+ * row, the login time nothing here keeps up to date): not copied, without a warning.
+ */
 const IGNORED: ReadonlySet<string> = new Set([
   'id', 'created_at', 'updated_at', 'last_login', 'used_quota_size', 'used_quota_files', 'last_quota_update',
   'used_upload_data_transfer', 'used_download_data_transfer', 'first_download', 'first_upload', 'last_password_change',
@@ -44,7 +78,11 @@ const IGNORED: ReadonlySet<string> = new Set([
 
 interface Ctx {
   warnings: string[];
+  /** Problems that refuse the whole import (values our schema refuses). */
   errors: FieldError[];
+  /** Secrets of the record being mapped that do not open: the record is left out. */
+  recordErrors: FieldError[];
+  masterKey?: string;
 }
 
 function deref(n: Node): Node {
@@ -61,17 +99,11 @@ function isEmpty(v: unknown): boolean {
   return false;
 }
 
-/** An SFTPGo secret: Plain → its payload; empty → undefined; encrypted → an error (no key here). */
+/** An SFTPGo secret opened to its clear value (stored sealed by the records layer); empty → undefined. */
 function mapSecret(v: unknown, path: PathSegment[], ctx: Ctx): string | undefined {
-  if (typeof v === 'string') return v || undefined;
-  if (!v || typeof v !== 'object') return undefined;
-  const s = v as { status?: string; payload?: string };
-  if (!s.payload) return undefined;
-  if (s.status === 'Plain' || !s.status) return s.payload;
-  ctx.errors.push({
-    path: formatPath(path),
-    message: `secret is encrypted (status ${s.status}) with the source server's key and cannot be decrypted here: export it from SFTPGo as Plain or set it again after the import`,
-  });
+  const opened = openSftpgoSecret(v, { masterKey: ctx.masterKey });
+  if (opened.ok) return opened.value;
+  ctx.recordErrors.push({ path: formatPath(path), message: opened.reason });
   return undefined;
 }
 
@@ -137,90 +169,234 @@ function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-/** Maps an SFTPGo backup; throws MigrationError listing every field that cannot be imported. */
-export function importSftpgoDump(dump: unknown): ImportResult {
+function usageOf(r: Record<string, unknown>): NonNullable<RecordState['usage']> {
+  return { size: num(r.used_quota_size), files: num(r.used_quota_files), upload: num(r.used_upload_data_transfer), download: num(r.used_download_data_transfer) };
+}
+
+/**
+ * Maps one record with its own list of secret problems: when a secret does not open, the record is
+ * left out (listed in `skipped` with the reason) and undefined returned.
+ */
+function mapRecord<T>(ctx: Ctx, skipped: FieldError[], label: string, fn: () => T): T | undefined {
+  const outer = ctx.recordErrors;
+  ctx.recordErrors = [];
+  try {
+    const out = fn();
+    if (!ctx.recordErrors.length) return out;
+    for (const e of ctx.recordErrors) skipped.push({ path: e.path, message: `${e.message}; ${label} not imported` });
+    return undefined;
+  } finally {
+    ctx.recordErrors = outer;
+  }
+}
+
+/** SFTPGo's rule for a mount's subpath: absolute, no empty, `.` or `..` segment, no backslash. */
+function isCanonicalSubpath(s: string): boolean {
+  return s.length > 1 && s.startsWith('/') && !s.includes('\\') && s.slice(1).split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/** The folder re-rooted at `subpath`, as SFTPGo serves a mount with a subpath. */
+function rerooted(folder: Folder, subpath: string): Folder {
+  const fs = folder.filesystem as Record<string, Record<string, unknown> | string> | undefined;
+  const provider = String(fs?.provider ?? 'local');
+  if (provider === 'local' || provider === 'crypt') return { ...folder, mapped_path: posix.join(folder.mapped_path ?? '/', subpath) };
+  const block = PROVIDER_BLOCK[provider]!;
+  const conf = { ...(fs![block] as Record<string, unknown>) };
+  if (provider === 'sftp') conf.prefix = posix.join(String(conf.prefix ?? '/'), subpath);
+  else conf.key_prefix = `${String(conf.key_prefix ?? '')}${subpath.slice(1)}/`;
+  return { ...folder, filesystem: { ...fs, [block]: conf } as Folder['filesystem'] };
+}
+
+/** A folder name for a re-rooted mount that no other folder has. */
+function subpathFolderName(base: string, subpath: string, taken: (name: string) => boolean): string {
+  const stem = `${base}_${subpath.slice(1).replace(/[^A-Za-z0-9._@ -]/g, '_')}`.slice(0, 250);
+  let name = stem;
+  for (let n = 2; taken(name); n++) name = `${stem}_${n}`;
+  return name;
+}
+
+/** Records of the collections nothing here imports yet: each one is named in a warning. */
+const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
+  { key: 'groups', what: 'groups', id: (r) => r.name },
+  { key: 'roles', what: 'roles', id: (r) => r.name },
+  { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
+  { key: 'event_actions', what: 'event actions', id: (r) => r.name },
+  { key: 'event_rules', what: 'event rules', id: (r) => r.name },
+  { key: 'ip_lists', what: 'IP list entries', id: (r) => r.ipornet },
+];
+
+function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
+  for (const { key, what, id } of NOT_YET) {
+    const list = d[key];
+    if (!Array.isArray(list)) continue;
+    list.forEach((r: Record<string, unknown>, i) => ctx.warnings.push(`${key}[${i}] (${String(id(r ?? {}) ?? '')}): ${what} are not supported yet, not imported`));
+  }
+  const configs = d.configs;
+  if (configs && typeof configs === 'object' && !isEmpty(configs)) {
+    const keys = Object.entries(configs).filter(([, v]) => !isEmpty(v)).map(([k]) => k);
+    ctx.warnings.push(`configs (${keys.join(', ')}): SFTPGo's stored configurations are not supported yet, not imported`);
+  }
+}
+
+/** Maps an SFTPGo backup; throws MigrationError listing every value our schema refuses. */
+export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): ImportResult {
   if (!dump || typeof dump !== 'object' || Array.isArray(dump)) throw new MigrationError([{ path: '', message: 'not an SFTPGo backup: expected a JSON object' }]);
   const d = dump as Record<string, unknown>;
-  const ctx: Ctx = { warnings: [], errors: [] };
+  const ctx: Ctx = { warnings: [], errors: [], recordErrors: [], masterKey: opts.masterKey };
   if (typeof d.version !== 'number') ctx.warnings.push('version: missing; assuming a current SFTPGo backup format');
-  const folders = new Map<string, Folder>();
-  const usage: ImportResult['usage'] = {};
+  const folders = new Map<string, { folder: Folder; path: PathSegment[] }>();
+  const notImported = new Set<string>();
+  const skipped: FieldError[] = [];
+  const state: ImportResult['state'] = {};
 
   (Array.isArray(d.folders) ? d.folders : []).forEach((f: Record<string, unknown>, i: number) => {
-    const folder = mapFolder(f, ['folders', i], ctx);
-    if (folder.name) {
-      folders.set(folder.name, folder);
-      usage[`folder:${folder.name}`] = { size: num(f.used_quota_size), files: num(f.used_quota_files) };
+    const name = String(f.name ?? '');
+    const folder = mapRecord(ctx, skipped, `folder "${name}"`, () => mapFolder(f, ['folders', i], ctx));
+    if (!folder) notImported.add(name);
+    else if (folder.name) {
+      folders.set(folder.name, { folder, path: ['folders', i] });
+      state[`folder:${folder.name}`] = { usage: usageOf(f) };
     }
   });
 
-  const users: User[] = [];
+  const users: { user: User; path: PathSegment[] }[] = [];
   (Array.isArray(d.users) ? d.users : []).forEach((u: Record<string, unknown>, i: number) => {
     const path: PathSegment[] = ['users', i];
-    const { filesystem, virtual_folders, password, ...rest } = u;
-    const user = (mapBySchema(rest, DEFS.User!, path, ctx) ?? {}) as User;
-    if (typeof password === 'string' && password) user.password = password;
-    const fs = mapFilesystem(filesystem, [...path, 'filesystem'], ctx);
-    if (fs) user.filesystem = fs as User['filesystem'];
-    if (Array.isArray(virtual_folders) && virtual_folders.length) {
-      user.virtual_folders = virtual_folders.map((vf: Record<string, unknown>, j: number) => {
-        const vpath = [...path, 'virtual_folders', j];
-        const name = String(vf.name ?? '');
-        // SFTPGo embeds the whole folder; the top-level folders list normally has it too.
-        if (!folders.has(name)) {
-          const { virtual_path: _v, quota_size: _q, quota_files: _f, ...def } = vf;
-          void _v, void _q, void _f;
-          folders.set(name, mapFolder(def, vpath, ctx));
-          usage[`folder:${name}`] = { size: num(vf.used_quota_size), files: num(vf.used_quota_files) };
-        }
-        const mount: NonNullable<User['virtual_folders']>[number] = { name, virtual_path: String(vf.virtual_path ?? '') };
-        if (typeof vf.quota_size === 'number') mount.quota_size = vf.quota_size;
-        if (typeof vf.quota_files === 'number') mount.quota_files = vf.quota_files;
-        return mount;
-      });
+    const label = `user "${String(u.username ?? '')}"`;
+    const user = mapRecord(ctx, skipped, label, () => mapUser(u, path, { ctx, folders, notImported, skipped, state }));
+    if (!user) return;
+    users.push({ user, path });
+    const fields: Record<string, unknown> = {};
+    if (num(u.last_password_change)) fields.last_password_change = num(u.last_password_change);
+    const groups = (Array.isArray(u.groups) ? u.groups : []).filter((g): g is GroupMapping => !!g && typeof g.name === 'string' && g.name !== '' && [1, 2, 3].includes(g.type));
+    if (groups.length) {
+      fields.groups = groups.map((g) => ({ name: g.name, type: g.type }));
+      ctx.warnings.push(`${formatPath([...path, 'groups'])}: member of ${groups.map((g) => `"${g.name}"`).join(', ')}: kept on the user, no effect until groups are supported`);
     }
-    users.push(user);
-    if (user.username) usage[`user:${user.username}`] = { size: num(u.used_quota_size), files: num(u.used_quota_files) };
+    if (typeof u.role === 'string' && u.role) {
+      fields.role = u.role;
+      ctx.warnings.push(`${formatPath([...path, 'role'])}: role "${u.role}" kept on the user, no effect until roles are supported`);
+    }
+    state[`user:${user.username}`] = {
+      usage: usageOf(u),
+      ...(num(u.first_upload) ? { first_upload: num(u.first_upload) } : {}),
+      ...(num(u.first_download) ? { first_download: num(u.first_download) } : {}),
+      ...(Object.keys(fields).length ? { fields } : {}),
+    };
   });
 
-  const admins: Admin[] = [];
+  const admins: { admin: Admin; path: PathSegment[] }[] = [];
   const knownAdminPerms = new Set((DEFS.Admin!.properties!.permissions!.items as { enum: string[] }).enum);
+  const adminFilters = deref(DEFS.Admin!.properties!.filters!).properties ?? {};
   (Array.isArray(d.admins) ? d.admins : []).forEach((a: Record<string, unknown>, i: number) => {
     const path: PathSegment[] = ['admins', i];
-    const { permissions, password, ...rest } = a;
-    const admin = (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin;
+    const { permissions, password, role, groups, ...rest } = a;
+    const name = String(a.username ?? '');
+    // Admin two-factor exists only if our Admin has totp_config; otherwise say what the admin loses.
+    const filters = rest.filters as Record<string, unknown> | undefined;
+    if (filters && !adminFilters.totp_config) {
+      const { totp_config: totp, recovery_codes: _r, ...others } = filters;
+      void _r;
+      rest.filters = others;
+      if ((totp as { enabled?: boolean } | undefined)?.enabled)
+        ctx.warnings.push(`${formatPath([...path, 'filters', 'totp_config'])}: two-factor authentication for admins is not supported here, dropped: admin "${name}" logs in with the password alone`);
+    }
+    const admin = mapRecord(ctx, skipped, `admin "${name}"`, () => (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin);
+    if (!admin) return notImported.add(`admin:${name}`);
     if (typeof password === 'string' && password) admin.password = password;
     const perms = Array.isArray(permissions) ? (permissions as string[]) : [];
     for (const p of perms) if (!knownAdminPerms.has(p)) ctx.warnings.push(`${formatPath([...path, 'permissions'])}: "${p}" is not supported here, dropped`);
     admin.permissions = perms.filter((p) => knownAdminPerms.has(p)) as Admin['permissions'];
-    admins.push(admin);
+    if (typeof role === 'string' && role) {
+      // Without roles this admin would manage every user: imported disabled, for review.
+      admin.status = 0;
+      state[`admin:${name}`] = { fields: { role } };
+      ctx.warnings.push(`${formatPath([...path, 'role'])}: admin "${name}" is limited to role "${role}"; roles are not supported yet and it would manage every user, so it is imported disabled: review it before enabling it`);
+    }
+    if (Array.isArray(groups) && groups.length) ctx.warnings.push(`${formatPath([...path, 'groups'])}: admin group settings are not supported yet, dropped`);
+    admins.push({ admin, path });
   });
 
   // SFTPGo keeps API keys apart, hashed, with the admin (scope 1) or user (scope 2) they belong to.
   (Array.isArray(d.api_keys) ? d.api_keys : []).forEach((k: Record<string, unknown>, i: number) => {
-    const admin = admins.find((a) => a.username === k.admin);
-    if (k.scope !== 1 || !admin) {
-      ctx.warnings.push(`api_keys[${i}] (${String(k.name ?? '')}): only admin API keys are supported, dropped`);
-      return;
-    }
+    const label = `api_keys[${i}] (${String(k.name ?? '')})`;
+    if (k.scope === 1 && notImported.has(`admin:${String(k.admin)}`)) return ctx.warnings.push(`${label}: its admin "${String(k.admin)}" was not imported, dropped`);
+    const admin = admins.find((a) => a.admin.username === k.admin)?.admin;
+    if (k.scope !== 1 || !admin) return ctx.warnings.push(`${label}: only admin API keys are supported, dropped`);
     if (typeof k.key !== 'string' || !k.key) return;
     (admin.api_keys ??= []).push({ name: String(k.name ?? k.key_id ?? `key${i}`), key: k.key, ...(num(k.expires_at) ? { expires_at: num(k.expires_at) } : {}) });
     admin.filters = { ...admin.filters, allow_api_key_auth: true };
   });
-  for (const k of ['groups', 'roles', 'shares', 'event_actions', 'event_rules', 'ip_lists', 'configs'])
-    if (Array.isArray(d[k]) && (d[k] as unknown[]).length) ctx.warnings.push(`${k}: ${(d[k] as unknown[]).length} entries not supported here, dropped`);
+  warnNotYet(d, ctx);
 
-  const result: ImportResult = { users, folders: [...folders.values()], admins, warnings: ctx.warnings, usage };
   // Our schema has the last word: what passes here is what the YAML would accept.
-  const check = (def: 'User' | 'Folder' | 'Admin', list: object[], key: string) =>
-    list.forEach((item, i) => {
-      for (const e of validateBody(def, item)) ctx.errors.push({ path: formatPath([key, i]) + (e.path ? `.${e.path}` : ''), message: e.message });
+  const check = (def: 'User' | 'Folder' | 'Admin', list: { item: object; path: PathSegment[] }[]) =>
+    list.forEach(({ item, path }) => {
+      for (const e of validateBody(def, item)) ctx.errors.push({ path: formatPath(path) + (e.path ? `.${e.path}` : ''), message: e.message });
     });
-  check('Folder', result.folders, 'folders');
-  check('User', users, 'users');
-  check('Admin', admins, 'admins');
+  check('Folder', [...folders.values()].map((f) => ({ item: f.folder, path: f.path })));
+  check('User', users.map((u) => ({ item: u.user, path: u.path })));
+  check('Admin', admins.map((a) => ({ item: a.admin, path: a.path })));
   if (ctx.errors.length) throw new MigrationError(ctx.errors);
-  return result;
+  return {
+    users: users.map((u) => u.user),
+    folders: [...folders.values()].map((f) => f.folder),
+    admins: admins.map((a) => a.admin),
+    warnings: ctx.warnings,
+    skipped,
+    state,
+  };
+}
+
+interface UserScope {
+  ctx: Ctx;
+  folders: Map<string, { folder: Folder; path: PathSegment[] }>;
+  notImported: Set<string>;
+  skipped: FieldError[];
+  state: ImportResult['state'];
+}
+
+function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserScope): User {
+  const { ctx, folders, notImported } = scope;
+  const { filesystem, virtual_folders, password, ...rest } = u;
+  const user = (mapBySchema(rest, DEFS.User!, path, ctx) ?? {}) as User;
+  if (typeof password === 'string' && password) user.password = password;
+  const fs = mapFilesystem(filesystem, [...path, 'filesystem'], ctx);
+  if (fs) user.filesystem = fs as User['filesystem'];
+  if (!Array.isArray(virtual_folders) || !virtual_folders.length) return user;
+  user.virtual_folders = virtual_folders.map((vf: Record<string, unknown>, j: number) => {
+    const vpath = [...path, 'virtual_folders', j];
+    let name = String(vf.name ?? '');
+    // SFTPGo embeds the whole folder; the top-level folders list normally has it too.
+    if (!folders.has(name) && !notImported.has(name)) {
+      const { virtual_path: _v, quota_size: _q, quota_files: _f, subpath: _s, ...def } = vf;
+      void _v, void _q, void _f, void _s;
+      const folder = mapRecord(ctx, scope.skipped, `folder "${name}"`, () => mapFolder(def, vpath, ctx));
+      if (folder) {
+        folders.set(name, { folder, path: vpath });
+        scope.state[`folder:${name}`] = { usage: usageOf(vf) };
+      } else notImported.add(name);
+    }
+    const base = folders.get(name);
+    if (!base) ctx.recordErrors.push({ path: formatPath([...vpath, 'name']), message: `folder "${name}" was not imported` });
+    const subpath = typeof vf.subpath === 'string' && vf.subpath !== '/' ? vf.subpath : '';
+    if (base && subpath) {
+      if (!isCanonicalSubpath(subpath)) ctx.errors.push({ path: formatPath([...vpath, 'subpath']), message: `"${subpath}" is not a canonical absolute path` });
+      else {
+        const wanted = rerooted(base.folder, subpath);
+        const same = [...folders.values()].find((f) => JSON.stringify({ ...f.folder, name: '' }) === JSON.stringify({ ...wanted, name: '' }));
+        const derived = same?.folder.name ?? subpathFolderName(name, subpath, (n) => folders.has(n) || notImported.has(n));
+        if (!same) folders.set(derived, { folder: { ...wanted, name: derived }, path: vpath });
+        ctx.warnings.push(`${formatPath([...vpath, 'subpath'])}: folder "${name}" mounted at its subpath "${subpath}" is imported as folder "${derived}", rooted there (its quota usage is counted apart from "${name}")`);
+        name = derived;
+      }
+    }
+    const mount: NonNullable<User['virtual_folders']>[number] = { name, virtual_path: String(vf.virtual_path ?? '') };
+    if (typeof vf.quota_size === 'number') mount.quota_size = vf.quota_size;
+    if (typeof vf.quota_files === 'number') mount.quota_files = vf.quota_files;
+    return mount;
+  });
+  return user;
 }
 
 /** The import as config YAML (folders, users, admins), with the warnings as a header comment. */
@@ -233,7 +409,9 @@ export function toYaml(result: ImportResult): string {
   const notes = [
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',
     'Secrets such as access_secret are in clear: move them to { env: NAME } or { file: PATH } before committing.',
+    'Usage, first transfers, last_password_change, group mappings and roles are state, not config: loaddata keeps them.',
     ...result.warnings.map((w) => `warning: ${w}`),
+    ...result.skipped.map((e) => `not imported: ${e.path}: ${e.message}`),
   ];
   doc.commentBefore = notes.map((n) => ` ${n}`).join('\n');
   return doc.toString({ lineWidth: 0 });

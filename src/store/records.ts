@@ -205,6 +205,11 @@ export class RecordsTx {
     return record;
   }
 
+  /** Records a user's first upload or download (an import carries SFTPGo's), so first-* actions do not fire again. */
+  async markFirstTransfer(direction: 'upload' | 'download', userId: number, at: number): Promise<void> {
+    await this.tx.put('meta', META.firstTransfer(direction, userId), at);
+  }
+
   /** Removes the record with its usage row and override; false when there was none. */
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;

@@ -83,6 +83,8 @@ export const META = {
   /** Random per-store key for password digests and sealing literal secrets. */
   secretKey: 'secret_key',
   nextId: (kind: string) => `next_id:${kind}`,
+  /** Epoch ms of a user's first upload / download (by record id): first-* actions fire once. */
+  firstTransfer: (direction: 'upload' | 'download', userId: number) => `first_${direction}:${userId}`,
 } as const;
 
 export async function schemaVersionOf(tx: ReadTx): Promise<number> {

@@ -46,15 +46,30 @@ describe('import from SFTPGo', () => {
     }
   });
 
-  test('encrypted secrets are refused with their paths, and nothing is written', async () => {
-    const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+  test('a secret that cannot be opened leaves its record out, named with the field; the rest imports', async () => {
     const dump = fixture(join(api.dir, 'x')) as any;
     dump.users[1].username = 'dave2';
     dump.users[1].filesystem.s3config.access_secret = { status: 'AES-256-GCM', payload: 'ab12', key: 'k', additional_data: 'dave2', mode: 0 };
-    dump.folders[1].filesystem.s3config.access_secret = { status: 'Secretbox', payload: 'cd34', key: 'k', additional_data: '' };
+    dump.folders[1].name = 'archive2';
+    dump.folders[1].filesystem.s3config.access_secret = { status: 'Secretbox', payload: 'cd34', key: 'k', additional_data: '', mode: 1 };
+    dump.users[2].username = 'erin2';
+    const r = await call(api, 'POST', '/api/v2/loaddata?from=sftpgo', { token: t, body: dump });
+    expect(r.status).toBe(200);
+    expect(r.json.skipped.map((d: any) => d.path).sort()).toEqual(['folders[1].filesystem.s3config.access_secret', 'users[1].filesystem.s3config.access_secret']);
+    expect(r.json.skipped.find((d: any) => d.path.startsWith('folders')).message).toContain('master key');
+    expect((await call(api, 'GET', '/api/v2/users/dave2', { token: t })).status).toBe(404);
+    expect((await call(api, 'GET', '/api/v2/folders/archive2', { token: t })).status).toBe(404);
+    expect((await call(api, 'GET', '/api/v2/users/erin2', { token: t })).status).toBe(200);
+  });
+
+  test('a value our schema refuses fails the whole import, and nothing is written', async () => {
+    const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+    const dump = fixture(join(api.dir, 'x')) as any;
+    dump.users[1].username = 'dave3';
+    dump.users[2].filesystem = { provider: 6, httpconfig: { endpoint: 'https://x' } };
     const r = await call(api, 'POST', '/api/v2/loaddata?from=sftpgo', { token: t, body: dump });
     expect(r.status).toBe(400);
-    expect(r.json.details.map((d: any) => d.path).sort()).toEqual(['folders[1].filesystem.s3config.access_secret', 'users[1].filesystem.s3config.access_secret']);
+    expect(r.json.details.map((d: any) => d.path)).toEqual(['users[2].filesystem.provider']);
     const after = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     expect({ ...after.json, created_at: 0 }).toEqual({ ...before.json, created_at: 0 });
   });

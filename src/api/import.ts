@@ -19,9 +19,11 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       const current = await tx.get(k.kind, p.name);
       if (current?.source === 'config') throw new AppError('exists', `${k.kind} "${p.name}" is declared in the config file; remove it from the backup or the YAML`);
       const { spec, password } = splitPassword(p.fields);
+      const changedAt = k.kind === 'user' ? result.passwordChangedAt[p.name] : undefined;
       await tx.put(k.kind, p.name, spec, {
         source: 'runtime',
         password,
+        ...(changedAt !== undefined ? { passwordChangedAt: changedAt } : {}),
         ...(k.kind !== 'admin'
           ? { usage: { ...emptyUsage(), used_quota_size: p.usage?.size ?? 0, used_quota_files: p.usage?.files ?? 0, last_quota_update: p.usage ? now : 0 } }
           : {}),

@@ -18,6 +18,8 @@ export interface ImportResult {
   warnings: string[];
   /** Quota usage carried over, keyed `user:<name>` / `folder:<name>`. */
   usage: Record<string, { size: number; files: number }>;
+  /** Each user's last_password_change from the backup (epoch ms), where it carries one. */
+  passwordChangedAt: Record<string, number>;
 }
 
 /** An import that cannot be done faithfully: every problem, with its path in the backup. */
@@ -145,6 +147,7 @@ export function importSftpgoDump(dump: unknown): ImportResult {
   if (typeof d.version !== 'number') ctx.warnings.push('version: missing; assuming a current SFTPGo backup format');
   const folders = new Map<string, Folder>();
   const usage: ImportResult['usage'] = {};
+  const passwordChangedAt: ImportResult['passwordChangedAt'] = {};
 
   (Array.isArray(d.folders) ? d.folders : []).forEach((f: Record<string, unknown>, i: number) => {
     const folder = mapFolder(f, ['folders', i], ctx);
@@ -181,6 +184,8 @@ export function importSftpgoDump(dump: unknown): ImportResult {
     }
     users.push(user);
     if (user.username) usage[`user:${user.username}`] = { size: num(u.used_quota_size), files: num(u.used_quota_files) };
+    // The password's age carries over, so password_expiration keeps counting from the real change.
+    if (user.username && user.password && num(u.last_password_change) > 0) passwordChangedAt[user.username] = num(u.last_password_change);
   });
 
   const admins: Admin[] = [];
@@ -210,7 +215,7 @@ export function importSftpgoDump(dump: unknown): ImportResult {
   for (const k of ['groups', 'roles', 'shares', 'event_actions', 'event_rules', 'ip_lists', 'configs'])
     if (Array.isArray(d[k]) && (d[k] as unknown[]).length) ctx.warnings.push(`${k}: ${(d[k] as unknown[]).length} entries not supported here, dropped`);
 
-  const result: ImportResult = { users, folders: [...folders.values()], admins, warnings: ctx.warnings, usage };
+  const result: ImportResult = { users, folders: [...folders.values()], admins, warnings: ctx.warnings, usage, passwordChangedAt };
   // Our schema has the last word: what passes here is what the YAML would accept.
   const check = (def: 'User' | 'Folder' | 'Admin', list: object[], key: string) =>
     list.forEach((item, i) => {

@@ -42,6 +42,7 @@ describe('importSftpgoDump', () => {
     expect(r.folders[0]).toEqual({ name: 'team', mapped_path: '/srv/sftpgo/folders/team', description: 'shared team folder' });
     expect(r.usage['user:carol']).toEqual({ size: 2048, files: 2 });
     expect(r.usage['folder:team']).toEqual({ size: 512, files: 1 });
+    expect(r.passwordChangedAt).toEqual({ carol: 1717000000000 });
   });
 
   test('a folder only embedded in a user is still defined', () => {

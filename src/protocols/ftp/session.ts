@@ -8,6 +8,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Common, Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { DEFAULT_IDLE_MINUTES, type Connection } from '../../core/connection.ts';
 import { requiresTls, type LoginGate } from '../../core/gate.ts';
+import { passwordChangeMessage } from '../../auth/password-age.ts';
 import type { Log } from '../../log.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
@@ -304,7 +305,8 @@ export class FtpSession {
       if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
       const reason = outcome.ok ? opened?.reason : outcome.reason;
       if (reason === 'tls_required') return this.quit(421, 'TLS is required');
-      return this.reply(530, 'Login incorrect');
+      // Only a client that sent the right password learns that it must be changed.
+      return this.reply(530, passwordChangeMessage(reason) ?? 'Login incorrect');
     }
     const session = opened.session;
     this.#userTls = outcome.ok && requiresTls(outcome.user, 'FTP');

@@ -20,7 +20,7 @@ import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 const PASSWORD = 'pwage-Secret-1';
 const ADMIN_PASSWORD = 'admin-Secret-1';
 const DAY_MS = 86_400_000;
-const SSH_BASE = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-F', '/dev/null'];
+const SSH_BASE = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-F', '/dev/null'];
 
 let server: RunningServer;
 let dir: string;
@@ -109,9 +109,10 @@ function sftpLs(user: string, how: 'password' | 'keyboard-interactive' | 'public
   writeFileSync(batch, 'ls\n');
   const target = ['-P', String(ports.sftp), '-b', batch, `${user}@127.0.0.1`];
   if (how === 'publickey')
-    return run('sftp', [...SSH_BASE, '-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-o', 'IdentitiesOnly=yes', '-i', key, ...target]);
-  return run('sshpass', ['-p', password, 'sftp', ...SSH_BASE, '-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
-    '-o', `PreferredAuthentications=${how}`, ...target]);
+    return run('sftp', [...SSH_BASE, '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-o', 'IdentitiesOnly=yes', '-i', key, ...target]);
+  // LogLevel INFO: OpenSSH prints a keyboard-interactive instruction at that level.
+  return run('sshpass', ['-p', password, 'sftp', ...SSH_BASE, '-o', 'LogLevel=INFO', '-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no',
+    '-o', 'NumberOfPasswordPrompts=1', '-o', `PreferredAuthentications=${how}`, ...target]);
 }
 
 async function ftpLogin(user: string, password = PASSWORD): Promise<{ code: number; text: string }> {
@@ -145,7 +146,10 @@ describe('filters.password_expiration', () => {
   test('an expired password is refused over SFTP (password and keyboard-interactive), FTP and WebDAV, and scored', async () => {
     expect((await sftpLs('stale', 'password')).status).not.toBe(0);
     await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'stale' && l.reason === 'password_expired' && l.method === 'password');
-    expect((await sftpLs('stale', 'keyboard-interactive')).status).not.toBe(0);
+    const ki = await sftpLs('stale', 'keyboard-interactive');
+    expect(ki.status).not.toBe(0);
+    // The one SSH method that can carry text tells the user why.
+    expect(ki.stderr).toContain('Login not allowed, password expired');
     await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'stale' && l.reason === 'password_expired' && l.method === 'keyboard-interactive');
     const ftp = await ftpLogin('stale');
     expect(ftp.code).toBe(530);
@@ -164,6 +168,9 @@ describe('filters.password_expiration', () => {
     expect(ftp.code).toBe(530);
     expect(ftp.text).not.toContain('expired');
     expect((await davGet('stale', 'not-the-password')).body).not.toContain('expired');
+    const ki = await sftpLs('stale', 'keyboard-interactive', 'not-the-password');
+    expect(ki.status).not.toBe(0);
+    expect(ki.stderr).not.toContain('expired');
     expect(refusedFor('stale', 'FTP', 'invalid_credentials')).toBe(true);
   });
 

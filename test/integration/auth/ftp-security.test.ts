@@ -4,7 +4,7 @@
 // are refused. Other users keep using plain FTP.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -14,16 +14,32 @@ let f: Ftpd;
 let local: string;
 
 beforeAll(async () => {
+  local = tempDir('ftp-security-local-');
+  // A pre-login hook that turns "hooked" into a user with ftp_security 1 only when it runs at PASS:
+  // the requirement is enforced on the record the login ends up with, not only the one USER saw.
+  const hook = join(local, 'pre-login.sh');
+  writeFileSync(hook, `#!/bin/sh
+case "$SFTPGO_LOGIND_USER" in
+  *'"username":"hooked"'*) printf '{"username":"hooked","password":"${PASSWORD}","home_dir":"${join(local, 'hooked')}","permissions":{"/":["*"]},"filters":{"ftp_security":1}}' ;;
+esac
+exit 0
+`);
+  chmodSync(hook, 0o755);
   f = await startFtpd(
     [
       { username: 'secure', extra: '    filters:\n      ftp_security: 1\n' },
       { username: 'relaxed', extra: '    filters:\n      ftp_security: 0\n' },
     ],
-    // One scored failure bans the address: a refusal the defender counted would lock out the
-    // logins that follow it.
-    { common: '  defender: { enabled: true, threshold: 2, score_valid: 2, score_invalid: 2, ban_time: 10, observation_time: 5 }' },
+    {
+      common: [
+        // One scored failure bans the address: a refusal the defender counted would lock out
+        // the logins that follow it.
+        '  defender: { enabled: true, threshold: 2, score_valid: 2, score_invalid: 2, ban_time: 10, observation_time: 5 }',
+        'data_provider:',
+        `  pre_login_hook: ${hook}`,
+      ].join('\n'),
+    },
   );
-  local = tempDir('ftp-security-local-');
 });
 
 afterAll(async () => {
@@ -87,6 +103,21 @@ describe('filters.ftp_security 1', () => {
     } finally {
       c.close();
     }
+  });
+
+  test('a login hook user with the filter, unknown at USER, is refused at PASS on a clear connection', async () => {
+    const c = await FtpControl.connect(f.ports.plain);
+    try {
+      expect((await c.send('USER hooked')).code).toBe(331);
+      const r = await c.send(`PASS ${PASSWORD}`);
+      expect(r.code).toBe(421);
+      expect(r.text).toContain('TLS is required');
+    } finally {
+      c.close();
+    }
+    await f.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'hooked' && l.reason === 'tls_required');
+    const tls = await lftp(f, 'hooked', 'cls', { tls: 'explicit' });
+    expect(tls.status).toBe(0);
   });
 
   test('a user without the filter keeps plain FTP; an unknown name is not answered differently at USER', async () => {

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../../src/auth/passwords.ts';
+import { startReceiver, type Receiver } from '../hooks/harness.ts';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
 import { freeProtocolPorts, protocolsYaml, type ProtocolPorts } from '../../support/protocols.ts';
@@ -28,6 +29,8 @@ let ports: ProtocolPorts;
 let apiPort: number;
 let key: string;
 let adminToken: string;
+/** Receives the post-login hook: SFTPGo reports these refusals as failed logins there too. */
+let receiver: Receiver;
 const longAgo = Date.now() - 40 * DAY_MS;
 const recently = Date.now() - 10 * DAY_MS;
 
@@ -37,6 +40,7 @@ beforeAll(async () => {
   apiPort = await freePort();
   key = join(dir, 'id_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  receiver = await startReceiver(() => ({ status: 200 }));
   const yaml = [
     protocolsYaml(ports),
     '  ',
@@ -47,6 +51,7 @@ beforeAll(async () => {
     '  defender: { enabled: true, threshold: 1000, ban_time: 10, observation_time: 30 }',
     'data_provider:',
     '  password_hashing: { bcrypt_options: { cost: 4 } }',
+    `  post_login_hook: ${receiver.url}/login`,
     'admins:',
     `  - { username: root, password: "${ADMIN_PASSWORD}", permissions: ["*"] }`,
     'users:',
@@ -79,6 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  await receiver?.close();
   removeTempDirs();
 });
 
@@ -159,6 +165,8 @@ describe('filters.password_expiration', () => {
     expect(dav.body).toContain('password expired');
     expect(refusedFor('stale', 'FTP', 'password_expired')).toBe(true);
     expect(refusedFor('stale', 'DAV', 'password_expired')).toBe(true);
+    const hook = await receiver.waitFor((r) => r.path === '/login' && r.query.protocol === 'FTP' && (r.body as { username?: string }).username === 'stale');
+    expect(hook.query.status).toBe('0');
     const hosts = await api('GET', '/api/v2/defender/hosts');
     expect(hosts.json.find((h: { ip: string }) => h.ip === '127.0.0.1')?.score).toBeGreaterThan(0);
   });

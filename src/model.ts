@@ -41,6 +41,11 @@ export type UserRecord = UserSpec &
   RecordMeta & {
     /** Keyed digest of the clear password the hash was made from (see reconcile/secrets). */
     password_digest?: string;
+    /**
+     * When the password was last set (epoch ms, as SFTPGo's `last_password_change`): kept by the
+     * records layer, never declared, and what filters.password_expiration counts from.
+     */
+    last_password_change?: number;
   };
 
 export type FolderSpec = Folder;
@@ -58,4 +63,4 @@ export interface QuotaUsage {
 }
 
 export type Kind = 'user' | 'folder' | 'admin';
-export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest'] as const;
+export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest', 'last_password_change'] as const;

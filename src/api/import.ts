@@ -78,7 +78,15 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
         k.kind === 'admin' || current || !u
           ? undefined
           : { ...emptyUsage(), used_quota_size: u.size, used_quota_files: u.files, last_quota_update: u.size || u.files ? now : 0, used_upload_data_transfer: u.upload, used_download_data_transfer: u.download };
-      const rec = await tx.put(k.kind, p.name, { ...spec, ...p.state?.fields }, { source: 'runtime', password, current: current ?? null, ...(usage ? { usage } : {}) });
+      // The password's age carries over, so password_expiration counts from the real change.
+      const changedAt = k.kind === 'user' && password ? p.state?.fields?.last_password_change : undefined;
+      const rec = await tx.put(k.kind, p.name, { ...spec, ...p.state?.fields }, {
+        source: 'runtime',
+        password,
+        current: current ?? null,
+        ...(usage ? { usage } : {}),
+        ...(typeof changedAt === 'number' ? { passwordChangedAt: changedAt } : {}),
+      });
       if (p.state?.first_upload) await tx.markFirstTransfer('upload', rec.id!, p.state.first_upload);
       if (p.state?.first_download) await tx.markFirstTransfer('download', rec.id!, p.state.first_download);
       written[p.plural]++;

@@ -228,7 +228,22 @@ export async function update(runtime: Runtime, k: KindInfo, name: string, body: 
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
   const { fields, cleared } = await prepare(runtime, k, body, effective);
+  if (k.kind === 'user') clearPasswordChangeRequest(fields, body, effective);
   return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));
+}
+
+/**
+ * A new password set through the API satisfies filters.require_password_change, as a change through
+ * SFTPGo's client does, unless the same body asks for the change again (an admin resetting a
+ * password to a temporary one).
+ */
+function clearPasswordChangeRequest(fields: Record<string, unknown>, body: Record<string, unknown>, current: Rec): void {
+  if (typeof fields.password !== 'string') return;
+  if ((body.filters as User['filters'] | undefined)?.require_password_change === true) return;
+  const filters = (fields.filters ?? (current as unknown as User).filters) as User['filters'] | undefined;
+  if (!filters?.require_password_change) return;
+  const { require_password_change: _r, ...rest } = filters;
+  fields.filters = rest;
 }
 
 export async function remove(runtime: Runtime, k: KindInfo, name: string): Promise<void> {

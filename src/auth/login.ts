@@ -8,7 +8,8 @@
 //   2. userFilters   the user's own rules for this attempt: client IP (allowed_ip / denied_ip),
 //                    protocol (denied_protocols), method (denied_login_methods)
 //   3. credentials   password (stored hash, check_password_hook) or public key, done by the caller
-//                    for methods only one protocol has (SSH keys, keyboard-interactive)
+//                    for methods only one protocol has (SSH keys, keyboard-interactive); a right
+//                    password that must be changed first is refused (auth/password-age.ts)
 //   4. account       status, expiration, max_sessions (core/login.ts loginRefusal)
 //   5. report        the log line, the metric, post-login hooks (core/gate.ts)
 //
@@ -23,6 +24,7 @@ import { externalAuth, externalAuthApplies } from './external.ts';
 import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
 import { storeHookUser } from './hook-users.ts';
 import { checkPasswordApplies, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
+import { passwordChangeDue } from './password-age.ts';
 import { verifyPassword } from './passwords.ts';
 import { splitPasswordAndCode, type TotpCodes } from './totp.ts';
 
@@ -147,14 +149,14 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
     if (user.password) cache?.add(user.username, password, user.password);
     return { ok: true, user };
   }
-  if (cache && user.password && cache.has(user.username, password, user.password)) return { ok: true, user };
+  if (cache && user.password && cache.has(user.username, password, user.password)) return passwordStillUsable(user);
   let toVerify = password;
   if (checkPasswordApplies(env.config, user, attempt.protocol)) {
     const answer = await runCheckPassword(env.config, attempt, password, env.log);
     if (answer.status === 0) return { ok: false, reason: answer.reason };
     if (answer.status === 1) {
       if (user.password) cache?.add(user.username, password, user.password);
-      return { ok: true, user };
+      return passwordStillUsable(user);
     }
     toVerify = answer.toVerify;
   }
@@ -163,7 +165,19 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
   // A wrong password leaves a cached right one alone: failed guesses must not slow the real user down.
   if (!good) return { ok: false, reason: 'invalid_credentials' };
   cache?.add(user.username, password, user.password);
-  return { ok: true, user };
+  return passwordStillUsable(user);
+}
+
+/**
+ * A verified password that must be changed first (filters.require_password_change, or older than
+ * filters.password_expiration) does not log in. SFTPGo refuses before looking at the password; it
+ * is checked after here, so the reason in `login_failed` (and the text a front-end shows) is only
+ * ever given to someone who knows the password. External auth owns its users' passwords and is
+ * not asked.
+ */
+function passwordStillUsable(user: UserRecord): Verdict {
+  const due = passwordChangeDue(user, Date.now());
+  return due ? { ok: false, reason: due } : { ok: true, user };
 }
 
 /**
@@ -179,7 +193,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
     const known = await effectiveUser(env.store, attempt.username);
     if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
-      return refused ? { ok: false, reason: refused } : { ok: true, user: known };
+      return refused ? { ok: false, reason: refused } : passwordStillUsable(known);
     }
   }
   const resolved = await resolveUser(env, { ...attempt, password: given });

@@ -511,9 +511,18 @@ export interface UserFilters {
   };
   web_client?: string[];
   user_type?: string;
+  /**
+   * 1: the user must use FTPS. USER on a clear control connection is answered "421 TLS is required" before any password, and data connections must be protected (PROT P).
+   */
   ftp_security?: 0 | 1;
   is_anonymous?: boolean;
+  /**
+   * Days a password logs in for, counted from the user's last_password_change (set by the server whenever a new password is stored); 0 never expires. An expired password is refused over SFTP, FTP and WebDAV; public keys still work.
+   */
   password_expiration?: number;
+  /**
+   * The user must set a new password (through the REST API) before any password login works; public keys still work. A new password set with PUT /api/v2/users/{username} clears it.
+   */
   require_password_change?: boolean;
 }
 /**

@@ -85,7 +85,9 @@ export function defenderProblems(cfg: DefenderConfig | undefined): { path: (stri
 }
 
 // Refusals that are the server's own doing, or a summary of failures already scored one by one.
-const NOT_SCORED: ReadonlySet<string> = new Set(['max_auth_tries', 'error', 'internal_error', 'admission_error', 'store', 'unsupported_filesystem']);
+// tls_required: an FTP client that has not sent AUTH TLS yet is not guessing credentials, and SFTPGo
+// refuses it before its login code runs, so it never reaches the defender.
+const NOT_SCORED: ReadonlySet<string> = new Set(['max_auth_tries', 'error', 'internal_error', 'admission_error', 'store', 'unsupported_filesystem', 'tls_required']);
 
 /**
  * What a `login_failed` reason counts as. SFTPGo's split: an unknown user is `invalid`, any other

@@ -4,7 +4,8 @@
 //   admit         right after accept, before any protocol byte: defender bans, post-connect hook
 //   authenticate  the credentials (auth/login.ts: stored hash or hooks, external auth, TOTP); SSH's
 //                 multi-step methods drive the same steps through `steps`
-//   open          account checks (status, expiration, max_sessions), the user's mounts, a Session
+//   open          account checks (status, expiration, max_sessions, FTP's ftp_security), the user's
+//                 mounts, a Session
 //
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
 // and a plain client address. A front-end only translates its wire format to these calls.
@@ -42,6 +43,11 @@ export interface AuthSteps {
   totp(user: UserRecord, code: string): string | undefined;
   /** The server's log, for the hooks these steps run. */
   log: Log;
+}
+
+/** filters.ftp_security 1: FTP control and data connections must be encrypted for this user. */
+export function requiresTls(user: UserRecord | undefined, protocol: LoginProtocol): boolean {
+  return protocol === 'FTP' && user?.filters?.ftp_security === 1;
 }
 
 export class LoginGate {
@@ -140,6 +146,20 @@ export class LoginGate {
   }
 
   /**
+   * FTP's USER, before any password (SFTPGo's pre-auth step): whether the named user must use TLS
+   * (filters.ftp_security 1), and a refusal, logged as `tls_required`, when the control connection
+   * is still in clear. An unknown user gets no answer here: the password step refuses it as usual.
+   */
+  async preAuthenticate(attempt: { protocol: LoginProtocol; ip: string; username: string }, opts: { tls: boolean }): Promise<{ tlsRequired: boolean; refused?: string }> {
+    const user = await knownUser(this.#ctx, attempt.username);
+    const tlsRequired = requiresTls(user, attempt.protocol);
+    if (!tlsRequired || opts.tls) return { tlsRequired };
+    // No credential was tried: the post-login hook does not run, as in SFTPGo.
+    this.refuse({ ...attempt, method: 'password' }, 'tls_required', { hooks: false });
+    return { tlsRequired, refused: 'tls_required' };
+  }
+
+  /**
    * The one `login_failed` line, its metric and defender score, and (unless `hooks` is false, for
    * refusals that name no real attempt such as a grace timeout) the post-login hook.
    */
@@ -167,7 +187,8 @@ export class LoginGate {
     const attempt = { protocol: req.protocol, ip, username: user.username, method: req.method };
     const name = user.username;
     const opening = this.#opening.get(name) ?? 0;
-    const refused = loginRefusal(user, Date.now(), this.connections.countFor(name) + opening);
+    // A user's TLS requirement holds whoever produced the record (a login hook may, after USER).
+    const refused = requiresTls(user, req.protocol) && !req.tls ? 'tls_required' : loginRefusal(user, Date.now(), this.connections.countFor(name) + opening);
     if (refused) {
       this.refuse(attempt, refused);
       return { ok: false, reason: refused };

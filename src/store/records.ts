@@ -22,6 +22,7 @@ export type StoredRecord = Record<string, unknown> & {
   source?: Source;
   password?: string;
   password_digest?: string;
+  last_password_change?: number;
 };
 
 export function emptyUsage(): QuotaUsage {
@@ -146,6 +147,8 @@ export interface PutOptions {
   usage?: QuotaUsage;
   /** The record as the caller read it in this transaction (null: none), to spare a second read. */
   current?: StoredRecord | null;
+  /** A user's last_password_change as an import carries it; otherwise put() keeps or stamps it. */
+  passwordChangedAt?: number;
 }
 
 /** What an edit did: changed a runtime record in place, or set/dropped a config record's override. */
@@ -160,6 +163,17 @@ export interface EditOptions {
   by: string;
   /** updated_at the caller read; the edit is refused when the record moved since. */
   expectUpdatedAt?: number;
+}
+
+/**
+ * A user's last_password_change after a write storing `hash`: now for a new or different hash,
+ * otherwise the current one. A record written before the field existed counts from its last update,
+ * the latest its password can have been set.
+ */
+export function passwordChangedAt(current: StoredRecord | undefined, hash: string, now: number): number {
+  if (current?.password !== hash) return now;
+  const kept = current.last_password_change;
+  return typeof kept === 'number' ? kept : (current.updated_at ?? now);
 }
 
 function withoutNulls(r: Record<string, unknown>): Record<string, unknown> {
@@ -187,10 +201,13 @@ export class RecordsTx {
     const { password: _p, password_digest: _d, ...definition } = spec;
     const pw =
       opts.password === null ? undefined : (opts.password ?? (current?.password !== undefined ? { password: current.password, password_digest: current.password_digest } : undefined));
+    const { last_password_change: _l, ...declared } = definition;
+    const changedAt = kind === 'user' && pw ? (opts.passwordChangedAt ?? passwordChangedAt(current, pw.password, this.now)) : undefined;
     const record: StoredRecord = {
-      ...definition,
+      ...declared,
       ...(pw ? { password: pw.password } : {}),
       ...(pw?.password_digest !== undefined ? { password_digest: pw.password_digest } : {}),
+      ...(changedAt !== undefined ? { last_password_change: changedAt } : {}),
       id: current?.id ?? (await nextId(this.tx, kind)),
       created_at: current?.created_at ?? this.now,
       updated_at: this.now,
@@ -228,14 +245,21 @@ export class RecordsTx {
     if (!base && opts.expectUpdatedAt === undefined) throw new AppError('not_found', `${kind} "${name}" not found`);
     if (!base || (opts.expectUpdatedAt !== undefined && base.updated_at !== opts.expectUpdatedAt))
       throw new AppError('store', `${kind} "${name}" changed during the update; retry`);
+    const fields = { ...opts.fields };
+    const cleared = [...opts.cleared];
+    if (kind === 'user' && typeof fields.password === 'string') {
+      const current = layer(base, await getOverride(this.tx, kind, name));
+      fields.last_password_change = passwordChangedAt(current, fields.password, this.now);
+    }
+    if (kind === 'user' && cleared.includes('password')) cleared.push('last_password_change');
     if (base.source !== 'config') {
-      const next: StoredRecord = { ...base, ...opts.fields, updated_at: this.now };
-      for (const c of opts.cleared) delete next[c];
+      const next: StoredRecord = { ...base, ...fields, updated_at: this.now };
+      for (const c of cleared) delete next[c];
       await this.tx.put(COLLECTION_OF[kind], name, withoutNulls(next) as never);
       return 'updated';
     }
-    const wanted: Record<string, unknown> = { ...layer(base, await getOverride(this.tx, kind, name)), ...opts.fields };
-    for (const c of opts.cleared) delete wanted[c];
+    const wanted: Record<string, unknown> = { ...layer(base, await getOverride(this.tx, kind, name)), ...fields };
+    for (const c of cleared) delete wanted[c];
     withoutNulls(wanted);
     const diff = diffOverride(base, wanted, Object.keys(base));
     await this.setOverride(kind, name, diff, opts.by);

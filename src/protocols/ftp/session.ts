@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Common, Ftpd, TlsBinding } from '../../config/schema-types.ts';
 import { DEFAULT_IDLE_MINUTES, type Connection } from '../../core/connection.ts';
-import type { LoginGate } from '../../core/gate.ts';
+import { requiresTls, type LoginGate } from '../../core/gate.ts';
+import { passwordChangeMessage } from '../../auth/password-age.ts';
 import type { Log } from '../../log.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
@@ -53,6 +54,8 @@ export class FtpSession {
   #idle: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #pendingUser: string | undefined;
+  /** The user named by USER (then logged in) has filters.ftp_security 1. */
+  #userTls = false;
   #active: ActiveTransfer | undefined;
   #data: DataChannel | undefined;
   readonly ip: string;
@@ -108,8 +111,9 @@ export class FtpSession {
     return this.#active;
   }
 
+  /** The binding requires TLS (tls_mode 1), or the user does (filters.ftp_security 1). */
   get tlsRequired(): boolean {
-    return this.host.binding.tls_mode === 1;
+    return this.host.binding.tls_mode === 1 || this.#userTls;
   }
 
   get dataTimeoutMs(): number {
@@ -265,12 +269,16 @@ export class FtpSession {
 
   // -- login ----------------------------------------------------------------------------------
 
-  user(name: string): void {
+  async user(name: string): Promise<void> {
     if (this.conn) return this.reply(530, 'Already logged in');
     if (this.tlsRequired && !this.tls) {
       this.#refuse(name, 'tls_required', false);
       return this.reply(534, 'Policy requires TLS: use AUTH TLS first');
     }
+    const pre = await this.host.gate.preAuthenticate({ protocol: 'FTP', ip: this.ip, username: name }, { tls: this.tls });
+    // SFTPGo's answer to a user with ftp_security 1 on a clear connection: 421, then it hangs up.
+    if (pre.refused) return this.quit(421, 'TLS is required');
+    this.#userTls = pre.tlsRequired;
     this.#pendingUser = name;
     this.reply(331, `Password required for ${name}`);
   }
@@ -295,9 +303,13 @@ export class FtpSession {
     const opened = outcome.ok ? await gate.open(outcome.user, { protocol: 'FTP', ip: this.ip, method: 'password', single: true, tls: this.tls }) : undefined;
     if (!opened?.ok) {
       if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
-      return this.reply(530, 'Login incorrect');
+      const reason = outcome.ok ? opened?.reason : outcome.reason;
+      if (reason === 'tls_required') return this.quit(421, 'TLS is required');
+      // Only a client that sent the right password learns that it must be changed.
+      return this.reply(530, passwordChangeMessage(reason) ?? 'Login incorrect');
     }
     const session = opened.session;
+    this.#userTls = outcome.ok && requiresTls(outcome.user, 'FTP');
     this.#login = session;
     this.conn = session.connect({ protocol: 'FTP', disconnect: () => this.quit(421, 'Closing the control connection') });
     if (this.#closed) return void session.close();

@@ -9,6 +9,7 @@ import { algoMatchesCertificate, certificateRefusal, isCertificateAlgo, parseCer
 import { runKeyboardInteractiveHook, type Question } from '../../auth/keyboard-interactive.ts';
 import { findAuthorizedKey } from '../../auth/keys.ts';
 import type { LoginAttempt } from '../../auth/login.ts';
+import { passwordChangeMessage } from '../../auth/password-age.ts';
 import { totpRequired } from '../../auth/totp.ts';
 import type { AuthSteps } from '../../core/gate.ts';
 import type { UserRecord } from '../../model.ts';
@@ -225,6 +226,10 @@ export class SshAuthentication {
         const answers = await prompt([{ prompt: 'Password: ', echo: false }], '');
         if (!answers) return fail('client_disconnected');
         const v = await steps.password(user, attempt, answers[0] ?? '');
+        // The one SSH method that can show text: a right password that must be changed says so
+        // in an instruction with no questions before the failure.
+        const why = v.ok ? undefined : passwordChangeMessage(v.reason);
+        if (why) await prompt([], why);
         if (!v.ok) return fail(v.reason);
         gained.push('keyboard-interactive');
       }

@@ -10,6 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import { passwordChangeMessage } from '../../auth/password-age.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
@@ -214,7 +215,7 @@ export class WebdavServer {
       const outcome = await gate.authenticate(attempt, creds.password, this.#cache);
       if (!outcome.ok) {
         gate.refuse(attempt, outcome.reason);
-        throw unauthorized();
+        throw unauthorized(passwordChangeMessage(outcome.reason));
       }
       username = outcome.user.username;
       const settings = gate.settings();
@@ -252,6 +253,6 @@ function requestPath(url: string): string {
   }
 }
 
-function unauthorized(): HttpError {
-  return new HttpError(401, 'authentication required', undefined, { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
+function unauthorized(message = 'authentication required'): HttpError {
+  return new HttpError(401, message, undefined, { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` });
 }

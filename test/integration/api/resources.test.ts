@@ -115,7 +115,8 @@ describe('overrides on a config-declared user', () => {
     expect(g.json.source).toBe('config');
     expect(g.json.quota_size).toBe(5000);
     expect(g.json.description).toBe('from yaml');
-    expect(Object.keys(g.json.overrides.fields).sort()).toEqual(['password', 'quota_size']);
+    // The new password's age rides with it in the override (password_expiration counts from it).
+    expect(Object.keys(g.json.overrides.fields).sort()).toEqual(['last_password_change', 'password', 'quota_size']);
     expect(g.json.overrides.fields.password).toBe('[**redacted**]');
     expect(g.json.overrides.updated_by).toBe('root');
     // Logins see the override.
@@ -129,21 +130,21 @@ describe('overrides on a config-declared user', () => {
     expect(g.json.quota_size).toBe(5000);
     expect(g.json.overrides.fields.quota_size).toBe(5000);
     const ov = await call(api, 'GET', '/api/v2/overrides', { token: t });
-    expect(ov.json).toEqual([expect.objectContaining({ kind: 'user', name: 'alice', fields: ['password', 'password_digest', 'quota_size'] })]);
+    expect(ov.json).toEqual([expect.objectContaining({ kind: 'user', name: 'alice', fields: ['last_password_change', 'password', 'password_digest', 'quota_size'] })]);
     expect(await canLogin(api.sftpPort, 'alice', 'alice-Override-2')).toBe(true);
 
     // listOverrides reads the same from the store, and `sftpgo plan` prints it beside the plan.
     await api.server.stop();
     const store = await openStore(api.dataDir, { readOnly: true });
     try {
-      expect((await listOverrides(store)).map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['user:alice:password,password_digest,quota_size']);
+      expect((await listOverrides(store)).map((o) => `${o.kind}:${o.name}:${o.fields.join(',')}`)).toEqual(['user:alice:last_password_change,password,password_digest,quota_size']);
     } finally {
       await store.close();
     }
     const plan = runCli(['plan', '--config', api.server.configPath, '--data-dir', api.dataDir]);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('no changes');
-    expect(plan.stdout).toMatch(/override user alice \(password, password_digest, quota_size\)/);
+    expect(plan.stdout).toMatch(/override user alice \(last_password_change, password, password_digest, quota_size\)/);
     const planJson = JSON.parse(runCli(['plan', '--json', '--config', api.server.configPath, '--data-dir', api.dataDir]).stdout);
     expect(planJson.overrides).toEqual([expect.objectContaining({ kind: 'user', name: 'alice' })]);
     await api.restart();

@@ -63,15 +63,21 @@ describe('plan and apply', () => {
 
   test('the password is hashed again only when the YAML changes it', async () => {
     const core = await open();
-    const hash = (await core.user('alice')).password!;
+    const created = await core.user('alice');
+    const hash = created.password!;
+    expect(created.last_password_change).toBe(created.created_at);
+    await Bun.sleep(5);
     await core.reconcile(yaml({ aliceDescription: 'other field' }));
     expect((await core.user('alice')).password).toBe(hash);
+    // Only a new password restarts the clock filters.password_expiration counts from.
+    expect((await core.user('alice')).last_password_change).toBe(created.created_at);
 
     const r = await core.reconcile(yaml({ aliceDescription: 'other field', alicePassword: 'alice-Secret-2' }));
     expect(changesOf(r)).toEqual(['update user alice (password)']);
     const changed = (await core.user('alice')).password!;
     expect(changed).not.toBe(hash);
     expect(await verifyPassword('alice-Secret-2', changed)).toBe(true);
+    expect((await core.user('alice')).last_password_change).toBeGreaterThan(created.created_at);
   });
 
   test('a record the YAML drops is deleted with its usage row; runtime records stay unless prune', async () => {

@@ -104,6 +104,45 @@ describe('Records', () => {
     expect((await store.get('users', 'run'))!.quota_size).toBe(3);
   });
 
+  test("a user's last_password_change: stamped when the hash changes, kept otherwise, and carried by an override", async () => {
+    const { records, store, clock } = await setup();
+    const first = await records.storedPassword('first-pw');
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice' }, { source: 'runtime', password: first }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBe(1000);
+    clock.now = 2000;
+    // A rewrite that keeps the password (absent, or the same hash) keeps its age.
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice', quota_size: 1, last_password_change: 1 }, { source: 'runtime' }));
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice', quota_size: 2 }, { source: 'runtime', password: first }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBe(1000);
+    clock.now = 3000;
+    const second = await records.storedPassword('second-pw');
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice' }, { source: 'runtime', password: second }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBe(3000);
+    // An import says when the password was set; no password, no age.
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice' }, { source: 'runtime', password: second, passwordChangedAt: 42 }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBe(42);
+    await records.write((tx) => tx.put('user', 'alice', { username: 'alice' }, { source: 'runtime', password: null }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBeUndefined();
+    // A record from before the field existed counts from its last update.
+    await store.write((tx) => tx.put('users', 'old', { username: 'old', password: first.password, id: 9, created_at: 100, updated_at: 500, source: 'runtime' } as never));
+    clock.now = 4000;
+    await records.write((tx) => tx.put('user', 'old', { username: 'old', quota_size: 1 }, { source: 'runtime' }));
+    expect((await store.get('users', 'old'))!.last_password_change).toBe(500);
+
+    // API edits: in place for a runtime record, in the override for a config one.
+    clock.now = 5000;
+    await records.write((tx) => tx.edit('user', 'alice', { fields: { password: first.password }, cleared: [], by: 'root' }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBe(5000);
+    await records.write((tx) => tx.edit('user', 'alice', { fields: {}, cleared: ['password', 'password_digest'], by: 'root' }));
+    expect((await store.get('users', 'alice'))!.last_password_change).toBeUndefined();
+    await records.write((tx) => tx.put('user', 'cfg', { username: 'cfg' }, { source: 'config', password: first }));
+    clock.now = 6000;
+    await records.write((tx) => tx.edit('user', 'cfg', { fields: { password: second.password }, cleared: [], by: 'root' }));
+    expect((await store.get('users', 'cfg'))!.last_password_change).toBe(5000);
+    expect((await records.effectiveUser('cfg'))!.last_password_change).toBe(6000);
+    expect((await store.get('overrides', 'user:cfg'))!.fields).toMatchObject({ password: second.password, last_password_change: 6000 });
+  });
+
   test('hashingOptions reads data_provider.password_hashing', () => {
     expect(hashingOptions(undefined)).toEqual({ algo: 'bcrypt' });
     expect(hashingOptions({ algo: 'argon2id', argon2_options: { memory: 1024 } })).toEqual({ algo: 'argon2id', argon2: { memoryKiB: 1024, iterations: 1, parallelism: 2 } });

@@ -6,8 +6,12 @@
 //
 // Why a file beside the store and not the store: the temporary files are this node's, on its own
 // disks; a store shared by several servers must not let one server's start delete another's
-// uploads in progress. An append costs microseconds; the fdatasync that makes an entry durable
-// before its file exists is shared by every upload starting at the same time.
+// uploads in progress. And cost: an entry is written (write(2), in the page cache, so a killed
+// process cannot lose it) before its file is created, which costs microseconds; the fdatasync
+// that carries it through a power loss runs behind, shared by every upload starting meanwhile.
+// Waiting for it measured 0.8 ms per upload here, a quarter of a small-file upload, to close a
+// window of a few milliseconds in which a power loss could orphan a file (whose own data was
+// never synced either).
 import { accessSync, closeSync, constants, existsSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { AppError } from '../errors.ts';
@@ -90,11 +94,11 @@ export class UploadJournal implements TempJournal {
     return { journal: new UploadJournal(opts, openSync(opts.file, 'a', 0o600)), recovery };
   }
 
-  /** Records `path` durably; the caller creates the file only once this resolves. */
+  /** Records `path`; the caller creates the file only once this resolves. */
   async begin(path: string): Promise<void> {
     this.#append(`+${JSON.stringify(path)}\n`);
     this.#live.add(path);
-    await this.#sync();
+    void this.#sync().catch((err: Error) => this.#log('error', 'upload_journal_sync_failed', { error: err.message }));
   }
 
   /** `path` is gone (renamed into place or removed). Not synced: a stale entry only costs a failed unlink. */
@@ -115,7 +119,13 @@ export class UploadJournal implements TempJournal {
     return this.#live.size;
   }
 
-  close(): void {
+  /** Resolves once every entry written so far is on disk. */
+  flush(): Promise<void> {
+    return this.#sync();
+  }
+
+  async close(): Promise<void> {
+    await this.#syncing?.catch(() => undefined);
     closeSync(this.#fd);
   }
 
@@ -124,7 +134,7 @@ export class UploadJournal implements TempJournal {
     this.#dirty = true;
   }
 
-  /** One fdatasync covers every entry appended before it started. */
+  /** One fdatasync covers every entry appended before it started; later ones wait for the next. */
   async #sync(): Promise<void> {
     while (this.#syncing) await this.#syncing;
     if (!this.#dirty) return;
@@ -147,8 +157,11 @@ export class UploadJournal implements TempJournal {
       closeSync(fd);
     }
     renameSync(next, this.#file);
-    closeSync(this.#fd);
+    const old = this.#fd;
     this.#fd = openSync(this.#file, 'a', 0o600);
+    // A sync of the old file may still be running on its descriptor.
+    if (this.#syncing) void this.#syncing.catch(() => undefined).finally(() => closeSync(old));
+    else closeSync(old);
     this.#log('debug', 'upload_journal_compacted', { live: this.#live.size });
   }
 }

@@ -62,7 +62,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     }
   } catch (err) {
     await Promise.allSettled(services.map((s) => s.stop()));
-    journal.close();
+    await journal.close();
     await store.close();
     throw err;
   }
@@ -114,7 +114,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
-      journal.close();
+      await journal.close();
       await usage.close();
       context.currentUsers.close();
       await store.close();

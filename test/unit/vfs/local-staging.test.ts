@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { liveEntries, prepareTempPath, UploadJournal } from '../../../src/core/upload-journal.ts';
 import type { Log } from '../../../src/log.ts';
 import { openLocalFs } from '../../../src/vfs/local/local-fs.ts';
+import { openFs } from '../../../src/vfs/open.ts';
+import { literalSecret } from '../../../src/vfs/options.ts';
 import { tempUploadPath } from '../../../src/vfs/temp-names.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -20,7 +22,7 @@ const lines: { event: string; fields?: Record<string, unknown> }[] = [];
 const log: Log = (_level, event, fields) => void lines.push({ event, ...(fields ? { fields } : {}) });
 
 describe('upload journal', () => {
-  test('a start removes exactly the temporary files the last run left in flight', () => {
+  test('a start removes exactly the temporary files the last run left in flight', async () => {
     const dir = tempDir('journal-');
     const file = join(dir, 'uploads.journal');
     const orphan = join(dir, '.sftpgo-upload.0123456789ab.big.iso');
@@ -31,7 +33,7 @@ describe('upload journal', () => {
     // `landed` was renamed into place (its `-` line came after); a torn last line was never synced.
     writeFileSync(file, [`+${JSON.stringify(orphan)}`, `+${JSON.stringify(landed)}`, `+${JSON.stringify(userFile)}`, `-${JSON.stringify(landed)}`, '+"/tmp/.sftpgo-upl'].join('\n'));
     const { journal, recovery } = UploadJournal.open({ file, log });
-    journal.close();
+    await journal.close();
     expect(recovery.removed).toEqual([orphan]);
     expect(existsSync(orphan)).toBe(false);
     // A name outside the temporary patterns is never removed, whatever the journal says.
@@ -46,13 +48,15 @@ describe('upload journal', () => {
     const a = join(dir, '.sftpgo-upload.000000000001.a');
     const b = join(dir, '.sftpgo-upload.000000000002.b\nwith a newline');
     await Promise.all([journal.begin(a), journal.begin(b)]);
+    // Written before begin() resolves (a killed process cannot lose it), synced behind.
     expect(liveEntries(readFileSync(file, 'utf8'))).toEqual(new Set([a, b]));
+    await journal.flush();
     journal.end(a);
     expect(liveEntries(readFileSync(file, 'utf8'))).toEqual(new Set([b]));
     expect(journal.size).toBe(1);
     journal.end(b);
     expect(statSync(file).size).toBe(0);
-    journal.close();
+    await journal.close();
   });
 });
 
@@ -90,7 +94,7 @@ describe('common.temp_path on the local backend', () => {
       expect(readdirSync(staging)).toEqual([]);
       expect(readdirSync(join(root, 'dir'))).toEqual(['f.txt']);
       expect(journal.size).toBe(0);
-      journal.close();
+      await journal.close();
     });
   }
 
@@ -104,14 +108,35 @@ describe('common.temp_path on the local backend', () => {
     await fs.remove(temp);
     expect(readdirSync(staging)).toEqual([]);
     expect(journal.size).toBe(0);
-    journal.close();
+    await journal.close();
   });
 
   test('an upload into a missing directory fails at the open, as a write in place would', async () => {
     const { fs, journal } = await setup(tempDir('staging-tmp-'));
     await expect(fs.openWrite(tempUploadPath('/missing/g.txt'))).rejects.toMatchObject({ code: 'not_found' });
     expect(journal.size).toBe(0);
-    journal.close();
+    await journal.close();
+  });
+
+  test('encrypted local storage keeps its temporary uploads in temp_path too', async () => {
+    const staging = tempDir('staging-tmp-');
+    const root = tempDir('staging-home-');
+    const { journal } = UploadJournal.open({ file: join(tempDir('staging-data-'), 'uploads.journal'), log });
+    const fs = await openFs({ provider: 'crypt', cryptconfig: { passphrase: 'a passphrase of some length' } }, root, { resolveSecret: literalSecret, staging: { dir: staging, journal } });
+    const temp = tempUploadPath('/secret.txt');
+    const w = await fs.openWrite(temp);
+    await w.write(Buffer.from('plain text'));
+    await w.close();
+    expect(readdirSync(staging)).toHaveLength(1);
+    expect(readdirSync(root)).toEqual([]);
+    await fs.rename(temp, '/secret.txt');
+    expect(readdirSync(staging)).toEqual([]);
+    let text = '';
+    for await (const c of await fs.openRead('/secret.txt')) text += c;
+    expect(text).toBe('plain text');
+    expect(readFileSync(join(root, 'secret.txt')).includes('plain text')).toBe(false);
+    expect(journal.size).toBe(0);
+    await journal.close();
   });
 
   test('temp_path is created when missing, resolved against the data dir, and refused when unusable', () => {

@@ -10,6 +10,7 @@ import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
 import { openUsageBook } from '../core/quota.ts';
+import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
@@ -45,6 +46,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const { journal, recovery } = UploadJournal.open({ file: join(dataDir, 'uploads.journal'), log });
   if (recovery.removed.length > 0 || recovery.gone > 0)
     log('info', 'upload_journal_recovered', { removed: recovery.removed.length, already_gone: recovery.gone });
+  if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
+    log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
   const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;

@@ -252,6 +252,13 @@ describe('common.temp_path', () => {
     await server.stop();
   }, 60_000);
 
+  test('with upload_mode standard it is unused, and serve says so', async () => {
+    const s = await setup('  upload_mode: standard\n  temp_path: uploads-tmp');
+    const server = await start(s);
+    expect(await server.waitForLog((l) => l.event === 'temp_path_unused')).toMatchObject({ temp_path: join(server.dataDir, 'uploads-tmp') });
+    await server.stop();
+  }, 60_000);
+
   test('kill -9 during uploads: the restarted server empties temp_path of them; the home never had any', async () => {
     const s = await setup('  upload_mode: atomic_resume\n  temp_path: uploads-tmp');
     await seed(s, seeded);

@@ -111,6 +111,23 @@ describe('common.temp_path on the local backend', () => {
     await journal.close();
   });
 
+  test('a resumed atomic upload starts from a copy of the target made in temp_path', async () => {
+    const staging = tempDir('staging-tmp-');
+    const { root, fs, journal } = await setup(staging);
+    const temp = tempUploadPath('/dir/f.txt');
+    await fs.copy!('/dir/f.txt', temp);
+    expect(journal.size).toBe(1);
+    const w = await fs.openWrite(temp, { offset: 8 });
+    await w.write(Buffer.from('+more'));
+    await w.close();
+    expect(readFileSync(join(root, 'dir', 'f.txt'), 'utf8')).toBe('previous');
+    await fs.rename(temp, '/dir/f.txt');
+    expect(readFileSync(join(root, 'dir', 'f.txt'), 'utf8')).toBe('previous+more');
+    expect(readdirSync(staging)).toEqual([]);
+    expect(journal.size).toBe(0);
+    await journal.close();
+  });
+
   test('an upload into a missing directory fails at the open, as a write in place would', async () => {
     const { fs, journal } = await setup(tempDir('staging-tmp-'));
     await expect(fs.openWrite(tempUploadPath('/missing/g.txt'))).rejects.toMatchObject({ code: 'not_found' });

@@ -140,8 +140,6 @@ describe('temporary names are not files', () => {
     expect(await outcome(u.fs.openUpload(u.conn, temp))).toBe('not_found');
     expect(await outcome(u.fs.setAttrs(temp, { size: 0 }))).toBe('not_found');
     expect(await outcome(u.fs.checksum(temp, 'md5'))).toBe('not_found');
-    // The SFTP backend's own staging name is refused the same way.
-    expect(await outcome(u.fs.stat('/.sftpgo-upload-0123456789abcdef'))).toBe('not_found');
     await up.close();
     expect(await backendText(u.home, '/f.txt')).toBe('new content');
   });
@@ -153,5 +151,16 @@ describe('temporary names are not files', () => {
       expect((await u.fs.stat(`/${name}`)).size).toBe(name.length);
     }
     expect((await u.names('/')).sort()).toEqual(['.sftpgo-upload', '.sftpgo-upload-abc', '.sftpgo-upload.0123.f', '.sftpgo-upload.txt', 'f.txt']);
+  });
+
+  test('an SFTP client staging its own upload under the backend pattern is served, and its file not listed', async () => {
+    // What this project's SFTP backend does when the server it talks to is one of ours.
+    const u = await loginWithMode(1);
+    const staged = '/.sftpgo-upload-0123456789abcdef';
+    await (await started(u, staged, 'whole file')).close();
+    expect(await u.names('/')).toEqual(['f.txt']);
+    expect((await u.fs.stat(staged)).size).toBe(10);
+    await u.fs.rename(staged, '/g.txt', true);
+    expect(await backendText(u.home, '/g.txt')).toBe('whole file');
   });
 });

@@ -221,6 +221,33 @@ for (const mode of ['atomic', 'atomic_resume'] as const) {
   });
 }
 
+describe('upload_mode atomic over the SFTP backend, when the remote server is one of ours', () => {
+  test("the upload lands: the remote accepts the backend's staging names it reserves nothing for", async () => {
+    const remote = await setup('  upload_mode: atomic');
+    const remoteServer = await start(remote);
+    const front = await setup('  upload_mode: atomic');
+    front.yaml = front.yaml.replace(
+      /(home_dir: [^\n]*\n)/,
+      `$1    filesystem: { provider: sftp, sftpconfig: { endpoint: "127.0.0.1:${remote.ports.sftp}", username: alice, password: "${PASSWORD}" } }\n`,
+    );
+    const frontServer = await start(front);
+    const { client, sftp } = await sftpLogin(front.ports.sftp);
+    const h = await open(sftp, '/chained.bin');
+    await write(sftp, h, Buffer.alloc(CHUNK, 5), 0);
+    // In flight on the remote disk: staged under the backend pattern only.
+    expect(onDisk(remote.home).temps.length).toBeGreaterThan(0);
+    expect(onDisk(remote.home).temps.every((n) => /^\.sftpgo-upload-[0-9a-f]{16}$/.test(n) || n.startsWith('.sftpgo-upload.'))).toBe(true);
+    expect(await sftpNames(sftp)).toEqual([]);
+    await write(sftp, h, Buffer.alloc(CHUNK, 6), CHUNK);
+    await closeHandle(sftp, h);
+    client.end();
+    expect(onDisk(remote.home)).toEqual({ files: ['chained.bin'], temps: [] });
+    expect(statSync(join(remote.home, 'chained.bin')).size).toBe(2 * CHUNK);
+    await frontServer.stop();
+    await remoteServer.stop();
+  }, 60_000);
+});
+
 describe('common.temp_path', () => {
   test('a partial upload is under temp_path, a completed one lands in place, a failed one leaves nothing', async () => {
     const s = await setup('  upload_mode: atomic\n  temp_path: uploads-tmp');

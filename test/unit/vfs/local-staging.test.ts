@@ -163,4 +163,17 @@ describe('common.temp_path on the local backend', () => {
     writeFileSync(join(data, 'a-file'), '');
     expect(() => prepareTempPath({ tempPath: 'a-file', dataDir: data, usersBaseDir: data, log })).toThrow(/common.temp_path .*a-file cannot be used/);
   });
+
+  test('a temp_path on another filesystem than the users base dir is said at start', () => {
+    if (!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tempDir()).dev) return;
+    const staging = mkdtempSync('/dev/shm/staging-tmp-');
+    shm.push(staging);
+    const data = tempDir('staging-data-');
+    lines.length = 0;
+    prepareTempPath({ tempPath: staging, dataDir: data, usersBaseDir: data, log });
+    expect(lines.map((l) => l.event)).toEqual(['temp_path_other_filesystem']);
+    lines.length = 0;
+    prepareTempPath({ tempPath: 'tmp', dataDir: data, usersBaseDir: data, log });
+    expect(lines).toEqual([]);
+  });
 });

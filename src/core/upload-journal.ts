@@ -114,7 +114,7 @@ export class UploadJournal implements TempJournal {
     if (fstatSync(this.#fd).size > COMPACT_BYTES) this.#compact();
   }
 
-  /** Temporary files in flight (for tests and the stop log). */
+  /** Temporary files in flight. */
   get size(): number {
     return this.#live.size;
   }

@@ -4,9 +4,10 @@
 // over SFTP, FTP and WebDAV, keep the files the uploads would have replaced, and count exactly the
 // visible files in the user's quota (the same as a quota scan finds). While uploads run, their
 // temporary files are invisible and unreachable by name on every protocol.
+// `bun src/main.ts serve` by default; SFTPGO_TEST_BINARY=dist/sftpgo runs the compiled binary.
 import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { isTempName } from '../../../src/vfs/temp-names.ts';
 import { FtpControl } from '../../support/ftp-client.ts';
@@ -20,6 +21,7 @@ const PASSWORD = 'atomic-Temp-1';
 const API_KEY = 'k3y-atomic-temp-0123456789abcdef';
 const UPLOADS = 20;
 const CHUNK = 256 * 1024;
+const BINARY = process.env.SFTPGO_TEST_BINARY ? resolve(process.env.SFTPGO_TEST_BINARY) : undefined;
 
 const servers: RunningServer[] = [];
 afterAll(async () => {
@@ -56,7 +58,7 @@ admins:
 }
 
 async function start(s: Setup): Promise<RunningServer> {
-  const server = await startServer({ yaml: s.yaml, cwd: s.dir });
+  const server = await startServer({ yaml: s.yaml, cwd: s.dir, ...(BINARY ? { binary: BINARY } : {}) });
   servers.push(server);
   return server;
 }

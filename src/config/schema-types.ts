@@ -77,6 +77,9 @@ export interface Common {
    * 0 or standard: write in place; 1 or atomic: write to a temporary name and rename on success; 2 or atomic_resume: atomic, and a failed upload keeps the partial file for resume.
    */
   upload_mode?: (0 | 1 | 2) | ('standard' | 'atomic' | 'atomic_resume');
+  /**
+   * Directory where atomic uploads (upload_mode atomic or atomic_resume) to local and encrypted local storage are written before being renamed into place; relative paths are resolved against the data directory. Created when missing; read at start. It should be on the same filesystem as the homes: otherwise each completed upload is copied beside its target and then renamed. Empty: beside the target file, under a hidden temporary name. Cloud and SFTP backends are unaffected.
+   */
   temp_path?: string;
   setstat_mode?: 0 | 1 | 2;
   /**

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import { KeyAnswers } from '../auth/key-answers.ts';
 import { TotpCodes } from '../auth/totp.ts';
 import type { UserRecord } from '../model.ts';
+import type { LocalStaging } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
 import { ConnectionRegistry } from './connection.ts';
@@ -30,6 +31,8 @@ export interface ServerContextInit {
   log?: Log;
   /** Re-reads the config file and reconciles it; the running state stays on error. */
   reload: () => Promise<{ ok: boolean; errors?: string[] }>;
+  /** Where local backends keep and journal temporary uploads (common.temp_path, the upload journal). */
+  staging?: LocalStaging;
 }
 
 export class ServerContext {
@@ -78,7 +81,7 @@ export class ServerContext {
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
     this.gate = new LoginGate(this);
-    this.backends = backendServices(this.log, init.store.secrets);
+    this.backends = backendServices(this.log, init.store.secrets, init.staging);
   }
 
   #lastTransferId = 0;

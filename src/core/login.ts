@@ -5,6 +5,7 @@
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs, type OpenFsOptions } from '../vfs/open.ts';
+import type { LocalStaging } from '../vfs/options.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Log } from '../log.ts';
 import type { Protocol } from './connection.ts';
@@ -27,10 +28,10 @@ import type { CurrentUsers } from './current-users.ts';
  * What every backend is opened with: secrets read as the config reads them (`{ file }` references
  * are absolute by now; sealed ones open with the data directory's key), and the server's log.
  */
-export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log'>;
+export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log' | 'staging'>;
 
-export function backendServices(log: Log, secrets: SecretBox): BackendServices {
-  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd(), secrets), log };
+export function backendServices(log: Log, secrets: SecretBox, staging?: LocalStaging): BackendServices {
+  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd(), secrets), log, ...(staging ? { staging } : {}) };
 }
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';

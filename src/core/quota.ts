@@ -7,6 +7,7 @@ import type { QuotaUsage, ResolvedVirtualFolder, UserRecord } from '../model.ts'
 import { emptyUsage } from '../store/records.ts';
 import type { Store, WriteTx } from '../store/store.ts';
 import type { Fs } from '../vfs/fs.ts';
+import { isTempName } from '../vfs/temp-names.ts';
 
 export interface Usage {
   size: number;
@@ -230,6 +231,8 @@ export async function scanUsage(fs: Fs, dir = '/', skip: ReadonlySet<string> = n
   while (pending.length > 0) {
     const d = pending.pop()!;
     for await (const e of fs.list(d)) {
+      // An upload in progress (or one a crash left) is charged only when it lands, if ever.
+      if (isTempName(e.name)) continue;
       const path = d === '/' ? `/${e.name}` : `${d}/${e.name}`;
       if (e.type === 'dir' && !skip.has(path)) pending.push(path);
       else if (e.type === 'file') {

@@ -4,8 +4,6 @@
 // The handles were opened with the connection's signal; the commit and clean-up calls here
 // (rename, remove) deliberately carry none: they run while a connection closes, and a commit or
 // clean-up cut halfway would leave worse than finishing it.
-import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
 import { actions } from './actions.ts';
@@ -25,22 +23,10 @@ export function parseUploadMode(v: number | string | undefined): UploadMode {
 /** The error an upload or download ended with when the client went away or the protocol gave up. */
 const ABORTED = new AppError('io', 'transfer aborted');
 
-const TEMP_PREFIX = '.sftpgo-upload.';
 /** How much out-of-order data a sequential upload may hold while it waits for a gap to fill. */
 const MAX_REORDER_BYTES = 32 * 1024 * 1024;
 /** Bytes a streamed download reads at once (FTP RETR, WebDAV GET). */
 const STREAM_CHUNK = 1024 * 1024;
-
-export function tempUploadPath(target: string): string {
-  return posix.join(posix.dirname(target), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}.${posix.basename(target)}`);
-}
-
-const TEMP_NAME = /^\.sftpgo-upload\.[0-9a-f]{12}\./;
-
-/** True for the name tempUploadPath() gives an atomic upload in progress. */
-export function isTempUploadName(name: string): boolean {
-  return TEMP_NAME.test(name);
-}
 
 export class Download extends Transfer {
   constructor(

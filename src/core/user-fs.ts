@@ -11,7 +11,8 @@ import { cleanVirtualPath, mountPointsIn, parentOf, resolveMount, type Mount } f
 import { FilePatterns } from './patterns.ts';
 import { deletePermission, hasPermission, renamePermission, type Permission, type PermissionMap } from './permissions.ts';
 import { ReadAhead } from './read-ahead.ts';
-import { Download, Upload, isTempUploadName, tempUploadPath, type UploadMode } from './transfers.ts';
+import { hasTempComponent, isTempName, tempUploadPath } from '../vfs/temp-names.ts';
+import { Download, Upload, type UploadMode } from './transfers.ts';
 import { openGate } from './transfer-limits.ts';
 
 export interface UploadOptions {
@@ -92,6 +93,9 @@ export class UserFs {
   }
 
   #resolve(vpath: string): { fs: Mount['fs']; path: string; mount: Mount } {
+    // A temporary upload is not a file yet, whoever guesses its name: every request that would
+    // read, replace, move or remove it finds nothing there.
+    if (hasTempComponent(vpath)) throw new AppError('not_found', `${vpath} not found`);
     const { mount, path } = resolveMount(this.opts.mounts, vpath);
     return { fs: mount.fs, path, mount };
   }
@@ -133,8 +137,8 @@ export class UserFs {
     const hidden = filter?.hide ? (name: string) => !filter.allows(name) : undefined;
     for await (const e of fs.list(path, this.#call)) {
       mountNames.delete(e.name);
-      // An atomic upload in progress is not a file yet: a client listing must not fetch or move it.
-      if (hidden?.(e.name) || isTempUploadName(e.name)) continue;
+      // An upload in progress is not a file yet: a client listing must not fetch or move it.
+      if (hidden?.(e.name) || isTempName(e.name)) continue;
       yield e;
     }
     for (const name of mountNames) {

@@ -1,5 +1,6 @@
 // `sftpgo serve`: open and migrate the store, reconcile the config into it, start the services,
 // reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
+import { join, resolve } from 'node:path';
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
 import { configSource, loadConfig, type CommonFlags } from '../config/source.ts';
 import { watchConfigFile } from './watch.ts';
@@ -9,6 +10,8 @@ import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
 import { startGcPacer } from '../core/gc-pacer.ts';
 import { openUsageBook } from '../core/quota.ts';
+import { parseUploadMode } from '../core/transfers.ts';
+import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
@@ -36,7 +39,17 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const store = await openStore(dataDir, { log });
   await migrateUp(store, { log });
   const usage = await openUsageBook(store);
-  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, reload: () => server.reload() });
+  const tempPath = loaded.config.common?.temp_path
+    ? prepareTempPath({ tempPath: loaded.config.common.temp_path, dataDir, usersBaseDir: loaded.config.data_provider?.users_base_dir ?? resolve(dataDir, 'users'), log })
+    : undefined;
+  // Before any login: what a crash left in flight is removed, then new uploads are journaled.
+  const { journal, recovery } = UploadJournal.open({ file: join(dataDir, 'uploads.journal'), log });
+  if (recovery.removed.length > 0 || recovery.gone > 0)
+    log('info', 'upload_journal_recovered', { removed: recovery.removed.length, already_gone: recovery.gone });
+  if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
+    log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
+  const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
+  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
   const first = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
@@ -52,6 +65,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     }
   } catch (err) {
     await Promise.allSettled(services.map((s) => s.stop()));
+    await journal.close();
     await store.close();
     throw err;
   }
@@ -75,6 +89,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
           const records = context.recordsFor(next.value.config);
           const result = await reconcile(next.value, dataDir, records, log);
           printGenerated(result.generated, next.value.config);
+          if ((next.value.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
+            log('warn', 'temp_path_needs_restart', { temp_path: next.value.config.common?.temp_path ?? '' });
           context.config = next.value.config;
           context.records = records;
           actions.configure(next.value.config.common);
@@ -101,6 +117,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
+      await journal.close();
       await usage.close();
       context.currentUsers.close();
       await store.close();

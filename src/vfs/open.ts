@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { providerName } from '../model.ts';
 import type { Fs } from './fs.ts';
 import { openLocalFs } from './local/local-fs.ts';
-import type { SecretResolver, VfsLog } from './options.ts';
+import type { LocalStaging, SecretResolver, VfsLog } from './options.ts';
 
 /** Requires a provider's config block (validation guarantees it for config-declared records). */
 function block<T>(value: T | undefined, name: string): T {
@@ -21,6 +21,8 @@ export interface OpenFsOptions {
   resolveSecret: SecretResolver;
   /** Where backends log what they do at length (object-store directory renames). */
   log?: VfsLog;
+  /** Temporary uploads on local disk (plain or encrypted): journaled, and kept in common.temp_path if set. */
+  staging?: LocalStaging;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface OpenFsOptions {
 export async function openFs(filesystem: Filesystem | undefined, localRoot: string, opts: OpenFsOptions): Promise<Fs> {
   const provider = providerName(filesystem?.provider);
   const { resolveSecret, log } = opts;
+  const local = { createRoot: opts.createRoot !== false, ...(opts.staging ? { staging: opts.staging } : {}) };
   const objectOpts = {
     resolveSecret,
     ...(log ? { log } : {}),
@@ -38,13 +41,13 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
   };
   switch (provider) {
     case 'local':
-      return openLocalFs(localRoot, { createRoot: opts.createRoot !== false });
+      return openLocalFs(localRoot, local);
     case 'crypt': {
       const config = block(filesystem?.cryptconfig, 'cryptconfig');
       const { cryptFsOver } = await import('./crypt/crypt-fs.ts');
       // The backend underneath is opened from its usual block beside cryptconfig, as if it were the provider.
       const storage = config.storage ?? 'local';
-      const inner: Fs = storage === 'local' ? await openLocalFs(localRoot, { createRoot: opts.createRoot !== false }) : await openFs({ ...filesystem, provider: storage }, localRoot, opts);
+      const inner: Fs = storage === 'local' ? await openLocalFs(localRoot, local) : await openFs({ ...filesystem, provider: storage }, localRoot, opts);
       try {
         return cryptFsOver(inner, config, { resolveSecret });
       } catch (err) {

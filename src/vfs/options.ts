@@ -20,3 +20,23 @@ export function literalSecret(secret: Secret): string | undefined {
   if (typeof secret === 'string') return secret;
   throw new AppError('config', 'a secret reference cannot be read here: the caller must pass resolveSecret');
 }
+
+/**
+ * Told of each temporary upload file on local disk before it is created and once it is gone, so
+ * that the files a crash orphans can be removed at the next start (core/upload-journal.ts).
+ */
+export interface TempJournal {
+  /** Resolves once the entry is durable; the file is created only then. */
+  begin(osPath: string): Promise<void>;
+  end(osPath: string): void;
+}
+
+/** Where the local backend (plain or under crypt) keeps the temporary files of atomic uploads. */
+export interface LocalStaging {
+  /**
+   * common.temp_path: an absolute directory temporary uploads are written in, instead of beside
+   * their target, and renamed into place from (copied then removed if it is another filesystem).
+   */
+  dir?: string;
+  journal?: TempJournal;
+}

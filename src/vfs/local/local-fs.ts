@@ -3,6 +3,9 @@
 // request touches must stay inside the real root, so a link to "/" placed in a home is useless.
 // A disk call cannot be interrupted halfway, so a signal is checked before each step and handed
 // to the read streams (node:fs destroys them on abort); open handles check it on every read/write.
+// Temporary uploads (a base name of temp-names.ts) are journaled while they exist and, with a
+// staging dir (common.temp_path), live there instead of beside their target: the core names them
+// as usual and this backend alone knows where they are.
 import { close as closeCb, constants, createReadStream, open as openCb, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { posix, sep, join, relative, isAbsolute, resolve as resolveOs, dirname } from 'node:path';
@@ -10,6 +13,8 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
 import { checkAborted } from '../abort.ts';
 import type { CallOptions, Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import type { LocalStaging } from '../options.ts';
+import { isTempUploadName } from '../temp-names.ts';
 import { fsError } from './errors.ts';
 import { LocalReader, LocalWriter } from './file.ts';
 
@@ -47,14 +52,14 @@ function openFd(path: string, flags: number, mode: number): Promise<number> {
  * `createRoot: false` (a user's filters.disable_fs_checks) the root is neither created nor required
  * to exist: requests then fail as the disk answers them.
  */
-export async function openLocalFs(root: string, opts: { createRoot?: boolean } = {}): Promise<LocalFs> {
+export async function openLocalFs(root: string, opts: { createRoot?: boolean; staging?: LocalStaging } = {}): Promise<LocalFs> {
   if (!isAbsolute(root)) throw new AppError('config', `local root must be absolute: ${root}`);
   if (opts.createRoot === false) {
     const real = await fsp.realpath(root).catch(() => resolveOs(root));
-    return new LocalFs(real);
+    return new LocalFs(real, opts.staging);
   }
   await fsp.mkdir(root, { recursive: true, mode: 0o700 }).catch((err) => Promise.reject(fsError(err, 'mkdir', '/')));
-  return new LocalFs(await fsp.realpath(root));
+  return new LocalFs(await fsp.realpath(root), opts.staging);
 }
 
 export class LocalFs implements Fs {
@@ -62,13 +67,31 @@ export class LocalFs implements Fs {
   readonly capabilities = CAPABILITIES;
 
   /** `root` must be a real (symlink-free) absolute path; use openLocalFs(). */
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly staging: LocalStaging = {},
+  ) {}
 
   /** The OS path of a backend path, without touching the disk. */
   osPath(path: string): string {
     if (path.includes('\0')) throw new AppError('invalid', 'path contains a NUL byte');
     const clean = posix.normalize(`/${path}`);
+    if (this.#staged(clean)) return join(this.staging.dir!, posix.basename(clean));
     return clean === '/' ? this.root : join(this.root, ...clean.slice(1).split('/'));
+  }
+
+  /** True when `path` names a temporary upload kept in the staging dir rather than beside its target. */
+  #staged(path: string): boolean {
+    return this.staging.dir !== undefined && isTempUploadName(posix.basename(path));
+  }
+
+  /** Journals a temporary upload about to be created at `os`. */
+  async #beginTemp(path: string, os: string): Promise<void> {
+    if (isTempUploadName(posix.basename(path))) await this.staging.journal?.begin(os);
+  }
+
+  #endTemp(path: string, os: string): void {
+    if (isTempUploadName(posix.basename(path))) this.staging.journal?.end(os);
   }
 
   #inside(real: string): boolean {
@@ -89,6 +112,13 @@ export class LocalFs implements Fs {
     checkAborted(signal, op, path);
     const os = this.osPath(path);
     if (os === this.root) return { os };
+    if (this.#staged(posix.normalize(`/${path}`))) {
+      // The staging dir is the server's own; what must be inside the root is where the upload
+      // will land, and that directory must exist, as it must for a write in place.
+      const parent = await this.#locate(posix.dirname(posix.normalize(`/${path}`)), true, op, signal);
+      if (parent.missing) throw fsError(parent.missing, op, path);
+      return { os };
+    }
     const checkFrom = followLast ? os : dirname(os);
     let probe = checkFrom;
     let missing: unknown;
@@ -176,7 +206,12 @@ export class LocalFs implements Fs {
     let flags = constants.O_WRONLY | constants.O_CREAT;
     if (truncate) flags |= constants.O_TRUNC;
     if (opts.exclusive) flags |= constants.O_EXCL;
-    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create', opts.signal);
+    const temp = this.osPath(path);
+    await this.#beginTemp(path, temp);
+    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create', opts.signal).catch((err) => {
+      this.#endTemp(path, temp);
+      throw err;
+    });
     let start = opts.offset ?? 0;
     if (opts.append) {
       const st = await fsp.stat(this.osPath(path)).catch(() => undefined);
@@ -205,14 +240,48 @@ export class LocalFs implements Fs {
   async rename(from: string, to: string, opts: CallOptions = {}): Promise<void> {
     const a = await this.#confined(from, false, 'rename', opts.signal);
     const b = await this.#confined(to, false, 'rename', opts.signal);
-    await fsp.rename(a, b).catch((err) => Promise.reject(fsError(err, 'rename', from)));
+    try {
+      await fsp.rename(a, b);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || !this.#staged(from)) throw fsError(err, 'rename', from);
+      await this.#renameAcross(a, b, from);
+    }
+    this.#endTemp(from, a);
+  }
+
+  /**
+   * A staging dir on another filesystem than the target: the file is copied beside the target
+   * under its temporary name (journaled too), renamed into place from there, so the target still
+   * changes in one step, and the staged copy removed.
+   */
+  async #renameAcross(a: string, b: string, from: string): Promise<void> {
+    const beside = join(dirname(b), posix.basename(from));
+    await this.staging.journal?.begin(beside);
+    try {
+      await fsp.copyFile(a, beside);
+      await fsp.rename(beside, b);
+    } catch (err) {
+      await fsp.unlink(beside).catch(() => undefined);
+      this.staging.journal?.end(beside);
+      throw fsError(err, 'rename', from);
+    }
+    this.staging.journal?.end(beside);
+    await fsp.unlink(a).catch(() => undefined);
   }
 
   async remove(path: string, opts: CallOptions = {}): Promise<void> {
     const os = await this.#confined(path, false, 'remove', opts.signal);
-    const st = await fsp.lstat(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
-    if (st.isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
-    await fsp.unlink(os).catch((err) => Promise.reject(fsError(err, 'remove', path)));
+    try {
+      const st = await fsp.lstat(os);
+      if (st.isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
+      await fsp.unlink(os);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      // A temporary file already gone is gone from the journal too.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.#endTemp(path, os);
+      throw fsError(err, 'remove', path);
+    }
+    this.#endTemp(path, os);
   }
 
   async mkdir(path: string, opts: CallOptions = {}): Promise<void> {
@@ -249,7 +318,11 @@ export class LocalFs implements Fs {
   async copy(from: string, to: string, opts: CallOptions = {}): Promise<void> {
     const a = await this.#confined(from, true, 'copy', opts.signal);
     const b = await this.#confined(to, false, 'copy', opts.signal);
-    await fsp.copyFile(a, b).catch((err) => Promise.reject(fsError(err, 'copy', from)));
+    await this.#beginTemp(to, b);
+    await fsp.copyFile(a, b).catch((err) => {
+      this.#endTemp(to, b);
+      throw fsError(err, 'copy', from);
+    });
   }
 
   async symlink(target: string, linkPath: string, opts: CallOptions = {}): Promise<void> {

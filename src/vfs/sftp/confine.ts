@@ -4,6 +4,7 @@
 // placed below the prefix cannot lead out of it (the same rule LocalFs applies locally).
 import { posix } from 'node:path';
 import { AppError } from '../../errors.ts';
+import { remoteTempPath } from '../temp-names.ts';
 import type { SftpSession } from './connection.ts';
 import { FX, statusOf } from './errors.ts';
 
@@ -20,7 +21,7 @@ export function cleanPath(path: string): string {
  * when a prefix is set (none when the root is "/": nothing can lead out of it).
  */
 export async function confinedPath(s: SftpSession, path: string, followLast: boolean): Promise<string> {
-  const clean = cleanPath(path);
+  const clean = remoteTempPath(cleanPath(path));
   if (s.root === '/') return clean;
   const lexical = clean === '/' ? s.root : s.root + clean;
   const parent = posix.dirname(lexical);

@@ -3,7 +3,6 @@
 // A whole-file upload goes to a temporary name beside the target and is renamed over it on close,
 // so an aborted upload leaves the previous file untouched; resumed and exclusive uploads write in
 // place. SFTP status codes fold most errno values into FAILURE, so the error paths look closer.
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
@@ -11,6 +10,7 @@ import { AppError } from '../../errors.ts';
 import { utils, type SftpAttrs } from '../../lib/ssh2.ts';
 import { checkAborted, destroyOnAbort } from '../abort.ts';
 import type { CallOptions, Capabilities, EntryType, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
+import { backendTempName } from '../temp-names.ts';
 import { SftpPool, type SftpSession } from './connection.ts';
 import { cleanPath, confinedPath } from './confine.ts';
 import { connectParams, transferSettings, type SftpFsOptions, type TransferSettings } from './config.ts';
@@ -223,7 +223,8 @@ export class SftpFs implements Fs {
         s.hold();
         return new SftpWriter(s, handle, start, path, window, { commit: async () => {}, discard: async () => {}, signal: o.signal });
       }
-      const temp = posix.join(posix.dirname(remote), `.sftpgo-upload-${randomBytes(8).toString('hex')}`);
+      // The core hides this name from listings and refuses it by name (temp-names.ts).
+      const temp = posix.join(posix.dirname(remote), backendTempName());
       const handle = await this.#open(s, temp, W | OPEN_MODE.TRUNC | OPEN_MODE.EXCL, mode);
       s.hold();
       return new SftpWriter(s, handle, 0, path, window, {

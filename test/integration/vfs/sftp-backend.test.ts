@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SFTPFsConfig } from '../../../src/config/schema-types.ts';
 import { isAppError } from '../../../src/errors.ts';
@@ -12,6 +12,7 @@ import type { Fs } from '../../../src/vfs/fs.ts';
 import { parseEndpoint } from '../../../src/vfs/sftp/config.ts';
 import { normalizeFingerprint } from '../../../src/vfs/sftp/connection.ts';
 import { openSftpFs, type SftpFsOptions } from '../../../src/vfs/sftp/sftp-fs.ts';
+import { tempUploadPath } from '../../../src/vfs/temp-names.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
 import { NO_SECRETS } from '../../../src/config/sealed.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
@@ -247,6 +248,25 @@ describe('sftp backend', () => {
     await until(() => sshd.openFiles(home).length === 0, `no open handles under ${home}: ${sshd.openFiles(home)}`);
     expect(await names(fs, '/')).not.toContain('held-up.bin');
     expect((await names(fs, '/')).filter((n) => n.startsWith('.sftpgo-upload'))).toEqual([]);
+  });
+});
+
+describe('sftp backend: temporary upload names', () => {
+  test("the core's atomic-upload names travel as backend staging names (a server of ours reserves the core's names)", async () => {
+    const { sshd } = await sshdOnce();
+    const home = join(tempDir('sftpgo-sftp-temp-'), 'home');
+    mkdirSync(home, { recursive: true });
+    const fs = await open(sshd, home);
+    const temp = tempUploadPath('/up.txt');
+    await writeFile(fs, temp, Buffer.from('atomic'));
+    // On the remote: the staging pattern, the same name for every request on that path.
+    const remote = readdirSync(home);
+    expect(remote).toHaveLength(1);
+    expect(remote[0]).toMatch(/^\.sftpgo-upload-[0-9a-f]{16}$/);
+    expect((await fs.stat(temp)).size).toBe(6);
+    await fs.rename(temp, '/up.txt');
+    expect(readdirSync(home)).toEqual(['up.txt']);
+    expect(readFileSync(join(home, 'up.txt'), 'utf8')).toBe('atomic');
   });
 });
 

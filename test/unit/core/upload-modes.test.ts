@@ -123,3 +123,44 @@ describe('upload_mode 2 (atomic with resume)', () => {
     expect(await backendText(u.home, '/h.txt')).toBe('cut');
   });
 });
+
+describe('temporary names are not files', () => {
+  /** The code a request fails with, or 'ok'. */
+  const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (err: { code?: string }) => err.code ?? String(err));
+
+  test('a client that guesses an upload in progress by name finds nothing there', async () => {
+    const u = await loginWithMode(1);
+    const up = await started(u, '/f.txt', 'new content');
+    const temp = `/${(await backendNames(u.home)).find((n) => n !== 'f.txt')}`;
+    expect(await outcome(u.fs.stat(temp))).toBe('not_found');
+    expect(await outcome(u.fs.openDownload(u.conn, temp))).toBe('not_found');
+    expect(await outcome(u.fs.remove(temp))).toBe('not_found');
+    expect(await outcome(u.fs.rename(temp, '/stolen.txt', true))).toBe('not_found');
+    expect(await outcome(u.fs.rename('/f.txt', temp, true))).toBe('not_found');
+    expect(await outcome(u.fs.openUpload(u.conn, temp))).toBe('not_found');
+    expect(await outcome(u.fs.setAttrs(temp, { size: 0 }))).toBe('not_found');
+    expect(await outcome(u.fs.checksum(temp, 'md5'))).toBe('not_found');
+    await up.close();
+    expect(await backendText(u.home, '/f.txt')).toBe('new content');
+  });
+
+  test("a user's own file whose name merely starts with .sftpgo-upload is an ordinary file", async () => {
+    const u = await loginWithMode(1);
+    for (const name of ['.sftpgo-upload', '.sftpgo-upload.txt', '.sftpgo-upload.0123.f', '.sftpgo-upload-abc']) {
+      await (await started(u, `/${name}`, name)).close();
+      expect((await u.fs.stat(`/${name}`)).size).toBe(name.length);
+    }
+    expect((await u.names('/')).sort()).toEqual(['.sftpgo-upload', '.sftpgo-upload-abc', '.sftpgo-upload.0123.f', '.sftpgo-upload.txt', 'f.txt']);
+  });
+
+  test('an SFTP client staging its own upload under the backend pattern is served, and its file not listed', async () => {
+    // What this project's SFTP backend does when the server it talks to is one of ours.
+    const u = await loginWithMode(1);
+    const staged = '/.sftpgo-upload-0123456789abcdef';
+    await (await started(u, staged, 'whole file')).close();
+    expect(await u.names('/')).toEqual(['f.txt']);
+    expect((await u.fs.stat(staged)).size).toBe(10);
+    await u.fs.rename(staged, '/g.txt', true);
+    expect(await backendText(u.home, '/g.txt')).toBe('whole file');
+  });
+});

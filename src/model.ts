@@ -11,6 +11,11 @@ export function providerName(p: Filesystem['provider'] | undefined): ProviderNam
   return typeof p === 'number' ? PROVIDERS[p]! : p;
 }
 
+/** SFTPGo's number for a provider (0 local ... 5 sftp), as its API and dumps carry it. */
+export function providerNumber(p: Filesystem['provider'] | undefined): number {
+  return PROVIDERS.indexOf(providerName(p));
+}
+
 /** Who owns a record: the config file (reconcile may update or delete it) or the runtime API. */
 export type Source = 'config' | 'runtime';
 

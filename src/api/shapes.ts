@@ -53,7 +53,8 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isEmptyValue(v: unknown): boolean {
+/** 0, "", false, [], null, or an object of only such values: what SFTPGo sends for an unset field. */
+export function isEmptyValue(v: unknown): boolean {
   if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
   if (isObject(v)) return Object.values(v).every(isEmptyValue);
@@ -71,6 +72,11 @@ function filesystemOut(fs: unknown): unknown {
 /** A stored user or folder (effective, usage added) as SFTPGo's API shows it. */
 export function apiView(kind: ShapedKind, rec: Json): Json {
   const out = mapSecrets(rec, definition(kind === 'user' ? 'User' : 'Folder'), () => ({ ...REDACTED_SECRET })) as Json;
+  // SFTPGo's folders carry no times.
+  if (kind === 'folder') {
+    delete out.created_at;
+    delete out.updated_at;
+  }
   if (out.filesystem !== undefined) out.filesystem = filesystemOut(out.filesystem);
   if (Array.isArray(out.virtual_folders))
     out.virtual_folders = out.virtual_folders.map((vf: unknown) => (isObject(vf) && vf.filesystem !== undefined ? { ...vf, filesystem: filesystemOut(vf.filesystem) } : vf));

@@ -220,6 +220,21 @@ describe("responses have SFTPGo's shapes", () => {
   });
 });
 
+test('the OpenAPI document describes these shapes', async () => {
+  const doc = (await call(api, 'GET', '/api/v2/openapi.json')).json;
+  const c = doc.components.schemas;
+  expect(Object.keys(c.ApiResponse.properties)).toEqual(['message', 'error', 'details']);
+  expect(doc.paths['/api/v2/users/{username}'].get.responses['404'].content['application/json'].schema.$ref).toBe('#/components/schemas/ApiResponse');
+  expect(c.S3Config.properties.access_secret.$ref).toBe('#/components/schemas/ApiSecret');
+  expect(c.UserFilters.properties.totp_config.properties.secret.$ref).toBe('#/components/schemas/ApiSecret');
+  expect(c.ApiSecret.oneOf[0].properties.status.enum).toEqual([...SECRET_STATUSES, '']);
+  expect(Object.keys(c.ApiSecret.oneOf[0].properties)).toEqual(Object.keys(SECRET));
+  for (const f of USER_ALWAYS) expect([f, f in c.User.properties]).toEqual([f, true]);
+  for (const f of ['has_password', 'id', 'used_quota_size', 'created_at']) expect(c.User.properties[f].readOnly).toBe(true);
+  for (const f of ['mapped_path', 'filesystem', 'used_quota_size']) expect(c.VirtualFolder.properties[f].readOnly).toBe(true);
+  expect(c.Filesystem.properties.provider.description).toContain('Responses carry the number');
+});
+
 describe('an SFTPGo-style client works unchanged', () => {
   test('GET and PUT back unchanged: no change, and no override on a YAML user', async () => {
     const before = await stored('users', 'alice');

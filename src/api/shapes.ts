@@ -109,6 +109,9 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
   const errors: FieldError[] = [];
   const body: Json = structuredClone(input);
   for (const f of READ_ONLY[kind]) delete body[f];
+  // SFTPGo's default naming rules trim the name before saving it.
+  const nameField = kind === 'user' ? 'username' : 'name';
+  if (typeof body[nameField] === 'string') body[nameField] = body[nameField].trim();
   if (kind === 'user') {
     dropUnsupported(body, UNSUPPORTED.user!, '', errors);
     if (isObject(body.filters)) dropUnsupported(body.filters, UNSUPPORTED.filters!, 'filters.', errors);

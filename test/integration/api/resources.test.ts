@@ -104,7 +104,7 @@ describe('users and folders CRUD', () => {
   test('an invalid body is rejected with field paths and changes nothing', async () => {
     const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     const bad = [
-      { path: '/api/v2/users', method: 'POST', body: { username: 'x y', quota_size: -5 } },
+      { path: '/api/v2/users', method: 'POST', body: { username: 'x/y', quota_size: -5 } },
       { path: '/api/v2/users/alice', method: 'PUT', body: { filesystem: { provider: 's3', s3config: {} } } },
       { path: '/api/v2/users/alice', method: 'PUT', body: { permissions: { '/': ['fly'] } } },
       { path: '/api/v2/folders', method: 'POST', body: { name: 'f', bogus: 1 } },

@@ -427,7 +427,7 @@ export interface User {
   virtual_folders?: VirtualFolder[];
 }
 /**
- * Map of virtual path to the permissions granted there; the most specific path wins.
+ * Map of virtual path to the permissions granted there; the most specific path wins. `copy` (SFTPGo 2.6) allows server-side copies (the sftpgo-copy SSH command) from and to a directory; "*" includes it. WebDAV COPY needs download and upload instead, as in SFTPGo.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Permissions".
@@ -450,6 +450,7 @@ export interface Permissions {
     | 'chmod'
     | 'chown'
     | 'chtimes'
+    | 'copy'
   )[];
 }
 /**

@@ -167,7 +167,7 @@ function apiShapes(defs: Record<string, Json>): Record<string, Json> {
     has_password: { type: 'boolean', readOnly: true },
     used_upload_data_transfer: int('Bytes uploaded since the last reset'), used_download_data_transfer: int('Bytes downloaded since the last reset'),
   });
-  Object.assign(props('Folder'), { ...ours, ...usage, id: int('Record id') });
+  Object.assign(props('Folder'), { ...ours, ...usage, id: int('Record id'), users: { type: 'array', items: { type: 'string' }, readOnly: true, description: 'Users that mount it' } });
   Object.assign(props('VirtualFolder'), {
     ...usage, id: int("The folder's id"),
     mapped_path: { type: 'string', readOnly: true, description: "The folder's own, embedded in a GET" },

@@ -14,7 +14,7 @@ import { desiredUser, normaliseFolder, passwordIntent, specOf } from '../store/s
 import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { apiView, keepSecrets, overrideView } from './shapes.ts';
 import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
-import type { CollectionName, ReadTx } from '../store/store.ts';
+import type { CollectionName, Override, ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
 
 /** What the record routes read and write through: the store, its usage book and the records layer. */
@@ -65,7 +65,12 @@ export function effectiveOf(store: ReadTx, k: KindInfo, name: string): Promise<R
  * The JSON a GET returns: the effective record without password hashes, with its ownership and
  * override, and live usage from the server's usage book.
  */
-export async function render({ store, usage: book }: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, name: string): Promise<Record<string, unknown> | undefined> {
+export async function render(
+  { store, usage: book }: Pick<Runtime, 'store' | 'usage'>,
+  k: KindInfo,
+  name: string,
+  known: { folderUsers?: Map<string, string[]> } = {},
+): Promise<Record<string, unknown> | undefined> {
   const rec = await effectiveOf(store, k, name);
   if (!rec) return undefined;
   const { password, password_digest, ...rest } = rec;
@@ -77,6 +82,10 @@ export async function render({ store, usage: book }: Pick<Runtime, 'store' | 'us
     const usage = book.get(`${k.kind}:${name}`);
     const stored = await store.get('usage', `${k.kind}:${name}`);
     Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
+    if (k.kind === 'folder') {
+      const users = (known.folderUsers ?? (await folderUsers(store))).get(name);
+      if (users?.length) out.users = users;
+    }
     if (k.kind === 'user') {
       const moved = book.transferred(`user:${name}`);
       Object.assign(out, { used_upload_data_transfer: moved.upload, used_download_data_transfer: moved.download });
@@ -97,14 +106,30 @@ function redactKeys(keys: AdminRecord['api_keys']): unknown {
   return keys?.map((k) => ({ ...k, key: typeof k.key === 'string' && !isPasswordHash(k.key) ? REDACTED : k.key }));
 }
 
+/** Who mounts each folder (SFTPGo's folder `users`): the effective users' virtual folders. */
+async function folderUsers(store: ReadTx): Promise<Map<string, string[]>> {
+  const overrides = new Map<string, Override>();
+  for await (const [, o] of store.entries('overrides')) if (o.kind === 'user') overrides.set(o.name, o);
+  const out = new Map<string, string[]>();
+  for await (const [name, u] of store.entries('users')) {
+    for (const vf of layer(u, overrides.get(name)).virtual_folders ?? []) {
+      const users = out.get(vf.name) ?? [];
+      users.push(name);
+      out.set(vf.name, users);
+    }
+  }
+  return out;
+}
+
 export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, offset: number, limit: number): Promise<Record<string, unknown>[]> {
   const { store } = runtime;
   const out: Record<string, unknown>[] = [];
+  const known = k.kind === 'folder' ? { folderUsers: await folderUsers(store) } : {};
   let i = 0;
   for await (const [name] of store.entries(k.collection)) {
     if (i++ < offset) continue;
     if (out.length >= limit) break;
-    const r = await render(runtime, k, name);
+    const r = await render(runtime, k, name, known);
     if (r) out.push(r);
   }
   return out;

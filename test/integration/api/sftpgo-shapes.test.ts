@@ -189,6 +189,9 @@ describe("responses have SFTPGo's shapes", () => {
     const r = await call(api, 'GET', '/api/v2/folders/remote', { token: t });
     expect(r.json.filesystem.provider).toBe(5);
     expect(r.json.filesystem.sftpconfig.password).toEqual({ status: 'Redacted' });
+    // Who mounts a folder, as SFTPGo lists it; ignored when sent back.
+    expect((await client.get('folders', 'shared')).users).toEqual(['bucketeer']);
+    expect(r.json.users).toBeUndefined();
     expect(r.text).not.toContain(SFTP_PASSWORD);
     expect(r.text).not.toContain('v1:');
   });

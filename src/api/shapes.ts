@@ -54,7 +54,7 @@ function isObject(v: unknown): v is Json {
 }
 
 /** 0, "", false, [], null, or an object of only such values: what SFTPGo sends for an unset field. */
-export function isEmptyValue(v: unknown): boolean {
+function isEmptyValue(v: unknown): boolean {
   if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
   if (isObject(v)) return Object.values(v).every(isEmptyValue);

@@ -38,7 +38,7 @@ const MOUNT_FIELDS = ['name', 'virtual_path', 'quota_size', 'quota_files'];
  */
 const UNSUPPORTED: Record<string, readonly string[]> = {
   user: ['groups', 'role', 'oidc_custom_fields'],
-  filters: ['access_time', 'additional_emails', 'bandwidth_limits', 'default_shares_expiration', 'external_auth_cache_time', 'max_shares_expiration', 'password_strength', 'recovery_codes', 'tls_certs'],
+  filters: ['access_time', 'additional_emails', 'bandwidth_limits', 'default_shares_expiration', 'external_auth_cache_time', 'max_shares_expiration', 'password_strength', 'tls_certs'],
   mount: ['subpath'],
   osconfig: ['read_buffer_size', 'write_buffer_size'],
   cryptconfig: ['read_buffer_size', 'write_buffer_size'],
@@ -114,7 +114,11 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
   if (typeof body[nameField] === 'string') body[nameField] = body[nameField].trim();
   if (kind === 'user') {
     dropUnsupported(body, UNSUPPORTED.user!, '', errors);
-    if (isObject(body.filters)) dropUnsupported(body.filters, UNSUPPORTED.filters!, 'filters.', errors);
+    if (isObject(body.filters)) {
+      // Made by SFTPGo's web client with two-factor authentication; its API ignores them on input.
+      delete body.filters.recovery_codes;
+      dropUnsupported(body.filters, UNSUPPORTED.filters!, 'filters.', errors);
+    }
     if (Array.isArray(body.virtual_folders)) body.virtual_folders = body.virtual_folders.map((vf, i) => acceptMount(vf, i, errors));
   }
   if (body.filesystem !== undefined) acceptFilesystem(body.filesystem, 'filesystem.', errors);

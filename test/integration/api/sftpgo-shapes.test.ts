@@ -325,7 +325,7 @@ describe('an SFTPGo-style client works unchanged', () => {
     expect(named.filesystem.provider).toBe(1);
     const empty = await client.add('users', {
       username: 'withempties', home_dir: home('withempties'), role: '', groups: [], oidc_custom_fields: {},
-      filters: { bandwidth_limits: [], recovery_codes: [], tls_certs: [], password_strength: 0 },
+      filters: { bandwidth_limits: [], recovery_codes: [{ secret: { status: 'Redacted' }, used: false }], tls_certs: [], password_strength: 0 },
       virtual_folders: [{ name: 'shared', virtual_path: '/s', subpath: '' }],
     });
     expect(empty.filters ?? {}).toEqual({});
@@ -345,6 +345,18 @@ describe('an SFTPGo-style client works unchanged', () => {
       expect(r.json.details.map((d: any) => d.path)).toContain(path);
     }
     expect((await call(api, 'GET', '/api/v2/users/refused', { token: t })).status).toBe(404);
+    // Our at-rest form, as a dump carries it, is accepted when it opens with this server's key.
+    const sealed = (await stored('users', 'bucketeer')).filesystem.s3config.access_secret;
+    const fromDump = await call(api, 'POST', '/api/v2/users', {
+      token: t, body: { username: 'fromdump', home_dir: home('fromdump'), filesystem: { provider: 1, s3config: { bucket: 'b', region: 'r', access_secret: sealed } } },
+    });
+    expect(fromDump.status).toBe(201);
+    expect((await stored('users', 'fromdump')).filesystem.s3config.access_secret).toEqual(sealed);
+    const forged = await call(api, 'POST', '/api/v2/users', {
+      token: t, body: { username: 'forged', home_dir: home('forged'), filesystem: { provider: 1, s3config: { bucket: 'b', region: 'r', access_secret: { sealed: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } } } },
+    });
+    expect(forged.status).toBe(400);
+    expect(forged.json.error).toContain("does not open with this server's secrets.key");
     // On a PUT, another server's ciphertext keeps what is stored, as SFTPGo does.
     const before = await stored('users', 'bucketeer');
     await client.update('users', 'bucketeer', (u) => (u.filesystem.s3config.access_secret = { status: 'AES-256-GCM', payload: 'abc', key: 'def' }));

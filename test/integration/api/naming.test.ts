@@ -37,6 +37,7 @@ test('a YAML user named josé logs in with OpenSSH sftp into a home directory of
 test('the API creates a folder données and a user 名前 that mounts it; both work over SFTP', async () => {
   const f = await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'données', mapped_path: join(api.dir, 'données') } });
   expect(f.status).toBe(201);
+  expect(f.headers.get('location')).toBe(`/api/v2/folders/${encodeURIComponent('données')}`);
   const u = await call(api, 'POST', '/api/v2/users', {
     token: t,
     body: { username: ' 名前 ', password: 'Namae-Secret-1', permissions: { '/': ['*'] }, virtual_folders: [{ name: 'données', virtual_path: '/d' }] },

@@ -174,6 +174,8 @@ function apiShapes(defs: Record<string, Json>): Record<string, Json> {
     description: { type: 'string', readOnly: true, description: "The folder's own, embedded in a GET" },
     filesystem: { $ref: '#/components/schemas/Filesystem', readOnly: true, description: "The folder's own, embedded in a GET" },
   });
+  const s3 = props('S3Config');
+  s3.session_token = { ...(s3.session_token as Json), writeOnly: true, description: 'Never shown (a plain string in SFTPGo); kept by a PUT that leaves it out' };
   const fs = props('Filesystem');
   fs.provider = { ...(fs.provider as Json), description: 'Responses carry the number: 0 local, 1 S3, 2 GCS, 3 Azure Blob, 4 encrypted, 5 SFTP (SFTPGo\'s 6, HTTP, is not supported). Names are accepted on input.' };
   return out;

@@ -66,6 +66,13 @@ function isEmptyValue(v: unknown): boolean {
 function filesystemOut(fs: unknown): unknown {
   if (!isObject(fs)) return fs;
   const redacted = mapSecrets(fs, definition('Filesystem'), () => ({ ...REDACTED_SECRET }));
+  // SFTPGo's session_token is a plain string, which a secret must never be shown as: it is left out
+  // (and, left out of a PUT, kept).
+  if (isObject(redacted.s3config) && redacted.s3config.session_token !== undefined) {
+    const { session_token: _hidden, ...s3 } = redacted.s3config;
+    void _hidden;
+    redacted.s3config = s3;
+  }
   return { ...redacted, provider: providerNumber(fs.provider as never) };
 }
 

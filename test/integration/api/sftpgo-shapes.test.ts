@@ -73,7 +73,7 @@ function filesystemMismatches(fs: any, at: string): string[] {
   const out = mismatches(fs, FILESYSTEM, at, ['provider']);
   if (![0, 1, 2, 3, 4, 5, 6].includes(fs.provider)) out.push(`${at}provider: ${fs.provider}`);
   if (fs.s3config) {
-    out.push(...mismatches(fs.s3config, S3, `${at}s3config.`).filter((m) => !m.startsWith(`${at}s3config.session_token`)));
+    out.push(...mismatches(fs.s3config, S3, `${at}s3config.`));
     for (const k of ['access_secret', 'sse_customer_key']) if (fs.s3config[k]) out.push(...secretMismatches(fs.s3config[k], `${at}s3config.${k}.`));
   }
   if (fs.sftpconfig) {
@@ -152,7 +152,7 @@ beforeAll(async () => {
   // A runtime user on S3 with a secret and a mount of the YAML's folder; a folder on a remote SFTP server.
   await client.add('users', {
     username: 'bucketeer', password: 'Bucket-Pass-1', home_dir: join(api.dir, 'homes/bucketeer'), permissions: { '/': ['*'] },
-    filesystem: { provider: 1, s3config: { bucket: 'b1', region: 'eu-west-1', access_key: 'AKIA1', access_secret: { status: 'Plain', payload: S3_SECRET } } },
+    filesystem: { provider: 1, s3config: { bucket: 'b1', region: 'eu-west-1', access_key: 'AKIA1', access_secret: { status: 'Plain', payload: S3_SECRET }, session_token: 'Session-Token-1' } },
     virtual_folders: [{ name: 'shared', virtual_path: '/shared', quota_size: -1, quota_files: -1 }],
   });
   await client.add('folders', {
@@ -177,10 +177,14 @@ describe("responses have SFTPGo's shapes", () => {
     const b = await client.get('users', 'bucketeer');
     expect(b.filesystem.provider).toBe(1);
     expect(b.filesystem.s3config.access_secret).toEqual({ status: 'Redacted' });
+    // A plain string in SFTPGo: never shown, kept by a PUT that leaves it out.
+    expect(b.filesystem.s3config.session_token).toBeUndefined();
+    expect((await stored('users', 'bucketeer')).filesystem.s3config.session_token.sealed).toMatch(/^v1:/);
     expect(b.virtual_folders[0]).toMatchObject({ name: 'shared', virtual_path: '/shared', mapped_path: join(api.dir, 'shared'), filesystem: { provider: 0 } });
     const list = await call(api, 'GET', '/api/v2/users', { token: t });
     for (const u of list.json) expect(userMismatches(u)).toEqual([]);
     expect(list.text).not.toContain(S3_SECRET);
+    expect(list.text).not.toContain('Session-Token-1');
     expect(list.text).not.toContain('v1:');
   });
 
@@ -273,6 +277,7 @@ describe('an SFTPGo-style client works unchanged', () => {
     });
     const after = await stored('users', 'bucketeer');
     expect(after.filesystem).toEqual(before.filesystem);
+    expect(after.filesystem.s3config.session_token).toBeDefined();
     expect(after.max_sessions).toBe(3);
     // An empty stub in the used block, and a block without the secret at all, keep it too.
     await client.update('users', 'bucketeer', (u) => (u.filesystem.s3config.access_secret = {}));

@@ -180,7 +180,8 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
   const body = current && k.kind !== 'admin' ? keepSecrets(k.kind, input, current) : input;
   refuseSecretRefs(k, body, current, runtime.records.secrets);
   // A redacted TOTP secret keeps the stored one; with none stored there is nothing to keep.
-  const totp = k.kind === 'user' ? (body as unknown as User).filters?.totp_config : undefined;
+  const filters = k.kind === 'user' ? body.filters : undefined;
+  const totp = filters && typeof filters === 'object' ? (filters as NonNullable<User['filters']>).totp_config : undefined;
   if (totp?.enabled && totp.secret === undefined) throw new AppError('invalid', 'filters.totp_config.secret: required when enabled (a redacted secret keeps the stored one, and there is none)');
   const replace = k.kind !== 'admin';
   const present = new Set(Object.keys(body));

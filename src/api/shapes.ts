@@ -8,7 +8,7 @@
 // (`{env}`, `{file}`) stay for the YAML; `{sealed}` (our at-rest form, as dumps carry it) is accepted.
 import type { FieldError } from '../config/validate.ts';
 import { definition, forEachSecret, mapSecrets, type Secret } from '../config/secrets.ts';
-import { providerName, providerNumber, type Kind } from '../model.ts';
+import { parseProvider, providerNumber, type Kind } from '../model.ts';
 
 /** What every stored secret looks like in a GET: SFTPGo's redacted secret, with nothing to open. */
 export const REDACTED_SECRET = Object.freeze({ status: 'Redacted' });
@@ -73,7 +73,7 @@ function filesystemOut(fs: unknown): unknown {
     void _hidden;
     redacted.s3config = s3;
   }
-  return { ...redacted, provider: providerNumber(fs.provider as never) };
+  return { ...redacted, provider: providerNumber(parseProvider(fs.provider)) };
 }
 
 /** A stored user or folder (effective, usage added) as SFTPGo's API shows it. */
@@ -160,7 +160,7 @@ function acceptFilesystem(fs: unknown, at: string, errors: FieldError[]): void {
     return;
   }
   if (fs.provider === undefined) fs.provider = 0;
-  const name = typeof fs.provider === 'number' || typeof fs.provider === 'string' ? safeProviderName(fs.provider) : undefined;
+  const name = parseProvider(fs.provider);
   if (!name) return; // the schema says what is wrong
   const used = new Set<string>();
   if (name !== 'local') used.add(BLOCK_OF[name]);
@@ -174,11 +174,6 @@ function acceptFilesystem(fs: unknown, at: string, errors: FieldError[]): void {
     delete fs[b];
   }
   if (isObject(fs.cryptconfig)) dropUnsupported(fs.cryptconfig, UNSUPPORTED.cryptconfig!, `${at}cryptconfig.`, errors);
-}
-
-function safeProviderName(p: number | string): ReturnType<typeof providerName> | undefined {
-  const n = providerName(p as never);
-  return n && (n === 'local' || n in BLOCK_OF) ? n : undefined;
 }
 
 /** SFTPGo's secret object (any status, or the empty stub), as opposed to our YAML forms. */

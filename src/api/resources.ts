@@ -177,7 +177,7 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
  * update only touches what the body names (defaults filled in by normalisation are not "changes").
  */
 async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
-  const body = current && k.kind !== 'admin' ? keepSecrets(k.kind, input, current) : input;
+  const body = k.kind !== 'admin' ? keepSecrets(k.kind, input, current) : input;
   refuseSecretRefs(k, body, current, runtime.records.secrets);
   // A redacted TOTP secret keeps the stored one; with none stored there is nothing to keep.
   const filters = k.kind === 'user' ? body.filters : undefined;

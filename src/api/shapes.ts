@@ -234,12 +234,12 @@ function formatPath(path: (string | number)[]): string {
  * PUT replaces the record, but a secret the body leaves out (or sent redacted, as an empty stub or
  * as another server's ciphertext) keeps its stored value, as long as the block holding it is still
  * there; a user's TOTP configuration is kept when the body's filters leave it out, as SFTPGo keeps
- * it. `current` is the stored (effective) record; the body is validated.
+ * it. `current` is the stored (effective) record, undefined on a POST; the body is validated.
  */
 export function keepSecrets(kind: ShapedKind, input: Json, current: Json | undefined): Json {
   const node = definition(kind === 'user' ? 'User' : 'Folder');
   // The login password has rules of its own (absent keeps it, "" removes it): see resources.ts.
-  const { password, ...body } = input;
+  const { password, ...body } = structuredClone(input);
   if (current) {
     if (kind === 'user' && isObject(current.filters) && current.filters.totp_config !== undefined) {
       const filters = isObject(body.filters) ? body.filters : {};

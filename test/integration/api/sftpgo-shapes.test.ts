@@ -326,8 +326,11 @@ describe('an SFTPGo-style client works unchanged', () => {
 
   test("input: provider names still accepted; SFTPGo settings we lack only when empty; another server's ciphertext only kept", async () => {
     const home = (n: string) => join(api.dir, 'homes', n);
-    const named = await client.add('users', { username: 'named', home_dir: home('named'), filesystem: { provider: 's3', s3config: { bucket: 'b', region: 'r' } } });
+    const named = await client.add('users', {
+      username: 'named', home_dir: home('named'), filesystem: { provider: 's3', s3config: { bucket: 'b', region: 'r', access_secret: { status: 'Plain', payload: '' } } },
+    });
     expect(named.filesystem.provider).toBe(1);
+    expect((await stored('users', 'named')).filesystem.s3config).toEqual({ bucket: 'b', region: 'r' });
     const empty = await client.add('users', {
       username: 'withempties', home_dir: home('withempties'), role: '', groups: [], oidc_custom_fields: {},
       filters: { bandwidth_limits: [], recovery_codes: [{ secret: { status: 'Redacted' }, used: false }], tls_certs: [], password_strength: 0 },

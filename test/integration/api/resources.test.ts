@@ -65,6 +65,11 @@ describe('users and folders CRUD', () => {
     // PUT replaces the folder, as in SFTPGo: a field left out is back to its default.
     expect((await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { mapped_path: f.mapped_path } })).status).toBe(200);
     expect((await call(api, 'GET', '/api/v2/folders/tmpf', { token: t })).json.description).toBeUndefined();
+    // A local folder without its directory is refused, as in the YAML (and in SFTPGo).
+    const nodir = await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { description: 'x' } });
+    expect(nodir.status).toBe(400);
+    expect(nodir.json.details).toEqual([{ path: 'mapped_path', message: 'mapped_path is required for a local folder' }]);
+    expect((await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'rel', mapped_path: 'relative/dir' } })).json.details).toEqual([{ path: 'mapped_path', message: 'must be an absolute path' }]);
     expect((await call(api, 'DELETE', '/api/v2/folders/tmpf', { token: t })).status).toBe(200);
     const d = await call(api, 'DELETE', '/api/v2/folders/shared', { token: t });
     expect(d.status).toBe(409);

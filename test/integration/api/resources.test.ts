@@ -70,6 +70,7 @@ describe('users and folders CRUD', () => {
     expect(nodir.status).toBe(400);
     expect(nodir.json.details).toEqual([{ path: 'mapped_path', message: 'mapped_path is required for a local folder' }]);
     expect((await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'rel', mapped_path: 'relative/dir' } })).json.details).toEqual([{ path: 'mapped_path', message: 'must be an absolute path' }]);
+    expect((await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'rel', home_dir: 'relative/dir' } })).json.details).toEqual([{ path: 'home_dir', message: 'must be an absolute path' }]);
     expect((await call(api, 'DELETE', '/api/v2/folders/tmpf', { token: t })).status).toBe(200);
     const d = await call(api, 'DELETE', '/api/v2/folders/shared', { token: t });
     expect(d.status).toBe(409);

@@ -11,6 +11,17 @@ export function providerName(p: Filesystem['provider'] | undefined): ProviderNam
   return typeof p === 'number' ? PROVIDERS[p]! : p;
 }
 
+/** A provider as a body may carry it (a name or SFTPGo's number), or undefined when it is neither. */
+export function parseProvider(p: unknown): ProviderName | undefined {
+  if (typeof p === 'number') return PROVIDERS[p];
+  return PROVIDERS.find((name) => name === p);
+}
+
+/** SFTPGo's number for a provider (0 local ... 5 sftp), as its API and dumps carry it. */
+export function providerNumber(p: Filesystem['provider'] | undefined): number {
+  return PROVIDERS.indexOf(providerName(p));
+}
+
 /** Who owns a record: the config file (reconcile may update or delete it) or the runtime API. */
 export type Source = 'config' | 'runtime';
 

@@ -1,5 +1,5 @@
 // The Hono app: the route table (routes.ts) mounted with one authentication and permission step,
-// body validation against the schema, and one error shape: `{error, details: [{path, message}]}`.
+// body validation against the schema, and one error shape (respond.ts): SFTPGo's `{message, error}`.
 import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AdminRecord } from '../model.ts';
@@ -7,6 +7,7 @@ import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
+import { acceptBody } from './shapes.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
@@ -93,7 +94,17 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     }
     if (route.body !== 'any') {
       if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
-      body = stripReadOnly(body as Record<string, unknown>);
+      if (route.body === 'Admin') body = stripReadOnly(body as Record<string, unknown>);
+      else {
+        // Users and folders speak SFTPGo's shapes (shapes.ts): provider numbers, secret objects,
+        // read-only fields a GET returned.
+        const kind = route.body === 'User' ? 'user' : 'folder';
+        const name = route.method === 'put' && kind === 'user' ? c.req.param('username') : undefined;
+        const current = name ? ((await runtime.store.get('users', name)) as Record<string, unknown> | undefined) : undefined;
+        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
+        if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
+        body = accepted.body;
+      }
       // PUT may leave out the name: it is in the path.
       const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
       const nameField = route.body === 'Folder' ? 'name' : 'username';

@@ -2,6 +2,7 @@
 // web-standard Request (body buffered, with a size cap: API bodies are JSON documents), the Response
 // is streamed back. The client address travels as the `remoteAddress` binding.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { errorBody } from './respond.ts';
 
 export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Response | Promise<Response>;
 
@@ -12,7 +13,7 @@ export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https') {
   return (req: IncomingMessage, res: ServerResponse): void => {
     void serveOne(fetch, scheme, req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'internal error', details: [{ path: '', message: String((err as Error).message) }] }));
+      res.end(JSON.stringify(errorBody(500, 'internal error', [{ path: '', message: String((err as Error).message) }])));
     });
   };
 }
@@ -27,7 +28,7 @@ async function serveOne(fetch: FetchHandler, scheme: string, req: IncomingMessag
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ error: 'body too large', details: [] }));
+        res.end(JSON.stringify(errorBody(413, 'body too large')));
         req.destroy();
         return;
       }

@@ -4,6 +4,7 @@
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import pkg from '../../package.json' with { type: 'json' };
 import { ROUTES, type Route } from './routes.ts';
+import { SECRET_STATUSES } from './shapes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -21,13 +22,34 @@ export function toOpenApiSchema(node: unknown): unknown {
 
 // Response shapes that are not config: small, and documented here rather than in the config schema.
 const API_SCHEMAS: Json = {
-  ApiError: {
+  ApiResponse: {
     type: 'object',
-    required: ['error', 'details'],
+    description: "SFTPGo's error body. `details` (ours) lists the fields at fault.",
+    required: ['message', 'error'],
     properties: {
-      error: { type: 'string' },
+      message: { type: 'string', description: 'For a missing resource, which one' },
+      error: { type: 'string', description: 'What went wrong ("Not Found" for a missing resource)' },
       details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
     },
+  },
+  ApiSecret: {
+    description:
+      "A secret of a user or folder on the API, as SFTPGo's: every stored secret reads as {status: \"Redacted\"}. On input, {status: \"Plain\", payload} sets it (an empty payload removes it); \"Redacted\", an empty stub ({} or empty status and payload), another server's encrypted secret, or leaving it out keeps the stored one on PUT and means none on POST. A plain string sets it too, and {sealed} (the at-rest form a dump carries) is accepted when it opens with this server's key.",
+    oneOf: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          status: { enum: [...SECRET_STATUSES, ''] },
+          payload: { type: 'string' },
+          key: { type: 'string' },
+          additional_data: { type: 'string' },
+          mode: { type: 'integer' },
+        },
+      },
+      { type: 'string', writeOnly: true },
+      { type: 'object', writeOnly: true, additionalProperties: false, required: ['sealed'], properties: { sealed: { type: 'string' } } },
+    ],
   },
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
   QuotaUsage: {
@@ -104,10 +126,11 @@ function operation(r: Route): Json {
         description: r.status === 202 ? 'Accepted: runs in the background' : 'OK',
         content: r.path === '/metrics' || r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
       },
-      ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
-      ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
-      ...(r.status === 202 ? { '409': { description: 'Already running', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
-      ...(r.permission ? { '403': { description: `Requires the ${r.permission} permission`, content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
+      ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
+      ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
+      ...(r.status === 202 ? { '409': { description: 'Already running', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
+      ...(r.path.includes('{') && r.auth === 'admin' ? { '404': { description: 'Not Found', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
+      ...(r.permission ? { '403': { description: `Requires the ${r.permission} permission`, content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
     },
   };
   if (params.length || query.length) op.parameters = [...params, ...query];
@@ -117,6 +140,45 @@ function operation(r: Route): Json {
   else op.security = [];
   if (r.permission) op['x-sftpgo-permission'] = r.permission;
   return op;
+}
+
+/** Definitions that only users and folders use: their secrets are SFTPGo's objects on the API. */
+const SHAPED = ['User', 'Folder', 'VirtualFolder', 'UserFilters', 'Filesystem', 'S3Config', 'GCSConfig', 'AzBlobConfig', 'CryptConfig', 'SFTPFsConfig'];
+
+const int = (description: string): Json => ({ type: 'integer', readOnly: true, description });
+
+/**
+ * The config definitions as the users and folders API speaks them (api/shapes.ts): secrets are
+ * SFTPGo's objects, providers come out as numbers, and the read-only fields a GET adds (ignored
+ * when sent back) are listed.
+ */
+function apiShapes(defs: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = { ...defs };
+  for (const name of SHAPED)
+    out[name] = JSON.parse(JSON.stringify(defs[name]).replaceAll('"#/components/schemas/Secret"', '"#/components/schemas/ApiSecret"')) as Json;
+  const props = (name: string) => out[name]!.properties as Json;
+  const usage = { used_quota_size: int('Bytes used'), used_quota_files: int('Files used'), last_quota_update: int('Unix ms of the last quota update') };
+  const ours = {
+    source: { enum: ['config', 'runtime'], readOnly: true, description: 'Ours: who owns the record (the YAML or the API)' },
+    overrides: { type: 'object', readOnly: true, description: "Ours: the API's changes kept on top of a YAML-declared record" },
+  };
+  Object.assign(props('User'), {
+    ...ours, ...usage, id: int('Record id'), created_at: int('Unix ms'), updated_at: int('Unix ms'),
+    has_password: { type: 'boolean', readOnly: true },
+    used_upload_data_transfer: int('Bytes uploaded since the last reset'), used_download_data_transfer: int('Bytes downloaded since the last reset'),
+  });
+  Object.assign(props('Folder'), { ...ours, ...usage, id: int('Record id'), users: { type: 'array', items: { type: 'string' }, readOnly: true, description: 'Users that mount it' } });
+  Object.assign(props('VirtualFolder'), {
+    ...usage, id: int("The folder's id"),
+    mapped_path: { type: 'string', readOnly: true, description: "The folder's own, embedded in a GET" },
+    description: { type: 'string', readOnly: true, description: "The folder's own, embedded in a GET" },
+    filesystem: { $ref: '#/components/schemas/Filesystem', readOnly: true, description: "The folder's own, embedded in a GET" },
+  });
+  const s3 = props('S3Config');
+  s3.session_token = { ...(s3.session_token as Json), writeOnly: true, description: 'Never shown (a plain string in SFTPGo); kept by a PUT that leaves it out' };
+  const fs = props('Filesystem');
+  fs.provider = { ...(fs.provider as Json), description: 'Responses carry the number: 0 local, 1 S3, 2 GCS, 3 Azure Blob, 4 encrypted, 5 SFTP (SFTPGo\'s 6, HTTP, is not supported). Names are accepted on input.' };
+  return out;
 }
 
 let cached: Json | undefined;
@@ -131,7 +193,7 @@ export function openApiDocument(): Json {
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: { ...(toOpenApiSchema(schema.definitions) as Json), ...API_SCHEMAS },
+      schemas: { ...apiShapes(toOpenApiSchema(schema.definitions) as Record<string, Json>), ...API_SCHEMAS },
       securitySchemes: {
         BasicAuth: { type: 'http', scheme: 'basic' },
         BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },

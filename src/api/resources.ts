@@ -10,9 +10,11 @@ import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
-import { desiredUser, normaliseFolder, passwordIntent } from '../store/specs.ts';
+import { desiredUser, normaliseFolder, passwordIntent, specOf } from '../store/specs.ts';
+import { isSealed, type SecretBox } from '../config/sealed.ts';
+import { apiView, keepSecrets, overrideView } from './shapes.ts';
 import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
-import type { CollectionName, ReadTx } from '../store/store.ts';
+import type { CollectionName, Override, ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
 
 /** What the record routes read and write through: the store, its usage book and the records layer. */
@@ -22,7 +24,7 @@ export type Preparing = Pick<Runtime, 'config' | 'dataDir' | 'records'>;
 import { hashApiKey } from './auth.ts';
 import type { Definition } from '../config/validate.ts';
 
-/** Shown instead of secrets; sending it back in a PUT keeps the stored value. */
+/** Shown instead of an admin's API keys and an override's password; sending it back in a PUT keeps the stored value. */
 export const REDACTED = '[**redacted**]';
 
 export interface KindInfo {
@@ -38,7 +40,7 @@ export const KINDS: Record<'users' | 'folders' | 'admins', KindInfo> = {
   admins: { kind: 'admin', collection: 'admins', definition: 'Admin', nameField: 'username' },
 };
 
-/** Read-only fields SFTPGo clients send back from a GET; dropped before validation. */
+/** Read-only fields SFTPGo clients send back from an admin GET; dropped before validation (users and folders: shapes.ts). */
 export const READ_ONLY_FIELDS = [
   'id', 'created_at', 'updated_at', 'last_login', 'source', 'overrides', 'used_quota_size', 'used_quota_files',
   'last_quota_update', 'used_upload_data_transfer', 'used_download_data_transfer', 'first_upload', 'first_download',
@@ -65,19 +67,27 @@ export function effectiveOf(store: ReadTx, k: KindInfo, name: string): Promise<R
  * The JSON a GET returns: the effective record without password hashes, with its ownership and
  * override, and live usage from the server's usage book.
  */
-export async function render({ store, usage: book }: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, name: string): Promise<Record<string, unknown> | undefined> {
+export async function render(
+  { store, usage: book }: Pick<Runtime, 'store' | 'usage'>,
+  k: KindInfo,
+  name: string,
+  known: { folderUsers?: Map<string, string[]> } = {},
+): Promise<Record<string, unknown> | undefined> {
   const rec = await effectiveOf(store, k, name);
   if (!rec) return undefined;
   const { password, password_digest, ...rest } = rec;
-  void password;
   void password_digest;
-  const out: Record<string, unknown> = { ...rest, has_password: password !== undefined };
+  const shown = k.kind === 'admin' ? rest : apiView(k.kind, rest);
+  const out: Record<string, unknown> = k.kind === 'folder' ? shown : { ...shown, has_password: password !== undefined };
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
-  if (k.kind === 'user') out.filters = redactTotp(out.filters);
   if (k.kind !== 'admin') {
     const usage = book.get(`${k.kind}:${name}`);
     const stored = await store.get('usage', `${k.kind}:${name}`);
     Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
+    if (k.kind === 'folder') {
+      const users = (known.folderUsers ?? (await folderUsers(store))).get(name);
+      if (users?.length) out.users = users;
+    }
     if (k.kind === 'user') {
       const moved = book.transferred(`user:${name}`);
       Object.assign(out, { used_upload_data_transfer: moved.upload, used_download_data_transfer: moved.download });
@@ -89,39 +99,39 @@ export async function render({ store, usage: book }: Pick<Runtime, 'store' | 'us
     if ('password' in fields) fields.password = REDACTED;
     delete fields.password_digest;
     if (Array.isArray(fields.api_keys)) fields.api_keys = redactKeys(fields.api_keys as AdminRecord['api_keys']);
-    if (k.kind === 'user' && 'filters' in fields) fields.filters = redactTotp(fields.filters);
-    out.overrides = { fields, updated_at: o.updated_at, updated_by: o.updated_by };
+    out.overrides = { fields: k.kind === 'admin' ? fields : overrideView(k.kind, fields), updated_at: o.updated_at, updated_by: o.updated_by };
   }
   return out;
-}
-
-/** A user's TOTP secret is never shown; sending REDACTED back keeps the stored one. */
-function redactTotp(filters: unknown): unknown {
-  const f = filters as User['filters'] | undefined;
-  if (f?.totp_config?.secret === undefined) return filters;
-  return { ...f, totp_config: { ...f.totp_config, secret: REDACTED } };
-}
-
-function keepTotpSecret(body: Record<string, unknown>, current: Rec | undefined): void {
-  const f = body.filters as User['filters'] | undefined;
-  if (f?.totp_config?.secret !== REDACTED) return;
-  const kept = (current as unknown as User | undefined)?.filters?.totp_config?.secret;
-  if (kept === undefined) throw new AppError('invalid', 'filters.totp_config.secret: no stored secret to keep');
-  body.filters = { ...f, totp_config: { ...f.totp_config, secret: kept } };
 }
 
 function redactKeys(keys: AdminRecord['api_keys']): unknown {
   return keys?.map((k) => ({ ...k, key: typeof k.key === 'string' && !isPasswordHash(k.key) ? REDACTED : k.key }));
 }
 
+/** Who mounts each folder (SFTPGo's folder `users`): the effective users' virtual folders. */
+async function folderUsers(store: ReadTx): Promise<Map<string, string[]>> {
+  const overrides = new Map<string, Override>();
+  for await (const [, o] of store.entries('overrides')) if (o.kind === 'user') overrides.set(o.name, o);
+  const out = new Map<string, string[]>();
+  for await (const [name, u] of store.entries('users')) {
+    for (const vf of layer(u, overrides.get(name)).virtual_folders ?? []) {
+      const users = out.get(vf.name) ?? [];
+      users.push(name);
+      out.set(vf.name, users);
+    }
+  }
+  return out;
+}
+
 export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, offset: number, limit: number): Promise<Record<string, unknown>[]> {
   const { store } = runtime;
   const out: Record<string, unknown>[] = [];
+  const known = k.kind === 'folder' ? { folderUsers: await folderUsers(store) } : {};
   let i = 0;
   for await (const [name] of store.entries(k.collection)) {
     if (i++ < offset) continue;
     if (out.length >= limit) break;
-    const r = await render(runtime, k, name);
+    const r = await render(runtime, k, name, known);
     if (r) out.push(r);
   }
   return out;
@@ -136,7 +146,7 @@ interface Prepared {
   cleared: string[];
 }
 
-function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): void {
+function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: Rec | undefined, box: SecretBox): void {
   const pw = body.password;
   if (pw && typeof pw === 'object' && !('status' in pw))
     throw new AppError('invalid', 'password: env, file and generate references are for the config file; send the password itself');
@@ -145,20 +155,37 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
   // (a record read and sent back) is accepted.
   if (k.kind === 'admin') return;
   forEachSecret(body, (secret, path) => {
-    if (typeof secret !== 'object' || !('env' in secret || 'file' in secret)) return;
+    if (typeof secret !== 'object') return;
+    const sealed = isSealed(secret);
+    if (!sealed && !('env' in secret || 'file' in secret)) return;
     const stored = path.reduce<unknown>((v, key) => (v as Record<string | number, unknown> | undefined)?.[key], current);
     if (JSON.stringify(stored) === JSON.stringify(secret)) return;
+    if (sealed) {
+      // Our at-rest form (from a dump) is accepted when it opens with this server's key.
+      try {
+        box.unseal(secret.sealed);
+        return;
+      } catch {
+        throw new AppError('invalid', `${path.join('.')}: this sealed value does not open with this server's secrets.key; send the secret with status "Plain"`);
+      }
+    }
     throw new AppError('invalid', `${path.join('.')}: env and file references are for the config file; send the value itself`);
   }, definition(k.kind === 'user' ? 'User' : 'Folder'));
 }
 
 /**
- * Normalises a validated body. `present` limits the result to the fields the body sets, so an update
- * only touches what it names (defaults filled in by normalisation are not "changes").
+ * Normalises a validated body. A user or folder body is the whole record, as in SFTPGo: fields it
+ * leaves out get their defaults (except the password and secrets, kept by keepSecrets). An admin
+ * update only touches what the body names (defaults filled in by normalisation are not "changes").
  */
-async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
-  refuseSecretRefs(k, body, current);
-  if (k.kind === 'user') keepTotpSecret(body, current);
+async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
+  const body = k.kind !== 'admin' ? keepSecrets(k.kind, input, current) : input;
+  refuseSecretRefs(k, body, current, runtime.records.secrets);
+  // A redacted TOTP secret keeps the stored one; with none stored there is nothing to keep.
+  const filters = k.kind === 'user' ? body.filters : undefined;
+  const totp = filters && typeof filters === 'object' ? (filters as NonNullable<User['filters']>).totp_config : undefined;
+  if (totp?.enabled && totp.secret === undefined) throw new AppError('invalid', 'filters.totp_config.secret: required when enabled (a redacted secret keeps the stored one, and there is none)');
+  const replace = k.kind !== 'admin';
   const present = new Set(Object.keys(body));
   const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');
   const ctx = { baseDir: runtime.dataDir, secrets: runtime.records.secrets };
@@ -173,9 +200,13 @@ async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unk
   }
   // On create every normalised default is part of the record; on update only what the body names.
   const fields: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(spec)) if (!current || present.has(key)) fields[key] = v;
+  for (const [key, v] of Object.entries(spec)) if (!current || replace || present.has(key)) fields[key] = v;
   delete fields.password;
   const cleared: string[] = [];
+  // Group mappings and a role kept from an SFTPGo import are state until groups and roles exist
+  // here: a PUT that leaves them out keeps them (shapes.ts refuses one that changes them).
+  const held = k.kind === 'user' ? ['groups', 'role'] : [];
+  if (current && replace) for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
   if (k.kind !== 'folder' && body.password !== undefined) {
     const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');

@@ -72,6 +72,8 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
         ctx.runtime.log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
+        // SFTPGo names the new user or folder in Location.
+        if (k.kind !== 'admin') ctx.c.header('Location', `/api/v2/${plural}/${encodeURIComponent(String(body[k.nameField]))}`);
         return ctx.c.json(await render(ctx.runtime, k, String(body[k.nameField])), 201);
       } },
     { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },

@@ -73,6 +73,8 @@ function describe(e: ErrorObject): string {
       return `must be one of: ${describeBranches(e.parentSchema)}`;
     case 'pattern':
       if (e.schemaPath.includes('/HookCommand/')) return 'must be an absolute program path or an http(s) URL';
+      if (e.schemaPath.includes('/Name/'))
+        return 'must be 1-255 characters without / \\ : * ? " < > | or control characters, no leading or trailing space, no trailing dot, and not ".", ".." or a device name (CON, NUL, COM1, ...)';
       return `must match ${(e.params as { pattern: string }).pattern}`;
     case 'propertyNames':
       return 'keys must be absolute paths starting with /';

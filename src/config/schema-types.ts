@@ -9,6 +9,13 @@
  */
 export type HookCommand = string;
 /**
+ * A user or folder name, by SFTPGo's default naming rules: any UTF-8 characters (josé, 名前), 1 to 255 of them, except / \ : * ? " < > | and control or format characters; no leading or trailing space, no trailing dot; not ".", ".." or a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9).
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Name".
+ */
+export type Name = string;
+/**
  * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, an SFTPGo secret object with status Plain, or a sealed value as the store keeps literals.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -386,7 +393,7 @@ export interface ReconcileSettings {
  * via the `definition` "User".
  */
 export interface User {
-  username: string;
+  username: Name;
   /**
    * 1 enabled (default), 0 disabled.
    */
@@ -423,7 +430,7 @@ export interface User {
   virtual_folders?: VirtualFolder[];
 }
 /**
- * Map of virtual path to the permissions granted there; the most specific path wins.
+ * Map of virtual path to the permissions granted there; the most specific path wins. `copy` (SFTPGo 2.6) allows server-side copies (the sftpgo-copy SSH command) from and to a directory; "*" includes it. WebDAV COPY needs download and upload instead, as in SFTPGo.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Permissions".
@@ -446,6 +453,7 @@ export interface Permissions {
     | 'chmod'
     | 'chown'
     | 'chtimes'
+    | 'copy'
   )[];
 }
 /**
@@ -685,7 +693,7 @@ export interface VirtualFolder {
  * via the `definition` "Folder".
  */
 export interface Folder {
-  name: string;
+  name: Name;
   description?: string;
   /**
    * Local or encrypted folder: the directory on disk.

@@ -136,7 +136,8 @@ export function storedSecrets<T>(value: T, node: SchemaNode, ctx: { baseDir: str
   });
 }
 
-function mapSecrets<T>(value: T, node: SchemaNode, f: (s: Secret) => unknown): T {
+/** A copy of `value` with every secret under `node` replaced by `f(secret)` (undefined drops it). */
+export function mapSecrets<T>(value: T, node: SchemaNode, f: (s: Secret) => unknown): T {
   if (value === undefined || value === null) return value;
   if (node.$ref === SECRET_REF) return f(value as Secret) as T;
   const n = deref(node);
@@ -147,7 +148,8 @@ function mapSecrets<T>(value: T, node: SchemaNode, f: (s: Secret) => unknown): T
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const child = n.properties?.[k] ?? (typeof n.additionalProperties === 'object' ? n.additionalProperties : undefined);
-      out[k] = child ? mapSecrets(v, child, f) : v;
+      const mapped = child ? mapSecrets(v, child, f) : v;
+      if (mapped !== undefined) out[k] = mapped;
     }
     return out as T;
   }

@@ -2,7 +2,7 @@
 // matching the provider, paths that must be absolute, keys that must parse.
 import { isAbsolute } from 'node:path';
 import type { Config, PathSegment } from './load.ts';
-import type { Filesystem, PatternsFilter } from './schema-types.ts';
+import type { Filesystem, Folder, PatternsFilter } from './schema-types.ts';
 import { parsePublicKey } from '../auth/keys.ts';
 import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 import { patternError } from '../core/patterns.ts';
@@ -26,10 +26,7 @@ export function checkSemantics(config: Config): Problem[] {
   const folderNames = new Set((config.folders ?? []).map((f) => f.name));
   (config.folders ?? []).forEach((f, i) => {
     checkFilesystem(f.filesystem, ['folders', i, 'filesystem'], add);
-    const provider = providerName(f.filesystem?.provider);
-    if ((provider === 'local' || (provider === 'crypt' && cryptStorage(f.filesystem) === 'local')) && !f.mapped_path)
-      add(['folders', i], `mapped_path is required for a ${provider} folder`);
-    if (f.mapped_path && !isAbsolute(f.mapped_path)) add(['folders', i, 'mapped_path'], 'must be an absolute path');
+    for (const p of folderPathProblems(f)) add(['folders', i, ...p.path], p.message);
   });
 
   (config.users ?? []).forEach((u, i) => {
@@ -106,6 +103,15 @@ export function filesystemProblems(fs: Filesystem | undefined): Problem[] {
   const out: Problem[] = [];
   checkFilesystem(fs, [], (path, message) => out.push({ path, message }));
   return out;
+}
+
+/** A folder on local disk needs an absolute mapped_path (the YAML's folders and API bodies alike). */
+export function folderPathProblems(f: Pick<Folder, 'mapped_path' | 'filesystem'>): Problem[] {
+  const provider = providerName(f.filesystem?.provider);
+  if ((provider === 'local' || (provider === 'crypt' && cryptStorage(f.filesystem) === 'local')) && !f.mapped_path)
+    return [{ path: [], message: `mapped_path is required for a ${provider} folder` }];
+  if (f.mapped_path && !isAbsolute(f.mapped_path)) return [{ path: ['mapped_path'], message: 'must be an absolute path' }];
+  return [];
 }
 
 function cryptStorage(fs: Filesystem | undefined): NonNullable<NonNullable<Filesystem['cryptconfig']>['storage']> {

@@ -2,11 +2,12 @@
 // checked against the same JSON Schema definitions as the YAML (sftpgo.schema.json `definitions.User`
 // / `Folder` / `Admin`), compiled ahead of time with ajv. Errors carry the field path in the config's
 // notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
+import { isAbsolute } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { validateAdmin, validateFolder, validateUser } from './schema-validator.ts';
 import { formatPath, schemaProblems } from './schema-errors.ts';
-import { filePatternProblems, filesystemProblems } from './semantic.ts';
-import type { Filesystem, PatternsFilter } from './schema-types.ts';
+import { filePatternProblems, filesystemProblems, folderPathProblems } from './semantic.ts';
+import type { Filesystem, Folder, PatternsFilter } from './schema-types.ts';
 
 export type Definition = 'User' | 'Folder' | 'Admin';
 
@@ -31,8 +32,10 @@ export function validateBody(def: Definition, value: unknown): FieldError[] {
     // without its provider's block must not reach a login.
     const body = value as { filesystem?: Filesystem; filters?: { file_patterns?: PatternsFilter[] } };
     const fs = filesystemProblems(body.filesystem).map((p) => ({ path: formatPath(['filesystem', ...p.path]), message: p.message }));
-    if (def !== 'User') return fs;
-    return [...fs, ...filePatternProblems(body.filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }))];
+    if (def === 'Folder') return [...fs, ...folderPathProblems(value as Folder).map((p) => ({ path: p.path.length ? formatPath(p.path) : 'mapped_path', message: p.message }))];
+    const home = (value as { home_dir?: string }).home_dir;
+    const homeProblems = home !== undefined && !isAbsolute(home) ? [{ path: 'home_dir', message: 'must be an absolute path' }] : [];
+    return [...fs, ...homeProblems, ...filePatternProblems(body.filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }))];
   }
   return schemaProblems(v.errors ?? []).map((p) => ({ path: formatPath(p.path), message: p.message }));
 }

@@ -196,6 +196,12 @@ export class UserFs {
     return new Upload(conn, vpath, fs, writer, path, temp, mode, quota, gate);
   }
 
+  /** A server-side copy from `from` to `to` needs SFTPGo's `copy` permission at both ends. */
+  requireCopy(from: string, to: string): void {
+    this.#require('copy', parentOf(from), from);
+    this.#require('copy', parentOf(to), to);
+  }
+
   async mkdir(vpath: string): Promise<void> {
     this.#require('create_dirs', parentOf(vpath), vpath);
     this.#requireName(vpath, true);

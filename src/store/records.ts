@@ -80,10 +80,26 @@ export function diffOverride(base: Record<string, unknown>, wanted: Record<strin
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(wanted)) {
     if (NOT_OVERRIDABLE.has(k) || v === undefined) continue;
-    if (canonical(base[k]) !== canonical(v)) fields[k] = v;
+    if (canonical(base[k]) !== canonical(v) && !(unset(k, base[k]) && unset(k, v))) fields[k] = v;
   }
-  for (const k of cleared) if (!NOT_OVERRIDABLE.has(k) && base[k] !== undefined && wanted[k] === undefined) fields[k] = null;
+  for (const k of cleared) if (!NOT_OVERRIDABLE.has(k) && base[k] !== undefined && wanted[k] === undefined && !unset(k, base[k])) fields[k] = null;
   return Object.keys(fields).length > 0 ? fields : undefined;
+}
+
+/**
+ * A value that means the field is not set: absent, 0, "", false, [] or an object of only such
+ * values, as SFTPGo's API sends unset fields. `status` is the exception: 0 disables.
+ */
+function unset(key: string, v: unknown): boolean {
+  if (key === 'status') return v === undefined;
+  return isUnsetValue(v);
+}
+
+function isUnsetValue(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') return Object.values(v).every(isUnsetValue);
+  return false;
 }
 
 // ---- effective views --------------------------------------------------------------------------

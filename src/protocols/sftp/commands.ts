@@ -1,13 +1,14 @@
-// SSH "exec" requests: the commands SFTPGo answers itself (hash sums, cd, pwd) and scp. There is
-// never a shell: anything else gets an error message and a non-zero exit status.
+// SSH "exec" requests: the commands SFTPGo answers itself (hash sums, cd, pwd, sftpgo-copy) and scp.
+// There is never a shell: anything else gets an error message and a non-zero exit status.
 import { AppError } from '../../errors.ts';
 import { actions } from '../../core/actions.ts';
+import { copyPath } from '../../core/copy.ts';
 import type { Connection, Protocol } from '../../core/connection.ts';
 import type { ServerChannel } from '../../lib/ssh2.ts';
 import { ScpSession, parseScpArgs } from './scp.ts';
 
 export const DEFAULT_SSH_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'cd', 'pwd', 'scp'];
-const ALL_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'cd', 'pwd', 'scp'];
+const ALL_COMMANDS = ['md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'cd', 'pwd', 'scp', 'sftpgo-copy'];
 const HASHES = { md5sum: 'md5', sha1sum: 'sha1', sha256sum: 'sha256', sha512sum: 'sha512' } as const;
 
 export function enabledCommands(configured: readonly string[] | undefined): Set<string> {
@@ -85,6 +86,15 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       // SFTPGo's pwd answer) and a command cannot change it; clients use these to probe.
       ch.write(`${conn.fs.startDirectory}\n`);
       await actions.notify(conn, 'ssh_cmd', undefined, { sshCmd: name });
+      return finish(ch, 0);
+    }
+    if (name === 'sftpgo-copy') {
+      const args = words.slice(1);
+      if (args.length !== 2) throw new AppError('invalid', 'usage: sftpgo-copy <source> <destination>');
+      target = conn.fs.path(args[0]!);
+      const written = await copyPath({ conn, from: args[0]!, to: args[1]! });
+      ch.write('OK\n');
+      await actions.notify(conn, 'ssh_cmd', target, { sshCmd: name, target: written });
       return finish(ch, 0);
     }
     const algo = HASHES[name as keyof typeof HASHES];

@@ -98,6 +98,7 @@ export interface Reply {
   status: number;
   json: any;
   text: string;
+  headers: Headers;
 }
 
 export async function call(api: Api, method: string, path: string, opts: { token?: string; apiKey?: string; basic?: [string, string]; body?: unknown; rawBody?: string } = {}): Promise<Reply> {
@@ -118,7 +119,7 @@ export async function call(api: Api, method: string, path: string, opts: { token
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, text };
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 /** startApi() and an admin token for root: what most API test files begin with. */

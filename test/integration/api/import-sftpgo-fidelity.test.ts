@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from '../../../src/lib/ssh2.ts';
-import { REDACTED } from '../../../src/api/resources.ts';
+import { REDACTED_SECRET } from '../../../src/api/shapes.ts';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { s3ClientFor, startS3rver, type S3rver } from '../../support/s3rver.ts';
@@ -156,15 +156,24 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     expect(first).toBeDefined();
     const frank = (await call(api, 'GET', '/api/v2/users/frank', { token: t })).json;
     expect(frank).toMatchObject({ used_quota_size: 4096, used_quota_files: 3, used_upload_data_transfer: 5242880, used_download_data_transfer: 1048576, last_password_change: T + 300 });
-    expect(frank.filters.totp_config).toEqual({ enabled: true, config_name: 'Default', secret: REDACTED, protocols: ['SSH', 'FTP', 'HTTP'] });
+    expect(frank.filters.totp_config).toEqual({ enabled: true, config_name: 'Default', secret: REDACTED_SECRET, protocols: ['SSH', 'FTP', 'HTTP'] });
     const ivan = (await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json;
     expect(ivan.groups).toEqual([{ name: 'staff', type: 1 }, { name: 'auditors', type: 3 }]);
     expect(ivan.virtual_folders).toEqual([expect.objectContaining({ name: 'projects_ivan', virtual_path: '/projects', mapped_path: join(base, 'folders/projects/ivan') })]);
     expect((await call(api, 'GET', '/api/v2/folders/projects', { token: t })).json).toMatchObject({ used_quota_size: 100, used_quota_files: 1 });
-    // They are read-only here: sent back with an edit, they are ignored and kept.
-    const put = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { email: 'ivan@new.example.com', groups: [], last_password_change: 1 } });
+    // They are read-only here: sent back with an edit (PUT replaces, so the whole GET body), left
+    // empty, they are ignored and kept.
+    const put = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...ivan, email: 'ivan@new.example.com', groups: [], last_password_change: 1 } });
     expect(put.status).toBe(200);
     expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json).toMatchObject({ email: 'ivan@new.example.com', groups: ivan.groups, last_password_change: T + 600 });
+    // A GET body sent back whole (SFTPGo's clients do this) keeps them; changing them is refused
+    // until groups and roles exist here, rather than silently dropped.
+    const whole = (await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json;
+    expect((await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...whole, description: 'round trip' } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json).toMatchObject({ description: 'round trip', groups: ivan.groups });
+    const changed = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...whole, groups: [{ name: 'staff', type: 1 }] } });
+    expect(changed.status).toBe(400);
+    expect(JSON.stringify(changed.json)).toContain('groups: not supported');
     // Secrets are stored sealed, never in clear.
     const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     expect(dump.text).not.toContain('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');

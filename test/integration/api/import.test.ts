@@ -30,8 +30,8 @@ describe('import from SFTPGo', () => {
     const carol = await call(api, 'GET', '/api/v2/users/carol', { token: t });
     expect(carol.json).toMatchObject({ source: 'runtime', home_dir: join(base, 'data/carol'), used_quota_size: 2048, used_quota_files: 2 });
     const dave = await call(api, 'GET', '/api/v2/users/dave', { token: t });
-    expect(dave.json.filesystem).toMatchObject({ provider: 's3', s3config: { bucket: 'acme-dave', key_prefix: 'dave/' } });
-    expect((await call(api, 'GET', '/api/v2/folders/archive', { token: t })).json.filesystem.provider).toBe('s3');
+    expect(dave.json.filesystem).toMatchObject({ provider: 1, s3config: { bucket: 'acme-dave', key_prefix: 'dave/' } });
+    expect((await call(api, 'GET', '/api/v2/folders/archive', { token: t })).json.filesystem.provider).toBe(1);
 
     // The SFTPGo admin's password and API key (`<key>.<key_id>`, as SFTPGo hands it out) still work.
     expect((await call(api, 'GET', '/api/v2/token', { basic: ['superadmin', 'admin-Pass-1'] })).status).toBe(200);

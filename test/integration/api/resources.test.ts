@@ -12,6 +12,13 @@ let t: string;
 beforeAll(async () => ({ api, token: t } = await startApiWithToken()));
 afterAll(() => stopApi(api));
 
+/** What SFTPGo's clients do: GET the resource, change some fields, PUT the whole body back. */
+async function edit(path: string, change: Record<string, unknown>) {
+  const cur = await call(api, 'GET', path, { token: t });
+  expect(cur.status).toBe(200);
+  return call(api, 'PUT', path, { token: t, body: { ...cur.json, ...change } });
+}
+
 function withoutTime(dump: any) {
   const { created_at: _c, ...rest } = dump;
   return rest;
@@ -28,7 +35,7 @@ describe('users and folders CRUD', () => {
     expect((await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'bob' } })).status).toBe(409);
     expect(await canLogin(api.sftpPort, 'bob', 'bob-Secret-1')).toBe(true);
 
-    const u = await call(api, 'PUT', '/api/v2/users/bob', { token: t, body: { quota_files: 7, password: 'bob-Secret-2' } });
+    const u = await edit('/api/v2/users/bob', { quota_files: 7, password: 'bob-Secret-2' });
     expect(u.status).toBe(200);
     const g = await call(api, 'GET', '/api/v2/users/bob', { token: t });
     expect(g.json.quota_files).toBe(7);
@@ -51,8 +58,19 @@ describe('users and folders CRUD', () => {
     expect(c.status).toBe(201);
     const l = await call(api, 'GET', '/api/v2/folders', { token: t });
     expect(l.json.map((f: any) => f.name).sort()).toEqual(['shared', 'tmpf']);
-    expect((await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { description: 'd' } })).status).toBe(200);
-    expect((await call(api, 'GET', '/api/v2/folders/tmpf', { token: t })).json.description).toBe('d');
+    expect((await edit('/api/v2/folders/tmpf', { description: 'd' })).status).toBe(200);
+    const f = (await call(api, 'GET', '/api/v2/folders/tmpf', { token: t })).json;
+    expect(f.description).toBe('d');
+    expect(f.mapped_path).toBe(join(api.dir, 'tmpf'));
+    // PUT replaces the folder, as in SFTPGo: a field left out is back to its default.
+    expect((await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { mapped_path: f.mapped_path } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/folders/tmpf', { token: t })).json.description).toBeUndefined();
+    // A local folder without its directory is refused, as in the YAML (and in SFTPGo).
+    const nodir = await call(api, 'PUT', '/api/v2/folders/tmpf', { token: t, body: { description: 'x' } });
+    expect(nodir.status).toBe(400);
+    expect(nodir.json.details).toEqual([{ path: 'mapped_path', message: 'mapped_path is required for a local folder' }]);
+    expect((await call(api, 'POST', '/api/v2/folders', { token: t, body: { name: 'rel', mapped_path: 'relative/dir' } })).json.details).toEqual([{ path: 'mapped_path', message: 'must be an absolute path' }]);
+    expect((await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'rel', home_dir: 'relative/dir' } })).json.details).toEqual([{ path: 'home_dir', message: 'must be an absolute path' }]);
     expect((await call(api, 'DELETE', '/api/v2/folders/tmpf', { token: t })).status).toBe(200);
     const d = await call(api, 'DELETE', '/api/v2/folders/shared', { token: t });
     expect(d.status).toBe(409);
@@ -78,17 +96,21 @@ describe('users and folders CRUD', () => {
     const ok = await call(api, 'POST', '/api/v2/users', { token: t, body: body('lit', 'Literal-S3-Secret') });
     expect(ok.status).toBe(201);
     expect(ok.text).not.toContain('Literal-S3-Secret');
-    expect(ok.json.filesystem.s3config.access_secret.sealed).toMatch(/^v1:/);
-    // What a GET returned goes back unchanged.
-    const back = await call(api, 'PUT', '/api/v2/users/lit', { token: t, body: { filesystem: ok.json.filesystem } });
+    expect(ok.json.filesystem.s3config.access_secret).toEqual({ status: 'Redacted' });
+    const sealed = () => call(api, 'GET', '/api/v2/dumpdata', { token: t }).then((d) => d.json.users.find((u: any) => u.username === 'lit').filesystem.s3config.access_secret);
+    const before = await sealed();
+    expect(before.sealed).toMatch(/^v1:/);
+    // What a GET returned goes back unchanged, and the stored secret stays.
+    const back = await edit('/api/v2/users/lit', {});
     expect(back.status).toBe(200);
+    expect(await sealed()).toEqual(before);
     expect((await call(api, 'DELETE', '/api/v2/users/lit', { token: t })).status).toBe(200);
   });
 
   test('an invalid body is rejected with field paths and changes nothing', async () => {
     const before = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     const bad = [
-      { path: '/api/v2/users', method: 'POST', body: { username: 'x y', quota_size: -5 } },
+      { path: '/api/v2/users', method: 'POST', body: { username: 'x/y', quota_size: -5 } },
       { path: '/api/v2/users/alice', method: 'PUT', body: { filesystem: { provider: 's3', s3config: {} } } },
       { path: '/api/v2/users/alice', method: 'PUT', body: { permissions: { '/': ['fly'] } } },
       { path: '/api/v2/folders', method: 'POST', body: { name: 'f', bogus: 1 } },
@@ -109,7 +131,7 @@ describe('users and folders CRUD', () => {
 
 describe('overrides on a config-declared user', () => {
   test('a PUT on a YAML user becomes an override: visible, effective, kept across restart, dropped on request', async () => {
-    const put = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { quota_size: 5000, password: 'alice-Override-2' } });
+    const put = await edit('/api/v2/users/alice', { quota_size: 5000, password: 'alice-Override-2' });
     expect(put.status).toBe(200);
     let g = await call(api, 'GET', '/api/v2/users/alice', { token: t });
     expect(g.json.source).toBe('config');
@@ -160,16 +182,16 @@ describe('overrides on a config-declared user', () => {
   });
 
   test('a PUT that sets the YAML value back drops the override; a config user cannot be deleted', async () => {
-    await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { description: 'changed' } });
+    await edit('/api/v2/users/alice', { description: 'changed' });
     expect((await call(api, 'GET', '/api/v2/overrides', { token: t })).json).toHaveLength(1);
-    const r = await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { description: 'from yaml' } });
+    const r = await edit('/api/v2/users/alice', { description: 'from yaml' });
     expect(r.json.message).toContain('override dropped');
     expect((await call(api, 'GET', '/api/v2/overrides', { token: t })).json).toHaveLength(0);
     expect((await call(api, 'DELETE', '/api/v2/users/alice', { token: t })).status).toBe(409);
   });
 
   test('a reload that removes the user from the YAML drops its override too', async () => {
-    await call(api, 'PUT', '/api/v2/users/alice', { token: t, body: { quota_files: 3 } });
+    await edit('/api/v2/users/alice', { quota_files: 3 });
     const yaml = api.yaml.replace(/users:\n[\s\S]*?folders:/, 'folders:');
     await Bun.write(api.server.configPath, yaml);
     const r = await call(api, 'POST', '/api/v2/reload', { token: t });

@@ -26,6 +26,13 @@ describe('diffOverride', () => {
     void _d;
     expect(diffOverride(base, wanted, Object.keys(base))).toEqual({ description: null });
   });
+  test("an unset value in another form (0, '', [], false, an object of them) is no change; status 0 is", () => {
+    const wanted = { ...base, max_sessions: 0, email: '', public_keys: [], filters: { denied_protocols: [], hooks: { pre_login_disabled: false } } };
+    expect(diffOverride(base, wanted, Object.keys(base))).toBeUndefined();
+    expect(diffOverride({ ...base, quota_files: 0 }, base, [...Object.keys(base), 'quota_files'])).toBeUndefined();
+    expect(diffOverride({ ...base, status: 1 }, { ...base, status: 0 })).toEqual({ status: 0 });
+    expect(diffOverride({ ...base, status: 0 }, base, [...Object.keys(base), 'status'])).toEqual({ status: null });
+  });
   test('nested values compare by content, not key order', () => {
     const b = { ...base, permissions: { '/': ['list', 'download'], '/x': ['*'] } };
     expect(diffOverride(b, { ...b, permissions: { '/x': ['*'], '/': ['list', 'download'] } })).toBeUndefined();

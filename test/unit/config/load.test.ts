@@ -53,7 +53,7 @@ describe('config loading', () => {
   });
 
   test('every error is listed, in file order', () => {
-    const all = issues(`sftpd:\n  bindings: [{ port: -1 }]\nusers:\n  - username: "bad name"\n  - home_dir: /x\n`);
+    const all = issues(`sftpd:\n  bindings: [{ port: -1 }]\nusers:\n  - username: "bad/name"\n  - home_dir: /x\n`);
     expect(all.map((i) => i.path)).toEqual(['sftpd.bindings[0].port', 'users[0].username', 'users[1].username']);
     expect(all.map((i) => i.line)).toEqual([2, 4, 5]);
   });

@@ -18,6 +18,9 @@ export interface FieldError {
 // Compiled ahead of time with the config's own validator (scripts/gen-types.ts).
 const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Admin: validateAdmin };
 
+// Where each kind of record sits in the config, so a refused key gets the same message either way.
+const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Admin: 'admins[]' };
+
 function validatorFor(def: Definition): ValidateFunction {
   return VALIDATORS[def];
 }
@@ -34,5 +37,5 @@ export function validateBody(def: Definition, value: unknown): FieldError[] {
     if (def !== 'User') return fs;
     return [...fs, ...filePatternProblems(body.filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }))];
   }
-  return schemaProblems(v.errors ?? []).map((p) => ({ path: formatPath(p.path), message: p.message }));
+  return schemaProblems(v.errors ?? [], { within: WITHIN[def] }).map((p) => ({ path: formatPath(p.path), message: p.message }));
 }

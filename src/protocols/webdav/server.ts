@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
-import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
+import type { WebdavBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
@@ -127,7 +127,7 @@ export class WebdavServer {
     this.#idleCheck = true;
   }
 
-  #createServer(b: TlsBinding, index: number): Server {
+  #createServer(b: WebdavBinding, index: number): Server {
     if (!b.enable_https) return createHttpServer();
     const d = this.#webdavd;
     const certFile = b.certificate_file || d.certificate_file;

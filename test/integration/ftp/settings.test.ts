@@ -18,10 +18,13 @@ let server: RunningServer;
 let strict: number;
 let relaxed: number;
 let tls13: number;
+let certs: { global: string; binding: string };
 
 beforeAll(async () => {
   const dir = tempDir('ftp-settings-');
   const cert = makeSelfSignedCert(dir);
+  const own = makeSelfSignedCert(dir, 'binding');
+  certs = { global: cert.cert, binding: own.cert };
   [strict, relaxed, tls13] = [await freePort(), await freePort(), await freePort()];
   const { yaml: users, homes } = usersYaml(dir, [{ username: 'alice' }], PASSWORD);
   writeFileSync(join(homes.alice!, 'seen.txt'), 'listed');
@@ -35,7 +38,7 @@ beforeAll(async () => {
     '  bindings:',
     `    - { address: 127.0.0.1, port: ${strict}, debug: true }`,
     `    - { address: 127.0.0.1, port: ${relaxed}, passive_connections_security: 1, active_connections_security: 1 }`,
-    `    - { address: 127.0.0.1, port: ${tls13}, min_tls_version: 13 }`,
+    `    - { address: 127.0.0.1, port: ${tls13}, min_tls_version: 13, certificate_file: ${own.cert}, certificate_key_file: ${own.key} }`,
     'users:',
     users,
     '',
@@ -172,5 +175,13 @@ describe('FTP settings', () => {
     expect(ok.stdout).toContain('seen.txt');
     const newer = await run('curl', ['-sS', '--max-time', '20', '--ssl-reqd', '-k', '--tlsv1.3', '-u', `alice:${PASSWORD}`, '-l', url(tls13)]);
     expect(newer.stdout).toContain('seen.txt');
+  });
+
+  test("a binding's certificate_file and certificate_key_file replace the ftpd-wide pair there", async () => {
+    const list = (port: number, ca: string) => run('curl', ['-sS', '--max-time', '20', '--ssl-reqd', '--cacert', ca, '-u', `alice:${PASSWORD}`, '-l', `ftp://127.0.0.1:${port}/`]);
+    expect((await list(tls13, certs.binding)).stdout).toContain('seen.txt');
+    expect((await list(tls13, certs.global)).status).not.toBe(0);
+    expect((await list(strict, certs.global)).stdout).toContain('seen.txt');
+    expect((await list(strict, certs.binding)).status).not.toBe(0);
   });
 });

@@ -514,7 +514,10 @@ export interface UserFilters {
    * Skip creating the home directory (and the local or encrypted roots of virtual folders) at login: for storage prepared out of band. A missing root then makes requests fail instead of being created.
    */
   disable_fs_checks?: boolean;
-  allow_api_key_auth?: boolean;
+  /**
+   * Accepted only as false: there is no user API yet, so users have no API keys.
+   */
+  allow_api_key_auth?: false;
   /**
    * Virtual directory a session starts in: SFTP's initial working directory (realpath ".") and base of relative paths, FTP's first PWD. Created with its parents at login when missing and the user may create directories there; if it cannot be used the session starts at "/" (logged as start_directory_unavailable). Not used by WebDAV, whose URLs are always absolute.
    */

@@ -63,6 +63,7 @@ describe('refused SFTPGo keys', () => {
       ['httpd.bindings[].enable_web_client', false, true],
       ['ftpd.active_transfers_port_non_20', true, false],
       ['users[].filters.totp_config.config_name', 'Default', 'Other'],
+      ['users[].filters.allow_api_key_auth', false, true],
       ['users[].filesystem.s3config.upload_part_max_time', 0, 30],
       ['users[].filesystem.gcsconfig.upload_part_max_time', 0, 30],
       ['users[].filesystem.sftpconfig.equality_check_mode', 0, 1],

@@ -79,4 +79,15 @@ describe('token and API key auth', () => {
     expect(dump.text).not.toContain(key);
     expect(dump.text).not.toContain('ops-Secret-1');
   });
+
+  test('filters.allow_api_key_auth: false turns an admin\'s API keys off; the password still works', async () => {
+    const root = await token(api);
+    const key = 'third-key-abcdefghijklmnopqrstuvwxyz0';
+    const body = { username: 'keyless', password: 'keyless-Secret-1', permissions: ['view_conns'], api_keys: [{ name: 'k', key }] };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body: { ...body, filters: { allow_api_key_auth: false } } })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['keyless', 'keyless-Secret-1'] })).status).toBe(200);
+    expect((await call(api, 'PUT', '/api/v2/admins/keyless', { token: root, body: { ...body, filters: { allow_api_key_auth: true } } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(200);
+  });
 });

@@ -80,6 +80,17 @@ describe('token and API key auth', () => {
     expect(dump.text).not.toContain('ops-Secret-1');
   });
 
+  test('an admin with status 0 is refused with its password and its API keys', async () => {
+    const root = await token(api);
+    const key = 'fourth-key-abcdefghijklmnopqrstuvwxyz';
+    const body = { username: 'paused', status: 0, password: 'paused-Secret-1', permissions: ['view_conns'], api_keys: [{ name: 'k', key }] };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['paused', 'paused-Secret-1'] })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(401);
+    expect((await call(api, 'PUT', '/api/v2/admins/paused', { token: root, body: { ...body, status: 1 } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['paused', 'paused-Secret-1'] })).status).toBe(200);
+  });
+
   test('filters.allow_api_key_auth: false turns an admin\'s API keys off; the password still works', async () => {
     const root = await token(api);
     const key = 'third-key-abcdefghijklmnopqrstuvwxyz0';

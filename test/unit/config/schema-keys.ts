@@ -210,7 +210,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'httpd.token_validity': 'test/integration/api/settings.test.ts',
   'data_provider': 'test/integration/hooks/login-hooks.test.ts',
   'data_provider.driver': 'test/integration/api/settings.test.ts',
-  'data_provider.data_dir': 'test/integration/cli/sealed-secrets.test.ts',
+  'data_provider.data_dir': 'test/integration/cli/data-dir.test.ts',
   'data_provider.users_base_dir': 'test/integration/api/settings.test.ts',
   'data_provider.password_hashing': 'test/unit/store/records.test.ts',
   'data_provider.password_hashing.algo': 'test/unit/store/records.test.ts',

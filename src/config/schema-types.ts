@@ -235,6 +235,10 @@ export interface Ftpd {
    * 1 enables the HASH, XCRC, MD5/XMD5, XSHA/XSHA1, XSHA256 and XSHA512 commands (each reads the whole file).
    */
   hash_support?: 0 | 1;
+  /**
+   * 1 enables COMB target part1 part2 ...: the parts are appended to the target in order, through the same checks as a download and an upload, then removed.
+   */
+  combine_support?: 0 | 1;
   data_connection_timeout?: number;
 }
 /**

@@ -23,7 +23,6 @@ const KEYS: Record<string, string> = {
   'common.event_manager': 'there are no event rules yet',
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',
   'sftpd.folder_prefix': 'SFTPGo dropped it too: SFTP paths start at the user\'s root',
-  'ftpd.combine_support': 'the COMB command is not implemented',
   'ftpd.enable_site': 'the SITE command is not implemented',
   'ftpd.active_transfers_port_non_20': 'active data connections always come from an ephemeral port, never from port 20; only true is accepted',
   'ftpd.bindings[].tls_session_reuse': 'SFTPGo dropped it too: data connections are not required to resume the control TLS session',

@@ -1,6 +1,7 @@
 // The FTP command table: what each verb needs (login, an argument) and what it does. Session and
 // data-channel commands live here; file commands in file-commands.ts.
 import { isIPv4, isIPv6 } from 'node:net';
+import { comb } from './combine.ts';
 import { DataChannel } from './data.ts';
 import * as files from './file-commands.ts';
 import { passiveAddress, plainIp } from './passive.ts';
@@ -27,6 +28,7 @@ function features(s: FtpSession): string[] {
   const f = ['UTF8', 'SIZE', 'MDTM', 'MFMT', 'REST STREAM', 'MLST type*;size*;sizd*;modify*;perm*;UNIX.mode*;UNIX.uid*;UNIX.gid*;', 'EPSV', 'EPRT', 'TVFS', 'CLNT'];
   if (s.host.tlsContext()) f.push('AUTH TLS', 'PBSZ', 'PROT');
   if (hashEnabled(s)) f.push(`HASH ${files.HASH_NAMES.map((n) => (n === s.hashAlgo ? `${n}*` : n)).join(';')}`, 'XMD5', 'XSHA1', 'XSHA256', 'XSHA512');
+  if ((s.host.ftpd.combine_support ?? 0) > 0) f.push('COMB');
   return f;
 }
 
@@ -214,6 +216,7 @@ export const COMMANDS: Record<string, Command> = {
   XSHA1: hashCmd('sha1'),
   XSHA256: hashCmd('sha256'),
   XSHA512: hashCmd('sha512'),
+  COMB: { needsArg: true, naming: true, run: comb },
   ACCT: notImplemented,
   REIN: notImplemented,
   SMNT: notImplemented,

@@ -32,6 +32,7 @@ beforeAll(async () => {
     'ftpd:',
     '  banner: Settings FTP',
     '  hash_support: 0',
+    '  combine_support: 1',
     '  active_transfers_port_non_20: true',
     `  certificate_file: ${cert.cert}`,
     `  certificate_key_file: ${cert.key}`,
@@ -83,7 +84,7 @@ describe('FTP settings', () => {
     writeFileSync(join(dir, 'banner.txt'), 'Authorised use only\nSecond line\n');
     const port = await freePort();
     const other = await startServer({
-      yaml: `ftpd:\n  banner: unused\n  banner_file: ${join(dir, 'banner.txt')}\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\n`,
+      yaml: `ftpd:\n  banner: unused\n  banner_file: ${join(dir, 'banner.txt')}\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n${usersYaml(dir, [{ username: 'alice' }], PASSWORD).yaml}\n`,
       cwd: dir,
     });
     try {
@@ -92,6 +93,10 @@ describe('FTP settings', () => {
       expect(f.greeting.lines.join('\n')).toContain('Authorised use only');
       expect(f.greeting.lines.join('\n')).toContain('Second line');
       expect(f.greeting.lines.join('\n')).not.toContain('unused');
+      // combine_support is off by default.
+      expect((await f.login('alice', PASSWORD)).code).toBe(230);
+      expect((await f.send('FEAT')).lines).not.toContain(' COMB');
+      expect((await f.send('COMB a b c')).code).toBe(502);
       await f.send('QUIT');
     } finally {
       await other.stop();
@@ -103,6 +108,30 @@ describe('FTP settings', () => {
     expect((await c.send('FEAT')).lines.join('\n')).not.toContain('HASH');
     expect((await c.send('HASH seen.txt')).code).toBe(502);
     expect((await c.send('XSHA256 seen.txt')).code).toBe(502);
+    await c.send('QUIT');
+  });
+
+  test('combine_support 1: COMB appends the parts to the target in order and removes them', async () => {
+    const c = await loggedIn(strict);
+    expect((await c.send('FEAT')).lines).toContain(' COMB');
+    const parts = ['one-', 'two-', 'three'];
+    for (const [i, text] of parts.entries()) {
+      const r = await c.transfer(`STOR ${i === 1 ? 'part 2' : `part${i + 1}`}`, Buffer.from(text));
+      expect(r.last?.code).toBe(226);
+    }
+    expect((await c.send('COMB whole.txt part1 "part 2" part3')).code).toBe(250);
+    const after = await c.transfer('NLST');
+    expect(after.data.toString().split('\r\n').filter(Boolean).sort()).toEqual(['seen.txt', 'whole.txt']);
+    expect((await c.transfer('RETR whole.txt')).data.toString()).toBe('one-two-three');
+    // Appends to a target that has bytes; a missing part changes nothing.
+    await c.transfer('STOR more', Buffer.from('+more'));
+    expect((await c.send('COMB whole.txt more')).code).toBe(250);
+    expect((await c.transfer('RETR whole.txt')).data.toString()).toBe('one-two-three+more');
+    expect((await c.send('COMB whole.txt missing')).code).toBe(550);
+    expect((await c.send('COMB whole.txt "unterminated')).code).toBe(501);
+    expect((await c.send('COMB whole.txt whole.txt')).code).toBe(501);
+    expect((await c.transfer('RETR whole.txt')).data.toString()).toBe('one-two-three+more');
+    await c.send('DELE whole.txt');
     await c.send('QUIT');
   });
 

@@ -168,6 +168,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'ftpd.certificate_file': 'test/integration/ftp/settings.test.ts',
   'ftpd.certificate_key_file': 'test/integration/ftp/settings.test.ts',
   'ftpd.hash_support': 'test/integration/ftp/settings.test.ts',
+  'ftpd.combine_support': 'test/integration/ftp/settings.test.ts',
   'ftpd.data_connection_timeout': 'test/integration/ftp/transfers.test.ts',
   'webdavd': 'test/integration/webdav/settings.test.ts',
   'webdavd.bindings': 'test/integration/webdav/settings.test.ts',

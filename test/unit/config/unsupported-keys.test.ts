@@ -48,10 +48,10 @@ describe('refused SFTPGo keys', () => {
   test('validate names the file, line and field', () => {
     const dir = tempDir();
     const file = join(dir, 'sftpgo.yaml');
-    writeFileSync(file, `ftpd:\n  combine_support: 1\n  bindings: [{ port: 2121, client_auth_type: 1 }]\nsftpd:\n  folder_prefix: /files\n  host_certificates: [host-cert.pub]\nusers:\n${USER}\n`);
+    writeFileSync(file, `ftpd:\n  enable_site: true\n  bindings: [{ port: 2121, client_auth_type: 1 }]\nsftpd:\n  folder_prefix: /files\n  host_certificates: [host-cert.pub]\nusers:\n${USER}\n`);
     const r = runCli(['validate', '--config', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr + r.stdout).toContain('sftpgo.yaml:2:3: ftpd.combine_support: not supported: the COMB command is not implemented');
+    expect(r.stderr + r.stdout).toContain('sftpgo.yaml:2:3: ftpd.enable_site: not supported: the SITE command is not implemented');
     expect(r.stderr + r.stdout).toContain('ftpd.bindings[0].client_auth_type: not supported:');
     expect(r.stderr + r.stdout).toContain('sftpd.folder_prefix: not supported:');
     expect(r.stderr + r.stdout).toContain('sftpd.host_certificates: not supported:');

@@ -221,9 +221,9 @@ export interface Ftpd {
   banner?: string;
   banner_file?: string;
   /**
-   * Accepted only as true (SFTPGo's default): active data connections come from an ephemeral port, never from port 20.
+   * true (the default): active data connections come from an ephemeral port. false: from the port below the control port (20 for 21), which needs the privilege to bind it.
    */
-  active_transfers_port_non_20?: true;
+  active_transfers_port_non_20?: boolean;
   disable_active_mode?: boolean;
   passive_port_range?: {
     start?: number;

@@ -24,7 +24,6 @@ const KEYS: Record<string, string> = {
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',
   'sftpd.folder_prefix': 'SFTPGo dropped it too: SFTP paths start at the user\'s root',
   'ftpd.enable_site': 'the SITE command is not implemented',
-  'ftpd.active_transfers_port_non_20': 'active data connections always come from an ephemeral port, never from port 20; only true is accepted',
   'ftpd.bindings[].tls_session_reuse': 'SFTPGo dropped it too: data connections are not required to resume the control TLS session',
   'ftpd.bindings[].ignore_ascii_transfer_type': 'SFTPGo dropped it too: transfers are always binary, TYPE A included',
   'ftpd.bindings[].client_auth_type': TLS_CLIENT_CERTS,

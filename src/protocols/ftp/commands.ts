@@ -71,7 +71,10 @@ function port(s: FtpSession, arg: string, extended: boolean): void {
   if (!Number.isInteger(p) || p < 1024 || p > 65535) return s.reply(504, 'Refused: port out of range');
   if (s.host.binding.active_connections_security !== 1 && plainIp(host) !== s.ip)
     return s.reply(504, 'Refused: the data connection must go back to the client address');
-  s.setDataChannel(DataChannel.active(host, p, s.control.localAddress));
+  // active_transfers_port_non_20: false connects from the port below the control port (20 for 21), as
+  // classic FTP servers and some firewalls expect.
+  const fixedPort = s.host.ftpd.active_transfers_port_non_20 === false && s.control.localPort ? s.control.localPort - 1 : undefined;
+  s.setDataChannel(DataChannel.active(host, p, { address: s.control.localAddress, port: fixedPort }));
   s.reply(200, `${extended ? 'EPRT' : 'PORT'} command successful`);
 }
 

@@ -1,6 +1,8 @@
-// FTP settings proven on the wire: hash_support off, banner or banner_file in the greeting, a
-// binding's debug trace, passive_connections_security and active_connections_security (a data
-// connection from or to another loopback address, 127.0.0.2), and min_tls_version with curl.
+// FTP settings proven on the wire: hash_support off, combine_support (COMB), banner or banner_file
+// in the greeting, a binding's debug trace, passive_connections_security and
+// active_connections_security (a data connection from or to another loopback address, 127.0.0.2),
+// the active data connection's source port (active_transfers_port_non_20), and min_tls_version and
+// the binding's own certificate with curl.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -51,6 +53,34 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** A free port whose predecessor is free too (the active data port when it must be port - 1). */
+async function portAboveAFreeOne(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const below = createServer();
+    const free = await new Promise<boolean>((ok) => {
+      below.once('error', () => ok(false));
+      below.listen(port - 1, '127.0.0.1', () => below.close(() => ok(true)));
+    });
+    if (free) return port;
+  }
+}
+
+/** A one-shot listener for an active data connection: its PORT argument and the server's source port. */
+async function activeListener(host: string): Promise<{ portArg: string; from: Promise<number> }> {
+  const listener = createServer();
+  const from = new Promise<number>((ok) =>
+    listener.once('connection', (s: Socket) => {
+      s.on('data', () => undefined);
+      s.on('close', () => listener.close());
+      ok(s.remotePort!);
+    }),
+  );
+  await new Promise<void>((ok) => listener.listen(0, host, ok));
+  const p = (listener.address() as AddressInfo).port;
+  return { portArg: `${host.replace(/\./g, ',')},${p >> 8},${p & 255}`, from };
+}
+
 async function loggedIn(port: number): Promise<FtpControl> {
   const c = await FtpControl.connect(port);
   expect((await c.login('alice', PASSWORD)).code).toBe(230);
@@ -75,16 +105,16 @@ async function passiveFrom(c: FtpControl, from: string): Promise<{ socket: Socke
 }
 
 describe('FTP settings', () => {
-  test('banner is the 220 greeting; banner_file, when set, replaces it with its lines', async () => {
+  test('banner is the 220 greeting; elsewhere banner_file replaces it, COMB is off by default, and active_transfers_port_non_20: false connects from port - 1', async () => {
     const c = await FtpControl.connect(strict);
     expect(c.greeting).toMatchObject({ code: 220, text: 'Settings FTP' });
     await c.send('QUIT');
 
     const dir = tempDir('ftp-banner-');
     writeFileSync(join(dir, 'banner.txt'), 'Authorised use only\nSecond line\n');
-    const port = await freePort();
+    const port = await portAboveAFreeOne();
     const other = await startServer({
-      yaml: `ftpd:\n  banner: unused\n  banner_file: ${join(dir, 'banner.txt')}\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n${usersYaml(dir, [{ username: 'alice' }], PASSWORD).yaml}\n`,
+      yaml: `ftpd:\n  active_transfers_port_non_20: false\n  banner: unused\n  banner_file: ${join(dir, 'banner.txt')}\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n${usersYaml(dir, [{ username: 'alice' }], PASSWORD).yaml}\n`,
       cwd: dir,
     });
     try {
@@ -97,6 +127,14 @@ describe('FTP settings', () => {
       expect((await f.login('alice', PASSWORD)).code).toBe(230);
       expect((await f.send('FEAT')).lines).not.toContain(' COMB');
       expect((await f.send('COMB a b c')).code).toBe(502);
+      // active_transfers_port_non_20: false: every active data connection comes from port - 1.
+      for (let i = 0; i < 2; i++) {
+        const { portArg, from } = await activeListener('127.0.0.1');
+        expect((await f.send(`PORT ${portArg}`)).code).toBe(200);
+        expect((await f.send('NLST')).code).toBe(150);
+        expect(await from).toBe(port - 1);
+        expect((await f.read()).code).toBe(226);
+      }
       await f.send('QUIT');
     } finally {
       await other.stop();
@@ -181,6 +219,12 @@ describe('FTP settings', () => {
     try {
       const c = await loggedIn(strict);
       expect((await c.send(`PORT ${portArg}`)).code).toBe(504);
+      // active_transfers_port_non_20: true: an ephemeral source port, not the one below the control port.
+      const own = await activeListener('127.0.0.1');
+      expect((await c.send(`PORT ${own.portArg}`)).code).toBe(200);
+      expect((await c.send('NLST')).code).toBe(150);
+      expect(await own.from).not.toBe(strict - 1);
+      expect((await c.read()).code).toBe(226);
       await c.send('QUIT');
 
       const r = await loggedIn(relaxed);

@@ -160,7 +160,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'ftpd.bindings[].debug': 'test/integration/ftp/settings.test.ts',
   'ftpd.banner': 'test/integration/ftp/settings.test.ts',
   'ftpd.banner_file': 'test/integration/ftp/settings.test.ts',
-  'ftpd.active_transfers_port_non_20': 'test/unit/config/unsupported-keys.test.ts',
+  'ftpd.active_transfers_port_non_20': 'test/integration/ftp/settings.test.ts',
   'ftpd.disable_active_mode': 'test/integration/ftp/security.test.ts',
   'ftpd.passive_port_range': 'test/integration/ftp/transfers.test.ts',
   'ftpd.passive_port_range.start': 'test/integration/ftp/transfers.test.ts',

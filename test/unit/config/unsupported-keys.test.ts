@@ -61,7 +61,6 @@ describe('refused SFTPGo keys', () => {
     const offValues: [string, unknown, unknown][] = [
       ['httpd.bindings[].enable_web_admin', false, true],
       ['httpd.bindings[].enable_web_client', false, true],
-      ['ftpd.active_transfers_port_non_20', true, false],
       ['users[].filters.totp_config.config_name', 'Default', 'Other'],
       ['users[].filters.allow_api_key_auth', false, true],
       ['users[].filesystem.s3config.upload_part_max_time', 0, 30],

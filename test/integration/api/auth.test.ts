@@ -80,6 +80,23 @@ describe('token and API key auth', () => {
     expect(dump.text).not.toContain('ops-Secret-1');
   });
 
+  test('an API key past its expires_at (ms since the epoch) is refused; one not yet expired works', async () => {
+    const root = await token(api);
+    const [old, fresh] = ['expired-key-abcdefghijklmnopqrstuvwxyz', 'current-key-abcdefghijklmnopqrstuvwxyz'];
+    const body = {
+      username: 'timed',
+      password: 'timed-Secret-1',
+      permissions: ['view_conns'],
+      api_keys: [
+        { name: 'old', key: old, expires_at: Date.now() - 60_000 },
+        { name: 'fresh', key: fresh, expires_at: Date.now() + 3_600_000 },
+      ],
+    };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: old })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: fresh })).status).toBe(200);
+  });
+
   test('an admin with status 0 is refused with its password and its API keys', async () => {
     const root = await token(api);
     const key = 'fourth-key-abcdefghijklmnopqrstuvwxyz';

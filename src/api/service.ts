@@ -42,9 +42,9 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
   };
 };
 
-function tlsOptions(config: Config, b: Binding): { cert: Buffer; key: Buffer } {
+function tlsOptions(config: Config, b: Binding): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' | 'TLSv1.3' } {
   const cert = b.certificate_file ?? config.httpd?.certificate_file;
   const key = b.certificate_key_file ?? config.httpd?.certificate_key_file;
   if (!cert || !key) throw new Error(`httpd binding ${b.address ?? ''}:${b.port}: enable_https needs certificate_file and certificate_key_file`);
-  return { cert: readFileSync(resolve(cert)), key: readFileSync(resolve(key)) };
+  return { cert: readFileSync(resolve(cert)), key: readFileSync(resolve(key)), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' };
 }

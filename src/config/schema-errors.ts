@@ -2,6 +2,7 @@
 // field path, for the YAML loader (which adds line and column) and the API (which returns it as
 // JSON) alike, so a field is described the same way wherever it was written.
 import type { ErrorObject } from 'ajv';
+import { notSupportedReason } from './unsupported.ts';
 
 export type PathSegment = string | number;
 
@@ -18,8 +19,13 @@ export function formatPath(path: readonly PathSegment[]): string {
   return out;
 }
 
+export interface ProblemOptions {
+  /** Config path of the record the validated value stands for (`users[]` for an API user body). */
+  within?: string;
+}
+
 /** ajv errors (compiled with allErrors and verbose) as config problems. */
-export function schemaProblems(errors: ErrorObject[]): SchemaProblem[] {
+export function schemaProblems(errors: ErrorObject[], opts: ProblemOptions = {}): SchemaProblem[] {
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of collapseErrors(errors)) {
@@ -27,8 +33,13 @@ export function schemaProblems(errors: ErrorObject[]): SchemaProblem[] {
     let p: SchemaProblem;
     if (e.keyword === 'additionalProperties') {
       const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const why = notSupportedReason(keyPath([...path, extra]), opts.within);
       const hint = closest(extra, Object.keys(propertiesAt(e.parentSchema)));
-      p = { path: [...path, extra], message: `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`, atKey: true };
+      const message = why ? `not supported: ${why}` : `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`;
+      p = { path: [...path, extra], message, atKey: true };
+    } else if (e.keyword === 'const' && notSupportedReason(keyPath(path), opts.within)) {
+      // A refused SFTPGo key accepted only with its "off" value: say why the other value is refused.
+      p = { path, message: `not supported: ${notSupportedReason(keyPath(path), opts.within)}` };
     } else if (e.keyword === 'required') {
       p = { path: [...path, String((e.params as { missingProperty: string }).missingProperty)], message: 'required' };
     } else p = { path, message: describe(e) };
@@ -36,6 +47,11 @@ export function schemaProblems(errors: ErrorObject[]): SchemaProblem[] {
     if (!seen.has(key)) (seen.add(key), out.push(p));
   }
   return out;
+}
+
+/** A path with its array indexes written `[]`, as keys are named in the schema's documentation. */
+function keyPath(path: readonly PathSegment[]): string {
+  return formatPath(path.map((s) => (typeof s === 'number' ? 0 : s))).replace(/\[0\]/g, '[]');
 }
 
 function pointerToPath(pointer: string): PathSegment[] {

@@ -191,7 +191,6 @@ export interface Sftpd {
    */
   login_grace_time?: number;
   host_keys?: string[];
-  host_certificates?: string[];
   kex_algorithms?: string[];
   ciphers?: string[];
   macs?: string[];
@@ -210,7 +209,6 @@ export interface Sftpd {
    */
   keyboard_interactive_auth_hook?: string;
   password_authentication?: boolean;
-  folder_prefix?: string;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -232,6 +230,9 @@ export interface Ftpd {
   bindings?: TlsBinding[];
   banner?: string;
   banner_file?: string;
+  /**
+   * true (the default): active data connections come from an ephemeral port. false: from the port below the control port (20 for 21), which needs the privilege to bind it.
+   */
   active_transfers_port_non_20?: boolean;
   disable_active_mode?: boolean;
   passive_port_range?: {
@@ -240,8 +241,14 @@ export interface Ftpd {
   };
   certificate_file?: string;
   certificate_key_file?: string;
-  hash_support?: number;
-  combine_support?: number;
+  /**
+   * 1 enables the HASH, XCRC, MD5/XMD5, XSHA/XSHA1, XSHA256 and XSHA512 commands (each reads the whole file).
+   */
+  hash_support?: 0 | 1;
+  /**
+   * 1 enables COMB target part1 part2 ...: the parts are appended to the target in order, through the same checks as a download and an upload, then removed.
+   */
+  combine_support?: 0 | 1;
   data_connection_timeout?: number;
 }
 /**
@@ -256,7 +263,6 @@ export interface TlsBinding {
    * FTP: 0 plain or explicit TLS allowed, 1 explicit TLS required, 2 implicit TLS.
    */
   tls_mode?: 0 | 1 | 2;
-  tls_session_reuse?: number;
   certificate_file?: string;
   certificate_key_file?: string;
   min_tls_version?: 12 | 13;
@@ -267,21 +273,17 @@ export interface TlsBinding {
   }[];
   passive_connections_security?: number;
   active_connections_security?: number;
-  ignore_ascii_transfer_type?: number;
+  /**
+   * Log every FTP command (passwords masked) and reply on this binding at info level, as ftp_command and ftp_reply lines.
+   */
   debug?: boolean;
-  enable_https?: boolean;
-  prefix?: string;
-  client_auth_type?: number;
-  enable_rest_api?: boolean;
-  enable_web_admin?: boolean;
-  enable_web_client?: boolean;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Webdavd".
  */
 export interface Webdavd {
-  bindings?: TlsBinding[];
+  bindings?: WebdavBinding[];
   certificate_file?: string;
   certificate_key_file?: string;
   cors?: {
@@ -302,16 +304,55 @@ export interface Webdavd {
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "WebdavBinding".
+ */
+export interface WebdavBinding {
+  address?: string;
+  port: number;
+  apply_proxy_config?: boolean;
+  enable_https?: boolean;
+  certificate_file?: string;
+  certificate_key_file?: string;
+  min_tls_version?: 12 | 13;
+  prefix?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Httpd".
  */
 export interface Httpd {
-  bindings?: TlsBinding[];
+  bindings?: HttpdBinding[];
   certificate_file?: string;
   certificate_key_file?: string;
   /**
    * Seconds a JWT from /api/v2/token stays valid.
    */
   token_validity?: number;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "HttpdBinding".
+ */
+export interface HttpdBinding {
+  address?: string;
+  port: number;
+  apply_proxy_config?: boolean;
+  enable_https?: boolean;
+  certificate_file?: string;
+  certificate_key_file?: string;
+  min_tls_version?: 12 | 13;
+  /**
+   * Serve the REST API (/api/v2) on this binding (default true); a binding with it off serves nothing.
+   */
+  enable_rest_api?: boolean;
+  /**
+   * Accepted only as false: this server has no web admin yet, so true is refused.
+   */
+  enable_web_admin?: false;
+  /**
+   * Accepted only as false: this server has no web client yet, so true is refused.
+   */
+  enable_web_client?: false;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -479,7 +520,6 @@ export interface UserFilters {
    */
   file_patterns?: PatternsFilter[];
   max_upload_file_size?: number;
-  tls_username?: string;
   hooks?: {
     external_auth_disabled?: boolean;
     pre_login_disabled?: boolean;
@@ -489,15 +529,14 @@ export interface UserFilters {
    * Skip creating the home directory (and the local or encrypted roots of virtual folders) at login: for storage prepared out of band. A missing root then makes requests fail instead of being created.
    */
   disable_fs_checks?: boolean;
-  allow_api_key_auth?: boolean;
+  /**
+   * Accepted only as false: there is no user API yet, so users have no API keys.
+   */
+  allow_api_key_auth?: false;
   /**
    * Virtual directory a session starts in: SFTP's initial working directory (realpath ".") and base of relative paths, FTP's first PWD. Created with its parents at login when missing and the user may create directories there; if it cannot be used the session starts at "/" (logged as start_directory_unavailable). Not used by WebDAV, whose URLs are always absolute.
    */
   start_directory?: string;
-  /**
-   * Accepted for compatibility with SFTPGo (protocols where the web client requires a second factor); SSH and FTP logins follow totp_config.protocols.
-   */
-  two_factor_protocols?: ('SSH' | 'FTP' | 'HTTP')[];
   /**
    * Methods one of which must follow a successful public key login (SSH partial success); with it set, a password or keyboard-interactive login without a key first is refused. A method is left out when denied_login_methods holds publickey+<method>.
    */
@@ -511,22 +550,19 @@ export interface UserFilters {
      */
     enabled?: boolean;
     /**
-     * The TOTP configuration name in SFTPGo; kept, not used.
+     * Accepted only as "Default": SFTPGo's default TOTP configuration (SHA-1, 6 digits, 30 s), the one this server implements.
      */
-    config_name?: string;
+    config_name?: 'Default';
     secret?: Secret;
     /**
      * Protocols on which the code is required.
      */
     protocols?: ('SSH' | 'FTP' | 'HTTP')[];
   };
-  web_client?: string[];
-  user_type?: string;
   /**
    * 1: the user must use FTPS. USER on a clear control connection is answered "421 TLS is required" before any password, and data connections must be protected (PROT P).
    */
   ftp_security?: 0 | 1;
-  is_anonymous?: boolean;
   /**
    * Days a password logs in for, counted from the user's last_password_change (set by the server whenever a new password is stored); 0 never expires. An expired password is refused over SFTP, FTP and WebDAV; public keys still work.
    */
@@ -598,7 +634,10 @@ export interface S3Config {
    */
   upload_part_size?: number;
   upload_concurrency?: number;
-  upload_part_max_time?: number;
+  /**
+   * Accepted only as 0 (no per-part deadline): the SDK's own socket timeouts apply.
+   */
+  upload_part_max_time?: 0;
   download_part_size?: number;
   download_concurrency?: number;
   download_part_max_time?: number;
@@ -627,7 +666,10 @@ export interface GCSConfig {
   key_prefix?: string;
   endpoint?: string;
   upload_part_size?: number;
-  upload_part_max_time?: number;
+  /**
+   * Accepted only as 0 (no per-part deadline): the SDK's own socket timeouts apply.
+   */
+  upload_part_max_time?: 0;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -676,7 +718,10 @@ export interface SFTPFsConfig {
   prefix?: string;
   disable_concurrent_reads?: boolean;
   buffer_size?: number;
-  equality_check_mode?: 0 | 1;
+  /**
+   * Accepted only as 0: renames on this backend are plain SFTP renames, never a copy that would need an equality check.
+   */
+  equality_check_mode?: 0;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

@@ -19,6 +19,9 @@ export interface FieldError {
 // Compiled ahead of time with the config's own validator (scripts/gen-types.ts).
 const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Admin: validateAdmin };
 
+// Where each kind of record sits in the config, so a refused key gets the same message either way.
+const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Admin: 'admins[]' };
+
 function validatorFor(def: Definition): ValidateFunction {
   return VALIDATORS[def];
 }
@@ -37,5 +40,5 @@ export function validateBody(def: Definition, value: unknown): FieldError[] {
     const homeProblems = home !== undefined && !isAbsolute(home) ? [{ path: 'home_dir', message: 'must be an absolute path' }] : [];
     return [...fs, ...homeProblems, ...filePatternProblems(body.filters?.file_patterns).map((p) => ({ path: formatPath(['filters', 'file_patterns', ...p.path]), message: p.message }))];
   }
-  return schemaProblems(v.errors ?? []).map((p) => ({ path: formatPath(p.path), message: p.message }));
+  return schemaProblems(v.errors ?? [], { within: WITHIN[def] }).map((p) => ({ path: formatPath(p.path), message: p.message }));
 }

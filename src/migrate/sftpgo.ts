@@ -58,7 +58,7 @@ export class MigrationError extends AppError {
   }
 }
 
-type Node = { $ref?: string; properties?: Record<string, Node>; items?: Node; additionalProperties?: Node | boolean; type?: string | string[] };
+type Node = { $ref?: string; properties?: Record<string, Node>; items?: Node; additionalProperties?: Node | boolean; type?: string | string[]; const?: unknown };
 const DEFS = schema.definitions as unknown as Record<string, Node>;
 const SECRET_REF = '#/definitions/Secret';
 
@@ -123,6 +123,11 @@ function mapBySchema(value: unknown, node: Node, path: PathSegment[], ctx: Ctx):
       const child = n.properties[k];
       if (!child) {
         if (!IGNORED.has(k) && !isEmpty(v) && v !== false && v !== 0) ctx.warnings.push(`${formatPath([...path, k])}: not supported here, dropped`);
+        continue;
+      }
+      // A key accepted only with SFTPGo's "off" value: another value is a feature this server lacks.
+      if ('const' in child && v !== child.const) {
+        if (!isEmpty(v) && v !== false && v !== 0) ctx.warnings.push(`${formatPath([...path, k])}: ${JSON.stringify(v)} is not supported here, dropped`);
         continue;
       }
       const mapped = mapBySchema(v, child, [...path, k], ctx);

@@ -1,6 +1,7 @@
 // The FTP command table: what each verb needs (login, an argument) and what it does. Session and
 // data-channel commands live here; file commands in file-commands.ts.
 import { isIPv4, isIPv6 } from 'node:net';
+import { comb } from './combine.ts';
 import { DataChannel } from './data.ts';
 import * as files from './file-commands.ts';
 import { passiveAddress, plainIp } from './passive.ts';
@@ -27,6 +28,7 @@ function features(s: FtpSession): string[] {
   const f = ['UTF8', 'SIZE', 'MDTM', 'MFMT', 'REST STREAM', 'MLST type*;size*;sizd*;modify*;perm*;UNIX.mode*;UNIX.uid*;UNIX.gid*;', 'EPSV', 'EPRT', 'TVFS', 'CLNT'];
   if (s.host.tlsContext()) f.push('AUTH TLS', 'PBSZ', 'PROT');
   if (hashEnabled(s)) f.push(`HASH ${files.HASH_NAMES.map((n) => (n === s.hashAlgo ? `${n}*` : n)).join(';')}`, 'XMD5', 'XSHA1', 'XSHA256', 'XSHA512');
+  if ((s.host.ftpd.combine_support ?? 0) > 0) f.push('COMB');
   return f;
 }
 
@@ -69,7 +71,10 @@ function port(s: FtpSession, arg: string, extended: boolean): void {
   if (!Number.isInteger(p) || p < 1024 || p > 65535) return s.reply(504, 'Refused: port out of range');
   if (s.host.binding.active_connections_security !== 1 && plainIp(host) !== s.ip)
     return s.reply(504, 'Refused: the data connection must go back to the client address');
-  s.setDataChannel(DataChannel.active(host, p, s.control.localAddress));
+  // active_transfers_port_non_20: false connects from the port below the control port (20 for 21), as
+  // classic FTP servers and some firewalls expect.
+  const fixedPort = s.host.ftpd.active_transfers_port_non_20 === false && s.control.localPort ? s.control.localPort - 1 : undefined;
+  s.setDataChannel(DataChannel.active(host, p, { address: s.control.localAddress, port: fixedPort }));
   s.reply(200, `${extended ? 'EPRT' : 'PORT'} command successful`);
 }
 
@@ -214,6 +219,7 @@ export const COMMANDS: Record<string, Command> = {
   XSHA1: hashCmd('sha1'),
   XSHA256: hashCmd('sha256'),
   XSHA512: hashCmd('sha512'),
+  COMB: { needsArg: true, naming: true, run: comb },
   ACCT: notImplemented,
   REIN: notImplemented,
   SMNT: notImplemented,

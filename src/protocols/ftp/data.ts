@@ -22,7 +22,7 @@ export class DataChannel {
   private constructor(
     /** Passive: the port we listen on; active: the client's port. */
     readonly port: number,
-    private readonly target?: { host: string; localAddress?: string },
+    private readonly target?: { host: string; localAddress?: string; localPort?: number },
   ) {}
 
   /**
@@ -49,8 +49,9 @@ export class DataChannel {
     return ch;
   }
 
-  static active(host: string, port: number, localAddress?: string): DataChannel {
-    return new DataChannel(port, { host, localAddress });
+  /** Connects to the client at host:port, from `from` (the control connection's address; a fixed port when set). */
+  static active(host: string, port: number, from: { address?: string; port?: number } = {}): DataChannel {
+    return new DataChannel(port, { host, localAddress: from.address, localPort: from.port });
   }
 
   #adopt(sock: Socket, protect?: SecureContext): void {
@@ -70,9 +71,9 @@ export class DataChannel {
     if (this.#closed) throw new DataError('data connection closed');
     if (this.#raw) return;
     if (this.target) {
-      const { host, localAddress } = this.target;
+      const { host, localAddress, localPort } = this.target;
       const sock = await new Promise<Socket>((resolve, reject) => {
-        const s = connect({ host, port: this.port, localAddress });
+        const s = connect({ host, port: this.port, localAddress, ...(localPort ? { localPort } : {}) });
         const timer = setTimeout(() => (s.destroy(), reject(new DataError('active data connection timed out'))), timeoutMs);
         s.once('connect', () => (clearTimeout(timer), s.removeAllListeners('error'), resolve(s)));
         s.once('error', (e) => (clearTimeout(timer), reject(new DataError(e.message))));

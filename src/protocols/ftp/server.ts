@@ -98,8 +98,10 @@ export class FtpServer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    // A listener's close waits for its connections to end: end the sessions before waiting on it.
+    const closed = this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r())));
     for (const s of [...this.#sessions]) s.close();
+    await Promise.all(closed);
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
     this.#sessions.clear();

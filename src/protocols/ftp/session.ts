@@ -125,8 +125,14 @@ export class FtpSession {
     return this.raw;
   }
 
+  /** The binding's `debug` raises the command trace to info and adds the replies to it. */
+  get #traceLevel(): 'info' | 'debug' {
+    return this.host.binding.debug === true ? 'info' : 'debug';
+  }
+
   reply(code: number, text: string | readonly string[]): void {
     if (this.#closed || this.#sock.destroyed) return;
+    if (this.host.binding.debug === true) this.host.log('info', 'ftp_reply', { ip: this.ip, connection: this.conn?.id, code, text });
     this.#sock.write(formatReply(code, text));
   }
 
@@ -190,7 +196,7 @@ export class FtpSession {
     const verb = (sp < 0 ? line : line.slice(0, sp)).trim().toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
     if (!verb) return;
-    this.host.log('debug', 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
+    this.host.log(this.#traceLevel, 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
     if (!this.conn) this.#armIdle();
     this.conn?.touch();
     if (this.#active && !IMMEDIATE.has(verb)) await this.#active.done;

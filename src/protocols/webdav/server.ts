@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
-import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
+import type { WebdavBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import { passwordChangeMessage } from '../../auth/password-age.ts';
 import type { Log } from '../../log.ts';
@@ -128,7 +128,7 @@ export class WebdavServer {
     this.#idleCheck = true;
   }
 
-  #createServer(b: TlsBinding, index: number): Server {
+  #createServer(b: WebdavBinding, index: number): Server {
     if (!b.enable_https) return createHttpServer();
     const d = this.#webdavd;
     const certFile = b.certificate_file || d.certificate_file;

@@ -1,6 +1,6 @@
 // Turns an SFTPFsConfig (SFTPGo's field names) into connection parameters and transfer windows.
-// `equality_check_mode` is accepted and ignored: it only tunes SFTPGo's own rename-vs-copy
-// heuristics, which this backend does not have.
+// `equality_check_mode` is accepted only as 0 (the schema refuses other values): it tunes
+// SFTPGo's own rename-vs-copy heuristics, which this backend does not have.
 import { posix } from 'node:path';
 import type { SFTPFsConfig } from '../../config/schema-types.ts';
 import { AppError } from '../../errors.ts';

@@ -79,4 +79,43 @@ describe('token and API key auth', () => {
     expect(dump.text).not.toContain(key);
     expect(dump.text).not.toContain('ops-Secret-1');
   });
+
+  test('an API key past its expires_at (ms since the epoch) is refused; one not yet expired works', async () => {
+    const root = await token(api);
+    const [old, fresh] = ['expired-key-abcdefghijklmnopqrstuvwxyz', 'current-key-abcdefghijklmnopqrstuvwxyz'];
+    const body = {
+      username: 'timed',
+      password: 'timed-Secret-1',
+      permissions: ['view_conns'],
+      api_keys: [
+        { name: 'old', key: old, expires_at: Date.now() - 60_000 },
+        { name: 'fresh', key: fresh, expires_at: Date.now() + 3_600_000 },
+      ],
+    };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: old })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: fresh })).status).toBe(200);
+  });
+
+  test('an admin with status 0 is refused with its password and its API keys', async () => {
+    const root = await token(api);
+    const key = 'fourth-key-abcdefghijklmnopqrstuvwxyz';
+    const body = { username: 'paused', status: 0, password: 'paused-Secret-1', permissions: ['view_conns'], api_keys: [{ name: 'k', key }] };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['paused', 'paused-Secret-1'] })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(401);
+    expect((await call(api, 'PUT', '/api/v2/admins/paused', { token: root, body: { ...body, status: 1 } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['paused', 'paused-Secret-1'] })).status).toBe(200);
+  });
+
+  test('filters.allow_api_key_auth: false turns an admin\'s API keys off; the password still works', async () => {
+    const root = await token(api);
+    const key = 'third-key-abcdefghijklmnopqrstuvwxyz0';
+    const body = { username: 'keyless', password: 'keyless-Secret-1', permissions: ['view_conns'], api_keys: [{ name: 'k', key }] };
+    expect((await call(api, 'POST', '/api/v2/admins', { token: root, body: { ...body, filters: { allow_api_key_auth: false } } })).status).toBe(201);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/token', { basic: ['keyless', 'keyless-Secret-1'] })).status).toBe(200);
+    expect((await call(api, 'PUT', '/api/v2/admins/keyless', { token: root, body: { ...body, filters: { allow_api_key_auth: true } } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/connections', { apiKey: key })).status).toBe(200);
+  });
 });

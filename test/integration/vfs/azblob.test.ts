@@ -105,6 +105,26 @@ describe('azblob Fs', () => {
     await fs.close();
   }, 60_000);
 
+  test('use_emulator: a bare host:port endpoint is the emulator over HTTP with the account in the path', async () => {
+    const az = await azurite();
+    const container = await freshContainer(az);
+    const bare = new URL(az.endpoint).host;
+    const emulated = openAzBlobFs(sharedKeyConfig(az, container, { endpoint: bare, use_emulator: true }));
+    await writeFile(emulated, '/e.txt', Buffer.from('emulated'));
+    expect(await names(emulated, '/')).toEqual(['e.txt']);
+    await emulated.close();
+    // The same endpoint without it means https://<account>.<host>, which is not there.
+    const asCloud = async () => {
+      const cloud = openAzBlobFs(sharedKeyConfig(az, container, { endpoint: bare }));
+      try {
+        await writeFile(cloud, '/c.txt', Buffer.from('c'));
+      } finally {
+        await cloud.close();
+      }
+    };
+    await expect(asCloud()).rejects.toBeDefined();
+  }, 60_000);
+
   test('setTimes keeps the mtime in blob metadata, readable with the raw SDK', async () => {
     const az = await azurite();
     const container = await freshContainer(az);

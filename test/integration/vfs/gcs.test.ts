@@ -209,6 +209,22 @@ describe('GCS Fs specifics', () => {
     }
   });
 
+  test('storage_class is the class of what the Fs uploads; without it the bucket default applies', async () => {
+    const bucket = newBucket();
+    const cold = openGcsFs({ bucket, endpoint: srv.endpoint, storage_class: 'COLDLINE' }, {});
+    const plain = openGcsFs({ bucket, endpoint: srv.endpoint }, {});
+    try {
+      await writeFile(cold, '/cold.txt', Buffer.from('c'));
+      await writeFile(plain, '/plain.txt', Buffer.from('p'));
+      const [c] = await raw.bucket(bucket).file('cold.txt').getMetadata();
+      const [p] = await raw.bucket(bucket).file('plain.txt').getMetadata();
+      expect([c.storageClass, p.storageClass]).toEqual(['COLDLINE', 'STANDARD']);
+    } finally {
+      await cold.close?.();
+      await plain.close?.();
+    }
+  });
+
   test('an aborted upload leaves no object and no open resumable session', async () => {
     const bucket = newBucket();
     const fs = openGcsFs({ bucket, endpoint: srv.endpoint, upload_part_size: 1 }, {});

@@ -55,6 +55,15 @@ describe('scoring and bans', () => {
     expect(d.sizes().hosts).toBe(3);
   });
 
+  test('score_invalid, score_valid, score_limit_exceeded and score_no_auth set what each event adds', () => {
+    const { d } = make({ threshold: 100, score_invalid: 7, score_valid: 5, score_limit_exceeded: 11, score_no_auth: 13 });
+    d.record('192.0.2.1', 'invalid');
+    d.record('192.0.2.2', 'valid');
+    d.record('192.0.2.3', 'limit_exceeded');
+    d.record('192.0.2.4', 'no_auth');
+    expect(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'].map((ip) => d.host(ip)?.score)).toEqual([7, 5, 11, 13]);
+  });
+
   test('events older than the observation time stop counting', () => {
     const { d, clock } = make({ threshold: 3, observation_time: 1 });
     d.record('192.0.2.1', 'valid');

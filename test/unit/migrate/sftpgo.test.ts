@@ -167,6 +167,16 @@ describe('importSftpgoDump', () => {
     expect(() => importSftpgoDump([])).toThrow(MigrationError);
   });
 
+  test('a value other than the only one accepted here (allow_api_key_auth: true) is a warning and dropped', () => {
+    const d = clone();
+    d.users[0].filters.allow_api_key_auth = true;
+    d.users[0].filters.totp_config = { ...d.users[0].filters.totp_config, config_name: 'Default' };
+    const out = importSftpgoDump(d);
+    expect(out.warnings).toContain('users[0].filters.allow_api_key_auth: true is not supported here, dropped');
+    expect((out.users[0]!.filters as Record<string, unknown> | undefined)?.allow_api_key_auth).toBeUndefined();
+    expect(out.warnings.some((w) => w.includes('config_name'))).toBe(false);
+  });
+
   test('toYaml emits a config our loader accepts, with the same records', () => {
     const text = toYaml(r);
     expect(text).toContain('# Imported from an SFTPGo backup');

@@ -146,5 +146,6 @@ describe('Records', () => {
   test('hashingOptions reads data_provider.password_hashing', () => {
     expect(hashingOptions(undefined)).toEqual({ algo: 'bcrypt' });
     expect(hashingOptions({ algo: 'argon2id', argon2_options: { memory: 1024 } })).toEqual({ algo: 'argon2id', argon2: { memoryKiB: 1024, iterations: 1, parallelism: 2 } });
+    expect(hashingOptions({ algo: 'argon2id', argon2_options: { memory: 2048, iterations: 3, parallelism: 4 } })).toEqual({ algo: 'argon2id', argon2: { memoryKiB: 2048, iterations: 3, parallelism: 4 } });
   });
 });

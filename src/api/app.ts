@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AdminRecord } from '../model.ts';
 import type { ServerContext } from '../core/context.ts';
-import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type VerifiedKeys } from './auth.ts';
+import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { ROUTES, type Route } from './routes.ts';
@@ -24,6 +24,8 @@ export interface ApiContext {
   verifiedKeys: VerifiedKeys;
   /** The authenticated admin (routes with `auth: 'admin'`). */
   admin?: AdminRecord;
+  /** How the admin authenticated. */
+  via?: AuthVia;
   /** The parsed (and, with `route.body`, validated) JSON body. */
   body?: unknown;
 }
@@ -83,7 +85,25 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (route.permission && !hasPermission(auth.admin, route.permission))
       return errorResponse(c, 403, `permission denied: ${route.permission} required`);
     ctx.admin = auth.admin;
+    ctx.via = auth.via;
   }
+  try {
+    const refused = await readBody(route, ctx);
+    if (refused) return refused;
+    return await route.handler(ctx);
+  } catch (err) {
+    if (isAppError(err)) {
+      const details = (err as { details?: FieldError[] }).details ?? [];
+      return errorResponse(c, STATUS_OF[err.code] ?? 500, err.message, details);
+    }
+    if (err instanceof RangeError) return errorResponse(c, 400, err.message);
+    throw err;
+  }
+}
+
+/** Parses and validates the body into ctx.body; a Response when it is refused. */
+async function readBody(route: Route, ctx: ApiContext): Promise<Response | undefined> {
+  const { c } = ctx;
   if (route.body) {
     let body: unknown;
     try {
@@ -94,6 +114,7 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (route.body !== 'any') {
       if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
       body = stripReadOnly(body as Record<string, unknown>);
+      if (route.accept) body = route.accept(body as Record<string, unknown>);
       // PUT may leave out the name: it is in the path.
       const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
       const nameField = route.body === 'Folder' ? 'name' : 'username';
@@ -103,14 +124,5 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     }
     ctx.body = body;
   }
-  try {
-    return await route.handler(ctx);
-  } catch (err) {
-    if (isAppError(err)) {
-      const details = (err as { details?: FieldError[] }).details ?? [];
-      return errorResponse(c, STATUS_OF[err.code] ?? 500, err.message, details);
-    }
-    if (err instanceof RangeError) return errorResponse(c, 400, err.message);
-    throw err;
-  }
+  return undefined;
 }

@@ -7,6 +7,7 @@ import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from
 import { readFileSync } from 'node:fs';
 import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
 import type { AdminRecord } from '../model.ts';
+import type { Admin } from '../config/schema-types.ts';
 import { effectiveAdmin } from '../store/records.ts';
 import type { ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from '../lib/cidr.ts';
@@ -18,9 +19,8 @@ export const JWT_KEY_META = 'api_jwt_key';
 const AUDIENCE = 'API';
 export const DEFAULT_TOKEN_VALIDITY = 1200;
 
-export type Permission =
-  | '*' | 'add_users' | 'edit_users' | 'del_users' | 'view_users' | 'view_conns' | 'close_conns' | 'view_status'
-  | 'manage_admins' | 'manage_folders' | 'manage_apikeys' | 'quota_scans' | 'manage_system' | 'manage_defender' | 'view_defender';
+/** SFTPGo 2.7's admin permissions that have an effect here (the schema's `Admin.permissions` enum). */
+export type Permission = NonNullable<Admin['permissions']>[number];
 
 export function hasPermission(admin: AdminRecord, p: Permission): boolean {
   return admin.permissions.includes('*') || admin.permissions.includes(p);

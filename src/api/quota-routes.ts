@@ -48,7 +48,7 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
 export const QUOTA_ROUTES: Route[] = [
   ...scanRoutes('user'),
   ...scanRoutes('folder'),
-  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any', returns: 'TransferUsage',
+  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any', returns: 'TransferUsage',
     query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;

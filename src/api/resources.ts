@@ -154,7 +154,7 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
  * Normalises a validated body. `present` limits the result to the fields the body sets, so an update
  * only touches what it names (defaults filled in by normalisation are not "changes").
  */
-async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
+async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unknown>, current: Rec | undefined, replace = false): Promise<Prepared> {
   refuseSecretRefs(k, body, current);
   if (k.kind === 'user') keepTotpSecret(body, current);
   const present = new Set(Object.keys(body));
@@ -171,9 +171,10 @@ async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unk
   }
   // On create every normalised default is part of the record; on update only what the body names.
   const fields: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(spec)) if (!current || present.has(key)) fields[key] = v;
+  for (const [key, v] of Object.entries(spec)) if (!current || replace || present.has(key)) fields[key] = v;
   delete fields.password;
-  const cleared: string[] = [];
+  // A replacing PUT clears every definition field the body leaves out; the password is kept unless sent.
+  const cleared: string[] = replace && current ? Object.keys(current).filter((f) => !(f in fields) && !KEPT_ON_REPLACE.has(f)) : [];
   if (k.kind !== 'folder' && body.password !== undefined) {
     const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');
@@ -182,6 +183,9 @@ async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unk
   }
   return { fields, cleared };
 }
+
+/** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
+const KEPT_ON_REPLACE = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
 
 function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
   return keys.map((k) => {
@@ -220,12 +224,20 @@ export async function create(runtime: Runtime, k: KindInfo, body: Record<string,
 /** What an update did: edited a runtime record in place, or set/dropped a config record's override. */
 export type UpdateOutcome = EditOutcome;
 
-export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, by: string): Promise<UpdateOutcome> {
+export interface UpdateOptions {
+  /** Who asked (kept on an override). */
+  by: string;
+  /** The body is the whole definition (SFTPGo's PUT): fields it leaves out are cleared. */
+  replace?: boolean;
+}
+
+export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, opts: UpdateOptions | string): Promise<UpdateOutcome> {
+  const { by, replace = false } = typeof opts === 'string' ? { by: opts } : opts;
   const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
-  const { fields, cleared } = await prepare(runtime, k, body, effective);
+  const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
   return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));
 }
 

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
+import { ADMIN_ROUTES } from './admin-routes.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
@@ -32,6 +33,8 @@ export interface Route {
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
+  /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
+  accept?(body: Record<string, unknown>): Record<string, unknown>;
   query?: QueryParam[];
   /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
   returns?: string;
@@ -55,7 +58,7 @@ function who(ctx: ApiContext): string {
   return ctx.admin?.username ?? 'api';
 }
 
-function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
+function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
   const k: KindInfo = KINDS[plural];
   const def = k.definition;
   const one = `/api/v2/${plural}/{${param}}`;
@@ -197,7 +200,7 @@ export const ROUTES: Route[] = [
     } },
   ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
-  ...resourceRoutes('admins', 'username', { view: 'manage_admins', add: 'manage_admins', edit: 'manage_admins', del: 'manage_admins' }),
+  ...ADMIN_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
@@ -215,7 +218,7 @@ export const ROUTES: Route[] = [
       if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
       return ctx.c.json(await usageOf(ctx, name));
     } },
-  { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any',
+  { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any',
     query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
@@ -238,9 +241,9 @@ export const ROUTES: Route[] = [
     } },
   ...QUOTA_ROUTES,
   { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: async (ctx) => ctx.c.json(await status(ctx)) },
-  { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+  { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
-  { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
+  { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: '*', body: 'any',
     query: [{ name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } }],
     handler: async (ctx) => {
       if (ctx.c.req.query('from') === 'sftpgo') {
@@ -251,7 +254,7 @@ export const ROUTES: Route[] = [
       ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },
-  { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+  { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => {
       const r = await ctx.runtime.reload();
       if (r.ok) return ctx.c.json({ message: 'config reloaded' });

@@ -692,6 +692,9 @@ export interface Admin {
   description?: string;
   additional_info?: string;
   password?: Secret;
+  /**
+   * SFTPGo 2.7's admin permissions. Only a super admin (*) manages admins and API keys and dumps, loads or reloads data.
+   */
   permissions: (
     | '*'
     | 'add_users'
@@ -701,11 +704,8 @@ export interface Admin {
     | 'view_conns'
     | 'close_conns'
     | 'view_status'
-    | 'manage_admins'
     | 'manage_folders'
-    | 'manage_apikeys'
     | 'quota_scans'
-    | 'manage_system'
     | 'manage_defender'
     | 'view_defender'
   )[];

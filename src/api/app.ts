@@ -7,6 +7,7 @@ import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
+import { touchApiKey } from './api-keys.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
@@ -84,8 +85,10 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     }
     if (route.permission && !hasPermission(auth.admin, route.permission))
       return errorResponse(c, 403, `permission denied: ${route.permission} required`);
+    if (route.noApiKey && auth.via === 'api_key') return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.admin = auth.admin;
     ctx.via = auth.via;
+    if (auth.apiKeyId) void touchApiKey(runtime.store, auth.apiKeyId).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: auth.apiKeyId, error: err.message }));
   }
   try {
     const refused = await readBody(route, ctx);

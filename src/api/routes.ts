@@ -6,6 +6,7 @@ import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
 import { ADMIN_ROUTES } from './admin-routes.ts';
+import { API_KEY_ROUTES } from './api-keys.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
@@ -33,6 +34,8 @@ export interface Route {
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
+  /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
+  noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
   accept?(body: Record<string, unknown>): Record<string, unknown>;
   query?: QueryParam[];
@@ -201,6 +204,7 @@ export const ROUTES: Route[] = [
   ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
   ...ADMIN_ROUTES,
+  ...API_KEY_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',

@@ -210,8 +210,16 @@ export class RecordsTx {
     if (!(await this.get(kind, name))) return false;
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (kind !== 'admin') await this.tx.remove('usage', `${kind}:${name}`);
+    else await this.#dropApiKeysOf(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
+  }
+
+  /** An admin's API keys go with it (as SFTPGo's foreign key does), so a later admin of the same name does not inherit them. */
+  async #dropApiKeysOf(admin: string): Promise<void> {
+    const ids: string[] = [];
+    for await (const [id, k] of this.tx.entries('api_keys')) if (k.admin === admin) ids.push(id);
+    for (const id of ids) await this.tx.remove('api_keys', id);
   }
 
   /**

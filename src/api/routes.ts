@@ -1,6 +1,5 @@
 // The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
 // definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
-import type { Connection } from '../core/connection.ts';
 import { AppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
@@ -14,6 +13,7 @@ import { importIntoStore } from './import.ts';
 import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
+import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
 
@@ -103,26 +103,6 @@ function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { vie
   ];
 }
 
-function connectionJson(c: Connection): Record<string, unknown> {
-  return {
-    id: c.id,
-    connection_id: c.id,
-    username: c.username,
-    protocol: c.protocol,
-    remote_address: c.remoteAddress,
-    connection_time: c.startedAt,
-    last_activity: c.lastActivity,
-    active_transfers: [...c.transfers].map((t) => ({
-      id: t.id,
-      operation_type: t.direction,
-      path: t.virtualPath,
-      start_time: t.startedAt,
-      size: t.bytes,
-      speed: t.speed,
-    })),
-  };
-}
-
 async function gauges(ctx: ApiContext): Promise<Gauge[]> {
   const byProto = new Map<string, number>();
   const transfers = new Map<string, number>();
@@ -148,27 +128,6 @@ async function gauges(ctx: ApiContext): Promise<Gauge[]> {
     { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
     { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: await store.count('overrides') }] },
   ];
-}
-
-async function status(ctx: ApiContext): Promise<Record<string, unknown>> {
-  const cfg = ctx.runtime.config;
-  const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
-    is_active: (bindings?.length ?? 0) > 0,
-    bindings: bindings ?? [],
-    connections: ctx.runtime.connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
-  });
-  return {
-    ssh: svc(cfg.sftpd?.bindings, 'SSH'),
-    ftp: svc(cfg.ftpd?.bindings, 'FTP'),
-    webdav: svc(cfg.webdavd?.bindings, 'DAV'),
-    data_provider: { is_active: true, driver: 'lmdb', error: '' },
-    store: {
-      users: await ctx.runtime.store.count('users'),
-      folders: await ctx.runtime.store.count('folders'),
-      admins: await ctx.runtime.store.count('admins'),
-      overrides: await ctx.runtime.store.count('overrides'),
-    },
-  };
 }
 
 async function usageOf(ctx: ApiContext, username: string): Promise<Record<string, unknown>> {
@@ -208,43 +167,23 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionJson)) },
+    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionStatus)) },
   { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
       if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
       ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
-      return ctx.c.json({ message: 'connection closed' });
+      return ctx.c.json({ message: 'Connection closed' });
     } },
-  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
+  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota and transfer usage (ours: SFTPGo has this in the user)", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'UserUsage',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
       if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      return ctx.c.json(await usageOf(ctx, name));
-    } },
-  { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any',
-    query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
-    handler: async (ctx) => {
-      const name = ctx.c.req.param('username')!;
-      if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      const mode = ctx.c.req.query('mode') ?? 'reset';
-      const b = ctx.body as Record<string, unknown>;
-      const details = [];
-      if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
-      for (const f of ['used_quota_size', 'used_quota_files'])
-        if (b?.[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
-        else if (mode === 'reset' && typeof b?.[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
-      if (details.length) return errorResponse(ctx.c, 400, 'invalid quota usage', details);
-      const book = ctx.runtime.usage;
-      const key = `user:${name}`;
-      const size = (b.used_quota_size as number | undefined) ?? 0;
-      const files = (b.used_quota_files as number | undefined) ?? 0;
-      const cur = book.get(key);
-      await book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
       return ctx.c.json(await usageOf(ctx, name));
     } },
   ...QUOTA_ROUTES,
-  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: async (ctx) => ctx.c.json(await status(ctx)) },
+  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', returns: 'ServicesStatus',
+    handler: async (ctx) => ctx.c.json(await servicesStatus(ctx.runtime)) },
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
   { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: '*', body: 'any',

@@ -80,7 +80,7 @@ export interface ConnectionInit {
   /** This channel's view of the session's mounts; the session releases the mounts. */
   fs: UserFs;
   /** The login this connection is a channel of. */
-  session: Pick<Session, 'id' | 'touch'>;
+  session: Pick<Session, 'id' | 'touch' | 'clientVersion'>;
   /** The server: what the connection's work reports to (log, metrics, actions). */
   context: ServerContext;
   /** Where transfer limits (bandwidth, data transfer) come from; none: unlimited. */
@@ -103,7 +103,7 @@ export class Connection {
   readonly transfers = new Set<Transfer>();
   readonly limits: LimitsSource | undefined;
   readonly context: ServerContext;
-  readonly #session: Pick<Session, 'id' | 'touch'>;
+  readonly #session: Pick<Session, 'id' | 'touch' | 'clientVersion'>;
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
@@ -129,6 +129,11 @@ export class Connection {
   /** The id of the login this connection belongs to (custom actions report it as session_id). */
   get sessionId(): string {
     return this.#session.id;
+  }
+
+  /** What the client says it is (SSH: its identification line); empty when unknown. */
+  get clientVersion(): string {
+    return this.#session.clientVersion;
   }
 
   get closed(): boolean {

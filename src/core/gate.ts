@@ -29,6 +29,8 @@ export interface OpenRequest {
   single: boolean;
   /** Whether the client's channel is encrypted (SSH always; FTP after AUTH TLS; WebDAV over HTTPS). */
   tls: boolean;
+  /** What the client says it is (SSH: its identification line), for the connections list. */
+  clientVersion?: string;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -181,6 +183,7 @@ export class LoginGate {
         method: req.method,
         context: this.#ctx,
         single: req.single,
+        ...(req.clientVersion ? { clientVersion: req.clientVersion } : {}),
         onEnded: (s) => this.#ended(s),
       });
     } catch (err) {

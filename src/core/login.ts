@@ -89,6 +89,7 @@ export interface SessionRequest {
   method: string;
   context: ServerContext;
   single: boolean;
+  clientVersion?: string;
   onEnded: (s: Session) => void;
 }
 

@@ -71,7 +71,7 @@ async function handle(route: Route, c: Context<Env>, runtime: ServerContext, key
   const ip = c.env?.remoteAddress ?? '';
   const ctx: ApiContext = { c, runtime, ip, ...keys };
   const res = await run(route, ctx);
-  runtime.metrics.inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
+  runtime.metrics.countHttpRequest(res.status);
   return res;
 }
 

@@ -125,7 +125,7 @@ const API_SCHEMAS: Json = {
     type: 'object',
     description: "SFTPGo's ServicesStatus; each service's connections and store are ours.",
     properties: {
-      ssh: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, ssh_commands: { type: 'array', items: { type: 'string' } }, connections: { type: 'integer' } } },
+      ssh: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
       ftp: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, passive_port_range: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } }, connections: { type: 'integer' } } },
       webdav: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
       data_provider: { type: 'object', properties: { is_active: { type: 'boolean' }, driver: { type: 'string' }, error: { type: 'string' } } },
@@ -152,7 +152,7 @@ function operation(r: Route): Json {
     responses: {
       [r.status ? String(r.status) : r.method === 'post' && r.returns ? '201' : '200']: {
         description: r.status === 202 ? 'Accepted: runs in the background' : 'OK',
-        content: r.path === '/metrics' || r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
+        content: r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
       },
       ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),
       ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiError') } } } } : {}),

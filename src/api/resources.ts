@@ -185,7 +185,7 @@ async function prepare(runtime: Preparing, k: KindInfo, body: Record<string, unk
 }
 
 /** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
-const KEPT_ON_REPLACE = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
+const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
 
 function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
   return keys.map((k) => {

@@ -10,7 +10,6 @@ import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore } from './import.ts';
-import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
@@ -29,7 +28,7 @@ export interface Route {
   path: string;
   summary: string;
   tag: string;
-  /** `none`: open (health, metrics, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
+  /** `none`: open (health, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
   auth: 'none' | 'basic' | 'admin';
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
@@ -103,33 +102,6 @@ function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { vie
   ];
 }
 
-async function gauges(ctx: ApiContext): Promise<Gauge[]> {
-  const byProto = new Map<string, number>();
-  const transfers = new Map<string, number>();
-  let bytes = 0;
-  for (const c of ctx.runtime.connections.list()) {
-    byProto.set(c.protocol, (byProto.get(c.protocol) ?? 0) + 1);
-    for (const t of c.transfers) {
-      transfers.set(t.direction, (transfers.get(t.direction) ?? 0) + 1);
-      bytes += t.bytes;
-    }
-  }
-  const store = ctx.runtime.store;
-  const records: Gauge['values'] = [];
-  for (const col of ['users', 'folders', 'admins'] as const) {
-    const n = { config: 0, runtime: 0 };
-    for await (const [, r] of store.entries(col)) n[(r as { source: 'config' | 'runtime' }).source ?? 'config']++;
-    records.push({ labels: { kind: col, source: 'config' }, value: n.config }, { labels: { kind: col, source: 'runtime' }, value: n.runtime });
-  }
-  return [
-    { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },
-    { name: 'sftpgo_active_transfers', help: 'Open transfers, by direction.', values: [...transfers].map(([direction, value]) => ({ labels: { direction }, value })) },
-    { name: 'sftpgo_active_transfer_bytes', help: 'Bytes moved so far by open transfers.', values: [{ labels: {}, value: bytes }] },
-    { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
-    { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: await store.count('overrides') }] },
-  ];
-}
-
 async function usageOf(ctx: ApiContext, username: string): Promise<Record<string, unknown>> {
   const u = await ctx.runtime.store.get('usage', `user:${username}`);
   const book = ctx.runtime.usage;
@@ -146,9 +118,8 @@ async function usageOf(ctx: ApiContext, username: string): Promise<Record<string
 }
 
 export const ROUTES: Route[] = [
+  // As SFTPGo: /healthz on the API listener too, without authentication; /metrics is on the telemetry listener only.
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
-    handler: async (ctx) => ctx.c.body(ctx.runtime.metrics.render(await gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {

@@ -4,7 +4,6 @@
 // and the store's record counts.
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
-import { enabledCommands } from '../protocols/sftp/commands.ts';
 
 type Json = Record<string, unknown>;
 
@@ -48,7 +47,6 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     ssh: {
       is_active: ssh.length > 0,
       bindings: ssh,
-      ssh_commands: [...enabledCommands(cfg.sftpd?.enabled_ssh_commands)],
       connections: count(['SSH', 'SFTP', 'SCP']),
     },
     ftp: {

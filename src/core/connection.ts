@@ -59,6 +59,7 @@ export abstract class Transfer {
   #count(result: 'ok' | 'failed'): void {
     const labels = { protocol: this.connection.protocol, direction: this.direction };
     const metrics = this.connection.context.metrics;
+    metrics.countTransfer(this.direction, result === 'ok', this.bytes);
     metrics.inc('sftpgo_transfers_total', { ...labels, result });
     metrics.inc('sftpgo_transfer_bytes_total', labels, this.bytes);
   }

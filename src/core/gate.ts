@@ -198,6 +198,7 @@ export class LoginGate {
     this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });
+    this.#ctx.metrics.countLogin(req.method, true);
     notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
     return { ok: true, session };
   }

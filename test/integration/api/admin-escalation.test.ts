@@ -37,7 +37,7 @@ beforeAll(async () => {
       allow_api_key_auth: true
 `;
   const server = await startServer({ yaml, cwd: dir });
-  api = { server, dir, dataDir: join(dir, 'data'), sftpPort, apiPort, yaml, home: join(dir, 'homes/alice'), url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
+  api = { server, dir, dataDir: join(dir, 'data'), sftpPort, apiPort, telemetryPort: 0, yaml, home: join(dir, 'homes/alice'), url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
   ops = await token(api, 'ops');
   root = await token(api);
 });

@@ -23,8 +23,9 @@ describe('connections', () => {
     expect(['SSH', 'SFTP']).toContain(conn.protocol);
     expect(conn.connection_time).toBeLessThanOrEqual(Date.now());
 
-    const metrics = await call(api, 'GET', '/metrics');
-    expect(metrics.text).toMatch(/sftpgo_connections\{protocol="(SSH|SFTP)"\} 1/);
+    const metrics = await (await fetch(`http://127.0.0.1:${api.telemetryPort}/metrics`)).text();
+    expect(metrics).toMatch(/sftpgo_connections\{protocol="(SSH|SFTP)"\} 1/);
+    expect(metrics).toMatch(/^sftpgo_active_connections 1$/m);
 
     const del = await call(api, 'DELETE', `/api/v2/connections/${conn.connection_id}`, { token: t });
     expect(del.status).toBe(200);
@@ -76,7 +77,9 @@ describe('health, metrics, status, OpenAPI', () => {
     expect(h.status).toBe(200);
     expect(h.text).toBe('ok');
     await call(api, 'GET', '/api/v2/token', { basic: ['root', 'wrong'] });
-    const m = await call(api, 'GET', '/metrics');
+    expect((await call(api, 'GET', '/metrics')).status).toBe(404);
+    const res = await fetch(`http://127.0.0.1:${api.telemetryPort}/metrics`);
+    const m = { status: res.status, text: await res.text() };
     expect(m.status).toBe(200);
     expect(m.text).toContain('# TYPE sftpgo_login_failed_total counter');
     expect(m.text).toMatch(/sftpgo_login_failed_total\{protocol="HTTP",reason="invalid_credentials"\} [1-9]/);

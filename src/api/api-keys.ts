@@ -99,7 +99,7 @@ export const API_KEY_ROUTES: Route[] = [
       if (order === 'DESC') all.reverse();
       return ctx.c.json(all.slice(offset, offset + limit).map(shown));
     } },
-  { ...common, method: 'post', path: BASE, summary: 'Create an API key: the answer carries the key, the only time it is shown', body: 'any', returns: 'APIKeyCreated',
+  { ...common, method: 'post', path: BASE, summary: 'Create an API key: the answer carries the key, the only time it is shown', body: 'any', bodySchema: 'APIKey', returns: 'APIKeyCreated',
     handler: async (ctx) => {
       const def = await definitionOf(ctx);
       const id = token(15);
@@ -120,7 +120,7 @@ export const API_KEY_ROUTES: Route[] = [
       const rec = await ctx.runtime.store.get('api_keys', id);
       return rec ? ctx.c.json(shown(rec)) : errorResponse(ctx.c, 404, `API key "${id}" not found`);
     } },
-  { ...common, method: 'put', path: `${BASE}/{id}`, summary: "Replace an API key's definition; the key itself stays", body: 'any',
+  { ...common, method: 'put', path: `${BASE}/{id}`, summary: "Replace an API key's definition; the key itself stays", body: 'any', bodySchema: 'APIKey',
     handler: async (ctx) => {
       const id = ctx.c.req.param('id')!;
       const def = await definitionOf(ctx);

@@ -161,7 +161,7 @@ function operation(r: Route): Json {
     },
   };
   if (params.length || query.length) op.parameters = [...params, ...query];
-  if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body === 'any' ? { type: 'object' } : ref(r.body) } } };
+  if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body !== 'any' ? ref(r.body) : r.bodySchema ? ref(r.bodySchema) : { type: 'object' } } } };
   if (r.auth === 'admin') op.security = [{ BearerAuth: [] }, { APIKeyAuth: [] }];
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
   else op.security = [];

@@ -61,7 +61,7 @@ function usageInput(ctx: ApiContext, fields: readonly string[]): { mode: 'reset'
 function usageRoute(kind: 'user' | 'folder'): Route {
   const [plural, param, permission] = kind === 'user' ? (['users', 'username', 'edit_users'] as const) : (['folders', 'name', 'manage_folders'] as const);
   return {
-    method: 'put', path: `/api/v2/quotas/${plural}/{${param}}/usage`, summary: `Set (mode=reset) or add to (mode=add) a ${kind}'s quota usage`, tag: 'quota', auth: 'admin', permission, body: 'any', query: MODE, returns: 'ApiResponse',
+    method: 'put', path: `/api/v2/quotas/${plural}/{${param}}/usage`, summary: `Set (mode=reset) or add to (mode=add) a ${kind}'s quota usage`, tag: 'quota', auth: 'admin', permission, body: 'any', bodySchema: 'QuotaUsage', query: MODE, returns: 'ApiResponse',
     handler: async (ctx) => {
       const name = ctx.c.req.param(param)!;
       const input = usageInput(ctx, ['used_quota_size', 'used_quota_files']);
@@ -90,7 +90,7 @@ export const QUOTA_ROUTES: Route[] = [
   ...scanRoutes('folder'),
   usageRoute('user'),
   usageRoute('folder'),
-  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any', query: MODE, returns: 'ApiResponse',
+  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any', bodySchema: 'TransferQuotaUsage', query: MODE, returns: 'ApiResponse',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
       const input = usageInput(ctx, ['used_upload_data_transfer', 'used_download_data_transfer']);

@@ -33,6 +33,8 @@ export interface Route {
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
+  /** For the OpenAPI document: the component a `body: 'any'` route reads. */
+  bodySchema?: string;
   /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
   noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */

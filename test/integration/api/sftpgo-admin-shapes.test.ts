@@ -263,6 +263,8 @@ describe('the OpenAPI document describes the new shapes', () => {
     expect(doc.paths['/api/v2/admins'].get['x-sftpgo-permission']).toBe('*');
     expect(doc.paths['/api/v2/quotas/folders/{name}/usage'].put['x-sftpgo-permission']).toBe('manage_folders');
     expect(doc.paths['/metrics']).toBeUndefined();
+    expect(doc.paths['/api/v2/apikeys'].post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/APIKey');
+    expect(doc.paths['/api/v2/quotas/users/{username}/usage'].put.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/QuotaUsage');
     for (const s of ['APIKey', 'APIKeyCreated', 'ConnectionStatus', 'Transfer', 'ServicesStatus', 'QuotaUsage', 'TransferQuotaUsage', 'ApiResponse', 'DefenderHost'])
       expect(doc.components.schemas[s]).toBeDefined();
     expect(Object.keys(doc.components.schemas.ConnectionStatus.properties).every((k: string) => k in SFTPGO.ConnectionStatus)).toBe(true);

@@ -21,6 +21,7 @@ function telemetryProblems(t: Config['telemetry'], add: (key: string, message: s
   if (t.enable_profiler) add('enable_profiler', "not supported: there is no Go profiler here (run bun with --inspect instead)");
   if (t.tls_cipher_suites?.length) add('tls_cipher_suites', 'not supported: leave it empty (Node picks the TLS 1.2 cipher suites)');
   if (t.tls_protocols?.includes('h2')) add('tls_protocols', 'h2 is not supported: only http/1.1');
+  if (t.bind_address?.startsWith('/')) add('bind_address', 'Unix domain sockets are not supported: give an IP address');
   if (Boolean(t.certificate_file) !== Boolean(t.certificate_key_file))
     add(t.certificate_file ? 'certificate_key_file' : 'certificate_file', 'certificate_file and certificate_key_file go together');
 }

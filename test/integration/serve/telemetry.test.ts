@@ -2,7 +2,8 @@
 // and `bind_address` (127.0.0.1 by default), `/healthz` open, `/metrics` with SFTPGo's metric names
 // and types, `auth_user_file` (htpasswd: bcrypt, $apr1$ and $1$ accepted, {SHA} refused, the file
 // re-read when it changes), `certificate_file`/`certificate_key_file` with `min_tls_version`, and
-// the keys refused as not supported (`enable_profiler: true`, `tls_cipher_suites`, `tls_protocols: [h2]`).
+// the keys refused as not supported (`enable_profiler: true`, `tls_cipher_suites`, `tls_protocols: [h2]`,
+// a Unix socket path as `bind_address`).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -169,12 +170,14 @@ describe('telemetry with auth_user_file', () => {
 });
 
 describe('telemetry over HTTPS', () => {
-  test('certificate_file and certificate_key_file switch to TLS; min_tls_version 13 refuses TLS 1.2', async () => {
+  test('certificate_file and certificate_key_file switch to TLS; min_tls_version 13 refuses TLS 1.2; bind_address "" listens everywhere', async () => {
     const s = await start((dir, port) => {
       const { cert, key } = makeSelfSignedCert(dir, 'telemetry');
-      return `  bind_port: ${port}\n  certificate_file: ${cert}\n  certificate_key_file: ${key}\n  min_tls_version: 13`;
+      // bind_address "": every interface; tls_protocols: ALPN http/1.1.
+      return `  bind_port: ${port}\n  bind_address: ""\n  certificate_file: ${cert}\n  certificate_key_file: ${key}\n  min_tls_version: 13\n  tls_protocols: [http/1.1]`;
     });
     try {
+      expect(await s.server.waitForLog((l) => l.event === 'telemetry_listening')).toMatchObject({ address: '*', https: true });
       const url = `https://127.0.0.1:${s.telemetryPort}/metrics`;
       const ok = await curl(url, '-k');
       expect(ok.status).toBe(200);
@@ -201,6 +204,7 @@ describe('refused telemetry settings', () => {
     expect(validate('  bind_port: 10000\n  enable_profiler: true')).toContain('telemetry.enable_profiler: not supported');
     expect(validate('  bind_port: 10000\n  tls_cipher_suites: [TLS_AES_128_GCM_SHA256]')).toContain('telemetry.tls_cipher_suites: not supported');
     expect(validate('  bind_port: 10000\n  tls_protocols: [h2]')).toContain('telemetry.tls_protocols: h2 is not supported');
+    expect(validate('  bind_port: 10000\n  bind_address: /run/sftpgo/telemetry.sock')).toContain('telemetry.bind_address: Unix domain sockets are not supported');
     expect(validate('  bind_port: 10000\n  certificate_file: /x.crt')).toContain('telemetry.certificate_key_file: certificate_file and certificate_key_file go together');
   });
 

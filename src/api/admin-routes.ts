@@ -5,7 +5,7 @@
 import { AppError } from '../errors.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
-import { create, KINDS, list, remove, removeOverride, render, update } from './resources.ts';
+import { create, KINDS, remove, removeOverride, render, update } from './resources.ts';
 import type { Route } from './routes.ts';
 
 const k = KINDS.admins;
@@ -14,6 +14,7 @@ const ONE = '/api/v2/admins/{username}';
 const PAGING = [
   { name: 'offset', description: 'Skip this many records', schema: { type: 'integer', minimum: 0, default: 0 } },
   { name: 'limit', description: 'At most this many records (1-500)', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+  { name: 'order', description: 'By username', schema: { type: 'string', enum: ['ASC', 'DESC'], default: 'ASC' } },
 ];
 
 /**
@@ -76,9 +77,14 @@ export const ADMIN_ROUTES: Route[] = [
     handler: async (ctx) => {
       const offset = Math.max(0, Number(ctx.c.req.query('offset') ?? 0) || 0);
       const limit = Math.min(500, Math.max(1, Number(ctx.c.req.query('limit') ?? 100) || 100));
-      const names = (await list(ctx.runtime, k, offset, limit)).map((a) => String(a.username));
+      const order = ctx.c.req.query('order') ?? 'ASC';
+      if (order !== 'ASC' && order !== 'DESC') return errorResponse(ctx.c, 400, 'order: must be ASC or DESC');
+      // Admins are few: the names in store order (by username), reversed for DESC.
+      const names: string[] = [];
+      for await (const [name] of ctx.runtime.store.entries('admins')) names.push(name);
+      if (order === 'DESC') names.reverse();
       const out = [];
-      for (const n of names) {
+      for (const n of names.slice(offset, offset + limit)) {
         const a = await renderAdmin(ctx, n);
         if (a) out.push(a);
       }

@@ -78,7 +78,12 @@ describe('Admin', () => {
     expectShape(a, { ...SFTPGO.Admin, ...OURS.Admin }, ['id', 'status', 'username', 'permissions', 'filters', 'created_at', 'updated_at']);
     expect(a.password).toBeUndefined();
     expectShape(a.filters, SFTPGO.AdminFilters, ['allow_list', 'allow_api_key_auth']);
-    for (const a2 of (await call(api, 'GET', '/api/v2/admins', { token: root })).json) expectShape(a2, { ...SFTPGO.Admin, ...OURS.Admin });
+    const all = (await call(api, 'GET', '/api/v2/admins', { token: root })).json;
+    for (const a2 of all) expectShape(a2, { ...SFTPGO.Admin, ...OURS.Admin });
+    const names = all.map((x: { username: string }) => x.username);
+    expect(names).toEqual([...names].sort());
+    const desc = (await call(api, 'GET', '/api/v2/admins?order=DESC&limit=2&offset=1', { token: root })).json.map((x: { username: string }) => x.username);
+    expect(desc).toEqual([...names].reverse().slice(1, 3));
   });
 
   test('POST with the body an SFTPGo client sends: 201, the admin, a Location', async () => {

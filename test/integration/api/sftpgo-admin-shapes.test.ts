@@ -54,14 +54,16 @@ function expectShape(value: Record<string, unknown>, allowed: Record<string, Kin
 
 let api: Api;
 let root: string;
+let davPort: number;
 
 beforeAll(async () => {
   const dir = tempDir('api-shapes-');
   mkdirSync(join(dir, 'homes/alice'), { recursive: true });
   mkdirSync(join(dir, 'shared'), { recursive: true });
   const [sftpPort, apiPort] = [await freePort(), await freePort()];
+  davPort = await freePort();
   // Two failed logins ban an address: 127.0.0.2 is banned below, 127.0.0.1 only scored.
-  const yaml = `common:\n  defender:\n    enabled: true\n    threshold: 4\n    score_invalid: 2\n    score_valid: 1\n${configYaml(dir, sftpPort, apiPort)}`;
+  const yaml = `common:\n  defender:\n    enabled: true\n    threshold: 4\n    score_invalid: 2\n    score_valid: 1\nwebdavd:\n  bindings: [{ address: 127.0.0.1, port: ${davPort} }]\n${configYaml(dir, sftpPort, apiPort)}`;
   const server = await startServer({ yaml, cwd: dir });
   api = { server, dir, dataDir: join(dir, 'data'), sftpPort, apiPort, telemetryPort: 0, yaml, home: join(dir, 'homes/alice'), url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
   root = await token(api);
@@ -191,6 +193,16 @@ describe('ConnectionStatus and ServicesStatus', () => {
     client.end();
   });
 
+  test("a WebDAV client's User-Agent is its client_version", async () => {
+    const r = await fetch(`http://127.0.0.1:${davPort}/`, { method: 'PROPFIND', headers: { authorization: `Basic ${Buffer.from(`alice:${USER_PASSWORD}`).toString('base64')}`, depth: '1', 'user-agent': 'shapes-dav/1.0' } });
+    expect(r.status).toBe(207);
+    await r.text();
+    const c = (await call(api, 'GET', '/api/v2/connections', { token: root })).json.find((x: { protocol: string }) => x.protocol === 'DAV');
+    expectShape(c, SFTPGO.ConnectionStatus, ['username', 'connection_id', 'client_version', 'protocol']);
+    expect(c.client_version).toBe('shapes-dav/1.0');
+    await call(api, 'DELETE', `/api/v2/connections/${c.connection_id}`, { token: root });
+  });
+
   test('/status is ServicesStatus', async () => {
     const s = (await call(api, 'GET', '/api/v2/status', { token: root })).json;
     expectShape(s, { ...SFTPGO.ServicesStatus, ...OURS.ServicesStatus }, Object.keys(SFTPGO.ServicesStatus));
@@ -199,6 +211,7 @@ describe('ConnectionStatus and ServicesStatus', () => {
     expectShape(s.ssh.bindings[0], SFTPGO.SSHBinding, ['port']);
     expect(s.ssh.bindings[0]).toEqual({ address: '127.0.0.1', port: api.sftpPort });
     expect(s.ftp).toEqual({ is_active: false, bindings: [], connections: 0 });
+    expect(s.webdav.bindings).toEqual([{ address: '127.0.0.1', port: davPort }]);
     expectShape(s.data_provider, SFTPGO.DataProviderStatus, ['is_active', 'driver', 'error']);
     expectShape(s.mfa, SFTPGO.MFAStatus, ['is_active']);
     expect(s.defender).toEqual({ is_active: true });

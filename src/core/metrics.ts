@@ -43,6 +43,9 @@ const SFTPGO_HELP: Record<string, string> = {
   sftpgo_http_req_ok_total: 'REST API requests answered 2xx.',
   sftpgo_http_client_errors_total: 'REST API requests answered 4xx.',
   sftpgo_http_server_errors_total: 'REST API requests answered 5xx.',
+  sftpgo_ssh_commands_total: 'SSH commands (hash sums, cd, pwd) completed; scp counts as uploads and downloads.',
+  sftpgo_ssh_command_errors_total: 'SSH commands that failed.',
+  sftpgo_no_auth_total: 'Clients that left before trying to log in.',
 };
 
 /** Ours, beyond SFTPGo: labelled, shown once counted. */
@@ -105,6 +108,11 @@ export class Metrics {
   countTransfer(direction: 'upload' | 'download', ok: boolean, bytes: number): void {
     this.inc(ok ? `sftpgo_${direction}s_total` : `sftpgo_${direction}_errors_total`);
     if (bytes > 0) this.inc(`sftpgo_${direction}_size`, {}, bytes);
+  }
+
+  /** An SSH command's end (not scp), under SFTPGo's names. */
+  countSshCommand(ok: boolean): void {
+    this.inc(ok ? 'sftpgo_ssh_commands_total' : 'sftpgo_ssh_command_errors_total');
   }
 
   /** An API answer, under SFTPGo's names. */

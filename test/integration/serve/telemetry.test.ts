@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
@@ -31,6 +32,7 @@ async function start(telemetry: (dir: string, port: number) => string): Promise<
   mkdirSync(join(dir, 'home'), { recursive: true });
   const [sftpPort, apiPort, telemetryPort] = [await freePort(), await freePort(), await freePort()];
   const yaml = `sftpd:
+  login_grace_time: 1
   bindings:
     - address: 127.0.0.1
       port: ${sftpPort}
@@ -99,6 +101,14 @@ describe('telemetry without auth_user_file', () => {
     const payload = Buffer.alloc(12_345, 7);
     await new Promise<void>((ok, fail) => sftp.writeFile('/up.bin', payload, (err: Error | undefined) => (err ? fail(err) : ok())));
     await curl(`http://127.0.0.1:${s.apiPort}/api/v2/users`);
+    // An SSH command, and one that fails.
+    for (const cmd of ['md5sum up.bin', 'sha1sum missing.bin'])
+      await new Promise<void>((ok, fail) => client.exec(cmd, (err: Error | undefined, ch: any) => (err ? fail(err) : (ch.on('close', () => ok()), ch.resume(), ch.stderr.resume()))));
+    // A client that connects and never logs in: SFTPGo's no_auth, not a login attempt.
+    const silent = connect(s.sftpPort, '127.0.0.1');
+    silent.on('error', () => {});
+    await s.server.waitForLog((l) => l.event === 'login_failed' && l.reason === 'login_grace_time_exceeded', 10_000);
+    silent.destroy();
     const text = (await curl(`http://127.0.0.1:${s.telemetryPort}/metrics`)).body;
     for (const [name, type] of [
       ['sftpgo_login_attempts_total', 'counter'], ['sftpgo_login_ok_total', 'counter'], ['sftpgo_login_ko_total', 'counter'],
@@ -116,6 +126,9 @@ describe('telemetry without auth_user_file', () => {
     expect(sample(text, 'sftpgo_upload_size')).toBe(12_345);
     expect(sample(text, 'sftpgo_active_connections')).toBe(1);
     expect(sample(text, 'sftpgo_dataprovider_availability')).toBe(1);
+    expect(sample(text, 'sftpgo_ssh_commands_total')).toBe(1);
+    expect(sample(text, 'sftpgo_ssh_command_errors_total')).toBe(1);
+    expect(sample(text, 'sftpgo_no_auth_total')).toBe(1);
     // The unauthenticated API call: a 4xx.
     expect(sample(text, 'sftpgo_http_client_errors_total')).toBeGreaterThanOrEqual(1);
     // Ours beyond SFTPGo keep their labels.

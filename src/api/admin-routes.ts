@@ -2,7 +2,10 @@
 // deletes admins, so no permission short of "*" leads to "*". POST answers 201 with the admin and a
 // Location; PUT replaces the definition (a left-out password is kept); an admin cannot delete itself,
 // change its own permissions or disable itself, nor edit itself while authenticated by an API key.
+// An admin's last login (a token issued, an API key used) is kept in the store's meta, beside the
+// record, so reconcile never sees it as a change to the definition.
 import { AppError } from '../errors.ts';
+import { META, type Store } from '../store/store.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import { create, KINDS, remove, removeOverride, render, update } from './resources.ts';
@@ -55,11 +58,27 @@ function refuseUnlessEmpty(o: Record<string, unknown>, key: string, message: str
   delete o[key];
 }
 
+/** As SFTPGo: a last login is written at most this often. */
+const LAST_LOGIN_RESOLUTION_MS = 10 * 60_000;
+
+/** Records an admin's login (epoch milliseconds) unless the stored one is recent enough. */
+export async function touchAdminLogin(store: Store, username: string): Promise<void> {
+  const key = META.adminLastLogin(username);
+  const now = Date.now();
+  const last = ((await store.get('meta', key)) as number | undefined) ?? 0;
+  if (last > now - LAST_LOGIN_RESOLUTION_MS) return;
+  // Only for an admin still there: a login finishing after a delete must not leave a stale entry.
+  await store.write(async (tx) => {
+    if (await tx.get('admins', username)) await tx.put('meta', key, now);
+  });
+}
+
 /** What SFTPGo's GET always shows of an admin, so its clients find the fields they read. */
 async function renderAdmin(ctx: ApiContext, name: string): Promise<Record<string, unknown> | undefined> {
   const r = await render(ctx.runtime, k, name);
   if (!r) return undefined;
-  return { ...r, filters: { allow_list: [], allow_api_key_auth: false, ...(r.filters as Record<string, unknown> | undefined) } };
+  const lastLogin = ((await ctx.runtime.store.get('meta', META.adminLastLogin(name))) as number | undefined) ?? 0;
+  return { ...r, last_login: lastLogin, filters: { allow_list: [], allow_api_key_auth: false, ...(r.filters as Record<string, unknown> | undefined) } };
 }
 
 function who(ctx: ApiContext): string {

@@ -8,6 +8,7 @@ import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia,
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { touchApiKey } from './api-keys.ts';
+import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
@@ -89,6 +90,7 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     ctx.admin = auth.admin;
     ctx.via = auth.via;
     if (auth.apiKeyId) void touchApiKey(runtime.store, auth.apiKeyId).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: auth.apiKeyId, error: err.message }));
+    if (auth.via === 'api_key') void touchAdminLogin(runtime.store, auth.admin.username).catch((err: Error) => runtime.log('warn', 'admin_last_login', { username: auth.admin.username, error: err.message }));
   }
   try {
     const refused = await readBody(route, ctx);

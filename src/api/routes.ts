@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
-import { ADMIN_ROUTES } from './admin-routes.ts';
+import { ADMIN_ROUTES, touchAdminLogin } from './admin-routes.ts';
 import { API_KEY_ROUTES } from './api-keys.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
@@ -131,7 +131,9 @@ export const ROUTES: Route[] = [
         return errorResponse(ctx.c, auth.status, auth.error);
       }
       const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
-      return ctx.c.json(issueToken(auth.admin, ctx.jwtKey, validity));
+      const issued = issueToken(auth.admin, ctx.jwtKey, validity);
+      await touchAdminLogin(ctx.runtime.store, auth.admin.username);
+      return ctx.c.json(issued);
     } },
   ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),

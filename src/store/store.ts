@@ -106,6 +106,8 @@ export const META = {
   /** Random per-store key for password digests and sealing literal secrets. */
   secretKey: 'secret_key',
   nextId: (kind: string) => `next_id:${kind}`,
+  /** An admin's last login, epoch milliseconds (kept beside the record so reconcile never sees it). */
+  adminLastLogin: (username: string) => `admin_last_login:${username}`,
 } as const;
 
 export async function schemaVersionOf(tx: ReadTx): Promise<number> {

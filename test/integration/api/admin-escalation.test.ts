@@ -137,7 +137,7 @@ describe('a super admin cannot be made to escalate through a key or itself', () 
     expect((await call(api, 'GET', '/api/v2/admins/root', { token: root })).json.permissions).toEqual(['*']);
   });
 
-  test('a deleted admin takes its API keys with it', async () => {
+  test('a deleted admin takes its API keys and last login with it', async () => {
     const made = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'temp', password: 't-Secret-1', permissions: ['view_users'], filters: { allow_api_key_auth: true } } });
     expect(made.status).toBe(201);
     const key = await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'temp-key', scope: 1, admin: 'temp' } });
@@ -147,6 +147,7 @@ describe('a super admin cannot be made to escalate through a key or itself', () 
     expect((await call(api, 'GET', `/api/v2/apikeys/${id}`, { token: root })).status).toBe(404);
     expect((await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'temp', password: 't-Secret-1', permissions: ['*'], filters: { allow_api_key_auth: true } } })).status).toBe(201);
     expect((await call(api, 'GET', '/api/v2/users', { apiKey: key.json.key })).status).toBe(401);
+    expect((await call(api, 'GET', '/api/v2/admins/temp', { token: root })).json.last_login).toBe(0);
   });
 });
 

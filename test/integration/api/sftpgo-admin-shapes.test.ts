@@ -79,6 +79,8 @@ describe('Admin', () => {
     const a = (await call(api, 'GET', '/api/v2/admins/root', { token: root })).json;
     expectShape(a, { ...SFTPGO.Admin, ...OURS.Admin }, ['id', 'status', 'username', 'permissions', 'filters', 'created_at', 'updated_at']);
     expect(a.password).toBeUndefined();
+    // The token issued in beforeAll is root's last login.
+    expect(a.last_login).toBeGreaterThan(Date.now() - 120_000);
     expectShape(a.filters, SFTPGO.AdminFilters, ['allow_list', 'allow_api_key_auth']);
     const all = (await call(api, 'GET', '/api/v2/admins', { token: root })).json;
     for (const a2 of all) expectShape(a2, { ...SFTPGO.Admin, ...OURS.Admin });
@@ -99,8 +101,9 @@ describe('Admin', () => {
     expect(res.headers.get('location')).toBe('/api/v2/admins/helper');
     const a = (await res.json()) as Record<string, unknown>;
     expectShape(a, { ...SFTPGO.Admin, ...OURS.Admin });
-    expect(a).toMatchObject({ username: 'helper', email: 'h@example.com', permissions: ['view_users', 'view_conns'], status: 1 });
+    expect(a).toMatchObject({ username: 'helper', email: 'h@example.com', permissions: ['view_users', 'view_conns'], status: 1, last_login: 0 });
     expect(await token(api, 'helper', 'h-Secret-1')).toBeTruthy();
+    expect((await call(api, 'GET', '/api/v2/admins/helper', { token: root })).json.last_login).toBeGreaterThan(0);
   });
 
   test('GET → modify → PUT round-trips; PUT replaces and keeps the password', async () => {

@@ -113,7 +113,7 @@ const API_SCHEMAS: Json = {
     properties: {
       username: { type: 'string' },
       connection_id: { type: 'string' },
-      client_version: { type: 'string', description: "SSH: the client's identification line; WebDAV: its User-Agent; absent when unknown (FTP)" },
+      client_version: { type: 'string', description: "SSH: the client's identification line; FTP: what it sent with CLNT; WebDAV: its User-Agent; absent when unknown" },
       remote_address: { type: 'string' },
       connection_time: { type: 'integer', description: 'epoch milliseconds' },
       last_activity: { type: 'integer', description: 'epoch milliseconds' },

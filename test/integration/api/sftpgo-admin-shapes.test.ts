@@ -4,6 +4,7 @@
 // SFTPGo's type; the round trips an SFTPGo client makes (GET, modify, PUT) must work.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { startServer } from '../../support/server.ts';
@@ -55,6 +56,7 @@ function expectShape(value: Record<string, unknown>, allowed: Record<string, Kin
 let api: Api;
 let root: string;
 let davPort: number;
+let ftpPort: number;
 
 beforeAll(async () => {
   const dir = tempDir('api-shapes-');
@@ -62,8 +64,9 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'shared'), { recursive: true });
   const [sftpPort, apiPort] = [await freePort(), await freePort()];
   davPort = await freePort();
+  ftpPort = await freePort();
   // Two failed logins ban an address: 127.0.0.2 is banned below, 127.0.0.1 only scored.
-  const yaml = `common:\n  defender:\n    enabled: true\n    threshold: 4\n    score_invalid: 2\n    score_valid: 1\nwebdavd:\n  bindings: [{ address: 127.0.0.1, port: ${davPort} }]\n${configYaml(dir, sftpPort, apiPort)}`;
+  const yaml = `common:\n  defender:\n    enabled: true\n    threshold: 4\n    score_invalid: 2\n    score_valid: 1\nwebdavd:\n  bindings: [{ address: 127.0.0.1, port: ${davPort} }]\nftpd:\n  bindings: [{ address: 127.0.0.1, port: ${ftpPort} }]\n${configYaml(dir, sftpPort, apiPort)}`;
   const server = await startServer({ yaml, cwd: dir });
   api = { server, dir, dataDir: join(dir, 'data'), sftpPort, apiPort, telemetryPort: 0, yaml, home: join(dir, 'homes/alice'), url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
   root = await token(api);
@@ -206,6 +209,23 @@ describe('ConnectionStatus and ServicesStatus', () => {
     await call(api, 'DELETE', `/api/v2/connections/${c.connection_id}`, { token: root });
   });
 
+  test("an FTP client's CLNT is its client_version", async () => {
+    const sock = connect(ftpPort, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => (got += d.toString()));
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(got); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(got).toMatch(re);
+    };
+    await until(/^220 /m);
+    sock.write(`CLNT shapes-ftp/2.0\r\nUSER alice\r\nPASS ${USER_PASSWORD}\r\n`);
+    await until(/^230 /m);
+    const c = (await call(api, 'GET', '/api/v2/connections', { token: root })).json.find((x: { protocol: string }) => x.protocol === 'FTP');
+    expectShape(c, SFTPGO.ConnectionStatus, ['username', 'connection_id', 'client_version', 'protocol']);
+    expect(c.client_version).toBe('shapes-ftp/2.0');
+    sock.destroy();
+  });
+
   test('/status is ServicesStatus', async () => {
     const s = (await call(api, 'GET', '/api/v2/status', { token: root })).json;
     expectShape(s, { ...SFTPGO.ServicesStatus, ...OURS.ServicesStatus }, Object.keys(SFTPGO.ServicesStatus));
@@ -213,7 +233,8 @@ describe('ConnectionStatus and ServicesStatus', () => {
     expect(s.ssh.is_active).toBe(true);
     expectShape(s.ssh.bindings[0], SFTPGO.SSHBinding, ['port']);
     expect(s.ssh.bindings[0]).toEqual({ address: '127.0.0.1', port: api.sftpPort });
-    expect(s.ftp).toEqual({ is_active: false, bindings: [], connections: 0 });
+    expect(s.ftp.is_active).toBe(true);
+    expect(s.ftp.bindings).toEqual([{ address: '127.0.0.1', port: ftpPort }]);
     expect(s.webdav.bindings).toEqual([{ address: '127.0.0.1', port: davPort }]);
     expectShape(s.data_provider, SFTPGO.DataProviderStatus, ['is_active', 'driver', 'error']);
     expectShape(s.mfa, SFTPGO.MFAStatus, ['is_active']);

@@ -4,10 +4,12 @@ import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AdminRecord } from '../model.ts';
 import type { ServerContext } from '../core/context.ts';
-import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type VerifiedKeys } from './auth.ts';
+import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
 import { acceptBody } from './shapes.ts';
+import { touchApiKey } from './api-keys.ts';
+import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
@@ -25,6 +27,8 @@ export interface ApiContext {
   verifiedKeys: VerifiedKeys;
   /** The authenticated admin (routes with `auth: 'admin'`). */
   admin?: AdminRecord;
+  /** How the admin authenticated. */
+  via?: AuthVia;
   /** The parsed (and, with `route.body`, validated) JSON body. */
   body?: unknown;
 }
@@ -69,7 +73,7 @@ async function handle(route: Route, c: Context<Env>, runtime: ServerContext, key
   const ip = c.env?.remoteAddress ?? '';
   const ctx: ApiContext = { c, runtime, ip, ...keys };
   const res = await run(route, ctx);
-  runtime.metrics.inc('sftpgo_api_requests_total', { method: route.method.toUpperCase(), status: String(res.status) });
+  runtime.metrics.countHttpRequest(res.status);
   return res;
 }
 
@@ -83,38 +87,15 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     }
     if (route.permission && !hasPermission(auth.admin, route.permission))
       return errorResponse(c, 403, `permission denied: ${route.permission} required`);
+    if (route.noApiKey && auth.via === 'api_key') return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.admin = auth.admin;
-  }
-  if (route.body) {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return errorResponse(c, 400, 'the body is not valid JSON');
-    }
-    if (route.body !== 'any') {
-      if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
-      if (route.body === 'Admin') body = stripReadOnly(body as Record<string, unknown>);
-      else {
-        // Users and folders speak SFTPGo's shapes (shapes.ts): provider numbers, secret objects,
-        // read-only fields a GET returned.
-        const kind = route.body === 'User' ? 'user' : 'folder';
-        const name = route.method === 'put' && kind === 'user' ? c.req.param('username') : undefined;
-        const current = name ? ((await runtime.store.get('users', name)) as Record<string, unknown> | undefined) : undefined;
-        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
-        if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
-        body = accepted.body;
-      }
-      // PUT may leave out the name: it is in the path.
-      const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
-      const nameField = route.body === 'Folder' ? 'name' : 'username';
-      if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
-      const errors = validateBody(route.body, body);
-      if (errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, errors);
-    }
-    ctx.body = body;
+    ctx.via = auth.via;
+    if (auth.apiKeyId) void touchApiKey(runtime.store, auth.apiKeyId).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: auth.apiKeyId, error: err.message }));
+    if (auth.via === 'api_key') void touchAdminLogin(runtime.store, auth.admin.username).catch((err: Error) => runtime.log('warn', 'admin_last_login', { username: auth.admin.username, error: err.message }));
   }
   try {
+    const refused = await readBody(route, ctx);
+    if (refused) return refused;
     return await route.handler(ctx);
   } catch (err) {
     if (isAppError(err)) {
@@ -124,4 +105,39 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (err instanceof RangeError) return errorResponse(c, 400, err.message);
     throw err;
   }
+}
+
+/** Parses and validates the body into ctx.body; a Response when it is refused. */
+async function readBody(route: Route, ctx: ApiContext): Promise<Response | undefined> {
+  const { c } = ctx;
+  if (route.body) {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return errorResponse(c, 400, 'the body is not valid JSON');
+    }
+    if (route.body !== 'any') {
+      if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
+      if (route.body === 'User' || route.body === 'Folder') {
+        // Users and folders speak SFTPGo's shapes (shapes.ts): provider numbers, secret objects,
+        // read-only fields a GET returned.
+        const kind = route.body === 'User' ? 'user' : 'folder';
+        const name = route.method === 'put' && kind === 'user' ? c.req.param('username') : undefined;
+        const current = name ? ((await ctx.runtime.store.get('users', name)) as Record<string, unknown> | undefined) : undefined;
+        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
+        if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
+        body = accepted.body;
+      } else body = stripReadOnly(body as Record<string, unknown>);
+      if (route.accept) body = route.accept(body as Record<string, unknown>);
+      // PUT may leave out the name: it is in the path.
+      const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
+      const nameField = route.body === 'Folder' ? 'name' : 'username';
+      if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
+      const errors = validateBody(route.body, body);
+      if (errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, errors);
+    }
+    ctx.body = body;
+  }
+  return undefined;
 }

@@ -7,8 +7,9 @@ import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from
 import { readFileSync } from 'node:fs';
 import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
 import type { AdminRecord } from '../model.ts';
+import type { Admin } from '../config/schema-types.ts';
 import { effectiveAdmin } from '../store/records.ts';
-import type { ReadTx, Store } from '../store/store.ts';
+import type { ApiKeyRecord, ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from '../lib/cidr.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
 import type { LoginGate } from '../core/gate.ts';
@@ -18,9 +19,8 @@ export const JWT_KEY_META = 'api_jwt_key';
 const AUDIENCE = 'API';
 export const DEFAULT_TOKEN_VALIDITY = 1200;
 
-export type Permission =
-  | '*' | 'add_users' | 'edit_users' | 'del_users' | 'view_users' | 'view_conns' | 'close_conns' | 'view_status'
-  | 'manage_admins' | 'manage_folders' | 'manage_apikeys' | 'quota_scans' | 'manage_system' | 'manage_defender' | 'view_defender';
+/** SFTPGo 2.7's admin permissions that have an effect here (the schema's `Admin.permissions` enum). */
+export type Permission = NonNullable<Admin['permissions']>[number];
 
 export function hasPermission(admin: AdminRecord, p: Permission): boolean {
   return admin.permissions.includes('*') || admin.permissions.includes(p);
@@ -44,7 +44,7 @@ export type AuthVia = 'password' | 'token' | 'api_key';
 
 /** A failure with `refused` is a login attempt that failed (the caller has it logged); without, a missing credential. */
 export type AuthResult =
-  | { ok: true; admin: AdminRecord; via: AuthVia }
+  | { ok: true; admin: AdminRecord; via: AuthVia; /** The `/api/v2/apikeys` key used. */ apiKeyId?: string }
   | { ok: false; status: 401 | 403; error: string; refused?: { username: string; method: AuthVia; reason: string } };
 
 /** Hands a failed attempt to the gate, which writes the one `login_failed` line. */
@@ -110,6 +110,14 @@ export async function authenticate(r: AdminRequest): Promise<AuthResult> {
 }
 
 // ---- API keys -------------------------------------------------------------------------------
+
+/** `<id>.<key>[.<admin>]`: split at the first two dots (an admin name may hold more). */
+function splitKey(presented: string): string[] {
+  const a = presented.indexOf('.');
+  if (a < 0) return [presented];
+  const b = presented.indexOf('.', a + 1);
+  return b < 0 ? [presented.slice(0, a), presented.slice(a + 1)] : [presented.slice(0, a), presented.slice(a + 1, b), presented.slice(b + 1)];
+}
 //
 // An admin's `api_keys[].key` is a Secret: in the YAML a literal, `{env}` or `{file}` reference; keys
 // written through the API are stored only as a PBKDF2-SHA256 hash (the `$pbkdf2-sha256$` format
@@ -161,7 +169,29 @@ async function keyMatches(presented: string, stored: unknown, verified: Verified
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * A key of the `/api/v2/apikeys` resource, sent as SFTPGo sends it: `<id>.<key>`, or
+ * `<id>.<key>.<admin>` for a key bound to no admin (it then impersonates the named one). As in
+ * SFTPGo, a user-scope key is 403 here, and the admin must allow API key authentication.
+ */
+async function resourceKeyLogin(store: ReadTx, rec: ApiKeyRecord, parts: string[], ip: string, verified: VerifiedKeys): Promise<AuthResult> {
+  if (rec.scope !== 1)
+    return { ok: false, status: 403, error: 'the provided api key is invalid for this request', refused: { username: rec.admin ?? '', method: 'api_key', reason: 'invalid_api_key_scope' } };
+  if (rec.expires_at && rec.expires_at > 0 && rec.expires_at < Date.now()) return refuse('api_key', rec.admin ?? '', 'api_key_expired');
+  if (!(await keyMatches(parts[1]!, rec.key, verified))) return refuse('api_key', rec.admin ?? '', 'invalid_api_key');
+  const username = rec.admin || parts[2] || '';
+  if (!username) return refuse('api_key', '', 'no_admin_for_api_key');
+  const admin = await effectiveAdmin(store, username);
+  if (admin && admin.filters?.allow_api_key_auth !== true) return refuse('api_key', username, 'api_key_auth_disabled');
+  return usable(admin, ip, username, 'api_key') ?? { ok: true, admin: admin!, via: 'api_key', apiKeyId: rec.id };
+}
+
 async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verified: VerifiedKeys): Promise<AuthResult> {
+  const parts = splitKey(presented);
+  if (parts.length >= 2) {
+    const rec = await store.get('api_keys', parts[0]!);
+    if (rec) return resourceKeyLogin(store, rec, parts, ip, verified);
+  }
   const candidates = [presented];
   const dot = presented.lastIndexOf('.');
   if (dot > 0) candidates.push(presented.slice(0, dot));

@@ -10,7 +10,7 @@ function hostParam(ctx: ApiContext): string | undefined {
 }
 
 function notFound(ctx: ApiContext): Response {
-  return errorResponse(ctx.c, 404, ctx.runtime.defender.enabled ? 'host not found' : 'the defender is disabled');
+  return errorResponse(ctx.c, 404, ctx.runtime.defender.enabled ? 'Not found' : 'the defender is disabled');
 }
 
 export const DEFENDER_ROUTES: Route[] = [
@@ -29,6 +29,6 @@ export const DEFENDER_ROUTES: Route[] = [
       const defender = ctx.runtime.defender;
       if (!ip || !defender.enabled || !defender.remove(ip)) return notFound(ctx);
       ctx.runtime.log('info', 'api_change', { action: 'unban', kind: 'defender_host', name: ip, by: ctx.admin?.username ?? 'api' });
-      return ctx.c.json({ message: 'host removed' });
+      return ctx.c.json({ message: 'OK' });
     } },
 ];

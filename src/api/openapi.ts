@@ -52,8 +52,9 @@ const API_SCHEMAS: Json = {
     ],
   },
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
-  QuotaUsage: {
+  UserUsage: {
     type: 'object',
+    description: "Ours: a user's quota and data transfer usage in one answer.",
     properties: {
       username: { type: 'string' },
       used_quota_size: { type: 'integer' },
@@ -63,14 +64,40 @@ const API_SCHEMAS: Json = {
       used_download_data_transfer: { type: 'integer' },
     },
   },
+  QuotaUsage: {
+    type: 'object',
+    description: 'The body of a quota usage PUT: a missing field is 0 (with mode=add: unchanged); negative values are refused.',
+    properties: { used_quota_size: { type: 'integer', minimum: 0 }, used_quota_files: { type: 'integer', minimum: 0 } },
+  },
+  TransferQuotaUsage: {
+    type: 'object',
+    description: 'The body of a transfer usage PUT, in bytes: a missing field is 0 (with mode=add: unchanged); negative values are refused.',
+    properties: { used_upload_data_transfer: { type: 'integer', minimum: 0 }, used_download_data_transfer: { type: 'integer', minimum: 0 } },
+  },
+  APIKey: {
+    type: 'object',
+    description: 'An API key, as SFTPGo has it. id, created_at, updated_at and last_use_at are set by the server; key is never shown after creation.',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      scope: { type: 'integer', enum: [1, 2], description: '1: an admin key; 2 (a user key) is refused here: there is no user API' },
+      created_at: { type: 'integer', description: 'epoch milliseconds' },
+      updated_at: { type: 'integer', description: 'epoch milliseconds' },
+      last_use_at: { type: 'integer', description: 'epoch milliseconds, updated at most once a minute; absent: never used' },
+      expires_at: { type: 'integer', description: 'epoch milliseconds; absent or 0: never' },
+      description: { type: 'string' },
+      admin: { type: 'string', description: 'The admin the key impersonates; absent: the admin named after the key, <id>.<key>.<admin>' },
+    },
+  },
+  APIKeyCreated: {
+    type: 'object',
+    description: 'The answer to a key creation; the X-Object-ID header carries the id and Location its URL.',
+    properties: { message: { type: 'string' }, key: { type: 'string', description: '<id>.<key>: send it as X-SFTPGO-API-KEY. Shown only this once.' } },
+  },
   QuotaScan: {
     type: 'object',
     description: 'A running quota scan: username for a user, name for a folder.',
     properties: { username: { type: 'string' }, name: { type: 'string' }, start_time: { type: 'integer' } },
-  },
-  TransferUsage: {
-    type: 'object',
-    properties: { username: { type: 'string' }, used_upload_data_transfer: { type: 'integer' }, used_download_data_transfer: { type: 'integer' } },
   },
   Override: {
     type: 'object',
@@ -84,28 +111,50 @@ const API_SCHEMAS: Json = {
   },
   DefenderHost: {
     type: 'object',
-    required: ['id', 'ip', 'score'],
+    description: "SFTPGo's DefenderEntry.",
+    required: ['id', 'ip'],
     properties: {
       id: { type: 'string', description: 'Hex of the address text' },
       ip: { type: 'string' },
-      ban_time: { type: 'string', format: 'date-time', description: 'When the ban ends; absent while the host is only scored' },
-      score: { type: 'integer' },
+      ban_time: { type: 'string', format: 'date-time', description: 'When the ban ends (RFC 3339, seconds); absent while the host is only scored' },
+      score: { type: 'integer', description: 'Absent for a banned host' },
+    },
+  },
+  Transfer: {
+    type: 'object',
+    properties: {
+      operation_type: { enum: ['upload', 'download'] },
+      path: { type: 'string' },
+      start_time: { type: 'integer', description: 'epoch milliseconds' },
+      size: { type: 'integer', description: 'bytes transferred' },
     },
   },
   ConnectionStatus: {
     type: 'object',
     properties: {
-      id: { type: 'string' },
-      connection_id: { type: 'string' },
       username: { type: 'string' },
-      protocol: { type: 'string' },
+      connection_id: { type: 'string' },
+      client_version: { type: 'string', description: "SSH: the client's identification line; FTP: what it sent with CLNT; WebDAV: its User-Agent; absent when unknown" },
       remote_address: { type: 'string' },
-      connection_time: { type: 'integer' },
-      last_activity: { type: 'integer' },
-      active_transfers: {
-        type: 'array',
-        items: { type: 'object', properties: { id: { type: 'integer' }, operation_type: { enum: ['upload', 'download'] }, path: { type: 'string' }, start_time: { type: 'integer' }, size: { type: 'integer' } } },
-      },
+      connection_time: { type: 'integer', description: 'epoch milliseconds' },
+      last_activity: { type: 'integer', description: 'epoch milliseconds' },
+      protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV'] },
+      active_transfers: { type: 'array', items: { $ref: '#/components/schemas/Transfer' } },
+    },
+  },
+  ServicesStatus: {
+    type: 'object',
+    description: "SFTPGo's ServicesStatus; each service's connections and store are ours.",
+    properties: {
+      ssh: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
+      ftp: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, passive_port_range: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } }, connections: { type: 'integer' } } },
+      webdav: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
+      data_provider: { type: 'object', properties: { is_active: { type: 'boolean' }, driver: { type: 'string' }, error: { type: 'string' } } },
+      defender: { type: 'object', properties: { is_active: { type: 'boolean' } } },
+      mfa: { type: 'object', properties: { is_active: { type: 'boolean' }, totp_configs: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, algo: { type: 'string' } } } } } },
+      allow_list: { type: 'object', properties: { is_active: { type: 'boolean' } } },
+      rate_limiters: { type: 'object', properties: { is_active: { type: 'boolean' }, protocols: { type: 'array', items: { type: 'string' } } } },
+      store: { type: 'object', properties: { users: { type: 'integer' }, folders: { type: 'integer' }, admins: { type: 'integer' }, api_keys: { type: 'integer' }, overrides: { type: 'integer' } } },
     },
   },
 };
@@ -124,7 +173,7 @@ function operation(r: Route): Json {
     responses: {
       [r.status ? String(r.status) : r.method === 'post' && r.returns ? '201' : '200']: {
         description: r.status === 202 ? 'Accepted: runs in the background' : 'OK',
-        content: r.path === '/metrics' || r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
+        content: r.path === '/healthz' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: r.returns ? ref(r.returns) : { type: 'object' } } },
       },
       ...(r.body ? { '400': { description: 'Invalid body', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
       ...(r.auth !== 'none' ? { '401': { description: 'Not authenticated', content: { 'application/json': { schema: ref('ApiResponse') } } } } : {}),
@@ -134,7 +183,7 @@ function operation(r: Route): Json {
     },
   };
   if (params.length || query.length) op.parameters = [...params, ...query];
-  if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body === 'any' ? { type: 'object' } : ref(r.body) } } };
+  if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body !== 'any' ? ref(r.body) : r.bodySchema ? ref(r.bodySchema) : { type: 'object' } } } };
   if (r.auth === 'admin') op.security = [{ BearerAuth: [] }, { APIKeyAuth: [] }];
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
   else op.security = [];

@@ -1,6 +1,7 @@
-// Quota maintenance endpoints, on SFTPGo's paths: start a quota scan of a user or a folder (202,
-// runs in the background; 409 while one is running; 403 with quota tracking off), list running
-// scans, and set or add to a user's data transfer usage.
+// Quota maintenance endpoints, on SFTPGo's paths and with its answers: start a quota scan of a user
+// or a folder (202, runs in the background; 409 while one is running; 403 with quota tracking off),
+// list running scans, set or add to a user's or folder's quota usage and a user's data transfer
+// usage (`?mode=reset|add`, negative values refused, `{message: "Quota updated"}`).
 import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
 import { effectiveFolder, effectiveUser } from '../store/records.ts';
 import type { ApiContext } from './app.ts';
@@ -9,11 +10,6 @@ import type { Route } from './routes.ts';
 
 function who(ctx: ApiContext): string {
   return ctx.admin?.username ?? 'api';
-}
-
-function transferUsageOf(ctx: ApiContext, username: string): Record<string, unknown> {
-  const t = ctx.runtime.usage.transferred(`user:${username}`);
-  return { username, used_upload_data_transfer: t.upload, used_download_data_transfer: t.download };
 }
 
 /** The two routes of one kind of quota scan: list the running ones, start one (202; 409 if running). */
@@ -45,29 +41,67 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
   ];
 }
 
+const MODE = [{ name: 'mode', description: 'reset (default): set the values; add: add them to the current ones', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }];
+
+/** `?mode=`, and the body's integer fields (absent: 0), each >= 0; field errors otherwise. */
+function usageInput(ctx: ApiContext, fields: readonly string[]): { mode: 'reset' | 'add'; values: number[] } | { details: { path: string; message: string }[] } {
+  const mode = ctx.c.req.query('mode') ?? 'reset';
+  const b = (ctx.body ?? {}) as Record<string, unknown>;
+  const details = [];
+  if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
+  if (typeof b !== 'object' || Array.isArray(b)) details.push({ path: '', message: 'the body must be a JSON object' });
+  for (const f of fields)
+    if (b[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
+    else if (typeof b[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'negative values are not allowed' });
+  if (details.length) return { details };
+  return { mode: mode as 'reset' | 'add', values: fields.map((f) => (b[f] as number | undefined) ?? 0) };
+}
+
+/** PUT `/quotas/{users|folders}/{name}/usage`: refused while a scan of the same one runs (409), as SFTPGo. */
+function usageRoute(kind: 'user' | 'folder'): Route {
+  const [plural, param, permission] = kind === 'user' ? (['users', 'username', 'edit_users'] as const) : (['folders', 'name', 'manage_folders'] as const);
+  return {
+    method: 'put', path: `/api/v2/quotas/${plural}/{${param}}/usage`, summary: `Set (mode=reset) or add to (mode=add) a ${kind}'s quota usage`, tag: 'quota', auth: 'admin', permission, body: 'any', bodySchema: 'QuotaUsage', query: MODE, returns: 'ApiResponse',
+    handler: async (ctx) => {
+      const name = ctx.c.req.param(param)!;
+      const input = usageInput(ctx, ['used_quota_size', 'used_quota_files']);
+      if ('details' in input) return errorResponse(ctx.c, 400, 'invalid quota usage', input.details);
+      const rec = kind === 'user' ? await ctx.runtime.store.get('users', name) : await ctx.runtime.store.get('folders', name);
+      if (!rec) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
+      // As SFTPGo: with tracking only for restricted users (track_quota 2), adding to an unrestricted user's usage means nothing.
+      if (kind === 'user' && input.mode === 'add' && ctx.runtime.config.data_provider?.track_quota === 2) {
+        const u = rec as { quota_size?: number; quota_files?: number };
+        if (!(u.quota_size ?? 0) && !(u.quota_files ?? 0)) return errorResponse(ctx.c, 400, 'this user has no quota restrictions, only reset mode is supported');
+      }
+      if (ctx.runtime.quotaScans.list(kind).some((s) => s.name === name)) return errorResponse(ctx.c, 409, `a quota scan is in progress for this ${kind}`);
+      const [size, files] = input.values as [number, number];
+      const key = `${kind}:${name}`;
+      const book = ctx.runtime.usage;
+      const cur = book.get(key);
+      await book.set(key, input.mode === 'add' ? { size: cur.size + size, files: cur.files + files } : { size, files });
+      ctx.runtime.log('info', 'api_change', { action: 'quota_usage', kind, name, mode: input.mode, by: who(ctx) });
+      return ctx.c.json({ message: 'Quota updated' });
+    },
+  };
+}
+
 export const QUOTA_ROUTES: Route[] = [
   ...scanRoutes('user'),
   ...scanRoutes('folder'),
-  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any', returns: 'TransferUsage',
-    query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
+  usageRoute('user'),
+  usageRoute('folder'),
+  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any', bodySchema: 'TransferQuotaUsage', query: MODE, returns: 'ApiResponse',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
+      const input = usageInput(ctx, ['used_upload_data_transfer', 'used_download_data_transfer']);
+      if ('details' in input) return errorResponse(ctx.c, 400, 'invalid transfer usage', input.details);
       if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      const mode = ctx.c.req.query('mode') ?? 'reset';
-      const b = (ctx.body ?? {}) as Record<string, unknown>;
-      const details = [];
-      if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
-      for (const f of ['used_upload_data_transfer', 'used_download_data_transfer'])
-        if (b[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
-        else if (mode === 'reset' && typeof b[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
-      if (details.length) return errorResponse(ctx.c, 400, 'invalid transfer usage', details);
+      const [up, down] = input.values as [number, number];
       const book = ctx.runtime.usage;
       const key = `user:${name}`;
-      const up = (b.used_upload_data_transfer as number | undefined) ?? 0;
-      const down = (b.used_download_data_transfer as number | undefined) ?? 0;
       const cur = book.transferred(key);
-      await book.setTransferred(key, mode === 'add' ? { upload: Math.max(0, cur.upload + up), download: Math.max(0, cur.download + down) } : { upload: up, download: down });
-      ctx.runtime.log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode, by: who(ctx) });
-      return ctx.c.json(transferUsageOf(ctx, name));
+      await book.setTransferred(key, input.mode === 'add' ? { upload: cur.upload + up, download: cur.download + down } : { upload: up, download: down });
+      ctx.runtime.log('info', 'api_change', { action: 'transfer_usage', kind: 'user', name, mode: input.mode, by: who(ctx) });
+      return ctx.c.json({ message: 'Quota updated' });
     } },
 ];

@@ -178,14 +178,15 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
  * leaves out get their defaults (except the password and secrets, kept by keepSecrets). An admin
  * update only touches what the body names (defaults filled in by normalisation are not "changes").
  */
-async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, unknown>, current: Rec | undefined): Promise<Prepared> {
+async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, unknown>, current: Rec | undefined, replaceAdmin = false): Promise<Prepared> {
   const body = k.kind !== 'admin' ? keepSecrets(k.kind, input, current) : input;
   refuseSecretRefs(k, body, current, runtime.records.secrets);
   // A redacted TOTP secret keeps the stored one; with none stored there is nothing to keep.
   const filters = k.kind === 'user' ? body.filters : undefined;
   const totp = filters && typeof filters === 'object' ? (filters as NonNullable<User['filters']>).totp_config : undefined;
   if (totp?.enabled && totp.secret === undefined) throw new AppError('invalid', 'filters.totp_config.secret: required when enabled (a redacted secret keeps the stored one, and there is none)');
-  const replace = k.kind !== 'admin';
+  // Users and folders are always replaced by a PUT; an admin when the route asks for it.
+  const replace = k.kind !== 'admin' || replaceAdmin;
   const present = new Set(Object.keys(body));
   const usersBase = runtime.config.data_provider?.users_base_dir ?? resolve(runtime.dataDir, 'users');
   const ctx = { baseDir: runtime.dataDir, secrets: runtime.records.secrets };
@@ -203,10 +204,17 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
   for (const [key, v] of Object.entries(spec)) if (!current || replace || present.has(key)) fields[key] = v;
   delete fields.password;
   const cleared: string[] = [];
-  // Group mappings and a role kept from an SFTPGo import are state until groups and roles exist
-  // here: a PUT that leaves them out keeps them (shapes.ts refuses one that changes them).
-  const held = k.kind === 'user' ? ['groups', 'role'] : [];
-  if (current && replace) for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
+  if (current && replace) {
+    if (k.kind === 'admin') {
+      // A replacing PUT clears every definition field the body leaves out; the password is kept unless sent.
+      for (const f of Object.keys(current)) if (!(f in fields) && !KEPT_ON_REPLACE.has(f)) cleared.push(f);
+    } else {
+      // Group mappings and a role kept from an SFTPGo import are state until groups and roles exist
+      // here: a PUT that leaves them out keeps them (shapes.ts refuses one that changes them).
+      const held = k.kind === 'user' ? ['groups', 'role'] : [];
+      for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
+    }
+  }
   if (k.kind !== 'folder' && body.password !== undefined) {
     const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');
@@ -215,6 +223,9 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
   }
   return { fields, cleared };
 }
+
+/** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
+const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
 
 function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
   return keys.map((k) => {
@@ -253,12 +264,20 @@ export async function create(runtime: Runtime, k: KindInfo, body: Record<string,
 /** What an update did: edited a runtime record in place, or set/dropped a config record's override. */
 export type UpdateOutcome = EditOutcome;
 
-export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, by: string): Promise<UpdateOutcome> {
+export interface UpdateOptions {
+  /** Who asked (kept on an override). */
+  by: string;
+  /** The body is the whole definition (SFTPGo's PUT): fields it leaves out are cleared. */
+  replace?: boolean;
+}
+
+export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, opts: UpdateOptions | string): Promise<UpdateOutcome> {
+  const { by, replace = false } = typeof opts === 'string' ? { by: opts } : opts;
   const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
-  const { fields, cleared } = await prepare(runtime, k, body, effective);
+  const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
   if (k.kind === 'user') clearPasswordChangeRequest(fields, body, effective);
   return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));
 }

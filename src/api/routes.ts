@@ -1,17 +1,18 @@
 // The route table: one entry per endpoint, with what it needs (auth, SFTPGo permission, body
 // definition) and its handler. app.ts mounts it and openapi.ts documents it, so the two never drift.
-import type { Connection } from '../core/connection.ts';
 import { AppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
+import { ADMIN_ROUTES, touchAdminLogin } from './admin-routes.ts';
+import { API_KEY_ROUTES } from './api-keys.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } from './import.ts';
-import type { Gauge } from '../core/metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
+import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
 
@@ -27,11 +28,17 @@ export interface Route {
   path: string;
   summary: string;
   tag: string;
-  /** `none`: open (health, metrics, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
+  /** `none`: open (health, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
   auth: 'none' | 'basic' | 'admin';
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
+  /** For the OpenAPI document: the component a `body: 'any'` route reads. */
+  bodySchema?: string;
+  /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
+  noApiKey?: true;
+  /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
+  accept?(body: Record<string, unknown>): Record<string, unknown>;
   query?: QueryParam[];
   /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
   returns?: string;
@@ -55,7 +62,7 @@ function who(ctx: ApiContext): string {
   return ctx.admin?.username ?? 'api';
 }
 
-function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
+function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
   const k: KindInfo = KINDS[plural];
   const def = k.definition;
   const one = `/api/v2/${plural}/{${param}}`;
@@ -99,74 +106,6 @@ function resourceRoutes(plural: 'users' | 'folders' | 'admins', param: string, p
   ];
 }
 
-function connectionJson(c: Connection): Record<string, unknown> {
-  return {
-    id: c.id,
-    connection_id: c.id,
-    username: c.username,
-    protocol: c.protocol,
-    remote_address: c.remoteAddress,
-    connection_time: c.startedAt,
-    last_activity: c.lastActivity,
-    active_transfers: [...c.transfers].map((t) => ({
-      id: t.id,
-      operation_type: t.direction,
-      path: t.virtualPath,
-      start_time: t.startedAt,
-      size: t.bytes,
-      speed: t.speed,
-    })),
-  };
-}
-
-async function gauges(ctx: ApiContext): Promise<Gauge[]> {
-  const byProto = new Map<string, number>();
-  const transfers = new Map<string, number>();
-  let bytes = 0;
-  for (const c of ctx.runtime.connections.list()) {
-    byProto.set(c.protocol, (byProto.get(c.protocol) ?? 0) + 1);
-    for (const t of c.transfers) {
-      transfers.set(t.direction, (transfers.get(t.direction) ?? 0) + 1);
-      bytes += t.bytes;
-    }
-  }
-  const store = ctx.runtime.store;
-  const records: Gauge['values'] = [];
-  for (const col of ['users', 'folders', 'admins'] as const) {
-    const n = { config: 0, runtime: 0 };
-    for await (const [, r] of store.entries(col)) n[(r as { source: 'config' | 'runtime' }).source ?? 'config']++;
-    records.push({ labels: { kind: col, source: 'config' }, value: n.config }, { labels: { kind: col, source: 'runtime' }, value: n.runtime });
-  }
-  return [
-    { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },
-    { name: 'sftpgo_active_transfers', help: 'Open transfers, by direction.', values: [...transfers].map(([direction, value]) => ({ labels: { direction }, value })) },
-    { name: 'sftpgo_active_transfer_bytes', help: 'Bytes moved so far by open transfers.', values: [{ labels: {}, value: bytes }] },
-    { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
-    { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: await store.count('overrides') }] },
-  ];
-}
-
-async function status(ctx: ApiContext): Promise<Record<string, unknown>> {
-  const cfg = ctx.runtime.config;
-  const svc = (bindings: { port: number; address?: string }[] | undefined, proto: string) => ({
-    is_active: (bindings?.length ?? 0) > 0,
-    bindings: bindings ?? [],
-    connections: ctx.runtime.connections.list().filter((c) => (proto === 'SSH' ? ['SSH', 'SFTP', 'SCP'].includes(c.protocol) : c.protocol === proto)).length,
-  });
-  return {
-    ssh: svc(cfg.sftpd?.bindings, 'SSH'),
-    ftp: svc(cfg.ftpd?.bindings, 'FTP'),
-    webdav: svc(cfg.webdavd?.bindings, 'DAV'),
-    data_provider: { is_active: true, driver: 'lmdb', error: '' },
-    store: {
-      users: await ctx.runtime.store.count('users'),
-      folders: await ctx.runtime.store.count('folders'),
-      admins: await ctx.runtime.store.count('admins'),
-      overrides: await ctx.runtime.store.count('overrides'),
-    },
-  };
-}
-
 async function usageOf(ctx: ApiContext, username: string): Promise<Record<string, unknown>> {
   const u = await ctx.runtime.store.get('usage', `user:${username}`);
   const book = ctx.runtime.usage;
@@ -183,9 +122,8 @@ async function usageOf(ctx: ApiContext, username: string): Promise<Record<string
 }
 
 export const ROUTES: Route[] = [
+  // As SFTPGo: /healthz on the API listener too, without authentication; /metrics is on the telemetry listener only.
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'maintenance', auth: 'none',
-    handler: async (ctx) => ctx.c.body(ctx.runtime.metrics.render(await gauges(ctx)), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }) },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
@@ -195,54 +133,37 @@ export const ROUTES: Route[] = [
         return errorResponse(ctx.c, auth.status, auth.error);
       }
       const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
-      return ctx.c.json(issueToken(auth.admin, ctx.jwtKey, validity));
+      const issued = issueToken(auth.admin, ctx.jwtKey, validity);
+      await touchAdminLogin(ctx.runtime.store, auth.admin.username);
+      return ctx.c.json(issued);
     } },
   ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
-  ...resourceRoutes('admins', 'username', { view: 'manage_admins', add: 'manage_admins', edit: 'manage_admins', del: 'manage_admins' }),
+  ...ADMIN_ROUTES,
+  ...API_KEY_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionJson)) },
+    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionStatus)) },
   { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
       if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
       ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
-      return ctx.c.json({ message: 'connection closed' });
+      return ctx.c.json({ message: 'Connection closed' });
     } },
-  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota usage", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'QuotaUsage',
+  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota and transfer usage (ours: SFTPGo has this in the user)", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'UserUsage',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
       if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      return ctx.c.json(await usageOf(ctx, name));
-    } },
-  { method: 'put', path: '/api/v2/quotas/users/{username}/usage', summary: "Set (mode=reset, default) or add to (mode=add) a user's quota usage", tag: 'quota', auth: 'admin', permission: 'quota_scans', body: 'any',
-    query: [{ name: 'mode', description: 'reset: set the values; add: add them (may be negative)', schema: { type: 'string', enum: ['reset', 'add'], default: 'reset' } }],
-    handler: async (ctx) => {
-      const name = ctx.c.req.param('username')!;
-      if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
-      const mode = ctx.c.req.query('mode') ?? 'reset';
-      const b = ctx.body as Record<string, unknown>;
-      const details = [];
-      if (mode !== 'reset' && mode !== 'add') details.push({ path: 'mode', message: 'must be reset or add' });
-      for (const f of ['used_quota_size', 'used_quota_files'])
-        if (b?.[f] !== undefined && !Number.isInteger(b[f])) details.push({ path: f, message: 'must be an integer' });
-        else if (mode === 'reset' && typeof b?.[f] === 'number' && (b[f] as number) < 0) details.push({ path: f, message: 'must be >= 0' });
-      if (details.length) return errorResponse(ctx.c, 400, 'invalid quota usage', details);
-      const book = ctx.runtime.usage;
-      const key = `user:${name}`;
-      const size = (b.used_quota_size as number | undefined) ?? 0;
-      const files = (b.used_quota_files as number | undefined) ?? 0;
-      const cur = book.get(key);
-      await book.set(key, mode === 'add' ? { size: Math.max(0, cur.size + size), files: Math.max(0, cur.files + files) } : { size, files });
       return ctx.c.json(await usageOf(ctx, name));
     } },
   ...QUOTA_ROUTES,
-  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', handler: async (ctx) => ctx.c.json(await status(ctx)) },
-  { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', returns: 'ServicesStatus',
+    handler: async (ctx) => ctx.c.json(await servicesStatus(ctx.runtime)) },
+  { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },
-  { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: 'manage_system', body: 'any',
+  { method: 'post', path: '/api/v2/loaddata', summary: 'Load a dump; with from=sftpgo, import an SFTPGo backup (records become runtime-owned)', tag: 'maintenance', auth: 'admin', permission: '*', body: 'any',
     query: [
       { name: 'from', description: 'sftpgo: the body is an SFTPGo dumpdata backup', schema: { type: 'string', enum: ['sftpgo'] } },
       { name: 'mode', description: 'with from=sftpgo: 0 add new records and update existing ones, 1 add new ones only, 2 as 0 and disconnect the updated users', schema: { type: 'integer', enum: [0, 1, 2], default: 0 } },
@@ -263,7 +184,7 @@ export const ROUTES: Route[] = [
       ctx.runtime.log('info', 'api_loaddata', { ...counts, by: who(ctx) });
       return ctx.c.json({ message: 'data loaded', ...counts });
     } },
-  { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: 'manage_system',
+  { method: 'post', path: '/api/v2/reload', summary: 'Re-read the config file and reconcile it (as SIGHUP)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => {
       const r = await ctx.runtime.reload();
       if (r.ok) return ctx.c.json({ message: 'config reloaded' });

@@ -3,6 +3,7 @@
 // JSON) alike, so a field is described the same way wherever it was written.
 import type { ErrorObject } from 'ajv';
 import { notSupportedReason } from './unsupported.ts';
+import { refusedAdminPermission } from './admin-permissions.ts';
 
 export type PathSegment = string | number;
 
@@ -79,6 +80,10 @@ function describe(e: ErrorObject): string {
     case 'type':
       return `must be ${(e.params as { type: string }).type}`;
     case 'enum':
+      if (e.schemaPath.endsWith('/properties/permissions/items/enum')) {
+        const why = refusedAdminPermission(e.data);
+        if (why) return why;
+      }
       return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'const':
       return `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;

@@ -64,6 +64,7 @@ export interface SFTPGoTSConfiguration {
   ftpd?: Ftpd;
   webdavd?: Webdavd;
   httpd?: Httpd;
+  telemetry?: Telemetry;
   data_provider?: DataProvider;
   log?: Log;
   reconcile?: ReconcileSettings;
@@ -353,6 +354,41 @@ export interface HttpdBinding {
    * Accepted only as false: this server has no web client yet, so true is refused.
    */
   enable_web_client?: false;
+}
+/**
+ * SFTPGo's telemetry listener: /healthz, and /metrics (Prometheus) behind optional HTTP Basic auth. Off unless bind_port is set.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Telemetry".
+ */
+export interface Telemetry {
+  /**
+   * 0 (the default) disables the listener.
+   */
+  bind_port?: number;
+  /**
+   * Default 127.0.0.1; empty listens on every interface.
+   */
+  bind_address?: string;
+  /**
+   * SFTPGo's Go profiler (/debug/pprof): not supported, only false is accepted.
+   */
+  enable_profiler?: boolean;
+  /**
+   * An htpasswd file (bcrypt $2y$/$2a$/$2b$, md5-crypt $1$ or Apache $apr1$ entries) guarding /metrics; re-read when it changes. Relative paths are resolved against the working directory.
+   */
+  auth_user_file?: string;
+  certificate_file?: string;
+  certificate_key_file?: string;
+  min_tls_version?: 12 | 13;
+  /**
+   * Not supported: only an empty list is accepted (Node picks the TLS 1.2 suites).
+   */
+  tls_cipher_suites?: string[];
+  /**
+   * ALPN protocols: only http/1.1 is supported.
+   */
+  tls_protocols?: ('http/1.1' | 'h2')[];
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -757,6 +793,9 @@ export interface Admin {
   description?: string;
   additional_info?: string;
   password?: Secret;
+  /**
+   * SFTPGo 2.7's admin permissions. Only a super admin (*) manages admins and API keys and dumps, loads or reloads data.
+   */
   permissions: (
     | '*'
     | 'add_users'
@@ -766,11 +805,8 @@ export interface Admin {
     | 'view_conns'
     | 'close_conns'
     | 'view_status'
-    | 'manage_admins'
     | 'manage_folders'
-    | 'manage_apikeys'
     | 'quota_scans'
-    | 'manage_system'
     | 'manage_defender'
     | 'view_defender'
   )[];

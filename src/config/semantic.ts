@@ -15,6 +15,17 @@ export interface Problem {
   message: string;
 }
 
+/** SFTPGo's telemetry keys that have no counterpart here are refused unless left at their default. */
+function telemetryProblems(t: Config['telemetry'], add: (key: string, message: string) => void): void {
+  if (!t) return;
+  if (t.enable_profiler) add('enable_profiler', "not supported: there is no Go profiler here (run bun with --inspect instead)");
+  if (t.tls_cipher_suites?.length) add('tls_cipher_suites', 'not supported: leave it empty (Node picks the TLS 1.2 cipher suites)');
+  if (t.tls_protocols?.includes('h2')) add('tls_protocols', 'h2 is not supported: only http/1.1');
+  if (t.bind_address?.startsWith('/')) add('bind_address', 'Unix domain sockets are not supported: give an IP address');
+  if (Boolean(t.certificate_file) !== Boolean(t.certificate_key_file))
+    add(t.certificate_file ? 'certificate_key_file' : 'certificate_file', 'certificate_file and certificate_key_file go together');
+}
+
 export function checkSemantics(config: Config): Problem[] {
   const problems: Problem[] = [];
   const add = (path: PathSegment[], message: string) => problems.push({ path, message });
@@ -62,6 +73,7 @@ export function checkSemantics(config: Config): Problem[] {
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
   for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
+  telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   return problems;
 }
 

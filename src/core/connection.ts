@@ -59,6 +59,7 @@ export abstract class Transfer {
   #count(result: 'ok' | 'failed'): void {
     const labels = { protocol: this.connection.protocol, direction: this.direction };
     const metrics = this.connection.context.metrics;
+    metrics.countTransfer(this.direction, result === 'ok', this.bytes);
     metrics.inc('sftpgo_transfers_total', { ...labels, result });
     metrics.inc('sftpgo_transfer_bytes_total', labels, this.bytes);
   }
@@ -80,7 +81,7 @@ export interface ConnectionInit {
   /** This channel's view of the session's mounts; the session releases the mounts. */
   fs: UserFs;
   /** The login this connection is a channel of. */
-  session: Pick<Session, 'id' | 'touch'>;
+  session: Pick<Session, 'id' | 'touch' | 'clientVersion'>;
   /** The server: what the connection's work reports to (log, metrics, actions). */
   context: ServerContext;
   /** Where transfer limits (bandwidth, data transfer) come from; none: unlimited. */
@@ -103,7 +104,7 @@ export class Connection {
   readonly transfers = new Set<Transfer>();
   readonly limits: LimitsSource | undefined;
   readonly context: ServerContext;
-  readonly #session: Pick<Session, 'id' | 'touch'>;
+  readonly #session: Pick<Session, 'id' | 'touch' | 'clientVersion'>;
   #disconnect: () => void;
   #onClosed: ((c: Connection) => void) | undefined;
   #closed = false;
@@ -129,6 +130,11 @@ export class Connection {
   /** The id of the login this connection belongs to (custom actions report it as session_id). */
   get sessionId(): string {
     return this.#session.id;
+  }
+
+  /** What the client says it is (SSH: its identification line); empty when unknown. */
+  get clientVersion(): string {
+    return this.#session.clientVersion;
   }
 
   get closed(): boolean {

@@ -117,9 +117,15 @@ export interface DefenderHost {
   /** Hex of the address text, as SFTPGo's API uses. */
   id: string;
   ip: string;
-  /** ISO time the ban ends; absent while the host is only scored. */
+  /** When the ban ends (RFC 3339, seconds, UTC); absent while the host is only scored. */
   ban_time?: string;
-  score: number;
+  /** Absent for a banned host, as in SFTPGo. */
+  score?: number;
+}
+
+/** SFTPGo's ban_time: RFC 3339 in whole seconds. */
+function banTime(until: number): string {
+  return new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function hostId(ip: string): string {
@@ -241,7 +247,7 @@ export class Defender {
   hosts(): DefenderHost[] {
     const now = this.#now();
     const out: DefenderHost[] = [];
-    for (const [ip, until] of this.#banned) if (until > now) out.push({ id: hostId(ip), ip, ban_time: new Date(until).toISOString(), score: 0 });
+    for (const [ip, until] of this.#banned) if (until > now) out.push({ id: hostId(ip), ip, ban_time: banTime(until) });
     for (const ip of this.#hosts.keys()) {
       const score = this.#score(ip, now);
       if (score > 0) out.push({ id: hostId(ip), ip, score });
@@ -253,7 +259,7 @@ export class Defender {
     const ip = plainIp(rawIp);
     const now = this.#now();
     const until = this.#activeBan(ip);
-    if (until !== undefined) return { id: hostId(ip), ip, ban_time: new Date(until).toISOString(), score: 0 };
+    if (until !== undefined) return { id: hostId(ip), ip, ban_time: banTime(until) };
     const score = this.#score(ip, now);
     return score > 0 ? { id: hostId(ip), ip, score } : undefined;
   }

@@ -30,6 +30,8 @@ export interface OpenRequest {
   single: boolean;
   /** Whether the client's channel is encrypted (SSH always; FTP after AUTH TLS; WebDAV over HTTPS). */
   tls: boolean;
+  /** What the client says it is (SSH: its identification line), for the connections list. */
+  clientVersion?: string;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -202,6 +204,7 @@ export class LoginGate {
         method: req.method,
         context: this.#ctx,
         single: req.single,
+        ...(req.clientVersion ? { clientVersion: req.clientVersion } : {}),
         onEnded: (s) => this.#ended(s),
       });
     } catch (err) {
@@ -216,6 +219,7 @@ export class LoginGate {
     this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });
+    this.#ctx.metrics.countLogin(req.method, true);
     notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
     return { ok: true, session };
   }

@@ -90,6 +90,7 @@ export interface SessionRequest {
   method: string;
   context: ServerContext;
   single: boolean;
+  clientVersion?: string;
   onEnded: (s: Session) => void;
 }
 

@@ -29,6 +29,8 @@ export interface SessionInit {
    * SSH sessions end when the client goes, whatever channels came and went.
    */
   single: boolean;
+  /** What the client says it is (SSH: its identification line). */
+  clientVersion?: string;
   /** Told once, after every connection closed and the mounts were released. */
   onEnded: (s: Session) => void;
 }
@@ -46,6 +48,7 @@ export class Session {
   readonly protocol: Protocol;
   readonly remoteAddress: string;
   readonly method: string;
+  readonly clientVersion: string;
   readonly connections = new Set<Connection>();
   #lastActivity = Date.now();
   #ended: Promise<void> | undefined;
@@ -57,6 +60,7 @@ export class Session {
     this.protocol = init.protocol;
     this.remoteAddress = init.remoteAddress;
     this.method = init.method;
+    this.clientVersion = init.clientVersion ?? '';
   }
 
   get username(): string {

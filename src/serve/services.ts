@@ -21,6 +21,7 @@ export const SERVICES: LazyService[] = [
   { wanted: (c) => anyPort(c.ftpd?.bindings), load: async () => (await import('../protocols/ftp/service.ts')).ftpService },
   { wanted: (c) => anyPort(c.webdavd?.bindings), load: async () => (await import('../protocols/webdav/service.ts')).webdavService },
   { wanted: (c) => (c.httpd?.bindings ?? []).length > 0, load: async () => (await import('../api/service.ts')).apiService },
+  { wanted: (c) => (c.telemetry?.bind_port ?? 0) > 0, load: async () => (await import('./telemetry.ts')).telemetryService },
 ];
 
 /** Builds the service of `lazy` for `context`, importing its module only when the config wants it. */

@@ -16,16 +16,17 @@ export interface Dump {
   usage: Record<string, unknown>;
   overrides: Record<string, unknown>;
   bans: Record<string, unknown>;
+  api_keys: Record<string, unknown>;
 }
 
 /**
- * The oldest dump this binary loads as is: version 3 only added the bans collection, which a
- * version 2 dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3 and 4 only added the bans and API keys
+ * collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
 
 export async function dumpStore(store: ReadTx): Promise<Dump> {
   const dump: Dump = {
@@ -38,6 +39,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     usage: {},
     overrides: {},
     bans: {},
+    api_keys: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;

@@ -81,6 +81,18 @@ const MIGRATIONS: Migration[] = [
       await tx.clear('bans');
     },
   },
+  {
+    version: 4,
+    description: 'API keys as their own resource (SFTPGo\'s /api/v2/apikeys)',
+    async up() {
+      // The collection starts empty; keys declared on admins in the YAML stay on the admin.
+    },
+    async down(tx, log) {
+      const dropped = await tx.count('api_keys');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'api_keys', records: dropped });
+      await tx.clear('api_keys');
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -248,8 +248,20 @@ export class RecordsTx {
     if (!(await this.get(kind, name))) return false;
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (kind !== 'admin') await this.tx.remove('usage', `${kind}:${name}`);
+    else await this.#dropAdminState(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
+  }
+
+  /**
+   * An admin's API keys and last login go with it (as SFTPGo's foreign key takes the keys), so a
+   * later admin of the same name inherits neither.
+   */
+  async #dropAdminState(admin: string): Promise<void> {
+    const ids: string[] = [];
+    for await (const [id, k] of this.tx.entries('api_keys')) if (k.admin === admin) ids.push(id);
+    for (const id of ids) await this.tx.remove('api_keys', id);
+    await this.tx.remove('meta', META.adminLastLogin(admin));
   }
 
   /**

@@ -20,6 +20,28 @@ export interface BanRecord {
   until: number;
 }
 
+/**
+ * An API key as SFTPGo models it (key: its id). Only the hash of the key is kept; the clear key is
+ * shown once, when it is created, as `<id>.<key>`.
+ */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** The key's hash (the `$pbkdf2-sha256$` form). */
+  key: string;
+  /** 1: an admin's key; 2: a user's (refused here: there is no user API). */
+  scope: 1 | 2;
+  created_at: number;
+  updated_at: number;
+  /** Epoch milliseconds; 0 or absent: never used / never expires. */
+  last_use_at?: number;
+  expires_at?: number;
+  description?: string;
+  /** The admin the key impersonates; empty: any admin named after the key (`<id>.<key>.<admin>`). */
+  admin?: string;
+  user?: string;
+}
+
 export interface Collections {
   meta: unknown;
   users: UserRecord;
@@ -28,6 +50,7 @@ export interface Collections {
   usage: QuotaUsage;
   overrides: Override;
   bans: BanRecord;
+  api_keys: ApiKeyRecord;
 }
 export type CollectionName = keyof Collections;
 
@@ -85,6 +108,8 @@ export const META = {
   nextId: (kind: string) => `next_id:${kind}`,
   /** Epoch ms of a user's first upload / download (by record id): first-* actions fire once. */
   firstTransfer: (direction: 'upload' | 'download', userId: number) => `first_${direction}:${userId}`,
+  /** An admin's last login, epoch milliseconds (kept beside the record so reconcile never sees it). */
+  adminLastLogin: (username: string) => `admin_last_login:${username}`,
 } as const;
 
 export async function schemaVersionOf(tx: ReadTx): Promise<number> {

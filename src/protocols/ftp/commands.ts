@@ -168,7 +168,13 @@ export const COMMANDS: Record<string, Command> = {
   SYST: { login: false, run: (s) => s.reply(215, 'UNIX Type: L8') },
   OPTS: { login: false, needsArg: true, run: opts },
   NOOP: { login: false, run: ok('NOOP ok') },
-  CLNT: { login: false, run: ok('Noted') },
+  CLNT: {
+    login: false,
+    run: (s, a) => {
+      s.clientVersion = a.trim().slice(0, 256) || undefined;
+      return s.reply(200, 'Noted');
+    },
+  },
   HELP: { login: false, run: (s) => s.reply(214, ['The following commands are recognized:', HELP_VERBS, 'Help OK']) },
   QUIT: { login: false, run: (s) => s.quit(221, 'Goodbye') },
   STAT: { login: false, run: stat },

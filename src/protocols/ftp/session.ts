@@ -69,6 +69,8 @@ export class FtpSession {
   renameFrom: string | undefined;
   epsvAll = false;
   hashAlgo = 'SHA-256';
+  /** What the client said it is (CLNT), shown as its version in the connections list. */
+  clientVersion: string | undefined;
 
   constructor(
     private readonly raw: Socket,
@@ -306,7 +308,7 @@ export class FtpSession {
     // A user with TOTP for FTP sends the password with the current code appended (SFTPGo's convention).
     const outcome = await gate.authenticate({ protocol: 'FTP', ip: this.ip, username, method: 'password' }, password);
     if (!outcome.ok) this.#refuse(username, outcome.reason);
-    const opened = outcome.ok ? await gate.open(outcome.user, { protocol: 'FTP', ip: this.ip, method: 'password', single: true, tls: this.tls }) : undefined;
+    const opened = outcome.ok ? await gate.open(outcome.user, { protocol: 'FTP', ip: this.ip, method: 'password', single: true, tls: this.tls, ...(this.clientVersion ? { clientVersion: this.clientVersion } : {}) }) : undefined;
     if (!opened?.ok) {
       if (++this.#failures >= MAX_LOGIN_FAILURES) return this.quit(421, 'Too many failed logins');
       const reason = outcome.ok ? opened?.reason : outcome.reason;

@@ -86,6 +86,7 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       // SFTPGo's pwd answer) and a command cannot change it; clients use these to probe.
       ch.write(`${conn.fs.startDirectory}\n`);
       await actions.notify(conn, 'ssh_cmd', undefined, { sshCmd: name });
+      conn.context.metrics.countSshCommand(true);
       return finish(ch, 0);
     }
     if (name === 'sftpgo-copy') {
@@ -106,9 +107,13 @@ export async function runCommand(ch: ServerChannel, conn: Connection, line: stri
       ch.write(`${digest}  ${f}\n`);
     }
     await actions.notify(conn, 'ssh_cmd', conn.fs.path(files[0]!), { sshCmd: name });
+    conn.context.metrics.countSshCommand(true);
     return finish(ch, 0);
   } catch (err) {
-    if (name !== 'scp') await actions.notify(conn, 'ssh_cmd', target, { sshCmd: name, error: err });
+    if (name !== 'scp') {
+      await actions.notify(conn, 'ssh_cmd', target, { sshCmd: name, error: err });
+      conn.context.metrics.countSshCommand(false);
+    }
     const msg = err instanceof AppError ? err.message : String((err as Error)?.message ?? err);
     try {
       ch.stderr.write(`${name}: ${msg}\n`);

@@ -79,7 +79,7 @@ export class SftpServer {
     };
     for (const b of cfg.bindings ?? []) {
       if (!b.port) continue;
-      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, plainIp(info.ip)));
+      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, plainIp(info.ip), info.header?.identRaw));
       // ssh2 reports a connection only once the client sent its identification line, so the login
       // grace time is armed on the raw socket: a client that connects and says nothing is dropped too.
       server.on('tcpConnection', (socket) => {
@@ -144,7 +144,7 @@ export class SftpServer {
     socket.once('close', () => clearTimeout(timer));
   }
 
-  #accept(client: SshClient, ip: string): void {
+  #accept(client: SshClient, ip: string, clientVersion?: string): void {
     this.#clients.add(client);
     const gate = this.opts.gate;
     const cfg = this.#sftpd;
@@ -194,7 +194,7 @@ export class SftpServer {
           }
           return ctx.reject(methods);
         }
-        const opened = await gate.open(outcome.user, { protocol: 'SSH', ip, method: outcome.method, single: false, tls: true });
+        const opened = await gate.open(outcome.user, { protocol: 'SSH', ip, method: outcome.method, single: false, tls: true, ...(clientVersion ? { clientVersion } : {}) });
         if (!opened.ok) return ctx.reject(methods);
         session = opened.session;
         this.#logins.add(session);

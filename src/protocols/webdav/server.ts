@@ -219,7 +219,7 @@ export class WebdavServer {
       }
       username = outcome.user.username;
       const settings = gate.settings();
-      const client = { ip, tls: 'encrypted' in req.socket && req.socket.encrypted === true };
+      const client = { ip, tls: 'encrypted' in req.socket && req.socket.encrypted === true, userAgent: req.headers['user-agent'] };
       const acquired = await this.#sessions.acquire(outcome.user, client, settings, res);
       if ('refused' in acquired) throw unauthorized();
       try {

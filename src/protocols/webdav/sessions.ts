@@ -29,6 +29,8 @@ export interface DavClient {
   ip: string;
   /** HTTPS listener. */
   tls: boolean;
+  /** The client's User-Agent at login: the connections list shows it as its version. */
+  userAgent?: string | undefined;
 }
 
 /** What a session was opened with: when any of it changes, the next request opens a new one. */
@@ -87,7 +89,7 @@ export class DavSessions {
   }
 
   async #open(key: string, user: UserRecord, client: DavClient, fingerprint: string): Promise<Session | { refused: string }> {
-    const opened = await this.gate.open(user, { protocol: 'DAV', ip: client.ip, method: 'password', single: true, tls: client.tls });
+    const opened = await this.gate.open(user, { protocol: 'DAV', ip: client.ip, method: 'password', single: true, tls: client.tls, ...(client.userAgent ? { clientVersion: client.userAgent } : {}) });
     if (!opened.ok) return { refused: opened.reason };
     const inflight = new Set<ServerResponse>();
     let s: Session | undefined;

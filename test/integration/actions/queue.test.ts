@@ -16,12 +16,12 @@ const QUEUE = 2;
 let s: Sftpd;
 let rx: Receiver;
 let local: string;
-let apiPort: number;
+let telemetryPort: number;
 
 beforeAll(async () => {
   rx = await Receiver.start();
   rx.delayMs = SLOW_MS;
-  apiPort = await freePort();
+  telemetryPort = await freePort();
   const extra = [
     'common:',
     '  actions:',
@@ -29,8 +29,8 @@ beforeAll(async () => {
     `    hook: ${rx.url}`,
     '    timeout: 30',
     `    queue_size: ${QUEUE}`,
-    'httpd:',
-    `  bindings: [{ address: 127.0.0.1, port: ${apiPort} }]`,
+    'telemetry:',
+    `  bind_port: ${telemetryPort}`,
   ].join('\n');
   s = await startSftpd([{ username: 'alice' }], extra);
   local = tempDir('actions-queue-');
@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 async function dropped(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${telemetryPort}/metrics`)).text();
   const m = /^sftpgo_actions_dropped_total\{action="upload"\} (\d+)$/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

@@ -18,6 +18,8 @@ export interface Api {
   dataDir: string;
   sftpPort: number;
   apiPort: number;
+  /** The telemetry listener (/metrics). */
+  telemetryPort: number;
   yaml: string;
   home: string;
   url(path: string): string;
@@ -25,8 +27,8 @@ export interface Api {
   restart(yaml?: string): Promise<void>;
 }
 
-export function configYaml(dir: string, sftpPort: number, apiPort: number, extraUsers = ''): string {
-  return `sftpd:
+export function configYaml(dir: string, sftpPort: number, apiPort: number, extraUsers = '', telemetryPort = 0): string {
+  return `${telemetryPort ? `telemetry:\n  bind_port: ${telemetryPort}\n` : ''}sftpd:
   bindings:
     - address: 127.0.0.1
       port: ${sftpPort}
@@ -75,7 +77,8 @@ export async function startApi(extraUsers = ''): Promise<Api> {
   mkdirSync(join(dir, 'shared'), { recursive: true });
   const sftpPort = await freePort();
   const apiPort = await freePort();
-  const yaml = configYaml(dir, sftpPort, apiPort, extraUsers);
+  const telemetryPort = await freePort();
+  const yaml = configYaml(dir, sftpPort, apiPort, extraUsers, telemetryPort);
   const start = (y: string) => startServer({ yaml: y, cwd: dir, env: { SFTPGO_LOG_LEVEL: 'debug' } });
   const api: Api = {
     server: await start(yaml),
@@ -83,6 +86,7 @@ export async function startApi(extraUsers = ''): Promise<Api> {
     dataDir: join(dir, 'data'),
     sftpPort,
     apiPort,
+    telemetryPort,
     yaml,
     home: join(dir, 'homes/alice'),
     url: (p) => `http://127.0.0.1:${apiPort}${p}`,

@@ -110,7 +110,7 @@ beforeAll(async () => {
   const sftpPort = await freePort();
   const apiPort = await freePort();
   server = await startServer({ yaml: yamlFor(sftpPort, apiPort, rx.url), cwd: base });
-  api = { server, dir: base, dataDir: server.dataDir, sftpPort, apiPort, yaml: '', home: '', url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
+  api = { server, dir: base, dataDir: server.dataDir, sftpPort, apiPort, telemetryPort: 0, yaml: '', home: '', url: (p) => `http://127.0.0.1:${apiPort}${p}`, restart: async () => {} };
   t = await tokenFor(api, 'root', ROOT_PASSWORD);
 });
 

@@ -18,18 +18,20 @@ describe('connections', () => {
     expect(list.status).toBe(200);
     const conn = list.json.find((c: any) => c.username === 'alice');
     expect(conn).toMatchObject({ username: 'alice', remote_address: expect.stringContaining('127.0.0.1'), active_transfers: [] });
-    expect(conn.connection_id).toBe(conn.id);
+    expect(conn.connection_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(conn.client_version).toStartWith('SSH-2.0-');
     expect(['SSH', 'SFTP']).toContain(conn.protocol);
     expect(conn.connection_time).toBeLessThanOrEqual(Date.now());
 
-    const metrics = await call(api, 'GET', '/metrics');
-    expect(metrics.text).toMatch(/sftpgo_connections\{protocol="(SSH|SFTP)"\} 1/);
+    const metrics = await (await fetch(`http://127.0.0.1:${api.telemetryPort}/metrics`)).text();
+    expect(metrics).toMatch(/sftpgo_connections\{protocol="(SSH|SFTP)"\} 1/);
+    expect(metrics).toMatch(/^sftpgo_active_connections 1$/m);
 
-    const del = await call(api, 'DELETE', `/api/v2/connections/${conn.id}`, { token: t });
+    const del = await call(api, 'DELETE', `/api/v2/connections/${conn.connection_id}`, { token: t });
     expect(del.status).toBe(200);
     await closed;
     expect((await call(api, 'GET', '/api/v2/connections', { token: t })).json).toEqual([]);
-    expect((await call(api, 'DELETE', `/api/v2/connections/${conn.id}`, { token: t })).status).toBe(404);
+    expect((await call(api, 'DELETE', `/api/v2/connections/${conn.connection_id}`, { token: t })).status).toBe(404);
   });
 });
 
@@ -39,9 +41,10 @@ describe('quotas', () => {
     expect(g.status).toBe(200);
     expect(g.json.username).toBe('alice');
     let r = await call(api, 'PUT', '/api/v2/quotas/users/alice/usage?mode=reset', { token: t, body: { used_quota_size: 100, used_quota_files: 2 } });
-    expect(r.json).toMatchObject({ used_quota_size: 100, used_quota_files: 2 });
+    expect(r.json).toEqual({ message: 'Quota updated' });
+    expect((await call(api, 'GET', '/api/v2/quotas/users/alice/usage', { token: t })).json).toMatchObject({ used_quota_size: 100, used_quota_files: 2 });
     r = await call(api, 'PUT', '/api/v2/quotas/users/alice/usage?mode=add', { token: t, body: { used_quota_size: 50, used_quota_files: 1 } });
-    expect(r.json).toMatchObject({ used_quota_size: 150, used_quota_files: 3 });
+    expect(r.status).toBe(200);
     expect((await call(api, 'GET', '/api/v2/users/alice', { token: t })).json.used_quota_size).toBe(150);
     r = await call(api, 'PUT', '/api/v2/quotas/users/alice/usage?mode=reset', { token: t, body: { used_quota_size: -1 } });
     expect(r.status).toBe(400);
@@ -74,7 +77,9 @@ describe('health, metrics, status, OpenAPI', () => {
     expect(h.status).toBe(200);
     expect(h.text).toBe('ok');
     await call(api, 'GET', '/api/v2/token', { basic: ['root', 'wrong'] });
-    const m = await call(api, 'GET', '/metrics');
+    expect((await call(api, 'GET', '/metrics')).status).toBe(404);
+    const res = await fetch(`http://127.0.0.1:${api.telemetryPort}/metrics`);
+    const m = { status: res.status, text: await res.text() };
     expect(m.status).toBe(200);
     expect(m.text).toContain('# TYPE sftpgo_login_failed_total counter');
     expect(m.text).toMatch(/sftpgo_login_failed_total\{protocol="HTTP",reason="invalid_credentials"\} [1-9]/);

@@ -115,11 +115,13 @@ describe('transfer usage', () => {
   test('PUT resets or adds to the data transfer counters', async () => {
     let r = await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage', { token: t, body: { used_upload_data_transfer: 1000, used_download_data_transfer: 2000 } });
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ used_upload_data_transfer: 1000, used_download_data_transfer: 2000 });
-    r = await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage?mode=add', { token: t, body: { used_upload_data_transfer: -400, used_download_data_transfer: 5 } });
-    expect(r.json).toMatchObject({ used_upload_data_transfer: 600, used_download_data_transfer: 2005 });
-    expect((await call(api, 'GET', '/api/v2/users/bob', { token: t })).json).toMatchObject({ used_upload_data_transfer: 600, used_download_data_transfer: 2005 });
+    expect(r.json).toEqual({ message: 'Quota updated' });
+    r = await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage?mode=add', { token: t, body: { used_upload_data_transfer: 400, used_download_data_transfer: 5 } });
+    expect(r.status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/bob', { token: t })).json).toMatchObject({ used_upload_data_transfer: 1400, used_download_data_transfer: 2005 });
+    // As SFTPGo: negative values are refused in either mode.
     expect((await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage', { token: t, body: { used_upload_data_transfer: -1 } })).status).toBe(400);
+    expect((await call(api, 'PUT', '/api/v2/quotas/users/bob/transfer-usage?mode=add', { token: t, body: { used_upload_data_transfer: -1 } })).status).toBe(400);
     expect((await call(api, 'PUT', '/api/v2/quotas/users/nobody/transfer-usage', { token: t, body: {} })).status).toBe(404);
   });
 });

@@ -89,7 +89,7 @@ describe('banning', () => {
 
   test('a ban that starts during a keep-alive WebDAV connection closes it at the next request', async () => {
     const url = `http://127.0.0.1:${s.ports.dav}/`;
-    const bans = async () => Number(/sftpgo_defender_bans_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${s.ports.api}/metrics`)).text())?.[1] ?? 0);
+    const bans = async () => Number(/sftpgo_defender_bans_total (\d+)/.exec(await (await fetch(`http://127.0.0.1:${s.ports.telemetry}/metrics`)).text())?.[1] ?? 0);
     const before = await bans();
     const r = await run('curl', ['-s', '--max-time', '20', '--interface', '127.0.0.8', '-u', 'alice:wrong', '-w', '%{http_code} %{num_connects}\n', ...Array.from({ length: 12 }, () => ['-o', '/dev/null', url]).flat()], { timeout: 30_000 });
     const replies = r.stdout.trim().split('\n').map((l) => l.split(' '));

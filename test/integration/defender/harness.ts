@@ -17,6 +17,7 @@ export interface Ports {
   ftp: number;
   dav: number;
   api: number;
+  telemetry: number;
 }
 
 export interface Stack {
@@ -50,6 +51,8 @@ webdavd:
   bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]
 httpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.api} }]
+telemetry:
+  bind_port: ${ports.telemetry}
 data_provider:
   password_hashing:
     bcrypt_options: { cost: 4 }
@@ -74,7 +77,7 @@ export async function startStack(defender: string, files: Record<string, string>
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   mkdirSync(join(dir, 'homes/alice'), { recursive: true });
   writeFileSync(join(dir, 'homes/alice/hello.txt'), 'hello\n');
-  const ports: Ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
+  const ports: Ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort(), telemetry: await freePort() };
   const logFile = join(dir, 'sftpgo.log');
   const start = () => startServer({ cwd: dir, env: { SFTPGO_LOG_LEVEL: 'info' }, yaml: undefined, extraArgs: ['--config', join(dir, 'sftpgo.yaml')] });
   const stack: Stack = {

@@ -18,6 +18,7 @@ interface Running {
   password: string;
   sftpPort: number;
   apiPort: number;
+  telemetryPort: number;
   lines: Record<string, unknown>[];
 }
 
@@ -26,7 +27,7 @@ async function start(user: string): Promise<Running> {
   const home = join(dir, 'home');
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, `${user}.txt`), `${user}'s file`);
-  const [sftpPort, apiPort] = [await freePort(), await freePort()];
+  const [sftpPort, apiPort, telemetryPort] = [await freePort(), await freePort(), await freePort()];
   const password = `${user}-Secret-1`;
   const file = join(dir, 'sftpgo.yaml');
   writeFileSync(file, `sftpd:
@@ -37,6 +38,8 @@ httpd:
   bindings:
     - address: 127.0.0.1
       port: ${apiPort}
+telemetry:
+  bind_port: ${telemetryPort}
 common:
   defender:
     enabled: true
@@ -66,7 +69,7 @@ admins:
     flags: { config: file },
     logSink: { write: (line) => void lines.push(JSON.parse(line)) },
   });
-  return { server, user, password, sftpPort, apiPort, lines };
+  return { server, user, password, sftpPort, apiPort, telemetryPort, lines };
 }
 
 function sftpLogin(port: number, username: string, password: string): Promise<{ client: InstanceType<typeof Client>; sftp: SFTPWrapper }> {
@@ -162,7 +165,7 @@ describe('two servers in one process', () => {
     await until(() => b.server.context.metrics.value('sftpgo_login_failed_total', failed) === 2);
     expect(a.server.context.metrics.value('sftpgo_login_failed_total', failed)).toBe(before);
     expect(before).toBe(0);
-    const text = await (await fetch(`http://127.0.0.1:${a.apiPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${a.telemetryPort}/metrics`)).text();
     expect(text).not.toContain('sftpgo_login_failed_total');
   });
 

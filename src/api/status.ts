@@ -1,0 +1,74 @@
+// What `/api/v2/status` and `/api/v2/connections` show, in SFTPGo's shapes (`ServicesStatus`,
+// `ConnectionStatus`): each service's state and bindings as configured, the live connections with
+// their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count
+// and the store's record counts.
+import type { Connection } from '../core/connection.ts';
+import type { ServerContext } from '../core/context.ts';
+
+type Json = Record<string, unknown>;
+
+/** The fields of a binding SFTPGo's status lists for a service; the rest of our config stays out. */
+const BINDING_FIELDS = {
+  ssh: ['address', 'port', 'apply_proxy_config'],
+  ftp: ['address', 'port', 'apply_proxy_config', 'tls_mode', 'min_tls_version', 'force_passive_ip', 'passive_ip_overrides', 'client_auth_type',
+    'tls_cipher_suites', 'passive_connections_security', 'active_connections_security', 'ignore_ascii_transfer_type', 'debug'],
+  webdav: ['address', 'port', 'enable_https', 'min_tls_version', 'client_auth_type', 'tls_cipher_suites', 'prefix', 'proxy_allowed'],
+} as const;
+
+function bindings(list: readonly object[] | undefined, fields: readonly string[]): Json[] {
+  return (list ?? [])
+    .filter((b) => ((b as { port?: number }).port ?? 0) > 0)
+    .map((b) => Object.fromEntries(fields.filter((f) => f in b).map((f) => [f, (b as Json)[f]])));
+}
+
+/** One entry of `/api/v2/connections`: SFTPGo's ConnectionStatus (times in epoch milliseconds). */
+export function connectionStatus(c: Connection): Json {
+  return {
+    username: c.username,
+    connection_id: c.id,
+    ...(c.clientVersion ? { client_version: c.clientVersion } : {}),
+    remote_address: c.remoteAddress,
+    connection_time: c.startedAt,
+    last_activity: c.lastActivity,
+    protocol: c.protocol,
+    active_transfers: [...c.transfers].map((t) => ({ operation_type: t.direction, path: t.virtualPath, start_time: t.startedAt, size: t.bytes })),
+  };
+}
+
+export async function servicesStatus(runtime: ServerContext): Promise<Json> {
+  const cfg = runtime.config;
+  const live = runtime.connections.list();
+  const count = (protocols: readonly string[]) => live.filter((c) => protocols.includes(c.protocol)).length;
+  const ssh = bindings(cfg.sftpd?.bindings, BINDING_FIELDS.ssh);
+  const ftp = bindings(cfg.ftpd?.bindings, BINDING_FIELDS.ftp);
+  const webdav = bindings(cfg.webdavd?.bindings, BINDING_FIELDS.webdav);
+  const range = cfg.ftpd?.passive_port_range;
+  return {
+    ssh: {
+      is_active: ssh.length > 0,
+      bindings: ssh,
+      connections: count(['SSH', 'SFTP', 'SCP']),
+    },
+    ftp: {
+      is_active: ftp.length > 0,
+      bindings: ftp,
+      ...(range ? { passive_port_range: { start: range.start ?? 0, end: range.end ?? 0 } } : {}),
+      connections: count(['FTP']),
+    },
+    webdav: { is_active: webdav.length > 0, bindings: webdav, connections: count(['DAV']) },
+    data_provider: { is_active: true, driver: 'lmdb', error: '' },
+    defender: { is_active: runtime.defender.enabled },
+    // One TOTP configuration, fixed (SHA-1, 6 digits, 30 s): the one SFTPGo calls "Default".
+    mfa: { is_active: true, totp_configs: [{ name: 'Default', algo: 'sha1' }] },
+    // Neither a global IP allow list nor rate limiters exist here.
+    allow_list: { is_active: false },
+    rate_limiters: { is_active: false, protocols: [] },
+    store: {
+      users: await runtime.store.count('users'),
+      folders: await runtime.store.count('folders'),
+      admins: await runtime.store.count('admins'),
+      api_keys: await runtime.store.count('api_keys'),
+      overrides: await runtime.store.count('overrides'),
+    },
+  };
+}

@@ -128,7 +128,15 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
         const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
         if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
         body = accepted.body;
-      } else body = stripReadOnly(body as Record<string, unknown>);
+      } else {
+        body = stripReadOnly(body as Record<string, unknown>);
+        // An admin's role kept from an SFTPGo import comes back in a GET body: sent back unchanged
+        // it is state the server keeps; any other role is refused below (roles do not exist yet).
+        const b = body as Record<string, unknown>;
+        const name = route.method === 'put' ? c.req.param('username') : undefined;
+        const current = name && b.role !== undefined ? ((await ctx.runtime.store.get('admins', name)) as Record<string, unknown> | undefined) : undefined;
+        if (current && b.role === current.role) delete b.role;
+      }
       if (route.accept) body = route.accept(body as Record<string, unknown>);
       // PUT may leave out the name: it is in the path.
       const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');

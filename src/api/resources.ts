@@ -45,8 +45,6 @@ export const READ_ONLY_FIELDS = [
   'id', 'created_at', 'updated_at', 'last_login', 'source', 'overrides', 'used_quota_size', 'used_quota_files',
   'last_quota_update', 'used_upload_data_transfer', 'used_download_data_transfer', 'first_upload', 'first_download',
   'last_password_change', 'users', 'password_digest', 'external_auth_cached_until',
-  // Kept from an SFTPGo import until groups and roles exist here; a PUT leaves them as they are.
-  'groups', 'role',
 ];
 
 export function stripReadOnly(body: Record<string, unknown>): Record<string, unknown> {
@@ -225,7 +223,8 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
 }
 
 /** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
-const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
+// An imported admin's role is kept until roles exist here: clearing it would make the admin global.
+const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name', 'role']);
 
 function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
   return keys.map((k) => {

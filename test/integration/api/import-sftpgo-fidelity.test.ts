@@ -227,6 +227,13 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     expect(eu).toMatchObject({ status: 0, role: 'eu', permissions: ['add_users', 'edit_users', 'view_users'] });
     expect((await call(api, 'GET', '/api/v2/token', { basic: ['eu-admin', 'admin-Pass-1'] })).status).toBe(401);
     expect((await call(api, 'GET', '/api/v2/token', { basic: ['superadmin', 'admin-Pass-1'] })).status).toBe(200);
+    // Its GET body sent back (an edit) keeps the role; a PUT that leaves the role out keeps it too,
+    // so no edit turns it into a global admin; another role is refused until roles exist.
+    expect((await call(api, 'PUT', '/api/v2/admins/eu-admin', { token: t, body: { ...eu, description: 'edited' } })).status).toBe(200);
+    const { role: _r, ...noRole } = eu;
+    expect((await call(api, 'PUT', '/api/v2/admins/eu-admin', { token: t, body: noRole })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/admins/eu-admin', { token: t })).json).toMatchObject({ role: 'eu', status: 0 });
+    expect((await call(api, 'PUT', '/api/v2/admins/eu-admin', { token: t, body: { ...eu, role: 'us' } })).status).toBe(400);
   });
 });
 

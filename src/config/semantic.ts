@@ -9,6 +9,7 @@ import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 import { defenderProblems } from '../core/defender.ts';
 import { oneShot } from '../lib/jit.ts';
+import { isAddressOrCidr } from '../lib/cidr.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -65,7 +66,27 @@ export function checkSemantics(config: Config): Problem[] {
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
   for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
+  for (const p of proxyProblems(config)) add(p.path, p.message);
   return problems;
+}
+
+/** PROXY protocol keys: valid source lists, and each binding kind's own switch (SFTPGo's names). */
+function proxyProblems(config: Config): Problem[] {
+  const out: Problem[] = [];
+  for (const field of ['proxy_allowed', 'proxy_skipped'] as const)
+    (config.common?.[field] ?? []).forEach((entry, i) => {
+      if (!isAddressOrCidr(entry)) out.push({ path: ['common', field, i], message: `"${entry}" is not an IP address or CIDR network` });
+    });
+  (config.ftpd?.bindings ?? []).forEach((b, i) => {
+    if (b.proxy_mode !== undefined) out.push({ path: ['ftpd', 'bindings', i, 'proxy_mode'], message: 'not supported on FTP bindings: use apply_proxy_config' });
+  });
+  for (const section of ['webdavd', 'httpd'] as const)
+    (config[section]?.bindings ?? []).forEach((b, i) => {
+      if (b.apply_proxy_config !== undefined)
+        out.push({ path: [section, 'bindings', i, 'apply_proxy_config'], message: section === 'webdavd' ? 'not supported on WebDAV bindings: use proxy_mode (1 applies common.proxy_protocol), as in SFTPGo' : 'not supported on HTTP bindings' });
+      if (section === 'httpd' && b.proxy_mode !== undefined) out.push({ path: [section, 'bindings', i, 'proxy_mode'], message: 'not supported on HTTP bindings' });
+    });
+  return out;
 }
 
 function duplicates<T>(items: T[], name: (t: T) => string, report: (index: number, name: string) => void): void {

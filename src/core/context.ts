@@ -9,6 +9,7 @@ import { TotpCodes } from '../auth/totp.ts';
 import type { UserRecord } from '../model.ts';
 import { Actions } from './actions.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
+import { ClientSockets } from './client-sockets.ts';
 import { ConnectionRegistry } from './connection.ts';
 import { Defender } from './defender.ts';
 import { LoginGate } from './gate.ts';
@@ -60,6 +61,8 @@ export class ServerContext {
   readonly connections = new ConnectionRegistry();
   /** Effective user records transfers read their limits from, forgotten at each store change. */
   readonly currentUsers: CurrentUsers;
+  /** Accepted client sockets: connection caps, PROXY headers, client addresses. */
+  readonly sockets: ClientSockets;
   /** The one way in for every protocol and the API. */
   readonly gate: LoginGate;
   /** What every backend this server opens is given: its secrets resolver and this server's log. */
@@ -77,6 +80,7 @@ export class ServerContext {
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
+    this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);
     this.backends = backendServices(this.log, init.store.secrets);
   }

@@ -120,6 +120,7 @@ export class FtpServer {
 
   #accept(sock: Socket, listener: Listener): void {
     const server = this;
+    const proxy = listener.binding.apply_proxy_config !== false;
     const host: SessionHost = {
       get ftpd() {
         return server.#ftpd;
@@ -134,12 +135,21 @@ export class FtpServer {
       },
       tlsContext: () => listener.tls,
       banner: () => this.#banner,
+      // Passive data connections through the same proxy carry their own header (SFTPGo expects
+      // it on both); they are not counted against the caps.
+      admitData: proxy ? (data: Socket) => this.opts.gate.sockets.accept(data, { protocol: 'FTP', proxy, counted: false }) : undefined,
     };
     // A reset while the admission is pending must not be an unhandled 'error'.
     sock.on('error', () => undefined);
-    void this.opts.gate.admit(sock, sock.remoteAddress ?? '', 'FTP').then((refused) => {
-      if (refused) return void sock.destroy();
-      const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
+    const gate = this.opts.gate;
+    // Over the caps: 421 (RFC 959's "closing control connection") on plain bindings; an implicit
+    // TLS client would read it as a broken handshake, so it is only closed.
+    const implicit = (listener.binding.tls_mode ?? 0) === 2;
+    const refuse = (s: Socket): void => void (implicit ? s.destroy() : s.end('421 Access denied\r\n'));
+    void gate.sockets.accept(sock, { protocol: 'FTP', proxy, refuse }).then(async (ip) => {
+      if (ip === undefined) return;
+      if (await gate.admit(sock, ip, 'FTP')) return void sock.destroy();
+      const session = new FtpSession(sock, host, { ip, onClose: () => this.#sessions.delete(session) });
       this.#sessions.add(session);
       session.start().catch((err) => {
         this.opts.log('error', 'ftp_session_error', { error: String(err) });

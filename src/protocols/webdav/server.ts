@@ -4,8 +4,8 @@
 // stay as started on reload; users, CORS and cache settings follow the new config.
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
@@ -13,7 +13,6 @@ import type { LoginGate } from '../../core/gate.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
-import { plainIp } from '../../core/ip.ts';
 import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
@@ -56,8 +55,11 @@ export interface WebdavServerOptions {
 }
 
 interface Listener {
+  listener: NetServer;
+  /** The HTTP server the admitted sockets are handed to. */
   server: Server;
-  prefix: string;
+  /** Every socket accepted and not yet closed, destroyed at stop. */
+  sockets: Set<Socket>;
 }
 
 /** "/dav/" or "dav" -> "/dav"; "" or "/" -> "". */
@@ -96,39 +98,64 @@ export class WebdavServer {
   async start(): Promise<void> {
     for (const [index, b] of (this.#webdavd.bindings ?? []).entries()) {
       if (!b.port) continue;
-      const server = this.#createServer(b, index);
+      // The HTTP server never listens itself: our listener admits each socket first (caps, PROXY
+      // header) and hands it over, wrapped in TLS for an HTTPS binding.
+      const server = createHttpServer();
+      const tls = this.#secureContext(b, index);
       const prefix = normalizePrefix(b.prefix);
       server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, prefix));
       // Large uploads may take long; only the headers have a deadline.
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
       server.keepAliveTimeout = 30_000;
-      const host = b.address || '0.0.0.0';
-      await new Promise<void>((res, rej) => {
-        server.once('error', rej);
-        server.listen(b.port, host, () => {
-          server.off('error', rej);
-          res();
-        });
-      });
-      server.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
       // A malformed request: one protocol_error line and a bare 400, as Node would answer.
       server.on('clientError', (err: Error, sock) => {
         if (isConnectionNoise(err)) return void sock.destroy();
-        this.opts.gate.protocolError({ ip: (sock as Socket).remoteAddress ?? '', protocol: 'DAV', username: '', error: err.message });
+        this.opts.gate.protocolError({ ip: this.opts.gate.sockets.addressOf(sock), protocol: 'DAV', username: '', error: err.message });
         if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         else sock.destroy();
       });
-      this.#listeners.push({ server, prefix });
-      const addr = server.address() as AddressInfo;
+      const sockets = new Set<Socket>();
+      const proxy = b.proxy_mode === 1;
+      const listener = createNetServer({ pauseOnConnect: true }, (sock) => {
+        sockets.add(sock);
+        sock.once('close', () => sockets.delete(sock));
+        void this.opts.gate.sockets.accept(sock, { protocol: 'DAV', proxy }).then((ip) => {
+          if (ip === undefined) return;
+          if (!tls) {
+            server.emit('connection', sock);
+            sock.resume();
+            return;
+          }
+          const secure = new TLSSocket(sock, { isServer: true, secureContext: tls });
+          this.opts.gate.sockets.alias(secure, sock);
+          secure.on('error', (err: Error) => {
+            if (!isConnectionNoise(err)) this.opts.gate.protocolError({ ip, protocol: 'DAV', username: '', error: `TLS: ${err.message}` });
+            sock.destroy();
+          });
+          server.emit('connection', secure);
+        });
+      });
+      const host = b.address || '0.0.0.0';
+      await new Promise<void>((res, rej) => {
+        listener.once('error', rej);
+        listener.listen(b.port, host, () => {
+          listener.off('error', rej);
+          res();
+        });
+      });
+      listener.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
+      this.#listeners.push({ listener, server, sockets });
+      const addr = listener.address() as AddressInfo;
       this.opts.log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
   }
 
-  #createServer(b: TlsBinding, index: number): Server {
-    if (!b.enable_https) return createHttpServer();
+  /** The binding's TLS context when it serves HTTPS. */
+  #secureContext(b: TlsBinding, index: number): SecureContext | undefined {
+    if (!b.enable_https) return undefined;
     const d = this.#webdavd;
     const certFile = b.certificate_file || d.certificate_file;
     const keyFile = b.certificate_key_file || d.certificate_key_file;
@@ -142,7 +169,7 @@ export class WebdavServer {
       }
     };
     try {
-      return createHttpsServer({ cert: read(certFile), key: read(keyFile), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' }) as unknown as Server;
+      return createSecureContext({ cert: read(certFile), key: read(keyFile), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' });
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new AppError('config', `webdavd: invalid certificate or key (${certFile}): ${(err as Error).message}`);
@@ -157,10 +184,11 @@ export class WebdavServer {
   async stop(): Promise<void> {
     await Promise.all(
       this.#listeners.splice(0).map(
-        ({ server }) =>
+        ({ listener, server, sockets }) =>
           new Promise<void>((r) => {
-            server.close(() => r());
+            listener.close(() => r());
             (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+            for (const sock of sockets) sock.destroy();
           }),
       ),
     );
@@ -196,7 +224,7 @@ export class WebdavServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
     const started = Date.now();
-    const ip = plainIp(req.socket.remoteAddress);
+    const ip = this.opts.gate.sockets.addressOf(req.socket);
     let username: string | undefined;
     res.on('finish', () => this.opts.log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
     try {

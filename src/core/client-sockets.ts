@@ -88,13 +88,14 @@ export class ClientSockets {
     if (counted) {
       this.#total++;
       socket.once('close', () => this.#total--);
-      const overTotal = this.#overTotal();
-      if (overTotal) return refuse(peer, overTotal);
     }
     const policy = this.#policyFor(peer, opts.proxy);
     if (policy === 'reject') return refuse(peer, 'proxy_source_not_allowed');
     let ip = peer;
     if (policy !== 'off') {
+      // A full server does not wait for a header to say so.
+      const overTotal = counted ? this.#overTotal() : undefined;
+      if (overTotal) return refuse(peer, overTotal);
       const read = await readHeaderFrom(socket, opts.headerTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS);
       if (read.kind === 'closed') return undefined;
       if (read.kind === 'invalid') {
@@ -112,9 +113,12 @@ export class ClientSockets {
         if (left > 0) this.#perHost.set(ip, left);
         else this.#perHost.delete(ip);
       });
+      // The per-host cap first, as SFTPGo: a host over its own cap is told so (and scored) even
+      // when the server is full too. A safelisted host may exceed it (the defender's answer in SFTPGo).
       const max = this.#ctx.config.common?.max_per_host_connections ?? 0;
-      // A safelisted host may exceed it (SFTPGo: the defender's answer for a safe address).
       if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip)) return refuse(ip, 'max_per_host_connections');
+      const overTotal = this.#overTotal();
+      if (overTotal) return refuse(ip, overTotal);
     }
     if (socket.destroyed) return undefined;
     this.#addresses.set(socket, ip);

@@ -145,7 +145,8 @@ export class FtpServer {
     // Over the caps: 421 (RFC 959's "closing control connection") on plain bindings; an implicit
     // TLS client would read it as a broken handshake, so it is only closed.
     const implicit = (listener.binding.tls_mode ?? 0) === 2;
-    const refuse = (s: Socket): void => void (implicit ? s.destroy() : s.end('421 Access denied\r\n'));
+    // The socket is paused and would not notice the client's FIN: destroyed once the reply is out.
+    const refuse = (s: Socket): void => void (implicit ? s.destroy() : s.end('421 Access denied\r\n', () => s.destroy()));
     void gate.sockets.accept(sock, { protocol: 'FTP', proxy, refuse }).then(async (ip) => {
       if (ip === undefined) return;
       if (await gate.admit(sock, ip, 'FTP')) return void sock.destroy();

@@ -37,6 +37,7 @@ beforeAll(async () => {
     threshold: 100000
     score_limit_exceeded: 1
     score_no_auth: 0
+    safelist: [127.0.0.9]
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
 ftpd:
@@ -161,6 +162,17 @@ describe('caps of 2 total and 1 per host', () => {
     const w = await raw(ports.dav, '127.0.0.3');
     await refused(w, 'HTTP/1.1 ', 'OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n');
     await closeAll(s, f);
+  });
+
+  test('a defender safelist address is not capped per host (only in total)', async () => {
+    const a = await raw(ports.sftp, '127.0.0.9');
+    await accepted(a, 'SSH-2.0-');
+    const b = await raw(ports.ftp, '127.0.0.9');
+    await accepted(b, '220');
+    expect(server.context.sockets.counts('127.0.0.9')).toEqual({ total: 2, host: 2 });
+    const c = await raw(ports.sftp, '127.0.0.9');
+    await refused(c, 'SSH-2.0-');
+    await closeAll(a, b);
   });
 
   test('a flood of idle connections from one host does not keep a user on another host out', async () => {

@@ -194,6 +194,36 @@ describe('through HAProxy, proxy_protocol 2 with HAProxy in proxy_allowed', () =
     expect(failedFrom('127.0.0.3', 'FTP')).toBe(2);
   });
 
+  test('FTP passive data connections carry their own header: with it the listing flows, without it the data connection is refused', async () => {
+    for (const withHeader of [true, false]) {
+      const c = await raw(p.ftpV1, '127.0.0.2');
+      try {
+        await until(() => /^220 /m.test(c.received()));
+        c.sock.write(`USER dora\r\nPASS ${PASSWORD}\r\n`);
+        await until(() => /^230 /m.test(c.received()));
+        c.sock.write('EPSV\r\n');
+        await until(() => /^229 .*\|(\d+)\|/m.test(c.received()));
+        const port = Number(c.received().match(/^229 .*\|(\d+)\|/m)![1]);
+        // As HAProxy would forward it: from the proxy's address, the header naming the client.
+        const data = await raw(port, '127.0.0.1');
+        // Without it, bytes that are no header (an upload's first ones) are refused at once.
+        data.sock.write(withHeader ? `PROXY TCP4 127.0.0.2 127.0.0.1 40001 ${port}\r\n` : 'data');
+        c.sock.write('NLST\r\n');
+        if (withHeader) {
+          await data.closed;
+          expect(data.received()).toBe('hello.txt\r\n');
+          await until(() => /^226 /m.test(c.received()));
+        } else {
+          await data.closed;
+          expect(data.received()).toBe('');
+          expect(lines.some((l) => l.event === 'connection_refused' && l.protocol === 'FTP' && l.reason === 'proxy_header_missing')).toBe(true);
+        }
+      } finally {
+        c.sock.destroy();
+      }
+    }
+  });
+
   test('WebDAV with proxy_mode 1 (send-proxy-v2)', async () => {
     expect(await davStatus(p.davV2, '127.0.0.2')).toBe(207);
     expect(await davStatus(p.davV2, '127.0.0.3')).toBe(401);

@@ -33,6 +33,8 @@ export class FtpServer {
   #banner: string[] = [];
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<FtpSession>();
+  /** Accepted control sockets still at the door (caps, PROXY header, admission). */
+  readonly #pending = new Set<Socket>();
   #idleCheck = false;
 
   constructor(private readonly opts: FtpServerOptions) {
@@ -98,7 +100,10 @@ export class FtpServer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    const closed = Promise.all(this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r()))));
+    for (const s of this.#pending) s.destroy();
+    this.#pending.clear();
+    await closed;
     for (const s of [...this.#sessions]) s.close();
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
@@ -147,9 +152,13 @@ export class FtpServer {
     const implicit = (listener.binding.tls_mode ?? 0) === 2;
     // The socket is paused and would not notice the client's FIN: destroyed once the reply is out.
     const refuse = (s: Socket): void => void (implicit ? s.destroy() : s.end('421 Access denied\r\n', () => s.destroy()));
+    // Until its session exists, stop() closes the socket from here.
+    this.#pending.add(sock);
+    sock.once('close', () => this.#pending.delete(sock));
     void gate.sockets.accept(sock, { protocol: 'FTP', proxy, refuse }).then(async (ip) => {
       if (ip === undefined) return;
       if (await gate.admit(sock, ip, 'FTP')) return void sock.destroy();
+      if (!this.#pending.delete(sock)) return void sock.destroy();
       const session = new FtpSession(sock, host, { ip, onClose: () => this.#sessions.delete(session) });
       this.#sessions.add(session);
       session.start().catch((err) => {

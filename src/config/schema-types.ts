@@ -84,7 +84,7 @@ export interface Common {
    */
   rename_mode?: 0 | 1;
   /**
-   * Most client connections open at once (SSH, FTP control and WebDAV TCP connections, authenticated or not); also refused while the live connections or transfers reach it. A connection over the cap is closed right after accept (FTP: 421 first). 0: unlimited (the default).
+   * Most client connections open at once (SSH, FTP control, WebDAV and REST API TCP connections, authenticated or not); also refused while the live connections or transfers reach it. A connection over the cap is closed right after accept (FTP: 421 first). 0: unlimited (the default).
    */
   max_total_connections?: number;
   /**
@@ -92,7 +92,7 @@ export interface Common {
    */
   max_per_host_connections?: number;
   /**
-   * HAProxy PROXY protocol (v1 and v2) on the SFTP and FTP bindings with apply_proxy_config (default true) and WebDAV bindings with proxy_mode 1. 0: off. 1: the header is read from every connection (within 10 seconds) but used only from proxy_allowed sources; a connection without one is accepted. 2: required: connections from sources not in proxy_allowed are rejected, and those from proxy_allowed must send a header. proxy_skipped sources never have a header read.
+   * HAProxy PROXY protocol (v1 and v2) on the SFTP and FTP bindings with apply_proxy_config (default true) and WebDAV and HTTP bindings with proxy_mode 1. 0: off. 1: the header is read from every connection (within 10 seconds) but used only from proxy_allowed sources; a connection without one is accepted. 2: required: connections from sources not in proxy_allowed are rejected, and those from proxy_allowed must send a header. proxy_skipped sources never have a header read.
    */
   proxy_protocol?: 0 | 1 | 2;
   /**
@@ -266,7 +266,7 @@ export interface TlsBinding {
    */
   apply_proxy_config?: boolean;
   /**
-   * WebDAV bindings: 1 applies common.proxy_protocol (the PROXY header) to this binding, as SFTPGo's proxy_mode; 0 (the default) does not. Not taken by FTP and HTTP bindings.
+   * WebDAV and HTTP (REST API) bindings: 1 applies common.proxy_protocol (the PROXY header) to this binding, as SFTPGo's proxy_mode; 0 (the default) does not. Not taken by FTP bindings.
    */
   proxy_mode?: 0 | 1;
   /**

@@ -83,8 +83,7 @@ function proxyProblems(config: Config): Problem[] {
   for (const section of ['webdavd', 'httpd'] as const)
     (config[section]?.bindings ?? []).forEach((b, i) => {
       if (b.apply_proxy_config !== undefined)
-        out.push({ path: [section, 'bindings', i, 'apply_proxy_config'], message: section === 'webdavd' ? 'not supported on WebDAV bindings: use proxy_mode (1 applies common.proxy_protocol), as in SFTPGo' : 'not supported on HTTP bindings' });
-      if (section === 'httpd' && b.proxy_mode !== undefined) out.push({ path: [section, 'bindings', i, 'proxy_mode'], message: 'not supported on HTTP bindings' });
+        out.push({ path: [section, 'bindings', i, 'apply_proxy_config'], message: `not supported on ${section === 'webdavd' ? 'WebDAV' : 'HTTP'} bindings: use proxy_mode (1 applies common.proxy_protocol), as in SFTPGo` });
     });
   return out;
 }

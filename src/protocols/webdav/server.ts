@@ -3,13 +3,13 @@
 // of requests to core Connections (sessions.ts) and the method table. Listeners and certificates
 // stay as started on reload; users, CORS and cache settings follow the new config.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { TlsBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
+import { openHttpDoor, type HttpDoor } from '../../core/http-door.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
@@ -54,14 +54,6 @@ export interface WebdavServerOptions {
   log: Log;
 }
 
-interface Listener {
-  listener: NetServer;
-  /** The HTTP server the admitted sockets are handed to. */
-  server: Server;
-  /** Every socket accepted and not yet closed, destroyed at stop. */
-  sockets: Set<Socket>;
-}
-
 /** "/dav/" or "dav" -> "/dav"; "" or "/" -> "". */
 export function normalizePrefix(p: string | undefined): string {
   const t = (p ?? '').trim().replace(/\/+$/, '');
@@ -71,7 +63,7 @@ export function normalizePrefix(p: string | undefined): string {
 
 export class WebdavServer {
   #config: Config;
-  readonly #listeners: Listener[] = [];
+  readonly #listeners: HttpDoor[] = [];
   readonly #sessions: DavSessions;
   readonly #shared: DavShared = { locks: new LockTable(), props: new DeadProperties() };
   readonly #cache: CredentialsCache;
@@ -115,38 +107,20 @@ export class WebdavServer {
         if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         else sock.destroy();
       });
-      const sockets = new Set<Socket>();
-      const proxy = b.proxy_mode === 1;
-      const listener = createNetServer({ pauseOnConnect: true }, (sock) => {
-        sockets.add(sock);
-        sock.once('close', () => sockets.delete(sock));
-        void this.opts.gate.sockets.accept(sock, { protocol: 'DAV', proxy }).then((ip) => {
-          if (ip === undefined) return;
-          if (!tls) {
-            server.emit('connection', sock);
-            sock.resume();
-            return;
-          }
-          const secure = new TLSSocket(sock, { isServer: true, secureContext: tls });
-          this.opts.gate.sockets.alias(secure, sock);
-          secure.on('error', (err: Error) => {
-            if (!isConnectionNoise(err)) this.opts.gate.protocolError({ ip, protocol: 'DAV', username: '', error: `TLS: ${err.message}` });
-            sock.destroy();
-          });
-          server.emit('connection', secure);
-        });
+      const gate = this.opts.gate;
+      const door = await openHttpDoor({
+        sockets: gate.sockets,
+        protocol: 'DAV',
+        proxy: b.proxy_mode === 1,
+        http: server,
+        tls,
+        host: b.address || '0.0.0.0',
+        port: b.port,
+        onTlsError: (ip, err) => gate.protocolError({ ip, protocol: 'DAV', username: '', error: `TLS: ${err.message}` }),
+        onListenerError: (err) => this.opts.log('error', 'webdav_listener_error', { error: err.message }),
       });
-      const host = b.address || '0.0.0.0';
-      await new Promise<void>((res, rej) => {
-        listener.once('error', rej);
-        listener.listen(b.port, host, () => {
-          listener.off('error', rej);
-          res();
-        });
-      });
-      listener.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
-      this.#listeners.push({ listener, server, sockets });
-      const addr = listener.address() as AddressInfo;
+      this.#listeners.push(door);
+      const addr = door.address;
       this.opts.log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
@@ -182,16 +156,7 @@ export class WebdavServer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.#listeners.splice(0).map(
-        ({ listener, server, sockets }) =>
-          new Promise<void>((r) => {
-            listener.close(() => r());
-            (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-            for (const sock of sockets) sock.destroy();
-          }),
-      ),
-    );
+    await Promise.all(this.#listeners.splice(0).map((door) => door.close()));
     await this.#sessions.closeAll();
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;

@@ -18,12 +18,12 @@ test('proxy_allowed and proxy_skipped entries must be addresses or networks', ()
 });
 
 test('each binding kind takes its own proxy switch', () => {
-  expect(problems('sftpd:\n  bindings: [{ port: 2022, apply_proxy_config: false }]\nftpd:\n  bindings: [{ port: 2121, apply_proxy_config: true }]\nwebdavd:\n  bindings: [{ port: 8090, proxy_mode: 1 }]\n')).toEqual([]);
+  expect(problems('sftpd:\n  bindings: [{ port: 2022, apply_proxy_config: false }]\nftpd:\n  bindings: [{ port: 2121, apply_proxy_config: true }]\nwebdavd:\n  bindings: [{ port: 8090, proxy_mode: 1 }]\nhttpd:\n  bindings: [{ port: 8080, proxy_mode: 1 }]\n')).toEqual([]);
   const refused = problems(
-    'ftpd:\n  bindings: [{ port: 2121, proxy_mode: 1 }]\nwebdavd:\n  bindings: [{ port: 8090, apply_proxy_config: true }]\nhttpd:\n  bindings: [{ port: 8080, proxy_mode: 1 }]\n',
+    'ftpd:\n  bindings: [{ port: 2121, proxy_mode: 1 }]\nwebdavd:\n  bindings: [{ port: 8090, apply_proxy_config: true }]\nhttpd:\n  bindings: [{ port: 8080, apply_proxy_config: true }]\n',
   );
   expect(refused).toHaveLength(3);
   expect(refused[0]).toStartWith('ftpd.bindings[0].proxy_mode: not supported on FTP bindings');
   expect(refused[1]).toStartWith('webdavd.bindings[0].apply_proxy_config: not supported on WebDAV bindings: use proxy_mode');
-  expect(refused[2]).toStartWith('httpd.bindings[0].proxy_mode: not supported on HTTP bindings');
+  expect(refused[2]).toStartWith('httpd.bindings[0].apply_proxy_config: not supported on HTTP bindings: use proxy_mode');
 });

@@ -106,6 +106,8 @@ export class ClientSockets {
       if (read.kind === 'none' && policy === 'require') return refuse(peer, 'proxy_header_missing');
       if (read.kind === 'header' && policy !== 'ignore') ip = clientOf(read.header) ?? peer;
     }
+    // Gone while its header was read: nothing to count or hand over.
+    if (socket.destroyed) return undefined;
     if (counted) {
       this.#perHost.set(ip, (this.#perHost.get(ip) ?? 0) + 1);
       socket.once('close', () => {

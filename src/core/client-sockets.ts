@@ -79,7 +79,15 @@ export class ClientSockets {
     const peer = plainIp(socket.remoteAddress);
     socket.on('error', () => undefined);
     const counted = opts.counted !== false;
+    // What this socket holds in the counters, given back once: on refusal (a refused socket must
+    // not crowd out the next client while its close is still pending) or on close.
+    const holds: (() => void)[] = [];
+    const release = (): void => {
+      for (const give of holds.splice(0)) give();
+    };
+    socket.once('close', release);
     const refuse = (ip: string, reason: string): undefined => {
+      release();
       if (socket.destroyed) return undefined;
       connectionRefused(this.#ctx, { ip, protocol: opts.protocol, reason });
       (opts.refuse ?? ((s: Socket) => s.destroy()))(socket);
@@ -87,7 +95,7 @@ export class ClientSockets {
     };
     if (counted) {
       this.#total++;
-      socket.once('close', () => this.#total--);
+      holds.push(() => this.#total--);
     }
     const policy = this.#policyFor(peer, opts.proxy);
     if (policy === 'reject') return refuse(peer, 'proxy_source_not_allowed');
@@ -97,9 +105,10 @@ export class ClientSockets {
       const overTotal = counted ? this.#overTotal() : undefined;
       if (overTotal) return refuse(peer, overTotal);
       const read = await readHeaderFrom(socket, opts.headerTimeoutMs ?? PROXY_HEADER_TIMEOUT_MS);
-      if (read.kind === 'closed') return undefined;
+      if (read.kind === 'closed') return void release();
       if (read.kind === 'invalid') {
         this.#ctx.log('warn', 'proxy_header_invalid', { ip: peer, protocol: opts.protocol, error: read.reason });
+        release();
         socket.destroy();
         return undefined;
       }
@@ -107,10 +116,10 @@ export class ClientSockets {
       if (read.kind === 'header' && policy !== 'ignore') ip = clientOf(read.header) ?? peer;
     }
     // Gone while its header was read: nothing to count or hand over.
-    if (socket.destroyed) return undefined;
+    if (socket.destroyed) return void release();
     if (counted) {
       this.#perHost.set(ip, (this.#perHost.get(ip) ?? 0) + 1);
-      socket.once('close', () => {
+      holds.push(() => {
         const left = (this.#perHost.get(ip) ?? 1) - 1;
         if (left > 0) this.#perHost.set(ip, left);
         else this.#perHost.delete(ip);
@@ -122,7 +131,7 @@ export class ClientSockets {
       const overTotal = this.#overTotal();
       if (overTotal) return refuse(ip, overTotal);
     }
-    if (socket.destroyed) return undefined;
+    if (socket.destroyed) return void release();
     this.#addresses.set(socket, ip);
     return ip;
   }

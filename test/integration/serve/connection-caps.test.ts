@@ -1,5 +1,5 @@
 // common.max_total_connections and common.max_per_host_connections, on every listener: a real
-// server in this process with SFTP, FTP and WebDAV bindings and caps of 2 total / 1 per host.
+// server in this process with SFTP, FTP, WebDAV and REST API bindings and caps of 2 total / 1 per host.
 // Raw TCP clients from several loopback addresses (127.0.0.1, .2, .3) prove that a connection over
 // a cap is closed before the server says anything (no SSH banner, no FTP 220: a 421 instead, no
 // HTTP answer), that closing one frees its place, that per-host refusals are scored by the defender
@@ -17,7 +17,7 @@ import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const PASSWORD = 'Caps-Secret-1';
 let server: Server;
-let ports: { sftp: number; ftp: number; dav: number };
+let ports: { sftp: number; ftp: number; dav: number; api: number };
 const lines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const home = join(dir, 'home');
   mkdirSync(home, { recursive: true });
   writeFileSync(join(home, 'hello.txt'), 'hello');
-  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort() };
+  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
   const file = join(dir, 'sftpgo.yaml');
   writeFileSync(
     file,
@@ -44,6 +44,8 @@ ftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]
 webdavd:
   bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]
+httpd:
+  bindings: [{ address: 127.0.0.1, port: ${ports.api} }]
 data_provider:
   password_hashing: { bcrypt_options: { cost: 4 } }
 users:
@@ -116,6 +118,7 @@ const PROTOCOLS = [
   { name: 'SFTP', port: () => ports.sftp, greeting: 'SSH-2.0-', probe: undefined, refusal: '' },
   { name: 'FTP', port: () => ports.ftp, greeting: '220', probe: undefined, refusal: '421' },
   { name: 'WebDAV', port: () => ports.dav, greeting: 'HTTP/1.1 ', probe: 'OPTIONS / HTTP/1.1\r\nHost: x\r\n\r\n', refusal: '' },
+  { name: 'REST API', port: () => ports.api, greeting: 'HTTP/1.1 ', probe: 'GET /api/v2/version HTTP/1.1\r\nHost: x\r\n\r\n', refusal: '' },
 ] as const;
 
 describe('caps of 2 total and 1 per host', () => {

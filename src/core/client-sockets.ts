@@ -1,7 +1,8 @@
-// The door of every listener (SFTP/SCP, FTP control and passive data, WebDAV): what happens to a TCP
-// socket between accept and the first protocol byte. It owns
+// The door of every listener (SFTP/SCP, FTP control and passive data, WebDAV, the REST API): what
+// happens to a TCP socket between accept and the first protocol byte. It owns
 //   - the connection caps (common.max_total_connections, max_per_host_connections): counters of
-//     the open client sockets, in total and per client IP, each released exactly once on close;
+//     the open client sockets, in total and per client IP, each released exactly once (on close,
+//     or at once when the socket is refused);
 //   - the PROXY protocol (common.proxy_protocol, proxy_allowed, proxy_skipped): which sources may
 //     or must send a header, reading it under a deadline and a size limit, and putting back the
 //     bytes that follow it;

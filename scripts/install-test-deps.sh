@@ -16,6 +16,7 @@ check curl curl
 check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
+check haproxy haproxy
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

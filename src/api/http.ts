@@ -1,7 +1,7 @@
 // A small node:http(s) adapter for a fetch-style handler (Hono's app.fetch): the request becomes a
 // web-standard Request (body buffered, with a size cap: API bodies are JSON documents), the Response
 // is streamed back. The client address travels as the `remoteAddress` binding.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from './respond.ts';
 
 export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Response | Promise<Response>;
@@ -9,16 +9,17 @@ export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Res
 /** Largest accepted body: a loaddata dump of many thousand users fits. */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https') {
+/** `clientOf` names a request's client (the door's address for its socket); the peer by default. */
+export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https', clientOf: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '') {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    void serveOne(fetch, scheme, req, res).catch((err) => {
+    void serveOne(fetch, { scheme, clientOf }, req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify(errorBody(500, 'internal error', [{ path: '', message: String((err as Error).message) }])));
     });
   };
 }
 
-async function serveOne(fetch: FetchHandler, scheme: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req: IncomingMessage) => string }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
   let body: Buffer | undefined;
   if (method !== 'GET' && method !== 'HEAD') {
@@ -41,9 +42,9 @@ async function serveOne(fetch: FetchHandler, scheme: string, req: IncomingMessag
     if (v === undefined) continue;
     for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
   }
-  const url = new URL(req.url ?? '/', `${scheme}://${req.headers.host ?? 'localhost'}`);
+  const url = new URL(req.url ?? '/', `${o.scheme}://${req.headers.host ?? 'localhost'}`);
   const request = new Request(url, { method, headers, body: body as unknown as BodyInit | undefined });
-  const response = await fetch(request, { remoteAddress: req.socket.remoteAddress ?? '' });
+  const response = await fetch(request, { remoteAddress: o.clientOf(req) });
   const out: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
     if (key !== 'set-cookie') out[key] = value;
@@ -66,12 +67,4 @@ async function serveOne(fetch: FetchHandler, scheme: string, req: IncomingMessag
   } finally {
     res.end();
   }
-}
-
-/** Closes a server and every keep-alive connection it holds. */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
 }

@@ -2,42 +2,50 @@
 // app. Off unless bindings are configured; a binding without an address listens on 127.0.0.1 only
 // (the API can change every user: expose it beyond loopback deliberately, behind TLS).
 import { readFileSync } from 'node:fs';
-import { createServer as createHttp, type Server } from 'node:http';
-import { createServer as createHttps } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttp, type IncomingMessage } from 'node:http';
+import { createSecureContext } from 'node:tls';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
 import type { ServerContext } from '../core/context.ts';
 import type { Service, ServiceFactory } from '../core/service.ts';
 import { createApp } from './app.ts';
-import { closeServer, nodeHandler } from './http.ts';
+import { openHttpDoor, type HttpDoor } from '../core/http-door.ts';
+import { nodeHandler } from './http.ts';
 
 type Binding = NonNullable<NonNullable<Config['httpd']>['bindings']>[number];
 
 export const apiService: ServiceFactory = (runtime: ServerContext): Service | undefined => {
   const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => b.enable_rest_api !== false);
   if (bindings.length === 0) return undefined;
-  const servers: Server[] = [];
+  const doors: HttpDoor[] = [];
   return {
     name: 'httpd',
     async start() {
       const app = await createApp(runtime);
       const fetch = (req: Request, env: { remoteAddress: string }) => app.fetch(req, env);
+      const clientOf = (req: IncomingMessage) => runtime.sockets.addressOf(req.socket);
       for (const b of bindings) {
         const https = b.enable_https === true;
-        const server = https ? createHttps(tlsOptions(runtime.config, b), nodeHandler(fetch, 'https')) : createHttp(nodeHandler(fetch, 'http'));
+        // Our listener admits each socket first (caps, PROXY header with proxy_mode 1), then this
+        // server, which never listens itself, parses its requests.
+        const server = createHttp(nodeHandler(fetch, https ? 'https' : 'http', clientOf));
         const address = b.address || '127.0.0.1';
-        await new Promise<void>((ok, fail) => {
-          server.once('error', fail);
-          server.listen(b.port, address, () => (server.off('error', fail), ok()));
+        const door = await openHttpDoor({
+          sockets: runtime.sockets,
+          protocol: 'HTTP',
+          proxy: b.proxy_mode === 1,
+          http: server,
+          tls: https ? createSecureContext(tlsOptions(runtime.config, b)) : undefined,
+          host: address,
+          port: b.port,
+          onListenerError: (err) => runtime.log('error', 'api_listener_error', { error: err.message }),
         });
-        servers.push(server);
-        const port = (server.address() as AddressInfo).port;
-        runtime.log('info', 'api_listening', { address, port, https });
+        doors.push(door);
+        runtime.log('info', 'api_listening', { address, port: door.address.port, https });
       }
     },
     async stop() {
-      await Promise.all(servers.splice(0).map(closeServer));
+      await Promise.all(doors.splice(0).map((d) => d.close()));
     },
   };
 };

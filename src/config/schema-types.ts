@@ -94,9 +94,26 @@ export interface Common {
    * A rename between two virtual folders (or a folder and the home): 0 refuses it, 1 copies the file to the target storage and then deletes the source (files only).
    */
   rename_mode?: 0 | 1;
+  /**
+   * Most client connections open at once (SSH, FTP control, WebDAV and REST API TCP connections, authenticated or not); also refused while the live connections or transfers reach it. A connection over the cap is closed right after accept (FTP: 421 first). 0: unlimited (the default).
+   */
   max_total_connections?: number;
+  /**
+   * Most client connections open at once from one client IP (the PROXY header's address when one is used). A connection over the cap is closed right after accept and scored by the defender as limit_exceeded; defender safelist addresses are not capped. 0: unlimited (the default here; SFTPGo's shipped config sets 20).
+   */
   max_per_host_connections?: number;
+  /**
+   * HAProxy PROXY protocol (v1 and v2) on the SFTP and FTP bindings with apply_proxy_config (default true) and WebDAV and HTTP bindings with proxy_mode 1. 0: off. 1: the header is read from every connection (within 10 seconds) but used only from proxy_allowed sources; a connection without one is accepted. 2: required: connections from sources not in proxy_allowed are rejected, and those from proxy_allowed must send a header. proxy_skipped sources never have a header read.
+   */
   proxy_protocol?: 0 | 1 | 2;
+  /**
+   * IP addresses and CIDR networks of the proxies whose PROXY header is trusted.
+   */
+  proxy_allowed?: string[];
+  /**
+   * IP addresses and CIDR networks that connect directly: no PROXY header is read from them, even when proxy_protocol is 2.
+   */
+  proxy_skipped?: string[];
   post_connect_hook?: HookCommand;
   post_disconnect_hook?: HookCommand;
   /**
@@ -221,6 +238,9 @@ export interface Binding {
    */
   address?: string;
   port: number;
+  /**
+   * Apply common.proxy_protocol to this binding; default true, as in SFTPGo.
+   */
   apply_proxy_config?: boolean;
 }
 /**
@@ -259,6 +279,9 @@ export interface Ftpd {
 export interface TlsBinding {
   address?: string;
   port: number;
+  /**
+   * FTP bindings: apply common.proxy_protocol to the control and passive data connections; default true, as in SFTPGo. Not taken by WebDAV and HTTP bindings (see proxy_mode).
+   */
   apply_proxy_config?: boolean;
   /**
    * FTP: 0 plain or explicit TLS allowed, 1 explicit TLS required, 2 implicit TLS.
@@ -310,7 +333,10 @@ export interface Webdavd {
 export interface WebdavBinding {
   address?: string;
   port: number;
-  apply_proxy_config?: boolean;
+  /**
+   * 1 applies common.proxy_protocol (the PROXY header) to this binding, as SFTPGo's proxy_mode; 0 (the default) does not.
+   */
+  proxy_mode?: 0 | 1;
   enable_https?: boolean;
   certificate_file?: string;
   certificate_key_file?: string;
@@ -337,7 +363,10 @@ export interface Httpd {
 export interface HttpdBinding {
   address?: string;
   port: number;
-  apply_proxy_config?: boolean;
+  /**
+   * 1 applies common.proxy_protocol (the PROXY header) to this binding, as SFTPGo's proxy_mode; 0 (the default) does not.
+   */
+  proxy_mode?: 0 | 1;
   enable_https?: boolean;
   certificate_file?: string;
   certificate_key_file?: string;

@@ -9,6 +9,7 @@ import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 import { defenderProblems } from '../core/defender.ts';
 import { oneShot } from '../lib/jit.ts';
+import { isAddressOrCidr } from '../lib/cidr.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -74,7 +75,18 @@ export function checkSemantics(config: Config): Problem[] {
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
   for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
+  for (const p of proxyProblems(config)) add(p.path, p.message);
   return problems;
+}
+
+/** PROXY protocol keys: valid source lists, and each binding kind's own switch (SFTPGo's names). */
+function proxyProblems(config: Config): Problem[] {
+  const out: Problem[] = [];
+  for (const field of ['proxy_allowed', 'proxy_skipped'] as const)
+    (config.common?.[field] ?? []).forEach((entry, i) => {
+      if (!isAddressOrCidr(entry)) out.push({ path: ['common', field, i], message: `"${entry}" is not an IP address or CIDR network` });
+    });
+  return out;
 }
 
 function duplicates<T>(items: T[], name: (t: T) => string, report: (index: number, name: string) => void): void {

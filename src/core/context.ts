@@ -10,6 +10,7 @@ import type { UserRecord } from '../model.ts';
 import type { LocalStaging } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
+import { ClientSockets } from './client-sockets.ts';
 import { ConnectionRegistry } from './connection.ts';
 import { Defender } from './defender.ts';
 import { LoginGate } from './gate.ts';
@@ -63,6 +64,8 @@ export class ServerContext {
   readonly connections = new ConnectionRegistry();
   /** Effective user records transfers read their limits from, forgotten at each store change. */
   readonly currentUsers: CurrentUsers;
+  /** Accepted client sockets: connection caps, PROXY headers, client addresses. */
+  readonly sockets: ClientSockets;
   /** The one way in for every protocol and the API. */
   readonly gate: LoginGate;
   /** What every backend this server opens is given: its secrets resolver and this server's log. */
@@ -80,6 +83,7 @@ export class ServerContext {
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
+    this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);
     this.backends = backendServices(this.log, init.store.secrets, init.staging);
   }

@@ -102,6 +102,9 @@ export function eventForLoginFailure(reason: string): HostEvent | undefined {
   return 'valid';
 }
 
+// Refusals that say nothing about the client itself: the server is full, or a proxy setup is wrong.
+const UNSCORED_REFUSALS: ReadonlySet<string> = new Set(['max_total_connections', 'proxy_source_not_allowed', 'proxy_header_missing']);
+
 /**
  * What a `connection_refused` reason counts as. A ban or the blocklist is not scored again (the ban
  * grows through the ban time increment instead). Every other refusal before login (connection
@@ -109,7 +112,7 @@ export function eventForLoginFailure(reason: string): HostEvent | undefined {
  * away at the door is treated like one hammering its limits.
  */
 export function eventForRefusal(reason: string): HostEvent | undefined {
-  if (reason === 'banned' || reason === 'blocklisted' || NOT_SCORED.has(reason)) return undefined;
+  if (reason === 'banned' || reason === 'blocklisted' || NOT_SCORED.has(reason) || UNSCORED_REFUSALS.has(reason)) return undefined;
   return 'limit_exceeded';
 }
 
@@ -210,6 +213,12 @@ export class Defender {
     if (!s.enabled) return false;
     const ip = plainIp(rawIp);
     return s.blocked(ip) || this.#activeBan(ip) !== undefined;
+  }
+
+  /** Whether `ip` is on the safelist of an enabled defender (SFTPGo lets it past the per-host cap). */
+  isSafe(rawIp: string): boolean {
+    const s = this.#settings;
+    return s.enabled && s.safe(plainIp(rawIp));
   }
 
   /** Adds an event's score; bans the host when its total within the observation time reaches the threshold. */

@@ -13,6 +13,7 @@ import { checkPassword, knownUser, passwordLogin, resolveUser, userFilters, type
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
+import type { ClientSockets } from './client-sockets.ts';
 import type { ConnectionRegistry } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
@@ -73,6 +74,11 @@ export class LoginGate {
 
   get connections(): ConnectionRegistry {
     return this.#ctx.connections;
+  }
+
+  /** The door before admission: connection caps, PROXY headers, each socket's client address. */
+  get sockets(): ClientSockets {
+    return this.#ctx.sockets;
   }
 
   readonly steps: AuthSteps = {

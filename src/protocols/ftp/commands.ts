@@ -43,7 +43,13 @@ async function pasv(s: FtpSession, extended: boolean, arg: string): Promise<void
   if (!extended && !isIPv4(announced)) return s.reply(425, 'PASV needs an IPv4 address: use EPSV');
   s.setDataChannel(undefined);
   const check = s.host.binding.passive_connections_security === 1 ? undefined : s.ip;
-  const ch = await DataChannel.passive(s.control.localAddress ?? '0.0.0.0', s.host.ftpd.passive_port_range, check, s.prot === 'P' ? s.host.tlsContext() : undefined);
+  const ch = await DataChannel.passive({
+    host: s.control.localAddress ?? '0.0.0.0',
+    range: s.host.ftpd.passive_port_range,
+    clientIp: check,
+    protect: s.prot === 'P' ? s.host.tlsContext() : undefined,
+    admit: s.host.admitData,
+  });
   s.setDataChannel(ch);
   if (extended) return s.reply(229, `Entering Extended Passive Mode (|||${ch.port}|)`);
   s.reply(227, `Entering Passive Mode (${announced.replace(/\./g, ',')},${ch.port >> 8},${ch.port & 255})`);

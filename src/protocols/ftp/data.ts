@@ -8,6 +8,16 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { handshake, wrapTls } from './tls.ts';
 import { listenPassive, plainIp, type PortRange } from './passive.ts';
 
+export interface PassiveOptions {
+  /** The local address to listen on (the control connection's). */
+  host: string;
+  range: PortRange | undefined;
+  /** The only client address allowed to connect; undefined allows any. */
+  clientIp: string | undefined;
+  protect?: SecureContext;
+  admit?: (sock: Socket) => Promise<string | undefined>;
+}
+
 /** A failure of the data connection itself (reply 425/426), as opposed to a storage error. */
 export class DataError extends Error {}
 
@@ -28,23 +38,29 @@ export class DataChannel {
   /**
    * Listens for the client's connection. Only `clientIp` may connect (unless undefined): anyone
    * else reaching the port is dropped, so a data connection cannot be stolen. With `protect`
-   * the TLS session is set up as soon as the client connects.
+   * the TLS session is set up as soon as the client connects. `admit` (the PROXY protocol door)
+   * resolves a connection's client address, or undefined when it refused it.
    */
-  static async passive(host: string, range: PortRange | undefined, clientIp: string | undefined, protect?: SecureContext): Promise<DataChannel> {
-    const server = await listenPassive(host, range);
+  static async passive(o: PassiveOptions): Promise<DataChannel> {
+    const server = await listenPassive(o.host, o.range);
     const ch = new DataChannel((server.address() as { port: number }).port);
     ch.#server = server;
     server.on('error', () => ch.close());
     server.on('connection', (sock: Socket) => {
       sock.on('error', () => undefined);
-      if (ch.#closed || ch.#raw || (clientIp !== undefined && plainIp(sock.remoteAddress) !== clientIp)) {
-        sock.destroy();
-        return;
-      }
-      ch.#adopt(sock, protect);
-      server.close();
-      ch.#server = undefined;
-      ch.#waiter?.(sock);
+      const take = (ip: string | undefined): void => {
+        if (ip === undefined) return;
+        if (ch.#closed || ch.#raw || (o.clientIp !== undefined && ip !== o.clientIp)) {
+          sock.destroy();
+          return;
+        }
+        ch.#adopt(sock, o.protect);
+        server.close();
+        ch.#server = undefined;
+        ch.#waiter?.(sock);
+      };
+      if (o.admit) void o.admit(sock).then(take);
+      else take(plainIp(sock.remoteAddress));
     });
     return ch;
   }

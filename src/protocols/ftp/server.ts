@@ -33,6 +33,8 @@ export class FtpServer {
   #banner: string[] = [];
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<FtpSession>();
+  /** Accepted control sockets still at the door (caps, PROXY header, admission). */
+  readonly #pending = new Set<Socket>();
   #idleCheck = false;
 
   constructor(private readonly opts: FtpServerOptions) {
@@ -98,8 +100,11 @@ export class FtpServer {
   }
 
   async stop(): Promise<void> {
-    // A listener's close waits for its connections to end: end the sessions before waiting on it.
+    // A listener's close waits for its connections to end: end the sessions (and sockets still at
+    // the door) before waiting on it.
     const closed = this.#listeners.splice(0).map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    for (const s of this.#pending) s.destroy();
+    this.#pending.clear();
     for (const s of [...this.#sessions]) s.close();
     await Promise.all(closed);
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
@@ -122,6 +127,7 @@ export class FtpServer {
 
   #accept(sock: Socket, listener: Listener): void {
     const server = this;
+    const proxy = listener.binding.apply_proxy_config !== false;
     const host: SessionHost = {
       get ftpd() {
         return server.#ftpd;
@@ -136,12 +142,26 @@ export class FtpServer {
       },
       tlsContext: () => listener.tls,
       banner: () => this.#banner,
+      // Passive data connections through the same proxy carry their own header (SFTPGo expects
+      // it on both); they are not counted against the caps.
+      admitData: proxy ? (data: Socket) => this.opts.gate.sockets.accept(data, { protocol: 'FTP', proxy, counted: false }) : undefined,
     };
     // A reset while the admission is pending must not be an unhandled 'error'.
     sock.on('error', () => undefined);
-    void this.opts.gate.admit(sock, sock.remoteAddress ?? '', 'FTP').then((refused) => {
-      if (refused) return void sock.destroy();
-      const session = new FtpSession(sock, host, () => this.#sessions.delete(session));
+    const gate = this.opts.gate;
+    // Over the caps: 421 (RFC 959's "closing control connection") on plain bindings; an implicit
+    // TLS client would read it as a broken handshake, so it is only closed.
+    const implicit = (listener.binding.tls_mode ?? 0) === 2;
+    // The socket is paused and would not notice the client's FIN: destroyed once the reply is out.
+    const refuse = (s: Socket): void => void (implicit ? s.destroy() : s.end('421 Access denied\r\n', () => s.destroy()));
+    // Until its session exists, stop() closes the socket from here.
+    this.#pending.add(sock);
+    sock.once('close', () => this.#pending.delete(sock));
+    void gate.sockets.accept(sock, { protocol: 'FTP', proxy, refuse }).then(async (ip) => {
+      if (ip === undefined) return;
+      if (await gate.admit(sock, ip, 'FTP')) return void sock.destroy();
+      if (!this.#pending.delete(sock)) return void sock.destroy();
+      const session = new FtpSession(sock, host, { ip, onClose: () => this.#sessions.delete(session) });
       this.#sessions.add(session);
       session.start().catch((err) => {
         this.opts.log('error', 'ftp_session_error', { error: String(err) });

@@ -15,7 +15,6 @@ import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
-import { plainIp } from './passive.ts';
 import { formatReply, replyFor, type Reply } from './replies.ts';
 import { handshake, wrapTls } from './tls.ts';
 
@@ -36,6 +35,8 @@ export interface SessionHost {
   tlsContext(): SecureContext | undefined;
   /** Banner lines sent in the 220 greeting. */
   banner(): string[];
+  /** The PROXY protocol door for passive data connections, when the binding applies it. */
+  readonly admitData?: (sock: Socket) => Promise<string | undefined>;
 }
 
 interface ActiveTransfer {
@@ -62,6 +63,7 @@ export class FtpSession {
   tls = false;
   #login: Session | undefined;
   conn: Connection | undefined;
+  private readonly onClose: () => void;
   cwd = '/';
   type: 'A' | 'I' = 'A';
   prot: 'C' | 'P' = 'C';
@@ -75,10 +77,11 @@ export class FtpSession {
   constructor(
     private readonly raw: Socket,
     readonly host: SessionHost,
-    private readonly onClose: () => void,
+    opts: { ip: string; onClose: () => void },
   ) {
     this.#sock = raw;
-    this.ip = plainIp(raw.remoteAddress);
+    this.ip = opts.ip;
+    this.onClose = opts.onClose;
     raw.on('error', (err) => this.host.log('debug', 'ftp_client_error', { ip: this.ip, error: err.message }));
     raw.on('close', () => this.close());
   }

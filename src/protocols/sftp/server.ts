@@ -3,13 +3,12 @@
 // commands and scp). Shells and PTYs are always refused. Stopping closes listeners and every
 // connection it accepted, which releases their open files.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Config } from '../../config/load.ts';
 import type { Sftpd } from '../../config/schema-types.ts';
 import { isConnectionNoise } from '../../core/events.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import type { Log } from '../../log.ts';
-import { plainIp } from '../../core/ip.ts';
 import type { Session } from '../../core/session.ts';
 import { AppError } from '../../errors.ts';
 import { Server, type Connection as SshClient } from '../../lib/ssh2.ts';
@@ -32,7 +31,9 @@ export interface SftpServerOptions {
 
 export class SftpServer {
   #config: Config;
-  readonly #listeners: InstanceType<typeof Server>[] = [];
+  readonly #listeners: NetServer[] = [];
+  /** Accepted sockets whose client has not identified itself yet: closed at stop. */
+  readonly #unidentified = new Set<Socket>();
   readonly #clients = new Set<SshClient>();
   /** Logins of this server, each with its channels' connections. */
   readonly #logins = new Set<Session>();
@@ -79,27 +80,39 @@ export class SftpServer {
     };
     for (const b of cfg.bindings ?? []) {
       if (!b.port) continue;
-      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, plainIp(info.ip), info.header?.identRaw));
+      const gate = this.opts.gate;
+      const server = new Server(serverConfig as never, (client, info) => this.#accept(client, gate.sockets.addressOf(client.socket), info.header?.identRaw));
       // ssh2 reports a connection only once the client sent its identification line, so the login
       // grace time is armed on the raw socket: a client that connects and says nothing is dropped too.
       server.on('tcpConnection', (socket) => {
         this.#armGrace(socket);
         // Step 0 of the login pipeline; authentication waits for it, a refusal closes the socket.
-        void this.opts.gate.admit(socket, socket.remoteAddress ?? '', 'SSH').then((refused) => {
+        void gate.admit(socket, gate.sockets.addressOf(socket), 'SSH').then((refused) => {
           if (refused) socket.destroy();
+        });
+      });
+      // Our own listener: the caps and the PROXY header are dealt with before ssh2 sees a byte.
+      const proxy = b.apply_proxy_config !== false;
+      const listener = createServer({ pauseOnConnect: true }, (socket) => {
+        this.#unidentified.add(socket);
+        socket.once('close', () => this.#unidentified.delete(socket));
+        void gate.sockets.accept(socket, { protocol: 'SSH', proxy }).then((ip) => {
+          if (ip === undefined) return;
+          server.injectSocket(socket);
+          socket.resume();
         });
       });
       const host = b.address || '0.0.0.0';
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(b.port, host, () => {
-          server.off('error', reject);
+        listener.once('error', reject);
+        listener.listen(b.port, host, () => {
+          listener.off('error', reject);
           resolve();
         });
       });
-      server.on('error', (err: Error) => this.opts.log('error', 'sftp_listener_error', { error: err.message }));
-      this.#listeners.push(server);
-      const addr = server.address() as AddressInfo;
+      listener.on('error', (err: Error) => this.opts.log('error', 'sftp_listener_error', { error: err.message }));
+      this.#listeners.push(listener);
+      const addr = listener.address() as AddressInfo;
       this.opts.log('info', 'sftp_listening', { address: addr.address, port: addr.port });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
@@ -125,6 +138,8 @@ export class SftpServer {
     await Promise.allSettled([...this.#logins].map((s) => s.close()));
     for (const c of this.#clients) c.end();
     this.#clients.clear();
+    for (const s of this.#unidentified) s.destroy();
+    this.#unidentified.clear();
     await Promise.all(closed);
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
@@ -138,7 +153,7 @@ export class SftpServer {
     const seconds = this.#sftpd.login_grace_time || DEFAULT_GRACE_SECONDS;
     const timer = setTimeout(() => {
       if (this.#authenticated.has(socket)) return;
-      this.opts.gate.refuse({ protocol: 'SSH', ip: socket.remoteAddress ?? '', username: '', method: 'none' }, 'login_grace_time_exceeded', { hooks: false });
+      this.opts.gate.refuse({ protocol: 'SSH', ip: this.opts.gate.sockets.addressOf(socket), username: '', method: 'none' }, 'login_grace_time_exceeded', { hooks: false });
       socket.destroy();
     }, seconds * 1000);
     socket.once('close', () => clearTimeout(timer));
@@ -146,6 +161,7 @@ export class SftpServer {
 
   #accept(client: SshClient, ip: string, clientVersion?: string): void {
     this.#clients.add(client);
+    this.#unidentified.delete(client.socket);
     const gate = this.opts.gate;
     const cfg = this.#sftpd;
     const maxTries = (cfg.max_auth_tries ?? 0) === 0 ? DEFAULT_MAX_AUTH_TRIES : cfg.max_auth_tries! < 0 ? Infinity : cfg.max_auth_tries!;

@@ -3,18 +3,17 @@
 // of requests to core Connections (sessions.ts) and the method table. Listeners and certificates
 // stay as started on reload; users, CORS and cache settings follow the new config.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/load.ts';
 import type { WebdavBinding, Webdavd } from '../../config/schema-types.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import { passwordChangeMessage } from '../../auth/password-age.ts';
+import { openHttpDoor, type HttpDoor } from '../../core/http-door.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
-import { plainIp } from '../../core/ip.ts';
 import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
@@ -56,11 +55,6 @@ export interface WebdavServerOptions {
   log: Log;
 }
 
-interface Listener {
-  server: Server;
-  prefix: string;
-}
-
 /** "/dav/" or "dav" -> "/dav"; "" or "/" -> "". */
 export function normalizePrefix(p: string | undefined): string {
   const t = (p ?? '').trim().replace(/\/+$/, '');
@@ -70,7 +64,7 @@ export function normalizePrefix(p: string | undefined): string {
 
 export class WebdavServer {
   #config: Config;
-  readonly #listeners: Listener[] = [];
+  readonly #listeners: HttpDoor[] = [];
   readonly #sessions: DavSessions;
   readonly #shared: DavShared = { locks: new LockTable(), props: new DeadProperties() };
   readonly #cache: CredentialsCache;
@@ -97,39 +91,46 @@ export class WebdavServer {
   async start(): Promise<void> {
     for (const [index, b] of (this.#webdavd.bindings ?? []).entries()) {
       if (!b.port) continue;
-      const server = this.#createServer(b, index);
+      // The HTTP server never listens itself: our listener admits each socket first (caps, PROXY
+      // header) and hands it over, wrapped in TLS for an HTTPS binding.
+      const server = createHttpServer();
+      const tls = this.#secureContext(b, index);
       const prefix = normalizePrefix(b.prefix);
       server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, prefix));
       // Large uploads may take long; only the headers have a deadline.
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
       server.keepAliveTimeout = 30_000;
-      const host = b.address || '0.0.0.0';
-      await new Promise<void>((res, rej) => {
-        server.once('error', rej);
-        server.listen(b.port, host, () => {
-          server.off('error', rej);
-          res();
-        });
-      });
-      server.on('error', (err: Error) => this.opts.log('error', 'webdav_listener_error', { error: err.message }));
       // A malformed request: one protocol_error line and a bare 400, as Node would answer.
       server.on('clientError', (err: Error, sock) => {
         if (isConnectionNoise(err)) return void sock.destroy();
-        this.opts.gate.protocolError({ ip: (sock as Socket).remoteAddress ?? '', protocol: 'DAV', username: '', error: err.message });
+        this.opts.gate.protocolError({ ip: this.opts.gate.sockets.addressOf(sock), protocol: 'DAV', username: '', error: err.message });
         if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         else sock.destroy();
       });
-      this.#listeners.push({ server, prefix });
-      const addr = server.address() as AddressInfo;
+      const gate = this.opts.gate;
+      const door = await openHttpDoor({
+        sockets: gate.sockets,
+        protocol: 'DAV',
+        proxy: b.proxy_mode === 1,
+        http: server,
+        tls,
+        host: b.address || '0.0.0.0',
+        port: b.port,
+        onTlsError: (ip, err) => gate.protocolError({ ip, protocol: 'DAV', username: '', error: `TLS: ${err.message}` }),
+        onListenerError: (err) => this.opts.log('error', 'webdav_listener_error', { error: err.message }),
+      });
+      this.#listeners.push(door);
+      const addr = door.address;
       this.opts.log('info', 'webdav_listening', { address: addr.address, port: addr.port, https: !!b.enable_https, prefix: prefix || '/' });
     }
     this.opts.gate.connections.startIdleCheck(this.#config.common?.idle_timeout);
     this.#idleCheck = true;
   }
 
-  #createServer(b: WebdavBinding, index: number): Server {
-    if (!b.enable_https) return createHttpServer();
+  /** The binding's TLS context when it serves HTTPS. */
+  #secureContext(b: WebdavBinding, index: number): SecureContext | undefined {
+    if (!b.enable_https) return undefined;
     const d = this.#webdavd;
     const certFile = b.certificate_file || d.certificate_file;
     const keyFile = b.certificate_key_file || d.certificate_key_file;
@@ -143,7 +144,7 @@ export class WebdavServer {
       }
     };
     try {
-      return createHttpsServer({ cert: read(certFile), key: read(keyFile), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' }) as unknown as Server;
+      return createSecureContext({ cert: read(certFile), key: read(keyFile), minVersion: b.min_tls_version === 13 ? 'TLSv1.3' : 'TLSv1.2' });
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new AppError('config', `webdavd: invalid certificate or key (${certFile}): ${(err as Error).message}`);
@@ -156,15 +157,7 @@ export class WebdavServer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.#listeners.splice(0).map(
-        ({ server }) =>
-          new Promise<void>((r) => {
-            server.close(() => r());
-            (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-          }),
-      ),
-    );
+    await Promise.all(this.#listeners.splice(0).map((door) => door.close()));
     await this.#sessions.closeAll();
     if (this.#idleCheck) this.opts.gate.connections.releaseIdleCheck();
     this.#idleCheck = false;
@@ -197,7 +190,7 @@ export class WebdavServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
     const started = Date.now();
-    const ip = plainIp(req.socket.remoteAddress);
+    const ip = this.opts.gate.sockets.addressOf(req.socket);
     let username: string | undefined;
     res.on('finish', () => this.opts.log('debug', 'webdav_request', { ip, username, method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
     try {

@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 import type { FileReader, Fs } from '../vfs/fs.ts';
+import { freeBuffer } from '../lib/free-buffer.ts';
 
 export const DEFAULT_READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
@@ -143,6 +144,9 @@ class Window {
       const c = this.chunks.shift()!;
       this.base += c.length;
       this.held -= c.length;
+      // The stream handed the chunk over and every read has copied what it needed: freed now
+      // rather than at the next collection (a view of a larger buffer is left to the collector).
+      freeBuffer(c);
     }
     if (this.#retiring && !this.waiters.length) return this.close();
     if (this.held < this.limit) {

@@ -10,13 +10,22 @@ interface Detachable {
   transfer?: (newLength?: number) => ArrayBuffer;
 }
 
+export interface FreeOptions {
+  /**
+   * The caller knows the ArrayBuffer holds nothing but `buf`, even when it is larger (node:crypto's
+   * output: Bun allocates a block of slack).
+   */
+  wholeBuffer?: boolean;
+}
+
 /**
  * Frees `buf`'s memory now when it alone owns its ArrayBuffer (a view into a larger or shared
  * one is left to the collector). The caller guarantees nothing references it any more: every view
  * of it reads as empty afterwards.
  */
-export function freeBuffer(buf: Uint8Array): void {
+export function freeBuffer(buf: Uint8Array, opts: FreeOptions = {}): void {
   const ab: ArrayBufferLike & Detachable = buf.buffer;
-  if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || ab.detached) return;
+  if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || ab.detached) return;
+  if (buf.byteLength !== ab.byteLength && !opts.wholeBuffer) return;
   ab.transfer?.(0);
 }

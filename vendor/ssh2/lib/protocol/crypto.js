@@ -455,6 +455,18 @@ function freeBuffer(buf) {
   }
 }
 
+// [vendor] The same for node:crypto's output, which sits in an ArrayBuffer of its own that may be
+// a little larger than the output (Bun adds a block of slack)
+function freeCryptoOutput(buf) {
+  const ab = buf.buffer;
+  if (buf.byteOffset === 0
+      && ab instanceof ArrayBuffer
+      && typeof ab.transfer === 'function'
+      && !ab.detached) {
+    ab.transfer(0);
+  }
+}
+
 function writeSeqnoNonce(nonce, seqno) {
   // Sequence numbers are 32-bit, so bytes 0-3 of the 64-bit big-endian nonce stay zero
   nonce[4] = (seqno >>> 24);
@@ -587,7 +599,7 @@ class AESGCMCipherNative {
     packet.set(cipher.getAuthTag(), pktLen);
     // [vendor] node:crypto's output is copied: freed now rather than at the next collection; the
     // packet once written (see ChaChaPolyCipherJS#encrypt)
-    freeBuffer(encrypted);
+    freeCryptoOutput(encrypted);
     this._onWrite(packet, true);
 
     // Increment counter in IV by 1 for next packet
@@ -1379,7 +1391,7 @@ class AESGCMDecipherNative {
         // [vendor] The plaintext is node:crypto's fresh output: freed at once when the consumer
         // kept nothing of it
         if (this._payloadFree !== undefined && this._payloadFree(payload))
-          freeBuffer(packet);
+          freeCryptoOutput(packet);
         if (ret !== undefined)
           return (ret === false ? p : ret);
       }

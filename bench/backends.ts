@@ -12,7 +12,8 @@
 // a shaped link of that bandwidth and round-trip time, as a store across a network would be;
 // without it, storage is on loopback and the machine's CPU is the limit.
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
-// --only s3,gcs limits the backends; --binary runs another build of the server.
+// --only s3,gcs limits the backends; --binary runs another build of the server; --no-direct skips
+// the SDK's own transfers.
 // --baseline BINARY also runs that build (say, of the previous commit) beside this one, each
 // transfer interleaved with this server's, and prints its rows too: a regression check in one run.
 import { Upload } from '@aws-sdk/lib-storage';
@@ -43,6 +44,8 @@ const RSS_SIZES = opt('--rss-sizes', '').split(',').filter(Boolean).map(Number);
 const PURGE_DELAY = opt('--purge-delay', '');
 const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt,local').split(',');
 const BASELINE = opt('--baseline', '');
+/** Skips the SDK's own transfers (the ratio columns), for memory and CPU runs. */
+const NO_DIRECT = args.includes('--no-direct');
 const PART_MB = 8;
 const CONCURRENCY = 2;
 // The server's S3 and Azure downloads: 1 (default) streams one GET, as the direct SDK download
@@ -281,14 +284,16 @@ try {
         r.bdown.push(bdown);
         r.bpeak = Math.max(r.bpeak, bup.peak, bdown.peak);
       }
-      const d = direct[backend];
+      const d = NO_DIRECT ? undefined : direct[backend];
       if (d) {
         // The direct transfers run with this server idle: its CPU is not counted in them.
         r.dup.push(await timed(d.up, undefined, storage));
         r.ddown.push(await timed(d.down, undefined, storage));
       }
       const mbs = (t: Timing | undefined) => (t ? (BYTES / 1e6 / t.secs).toFixed(0) : '-');
-      process.stderr.write(`${backend} round ${round + 1}: up ${mbs(up)} (direct ${mbs(r.dup.at(-1))}), down ${mbs(down)} (direct ${mbs(r.ddown.at(-1))}) MB/s\n`);
+      process.stderr.write(
+        `${backend} round ${round + 1}: up ${mbs(up)} (direct ${mbs(r.dup.at(-1))}), down ${mbs(down)} (direct ${mbs(r.ddown.at(-1))}) MB/s; peak RSS up ${up.peak.toFixed(0)}, down ${down.peak.toFixed(0)} MiB\n`,
+      );
     }
     await stopServer();
     const rate = (ts: Timing[]) => med(ts.map((t) => BYTES / 1e6 / t.secs));

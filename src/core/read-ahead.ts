@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 import type { FileReader, Fs } from '../vfs/fs.ts';
+import { freeBuffer } from '../lib/free-buffer.ts';
 
 export const DEFAULT_READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
@@ -74,11 +75,11 @@ class Window {
       if (this.closed) return void s.destroy();
       this.stream = s;
       s.on('error', (e: Error) => (this.error ??= e));
+      const chunks = new Chunks(s);
       for (;;) {
         while (this.held >= this.limit && !this.closed) await new Promise<void>((r) => (this.#space = r));
         if (this.closed) return;
-        // Synchronous while the stream has data: no promise per chunk on the fast path.
-        let c = this.rest ?? (s.read() as Buffer | null) ?? (await nextChunk(s, () => this.error));
+        let c = this.rest ?? chunks.take() ?? (await chunks.next(() => this.error));
         this.rest = undefined;
         if (this.closed) return;
         if (!c) {
@@ -143,6 +144,9 @@ class Window {
       const c = this.chunks.shift()!;
       this.base += c.length;
       this.held -= c.length;
+      // The stream handed the chunk over and every read has copied what it needed: freed now
+      // rather than at the next collection (a view of a larger buffer is left to the collector).
+      freeBuffer(c);
     }
     if (this.#retiring && !this.waiters.length) return this.close();
     if (this.held < this.limit) {
@@ -187,6 +191,58 @@ class Window {
     this.held = 0;
     this.rest = undefined;
     this.#settle();
+  }
+}
+
+/**
+ * A stream's chunks one at a time, as it emitted them: `read()` would join whatever is buffered
+ * into a new buffer, a copy of every byte and garbage for the collector, while a chunk taken
+ * whole can be freed once served. The stream is paused after each chunk, so at most one waits.
+ */
+class Chunks {
+  readonly #queue: Buffer[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+
+  constructor(private readonly s: Readable) {
+    const kick = (): void => {
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    };
+    s.on('data', (c: Buffer) => {
+      this.#queue.push(c);
+      s.pause();
+      kick();
+    });
+    s.on('end', () => {
+      this.#ended = true;
+      kick();
+    });
+    s.on('error', kick);
+    s.on('close', kick);
+  }
+
+  /** A chunk already here, if any. */
+  take(): Buffer | undefined {
+    return this.#queue.shift();
+  }
+
+  /** The next chunk, or undefined at the end; rejects with the stream's error. */
+  async next(failed: () => unknown): Promise<Buffer | undefined> {
+    for (;;) {
+      const err = failed();
+      if (err !== undefined) throw err;
+      const c = this.#queue.shift();
+      if (c) return c;
+      if (this.#ended) return undefined;
+      // Destroyed before its end without an error: the bytes are missing, not at an end.
+      if (this.s.destroyed) throw this.s.errored ?? new AppError('io', 'backend stream closed before the end');
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.s.resume();
+      });
+    }
   }
 }
 

@@ -82,7 +82,8 @@ export interface FileWriter {
   readonly size: number;
   /**
    * Writes `data` at `position` (default: just after the previous write). Backends without
-   * `randomWrites` reject any position other than the current end with `unsupported`.
+   * `randomWrites` reject any position other than the current end with `unsupported`. Once the
+   * promise resolves the backend holds no reference to `data`: the caller reuses or frees it.
    */
   write(data: Uint8Array, position?: number): Promise<void>;
   /** Makes written data durable (fsync) where the backend can; otherwise resolves. */

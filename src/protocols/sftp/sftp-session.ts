@@ -11,6 +11,7 @@ import { FX, attrsOf, statusOf } from './status.ts';
 import { longnameOf } from '../../core/longname.ts';
 import { symlinkArgs, uint64s } from './wire.ts';
 import { ReplyOrder } from './reply-order.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 
 const OPEN = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
 const READDIR_PAGE = 100;
@@ -21,6 +22,10 @@ const WRITE_HEADER = 29;
 const MAX_HANDLES = 256;
 // Largest READ we serve in one reply (OpenSSH's sftp-server allows the same order of size).
 const MAX_READ = 256 * 1024;
+// WRITE data buffers: the usual size (OpenSSH's sftp writes up to 32 KiB), and how many a session
+// keeps for reuse (OpenSSH keeps up to 64 requests in flight).
+const WRITE_BUFFER = 32 * 1024;
+const WRITE_POOL = 64;
 
 type Handle =
   | { kind: 'download'; vpath: string; transfer: Download; pending: Set<Promise<unknown>> }
@@ -68,6 +73,11 @@ function readStrings(data: Buffer, n: number): string[] | undefined {
   return out;
 }
 
+/** A handle's number, read while its request is parsed (the Buffer is ssh2's and transient). */
+function handleId(h: Buffer): number {
+  return h.length === 4 ? h.readUInt32BE(0) : -1;
+}
+
 function readHandle(data: Buffer): Buffer | undefined {
   if (data.length < 4) return undefined;
   const len = data.readUInt32BE(0);
@@ -81,6 +91,8 @@ export class SftpSession {
   readonly #packetRead: number;
   /** Read buffers handed back after each DATA reply: ssh2 copies them into the packet. */
   readonly #pool: Buffer[] = [];
+  /** Buffers WRITE data is copied into, handed back once the write has landed. */
+  readonly #writePool: Buffer[] = [];
   /** Replies leave in the order their requests arrived, however the work finishes. */
   readonly #order = new ReplyOrder();
   #closed = false;
@@ -98,6 +110,9 @@ export class SftpSession {
       'hardlink@openssh.com': '1',
       'limits@openssh.com': '1',
     });
+    // Request Buffers are ssh2's only while an event runs: handles and WRITE data are copied when
+    // the request arrives, so ssh2 frees each socket chunk once parsed (vendor/ssh2/README.md).
+    sftp.useTransientRequestData();
     this.#wire();
   }
 
@@ -107,18 +122,32 @@ export class SftpSession {
 
   #wire(): void {
     const s = this.sftp;
+    const dispatch = (reqId: number, run: () => Promise<void> | void): void => {
+      this.conn.touch();
+      this.#order.arrive(reqId);
+      Promise.resolve()
+        .then(run)
+        .catch((err) => this.#fail(reqId, err));
+    };
+    // Buffer arguments are copied before the event returns (see useTransientRequestData).
     const on = (event: string, fn: (reqId: number, ...args: never[]) => Promise<void> | void): void => {
-      s.on(event as never, ((reqId: number, ...args: never[]) => {
-        this.conn.touch();
-        this.#order.arrive(reqId);
-        Promise.resolve()
-          .then(() => fn(reqId, ...args))
-          .catch((err) => this.#fail(reqId, err));
+      s.on(event as never, ((reqId: number, ...args: unknown[]) => {
+        const kept = args.map((a) => (Buffer.isBuffer(a) ? Buffer.from(a) : a)) as never[];
+        dispatch(reqId, () => fn(reqId, ...kept));
       }) as never);
     };
     on('OPEN', (id, path: string, flags: number, attrs: WireAttrs) => this.#open(id, path, flags, attrs));
-    on('READ', (id, h: Buffer, offset: number, length: number) => this.#read(id, h, offset, length));
-    on('WRITE', (id, h: Buffer, offset: number, data: Buffer) => this.#write(id, h, offset, data));
+    // The data path reads the handle's number and copies WRITE data into a pooled buffer instead.
+    s.on('READ', (id: number, h: Buffer, offset: number, length: number) => {
+      const hid = handleId(h);
+      dispatch(id, () => this.#read(id, hid, offset, length));
+    });
+    s.on('WRITE', (id: number, h: Buffer, offset: number, data: Buffer) => {
+      const hid = handleId(h);
+      const buf = this.#writeBuffer(data);
+      const n = data.length;
+      dispatch(id, () => this.#write(id, hid, offset, buf, n));
+    });
     on('CLOSE', (id, h: Buffer) => this.#close(id, h));
     on('FSTAT', (id, h: Buffer) => this.#fstat(id, h));
     on('FSETSTAT', (id, h: Buffer, attrs: WireAttrs) => this.#fsetstat(id, h, attrs));
@@ -199,8 +228,8 @@ export class SftpSession {
     return b;
   }
 
-  #get(h: Buffer): Handle {
-    const handle = h.length === 4 ? this.#handles.get(h.readUInt32BE(0)) : undefined;
+  #get(h: Buffer | number): Handle {
+    const handle = this.#handles.get(typeof h === 'number' ? h : handleId(h));
     if (!handle) throw new AppError('invalid', 'invalid handle');
     return handle;
   }
@@ -231,7 +260,7 @@ export class SftpSession {
     this.#replyHandle(id, this.#add({ kind: 'download', vpath, transfer, pending: new Set() }));
   }
 
-  async #read(id: number, hb: Buffer, offset: number, length: number): Promise<void> {
+  async #read(id: number, hb: number, offset: number, length: number): Promise<void> {
     const h = this.#get(hb);
     if (h.kind !== 'download') throw new AppError('unsupported', 'handle not open for reading');
     // Served as asked: OpenSSH's sftp reads the one-packet size from limits@openssh.com, while
@@ -259,10 +288,25 @@ export class SftpSession {
     });
   }
 
-  async #write(id: number, hb: Buffer, offset: number, data: Buffer): Promise<void> {
+  /** A pooled buffer holding a copy of `data` in its first bytes. */
+  #writeBuffer(data: Buffer): Buffer {
+    let b = this.#writePool.pop();
+    if (!b || b.length < data.length) {
+      if (b) freeBuffer(b);
+      b = Buffer.allocUnsafe(Math.max(WRITE_BUFFER, data.length));
+    }
+    data.copy(b, 0);
+    return b;
+  }
+
+  async #write(id: number, hb: number, offset: number, buf: Buffer, n: number): Promise<void> {
     const h = this.#get(hb);
     if (h.kind !== 'upload') throw new AppError('unsupported', 'handle not open for writing');
-    await this.#track(h, h.transfer.write(data, offset));
+    // FileWriter.write is done with the bytes once it resolves; a failed write leaves its buffer
+    // to the collector, in case the backend is not.
+    await this.#track(h, h.transfer.write(n === buf.length ? buf : buf.subarray(0, n), offset));
+    if (this.#closed || this.#writePool.length >= WRITE_POOL) freeBuffer(buf);
+    else this.#writePool.push(buf);
     this.#ok(id);
   }
 
@@ -381,7 +425,10 @@ export class SftpSession {
     this.onRelease();
     const handles = [...this.#handles.values()];
     this.#handles.clear();
-    this.#pool.length = 0;
+    // Nothing references pooled buffers: reads gave theirs back after ssh2 copied them, writes
+    // after the backend was done.
+    for (const b of this.#pool.splice(0)) freeBuffer(b);
+    for (const b of this.#writePool.splice(0)) freeBuffer(b);
     this.#order.clear();
     await Promise.allSettled(
       handles.map(async (h) => {

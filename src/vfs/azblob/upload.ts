@@ -1,6 +1,7 @@
 // A streaming block-blob upload. Bytes are copied into one part buffer; each full part is staged as
 // an uncommitted block (Put Block) while the next one fills, with at most `concurrency` blocks in
-// flight, so memory stays within (concurrency + 1) × part size whatever the file size. complete()
+// flight, so memory stays within (concurrency + 1) × part size whatever the file size. A block's
+// buffer is reused for a later part once its request has finished, and freed when the upload ends. complete()
 // commits the block list in one request, which is when the blob appears or is replaced; a file that
 // fits in one part skips blocks and goes up with a single Put Blob. abort() cancels in-flight
 // requests and never commits: the committed blob (if any) is untouched and the service drops the
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
 import { onAbort } from '../abort.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 import type { ObjectUpload, PutOptions } from '../object/client.ts';
 import { abortedError, azError } from './errors.ts';
 import { toAzureMetadata } from './metadata.ts';
@@ -32,6 +34,8 @@ export class BlockUpload implements ObjectUpload {
   private state: State = 'open';
   private buf: Buffer | undefined;
   private filled = 0;
+  /** Full-size part buffers whose Put Block has finished, for the next parts. */
+  private readonly spare: Buffer[] = [];
   private readonly blockIds: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
@@ -93,6 +97,9 @@ export class BlockUpload implements ObjectUpload {
       this.state = 'done';
       this.settings.live.delete(this);
       this.unlink();
+      // No request uses them any more.
+      if (this.buf) freeBuffer(this.buf);
+      for (const b of this.spare.splice(0)) freeBuffer(b);
     } catch (err) {
       const aborted = this.signal.aborted;
       await this.release();
@@ -114,6 +121,7 @@ export class BlockUpload implements ObjectUpload {
     this.buf = undefined;
     this.controller.abort();
     await Promise.all(this.inFlight);
+    for (const b of this.spare.splice(0)) freeBuffer(b);
   }
 
   private checkOpen(op: string): void {
@@ -125,12 +133,13 @@ export class BlockUpload implements ObjectUpload {
   private buffer(want: number): Buffer {
     const part = this.settings.partBytes;
     if (!this.buf) {
-      this.buf = Buffer.allocUnsafe(this.blockIds.length > 0 ? part : Math.min(part, Math.max(FIRST_BUFFER_BYTES, want)));
+      this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.blockIds.length > 0 ? part : Math.min(part, Math.max(FIRST_BUFFER_BYTES, want)));
     } else if (this.filled === this.buf.length && this.buf.length < part) {
       let size = this.buf.length * 2;
       while (size < this.filled + want && size < part) size *= 2;
       const grown = Buffer.allocUnsafe(Math.min(part, size));
       this.buf.copy(grown, 0, 0, this.filled);
+      freeBuffer(this.buf);
       this.buf = grown;
     }
     return this.buf;
@@ -144,7 +153,8 @@ export class BlockUpload implements ObjectUpload {
     if (this.blockIds.length >= MAX_BLOCKS) {
       throw new AppError('invalid', `azblob upload "${this.key}": more than ${MAX_BLOCKS} blocks; raise upload_part_size`);
     }
-    const data = this.buf!.subarray(0, this.filled);
+    const buf = this.buf!;
+    const data = buf.subarray(0, this.filled);
     this.buf = undefined;
     this.filled = 0;
     const id = Buffer.from(`${this.idPrefix}-${String(this.blockIds.length).padStart(6, '0')}`).toString('base64');
@@ -152,7 +162,11 @@ export class BlockUpload implements ObjectUpload {
     const staged: Promise<void> = this.blob
       .stageBlock(id, data, data.length, { abortSignal: this.signal })
       .then(
-        () => undefined,
+        () => {
+          // Its request has finished: the buffer serves a later part.
+          if (buf.length === this.settings.partBytes && this.state !== 'aborted') this.spare.push(buf);
+          else freeBuffer(buf);
+        },
         (err: unknown) => {
           this.failure ??= err;
         },

@@ -5,6 +5,7 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { CIPHER_AES_256_GCM, CIPHER_CHACHA20_POLY1305, TAG_SIZE, type CipherId } from './format.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 
 export interface PackageAead {
   /** Writes ciphertext || tag (plaintext.length + 16 bytes) into `out`. */
@@ -31,6 +32,8 @@ class AesGcm implements PackageAead {
     c.setAAD(aad);
     const body = c.update(plaintext);
     out.set(body, 0);
+    // node:crypto cannot write into `out`: its copy goes now, not at the next collection.
+    freeBuffer(body, { wholeBuffer: true });
     const tail = c.final();
     if (tail.length > 0) out.set(tail, body.length);
     out.set(c.getAuthTag(), plaintext.length);
@@ -48,6 +51,7 @@ class AesGcm implements PackageAead {
       return false;
     }
     out.set(body, 0);
+    freeBuffer(body, { wholeBuffer: true });
     return true;
   }
 }

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
 import { FILE_HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, packageIndex } from './format.ts';
 import { corrupt, PackageOpener } from './packages.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 
 /** Plaintext buffered ahead of the consumer: 256 KiB, the local backend's read-stream chunk. */
 const HIGH_WATER_MARK = 4 * MAX_PAYLOAD;
@@ -83,10 +84,14 @@ function asAppError(err: unknown, path: string): AppError {
   return err instanceof AppError ? err : new AppError('io', `read ${path || '/'}: ${(err as Error).message}`, { cause: err });
 }
 
-/** Exact-length reads out of a stream of arbitrary chunks. */
+/**
+ * Exact-length reads out of a stream of arbitrary chunks. A chunk is the reader's once the stream
+ * handed it over: it is freed as soon as all of it has been copied out.
+ */
 class ExactReader {
   readonly #chunks: AsyncIterator<unknown>;
   #rest: Uint8Array = new Uint8Array(0);
+  #chunk: Uint8Array | undefined;
 
   constructor(source: AsyncIterable<unknown>) {
     this.#chunks = source[Symbol.asyncIterator]();
@@ -97,9 +102,10 @@ class ExactReader {
     let done = 0;
     while (done < into.byteLength) {
       if (this.#rest.byteLength === 0) {
+        if (this.#chunk) freeBuffer(this.#chunk);
         const next = await this.#chunks.next();
         if (next.done) break;
-        this.#rest = typeof next.value === 'string' ? Buffer.from(next.value) : (next.value as Uint8Array);
+        this.#rest = this.#chunk = typeof next.value === 'string' ? Buffer.from(next.value) : (next.value as Uint8Array);
         continue;
       }
       const n = Math.min(this.#rest.byteLength, into.byteLength - done);

@@ -8,6 +8,7 @@ import { AppError } from '../../errors.ts';
 import { abortedError } from '../abort.ts';
 import type { FileWriter } from '../fs.ts';
 import type { PackageAead } from './aead.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 import { aeadNonce, HEADER_SIZE, MAX_PACKAGE, MAX_PAYLOAD, MAX_PLAINTEXT, STREAM_NONCE_SIZE, TAG_SIZE, writePackageHeader, type CipherId } from './format.ts';
 
 export interface CryptWriterTarget {
@@ -142,6 +143,7 @@ export class CryptWriter implements FileWriter {
         this.#seal(out, this.#pending.subarray(0, this.#pendingLen), true);
         this.#pendingLen = 0;
         await this.#target.raw.write(out);
+        freeBuffer(out);
       }
       await this.#target.raw.close();
       this.#state = 'done';
@@ -202,7 +204,11 @@ export class CryptWriter implements FileWriter {
     }
     this.#pending.set(data.subarray(off), this.#pendingLen);
     this.#pendingLen += data.byteLength - off;
-    if (out) await this.#target.raw.write(out);
+    if (out) {
+      await this.#target.raw.write(out);
+      // The inner writer is done with it (FileWriter.write): freed now, not at the next collection.
+      freeBuffer(out);
+    }
     this.#size += data.byteLength;
   }
 

@@ -1,7 +1,7 @@
 // The S3 ObjectClient (AWS S3 and S3-compatible servers) over @aws-sdk/client-s3: keys in, bytes
 // out. Every request carries the configured encryption (SSE-S3/KMS on writes, SSE-C on every read,
-// write, head and copy); uploads stream through lib-storage (upload.ts), large reads fetch ranges in
-// parallel (download.ts).
+// write, head and copy); uploads send multipart parts from reused buffers (upload.ts), large
+// reads fetch ranges in parallel (download.ts).
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';

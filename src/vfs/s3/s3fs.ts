@@ -4,7 +4,7 @@
 // Not yet supported, refused or documented here rather than silently ignored:
 //  - role_arn: assuming a role needs STS (@aws-sdk/credential-providers' fromTemporaryCredentials,
 //    not a dependency yet); a config with role_arn is refused with `unsupported`.
-//  - upload_part_max_time: lib-storage has no per-part deadline, so the schema accepts only 0
+//  - upload_part_max_time: parts get no deadline of their own, so the schema accepts only 0
 //    (the SDK's own socket timeouts still apply).
 import { AppError } from '../../errors.ts';
 import type { S3Config } from '../../config/schema-types.ts';

@@ -1,107 +1,234 @@
-// One streaming S3 upload: writes go through a small PassThrough into lib-storage's Upload, which
-// cuts parts of `partSize` and keeps `queueSize` of them in flight (memory ≈ part size ×
-// (concurrency + 1), never the file size; no temp file). A body that ends before one part is full
-// becomes a single PutObject.
+// One streaming S3 upload. Bytes are copied into a part buffer; each full part goes up as an
+// UploadPart while the next one fills, with at most `queueSize` parts in flight, so memory stays
+// within (queueSize + 1) × part size whatever the file size. A part's buffer is reused for a later
+// part once its request has finished, and freed when the upload ends: no buffer per write and no
+// part assembled from pieces (lib-storage's Upload, used before, copied every write and then
+// concatenated each part, leaving twice the file's size to the collector). A body that ends
+// before one part is full becomes a single PutObject.
 //
-// Aborting destroys the body instead of calling Upload.abort(): lib-storage's abort() rejects
-// done() at once while its workers are still running, so the AbortMultipartUpload would be sent
-// (or not) after we return. A destroyed body makes every worker fail, and done() then rejects only
-// after lib-storage has sent AbortMultipartUpload: when abort() resolves, nothing is left behind.
-// The same path runs when CompleteMultipartUpload fails, and when the caller's signal aborts.
-import { PassThrough } from 'node:stream';
-import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+// The requests are the ones lib-storage sends: CreateMultipartUpload with the params (and CRC32
+// checksums when the client computes them), UploadPart with the params, CompleteMultipartUpload
+// with the parts in order and their checksums. Aborting cancels the requests in flight and sends
+// AbortMultipartUpload before abort() resolves, so nothing is left behind; the same happens when
+// a part or the completion fails, and when the caller's signal aborts.
+import {
+  AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
+import { freeBuffer } from '../../lib/free-buffer.ts';
 import { abortedError, onAbort } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
 import { s3Error } from './errors.ts';
 
-/** Bytes buffered between a write() and lib-storage's part assembly before write() waits. */
-const BODY_HIGH_WATER = 256 * 1024;
+/** The first part buffer starts small and doubles, so small files do not each cost a full part. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+/** S3's limit on parts per multipart upload. */
+const MAX_PARTS = 10_000;
+
+type Params = Omit<PutObjectCommandInput, 'Body'>;
 
 export class S3Upload implements ObjectUpload {
-  readonly #body = new PassThrough({ highWaterMark: BODY_HIGH_WATER });
-  readonly #done: Promise<void>;
-  #failure: AppError | undefined;
-  #state: 'open' | 'completing' | 'aborted' = 'open';
+  #state: 'open' | 'completing' | 'done' | 'aborted' = 'open';
+  #buf: Buffer | undefined;
+  #filled = 0;
+  /** Full-size part buffers whose request has finished, for the next parts. */
+  readonly #spare: Buffer[] = [];
+  #parts = 0;
+  readonly #done: CompletedPart[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #uploadId: Promise<string> | undefined;
+  #failure: unknown;
+  /** Cancels the requests in flight on abort. */
+  readonly #controller = new AbortController();
+  /** Settles once abort() (or a failed completion) has cleaned up. */
+  #cleanup: Promise<void> | undefined;
+  readonly #unlink: () => void;
 
   constructor(
-    client: S3Client,
-    params: Omit<PutObjectCommandInput, 'Body'>,
-    partSize: number,
-    queueSize: number,
+    private readonly client: S3Client,
+    private readonly params: Params,
+    private readonly partSize: number,
+    private readonly queueSize: number,
     signal?: AbortSignal,
   ) {
-    const upload = new Upload({ client, params: { ...params, Body: this.#body }, partSize, queueSize, leavePartsOnError: false });
-    this.#done = upload.done().then(
-      () => undefined,
-      (err: unknown) => {
-        this.#failure = s3Error(err, 'upload', params.Key ?? '');
-        throw this.#failure;
-      },
-    );
-    // Observed through write()/complete()/abort(); never an unhandled rejection meanwhile.
-    this.#done.catch(() => undefined);
-    const key = params.Key ?? '';
-    const stop = onAbort(signal, () => {
-      // A commit under way is not interrupted: half a completion is worse than finishing it.
+    // A commit under way is not interrupted: half a completion is worse than finishing it.
+    this.#unlink = onAbort(signal, () => {
       if (this.#state !== 'open') return;
-      this.#state = 'aborted';
-      this.#failure ??= abortedError('s3 upload', key);
-      this.#body.destroy(this.#failure);
+      this.#failure ??= abortedError('s3 upload', this.#key);
+      void this.abort();
     });
-    this.#done.then(stop, stop);
+  }
+
+  get #key(): string {
+    return this.params.Key ?? '';
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.#failure) throw this.#failure;
-    if (this.#state !== 'open') throw new AppError('invalid', 'write after complete or abort');
-    // lib-storage holds what it reads until a whole part is assembled (then concatenates the
-    // part), long after write() resolves, while the caller may reuse its buffer once it has: hand
-    // over a copy. (Coalescing into larger blocks here was measured: lib-storage then concatenates
-    // a block past each part boundary too, and the upload costs more CPU, not less.)
-    if (this.#body.write(new Uint8Array(chunk))) return;
-    // Backpressure: wait until lib-storage has taken the buffered bytes, or the upload has failed.
-    await new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onClose = (): void => {
-        cleanup();
-        this.#done.then(resolve, reject);
-      };
-      const cleanup = (): void => {
-        this.#body.off('drain', onDrain);
-        this.#body.off('close', onClose);
-      };
-      this.#body.on('drain', onDrain);
-      this.#body.on('close', onClose);
-      this.#done.then(undefined, (err: unknown) => {
-        cleanup();
-        reject(err);
-      });
-    });
+    this.#checkOpen();
+    let off = 0;
+    while (off < chunk.byteLength) {
+      const buf = this.#buffer(chunk.byteLength - off);
+      const n = Math.min(chunk.byteLength - off, buf.length - this.#filled);
+      buf.set(chunk.subarray(off, off + n), this.#filled);
+      this.#filled += n;
+      off += n;
+      if (this.#filled === this.partSize) await this.#sendFilled();
+    }
   }
 
   async complete(): Promise<void> {
-    if (this.#state === 'aborted') throw new AppError('invalid', 'complete after abort');
-    if (this.#state === 'open') {
-      this.#state = 'completing';
-      this.#body.end();
+    if (this.#state !== 'open') throw new AppError('invalid', `s3 upload "${this.#key}": complete after ${this.#state}`);
+    this.#checkOpen();
+    this.#state = 'completing';
+    try {
+      if (this.#parts === 0) {
+        const body = this.#buf ? this.#buf.subarray(0, this.#filled) : Buffer.alloc(0);
+        await this.client.send(new PutObjectCommand({ ...this.params, Body: body }), { abortSignal: this.#controller.signal });
+      } else {
+        if (this.#filled > 0) await this.#sendFilled();
+        await Promise.all(this.#inFlight);
+        if (this.#failure !== undefined) throw this.#failure;
+        const parts = [...this.#done].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+        await this.client.send(
+          new CompleteMultipartUploadCommand({ ...this.params, UploadId: await this.#uploadId!, MultipartUpload: { Parts: parts } }),
+          { abortSignal: this.#controller.signal },
+        );
+      }
+      this.#state = 'done';
+      this.#unlink();
+      this.#release(true);
+    } catch (err) {
+      this.#failure ??= err;
+      await this.#abortAll();
+      throw s3Error(this.#failure, 'upload', this.#key);
     }
-    await this.#done;
   }
 
   async abort(): Promise<void> {
-    if (this.#state === 'completing') {
-      await this.#done.catch(() => undefined);
+    if (this.#state === 'done') return;
+    if (this.#state === 'completing' && !this.#cleanup) {
+      // Too late to take back: wait for the outcome.
+      await Promise.all(this.#inFlight).catch(() => undefined);
       return;
     }
-    // Also after the signal aborted: wait until lib-storage has cleaned up.
-    if (this.#state === 'aborted') return void (await this.#done.catch(() => undefined));
-    this.#state = 'aborted';
-    this.#body.destroy(new AppError('io', 'upload aborted'));
-    await this.#done.catch(() => undefined);
+    await this.#abortAll();
+  }
+
+  /** Cancels what is in flight and aborts the multipart upload; once, however often called. */
+  #abortAll(): Promise<void> {
+    this.#cleanup ??= (async () => {
+      this.#state = 'aborted';
+      this.#unlink();
+      this.#controller.abort();
+      await Promise.all(this.#inFlight);
+      const id = await this.#uploadId?.catch(() => undefined);
+      if (id !== undefined) {
+        // Not tied to the cancelled controller: this request must go out.
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id })).catch(() => undefined);
+      }
+      this.#release(false);
+    })();
+    return this.#cleanup;
+  }
+
+  #checkOpen(): void {
+    if (this.#failure !== undefined) throw s3Error(this.#failure, 'upload', this.#key);
+    if (this.#state !== 'open') throw new AppError('invalid', 'write after complete or abort');
+  }
+
+  /** The part buffer, grown (first part only) to fit `want` more bytes, up to the part size. */
+  #buffer(want: number): Buffer {
+    const part = this.partSize;
+    if (!this.#buf) {
+      this.#buf = this.#spare.pop() ?? Buffer.allocUnsafe(this.#parts > 0 ? part : Math.min(part, Math.max(FIRST_BUFFER_BYTES, want)));
+    } else if (this.#filled === this.#buf.length && this.#buf.length < part) {
+      let size = this.#buf.length * 2;
+      while (size < this.#filled + want && size < part) size *= 2;
+      const grown = Buffer.allocUnsafe(Math.min(part, size));
+      this.#buf.copy(grown, 0, 0, this.#filled);
+      freeBuffer(this.#buf);
+      this.#buf = grown;
+    }
+    return this.#buf;
+  }
+
+  /** Sends the filled buffer as the next part, once fewer than `queueSize` are in flight. */
+  async #sendFilled(): Promise<void> {
+    while (this.#inFlight.size >= this.queueSize) await Promise.race(this.#inFlight);
+    if (this.#failure !== undefined) throw s3Error(this.#failure, 'upload', this.#key);
+    if (this.#state === 'aborted') throw abortedError('s3 upload', this.#key);
+    if (this.#parts >= MAX_PARTS) throw new AppError('invalid', `s3 upload "${this.#key}": more than ${MAX_PARTS} parts; raise upload_part_size`);
+    const buf = this.#buf!;
+    const body = buf.subarray(0, this.#filled);
+    this.#buf = undefined;
+    this.#filled = 0;
+    const partNumber = ++this.#parts;
+    this.#uploadId ??= this.#create();
+    // Never an unhandled rejection: the failure is recorded and reported by write() or complete().
+    const sent: Promise<void> = this.#uploadPart(partNumber, body)
+      .then(
+        (part) => {
+          this.#done.push(part);
+          // Its request has finished: the buffer serves a later part.
+          if (buf.length === this.partSize && this.#state !== 'aborted') this.#spare.push(buf);
+          else freeBuffer(buf);
+        },
+        (err: unknown) => {
+          this.#failure ??= this.#controller.signal.aborted ? abortedError('s3 upload', this.#key) : err;
+        },
+      )
+      .finally(() => this.#inFlight.delete(sent));
+    this.#inFlight.add(sent);
+  }
+
+  async #create(): Promise<string> {
+    const checksums = await this.client.config.requestChecksumCalculation();
+    const out = await this.client.send(
+      new CreateMultipartUploadCommand({
+        ...this.params,
+        ...(checksums === 'WHEN_SUPPORTED' ? { ChecksumAlgorithm: this.params.ChecksumAlgorithm ?? ChecksumAlgorithm.CRC32 } : {}),
+      }),
+      { abortSignal: this.#controller.signal },
+    );
+    if (!out.UploadId) throw new AppError('io', `s3 upload "${this.#key}": no UploadId in the answer`);
+    return out.UploadId;
+  }
+
+  async #uploadPart(partNumber: number, body: Buffer): Promise<CompletedPart> {
+    const uploadId = await this.#uploadId!;
+    const r = await this.client.send(
+      new UploadPartCommand({ ...this.params, ContentLength: undefined, UploadId: uploadId, Body: body, PartNumber: partNumber }),
+      { abortSignal: this.#controller.signal },
+    );
+    if (!r.ETag) throw new AppError('io', `s3 upload "${this.#key}": part ${partNumber} has no ETag`);
+    return {
+      PartNumber: partNumber,
+      ETag: r.ETag,
+      ...(r.ChecksumCRC32 && { ChecksumCRC32: r.ChecksumCRC32 }),
+      ...(r.ChecksumCRC32C && { ChecksumCRC32C: r.ChecksumCRC32C }),
+      ...(r.ChecksumCRC64NVME && { ChecksumCRC64NVME: r.ChecksumCRC64NVME }),
+      ...(r.ChecksumSHA1 && { ChecksumSHA1: r.ChecksumSHA1 }),
+      ...(r.ChecksumSHA256 && { ChecksumSHA256: r.ChecksumSHA256 }),
+    };
+  }
+
+  /**
+   * Frees the part buffers no request uses any more. The current one too when the upload
+   * succeeded; after a failure it may be the body of a request cancelled mid-way, so it is left
+   * to the collector.
+   */
+  #release(succeeded: boolean): void {
+    for (const b of this.#spare.splice(0)) freeBuffer(b);
+    if (succeeded && this.#buf) freeBuffer(this.#buf);
+    this.#buf = undefined;
+    this.#filled = 0;
   }
 }

@@ -66,11 +66,12 @@ function authArgs(s: Sftpd, user: string, auth: 'password' | 'key'): { pre: stri
 }
 
 /** Runs an `sftp -b` batch (lines) as `user`. A leading "-" on a line lets it fail. */
-export function sftpBatch(s: Sftpd, user: string, lines: string[], opts: { auth?: 'password' | 'key'; cwd?: string } = {}): Promise<RunResult> {
+/** `sshArgs` go to sftp(1) before the destination (say `['-c', 'aes128-gcm@openssh.com']`). */
+export function sftpBatch(s: Sftpd, user: string, lines: string[], opts: { auth?: 'password' | 'key'; cwd?: string; sshArgs?: string[] } = {}): Promise<RunResult> {
   const batch = join(tempDir('sftp-batch-'), 'batch');
   writeFileSync(batch, lines.join('\n') + '\n');
   const { pre, args } = authArgs(s, user, opts.auth ?? 'password');
-  const argv = [...pre, 'sftp', ...SSH_OPTS, ...args, '-P', String(s.port), '-b', batch, `${user}@127.0.0.1`];
+  const argv = [...pre, 'sftp', ...SSH_OPTS, ...args, ...(opts.sshArgs ?? []), '-P', String(s.port), '-b', batch, `${user}@127.0.0.1`];
   return run(argv[0]!, argv.slice(1));
 }
 

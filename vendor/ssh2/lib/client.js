@@ -31,7 +31,10 @@ const {
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
 } = require('./protocol/constants.js');
-const { init: cryptoInit } = require('./protocol/crypto.js');
+const {
+  freeBuffer, // [vendor]
+  init: cryptoInit,
+} = require('./protocol/crypto.js');
 const Protocol = require('./protocol/Protocol.js');
 const { parseKey } = require('./protocol/keyParser.js');
 const { SFTP } = require('./protocol/SFTP.js');
@@ -296,12 +299,24 @@ class Client extends EventEmitter {
       debug(`Debug output from server: ${JSON.stringify(msg)}`);
     });
     let serverSigAlgs;
+    // [vendor] Owned packets the socket has not finished writing yet, oldest first
+    const written = [];
+    const freeWritten = () => {
+      const packet = written.shift();
+      if (packet !== undefined)
+        freeBuffer(packet);
+    };
     const proto = this._protocol = new Protocol({
       ident: this.config.ident,
       offer: (allOfferDefaults ? undefined : algorithms),
-      onWrite: (data) => {
-        if (isWritable(sock))
-          sock.write(data);
+      onWrite: (data, owned) => {
+        if (!isWritable(sock))
+          return;
+        if (owned !== true)
+          return void sock.write(data);
+        // [vendor] As the server does: a cipher's packet is freed once the socket has written it
+        written.push(data);
+        sock.write(data, freeWritten);
       },
       onError: (err) => {
         if (err.level === 'handshake')

@@ -28,6 +28,11 @@ declare module 'ssh2' {
   interface SFTPWrapper {
     /** Server: extensions (name -> data) for the VERSION reply; call before the client's INIT. */
     advertiseExtensions(extensions: Record<string, string>): void;
+    /**
+     * Server: Buffers in request events (handles, WRITE data, EXTENDED data) are valid only until
+     * the listener returns, so the connection may free each socket chunk once parsed.
+     */
+    useTransientRequestData(): void;
     /** Server: sends SSH_FXP_EXTENDED_REPLY, queued in order with every other reply. */
     extendedReply(reqid: number, payload: Buffer): void;
     /** Server: sends the subsystem's exit-status, as sshd does when sftp-server exits. */

@@ -24,7 +24,10 @@ const {
   SUPPORTED_MAC,
   SUPPORTED_SERVER_HOST_KEY,
 } = require('./protocol/constants.js');
-const { init: cryptoInit } = require('./protocol/crypto.js');
+const {
+  freeBuffer, // [vendor]
+  init: cryptoInit,
+} = require('./protocol/crypto.js');
 const { KexInit } = require('./protocol/kex.js');
 const { parseKey } = require('./protocol/keyParser.js');
 const Protocol = require('./protocol/Protocol.js');
@@ -479,6 +482,13 @@ class Client extends EventEmitter {
       };
     }
 
+    // [vendor] Owned packets the socket has not finished writing yet, oldest first
+    const written = [];
+    const freeWritten = () => {
+      const packet = written.shift();
+      if (packet !== undefined)
+        freeBuffer(packet);
+    };
     const proto = this._protocol = new Protocol({
       server: true,
       hostKeys,
@@ -487,9 +497,16 @@ class Client extends EventEmitter {
       onPacket,
       greeting: srvCfg.greeting,
       banner: srvCfg.banner,
-      onWrite: (data) => {
-        if (isWritable(socket))
-          socket.write(data);
+      onWrite: (data, owned) => {
+        if (!isWritable(socket))
+          return;
+        if (owned !== true)
+          return void socket.write(data);
+        // [vendor] A packet no one else references (see ChaChaPolyCipherJS#encrypt) is freed
+        // as soon as the socket is done with it instead of at the next garbage collection:
+        // write callbacks run in write order, so each one frees the oldest such packet
+        written.push(data);
+        socket.write(data, freeWritten);
       },
       onError: (err) => {
         if (!proto._destruct)
@@ -757,7 +774,12 @@ class Client extends EventEmitter {
 
           channel.incoming.window -= data.length;
 
-          if (channel.push(data) === false) {
+          const pushed = channel.push(data);
+          // [vendor] An SFTP server with transient request data keeps nothing of it (see
+          // Protocol#parseOwned); a stream channel buffers it
+          if (channel._transientRequestData === true)
+            p.channelDataCopied();
+          if (pushed === false) {
             channel._waitChanDrain = true;
             return;
           }
@@ -1214,7 +1236,8 @@ class Client extends EventEmitter {
       proto.start();
       socket.on('data', (data) => {
         try {
-          proto.parse(data, 0, data.length);
+          // [vendor] The chunk is ours alone: freed once parsed if nothing kept a view of it
+          proto.parseOwned(data);
         } catch (ex) {
           this.emit('error', ex);
           try {

@@ -40,7 +40,12 @@
 
 const { inspect } = require('util');
 
-const { bindingAvailable, NullCipher, NullDecipher } = require('./crypto.js');
+const {
+  bindingAvailable,
+  freeBuffer, // [vendor] see parseOwned
+  NullCipher,
+  NullDecipher,
+} = require('./crypto.js');
 const {
   COMPAT_CHECKS,
   DISCONNECT_REASON,
@@ -115,7 +120,8 @@ class Protocol {
     const onWrite = config.onWrite;
     if (typeof onWrite !== 'function')
       throw new Error('Missing onWrite function');
-    this._onWrite = (data) => { onWrite(data); };
+    // [vendor] `owned`: the packet is the cipher's, dead once written (see ChaChaPolyCipherJS#encrypt)
+    this._onWrite = (data, owned) => { onWrite(data, owned); };
 
     const onError = config.onError;
     if (typeof onError !== 'function')
@@ -186,6 +192,17 @@ class Protocol {
       this._handlers = {};
 
     this._onPayload = onPayload.bind(this);
+    // [vendor] Payloads whose consumer is known to keep nothing of them (see parseOwned): the
+    // count of them, the last one (for its decipher), and the answer of a CHANNEL_DATA consumer
+    this._freePayloads = 0;
+    this._freePayload = undefined;
+    this._dataCopied = false;
+    this._payloadFree = (payload) => {
+      if (this._freePayload !== payload)
+        return false;
+      this._freePayload = undefined;
+      return true;
+    };
 
     this._server = !!config.server;
     this._banner = undefined;
@@ -308,9 +325,41 @@ class Protocol {
   cleanup() {
     this._destruct && this._destruct();
   }
+  // [vendor] Counts a payload whose consumer kept nothing of it (see parseOwned)
+  _markFree(payload) {
+    this._freePayloads++;
+    this._freePayload = payload;
+  }
+  // [vendor] Called by a CHANNEL_DATA handler whose channel copied what it keeps of the data
+  channelDataCopied() {
+    this._dataCopied = true;
+  }
   parse(chunk, i, len) {
     while (i < len)
       i = this._parse(chunk, i, len);
+  }
+  // [vendor] Parses a whole chunk the caller owns and will not use again (a socket's data event),
+  // then frees its memory at once when nothing parsed from it is still referenced: the decipher
+  // holds no view of it, and every packet it completed went to a consumer that keeps nothing
+  // (window adjustments; channel data for a channel that copies what it keeps, see
+  // SFTP#useTransientRequestData). Otherwise the chunk is left to the garbage collector, as
+  // upstream does. Under Bun, whose collector runs late for buffer memory, this keeps a
+  // transfer's resident memory near what is in flight instead of what arrived since the last
+  // collection.
+  parseOwned(chunk) {
+    const decipher = this._decipher;
+    // Before the identification line is parsed there is no decipher yet
+    if (decipher === undefined)
+      return this.parse(chunk, 0, chunk.length);
+    const seqno = decipher.inSeqno;
+    const free = this._freePayloads;
+    this.parse(chunk, 0, chunk.length);
+    if (this._decipher === decipher
+        && typeof decipher.holdsInput === 'function'
+        && !decipher.holdsInput()
+        && ((decipher.inSeqno - seqno) >>> 0) === this._freePayloads - free) {
+      freeBuffer(chunk);
+    }
   }
 
   // Protocol message API
@@ -2059,6 +2108,7 @@ function onPayload(payload) {
     return;
   }
 
+  const original = payload;
   payload = this._packetRW.read.read(payload);
 
   const type = payload[0];
@@ -2077,6 +2127,19 @@ function onPayload(payload) {
     return;
   }
 
+  // [vendor] Whether the consumer keeps nothing of this payload (see parseOwned)
+  if (type === MESSAGE.CHANNEL_DATA) {
+    this._dataCopied = false;
+    const ret = handler(this, payload);
+    if (this._dataCopied)
+      this._markFree(original);
+    return ret;
+  }
+  if (type === MESSAGE.CHANNEL_WINDOW_ADJUST) {
+    const ret = handler(this, payload);
+    this._markFree(original);
+    return ret;
+  }
   return handler(this, payload);
 }
 

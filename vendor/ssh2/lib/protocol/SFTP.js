@@ -176,6 +176,7 @@ class SFTP extends EventEmitter {
     };
     this._waitWindow = false; // SSH-level backpressure
     this._dataHead = Buffer.allocUnsafe(13); // [vendor] DATA reply header, reused
+    this._transientRequestData = false; // [vendor] see useTransientRequestData()
     this._chunkcb = undefined;
     this._buffer = [];
     this.type = chanInfo.type;
@@ -317,6 +318,17 @@ class SFTP extends EventEmitter {
     const out = Buffer.concat(parts);
     out.writeUInt32BE(out.length - 4, 0);
     this._serverVersion = out;
+  }
+
+  /** Server: the Buffers a request event carries (handles, WRITE data, EXTENDED
+   *  data) are valid only until the listener returns: a listener copies what it
+   *  keeps. The connection may then free each incoming socket chunk as soon as it
+   *  is parsed instead of leaving it to the garbage collector (see
+   *  Protocol#parseOwned). Call right after accepting the channel. */
+  useTransientRequestData() {
+    if (!this.server)
+      throw new Error('Server-only method called in client mode');
+    this._transientRequestData = true;
   }
 
   /** Server: sends SSH_FXP_EXTENDED_REPLY for request `reqid`, queued in order

@@ -442,6 +442,31 @@ function chachaBackend(name) {
   return make();
 }
 
+// [vendor] Frees a buffer's memory now instead of at the next garbage collection, when the
+// buffer alone owns its ArrayBuffer (a view into a larger or shared one is left alone). Only for
+// buffers nothing references any more: any view of it reads as empty afterwards.
+function freeBuffer(buf) {
+  const ab = buf.buffer;
+  if (buf.byteOffset === 0
+      && buf.byteLength === ab.byteLength
+      && typeof ab.transfer === 'function'
+      && !ab.detached) {
+    ab.transfer(0);
+  }
+}
+
+// [vendor] The same for node:crypto's output, which sits in an ArrayBuffer of its own that may be
+// a little larger than the output (Bun adds a block of slack)
+function freeCryptoOutput(buf) {
+  const ab = buf.buffer;
+  if (buf.byteOffset === 0
+      && ab instanceof ArrayBuffer
+      && typeof ab.transfer === 'function'
+      && !ab.detached) {
+    ab.transfer(0);
+  }
+}
+
 function writeSeqnoNonce(nonce, seqno) {
   // Sequence numbers are 32-bit, so bytes 0-3 of the 64-bit big-endian nonce stay zero
   nonce[4] = (seqno >>> 24);
@@ -507,7 +532,9 @@ class ChaChaPolyCipherJS {
     b.xor(this._keyMain, nonce, u8.subarray(4, pktLen), 1);
     b.auth(this._polyKey, u8.subarray(0, pktLen), u8.subarray(pktLen));
 
-    this._onWrite(packet);
+    // [vendor] Once encrypted the packet means nothing to anyone but the socket: `true` lets
+    // the server free it as soon as the socket has written it
+    this._onWrite(packet, true);
 
     this.outSeqno = (this.outSeqno + 1) >>> 0;
   }
@@ -570,7 +597,10 @@ class AESGCMCipherNative {
     if (final.length) // Never happens for GCM, kept for safety
       packet.set(final, 4 + encrypted.length);
     packet.set(cipher.getAuthTag(), pktLen);
-    this._onWrite(packet);
+    // [vendor] node:crypto's output is copied: freed now rather than at the next collection; the
+    // packet once written (see ChaChaPolyCipherJS#encrypt)
+    freeCryptoOutput(encrypted);
+    this._onWrite(packet, true);
 
     // Increment counter in IV by 1 for next packet
     ivIncrement(this._encIV);
@@ -1108,6 +1138,8 @@ class ChaChaPolyDecipherJS {
     const dec = config.inbound;
     this.inSeqno = dec.seqno;
     this._onPayload = dec.onPayload;
+    // [vendor] Tells whether the consumer kept nothing of a payload (see Protocol#parseOwned)
+    this._payloadFree = dec.payloadFree;
     this._backend = chachaBackend(backend);
     this._keyMain = new Uint8Array(dec.decipherKey.subarray(0, 32));
     this._keyPktLen = new Uint8Array(dec.decipherKey.subarray(32, 64));
@@ -1124,6 +1156,11 @@ class ChaChaPolyDecipherJS {
   }
   get implementation() {
     return this._backend.name;
+  }
+  // [vendor] Whether a view of the last input chunk is still needed: never, a packet that spans
+  // chunks is copied into a buffer of its own
+  holdsInput() {
+    return false;
   }
   free() {
     this._keyMain.fill(0);
@@ -1219,6 +1256,13 @@ class ChaChaPolyDecipherJS {
 
       {
         const ret = this._onPayload(payload);
+        // [vendor] A packet copied out of several chunks is this decipher's own buffer: freed at
+        // once when the consumer kept nothing of it
+        if (packet.buffer !== data.buffer
+            && this._payloadFree !== undefined
+            && this._payloadFree(payload)) {
+          freeBuffer(packet);
+        }
         if (ret !== undefined)
           return (ret === false ? p : ret);
       }
@@ -1231,6 +1275,8 @@ class AESGCMDecipherNative {
     const dec = config.inbound;
     this.inSeqno = dec.seqno;
     this._onPayload = dec.onPayload;
+    // [vendor] Tells whether the consumer kept nothing of a payload (see Protocol#parseOwned)
+    this._payloadFree = dec.payloadFree;
     this._decipherSSLName = dec.decipherInfo.sslName;
     this._decipherKey = dec.decipherKey;
     this._decipherIV = dec.decipherIV;
@@ -1342,10 +1388,20 @@ class AESGCMDecipherNative {
 
       {
         const ret = this._onPayload(payload);
+        // [vendor] The plaintext is node:crypto's fresh output: freed at once when the consumer
+        // kept nothing of it
+        if (this._payloadFree !== undefined && this._payloadFree(payload))
+          freeCryptoOutput(packet);
         if (ret !== undefined)
           return (ret === false ? p : ret);
       }
     }
+  }
+  // [vendor] Whether a view of the last input chunk is still needed: the ciphertext of a packet
+  // whose tag has not arrived yet, when it lay within that chunk
+  holdsInput() {
+    return this._packet !== null
+           && (this._ctBuf === null || this._packet.buffer !== this._ctBuf.buffer);
   }
 }
 
@@ -1965,6 +2021,7 @@ module.exports = {
   createCipher,
   NullDecipher,
   createDecipher,
+  freeBuffer, // [vendor]
 
   // [vendor] For the project's unit tests
   chachaBackend,

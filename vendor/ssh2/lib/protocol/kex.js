@@ -892,6 +892,8 @@ const createKeyExchange = (() => {
         const config = {
           inbound: {
             onPayload: this._protocol._onPayload,
+            // [vendor] See Protocol#parseOwned
+            payloadFree: this._protocol._payloadFree,
             seqno: this._protocol._decipher.inSeqno,
             decipherInfo: (!isServer ? scCipherInfo : csCipherInfo),
             decipherIV: (!isServer ? scIV : csIV),

@@ -1,7 +1,8 @@
 // Users' last_login through real clients: a login over OpenSSH sftp (public key), FTP (curl) and
 // WebDAV (curl) sets it on GET /api/v2/users/{name} and in the list; it is kept out of the record,
 // so a no-change plan and a reload after the logins change nothing; an SFTPGo import keeps the
-// backup's last_login for a new user and admin, and an update keeps the one recorded here.
+// backup's last_login for a new user and admin, and an update keeps the one recorded here;
+// dumpdata / loaddata round-trip it.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -155,6 +156,32 @@ describe('last_login', () => {
     expect((await api('POST', '/api/v2/loaddata?from=sftpgo&mode=0', dump)).status).toBe(200);
     expect(await lastLogin('carol')).toBe(1718000000000);
     expect((await api('GET', '/api/v2/admins/superadmin')).json.last_login).toBe(1718000001000);
+  });
+
+  test('dumpdata carries last logins and loaddata restores them with their records', async () => {
+    const dump = (await api('GET', '/api/v2/dumpdata')).json;
+    const sshAt = await lastLogin('sshuser');
+    expect(dump.last_logins).toMatchObject({ 'user:sshuser': sshAt, 'user:ftpuser': await lastLogin('ftpuser'), 'admin:superadmin': 1718000001000 });
+    expect(dump.last_logins['admin:root']).toBeGreaterThan(0);
+    expect(dump.last_logins).not.toHaveProperty('user:idle');
+
+    // A dump without last logins (an older one) leaves the recorded ones as they are.
+    const { last_logins: _, ...older } = dump;
+    expect((await api('POST', '/api/v2/loaddata', older)).status).toBe(200);
+    expect(await lastLogin('sshuser')).toBe(sshAt);
+
+    // With them, each loaded record gets the dump's (none: never logged in).
+    const edited = { ...dump, last_logins: { ...dump.last_logins, 'user:sshuser': 1720000000000, 'user:idle': 1720000005000 } };
+    delete edited.last_logins['user:ftpuser'];
+    expect((await api('POST', '/api/v2/loaddata', edited)).status).toBe(200);
+    expect(await lastLogin('sshuser')).toBe(1720000000000);
+    expect(await lastLogin('idle')).toBe(1720000005000);
+    expect(await lastLogin('ftpuser')).toBe(0);
+
+    const bad = await api('POST', '/api/v2/loaddata', { ...dump, last_logins: { 'user:sshuser': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain('last_logins');
+    expect(await lastLogin('sshuser')).toBe(1720000000000);
   });
 
   test('a deleted and re-created user starts over at 0', async () => {

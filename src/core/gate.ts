@@ -63,6 +63,7 @@ export class LoginGate {
   readonly #opening = new Map<string, number>();
   /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
   readonly #handleCounters = new Set<() => number>();
+  /** Each user's last login, written in the background after its login (SFTPGo's last_login). */
   readonly #lastLogins: LastLogins;
 
   constructor(ctx: ServerContext) {

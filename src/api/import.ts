@@ -89,6 +89,8 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       });
       if (p.state?.first_upload) await tx.markFirstTransfer('upload', rec.id!, p.state.first_upload);
       if (p.state?.first_download) await tx.markFirstTransfer('download', rec.id!, p.state.first_download);
+      // As the usage: a new record takes the backup's last login, an updated one keeps the one recorded here.
+      if (!current && p.state?.last_login && k.kind !== 'folder') await tx.markLastLogin(k.kind, p.name, p.state.last_login);
       written[p.plural]++;
       if (current && k.kind === 'user') updatedUsers.push(p.name);
     }

@@ -14,7 +14,7 @@ import { desiredUser, normaliseFolder, passwordIntent, specOf } from '../store/s
 import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { apiView, keepSecrets, overrideView } from './shapes.ts';
 import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
-import type { CollectionName, Override, ReadTx } from '../store/store.ts';
+import { META, type CollectionName, type Override, type ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
 
 /** What the record routes read and write through: the store, its usage book and the records layer. */
@@ -89,6 +89,7 @@ export async function render(
     if (k.kind === 'user') {
       const moved = book.transferred(`user:${name}`);
       Object.assign(out, { used_upload_data_transfer: moved.upload, used_download_data_transfer: moved.download });
+      out.last_login = ((await store.get('meta', META.userLastLogin(name))) as number | undefined) ?? 0;
     }
   }
   const o = await getOverride(store, k.kind, name);

@@ -8,7 +8,8 @@
 //                 mounts, a Session
 //
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
-// and a plain client address. A front-end only translates its wire format to these calls.
+// and a plain client address, and records each user's last login (core/last-login.ts). A front-end
+// only translates its wire format to these calls.
 import { checkPassword, knownUser, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
 import type { Log } from '../log.ts';
@@ -18,6 +19,7 @@ import type { ConnectionRegistry } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
 import { plainIp } from './ip.ts';
+import { LastLogins } from './last-login.ts';
 import { coreSettingsFor, loginRefusal, openSession, type CoreSettings } from './login.ts';
 import type { Session } from './session.ts';
 
@@ -61,9 +63,16 @@ export class LoginGate {
   readonly #opening = new Map<string, number>();
   /** Front-ends that hold handles beyond transfers (SFTP directory handles): read by `logout`. */
   readonly #handleCounters = new Set<() => number>();
+  /** Each user's last login, written in the background after its login (SFTPGo's last_login). */
+  readonly #lastLogins: LastLogins;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
+    this.#lastLogins = new LastLogins({
+      store: ctx.store,
+      log: ctx.log,
+      externalAuthCacheMs: () => (ctx.config.data_provider?.external_auth_cache_time ?? 0) * 1000,
+    });
   }
 
   /** The store and the current config, read at every call so that reloads apply. */
@@ -226,6 +235,7 @@ export class LoginGate {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });
     this.#ctx.metrics.countLogin(req.method, true);
+    void this.#lastLogins.record(user);
     notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
     return { ok: true, session };
   }

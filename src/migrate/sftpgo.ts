@@ -2,7 +2,7 @@
 // mapped onto our model (the config schema's User / Folder / Admin), driven by the schema itself:
 // every field our schema knows is copied, secrets (SFTPGo `{status, payload, key, additional_data}`)
 // are opened (sftpgo-kms.ts), and anything else is reported. What SFTPGo keeps beside a record's
-// definition (usage, first transfers, password change time, group membership, role) travels in
+// definition (usage, first transfers, last login, password change time, group membership, role) travels in
 // `state`. A record whose secret cannot be opened is left out with its reason; the rest imports.
 // `toYaml` prints the result as config so a team can move its state into Git.
 import { posix } from 'node:path';
@@ -32,6 +32,8 @@ export interface RecordState {
   /** Epoch ms of the user's first upload / download (0: none yet). */
   first_upload?: number;
   first_download?: number;
+  /** Epoch ms of the user's or admin's last login (0: never). */
+  last_login?: number;
   /**
    * Fields stored on the record beside its definition: `last_password_change`, a user's `groups`,
    * a user's or an admin's `role`. They are shown on GET and kept until their features exist.
@@ -68,7 +70,7 @@ const PROVIDER_BLOCK: Record<string, string> = { s3: 's3config', gcs: 'gcsconfig
 
 /**
  * Bookkeeping SFTPGo writes that is carried in `state` or has no meaning here (ids, times of this
- * row, the login time nothing here keeps up to date): not copied, without a warning.
+ * row): not copied, without a warning.
  */
 const IGNORED: ReadonlySet<string> = new Set([
   'id', 'created_at', 'updated_at', 'last_login', 'used_quota_size', 'used_quota_files', 'last_quota_update',
@@ -286,6 +288,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
       usage: usageOf(u),
       ...(num(u.first_upload) ? { first_upload: num(u.first_upload) } : {}),
       ...(num(u.first_download) ? { first_download: num(u.first_download) } : {}),
+      ...(num(u.last_login) ? { last_login: num(u.last_login) } : {}),
       ...(Object.keys(fields).length ? { fields } : {}),
     };
   });
@@ -319,6 +322,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
       ctx.warnings.push(`${formatPath([...path, 'role'])}: admin "${name}" is limited to role "${role}"; roles are not supported yet and it would manage every user, so it is imported disabled: review it before enabling it`);
     }
     if (Array.isArray(groups) && groups.length) ctx.warnings.push(`${formatPath([...path, 'groups'])}: admin group settings are not supported yet, dropped`);
+    if (num(a.last_login)) state[`admin:${name}`] = { ...state[`admin:${name}`], last_login: num(a.last_login) };
     admins.push({ admin, path });
   });
 

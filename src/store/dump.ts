@@ -1,5 +1,6 @@
 // dumpdata / loaddata: the whole store as one JSON document, and back. Records keep every field
-// (ids, times, ownership, hashes), so a dump loaded into an empty store reproduces it.
+// (ids, times, ownership, hashes), so a dump loaded into an empty store reproduces it; users' and
+// admins' last logins, kept in meta beside the records, travel in `last_logins`.
 import { AppError } from '../errors.ts';
 import { LATEST_SCHEMA_VERSION } from './migrations.ts';
 import { META, schemaVersionOf, type CollectionName, type ReadTx, type Store } from './store.ts';
@@ -17,6 +18,8 @@ export interface Dump {
   overrides: Record<string, unknown>;
   bans: Record<string, unknown>;
   api_keys: Record<string, unknown>;
+  /** Epoch ms by `user:<name>` / `admin:<name>`; a record never logged in has no entry. Absent from older dumps. */
+  last_logins: Record<string, number>;
 }
 
 /**
@@ -27,6 +30,8 @@ export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
+const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
+const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
 
 export async function dumpStore(store: ReadTx): Promise<Dump> {
   const dump: Dump = {
@@ -40,9 +45,17 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     overrides: {},
     bans: {},
     api_keys: {},
+    last_logins: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;
+  for (const c of ['users', 'admins'] as const) {
+    for (const rec of dump[c]) {
+      const name = String(rec.username);
+      const at = await store.get('meta', LAST_LOGIN_KEY[c](name));
+      if (typeof at === 'number' && at > 0) dump.last_logins[LAST_LOGIN_PREFIX[c] + name] = at;
+    }
+  }
   return dump;
 }
 
@@ -58,6 +71,9 @@ export async function loadDump(store: Store, value: unknown): Promise<{ users: n
   if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
     throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
   const nameKey = (c: CollectionName) => (c === 'folders' ? 'name' : 'username');
+  const lastLogins = dump.last_logins;
+  if (lastLogins !== undefined && (typeof lastLogins !== 'object' || lastLogins === null || Object.values(lastLogins).some((v) => typeof v !== 'number')))
+    throw new AppError('invalid', 'last_logins: must map "user:<name>" and "admin:<name>" to epoch milliseconds');
   return store.write(async (tx) => {
     const counts = { users: 0, folders: 0, admins: 0 };
     for (const c of RECORD_COLLECTIONS) {
@@ -66,6 +82,12 @@ export async function loadDump(store: Store, value: unknown): Promise<{ users: n
         const name = rec[nameKey(c)];
         if (typeof name !== 'string' || !name) throw new AppError('invalid', `${c}: a record has no ${nameKey(c)}`);
         await tx.put(c, name, rec as never);
+        // A dump with last logins restores them with their records (none listed: never logged in).
+        if (lastLogins && c !== 'folders') {
+          const at = lastLogins[LAST_LOGIN_PREFIX[c] + name];
+          if (at) await tx.put('meta', LAST_LOGIN_KEY[c](name), at);
+          else await tx.remove('meta', LAST_LOGIN_KEY[c](name));
+        }
         maxId = Math.max(maxId, Number(rec.id) || 0);
         counts[c]++;
       }

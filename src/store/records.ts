@@ -243,12 +243,19 @@ export class RecordsTx {
     await this.tx.put('meta', META.firstTransfer(direction, userId), at);
   }
 
+  /** Sets a user's or an admin's last login (an import carries SFTPGo's). */
+  async markLastLogin(kind: 'user' | 'admin', name: string, at: number): Promise<void> {
+    await this.tx.put('meta', kind === 'user' ? META.userLastLogin(name) : META.adminLastLogin(name), at);
+  }
+
   /** Removes the record with its usage row and override; false when there was none. */
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (kind !== 'admin') await this.tx.remove('usage', `${kind}:${name}`);
     else await this.#dropAdminState(name);
+    // A later user of the same name does not inherit the login time.
+    if (kind === 'user') await this.tx.remove('meta', META.userLastLogin(name));
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
   }

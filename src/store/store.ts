@@ -110,6 +110,8 @@ export const META = {
   firstTransfer: (direction: 'upload' | 'download', userId: number) => `first_${direction}:${userId}`,
   /** An admin's last login, epoch milliseconds (kept beside the record so reconcile never sees it). */
   adminLastLogin: (username: string) => `admin_last_login:${username}`,
+  /** A user's last login, epoch milliseconds (beside the record, as an admin's: reconcile never sees it). */
+  userLastLogin: (username: string) => `user_last_login:${username}`,
 } as const;
 
 export async function schemaVersionOf(tx: ReadTx): Promise<number> {

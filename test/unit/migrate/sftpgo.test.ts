@@ -93,7 +93,7 @@ describe('importSftpgoDump', () => {
     expect(out.skipped.map((e) => e.path)).toEqual(['folders[0].filesystem.s3config.access_secret', 'users[0].virtual_folders[0].name', 'users[1].virtual_folders[0].name']);
   });
 
-  test('kept beside the definition: usage, first transfers, last password change, groups and role (with warnings)', () => {
+  test('kept beside the definition: usage, first transfers, last login, last password change, groups and role (with warnings)', () => {
     const d = clone();
     Object.assign(d.users[0], { used_upload_data_transfer: 7000, used_download_data_transfer: 9000, first_upload: 1717000001000, first_download: 0, last_password_change: 1717000002000, role: 'ops' });
     d.users[0].groups = [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }, { name: '', type: 2 }];
@@ -101,6 +101,7 @@ describe('importSftpgoDump', () => {
     expect(out.state['user:carol']).toEqual({
       usage: { size: 2048, files: 2, upload: 7000, download: 9000 },
       first_upload: 1717000001000,
+      last_login: 1718000000000,
       fields: { last_password_change: 1717000002000, groups: [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }], role: 'ops' },
     });
     expect(out.warnings).toContain('users[0].groups: member of "staff", "extra": kept on the user, no effect until groups are supported');
@@ -119,6 +120,14 @@ describe('importSftpgoDump', () => {
     expect(out.warnings.some((w) => w.startsWith('users[0].virtual_folders[0].subpath: folder "team" mounted at its subpath "/q3/reports"'))).toBe(true);
     d.users[0].virtual_folders[0].subpath = '/a/../b';
     expect(errorsOf(() => importSftpgoDump(d))[0]!.path).toBe('users[0].virtual_folders[0].subpath');
+  });
+
+  test('an admin\'s last login is kept beside it; never (0) is nothing to keep', () => {
+    const d = clone();
+    expect(importSftpgoDump(d).state['admin:superadmin']).toBeUndefined();
+    d.admins[0].last_login = 1718000001000;
+    expect(importSftpgoDump(d).state['admin:superadmin']).toEqual({ last_login: 1718000001000 });
+    expect(importSftpgoDump(d).state['user:dave']?.last_login).toBeUndefined();
   });
 
   test('an admin limited to a role is imported disabled, with a warning', () => {

@@ -28,7 +28,7 @@ import type { Definition } from '../config/validate.ts';
 export const REDACTED = '[**redacted**]';
 
 export interface KindInfo {
-  kind: Kind;
+  kind: Exclude<Kind, 'role'>;
   collection: Extract<CollectionName, 'users' | 'folders' | 'admins'>;
   definition: Definition;
   nameField: 'username' | 'name';

@@ -280,7 +280,7 @@ export class RecordsTx {
     for await (const [key, o] of this.tx.entries('overrides')) if (o.kind !== 'folder' && o.kind !== 'role') overrides.set(key, o);
     for await (const [name, a] of this.tx.entries('admins'))
       if (layer(a, overrides.get(overrideKey('admin', name))).role === role)
-        throw new AppError('exists', `role "${role}" is referenced by admin "${name}": it cannot be removed`);
+        throw new AppError('invalid', `role "${role}" is referenced by admin "${name}": it cannot be removed`);
     const users: string[] = [];
     for await (const [name, u] of this.tx.entries('users')) if (u.role === role || overrides.get(overrideKey('user', name))?.fields.role === role) users.push(name);
     for (const name of users) {

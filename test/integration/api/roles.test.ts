@@ -80,6 +80,8 @@ describe('roles declared in the YAML', () => {
     ]);
     expect(names(await call(api, 'GET', '/api/v2/users', { token: root }))).toEqual(['alice', 'bob', 'carol']);
     expect((await call(api, 'GET', '/api/v2/users/carol', { token: root })).json.role).toBe('us');
+    // dumpdata carries them, so loaddata restores them.
+    expect((await call(api, 'GET', '/api/v2/dumpdata', { token: root })).json.roles.map((r: { name: string }) => r.name)).toEqual(['eu', 'us']);
   });
 
   test("the role admin's token carries the role", () => {

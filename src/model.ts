@@ -1,6 +1,6 @@
 // The records kept in the store: users, folders and admins as SFTPGo models them, normalised so that
 // two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
-import type { Admin, Filesystem, Folder, User } from './config/schema-types.ts';
+import type { Admin, Filesystem, Folder, Role, User } from './config/schema-types.ts';
 
 export type ProviderName = 'local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp';
 const PROVIDERS: ProviderName[] = ['local', 's3', 'gcs', 'azblob', 'crypt', 'sftp'];
@@ -73,5 +73,9 @@ export interface QuotaUsage {
   used_download_data_transfer: number;
 }
 
-export type Kind = 'user' | 'folder' | 'admin';
+/** A role as stored (SFTPGo 2.7): a name and a description; users and admins refer to it by name. */
+export type RoleSpec = Role;
+export type RoleRecord = RoleSpec & RecordMeta;
+
+export type Kind = 'user' | 'folder' | 'admin' | 'role';
 export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest', 'last_password_change'] as const;

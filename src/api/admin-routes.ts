@@ -21,7 +21,7 @@ const PAGING = [
 ];
 
 /**
- * SFTPGo's admin JSON carries fields for features not here (roles, groups, two-factor, web admin
+ * SFTPGo's admin JSON carries fields for features not here (groups, two-factor, web admin
  * preferences). A client that sends one back at its empty value (what SFTPGo's own GET shows for an
  * admin without them) gets it dropped; any other value is refused as not supported.
  */
@@ -29,7 +29,8 @@ export function acceptSftpgoAdminFields(body: Record<string, unknown>): Record<s
   const out = { ...body };
   delete out.has_password;
   delete out.last_login;
-  refuseUnlessEmpty(out, 'role', 'role: roles are not supported');
+  // SFTPGo shows an admin without a role with an empty one.
+  if (out.role === '') delete out.role;
   refuseUnlessEmpty(out, 'groups', 'groups: admin groups are not supported');
   if (out.password === '') delete out.password;
   const filters = out.filters;

@@ -1,5 +1,6 @@
-// The Hono app: the route table (routes.ts) mounted with one authentication and permission step,
-// body validation against the schema, and one error shape (respond.ts): SFTPGo's `{message, error}`.
+// The Hono app: the route table (routes.ts) mounted with one authentication, permission and role
+// step (scope.ts), body validation against the schema, and one error shape (respond.ts): SFTPGo's
+// `{message, error}`.
 import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AdminRecord } from '../model.ts';
@@ -7,6 +8,7 @@ import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
 import { stripReadOnly } from './resources.ts';
+import { roleScope, scopedUserRole, type RoleScope } from './scope.ts';
 import { acceptBody } from './shapes.ts';
 import { touchApiKey } from './api-keys.ts';
 import { touchAdminLogin } from './admin-routes.ts';
@@ -29,6 +31,8 @@ export interface ApiContext {
   admin?: AdminRecord;
   /** How the admin authenticated. */
   via?: AuthVia;
+  /** The users this request may see: every one, unless the admin is limited to a role. */
+  scope: RoleScope;
   /** The parsed (and, with `route.body`, validated) JSON body. */
   body?: unknown;
 }
@@ -71,7 +75,7 @@ export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
 
 async function handle(route: Route, c: Context<Env>, runtime: ServerContext, keys: Pick<ApiContext, 'jwtKey' | 'verifiedKeys'>): Promise<Response> {
   const ip = c.env?.remoteAddress ?? '';
-  const ctx: ApiContext = { c, runtime, ip, ...keys };
+  const ctx: ApiContext = { c, runtime, ip, ...keys, scope: roleScope(runtime.store, undefined) };
   const res = await run(route, ctx);
   runtime.metrics.countHttpRequest(res.status);
   return res;
@@ -90,6 +94,9 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (route.noApiKey && auth.via === 'api_key') return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.admin = auth.admin;
     ctx.via = auth.via;
+    ctx.scope = roleScope(runtime.store, auth.admin);
+    const outOfScope = await refuseOutOfScope(route, ctx);
+    if (outOfScope) return outOfScope;
     if (auth.apiKeyId) void touchApiKey(runtime.store, auth.apiKeyId).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: auth.apiKeyId, error: err.message }));
     if (auth.via === 'api_key') void touchAdminLogin(runtime.store, auth.admin.username).catch((err: Error) => runtime.log('warn', 'admin_last_login', { username: auth.admin.username, error: err.message }));
   }
@@ -105,6 +112,25 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (err instanceof RangeError) return errorResponse(c, 400, err.message);
     throw err;
   }
+}
+
+/**
+ * A role admin reaches only the routes that serve role admins, and only users of its role: a user
+ * of another role is answered 404, as if it did not exist (SFTPGo looks users up by role).
+ */
+async function refuseOutOfScope(route: Route, ctx: ApiContext): Promise<Response | undefined> {
+  const { role } = ctx.scope;
+  if (role === undefined) return undefined;
+  if (!route.roleAdmins) return errorResponse(ctx.c, 403, `permission denied: not available to an admin limited to role "${role}"`);
+  if (route.roleAdmins !== 'users') return undefined;
+  const target = route.actsOn ? route.actsOn(ctx) : userParam(ctx);
+  if (target && !(await ctx.scope.admits(target.username))) return errorResponse(ctx.c, 404, target.notFound);
+  return undefined;
+}
+
+function userParam(ctx: ApiContext): { username: string; notFound: string } | undefined {
+  const username = ctx.c.req.param('username');
+  return username === undefined ? undefined : { username, notFound: `user "${username}" not found` };
 }
 
 /** Parses and validates the body into ctx.body; a Response when it is refused. */
@@ -128,19 +154,20 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
         const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
         if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
         body = accepted.body;
+        if (kind === 'user') {
+          const b = body as Record<string, unknown>;
+          const role = scopedUserRole(ctx.scope, b.role);
+          if ('refused' in role) return errorResponse(c, 403, role.refused);
+          if (role.role === undefined) delete b.role;
+          else b.role = role.role;
+        }
       } else {
         body = stripReadOnly(body as Record<string, unknown>);
-        // An admin's role kept from an SFTPGo import comes back in a GET body: sent back unchanged
-        // it is state the server keeps; any other role is refused below (roles do not exist yet).
-        const b = body as Record<string, unknown>;
-        const name = route.method === 'put' ? c.req.param('username') : undefined;
-        const current = name && b.role !== undefined ? ((await ctx.runtime.store.get('admins', name)) as Record<string, unknown> | undefined) : undefined;
-        if (current && b.role === current.role) delete b.role;
       }
       if (route.accept) body = route.accept(body as Record<string, unknown>);
       // PUT may leave out the name: it is in the path.
-      const param = c.req.param(route.body === 'Folder' ? 'name' : 'username');
-      const nameField = route.body === 'Folder' ? 'name' : 'username';
+      const nameField = route.body === 'Folder' || route.body === 'Role' ? 'name' : 'username';
+      const param = c.req.param(nameField);
       if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
       const errors = validateBody(route.body, body);
       if (errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, errors);

@@ -82,7 +82,7 @@ export async function basicLogin(store: ReadTx, header: string | undefined, ip: 
 export function issueToken(admin: AdminRecord, key: Buffer, validitySec: number): { access_token: string; expires_at: string } {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + validitySec;
-  const access_token = signJwt({ sub: admin.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [AUDIENCE], permissions: admin.permissions }, key);
+  const access_token = signJwt({ sub: admin.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [AUDIENCE], permissions: admin.permissions, ...(admin.role ? { role: admin.role } : {}) }, key);
   return { access_token, expires_at: new Date(exp * 1000).toISOString() };
 }
 

@@ -14,16 +14,16 @@ function notFound(ctx: ApiContext): Response {
 }
 
 export const DEFENDER_ROUTES: Route[] = [
-  { method: 'get', path: '/api/v2/defender/hosts', summary: 'Hosts the defender has banned or is scoring', tag: 'defender', auth: 'admin', permission: 'view_defender', returns: 'DefenderHost[]',
+  { method: 'get', path: '/api/v2/defender/hosts', summary: 'Hosts the defender has banned or is scoring', tag: 'defender', auth: 'admin', roleAdmins: 'open', permission: 'view_defender', returns: 'DefenderHost[]',
     handler: (ctx) => ctx.c.json(ctx.runtime.defender.enabled ? ctx.runtime.defender.hosts() : []) },
-  { method: 'get', path: '/api/v2/defender/hosts/{id}', summary: 'One banned or scored host (id: hex of the address)', tag: 'defender', auth: 'admin', permission: 'view_defender', returns: 'DefenderHost',
+  { method: 'get', path: '/api/v2/defender/hosts/{id}', summary: 'One banned or scored host (id: hex of the address)', tag: 'defender', auth: 'admin', roleAdmins: 'open', permission: 'view_defender', returns: 'DefenderHost',
     handler: (ctx) => {
       const ip = hostParam(ctx);
       const defender = ctx.runtime.defender;
       const host = ip && defender.enabled ? defender.host(ip) : undefined;
       return host ? ctx.c.json(host) : notFound(ctx);
     } },
-  { method: 'delete', path: '/api/v2/defender/hosts/{id}', summary: 'Unban a host and reset its score', tag: 'defender', auth: 'admin', permission: 'manage_defender',
+  { method: 'delete', path: '/api/v2/defender/hosts/{id}', summary: 'Unban a host and reset its score', tag: 'defender', auth: 'admin', roleAdmins: 'open', permission: 'manage_defender',
     handler: (ctx) => {
       const ip = hostParam(ctx);
       const defender = ctx.runtime.defender;

@@ -14,6 +14,7 @@ import type { Log } from '../log.ts';
 import type { User } from '../config/schema-types.ts';
 import { importSftpgoDump, type ImportOptions, type RecordState } from '../migrate/sftpgo.ts';
 import { effectiveFolder, effectiveUser, emptyUsage, splitPassword } from '../store/records.ts';
+import { sortKeys } from '../store/canonical.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
 
 /** SFTPGo's loaddata `mode`. */
@@ -37,6 +38,7 @@ export interface SftpgoImportSummary {
   users: number;
   folders: number;
   admins: number;
+  roles: number;
   warnings: string[];
   /** Records left out, each with why; the rest was imported. */
   skipped: FieldError[];
@@ -58,11 +60,22 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   for (const u of result.users) await add('users', u.username, u);
   for (const a of result.admins) await add('admins', a.username, a);
 
-  const written = { users: 0, folders: 0, admins: 0 };
+  const written = { users: 0, folders: 0, admins: 0, roles: 0 };
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
   await runtime.records.write(async (tx) => {
     const now = runtime.records.now();
+    // Roles first: users and admins name them.
+    for (const r of result.roles) {
+      const current = await tx.get('role', r.name);
+      if (current && mode === 1) {
+        notUpdated.push(`role "${r.name}"`);
+        continue;
+      }
+      if (current?.source === 'config') throw new AppError('exists', `role "${r.name}" is declared in the config file; remove it from the backup or the YAML`);
+      await tx.put('role', r.name, sortKeys({ ...r }) as Record<string, unknown>, { source: 'runtime', current: current ?? null });
+      written.roles++;
+    }
     for (const p of prepared) {
       const k = KINDS[p.plural];
       const current = await tx.get(k.kind, p.name);
@@ -71,6 +84,8 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
         continue;
       }
       if (current?.source === 'config') throw new AppError('exists', `${k.kind} "${p.name}" is declared in the config file; remove it from the backup or the YAML`);
+      const role = p.fields.role;
+      if (typeof role === 'string' && !(await tx.get('role', role))) throw new AppError('invalid', `${k.kind} "${p.name}": role "${role}" is neither in the backup nor on this server`);
       const { spec, password } = splitPassword(p.fields);
       const u = p.state?.usage;
       // As SFTPGo: an updated record keeps the usage this server counted; a new one starts from the backup's.

@@ -188,6 +188,8 @@ function operation(r: Route): Json {
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
   else op.security = [];
   if (r.permission) op['x-sftpgo-permission'] = r.permission;
+  // What an admin limited to a role gets here: refused, the route as is, or only its role's users.
+  if (r.auth === 'admin') op['x-role-admins'] = r.roleAdmins ?? 'refused';
   return op;
 }
 

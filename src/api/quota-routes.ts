@@ -15,10 +15,15 @@ function who(ctx: ApiContext): string {
 /** The two routes of one kind of quota scan: list the running ones, start one (202; 409 if running). */
 function scanRoutes(kind: 'user' | 'folder'): Route[] {
   const [plural, param, nameField] = kind === 'user' ? ['users', 'username', 'username'] : ['folders', 'name', 'name'];
+  const access = kind === 'user' ? 'users' : 'open';
   return [
-    { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', permission: 'quota_scans', returns: 'QuotaScan[]',
-      handler: (ctx) => ctx.c.json(ctx.runtime.quotaScans.list(kind).map((s) => ({ [nameField]: s.name, start_time: s.start_time }))) },
-    { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', permission: 'quota_scans', status: 202,
+    { method: 'get', path: `/api/v2/quotas/${plural}/scans`, summary: `Running ${kind} quota scans`, tag: 'quota', auth: 'admin', roleAdmins: access, permission: 'quota_scans', returns: 'QuotaScan[]',
+      handler: async (ctx) => {
+        const running = ctx.runtime.quotaScans.list(kind);
+        const shown = kind === 'user' ? await ctx.scope.filter(running, (s) => s.name) : running;
+        return ctx.c.json(shown.map((s) => ({ [nameField]: s.name, start_time: s.start_time })));
+      } },
+    { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', roleAdmins: access, permission: 'quota_scans', status: 202,
       handler: async (ctx) => {
         const name = ctx.c.req.param(param)!;
         const store = ctx.runtime.store;
@@ -61,7 +66,7 @@ function usageInput(ctx: ApiContext, fields: readonly string[]): { mode: 'reset'
 function usageRoute(kind: 'user' | 'folder'): Route {
   const [plural, param, permission] = kind === 'user' ? (['users', 'username', 'edit_users'] as const) : (['folders', 'name', 'manage_folders'] as const);
   return {
-    method: 'put', path: `/api/v2/quotas/${plural}/{${param}}/usage`, summary: `Set (mode=reset) or add to (mode=add) a ${kind}'s quota usage`, tag: 'quota', auth: 'admin', permission, body: 'any', bodySchema: 'QuotaUsage', query: MODE, returns: 'ApiResponse',
+    method: 'put', path: `/api/v2/quotas/${plural}/{${param}}/usage`, summary: `Set (mode=reset) or add to (mode=add) a ${kind}'s quota usage`, tag: 'quota', auth: 'admin', roleAdmins: kind === 'user' ? 'users' : 'open', permission, body: 'any', bodySchema: 'QuotaUsage', query: MODE, returns: 'ApiResponse',
     handler: async (ctx) => {
       const name = ctx.c.req.param(param)!;
       const input = usageInput(ctx, ['used_quota_size', 'used_quota_files']);
@@ -90,7 +95,7 @@ export const QUOTA_ROUTES: Route[] = [
   ...scanRoutes('folder'),
   usageRoute('user'),
   usageRoute('folder'),
-  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', permission: 'edit_users', body: 'any', bodySchema: 'TransferQuotaUsage', query: MODE, returns: 'ApiResponse',
+  { method: 'put', path: '/api/v2/quotas/users/{username}/transfer-usage', summary: "Set (mode=reset) or add to (mode=add) a user's data transfer usage", tag: 'quota', auth: 'admin', roleAdmins: 'users', permission: 'edit_users', body: 'any', bodySchema: 'TransferQuotaUsage', query: MODE, returns: 'ApiResponse',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
       const input = usageInput(ctx, ['used_upload_data_transfer', 'used_download_data_transfer']);

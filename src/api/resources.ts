@@ -28,7 +28,7 @@ import type { Definition } from '../config/validate.ts';
 export const REDACTED = '[**redacted**]';
 
 export interface KindInfo {
-  kind: Kind;
+  kind: Exclude<Kind, 'role'>;
   collection: Extract<CollectionName, 'users' | 'folders' | 'admins'>;
   definition: Definition;
   nameField: 'username' | 'name';
@@ -122,12 +122,24 @@ async function folderUsers(store: ReadTx): Promise<Map<string, string[]>> {
   return out;
 }
 
-export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, offset: number, limit: number): Promise<Record<string, unknown>[]> {
+export interface ListOptions {
+  offset: number;
+  limit: number;
+  /** Only records this says yes to are listed (and counted by offset): a role admin's users. */
+  admits?(name: string): Promise<boolean>;
+}
+
+export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInfo, opts: ListOptions): Promise<Record<string, unknown>[]> {
   const { store } = runtime;
+  const { offset, limit, admits } = opts;
   const out: Record<string, unknown>[] = [];
   const known = k.kind === 'folder' ? { folderUsers: await folderUsers(store) } : {};
+  // Names first: admits() reads the store, and a store iterator must not stay open across awaits.
+  const names: string[] = [];
+  for await (const [name] of store.entries(k.collection)) names.push(name);
   let i = 0;
-  for await (const [name] of store.entries(k.collection)) {
+  for (const name of names) {
+    if (admits && !(await admits(name))) continue;
     if (i++ < offset) continue;
     if (out.length >= limit) break;
     const r = await render(runtime, k, name, known);
@@ -208,9 +220,9 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
       // A replacing PUT clears every definition field the body leaves out; the password is kept unless sent.
       for (const f of Object.keys(current)) if (!(f in fields) && !KEPT_ON_REPLACE.has(f)) cleared.push(f);
     } else {
-      // Group mappings and a role kept from an SFTPGo import are state until groups and roles exist
-      // here: a PUT that leaves them out keeps them (shapes.ts refuses one that changes them).
-      const held = k.kind === 'user' ? ['groups', 'role'] : [];
+      // Group mappings kept from an SFTPGo import are state until groups exist here: a PUT that
+      // leaves them out keeps them (shapes.ts refuses one that changes them).
+      const held = k.kind === 'user' ? ['groups'] : [];
       for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
     }
   }
@@ -224,8 +236,15 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
 }
 
 /** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
-// An imported admin's role is kept until roles exist here: clearing it would make the admin global.
-const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name', 'role']);
+const KEPT_ON_REPLACE: ReadonlySet<string> = new Set(['id', 'created_at', 'updated_at', 'source', 'password', 'password_digest', 'username', 'name']);
+
+/** A user's or an admin's role must exist, and a role admin is never a super admin (as SFTPGo). */
+async function checkRole(runtime: Pick<Runtime, 'store'>, k: KindInfo, body: Record<string, unknown>): Promise<void> {
+  const role = body.role;
+  if (k.kind === 'folder' || typeof role !== 'string' || role === '') return;
+  if (!(await runtime.store.get('roles', role))) throw new AppError('invalid', `role: role "${role}" does not exist`);
+  if (k.kind === 'admin' && Array.isArray(body.permissions) && body.permissions.includes('*')) throw new AppError('invalid', 'permissions: a role admin cannot be a super admin (*)');
+}
 
 function hashKeys(keys: NonNullable<Admin['api_keys']>, current: AdminRecord['api_keys']): NonNullable<Admin['api_keys']> {
   return keys.map((k) => {
@@ -253,6 +272,7 @@ function stripNulls(r: Record<string, unknown>): Record<string, unknown> {
 export async function create(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<void> {
   const name = String(body[k.nameField]);
   if (await runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+  await checkRole(runtime, k, body);
   const { fields } = await prepare(runtime, k, body, undefined);
   const { spec, password } = splitPassword(stripNulls(fields));
   await runtime.records.write(async (tx) => {
@@ -277,6 +297,7 @@ export async function update(runtime: Runtime, k: KindInfo, name: string, body: 
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
+  await checkRole(runtime, k, k.kind === 'admin' && !replace ? { ...effective, ...body } : body);
   const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
   if (k.kind === 'user') clearPasswordChangeRequest(fields, body, effective);
   return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));

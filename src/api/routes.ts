@@ -12,9 +12,11 @@ import { errorResponse } from './respond.ts';
 import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } from './import.ts';
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
+import { ROLE_ROUTES } from './roles.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
+import type { RoleAccess } from './scope.ts';
 
 export interface QueryParam {
   name: string;
@@ -35,6 +37,13 @@ export interface Route {
   body?: Definition | 'any';
   /** For the OpenAPI document: the component a `body: 'any'` route reads. */
   bodySchema?: string;
+  /** Whether an admin limited to a role may use the route (scope.ts); absent: it may not. */
+  roleAdmins?: RoleAccess;
+  /**
+   * With `roleAdmins: 'users'`, the user the request acts on when it is not the `{username}` path
+   * parameter, and what to answer when that user is out of the admin's role.
+   */
+  actsOn?(ctx: ApiContext): { username: string; notFound: string } | undefined;
   /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
   noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
@@ -67,14 +76,16 @@ function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { vie
   const def = k.definition;
   const one = `/api/v2/${plural}/{${param}}`;
   const name = (ctx: ApiContext) => ctx.c.req.param(param)!;
+  // Folders are not a user's: a role admin manages them with manage_folders, as in SFTPGo.
+  const access = plural === 'users' ? 'users' : 'open';
   const get = async (ctx: ApiContext) => {
     const r = await render(ctx.runtime, k, name(ctx));
     return r ? ctx.c.json(r) : errorResponse(ctx.c, 404, `${k.kind} "${name(ctx)}" not found`);
   };
   return [
-    { method: 'get', path: `/api/v2/${plural}`, summary: `List ${plural}`, tag: plural, auth: 'admin', permission: perms.view, query: PAGING, returns: `${def}[]`,
-      handler: async (ctx) => { const { offset, limit } = paging(ctx); return ctx.c.json(await list(ctx.runtime, k, offset, limit)); } },
-    { method: 'post', path: `/api/v2/${plural}`, summary: `Add a ${k.kind} (runtime-owned)`, tag: plural, auth: 'admin', permission: perms.add, body: def, returns: def,
+    { method: 'get', path: `/api/v2/${plural}`, summary: `List ${plural}`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.view, query: PAGING, returns: `${def}[]`,
+      handler: async (ctx) => ctx.c.json(await list(ctx.runtime, k, { ...paging(ctx), ...(k.kind === 'user' ? { admits: ctx.scope.admits } : {}) })) },
+    { method: 'post', path: `/api/v2/${plural}`, summary: `Add a ${k.kind} (runtime-owned)`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.add, body: def, returns: def,
       handler: async (ctx) => {
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
@@ -83,21 +94,21 @@ function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { vie
         if (k.kind !== 'admin') ctx.c.header('Location', `/api/v2/${plural}/${encodeURIComponent(String(body[k.nameField]))}`);
         return ctx.c.json(await render(ctx.runtime, k, String(body[k.nameField])), 201);
       } },
-    { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', permission: perms.view, returns: def, handler: get },
-    { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', permission: perms.edit, body: def,
+    { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.view, returns: def, handler: get },
+    { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.edit, body: def,
       handler: async (ctx) => {
         const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, who(ctx));
         ctx.runtime.log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
       } },
-    { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', permission: perms.del,
+    { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.del,
       handler: async (ctx) => {
         if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
         await remove(ctx.runtime, k, name(ctx));
         ctx.runtime.log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: `${k.kind} deleted` });
       } },
-    { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: perms.edit,
+    { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', roleAdmins: access, permission: perms.edit,
       handler: async (ctx) => {
         await removeOverride(ctx.runtime, k, name(ctx));
         ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
@@ -141,25 +152,31 @@ export const ROUTES: Route[] = [
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
   ...ADMIN_ROUTES,
   ...API_KEY_ROUTES,
+  ...ROLE_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
-  { method: 'get', path: '/api/v2/connections', summary: 'Live connections', tag: 'connections', auth: 'admin', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: (ctx) => ctx.c.json(ctx.runtime.connections.list().map(connectionStatus)) },
-  { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns',
+  { method: 'get', path: '/api/v2/connections', summary: 'Live connections (of the users of the admin\'s role, for a role admin)', tag: 'connections', auth: 'admin', roleAdmins: 'users', permission: 'view_conns', returns: 'ConnectionStatus[]',
+    handler: async (ctx) => ctx.c.json((await ctx.scope.filter(ctx.runtime.connections.list(), (c) => c.username)).map(connectionStatus)) },
+  { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns', roleAdmins: 'users',
+    actsOn: (ctx) => {
+      const id = ctx.c.req.param('connectionID')!;
+      const c = ctx.runtime.connections.get(id);
+      return c && { username: c.username, notFound: `connection ${id} not found` };
+    },
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
       if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
       ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
       return ctx.c.json({ message: 'Connection closed' });
     } },
-  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota and transfer usage (ours: SFTPGo has this in the user)", tag: 'quota', auth: 'admin', permission: 'view_users', returns: 'UserUsage',
+  { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota and transfer usage (ours: SFTPGo has this in the user)", tag: 'quota', auth: 'admin', roleAdmins: 'users', permission: 'view_users', returns: 'UserUsage',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
       if (!(await ctx.runtime.store.get('users', name))) return errorResponse(ctx.c, 404, `user "${name}" not found`);
       return ctx.c.json(await usageOf(ctx, name));
     } },
   ...QUOTA_ROUTES,
-  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', permission: 'view_status', returns: 'ServicesStatus',
+  { method: 'get', path: '/api/v2/status', summary: 'Services and store status', tag: 'maintenance', auth: 'admin', roleAdmins: 'open', permission: 'view_status', returns: 'ServicesStatus',
     handler: async (ctx) => ctx.c.json(await servicesStatus(ctx.runtime)) },
   { method: 'get', path: '/api/v2/dumpdata', summary: 'The whole store as a dump (loaddata reads it back)', tag: 'maintenance', auth: 'admin', permission: '*',
     handler: async (ctx) => ctx.c.json(await dumpStore(ctx.runtime.store)) },

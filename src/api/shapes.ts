@@ -38,7 +38,7 @@ const MOUNT_FIELDS = ['name', 'virtual_path', 'quota_size', 'quota_files'];
  * dropped.
  */
 const UNSUPPORTED: Record<string, readonly string[]> = {
-  user: ['groups', 'role', 'oidc_custom_fields'],
+  user: ['groups', 'oidc_custom_fields'],
   filters: ['access_time', 'additional_emails', 'bandwidth_limits', 'default_shares_expiration', 'external_auth_cache_time', 'max_shares_expiration', 'password_strength', 'tls_certs'],
   mount: ['subpath'],
   osconfig: ['read_buffer_size', 'write_buffer_size'],
@@ -107,15 +107,14 @@ export interface AcceptOptions {
   /** POST: there is no stored value for a secret to keep. */
   creating: boolean;
   /**
-   * PUT: the stored record. Group mappings and a role kept from an SFTPGo import come back in a GET
-   * body; sent back unchanged they are state the server keeps, while a change is refused until
-   * groups and roles exist here.
+   * PUT: the stored record. Group mappings kept from an SFTPGo import come back in a GET body; sent
+   * back unchanged they are state the server keeps, while a change is refused until groups exist here.
    */
   current?: Json;
 }
 
 /** A user's fields that only an import sets for now (see AcceptOptions.current). */
-const IMPORT_HELD = ['groups', 'role'] as const;
+const IMPORT_HELD = ['groups'] as const;
 
 /**
  * A request body in SFTPGo's shape turned into the config schema's shape (validated afterwards).
@@ -130,7 +129,7 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
   const nameField = kind === 'user' ? 'username' : 'name';
   if (typeof body[nameField] === 'string') body[nameField] = body[nameField].trim();
   if (kind === 'user') {
-    for (const f of IMPORT_HELD) if (opts.current && f in body && isDeepStrictEqual(body[f], opts.current[f] ?? (f === 'groups' ? [] : ''))) delete body[f];
+    for (const f of IMPORT_HELD) if (opts.current && f in body && isDeepStrictEqual(body[f], opts.current[f] ?? [])) delete body[f];
     dropUnsupported(body, UNSUPPORTED.user!, '', errors);
     if (isObject(body.filters)) {
       // Made by SFTPGo's web client with two-factor authentication; its API ignores them on input.

@@ -45,9 +45,14 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
   const body: Record<string, unknown> = { ...answer };
   for (const f of NOT_DEFINITION) delete body[f];
   const username = String(body.username ?? '');
+  // SFTPGo's hooks answer a user without a role with an empty one.
+  if (body.role === '') delete body.role;
   const errors = validateBody('User', body);
   if (typeof body.password === 'object' && body.password !== null && !('status' in body.password))
     errors.push({ path: 'password', message: 'env, file and generate references are for the config file' });
+  // As SFTPGo: a user's role must exist (a dangling one would put the user beyond every role admin).
+  if (typeof body.role === 'string' && body.role !== '' && !(await env.store.get('roles', body.role)))
+    errors.push({ path: 'role', message: `role "${body.role}" does not exist` });
   if (errors.length > 0) {
     log('warn', 'hook_user_invalid', { hook: opts.by, username, errors: errors.slice(0, 10).map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)) });
     return { ok: false, reason: `${opts.by}_invalid_user` };

@@ -71,6 +71,10 @@ export interface SFTPGoTSConfiguration {
   users?: User[];
   folders?: Folder[];
   admins?: Admin[];
+  /**
+   * Roles delegate administration: an admin with a role sees and manages only the users of that role (SFTPGo 2.7's roles).
+   */
+  roles?: Role[];
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -534,6 +538,10 @@ export interface User {
   filters?: UserFilters;
   filesystem?: Filesystem;
   virtual_folders?: VirtualFolder[];
+  /**
+   * The role this user belongs to (a name under roles): only super admins and the admins of this role manage it.
+   */
+  role?: string;
 }
 /**
  * Map of virtual path to the permissions granted there; the most specific path wins. `copy` (SFTPGo 2.6) allows server-side copies (the sftpgo-copy SSH command) from and to a directory; "*" includes it. WebDAV COPY needs download and upload instead, as in SFTPGo.
@@ -848,4 +856,19 @@ export interface Admin {
     key: Secret;
     expires_at?: number;
   }[];
+  /**
+   * Limits this admin to the users of this role (a name under roles). A role admin cannot be a super admin (*).
+   */
+  role?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Role".
+ */
+export interface Role {
+  /**
+   * SFTPGo's role names: letters, digits and - _ . ~, 1 to 255 of them.
+   */
+  name: string;
+  description?: string;
 }

@@ -27,6 +27,23 @@ function telemetryProblems(t: Config['telemetry'], add: (key: string, message: s
     add(t.certificate_file ? 'certificate_key_file' : 'certificate_file', 'certificate_file and certificate_key_file go together');
 }
 
+/** A user's or an admin's role names a declared role; a role admin is never a super admin (as SFTPGo). */
+function roleProblems(config: Config): Problem[] {
+  const out: Problem[] = [];
+  const roles = new Set((config.roles ?? []).map((r) => r.name));
+  const unknown = (role: string) => `role "${role}" is not declared in roles`;
+  (config.users ?? []).forEach((u, i) => {
+    if (u.role !== undefined && !roles.has(u.role)) out.push({ path: ['users', i, 'role'], message: unknown(u.role) });
+  });
+  (config.admins ?? []).forEach((a, i) => {
+    if (a.role === undefined) return;
+    if (!roles.has(a.role)) out.push({ path: ['admins', i, 'role'], message: unknown(a.role) });
+    const star = (a.permissions ?? []).indexOf('*');
+    if (star >= 0) out.push({ path: ['admins', i, 'permissions', star], message: 'a role admin cannot be a super admin (*)' });
+  });
+  return out;
+}
+
 export function checkSemantics(config: Config): Problem[] {
   const problems: Problem[] = [];
   const add = (path: PathSegment[], message: string) => problems.push({ path, message });
@@ -34,6 +51,8 @@ export function checkSemantics(config: Config): Problem[] {
   duplicates(config.users ?? [], (u) => u.username, (i, name) => add(['users', i, 'username'], `duplicate username "${name}"`));
   duplicates(config.folders ?? [], (f) => f.name, (i, name) => add(['folders', i, 'name'], `duplicate folder name "${name}"`));
   duplicates(config.admins ?? [], (a) => a.username, (i, name) => add(['admins', i, 'username'], `duplicate admin "${name}"`));
+  duplicates(config.roles ?? [], (r) => r.name, (i, name) => add(['roles', i, 'name'], `duplicate role "${name}"`));
+  for (const p of roleProblems(config)) add(p.path, p.message);
 
   const folderNames = new Set((config.folders ?? []).map((f) => f.name));
   (config.folders ?? []).forEach((f, i) => {

@@ -2,14 +2,14 @@
 // mapped onto our model (the config schema's User / Folder / Admin), driven by the schema itself:
 // every field our schema knows is copied, secrets (SFTPGo `{status, payload, key, additional_data}`)
 // are opened (sftpgo-kms.ts), and anything else is reported. What SFTPGo keeps beside a record's
-// definition (usage, first transfers, last login, password change time, group membership, role) travels in
+// definition (usage, first transfers, last login, password change time, group membership) travels in
 // `state`. A record whose secret cannot be opened is left out with its reason; the rest imports.
 // `toYaml` prints the result as config so a team can move its state into Git.
 import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
-import type { Admin, Folder, User } from '../config/schema-types.ts';
+import type { Admin, Folder, Role, User } from '../config/schema-types.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
@@ -35,8 +35,8 @@ export interface RecordState {
   /** Epoch ms of the user's or admin's last login (0: never). */
   last_login?: number;
   /**
-   * Fields stored on the record beside its definition: `last_password_change`, a user's `groups`,
-   * a user's or an admin's `role`. They are shown on GET and kept until their features exist.
+   * Fields stored on the record beside its definition: `last_password_change`, a user's `groups`.
+   * They are shown on GET and kept until their features exist.
    */
   fields?: Record<string, unknown>;
 }
@@ -45,6 +45,7 @@ export interface ImportResult {
   users: User[];
   folders: Folder[];
   admins: Admin[];
+  roles: Role[];
   /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
   warnings: string[];
   /** Records left out (a secret that does not open, a folder left out under a mount), with why. */
@@ -225,7 +226,6 @@ function subpathFolderName(base: string, subpath: string, taken: (name: string) 
 /** Records of the collections nothing here imports yet: each one is named in a warning. */
 const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
   { key: 'groups', what: 'groups', id: (r) => r.name },
-  { key: 'roles', what: 'roles', id: (r) => r.name },
   { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
   { key: 'event_actions', what: 'event actions', id: (r) => r.name },
   { key: 'event_rules', what: 'event rules', id: (r) => r.name },
@@ -280,10 +280,8 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
       fields.groups = groups.map((g) => ({ name: g.name, type: g.type }));
       ctx.warnings.push(`${formatPath([...path, 'groups'])}: member of ${groups.map((g) => `"${g.name}"`).join(', ')}: kept on the user, no effect until groups are supported`);
     }
-    if (typeof u.role === 'string' && u.role) {
-      fields.role = u.role;
-      ctx.warnings.push(`${formatPath([...path, 'role'])}: role "${u.role}" kept on the user, no effect until roles are supported`);
-    }
+    // SFTPGo shows a user without a role with an empty one.
+    if (typeof u.role === 'string' && u.role) user.role = u.role;
     state[`user:${user.username}`] = {
       usage: usageOf(u),
       ...(num(u.first_upload) ? { first_upload: num(u.first_upload) } : {}),
@@ -315,12 +313,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     const perms = Array.isArray(permissions) ? (permissions as string[]) : [];
     for (const p of perms) if (!knownAdminPerms.has(p)) ctx.warnings.push(`${formatPath([...path, 'permissions'])}: "${p}" is not supported here, dropped`);
     admin.permissions = perms.filter((p) => knownAdminPerms.has(p)) as Admin['permissions'];
-    if (typeof role === 'string' && role) {
-      // Without roles this admin would manage every user: imported disabled, for review.
-      admin.status = 0;
-      state[`admin:${name}`] = { fields: { role } };
-      ctx.warnings.push(`${formatPath([...path, 'role'])}: admin "${name}" is limited to role "${role}"; roles are not supported yet and it would manage every user, so it is imported disabled: review it before enabling it`);
-    }
+    if (typeof role === 'string' && role) admin.role = role;
     if (Array.isArray(groups) && groups.length) ctx.warnings.push(`${formatPath([...path, 'groups'])}: admin group settings are not supported yet, dropped`);
     if (num(a.last_login)) state[`admin:${name}`] = { ...state[`admin:${name}`], last_login: num(a.last_login) };
     admins.push({ admin, path });
@@ -338,19 +331,28 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   });
   warnNotYet(d, ctx);
 
+  const roles: { role: Role; path: PathSegment[] }[] = [];
+  (Array.isArray(d.roles) ? d.roles : []).forEach((r: Record<string, unknown>, i: number) => {
+    const role: Role = { name: String(r.name ?? '') };
+    if (typeof r.description === 'string' && r.description) role.description = r.description;
+    roles.push({ role, path: ['roles', i] });
+  });
+
   // Our schema has the last word: what passes here is what the YAML would accept.
-  const check = (def: 'User' | 'Folder' | 'Admin', list: { item: object; path: PathSegment[] }[]) =>
+  const check = (def: 'User' | 'Folder' | 'Admin' | 'Role', list: { item: object; path: PathSegment[] }[]) =>
     list.forEach(({ item, path }) => {
       for (const e of validateBody(def, item)) ctx.errors.push({ path: formatPath(path) + (e.path ? `.${e.path}` : ''), message: e.message });
     });
   check('Folder', [...folders.values()].map((f) => ({ item: f.folder, path: f.path })));
   check('User', users.map((u) => ({ item: u.user, path: u.path })));
   check('Admin', admins.map((a) => ({ item: a.admin, path: a.path })));
+  check('Role', roles.map((r) => ({ item: r.role, path: r.path })));
   if (ctx.errors.length) throw new MigrationError(ctx.errors);
   return {
     users: users.map((u) => u.user),
     folders: [...folders.values()].map((f) => f.folder),
     admins: admins.map((a) => a.admin),
+    roles: roles.map((r) => r.role),
     warnings: ctx.warnings,
     skipped,
     state,
@@ -411,6 +413,7 @@ function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserSco
 /** The import as config YAML (folders, users, admins), with the warnings as a header comment. */
 export function toYaml(result: ImportResult): string {
   const body: Record<string, unknown> = {};
+  if (result.roles.length) body.roles = result.roles;
   if (result.folders.length) body.folders = result.folders;
   if (result.users.length) body.users = result.users;
   if (result.admins.length) body.admins = result.admins;
@@ -418,7 +421,7 @@ export function toYaml(result: ImportResult): string {
   const notes = [
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',
     'Secrets such as access_secret are in clear: move them to { env: NAME } or { file: PATH } before committing.',
-    'Usage, first transfers, last_password_change, group mappings and roles are state, not config: loaddata keeps them.',
+    'Usage, first transfers, last_password_change and group mappings are state, not config: loaddata keeps them.',
     ...result.warnings.map((w) => `warning: ${w}`),
     ...result.skipped.map((e) => `not imported: ${e.path}: ${e.message}`),
   ];

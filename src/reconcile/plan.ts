@@ -1,4 +1,4 @@
-// The plan: which users, folders and admins to create, update or delete so the store matches the
+// The plan: which roles, users, folders and admins to create, update or delete so the store matches the
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
@@ -36,10 +36,15 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   const key = (await store?.get('meta', META.secretKey)) as string | undefined;
   const digestKey = key ? Buffer.from(key, 'base64') : undefined;
   const changes: Change[] = [];
-  // Folders first: users reference them, and apply keeps this order.
+  // Roles and folders first: users and admins reference them, and apply keeps this order. Roles
+  // are deleted last, once no user or admin of the config has them any more.
+  const roles: Change[] = [];
+  await diffKind('role', desired.roles, store, digestKey, desired.prune, roles);
+  changes.push(...roles.filter((c) => c.action !== 'delete'));
   await diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
   await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
   await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  changes.push(...roles.filter((c) => c.action === 'delete'));
   return { changes };
 }
 

@@ -14,6 +14,8 @@ export interface Dump {
   users: Record<string, unknown>[];
   folders: Record<string, unknown>[];
   admins: Record<string, unknown>[];
+  /** Absent from dumps older than schema version 5. */
+  roles: Record<string, unknown>[];
   usage: Record<string, unknown>;
   overrides: Record<string, unknown>;
   bans: Record<string, unknown>;
@@ -23,12 +25,12 @@ export interface Dump {
 }
 
 /**
- * The oldest dump this binary loads as is: versions 3 and 4 only added the bans and API keys
- * collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3, 4 and 5 only added the bans, API keys and
+ * roles collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
-const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
+const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'admins'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
@@ -41,6 +43,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     users: [],
     folders: [],
     admins: [],
+    roles: [],
     usage: {},
     overrides: {},
     bans: {},
@@ -63,19 +66,19 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
  * Loads a dump; records with the same name are replaced, others are kept. One transaction. Records
  * are restored exactly as dumped (ids, times, hashes), so this is a restore, not a records-layer write.
  */
-export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; admins: number }> {
+export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; admins: number; roles: number }> {
   const dump = value as Partial<Dump>;
   if (!dump || typeof dump !== 'object' || dump.format !== DUMP_FORMAT)
     throw new AppError('invalid', `not a ${DUMP_FORMAT} file (for an SFTPGo backup use --from-sftpgo)`);
   const v = dump.schema_version;
   if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
     throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
-  const nameKey = (c: CollectionName) => (c === 'folders' ? 'name' : 'username');
+  const nameKey = (c: CollectionName) => (c === 'folders' || c === 'roles' ? 'name' : 'username');
   const lastLogins = dump.last_logins;
   if (lastLogins !== undefined && (typeof lastLogins !== 'object' || lastLogins === null || Object.values(lastLogins).some((v) => typeof v !== 'number')))
     throw new AppError('invalid', 'last_logins: must map "user:<name>" and "admin:<name>" to epoch milliseconds');
   return store.write(async (tx) => {
-    const counts = { users: 0, folders: 0, admins: 0 };
+    const counts = { users: 0, folders: 0, admins: 0, roles: 0 };
     for (const c of RECORD_COLLECTIONS) {
       let maxId = ((await tx.get('meta', META.nextId(c.slice(0, -1)))) as number | undefined) ?? 0;
       for (const rec of dump[c] ?? []) {
@@ -83,7 +86,7 @@ export async function loadDump(store: Store, value: unknown): Promise<{ users: n
         if (typeof name !== 'string' || !name) throw new AppError('invalid', `${c}: a record has no ${nameKey(c)}`);
         await tx.put(c, name, rec as never);
         // A dump with last logins restores them with their records (none listed: never logged in).
-        if (lastLogins && c !== 'folders') {
+        if (lastLogins && (c === 'users' || c === 'admins')) {
           const at = lastLogins[LAST_LOGIN_PREFIX[c] + name];
           if (at) await tx.put('meta', LAST_LOGIN_KEY[c](name), at);
           else await tx.remove('meta', LAST_LOGIN_KEY[c](name));

@@ -93,6 +93,30 @@ const MIGRATIONS: Migration[] = [
       await tx.clear('api_keys');
     },
   },
+  {
+    version: 5,
+    description: 'roles (SFTPGo 2.7): admins limited to the users of their role',
+    async up() {
+      // The collection starts empty; reconcile and the API fill it.
+    },
+    async down(tx, log) {
+      // Version 4 keeps a user's or an admin's role as state without effect (as an SFTPGo import
+      // left it), so a role admin would manage every user: it is disabled for review.
+      const dropped = await tx.count('roles');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'roles', records: dropped });
+      await tx.clear('roles');
+      const limited: string[] = [];
+      for await (const [name, a] of tx.entries('admins')) if (a.role) limited.push(name);
+      for (const name of limited) {
+        const a = (await tx.get('admins', name))!;
+        await tx.put('admins', name, { ...a, status: 0 });
+        log('warn', 'store_migration_admin_disabled', { admin: name, role: a.role });
+      }
+      const roleOverrides: string[] = [];
+      for await (const [key, o] of tx.entries('overrides')) if (o.kind === 'role') roleOverrides.push(key);
+      for (const key of roleOverrides) await tx.remove('overrides', key);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,17 +2,18 @@
 // hooks and imports all write through it, so record metadata (id, created_at, updated_at, source),
 // usage rows, password hashing (only for a password that changed), sealing literal secrets and
 // override layering are done once. It also owns the effective view of a record: the stored record
-// with its runtime override on top, and a user's virtual folders resolved to their folders.
+// with its runtime override on top, and a user's virtual folders resolved to their folders. Roles
+// are records too: deleting one takes it off its users and is refused while an admin has it.
 import type { HashPasswordOptions } from '../auth/passwords.ts';
 import { hashPassword, passwordDigest } from '../auth/passwords.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
-import type { AdminRecord, FolderRecord, Kind, QuotaUsage, Source, UserRecord } from '../model.ts';
+import type { AdminRecord, FolderRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
 import { META, nextId, type CollectionName, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
-export const COLLECTION_OF = { user: 'users', folder: 'folders', admin: 'admins' } as const satisfies Record<Kind, CollectionName>;
+export const COLLECTION_OF = { user: 'users', folder: 'folders', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
 
 /** A stored user, folder or admin, seen generically. */
 export type StoredRecord = Record<string, unknown> & {
@@ -132,8 +133,13 @@ export async function effectiveAdmin(tx: ReadTx, username: string): Promise<Admi
   return stored && layer(stored, await getOverride(tx, 'admin', username));
 }
 
+export async function effectiveRole(tx: ReadTx, name: string): Promise<RoleRecord | undefined> {
+  const stored = await tx.get('roles', name);
+  return stored && layer(stored, await getOverride(tx, 'role', name));
+}
+
 export function effectiveOf(tx: ReadTx, kind: Kind, name: string): Promise<StoredRecord | undefined> {
-  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin }[kind];
+  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin, role: effectiveRole }[kind];
   return fn(tx, name) as Promise<StoredRecord | undefined>;
 }
 
@@ -230,7 +236,7 @@ export class RecordsTx {
       source: opts.source,
     };
     await this.tx.put(COLLECTION_OF[kind], name, record as never);
-    if (kind !== 'admin') {
+    if (kind === 'user' || kind === 'folder') {
       const key = `${kind}:${name}`;
       if (opts.usage) await this.tx.put('usage', key, opts.usage);
       else if (!(await this.tx.get('usage', key))) await this.tx.put('usage', key, emptyUsage());
@@ -251,9 +257,10 @@ export class RecordsTx {
   /** Removes the record with its usage row and override; false when there was none. */
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;
+    if (kind === 'role') await this.#releaseRole(name);
     await this.tx.remove(COLLECTION_OF[kind], name);
-    if (kind !== 'admin') await this.tx.remove('usage', `${kind}:${name}`);
-    else await this.#dropAdminState(name);
+    if (kind === 'user' || kind === 'folder') await this.tx.remove('usage', `${kind}:${name}`);
+    else if (kind === 'admin') await this.#dropAdminState(name);
     // A later user of the same name does not inherit the login time.
     if (kind === 'user') await this.tx.remove('meta', META.userLastLogin(name));
     await this.tx.remove('overrides', overrideKey(kind, name));
@@ -269,6 +276,32 @@ export class RecordsTx {
     for await (const [id, k] of this.tx.entries('api_keys')) if (k.admin === admin) ids.push(id);
     for (const id of ids) await this.tx.remove('api_keys', id);
     await this.tx.remove('meta', META.adminLastLogin(admin));
+  }
+
+  /**
+   * As SFTPGo: a role an admin still has cannot be removed (the admin would become global), while
+   * its users simply lose it (an override that gave it is dropped back to the config's role).
+   */
+  async #releaseRole(role: string): Promise<void> {
+    const overrides = new Map<string, Override>();
+    for await (const [key, o] of this.tx.entries('overrides')) if (o.kind !== 'folder' && o.kind !== 'role') overrides.set(key, o);
+    for await (const [name, a] of this.tx.entries('admins'))
+      if (layer(a, overrides.get(overrideKey('admin', name))).role === role)
+        throw new AppError('invalid', `role "${role}" is referenced by admin "${name}": it cannot be removed`);
+    const users: string[] = [];
+    for await (const [name, u] of this.tx.entries('users')) if (u.role === role || overrides.get(overrideKey('user', name))?.fields.role === role) users.push(name);
+    for (const name of users) {
+      const u = (await this.tx.get('users', name))!;
+      const o = overrides.get(overrideKey('user', name));
+      if (o?.fields.role === role) {
+        const { role: _r, ...fields } = o.fields;
+        await this.setOverride('user', name, Object.keys(fields).length > 0 ? fields : undefined, o.updated_by);
+      }
+      if (u.role === role) {
+        const { role: _r, ...rest } = u;
+        await this.tx.put('users', name, { ...rest, updated_at: this.now });
+      }
+    }
   }
 
   /**

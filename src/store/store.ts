@@ -2,10 +2,10 @@
 // transactions and change notifications, so that a network store (PostgreSQL) can implement it as
 // well as the embedded one (LMDB, lmdb.ts). Nothing outside src/store/ may depend on a driver.
 import type { SecretBox } from '../config/sealed.ts';
-import type { AdminRecord, FolderRecord, QuotaUsage, UserRecord } from '../model.ts';
+import type { AdminRecord, FolderRecord, QuotaUsage, RoleRecord, UserRecord } from '../model.ts';
 
 export interface Override {
-  kind: 'user' | 'folder' | 'admin';
+  kind: 'user' | 'folder' | 'admin' | 'role';
   name: string;
   /** Fields set through the API on top of the config's value. */
   fields: Record<string, unknown>;
@@ -51,6 +51,7 @@ export interface Collections {
   overrides: Override;
   bans: BanRecord;
   api_keys: ApiKeyRecord;
+  roles: RoleRecord;
 }
 export type CollectionName = keyof Collections;
 

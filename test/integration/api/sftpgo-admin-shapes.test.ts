@@ -127,11 +127,15 @@ describe('Admin', () => {
   });
 
   test('SFTPGo fields for features not here are refused unless empty', async () => {
-    for (const extra of [{ role: 'ops' }, { groups: [{ name: 'g', options: { add_to_users_as: 0 } }] }, { filters: { require_two_factor: true } }, { filters: { totp_config: { enabled: true, config_name: 'Default' } } }]) {
+    for (const extra of [{ groups: [{ name: 'g', options: { add_to_users_as: 0 } }] }, { filters: { require_two_factor: true } }, { filters: { totp_config: { enabled: true, config_name: 'Default' } } }]) {
       const r = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'nope', password: 'n-Secret-1', permissions: ['view_users'], ...extra } });
       expect(r.status).toBe(400);
       expect(JSON.stringify(r.json)).toContain('not supported');
     }
+    // A role is a real setting: an empty one (SFTPGo's "none") passes, one that does not exist is refused.
+    const role = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'nope', password: 'n-Secret-1', permissions: ['view_users'], role: 'ops' } });
+    expect(role.status).toBe(400);
+    expect(role.json.error).toContain('role "ops" does not exist');
   });
 });
 

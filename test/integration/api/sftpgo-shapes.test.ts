@@ -338,7 +338,6 @@ describe('an SFTPGo-style client works unchanged', () => {
     });
     expect(empty.filters ?? {}).toEqual({});
     const refused = [
-      [{ role: 'auditors' }, 'role'],
       [{ groups: [{ name: 'g', type: 1 }] }, 'groups'],
       [{ filters: { bandwidth_limits: [{ sources: ['10.0.0.0/8'], upload_bandwidth: 1 }] } }, 'filters.bandwidth_limits'],
       [{ virtual_folders: [{ name: 'shared', virtual_path: '/s', subpath: '/x' }] }, 'virtual_folders[0].subpath'],
@@ -352,6 +351,10 @@ describe('an SFTPGo-style client works unchanged', () => {
       expect([path, r.status]).toEqual([path, 400]);
       expect(r.json.details.map((d: any) => d.path)).toContain(path);
     }
+    // A role is a real setting now: one that does not exist is refused as such.
+    const noRole = await call(api, 'POST', '/api/v2/users', { token: t, body: { username: 'refused', home_dir: home('refused'), role: 'auditors' } });
+    expect(noRole.status).toBe(400);
+    expect(noRole.json.error).toContain('role "auditors" does not exist');
     expect((await call(api, 'GET', '/api/v2/users/refused', { token: t })).status).toBe(404);
     // Our at-rest form, as a dump carries it, is accepted when it opens with this server's key.
     const sealed = (await stored('users', 'bucketeer')).filesystem.s3config.access_secret;

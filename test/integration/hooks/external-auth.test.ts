@@ -214,6 +214,7 @@ describe('external auth hook (HTTP)', () => {
         return { status: 200, body: { username: 'webkey', home_dir: join(dir, 'webhome'), permissions: { '/': ['*'] } } };
       if (b?.username === 'emptyname') return { status: 200, body: { username: '' } };
       if (b?.username === 'badschema') return { status: 200, body: { username: 'badschema', permissions: 'everything' } };
+      if (b?.username === 'norole') return { status: 200, body: { username: 'norole', home_dir: join(dir, 'webhome'), permissions: { '/': ['*'] }, role: 'mars' } };
       return { status: 403, body: 'no' };
     });
     const yaml = `
@@ -271,6 +272,9 @@ data_provider:
     expect(await ftpLogin(ftpPort, 'emptyname', 'x')).toBe(530);
     expect(await ftpLogin(ftpPort, 'badschema', 'x')).toBe(530);
     await server.waitForLog((l) => l.event === 'hook_user_invalid' && l.username === 'badschema');
+    // A role that does not exist is an invalid user too.
+    expect(await ftpLogin(ftpPort, 'norole', 'x')).toBe(530);
+    expect(await server.waitForLog((l) => l.event === 'hook_user_invalid' && l.username === 'norole')).toMatchObject({ errors: ['role: role "mars" does not exist'] });
     expect(dump(server).users.has('badschema')).toBe(false);
   });
 });

@@ -322,4 +322,9 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'admins[].api_keys[].name': 'test/integration/api/auth.test.ts',
   ...secret('admins[].api_keys[].key', 'test/integration/api/auth.test.ts'),
   'admins[].api_keys[].expires_at': 'test/integration/api/auth.test.ts',
+  'admins[].role': 'test/integration/api/roles.test.ts',
+  'users[].role': 'test/integration/api/roles.test.ts',
+  'roles': 'test/integration/api/roles.test.ts',
+  'roles[].name': 'test/integration/api/roles.test.ts',
+  'roles[].description': 'test/integration/api/roles.test.ts',
 };

@@ -93,7 +93,7 @@ describe('importSftpgoDump', () => {
     expect(out.skipped.map((e) => e.path)).toEqual(['folders[0].filesystem.s3config.access_secret', 'users[0].virtual_folders[0].name', 'users[1].virtual_folders[0].name']);
   });
 
-  test('kept beside the definition: usage, first transfers, last login, last password change, groups and role (with warnings)', () => {
+  test('kept beside the definition: usage, first transfers, last login, last password change and groups (with warnings); the role is the user\'s own', () => {
     const d = clone();
     Object.assign(d.users[0], { used_upload_data_transfer: 7000, used_download_data_transfer: 9000, first_upload: 1717000001000, first_download: 0, last_password_change: 1717000002000, role: 'ops' });
     d.users[0].groups = [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }, { name: '', type: 2 }];
@@ -102,10 +102,11 @@ describe('importSftpgoDump', () => {
       usage: { size: 2048, files: 2, upload: 7000, download: 9000 },
       first_upload: 1717000001000,
       last_login: 1718000000000,
-      fields: { last_password_change: 1717000002000, groups: [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }], role: 'ops' },
+      fields: { last_password_change: 1717000002000, groups: [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }] },
     });
+    expect(out.users[0]!.role).toBe('ops');
     expect(out.warnings).toContain('users[0].groups: member of "staff", "extra": kept on the user, no effect until groups are supported');
-    expect(out.warnings).toContain('users[0].role: role "ops" kept on the user, no effect until roles are supported');
+    expect(out.warnings.some((w) => w.includes('role'))).toBe(false);
   });
 
   test('a mount with a subpath becomes a folder rooted there, for each provider', () => {
@@ -130,29 +131,28 @@ describe('importSftpgoDump', () => {
     expect(importSftpgoDump(d).state['user:dave']?.last_login).toBeUndefined();
   });
 
-  test('an admin limited to a role is imported disabled, with a warning', () => {
+  test('an admin limited to a role is imported enabled with its role; the roles come along', () => {
     const d = clone();
     d.admins.push({ username: 'scoped', status: 1, password: d.admins[0].password, permissions: ['view_users', 'add_users'], role: 'eu', filters: { totp_config: { enabled: true, secret: { status: 'Plain', payload: 'JBSWY3DPEHPK3PXP' } } } });
+    d.roles = [{ id: 1, name: 'eu', description: 'EU region', created_at: 1, updated_at: 1, admins: ['scoped'], users: [] }];
     const out = importSftpgoDump(d);
     const scoped = out.admins.find((a) => a.username === 'scoped')!;
-    expect(scoped.status).toBe(0);
-    expect(scoped.permissions).toEqual(['view_users', 'add_users']);
-    expect(out.state['admin:scoped']).toEqual({ fields: { role: 'eu' } });
-    expect(out.warnings.some((w) => w.startsWith('admins[1].role: admin "scoped" is limited to role "eu"'))).toBe(true);
+    expect(scoped).toMatchObject({ status: 1, role: 'eu', permissions: ['view_users', 'add_users'] });
+    expect(out.state['admin:scoped']).toBeUndefined();
+    expect(out.roles).toEqual([{ name: 'eu', description: 'EU region' }]);
+    expect(out.warnings.some((w) => w.startsWith('admins[1].role'))).toBe(false);
     expect(out.warnings.some((w) => w.startsWith('admins[1].filters.totp_config: two-factor authentication for admins is not supported here'))).toBe(true);
   });
 
   test('records of collections not supported yet get one warning each', () => {
     const d = clone();
     d.groups = [{ name: 'staff' }];
-    d.roles = [{ name: 'eu' }];
     d.event_rules = [{ name: 'notify' }, { name: 'archive' }];
     d.ip_lists = [{ ipornet: '10.0.0.0/8', type: 1 }];
     d.configs = { smtp: { host: 'mail' }, sftpd: {} };
     const out = importSftpgoDump(d);
     expect(out.warnings).toEqual(expect.arrayContaining([
       'groups[0] (staff): groups are not supported yet, not imported',
-      'roles[0] (eu): roles are not supported yet, not imported',
       'event_rules[0] (notify): event rules are not supported yet, not imported',
       'event_rules[1] (archive): event rules are not supported yet, not imported',
       'ip_lists[0] (10.0.0.0/8): IP list entries are not supported yet, not imported',

@@ -13,7 +13,8 @@ import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { User } from '../config/schema-types.ts';
 import { importSftpgoDump, type ImportOptions, type RecordState } from '../migrate/sftpgo.ts';
-import { effectiveFolder, effectiveUser, emptyUsage, splitPassword } from '../store/records.ts';
+import { effectiveFolder, emptyUsage, splitPassword } from '../store/records.ts';
+import { userWithGroups } from '../store/groups.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
 
 /** SFTPGo's loaddata `mode`. */
@@ -155,7 +156,7 @@ export function offlineImportHooks(store: Store, log: Log): Pick<SftpgoImportOpt
   const backends = backendServices(log, store.secrets);
   return {
     scan: async (kind, name) => {
-      const rec = kind === 'user' ? await effectiveUser(store, name) : await effectiveFolder(store, name);
+      const rec = kind === 'user' ? await userWithGroups(store, name) : await effectiveFolder(store, name);
       if (!rec) return;
       const usage = kind === 'user' ? await scanUserUsage(rec as UserRecord, backends) : await scanFolderUsage(rec as FolderRecord, backends);
       await store.write(async (tx) => {
@@ -177,7 +178,7 @@ export function serverImportHooks(server: Pick<ServerContext, 'connections' | 'q
     scan: async (kind, name) => {
       // As the scan endpoints: with tracking off there are no counters to set.
       if (server.config.data_provider?.track_quota === 0) return;
-      const rec = kind === 'user' ? await effectiveUser(server.store, name) : await effectiveFolder(server.store, name);
+      const rec = kind === 'user' ? await userWithGroups(server.store, name) : await effectiveFolder(server.store, name);
       if (!rec) return;
       const scan = kind === 'user' ? () => scanUserUsage(rec as UserRecord, server.backends) : () => scanFolderUsage(rec as FolderRecord, server.backends);
       server.quotaScans.start(kind, name, server.usage, scan);

@@ -19,6 +19,7 @@ import { allowedBy, inCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../store/records.ts';
+import { userWithGroups, withStoredGroups } from '../store/groups.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
 import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
@@ -86,7 +87,7 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
     if (keyId) env.keyAnswers.keep(keyId, r.user);
     return { ok: true, user: r.user };
   }
-  if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
+  if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: await withStoredGroups(env.store, current) } : { ok: false, reason: 'user_not_found' };
   const v = await preLogin(env, attempt, current);
   if (keyId && v.ok) env.keyAnswers.keep(keyId, v.user);
   return v;
@@ -99,7 +100,7 @@ async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord
     env.log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
     return { ok: false, reason: answer.reason };
   }
-  if (answer.kind === 'unchanged') return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
+  if (answer.kind === 'unchanged') return current ? { ok: true, user: await withStoredGroups(env.store, current) } : { ok: false, reason: 'user_not_found' };
   return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
 }
 
@@ -190,7 +191,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
   // password or user falls out of it.
   if (cache) {
-    const known = await effectiveUser(env.store, attempt.username);
+    const known = await userWithGroups(env.store, attempt.username);
     if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
       return refused ? { ok: false, reason: refused } : passwordStillUsable(known);

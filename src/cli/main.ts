@@ -78,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
         // Overrides made through the API stay on top of the file's values; plan shows them.
         const overrides = store ? await listOverrides(store) : [];
         if (flags.json) {
-          const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
+          const changes = plan.changes.map(({ action, kind, name, fields, members }) => ({ action, kind, name, fields, ...(members ? { members } : {}) }));
           process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
         } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
       } finally {

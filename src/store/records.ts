@@ -8,11 +8,11 @@ import { hashPassword, passwordDigest } from '../auth/passwords.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
-import type { AdminRecord, FolderRecord, Kind, QuotaUsage, Source, UserRecord } from '../model.ts';
+import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
 import { META, nextId, type CollectionName, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
-export const COLLECTION_OF = { user: 'users', folder: 'folders', admin: 'admins' } as const satisfies Record<Kind, CollectionName>;
+export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins' } as const satisfies Record<Kind, CollectionName>;
 
 /** A stored user, folder or admin, seen generically. */
 export type StoredRecord = Record<string, unknown> & {
@@ -127,13 +127,18 @@ export async function effectiveFolder(tx: ReadTx, name: string): Promise<FolderR
   return stored && layer(stored, await getOverride(tx, 'folder', name));
 }
 
+export async function effectiveGroup(tx: ReadTx, name: string): Promise<GroupRecord | undefined> {
+  const stored = await tx.get('groups', name);
+  return stored && layer(stored, await getOverride(tx, 'group', name));
+}
+
 export async function effectiveAdmin(tx: ReadTx, username: string): Promise<AdminRecord | undefined> {
   const stored = await tx.get('admins', username);
   return stored && layer(stored, await getOverride(tx, 'admin', username));
 }
 
 export function effectiveOf(tx: ReadTx, kind: Kind, name: string): Promise<StoredRecord | undefined> {
-  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin }[kind];
+  const fn = { user: effectiveUser, folder: effectiveFolder, group: effectiveGroup, admin: effectiveAdmin }[kind];
   return fn(tx, name) as Promise<StoredRecord | undefined>;
 }
 
@@ -192,6 +197,11 @@ export function passwordChangedAt(current: StoredRecord | undefined, hash: strin
   return typeof kept === 'number' ? kept : (current.updated_at ?? now);
 }
 
+/** Users and folders have quota usage rows; groups and admins do not. */
+function hasUsage(kind: Kind): boolean {
+  return kind === 'user' || kind === 'folder';
+}
+
 function withoutNulls(r: Record<string, unknown>): Record<string, unknown> {
   for (const [key, v] of Object.entries(r)) if (v === null) delete r[key];
   return r;
@@ -230,7 +240,7 @@ export class RecordsTx {
       source: opts.source,
     };
     await this.tx.put(COLLECTION_OF[kind], name, record as never);
-    if (kind !== 'admin') {
+    if (hasUsage(kind)) {
       const key = `${kind}:${name}`;
       if (opts.usage) await this.tx.put('usage', key, opts.usage);
       else if (!(await this.tx.get('usage', key))) await this.tx.put('usage', key, emptyUsage());
@@ -247,8 +257,8 @@ export class RecordsTx {
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;
     await this.tx.remove(COLLECTION_OF[kind], name);
-    if (kind !== 'admin') await this.tx.remove('usage', `${kind}:${name}`);
-    else await this.#dropAdminState(name);
+    if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
+    else if (kind === 'admin') await this.#dropAdminState(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
   }

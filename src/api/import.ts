@@ -37,6 +37,7 @@ export interface SftpgoImportSummary {
   /** Records written (added or updated). */
   users: number;
   folders: number;
+  groups: number;
   admins: number;
   warnings: string[];
   /** Records left out, each with why; the rest was imported. */
@@ -47,7 +48,7 @@ export interface SftpgoImportSummary {
   disconnected: string[];
 }
 
-type Plural = 'users' | 'folders' | 'admins';
+type Plural = 'users' | 'folders' | 'groups' | 'admins';
 
 export async function importIntoStore(runtime: Preparing & { log: Log }, dump: unknown, opts: SftpgoImportOptions): Promise<SftpgoImportSummary> {
   const mode = opts.mode ?? 0;
@@ -56,10 +57,11 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   const add = async (plural: Plural, name: string, body: object) =>
     prepared.push({ plural, name, fields: await prepareNew(runtime, KINDS[plural], body as Record<string, unknown>), state: result.state[`${KINDS[plural].kind}:${name}`] });
   for (const f of result.folders) await add('folders', f.name, f);
+  for (const g of result.groups) await add('groups', g.name, g);
   for (const u of result.users) await add('users', u.username, u);
   for (const a of result.admins) await add('admins', a.username, a);
 
-  const written = { users: 0, folders: 0, admins: 0 };
+  const written = { users: 0, folders: 0, groups: 0, admins: 0 };
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
   await runtime.records.write(async (tx) => {
@@ -76,7 +78,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       const u = p.state?.usage;
       // As SFTPGo: an updated record keeps the usage this server counted; a new one starts from the backup's.
       const usage =
-        k.kind === 'admin' || current || !u
+        k.kind === 'admin' || k.kind === 'group' || current || !u
           ? undefined
           : { ...emptyUsage(), used_quota_size: u.size, used_quota_files: u.files, last_quota_update: u.size || u.files ? now : 0, used_upload_data_transfer: u.upload, used_download_data_transfer: u.download };
       // The password's age carries over, so password_expiration counts from the real change.

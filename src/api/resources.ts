@@ -240,7 +240,6 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
       for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
     }
   }
-  if (k.kind === 'user') await checkGroupMappings(runtime, (body as unknown as User).groups);
   if ((k.kind === 'user' || k.kind === 'admin') && body.password !== undefined) {
     const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');
@@ -292,6 +291,7 @@ function stripNulls(r: Record<string, unknown>): Record<string, unknown> {
 export async function create(runtime: Runtime, k: KindInfo, body: Record<string, unknown>): Promise<void> {
   const name = String(body[k.nameField]);
   if (await runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
+  if (k.kind === 'user') await checkGroupMappings(runtime, (body as unknown as User).groups);
   const { fields } = await prepare(runtime, k, body, undefined);
   const { spec, password } = splitPassword(stripNulls(fields));
   await runtime.records.write(async (tx) => {
@@ -315,6 +315,7 @@ export async function update(runtime: Runtime, k: KindInfo, name: string, body: 
   const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
+  if (k.kind === 'user') await checkGroupMappings(runtime, (body as unknown as User).groups);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
   const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
   if (k.kind === 'user') clearPasswordChangeRequest(fields, body, effective);

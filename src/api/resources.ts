@@ -84,7 +84,7 @@ export async function render(
   const { password, password_digest, ...rest } = rec;
   void password_digest;
   const shown = k.kind === 'admin' ? rest : apiView(k.kind, rest);
-  const out: Record<string, unknown> = k.kind === 'folder' ? shown : { ...shown, has_password: password !== undefined };
+  const out: Record<string, unknown> = k.kind === 'user' || k.kind === 'admin' ? { ...shown, has_password: password !== undefined } : shown;
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
   if (k.kind === 'user' || k.kind === 'folder') {
     const usage = book.get(`${k.kind}:${name}`);

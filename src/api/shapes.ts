@@ -158,6 +158,9 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
 function acceptGroup(body: Json, errors: FieldError[]): void {
   const settings = body.user_settings;
   if (isObject(settings)) {
+    // SFTPGo sends "" for a path the group leaves unset.
+    if (settings.home_dir === '') delete settings.home_dir;
+    if (isObject(settings.filters) && settings.filters.start_directory === '') delete settings.filters.start_directory;
     if (isObject(settings.filters)) dropUnsupported(settings.filters, UNSUPPORTED.groupFilters!, 'user_settings.filters.', errors);
     if (settings.filesystem !== undefined) acceptFilesystem(settings.filesystem, 'user_settings.filesystem.', errors);
   }

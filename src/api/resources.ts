@@ -254,11 +254,8 @@ async function checkGroupMappings(runtime: Preparing, mappings: User['groups']):
   if (!mappings?.length) return;
   const known = new Set<string>();
   for (const m of mappings) if (await runtime.records.store.get('groups', m.name)) known.add(m.name);
-  const problems = groupMappingProblems(mappings, known);
-  if (problems.length > 0) {
-    const p = problems[0]!;
-    throw new AppError('invalid', `groups[${String(p.path[0])}].${String(p.path[1])}: ${p.message}`);
-  }
+  const details = groupMappingProblems(mappings, known).map((p) => ({ path: `groups[${String(p.path[0])}].${String(p.path[1])}`, message: p.message }));
+  if (details.length > 0) throw Object.assign(new AppError('invalid', details.map((d) => `${d.path}: ${d.message}`).join('; ')), { details });
 }
 
 /** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */

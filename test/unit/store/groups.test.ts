@@ -127,7 +127,7 @@ describe('applyGroups', () => {
           denied_ip: ['10.1.0.0/16'],
           denied_login_methods: ['password'],
           denied_protocols: ['FTP'],
-          file_patterns: [{ path: '/', denied_patterns: ['*.exe'] }, { path: '/docs', allowed_patterns: ['*.pdf'] }],
+          file_patterns: [{ path: '/', denied_patterns: ['*.exe'], deny_policy: 1 }, { path: '/docs', allowed_patterns: ['*.pdf'] }],
         },
       },
     };
@@ -138,7 +138,7 @@ describe('applyGroups', () => {
       groups(p, s, m),
     );
     expect(out.filters).toEqual({
-      file_patterns: [{ path: '/docs', denied_patterns: ['*.tmp'] }, { path: '/', denied_patterns: ['*.exe'] }, { path: '/tmp', denied_patterns: ['*'] }],
+      file_patterns: [{ path: '/docs', denied_patterns: ['*.tmp'] }, { path: '/', denied_patterns: ['*.exe'], deny_policy: 1 }, { path: '/tmp', denied_patterns: ['*'] }],
       allowed_ip: ['10.0.0.0/8', '192.168.0.0/16'],
       denied_ip: ['10.1.0.0/16'],
       denied_login_methods: ['password'],

@@ -11,8 +11,7 @@ import type { User } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { changedFields } from '../store/canonical.ts';
 import { desiredUser, specOf } from '../store/specs.ts';
-import { hashingOptions, Records, type StoredPassword } from '../store/records.ts';
-import { userWithGroups } from '../store/groups.ts';
+import { effectiveUser, hashingOptions, Records, type StoredPassword } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 import { parsePublicKey } from './keys.ts';
 import type { AuthEnv } from './login.ts';
@@ -74,7 +73,7 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
   const current: HookUserRecord | undefined = await store.get('users', username);
   if (current?.source === 'config') {
     const changed = changedFields(specOf(current as unknown as Record<string, unknown>), spec);
-    if (changed.length === 0) return { ok: true, user: (await userWithGroups(store, username))! };
+    if (changed.length === 0) return { ok: true, user: (await effectiveUser(store, username))! };
     log('warn', 'hook_user_conflict', {
       hook: opts.by, username, fields: changed,
       message: 'the user is declared in the config file; the hook may not change it (edit the YAML, or set filters.hooks to skip this hook)',
@@ -100,5 +99,5 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
     return { ok: false, reason: 'config_user_conflict' };
   }
   log('info', 'hook_user_stored', { hook: opts.by, username, action: current ? 'update' : 'create', ...(opts.cachedUntil ? { cached_until: new Date(opts.cachedUntil).toISOString() } : {}) });
-  return { ok: true, user: (await userWithGroups(store, username))! };
+  return { ok: true, user: (await effectiveUser(store, username))! };
 }

@@ -79,18 +79,23 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
   const keyId = keyAttemptId(attempt);
   const answered = keyId && env.keyAnswers.take(keyId);
   if (answered) return { ok: true, user: answered };
+  // Hooks are shown, and answer, the user's own record (as SFTPGo's are); the login gets it with
+  // its groups applied.
   const current = await effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return r;
-    if (r.verified) env.verifiedByHook.add(r.user);
-    if (keyId) env.keyAnswers.keep(keyId, r.user);
-    return { ok: true, user: r.user };
+    const user = await withStoredGroups(env.store, r.user);
+    if (r.verified) env.verifiedByHook.add(user);
+    if (keyId) env.keyAnswers.keep(keyId, user);
+    return { ok: true, user };
   }
   if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: await withStoredGroups(env.store, current) } : { ok: false, reason: 'user_not_found' };
   const v = await preLogin(env, attempt, current);
-  if (keyId && v.ok) env.keyAnswers.keep(keyId, v.user);
-  return v;
+  if (!v.ok) return v;
+  const user = await withStoredGroups(env.store, v.user);
+  if (keyId) env.keyAnswers.keep(keyId, user);
+  return { ok: true, user };
 }
 
 /** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
@@ -100,7 +105,7 @@ async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord
     env.log('warn', 'pre_login_denied', { ip: attempt.ip, protocol: attempt.protocol, username: attempt.username, method: attempt.method, reason: answer.reason });
     return { ok: false, reason: answer.reason };
   }
-  if (answer.kind === 'unchanged') return current ? { ok: true, user: await withStoredGroups(env.store, current) } : { ok: false, reason: 'user_not_found' };
+  if (answer.kind === 'unchanged') return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
   return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
 }
 

@@ -1,9 +1,10 @@
 // Groups end to end: a member of a primary and a secondary group logs in over OpenSSH sftp with the
 // primary group's %username% home, permissions and virtual folder plus the secondary group's extra
 // folder; a group edit in the YAML changes what members can do after SIGHUP; /api/v2/groups in
-// SFTPGo's shape; an SFTPGo backup's groups imported; `plan` naming the members a change affects.
+// SFTPGo's shape; an SFTPGo backup's groups imported; `plan` naming the members a change affects; a
+// pre-login hook's user mapped to a group.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
@@ -81,11 +82,11 @@ async function setup(rootPerms = '"list", "download"'): Promise<{ s: Setup; serv
 
 const SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-F', '/dev/null', '-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1'];
 
-/** An OpenSSH `sftp -b` batch as ann; a line starting with "-" may fail. */
-function sftp(s: Setup, lines: string[]): ReturnType<typeof run> {
+/** An OpenSSH `sftp -b` batch (ann by default); a line starting with "-" may fail. */
+function sftp(s: Pick<Setup, 'sftpPort'>, lines: string[], user = 'ann', password = PW): ReturnType<typeof run> {
   const batch = join(tempDir('groups-batch-'), 'batch');
   writeFileSync(batch, lines.join('\n') + '\n');
-  return run('sshpass', ['-p', PW, 'sftp', ...SSH_OPTS, '-P', String(s.sftpPort), '-b', batch, 'ann@127.0.0.1']);
+  return run('sshpass', ['-p', password, 'sftp', ...SSH_OPTS, '-P', String(s.sftpPort), '-b', batch, `${user}@127.0.0.1`]);
 }
 
 async function api(s: Setup, method: string, path: string, opts: { admin?: string; body?: unknown } = {}): Promise<{ status: number; json: any; headers: Headers }> {
@@ -279,6 +280,31 @@ describe('groups', () => {
       expect(readFileSync(join(dir, 'homes/ann/up.txt'), 'utf8')).toBe('imported\n');
       expect(readFileSync(join(dir, 'drop/d.txt'), 'utf8')).toBe('imported\n');
       expect(existsSync(join(dir, 'unused/up.txt'))).toBe(false);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
+  test('a user a pre-login hook creates with a group mapping logs in with the group\'s settings; the hook sees the user\'s own record', async () => {
+    const dir = tempDir('groups-hook-');
+    const sftpPort = await freePort();
+    const hook = join(dir, 'pre-login.sh');
+    writeFileSync(hook, `#!/bin/sh\nprintf '%s' "$SFTPGO_LOGIND_USER" >> '${dir}/seen'\necho >> '${dir}/seen'\nprintf '{"username":"hooked","password":"${PW}","groups":[{"name":"staff","type":1}]}'\n`);
+    chmodSync(hook, 0o755);
+    const server = await startServer({
+      yaml: `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${sftpPort} }]\ndata_provider:\n  pre_login_hook: ${hook}\n  password_hashing: { bcrypt_options: { cost: 4 } }\ngroups:\n  - name: staff\n    user_settings:\n      home_dir: "${dir}/homes/%username%"\n      permissions: { "/": ["*"] }\n`,
+      cwd: dir,
+    });
+    try {
+      const local = join(tempDir(), 'f.txt');
+      writeFileSync(local, 'hooked\n');
+      expect((await sftp({ sftpPort }, [`put ${local} /h.txt`], 'hooked')).status).toBe(0);
+      expect(readFileSync(join(dir, 'homes/hooked/h.txt'), 'utf8')).toBe('hooked\n');
+      expect((await sftp({ sftpPort }, ['ls /'], 'hooked')).status).toBe(0);
+      // The second run was shown the stored user: its mappings, not the group's home merged in.
+      const second = JSON.parse(readFileSync(join(dir, 'seen'), 'utf8').split('\n')[1]!);
+      expect(second.groups).toEqual([{ name: 'staff', type: 1 }]);
+      expect(second.home_dir).not.toContain('/homes/');
     } finally {
       expect(await server.stop()).toBe(0);
     }

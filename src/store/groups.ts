@@ -46,7 +46,14 @@ export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, Resolv
   const mappings = user.groups ?? [];
   if (!mappings.some((g) => g.type === GROUP_PRIMARY || g.type === GROUP_SECONDARY)) return user;
   const who = { username: user.username, role: roleOf(user) };
-  const out: UserRecord = structuredClone(user);
+  // A copy of what the merge changes (not a deep clone of the whole record: this runs per lookup).
+  const f = user.filters;
+  const out: UserRecord = {
+    ...user,
+    permissions: { ...user.permissions },
+    ...(f ? { filters: { ...f, ...(f.hooks ? { hooks: { ...f.hooks } } : {}), ...(f.file_patterns ? { file_patterns: [...f.file_patterns] } : {}) } } : {}),
+    ...(user.virtual_folders ? { virtual_folders: user.virtual_folders.map((vf) => ({ ...vf })) } : {}),
+  };
   const primary = mappings.find((g) => g.type === GROUP_PRIMARY);
   const primaryGroup = primary && groups.get(primary.name);
   if (primaryGroup) {

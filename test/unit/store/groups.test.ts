@@ -7,7 +7,7 @@ import type { UserRecord } from '../../../src/model.ts';
 import { applyGroups, replacePlaceholders, type ResolvedGroup, userWithGroups } from '../../../src/store/groups.ts';
 import { hashingOptions, Records } from '../../../src/store/records.ts';
 import { openLmdbStore } from '../../../src/store/lmdb.ts';
-import { migrateUp } from '../../../src/store/migrations.ts';
+import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -181,5 +181,24 @@ describe('userWithGroups', () => {
     // The user's own record is unchanged: the API shows it, with its mappings.
     expect(await store.get('users', 'alice')).toMatchObject({ home_dir: '/home/alice', groups: [{ name: 'staff', type: 1 }] });
     expect(await userWithGroups(store, 'nobody')).toBeUndefined();
+  });
+
+  test('store version 5 down drops the groups and their overrides, and keeps users\' mappings', async () => {
+    const store = openLmdbStore(tempDir('groups-migrate-'));
+    opened.push(store);
+    await migrateUp(store, { log: () => {} });
+    const records = new Records({ store, secrets: new SecretBox(randomBytes(32)), hashing: hashingOptions({ bcrypt_options: { cost: 4 } }) });
+    await records.write(async (tx) => {
+      await tx.put('group', 'staff', { name: 'staff', description: 'x' }, { source: 'config' });
+      await tx.setOverride('group', 'staff', { description: 'y' }, 'root');
+      await tx.setOverride('user', 'alice', { description: 'z' }, 'root');
+      await tx.put('user', 'alice', { username: 'alice', status: 1, home_dir: '/h', permissions: { '/': ['*'] }, groups: [{ name: 'staff', type: 1 }] }, { source: 'config' });
+    });
+    expect(await migrateDown(store, 4, () => {})).toEqual([5]);
+    expect(await store.count('groups')).toBe(0);
+    expect(await store.get('overrides', 'group:staff')).toBeUndefined();
+    expect(await store.get('overrides', 'user:alice')).toBeDefined();
+    expect((await store.get('users', 'alice'))?.groups).toEqual([{ name: 'staff', type: 1 }]);
+    expect(await migrateUp(store, { log: () => {} })).toEqual([5]);
   });
 });

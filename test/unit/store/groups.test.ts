@@ -10,6 +10,7 @@ import { openLmdbStore } from '../../../src/store/lmdb.ts';
 import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { CurrentUsers } from '../../../src/core/current-users.ts';
 
 const DAY = 86_400_000;
 
@@ -200,5 +201,26 @@ describe('userWithGroups', () => {
     expect(await store.get('overrides', 'user:alice')).toBeDefined();
     expect((await store.get('users', 'alice'))?.groups).toEqual([{ name: 'staff', type: 1 }]);
     expect(await migrateUp(store, { log: () => {} })).toEqual([5]);
+  });
+
+  test('the current-users memo forgets members when their group changes, so the next transfer sees it', async () => {
+    const store = openLmdbStore(tempDir('groups-memo-'));
+    opened.push(store);
+    await migrateUp(store, { log: () => {} });
+    const records = new Records({ store, secrets: new SecretBox(randomBytes(32)), hashing: hashingOptions({ bcrypt_options: { cost: 4 } }) });
+    await records.write(async (tx) => {
+      await tx.put('group', 'staff', { name: 'staff', user_settings: { upload_bandwidth: 100 } }, { source: 'config' });
+      await tx.put('user', 'alice', { username: 'alice', status: 1, home_dir: '/h', permissions: { '/': ['*'] }, groups: [{ name: 'staff', type: 1 }] }, { source: 'config' });
+    });
+    const memo = new CurrentUsers(store);
+    try {
+      expect((await memo.get('alice'))?.upload_bandwidth).toBe(100);
+      const again = memo.get('alice');
+      expect(again).toBe(memo.get('alice'));
+      await records.write((tx) => tx.put('group', 'staff', { name: 'staff', user_settings: { upload_bandwidth: 200 } }, { source: 'config' }));
+      expect((await memo.get('alice'))?.upload_bandwidth).toBe(200);
+    } finally {
+      memo.close();
+    }
   });
 });

@@ -179,6 +179,18 @@ describe('groups', () => {
       expect(refused.status).toBe(400);
       expect(JSON.stringify(refused.json)).toContain('user_settings.filters.bandwidth_limits');
 
+      // A group's filesystem speaks SFTPGo's shape: provider numbers, redacted secrets kept by a PUT.
+      const s3 = { provider: 1, s3config: { bucket: 'b', region: 'r', key_prefix: 'users/%username%/', access_key: 'k', access_secret: { status: 'Plain', payload: 'group-s3-secret' } } };
+      expect((await api(s, 'POST', '/api/v2/groups', { body: { name: 'cloud', user_settings: { filesystem: s3 } } })).status).toBe(201);
+      const cloud = (await api(s, 'GET', '/api/v2/groups/cloud')).json;
+      expect(cloud.user_settings.filesystem).toMatchObject({ provider: 1, s3config: { bucket: 'b', key_prefix: 'users/%username%/', access_secret: { status: 'Redacted' } } });
+      expect(JSON.stringify(cloud)).not.toContain('group-s3-secret');
+      expect((await api(s, 'PUT', '/api/v2/groups/cloud', { body: { ...cloud, description: 'kept secret' } })).status).toBe(200);
+      const dumped = await api(s, 'GET', '/api/v2/dumpdata');
+      const stored = dumped.json.groups.find((g: { name: string }) => g.name === 'cloud');
+      expect(stored).toMatchObject({ description: 'kept secret', user_settings: { filesystem: { provider: 's3', s3config: { access_secret: { sealed: expect.stringMatching(/^v1:/) } } } } });
+      expect((await api(s, 'DELETE', '/api/v2/groups/cloud')).status).toBe(200);
+
       // PUT replaces: the description left out is gone.
       expect((await api(s, 'PUT', '/api/v2/groups/ops', { body: { name: 'ops', user_settings: { permissions: { '/ops': ['*'] } } } })).json.message).toBe('group updated');
       const ops = (await api(s, 'GET', '/api/v2/groups/ops')).json;

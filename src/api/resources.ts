@@ -8,14 +8,14 @@ import { isPasswordHash } from '../auth/passwords.ts';
 import type { Admin, Folder, Group, User } from '../config/schema-types.ts';
 import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
-import type { AdminRecord, GroupRecord, Kind, RecordMeta } from '../model.ts';
+import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
 import { desiredUser, normaliseFolder, normaliseGroup, passwordIntent, specOf } from '../store/specs.ts';
 import { resolveGroup } from '../store/groups.ts';
 import { groupMappingProblems } from '../config/semantic.ts';
 import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { apiView, keepSecrets, overrideView } from './shapes.ts';
-import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
+import { effectiveGroup, effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import type { CollectionName, Override, ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
 
@@ -77,9 +77,10 @@ export async function render(
   let rec = await effectiveOf(store, k, name);
   if (!rec) return undefined;
   // As SFTPGo, a group's mounts embed their folders' definitions, and it lists its users.
-  if (k.kind === 'group') {
+  const group = k.kind === 'group' ? await effectiveGroup(store, name) : undefined;
+  if (group) {
     const users = (known.groupUsers ?? (await relations(store)).groupUsers).get(name);
-    rec = { ...rec, virtual_folders: (await resolveGroup(store, rec as unknown as GroupRecord)).virtual_folders, ...(users?.length ? { users } : {}) };
+    rec = { ...rec, virtual_folders: (await resolveGroup(store, group)).virtual_folders, ...(users?.length ? { users } : {}) };
   }
   const { password, password_digest, ...rest } = rec;
   void password_digest;

@@ -65,7 +65,7 @@ export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, Resolv
     const g = groups.get(m.name);
     if (g) mergeAdditive(out, g, GROUP_SECONDARY, who);
   }
-  dedupe(out);
+  alignFolderQuotas(out);
   return out;
 }
 
@@ -142,18 +142,23 @@ function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: W
       (f.file_patterns ??= []).push({ ...pattern, path });
     }
   }
-  for (const k of ['allowed_ip', 'denied_ip', 'denied_login_methods', 'denied_protocols'] as const) {
-    const extra = gf[k];
-    if (!extra?.length) continue;
+  if (gf.allowed_ip?.length || gf.denied_ip?.length || gf.denied_login_methods?.length || gf.denied_protocols?.length) {
     const f = (u.filters ??= {});
-    (f[k] as string[] | undefined) = [...(f[k] ?? []), ...extra];
+    f.allowed_ip = union(f.allowed_ip, gf.allowed_ip);
+    f.denied_ip = union(f.denied_ip, gf.denied_ip);
+    f.denied_login_methods = union(f.denied_login_methods, gf.denied_login_methods);
+    f.denied_protocols = union(f.denied_protocols, gf.denied_protocols);
   }
 }
 
-/** Lists merged from several groups keep one copy of each entry; a folder mounted twice keeps its first quota. */
-function dedupe(u: UserRecord): void {
-  const f = u.filters;
-  if (f) for (const k of ['allowed_ip', 'denied_ip', 'denied_login_methods', 'denied_protocols'] as const) if (f[k]) (f[k] as string[]) = [...new Set<string>(f[k])];
+/** The user's entries, then the group's it lacks, each once (SFTPGo appends, then removes duplicates); undefined when both are empty. */
+function union<T>(own: readonly T[] | undefined, extra: readonly T[] | undefined): T[] | undefined {
+  const out = [...new Set([...(own ?? []), ...(extra ?? [])])];
+  return out.length > 0 ? out : undefined;
+}
+
+/** A folder mounted twice (by the user and a group, or two groups) keeps the quota of its first mount, as in SFTPGo. */
+function alignFolderQuotas(u: UserRecord): void {
   const first = new Map<string, ResolvedVirtualFolder>();
   for (const vf of u.virtual_folders ?? []) {
     const seen = first.get(vf.name);

@@ -1,4 +1,4 @@
-// The records kept in the store: users, folders and admins as SFTPGo models them, normalised so that
+// The records kept in the store: users, folders, groups and admins as SFTPGo models them, normalised so that
 // two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
 import type { Admin, Filesystem, Folder, Group, User } from './config/schema-types.ts';
 

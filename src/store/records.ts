@@ -1,8 +1,9 @@
-// The records layer: the one writer of users, folders and admins. Reconcile, the admin API, login
+// The records layer: the one writer of users, folders, groups and admins. Reconcile, the admin API, login
 // hooks and imports all write through it, so record metadata (id, created_at, updated_at, source),
 // usage rows, password hashing (only for a password that changed), sealing literal secrets and
 // override layering are done once. It also owns the effective view of a record: the stored record
-// with its runtime override on top, and a user's virtual folders resolved to their folders.
+// with its runtime override on top, and a user's virtual folders resolved to their folders (its
+// groups are applied by store/groups.ts).
 import type { HashPasswordOptions } from '../auth/passwords.ts';
 import { hashPassword, passwordDigest } from '../auth/passwords.ts';
 import type { SecretBox } from '../config/sealed.ts';

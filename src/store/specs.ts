@@ -1,4 +1,4 @@
-// How a declared user, folder or admin (from the YAML, an API body, a login hook's answer or an
+// How a declared user, folder, group or admin (from the YAML, an API body, a login hook's answer or an
 // import) becomes the spec the store keeps: defaults filled in, provider numbers as names, only the
 // chosen backend's block, secrets in their stored form (file references absolute, literals
 // sealed), keys sorted; and its password as an intent, hashed later only when it changed.

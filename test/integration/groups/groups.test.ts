@@ -149,6 +149,8 @@ describe('groups', () => {
         virtual_folders: [{ name: 'shared', virtual_path: '/shared', mapped_path: `${s.shared}/%username%` }],
       });
       expect(typeof staff.json.id).toBe('number');
+      // The store's record counts (ours, in the status) include groups.
+      expect((await api(s, 'GET', '/api/v2/status')).json.store).toMatchObject({ groups: 3 });
       // A folder lists the groups mounting it, as SFTPGo's does.
       expect((await api(s, 'GET', '/api/v2/folders/shared')).json.groups).toEqual(['staff']);
 

@@ -6,6 +6,7 @@ bash scripts/install-test-deps.sh
 bash scripts/install-bench-deps.sh
 ./node_modules/.bin/bun scripts/build.ts
 echo "## reconcile"; ./node_modules/.bin/bun bench/reconcile.ts
+echo "## groups"; ./node_modules/.bin/bun bench/groups.ts
 echo "## sftp"; ./node_modules/.bin/bun bench/sftp.ts
 echo "## backends, storage on loopback"; ./node_modules/.bin/bun bench/backends.ts
 echo "## backends, storage behind a 50 MB/s link with 10 ms round trips"; ./node_modules/.bin/bun bench/backends.ts --only s3,gcs,azblob,sftp --link 50,10

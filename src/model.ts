@@ -1,6 +1,6 @@
-// The records kept in the store: users, folders and admins as SFTPGo models them, normalised so that
+// The records kept in the store: users, folders, groups and admins as SFTPGo models them, normalised so that
 // two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
-import type { Admin, Filesystem, Folder, Role, User } from './config/schema-types.ts';
+import type { Admin, Filesystem, Folder, Group, Role, User } from './config/schema-types.ts';
 
 export type ProviderName = 'local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp';
 const PROVIDERS: ProviderName[] = ['local', 's3', 'gcs', 'azblob', 'crypt', 'sftp'];
@@ -62,6 +62,15 @@ export type UserRecord = UserSpec &
 export type FolderSpec = Folder;
 export type FolderRecord = FolderSpec & RecordMeta;
 
+/** A group as stored: its user_settings' filesystem normalised like a user's, secrets in stored form. */
+export type GroupSpec = Group;
+export type GroupRecord = GroupSpec & RecordMeta;
+
+/** SFTPGo's group mapping types: 1 primary, 2 secondary, 3 membership only. */
+export const GROUP_PRIMARY = 1;
+export const GROUP_SECONDARY = 2;
+export const GROUP_MEMBERSHIP = 3;
+
 export type AdminSpec = Omit<Admin, 'password'> & { status: 0 | 1; permissions: string[]; password?: string };
 export type AdminRecord = AdminSpec & RecordMeta & { password_digest?: string };
 
@@ -77,5 +86,5 @@ export interface QuotaUsage {
 export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
-export type Kind = 'user' | 'folder' | 'admin' | 'role';
+export type Kind = 'user' | 'folder' | 'group' | 'admin' | 'role';
 export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest', 'last_password_change'] as const;

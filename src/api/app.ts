@@ -145,13 +145,11 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
     }
     if (route.body !== 'any') {
       if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
-      if (route.body === 'User' || route.body === 'Folder') {
-        // Users and folders speak SFTPGo's shapes (shapes.ts): provider numbers, secret objects,
-        // read-only fields a GET returned.
-        const kind = route.body === 'User' ? 'user' : 'folder';
-        const name = route.method === 'put' && kind === 'user' ? c.req.param('username') : undefined;
-        const current = name ? ((await ctx.runtime.store.get('users', name)) as Record<string, unknown> | undefined) : undefined;
-        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post', ...(current ? { current } : {}) });
+      if (route.body === 'User' || route.body === 'Folder' || route.body === 'Group') {
+        // Users, folders and groups speak SFTPGo's shapes (shapes.ts): provider numbers, secret
+        // objects, read-only fields a GET returned.
+        const kind = route.body === 'User' ? 'user' : route.body === 'Folder' ? 'folder' : 'group';
+        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post' });
         if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
         body = accepted.body;
         if (kind === 'user') {
@@ -166,7 +164,7 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
       }
       if (route.accept) body = route.accept(body as Record<string, unknown>);
       // PUT may leave out the name: it is in the path.
-      const nameField = route.body === 'Folder' || route.body === 'Role' ? 'name' : 'username';
+      const nameField = route.body === 'Folder' || route.body === 'Group' || route.body === 'Role' ? 'name' : 'username';
       const param = c.req.param(nameField);
       if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
       const errors = validateBody(route.body, body);

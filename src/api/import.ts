@@ -13,8 +13,9 @@ import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { User } from '../config/schema-types.ts';
 import { importSftpgoDump, type ImportOptions, type RecordState } from '../migrate/sftpgo.ts';
-import { effectiveFolder, effectiveUser, emptyUsage, splitPassword } from '../store/records.ts';
+import { effectiveFolder, emptyUsage, splitPassword } from '../store/records.ts';
 import { sortKeys } from '../store/canonical.ts';
+import { userWithGroups } from '../store/groups.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
 
 /** SFTPGo's loaddata `mode`. */
@@ -37,6 +38,7 @@ export interface SftpgoImportSummary {
   /** Records written (added or updated). */
   users: number;
   folders: number;
+  groups: number;
   admins: number;
   roles: number;
   warnings: string[];
@@ -48,7 +50,7 @@ export interface SftpgoImportSummary {
   disconnected: string[];
 }
 
-type Plural = 'users' | 'folders' | 'admins';
+type Plural = 'users' | 'folders' | 'groups' | 'admins';
 
 export async function importIntoStore(runtime: Preparing & { log: Log }, dump: unknown, opts: SftpgoImportOptions): Promise<SftpgoImportSummary> {
   const mode = opts.mode ?? 0;
@@ -57,10 +59,11 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   const add = async (plural: Plural, name: string, body: object) =>
     prepared.push({ plural, name, fields: await prepareNew(runtime, KINDS[plural], body as Record<string, unknown>), state: result.state[`${KINDS[plural].kind}:${name}`] });
   for (const f of result.folders) await add('folders', f.name, f);
+  for (const g of result.groups) await add('groups', g.name, g);
   for (const u of result.users) await add('users', u.username, u);
   for (const a of result.admins) await add('admins', a.username, a);
 
-  const written = { users: 0, folders: 0, admins: 0, roles: 0 };
+  const written = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
   await runtime.records.write(async (tx) => {
@@ -90,7 +93,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       const u = p.state?.usage;
       // As SFTPGo: an updated record keeps the usage this server counted; a new one starts from the backup's.
       const usage =
-        k.kind === 'admin' || current || !u
+        k.kind === 'admin' || k.kind === 'group' || current || !u
           ? undefined
           : { ...emptyUsage(), used_quota_size: u.size, used_quota_files: u.files, last_quota_update: u.size || u.files ? now : 0, used_upload_data_transfer: u.upload, used_download_data_transfer: u.download };
       // The password's age carries over, so password_expiration counts from the real change.
@@ -105,7 +108,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       if (p.state?.first_upload) await tx.markFirstTransfer('upload', rec.id!, p.state.first_upload);
       if (p.state?.first_download) await tx.markFirstTransfer('download', rec.id!, p.state.first_download);
       // As the usage: a new record takes the backup's last login, an updated one keeps the one recorded here.
-      if (!current && p.state?.last_login && k.kind !== 'folder') await tx.markLastLogin(k.kind, p.name, p.state.last_login);
+      if (!current && p.state?.last_login && (k.kind === 'user' || k.kind === 'admin')) await tx.markLastLogin(k.kind, p.name, p.state.last_login);
       written[p.plural]++;
       if (current && k.kind === 'user') updatedUsers.push(p.name);
     }
@@ -172,7 +175,7 @@ export function offlineImportHooks(store: Store, log: Log): Pick<SftpgoImportOpt
   const backends = backendServices(log, store.secrets);
   return {
     scan: async (kind, name) => {
-      const rec = kind === 'user' ? await effectiveUser(store, name) : await effectiveFolder(store, name);
+      const rec = kind === 'user' ? await userWithGroups(store, name) : await effectiveFolder(store, name);
       if (!rec) return;
       const usage = kind === 'user' ? await scanUserUsage(rec as UserRecord, backends) : await scanFolderUsage(rec as FolderRecord, backends);
       await store.write(async (tx) => {
@@ -194,7 +197,7 @@ export function serverImportHooks(server: Pick<ServerContext, 'connections' | 'q
     scan: async (kind, name) => {
       // As the scan endpoints: with tracking off there are no counters to set.
       if (server.config.data_provider?.track_quota === 0) return;
-      const rec = kind === 'user' ? await effectiveUser(server.store, name) : await effectiveFolder(server.store, name);
+      const rec = kind === 'user' ? await userWithGroups(server.store, name) : await effectiveFolder(server.store, name);
       if (!rec) return;
       const scan = kind === 'user' ? () => scanUserUsage(rec as UserRecord, server.backends) : () => scanFolderUsage(rec as FolderRecord, server.backends);
       server.quotaScans.start(kind, name, server.usage, scan);

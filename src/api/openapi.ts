@@ -193,8 +193,8 @@ function operation(r: Route): Json {
   return op;
 }
 
-/** Definitions that only users and folders use: their secrets are SFTPGo's objects on the API. */
-const SHAPED = ['User', 'Folder', 'VirtualFolder', 'UserFilters', 'Filesystem', 'S3Config', 'GCSConfig', 'AzBlobConfig', 'CryptConfig', 'SFTPFsConfig'];
+/** Definitions that only users, folders and groups use: their secrets are SFTPGo's objects on the API. */
+const SHAPED = ['User', 'Folder', 'Group', 'GroupUserSettings', 'VirtualFolder', 'UserFilters', 'Filesystem', 'S3Config', 'GCSConfig', 'AzBlobConfig', 'CryptConfig', 'SFTPFsConfig'];
 
 const int = (description: string): Json => ({ type: 'integer', readOnly: true, description });
 
@@ -218,7 +218,9 @@ function apiShapes(defs: Record<string, Json>): Record<string, Json> {
     has_password: { type: 'boolean', readOnly: true },
     used_upload_data_transfer: int('Bytes uploaded since the last reset'), used_download_data_transfer: int('Bytes downloaded since the last reset'),
   });
-  Object.assign(props('Folder'), { ...ours, ...usage, id: int('Record id'), users: { type: 'array', items: { type: 'string' }, readOnly: true, description: 'Users that mount it' } });
+  const names = (description: string): Json => ({ type: 'array', items: { type: 'string' }, readOnly: true, description });
+  Object.assign(props('Folder'), { ...ours, ...usage, id: int('Record id'), users: names('Users that mount it'), groups: names('Groups that mount it') });
+  Object.assign(props('Group'), { ...ours, id: int('Record id'), created_at: int('Unix ms'), updated_at: int('Unix ms'), users: names('Users mapped to it (any type)') });
   Object.assign(props('VirtualFolder'), {
     ...usage, id: int("The folder's id"),
     mapped_path: { type: 'string', readOnly: true, description: "The folder's own, embedded in a GET" },

@@ -3,7 +3,8 @@
 // list running scans, set or add to a user's or folder's quota usage and a user's data transfer
 // usage (`?mode=reset|add`, negative values refused, `{message: "Quota updated"}`).
 import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
-import { effectiveFolder, effectiveUser } from '../store/records.ts';
+import { effectiveFolder } from '../store/records.ts';
+import { userWithGroups } from '../store/groups.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import type { Route } from './routes.ts';
@@ -31,7 +32,8 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
         if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
         let scan: Parameters<QuotaScans['start']>[3] | undefined;
         if (kind === 'user') {
-          const user = await effectiveUser(store, name);
+          // The home a scan walks is the one logins use: a primary group's home_dir replaces the user's.
+          const user = await userWithGroups(store, name);
           if (user) scan = () => scanUserUsage(user, ctx.runtime.backends);
         } else {
           const folder = await effectiveFolder(store, name);

@@ -1,19 +1,21 @@
-// Users, folders and admins through the API: normalise a validated body the way reconcile normalises
+// Users, folders, groups and admins through the API: normalise a validated body the way reconcile normalises
 // the YAML, hash passwords and API keys before the write, and write through the records layer in
 // one transaction. A resource the YAML declares (`source: 'config'`) is never edited in place: the
 // change becomes its override (store/records.ts). A resource created here is `source: 'runtime'`
 // and edited directly.
 import { resolve } from 'node:path';
 import { isPasswordHash } from '../auth/passwords.ts';
-import type { Admin, Folder, User } from '../config/schema-types.ts';
+import type { Admin, Folder, Group, User } from '../config/schema-types.ts';
 import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
-import { desiredUser, normaliseFolder, passwordIntent, specOf } from '../store/specs.ts';
+import { desiredUser, normaliseFolder, normaliseGroup, passwordIntent, specOf } from '../store/specs.ts';
+import { resolveGroup } from '../store/groups.ts';
+import { groupMappingProblems } from '../config/semantic.ts';
 import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { apiView, keepSecrets, overrideView } from './shapes.ts';
-import { effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
+import { effectiveGroup, effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import { META, type CollectionName, type Override, type ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
 
@@ -29,14 +31,15 @@ export const REDACTED = '[**redacted**]';
 
 export interface KindInfo {
   kind: Exclude<Kind, 'role'>;
-  collection: Extract<CollectionName, 'users' | 'folders' | 'admins'>;
+  collection: Extract<CollectionName, 'users' | 'folders' | 'groups' | 'admins'>;
   definition: Definition;
   nameField: 'username' | 'name';
 }
 
-export const KINDS: Record<'users' | 'folders' | 'admins', KindInfo> = {
+export const KINDS: Record<'users' | 'folders' | 'groups' | 'admins', KindInfo> = {
   users: { kind: 'user', collection: 'users', definition: 'User', nameField: 'username' },
   folders: { kind: 'folder', collection: 'folders', definition: 'Folder', nameField: 'name' },
+  groups: { kind: 'group', collection: 'groups', definition: 'Group', nameField: 'name' },
   admins: { kind: 'admin', collection: 'admins', definition: 'Admin', nameField: 'username' },
 };
 
@@ -69,22 +72,31 @@ export async function render(
   { store, usage: book }: Pick<Runtime, 'store' | 'usage'>,
   k: KindInfo,
   name: string,
-  known: { folderUsers?: Map<string, string[]> } = {},
+  known: Partial<Relations> = {},
 ): Promise<Record<string, unknown> | undefined> {
-  const rec = await effectiveOf(store, k, name);
+  let rec = await effectiveOf(store, k, name);
   if (!rec) return undefined;
+  // As SFTPGo, a group's mounts embed their folders' definitions, and it lists its users.
+  const group = k.kind === 'group' ? await effectiveGroup(store, name) : undefined;
+  if (group) {
+    const users = (known.groupUsers ?? (await relations(store)).groupUsers).get(name);
+    rec = { ...rec, virtual_folders: (await resolveGroup(store, group)).virtual_folders, ...(users?.length ? { users } : {}) };
+  }
   const { password, password_digest, ...rest } = rec;
   void password_digest;
   const shown = k.kind === 'admin' ? rest : apiView(k.kind, rest);
-  const out: Record<string, unknown> = k.kind === 'folder' ? shown : { ...shown, has_password: password !== undefined };
+  const out: Record<string, unknown> = k.kind === 'user' || k.kind === 'admin' ? { ...shown, has_password: password !== undefined } : shown;
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
-  if (k.kind !== 'admin') {
+  if (k.kind === 'user' || k.kind === 'folder') {
     const usage = book.get(`${k.kind}:${name}`);
     const stored = await store.get('usage', `${k.kind}:${name}`);
     Object.assign(out, { used_quota_size: usage.size, used_quota_files: usage.files, last_quota_update: stored?.last_quota_update ?? 0 });
     if (k.kind === 'folder') {
-      const users = (known.folderUsers ?? (await folderUsers(store))).get(name);
+      const rel = known.folderUsers && known.folderGroups ? (known as Relations) : await relations(store);
+      const users = rel.folderUsers.get(name);
       if (users?.length) out.users = users;
+      const groups = rel.folderGroups.get(name);
+      if (groups?.length) out.groups = groups;
     }
     if (k.kind === 'user') {
       const moved = book.transferred(`user:${name}`);
@@ -107,18 +119,33 @@ function redactKeys(keys: AdminRecord['api_keys']): unknown {
   return keys?.map((k) => ({ ...k, key: typeof k.key === 'string' && !isPasswordHash(k.key) ? REDACTED : k.key }));
 }
 
-/** Who mounts each folder (SFTPGo's folder `users`): the effective users' virtual folders. */
-async function folderUsers(store: ReadTx): Promise<Map<string, string[]>> {
+/** Who refers to what, as SFTPGo's folder `users` and `groups` and group `users` list it. */
+interface Relations {
+  /** Folder name → users mounting it directly. */
+  folderUsers: Map<string, string[]>;
+  /** Folder name → groups mounting it. */
+  folderGroups: Map<string, string[]>;
+  /** Group name → users mapped to it (any type). */
+  groupUsers: Map<string, string[]>;
+}
+
+/** One pass over the effective users and groups. */
+async function relations(store: ReadTx): Promise<Relations> {
   const overrides = new Map<string, Override>();
-  for await (const [, o] of store.entries('overrides')) if (o.kind === 'user') overrides.set(o.name, o);
-  const out = new Map<string, string[]>();
+  for await (const [key, o] of store.entries('overrides')) overrides.set(key, o);
+  const push = (m: Map<string, string[]>, key: string, v: string): void => {
+    const list = m.get(key) ?? [];
+    list.push(v);
+    m.set(key, list);
+  };
+  const out: Relations = { folderUsers: new Map(), folderGroups: new Map(), groupUsers: new Map() };
   for await (const [name, u] of store.entries('users')) {
-    for (const vf of layer(u, overrides.get(name)).virtual_folders ?? []) {
-      const users = out.get(vf.name) ?? [];
-      users.push(name);
-      out.set(vf.name, users);
-    }
+    const user = layer(u, overrides.get(`user:${name}`));
+    for (const vf of user.virtual_folders ?? []) push(out.folderUsers, vf.name, name);
+    for (const g of user.groups ?? []) push(out.groupUsers, g.name, name);
   }
+  for await (const [name, g] of store.entries('groups'))
+    for (const vf of layer(g, overrides.get(`group:${name}`)).virtual_folders ?? []) push(out.folderGroups, vf.name, name);
   return out;
 }
 
@@ -133,7 +160,7 @@ export async function list(runtime: Pick<Runtime, 'store' | 'usage'>, k: KindInf
   const { store } = runtime;
   const { offset, limit, admits } = opts;
   const out: Record<string, unknown>[] = [];
-  const known = k.kind === 'folder' ? { folderUsers: await folderUsers(store) } : {};
+  const known = k.kind === 'folder' || k.kind === 'group' ? await relations(store) : {};
   // Names first: admits() reads the store, and a store iterator must not stay open across awaits.
   const names: string[] = [];
   for await (const [name] of store.entries(k.collection)) names.push(name);
@@ -181,7 +208,7 @@ function refuseSecretRefs(k: KindInfo, body: Record<string, unknown>, current: R
       }
     }
     throw new AppError('invalid', `${path.join('.')}: env and file references are for the config file; send the value itself`);
-  }, definition(k.kind === 'user' ? 'User' : 'Folder'));
+  }, definition(k.definition));
 }
 
 /**
@@ -204,6 +231,7 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
   let spec: Record<string, unknown>;
   if (k.kind === 'user') spec = desiredUser(body as unknown as User, usersBase, ctx).spec as unknown as Record<string, unknown>;
   else if (k.kind === 'folder') spec = normaliseFolder(body as unknown as Folder, ctx) as unknown as Record<string, unknown>;
+  else if (k.kind === 'group') spec = normaliseGroup(body as unknown as Group, ctx) as unknown as Record<string, unknown>;
   else {
     const { password: _p, ...rest } = body as unknown as Admin;
     void _p;
@@ -220,19 +248,25 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
       // A replacing PUT clears every definition field the body leaves out; the password is kept unless sent.
       for (const f of Object.keys(current)) if (!(f in fields) && !KEPT_ON_REPLACE.has(f)) cleared.push(f);
     } else {
-      // Group mappings kept from an SFTPGo import are state until groups exist here: a PUT that
-      // leaves them out keeps them (shapes.ts refuses one that changes them).
-      const held = k.kind === 'user' ? ['groups'] : [];
-      for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField && !held.includes(key)) cleared.push(key);
+      for (const key of Object.keys(specOf(current))) if (!(key in fields) && key !== k.nameField) cleared.push(key);
     }
   }
-  if (k.kind !== 'folder' && body.password !== undefined) {
+  if ((k.kind === 'user' || k.kind === 'admin') && body.password !== undefined) {
     const intent = passwordIntent(body.password as never, ctx);
     if (intent.kind === 'none') cleared.push('password', 'password_digest');
     else if (intent.kind === 'hash') Object.assign(fields, { password: intent.hash, password_digest: null });
     else if (intent.kind === 'clear') Object.assign(fields, await runtime.records.storedPassword(intent.clear));
   }
   return { fields, cleared };
+}
+
+/** A user's group mappings name stored groups, none twice, at most one primary (SFTPGo's rules). */
+async function checkGroupMappings(runtime: Preparing, mappings: User['groups']): Promise<void> {
+  if (!mappings?.length) return;
+  const known = new Set<string>();
+  for (const m of mappings) if (await runtime.records.store.get('groups', m.name)) known.add(m.name);
+  const details = groupMappingProblems(mappings, known).map((p) => ({ path: `groups[${String(p.path[0])}].${String(p.path[1])}`, message: p.message }));
+  if (details.length > 0) throw Object.assign(new AppError('invalid', details.map((d) => `${d.path}: ${d.message}`).join('; ')), { details });
 }
 
 /** Fields a replacing PUT keeps: record metadata and the password (sent empty or left out: unchanged). */
@@ -273,6 +307,7 @@ export async function create(runtime: Runtime, k: KindInfo, body: Record<string,
   const name = String(body[k.nameField]);
   if (await runtime.store.get(k.collection, name)) throw new AppError('exists', `${k.kind} "${name}" already exists`);
   await checkRole(runtime, k, body);
+  if (k.kind === 'user') await checkGroupMappings(runtime, (body as unknown as User).groups);
   const { fields } = await prepare(runtime, k, body, undefined);
   const { spec, password } = splitPassword(stripNulls(fields));
   await runtime.records.write(async (tx) => {
@@ -296,6 +331,7 @@ export async function update(runtime: Runtime, k: KindInfo, name: string, body: 
   const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
+  if (k.kind === 'user') await checkGroupMappings(runtime, (body as unknown as User).groups);
   const effective = layer(current, await getOverride(runtime.store, k.kind, name));
   await checkRole(runtime, k, k.kind === 'admin' && !replace ? { ...effective, ...body } : body);
   const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
@@ -323,6 +359,11 @@ export async function remove(runtime: Runtime, k: KindInfo, name: string): Promi
     if (!rec) throw new AppError('not_found', `${k.kind} "${name}" not found`);
     if (rec.source === 'config')
       throw new AppError('exists', `${k.kind} "${name}" is declared in the config file: remove it there (an API change to it is an override)`);
+    // As SFTPGo: a group users still map cannot be removed.
+    if (k.kind === 'group') {
+      const users = (await relations(runtime.store)).groupUsers.get(name);
+      if (users?.length) throw new AppError('invalid', `the group "${name}" is referenced, it cannot be removed (users: ${users.join(', ')})`);
+    }
     await tx.delete(k.kind, name);
   });
 }

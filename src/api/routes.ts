@@ -71,7 +71,7 @@ function who(ctx: ApiContext): string {
   return ctx.admin?.username ?? 'api';
 }
 
-function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
+function resourceRoutes(plural: 'users' | 'folders' | 'groups', param: string, perms: { view: Permission; add: Permission; edit: Permission; del: Permission }): Route[] {
   const k: KindInfo = KINDS[plural];
   const def = k.definition;
   const one = `/api/v2/${plural}/{${param}}`;
@@ -90,7 +90,7 @@ function resourceRoutes(plural: 'users' | 'folders', param: string, perms: { vie
         const body = ctx.body as Record<string, unknown>;
         await create(ctx.runtime, k, body);
         ctx.runtime.log('info', 'api_change', { action: 'create', kind: k.kind, name: body[k.nameField], by: who(ctx) });
-        // SFTPGo names the new user or folder in Location.
+        // SFTPGo names the new user, folder or group in Location.
         if (k.kind !== 'admin') ctx.c.header('Location', `/api/v2/${plural}/${encodeURIComponent(String(body[k.nameField]))}`);
         return ctx.c.json(await render(ctx.runtime, k, String(body[k.nameField])), 201);
       } },
@@ -150,6 +150,7 @@ export const ROUTES: Route[] = [
     } },
   ...resourceRoutes('users', 'username', { view: 'view_users', add: 'add_users', edit: 'edit_users', del: 'del_users' }),
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
+  ...resourceRoutes('groups', 'name', { view: 'manage_groups', add: 'manage_groups', edit: 'manage_groups', del: 'manage_groups' }),
   ...ADMIN_ROUTES,
   ...API_KEY_ROUTES,
   ...ROLE_ROUTES,

@@ -1,4 +1,4 @@
-// SFTPGo's JSON shapes for users and folders on the API, both ways. Out: providers as SFTPGo's
+// SFTPGo's JSON shapes for users, folders and groups on the API, both ways. Out: providers as SFTPGo's
 // numbers, every stored secret as `{status: "Redacted"}`, no password. In: what a GET returned is
 // accepted back (read-only fields and a virtual folder's embedded folder fields dropped; SFTPGo
 // fields this server does not implement accepted only at their empty value; unused backend blocks
@@ -6,7 +6,6 @@
 // secret, while `Redacted`, an empty stub or an encrypted secret from another server keep the stored
 // one (they are dropped here and keepSecrets() restores the stored value). The YAML's forms
 // (`{env}`, `{file}`) stay for the YAML; `{sealed}` (our at-rest form, as dumps carry it) is accepted.
-import { isDeepStrictEqual } from 'node:util';
 import type { FieldError } from '../config/validate.ts';
 import { definition, forEachSecret, mapSecrets, type Secret } from '../config/secrets.ts';
 import { parseProvider, providerNumber, type Kind } from '../model.ts';
@@ -17,7 +16,10 @@ export const REDACTED_SECRET = Object.freeze({ status: 'Redacted' });
 /** SFTPGo's secret statuses (openapi `Secret.status`). */
 export const SECRET_STATUSES = ['Plain', 'AES-256-GCM', 'Secretbox', 'GCP', 'AWS', 'VaultTransit', 'AzureKeyVault', 'Redacted'] as const;
 
-export type ShapedKind = Extract<Kind, 'user' | 'folder'>;
+export type ShapedKind = Extract<Kind, 'user' | 'folder' | 'group'>;
+
+/** The schema definition each kind's body is validated against. */
+const DEFINITION_OF = { user: 'User', folder: 'Folder', group: 'Group' } as const satisfies Record<ShapedKind, string>;
 
 /** Fields a GET returns that are state, not definition: ignored on input, as SFTPGo ignores them. */
 const READ_ONLY: Record<ShapedKind, readonly string[]> = {
@@ -27,6 +29,7 @@ const READ_ONLY: Record<ShapedKind, readonly string[]> = {
     'source', 'overrides',
   ],
   folder: ['id', 'created_at', 'updated_at', 'used_quota_size', 'used_quota_files', 'last_quota_update', 'users', 'groups', 'source', 'overrides'],
+  group: ['id', 'created_at', 'updated_at', 'users', 'admins', 'source', 'overrides'],
 };
 
 /** What a mount carries; the rest of an embedded virtual folder is the folder's own (read-only here). */
@@ -38,8 +41,13 @@ const MOUNT_FIELDS = ['name', 'virtual_path', 'quota_size', 'quota_files'];
  * dropped.
  */
 const UNSUPPORTED: Record<string, readonly string[]> = {
-  user: ['groups', 'oidc_custom_fields'],
+  user: ['oidc_custom_fields'],
   filters: ['access_time', 'additional_emails', 'bandwidth_limits', 'default_shares_expiration', 'external_auth_cache_time', 'max_shares_expiration', 'password_strength', 'tls_certs'],
+  // SFTPGo's BaseUserFilters a group carries that the group merge here does not apply.
+  groupFilters: [
+    'access_time', 'allow_api_key_auth', 'bandwidth_limits', 'default_shares_expiration', 'external_auth_cache_time', 'is_anonymous',
+    'max_shares_expiration', 'password_strength', 'tls_certs', 'tls_username', 'two_factor_protocols', 'user_type', 'web_client',
+  ],
   mount: ['subpath'],
   osconfig: ['read_buffer_size', 'write_buffer_size'],
   cryptconfig: ['read_buffer_size', 'write_buffer_size'],
@@ -79,13 +87,14 @@ function filesystemOut(fs: unknown): unknown {
 
 /** A stored user or folder (effective, usage added) as SFTPGo's API shows it. */
 export function apiView(kind: ShapedKind, rec: Json): Json {
-  const out = mapSecrets(rec, definition(kind === 'user' ? 'User' : 'Folder'), () => ({ ...REDACTED_SECRET })) as Json;
+  const out = mapSecrets(rec, definition(DEFINITION_OF[kind]), () => ({ ...REDACTED_SECRET })) as Json;
   // SFTPGo's folders carry no times.
   if (kind === 'folder') {
     delete out.created_at;
     delete out.updated_at;
   }
   if (out.filesystem !== undefined) out.filesystem = filesystemOut(out.filesystem);
+  if (isObject(out.user_settings) && out.user_settings.filesystem !== undefined) out.user_settings = { ...out.user_settings, filesystem: filesystemOut(out.user_settings.filesystem) };
   if (Array.isArray(out.virtual_folders))
     out.virtual_folders = out.virtual_folders.map((vf: unknown) => (isObject(vf) && vf.filesystem !== undefined ? { ...vf, filesystem: filesystemOut(vf.filesystem) } : vf));
   return out;
@@ -106,15 +115,7 @@ export function overrideView(kind: ShapedKind, fields: Json): Json {
 export interface AcceptOptions {
   /** POST: there is no stored value for a secret to keep. */
   creating: boolean;
-  /**
-   * PUT: the stored record. Group mappings kept from an SFTPGo import come back in a GET body; sent
-   * back unchanged they are state the server keeps, while a change is refused until groups exist here.
-   */
-  current?: Json;
 }
-
-/** A user's fields that only an import sets for now (see AcceptOptions.current). */
-const IMPORT_HELD = ['groups'] as const;
 
 /**
  * A request body in SFTPGo's shape turned into the config schema's shape (validated afterwards).
@@ -127,9 +128,9 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
   for (const f of READ_ONLY[kind]) delete body[f];
   // SFTPGo's default naming rules trim the name before saving it.
   const nameField = kind === 'user' ? 'username' : 'name';
+  if (kind === 'group') acceptGroup(body, errors);
   if (typeof body[nameField] === 'string') body[nameField] = body[nameField].trim();
   if (kind === 'user') {
-    for (const f of IMPORT_HELD) if (opts.current && f in body && isDeepStrictEqual(body[f], opts.current[f] ?? [])) delete body[f];
     dropUnsupported(body, UNSUPPORTED.user!, '', errors);
     if (isObject(body.filters)) {
       // Made by SFTPGo's web client with two-factor authentication; its API ignores them on input.
@@ -141,6 +142,19 @@ export function acceptBody(kind: ShapedKind, input: Json, opts: AcceptOptions): 
   if (body.filesystem !== undefined) acceptFilesystem(body.filesystem, 'filesystem.', errors);
   acceptSecrets(body, kind, opts, errors);
   return { body, errors };
+}
+
+/** A group body: its user_settings as a user's (filters SFTPGo has and the merge does not apply refused when set), its mounts as a user's. */
+function acceptGroup(body: Json, errors: FieldError[]): void {
+  const settings = body.user_settings;
+  if (isObject(settings)) {
+    // SFTPGo sends "" for a path the group leaves unset.
+    if (settings.home_dir === '') delete settings.home_dir;
+    if (isObject(settings.filters) && settings.filters.start_directory === '') delete settings.filters.start_directory;
+    if (isObject(settings.filters)) dropUnsupported(settings.filters, UNSUPPORTED.groupFilters!, 'user_settings.filters.', errors);
+    if (settings.filesystem !== undefined) acceptFilesystem(settings.filesystem, 'user_settings.filesystem.', errors);
+  }
+  if (Array.isArray(body.virtual_folders)) body.virtual_folders = body.virtual_folders.map((vf, i) => acceptMount(vf, i, errors));
 }
 
 function dropUnsupported(obj: Json, fields: readonly string[], at: string, errors: FieldError[]): void {
@@ -215,7 +229,7 @@ function acceptSecrets(body: Json, kind: ShapedKind, opts: AcceptOptions, errors
     } else {
       errors.push({ path: `${at}.status`, message: `must be one of ${SECRET_STATUSES.join(', ')}` });
     }
-  }, definition(kind === 'user' ? 'User' : 'Folder'));
+  }, definition(DEFINITION_OF[kind]));
   for (const e of edits) setAt(body, e.path, e.value);
 }
 
@@ -247,7 +261,7 @@ function formatPath(path: (string | number)[]): string {
  * it. `current` is the stored (effective) record, undefined on a POST; the body is validated.
  */
 export function keepSecrets(kind: ShapedKind, input: Json, current: Json | undefined): Json {
-  const node = definition(kind === 'user' ? 'User' : 'Folder');
+  const node = definition(DEFINITION_OF[kind]);
   // The login password has rules of its own (absent keeps it, "" removes it): see resources.ts.
   const { password, ...body } = structuredClone(input);
   if (current) {

@@ -66,6 +66,7 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     store: {
       users: await runtime.store.count('users'),
       folders: await runtime.store.count('folders'),
+      groups: await runtime.store.count('groups'),
       admins: await runtime.store.count('admins'),
       api_keys: await runtime.store.count('api_keys'),
       overrides: await runtime.store.count('overrides'),

@@ -19,6 +19,7 @@ import { allowedBy, inCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import { effectiveUser } from '../store/records.ts';
+import { userWithGroups, withStoredGroups } from '../store/groups.ts';
 import type { Store } from '../store/store.ts';
 import { externalAuth, externalAuthApplies } from './external.ts';
 import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
@@ -78,18 +79,23 @@ export async function resolveUser(env: AuthEnv, attempt: LoginAttempt): Promise<
   const keyId = keyAttemptId(attempt);
   const answered = keyId && env.keyAnswers.take(keyId);
   if (answered) return { ok: true, user: answered };
+  // Hooks are shown, and answer, the user's own record (as SFTPGo's are); the login gets it with
+  // its groups applied.
   const current = await effectiveUser(env.store, attempt.username);
   if (externalAuthApplies(env.config, attempt.method) && !current?.filters?.hooks?.external_auth_disabled) {
     const r = await externalAuth(env, attempt, current);
     if (!r.ok) return r;
-    if (r.verified) env.verifiedByHook.add(r.user);
-    if (keyId) env.keyAnswers.keep(keyId, r.user);
-    return { ok: true, user: r.user };
+    const user = await withStoredGroups(env.store, r.user);
+    if (r.verified) env.verifiedByHook.add(user);
+    if (keyId) env.keyAnswers.keep(keyId, user);
+    return { ok: true, user };
   }
-  if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
+  if (!preLoginApplies(env.config, current)) return current ? { ok: true, user: await withStoredGroups(env.store, current) } : { ok: false, reason: 'user_not_found' };
   const v = await preLogin(env, attempt, current);
-  if (keyId && v.ok) env.keyAnswers.keep(keyId, v.user);
-  return v;
+  if (!v.ok) return v;
+  const user = await withStoredGroups(env.store, v.user);
+  if (keyId) env.keyAnswers.keep(keyId, user);
+  return { ok: true, user };
 }
 
 /** The pre-login hook's part of step 1: keep, create or update the user, or deny. */
@@ -190,7 +196,7 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   // a hook) are not sent to the hooks again; the cache is keyed by the stored hash, so a changed
   // password or user falls out of it.
   if (cache) {
-    const known = await effectiveUser(env.store, attempt.username);
+    const known = await userWithGroups(env.store, attempt.username);
     if (known?.password && cache.has(known.username, given, known.password)) {
       const refused = userFilters(known, attempt);
       return refused ? { ok: false, reason: refused } : passwordStillUsable(known);

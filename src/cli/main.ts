@@ -56,7 +56,7 @@ const COMMANDS: Record<string, Command> = {
       if (!loaded) return 1;
       const c = loaded.config;
       process.stdout.write(
-        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.admins?.length ?? 0} admins)\n`,
+        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.groups?.length ?? 0} groups, ${c.admins?.length ?? 0} admins)\n`,
       );
       return 0;
     },
@@ -78,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
         // Overrides made through the API stay on top of the file's values; plan shows them.
         const overrides = store ? await listOverrides(store) : [];
         if (flags.json) {
-          const changes = plan.changes.map(({ action, kind, name, fields }) => ({ action, kind, name, fields }));
+          const changes = plan.changes.map(({ action, kind, name, fields, members }) => ({ action, kind, name, fields, ...(members ? { members } : {}) }));
           process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
         } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
       } finally {
@@ -160,7 +160,7 @@ const COMMANDS: Record<string, Command> = {
   },
   loaddata: {
     summary: 'load a JSON dump into the store (records with the same name are replaced), or import an SFTPGo backup',
-    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--mode N] [--scan-quota N] [--kms-master-key-file FILE] [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders and admins are imported\n                       as runtime-owned records, with their password hashes and opened secrets\n      --mode N         0 add new records and update existing ones (default), 1 add new ones only,\n                       2 as 0 (sessions are ended only by a running server's API)\n      --scan-quota N   0 keep the backup's usage (default), 1 rescan every imported user and\n                       folder, 2 rescan users with quota limits and every folder\n      --kms-master-key-file FILE\n                       SFTPGo's kms.secrets.master_key, to open Secretbox secrets of mode 1\n                       (default: $SFTPGO_KMS__SECRETS__MASTER_KEY_PATH, $SFTPGO_KMS__SECRETS__MASTER_KEY)\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
+    usage: `sftpgo loaddata --input FILE [--from-sftpgo [--mode N] [--scan-quota N] [--kms-master-key-file FILE] [--emit-yaml]] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -i, --input FILE     the dump written by dumpdata (or an SFTPGo backup with --from-sftpgo)\n      --from-sftpgo    FILE is an SFTPGo dumpdata backup: users, folders, groups and admins are imported\n                       as runtime-owned records, with their password hashes and opened secrets\n      --mode N         0 add new records and update existing ones (default), 1 add new ones only,\n                       2 as 0 (sessions are ended only by a running server's API)\n      --scan-quota N   0 keep the backup's usage (default), 1 rescan every imported user and\n                       folder, 2 rescan users with quota limits and every folder\n      --kms-master-key-file FILE\n                       SFTPGo's kms.secrets.master_key, to open Secretbox secrets of mode 1\n                       (default: $SFTPGO_KMS__SECRETS__MASTER_KEY_PATH, $SFTPGO_KMS__SECRETS__MASTER_KEY)\n      --emit-yaml      with --from-sftpgo: print the equivalent YAML (to move the state into Git)\n                       instead of loading it`,
     options: { ...COMMON, input: { type: 'string', short: 'i' }, 'from-sftpgo': { type: 'boolean' }, 'emit-yaml': { type: 'boolean' }, mode: { type: 'string' }, 'scan-quota': { type: 'string' }, 'kms-master-key-file': { type: 'string' } },
     async run(flags) {
       if (typeof flags.input !== 'string') {
@@ -186,7 +186,7 @@ const COMMANDS: Record<string, Command> = {
       try {
         await migrateUp(store);
         const n = await loadDump(store, dump);
-        process.stdout.write(`loaded ${n.users} users, ${n.folders} folders, ${n.admins} admins into ${dataDir}\n`);
+        process.stdout.write(`loaded ${n.users} users, ${n.folders} folders, ${n.groups} groups, ${n.admins} admins into ${dataDir}\n`);
       } finally {
         await store.close();
       }
@@ -244,7 +244,7 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
       for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
       for (const e of n.skipped) process.stderr.write(`not imported: ${e.path}: ${e.message}\n`);
       for (const r of n.not_updated) process.stderr.write(`not updated (mode 1): ${r}\n`);
-      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.admins} admins from the SFTPGo backup into ${dataDir}${n.skipped.length ? ` (${n.skipped.length} record problem(s), see above)` : ''}\n`);
+      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.groups} groups, ${n.admins} admins from the SFTPGo backup into ${dataDir}${n.skipped.length ? ` (${n.skipped.length} record problem(s), see above)` : ''}\n`);
     } finally {
       await store.close();
     }

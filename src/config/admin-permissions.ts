@@ -5,7 +5,6 @@ export const REFUSED_ADMIN_PERMISSIONS: Readonly<Record<string, string>> = {
   manage_admins: 'removed in SFTPGo 2.7: only a super admin ("*") manages admins',
   manage_apikeys: 'removed in SFTPGo 2.7: only a super admin ("*") manages API keys',
   manage_system: 'removed in SFTPGo 2.7: only a super admin ("*") dumps, loads and reloads data',
-  manage_groups: 'not supported: groups are not implemented',
   view_events: 'not supported: the events search is not implemented',
   disable_mfa: 'not supported: there is no endpoint to disable a user\'s two-factor authentication',
 };

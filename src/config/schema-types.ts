@@ -56,7 +56,7 @@ export type Secret =
     };
 
 /**
- * Server settings (key names as in SFTPGo's sftpgo.json) and the desired state: users, folders and admins (field names as in SFTPGo's data model).
+ * Server settings (key names as in SFTPGo's sftpgo.json) and the desired state: users, groups, folders and admins (field names as in SFTPGo's data model).
  */
 export interface SFTPGoTSConfiguration {
   common?: Common;
@@ -70,6 +70,7 @@ export interface SFTPGoTSConfiguration {
   reconcile?: ReconcileSettings;
   users?: User[];
   folders?: Folder[];
+  groups?: Group[];
   admins?: Admin[];
   /**
    * Roles delegate administration: an admin with a role sees and manages only the users of that role (SFTPGo 2.7's roles).
@@ -542,6 +543,10 @@ export interface User {
    * The role this user belongs to (a name under roles): only super admins and the admins of this role manage it.
    */
   role?: string;
+  /**
+   * Groups the user belongs to, declared under groups:.
+   */
+  groups?: GroupMapping[];
 }
 /**
  * Map of virtual path to the permissions granted there; the most specific path wins. `copy` (SFTPGo 2.6) allows server-side copies (the sftpgo-copy SSH command) from and to a directory; "*" includes it. WebDAV COPY needs download and upload instead, as in SFTPGo.
@@ -808,6 +813,17 @@ export interface VirtualFolder {
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "GroupMapping".
+ */
+export interface GroupMapping {
+  name: Name;
+  /**
+   * 1 primary (at most one per user: settings inherited), 2 secondary (permissions, virtual folders and list filters added), 3 membership only (nothing inherited).
+   */
+  type: 1 | 2 | 3;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "Folder".
  */
 export interface Folder {
@@ -818,6 +834,99 @@ export interface Folder {
    */
   mapped_path?: string;
   filesystem?: Filesystem;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Group".
+ */
+export interface Group {
+  name: Name;
+  description?: string;
+  user_settings?: GroupUserSettings;
+  /**
+   * Mounted for members of primary and secondary groups at paths where the user mounts nothing (a secondary group's "/" is ignored); %username% and %role% are replaced in virtual_path.
+   */
+  virtual_folders?: VirtualFolder[];
+}
+/**
+ * Settings a group gives its members (SFTPGo's GroupUserSettings). From the primary group: home_dir and a non-local filesystem replace the user's; max_sessions, quotas, bandwidth, data transfer limits and expires_in apply where the user has 0. From primary and secondary groups: permissions for paths the user has none for (the primary group's "/" replaces the user's; a secondary group's "/" is ignored). %username% and %role% are replaced in home_dir, permission paths, S3/GCS/Azure key_prefix and an SFTP backend's username and prefix.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "GroupUserSettings".
+ */
+export interface GroupUserSettings {
+  /**
+   * Absolute; %username% and %role% are replaced. Replaces the home_dir of every member of the primary group.
+   */
+  home_dir?: string;
+  max_sessions?: number;
+  quota_size?: number;
+  quota_files?: number;
+  permissions?: Permissions;
+  /**
+   * KB/s; 0 means unlimited.
+   */
+  upload_bandwidth?: number;
+  download_bandwidth?: number;
+  /**
+   * MB; 0 means unlimited.
+   */
+  upload_data_transfer?: number;
+  download_data_transfer?: number;
+  total_data_transfer?: number;
+  /**
+   * Days from the member's creation the account expires, for primary members without an expiration_date; 0: none.
+   */
+  expires_in?: number;
+  filters?: GroupFilters;
+  filesystem?: Filesystem;
+}
+/**
+ * The user filters a group carries. From a primary group, single values (max_upload_file_size, hooks, disable_fs_checks, start_directory, ftp_security, password_expiration) apply when the user leaves them unset; from primary and secondary groups, the lists (allowed_ip, denied_ip, denied_login_methods, denied_protocols) are added and file_patterns for paths the user has none for (a secondary group's "/" is ignored).
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "GroupFilters".
+ */
+export interface GroupFilters {
+  allowed_ip?: string[];
+  denied_ip?: string[];
+  denied_login_methods?: (
+    | 'publickey'
+    | 'password'
+    | 'password-over-SSH'
+    | 'keyboard-interactive'
+    | 'publickey+password'
+    | 'publickey+keyboard-interactive'
+    | 'TLSCertificate'
+    | 'TLSCertificate+password'
+  )[];
+  denied_protocols?: ('SSH' | 'FTP' | 'DAV' | 'HTTP')[];
+  /**
+   * Shell patterns (*, ?, [abc], case-insensitive) on entry names, per directory: the entry for the most specific path at or above an entry's parent applies to files and directories directly in it and below. A denied_patterns match refuses the name; when allowed_patterns is set the name must match one of them. Refused names cannot be downloaded, uploaded, renamed, deleted, created or have attributes changed.
+   */
+  file_patterns?: PatternsFilter[];
+  max_upload_file_size?: number;
+  hooks?: {
+    external_auth_disabled?: boolean;
+    pre_login_disabled?: boolean;
+    check_password_disabled?: boolean;
+  };
+  /**
+   * Skip creating the home directory (and the local or encrypted roots of virtual folders) at login: for storage prepared out of band. A missing root then makes requests fail instead of being created.
+   */
+  disable_fs_checks?: boolean;
+  /**
+   * As a user's start_directory; %username% and %role% are replaced. Used by members of the primary group that set none.
+   */
+  start_directory?: string;
+  /**
+   * 1: the user must use FTPS. USER on a clear control connection is answered "421 TLS is required" before any password, and data connections must be protected (PROT P).
+   */
+  ftp_security?: 0 | 1;
+  /**
+   * Days a password logs in for, counted from the user's last_password_change (set by the server whenever a new password is stored); 0 never expires. An expired password is refused over SFTP, FTP and WebDAV; public keys still work.
+   */
+  password_expiration?: number;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -843,6 +952,7 @@ export interface Admin {
     | 'close_conns'
     | 'view_status'
     | 'manage_folders'
+    | 'manage_groups'
     | 'quota_scans'
     | 'manage_defender'
     | 'view_defender'

@@ -2,7 +2,7 @@
 // matching the provider, paths that must be absolute, keys that must parse.
 import { isAbsolute } from 'node:path';
 import type { Config, PathSegment } from './load.ts';
-import type { Filesystem, Folder, PatternsFilter } from './schema-types.ts';
+import type { Filesystem, Folder, Group, GroupMapping, PatternsFilter, VirtualFolder } from './schema-types.ts';
 import { parsePublicKey } from '../auth/keys.ts';
 import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 import { patternError } from '../core/patterns.ts';
@@ -60,6 +60,12 @@ export function checkSemantics(config: Config): Problem[] {
     for (const p of folderPathProblems(f)) add(['folders', i, ...p.path], p.message);
   });
 
+  duplicates(config.groups ?? [], (g) => g.name, (i, name) => add(['groups', i, 'name'], `duplicate group name "${name}"`));
+  const groupNames = new Set((config.groups ?? []).map((g) => g.name));
+  (config.groups ?? []).forEach((g, i) => {
+    for (const p of groupProblems(g, folderNames)) add(['groups', i, ...p.path], p.message);
+  });
+
   (config.users ?? []).forEach((u, i) => {
     const at = ['users', i] as PathSegment[];
     if (u.home_dir !== undefined && !isAbsolute(u.home_dir)) add([...at, 'home_dir'], 'must be an absolute path');
@@ -75,16 +81,8 @@ export function checkSemantics(config: Config): Problem[] {
     });
     checkFilesystem(u.filesystem, [...at, 'filesystem'], add);
     for (const p of filePatternProblems(u.filters?.file_patterns)) add([...at, 'filters', 'file_patterns', ...p.path], p.message);
-    const seen: string[] = [];
-    (u.virtual_folders ?? []).forEach((vf, j) => {
-      const vp = vf.virtual_path.replace(/\/+$/, '');
-      if (!folderNames.has(vf.name)) add([...at, 'virtual_folders', j, 'name'], `folder "${vf.name}" is not declared in folders`);
-      const clash = seen.find((s) => s === vp || s.startsWith(vp + '/') || vp.startsWith(s + '/'));
-      if (clash) add([...at, 'virtual_folders', j, 'virtual_path'], `overlaps virtual folder at ${clash}`);
-      if (vp.split('/').some((seg) => seg === '..' || seg === '.'))
-        add([...at, 'virtual_folders', j, 'virtual_path'], 'must not contain . or .. segments');
-      seen.push(vp);
-    });
+    mountProblems(u.virtual_folders, folderNames, [...at, 'virtual_folders'], add);
+    for (const p of groupMappingProblems(u.groups, groupNames)) add([...at, 'groups', ...p.path], p.message);
   });
 
   (config.admins ?? []).forEach((a, i) => checkHashLiteral(a.password, ['admins', i, 'password'], add));
@@ -105,6 +103,52 @@ function proxyProblems(config: Config): Problem[] {
     (config.common?.[field] ?? []).forEach((entry, i) => {
       if (!isAddressOrCidr(entry)) out.push({ path: ['common', field, i], message: `"${entry}" is not an IP address or CIDR network` });
     });
+  return out;
+}
+
+/** A list of mounts: each folder declared, no two paths overlapping, no . or .. segments. */
+function mountProblems(mounts: readonly VirtualFolder[] | undefined, folderNames: ReadonlySet<string> | undefined, at: PathSegment[], add: (p: PathSegment[], m: string) => void): void {
+  const seen: string[] = [];
+  (mounts ?? []).forEach((vf, j) => {
+    const vp = vf.virtual_path.replace(/\/+$/, '');
+    if (folderNames && !folderNames.has(vf.name)) add([...at, j, 'name'], `folder "${vf.name}" is not declared in folders`);
+    const clash = seen.find((s) => s === vp || s.startsWith(vp + '/') || vp.startsWith(s + '/'));
+    if (clash) add([...at, j, 'virtual_path'], `overlaps virtual folder at ${clash}`);
+    if (vp.split('/').some((seg) => seg === '..' || seg === '.')) add([...at, j, 'virtual_path'], 'must not contain . or .. segments');
+    seen.push(vp);
+  });
+}
+
+/**
+ * A user's group mappings, as SFTPGo validates them: each group known, none named twice, at most
+ * one primary. `known` is every group name (the YAML's, or the store's for an API body).
+ */
+export function groupMappingProblems(mappings: readonly GroupMapping[] | undefined, known: ReadonlySet<string>): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  let primary: string | undefined;
+  (mappings ?? []).forEach((m, j) => {
+    if (!known.has(m.name)) out.push({ path: [j, 'name'], message: `group "${m.name}" is not declared in groups` });
+    if (seen.has(m.name)) out.push({ path: [j, 'name'], message: `the group "${m.name}" is duplicated` });
+    seen.add(m.name);
+    if (m.type === 1) {
+      if (primary !== undefined) out.push({ path: [j, 'type'], message: `only one primary group is allowed ("${primary}" is primary already)` });
+      primary ??= m.name;
+    }
+  });
+  return out;
+}
+
+/**
+ * A group's own checks: its filesystem and file patterns as a user's, its mounts against the
+ * declared folders (undefined: the names are not checked here).
+ */
+export function groupProblems(g: Group, folderNames: ReadonlySet<string> | undefined): Problem[] {
+  const out: Problem[] = [];
+  const add = (path: PathSegment[], message: string) => out.push({ path, message });
+  checkFilesystem(g.user_settings?.filesystem, ['user_settings', 'filesystem'], add);
+  for (const p of filePatternProblems(g.user_settings?.filters?.file_patterns)) add(['user_settings', 'filters', 'file_patterns', ...p.path], p.message);
+  mountProblems(g.virtual_folders, folderNames, ['virtual_folders'], add);
   return out;
 }
 

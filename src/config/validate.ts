@@ -4,12 +4,12 @@
 // notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
 import { isAbsolute } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { validateAdmin, validateFolder, validateRole, validateUser } from './schema-validator.ts';
+import { validateAdmin, validateFolder, validateGroup, validateRole, validateUser } from './schema-validator.ts';
 import { formatPath, schemaProblems } from './schema-errors.ts';
-import { filePatternProblems, filesystemProblems, folderPathProblems } from './semantic.ts';
-import type { Filesystem, Folder, PatternsFilter } from './schema-types.ts';
+import { filePatternProblems, filesystemProblems, folderPathProblems, groupProblems } from './semantic.ts';
+import type { Filesystem, Folder, Group, PatternsFilter } from './schema-types.ts';
 
-export type Definition = 'User' | 'Folder' | 'Admin' | 'Role';
+export type Definition = 'User' | 'Folder' | 'Group' | 'Admin' | 'Role';
 
 export interface FieldError {
   path: string;
@@ -17,10 +17,10 @@ export interface FieldError {
 }
 
 // Compiled ahead of time with the config's own validator (scripts/gen-types.ts).
-const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Admin: validateAdmin, Role: validateRole };
+const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Group: validateGroup, Admin: validateAdmin, Role: validateRole };
 
 // Where each kind of record sits in the config, so a refused key gets the same message either way.
-const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Admin: 'admins[]', Role: 'roles[]' };
+const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Group: 'groups[]', Admin: 'admins[]', Role: 'roles[]' };
 
 function validatorFor(def: Definition): ValidateFunction {
   return VALIDATORS[def];
@@ -31,6 +31,8 @@ export function validateBody(def: Definition, value: unknown): FieldError[] {
   const v = validatorFor(def);
   if (v(value)) {
     if (def === 'Admin' || def === 'Role') return [];
+    // A group's mounts are checked against the stored folders by the records write (resources.ts).
+    if (def === 'Group') return groupProblems(value as Group, undefined).map((p) => ({ path: formatPath(p.path), message: p.message }));
     // Checks the schema cannot express, the same as for the YAML: a bad pattern or a filesystem
     // without its provider's block must not reach a login.
     const body = value as { filesystem?: Filesystem; filters?: { file_patterns?: PatternsFilter[] } };

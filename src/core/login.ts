@@ -20,7 +20,7 @@ import { enterStartDirectory } from './start-directory.ts';
 import { UserFs } from './user-fs.ts';
 import { Session } from './session.ts';
 import type { LimitsSource } from './transfer-limits.ts';
-import { effectiveUser } from '../store/records.ts';
+import { userWithGroups } from '../store/groups.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { CurrentUsers } from './current-users.ts';
 
@@ -80,7 +80,7 @@ export interface SettingsSource {
 export function coreSettingsFor({ config, store, usage: book, currentUsers }: SettingsSource): CoreSettings {
   return {
     ...coreSettings(config.common, config.data_provider?.track_quota === 0 ? undefined : book),
-    limits: { currentUser: (name) => (currentUsers ? currentUsers.get(name) : effectiveUser(store, name)), book },
+    limits: { currentUser: (name) => (currentUsers ? currentUsers.get(name) : userWithGroups(store, name)), book },
   };
 }
 
@@ -108,7 +108,7 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
   try {
     const book = settings.usage;
     mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });
-    // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser).
+    // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser, groups' mounts added by userWithGroups).
     for (const vf of user.virtual_folders ?? []) {
       const root = vf.mapped_path ?? '';
       mounts.push({

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
-import type { Admin, Folder, Role, User } from '../config/schema-types.ts';
+import type { Admin, Folder, Group, Role, User } from '../config/schema-types.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
@@ -17,12 +17,6 @@ import { openSftpgoSecret } from './sftpgo-kms.ts';
 export interface ImportOptions {
   /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
   masterKey?: string;
-}
-
-/** SFTPGo's group mapping of a user: 1 primary, 2 secondary, 3 membership only. */
-export interface GroupMapping {
-  name: string;
-  type: number;
 }
 
 /** What SFTPGo keeps about a record besides its definition. */
@@ -35,8 +29,7 @@ export interface RecordState {
   /** Epoch ms of the user's or admin's last login (0: never). */
   last_login?: number;
   /**
-   * Fields stored on the record beside its definition: `last_password_change`, a user's `groups`.
-   * They are shown on GET and kept until their features exist.
+   * Fields stored on the record beside its definition: `last_password_change`. Shown on GET.
    */
   fields?: Record<string, unknown>;
 }
@@ -44,6 +37,7 @@ export interface RecordState {
 export interface ImportResult {
   users: User[];
   folders: Folder[];
+  groups: Group[];
   admins: Admin[];
   roles: Role[];
   /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
@@ -76,7 +70,7 @@ const PROVIDER_BLOCK: Record<string, string> = { s3: 's3config', gcs: 'gcsconfig
 const IGNORED: ReadonlySet<string> = new Set([
   'id', 'created_at', 'updated_at', 'last_login', 'used_quota_size', 'used_quota_files', 'last_quota_update',
   'used_upload_data_transfer', 'used_download_data_transfer', 'first_download', 'first_upload', 'last_password_change',
-  'users', 'groups', 'oidc_custom_fields', 'role', 'has_password', 'mode',
+  'users', 'admins', 'groups', 'oidc_custom_fields', 'role', 'has_password', 'mode',
 ]);
 
 interface Ctx {
@@ -225,7 +219,6 @@ function subpathFolderName(base: string, subpath: string, taken: (name: string) 
 
 /** Records of the collections nothing here imports yet: each one is named in a warning. */
 const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
-  { key: 'groups', what: 'groups', id: (r) => r.name },
   { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
   { key: 'event_actions', what: 'event actions', id: (r) => r.name },
   { key: 'event_rules', what: 'event rules', id: (r) => r.name },
@@ -266,20 +259,27 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     }
   });
 
+  const scope = { ctx, folders, notImported, skipped, state };
+  const groups: { group: Group; path: PathSegment[] }[] = [];
+  (Array.isArray(d.groups) ? d.groups : []).forEach((g: Record<string, unknown>, i: number) => {
+    const path: PathSegment[] = ['groups', i];
+    const group = mapRecord(ctx, skipped, `group "${String(g.name ?? '')}"`, () => mapGroup(g, path, scope));
+    if (group) groups.push({ group, path });
+  });
+
   const users: { user: User; path: PathSegment[] }[] = [];
   (Array.isArray(d.users) ? d.users : []).forEach((u: Record<string, unknown>, i: number) => {
     const path: PathSegment[] = ['users', i];
     const label = `user "${String(u.username ?? '')}"`;
-    const user = mapRecord(ctx, skipped, label, () => mapUser(u, path, { ctx, folders, notImported, skipped, state }));
+    const user = mapRecord(ctx, skipped, label, () => mapUser(u, path, scope));
     if (!user) return;
     users.push({ user, path });
     const fields: Record<string, unknown> = {};
     if (num(u.last_password_change)) fields.last_password_change = num(u.last_password_change);
-    const groups = (Array.isArray(u.groups) ? u.groups : []).filter((g): g is GroupMapping => !!g && typeof g.name === 'string' && g.name !== '' && [1, 2, 3].includes(g.type));
-    if (groups.length) {
-      fields.groups = groups.map((g) => ({ name: g.name, type: g.type }));
-      ctx.warnings.push(`${formatPath([...path, 'groups'])}: member of ${groups.map((g) => `"${g.name}"`).join(', ')}: kept on the user, no effect until groups are supported`);
-    }
+    (user.groups ?? []).forEach((g, j) => {
+      if (!groups.some((x) => x.group.name === g.name))
+        ctx.warnings.push(`${formatPath([...path, 'groups', j])}: group "${g.name}" is not in the backup; the mapping takes effect once a group of that name exists`);
+    });
     // SFTPGo shows a user without a role with an empty one.
     if (typeof u.role === 'string' && u.role) user.role = u.role;
     state[`user:${user.username}`] = {
@@ -339,11 +339,12 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   });
 
   // Our schema has the last word: what passes here is what the YAML would accept.
-  const check = (def: 'User' | 'Folder' | 'Admin' | 'Role', list: { item: object; path: PathSegment[] }[]) =>
+  const check = (def: 'User' | 'Folder' | 'Group' | 'Admin' | 'Role', list: { item: object; path: PathSegment[] }[]) =>
     list.forEach(({ item, path }) => {
       for (const e of validateBody(def, item)) ctx.errors.push({ path: formatPath(path) + (e.path ? `.${e.path}` : ''), message: e.message });
     });
   check('Folder', [...folders.values()].map((f) => ({ item: f.folder, path: f.path })));
+  check('Group', groups.map((g) => ({ item: g.group, path: g.path })));
   check('User', users.map((u) => ({ item: u.user, path: u.path })));
   check('Admin', admins.map((a) => ({ item: a.admin, path: a.path })));
   check('Role', roles.map((r) => ({ item: r.role, path: r.path })));
@@ -351,6 +352,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   return {
     users: users.map((u) => u.user),
     folders: [...folders.values()].map((f) => f.folder),
+    groups: groups.map((g) => g.group),
     admins: admins.map((a) => a.admin),
     roles: roles.map((r) => r.role),
     warnings: ctx.warnings,
@@ -368,14 +370,43 @@ interface UserScope {
 }
 
 function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserScope): User {
-  const { ctx, folders, notImported } = scope;
+  const { ctx } = scope;
   const { filesystem, virtual_folders, password, ...rest } = u;
   const user = (mapBySchema(rest, DEFS.User!, path, ctx) ?? {}) as User;
   if (typeof password === 'string' && password) user.password = password;
   const fs = mapFilesystem(filesystem, [...path, 'filesystem'], ctx);
   if (fs) user.filesystem = fs as User['filesystem'];
-  if (!Array.isArray(virtual_folders) || !virtual_folders.length) return user;
-  user.virtual_folders = virtual_folders.map((vf: Record<string, unknown>, j: number) => {
+  const mounts = mapMounts(virtual_folders, path, scope);
+  if (mounts) user.virtual_folders = mounts;
+  return user;
+}
+
+/**
+ * A group: its user_settings mapped as a user's (filesystem by provider, filters this server's
+ * group merge does not apply dropped with a warning), its mounts as a user's.
+ */
+function mapGroup(g: Record<string, unknown>, path: PathSegment[], scope: UserScope): Group {
+  const { ctx } = scope;
+  const { user_settings, virtual_folders, ...rest } = g;
+  const group = (mapBySchema(rest, DEFS.Group!, path, ctx) ?? {}) as Group;
+  if (user_settings && typeof user_settings === 'object') {
+    const { filesystem, ...settings } = user_settings as Record<string, unknown>;
+    const at = [...path, 'user_settings'];
+    const mapped = (mapBySchema(settings, DEFS.GroupUserSettings!, at, ctx) ?? {}) as NonNullable<Group['user_settings']>;
+    const fs = mapFilesystem(filesystem, [...at, 'filesystem'], ctx);
+    if (fs) mapped.filesystem = fs as NonNullable<Group['user_settings']>['filesystem'];
+    if (Object.keys(mapped).length) group.user_settings = mapped;
+  }
+  const mounts = mapMounts(virtual_folders, path, scope);
+  if (mounts) group.virtual_folders = mounts;
+  return group;
+}
+
+/** A user's or a group's virtual folders: each folder SFTPGo embeds is imported once; a subpath becomes a folder of its own. */
+function mapMounts(virtual_folders: unknown, path: PathSegment[], scope: UserScope): User['virtual_folders'] {
+  const { ctx, folders, notImported } = scope;
+  if (!Array.isArray(virtual_folders) || !virtual_folders.length) return undefined;
+  return virtual_folders.map((vf: Record<string, unknown>, j: number) => {
     const vpath = [...path, 'virtual_folders', j];
     let name = String(vf.name ?? '');
     // SFTPGo embeds the whole folder; the top-level folders list normally has it too.
@@ -407,7 +438,6 @@ function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserSco
     if (typeof vf.quota_files === 'number') mount.quota_files = vf.quota_files;
     return mount;
   });
-  return user;
 }
 
 /** The import as config YAML (folders, users, admins), with the warnings as a header comment. */
@@ -415,6 +445,7 @@ export function toYaml(result: ImportResult): string {
   const body: Record<string, unknown> = {};
   if (result.roles.length) body.roles = result.roles;
   if (result.folders.length) body.folders = result.folders;
+  if (result.groups.length) body.groups = result.groups;
   if (result.users.length) body.users = result.users;
   if (result.admins.length) body.admins = result.admins;
   const doc = new Document(body);

@@ -1,15 +1,16 @@
-// Turns a validated config into the desired state: one normalised spec per user, folder, admin and role,
+// Turns a validated config into the desired state: one normalised spec per user, folder, group, admin and role,
 // with password intents kept apart (clear passwords are hashed only when they changed).
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { SecretBox } from '../config/sealed.ts';
-import type { AdminSpec, FolderSpec, RoleSpec, UserSpec } from '../model.ts';
+import type { AdminSpec, FolderSpec, GroupSpec, RoleSpec, UserSpec } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
-import { desiredAdmin, desiredUser, normaliseFolder, type Desired } from '../store/specs.ts';
+import { desiredAdmin, desiredUser, normaliseFolder, normaliseGroup, type Desired } from '../store/specs.ts';
 
 export interface DesiredState {
   users: Map<string, Desired<UserSpec>>;
   folders: Map<string, Desired<FolderSpec>>;
+  groups: Map<string, Desired<GroupSpec>>;
   admins: Map<string, Desired<AdminSpec>>;
   roles: Map<string, Desired<RoleSpec>>;
   prune: boolean;
@@ -23,10 +24,12 @@ export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: Sec
   for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, ctx));
   const folders = new Map<string, Desired<FolderSpec>>();
   for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f, ctx), password: { kind: 'none' } });
+  const groups = new Map<string, Desired<GroupSpec>>();
+  for (const g of config.groups ?? []) groups.set(g.name, { spec: normaliseGroup(g, ctx), password: { kind: 'none' } });
   const admins = new Map<string, Desired<AdminSpec>>();
   for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, ctx));
   const roles = new Map<string, Desired<RoleSpec>>();
   for (const r of config.roles ?? []) roles.set(r.name, { spec: sortKeys({ ...r }) as RoleSpec, password: { kind: 'none' } });
-  return { users, folders, admins, roles, prune: config.reconcile?.prune ?? false };
+  return { users, folders, groups, admins, roles, prune: config.reconcile?.prune ?? false };
 }
 

@@ -1,4 +1,4 @@
-// The plan: which roles, users, folders and admins to create, update or delete so the store matches the
+// The plan: which roles, users, folders, groups and admins to create, update or delete so the store matches the
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
@@ -7,6 +7,8 @@ import { META, type ReadTx } from '../store/store.ts';
 import { canonical, sameCanonical } from '../store/canonical.ts';
 import type { DesiredState } from './desired.ts';
 import type { Desired, PasswordIntent } from '../store/specs.ts';
+import { settingGroups } from '../store/groups.ts';
+import type { GroupMapping } from '../config/schema-types.ts';
 import { oneShot } from '../lib/jit.ts';
 
 export type Action = 'create' | 'update' | 'delete';
@@ -24,6 +26,8 @@ export interface Change {
   passwordChanged?: boolean;
   /** updated_at of the stored record the change was planned against (optimistic check at apply). */
   baseUpdatedAt?: number;
+  /** For a group: the users whose settings come from it (primary or secondary members), sorted. */
+  members?: string[];
 }
 
 export interface Plan {
@@ -42,10 +46,32 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   await diffKind('role', desired.roles, store, digestKey, desired.prune, roles);
   changes.push(...roles.filter((c) => c.action !== 'delete'));
   await diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
+  await diffKind('group', desired.groups, store, digestKey, desired.prune, changes);
   await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
   await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  const groupChanges = changes.filter((c) => c.kind === 'group');
+  if (groupChanges.length > 0) {
+    const members = await groupMembers(desired, store, changes);
+    for (const c of groupChanges) c.members = members.get(c.name) ?? [];
+  }
   changes.push(...roles.filter((c) => c.action === 'delete'));
   return { changes };
+}
+
+/**
+ * Who takes settings from each group once the plan is applied: the config's users and the stored
+ * users the plan keeps, by their primary and secondary mappings.
+ */
+async function groupMembers(desired: DesiredState, store: ReadTx | undefined, changes: Change[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const add = (user: string, mappings: readonly GroupMapping[] | undefined): void => {
+    for (const name of settingGroups(mappings)) out.set(name, [...(out.get(name) ?? []), user]);
+  };
+  for (const [name, d] of desired.users) add(name, d.spec.groups);
+  const deleted = new Set(changes.filter((c) => c.kind === 'user' && c.action === 'delete').map((c) => c.name));
+  if (store) for await (const [name, u] of store.entries('users')) if (!desired.users.has(name) && !deleted.has(name)) add(name, u.groups);
+  for (const list of out.values()) list.sort();
+  return out;
 }
 
 /**
@@ -136,11 +162,15 @@ export function formatPlan(plan: Plan): string {
   if (plan.changes.length === 0) return 'no changes: the store matches the config\n';
   const sign = { create: '+', update: '~', delete: '-' } as const;
   const lines = plan.changes.map(
-    (c) => `${sign[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}`,
+    (c) => `${sign[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}${c.members ? `: ${membersText(c.members.length)}` : ''}`,
   );
   const n = (a: Action) => plan.changes.filter((c) => c.action === a).length;
   lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete`);
   return lines.join('\n') + '\n';
+}
+
+function membersText(n: number): string {
+  return `${n} ${n === 1 ? 'user' : 'users'} affected`;
 }
 
 export function planSummary(plan: Plan): { create: number; update: number; delete: number } {

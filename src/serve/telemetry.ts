@@ -30,7 +30,7 @@ export async function gauges(runtime: ServerContext): Promise<Gauge[]> {
   let available = 1;
   let overrides = 0;
   try {
-    for (const col of ['users', 'folders', 'admins'] as const) {
+    for (const col of ['users', 'folders', 'groups', 'admins'] as const) {
       const n = { config: 0, runtime: 0 };
       for await (const [, r] of store.entries(col)) n[(r as { source?: 'config' | 'runtime' }).source ?? 'config']++;
       records.push({ labels: { kind: col, source: 'config' }, value: n.config }, { labels: { kind: col, source: 'runtime' }, value: n.runtime });
@@ -47,7 +47,7 @@ export async function gauges(runtime: ServerContext): Promise<Gauge[]> {
     { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },
     { name: 'sftpgo_active_transfers', help: 'Open transfers, by direction.', values: [...transfers].map(([direction, value]) => ({ labels: { direction }, value })) },
     { name: 'sftpgo_active_transfer_bytes', help: 'Bytes moved so far by open transfers.', values: [{ labels: {}, value: bytes }] },
-    { name: 'sftpgo_records', help: 'Stored users, folders and admins, by owner.', values: records },
+    { name: 'sftpgo_records', help: 'Stored users, folders, groups and admins, by owner.', values: records },
     { name: 'sftpgo_overrides', help: 'Runtime overrides on config-declared resources.', values: [{ labels: {}, value: overrides }] },
     { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', values: [{ labels: {}, value: mem.rss }] },
     { name: 'process_cpu_seconds_total', help: 'User and system CPU time spent, in seconds.', values: [{ labels: {}, value: (cpu.user + cpu.system) / 1e6 }], type: 'counter' },

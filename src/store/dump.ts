@@ -13,6 +13,7 @@ export interface Dump {
   created_at: string;
   users: Record<string, unknown>[];
   folders: Record<string, unknown>[];
+  groups: Record<string, unknown>[];
   admins: Record<string, unknown>[];
   /** Absent from dumps older than schema version 5. */
   roles: Record<string, unknown>[];
@@ -26,11 +27,11 @@ export interface Dump {
 
 /**
  * The oldest dump this binary loads as is: versions 3, 4 and 5 only added the bans, API keys and
- * roles collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * groups and roles collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
-const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'admins'] as const;
+const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
@@ -42,6 +43,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     created_at: new Date().toISOString(),
     users: [],
     folders: [],
+    groups: [],
     admins: [],
     roles: [],
     usage: {},
@@ -66,19 +68,19 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
  * Loads a dump; records with the same name are replaced, others are kept. One transaction. Records
  * are restored exactly as dumped (ids, times, hashes), so this is a restore, not a records-layer write.
  */
-export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; admins: number; roles: number }> {
+export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; groups: number; admins: number; roles: number }> {
   const dump = value as Partial<Dump>;
   if (!dump || typeof dump !== 'object' || dump.format !== DUMP_FORMAT)
     throw new AppError('invalid', `not a ${DUMP_FORMAT} file (for an SFTPGo backup use --from-sftpgo)`);
   const v = dump.schema_version;
   if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
     throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
-  const nameKey = (c: CollectionName) => (c === 'folders' || c === 'roles' ? 'name' : 'username');
+  const nameKey = (c: CollectionName) => (c === 'folders' || c === 'groups' || c === 'roles' ? 'name' : 'username');
   const lastLogins = dump.last_logins;
   if (lastLogins !== undefined && (typeof lastLogins !== 'object' || lastLogins === null || Object.values(lastLogins).some((v) => typeof v !== 'number')))
     throw new AppError('invalid', 'last_logins: must map "user:<name>" and "admin:<name>" to epoch milliseconds');
   return store.write(async (tx) => {
-    const counts = { users: 0, folders: 0, admins: 0, roles: 0 };
+    const counts = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
     for (const c of RECORD_COLLECTIONS) {
       let maxId = ((await tx.get('meta', META.nextId(c.slice(0, -1)))) as number | undefined) ?? 0;
       for (const rec of dump[c] ?? []) {

@@ -117,6 +117,21 @@ const MIGRATIONS: Migration[] = [
       for (const key of roleOverrides) await tx.remove('overrides', key);
     },
   },
+  {
+    version: 6,
+    description: 'groups (SFTPGo\'s /api/v2/groups), their overrides and users\' group mappings',
+    async up() {
+      // The collection starts empty; users imported before keep their group mappings, which now apply.
+    },
+    async down(tx, log) {
+      const dropped = await tx.count('groups');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'groups', records: dropped });
+      await tx.clear('groups');
+      const overrides: string[] = [];
+      for await (const [key, o] of tx.entries('overrides')) if (o.kind === 'group') overrides.push(key);
+      for (const key of overrides) await tx.remove('overrides', key);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

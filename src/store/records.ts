@@ -1,19 +1,20 @@
-// The records layer: the one writer of users, folders and admins. Reconcile, the admin API, login
+// The records layer: the one writer of users, folders, groups and admins. Reconcile, the admin API, login
 // hooks and imports all write through it, so record metadata (id, created_at, updated_at, source),
 // usage rows, password hashing (only for a password that changed), sealing literal secrets and
 // override layering are done once. It also owns the effective view of a record: the stored record
-// with its runtime override on top, and a user's virtual folders resolved to their folders. Roles
-// are records too: deleting one takes it off its users and is refused while an admin has it.
+// with its runtime override on top, and a user's virtual folders resolved to their folders (its
+// groups are applied by store/groups.ts). Roles are records too: deleting one takes it off its
+// users and is refused while an admin has it.
 import type { HashPasswordOptions } from '../auth/passwords.ts';
 import { hashPassword, passwordDigest } from '../auth/passwords.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
-import type { AdminRecord, FolderRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
+import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
 import { META, nextId, type CollectionName, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
-export const COLLECTION_OF = { user: 'users', folder: 'folders', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
+export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
 
 /** A stored user, folder or admin, seen generically. */
 export type StoredRecord = Record<string, unknown> & {
@@ -128,6 +129,11 @@ export async function effectiveFolder(tx: ReadTx, name: string): Promise<FolderR
   return stored && layer(stored, await getOverride(tx, 'folder', name));
 }
 
+export async function effectiveGroup(tx: ReadTx, name: string): Promise<GroupRecord | undefined> {
+  const stored = await tx.get('groups', name);
+  return stored && layer(stored, await getOverride(tx, 'group', name));
+}
+
 export async function effectiveAdmin(tx: ReadTx, username: string): Promise<AdminRecord | undefined> {
   const stored = await tx.get('admins', username);
   return stored && layer(stored, await getOverride(tx, 'admin', username));
@@ -139,7 +145,7 @@ export async function effectiveRole(tx: ReadTx, name: string): Promise<RoleRecor
 }
 
 export function effectiveOf(tx: ReadTx, kind: Kind, name: string): Promise<StoredRecord | undefined> {
-  const fn = { user: effectiveUser, folder: effectiveFolder, admin: effectiveAdmin, role: effectiveRole }[kind];
+  const fn = { user: effectiveUser, folder: effectiveFolder, group: effectiveGroup, admin: effectiveAdmin, role: effectiveRole }[kind];
   return fn(tx, name) as Promise<StoredRecord | undefined>;
 }
 
@@ -198,6 +204,11 @@ export function passwordChangedAt(current: StoredRecord | undefined, hash: strin
   return typeof kept === 'number' ? kept : (current.updated_at ?? now);
 }
 
+/** Users and folders have quota usage rows; groups and admins do not. */
+function hasUsage(kind: Kind): boolean {
+  return kind === 'user' || kind === 'folder';
+}
+
 function withoutNulls(r: Record<string, unknown>): Record<string, unknown> {
   for (const [key, v] of Object.entries(r)) if (v === null) delete r[key];
   return r;
@@ -236,7 +247,7 @@ export class RecordsTx {
       source: opts.source,
     };
     await this.tx.put(COLLECTION_OF[kind], name, record as never);
-    if (kind === 'user' || kind === 'folder') {
+    if (hasUsage(kind)) {
       const key = `${kind}:${name}`;
       if (opts.usage) await this.tx.put('usage', key, opts.usage);
       else if (!(await this.tx.get('usage', key))) await this.tx.put('usage', key, emptyUsage());
@@ -259,7 +270,7 @@ export class RecordsTx {
     if (!(await this.get(kind, name))) return false;
     if (kind === 'role') await this.#releaseRole(name);
     await this.tx.remove(COLLECTION_OF[kind], name);
-    if (kind === 'user' || kind === 'folder') await this.tx.remove('usage', `${kind}:${name}`);
+    if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
     else if (kind === 'admin') await this.#dropAdminState(name);
     // A later user of the same name does not inherit the login time.
     if (kind === 'user') await this.tx.remove('meta', META.userLastLogin(name));

@@ -1,13 +1,13 @@
-// How a declared user, folder or admin (from the YAML, an API body, a login hook's answer or an
+// How a declared user, folder, group or admin (from the YAML, an API body, a login hook's answer or an
 // import) becomes the spec the store keeps: defaults filled in, provider numbers as names, only the
 // chosen backend's block, secrets in their stored form (file references absolute, literals
 // sealed), keys sorted; and its password as an intent, hashed later only when it changed.
 import { resolve } from 'node:path';
-import type { Admin, Filesystem, Folder, User } from '../config/schema-types.ts';
+import type { Admin, Filesystem, Folder, Group, User } from '../config/schema-types.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
-import { META_FIELDS, providerName, type AdminSpec, type FolderSpec, type UserSpec } from '../model.ts';
+import { META_FIELDS, providerName, type AdminSpec, type FolderSpec, type GroupSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
 import { oneShot } from '../lib/jit.ts';
 
@@ -64,6 +64,36 @@ export function normaliseFolder(f: Folder, ctx: SecretsContext): FolderSpec {
   return sortKeys({ ...f, filesystem: storedSecrets(normaliseFilesystem(f.filesystem), definition('Filesystem'), ctx) }) as FolderSpec;
 }
 
+/**
+ * A group as stored: its user_settings without the values that mean "unset" to the group merge
+ * (0, "", false, empty lists and objects, a local filesystem: SFTPGo's GET sends them all), and
+ * its filesystem normalised and sealed like a user's, so a GET sent back is not a change.
+ */
+export function normaliseGroup(g: Group, ctx: SecretsContext): GroupSpec {
+  const { user_settings, ...rest } = g;
+  const settings = pruneUnset(user_settings) as Group['user_settings'];
+  if (settings?.filesystem) {
+    const fs = normaliseFilesystem(settings.filesystem);
+    if (fs.provider === 'local') delete settings.filesystem;
+    else settings.filesystem = storedSecrets(fs, definition('Filesystem'), ctx);
+  }
+  return sortKeys({ ...rest, ...(settings ? { user_settings: settings } : {}) }) as GroupSpec;
+}
+
+/** A copy without values that mean "not set", or undefined when nothing is left. */
+function pruneUnset(v: unknown): unknown {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return undefined;
+  if (Array.isArray(v)) return v.length > 0 ? v : undefined;
+  if (typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    // Permission lists and patterns are values, not settings to prune inside.
+    const kept = k === 'permissions' || k === 'file_patterns' ? (x && typeof x === 'object' && Object.keys(x).length > 0 ? x : undefined) : pruneUnset(x);
+    if (kept !== undefined) out[k] = kept;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** Provider numbers become names; only the block for the chosen provider is kept. */
 export function normaliseFilesystem(fs: Filesystem | undefined): Filesystem {
   const provider = providerName(fs?.provider);
@@ -92,4 +122,4 @@ export function specOf(stored: Record<string, unknown>): Record<string, unknown>
 }
 
 // Run over every declared user at start (see lib/jit.ts).
-oneShot(desiredUser, desiredAdmin, normaliseFolder, normaliseFilesystem, passwordIntent);
+oneShot(desiredUser, desiredAdmin, normaliseFolder, normaliseGroup, pruneUnset, normaliseFilesystem, passwordIntent);

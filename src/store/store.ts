@@ -2,10 +2,10 @@
 // transactions and change notifications, so that a network store (PostgreSQL) can implement it as
 // well as the embedded one (LMDB, lmdb.ts). Nothing outside src/store/ may depend on a driver.
 import type { SecretBox } from '../config/sealed.ts';
-import type { AdminRecord, FolderRecord, QuotaUsage, RoleRecord, UserRecord } from '../model.ts';
+import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, UserRecord } from '../model.ts';
 
 export interface Override {
-  kind: 'user' | 'folder' | 'admin' | 'role';
+  kind: Kind;
   name: string;
   /** Fields set through the API on top of the config's value. */
   fields: Record<string, unknown>;
@@ -46,6 +46,7 @@ export interface Collections {
   meta: unknown;
   users: UserRecord;
   folders: FolderRecord;
+  groups: GroupRecord;
   admins: AdminRecord;
   usage: QuotaUsage;
   overrides: Override;

@@ -129,19 +129,16 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     const r = await call(api, 'POST', '/api/v2/loaddata?from=sftpgo', { token: t, body: backup() });
     first = r.json;
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ users: 4, folders: 2, admins: 2, roles: 1, not_updated: [], disconnected: [] });
+    expect(r.json).toMatchObject({ users: 4, folders: 2, groups: 2, admins: 2, roles: 1, not_updated: [], disconnected: [] });
     // henry's secret was sealed with the source server's master key, which this server was not given.
     expect(r.json.skipped).toEqual([{ path: 'users[2].filesystem.s3config.access_secret', message: expect.stringContaining('master key') }]);
     expect((await call(api, 'GET', '/api/v2/users/henry', { token: t })).status).toBe(404);
     for (const w of [
-      'groups[0] (staff): groups are not supported yet, not imported',
-      'groups[1] (auditors): groups are not supported yet, not imported',
       'shares[0] (3zQf8kX2Lh9pRw): shares are not supported yet, not imported',
       'event_actions[0] (notify-upload): event actions are not supported yet, not imported',
       'event_rules[0] (on-upload): event rules are not supported yet, not imported',
       'ip_lists[0] (192.0.2.0/24): IP list entries are not supported yet, not imported',
       "configs (sftpd, smtp): SFTPGo's stored configurations are not supported yet, not imported",
-      'users[3].groups: member of "staff", "auditors": kept on the user, no effect until groups are supported',
     ])
       expect(r.json.warnings).toContain(w);
     expect(r.json.warnings.some((w: string) => w.includes('role'))).toBe(false);
@@ -160,19 +157,17 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     expect(ivan.groups).toEqual([{ name: 'staff', type: 1 }, { name: 'auditors', type: 3 }]);
     expect(ivan.virtual_folders).toEqual([expect.objectContaining({ name: 'projects_ivan', virtual_path: '/projects', mapped_path: join(base, 'folders/projects/ivan') })]);
     expect((await call(api, 'GET', '/api/v2/folders/projects', { token: t })).json).toMatchObject({ used_quota_size: 100, used_quota_files: 1 });
-    // They are read-only here: sent back with an edit (PUT replaces, so the whole GET body), left
-    // empty, they are ignored and kept.
-    const put = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...ivan, email: 'ivan@new.example.com', groups: [], last_password_change: 1 } });
+    // The groups came along: ivan's mappings name them.
+    expect((await call(api, 'GET', '/api/v2/groups/staff', { token: t })).json).toMatchObject({ description: 'everyone', users: ['ivan'] });
+    // last_password_change is read-only here: sent back with an edit (PUT replaces, so the whole
+    // GET body) it is ignored and kept; the group mappings are the user's definition.
+    const put = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...ivan, email: 'ivan@new.example.com', last_password_change: 1 } });
     expect(put.status).toBe(200);
     expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json).toMatchObject({ email: 'ivan@new.example.com', groups: ivan.groups, last_password_change: T + 600 });
-    // A GET body sent back whole (SFTPGo's clients do this) keeps them; changing them is refused
-    // until groups exist here, rather than silently dropped.
     const whole = (await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json;
-    expect((await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...whole, description: 'round trip' } })).status).toBe(200);
-    expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json).toMatchObject({ description: 'round trip', groups: ivan.groups });
     const changed = await call(api, 'PUT', '/api/v2/users/ivan', { token: t, body: { ...whole, groups: [{ name: 'staff', type: 1 }] } });
-    expect(changed.status).toBe(400);
-    expect(JSON.stringify(changed.json)).toContain('groups: not supported');
+    expect(changed.status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/ivan', { token: t })).json.groups).toEqual([{ name: 'staff', type: 1 }]);
     // Secrets are stored sealed, never in clear.
     const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
     expect(dump.text).not.toContain('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');
@@ -305,7 +300,7 @@ describe('CLI import of the same backup', () => {
     writeFileSync(file, JSON.stringify(backup()));
     const noKey = runCli(['loaddata', '--from-sftpgo', '--input', file, '--data-dir', join(dir, 'nokey')], { env: { SFTPGO_KMS__SECRETS__MASTER_KEY: '' } });
     expect(noKey.code).toBe(0);
-    expect(noKey.stdout).toContain('imported 4 users, 2 folders, 2 admins');
+    expect(noKey.stdout).toContain('imported 4 users, 2 folders, 2 groups, 2 admins');
     expect(noKey.stderr).toContain('not imported: users[2].filesystem.s3config.access_secret: Secretbox secret in mode 1');
     expect(noKey.stderr).toContain('warning: event_rules[0] (on-upload): event rules are not supported yet, not imported');
     expect(noKey.stderr).not.toContain('admins[1].role');
@@ -320,12 +315,12 @@ describe('CLI import of the same backup', () => {
     const data = join(dir, 'data');
     const withKey = runCli(['loaddata', '--from-sftpgo', '--input', file, '--kms-master-key-file', keyFile, '--data-dir', data]);
     expect(withKey.code).toBe(0);
-    expect(withKey.stdout).toContain('imported 5 users, 2 folders, 2 admins');
+    expect(withKey.stdout).toContain('imported 5 users, 2 folders, 2 groups, 2 admins');
     expect(withKey.stderr).not.toContain('not imported:');
     // SFTPGo's own environment name works as well; mode 1 leaves every existing record alone.
     const again = runCli(['loaddata', '--from-sftpgo', '--input', file, '--mode', '1', '--data-dir', data], { env: { SFTPGO_KMS__SECRETS__MASTER_KEY: MASTER_KEY } });
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('imported 0 users, 0 folders, 0 admins');
+    expect(again.stdout).toContain('imported 0 users, 0 folders, 0 groups, 0 admins');
     expect(again.stderr).toContain('not updated (mode 1): user "henry"');
 
     const sftpPort = await freePort();

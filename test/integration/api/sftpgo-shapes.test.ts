@@ -338,7 +338,8 @@ describe('an SFTPGo-style client works unchanged', () => {
     });
     expect(empty.filters ?? {}).toEqual({});
     const refused = [
-      [{ groups: [{ name: 'g', type: 1 }] }, 'groups'],
+      // Group mappings are a real field: one naming a group that does not exist is refused.
+      [{ groups: [{ name: 'g', type: 1 }] }, 'groups[0].name'],
       [{ filters: { bandwidth_limits: [{ sources: ['10.0.0.0/8'], upload_bandwidth: 1 }] } }, 'filters.bandwidth_limits'],
       [{ virtual_folders: [{ name: 'shared', virtual_path: '/s', subpath: '/x' }] }, 'virtual_folders[0].subpath'],
       [{ filesystem: { provider: 0, osconfig: { read_buffer_size: 2 } } }, 'filesystem.osconfig.read_buffer_size'],

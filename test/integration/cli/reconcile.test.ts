@@ -175,7 +175,7 @@ describe('reconcile through the CLI', () => {
     expect(runCli(['dumpdata', '--data-dir', data, '--output', file]).code).toBe(0);
     const empty = join(dir, 'empty');
     const r = runCli(['loaddata', '--input', file, '--data-dir', empty]);
-    expect(r.stdout).toContain('loaded 1 users, 1 folders, 1 admins');
+    expect(r.stdout).toContain('loaded 1 users, 1 folders, 0 groups, 1 admins');
     const a = JSON.parse(readFileSync(file, 'utf8'));
     const b = dump(empty);
     expect({ ...b, created_at: 0 }).toEqual({ ...a, created_at: 0 });

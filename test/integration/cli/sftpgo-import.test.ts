@@ -22,7 +22,7 @@ test('import an SFTPGo backup, then log in over SFTP with the original password'
   const r = runCli(['loaddata', '--from-sftpgo', '--input', dump, '--config', join(dir, 'sftpgo.yaml'), '--data-dir', data]);
   expect(r.stderr).not.toContain('Error');
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/imported 3 users, \d+ folders, 1 admins/);
+  expect(r.stdout).toMatch(/imported 3 users, \d+ folders, 0 groups, 1 admins/);
 
   // The imported records are runtime-owned: serving a config without them keeps them.
   const s = await startServer({ cwd: dir, extraArgs: ['--config', join(dir, 'sftpgo.yaml')], dataDir: data });

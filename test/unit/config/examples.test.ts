@@ -25,6 +25,7 @@ test('examples/full.yaml is valid once its secrets exist', () => {
   process.env.ARCHIVE_S3_SECRET = 'a';
   process.env.BOB_S3_SECRET = 'b';
   process.env.VAULT_PASSPHRASE = 'v';
+  process.env.CAROL_PASSWORD = 'c';
   const text = readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice'));
   expect(check(text, 'full.yaml')).toEqual([]);
 });

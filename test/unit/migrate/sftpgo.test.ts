@@ -93,19 +93,22 @@ describe('importSftpgoDump', () => {
     expect(out.skipped.map((e) => e.path)).toEqual(['folders[0].filesystem.s3config.access_secret', 'users[0].virtual_folders[0].name', 'users[1].virtual_folders[0].name']);
   });
 
-  test('kept beside the definition: usage, first transfers, last login, last password change and groups (with warnings); the role is the user\'s own', () => {
+  test('kept beside the definition: usage, first transfers, last login and last password change; group mappings and the role are the user\'s own', () => {
     const d = clone();
     Object.assign(d.users[0], { used_upload_data_transfer: 7000, used_download_data_transfer: 9000, first_upload: 1717000001000, first_download: 0, last_password_change: 1717000002000, role: 'ops' });
-    d.users[0].groups = [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }, { name: '', type: 2 }];
+    d.users[0].groups = [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }];
+    d.groups = [{ name: 'staff', user_settings: { home_dir: '/srv/%username%' } }];
     const out = importSftpgoDump(d);
     expect(out.state['user:carol']).toEqual({
       usage: { size: 2048, files: 2, upload: 7000, download: 9000 },
       first_upload: 1717000001000,
       last_login: 1718000000000,
-      fields: { last_password_change: 1717000002000, groups: [{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }] },
+      fields: { last_password_change: 1717000002000 },
     });
     expect(out.users[0]!.role).toBe('ops');
-    expect(out.warnings).toContain('users[0].groups: member of "staff", "extra": kept on the user, no effect until groups are supported');
+    expect(out.users[0]!.groups).toEqual([{ name: 'staff', type: 1 }, { name: 'extra', type: 3 }]);
+    expect(out.groups).toEqual([{ name: 'staff', user_settings: { home_dir: '/srv/%username%' } }]);
+    expect(out.warnings).toContain('users[0].groups[1]: group "extra" is not in the backup; the mapping takes effect once a group of that name exists');
     expect(out.warnings.some((w) => w.includes('role'))).toBe(false);
   });
 
@@ -146,13 +149,11 @@ describe('importSftpgoDump', () => {
 
   test('records of collections not supported yet get one warning each', () => {
     const d = clone();
-    d.groups = [{ name: 'staff' }];
     d.event_rules = [{ name: 'notify' }, { name: 'archive' }];
     d.ip_lists = [{ ipornet: '10.0.0.0/8', type: 1 }];
     d.configs = { smtp: { host: 'mail' }, sftpd: {} };
     const out = importSftpgoDump(d);
     expect(out.warnings).toEqual(expect.arrayContaining([
-      'groups[0] (staff): groups are not supported yet, not imported',
       'event_rules[0] (notify): event rules are not supported yet, not imported',
       'event_rules[1] (archive): event rules are not supported yet, not imported',
       'ip_lists[0] (10.0.0.0/8): IP list entries are not supported yet, not imported',

@@ -6,6 +6,7 @@
 //   - the PROXY protocol (common.proxy_protocol, proxy_allowed, proxy_skipped): which sources may
 //     or must send a header, reading it under a deadline and a size limit, and putting back the
 //     bytes that follow it;
+//   - the allow list (common.allowlist_status 1: IP list entries of type 1 for the protocol);
 //   - the client address of each accepted socket (the header's or the peer's), which every later
 //     step (logs, hooks, IP filters, the defender, the connections API) reads through `addressOf`.
 // A refused socket is closed before any SSH banner, TLS handshake or FTP greeting, and logged once
@@ -118,6 +119,9 @@ export class ClientSockets {
     }
     // Gone while its header was read: nothing to count or hand over.
     if (socket.destroyed) return void release();
+    // common.allowlist_status 1: only the allow list's addresses get past the door (SFTPGo checks it
+    // before the caps, so a refused host takes no per-host place).
+    if (this.#ctx.config.common?.allowlist_status === 1 && this.#ctx.ipLists.match(1, ip, opts.protocol) === undefined) return refuse(ip, 'not_allowed');
     if (counted) {
       this.#perHost.set(ip, (this.#perHost.get(ip) ?? 0) + 1);
       holds.push(() => {

@@ -1,15 +1,19 @@
 // Turns a validated config into the desired state: one normalised spec per user, folder and admin,
-// with password intents kept apart (clear passwords are hashed only when they changed).
+// and IP list entry, with password intents kept apart (clear passwords are hashed only when they changed).
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { AdminSpec, FolderSpec, UserSpec } from '../model.ts';
+import { ipListSpec, type IpListSpec } from '../core/ip-lists.ts';
+import { ipListKey } from '../store/store.ts';
 import { desiredAdmin, desiredUser, normaliseFolder, type Desired } from '../store/specs.ts';
 
 export interface DesiredState {
   users: Map<string, Desired<UserSpec>>;
   folders: Map<string, Desired<FolderSpec>>;
   admins: Map<string, Desired<AdminSpec>>;
+  /** IP list entries by store key (`<type>_<network>`). */
+  ipLists: Map<string, IpListSpec>;
   prune: boolean;
 }
 
@@ -23,6 +27,11 @@ export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: Sec
   for (const f of config.folders ?? []) folders.set(f.name, { spec: normaliseFolder(f, ctx), password: { kind: 'none' } });
   const admins = new Map<string, Desired<AdminSpec>>();
   for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, ctx));
-  return { users, folders, admins, prune: config.reconcile?.prune ?? false };
+  const ipLists = new Map<string, IpListSpec>();
+  for (const e of config.ip_lists ?? []) {
+    const spec = ipListSpec(e);
+    ipLists.set(ipListKey(spec.type, spec.ipornet), spec);
+  }
+  return { users, folders, admins, ipLists, prune: config.reconcile?.prune ?? false };
 }
 

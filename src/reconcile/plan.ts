@@ -6,6 +6,7 @@ import { COLLECTION_OF } from '../store/records.ts';
 import { META, type ReadTx } from '../store/store.ts';
 import { canonical, sameCanonical } from '../store/canonical.ts';
 import type { DesiredState } from './desired.ts';
+import type { IpListSpec } from '../core/ip-lists.ts';
 import type { Desired, PasswordIntent } from '../store/specs.ts';
 import { oneShot } from '../lib/jit.ts';
 
@@ -13,12 +14,15 @@ export type Action = 'create' | 'update' | 'delete';
 
 export interface Change {
   action: Action;
-  kind: Kind;
+  /** `iplist` changes are named by their store key (`<type>_<network>`). */
+  kind: Kind | 'iplist';
   name: string;
   /** For updates: the top-level fields that differ (secret values are never shown). */
   fields: string[];
   /** The desired spec (create/update). */
   spec?: Record<string, unknown>;
+  /** An IP list entry's desired definition (create/update). */
+  ipList?: IpListSpec;
   password?: PasswordIntent;
   /** True when apply must write a new password hash. */
   passwordChanged?: boolean;
@@ -40,7 +44,29 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   await diffKind('folder', desired.folders, store, digestKey, desired.prune, changes);
   await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
   await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  await diffIpLists(desired, store, changes);
   return { changes };
+}
+
+/** IP list entries: the config owns those it declares (an API entry with the same key included). */
+async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out: Change[]): Promise<void> {
+  const seen = new Set<string>();
+  const deletes: Change[] = [];
+  if (store) {
+    for await (const [key, stored] of store.entries('ip_lists')) {
+      const spec = desired.ipLists.get(key);
+      if (!spec) {
+        if (stored.source === 'config' || desired.prune) deletes.push({ action: 'delete', kind: 'iplist', name: key, fields: [], baseUpdatedAt: stored.updated_at });
+        continue;
+      }
+      seen.add(key);
+      const fields = changedSpecFields({ ...stored }, { ...spec });
+      if (stored.source !== 'config') fields.push('source');
+      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, ipList: spec, baseUpdatedAt: stored.updated_at });
+    }
+  }
+  for (const [key, spec] of desired.ipLists) if (!seen.has(key)) out.push({ action: 'create', kind: 'iplist', name: key, fields: [], ipList: spec });
+  out.push(...deletes);
 }
 
 /**

@@ -17,16 +17,17 @@ export interface Dump {
   overrides: Record<string, unknown>;
   bans: Record<string, unknown>;
   api_keys: Record<string, unknown>;
+  ip_lists: Record<string, unknown>;
 }
 
 /**
- * The oldest dump this binary loads as is: versions 3 and 4 only added the bans and API keys
- * collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3, 4 and 5 only added the bans, API keys and IP
+ * lists collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['users', 'folders', 'admins'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists'] as const;
 
 export async function dumpStore(store: ReadTx): Promise<Dump> {
   const dump: Dump = {
@@ -40,6 +41,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     overrides: {},
     bans: {},
     api_keys: {},
+    ip_lists: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;

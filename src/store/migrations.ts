@@ -93,6 +93,18 @@ const MIGRATIONS: Migration[] = [
       await tx.clear('api_keys');
     },
   },
+  {
+    version: 5,
+    description: "IP lists (SFTPGo's allow list, defender and rate limiters' safe list entries)",
+    async up() {
+      // The collection starts empty; reconcile and the API fill it.
+    },
+    async down(tx, log) {
+      const dropped = await tx.count('ip_lists');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'ip_lists', records: dropped });
+      await tx.clear('ip_lists');
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

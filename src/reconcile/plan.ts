@@ -60,7 +60,10 @@ async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out
         continue;
       }
       seen.add(key);
-      const fields = changedSpecFields({ ...stored }, { ...spec });
+      // `source` is bookkeeping, compared apart.
+      const { source: _source, ...definition } = spec;
+      void _source;
+      const fields = changedSpecFields({ ...stored }, definition);
       if (stored.source !== 'config') fields.push('source');
       if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, ipList: spec, baseUpdatedAt: stored.updated_at });
     }

@@ -52,33 +52,31 @@ interface Indexed {
   protocols: number;
 }
 
-/** One address family's entries: prefix length → network value → entry. */
-class FamilyIndex {
-  readonly #byPrefix = new Map<number, Map<bigint, Indexed>>();
-  /** Prefix lengths in use, longest first. */
-  #prefixes: number[] = [];
+/** IPv4 entries: prefix length → network number → entry, in plain numbers (no bigint on the hot path). */
+class V4Index {
+  readonly #byPrefix = new Map<number, Map<number, Indexed>>();
+  /** [prefix length, its divisor], longest first. */
+  #prefixes: [number, number][] = [];
 
-  constructor(private readonly bits: 32 | 128) {}
-
-  set(value: bigint, prefix: number, entry: Indexed | undefined): void {
+  set(value: number, prefix: number, entry: Indexed | undefined): void {
+    const key = Math.floor(value / 2 ** (32 - prefix));
     let nets = this.#byPrefix.get(prefix);
-    const key = value >> BigInt(this.bits - prefix);
     if (entry) {
       if (!nets) {
         nets = new Map();
         this.#byPrefix.set(prefix, nets);
-        this.#prefixes = [...this.#byPrefix.keys()].sort((a, b) => b - a);
+        this.#prefixes = [...this.#byPrefix.keys()].sort((a, b) => b - a).map((p) => [p, 2 ** (32 - p)]);
       }
       nets.set(key, entry);
     } else if (nets?.delete(key) && nets.size === 0) {
       this.#byPrefix.delete(prefix);
-      this.#prefixes = this.#prefixes.filter((p) => p !== prefix);
+      this.#prefixes = this.#prefixes.filter(([p]) => p !== prefix);
     }
   }
 
-  match(value: bigint, bit: number): Indexed | undefined {
-    for (const prefix of this.#prefixes) {
-      const e = this.#byPrefix.get(prefix)!.get(value >> BigInt(this.bits - prefix));
+  match(value: number, bit: number): Indexed | undefined {
+    for (const [prefix, divisor] of this.#prefixes) {
+      const e = this.#byPrefix.get(prefix)!.get(Math.floor(value / divisor));
       if (e && (e.protocols === 0 || (e.protocols & bit) !== 0)) return e;
     }
     return undefined;
@@ -96,24 +94,82 @@ class FamilyIndex {
   }
 }
 
+/** IPv6 entries: prefix length → network value → entry. */
+class V6Index {
+  readonly #byPrefix = new Map<number, Map<bigint, Indexed>>();
+  /** [prefix length, its shift], longest first. */
+  #prefixes: [number, bigint][] = [];
+
+  set(value: bigint, prefix: number, entry: Indexed | undefined): void {
+    const key = value >> BigInt(128 - prefix);
+    let nets = this.#byPrefix.get(prefix);
+    if (entry) {
+      if (!nets) {
+        nets = new Map();
+        this.#byPrefix.set(prefix, nets);
+        this.#prefixes = [...this.#byPrefix.keys()].sort((a, b) => b - a).map((p) => [p, BigInt(128 - p)]);
+      }
+      nets.set(key, entry);
+    } else if (nets?.delete(key) && nets.size === 0) {
+      this.#byPrefix.delete(prefix);
+      this.#prefixes = this.#prefixes.filter(([p]) => p !== prefix);
+    }
+  }
+
+  match(value: bigint, bit: number): Indexed | undefined {
+    for (const [prefix, shift] of this.#prefixes) {
+      const e = this.#byPrefix.get(prefix)!.get(value >> shift);
+      if (e && (e.protocols === 0 || (e.protocols & bit) !== 0)) return e;
+    }
+    return undefined;
+  }
+
+  clear(): void {
+    this.#byPrefix.clear();
+    this.#prefixes = [];
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const nets of this.#byPrefix.values()) n += nets.size;
+    return n;
+  }
+}
+
+const V4_TEXT = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** A plain dotted IPv4 address as a number, the common case parsed without bigint. */
+function v4Number(ip: string): number | undefined {
+  const m = V4_TEXT.exec(ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+  if (!m) return undefined;
+  const [a, b, c, d] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  if (a > 255 || b > 255 || c > 255 || d > 255 || /(^|\.)0\d/.test(m[0])) return undefined;
+  return ((a * 256 + b) * 256 + c) * 256 + d;
+}
+
 /** The entries of one list type, matched by longest prefix. */
 export class IpListIndex {
-  readonly #v4 = new FamilyIndex(32);
-  readonly #v6 = new FamilyIndex(128);
+  readonly #v4 = new V4Index();
+  readonly #v6 = new V6Index();
 
   /** Adds or replaces (entry given) or removes (undefined) the entry for a normalised network. */
   set(ipornet: string, entry: Indexed | undefined): void {
     const [addr, len] = ipornet.split('/') as [string, string];
     const a = parseAddress(addr);
     if (!a) return;
-    (a.bits === 32 ? this.#v4 : this.#v6).set(a.value, Number(len), entry && { mode: entry.mode, protocols: entry.protocols });
+    const indexed = entry && { mode: entry.mode, protocols: entry.protocols };
+    if (a.bits === 32) this.#v4.set(Number(a.value), Number(len), indexed);
+    else this.#v6.set(a.value, Number(len), indexed);
   }
 
   /** The mode of the longest matching entry for `protocol` (any protocol: undefined), or undefined when none matches. */
   match(ip: string, protocol: LoginProtocol | undefined): IpListMode | undefined {
+    const bit = protocol ? PROTOCOL_BITS[protocol] : ALL_PROTOCOLS;
+    const n = v4Number(ip);
+    if (n !== undefined) return this.#v4.match(n, bit)?.mode;
     const a = parseAddress(ip);
     if (!a) return undefined;
-    return (a.bits === 32 ? this.#v4 : this.#v6).match(a.value, protocol ? PROTOCOL_BITS[protocol] : ALL_PROTOCOLS)?.mode;
+    return a.bits === 32 ? this.#v4.match(Number(a.value), bit)?.mode : this.#v6.match(a.value, bit)?.mode;
   }
 
   clear(): void {

@@ -24,6 +24,17 @@ export function rateLimiterProblems(list: readonly RateLimiterConfig[] | undefin
   return out;
 }
 
+function enabled(c: RateLimiterConfig): boolean {
+  return (c.average ?? 0) > 0 && (c.protocols ?? ALL_PROTOCOLS).length > 0;
+}
+
+/** SFTPGo's status of the limiters: active when one is enabled, with the protocols they limit. */
+export function rateLimitersStatus(list: readonly RateLimiterConfig[] | undefined): { is_active: boolean; protocols: LoginProtocol[] } {
+  const on = (list ?? []).filter(enabled);
+  const protocols = new Set(on.flatMap((c) => (c.protocols ?? ALL_PROTOCOLS) as LoginProtocol[]));
+  return { is_active: on.length > 0, protocols: ALL_PROTOCOLS.filter((p) => protocols.has(p)) };
+}
+
 /** A token bucket with golang.org/x/time/rate's arithmetic: fractional tokens refilled continuously. */
 class Bucket {
   #tokens: number;
@@ -128,7 +139,7 @@ export class RateLimiters {
     if (list === this.#from) return;
     this.#from = list;
     const now = this.#now();
-    this.#limiters = (list ?? []).filter((c) => (c.average ?? 0) > 0 && (c.protocols ?? ALL_PROTOCOLS).length > 0).map((c) => new Limiter(c, now));
+    this.#limiters = (list ?? []).filter(enabled).map((c) => new Limiter(c, now));
   }
 
   /** Whether any limiter applies to `protocol` (so the caller can skip the safe list lookup). */

@@ -152,6 +152,10 @@ describe('common.allowlist_status 1', () => {
 });
 
 describe('/api/v2/iplists', () => {
+  test('/api/v2/status says the allow list is active', async () => {
+    expect((await api('GET', '/api/v2/status')).json).toMatchObject({ allow_list: { is_active: true }, rate_limiters: { is_active: false, protocols: [] } });
+  });
+
   test("lists the config's entries in SFTPGo's shape, ordered by ipornet", async () => {
     const r = await api('GET', '/api/v2/iplists/1');
     expect(r.status).toBe(200);

@@ -2,7 +2,7 @@
 // burst, the grace delay of half an event's interval), global (type 1) and per source (type 2)
 // buckets, the entries_soft_limit / entries_hard_limit cleanup, and the config checks.
 import { describe, expect, test } from 'bun:test';
-import { RateLimiters, rateLimiterProblems, retryAfterSeconds } from '../../../src/core/rate-limiters.ts';
+import { RateLimiters, rateLimiterProblems, rateLimitersStatus, retryAfterSeconds } from '../../../src/core/rate-limiters.ts';
 import type { RateLimiter } from '../../../src/config/schema-types.ts';
 
 function limiters(list: RateLimiter[]): { rl: RateLimiters; tick: (ms: number) => void } {
@@ -86,6 +86,12 @@ describe('RateLimiters', () => {
     expect(rl.take('a', 'SSH').retryAfterMs).toBeGreaterThan(0);
     rl.configure([{ average: 1, burst: 1, protocols: ['SSH'] }]);
     expect(rl.take('a', 'SSH').retryAfterMs).toBeUndefined();
+  });
+
+  test("SFTPGo's status: active with the protocols of the enabled limiters", () => {
+    expect(rateLimitersStatus(undefined)).toEqual({ is_active: false, protocols: [] });
+    expect(rateLimitersStatus([{ average: 0 }, { average: 5, protocols: [] }])).toEqual({ is_active: false, protocols: [] });
+    expect(rateLimitersStatus([{ average: 5, protocols: ['HTTP', 'SSH'] }, { average: 1, protocols: ['SSH'] }])).toEqual({ is_active: true, protocols: ['SSH', 'HTTP'] });
   });
 
   test('config: a per-source entries_hard_limit must exceed entries_soft_limit', () => {

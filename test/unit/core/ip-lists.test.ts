@@ -1,10 +1,12 @@
 // IP lists: networks normalised as SFTPGo stores them, entry checks, the longest-prefix index with
 // its protocol masks (IPv4, IPv6, IPv4-mapped clients), the server's lists following store commits,
-// reconcile (plan names each entry; the API's are kept unless prune) and dumpdata/loaddata.
+// reconcile (plan names each entry; the API's are kept unless prune), dumpdata/loaddata and the
+// store migration.
 import { afterEach, describe, expect, test } from 'bun:test';
 import { normaliseIpOrNet } from '../../../src/lib/cidr.ts';
 import { ipListEntryProblem, IpListIndex } from '../../../src/core/ip-lists.ts';
 import { dumpStore, loadDump } from '../../../src/store/dump.ts';
+import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp } from '../../../src/store/migrations.ts';
 import { openCore, type CoreHarness } from '../../support/core.ts';
 
 const opened: CoreHarness[] = [];
@@ -97,6 +99,17 @@ describe('IP lists in the store', () => {
     expect(pruned.plan.changes.map((c) => `${c.action} ${c.name}`)).toEqual(['delete 3_203.0.113.0/24']);
     await loadDump(core.ctx.store, dump);
     expect(await core.ctx.store.get('ip_lists', '3_203.0.113.0/24')).toMatchObject({ type: 3, protocols: 8, source: 'api' });
+  });
+
+  test('store version 5 holds them; reverting to 4 drops them and says how many', async () => {
+    const core = await openCore({ yaml: yaml('  - { ipornet: 10.0.0.0/8, type: 1 }\n') });
+    opened.push(core);
+    const logged: Record<string, unknown>[] = [];
+    expect(LATEST_SCHEMA_VERSION).toBe(5);
+    expect(await migrateDown(core.ctx.store, 4, (_level, event, fields) => void logged.push({ event, ...fields }))).toEqual([5]);
+    expect(await core.ctx.store.count('ip_lists')).toBe(0);
+    expect(logged).toContainEqual({ event: 'store_migration_drop', collection: 'ip_lists', records: 1 });
+    expect(await migrateUp(core.ctx.store)).toEqual([5]);
   });
 
   test('the config refuses entries SFTPGo would, and duplicates', async () => {

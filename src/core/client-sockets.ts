@@ -132,7 +132,7 @@ export class ClientSockets {
       // The per-host cap first, as SFTPGo: a host over its own cap is told so (and scored) even
       // when the server is full too. A safelisted host may exceed it (the defender's answer in SFTPGo).
       const max = this.#ctx.config.common?.max_per_host_connections ?? 0;
-      if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip)) return refuse(ip, 'max_per_host_connections');
+      if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip, opts.protocol)) return refuse(ip, 'max_per_host_connections');
       const overTotal = this.#overTotal();
       if (overTotal) return refuse(ip, overTotal);
     }

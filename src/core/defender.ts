@@ -1,15 +1,16 @@
 // The defender (SFTPGo's `common.defender`): a score per client IP inside an observation window,
 // fed by the security events every protocol reports (events.ts), and a ban once the score reaches
-// the threshold. Banned and blocklisted addresses are refused right after accept (auth/login.ts
-// admitConnection) and by the admin API. Safelisted addresses are never scored nor banned; the
-// blocklist wins over the safelist, as in SFTPGo.
+// the threshold. Banned and blocklisted addresses are refused right after accept (the login gate's
+// admit) and by the admin API. Safelisted addresses are never scored nor banned; the blocklist wins
+// over the safelist, as in SFTPGo. The safe and block lists are the IP lists' type 2 entries (per
+// protocol) plus the deprecated static lists of common.defender.
 //
 // Both tables are bounded: above entries_hard_limit the oldest scored hosts (by last event) and the
 // bans closest to expiry are dropped down to entries_soft_limit, so a flood of distinct addresses
 // costs at most hard_limit entries each.
 //
 // This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
-// config, the list files and the store.
+// config, the list files, the IP lists and the store.
 import { Buffer } from 'node:buffer';
 import type { LoginProtocol } from '../auth/login.ts';
 import type { Config } from '../config/load.ts';

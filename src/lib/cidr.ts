@@ -1,6 +1,7 @@
 // Client address checks against CIDRs or single addresses, IPv4 and IPv6 (IPv4-mapped IPv6
 // addresses match IPv4 ranges): admin allow lists, users' allowed_ip/denied_ip, the defender's
-// safe and block lists, certificates' source-address.
+// safe and block lists, certificates' source-address; and networks in the normalised form the IP
+// lists store.
 import { isIPv4, isIPv6 } from 'node:net';
 
 function v4(addr: string): bigint | undefined {

@@ -64,6 +64,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
 
   const written = { users: 0, folders: 0, admins: 0 };
   let ipLists = 0;
+  const declared: string[] = [];
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
   await runtime.records.write(async (tx) => {
@@ -107,7 +108,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       }
       // The config owns what it declares; the backup's copy gives way.
       if (current?.source === 'config') {
-        notUpdated.push(`IP list entry ${key}`);
+        declared.push(`ip_lists: ${spec.ipornet} (type ${spec.type}) is declared in the config file, kept as the config says`);
         continue;
       }
       await tx.putIpListEntry(spec, current);
@@ -117,7 +118,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
 
   const disconnected: string[] = [];
   if (mode === 2) for (const name of updatedUsers) if ((await opts.disconnect?.(name)) ?? 0) disconnected.push(name);
-  const warnings = [...result.warnings];
+  const warnings = [...result.warnings, ...declared];
   if (mode === 2 && !opts.disconnect && updatedUsers.length) warnings.push('mode 2: no server runs in this process, so no session was disconnected');
   await startScans(opts, result.users, result.folders.map((f) => f.name), new Set(notUpdated));
 

@@ -202,6 +202,28 @@ describe('/api/v2/iplists', () => {
   });
 });
 
+describe('SFTPGo backups', () => {
+  test("bring their entries; one the config declares stays as the config says, with a warning", async () => {
+    const backup = {
+      version: 17,
+      users: [],
+      folders: [],
+      admins: [],
+      ip_lists: [
+        { ipornet: '127.0.0.1/32', type: 1, mode: 1, protocols: 1, description: 'from SFTPGo', created_at: 1, updated_at: 1 },
+        { ipornet: '198.51.100.0/24', type: 3, mode: 1, protocols: 8, description: 'monitoring', created_at: 1, updated_at: 1 },
+      ],
+    };
+    const r = await api('POST', '/api/v2/loaddata?from=sftpgo', backup);
+    expect(r.status).toBe(200);
+    expect(r.json.ip_lists).toBe(1);
+    expect(r.json.warnings).toContain('ip_lists: 127.0.0.1/32 (type 1) is declared in the config file, kept as the config says');
+    expect((await api('GET', '/api/v2/iplists/1/127.0.0.1')).json).toMatchObject({ protocols: 0, description: 'the test runner' });
+    expect((await api('GET', `/api/v2/iplists/3/${encodeURIComponent('198.51.100.0/24')}`)).json).toMatchObject({ type: 3, protocols: 8, description: 'monitoring' });
+    expect((await api('DELETE', `/api/v2/iplists/3/${encodeURIComponent('198.51.100.0/24')}`)).status).toBe(200);
+  });
+});
+
 describe('type 2 entries are the defender', () => {
   test('mode 2 blocks an address the allow list lets in', async () => {
     expect((await ftpList('127.0.0.4')).body).not.toContain('hello.txt');

@@ -47,7 +47,7 @@ function entryOf(ctx: ApiContext, type: IpListType, ipornet?: string): ReturnTyp
   if (body.description !== undefined && typeof body.description !== 'string') details.push({ path: 'description', message: 'must be string' });
   const entry = { ipornet: ipornet ?? body.ipornet, type, mode: body.mode ?? 1, protocols: body.protocols ?? 0 };
   const problem = ipListEntryProblem(entry);
-  if (problem) details.push({ path: problem.startsWith('invalid IP') ? 'ipornet' : problem.includes('mode') ? 'mode' : 'protocols', message: problem });
+  if (problem) details.push({ path: problem.field, message: problem.message });
   if (details.length) throw Object.assign(new AppError('invalid', 'invalid IP list entry'), { details });
   const description = typeof body.description === 'string' ? body.description : undefined;
   return ipListSpec({ ipornet: entry.ipornet as string, type, mode: entry.mode as number, protocols: entry.protocols as number, ...(description ? { description } : {}) }, 'api');

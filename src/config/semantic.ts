@@ -80,7 +80,7 @@ export function checkSemantics(config: Config): Problem[] {
   const ipListKeys = new Set<string>();
   (config.ip_lists ?? []).forEach((e, i) => {
     const problem = ipListEntryProblem(e);
-    if (problem) return add(['ip_lists', i], problem);
+    if (problem) return add(['ip_lists', i, problem.field], problem.message);
     const key = `${e.type}_${normaliseIpOrNet(e.ipornet)}`;
     if (ipListKeys.has(key)) add(['ip_lists', i, 'ipornet'], `duplicate entry "${e.ipornet}" in list type ${e.type}`);
     ipListKeys.add(key);

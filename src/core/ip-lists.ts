@@ -19,14 +19,14 @@ export const IP_LIST_TYPES: readonly IpListType[] = [1, 2, 3];
 export const PROTOCOL_BITS: Record<LoginProtocol, number> = { SSH: 1, FTP: 2, DAV: 4, HTTP: 8 };
 const ALL_PROTOCOLS = 15;
 
-/** What SFTPGo refuses in an entry, beyond its JSON shape; undefined when it is good. */
-export function ipListEntryProblem(e: { ipornet?: unknown; type?: unknown; mode?: unknown; protocols?: unknown }): string | undefined {
-  if (!IP_LIST_TYPES.includes(e.type as IpListType)) return `invalid list type ${String(e.type)}`;
-  if (typeof e.ipornet !== 'string' || normaliseIpOrNet(e.ipornet) === undefined) return `invalid IP or network "${String(e.ipornet)}"`;
+/** What SFTPGo refuses in an entry, beyond its JSON shape, with the field at fault; undefined when it is good. */
+export function ipListEntryProblem(e: { ipornet?: unknown; type?: unknown; mode?: unknown; protocols?: unknown }): { field: 'type' | 'ipornet' | 'mode' | 'protocols'; message: string } | undefined {
+  if (!IP_LIST_TYPES.includes(e.type as IpListType)) return { field: 'type', message: `invalid list type ${String(e.type)}` };
+  if (typeof e.ipornet !== 'string' || normaliseIpOrNet(e.ipornet) === undefined) return { field: 'ipornet', message: `invalid IP or network "${String(e.ipornet)}"` };
   const mode = e.mode ?? 1;
-  if (e.type === 2 ? mode !== 1 && mode !== 2 : mode !== 1) return `invalid list mode: ${String(mode)}`;
+  if (e.type === 2 ? mode !== 1 && mode !== 2 : mode !== 1) return { field: 'mode', message: `invalid list mode: ${String(mode)}` };
   const p = e.protocols ?? 0;
-  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > ALL_PROTOCOLS) return `invalid protocols: ${String(p)}`;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > ALL_PROTOCOLS) return { field: 'protocols', message: `invalid protocols: ${String(p)}` };
   return undefined;
 }
 

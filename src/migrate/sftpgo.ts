@@ -362,7 +362,7 @@ function ipListsOf(list: unknown, ctx: Ctx): IPListEntry[] {
   const out: IPListEntry[] = [];
   (Array.isArray(list) ? list : []).forEach((e: Record<string, unknown>, i: number) => {
     const problem = ipListEntryProblem(e ?? {});
-    if (problem) return void ctx.warnings.push(`ip_lists[${i}] (${String(e?.ipornet ?? '')}): ${problem}, not imported`);
+    if (problem) return void ctx.warnings.push(`ip_lists[${i}].${problem.field} (${String(e?.ipornet ?? '')}): ${problem.message}, not imported`);
     const spec = ipListSpec({ ipornet: String(e.ipornet), type: e.type as IPListEntry['type'], mode: Number(e.mode ?? 1), protocols: Number(e.protocols ?? 0), ...(typeof e.description === 'string' && e.description ? { description: e.description } : {}) });
     out.push({ ipornet: spec.ipornet, type: spec.type, mode: spec.mode, protocols: spec.protocols, ...(spec.description ? { description: spec.description } : {}) });
   });

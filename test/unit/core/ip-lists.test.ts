@@ -29,10 +29,10 @@ describe('normaliseIpOrNet', () => {
   test('entry checks: list type, mode (deny only for the defender), protocols mask', () => {
     expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 1 })).toBeUndefined();
     expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 2, mode: 2, protocols: 15 })).toBeUndefined();
-    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 4 })).toBe('invalid list type 4');
-    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 1, mode: 2 })).toBe('invalid list mode: 2');
-    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 3, protocols: 16 })).toBe('invalid protocols: 16');
-    expect(ipListEntryProblem({ ipornet: 'x', type: 1 })).toBe('invalid IP or network "x"');
+    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 4 })).toEqual({ field: 'type', message: 'invalid list type 4' });
+    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 1, mode: 2 })).toEqual({ field: 'mode', message: 'invalid list mode: 2' });
+    expect(ipListEntryProblem({ ipornet: '10.0.0.0/8', type: 3, protocols: 16 })).toEqual({ field: 'protocols', message: 'invalid protocols: 16' });
+    expect(ipListEntryProblem({ ipornet: 'x', type: 1 })).toEqual({ field: 'ipornet', message: 'invalid IP or network "x"' });
   });
 });
 
@@ -115,7 +115,7 @@ describe('IP lists in the store', () => {
   test('the config refuses entries SFTPGo would, and duplicates', async () => {
     const entries = ['10.0.0.0/8, type: 1', '10.1.0.0/8, type: 1', 'bad, type: 2', '10.0.0.0/8, type: 1, mode: 2'].map((e) => `  - { ipornet: ${e} }\n`).join('');
     await expect(openCore({ yaml: yaml(entries) })).rejects.toThrow(
-      /ip_lists\[1\]\.ipornet.*duplicate entry \\"10\.1\.0\.0\/8\\" in list type 1[\s\S]*ip_lists\[2\].*invalid IP or network \\"bad\\"[\s\S]*ip_lists\[3\].*invalid list mode: 2/,
+      /ip_lists\[1\]\.ipornet.*duplicate entry \\"10\.1\.0\.0\/8\\" in list type 1[\s\S]*ip_lists\[2\]\.ipornet.*invalid IP or network \\"bad\\"[\s\S]*ip_lists\[3\]\.mode.*invalid list mode: 2/,
     );
   });
 });

@@ -161,7 +161,7 @@ describe('importSftpgoDump', () => {
       { ipornet: '10.0.0.0/8', type: 1, mode: 1, protocols: 0, description: 'office' },
       { ipornet: '2001:db8::1/128', type: 2, mode: 2, protocols: 3 },
     ]);
-    expect(out.warnings).toContain('ip_lists[2] (192.0.2.7): invalid list mode: 2, not imported');
+    expect(out.warnings).toContain('ip_lists[2].mode (192.0.2.7): invalid list mode: 2, not imported');
     expect(toYaml(out)).toContain('ip_lists:');
   });
 

@@ -18,6 +18,8 @@ const ADMIN_PASSWORD = 'Lists-Admin-1';
 let server: Server;
 let dir: string;
 let ports: { sftp: number; ftp: number; dav: number; api: number };
+let configFile: string;
+let configText: string;
 const lines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -27,9 +29,8 @@ beforeAll(async () => {
   writeFileSync(join(home, 'hello.txt'), 'hello');
   ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
   const file = join(dir, 'sftpgo.yaml');
-  writeFileSync(
-    file,
-    `common:
+  configFile = file;
+  configText = `common:
   allowlist_status: 1
   defender:
     enabled: true
@@ -62,8 +63,8 @@ admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
     permissions: ["*"]
-`,
-  );
+`;
+  writeFileSync(file, configText);
   const loaded = loadConfigFile(file);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: file }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
@@ -252,5 +253,23 @@ describe('type 2 entries are the defender', () => {
     expect(deprecated).toHaveLength(1);
     expect(deprecated[0]!.keys).toEqual(['common.defender.safelist']);
     expect(server.context.defender.isSafe('127.0.0.9')).toBe(true);
+  });
+});
+
+describe('a reload', () => {
+  test('reconciles the YAML: a new entry lets its address in, a removed one shuts it out, allowlist_status 0 opens the door', async () => {
+    expect((await ftpList('127.0.0.6')).body).not.toContain('hello.txt');
+    writeFileSync(configFile, configText.replace('  - { ipornet: 127.0.0.1, type: 1, description: the test runner }\n', '  - { ipornet: 127.0.0.1, type: 1, description: the test runner }\n  - { ipornet: 127.0.0.6, type: 1 }\n').replace('  - { ipornet: 127.0.0.2/32, type: 1, protocols: 1, description: SSH only }\n', ''));
+    expect((await api('POST', '/api/v2/reload')).status).toBe(200);
+    expect(lines.some((l) => l.event === 'reconcile_change' && l.kind === 'iplist' && l.name === '1_127.0.0.6/32' && l.action === 'create')).toBe(true);
+    expect((await ftpList('127.0.0.6')).body).toContain('hello.txt');
+    expect((await sftpLs('127.0.0.2')).ok).toBe(false);
+
+    writeFileSync(configFile, configText.replace('  allowlist_status: 1\n', ''));
+    expect((await api('POST', '/api/v2/reload')).status).toBe(200);
+    expect((await ftpList('127.0.0.7')).body).toContain('hello.txt');
+    expect((await api('GET', '/api/v2/status')).json.allow_list).toEqual({ is_active: false });
+    // One deprecation line per start, not per reload.
+    expect(lines.filter((l) => l.event === 'config_deprecated')).toHaveLength(1);
   });
 });

@@ -169,7 +169,7 @@ export class RateLimiters {
   }
 }
 
-/** SFTPGo's Retry-After for a refused wait: whole seconds, rounded from the wait plus half a second. */
+/** SFTPGo's Retry-After for a refused wait: the wait plus just under half a second, rounded to whole seconds. */
 export function retryAfterSeconds(ms: number): string {
-  return String(Math.max(1, Math.round((ms + 500) / 1000)));
+  return String(Math.max(1, Math.round((ms + 499.999999) / 1000)));
 }

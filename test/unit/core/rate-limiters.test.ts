@@ -37,7 +37,8 @@ describe('RateLimiters', () => {
     expect(rl.take('a', 'HTTP').retryAfterMs).toBeCloseTo(30_000);
     tick(20_001);
     expect(rl.take('a', 'HTTP').delayMs).toBeCloseTo(9_999, 0);
-    expect(retryAfterSeconds(30_000)).toBe('31');
+    expect(retryAfterSeconds(30_000)).toBe('30');
+    expect(retryAfterSeconds(30_001)).toBe('31');
     expect(retryAfterSeconds(100)).toBe('1');
   });
 

@@ -13,6 +13,7 @@ import { acceptBody } from './shapes.ts';
 import { touchApiKey } from './api-keys.ts';
 import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
+import { retryAfterSeconds } from '../core/rate-limiters.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
 
@@ -61,8 +62,12 @@ export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
   // Banned and blocklisted addresses get nothing, not even the open endpoints (as in SFTPGo).
   app.use('*', async (c, next) => {
     const ip = plainIp(c.env?.remoteAddress);
-    if (!runtime.gate.admitRequest(ip, 'HTTP')) return next();
-    return errorResponse(c, 403, 'access denied from this address');
+    if (runtime.gate.admitRequest(ip, 'HTTP')) return errorResponse(c, 403, 'access denied from this address');
+    const retryAfterMs = await runtime.gate.limitRequest(ip, 'HTTP');
+    if (retryAfterMs === undefined) return next();
+    const res = errorResponse(c, 429, 'rate limit exceeded');
+    res.headers.set('Retry-After', retryAfterSeconds(retryAfterMs));
+    return res;
   });
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, { jwtKey, verifiedKeys }));
   app.notFound((c) => errorResponse(c, 404, 'not found'));
@@ -174,3 +179,4 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
   }
   return undefined;
 }
+

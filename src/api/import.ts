@@ -17,6 +17,8 @@ import { effectiveFolder, emptyUsage, splitPassword } from '../store/records.ts'
 import { sortKeys } from '../store/canonical.ts';
 import { userWithGroups } from '../store/groups.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
+import { ipListSpec } from '../core/ip-lists.ts';
+import { ipListKey } from '../store/store.ts';
 
 /** SFTPGo's loaddata `mode`. */
 export type LoadMode = 0 | 1 | 2;
@@ -41,6 +43,8 @@ export interface SftpgoImportSummary {
   groups: number;
   admins: number;
   roles: number;
+  /** IP list entries written. */
+  ip_lists: number;
   warnings: string[];
   /** Records left out, each with why; the rest was imported. */
   skipped: FieldError[];
@@ -64,6 +68,8 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   for (const a of result.admins) await add('admins', a.username, a);
 
   const written = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
+  let ipLists = 0;
+  const declared: string[] = [];
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
   await runtime.records.write(async (tx) => {
@@ -112,16 +118,32 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       written[p.plural]++;
       if (current && k.kind === 'user') updatedUsers.push(p.name);
     }
+    for (const e of result.ip_lists) {
+      const spec = ipListSpec(e, 'api');
+      const key = ipListKey(spec.type, spec.ipornet);
+      const current = await tx.ipListEntry(key);
+      if (current && mode === 1) {
+        notUpdated.push(`IP list entry ${key}`);
+        continue;
+      }
+      // The config owns what it declares; the backup's copy gives way.
+      if (current?.source === 'config') {
+        declared.push(`ip_lists: ${spec.ipornet} (type ${spec.type}) is declared in the config file, kept as the config says`);
+        continue;
+      }
+      await tx.putIpListEntry(spec, current);
+      ipLists++;
+    }
   });
 
   const disconnected: string[] = [];
   if (mode === 2) for (const name of updatedUsers) if ((await opts.disconnect?.(name)) ?? 0) disconnected.push(name);
-  const warnings = [...result.warnings];
+  const warnings = [...result.warnings, ...declared];
   if (mode === 2 && !opts.disconnect && updatedUsers.length) warnings.push('mode 2: no server runs in this process, so no session was disconnected');
   await startScans(opts, result.users, result.folders.map((f) => f.name), new Set(notUpdated));
 
-  const summary: SftpgoImportSummary = { ...written, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
-  runtime.log('info', 'import_sftpgo', { ...written, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
+  const summary: SftpgoImportSummary = { ...written, ip_lists: ipLists, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
+  runtime.log('info', 'import_sftpgo', { ...written, ip_lists: ipLists, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
   for (const w of warnings) runtime.log('warn', 'import_sftpgo_warning', { warning: w, by: opts.by });
   for (const e of result.skipped) runtime.log('warn', 'import_sftpgo_skipped', { path: e.path, reason: e.message, by: opts.by });
   return summary;

@@ -7,6 +7,7 @@ import type { ApiContext } from './app.ts';
 import { ADMIN_ROUTES, touchAdminLogin } from './admin-routes.ts';
 import { API_KEY_ROUTES } from './api-keys.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
+import { IP_LIST_ROUTES } from './ip-list-routes.ts';
 import { basicLogin, DEFAULT_TOKEN_VALIDITY, issueToken, reportRefusal, type Permission } from './auth.ts';
 import { errorResponse } from './respond.ts';
 import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } from './import.ts';
@@ -209,6 +210,7 @@ export const ROUTES: Route[] = [
       return errorResponse(ctx.c, 400, 'the config was rejected; the running state is unchanged', (r.errors ?? []).map(splitIssue));
     } },
   ...DEFENDER_ROUTES,
+  ...IP_LIST_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

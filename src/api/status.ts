@@ -2,6 +2,7 @@
 // `ConnectionStatus`): each service's state and bindings as configured, the live connections with
 // their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count
 // and the store's record counts.
+import { rateLimitersStatus } from '../core/rate-limiters.ts';
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
 
@@ -60,9 +61,8 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     defender: { is_active: runtime.defender.enabled },
     // One TOTP configuration, fixed (SHA-1, 6 digits, 30 s): the one SFTPGo calls "Default".
     mfa: { is_active: true, totp_configs: [{ name: 'Default', algo: 'sha1' }] },
-    // Neither a global IP allow list nor rate limiters exist here.
-    allow_list: { is_active: false },
-    rate_limiters: { is_active: false, protocols: [] },
+    allow_list: { is_active: runtime.config.common?.allowlist_status === 1 },
+    rate_limiters: rateLimitersStatus(runtime.config.common?.rate_limiters),
     store: {
       users: await runtime.store.count('users'),
       folders: await runtime.store.count('folders'),

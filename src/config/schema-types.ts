@@ -76,6 +76,10 @@ export interface SFTPGoTSConfiguration {
    * Roles delegate administration: an admin with a role sees and manages only the users of that role (SFTPGo 2.7's roles).
    */
   roles?: Role[];
+  /**
+   * IP list entries (SFTPGo's IP lists): the allow list (type 1, consulted when common.allowlist_status is 1), the defender's safe/block list (type 2) and the rate limiters' safe list (type 3). Reconciled into the store like users; entries added through /api/v2/iplists are kept beside them.
+   */
+  ip_lists?: IPListEntry[];
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -191,11 +195,69 @@ export interface Common {
     observation_time?: number;
     entries_soft_limit?: number;
     entries_hard_limit?: number;
+    /**
+     * Deprecated (SFTPGo replaced it with ip_lists entries of type 2): still honoured, with a warning logged once per start.
+     */
     safelist?: string[];
+    /**
+     * Deprecated (SFTPGo replaced it with ip_lists entries of type 2): still honoured, with a warning logged once per start.
+     */
     blocklist?: string[];
+    /**
+     * Deprecated (SFTPGo replaced it with ip_lists entries of type 2): still honoured, with a warning logged once per start.
+     */
     safelist_file?: string;
+    /**
+     * Deprecated (SFTPGo replaced it with ip_lists entries of type 2): still honoured, with a warning logged once per start.
+     */
     blocklist_file?: string;
   };
+  /**
+   * 1: only client addresses on the allow list (ip_lists entries of type 1, per protocol) may connect; any other connection is closed right after accept (FTP: 421 first). 0: off (the default).
+   */
+  allowlist_status?: 0 | 1;
+  /**
+   * Token-bucket rate limiters, as in SFTPGo. SSH and FTP count new connections, WebDAV and HTTP count requests; a client over the limit is refused (SSH: disconnected before authentication, FTP: 421, WebDAV and HTTP: 429 with Retry-After). Addresses on the rate limiters' safe list (ip_lists type 3) are exempt.
+   */
+  rate_limiters?: RateLimiter[];
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "RateLimiter".
+ */
+export interface RateLimiter {
+  /**
+   * Events allowed per period; 0 (the default) turns the limiter off.
+   */
+  average?: number;
+  /**
+   * The period in milliseconds (default 1000).
+   */
+  period?: number;
+  /**
+   * Events allowed at once before the average applies (default 1).
+   */
+  burst?: number;
+  /**
+   * 1: one bucket for every client; 2: one bucket per client address (the default).
+   */
+  type?: 1 | 2;
+  /**
+   * The protocols limited: SSH, FTP, DAV (WebDAV), HTTP (the REST API). Absent: all four (SFTPGo's default); an empty list turns the limiter off.
+   */
+  protocols?: ('SSH' | 'FTP' | 'DAV' | 'HTTP')[];
+  /**
+   * Per-source limiters only: each refusal scores score_limit_exceeded in the defender.
+   */
+  generate_defender_events?: boolean;
+  /**
+   * Per-source limiters: buckets kept after a cleanup (least recently used dropped first).
+   */
+  entries_soft_limit?: number;
+  /**
+   * Per-source limiters: buckets that trigger a cleanup; must be greater than entries_soft_limit.
+   */
+  entries_hard_limit?: number;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -980,5 +1042,28 @@ export interface Role {
    * SFTPGo's role names: letters, digits and - _ . ~, 1 to 255 of them.
    */
   name: string;
+  description?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "IPListEntry".
+ */
+export interface IPListEntry {
+  /**
+   * An IP address or a CIDR network (a bare address is stored as /32 or /128).
+   */
+  ipornet: string;
+  /**
+   * 1: allow list; 2: defender (mode 1 safe list, mode 2 block list); 3: rate limiters' safe list.
+   */
+  type: 1 | 2 | 3;
+  /**
+   * 1: allow; 2: deny (type 2 only).
+   */
+  mode?: 1 | 2;
+  /**
+   * Bitmask of the protocols the entry applies to: 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP; 0: all.
+   */
+  protocols?: number;
   description?: string;
 }

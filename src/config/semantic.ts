@@ -9,7 +9,9 @@ import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 import { defenderProblems } from '../core/defender.ts';
 import { oneShot } from '../lib/jit.ts';
-import { isAddressOrCidr } from '../lib/cidr.ts';
+import { isAddressOrCidr, normaliseIpOrNet } from '../lib/cidr.ts';
+import { ipListEntryProblem } from '../core/ip-lists.ts';
+import { rateLimiterProblems } from '../core/rate-limiters.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -91,6 +93,15 @@ export function checkSemantics(config: Config): Problem[] {
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
   for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
+  for (const p of rateLimiterProblems(config.common?.rate_limiters)) add(['common', 'rate_limiters', ...p.path], p.message);
+  const ipListKeys = new Set<string>();
+  (config.ip_lists ?? []).forEach((e, i) => {
+    const problem = ipListEntryProblem(e);
+    if (problem) return add(['ip_lists', i, problem.field], problem.message);
+    const key = `${e.type}_${normaliseIpOrNet(e.ipornet)}`;
+    if (ipListKeys.has(key)) add(['ip_lists', i, 'ipornet'], `duplicate entry "${e.ipornet}" in list type ${e.type}`);
+    ipListKeys.add(key);
+  });
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
   return problems;

@@ -19,7 +19,6 @@ const KEYS: Record<string, string> = {
   smtp: 'this server sends no email',
   kms: "secrets are sealed with the data directory's key; there are no KMS providers",
   plugins: 'SFTPGo plugins cannot run here',
-  'common.rate_limiters': 'there are no rate limiters yet',
   'common.event_manager': 'there are no event rules yet',
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',
   'sftpd.folder_prefix': 'SFTPGo dropped it too: SFTP paths start at the user\'s root',

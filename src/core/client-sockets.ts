@@ -6,6 +6,7 @@
 //   - the PROXY protocol (common.proxy_protocol, proxy_allowed, proxy_skipped): which sources may
 //     or must send a header, reading it under a deadline and a size limit, and putting back the
 //     bytes that follow it;
+//   - the allow list (common.allowlist_status 1: IP list entries of type 1 for the protocol);
 //   - the client address of each accepted socket (the header's or the peer's), which every later
 //     step (logs, hooks, IP filters, the defender, the connections API) reads through `addressOf`.
 // A refused socket is closed before any SSH banner, TLS handshake or FTP greeting, and logged once
@@ -118,6 +119,9 @@ export class ClientSockets {
     }
     // Gone while its header was read: nothing to count or hand over.
     if (socket.destroyed) return void release();
+    // common.allowlist_status 1: only the allow list's addresses get past the door (SFTPGo checks it
+    // before the caps, so a refused host takes no per-host place).
+    if (this.#ctx.config.common?.allowlist_status === 1 && this.#ctx.ipLists.match(1, ip, opts.protocol) === undefined) return refuse(ip, 'not_allowed');
     if (counted) {
       this.#perHost.set(ip, (this.#perHost.get(ip) ?? 0) + 1);
       holds.push(() => {
@@ -128,7 +132,7 @@ export class ClientSockets {
       // The per-host cap first, as SFTPGo: a host over its own cap is told so (and scored) even
       // when the server is full too. A safelisted host may exceed it (the defender's answer in SFTPGo).
       const max = this.#ctx.config.common?.max_per_host_connections ?? 0;
-      if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip)) return refuse(ip, 'max_per_host_connections');
+      if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip, opts.protocol)) return refuse(ip, 'max_per_host_connections');
       const overTotal = this.#overTotal();
       if (overTotal) return refuse(ip, overTotal);
     }

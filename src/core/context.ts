@@ -20,6 +20,8 @@ import { hashingOptions, Records } from '../store/records.ts';
 import { backendServices, type BackendServices } from './login.ts';
 import { QuotaScans } from './quota-scan.ts';
 import { CurrentUsers } from './current-users.ts';
+import { IpLists } from './ip-lists.ts';
+import { RateLimiters } from './rate-limiters.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -44,6 +46,10 @@ export class ServerContext {
   readonly log: Log;
   readonly metrics = new Metrics();
   readonly defender: Defender;
+  /** The IP lists (allow list, defender entries, rate limiters' safe list), loaded by the defender service. */
+  readonly ipLists: IpLists;
+  /** common.rate_limiters' buckets. */
+  readonly rateLimiters = new RateLimiters();
   /** Custom actions (common.actions): the queue and its hook runs. */
   readonly actions: Actions;
   /** Accepted TOTP codes, so that each is good once. */
@@ -82,6 +88,7 @@ export class ServerContext {
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
+    this.ipLists = new IpLists(init.store);
     this.actions = new Actions({ log: this.log, metrics: this.metrics });
     this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);

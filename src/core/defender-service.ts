@@ -1,5 +1,6 @@
 // Runs the defender inside `serve`: settings from `common.defender` (again on every reload), the
-// safelist/blocklist files, and the bans kept in the store so they survive a restart. Ban changes
+// safelist/blocklist files, the IP lists (loaded here, first of all services, so every listener
+// finds them ready; type 2 entries are the defender's own), and the bans kept in the store so they survive a restart. Ban changes
 // are written in one transaction per short interval rather than one per event, so a flood of
 // failed logins costs few store writes.
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import type { Log } from '../log.ts';
 import type { Service, ServiceFactory } from './service.ts';
 import type { Store } from '../store/store.ts';
 import { defenderSettings, type Defender } from './defender.ts';
+import type { IpLists } from './ip-lists.ts';
+import type { LoginProtocol } from '../auth/login.ts';
 
 const FLUSH_MS = 500;
 
@@ -41,9 +44,20 @@ function readList(file: string | undefined, field: string): string[] {
   }
 }
 
-export function configureDefender(d: Defender, config: Config): void {
+/** `lists`: the IP lists whose type 2 entries join the safe list (mode 1) and the block list (mode 2). */
+export function configureDefender(d: Defender, config: Config, lists?: IpLists): void {
   const cfg = config.common?.defender;
-  d.configure(defenderSettings(cfg, { safelist: readList(cfg?.safelist_file, 'safelist_file'), blocklist: readList(cfg?.blocklist_file, 'blocklist_file') }));
+  const listed = lists && ((ip: string, protocol: LoginProtocol | undefined) => (lists.size(2) ? lists.match(2, ip, protocol) : undefined));
+  d.configure(defenderSettings(cfg, { safelist: readList(cfg?.safelist_file, 'safelist_file'), blocklist: readList(cfg?.blocklist_file, 'blocklist_file') }, listed));
+}
+
+/** The static list keys SFTPGo replaced with IP lists of type 2; still honoured here. */
+function deprecatedListKeys(config: Config): string[] {
+  const cfg = config.common?.defender ?? {};
+  return (['safelist', 'blocklist', 'safelist_file', 'blocklist_file'] as const).filter((k) => {
+    const v = cfg[k];
+    return Array.isArray(v) ? v.length > 0 : Boolean(v);
+  });
 }
 
 /** Keeps the store's `bans` collection in step with the defender's ban table, in batches. */
@@ -98,13 +112,17 @@ export const defenderService: ServiceFactory = (runtime): Service => {
   return {
     name: 'defender',
     async start() {
-      configureDefender(defender, runtime.config);
+      await runtime.ipLists.load();
+      const deprecated = deprecatedListKeys(runtime.config);
+      if (deprecated.length)
+        log('warn', 'config_deprecated', { keys: deprecated.map((k) => `common.defender.${k}`), use: 'ip_lists entries of type 2 (mode 1 safe, mode 2 blocked)' });
+      configureDefender(defender, runtime.config, runtime.ipLists);
       await journal.restore(defender);
       defender.onBanChange((ip, until) => journal.note(ip, until));
     },
     async reload(config: Config) {
       try {
-        configureDefender(defender, config);
+        configureDefender(defender, config, runtime.ipLists);
       } catch (err) {
         // The running lists stay; the rest of the reload already applied.
         log('error', 'defender_reload_failed', { error: (err as Error).message });
@@ -112,6 +130,7 @@ export const defenderService: ServiceFactory = (runtime): Service => {
     },
     async stop() {
       defender.onBanChange(undefined);
+      runtime.ipLists.close();
       await journal.flush();
     },
   };

@@ -1,16 +1,18 @@
 // The defender (SFTPGo's `common.defender`): a score per client IP inside an observation window,
 // fed by the security events every protocol reports (events.ts), and a ban once the score reaches
-// the threshold. Banned and blocklisted addresses are refused right after accept (auth/login.ts
-// admitConnection) and by the admin API. Safelisted addresses are never scored nor banned; the
-// blocklist wins over the safelist, as in SFTPGo.
+// the threshold. Banned and blocklisted addresses are refused right after accept (the login gate's
+// admit) and by the admin API. Safelisted addresses are never scored nor banned; the blocklist wins
+// over the safelist, as in SFTPGo. The safe and block lists are the IP lists' type 2 entries (per
+// protocol) plus the deprecated static lists of common.defender.
 //
 // Both tables are bounded: above entries_hard_limit the oldest scored hosts (by last event) and the
 // bans closest to expiry are dropped down to entries_soft_limit, so a flood of distinct addresses
 // costs at most hard_limit entries each.
 //
 // This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
-// config, the list files and the store.
+// config, the list files, the IP lists and the store.
 import { Buffer } from 'node:buffer';
+import type { LoginProtocol } from '../auth/login.ts';
 import type { Config } from '../config/load.ts';
 import { cidrMatcher, isAddressOrCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
@@ -31,8 +33,9 @@ export interface DefenderSettings {
   observationMs: number;
   softLimit: number;
   hardLimit: number;
-  safe: (ip: string) => boolean;
-  blocked: (ip: string) => boolean;
+  /** `protocol` undefined: listed for any protocol. */
+  safe: (ip: string, protocol?: LoginProtocol) => boolean;
+  blocked: (ip: string, protocol?: LoginProtocol) => boolean;
 }
 
 /** SFTPGo's defaults. */
@@ -52,8 +55,14 @@ export const DEFENDER_DEFAULTS = {
 
 const MINUTE = 60_000;
 
-/** Settings from `common.defender` plus the contents of the safelist/blocklist files. */
-export function defenderSettings(cfg: DefenderConfig | undefined, files: { safelist?: string[]; blocklist?: string[] } = {}): DefenderSettings {
+/** Where else an address may be safe or blocked: the IP lists' type 2 entries (mode 1 or 2). */
+export type ListedMode = (ip: string, protocol: LoginProtocol | undefined) => 1 | 2 | undefined;
+
+/**
+ * Settings from `common.defender` plus the contents of the safelist/blocklist files and, through
+ * `listed`, the IP lists' defender entries.
+ */
+export function defenderSettings(cfg: DefenderConfig | undefined, files: { safelist?: string[]; blocklist?: string[] } = {}, listed?: ListedMode): DefenderSettings {
   const c = { ...DEFENDER_DEFAULTS, ...cfg };
   const hard = Math.max(1, c.entries_hard_limit);
   return {
@@ -65,9 +74,14 @@ export function defenderSettings(cfg: DefenderConfig | undefined, files: { safel
     observationMs: c.observation_time * MINUTE,
     hardLimit: hard,
     softLimit: Math.min(Math.max(1, c.entries_soft_limit), hard),
-    safe: cidrMatcher([...(c.safelist ?? []), ...(files.safelist ?? [])]),
-    blocked: cidrMatcher([...(c.blocklist ?? []), ...(files.blocklist ?? [])]),
+    safe: either(cidrMatcher([...(c.safelist ?? []), ...(files.safelist ?? [])]), listed, 1),
+    blocked: either(cidrMatcher([...(c.blocklist ?? []), ...(files.blocklist ?? [])]), listed, 2),
   };
+}
+
+function either(fixed: (ip: string) => boolean, listed: ListedMode | undefined, mode: 1 | 2): (ip: string, protocol?: LoginProtocol) => boolean {
+  if (!listed) return fixed;
+  return (ip, protocol) => fixed(ip) || listed(ip, protocol) === mode;
 }
 
 /** Config checks the schema cannot express (SFTPGo refuses the same). */
@@ -103,7 +117,9 @@ export function eventForLoginFailure(reason: string): HostEvent | undefined {
 }
 
 // Refusals that say nothing about the client itself: the server is full, or a proxy setup is wrong.
-const UNSCORED_REFUSALS: ReadonlySet<string> = new Set(['max_total_connections', 'proxy_source_not_allowed', 'proxy_header_missing']);
+// Not on the allow list: an operator's choice, not the client's doing (SFTPGo does not score it).
+// Rate limit refusals are scored by the limiter itself when its generate_defender_events says so.
+const UNSCORED_REFUSALS: ReadonlySet<string> = new Set(['max_total_connections', 'proxy_source_not_allowed', 'proxy_header_missing', 'not_allowed', 'rate_limit_exceeded']);
 
 /**
  * What a `connection_refused` reason counts as. A ban or the blocklist is not scored again (the ban
@@ -192,11 +208,11 @@ export class Defender {
    * Whether a new connection from `ip` may proceed: 'blocklisted', 'banned', or undefined. A banned
    * host knocking again has its ban extended by ban_time_increment percent (SFTPGo's rule).
    */
-  admit(rawIp: string): 'banned' | 'blocklisted' | undefined {
+  admit(rawIp: string, protocol?: LoginProtocol): 'banned' | 'blocklisted' | undefined {
     const s = this.#settings;
     if (!s.enabled) return undefined;
     const ip = plainIp(rawIp);
-    if (s.blocked(ip)) return 'blocklisted';
+    if (s.blocked(ip, protocol)) return 'blocklisted';
     const until = this.#activeBan(ip);
     if (until === undefined) return undefined;
     const extended = until + (s.banTimeMs * s.banTimeIncrement) / 100;
@@ -208,26 +224,26 @@ export class Defender {
   }
 
   /** Whether `ip` is banned or blocklisted right now, without touching the ban. */
-  isBanned(rawIp: string): boolean {
+  isBanned(rawIp: string, protocol?: LoginProtocol): boolean {
     const s = this.#settings;
     if (!s.enabled) return false;
     const ip = plainIp(rawIp);
-    return s.blocked(ip) || this.#activeBan(ip) !== undefined;
+    return s.blocked(ip, protocol) || this.#activeBan(ip) !== undefined;
   }
 
   /** Whether `ip` is on the safelist of an enabled defender (SFTPGo lets it past the per-host cap). */
-  isSafe(rawIp: string): boolean {
+  isSafe(rawIp: string, protocol?: LoginProtocol): boolean {
     const s = this.#settings;
-    return s.enabled && s.safe(plainIp(rawIp));
+    return s.enabled && s.safe(plainIp(rawIp), protocol);
   }
 
   /** Adds an event's score; bans the host when its total within the observation time reaches the threshold. */
-  record(rawIp: string, event: HostEvent): void {
+  record(rawIp: string, event: HostEvent, protocol?: LoginProtocol): void {
     const s = this.#settings;
     if (!s.enabled) return;
     const ip = plainIp(rawIp);
     const score = s.scores[event];
-    if (!ip || score <= 0 || s.safe(ip) || s.blocked(ip) || this.#activeBan(ip) !== undefined) return;
+    if (!ip || score <= 0 || s.safe(ip, protocol) || s.blocked(ip, protocol) || this.#activeBan(ip) !== undefined) return;
     const now = this.#now();
     const from = now - s.observationMs;
     let h = this.#hosts.get(ip);

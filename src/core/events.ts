@@ -30,7 +30,7 @@ export function loginFailed(r: Reporter, f: LoginFailure): void {
     if (event === 'no_auth') r.metrics.inc('sftpgo_no_auth_total');
     else r.metrics.countLogin(f.method, false);
   }
-  if (event) r.defender.record(f.ip, event);
+  if (event) r.defender.record(f.ip, event, f.protocol);
 }
 
 export interface ConnectionRefusal {
@@ -44,7 +44,7 @@ export function connectionRefused(to: Reporter, r: ConnectionRefusal): void {
   to.log('warn', 'connection_refused', { ip: r.ip, protocol: r.protocol, reason: r.reason });
   to.metrics.inc('sftpgo_connection_refused_total', { protocol: r.protocol, reason: r.reason });
   const event = eventForRefusal(r.reason);
-  if (event) to.defender.record(r.ip, event);
+  if (event) to.defender.record(r.ip, event, r.protocol);
 }
 
 export interface ProtocolErrorReport {

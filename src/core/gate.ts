@@ -1,7 +1,8 @@
 // The login gate: the one way in for every front-end (SFTP/SCP, FTP/S, WebDAV, the admin API).
 // It owns the order of a login and the lines it leaves behind:
 //
-//   admit         right after accept, before any protocol byte: defender bans, post-connect hook
+//   admit         right after accept, before any protocol byte: defender bans, rate limiters (SSH
+//                 and FTP per connection; WebDAV and HTTP per request: limitRequest), post-connect hook
 //   authenticate  the credentials (auth/login.ts: stored hash or hooks, external auth, TOTP); SSH's
 //                 multi-step methods drive the same steps through `steps`
 //   open          account checks (status, expiration, max_sessions, FTP's ftp_security), the user's
@@ -119,7 +120,7 @@ export class LoginGate {
     let p = this.#admissions.get(socket);
     // A ban that starts while the socket is open (failed logins over one keep-alive connection or
     // one SSH session) closes it at the next attempt.
-    if (p && ctx.defender.isBanned(ip)) {
+    if (p && ctx.defender.isBanned(ip, protocol)) {
       const banned = p.then((reason) => {
         if (!reason) connectionRefused(ctx, { ip, protocol, reason: 'banned' });
         return reason ?? 'banned';
@@ -141,8 +142,10 @@ export class LoginGate {
 
   async #admitConnection(ip: string, protocol: LoginProtocol): Promise<string | undefined> {
     // The defender's ban list first: a banned address costs no hook run.
-    const banned = this.#ctx.defender.admit(ip);
+    const banned = this.#ctx.defender.admit(ip, protocol);
     if (banned) return banned;
+    // SSH and FTP spend a rate limiter token per connection (WebDAV and HTTP per request: limitRequest).
+    if ((protocol === 'SSH' || protocol === 'FTP') && (await this.#takeRate(ip, protocol)) !== undefined) return 'rate_limit_exceeded';
     return postConnectRefusal(this.#ctx.config, ip, protocol, this.#ctx.log);
   }
 
@@ -152,9 +155,38 @@ export class LoginGate {
    */
   admitRequest(ip: string, protocol: LoginProtocol): string | undefined {
     const plain = plainIp(ip);
-    const refused = this.#ctx.defender.admit(plain);
+    const refused = this.#ctx.defender.admit(plain, protocol);
     if (refused) connectionRefused(this.#ctx, { ip: plain, protocol, reason: refused });
     return refused;
+  }
+
+  /**
+   * One WebDAV or HTTP request through common.rate_limiters: resolves undefined once it may go on
+   * (after a short wait, when the bucket asks for one), or the milliseconds the client should wait
+   * when refused (logged as `connection_refused`, reason `rate_limit_exceeded`).
+   */
+  async limitRequest(rawIp: string, protocol: LoginProtocol): Promise<number | undefined> {
+    const ip = plainIp(rawIp);
+    const retryAfterMs = await this.#takeRate(ip, protocol);
+    if (retryAfterMs !== undefined) connectionRefused(this.#ctx, { ip, protocol, reason: 'rate_limit_exceeded' });
+    return retryAfterMs;
+  }
+
+  /** A rate limiter token, waited for when the wait is short; the refused wait otherwise (scored when the limiter asks). */
+  async #takeRate(ip: string, protocol: LoginProtocol): Promise<number | undefined> {
+    const ctx = this.#ctx;
+    const limiters = ctx.rateLimiters;
+    limiters.configure(ctx.config.common?.rate_limiters);
+    if (!limiters.limits(protocol)) return undefined;
+    // The rate limiters' safe list (IP lists type 3) is never limited.
+    if (ctx.ipLists.size(3) && ctx.ipLists.match(3, ip, protocol) !== undefined) return undefined;
+    const v = limiters.take(ip, protocol);
+    if (v.retryAfterMs === undefined) {
+      if (v.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, v.delayMs));
+      return undefined;
+    }
+    if (v.defenderEvent) ctx.defender.record(ip, 'limit_exceeded', protocol);
+    return v.retryAfterMs;
   }
 
   /** A login by password (FTP, WebDAV, SSH's password method when it is the only step). */

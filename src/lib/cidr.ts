@@ -1,6 +1,7 @@
 // Client address checks against CIDRs or single addresses, IPv4 and IPv6 (IPv4-mapped IPv6
 // addresses match IPv4 ranges): admin allow lists, users' allowed_ip/denied_ip, the defender's
-// safe and block lists, certificates' source-address.
+// safe and block lists, certificates' source-address; and networks in the normalised form the IP
+// lists store.
 import { isIPv4, isIPv6 } from 'node:net';
 
 function v4(addr: string): bigint | undefined {
@@ -23,7 +24,8 @@ function v6(addr: string): bigint | undefined {
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
 }
 
-function parse(addr: string): { bits: 32 | 128; value: bigint } | undefined {
+/** An address as a number of its family's width; IPv4-mapped IPv6 addresses are IPv4. */
+export function parseAddress(addr: string): { bits: 32 | 128; value: bigint } | undefined {
   const a4 = v4(addr);
   if (a4 !== undefined) return { bits: 32, value: a4 };
   const a6 = v6(addr);
@@ -36,8 +38,8 @@ function parse(addr: string): { bits: 32 | 128; value: bigint } | undefined {
 /** True when `ip` is inside `cidr` ("10.0.0.0/8", "::1/128", or a bare address). */
 export function inCidr(ip: string, cidr: string): boolean {
   const [net, len] = cidr.trim().split('/') as [string, string | undefined];
-  const n = parse(net);
-  const a = parse(ip);
+  const n = parseAddress(net);
+  const a = parseAddress(ip);
   if (!n || !a || n.bits !== a.bits) return false;
   const prefix = len === undefined ? n.bits : Number(len);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > n.bits) return false;
@@ -53,7 +55,7 @@ export function allowedBy(list: readonly string[] | undefined, ip: string): bool
 /** True for a single address or a CIDR network, IPv4 or IPv6. */
 export function isAddressOrCidr(entry: string): boolean {
   const [net, len] = entry.trim().split('/') as [string, string | undefined];
-  const n = parse(net);
+  const n = parseAddress(net);
   if (!n) return false;
   if (len === undefined) return true;
   const prefix = Number(len);
@@ -70,7 +72,7 @@ export function cidrMatcher(list: readonly string[]): (ip: string) => boolean {
   const nets: { bits: 32 | 128; shift: bigint; value: bigint }[] = [];
   for (const entry of list) {
     const [net, len] = entry.trim().split('/') as [string, string | undefined];
-    const n = parse(net);
+    const n = parseAddress(net);
     if (!n) continue;
     const prefix = len === undefined ? n.bits : Number(len);
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > n.bits) continue;
@@ -79,9 +81,54 @@ export function cidrMatcher(list: readonly string[]): (ip: string) => boolean {
   }
   if (single.size === 0 && nets.length === 0) return () => false;
   return (ip) => {
-    const a = parse(ip);
+    const a = parseAddress(ip);
     if (!a) return false;
     if (single.has(`${a.bits}:${a.value}`)) return true;
     return nets.some((n) => n.bits === a.bits && a.value >> n.shift === n.value);
   };
+}
+
+/**
+ * The network an address or CIDR names, as SFTPGo stores it: a bare address gets /32 or /128, host
+ * bits are cleared, an IPv4-mapped IPv6 network becomes IPv4. Undefined when it is neither.
+ */
+export function normaliseIpOrNet(text: string): string | undefined {
+  const trimmed = text.trim();
+  const slash = trimmed.indexOf('/');
+  const addr = slash < 0 ? trimmed : trimmed.slice(0, slash);
+  const lenText = slash < 0 ? undefined : trimmed.slice(slash + 1);
+  const a = parseAddress(addr);
+  if (!a) return undefined;
+  let prefix: number = a.bits;
+  if (lenText !== undefined) {
+    if (!/^\d{1,3}$/.test(lenText)) return undefined;
+    prefix = Number(lenText);
+    // ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+    if (a.bits === 32 && addr.includes(':')) prefix -= 96;
+    if (prefix < 0 || prefix > a.bits) return undefined;
+  }
+  const shift = BigInt(a.bits - prefix);
+  const net = (a.value >> shift) << shift;
+  return `${formatAddress(net, a.bits)}/${prefix}`;
+}
+
+function formatAddress(value: bigint, bits: 32 | 128): string {
+  if (bits === 32) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  // The longest run of zero groups (two or more) becomes "::", as RFC 5952 writes it.
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }

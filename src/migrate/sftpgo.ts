@@ -9,7 +9,8 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
-import type { Admin, Folder, Group, Role, User } from '../config/schema-types.ts';
+import type { Admin, Folder, Group, IPListEntry, Role, User } from '../config/schema-types.ts';
+import { ipListEntryProblem, ipListSpec } from '../core/ip-lists.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
@@ -40,6 +41,8 @@ export interface ImportResult {
   groups: Group[];
   admins: Admin[];
   roles: Role[];
+  /** IP list entries (allow list, defender, rate limiters' safe list), networks normalised. */
+  ip_lists: IPListEntry[];
   /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
   warnings: string[];
   /** Records left out (a secret that does not open, a folder left out under a mount), with why. */
@@ -222,7 +225,6 @@ const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => 
   { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
   { key: 'event_actions', what: 'event actions', id: (r) => r.name },
   { key: 'event_rules', what: 'event rules', id: (r) => r.name },
-  { key: 'ip_lists', what: 'IP list entries', id: (r) => r.ipornet },
 ];
 
 function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
@@ -329,6 +331,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     (admin.api_keys ??= []).push({ name: String(k.name ?? k.key_id ?? `key${i}`), key: k.key, ...(num(k.expires_at) ? { expires_at: num(k.expires_at) } : {}) });
     admin.filters = { ...admin.filters, allow_api_key_auth: true };
   });
+  const ipLists = ipListsOf(d.ip_lists, ctx);
   warnNotYet(d, ctx);
 
   const roles: { role: Role; path: PathSegment[] }[] = [];
@@ -355,10 +358,23 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     groups: groups.map((g) => g.group),
     admins: admins.map((a) => a.admin),
     roles: roles.map((r) => r.role),
+    ip_lists: ipLists,
     warnings: ctx.warnings,
     skipped,
     state,
   };
+}
+
+/** SFTPGo's IP list entries as config entries; one it would refuse is dropped with a warning. */
+function ipListsOf(list: unknown, ctx: Ctx): IPListEntry[] {
+  const out: IPListEntry[] = [];
+  (Array.isArray(list) ? list : []).forEach((e: Record<string, unknown>, i: number) => {
+    const problem = ipListEntryProblem(e ?? {});
+    if (problem) return void ctx.warnings.push(`ip_lists[${i}].${problem.field} (${String(e?.ipornet ?? '')}): ${problem.message}, not imported`);
+    const spec = ipListSpec({ ipornet: String(e.ipornet), type: e.type as IPListEntry['type'], mode: Number(e.mode ?? 1), protocols: Number(e.protocols ?? 0), ...(typeof e.description === 'string' && e.description ? { description: e.description } : {}) });
+    out.push({ ipornet: spec.ipornet, type: spec.type, mode: spec.mode, protocols: spec.protocols, ...(spec.description ? { description: spec.description } : {}) });
+  });
+  return out;
 }
 
 interface UserScope {
@@ -448,6 +464,7 @@ export function toYaml(result: ImportResult): string {
   if (result.groups.length) body.groups = result.groups;
   if (result.users.length) body.users = result.users;
   if (result.admins.length) body.admins = result.admins;
+  if (result.ip_lists.length) body.ip_lists = result.ip_lists;
   const doc = new Document(body);
   const notes = [
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
-import type { Records, StoredPassword } from '../store/records.ts';
+import type { Records, RecordsTx, StoredPassword } from '../store/records.ts';
 import { planSummary, type Change, type Plan } from './plan.ts';
 
 export interface Generated {
@@ -57,6 +57,10 @@ export async function applyPlan(records: Records, plan: Plan, log: Log = createL
   if (plan.changes.length > 0)
     await records.write(async (tx) => {
       for (const c of plan.changes) {
+        if (c.kind === 'iplist') {
+          await applyIpListChange(tx, c);
+          continue;
+        }
         const current = await tx.get(c.kind, c.name);
         if (c.action !== 'create' ? current?.updated_at !== c.baseUpdatedAt : current !== undefined)
           throw new AppError('store', `${c.kind} ${c.name} changed while the plan was applied; nothing was written, retry`);
@@ -73,4 +77,12 @@ export async function applyPlan(records: Records, plan: Plan, log: Log = createL
   const summary = planSummary(plan);
   log('info', 'reconcile_applied', { ...summary, duration_ms: Math.round(performance.now() - started) });
   return { summary, generated };
+}
+
+async function applyIpListChange(tx: RecordsTx, c: Change): Promise<void> {
+  const current = await tx.ipListEntry(c.name);
+  if (c.action !== 'create' ? current?.updated_at !== c.baseUpdatedAt : current !== undefined)
+    throw new AppError('store', `IP list entry ${c.name} changed while the plan was applied; nothing was written, retry`);
+  if (c.action === 'delete') await tx.deleteIpListEntry(c.name);
+  else if (c.ipList) await tx.putIpListEntry(c.ipList, current);
 }

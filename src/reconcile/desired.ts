@@ -1,10 +1,12 @@
 // Turns a validated config into the desired state: one normalised spec per user, folder, group, admin and role,
-// with password intents kept apart (clear passwords are hashed only when they changed).
+// and IP list entry, with password intents kept apart (clear passwords are hashed only when they changed).
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { AdminSpec, FolderSpec, GroupSpec, RoleSpec, UserSpec } from '../model.ts';
+import { ipListSpec, type IpListSpec } from '../core/ip-lists.ts';
 import { sortKeys } from '../store/canonical.ts';
+import { ipListKey } from '../store/store.ts';
 import { desiredAdmin, desiredUser, normaliseFolder, normaliseGroup, type Desired } from '../store/specs.ts';
 
 export interface DesiredState {
@@ -13,6 +15,8 @@ export interface DesiredState {
   groups: Map<string, Desired<GroupSpec>>;
   admins: Map<string, Desired<AdminSpec>>;
   roles: Map<string, Desired<RoleSpec>>;
+  /** IP list entries by store key (`<type>_<network>`). */
+  ipLists: Map<string, IpListSpec>;
   prune: boolean;
 }
 
@@ -30,6 +34,11 @@ export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: Sec
   for (const a of config.admins ?? []) admins.set(a.username, desiredAdmin(a, ctx));
   const roles = new Map<string, Desired<RoleSpec>>();
   for (const r of config.roles ?? []) roles.set(r.name, { spec: sortKeys({ ...r }) as RoleSpec, password: { kind: 'none' } });
-  return { users, folders, groups, admins, roles, prune: config.reconcile?.prune ?? false };
+  const ipLists = new Map<string, IpListSpec>();
+  for (const e of config.ip_lists ?? []) {
+    const spec = ipListSpec(e);
+    ipLists.set(ipListKey(spec.type, spec.ipornet), spec);
+  }
+  return { users, folders, groups, admins, roles, ipLists, prune: config.reconcile?.prune ?? false };
 }
 

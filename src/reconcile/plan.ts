@@ -6,6 +6,7 @@ import { COLLECTION_OF } from '../store/records.ts';
 import { META, type ReadTx } from '../store/store.ts';
 import { canonical, sameCanonical } from '../store/canonical.ts';
 import type { DesiredState } from './desired.ts';
+import type { IpListSpec } from '../core/ip-lists.ts';
 import type { Desired, PasswordIntent } from '../store/specs.ts';
 import { settingGroups } from '../store/groups.ts';
 import type { GroupMapping } from '../config/schema-types.ts';
@@ -15,12 +16,15 @@ export type Action = 'create' | 'update' | 'delete';
 
 export interface Change {
   action: Action;
-  kind: Kind;
+  /** `iplist` changes are named by their store key (`<type>_<network>`). */
+  kind: Kind | 'iplist';
   name: string;
   /** For updates: the top-level fields that differ (secret values are never shown). */
   fields: string[];
   /** The desired spec (create/update). */
   spec?: Record<string, unknown>;
+  /** An IP list entry's desired definition (create/update). */
+  ipList?: IpListSpec;
   password?: PasswordIntent;
   /** True when apply must write a new password hash. */
   passwordChanged?: boolean;
@@ -55,7 +59,32 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
     for (const c of groupChanges) c.members = members.get(c.name) ?? [];
   }
   changes.push(...roles.filter((c) => c.action === 'delete'));
+  await diffIpLists(desired, store, changes);
   return { changes };
+}
+
+/** IP list entries: the config owns those it declares (an API entry with the same key included). */
+async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out: Change[]): Promise<void> {
+  const seen = new Set<string>();
+  const deletes: Change[] = [];
+  if (store) {
+    for await (const [key, stored] of store.entries('ip_lists')) {
+      const spec = desired.ipLists.get(key);
+      if (!spec) {
+        if (stored.source === 'config' || desired.prune) deletes.push({ action: 'delete', kind: 'iplist', name: key, fields: [], baseUpdatedAt: stored.updated_at });
+        continue;
+      }
+      seen.add(key);
+      // `source` is bookkeeping, compared apart.
+      const { source: _source, ...definition } = spec;
+      void _source;
+      const fields = changedSpecFields({ ...stored }, definition);
+      if (stored.source !== 'config') fields.push('source');
+      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, ipList: spec, baseUpdatedAt: stored.updated_at });
+    }
+  }
+  for (const [key, spec] of desired.ipLists) if (!seen.has(key)) out.push({ action: 'create', kind: 'iplist', name: key, fields: [], ipList: spec });
+  out.push(...deletes);
 }
 
 /**

@@ -23,16 +23,17 @@ export interface Dump {
   api_keys: Record<string, unknown>;
   /** Epoch ms by `user:<name>` / `admin:<name>`; a record never logged in has no entry. Absent from older dumps. */
   last_logins: Record<string, number>;
+  ip_lists: Record<string, unknown>;
 }
 
 /**
- * The oldest dump this binary loads as is: versions 3, 4 and 5 only added the bans, API keys and
- * groups and roles collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3 to 7 only added the bans, API keys, roles, groups and IP
+ * lists collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
 
@@ -51,6 +52,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     bans: {},
     api_keys: {},
     last_logins: {},
+    ip_lists: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;

@@ -132,6 +132,18 @@ const MIGRATIONS: Migration[] = [
       for (const key of overrides) await tx.remove('overrides', key);
     },
   },
+  {
+    version: 7,
+    description: "IP lists (SFTPGo's allow list, defender and rate limiters' safe list entries)",
+    async up() {
+      // The collection starts empty; reconcile and the API fill it.
+    },
+    async down(tx, log) {
+      const dropped = await tx.count('ip_lists');
+      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'ip_lists', records: dropped });
+      await tx.clear('ip_lists');
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -12,7 +12,7 @@ import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
-import { META, nextId, type CollectionName, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
+import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
 export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
 
@@ -223,6 +223,23 @@ export class RecordsTx {
 
   get(kind: Kind, name: string): Promise<StoredRecord | undefined> {
     return this.tx.get(COLLECTION_OF[kind], name) as Promise<StoredRecord | undefined>;
+  }
+
+  ipListEntry(key: string): Promise<IpListRecord | undefined> {
+    return this.tx.get('ip_lists', key);
+  }
+
+  /** Writes an IP list entry, keeping its creation time; returns what was stored. */
+  async putIpListEntry(spec: Omit<IpListRecord, 'created_at' | 'updated_at'>, current: IpListRecord | undefined): Promise<IpListRecord> {
+    const rec: IpListRecord = { ...spec, created_at: current?.created_at ?? this.now, updated_at: this.now };
+    await this.tx.put('ip_lists', ipListKey(spec.type, spec.ipornet), rec);
+    return rec;
+  }
+
+  async deleteIpListEntry(key: string): Promise<boolean> {
+    if (!(await this.tx.get('ip_lists', key))) return false;
+    await this.tx.remove('ip_lists', key);
+    return true;
   }
 
   /**

@@ -42,6 +42,29 @@ export interface ApiKeyRecord {
   user?: string;
 }
 
+export type IpListType = 1 | 2 | 3;
+export type IpListMode = 1 | 2;
+
+/** An entry as the store keeps it and the API shows it (SFTPGo's IPListEntry). */
+export interface IpListRecord {
+  ipornet: string;
+  type: IpListType;
+  mode: IpListMode;
+  /** Bitmask: 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP; 0: every protocol. */
+  protocols: number;
+  description?: string;
+  /** Epoch milliseconds. */
+  created_at: number;
+  updated_at: number;
+  /** Who declared it: the config (reconcile owns it) or the API. */
+  source?: 'config' | 'api';
+}
+
+/** The store key of an entry (SFTPGo's: the type, an underscore, the normalised network). */
+export function ipListKey(type: IpListType, ipornet: string): string {
+  return `${type}_${ipornet}`;
+}
+
 export interface Collections {
   meta: unknown;
   users: UserRecord;
@@ -53,6 +76,8 @@ export interface Collections {
   bans: BanRecord;
   api_keys: ApiKeyRecord;
   roles: RoleRecord;
+  /** Key: `<type>_<ipornet>` (SFTPGo's). */
+  ip_lists: IpListRecord;
 }
 export type CollectionName = keyof Collections;
 

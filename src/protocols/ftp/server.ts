@@ -159,7 +159,8 @@ export class FtpServer {
     sock.once('close', () => this.#pending.delete(sock));
     void gate.sockets.accept(sock, { protocol: 'FTP', proxy, refuse }).then(async (ip) => {
       if (ip === undefined) return;
-      if (await gate.admit(sock, ip, 'FTP')) return void sock.destroy();
+      // Banned, rate limited or refused by the post-connect hook: 421 as for the caps (SFTPGo's too).
+      if (await gate.admit(sock, ip, 'FTP')) return void refuse(sock);
       if (!this.#pending.delete(sock)) return void sock.destroy();
       const session = new FtpSession(sock, host, { ip, onClose: () => this.#sessions.delete(session) });
       this.#sessions.add(session);

@@ -2,6 +2,7 @@
 // before authentication), Basic authentication with the verified-credentials cache, the mapping
 // of requests to core Connections (sessions.ts) and the method table. Listeners and certificates
 // stay as started on reload; users, CORS and cache settings follow the new config.
+import { retryAfterSeconds } from '../../core/rate-limiters.ts';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -200,6 +201,12 @@ export class WebdavServer {
       const gate = this.opts.gate;
       if (await gate.admit(req.socket, ip, 'DAV')) {
         res.destroy();
+        return;
+      }
+      const retryAfterMs = await gate.limitRequest(ip, 'DAV');
+      if (retryAfterMs !== undefined) {
+        res.writeHead(429, { 'Retry-After': retryAfterSeconds(retryAfterMs), 'Content-Type': 'text/plain' });
+        res.end('rate limit exceeded\n');
         return;
       }
       const creds = parseBasic(req.headers.authorization);

@@ -223,7 +223,7 @@ describe('post_connect_hook and post_disconnect_hook', () => {
     writeFileSync(join(dir, 'refuse'), '');
     try {
       const refused = await FtpControl.connect(ftpPort);
-      expect(refused.greeting.code).toBe(0); // closed without a 220
+      expect(refused.greeting.code).toBe(421); // told and closed, without a 220
       refused.close();
       expect((await sftpPassword(sshPort, 'normal', 'normal-pass', ['ls'])).status).not.toBe(0);
       await server.waitForLog((l) => l.event === 'connection_refused' && l.protocol === 'SSH' && l.reason === 'post_connect_hook');

@@ -150,15 +150,29 @@ describe('importSftpgoDump', () => {
   test('records of collections not supported yet get one warning each', () => {
     const d = clone();
     d.event_rules = [{ name: 'notify' }, { name: 'archive' }];
-    d.ip_lists = [{ ipornet: '10.0.0.0/8', type: 1 }];
     d.configs = { smtp: { host: 'mail' }, sftpd: {} };
     const out = importSftpgoDump(d);
     expect(out.warnings).toEqual(expect.arrayContaining([
       'event_rules[0] (notify): event rules are not supported yet, not imported',
       'event_rules[1] (archive): event rules are not supported yet, not imported',
-      'ip_lists[0] (10.0.0.0/8): IP list entries are not supported yet, not imported',
       "configs (smtp): SFTPGo's stored configurations are not supported yet, not imported",
     ]));
+  });
+
+  test('IP list entries are imported with their networks normalised; one SFTPGo would refuse is a warning', () => {
+    const d = clone();
+    d.ip_lists = [
+      { ipornet: '10.1.2.3/8', type: 1, mode: 1, protocols: 0, description: 'office', created_at: 1, updated_at: 2 },
+      { ipornet: '2001:db8::1', type: 2, mode: 2, protocols: 3 },
+      { ipornet: '192.0.2.7', type: 3, mode: 2 },
+    ];
+    const out = importSftpgoDump(d);
+    expect(out.ip_lists).toEqual([
+      { ipornet: '10.0.0.0/8', type: 1, mode: 1, protocols: 0, description: 'office' },
+      { ipornet: '2001:db8::1/128', type: 2, mode: 2, protocols: 3 },
+    ]);
+    expect(out.warnings).toContain('ip_lists[2].mode (192.0.2.7): invalid list mode: 2, not imported');
+    expect(toYaml(out)).toContain('ip_lists:');
   });
 
   test('values our schema refuses are errors with their path', () => {

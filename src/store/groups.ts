@@ -8,22 +8,14 @@ import type { Filesystem, GroupMapping, UserFilters } from '../config/schema-typ
 import { GROUP_PRIMARY, GROUP_SECONDARY, type GroupRecord, type GroupSpec, type ResolvedVirtualFolder, type UserRecord } from '../model.ts';
 import { effectiveFolder, effectiveGroup, effectiveUser } from './records.ts';
 import type { ReadTx } from './store.ts';
+import { replaceUserPlaceholders } from '../lib/user-placeholders.ts';
 
 const DAY_MS = 86_400_000;
 
-/**
- * The role a user's %role% placeholder stands for. Users have no roles here yet, so it is empty, as
- * SFTPGo renders it for a user without a role; an imported role kept on the record is used.
- */
+/** The role a user's %role% placeholder stands for: "" for a user without one, as in SFTPGo. */
 export function roleOf(user: UserRecord): string {
   const role: unknown = 'role' in user ? user.role : undefined;
   return typeof role === 'string' ? role : '';
-}
-
-/** Replaces SFTPGo's group placeholders in one value. */
-export function replacePlaceholders(value: string, user: { username: string; role: string }): string {
-  if (!value.includes('%')) return value;
-  return value.replaceAll('%username%', user.username).replaceAll('%role%', user.role);
 }
 
 /** The groups a user's settings come from: names of its primary and secondary mappings. */
@@ -73,7 +65,7 @@ type Who = { username: string; role: string };
 
 function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who): void {
   const s = group.user_settings ?? {};
-  if (s.home_dir) u.home_dir = resolve(replacePlaceholders(s.home_dir, who));
+  if (s.home_dir) u.home_dir = resolve(replaceUserPlaceholders(s.home_dir, who));
   if (s.filesystem && s.filesystem.provider !== undefined && s.filesystem.provider !== 'local' && s.filesystem.provider !== 0)
     u.filesystem = filesystemFor(s.filesystem, who);
   const keep = <K extends 'max_sessions' | 'quota_size' | 'quota_files' | 'upload_bandwidth' | 'download_bandwidth'>(k: K): void => {
@@ -100,7 +92,7 @@ function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who): void {
   }
   if (!f.disable_fs_checks && gf.disable_fs_checks) f.disable_fs_checks = true;
   if (!f.ftp_security && gf.ftp_security) f.ftp_security = gf.ftp_security;
-  if (!f.start_directory && gf.start_directory) f.start_directory = replacePlaceholders(gf.start_directory, who);
+  if (!f.start_directory && gf.start_directory) f.start_directory = replaceUserPlaceholders(gf.start_directory, who);
   if (!f.password_expiration && gf.password_expiration) f.password_expiration = gf.password_expiration;
 }
 
@@ -109,13 +101,13 @@ function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: W
   const mounted = new Set((u.virtual_folders ?? []).map((vf) => vf.virtual_path));
   for (const vf of group.virtual_folders ?? []) {
     if (vf.virtual_path === '/' && type !== GROUP_PRIMARY) continue;
-    const virtual_path = replacePlaceholders(vf.virtual_path, who);
+    const virtual_path = replaceUserPlaceholders(vf.virtual_path, who);
     if (mounted.has(virtual_path)) continue;
     mounted.add(virtual_path);
     (u.virtual_folders ??= []).push({
       ...vf,
       virtual_path,
-      ...(vf.mapped_path !== undefined ? { mapped_path: replacePlaceholders(vf.mapped_path, who) } : {}),
+      ...(vf.mapped_path !== undefined ? { mapped_path: replaceUserPlaceholders(vf.mapped_path, who) } : {}),
       ...(vf.filesystem !== undefined ? { filesystem: filesystemFor(vf.filesystem, who) } : {}),
     });
   }
@@ -126,7 +118,7 @@ function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: W
       if (type === GROUP_PRIMARY) u.permissions['/'] = [...granted];
       continue;
     }
-    const p = replacePlaceholders(path, who);
+    const p = replaceUserPlaceholders(path, who);
     if (!(p in u.permissions)) u.permissions[p] = [...granted];
   }
   const gf = group.user_settings?.filters;
@@ -136,7 +128,7 @@ function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: W
     const paths = new Set((f.file_patterns ?? []).map((p) => p.path));
     for (const pattern of gf.file_patterns) {
       if (pattern.path === '/' && type !== GROUP_PRIMARY) continue;
-      const path = replacePlaceholders(pattern.path, who);
+      const path = replaceUserPlaceholders(pattern.path, who);
       if (paths.has(path)) continue;
       paths.add(path);
       (f.file_patterns ??= []).push({ ...pattern, path });
@@ -175,10 +167,10 @@ function alignFolderQuotas(u: UserRecord): void {
 /** A group's filesystem for one member: placeholders replaced in key prefixes and an SFTP backend's username and prefix. */
 export function filesystemFor(fs: Filesystem, who: Who): Filesystem {
   const out = structuredClone(fs);
-  for (const block of [out.s3config, out.gcsconfig, out.azblobconfig]) if (block?.key_prefix) block.key_prefix = replacePlaceholders(block.key_prefix, who);
+  for (const block of [out.s3config, out.gcsconfig, out.azblobconfig]) if (block?.key_prefix) block.key_prefix = replaceUserPlaceholders(block.key_prefix, who);
   if (out.sftpconfig) {
-    if (out.sftpconfig.username) out.sftpconfig.username = replacePlaceholders(out.sftpconfig.username, who);
-    if (out.sftpconfig.prefix) out.sftpconfig.prefix = replacePlaceholders(out.sftpconfig.prefix, who);
+    if (out.sftpconfig.username) out.sftpconfig.username = replaceUserPlaceholders(out.sftpconfig.username, who);
+    if (out.sftpconfig.prefix) out.sftpconfig.prefix = replaceUserPlaceholders(out.sftpconfig.prefix, who);
   }
   return out;
 }

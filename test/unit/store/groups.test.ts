@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../../src/config/sealed.ts';
 import type { UserRecord } from '../../../src/model.ts';
-import { applyGroups, replacePlaceholders, type ResolvedGroup, userWithGroups } from '../../../src/store/groups.ts';
+import { applyGroups, type ResolvedGroup, userWithGroups } from '../../../src/store/groups.ts';
+import { replaceUserPlaceholders } from '../../../src/lib/user-placeholders.ts';
 import { hashingOptions, Records } from '../../../src/store/records.ts';
 import { openLmdbStore } from '../../../src/store/lmdb.ts';
 import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
@@ -33,12 +34,12 @@ describe('applyGroups', () => {
     };
     const out = applyGroups(user({ groups: [{ name: 'staff', type: 1 }] }), groups(g));
     expect(out.home_dir).toBe('/srv/alice/data');
-    // No roles yet: %role% is empty, as SFTPGo renders it for a user without a role.
+    // A user without a role: %role% is empty, as SFTPGo renders it.
     expect(out.filesystem).toEqual({ provider: 's3', s3config: { bucket: 'b', key_prefix: 'users/alice/' } });
     // A local group filesystem leaves the user's alone.
     const local = applyGroups(user({ groups: [{ name: 'l', type: 1 }], filesystem: { provider: 'gcs', gcsconfig: { bucket: 'x' } } }), groups({ name: 'l', user_settings: { filesystem: { provider: 'local' } } }));
     expect(local.filesystem).toEqual({ provider: 'gcs', gcsconfig: { bucket: 'x' } });
-    expect(replacePlaceholders('/%username%/%role%', { username: 'bob', role: 'r1' })).toBe('/bob/r1');
+    expect(replaceUserPlaceholders('/%username%/%role%', { username: 'bob', role: 'r1' })).toBe('/bob/r1');
   });
 
   test('the primary group fills limits the user leaves at 0; the user\'s own values win', () => {

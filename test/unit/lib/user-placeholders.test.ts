@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { replaceUserPlaceholders } from '../../../src/core/user-placeholders.ts';
+import { replaceUserPlaceholders } from '../../../src/lib/user-placeholders.ts';
 
 describe('%username% and %role%', () => {
   test('replaced everywhere in one pass; no role gives ""', () => {

@@ -67,12 +67,21 @@ async function copyTree(conn: Connection, from: string, to: string, st: FileInfo
 
 async function copyFile(conn: Connection, from: string, to: string): Promise<void> {
   conn.fs.requireCopy(from, to);
+  await copyFileContent(conn, from, to);
+}
+
+/**
+ * Copies one file's bytes through the session core (a download of `from`, an upload to `to`), so
+ * every rule of a transfer applies; the caller has checked what its protocol requires. One buffer
+ * serves the whole copy: a write that resolved holds no reference to it.
+ */
+export async function copyFileContent(conn: Connection, from: string, to: string): Promise<void> {
   const dl = await conn.fs.openDownload(conn, from);
   try {
     const up = await conn.fs.openUpload(conn, to, { truncate: true });
     try {
+      const buf = Buffer.allocUnsafe(CHUNK);
       for (let pos = 0; ; ) {
-        const buf = Buffer.allocUnsafe(CHUNK);
         const n = await dl.read(buf, pos);
         if (n === 0) break;
         await up.write(buf.subarray(0, n));

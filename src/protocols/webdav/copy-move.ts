@@ -3,13 +3,12 @@
 // (same permissions and cross-folder rules as SFTP); COPY streams each file through a Download and
 // an Upload, so the upload mode and quotas apply. Dead properties follow; locks stay behind.
 import { posix } from 'node:path';
+import { copyFileContent } from '../../core/copy.ts';
 import { isWithin, parentOf } from '../../core/paths.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import { removeTree } from './files.ts';
 import type { DavRequest } from './request.ts';
 import { HttpError } from './status.ts';
-
-const CHUNK = 256 * 1024;
 
 export async function copyOrMove(r: DavRequest, move: boolean): Promise<void> {
   const destHeader = r.header('destination');
@@ -62,26 +61,5 @@ async function copyTree(r: DavRequest, from: string, to: string, st: FileInfo, d
 
 async function copyFile(r: DavRequest, from: string, to: string): Promise<void> {
   if (parentOf(to) === to) throw new HttpError(403, 'bad destination');
-  const dl = await r.fs.openDownload(r.conn, from);
-  try {
-    const up = await r.fs.openUpload(r.conn, to, { truncate: true });
-    try {
-      let pos = 0;
-      for (;;) {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        const n = await dl.read(buf, pos);
-        if (n === 0) break;
-        await up.write(buf.subarray(0, n));
-        pos += n;
-      }
-      await up.close();
-    } catch (err) {
-      await up.abort().catch(() => undefined);
-      throw err;
-    }
-    await dl.close();
-  } catch (err) {
-    await dl.abort().catch(() => undefined);
-    throw err;
-  }
+  await copyFileContent(r.conn, from, to);
 }

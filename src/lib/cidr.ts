@@ -116,19 +116,29 @@ function formatAddress(value: bigint, bits: 32 | 128): string {
   if (bits === 32) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(((value >> BigInt(i * 16)) & 0xffffn).toString(16));
-  // The longest run of zero groups (two or more) becomes "::", as RFC 5952 writes it.
+  return compressGroups(groups);
+}
+
+/** The longest run of two or more zero groups of an IPv6 address written "::" (RFC 5952). */
+export function compressGroups(groups: readonly string[]): string {
+  const zeroRun = longestZeroRun(groups);
+  if (!zeroRun) return groups.join(':');
+  return `${groups.slice(0, zeroRun.start).join(':')}::${groups.slice(zeroRun.start + zeroRun.length).join(':')}`;
+}
+
+/** Where the longest run of two or more "0" groups starts, and its length; undefined if none. */
+export function longestZeroRun(groups: readonly string[]): { start: number; length: number } | undefined {
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < groups.length; ) {
     if (groups[i] !== '0') {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === '0') j++;
+    while (j < groups.length && groups[j] === '0') j++;
     if (j - i > bestLen) [best, bestLen] = [i, j - i];
     i = j;
   }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return best < 0 ? undefined : { start: best, length: bestLen };
 }

@@ -4,6 +4,7 @@
 // is no header, the header and its length (the protocol's stream starts right after), or why the
 // bytes are not a valid header. No I/O and no project imports.
 import { isIPv4, isIPv6 } from 'node:net';
+import { compressGroups, longestZeroRun } from './cidr.ts';
 
 /** "PROXY " */
 const V1_SIGNATURE = Buffer.from('PROXY ', 'latin1');
@@ -134,26 +135,8 @@ function ipv4(b: Buffer): string {
 function ipv6(b: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  // The longest run of two or more zero groups becomes "::".
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  const head = groups.slice(0, best).join(':');
-  const tail = groups.slice(best + bestLen).join(':');
+  const run = longestZeroRun(groups);
   // An IPv4-mapped address keeps its dotted tail, as sockets report it.
-  if (best === 0 && bestLen === 5 && groups[5] === 'ffff') return `::ffff:${ipv4(b.subarray(12))}`;
-  return `${head}::${tail}`;
+  if (run?.start === 0 && run.length === 5 && groups[5] === 'ffff') return `::ffff:${ipv4(b.subarray(12))}`;
+  return compressGroups(groups);
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
-import { META, schemaVersionOf, type Store, type WriteTx } from './store.ts';
+import { META, schemaVersionOf, type CollectionName, type Store, type WriteTx } from './store.ts';
 
 interface Migration {
   version: number;
@@ -76,9 +76,7 @@ const MIGRATIONS: Migration[] = [
     },
     async down(tx, log) {
       // Bans are short-lived runtime state: dropping them only forgets who is banned right now.
-      const dropped = await tx.count('bans');
-      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'bans', records: dropped });
-      await tx.clear('bans');
+      await dropCollection(tx, log, 'bans');
     },
   },
   {
@@ -88,9 +86,7 @@ const MIGRATIONS: Migration[] = [
       // The collection starts empty; keys declared on admins in the YAML stay on the admin.
     },
     async down(tx, log) {
-      const dropped = await tx.count('api_keys');
-      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'api_keys', records: dropped });
-      await tx.clear('api_keys');
+      await dropCollection(tx, log, 'api_keys');
     },
   },
   {
@@ -102,9 +98,7 @@ const MIGRATIONS: Migration[] = [
     async down(tx, log) {
       // Version 4 keeps a user's or an admin's role as state without effect (as an SFTPGo import
       // left it), so a role admin would manage every user: it is disabled for review.
-      const dropped = await tx.count('roles');
-      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'roles', records: dropped });
-      await tx.clear('roles');
+      await dropCollection(tx, log, 'roles');
       const limited: string[] = [];
       for await (const [name, a] of tx.entries('admins')) if (a.role) limited.push(name);
       for (const name of limited) {
@@ -124,9 +118,7 @@ const MIGRATIONS: Migration[] = [
       // The collection starts empty; users imported before keep their group mappings, which now apply.
     },
     async down(tx, log) {
-      const dropped = await tx.count('groups');
-      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'groups', records: dropped });
-      await tx.clear('groups');
+      await dropCollection(tx, log, 'groups');
       const overrides: string[] = [];
       for await (const [key, o] of tx.entries('overrides')) if (o.kind === 'group') overrides.push(key);
       for (const key of overrides) await tx.remove('overrides', key);
@@ -139,12 +131,17 @@ const MIGRATIONS: Migration[] = [
       // The collection starts empty; reconcile and the API fill it.
     },
     async down(tx, log) {
-      const dropped = await tx.count('ip_lists');
-      if (dropped > 0) log('warn', 'store_migration_drop', { collection: 'ip_lists', records: dropped });
-      await tx.clear('ip_lists');
+      await dropCollection(tx, log, 'ip_lists');
     },
   },
 ];
+
+/** Empties a collection a down migration gives up, saying how many records went. */
+async function dropCollection(tx: WriteTx, log: Log, collection: CollectionName): Promise<void> {
+  const dropped = await tx.count(collection);
+  if (dropped > 0) log('warn', 'store_migration_drop', { collection, records: dropped });
+  await tx.clear(collection);
+}
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -6,31 +6,23 @@
 // (score_limit_exceeded) and total ones are not, and that a flood of idle connections from one
 // host does not keep an SFTP user on another host out.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { loadConfigFile } from '../../../src/config/load.ts';
 import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
-import { startServer, type Server } from '../../../src/serve/serve.ts';
-import { freePort } from '../../support/net.ts';
-import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import type { Server } from '../../../src/serve/serve.ts';
+import { startDoorServer, type DoorPorts } from '../../support/door-server.ts';
+import { removeTempDirs } from '../../support/tmp.ts';
 
 const PASSWORD = 'Caps-Secret-1';
 let server: Server;
-let ports: { sftp: number; ftp: number; dav: number; api: number };
-const lines: Record<string, unknown>[] = [];
+let ports: DoorPorts;
+let lines: Record<string, unknown>[];
 
 beforeAll(async () => {
-  const dir = tempDir('caps-');
-  const home = join(dir, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'hello.txt'), 'hello');
-  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
-  const file = join(dir, 'sftpgo.yaml');
-  writeFileSync(
-    file,
-    `common:
-  max_total_connections: 2
+  const door = await startDoorServer({
+    prefix: 'caps-',
+    username: 'carol',
+    password: PASSWORD,
+    common: `  max_total_connections: 2
   max_per_host_connections: 1
   defender:
     enabled: true
@@ -38,26 +30,9 @@ beforeAll(async () => {
     score_limit_exceeded: 1
     score_no_auth: 0
     safelist: [127.0.0.9]
-sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
-ftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]
-httpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.api} }]
-data_provider:
-  password_hashing: { bcrypt_options: { cost: 4 } }
-users:
-  - username: carol
-    password: "${PASSWORD}"
-    home_dir: ${home}
-    permissions: { "/": ["*"] }
 `,
-  );
-  const loaded = loadConfigFile(file);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: file }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+  });
+  ({ server, ports, lines } = door);
 });
 
 afterAll(async () => {

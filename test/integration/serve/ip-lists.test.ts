@@ -5,69 +5,49 @@
 // are the defender's block and safe lists; the deprecated static defender lists still work and
 // say so once.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../../src/config/load.ts';
-import { startServer, type Server } from '../../../src/serve/serve.ts';
-import { freePort } from '../../support/net.ts';
+import type { Server } from '../../../src/serve/serve.ts';
 import { run } from '../../support/run.ts';
-import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { startDoorServer, type DoorPorts } from '../../support/door-server.ts';
+import { removeTempDirs } from '../../support/tmp.ts';
 
 const PASSWORD = 'Lists-Secret-1';
 const ADMIN_PASSWORD = 'Lists-Admin-1';
 let server: Server;
 let dir: string;
-let ports: { sftp: number; ftp: number; dav: number; api: number };
+let ports: DoorPorts;
 let configFile: string;
 let configText: string;
-const lines: Record<string, unknown>[] = [];
+let lines: Record<string, unknown>[];
 
 beforeAll(async () => {
-  dir = tempDir('iplists-');
-  const home = join(dir, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'hello.txt'), 'hello');
-  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
-  const file = join(dir, 'sftpgo.yaml');
-  configFile = file;
-  configText = `common:
-  allowlist_status: 1
+  const door = await startDoorServer({
+    prefix: 'iplists-',
+    username: 'dora',
+    password: PASSWORD,
+    common: `  allowlist_status: 1
   defender:
     enabled: true
     threshold: 4
     score_invalid: 2
     score_valid: 2
     safelist: [127.0.0.9]
-sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
-ftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]
-httpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.api} }]
-data_provider:
-  password_hashing: { bcrypt_options: { cost: 4 } }
-ip_lists:
+`,
+    extra: `ip_lists:
   - { ipornet: 127.0.0.1, type: 1, description: the test runner }
   - { ipornet: 127.0.0.2/32, type: 1, protocols: 1, description: SSH only }
   - { ipornet: 127.0.0.4/31, type: 1 }
   - { ipornet: 127.0.0.4, type: 2, mode: 2, description: blocked by the defender }
   - { ipornet: 127.0.0.5, type: 2, mode: 1, description: never banned }
-users:
-  - username: dora
-    password: "${PASSWORD}"
-    home_dir: ${home}
-    permissions: { "/": ["*"] }
-admins:
+`,
+    trailer: `admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
     permissions: ["*"]
-`;
-  writeFileSync(file, configText);
-  const loaded = loadConfigFile(file);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: file }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+`,
+  });
+  ({ server, dir, ports, configFile, configText, lines } = door);
 });
 
 afterAll(async () => {

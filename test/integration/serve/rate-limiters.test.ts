@@ -5,59 +5,37 @@
 // refused with the protocol's answer while another address goes on, that the rate limiters' safe
 // list (IP lists type 3) is exempt, and that with defender events a flood gets the address banned.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigFile } from '../../../src/config/load.ts';
 import { Client } from '../../../src/lib/ssh2.ts';
-import { startServer, type Server } from '../../../src/serve/serve.ts';
-import { freePort } from '../../support/net.ts';
+import type { Server } from '../../../src/serve/serve.ts';
 import { run } from '../../support/run.ts';
+import { startDoorServer, type DoorPorts } from '../../support/door-server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const PASSWORD = 'Rate-Secret-1';
 let server: Server;
-let ports: { sftp: number; ftp: number; dav: number; api: number };
-const lines: Record<string, unknown>[] = [];
+let ports: DoorPorts;
+let lines: Record<string, unknown>[];
 
 beforeAll(async () => {
-  const dir = tempDir('ratelimit-');
-  const home = join(dir, 'home');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'hello.txt'), 'hello');
-  ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), api: await freePort() };
-  const file = join(dir, 'sftpgo.yaml');
-  writeFileSync(
-    file,
-    `common:
-  rate_limiters:
+  const door = await startDoorServer({
+    prefix: 'ratelimit-',
+    username: 'erin',
+    password: PASSWORD,
+    common: `  rate_limiters:
     - { average: 10, period: 1000, burst: 10, type: 2, protocols: [SSH, FTP], generate_defender_events: true }
     - { average: 10, period: 1000, burst: 10, protocols: [DAV, HTTP] }
   defender:
     enabled: true
     threshold: 6
     score_limit_exceeded: 3
-sftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
-ftpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]
-webdavd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]
-httpd:
-  bindings: [{ address: 127.0.0.1, port: ${ports.api} }]
-data_provider:
-  password_hashing: { bcrypt_options: { cost: 4 } }
-ip_lists:
-  - { ipornet: 127.0.0.8/32, type: 3, description: monitoring }
-users:
-  - username: erin
-    password: "${PASSWORD}"
-    home_dir: ${home}
-    permissions: { "/": ["*"] }
 `,
-  );
-  const loaded = loadConfigFile(file);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: file }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+    extra: `ip_lists:
+  - { ipornet: 127.0.0.8/32, type: 3, description: monitoring }
+`,
+  });
+  ({ server, ports, lines } = door);
 });
 
 afterAll(async () => {

@@ -159,3 +159,23 @@ export class FtpControl {
     this.#sock.destroy();
   }
 }
+
+/**
+ * The reply codes of a session that logs in over explicit TLS, then asks for clear data (PBSZ 0,
+ * PROT C) and tries a clear NLST anyway, then a NOOP: what a server that requires TLS on data
+ * connections answers at each step.
+ */
+export async function clearDataAfterTls(port: number, username: string, password: string): Promise<Record<'auth' | 'login' | 'pbsz' | 'prot' | 'nlst' | 'noop', number>> {
+  const c = await FtpControl.connect(port);
+  try {
+    const auth = (await c.startTls()).code;
+    const login = (await c.login(username, password)).code;
+    const pbsz = (await c.send('PBSZ 0')).code;
+    const prot = (await c.send('PROT C')).code;
+    const nlst = (await c.transfer('NLST')).first.code;
+    const noop = (await c.send('NOOP')).code;
+    return { auth, login, pbsz, prot, nlst, noop };
+  } finally {
+    c.close();
+  }
+}

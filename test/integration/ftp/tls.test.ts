@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FtpControl } from '../../support/ftp-client.ts';
+import { clearDataAfterTls, FtpControl } from '../../support/ftp-client.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { fingerprint, makeSelfSignedCert } from '../../support/tls.ts';
 import { curl, lftp, PASSWORD, startFtpd, type Ftpd } from './harness.ts';
@@ -104,18 +104,7 @@ describe('TLS required (tls_mode 1)', () => {
   });
 
   test('clear data connections are refused on the TLS-required binding', async () => {
-    const c = await FtpControl.connect(f.ports.tlsRequired);
-    try {
-      expect((await c.startTls()).code).toBe(234);
-      expect((await c.login('alice', PASSWORD)).code).toBe(230);
-      expect((await c.send('PBSZ 0')).code).toBe(200);
-      expect((await c.send('PROT C')).code).toBe(534);
-      const t = await c.transfer('NLST');
-      expect(t.first.code).toBe(521);
-      expect((await c.send('NOOP')).code).toBe(200);
-    } finally {
-      c.close();
-    }
+    expect(await clearDataAfterTls(f.ports.tlsRequired, 'alice', PASSWORD)).toEqual({ auth: 234, login: 230, pbsz: 200, prot: 534, nlst: 521, noop: 200 });
   });
 });
 

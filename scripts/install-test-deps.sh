@@ -17,6 +17,12 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# the Linux packages: built with dpkg-deb and rpmbuild, checked with lintian, the unit with systemd-analyze
+check lintian lintian
+check rpmbuild rpm
+check rpm2cpio rpm2cpio
+check cpio cpio
+check systemd-analyze systemd
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

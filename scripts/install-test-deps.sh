@@ -23,6 +23,8 @@ check rpmbuild rpm
 check rpm2cpio rpm2cpio
 check cpio cpio
 check systemd-analyze systemd
+# the unit is started by a real systemd booted in a container on an overlay of this machine
+check systemd-nspawn systemd-container
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
-import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
+import { buildLinuxPackages } from '../../support/linux-packages.ts';
+import { startServer, type RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -43,15 +44,12 @@ let hasCompletion = false;
 beforeAll(() => {
   for (const tool of ['dpkg-deb', 'rpmbuild', 'rpm2cpio', 'cpio', 'lintian', 'systemd-analyze', 'runuser', 'sshpass', 'sftp'])
     if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: run scripts/install-test-deps.sh`);
-  const buildDir = tempDir('sftpgo-pkgbuild-');
-  binary = join(buildDir, 'sftpgo');
-  ok(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', binary], { cwd: ROOT });
+  const built = buildLinuxPackages();
+  ({ binary, outDir } = built);
+  deb = built.deb ?? '';
+  rpm = built.rpm ?? '';
   hasMan = sh(binary, ['man']).status === 0;
   hasCompletion = sh(binary, ['completion', 'bash']).status === 0;
-  outDir = tempDir('sftpgo-packages-');
-  const written = ok(BUN, [join(ROOT, 'packaging/linux/build.ts'), '--binary', binary, '--out', outDir, '--fast'], { cwd: ROOT }).trim().split('\n');
-  deb = written.find((f) => f.endsWith('.deb')) ?? '';
-  rpm = written.find((f) => f.endsWith('.rpm')) ?? '';
   expect(readdirSync(outDir).sort()).toEqual([`${PKG}-0.1.0-1.x86_64.rpm`, `${PKG}_0.1.0-1_amd64.deb`]);
 }, 400_000);
 

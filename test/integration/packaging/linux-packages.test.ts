@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { buildLinuxPackages } from '../../support/linux-packages.ts';
-import { startServer, type RunningServer } from '../../support/server.ts';
+import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -233,3 +233,26 @@ async function serveAsServiceUser(): Promise<void> {
     await s?.stop();
   }
 }
+
+describe('an aarch64 binary', () => {
+  test('gives an arm64 .deb and an aarch64 .rpm, with the binary unstripped', () => {
+    // The same executable with the aarch64 machine number in its ELF header: the builder reads the
+    // architecture from there (and cannot run the binary for its man page, so it leaves that out).
+    const dir = tempDir('sftpgo-arm64-');
+    const arm = join(dir, 'sftpgo');
+    const bytes = readFileSync(binary);
+    bytes.writeUInt16LE(0xb7, 18);
+    writeFileSync(arm, bytes);
+    chmodSync(arm, 0o755);
+    const out = join(dir, 'out');
+    ok(BUN, [join(ROOT, 'packaging/linux/build.ts'), '--binary', arm, '--out', out, '--fast'], { cwd: ROOT });
+    expect(readdirSync(out).sort()).toEqual([`${PKG}-0.1.0-1.aarch64.rpm`, `${PKG}_0.1.0-1_arm64.deb`]);
+    expect(ok('dpkg-deb', ['-f', join(out, `${PKG}_0.1.0-1_arm64.deb`), 'Architecture']).trim()).toBe('arm64');
+    const rpmFile = join(out, `${PKG}-0.1.0-1.aarch64.rpm`);
+    expect(ok('rpm', ['-qp', '--qf', '%{ARCH}', rpmFile])).toBe('aarch64');
+    const x = join(dir, 'x');
+    mkdirSync(x);
+    expect(spawnSync('sh', ['-c', `rpm2cpio '${rpmFile}' | cpio -idm --quiet`], { cwd: x }).status).toBe(0);
+    expect(sha256(join(x, 'usr/bin/sftpgo'))).toBe(sha256(arm));
+  }, 240_000);
+});

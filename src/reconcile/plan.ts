@@ -11,6 +11,7 @@ import type { Desired, PasswordIntent } from '../store/specs.ts';
 import { settingGroups } from '../store/groups.ts';
 import type { GroupMapping } from '../config/schema-types.ts';
 import { oneShot } from '../lib/jit.ts';
+import { AppError } from '../errors.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -53,6 +54,7 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   await diffKind('group', desired.groups, store, digestKey, desired.prune, changes);
   await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
   await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  await refuseReferencedGroupDeletes(desired, store, changes);
   const groupChanges = changes.filter((c) => c.kind === 'group');
   if (groupChanges.length > 0) {
     const members = await groupMembers(desired, store, changes);
@@ -85,6 +87,27 @@ async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out
   }
   for (const [key, spec] of desired.ipLists) if (!seen.has(key)) out.push({ action: 'create', kind: 'iplist', name: key, fields: [], ipList: spec });
   out.push(...deletes);
+}
+
+/**
+ * As SFTPGo refuses to remove a group users still map: a group the config drops while a user the
+ * plan keeps (created through the API, or given the group by an override) still maps it, with any
+ * type, fails the plan, so nothing is applied and the running state stays.
+ */
+async function refuseReferencedGroupDeletes(desired: DesiredState, store: ReadTx | undefined, changes: Change[]): Promise<void> {
+  const removed = new Set(changes.filter((c) => c.kind === 'group' && c.action === 'delete').map((c) => c.name));
+  if (removed.size === 0 || !store) return;
+  const deletedUsers = new Set(changes.filter((c) => c.kind === 'user' && c.action === 'delete').map((c) => c.name));
+  const holders = new Map<string, Set<string>>();
+  const hold = (user: string, mappings: readonly GroupMapping[] | undefined): void => {
+    for (const m of mappings ?? []) if (removed.has(m.name)) holders.set(m.name, (holders.get(m.name) ?? new Set()).add(user));
+  };
+  for await (const [name, u] of store.entries('users')) if (!desired.users.has(name) && !deletedUsers.has(name)) hold(name, u.groups);
+  for await (const [, o] of store.entries('overrides'))
+    if (o.kind === 'user' && !deletedUsers.has(o.name)) hold(o.name, o.fields.groups as GroupMapping[] | undefined);
+  if (holders.size === 0) return;
+  const lines = [...holders].map(([g, users]) => `the group "${g}" is referenced, it cannot be removed (users: ${[...users].sort().join(', ')})`);
+  throw new AppError('invalid', `${lines.join('; ')}: remove it from those users through the API first, or keep the group in the config`);
 }
 
 /**

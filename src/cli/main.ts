@@ -48,11 +48,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   validate: {
-    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
-    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
-    options: COMMON,
+    summary: 'check the config (schema, semantics, secret references); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
+    options: { ...COMMON, 'resolve-secrets': { type: 'boolean' } },
     async run(flags) {
-      const loaded = loadOrReport(flags);
+      const loaded = loadOrReport(flags, { resolveSecrets: flags['resolve-secrets'] === true });
       if (!loaded) return 1;
       const c = loaded.config;
       process.stdout.write(

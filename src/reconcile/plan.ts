@@ -22,6 +22,11 @@ export interface Change {
   name: string;
   /** For updates: the top-level fields that differ (secret values are never shown). */
   fields: string[];
+  /**
+   * For updates: the stored values of the changed fields (`source` included when it changes), so
+   * a report can show old and new values. Secrets in it are in their stored form, never clear.
+   */
+  before?: Record<string, unknown>;
   /** The desired spec (create/update). */
   spec?: Record<string, unknown>;
   /** An IP list entry's desired definition (create/update). */
@@ -82,7 +87,7 @@ async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out
       void _source;
       const fields = changedSpecFields({ ...stored }, definition);
       if (stored.source !== 'config') fields.push('source');
-      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, ipList: spec, baseUpdatedAt: stored.updated_at });
+      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, before: pick(stored, fields), ipList: spec, baseUpdatedAt: stored.updated_at });
     }
   }
   for (const [key, spec] of desired.ipLists) if (!seen.has(key)) out.push({ action: 'create', kind: 'iplist', name: key, fields: [], ipList: spec });
@@ -171,11 +176,19 @@ function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, 
     kind,
     name,
     fields: fields.sort(),
+    before: pick(stored, fields),
     spec: d.spec as Record<string, unknown>,
     password: d.password,
     passwordChanged,
     baseUpdatedAt: stored.updated_at,
   };
+}
+
+/** The stored values of `fields` (the password as stored is a hash: it is left out). */
+function pick(stored: object, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (f !== 'password' && Object.hasOwn(stored, f)) out[f] = (stored as Record<string, unknown>)[f];
+  return out;
 }
 
 /** Fields not compared: bookkeeping and the password, which samePassword compares. */
@@ -207,22 +220,6 @@ function samePassword(intent: PasswordIntent, stored: Stored, digestKey: Buffer 
         stored.password_digest === passwordDigest(intent.clear, digestKey)
       );
   }
-}
-
-/** Human-readable plan, one line per change, Terraform style. */
-export function formatPlan(plan: Plan): string {
-  if (plan.changes.length === 0) return 'no changes: the store matches the config\n';
-  const sign = { create: '+', update: '~', delete: '-' } as const;
-  const lines = plan.changes.map(
-    (c) => `${sign[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}${c.members ? `: ${membersText(c.members.length)}` : ''}`,
-  );
-  const n = (a: Action) => plan.changes.filter((c) => c.action === a).length;
-  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete`);
-  return lines.join('\n') + '\n';
-}
-
-function membersText(n: number): string {
-  return `${n} ${n === 1 ? 'user' : 'users'} affected`;
 }
 
 export function planSummary(plan: Plan): { create: number; update: number; delete: number } {

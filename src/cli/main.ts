@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
+import { buildInfo, versionFields, versionLine } from './build-info.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
 import { listOverrides, formatOverrides } from '../reconcile/overrides.ts';
@@ -194,13 +195,14 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   version: {
-    summary: 'print the version',
-    usage: 'sftpgo version [--verbose]',
+    summary: 'print the version, build commit and date, runtime and store schema version',
+    usage: 'sftpgo version [--verbose]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none `field: value` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints `commit: unknown (source)`.\n\n  -v, --verbose        one line per field',
     options: { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean', short: 'v' } },
     async run(flags) {
-      const runtime = typeof Bun !== 'undefined' ? `bun ${Bun.version}` : `node ${process.versions.node}`;
-      process.stdout.write(`sftpgo ${pkg.version} (${runtime}, store schema ${LATEST_SCHEMA_VERSION})\n`);
+      const info = buildInfo();
+      process.stdout.write(versionLine(info) + '\n');
       if (flags.verbose) {
+        process.stdout.write(versionFields(info) + '\n');
         // Which native pieces loaded: a binary that lost an embedded addon still runs, only slower
         const { chachaImplementation } = await import('../lib/ssh2.ts');
         process.stdout.write(`ssh chacha20-poly1305: ${chachaImplementation ?? 'unavailable'}\n`);

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
+import { ping, probeFor } from './ping.ts';
 import { buildInfo, versionFields, versionLine } from './build-info.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
@@ -192,6 +193,28 @@ const COMMANDS: Record<string, Command> = {
         await store.close();
       }
       return 0;
+    },
+  },
+  ping: {
+    summary: 'check that the configured server answers (a container health check); exit 0 healthy, 1 not',
+    usage: `sftpgo ping [--config FILE] [--timeout SECONDS]\n\nReads the config serve reads and asks the running server: GET /healthz on the telemetry\nlistener if one is configured, else on the first REST API binding, else reads the SSH\nidentification of the first SFTP binding, else the FTP greeting. Prints one line saying\nwhat was checked; exits 0 when it answered, 1 when not.\n\n${CONFIG_HELP.split('\n')[0]}\n  -t, --timeout SECONDS  how long to wait for the answer (default: 5)`,
+    options: { config: COMMON.config!, help: COMMON.help!, timeout: { type: 'string', short: 't' } },
+    async run(flags) {
+      const timeout = flags.timeout === undefined ? 5 : Number(flags.timeout);
+      if (!(timeout > 0)) {
+        process.stderr.write(`ping: --timeout must be a positive number of seconds, not "${flags.timeout}"\n`);
+        return 2;
+      }
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const probe = probeFor(loaded.config);
+      if (!probe) {
+        process.stdout.write(`unhealthy: ${loaded.file} configures no telemetry, httpd, sftpd or ftpd listener to check\n`);
+        return 1;
+      }
+      const result = await ping(probe, timeout * 1000);
+      process.stdout.write(result.line + '\n');
+      return result.ok ? 0 : 1;
     },
   },
   version: {

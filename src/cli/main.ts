@@ -1,10 +1,12 @@
 // The commands: `sftpgo <command> [flags]`. Each command prints its own --help. Loaded by the entry
 // point (src/main.ts) once `serve` has re-executed itself with its allocator setting.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import type { Command, Flags, Options } from './command.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
 import { ping, probeFor } from './ping.ts';
+import { portableCommand } from './portable.ts';
 import { buildInfo, versionFields, versionLine } from './build-info.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
@@ -19,20 +21,11 @@ import { schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
 import { createLog, type Log } from '../log.ts';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
   'data-dir': { type: 'string', short: 'd' },
   help: { type: 'boolean', short: 'h' },
 };
-
-interface Command {
-  summary: string;
-  usage: string;
-  options: Options;
-  run(flags: Record<string, string | boolean | undefined>): Promise<number>;
-}
 
 const CONFIG_HELP = `  -c, --config FILE    YAML config (default: $SFTPGO_CONFIG, else the embedded default)
   -d, --data-dir DIR   data dir for the store and host keys (default: data_provider.data_dir, else ./data)`;
@@ -195,6 +188,7 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  portable: portableCommand,
   ping: {
     summary: 'check that the configured server answers (a container health check); exit 0 healthy, 1 not',
     usage: `sftpgo ping [--config FILE] [--timeout SECONDS]\n\nReads the config serve reads and asks the running server: GET /healthz on the telemetry\nlistener if one is configured, else on the first REST API binding, else reads the SSH\nidentification of the first SFTP binding, else the FTP greeting. Prints one line saying\nwhat was checked; exits 0 when it answered, 1 when not.\n\n${CONFIG_HELP.split('\n')[0]}\n  -t, --timeout SECONDS  how long to wait for the answer (default: 5)`,
@@ -236,7 +230,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
-async function importSftpgo(dump: unknown, flags: Record<string, string | boolean | undefined>): Promise<number> {
+async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
   const { importSftpgoDump, toYaml, MigrationError } = await import('../migrate/sftpgo.ts');
   const { importIntoStore, loadOptions, masterKeyFromEnv, offlineImportHooks, readMasterKey } = await import('../api/import.ts');
   const opts = loadOptions((name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined));
@@ -306,6 +300,38 @@ function usage(): string {
   );
 }
 
+/** The message for the first SFTPGo flag in `args` that `cmd` refuses, if any. */
+function refusedFlag(cmd: Command, args: string[]): string | undefined {
+  if (!cmd.refused) return undefined;
+  for (const arg of args) {
+    if (arg === '--') break;
+    const key = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : /^-[A-Za-z]/.test(arg) ? arg.slice(0, 2) : undefined;
+    const why = key === undefined ? undefined : cmd.refused[key];
+    if (key !== undefined && why !== undefined) return `${key.startsWith('-') ? key : `--${key}`} is not supported: ${why}`;
+  }
+  return undefined;
+}
+
+/**
+ * `--sftpd-port -1` as SFTPGo's flag parser takes it: parseArgs reads a value starting with a dash
+ * as a missing one, so a negative number after a flag that takes a value is joined to it.
+ */
+function negativeValuesJoined(cmd: Command, args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const long = arg.startsWith('--') ? cmd.options[arg.slice(2)] : undefined;
+    const short = /^-[A-Za-z]$/.test(arg) ? Object.entries(cmd.options).find(([, o]) => o.short === arg[1]) : undefined;
+    const option = long ?? short?.[1];
+    if (option?.type === 'string' && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`${long ? arg : `--${short![0]}`}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -318,9 +344,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  let flags: Record<string, string | boolean | undefined>;
+  const refused = refusedFlag(cmd, rest);
+  if (refused) {
+    process.stderr.write(`${name}: ${refused}\n`);
+    return 2;
+  }
+  let flags: Flags;
   try {
-    flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+    flags = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
     return 2;

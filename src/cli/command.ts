@@ -15,5 +15,7 @@ export interface Command {
    * why: they are refused with that message rather than taken for a typo.
    */
   refused?: Record<string, string>;
-  run(flags: Flags): Promise<number>;
+  /** The one argument the command takes besides flags, with its choices (e.g. a shell name). */
+  positional?: { name: string; values: string[] };
+  run(flags: Flags, positionals: string[]): Promise<number>;
 }

@@ -7,6 +7,8 @@ import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
 import { ping, probeFor } from './ping.ts';
 import { portableCommand } from './portable.ts';
+import { renderMan } from './man.ts';
+import { renderCompletion, SHELLS } from './completion.ts';
 import { buildInfo, versionFields, versionLine } from './build-info.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
@@ -107,7 +109,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'downgrade the store schema to an older version',
     usage: `sftpgo revertprovider --to-version N [--config FILE] [--data-dir DIR]\n\nVersions:\n${migrationList()
       .map((m) => `  ${m.version}  ${m.description}`)
-      .join('\n')}\n\n${CONFIG_HELP}`,
+      .join('\n')}\n\n${CONFIG_HELP}\n      --to-version N   the schema version to migrate the store down to`,
     options: { ...COMMON, 'to-version': { type: 'string' } },
     async run(flags) {
       const to = Number(flags['to-version']);
@@ -189,6 +191,31 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   portable: portableCommand,
+  man: {
+    summary: 'print the manual page (roff, section 1)',
+    usage: 'sftpgo man\n\nPrints this manual page, made from every command\'s --help: `sftpgo man | man -l -` reads it,\n`sftpgo man > /usr/share/man/man1/sftpgo.1` installs it.',
+    options: { help: COMMON.help! },
+    async run() {
+      const info = buildInfo();
+      process.stdout.write(renderMan({ commands: COMMANDS, version: info.version, ...(info.date.startsWith('unknown') ? {} : { date: info.date.slice(0, 10) }) }));
+      return 0;
+    },
+  },
+  completion: {
+    summary: 'print the shell completion script for bash, zsh or fish',
+    usage: `sftpgo completion bash|zsh|fish\n\nCompletes the commands, their flags, and file names after --config and the other flags\nthat take a file. Load it for the running shell:\n\n  source <(sftpgo completion bash)\n  source <(sftpgo completion zsh)\n  sftpgo completion fish | source\n\nor install it where the shell looks: /usr/share/bash-completion/completions/sftpgo,\n/usr/share/zsh/vendor-completions/_sftpgo, /usr/share/fish/vendor_completions.d/sftpgo.fish.`,
+    options: { help: COMMON.help! },
+    positional: { name: 'shell', values: [...SHELLS] },
+    async run(_flags, positionals) {
+      const shell = SHELLS.find((s) => s === positionals[0]);
+      if (!shell || positionals.length !== 1) {
+        process.stderr.write(`completion: name one shell: ${SHELLS.join(', ')}\n`);
+        return 2;
+      }
+      process.stdout.write(renderCompletion(shell, COMMANDS));
+      return 0;
+    },
+  },
   ping: {
     summary: 'check that the configured server answers (a container health check); exit 0 healthy, 1 not',
     usage: `sftpgo ping [--config FILE] [--timeout SECONDS]\n\nReads the config serve reads and asks the running server: GET /healthz on the telemetry\nlistener if one is configured, else on the first REST API binding, else reads the SSH\nidentification of the first SFTP binding, else the FTP greeting. Prints one line saying\nwhat was checked; exits 0 when it answered, 1 when not.\n\n${CONFIG_HELP.split('\n')[0]}\n  -t, --timeout SECONDS  how long to wait for the answer (default: 5)`,
@@ -338,7 +365,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  if (name === '--version') return COMMANDS.version!.run({});
+  if (name === '--version') return COMMANDS.version!.run({}, []);
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
@@ -350,8 +377,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let flags: Flags;
+  let positionals: string[];
   try {
-    flags = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+    const parsed = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: cmd.positional !== undefined });
+    flags = parsed.values;
+    positionals = parsed.positionals;
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
     return 2;
@@ -361,7 +391,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run(flags);
+    return await cmd.run(flags, positionals);
   } catch (err) {
     process.stderr.write(`${name}: ${isAppError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
     return 1;

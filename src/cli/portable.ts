@@ -65,7 +65,8 @@ directories are served (its storage-backend, TLS and web client flags are refuse
       --webdav-port N        WebDAV port: 0 a random free port, below 0 disabled (default: -1)
       --ssh-commands LIST    comma-separated SSH commands to allow ("*" for all; default: the
                              sftpd default)
-      --start-directory PATH where SFTP and FTP sessions start (a virtual path, default /)
+      --start-directory PATH
+                             where SFTP and FTP sessions start (a virtual path, default /)
       --allowed-patterns DIR::PATTERNS
                              only these names in DIR, e.g. "/pics::*.jpg,*.png"; repeatable
       --denied-patterns DIR::PATTERNS

@@ -15,6 +15,7 @@ function esc(text: string): string {
   return text.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^([.'])/, '\\&$1');
 }
 
+/** A macro argument in double quotes. */
 function quoted(text: string): string {
   return `"${esc(text).replace(/"/g, '\\(dq')}"`;
 }
@@ -36,7 +37,8 @@ function block(b: HelpBlock): string[] {
 export function renderMan(opts: ManOptions): string {
   const names = Object.keys(opts.commands);
   const out = [
-    `.TH SFTPGO 1 ${quoted(opts.date ?? '')} ${quoted(`sftpgo ${opts.version}`)} "User Commands"`,
+    // The date and version are plain words: a dash there is a hyphen, not a minus to escape.
+    `.TH SFTPGO 1 "${opts.date ?? ''}" "sftpgo ${opts.version}" "User Commands"`,
     '.SH NAME',
     'sftpgo \\- SFTP/SCP, FTP/S and WebDAV server whose users are declared in one YAML file',
     '.SH SYNOPSIS',

@@ -17,6 +17,10 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# The man page and shell completions are rendered and syntax-checked by the real tools.
+check man man-db
+check zsh zsh
+check fish fish
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

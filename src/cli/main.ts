@@ -316,7 +316,7 @@ async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
 }
 
 /** `--output`, with `--json` as its shorthand; an error for an unknown or contradicting format. */
-function planFormat(flags: Record<string, string | boolean | undefined>): PlanFormat | { error: string } {
+function planFormat(flags: Flags): PlanFormat | { error: string } {
   const output = flags.output;
   if (output !== undefined && !PLAN_FORMATS.includes(output as PlanFormat)) return { error: `--output must be one of ${PLAN_FORMATS.join(', ')}, not "${String(output)}"` };
   if (flags.json && output !== undefined && output !== 'json') return { error: `--json contradicts --output ${String(output)}` };

@@ -1,7 +1,7 @@
 // The config-repository template in examples/gitops/: its CI files are valid YAML whose jobs run
-// validate and a markdown plan, its sftpgo.yaml validates, and the plan job's recipe (the server's
-// dump through the API, loaded into a scratch store, planned against) reports no change for the
-// revision the server runs and the change a pull request makes.
+// validate and a markdown plan, its sftpgo.yaml validates with no secret, and the plan job's recipe
+// (the server's dump through the API, loaded into a scratch store, planned against) reports no
+// change for the revision the server runs and the change a pull request makes.
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -93,8 +93,7 @@ describe('sftpgo.yaml', () => {
     expect(r.stdout).toContain('valid (2 users');
   });
 
-  // Waits for validate to check references without resolving them.
-  test.todo('validates with an empty environment', () => {
+  test('validates with an empty environment, as in CI', () => {
     const r = spawnSync('env', ['-i', `PATH=${process.env.PATH}`, BUN, 'src/main.ts', 'validate', '-c', 'examples/gitops/sftpgo.yaml'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -123,13 +122,19 @@ describe('sftpgo.yaml', () => {
     const loaded = runCli(['loaddata', '--input', dump, '--data-dir', state]);
     expect(loaded.stdout).toContain('loaded 2 users, 2 folders, 1 groups, 1 admins');
     const config = join(dir, 'sftpgo.yaml');
-    expect(runCli(['plan', '-c', config, '--data-dir', state], { env: SECRETS }).stdout).toContain('no changes');
+    // The job's command: exit 0 without a change, 2 with changes.
+    const planArgs = ['plan', '-c', config, '--data-dir', state, '--output', 'markdown', '--detailed-exitcode'];
+    const same = runCli(planArgs, { env: SECRETS });
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
 
-    // A pull request adding a user: the plan shows it and nothing else.
+    // A pull request adding a user: the plan shows it and nothing else, and no secret.
     writeFileSync(config, `${yaml}\n`.replace('\nadmins:', `  - username: carol\n    public_keys: ["${bobKey(yaml)}"]\n    groups: [{ name: staff, type: 1 }]\n\nadmins:`));
-    const plan = runCli(['plan', '-c', config, '--data-dir', state], { env: SECRETS }).stdout;
-    expect(plan).toContain('+ user carol');
-    expect(plan).toContain('plan: 1 to create, 0 to update, 0 to delete');
+    const changed = runCli(planArgs, { env: SECRETS });
+    expect(changed.code).toBe(2);
+    expect(changed.stdout).toContain('carol');
+    expect(changed.stdout).not.toContain('alice');
+    for (const secret of [...Object.values(SECRETS), API_KEY]) expect(changed.stdout).not.toContain(secret);
   }, 60_000);
 });
 

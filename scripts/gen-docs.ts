@@ -219,6 +219,8 @@ class Reference {
     }
     lines.push('', '## Shared definitions', '');
     for (const name of Object.keys(schema.definitions).filter((n) => this.shared.has(n))) {
+      // Links name a definition by its heading's anchor: a top-level key with the same anchor would take it.
+      if (anchor(name) in schema.properties) throw new Error(`gen-docs: definition ${name} and top-level key ${anchor(name)} share an anchor`);
       const s = schema.definitions[name]!;
       lines.push(`### ${name}`, '');
       const facts = [this.typeOf(s), ...this.constraints(s), ...this.allowed(s)];

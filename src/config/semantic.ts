@@ -120,6 +120,9 @@ function gitBootstrapProblems(config: Config): Problem[] {
   const message = GIT_LOCAL_ONLY;
   const kept: Record<string, string> = { reconcile: 'git', data_provider: 'data_dir' };
   const out: Problem[] = [];
+  const token = config.reconcile.git.token;
+  if (typeof token === 'object' && 'generate' in token)
+    out.push({ path: ['reconcile', 'git', 'token'], message: 'a token is issued by the Git server, it cannot be generated: give it with env or file' });
   for (const [key, value] of Object.entries(config)) {
     const only = kept[key];
     if (only === undefined) out.push({ path: [key], message });

@@ -5,11 +5,12 @@
 // refused with its errors and the last good revision keeps serving. Each apply is recorded in the
 // store, in the server context (status, metrics) and in the apply's log line.
 import { join } from 'node:path';
-import { formatIssue, parseConfigText, type ConfigIssue, type LoadedConfig, type LoadResult } from '../config/load.ts';
+import { formatIssue, parseConfigText, type Config, type ConfigIssue, type LoadedConfig, type LoadResult } from '../config/load.ts';
+import type { GitSyncSettings } from '../config/schema-types.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
 import { GIT_LOCAL_ONLY } from '../config/semantic.ts';
 import { resolveSecret } from '../config/secrets.ts';
-import type { ServerContext } from '../core/context.ts';
+import type { ConfigSourceState, ServerContext } from '../core/context.ts';
 import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { ConfigRepository, gitErrorMessage, gitSource, type Revision } from '../reconcile/git-repo.ts';
@@ -22,11 +23,18 @@ export type ApplyConfig = (next: LoadedConfig, opts: { trigger: string; fields: 
 
 /** The repository of the local file's `reconcile.git`, kept under `<dataDir>/git-sync`. */
 export function configRepository(local: LoadedConfig, dataDir: string): ConfigRepository {
-  const settings = local.config.reconcile!.git!;
+  const settings = gitSettingsOf(local);
   // The local file is never stored: its token is a reference or a literal, never a sealed value.
   const token = settings.token === undefined ? undefined : resolveSecret(settings.token, local.baseDir, NO_SECRETS);
   return new ConfigRepository({ source: gitSource(settings, token), dir: join(dataDir, 'git-sync') });
 }
+
+/** Keys a repository's file may not set: each is read from the local file, before any fetch. */
+const LOCAL_ONLY: { path: string; present: (c: Config) => boolean; message: string }[] = [
+  { path: 'reconcile.git', present: (c) => c.reconcile?.git !== undefined, message: 'reconcile.git belongs in the local config file, not in the repository' },
+  { path: 'reconcile.watch', present: (c) => c.reconcile?.watch !== undefined, message: 'there is no local file to watch: with reconcile.git the branch is checked every interval and on SIGHUP' },
+  { path: 'data_provider.data_dir', present: (c) => c.data_provider?.data_dir !== undefined, message: 'the data dir is opened before the repository is read: set it in the local config file' },
+];
 
 /**
  * A revision's file as the config to run: validated like a local file (secret file references
@@ -37,15 +45,22 @@ export function revisionConfig(repo: ConfigRepository, revision: Revision, local
   const { url, branch, path } = repo.source;
   const file = `${url}#${branch}:${path}@${revision.commit.slice(0, 12)}`;
   const parsed = parseConfigText(revision.text, file, local.baseDir);
-  const nested: ConfigIssue = { file, line: 0, col: 0, path: 'reconcile.git', message: 'reconcile.git belongs in the local config file, not in the repository' };
+  const issue = (k: (typeof LOCAL_ONLY)[number]): ConfigIssue => ({ file, line: 0, col: 0, path: k.path, message: k.message });
   if (!parsed.ok) {
     // A repository file with reconcile.git reads as a local one: say what is really wrong.
-    const bootstrap = parsed.issues.filter((i) => i.message === GIT_LOCAL_ONLY);
-    return bootstrap.length ? { ok: false, issues: [nested, ...parsed.issues.filter((i) => i.message !== GIT_LOCAL_ONLY)] } : parsed;
+    if (!parsed.issues.some((i) => i.message === GIT_LOCAL_ONLY)) return parsed;
+    return { ok: false, issues: [issue(LOCAL_ONLY[0]!), ...parsed.issues.filter((i) => i.message !== GIT_LOCAL_ONLY)] };
   }
   const { config } = parsed.value;
-  if (config.reconcile?.git) return { ok: false, issues: [nested] };
-  return { ok: true, value: { config: { ...config, reconcile: { ...config.reconcile, git: local.config.reconcile!.git! } }, file, baseDir: local.baseDir } };
+  const misplaced = LOCAL_ONLY.filter((k) => k.present(config)).map(issue);
+  if (misplaced.length > 0) return { ok: false, issues: misplaced };
+  return { ok: true, value: { config: { ...config, reconcile: { ...config.reconcile, git: gitSettingsOf(local) } }, file, baseDir: local.baseDir } };
+}
+
+function gitSettingsOf(local: LoadedConfig): GitSyncSettings {
+  const git = local.config.reconcile?.git;
+  if (!git) throw new AppError('config', `${local.file}: reconcile.git is not set`);
+  return git;
 }
 
 /** The config to start with: the branch's head if it is valid, else the last applied revision. */
@@ -83,6 +98,8 @@ export class GitSync {
   readonly #abort = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<ApplyOutcome> | undefined;
+  /** What status and metrics show; the context holds the same object. */
+  readonly #state: ConfigSourceState = { source: 'git', revision: '', applied_at: 0, last_error: '' };
   /** The head seen last, applied or refused (with why): an unchanged head is not fetched again. */
   #seen = { commit: '', error: '' };
 
@@ -91,12 +108,13 @@ export class GitSync {
     this.#local = init.local;
     this.#context = init.context;
     this.#apply = init.apply;
+    init.context.configSource = this.#state;
   }
 
   /** Records the revision the server started with (its state is already reconciled). */
   async started(revision: Revision, error: string): Promise<void> {
     await this.#record(revision);
-    this.#context.configSource!.last_error = error;
+    this.#state.last_error = error;
     // A fallback start tries the head again at the first check; a good start skips it.
     if (!error) this.#seen = { commit: revision.commit, error: '' };
     this.#schedule();
@@ -125,7 +143,7 @@ export class GitSync {
   }
 
   #fail(stage: 'fetch' | 'invalid' | 'apply', error: string): ApplyOutcome {
-    this.#context.configSource!.last_error = error;
+    this.#state.last_error = error;
     // A refused file stays refused until a new commit; an apply that failed (the store) is retried.
     if (stage === 'invalid') this.#seen.error = error;
     if (stage === 'apply') this.#seen = { commit: '', error: '' };
@@ -140,7 +158,7 @@ export class GitSync {
     try {
       if ((await this.#repo.head(signal)) === this.#seen.commit) {
         // The server answers again; a refused head stays refused until a new commit.
-        this.#context.configSource!.last_error = this.#seen.error;
+        this.#state.last_error = this.#seen.error;
         return this.#seen.error ? { ok: false, errors: [this.#seen.error] } : { ok: true, summary: { create: 0, update: 0, delete: 0 } };
       }
       revision = await this.#repo.fetch(signal);
@@ -154,7 +172,7 @@ export class GitSync {
     const parsed = revisionConfig(this.#repo, revision, this.#local);
     if (!parsed.ok) {
       const errors = parsed.issues.map(formatIssue);
-      log('error', 'git_sync_rejected', { revision: revision.commit, serving: this.#context.configSource!.revision, errors });
+      log('error', 'git_sync_rejected', { revision: revision.commit, serving: this.#state.revision, errors });
       metrics.inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'git' });
       return this.#fail('invalid', `revision ${revision.commit} refused: ${errors.join('; ')}`);
     }
@@ -171,6 +189,6 @@ export class GitSync {
     const record: ConfigRevisionRecord = { source: 'git', url, branch, path, revision: revision.commit, applied_at };
     await this.#context.store.write((tx) => tx.put('meta', META.configRevision, record));
     this.#repo.keepApplied(revision);
-    this.#context.configSource = { source: 'git', revision: revision.commit, applied_at, last_error: '' };
+    Object.assign(this.#state, { revision: revision.commit, applied_at, last_error: '' });
   }
 }

@@ -169,6 +169,10 @@ test('the local file holds only reconcile.git (and the data dir); the repository
   const v = runCli(['validate', '--config', join(dir, 'local.yaml')], { cwd: dir, env: { GIT_SYNC_TOKEN: TOKEN } });
   expect(v.code).toBe(1);
   expect(v.stderr).toContain("users: with reconcile.git set this key belongs in the repository's config file");
+  writeFileSync(join(dir, 'gen.yaml'), localConfig('https://git.example.com/cfg.git').replace('{ env: GIT_SYNC_TOKEN }', '{ generate: true }'));
+  const g = runCli(['validate', '--config', join(dir, 'gen.yaml')], { cwd: dir });
+  expect(g.code).toBe(1);
+  expect(g.stderr).toContain('reconcile.git.token: a token is issued by the Git server, it cannot be generated');
   writeFileSync(join(dir, 'bare.yaml'), localConfig('https://git.example.com/cfg.git'));
   const p = runCli(['plan', '--config', join(dir, 'bare.yaml'), '--data-dir', join(dir, 'data')], { cwd: dir, env: { GIT_SYNC_TOKEN: TOKEN } });
   expect(p.code).toBe(2);
@@ -181,4 +185,13 @@ test('the local file holds only reconcile.git (and the data dir); the repository
   const r = await cli(dir, `GIT_SYNC_TOKEN=${TOKEN}`, ['serve', '--config', join(dir, 'sftpgo.yaml')]);
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('reconcile.git: reconcile.git belongs in the local config file, not in the repository');
+
+  // Keys read from the local file before any fetch are refused in the repository's file.
+  const local = new ConfigRepo(root, 'local-keys');
+  local.push({ 'config/sftpgo.yaml': repoConfig(dir, ports, ['ann'], 'reconcile: { watch: true }\n').replace('data_provider:\n', 'data_provider:\n  data_dir: /tmp/elsewhere\n') }, 'local keys');
+  writeFileSync(join(dir, 'sftpgo.yaml'), localConfig(`${git.url}/local-keys.git`));
+  const k = await cli(dir, `GIT_SYNC_TOKEN=${TOKEN}`, ['serve', '--config', join(dir, 'sftpgo.yaml')]);
+  expect(k.status).toBe(1);
+  expect(k.stderr).toContain('reconcile.watch: there is no local file to watch');
+  expect(k.stderr).toContain('data_provider.data_dir: the data dir is opened before the repository is read');
 });

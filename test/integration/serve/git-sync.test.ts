@@ -4,7 +4,7 @@
 // applies; the revision shows in status, metrics, `version --server` and the apply's log line; a
 // wrong token is refused with a line saying so.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { ConfigRepo, startGitHttpServer, type GitHttpServer } from '../../support/git-http.ts';
@@ -12,6 +12,7 @@ import { freePort } from '../../support/net.ts';
 import { run, type RunResult } from '../../support/run.ts';
 import { BUN, ROOT, startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { ConfigRepository, gitErrorMessage, type GitSource } from '../../../src/reconcile/git-repo.ts';
 
 const TOKEN = 'git-token-1234';
 const ADMIN_PASSWORD = 'Admin-Secret-1';
@@ -194,4 +195,33 @@ test('the local file holds only reconcile.git (and the data dir); the repository
   expect(k.status).toBe(1);
   expect(k.stderr).toContain('reconcile.watch: there is no local file to watch');
   expect(k.stderr).toContain('data_provider.data_dir: the data dir is opened before the repository is read');
+});
+
+test('the repository client says what is wrong: no branch, no file, no token, nobody listening', async () => {
+  const repo = new ConfigRepo(root, 'client');
+  const c1 = repo.push({ 'sftpgo.yaml': 'users: []\n' }, 'one');
+  const dir = tempDir('git-sync-client-');
+  const client = (source: Partial<GitSource>) =>
+    new ConfigRepository({ source: { url: `${git.url}/client.git`, branch: 'main', path: 'sftpgo.yaml', interval: 5, username: 'u', token: TOKEN, ...source }, dir });
+  const failure = async (p: Promise<unknown>, source: Partial<GitSource> = {}) => {
+    try {
+      await p;
+    } catch (err) {
+      return gitErrorMessage(err, { url: `${git.url}/client.git`, ...source });
+    }
+    throw new Error('expected a failure');
+  };
+  const signal = AbortSignal.timeout(30_000);
+
+  expect(await client({}).head(signal)).toBe(c1);
+  expect(await client({}).fetch(signal)).toEqual({ commit: c1, text: 'users: []\n' });
+  expect(await failure(client({ branch: 'prod' }).head(signal))).toContain('no branch "prod"');
+  expect(await failure(client({ path: 'missing.yaml' }).fetch(signal))).toContain(`missing.yaml is not in commit ${c1.slice(0, 12)}`);
+  const anonymous = { url: `${git.url}/client.git` };
+  const noToken = new ConfigRepository({ source: { ...anonymous, branch: 'main', path: 'sftpgo.yaml', interval: 5, username: 'git' }, dir });
+  expect(await failure(noToken.head(signal), {})).toContain('the server refused the credentials (HTTP 401): set reconcile.git.token');
+  const nobody = `http://127.0.0.1:${await freePort()}/x.git`;
+  expect(await failure(client({ url: nobody }).head(signal), { url: nobody })).toStartWith(`${nobody}: `);
+  // Nothing is left behind by the fetches: only what an apply keeps would stay.
+  expect(readdirSync(dir)).toEqual([]);
 });

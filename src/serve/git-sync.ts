@@ -178,7 +178,13 @@ export class GitSync {
     }
     const outcome = await this.#apply(parsed.value, { trigger: 'git', fields: { source: 'git', revision: revision.commit } });
     if (!outcome.ok) return this.#fail('apply', `revision ${revision.commit} not applied: ${outcome.errors.join('; ')}`);
-    await this.#record(revision);
+    try {
+      await this.#record(revision);
+    } catch (err) {
+      // Applied, but not recorded: the next check applies it again (an empty plan) and records it.
+      log('error', 'git_sync_record_failed', { revision: revision.commit, error: (err as Error).message });
+      return this.#fail('apply', `revision ${revision.commit} applied but not recorded: ${(err as Error).message}`);
+    }
     return outcome;
   }
 

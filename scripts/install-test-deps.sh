@@ -17,6 +17,9 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# Git sync tests: the git CLI pushes to a bare repository served by git http-backend.
+check git git
+[ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

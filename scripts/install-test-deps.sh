@@ -21,6 +21,9 @@ check haproxy haproxy
 check man man-db
 check zsh zsh
 check fish fish
+# Git sync tests: the git CLI pushes to a bare repository served by git http-backend.
+check git git
+[ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

@@ -19,7 +19,7 @@ import { dumpStore, loadDump } from '../store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
 import { openStore, storeExists } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
-import { schemaVersionOf } from '../store/store.ts';
+import { configRevisionOf, schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
 import { createLog, type Log } from '../log.ts';
 
@@ -71,6 +71,11 @@ const COMMANDS: Record<string, Command> = {
       }
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
+      if (loaded.config.reconcile?.git) {
+        // The desired state is in the repository: a plan of this file would delete everything.
+        process.stderr.write(`plan: ${loaded.file} only says where the config is (reconcile.git): run plan on a checkout of ${loaded.config.reconcile.git.path ?? 'sftpgo.yaml'}\n`);
+        return 2;
+      }
       const dataDir = dataDirOf(flags, loaded);
       const exists = await storeExists(dataDir);
       const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
@@ -246,8 +251,8 @@ const COMMANDS: Record<string, Command> = {
   },
   version: {
     summary: 'print the version, build commit and date, runtime and store schema version',
-    usage: 'sftpgo version [--verbose]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none `field: value` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints `commit: unknown (source)`.\n\n  -v, --verbose        one line per field',
-    options: { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean', short: 'v' } },
+    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the server of this data dir applied\n                       last (reconcile.git), read from its store; works while it runs\n${CONFIG_HELP}`,
+    options: { ...COMMON, verbose: { type: 'boolean', short: 'v' }, server: { type: 'boolean' } },
     async run(flags) {
       const info = buildInfo();
       process.stdout.write(versionLine(info) + '\n');
@@ -257,10 +262,35 @@ const COMMANDS: Record<string, Command> = {
         const { chachaImplementation } = await import('../lib/ssh2.ts');
         process.stdout.write(`ssh chacha20-poly1305: ${chachaImplementation ?? 'unavailable'}\n`);
       }
-      return 0;
+      return flags.server ? printServerRevision(flags) : 0;
     },
   },
 };
+
+/**
+ * version --server: the revision Git sync recorded in the store. The store is read, not the API:
+ * it needs no credentials, and LMDB lets a reader in beside the running server.
+ */
+async function printServerRevision(flags: CommonFlags): Promise<number> {
+  const dataDir = await dataDirFor(flags);
+  if (!dataDir) return 1;
+  if (!(await storeExists(dataDir))) {
+    process.stderr.write(`version: no store at ${dataDir}\n`);
+    return 1;
+  }
+  const store = await openStore(dataDir, { readOnly: true });
+  try {
+    const r = await configRevisionOf(store);
+    process.stdout.write(
+      r
+        ? `config: git revision ${r.revision} applied ${new Date(r.applied_at).toISOString()} (${r.url} branch ${r.branch}, ${r.path})\n`
+        : `config: no Git revision recorded in ${dataDir} (the config is a local file)\n`,
+    );
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
 
 /** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
 async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {

@@ -17,6 +17,9 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# OCI image layout checks (packaging/oci): an independent reader of the layout the build writes
+check skopeo skopeo
+check umoci umoci
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

@@ -108,6 +108,7 @@ export function runtimeConfig(opts: { config?: string } = {}): RuntimeConfig {
     Cmd: ['serve'],
     WorkingDir: DATA_DIR,
     Volumes: { [DATA_DIR]: {} },
-    Healthcheck: { Test: ['CMD', BINARY_PATH, 'ping'], Interval: 30 * SECOND, Timeout: 5 * SECOND, StartPeriod: 10 * SECOND, Retries: 3 },
+    // Longer than ping's own 5 s wait, so that a slow answer is reported by ping rather than killed.
+    Healthcheck: { Test: ['CMD', BINARY_PATH, 'ping'], Interval: 30 * SECOND, Timeout: 10 * SECOND, StartPeriod: 10 * SECOND, Retries: 3 },
   };
 }

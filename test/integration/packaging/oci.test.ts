@@ -169,6 +169,14 @@ describe('the OCI image layout', () => {
     expect(cfg.config.Entrypoint).toEqual(['/usr/bin/sftpgo']);
     expect(cfg.config.User).toBe('1000:1000');
     expect(Object.keys(cfg.config.ExposedPorts)).toEqual(['2022/tcp']);
+    // What `skopeo copy ... docker-daemon:` hands Docker, written as the `docker load` archive: the
+    // config goes over byte for byte, Healthcheck included (skopeo's own inspect drops that field).
+    const archive = join(tempDir('sftpgo-docker-archive-'), 'image.tar');
+    expect(sh('skopeo', ['copy', '-q', `oci:${layout}:${VERSION}`, `docker-archive:${archive}:sftpgo:${VERSION}`]).status).toBe(0);
+    const [entry] = JSON.parse(sh('tar', ['-xOf', archive, 'manifest.json']).stdout) as { Config: string; RepoTags: string[] }[];
+    expect(entry!.RepoTags).toEqual([`docker.io/library/sftpgo:${VERSION}`]);
+    const dockerConfig = JSON.parse(sh('tar', ['-xOf', archive, entry!.Config]).stdout) as Image['config'];
+    expect(dockerConfig.config).toEqual(runtimeConfig());
     const bundle = join(tempDir('sftpgo-umoci-'), 'bundle');
     const unpack = sh('umoci', ['unpack', '--image', `${layout}:${VERSION}`, bundle]);
     expect(unpack.stderr).not.toContain('level=error');

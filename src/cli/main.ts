@@ -6,8 +6,8 @@ import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
-import { listOverrides, formatOverrides } from '../reconcile/overrides.ts';
-import { formatPlan } from '../reconcile/plan.ts';
+import { listOverrides } from '../reconcile/overrides.ts';
+import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../reconcile/plan-report.ts';
 import { planFor } from '../reconcile/reconcile.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
@@ -48,11 +48,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   validate: {
-    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
-    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
-    options: COMMON,
+    summary: 'check the config (schema, semantics, secret references); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
+    options: { ...COMMON, 'resolve-secrets': { type: 'boolean' } },
     async run(flags) {
-      const loaded = loadOrReport(flags);
+      const loaded = loadOrReport(flags, { resolveSecrets: flags['resolve-secrets'] === true });
       if (!loaded) return 1;
       const c = loaded.config;
       process.stdout.write(
@@ -62,29 +62,35 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   plan: {
-    summary: 'print what serve would create, update or delete in the store; change nothing',
-    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--json]\n\n${CONFIG_HELP}\n      --json           print the plan as JSON`,
-    options: { ...COMMON, json: { type: 'boolean' } },
+    summary: 'print what serve would create, update or delete in the store, and the drift; change nothing',
+    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--output text|json|markdown] [--detailed-exitcode]\n\n${CONFIG_HELP}\n      --output FORMAT     text (default), json, or markdown (a summary and a table per kind,\n                          for a pull-request comment); secrets are never shown\n      --json              the same as --output json\n      --detailed-exitcode exit 0 when there is no change, 2 when there are changes, 1 on an\n                          error; drift (runtime overrides) is shown but is not a change`,
+    options: { ...COMMON, json: { type: 'boolean' }, output: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' } },
     async run(flags) {
+      const detailed = flags['detailed-exitcode'] === true;
+      const format = planFormat(flags);
+      if (typeof format !== 'string') {
+        process.stderr.write(`plan: ${format.error}\n`);
+        return detailed ? 1 : 2;
+      }
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
       const dataDir = dataDirOf(flags, loaded);
       const exists = await storeExists(dataDir);
       const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
+      let changed = false;
       try {
         const version = store ? await schemaVersionOf(store) : 0;
         if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
         const plan = await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
-        // Overrides made through the API stay on top of the file's values; plan shows them.
-        const overrides = store ? await listOverrides(store) : [];
-        if (flags.json) {
-          const changes = plan.changes.map(({ action, kind, name, fields, members }) => ({ action, kind, name, fields, ...(members ? { members } : {}) }));
-          process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
-        } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
+        // Overrides made through the API stay on top of the file's values: drift the plan shows.
+        const drift = store ? await listOverrides(store) : [];
+        process.stdout.write(renderPlan({ plan, drift }, format));
+        changed = plan.changes.length > 0;
       } finally {
         await store?.close();
       }
-      return 0;
+      // As Terraform's: drift that applying the file would not undo is reported, not counted.
+      return detailed && changed ? 2 : 0;
     },
   },
   initprovider: {
@@ -263,6 +269,14 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
   }
 }
 
+/** `--output`, with `--json` as its shorthand; an error for an unknown or contradicting format. */
+function planFormat(flags: Record<string, string | boolean | undefined>): PlanFormat | { error: string } {
+  const output = flags.output;
+  if (output !== undefined && !PLAN_FORMATS.includes(output as PlanFormat)) return { error: `--output must be one of ${PLAN_FORMATS.join(', ')}, not "${String(output)}"` };
+  if (flags.json && output !== undefined && output !== 'json') return { error: `--json contradicts --output ${String(output)}` };
+  return flags.json ? 'json' : ((output as PlanFormat | undefined) ?? 'text');
+}
+
 /** The data dir for store-only commands: the config is read (if any) only for data_provider. */
 async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {
   if (flags['data-dir']) return dataDirOf(flags);
@@ -298,7 +312,8 @@ export async function main(argv: string[]): Promise<number> {
     flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
-    return 2;
+    // With --detailed-exitcode, 2 means "changes present": a usage error must not look like one.
+    return rest.includes('--detailed-exitcode') ? 1 : 2;
   }
   if (flags.help) {
     process.stdout.write(cmd.usage + '\n');

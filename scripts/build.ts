@@ -119,6 +119,22 @@ const nativeAddons: BunPlugin = {
   },
 };
 
+/**
+ * The commit and its date, baked into `sftpgo version`. SOURCE_DATE_EPOCH (reproducible builds)
+ * overrides the date; outside a git checkout both read `unknown`.
+ */
+function buildStamp(): { commit: string; date: string } {
+  const git = (...a: string[]) => {
+    const r = Bun.spawnSync(['git', ...a], { cwd: root, stderr: 'ignore' });
+    return r.exitCode === 0 ? r.stdout.toString().trim() : '';
+  };
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  const commitDate = git('log', '-1', '--format=%ct');
+  const seconds = Number.isFinite(epoch) && process.env.SOURCE_DATE_EPOCH ? epoch : commitDate ? Number(commitDate) : undefined;
+  return { commit: git('rev-parse', '--short', 'HEAD') || 'unknown', date: seconds === undefined ? 'unknown' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') };
+}
+const stamp = buildStamp();
+
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 const result = await Bun.build({
@@ -140,6 +156,7 @@ const result = await Bun.build({
   sourcemap: 'linked',
   // Optional native helpers ssh2 tries in a try/catch; Bun cannot load Node-ABI addons anyway.
   external: ['cpu-features'],
+  define: { SFTPGO_BUILD_COMMIT: JSON.stringify(stamp.commit), SFTPGO_BUILD_DATE: JSON.stringify(stamp.date) },
   plugins: [nativeAddons],
 });
 if (!result.success) {

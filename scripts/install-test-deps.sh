@@ -17,6 +17,10 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# The man page and shell completions are rendered and syntax-checked by the real tools.
+check man man-db
+check zsh zsh
+check fish fish
 # OCI image layout checks (packaging/oci): an independent reader of the layout the build writes
 check skopeo skopeo
 check umoci umoci

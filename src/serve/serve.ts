@@ -146,17 +146,29 @@ function printGenerated(generated: Generated[], config: Config): void {
 
 export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
   const server = await startServer({ loaded, dataDir, flags });
-  const log = server.context.log;
   const file = configSource(flags);
   // The watch follows the setting the server started with; changing it needs a restart.
-  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), log) : undefined;
+  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), server.context.log) : undefined;
+  return serveUntilStopped(server, { onHangup: 'reload', onStopping: unwatch });
+}
+
+export interface UntilStoppedOptions {
+  /** SIGHUP reloads the config (serve), or stops like SIGTERM (portable mode: no file to re-read). */
+  onHangup: 'reload' | 'stop';
+  /** Called once when a stop begins, before the services close. */
+  onStopping?: () => void;
+}
+
+/** Serves until SIGTERM or SIGINT (or SIGHUP, when it stops), then stops cleanly; resolves the exit code. */
+export function serveUntilStopped(server: Server, opts: UntilStoppedOptions): Promise<number> {
+  const log = server.context.log;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log('info', 'serve_stopping', { signal });
-      unwatch?.();
+      opts.onStopping?.();
       server.stop().then(
         () => resolve(0),
         (err) => {
@@ -171,6 +183,6 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
     process.on('unhandledRejection', (err) => server.context.log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void server.reload());
+    process.on('SIGHUP', () => (opts.onHangup === 'reload' ? void server.reload() : stop('SIGHUP')));
   });
 }

@@ -17,7 +17,8 @@ let dir = '';
 
 beforeAll(() => {
   const buildDir = tempDir('sftpgo-build-');
-  const r = spawnSync(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', join(buildDir, 'sftpgo')], { cwd: ROOT, encoding: 'utf8' });
+  // A fixed SOURCE_DATE_EPOCH, as a reproducible build sets it: `version` must report that date.
+  const r = spawnSync(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', join(buildDir, 'sftpgo')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}${r.stdout}`);
   dir = tempDir('sftpgo-empty-');
   binary = join(dir, 'sftpgo');
@@ -39,7 +40,16 @@ describe('the compiled binary from an empty directory', () => {
     writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n  - { username: alice, password: pw-alice, home_dir: ${dir}/home/alice }\n`);
     expect(runCli(['version'], { binary, cwd: dir }).stdout).toMatch(/^sftpgo \d+\.\d+\.\d+ \(bun /);
     // libsodium is embedded and loads: chacha20-poly1305 does not fall back to the slow JS path
-    expect(runCli(['version', '--verbose'], { binary, cwd: dir }).stdout).toContain('\nssh chacha20-poly1305: sodium\n');
+    const verbose = runCli(['version', '--verbose'], { binary, cwd: dir }).stdout;
+    expect(verbose).toContain('\nssh chacha20-poly1305: sodium\n');
+    // The commit and date the build baked in (a source run says `unknown (source)`)
+    const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    expect(verbose).toContain(`\ncommit: ${commit}\nbuild date: 2023-11-14T22:13:20Z\nruntime: bun `);
+    expect(verbose.split('\n')[0]).toEndWith(`, commit ${commit})`);
+    // The packaging scripts install these from the binary
+    const man = runCli(['man'], { binary, cwd: dir });
+    expect(man.stdout).toStartWith('.TH SFTPGO 1 "2023-11-14" "sftpgo ');
+    expect(runCli(['completion', 'bash'], { binary, cwd: dir }).stdout).toContain('complete -o filenames -F _sftpgo sftpgo');
     const v = runCli(['validate', '--config', 'sftpgo.yaml'], { binary, cwd: dir });
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('valid (1 users');

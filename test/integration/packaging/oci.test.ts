@@ -18,8 +18,6 @@ import { BUN, ROOT, startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const VERSION = '9.8.7-test';
-// The healthcheck runs `sftpgo ping`, which this tree may not have yet.
-const PING_COMMAND = existsSync(join(ROOT, 'src/cli/ping.ts'));
 const BUILD_SCRIPT = join(ROOT, 'packaging/oci/build.ts');
 
 let binary = '';
@@ -276,18 +274,22 @@ describe('the image runs', () => {
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(rootfs);
   }, 120_000);
 
-  test.skipIf(!PING_COMMAND)('the healthcheck passes while the server runs and fails once it stopped', async () => {
-    await useTestConfig();
+  test('the healthcheck passes while the server runs and fails once it stopped', async () => {
+    const port = await useTestConfig();
     const [kind, ...check] = cfg.Healthcheck.Test;
     expect(kind).toBe('CMD');
     const s = await startInImage();
     try {
       const healthy = runInImage(cfg, check);
       expect(`${healthy.status} ${healthy.stderr}`).toBe('0 ');
+      // It found the server through the image's SFTPGO_CONFIG: the SSH greeting on the configured port.
+      expect(healthy.stdout).toContain(String(port));
     } finally {
       expect(await s.stop()).toBe(0);
     }
-    expect(runInImage(cfg, check).status).not.toBe(0);
+    const down = runInImage(cfg, check);
+    expect(down.status).toBe(1);
+    expect(down.stdout).toContain('unhealthy');
   }, 120_000);
 });
 

@@ -60,7 +60,7 @@ const COMMANDS: Record<string, Command> = {
   },
   plan: {
     summary: 'print what serve would create, update or delete in the store, and the drift; change nothing',
-    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--output text|json|markdown] [--detailed-exitcode]\n\n${CONFIG_HELP}\n      --output FORMAT     text (default), json, or markdown (a summary and a table per kind,\n                          for a pull-request comment); secrets are never shown\n      --json              the same as --output json\n      --detailed-exitcode exit 0 when there is no change, 2 when there are changes, 1 on an\n                          error; drift (runtime overrides) is shown but is not a change`,
+    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--output text|json|markdown] [--detailed-exitcode]\n\n${CONFIG_HELP}\n      --output FORMAT     text (default), json, or markdown (a summary and a table per kind,\n                          for a pull-request comment); secrets are never shown\n      --json              the same as --output json\n      --detailed-exitcode\n                          exit 0 when there is no change, 2 when there are changes, 1 on an\n                          error; drift (runtime overrides) is shown but is not a change`,
     options: { ...COMMON, json: { type: 'boolean' }, output: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' } },
     async run(flags) {
       const detailed = flags['detailed-exitcode'] === true;

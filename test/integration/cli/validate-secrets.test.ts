@@ -18,8 +18,9 @@ function runBare(args: string[], cwd = ROOT) {
 }
 
 const EXAMPLES = join(ROOT, 'examples');
+// Dot-named files and folders are not configs: the gitops template's CI jobs (.gitlab-ci.yml, .github/).
 const exampleFiles = (readdirSync(EXAMPLES, { recursive: true }) as string[])
-  .filter((f) => /\.ya?ml$/.test(f))
+  .filter((f) => /\.ya?ml$/.test(f) && !/(^|\/)\./.test(f))
   .sort()
   .map((f) => join(EXAMPLES, f));
 
@@ -37,6 +38,7 @@ const MISSING = `users:
 describe('validate without secrets', () => {
   test('the examples are found', () => {
     expect(exampleFiles.map((f) => relative(ROOT, f))).toContain('examples/full.yaml');
+    expect(exampleFiles.map((f) => relative(ROOT, f))).toContain('examples/gitops/sftpgo.yaml');
   });
 
   test.each(exampleFiles.map((f) => [relative(ROOT, f), f]))('%s validates with an empty environment', (_name, file) => {

@@ -24,6 +24,9 @@ check fish fish
 # Git sync tests: the git CLI pushes to a bare repository served by git http-backend.
 check git git
 [ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
+# OCI image layout checks (packaging/oci): an independent reader of the layout the build writes
+check skopeo skopeo
+check umoci umoci
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

@@ -11,10 +11,6 @@ import { BUN, ROOT } from '../../support/server.ts';
 
 const PAGES = ['README.md', 'examples/gitops/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
-// Pages the manual's index links to whose text is written alongside this one; once they exist,
-// their links and anchors are checked like any other.
-const WRITTEN_ELSEWHERE = new Set(['docs/gitops.md', 'docs/packaging.md']);
-
 /** The lines of a Markdown file outside fenced code blocks. */
 function prose(text: string): string[] {
   let fenced = false;
@@ -79,7 +75,7 @@ describe('the manual', () => {
           continue;
         }
         if (!existsSync(target)) {
-          if (!WRITTEN_ELSEWHERE.has(rel)) broken.push(`${link}: no such file`);
+          broken.push(`${link}: no such file`);
           continue;
         }
         if (anchor === undefined) continue;

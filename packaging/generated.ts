@@ -28,9 +28,8 @@ export function writeGeneratedFiles(opts: { binary: string; dir: string }): stri
       console.log(`notice: this sftpgo has no "${g.args[0]}" command yet; ${g.path} is left out`);
       continue;
     }
-    if (r.status !== 0 || r.stdout.trim() === '') {
-      throw new Error(`sftpgo ${g.args.join(' ')} failed (exit ${r.status ?? r.signal}): ${r.stderr}`);
-    }
+    if (r.status !== 0) throw new Error(`sftpgo ${g.args.join(' ')} failed (exit ${r.status ?? r.signal}): ${r.stderr}`);
+    if (r.stdout.trim() === '') throw new Error(`sftpgo ${g.args.join(' ')} printed nothing`);
     mkdirSync(dirname(join(opts.dir, g.path)), { recursive: true });
     writeFileSync(join(opts.dir, g.path), r.stdout);
     written.push(g.path);

@@ -62,6 +62,7 @@ export function stageContext(argv: string[]): StageContext {
     return a as Arch;
   });
   const epochFlag = value('--epoch');
+  if (epochFlag !== undefined && !/^\d+$/.test(epochFlag)) throw new Error(`--epoch must be whole seconds, not ${epochFlag}`);
   return {
     root,
     version: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version,

@@ -19,7 +19,12 @@ const STAGES: Stage[] = [
 
 const argv = process.argv.slice(2);
 const ctx = stageContext(argv);
-const only = argv.includes('--stages') ? argv[argv.indexOf('--stages') + 1]?.split(',') : undefined;
+const stagesFlag = argv.indexOf('--stages');
+if (stagesFlag >= 0 && argv[stagesFlag + 1] === undefined) {
+  console.error('package: --stages needs a comma-separated list of stage names');
+  process.exit(2);
+}
+const only = stagesFlag >= 0 ? argv[stagesFlag + 1]!.split(',') : undefined;
 const unknown = only?.filter((n) => !STAGES.some((s) => s.name === n)) ?? [];
 if (unknown.length > 0) {
   console.error(`package: no stage named ${unknown.join(', ')} (stages: ${STAGES.map((s) => s.name).join(', ')})`);

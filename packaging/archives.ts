@@ -82,7 +82,9 @@ if (import.meta.main) {
   // the man page and completions come from the binary that runs here; they are the same for every arch
   const generated = mkdtempSync(join(tmpdir(), 'sftpgo-generated-'));
   try {
-    writeGeneratedFiles({ binary: binaryPath(ctx, hostArch()), dir: generated });
+    const host = binaryPath(ctx, hostArch());
+    if (!existsSync(host)) throw new Error(`${host} is missing: the ${hostArch()} binary prints the man page and completions for every archive; build it too`);
+    writeGeneratedFiles({ binary: host, dir: generated });
     for (const arch of ctx.arches) buildArchive(ctx, arch, generated);
   } finally {
     rmSync(generated, { recursive: true, force: true });

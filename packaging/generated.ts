@@ -24,6 +24,7 @@ export function writeGeneratedFiles(opts: { binary: string; dir: string }): stri
   const written: string[] = [];
   for (const g of GENERATED) {
     const r = spawnSync(opts.binary, g.args, { encoding: 'utf8', timeout: 60_000 });
+    if (r.error !== undefined) throw new Error(`running ${opts.binary} ${g.args.join(' ')}: ${r.error.message}`);
     if (r.status === 2 && r.stderr.startsWith(`unknown command "${g.args[0]}"`)) {
       console.log(`notice: this sftpgo has no "${g.args[0]}" command yet; ${g.path} is left out`);
       continue;

@@ -9,7 +9,7 @@
 // upgrade that changes the pattern, the build fails loudly instead of producing a binary that crashes
 // at start.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BunPlugin } from 'bun';
 
@@ -22,8 +22,12 @@ const target = (valueOf('--target') ?? `bun-${process.platform}-${process.arch}$
 // Cross builds: the target's Bun runtime (Bun would otherwise download it from GitHub), and a
 // node_modules-shaped directory holding the target's prebuilt addon packages, which npm only
 // installs for the machine it runs on (packaging/cross.ts fills both from the npm registry).
-const executablePath = valueOf('--executable-path');
-const addonDir = valueOf('--addon-dir');
+const executablePath = optionalPath(valueOf('--executable-path'));
+const addonDir = optionalPath(valueOf('--addon-dir'));
+
+function optionalPath(p: string | undefined): string | undefined {
+  return p === undefined ? undefined : resolve(p);
+}
 
 function valueOf(flag: string): string | undefined {
   const i = args.indexOf(flag);

@@ -27,6 +27,10 @@ check git git
 # OCI image layout checks (packaging/oci): an independent reader of the layout the build writes
 check skopeo skopeo
 check umoci umoci
+# the packaging test runs the arm64 release binary under qemu-user with an arm64 glibc and libstdc++
+check qemu-aarch64 qemu-user
+[ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need+=(libc6-arm64-cross)
+[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || need+=(libstdc++6-arm64-cross)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive

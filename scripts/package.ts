@@ -15,6 +15,7 @@ interface Stage {
 const STAGES: Stage[] = [
   { name: 'binaries', script: 'packaging/binaries.ts' },
   { name: 'archives', script: 'packaging/archives.ts' },
+  { name: 'oci', script: 'packaging/oci/stage.ts' },
 ];
 
 const argv = process.argv.slice(2);

@@ -9,7 +9,7 @@
 // upgrade that changes the pattern, the build fails loudly instead of producing a binary that crashes
 // at start.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BunPlugin } from 'bun';
 
@@ -19,6 +19,15 @@ const args = process.argv.slice(2);
 const outfile = valueOf('--outfile') ?? join(root, 'dist/sftpgo');
 // e.g. bun-linux-x64, bun-linux-arm64-musl; default: this machine.
 const target = (valueOf('--target') ?? `bun-${process.platform}-${process.arch}${isMusl() ? '-musl' : ''}`) as Bun.Build.CompileTarget;
+// Cross builds: the target's Bun runtime (Bun would otherwise download it from GitHub), and a
+// node_modules-shaped directory holding the target's prebuilt addon packages, which npm only
+// installs for the machine it runs on (packaging/cross.ts fills both from the npm registry).
+const executablePath = optionalPath(valueOf('--executable-path'));
+const addonDir = optionalPath(valueOf('--addon-dir'));
+
+function optionalPath(p: string | undefined): string | undefined {
+  return p === undefined ? undefined : resolve(p);
+}
 
 function valueOf(flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -34,22 +43,28 @@ function isMusl(): boolean {
 /**
  * The prebuilt N-API addon of `pkg` (e.g. @lmdb/lmdb) for the target platform, resolved from the
  * package that loads it (`owner`, a chain of package names from the root): npm may nest these
- * platform packages below their owner rather than at the top of node_modules.
+ * platform packages below their owner rather than at the top of node_modules. `--addon-dir` is
+ * looked at first. Undefined when the package has no build for the target's libc and `optional`.
  */
-function prebuiltAddon(scope: string, name: string, owner: string[]): string {
+function prebuiltAddon(scope: string, name: string, owner: string[], optional = false): string | undefined {
   const [, platform, arch, libc] = /^bun-(\w+)-(\w+)(?:-(musl))?/.exec(target) ?? [];
   const pkgName = `${scope}/${name}-${platform}-${arch}`;
   let dir: string;
-  try {
-    let from = require;
-    for (const o of owner) from = createRequire(from.resolve(`${o}/package.json`));
-    dir = dirname(from.resolve(`${pkgName}/package.json`));
-  } catch {
-    throw new Error(`build: ${pkgName} is not installed; install it (npm install --no-save ${pkgName}) to build for ${target}`);
+  if (addonDir !== undefined && existsSync(join(addonDir, pkgName, 'package.json'))) {
+    dir = join(addonDir, pkgName);
+  } else {
+    try {
+      let from = require;
+      for (const o of owner) from = createRequire(from.resolve(`${o}/package.json`));
+      dir = dirname(from.resolve(`${pkgName}/package.json`));
+    } catch {
+      throw new Error(`build: ${pkgName} is not installed; install it (npm install --no-save ${pkgName}) to build for ${target}`);
+    }
   }
   const file = join(dir, `node.napi.${libc ?? 'glibc'}.node`);
-  if (!existsSync(file)) throw new Error(`build: ${file} is missing`);
-  return file;
+  if (existsSync(file)) return file;
+  if (optional) return undefined;
+  throw new Error(`build: ${file} is missing`);
 }
 
 /**
@@ -86,7 +101,14 @@ const rewrites: Rewrite[] = [
   {
     file: /node_modules\/msgpackr-extract\/index\.js$/,
     from: "module.exports = require('node-gyp-build-optional-packages')(__dirname);",
-    to: () => `module.exports = require(${JSON.stringify(prebuiltAddon('@msgpackr-extract', 'msgpackr-extract', ['lmdb', 'msgpackr', 'msgpackr-extract']))});`,
+    // msgpackr loads this optional accelerator in a try/catch and decodes strings in JS without it;
+    // the pinned release has no glibc build for linux-arm64, so such binaries go without it.
+    to: () => {
+      const addon = prebuiltAddon('@msgpackr-extract', 'msgpackr-extract', ['lmdb', 'msgpackr', 'msgpackr-extract'], true);
+      return addon === undefined
+        ? `throw new Error('msgpackr-extract: no prebuild for ${target} in this binary')`
+        : `module.exports = require(${JSON.stringify(addon)})`;
+    },
   },
   {
     // require-addon resolves the prebuild at run time, which the bundler cannot follow
@@ -119,6 +141,22 @@ const nativeAddons: BunPlugin = {
   },
 };
 
+/**
+ * The commit and its date, baked into `sftpgo version`. SOURCE_DATE_EPOCH (reproducible builds)
+ * overrides the date; outside a git checkout both read `unknown`.
+ */
+function buildStamp(): { commit: string; date: string } {
+  const git = (...a: string[]) => {
+    const r = Bun.spawnSync(['git', ...a], { cwd: root, stderr: 'ignore' });
+    return r.exitCode === 0 ? r.stdout.toString().trim() : '';
+  };
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  const commitDate = git('log', '-1', '--format=%ct');
+  const seconds = Number.isFinite(epoch) && process.env.SOURCE_DATE_EPOCH ? epoch : commitDate ? Number(commitDate) : undefined;
+  return { commit: git('rev-parse', '--short', 'HEAD') || 'unknown', date: seconds === undefined ? 'unknown' : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z') };
+}
+const stamp = buildStamp();
+
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 const result = await Bun.build({
@@ -126,6 +164,7 @@ const result = await Bun.build({
   compile: {
     target,
     outfile,
+    ...(executablePath === undefined ? {} : { executablePath }),
     // A server binary must not change behaviour because of a .env or bunfig.toml in its working dir.
     autoloadDotenv: false,
     autoloadBunfig: false,
@@ -140,6 +179,7 @@ const result = await Bun.build({
   sourcemap: 'linked',
   // Optional native helpers ssh2 tries in a try/catch; Bun cannot load Node-ABI addons anyway.
   external: ['cpu-features'],
+  define: { SFTPGO_BUILD_COMMIT: JSON.stringify(stamp.commit), SFTPGO_BUILD_DATE: JSON.stringify(stamp.date) },
   plugins: [nativeAddons],
 });
 if (!result.success) {

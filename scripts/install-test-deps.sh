@@ -17,6 +17,20 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# The man page and shell completions are rendered and syntax-checked by the real tools.
+check man man-db
+check zsh zsh
+check fish fish
+# Git sync tests: the git CLI pushes to a bare repository served by git http-backend.
+check git git
+[ -x /usr/lib/git-core/git-http-backend ] || need+=(git)
+# OCI image layout checks (packaging/oci): an independent reader of the layout the build writes
+check skopeo skopeo
+check umoci umoci
+# the packaging test runs the arm64 release binary under qemu-user with an arm64 glibc and libstdc++
+check qemu-aarch64 qemu-user
+[ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need+=(libc6-arm64-cross)
+[ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || need+=(libstdc++6-arm64-cross)
 # the Linux packages: built with dpkg-deb and rpmbuild, checked with lintian, the unit with systemd-analyze
 check lintian lintian
 check rpmbuild rpm

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh || { echo "installing test dependencies failed"; exit 1; }
 ./node_modules/.bin/tsc --noEmit -p . || { echo "0 passed, 1 failed: type check"; exit 1; }
 ./node_modules/.bin/bun scripts/gen-types.ts --check || { echo "0 passed, 1 failed: generated types or validators are stale"; exit 1; }
+./node_modules/.bin/bun scripts/gen-docs.ts --check || { echo "0 passed, 1 failed: the generated configuration reference is stale"; exit 1; }
 log=$(mktemp)
 ./node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

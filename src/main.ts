@@ -4,5 +4,5 @@
 // is replaced.
 import { tuneAllocatorForServe } from './runtime.ts';
 
-if (process.argv[2] === 'serve') tuneAllocatorForServe();
+if (process.argv[2] === 'serve' || process.argv[2] === 'portable') tuneAllocatorForServe();
 await import('./cli/main.ts');

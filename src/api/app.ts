@@ -13,7 +13,7 @@ import { acceptBody } from './shapes.ts';
 import { touchApiKey } from './api-keys.ts';
 import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
-import { retryAfterSeconds } from '../core/rate-limiters.ts';
+import { retryHeaders } from '../core/rate-limiters.ts';
 import { errorResponse } from './respond.ts';
 import { validateBody, type FieldError } from '../config/validate.ts';
 
@@ -66,7 +66,7 @@ export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
     const retryAfterMs = await runtime.gate.limitRequest(ip, 'HTTP');
     if (retryAfterMs === undefined) return next();
     const res = errorResponse(c, 429, 'rate limit exceeded');
-    res.headers.set('Retry-After', retryAfterSeconds(retryAfterMs));
+    for (const [name, value] of Object.entries(retryHeaders(retryAfterMs))) res.headers.set(name, value);
     return res;
   });
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, { jwtKey, verifiedKeys }));

@@ -144,7 +144,7 @@ const API_SCHEMAS: Json = {
   },
   ServicesStatus: {
     type: 'object',
-    description: "SFTPGo's ServicesStatus; each service's connections and store are ours.",
+    description: "SFTPGo's ServicesStatus; each service's connections, store and config are ours.",
     properties: {
       ssh: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
       ftp: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, passive_port_range: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } }, connections: { type: 'integer' } } },
@@ -155,6 +155,11 @@ const API_SCHEMAS: Json = {
       allow_list: { type: 'object', properties: { is_active: { type: 'boolean' } } },
       rate_limiters: { type: 'object', properties: { is_active: { type: 'boolean' }, protocols: { type: 'array', items: { type: 'string' } } } },
       store: { type: 'object', properties: { users: { type: 'integer' }, folders: { type: 'integer' }, admins: { type: 'integer' }, api_keys: { type: 'integer' }, overrides: { type: 'integer' } } },
+      config: {
+        type: 'object',
+        description: 'Where the running config came from: `file`, or `git` (reconcile.git) with the commit serving, when it was applied (epoch ms) and why the last check applied nothing newer.',
+        properties: { source: { type: 'string', enum: ['file', 'git'] }, revision: { type: 'string' }, applied_at: { type: 'integer' }, last_error: { type: 'string' } },
+      },
     },
   },
 };

@@ -324,10 +324,12 @@ export interface UpdateOptions {
   by: string;
   /** The body is the whole definition (SFTPGo's PUT): fields it leaves out are cleared. */
   replace?: boolean;
+  /** A role admin's role: the user must still be of it when the write commits. */
+  onlyRole?: string;
 }
 
 export async function update(runtime: Runtime, k: KindInfo, name: string, body: Record<string, unknown>, opts: UpdateOptions | string): Promise<UpdateOutcome> {
-  const { by, replace = false } = typeof opts === 'string' ? { by: opts } : opts;
+  const { by, replace = false, onlyRole } = typeof opts === 'string' ? { by: opts } : opts;
   const current = (await runtime.store.get(k.collection, name)) as Rec | undefined;
   if (!current) throw new AppError('not_found', `${k.kind} "${name}" not found`);
   if (body[k.nameField] !== undefined && body[k.nameField] !== name) throw new AppError('invalid', `${k.nameField}: cannot rename (${name} in the path)`);
@@ -336,7 +338,7 @@ export async function update(runtime: Runtime, k: KindInfo, name: string, body: 
   await checkRole(runtime, k, k.kind === 'admin' && !replace ? { ...effective, ...body } : body);
   const { fields, cleared } = await prepare(runtime, k, body, effective, replace);
   if (k.kind === 'user') clearPasswordChangeRequest(fields, body, effective);
-  return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at! }));
+  return runtime.records.write((tx) => tx.edit(k.kind, name, { fields, cleared, by, expectUpdatedAt: current.updated_at!, onlyRole }));
 }
 
 /**
@@ -353,10 +355,12 @@ function clearPasswordChangeRequest(fields: Record<string, unknown>, body: Recor
   fields.filters = rest;
 }
 
-export async function remove(runtime: Runtime, k: KindInfo, name: string): Promise<void> {
+/** `onlyRole`: a role admin's role, which the user must still have when the delete commits. */
+export async function remove(runtime: Runtime, k: KindInfo, name: string, onlyRole?: string): Promise<void> {
   await runtime.records.write(async (tx) => {
     const rec = await tx.get(k.kind, name);
     if (!rec) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+    await tx.requireRole(k.kind, name, onlyRole);
     if (rec.source === 'config')
       throw new AppError('exists', `${k.kind} "${name}" is declared in the config file: remove it there (an API change to it is an override)`);
     // As SFTPGo: a group users still map cannot be removed.
@@ -368,9 +372,10 @@ export async function remove(runtime: Runtime, k: KindInfo, name: string): Promi
   });
 }
 
-export async function removeOverride(runtime: Runtime, k: KindInfo, name: string): Promise<void> {
+export async function removeOverride(runtime: Runtime, k: KindInfo, name: string, onlyRole?: string): Promise<void> {
   await runtime.records.write(async (tx) => {
     if (!(await tx.get(k.kind, name))) throw new AppError('not_found', `${k.kind} "${name}" not found`);
+    await tx.requireRole(k.kind, name, onlyRole);
     if (!(await tx.dropOverride(k.kind, name))) throw new AppError('not_found', `${k.kind} "${name}" has no override`);
   });
 }

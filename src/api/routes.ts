@@ -98,20 +98,20 @@ function resourceRoutes(plural: 'users' | 'folders' | 'groups', param: string, p
     { method: 'get', path: one, summary: `Get a ${k.kind} (effective: config plus override)`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.view, returns: def, handler: get },
     { method: 'put', path: one, summary: `Update a ${k.kind}: the top-level fields in the body; a config-declared ${k.kind} gets an override`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.edit, body: def,
       handler: async (ctx) => {
-        const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, who(ctx));
+        const outcome = await update(ctx.runtime, k, name(ctx), ctx.body as Record<string, unknown>, { by: who(ctx), onlyRole: ctx.scope.role });
         ctx.runtime.log('info', 'api_change', { action: outcome, kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: outcome === 'updated' ? `${k.kind} updated` : outcome === 'override_set' ? `${k.kind} override saved` : `${k.kind} matches the config: override dropped` });
       } },
     { method: 'delete', path: one, summary: `Delete a runtime-owned ${k.kind}`, tag: plural, auth: 'admin', roleAdmins: access, permission: perms.del,
       handler: async (ctx) => {
         if (k.kind === 'admin' && name(ctx) === ctx.admin?.username) throw new AppError('invalid', 'you cannot delete yourself');
-        await remove(ctx.runtime, k, name(ctx));
+        await remove(ctx.runtime, k, name(ctx), ctx.scope.role);
         ctx.runtime.log('info', 'api_change', { action: 'delete', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: `${k.kind} deleted` });
       } },
     { method: 'delete', path: `/api/v2/overrides/${plural}/{${param}}`, summary: `Drop a ${k.kind}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', roleAdmins: access, permission: perms.edit,
       handler: async (ctx) => {
-        await removeOverride(ctx.runtime, k, name(ctx));
+        await removeOverride(ctx.runtime, k, name(ctx), ctx.scope.role);
         ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind: k.kind, name: name(ctx), by: who(ctx) });
         return ctx.c.json({ message: 'override dropped' });
       } },

@@ -1,7 +1,7 @@
 // What `/api/v2/status` and `/api/v2/connections` show, in SFTPGo's shapes (`ServicesStatus`,
 // `ConnectionStatus`): each service's state and bindings as configured, the live connections with
-// their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count
-// and the store's record counts.
+// their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count,
+// the store's record counts and the config's source (the Git revision serving, with reconcile.git).
 import { rateLimitersStatus } from '../core/rate-limiters.ts';
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
@@ -63,6 +63,8 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     mfa: { is_active: true, totp_configs: [{ name: 'Default', algo: 'sha1' }] },
     allow_list: { is_active: runtime.config.common?.allowlist_status === 1 },
     rate_limiters: rateLimitersStatus(runtime.config.common?.rate_limiters),
+    // Ours: where the running config came from, and with Git sync which commit serves.
+    config: runtime.configSource ? { ...runtime.configSource } : { source: 'file' },
     store: {
       users: await runtime.store.count('users'),
       folders: await runtime.store.count('folders'),

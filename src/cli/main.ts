@@ -1,36 +1,33 @@
 // The commands: `sftpgo <command> [flags]`. Each command prints its own --help. Loaded by the entry
 // point (src/main.ts) once `serve` has re-executed itself with its allocator setting.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import type { Command, Flags, Options } from './command.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { loadOrReport } from './context.ts';
+import { ping, probeFor } from './ping.ts';
+import { portableCommand } from './portable.ts';
+import { renderMan } from './man.ts';
+import { renderCompletion, SHELLS } from './completion.ts';
+import { buildInfo, versionFields, versionLine } from './build-info.ts';
 import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
-import { listOverrides, formatOverrides } from '../reconcile/overrides.ts';
-import { formatPlan } from '../reconcile/plan.ts';
+import { listOverrides } from '../reconcile/overrides.ts';
+import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../reconcile/plan-report.ts';
 import { planFor } from '../reconcile/reconcile.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
 import { openStore, storeExists } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
-import { schemaVersionOf } from '../store/store.ts';
+import { configRevisionOf, schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
 import { createLog, type Log } from '../log.ts';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
 
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
   'data-dir': { type: 'string', short: 'd' },
   help: { type: 'boolean', short: 'h' },
 };
-
-interface Command {
-  summary: string;
-  usage: string;
-  options: Options;
-  run(flags: Record<string, string | boolean | undefined>): Promise<number>;
-}
 
 const CONFIG_HELP = `  -c, --config FILE    YAML config (default: $SFTPGO_CONFIG, else the embedded default)
   -d, --data-dir DIR   data dir for the store and host keys (default: data_provider.data_dir, else ./data)`;
@@ -48,11 +45,11 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   validate: {
-    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
-    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
-    options: COMMON,
+    summary: 'check the config (schema, semantics, secret references); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
+    options: { ...COMMON, 'resolve-secrets': { type: 'boolean' } },
     async run(flags) {
-      const loaded = loadOrReport(flags);
+      const loaded = loadOrReport(flags, { resolveSecrets: flags['resolve-secrets'] === true });
       if (!loaded) return 1;
       const c = loaded.config;
       process.stdout.write(
@@ -62,29 +59,40 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   plan: {
-    summary: 'print what serve would create, update or delete in the store; change nothing',
-    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--json]\n\n${CONFIG_HELP}\n      --json           print the plan as JSON`,
-    options: { ...COMMON, json: { type: 'boolean' } },
+    summary: 'print what serve would create, update or delete in the store, and the drift; change nothing',
+    usage: `sftpgo plan [--config FILE] [--data-dir DIR] [--output text|json|markdown] [--detailed-exitcode]\n\n${CONFIG_HELP}\n      --output FORMAT     text (default), json, or markdown (a summary and a table per kind,\n                          for a pull-request comment); secrets are never shown\n      --json              the same as --output json\n      --detailed-exitcode\n                          exit 0 when there is no change, 2 when there are changes, 1 on an\n                          error; drift (runtime overrides) is shown but is not a change`,
+    options: { ...COMMON, json: { type: 'boolean' }, output: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' } },
     async run(flags) {
+      const detailed = flags['detailed-exitcode'] === true;
+      const format = planFormat(flags);
+      if (typeof format !== 'string') {
+        process.stderr.write(`plan: ${format.error}\n`);
+        return detailed ? 1 : 2;
+      }
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
+      if (loaded.config.reconcile?.git) {
+        // The desired state is in the repository: a plan of this file would delete everything.
+        process.stderr.write(`plan: ${loaded.file} only says where the config is (reconcile.git): run plan on a checkout of ${loaded.config.reconcile.git.path ?? 'sftpgo.yaml'}\n`);
+        return 2;
+      }
       const dataDir = dataDirOf(flags, loaded);
       const exists = await storeExists(dataDir);
       const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
+      let changed = false;
       try {
         const version = store ? await schemaVersionOf(store) : 0;
         if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
         const plan = await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
-        // Overrides made through the API stay on top of the file's values; plan shows them.
-        const overrides = store ? await listOverrides(store) : [];
-        if (flags.json) {
-          const changes = plan.changes.map(({ action, kind, name, fields, members }) => ({ action, kind, name, fields, ...(members ? { members } : {}) }));
-          process.stdout.write(JSON.stringify({ changes, overrides }, null, 2) + '\n');
-        } else process.stdout.write(formatPlan(plan) + (overrides.length ? `\n${formatOverrides(overrides)}` : ''));
+        // Overrides made through the API stay on top of the file's values: drift the plan shows.
+        const drift = store ? await listOverrides(store) : [];
+        process.stdout.write(renderPlan({ plan, drift }, format));
+        changed = plan.changes.length > 0;
       } finally {
         await store?.close();
       }
-      return 0;
+      // As Terraform's: drift that applying the file would not undo is reported, not counted.
+      return detailed && changed ? 2 : 0;
     },
   },
   initprovider: {
@@ -112,7 +120,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'downgrade the store schema to an older version',
     usage: `sftpgo revertprovider --to-version N [--config FILE] [--data-dir DIR]\n\nVersions:\n${migrationList()
       .map((m) => `  ${m.version}  ${m.description}`)
-      .join('\n')}\n\n${CONFIG_HELP}`,
+      .join('\n')}\n\n${CONFIG_HELP}\n      --to-version N   the schema version to migrate the store down to`,
     options: { ...COMMON, 'to-version': { type: 'string' } },
     async run(flags) {
       const to = Number(flags['to-version']);
@@ -193,25 +201,99 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
-  version: {
-    summary: 'print the version',
-    usage: 'sftpgo version [--verbose]',
-    options: { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean', short: 'v' } },
+  portable: portableCommand,
+  man: {
+    summary: 'print the manual page (roff, section 1)',
+    usage: 'sftpgo man\n\nPrints this manual page, made from every command\'s --help: `sftpgo man | man -l -` reads it,\n`sftpgo man > /usr/share/man/man1/sftpgo.1` installs it.',
+    options: { help: COMMON.help! },
+    async run() {
+      const info = buildInfo();
+      process.stdout.write(renderMan({ commands: COMMANDS, version: info.version, ...(info.date.startsWith('unknown') ? {} : { date: info.date.slice(0, 10) }) }));
+      return 0;
+    },
+  },
+  completion: {
+    summary: 'print the shell completion script for bash, zsh or fish',
+    usage: `sftpgo completion bash|zsh|fish\n\nCompletes the commands, their flags, and file names after --config and the other flags\nthat take a file. Load it for the running shell:\n\n  source <(sftpgo completion bash)\n  source <(sftpgo completion zsh)\n  sftpgo completion fish | source\n\nor install it where the shell looks: /usr/share/bash-completion/completions/sftpgo,\n/usr/share/zsh/vendor-completions/_sftpgo, /usr/share/fish/vendor_completions.d/sftpgo.fish.`,
+    options: { help: COMMON.help! },
+    positional: { name: 'shell', values: [...SHELLS] },
+    async run(_flags, positionals) {
+      const shell = SHELLS.find((s) => s === positionals[0]);
+      if (!shell || positionals.length !== 1) {
+        process.stderr.write(`completion: name one shell: ${SHELLS.join(', ')}\n`);
+        return 2;
+      }
+      process.stdout.write(renderCompletion(shell, COMMANDS));
+      return 0;
+    },
+  },
+  ping: {
+    summary: 'check that the configured server answers (a container health check); exit 0 healthy, 1 not',
+    usage: `sftpgo ping [--config FILE] [--timeout SECONDS]\n\nReads the config serve reads and asks the running server: GET /healthz on the telemetry\nlistener if one is configured, else on the first REST API binding, else reads the SSH\nidentification of the first SFTP binding, else the FTP greeting. Prints one line saying\nwhat was checked; exits 0 when it answered, 1 when not.\n\n${CONFIG_HELP.split('\n')[0]}\n  -t, --timeout SECONDS  how long to wait for the answer (default: 5)`,
+    options: { config: COMMON.config!, help: COMMON.help!, timeout: { type: 'string', short: 't' } },
     async run(flags) {
-      const runtime = typeof Bun !== 'undefined' ? `bun ${Bun.version}` : `node ${process.versions.node}`;
-      process.stdout.write(`sftpgo ${pkg.version} (${runtime}, store schema ${LATEST_SCHEMA_VERSION})\n`);
+      const timeout = flags.timeout === undefined ? 5 : Number(flags.timeout);
+      if (!(timeout > 0)) {
+        process.stderr.write(`ping: --timeout must be a positive number of seconds, not "${flags.timeout}"\n`);
+        return 2;
+      }
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 1;
+      const probe = probeFor(loaded.config);
+      if (!probe) {
+        process.stdout.write(`unhealthy: ${loaded.file} configures no telemetry, httpd, sftpd or ftpd listener to check\n`);
+        return 1;
+      }
+      const result = await ping(probe, timeout * 1000);
+      process.stdout.write(result.line + '\n');
+      return result.ok ? 0 : 1;
+    },
+  },
+  version: {
+    summary: 'print the version, build commit and date, runtime and store schema version',
+    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the server of this data dir applied\n                       last (reconcile.git), read from its store; works while it runs\n${CONFIG_HELP}`,
+    options: { ...COMMON, verbose: { type: 'boolean', short: 'v' }, server: { type: 'boolean' } },
+    async run(flags) {
+      const info = buildInfo();
+      process.stdout.write(versionLine(info) + '\n');
       if (flags.verbose) {
+        process.stdout.write(versionFields(info) + '\n');
         // Which native pieces loaded: a binary that lost an embedded addon still runs, only slower
         const { chachaImplementation } = await import('../lib/ssh2.ts');
         process.stdout.write(`ssh chacha20-poly1305: ${chachaImplementation ?? 'unavailable'}\n`);
       }
-      return 0;
+      return flags.server ? printServerRevision(flags) : 0;
     },
   },
 };
 
+/**
+ * version --server: the revision Git sync recorded in the store. The store is read, not the API:
+ * it needs no credentials, and LMDB lets a reader in beside the running server.
+ */
+async function printServerRevision(flags: CommonFlags): Promise<number> {
+  const dataDir = await dataDirFor(flags);
+  if (!dataDir) return 1;
+  if (!(await storeExists(dataDir))) {
+    process.stderr.write(`version: no store at ${dataDir}\n`);
+    return 1;
+  }
+  const store = await openStore(dataDir, { readOnly: true });
+  try {
+    const r = await configRevisionOf(store);
+    process.stdout.write(
+      r
+        ? `config: git revision ${r.revision} applied ${new Date(r.applied_at).toISOString()} (${r.url} branch ${r.branch}, ${r.path})\n`
+        : `config: no Git revision recorded in ${dataDir} (the config is a local file)\n`,
+    );
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
 /** loaddata --from-sftpgo: import an SFTPGo backup into the store, or print it as YAML. */
-async function importSftpgo(dump: unknown, flags: Record<string, string | boolean | undefined>): Promise<number> {
+async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
   const { importSftpgoDump, toYaml, MigrationError } = await import('../migrate/sftpgo.ts');
   const { importIntoStore, loadOptions, masterKeyFromEnv, offlineImportHooks, readMasterKey } = await import('../api/import.ts');
   const opts = loadOptions((name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined));
@@ -263,6 +345,14 @@ async function importSftpgo(dump: unknown, flags: Record<string, string | boolea
   }
 }
 
+/** `--output`, with `--json` as its shorthand; an error for an unknown or contradicting format. */
+function planFormat(flags: Flags): PlanFormat | { error: string } {
+  const output = flags.output;
+  if (output !== undefined && !PLAN_FORMATS.includes(output as PlanFormat)) return { error: `--output must be one of ${PLAN_FORMATS.join(', ')}, not "${String(output)}"` };
+  if (flags.json && output !== undefined && output !== 'json') return { error: `--json contradicts --output ${String(output)}` };
+  return flags.json ? 'json' : ((output as PlanFormat | undefined) ?? 'text');
+}
+
 /** The data dir for store-only commands: the config is read (if any) only for data_provider. */
 async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {
   if (flags['data-dir']) return dataDirOf(flags);
@@ -281,31 +371,72 @@ function usage(): string {
   );
 }
 
+/** The message for the first SFTPGo flag in `args` that `cmd` refuses, if any. */
+function refusedFlag(cmd: Command, args: string[]): string | undefined {
+  if (!cmd.refused) return undefined;
+  for (const arg of args) {
+    if (arg === '--') break;
+    const key = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : /^-[A-Za-z]/.test(arg) ? arg.slice(0, 2) : undefined;
+    const why = key === undefined ? undefined : cmd.refused[key];
+    if (key !== undefined && why !== undefined) return `${key.startsWith('-') ? key : `--${key}`} is not supported: ${why}`;
+  }
+  return undefined;
+}
+
+/**
+ * `--sftpd-port -1` as SFTPGo's flag parser takes it: parseArgs reads a value starting with a dash
+ * as a missing one, so a negative number after a flag that takes a value is joined to it.
+ */
+function negativeValuesJoined(cmd: Command, args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const long = arg.startsWith('--') ? cmd.options[arg.slice(2)] : undefined;
+    const short = /^-[A-Za-z]$/.test(arg) ? Object.entries(cmd.options).find(([, o]) => o.short === arg[1]) : undefined;
+    const option = long ?? short?.[1];
+    if (option?.type === 'string' && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`${long ? arg : `--${short![0]}`}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  if (name === '--version') return COMMANDS.version!.run({});
+  if (name === '--version') return COMMANDS.version!.run({}, []);
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  let flags: Record<string, string | boolean | undefined>;
+  const refused = refusedFlag(cmd, rest);
+  if (refused) {
+    process.stderr.write(`${name}: ${refused}\n`);
+    return 2;
+  }
+  let flags: Flags;
+  let positionals: string[];
   try {
-    flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+    const parsed = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: cmd.positional !== undefined });
+    flags = parsed.values;
+    positionals = parsed.positionals;
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
-    return 2;
+    // With --detailed-exitcode, 2 means "changes present": a usage error must not look like one.
+    return rest.includes('--detailed-exitcode') ? 1 : 2;
   }
   if (flags.help) {
     process.stdout.write(cmd.usage + '\n');
     return 0;
   }
   try {
-    return await cmd.run(flags);
+    return await cmd.run(flags, positionals);
   } catch (err) {
     process.stderr.write(`${name}: ${isAppError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
     return 1;

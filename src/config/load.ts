@@ -14,7 +14,7 @@ import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts
 import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
-import { checkSecretRefs } from './secrets.ts';
+import { checkSecretRefs, type SecretRefOptions } from './secrets.ts';
 import { parsePlainYaml } from './yaml-plain.ts';
 import { validate as checkSchema } from './schema-check.ts';
 
@@ -35,6 +35,14 @@ export interface LoadedConfig {
   file: string;
   /** Directory that relative secret file references are resolved against. */
   baseDir: string;
+}
+
+export interface LoadOptions {
+  /**
+   * Read every `{ env }` and `{ file }` secret reference and report those that do not resolve
+   * (default). `validate` turns it off: it checks only their form.
+   */
+  resolveSecrets?: boolean;
 }
 
 export type LoadResult = { ok: true; value: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
@@ -61,7 +69,7 @@ function isValid(value: unknown): boolean {
   return checkSchema(value) === true;
 }
 
-export function loadConfigFile(file: string): LoadResult {
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -69,25 +77,26 @@ export function loadConfigFile(file: string): LoadResult {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String((err as Error).message);
     return { ok: false, issues: [{ file, line: 0, col: 0, path: '', message: `cannot read config: ${reason}` }] };
   }
-  return parseConfigText(text, file, dirname(resolve(file)));
+  return parseConfigText(text, file, dirname(resolve(file)), opts);
 }
 
 /** Parses and checks config text; `file` is only used in messages. */
-export function parseConfigText(text: string, file: string, baseDir: string): LoadResult {
+export function parseConfigText(text: string, file: string, baseDir: string, opts: LoadOptions = {}): LoadResult {
+  const refs = { resolve: opts.resolveSecrets ?? true };
   const plain = parsePlainYaml(text);
   if (plain) {
     const value = plain.value ?? {};
     if (isValid(value)) {
       const config = value as Config;
-      if (checkSemantics(config).length === 0 && checkSecretRefs(config, baseDir).length === 0)
+      if (checkSemantics(config).length === 0 && checkSecretRefs(config, baseDir, refs).length === 0)
         return { ok: true, value: { config, file, baseDir } };
     }
   }
-  return parsePositioned(text, file, baseDir);
+  return parsePositioned(text, file, baseDir, refs);
 }
 
 /** The `yaml` package's positioned document: every problem, each with its line and column. */
-function parsePositioned(text: string, file: string, baseDir: string): LoadResult {
+function parsePositioned(text: string, file: string, baseDir: string, refs: SecretRefOptions): LoadResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -114,7 +123,7 @@ function parsePositioned(text: string, file: string, baseDir: string): LoadResul
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };
 
   const config = value as Config;
-  for (const problem of [...checkSemantics(config), ...checkSecretRefs(config, baseDir)]) {
+  for (const problem of [...checkSemantics(config), ...checkSecretRefs(config, baseDir, refs)]) {
     issues.push({ file, ...locate(problem.path), path: formatPath(problem.path), message: problem.message });
   }
   if (issues.length > 0) return { ok: false, issues: sortIssues(issues) };

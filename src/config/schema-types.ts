@@ -560,6 +560,71 @@ export interface ReconcileSettings {
    * Re-read and reconcile the config file when it changes on disk (as SIGHUP does); an invalid edit is rejected and the running state stays.
    */
   watch?: boolean;
+  git?: GitSyncSettings;
+}
+/**
+ * Follow a config repository over HTTP(S): the file at `path` on `branch` is the whole config (users, folders, server settings), fetched every `interval` seconds and on SIGHUP, validated and reconciled as a reload is; an invalid commit is refused and the last good revision keeps serving. With this key the local config file holds only `reconcile.git` and, optionally, `data_provider.data_dir`.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "GitSyncSettings".
+ */
+export interface GitSyncSettings {
+  /**
+   * The repository's HTTP(S) URL (smart HTTP, as `git clone` takes it).
+   */
+  url: string;
+  /**
+   * The branch followed.
+   */
+  branch?: string;
+  /**
+   * The config file's path inside the repository.
+   */
+  path?: string;
+  /**
+   * Seconds between two checks of the branch.
+   */
+  interval?: number;
+  /**
+   * The HTTP Basic auth user sent with `token`.
+   */
+  username?: string;
+  /**
+   * The HTTP Basic auth password (an access token); without it the repository is read anonymously.
+   */
+  token?:
+    | string
+    | {
+        /**
+         * Name of the environment variable holding the value.
+         */
+        env: string;
+      }
+    | {
+        /**
+         * Path of a file holding the value (one trailing newline is removed).
+         */
+        file: string;
+      }
+    | {
+        /**
+         * Generate a random value when the resource is created and print it once; keep it afterwards.
+         */
+        generate: true;
+      }
+    | {
+        status: 'Plain';
+        payload: string;
+        key?: string;
+        additional_data?: string;
+        mode?: number;
+      }
+    | {
+        /**
+         * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+         */
+        sealed: string;
+      };
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

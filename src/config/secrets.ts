@@ -185,12 +185,43 @@ export function resolveSecret(secret: Secret, baseDir: string, secrets: SecretBo
   return secret.payload;
 }
 
-export function checkSecretRefs(config: Config, baseDir: string): { path: PathSegment[]; message: string }[] {
+// An environment variable name as a shell can set it: `env -i NAME=...` and `export NAME=...`.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * What is wrong with a secret's form, without resolving it: an `{ env }` that names no possible
+ * variable, a `{ file }` path that is blank or holds a NUL byte. The schema already checks the
+ * rest of the shape (`generate: true`, a sealed value's prefix, SFTPGo's Plain object).
+ */
+export function secretFormProblem(secret: Secret): string | undefined {
+  if (typeof secret !== 'object') return undefined;
+  if ('env' in secret && !ENV_NAME.test(secret.env)) return `"${secret.env}" is not an environment variable name (letters, digits and _, not starting with a digit)`;
+  if ('file' in secret) {
+    if (secret.file.trim() === '') return 'a secret file path must not be blank';
+    if (secret.file.includes('\0')) return 'a secret file path must not hold a NUL byte';
+  }
+  return undefined;
+}
+
+export interface SecretRefOptions {
+  /**
+   * Also read every `{ env }` and `{ file }` reference (what `serve` and `plan` need); when false
+   * only their form is checked, so a file can be validated where the secrets do not exist (CI).
+   */
+  resolve: boolean;
+}
+
+export function checkSecretRefs(config: Config, baseDir: string, opts: SecretRefOptions = { resolve: true }): { path: PathSegment[]; message: string }[] {
   const problems: { path: PathSegment[]; message: string }[] = [];
   forEachSecret(config, (secret, path) => {
+    const form = secretFormProblem(secret);
+    if (form) {
+      problems.push({ path, message: form });
+      return;
+    }
     // A sealed value opens only with the data directory's key, when the store is open: reconcile
     // checks it there. The config is read before the store is opened (and on reload, beside it).
-    if (isSealed(secret)) return;
+    if (!opts.resolve || isSealed(secret)) return;
     try {
       resolveSecret(secret, baseDir, NO_SECRETS);
     } catch (err) {

@@ -104,7 +104,31 @@ export function checkSemantics(config: Config): Problem[] {
   });
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
+  for (const p of gitBootstrapProblems(config)) add(p.path, p.message);
   return problems;
+}
+
+export const GIT_LOCAL_ONLY = "with reconcile.git set this key belongs in the repository's config file: the local file only says where to fetch it";
+
+/**
+ * With reconcile.git the local file only says where the config is; the repository's file is the
+ * whole config. A key beside it would be silently shadowed, so it is refused instead (the data dir
+ * stays: the store and the fetched revisions live there before any config is read).
+ */
+function gitBootstrapProblems(config: Config): Problem[] {
+  if (!config.reconcile?.git) return [];
+  const message = GIT_LOCAL_ONLY;
+  const kept: Record<string, string> = { reconcile: 'git', data_provider: 'data_dir' };
+  const out: Problem[] = [];
+  const token = config.reconcile.git.token;
+  if (typeof token === 'object' && 'generate' in token)
+    out.push({ path: ['reconcile', 'git', 'token'], message: 'a token is issued by the Git server, it cannot be generated: give it with env or file' });
+  for (const [key, value] of Object.entries(config)) {
+    const only = kept[key];
+    if (only === undefined) out.push({ path: [key], message });
+    else for (const sub of Object.keys(value as object)) if (sub !== only) out.push({ path: [key, sub], message });
+  }
+  return out;
 }
 
 /** PROXY protocol keys: valid source lists, and each binding kind's own switch (SFTPGo's names). */

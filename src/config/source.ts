@@ -3,7 +3,7 @@
 // reads the config again from the same place on every reload.
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_NAME, DEFAULT_CONFIG_YAML } from './default.ts';
-import { loadConfigFile, parseConfigText, type LoadResult, type LoadedConfig } from './load.ts';
+import { loadConfigFile, parseConfigText, type LoadOptions, type LoadResult, type LoadedConfig } from './load.ts';
 
 export interface CommonFlags {
   config?: string;
@@ -14,10 +14,10 @@ export function configSource(flags: CommonFlags): string | undefined {
   return flags.config ?? (process.env.SFTPGO_CONFIG || undefined);
 }
 
-export function loadConfig(flags: CommonFlags): LoadResult {
+export function loadConfig(flags: CommonFlags, opts: LoadOptions = {}): LoadResult {
   const file = configSource(flags);
-  if (file) return loadConfigFile(file);
-  return parseConfigText(DEFAULT_CONFIG_YAML, DEFAULT_CONFIG_NAME, process.cwd());
+  if (file) return loadConfigFile(file, opts);
+  return parseConfigText(DEFAULT_CONFIG_YAML, DEFAULT_CONFIG_NAME, process.cwd(), opts);
 }
 
 /** `--data-dir`, else `data_provider.data_dir` (relative to the working directory), else ./data. */

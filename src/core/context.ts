@@ -38,9 +38,22 @@ export interface ServerContextInit {
   staging?: LocalStaging;
 }
 
+/** The config revision running when a Git repository supplies the config (reconcile.git). */
+export interface ConfigSourceState {
+  source: 'git';
+  /** The commit applied last, or '' before the first apply. */
+  revision: string;
+  /** Epoch milliseconds of that apply (0: none). */
+  applied_at: number;
+  /** Why the last check did not apply a newer commit (fetch failure, invalid file); '' when it did. */
+  last_error: string;
+}
+
 export class ServerContext {
   /** The current config; replaced on reload. */
   config: Config;
+  /** Set by Git sync: the revision serving and the last check's error; undefined for a local file. */
+  configSource: ConfigSourceState | undefined;
   readonly dataDir: string;
   readonly store: Store;
   readonly log: Log;

@@ -58,6 +58,7 @@ const HELP: Record<string, string> = {
   sftpgo_protocol_errors_total: 'Clients that broke their protocol, by protocol.',
   sftpgo_defender_bans_total: 'Hosts the defender banned.',
   sftpgo_reconcile_total: 'Reconciles (startup and reloads), by result.',
+  sftpgo_config_apply_failures_total: 'Git sync checks that applied no new revision, by stage (fetch, invalid, apply).',
   sftpgo_actions_total: 'Custom action hook runs, by action and result.',
   sftpgo_actions_dropped_total: 'Custom action notifications dropped because the queue was full or on shutdown, by action.',
 };

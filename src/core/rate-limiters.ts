@@ -173,3 +173,28 @@ export class RateLimiters {
 export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.round((ms + 499.999999) / 1000)));
 }
+
+/**
+ * The headers of a 429 as SFTPGo sends them: Retry-After in whole seconds, and X-Retry-In with the
+ * same padded wait as a Go duration ("1.499999999s"), which SFTPGo's clients may read.
+ */
+export function retryHeaders(ms: number): { 'Retry-After': string; 'X-Retry-In': string } {
+  return { 'Retry-After': retryAfterSeconds(ms), 'X-Retry-In': goDuration(Math.round(ms * 1e6) + 499_999_999) };
+}
+
+/** A whole number of nanoseconds as Go's time.Duration.String() writes it. */
+export function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const trim = (n: number, digits: number): string => {
+    const whole = Math.floor(n / 10 ** digits);
+    const frac = String(n % 10 ** digits).padStart(digits, '0').replace(/0+$/, '');
+    return frac ? `${whole}.${frac}` : String(whole);
+  };
+  if (ns < 1_000) return `${ns}ns`;
+  if (ns < 1_000_000) return `${trim(ns, 3)}µs`;
+  if (ns < 1_000_000_000) return `${trim(ns, 6)}ms`;
+  const h = Math.floor(ns / 3_600_000_000_000);
+  const m = Math.floor((ns % 3_600_000_000_000) / 60_000_000_000);
+  const sec = `${trim(ns % 60_000_000_000, 9)}s`;
+  return h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
+}

@@ -23,9 +23,9 @@ export async function listOverrides(store: ReadTx): Promise<OverrideSummary[]> {
   return out;
 }
 
-/** Human-readable lines for `plan`: `~ override user alice (quota_size, status) by admin at <iso>`. */
+/** Human-readable drift lines for `plan`: `~ override user alice (quota_size, status) by admin at <iso>`. */
 export function formatOverrides(list: OverrideSummary[]): string {
   if (list.length === 0) return '';
   const lines = list.map((o) => `  override ${o.kind} ${o.name} (${o.fields.join(', ')}) by ${o.updated_by} at ${new Date(o.updated_at).toISOString()}`);
-  return `runtime overrides kept on top of the config (drop with DELETE /api/v2/overrides/...):\n${lines.join('\n')}\n`;
+  return `drift: runtime overrides kept on top of the config, not undone by applying it (drop with DELETE /api/v2/overrides/...):\n${lines.join('\n')}\n`;
 }

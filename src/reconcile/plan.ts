@@ -11,6 +11,7 @@ import type { Desired, PasswordIntent } from '../store/specs.ts';
 import { settingGroups } from '../store/groups.ts';
 import type { GroupMapping } from '../config/schema-types.ts';
 import { oneShot } from '../lib/jit.ts';
+import { AppError } from '../errors.ts';
 
 export type Action = 'create' | 'update' | 'delete';
 
@@ -21,6 +22,11 @@ export interface Change {
   name: string;
   /** For updates: the top-level fields that differ (secret values are never shown). */
   fields: string[];
+  /**
+   * For updates: the stored values of the changed fields (`source` included when it changes), so
+   * a report can show old and new values. Secrets in it are in their stored form, never clear.
+   */
+  before?: Record<string, unknown>;
   /** The desired spec (create/update). */
   spec?: Record<string, unknown>;
   /** An IP list entry's desired definition (create/update). */
@@ -53,6 +59,7 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   await diffKind('group', desired.groups, store, digestKey, desired.prune, changes);
   await diffKind('user', desired.users, store, digestKey, desired.prune, changes);
   await diffKind('admin', desired.admins, store, digestKey, desired.prune, changes);
+  await refuseReferencedGroupDeletes(desired, store, changes);
   const groupChanges = changes.filter((c) => c.kind === 'group');
   if (groupChanges.length > 0) {
     const members = await groupMembers(desired, store, changes);
@@ -80,11 +87,32 @@ async function diffIpLists(desired: DesiredState, store: ReadTx | undefined, out
       void _source;
       const fields = changedSpecFields({ ...stored }, definition);
       if (stored.source !== 'config') fields.push('source');
-      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, ipList: spec, baseUpdatedAt: stored.updated_at });
+      if (fields.length) out.push({ action: 'update', kind: 'iplist', name: key, fields, before: pick(stored, fields), ipList: spec, baseUpdatedAt: stored.updated_at });
     }
   }
   for (const [key, spec] of desired.ipLists) if (!seen.has(key)) out.push({ action: 'create', kind: 'iplist', name: key, fields: [], ipList: spec });
   out.push(...deletes);
+}
+
+/**
+ * As SFTPGo refuses to remove a group users still map: a group the config drops while a user the
+ * plan keeps (created through the API, or given the group by an override) still maps it, with any
+ * type, fails the plan, so nothing is applied and the running state stays.
+ */
+async function refuseReferencedGroupDeletes(desired: DesiredState, store: ReadTx | undefined, changes: Change[]): Promise<void> {
+  const removed = new Set(changes.filter((c) => c.kind === 'group' && c.action === 'delete').map((c) => c.name));
+  if (removed.size === 0 || !store) return;
+  const deletedUsers = new Set(changes.filter((c) => c.kind === 'user' && c.action === 'delete').map((c) => c.name));
+  const holders = new Map<string, Set<string>>();
+  const hold = (user: string, mappings: readonly GroupMapping[] | undefined): void => {
+    for (const m of mappings ?? []) if (removed.has(m.name)) holders.set(m.name, (holders.get(m.name) ?? new Set()).add(user));
+  };
+  for await (const [name, u] of store.entries('users')) if (!desired.users.has(name) && !deletedUsers.has(name)) hold(name, u.groups);
+  for await (const [, o] of store.entries('overrides'))
+    if (o.kind === 'user' && !deletedUsers.has(o.name)) hold(o.name, o.fields.groups as GroupMapping[] | undefined);
+  if (holders.size === 0) return;
+  const lines = [...holders].map(([g, users]) => `the group "${g}" is referenced, it cannot be removed (users: ${[...users].sort().join(', ')})`);
+  throw new AppError('invalid', `${lines.join('; ')}: remove it from those users through the API first, or keep the group in the config`);
 }
 
 /**
@@ -148,11 +176,19 @@ function updateOf(kind: Kind, name: string, d: Desired<object>, stored: Stored, 
     kind,
     name,
     fields: fields.sort(),
+    before: pick(stored, fields),
     spec: d.spec as Record<string, unknown>,
     password: d.password,
     passwordChanged,
     baseUpdatedAt: stored.updated_at,
   };
+}
+
+/** The stored values of `fields` (the password as stored is a hash: it is left out). */
+function pick(stored: object, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (f !== 'password' && Object.hasOwn(stored, f)) out[f] = (stored as Record<string, unknown>)[f];
+  return out;
 }
 
 /** Fields not compared: bookkeeping and the password, which samePassword compares. */
@@ -184,22 +220,6 @@ function samePassword(intent: PasswordIntent, stored: Stored, digestKey: Buffer 
         stored.password_digest === passwordDigest(intent.clear, digestKey)
       );
   }
-}
-
-/** Human-readable plan, one line per change, Terraform style. */
-export function formatPlan(plan: Plan): string {
-  if (plan.changes.length === 0) return 'no changes: the store matches the config\n';
-  const sign = { create: '+', update: '~', delete: '-' } as const;
-  const lines = plan.changes.map(
-    (c) => `${sign[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}${c.members ? `: ${membersText(c.members.length)}` : ''}`,
-  );
-  const n = (a: Action) => plan.changes.filter((c) => c.action === a).length;
-  lines.push('', `plan: ${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete`);
-  return lines.join('\n') + '\n';
-}
-
-function membersText(n: number): string {
-  return `${n} ${n === 1 ? 'user' : 'users'} affected`;
 }
 
 export function planSummary(plan: Plan): { create: number; update: number; delete: number } {

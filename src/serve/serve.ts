@@ -1,5 +1,6 @@
 // `sftpgo serve`: open and migrate the store, reconcile the config into it, start the services,
 // reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
+// With reconcile.git the config comes from a Git repository instead (git-sync.ts), and SIGHUP checks it.
 import { join, resolve } from 'node:path';
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
 import { configSource, loadConfig, type CommonFlags } from '../config/source.ts';
@@ -16,6 +17,7 @@ import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
 import { buildService, SERVICES } from './services.ts';
+import type { ApplyConfig, ApplyOutcome } from './git-sync.ts';
 
 export interface Server {
   readonly context: ServerContext;
@@ -33,7 +35,14 @@ export interface StartOptions {
 }
 
 export async function startServer(opts: StartOptions): Promise<Server> {
-  const { loaded, dataDir, flags } = opts;
+  const { dataDir, flags } = opts;
+  // With reconcile.git the local file only says where the config is: fetch it before anything
+  // reads a setting (lines of this first fetch go to the default log).
+  // The Git client is loaded only then, as the protocol front-ends are (services.ts).
+  const gitSync = opts.loaded.config.reconcile?.git ? await import('./git-sync.ts') : undefined;
+  const repo = gitSync?.configRepository(opts.loaded, dataDir);
+  const first = gitSync && repo ? await gitSync.firstRevision(repo, opts.loaded, createLog(opts.logSink ? { sink: opts.logSink } : {})) : undefined;
+  const loaded = first?.loaded ?? opts.loaded;
   const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
   const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}) });
   const store = await openStore(dataDir, { log });
@@ -51,9 +60,9 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
   const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
-  const first = await reconcile(loaded, dataDir, context.records, log);
+  const initial = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
-  printGenerated(first.generated, loaded.config);
+  printGenerated(initial.generated, loaded.config);
   actions.configure(loaded.config.common, store);
   const services: Service[] = [];
   try {
@@ -70,43 +79,53 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     throw err;
   }
   const stopGcPacer = startGcPacer({ registry: context.connections });
-  log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...first.summary });
 
-  let reloading: Promise<{ ok: boolean; errors?: string[] }> | undefined;
+  let reloading: Promise<ApplyOutcome> | undefined;
+  /** Reconciles `next` into the running server; one at a time, a second waits for the first. */
+  const applyConfig: ApplyConfig = (next, { trigger, fields }) => {
+    reloading = (reloading ?? Promise.resolve<ApplyOutcome>({ ok: true, summary: {} })).then(async (): Promise<ApplyOutcome> => {
+      try {
+        const records = context.recordsFor(next.config);
+        const result = await reconcile(next, dataDir, records, log);
+        printGenerated(result.generated, next.config);
+        if ((next.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
+          log('warn', 'temp_path_needs_restart', { temp_path: next.config.common?.temp_path ?? '' });
+        context.config = next.config;
+        context.records = records;
+        actions.configure(next.config.common);
+        for (const s of services) await s.reload?.(next.config);
+        log('info', 'reload_applied', { ...fields, ...result.summary });
+        metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger });
+        return { ok: true, summary: result.summary };
+      } catch (err) {
+        log('error', 'reload_failed', { ...fields, error: (err as Error).message });
+        metrics.inc('sftpgo_reconcile_total', { result: 'failed', trigger });
+        return { ok: false, errors: [(err as Error).message] };
+      }
+    });
+    return reloading;
+  };
+  const sync = gitSync && repo && first ? new gitSync.GitSync({ repo, local: opts.loaded, context, apply: applyConfig }) : undefined;
+  if (sync && first) await sync.started(first.revision, first.error);
+  const revision = first ? { source: 'git', revision: first.revision.commit } : {};
+  log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...revision, ...initial.summary });
+
   const server: Server = {
     context,
-    reload() {
-      // One reload at a time; a SIGHUP during a reload waits for it.
-      reloading = (reloading ?? Promise.resolve({ ok: true })).then(async () => {
-        const next = loadConfig(flags);
-        if (!next.ok) {
-          const errors = next.issues.map(formatIssue);
-          log('error', 'reload_rejected', { errors });
-          metrics.inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'reload' });
-          return { ok: false, errors };
-        }
-        try {
-          const records = context.recordsFor(next.value.config);
-          const result = await reconcile(next.value, dataDir, records, log);
-          printGenerated(result.generated, next.value.config);
-          if ((next.value.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
-            log('warn', 'temp_path_needs_restart', { temp_path: next.value.config.common?.temp_path ?? '' });
-          context.config = next.value.config;
-          context.records = records;
-          actions.configure(next.value.config.common);
-          for (const s of services) await s.reload?.(next.value.config);
-          log('info', 'reload_applied', result.summary);
-          metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'reload' });
-          return { ok: true };
-        } catch (err) {
-          log('error', 'reload_failed', { error: (err as Error).message });
-          metrics.inc('sftpgo_reconcile_total', { result: 'failed', trigger: 'reload' });
-          return { ok: false, errors: [(err as Error).message] };
-        }
-      });
-      return reloading;
+    async reload() {
+      // With Git sync a reload is a check of the branch: the local file only says where to look.
+      if (sync) return errorsOnly(await sync.check('signal'));
+      const next = loadConfig(flags);
+      if (!next.ok) {
+        const errors = next.issues.map(formatIssue);
+        log('error', 'reload_rejected', { errors });
+        metrics.inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'reload' });
+        return { ok: false, errors };
+      }
+      return errorsOnly(await applyConfig(next.value, { trigger: 'reload', fields: {} }));
     },
     async stop() {
+      await sync?.stop();
       stopGcPacer();
       for (const s of [...services].reverse()) {
         try {
@@ -125,6 +144,10 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     },
   };
   return server;
+}
+
+function errorsOnly(outcome: ApplyOutcome): { ok: boolean; errors?: string[] } {
+  return outcome.ok ? { ok: true } : { ok: false, errors: outcome.errors };
 }
 
 /** Prints each generated password once, with the command that logs in with it. */
@@ -146,17 +169,29 @@ function printGenerated(generated: Generated[], config: Config): void {
 
 export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
   const server = await startServer({ loaded, dataDir, flags });
-  const log = server.context.log;
   const file = configSource(flags);
   // The watch follows the setting the server started with; changing it needs a restart.
-  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), log) : undefined;
+  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), server.context.log) : undefined;
+  return serveUntilStopped(server, { onHangup: 'reload', onStopping: unwatch });
+}
+
+export interface UntilStoppedOptions {
+  /** SIGHUP reloads the config (serve), or stops like SIGTERM (portable mode: no file to re-read). */
+  onHangup: 'reload' | 'stop';
+  /** Called once when a stop begins, before the services close. */
+  onStopping?: () => void;
+}
+
+/** Serves until SIGTERM or SIGINT (or SIGHUP, when it stops), then stops cleanly; resolves the exit code. */
+export function serveUntilStopped(server: Server, opts: UntilStoppedOptions): Promise<number> {
+  const log = server.context.log;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log('info', 'serve_stopping', { signal });
-      unwatch?.();
+      opts.onStopping?.();
       server.stop().then(
         () => resolve(0),
         (err) => {
@@ -171,6 +206,6 @@ export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags:
     process.on('unhandledRejection', (err) => server.context.log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void server.reload());
+    process.on('SIGHUP', () => (opts.onHangup === 'reload' ? void server.reload() : stop('SIGHUP')));
   });
 }

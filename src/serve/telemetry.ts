@@ -41,7 +41,15 @@ export async function gauges(runtime: ServerContext): Promise<Gauge[]> {
   }
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
+  const source = runtime.configSource;
+  const config: Gauge[] = source?.revision
+    ? [
+        { name: 'sftpgo_config_revision_info', help: 'The Git revision of the config serving (reconcile.git).', values: [{ labels: { revision: source.revision }, value: 1 }] },
+        { name: 'sftpgo_config_last_apply_timestamp_seconds', help: 'When that revision was applied, in seconds since the epoch.', values: [{ labels: {}, value: Math.floor(source.applied_at / 1000) }] },
+      ]
+    : [];
   return [
+    ...config,
     { name: 'sftpgo_active_connections', help: 'Live connections (one per SFTP/SCP/SSH channel, FTP or WebDAV client).', values: [{ labels: {}, value: live.length }] },
     { name: 'sftpgo_dataprovider_availability', help: '1 while the store answers.', values: [{ labels: {}, value: available }] },
     { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },

@@ -191,6 +191,8 @@ export interface EditOptions {
   by: string;
   /** updated_at the caller read; the edit is refused when the record moved since. */
   expectUpdatedAt?: number;
+  /** A role admin's role: a user not of it (checked in this transaction) is not found. */
+  onlyRole?: string;
 }
 
 /**
@@ -282,6 +284,18 @@ export class RecordsTx {
     await this.tx.put('meta', kind === 'user' ? META.userLastLogin(name) : META.adminLastLogin(name), at);
   }
 
+  /**
+   * A role admin acts only on users of its role. Checked inside the write transaction, so a role
+   * changed between the request's scope check and its write cannot let the write through; such a
+   * user is answered as if it did not exist, like the scope check does.
+   */
+  async requireRole(kind: Kind, name: string, role: string | undefined): Promise<void> {
+    if (role === undefined || kind !== 'user') return;
+    const stored = await this.get(kind, name);
+    const effective = stored && layer(stored, await getOverride(this.tx, kind, name));
+    if (effective?.role !== role) throw new AppError('not_found', `user "${name}" not found`);
+  }
+
   /** Removes the record with its usage row and override; false when there was none. */
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;
@@ -341,6 +355,7 @@ export class RecordsTx {
     if (!base && opts.expectUpdatedAt === undefined) throw new AppError('not_found', `${kind} "${name}" not found`);
     if (!base || (opts.expectUpdatedAt !== undefined && base.updated_at !== opts.expectUpdatedAt))
       throw new AppError('store', `${kind} "${name}" changed during the update; retry`);
+    await this.requireRole(kind, name, opts.onlyRole);
     const fields = { ...opts.fields };
     const cleared = [...opts.cleared];
     if (kind === 'user' && typeof fields.password === 'string') {

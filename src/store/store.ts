@@ -139,7 +139,25 @@ export const META = {
   adminLastLogin: (username: string) => `admin_last_login:${username}`,
   /** A user's last login, epoch milliseconds (beside the record, as an admin's: reconcile never sees it). */
   userLastLogin: (username: string) => `user_last_login:${username}`,
+  /** The config revision applied last when Git sync supplies the config (a ConfigRevisionRecord). */
+  configRevision: 'config_revision',
 } as const;
+
+/** What Git sync records after each apply, for `version --server` and a restarted server. */
+export interface ConfigRevisionRecord {
+  source: 'git';
+  url: string;
+  branch: string;
+  path: string;
+  /** The commit id. */
+  revision: string;
+  /** Epoch milliseconds. */
+  applied_at: number;
+}
+
+export async function configRevisionOf(tx: ReadTx): Promise<ConfigRevisionRecord | undefined> {
+  return (await tx.get('meta', META.configRevision)) as ConfigRevisionRecord | undefined;
+}
 
 export async function schemaVersionOf(tx: ReadTx): Promise<number> {
   return ((await tx.get('meta', META.schemaVersion)) as number | undefined) ?? 0;

@@ -32,6 +32,8 @@ export interface StartOptions {
   cwd?: string;
   dataDir?: string;
   extraArgs?: string[];
+  /** Run exactly this argv (e.g. the server inside an image's root); yaml, binary and extraArgs are then unused. */
+  command?: string[];
   timeoutMs?: number;
 }
 
@@ -41,7 +43,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const configPath = join(dir, 'sftpgo.yaml');
   if (opts.yaml !== undefined) writeFileSync(configPath, opts.yaml);
   const args = ['serve', ...(opts.yaml !== undefined ? ['--config', configPath] : []), '--data-dir', dataDir, ...(opts.extraArgs ?? [])];
-  const [cmd, argv] = opts.binary ? [opts.binary, args] : [BUN, [join(ROOT, 'src/main.ts'), ...args]];
+  const [cmd, argv] = opts.command
+    ? [opts.command[0]!, opts.command.slice(1)]
+    : opts.binary
+      ? [opts.binary, args]
+      : [BUN, [join(ROOT, 'src/main.ts'), ...args]];
   const proc = spawn(cmd, argv, { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];

@@ -2,7 +2,7 @@
 // before authentication), Basic authentication with the verified-credentials cache, the mapping
 // of requests to core Connections (sessions.ts) and the method table. Listeners and certificates
 // stay as started on reload; users, CORS and cache settings follow the new config.
-import { retryAfterSeconds } from '../../core/rate-limiters.ts';
+import { retryHeaders } from '../../core/rate-limiters.ts';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -205,7 +205,7 @@ export class WebdavServer {
       }
       const retryAfterMs = await gate.limitRequest(ip, 'DAV');
       if (retryAfterMs !== undefined) {
-        res.writeHead(429, { 'Retry-After': retryAfterSeconds(retryAfterMs), 'Content-Type': 'text/plain' });
+        res.writeHead(429, { ...retryHeaders(retryAfterMs), 'Content-Type': 'text/plain' });
         res.end('rate limit exceeded\n');
         return;
       }

@@ -1,6 +1,6 @@
 // The admin-side JSON shapes, field by field against SFTPGo's openapi.yaml (written out below):
 // Admin, APIKey, ConnectionStatus (with Transfer), ServicesStatus, the quota usage PUTs and
-// DefenderEntry. A field the answer carries must be SFTPGo's or one README documents as ours, with
+// DefenderEntry. A field the answer carries must be SFTPGo's or one docs/api.md documents as ours, with
 // SFTPGo's type; the round trips an SFTPGo client makes (GET, modify, PUT) must work.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
@@ -30,7 +30,7 @@ const SFTPGO = {
   ApiResponse: { message: 'string', error: 'string' },
 } satisfies Record<string, Record<string, Kind>>;
 
-// Fields beyond SFTPGo's that README documents as ours.
+// Fields beyond SFTPGo's that docs/api.md documents as ours.
 const OURS = {
   Admin: { has_password: 'boolean', source: 'string', overrides: 'object', api_keys: 'array' },
   ServicesStatus: { store: 'object' },

@@ -39,7 +39,7 @@ const SFTP: Record<string, Kind> = {
 const SECRET: Record<string, Kind> = { status: 'string', payload: 'string', key: 'string', additional_data: 'string', mode: 'integer' };
 const SECRET_STATUSES = ['Plain', 'AES-256-GCM', 'Secretbox', 'GCP', 'AWS', 'VaultTransit', 'AzureKeyVault', 'Redacted'];
 const API_RESPONSE: Record<string, Kind> = { message: 'string', error: 'string' };
-/** Ours on purpose: who owns the record and its override (README "Overrides"); the field list of an error. */
+/** Ours on purpose: who owns the record and its override (docs/api.md, "Overrides: the rules"); the field list of an error. */
 const OURS = ['source', 'overrides', 'details'];
 
 function kindOf(v: unknown): Kind | 'null' | 'number' {

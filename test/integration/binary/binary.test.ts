@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
+import { ConfigRepo, startGitHttpServer } from '../../support/git-http.ts';
 import { freePort } from '../../support/net.ts';
 import { BUN, ROOT, startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -17,7 +18,8 @@ let dir = '';
 
 beforeAll(() => {
   const buildDir = tempDir('sftpgo-build-');
-  const r = spawnSync(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', join(buildDir, 'sftpgo')], { cwd: ROOT, encoding: 'utf8' });
+  // A fixed SOURCE_DATE_EPOCH, as a reproducible build sets it: `version` must report that date.
+  const r = spawnSync(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', join(buildDir, 'sftpgo')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}${r.stdout}`);
   dir = tempDir('sftpgo-empty-');
   binary = join(dir, 'sftpgo');
@@ -39,7 +41,16 @@ describe('the compiled binary from an empty directory', () => {
     writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n  - { username: alice, password: pw-alice, home_dir: ${dir}/home/alice }\n`);
     expect(runCli(['version'], { binary, cwd: dir }).stdout).toMatch(/^sftpgo \d+\.\d+\.\d+ \(bun /);
     // libsodium is embedded and loads: chacha20-poly1305 does not fall back to the slow JS path
-    expect(runCli(['version', '--verbose'], { binary, cwd: dir }).stdout).toContain('\nssh chacha20-poly1305: sodium\n');
+    const verbose = runCli(['version', '--verbose'], { binary, cwd: dir }).stdout;
+    expect(verbose).toContain('\nssh chacha20-poly1305: sodium\n');
+    // The commit and date the build baked in (a source run says `unknown (source)`)
+    const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    expect(verbose).toContain(`\ncommit: ${commit}\nbuild date: 2023-11-14T22:13:20Z\nruntime: bun `);
+    expect(verbose.split('\n')[0]).toEndWith(`, commit ${commit})`);
+    // The packaging scripts install these from the binary
+    const man = runCli(['man'], { binary, cwd: dir });
+    expect(man.stdout).toStartWith('.TH SFTPGO 1 "2023-11-14" "sftpgo ');
+    expect(runCli(['completion', 'bash'], { binary, cwd: dir }).stdout).toContain('complete -o filenames -F _sftpgo sftpgo');
     const v = runCli(['validate', '--config', 'sftpgo.yaml'], { binary, cwd: dir });
     expect(v.code).toBe(0);
     expect(v.stdout).toContain('valid (1 users');
@@ -89,5 +100,31 @@ describe('the compiled binary from an empty directory', () => {
     const r = runCli(['validate', '--config', 'bad/sftpgo.yaml'], { binary, cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad/sftpgo.yaml:3:17: users[0].quota_size: must be >= 0');
+  });
+
+  test('reconcile.git fetches the config over HTTP with the embedded Git client (no git binary needed)', async () => {
+    const gitRoot = tempDir('binary-git-');
+    const git = await startGitHttpServer({ root: gitRoot, token: 'bin-token' });
+    const work = join(dir, 'gitops');
+    mkdirSync(work, { recursive: true });
+    try {
+      const port = await freePort();
+      const repo = new ConfigRepo(gitRoot, 'cfg');
+      const users = (names: string[]) => names.map((n) => `  - { username: ${n}, password: pw-${n}, home_dir: ${work}/${n} }\n`).join('');
+      const head = `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\ndata_provider:\n  password_hashing: { bcrypt_options: { cost: 4 } }\nusers:\n`;
+      const c1 = repo.push({ 'sftpgo.yaml': head + users(['gina']) }, 'gina');
+      const local = `reconcile:\n  git: { url: ${git.url}/cfg.git, interval: 5, token: { env: GIT_TOKEN } }\n`;
+      // No PATH: the server could not run a git binary even if it tried.
+      const s = await startServer({ binary, cwd: work, yaml: local, env: { GIT_TOKEN: 'bin-token', PATH: join(work, 'no-bin') } });
+      try {
+        expect(await s.waitForLog((l) => l.event === 'serve_ready')).toMatchObject({ source: 'git', revision: c1, create: 1 });
+        const c2 = repo.push({ 'sftpgo.yaml': head + users(['gina', 'hugo']) }, 'hugo');
+        expect(await s.waitForLog((l) => l.event === 'reload_applied' && l.revision === c2, 15_000)).toMatchObject({ create: 1 });
+      } finally {
+        expect(await s.stop()).toBe(0);
+      }
+    } finally {
+      await git.close();
+    }
   });
 });

@@ -235,6 +235,35 @@ describe('groups', () => {
     }
   });
 
+  test('a group the YAML drops while an API-created user still maps it is refused at reload and in plan, and the running state stays', async () => {
+    const { s, server } = await setup();
+    try {
+      expect((await api(s, 'POST', '/api/v2/users', { body: { username: 'bob', password: PW, home_dir: join(s.dir, 'homes/bob'), permissions: { '/': ['*'] }, groups: [{ name: 'everyone', type: 3 }] } })).status).toBe(201);
+      // The YAML drops "everyone" (and ann's membership of it).
+      const dropped = yaml(s, '"list", "download"').replace('  - name: everyone\n', '').replace('      - { name: everyone, type: 3 }\n', '');
+      expect(dropped).not.toContain('everyone');
+      writeFileSync(server.configPath, dropped);
+      const plan = runCli(['plan', '--config', server.configPath, '--data-dir', join(s.dir, 'data')]);
+      expect(plan.code).not.toBe(0);
+      expect(plan.stderr + plan.stdout).toContain('the group "everyone" is referenced, it cannot be removed (users: bob)');
+      server.proc.kill('SIGHUP');
+      const failed = await server.waitForLog((l) => l.event === 'reload_failed' || l.event === 'reload_applied');
+      expect(failed.event).toBe('reload_failed');
+      expect(String(failed.error)).toContain('(users: bob)');
+      // Nothing of the reload was applied: the group and ann's membership are still there.
+      expect((await api(s, 'GET', '/api/v2/groups/everyone')).json.users).toEqual(['ann', 'bob']);
+      expect((await sftp(s, ['ls /'])).status).toBe(0);
+
+      // Once bob no longer maps it, the same file applies.
+      expect((await api(s, 'PUT', '/api/v2/users/bob', { body: { username: 'bob', home_dir: join(s.dir, 'homes/bob'), permissions: { '/': ['*'] }, groups: [] } })).status).toBe(200);
+      server.proc.kill('SIGHUP');
+      expect(await server.waitForLog((l) => l.event === 'reload_applied')).toMatchObject({ delete: 1 });
+      expect((await api(s, 'GET', '/api/v2/groups/everyone')).status).toBe(404);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+
   test('plan names the users a group change affects; dumpdata and loaddata keep groups', async () => {
     const { s, server } = await setup();
     await server.stop();

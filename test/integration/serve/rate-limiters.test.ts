@@ -108,6 +108,7 @@ describe('10 per second per source', () => {
     expect(count(r.codes, 401)).toBe(10);
     expect(count(r.codes, 429)).toBe(1);
     expect(r.headers).toMatch(/^Retry-After: 1\r?$/im);
+    expect(r.headers).toMatch(/^X-Retry-In: \d+(\.\d+)?m?s\r?$/im);
     expect(rateRefusals('127.0.0.6', 'DAV')).toBe(1);
     expect(server.context.defender.host('127.0.0.6')).toBeUndefined();
     // Another address is served.
@@ -120,6 +121,7 @@ describe('10 per second per source', () => {
     expect(count(r.codes, 429)).toBe(1);
     expect(count(r.codes, 401)).toBe(10);
     expect(r.headers).toMatch(/^Retry-After: 1\r?$/im);
+    expect(r.headers).toMatch(/^X-Retry-In: \d+(\.\d+)?m?s\r?$/im);
     const refused = readdirSync(bodies).map((f) => readFileSync(join(bodies, f), 'utf8')).filter((b) => b.includes('rate limit'));
     expect(refused.map((b) => JSON.parse(b))).toEqual([{ message: '', error: 'rate limit exceeded' }]);
   });

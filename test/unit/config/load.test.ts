@@ -10,7 +10,7 @@ function issues(yaml: string): ConfigIssue[] {
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKMR9cHgY4yq0fGkCu7aN0bLNTKgWMB8d7c0C9FJd7e2 alice@laptop';
 
 describe('config loading', () => {
-  test('the smallest config from the README is valid', () => {
+  test('the smallest config of the manual (docs/configuration.md) is valid', () => {
     process.env.TEST_ALICE_PW = 'secret';
     const r = parseConfigText(
       `sftpd:\n  bindings: [{ address: 127.0.0.1, port: 2022 }]\nusers:\n  - username: alice\n    password: { env: TEST_ALICE_PW }\n    public_keys: ["${KEY}"]\n    home_dir: /srv/sftp/alice\n    permissions: { "/": ["*"] }\n`,

@@ -2,7 +2,7 @@
 // burst, the grace delay of half an event's interval), global (type 1) and per source (type 2)
 // buckets, the entries_soft_limit / entries_hard_limit cleanup, and the config checks.
 import { describe, expect, test } from 'bun:test';
-import { RateLimiters, rateLimiterProblems, rateLimitersStatus, retryAfterSeconds } from '../../../src/core/rate-limiters.ts';
+import { RateLimiters, rateLimiterProblems, rateLimitersStatus, retryAfterSeconds, retryHeaders, goDuration } from '../../../src/core/rate-limiters.ts';
 import type { RateLimiter } from '../../../src/config/schema-types.ts';
 
 function limiters(list: RateLimiter[]): { rl: RateLimiters; tick: (ms: number) => void } {
@@ -101,5 +101,20 @@ describe('RateLimiters', () => {
     ]);
     expect(rateLimiterProblems([{ average: 1, type: 1, entries_soft_limit: 10, entries_hard_limit: 10 }])).toEqual([]);
     expect(rateLimiterProblems([{ average: 1, entries_hard_limit: 100 }])).toEqual([{ path: [0, 'entries_hard_limit'], message: 'must be greater than entries_soft_limit (100)' }]);
+  });
+});
+
+describe("SFTPGo's 429 headers", () => {
+  test('X-Retry-In writes the padded wait as a Go duration; Retry-After rounds it to whole seconds', () => {
+    expect(goDuration(0)).toBe('0s');
+    expect(goDuration(1500)).toBe('1.5µs');
+    expect(goDuration(499_999_999)).toBe('499.999999ms');
+    expect(goDuration(1_499_999_999)).toBe('1.499999999s');
+    expect(goDuration(2_000_000_000)).toBe('2s');
+    expect(goDuration(61_500_000_000)).toBe('1m1.5s');
+    expect(goDuration(3_600_000_000_000)).toBe('1h0m0s');
+    expect(retryHeaders(1000)).toEqual({ 'Retry-After': '1', 'X-Retry-In': '1.499999999s' });
+    expect(retryHeaders(0)).toEqual({ 'Retry-After': '1', 'X-Retry-In': '499.999999ms' });
+    expect(retryHeaders(2600)['Retry-After']).toBe('3');
   });
 });

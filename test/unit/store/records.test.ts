@@ -143,6 +143,23 @@ describe('Records', () => {
     expect((await store.get('overrides', 'user:cfg'))!.fields).toMatchObject({ password: second.password, last_password_change: 6000 });
   });
 
+  test("a role admin's edit is checked against the user's role inside the write, override included", async () => {
+    const { records, store } = await setup();
+    await records.write((tx) => tx.put('user', 'ann', { username: 'ann', home_dir: '/h', role: 'east' }, { source: 'config' }));
+    const base = (await store.get('users', 'ann'))!.updated_at;
+    // Of the role: the edit goes through.
+    expect(await records.write((tx) => tx.edit('user', 'ann', { fields: { quota_size: 1 }, cleared: [], by: 'east-admin', expectUpdatedAt: base, onlyRole: 'east' }))).toBe('override_set');
+    // A global admin moves ann to another role through an override; the east admin's next write is refused as not found.
+    await records.write((tx) => tx.edit('user', 'ann', { fields: { role: 'west' }, cleared: [], by: 'root' }));
+    const edit = records.write((tx) => tx.edit('user', 'ann', { fields: { quota_size: 2 }, cleared: [], by: 'east-admin', expectUpdatedAt: base, onlyRole: 'east' }));
+    await expect(edit).rejects.toMatchObject({ code: 'not_found' });
+    await expect(records.write((tx) => tx.requireRole('user', 'ann', 'east'))).rejects.toMatchObject({ code: 'not_found' });
+    await records.write((tx) => tx.requireRole('user', 'ann', 'west'));
+    // Folders and global admins are not role-checked.
+    await records.write((tx) => tx.requireRole('folder', 'x', 'east'));
+    await records.write((tx) => tx.requireRole('user', 'ann', undefined));
+  });
+
   test('hashingOptions reads data_provider.password_hashing', () => {
     expect(hashingOptions(undefined)).toEqual({ algo: 'bcrypt' });
     expect(hashingOptions({ algo: 'argon2id', argon2_options: { memory: 1024 } })).toEqual({ algo: 'argon2id', argon2: { memoryKiB: 1024, iterations: 1, parallelism: 2 } });

@@ -16,6 +16,7 @@ const STAGES: Stage[] = [
   { name: 'binaries', script: 'packaging/binaries.ts' },
   { name: 'archives', script: 'packaging/archives.ts' },
   { name: 'oci', script: 'packaging/oci/stage.ts' },
+  { name: 'linux', script: 'packaging/linux/stage.ts' },
 ];
 
 const argv = process.argv.slice(2);

@@ -24,6 +24,7 @@ export interface DebOptions {
   outDir: string;
   /** dpkg-deb compressor: xz (default, smallest) or gzip (fast, for tests). */
   compression: 'xz' | 'gzip';
+  env: NodeJS.ProcessEnv;
 }
 
 const SCRIPTS = ['postinst', 'prerm', 'postrm'];
@@ -78,7 +79,7 @@ export function buildDeb(opts: DebOptions): string {
     chmodSync(join(control, s), 0o755);
   }
   const out = join(opts.outDir, `${PACKAGE_NAME}_${opts.version}_${opts.arch.deb}.deb`);
-  const r = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${opts.compression}`, '--build', stage, out], { encoding: 'utf8' });
+  const r = spawnSync('dpkg-deb', ['--root-owner-group', `-Z${opts.compression}`, '--build', stage, out], { encoding: 'utf8', env: opts.env });
   if (r.status !== 0) throw new Error(`dpkg-deb failed: ${r.stderr}${r.stdout}`);
   return out;
 }

@@ -1,7 +1,12 @@
 // What the Linux packages install and where: one list that both the .deb and the .rpm are built
 // from, so the two can never ship different files. Also the facts read from the binary itself
-// (its CPU architecture and the newest glibc symbol version it needs).
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+// (its CPU architecture and the newest glibc symbol version it needs). The man page and completions
+// are whatever packaging/generated.ts wrote.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { EM_AARCH64, EM_X86_64, elfHeader } from '../elf.ts';
+import type { Arch as StageArch } from '../stage.ts';
 
 export const PACKAGE_NAME = 'sftpgo-ts';
 export const SUMMARY = 'SFTP/SCP, FTP/S and WebDAV server with a declarative YAML config';
@@ -30,16 +35,15 @@ export interface Entry {
   from: { file: string } | { text: string | Uint8Array };
 }
 
-/** The man page and completions, each optional: they come from `sftpgo man` / `sftpgo completion`. */
-export interface Extras {
-  man?: Uint8Array;
-  bash?: string;
-  zsh?: string;
-  fish?: string;
-}
+/** What `sftpgo man` and `sftpgo completion` printed (packaging/generated.ts), by path under its dir. */
+const GENERATED_PATHS: Record<string, string> = {
+  'completions/sftpgo.bash': '/usr/share/bash-completion/completions/sftpgo',
+  'completions/_sftpgo': '/usr/share/zsh/vendor-completions/_sftpgo',
+  'completions/sftpgo.fish': '/usr/share/fish/vendor_completions.d/sftpgo.fish',
+};
 
-export function layout(opts: { binary: string; packagingDir: string; docDir: string; extras: Extras }): Entry[] {
-  const { binary, packagingDir: dir, docDir, extras } = opts;
+export function layout(opts: { binary: string; packagingDir: string; docDir: string; generatedDir?: string }): Entry[] {
+  const { binary, packagingDir: dir, docDir, generatedDir } = opts;
   const entries: Entry[] = [
     { path: '/usr/bin/sftpgo', mode: 0o755, kind: 'binary', from: { file: binary } },
     { path: CONFIG_FILE, mode: 0o640, kind: 'config', from: { file: `${dir}/sftpgo.yaml` } },
@@ -47,36 +51,33 @@ export function layout(opts: { binary: string; packagingDir: string; docDir: str
     { path: `${docDir}/examples/bind-low-ports.conf`, mode: 0o644, kind: 'doc', from: { file: `${dir}/bind-low-ports.conf` } },
     { path: `${docDir}/examples/home-dirs.conf`, mode: 0o644, kind: 'doc', from: { file: `${dir}/home-dirs.conf` } },
   ];
-  if (extras.man) entries.push({ path: '/usr/share/man/man1/sftpgo.1.gz', mode: 0o644, kind: 'man', from: { text: extras.man } });
-  if (extras.bash) entries.push({ path: '/usr/share/bash-completion/completions/sftpgo', mode: 0o644, kind: 'completion', from: { text: extras.bash } });
-  if (extras.zsh) entries.push({ path: '/usr/share/zsh/vendor-completions/_sftpgo', mode: 0o644, kind: 'completion', from: { text: extras.zsh } });
-  if (extras.fish) entries.push({ path: '/usr/share/fish/vendor_completions.d/sftpgo.fish', mode: 0o644, kind: 'completion', from: { text: extras.fish } });
+  if (generatedDir === undefined) return entries;
+  const man = join(generatedDir, 'man/man1/sftpgo.1');
+  // gzip -9n's bytes: no name or time in the header, so the package stays reproducible
+  if (existsSync(man)) entries.push({ path: '/usr/share/man/man1/sftpgo.1.gz', mode: 0o644, kind: 'man', from: { text: gzipSync(readFileSync(man), { level: 9 }) } });
+  for (const [from, path] of Object.entries(GENERATED_PATHS))
+    if (existsSync(join(generatedDir, from))) entries.push({ path, mode: 0o644, kind: 'completion', from: { file: join(generatedDir, from) } });
   return entries;
 }
 
 export interface Arch {
+  /** The name packaging/stage.ts and the release archives use. */
+  stage: StageArch;
   deb: 'amd64' | 'arm64';
   rpm: 'x86_64' | 'aarch64';
 }
 
 const ELF_MACHINES: Record<number, Arch> = {
-  0x3e: { deb: 'amd64', rpm: 'x86_64' },
-  0xb7: { deb: 'arm64', rpm: 'aarch64' },
+  [EM_X86_64]: { stage: 'x64', deb: 'amd64', rpm: 'x86_64' },
+  [EM_AARCH64]: { stage: 'arm64', deb: 'arm64', rpm: 'aarch64' },
 };
 
 /** The architecture an ELF executable is built for, from its header (e_machine). */
 export function archOf(binary: string): Arch {
-  const head = Buffer.alloc(20);
-  const fd = openSync(binary, 'r');
-  try {
-    readSync(fd, head, 0, 20, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${binary} is not an ELF executable`);
-  const machine = head.readUInt16LE(18);
-  const arch = ELF_MACHINES[machine];
-  if (!arch) throw new Error(`${binary}: unsupported ELF machine 0x${machine.toString(16)} (packages are built for x86-64 and aarch64)`);
+  const header = elfHeader(readFileSync(binary).subarray(0, 64));
+  if (header === undefined) throw new Error(`${binary} is not a 64-bit little-endian ELF executable`);
+  const arch = ELF_MACHINES[header.machine];
+  if (!arch) throw new Error(`${binary}: unsupported ELF machine ${header.machine} (packages are built for x86-64 and aarch64)`);
   return arch;
 }
 

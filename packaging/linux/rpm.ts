@@ -18,6 +18,7 @@ export interface RpmOptions {
   /** An empty dir for rpmbuild's tree and the staged files. */
   work: string;
   outDir: string;
+  env: NodeJS.ProcessEnv;
 }
 
 // rpm scriptlets get the number of installed instances after the operation in $1: 1 on first
@@ -53,6 +54,10 @@ export function specFile(opts: RpmOptions & { stage: string }): string {
     '%global debug_package %{nil}',
     '%global __os_install_post %{nil}',
     '%global _build_id_links none',
+    // file times and the build time from SOURCE_DATE_EPOCH: the same commit gives the same package
+    '%global source_date_epoch_from_changelog 0',
+    '%global use_source_date_epoch_as_buildtime 1',
+    '%global clamp_mtime_to_source_date_epoch 1',
     '%{!?_unitdir: %global _unitdir /usr/lib/systemd/system}',
     '',
     `Name: ${PACKAGE_NAME}`,
@@ -110,7 +115,7 @@ export function buildRpm(opts: RpmOptions): string {
   const r = spawnSync(
     'rpmbuild',
     ['-bb', '--target', opts.arch.rpm, '--define', `_topdir ${top}`, '--define', `_unitdir /usr/lib/systemd/system`, spec],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: opts.env },
   );
   if (r.status !== 0) throw new Error(`rpmbuild failed: ${r.stderr}${r.stdout}`);
   const dir = join(top, 'RPMS', opts.arch.rpm);

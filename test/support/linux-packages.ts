@@ -18,7 +18,7 @@ function run(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-export function buildLinuxPackages(opts: { formats?: ('deb' | 'rpm')[] } = {}): BuiltPackages {
+export function buildPackages(opts: { formats?: ('deb' | 'rpm')[] } = {}): BuiltPackages {
   const binary = join(tempDir('sftpgo-pkgbuild-'), 'sftpgo');
   run(BUN, [join(ROOT, 'scripts/build.ts'), '--outfile', binary]);
   const outDir = tempDir('sftpgo-packages-');

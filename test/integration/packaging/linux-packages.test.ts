@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
-import { buildLinuxPackages } from '../../support/linux-packages.ts';
+import { buildPackages } from '../../support/linux-packages.ts';
 import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -44,7 +44,7 @@ let hasCompletion = false;
 beforeAll(() => {
   for (const tool of ['dpkg-deb', 'rpmbuild', 'rpm2cpio', 'cpio', 'lintian', 'systemd-analyze', 'runuser', 'sshpass', 'sftp'])
     if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: run scripts/install-test-deps.sh`);
-  const built = buildLinuxPackages();
+  const built = buildPackages();
   ({ binary, outDir } = built);
   deb = built.deb ?? '';
   rpm = built.rpm ?? '';

@@ -1,14 +1,16 @@
 // The packaged unit under a real systemd. No systemd runs as PID 1 on the test machine, so this
 // boots one with systemd-nspawn on the machine's own root, overlaid with a tmpfs so that nothing
 // the container writes (the package, its user, the services it starts) reaches the host, in its own
-// network namespace so its listeners cannot meet the host's. Inside, the .deb's postinst enables
-// and starts the service with every sandboxing option of the unit; it serves SFTP, reloads, drops
-// all capabilities, binds a port below 1024 only with the example drop-in, and stops on removal.
+// network namespace so its listeners cannot meet the host's. Inside, the README's commands install
+// the .deb, whose postinst enables and starts the service with every sandboxing option of the unit;
+// it serves SFTP, reloads, drops all capabilities, binds a port below 1024 only with the example
+// drop-in, and stops on removal.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { buildLinuxPackages } from '../../support/linux-packages.ts';
+import { dirname, join } from 'node:path';
+import { buildPackages } from '../../support/linux-packages.ts';
+import { readmeCommands } from '../../support/readme-commands.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 interface Container {
@@ -108,7 +110,7 @@ beforeAll(async () => {
   for (const tool of ['systemd-nspawn', 'nsenter', 'dpkg-deb'])
     if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: run scripts/install-test-deps.sh`);
   hostBefore = hostState();
-  deb = buildLinuxPackages({ formats: ['deb'] }).deb!;
+  deb = buildPackages({ formats: ['deb'] }).deb!;
   await boot(dirname(deb));
 }, 400_000);
 
@@ -122,8 +124,9 @@ const SFTP = (port: number) =>
   `sshpass -p pw-alice sftp -o BatchMode=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -P ${port} -b /root/batch alice@127.0.0.1`;
 
 describe('the unit under systemd', () => {
-  test('installing the .deb enables and starts it, sandboxed, on the packaged config', () => {
-    ok(`dpkg -i /pk/${basename(deb)}`);
+  test("the README's .deb commands install, start, validate and reload it, sandboxed, on the packaged config", () => {
+    // as the README says: as root, in the directory holding the package
+    ok(`set -e; cd /pk\n${readmeCommands('### Debian and Ubuntu (.deb)')}`);
     expect(inside('systemctl is-enabled sftpgo').stdout.trim()).toBe('enabled');
     // postinst starts it: wait for its listener rather than for time
     ok('for i in $(seq 100); do journalctl -u sftpgo -o cat | grep -q serve_ready && exit 0; sleep 0.2; done; exit 1');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { freePort } from '../../support/net.ts';
 import { buildPackages } from '../../support/linux-packages.ts';
 import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
@@ -255,4 +255,20 @@ describe('an aarch64 binary', () => {
     expect(spawnSync('sh', ['-c', `rpm2cpio '${rpmFile}' | cpio -idm --quiet`], { cwd: x }).status).toBe(0);
     expect(sha256(join(x, 'usr/bin/sftpgo'))).toBe(sha256(arm));
   }, 240_000);
+});
+
+describe('the linux stage of npm run package', () => {
+  test("packages the binaries stage's binary; the same commit gives the same bytes", () => {
+    const out = tempDir('sftpgo-stage-');
+    mkdirSync(join(out, 'bin/linux-x64'), { recursive: true });
+    writeFileSync(join(out, 'bin/linux-x64/sftpgo'), readFileSync(binary));
+    chmodSync(join(out, 'bin/linux-x64/sftpgo'), 0o755);
+    ok(BUN, [join(ROOT, 'packaging/linux/stage.ts'), '--out', out, '--arch', 'x64'], { cwd: ROOT });
+    // built from the same binary at the same commit date as the one built by build.ts above
+    expect(sha256(join(out, basename(rpm)))).toBe(sha256(rpm));
+    // the stage's .deb is xz-compressed, the test's gzip: the same files inside
+    const files = (f: string) => ok('dpkg-deb', ['-c', f]);
+    expect(files(join(out, basename(deb)))).toBe(files(deb));
+    expect(ok('dpkg-deb', ['-I', join(out, basename(deb)), 'control'])).toBe(ok('dpkg-deb', ['-I', deb, 'control']));
+  }, 300_000);
 });

@@ -46,16 +46,16 @@ export function copyrightFile(root: string, year: number): string {
   for (const [name, licence] of bundledPackages(root)) byLicence.set(licence, [...(byLicence.get(licence) ?? []), name]);
   const bundled = [...byLicence]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([licence, names]) => ` ${licence}: ${names.sort().join(', ')}`)
-    .join('\n');
+    .map(([licence, names]) => wrap(`${licence}: ${names.sort().join(', ')}`))
+    .join('\n .\n');
   return [
     'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/',
     `Upstream-Name: ${PACKAGE_NAME}`,
-    'Comment: /usr/bin/sftpgo is one executable made with `bun build --compile`: the Bun',
-    ' runtime (MIT; its JavaScriptCore engine is LGPL-2 and BSD) with the project and these npm',
-    ' packages embedded, grouped by the licence each declares:',
+    'Comment: /usr/bin/sftpgo is one executable made with `bun build --compile`:',
+    ' the Bun runtime (MIT; its JavaScriptCore engine is LGPL-2 and BSD) with the',
+    ' project and these npm packages embedded, grouped by the licence each declares:',
     ' .',
-    bundled.replace(/\n/g, '\n .\n'),
+    bundled,
     '',
     'Files: *',
     `Copyright: ${year} the ${PACKAGE_NAME} authors`,
@@ -64,6 +64,20 @@ export function copyrightFile(root: string, year: number): string {
       : 'License: not-yet-licensed\n No licence has been declared for this project yet (package.json has no\n "license" field); until one is, all rights are reserved by its authors.',
     '',
   ].join('\n');
+}
+
+/** Continuation lines of a DEP-5 field: each starts with a space and stays within 80 columns. */
+function wrap(text: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > 78) {
+      lines.push(` ${line}`);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(` ${line}`);
+  return lines.join('\n');
 }
 
 /** A one-entry Debian changelog for this build. */

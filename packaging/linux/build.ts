@@ -39,10 +39,10 @@ if (!flags.binary) fail('--binary PATH is required');
 const formats = flags.formats.split(',');
 for (const f of formats) if (f !== 'deb' && f !== 'rpm') fail(`--formats: unknown format ${f} (deb, rpm)`);
 const binary = resolve(flags.binary);
-const docsFrom = flags['docs-from'] ?? (archOf(binary).stage === hostArch() ? binary : undefined);
-if (docsFrom === undefined) console.error(`notice: ${binary} does not run here and no --docs-from was given: no man page or completions`);
 const generated = mkdtempSync(join(tmpdir(), 'sftpgo-generated-'));
 try {
+  const docsFrom = flags['docs-from'] ?? (archOf(binary).stage === hostArch() ? binary : undefined);
+  if (docsFrom === undefined) console.error(`notice: ${binary} does not run here and no --docs-from was given: no man page or completions`);
   if (docsFrom !== undefined) writeGeneratedFiles({ binary: resolve(docsFrom), dir: generated });
   const written = buildLinuxPackages({
     binary,
@@ -57,7 +57,8 @@ try {
   });
   for (const w of written) process.stdout.write(`${w}\n`);
 } catch (err) {
-  fail((err as Error).message);
+  process.stderr.write(`packaging/linux/build.ts: ${(err as Error).message}\n`);
+  process.exitCode = 1;
 } finally {
   rmSync(generated, { recursive: true, force: true });
 }

@@ -151,9 +151,8 @@ describe('installing the .deb on this machine', () => {
     const installed = sh('dpkg-query', ['-W', '-f', '${Status}', PKG]);
     if (installed.status === 0 && installed.stdout.includes('installed'))
       throw new Error(`${PKG} is already installed on this machine; this test installs and purges it, so remove it first`);
-    const present = OWNED.filter((p) => existsSync(p));
-    if (present.length > 0 || sh('getent', ['passwd', 'sftpgo']).status === 0)
-      throw new Error(`refusing to install over existing state (${[...present, 'user sftpgo'].join(', ')}): purge would delete it`);
+    const present = [...OWNED.filter((p) => existsSync(p)), ...(sh('getent', ['passwd', 'sftpgo']).status === 0 ? ['the user sftpgo'] : [])];
+    if (present.length > 0) throw new Error(`refusing to install over existing state (${present.join(', ')}): purging the package would delete it`);
 
     // The commands of the README's "Debian and Ubuntu" section, as root
     ok('apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=120', `./${deb.split('/').pop()}`], { cwd: outDir });

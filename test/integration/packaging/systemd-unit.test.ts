@@ -125,6 +125,8 @@ const SFTP = (port: number) =>
 
 describe('the unit under systemd', () => {
   test("the README's .deb commands install, start, validate and reload it, sandboxed, on the packaged config", () => {
+    // A machine that never had the package: state some run left on the host is removed, in the overlay only
+    ok('rm -rf /etc/sftpgo /var/lib/sftpgo /var/cache/sftpgo /var/log/sftpgo');
     // as the README says: as root, in the directory holding the package
     ok(`set -e; cd /pk\n${readmeCommands('### Debian and Ubuntu (.deb)')}`);
     expect(inside('systemctl is-enabled sftpgo').stdout.trim()).toBe('enabled');

@@ -145,6 +145,9 @@ describe('the unit under systemd', () => {
     expect(ok('ls -A /var/cache/sftpgo')).toMatch(/\.node$/m);
     // the system outside the state dirs is read-only to it
     expect(ok(`grep -E ' / ' /proc/${pid}/mountinfo`)).toMatch(/ ro[, ]/);
+    // systemd's own rating of the sandbox (0 is the most locked down, 10 none at all)
+    const exposure = /Overall exposure level for sftpgo\.service: ([\d.]+)/.exec(ok('systemd-analyze security --no-pager sftpgo'))?.[1];
+    expect(Number(exposure)).toBeLessThan(2);
   }, 60_000);
 
   test('a user added to the config logs in after systemctl reload, and files land in the state dir', () => {

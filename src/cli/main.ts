@@ -15,6 +15,7 @@ import { openStore, storeExists } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
 import { schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
+import { parseAddress } from '../lib/cidr.ts';
 import { createLog, type Log } from '../log.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -29,7 +30,9 @@ interface Command {
   summary: string;
   usage: string;
   options: Options;
-  run(flags: Record<string, string | boolean | undefined>): Promise<number>;
+  /** Names the command takes after its flags (explain's USER PATH OPERATION); none by default. */
+  positionals?: boolean;
+  run(flags: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
 const CONFIG_HELP = `  -c, --config FILE    YAML config (default: $SFTPGO_CONFIG, else the embedded default)
@@ -48,16 +51,82 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   validate: {
-    summary: 'check the config (schema and semantic checks); exit 1 listing every error',
-    usage: `sftpgo validate [--config FILE]\n\n${CONFIG_HELP}`,
+    summary: 'check the config (schema, semantic checks, access assertions); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE]\n\nThe assertions: list is checked against the file alone (no store), with the\nsame logic as explain; a failing assertion is an error.\n\n${CONFIG_HELP}`,
     options: COMMON,
     async run(flags) {
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
       const c = loaded.config;
+      if (c.assertions?.length) {
+        const { Explainer, formatFailure } = await import('../reconcile/explain.ts');
+        const failures = await new Explainer({ loaded, dataDir: dataDirOf(flags, loaded), secrets: NO_SECRETS }).failedAssertions();
+        for (const f of failures) process.stderr.write(formatFailure(f) + '\n');
+        if (failures.length) {
+          process.stderr.write(`${failures.length} of ${c.assertions.length} assertion${c.assertions.length === 1 ? '' : 's'} failed\n`);
+          return 1;
+        }
+      }
       process.stdout.write(
-        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.groups?.length ?? 0} groups, ${c.admins?.length ?? 0} admins)\n`,
+        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.groups?.length ?? 0} groups, ${c.admins?.length ?? 0} admins${c.assertions?.length ? `, ${c.assertions.length} assertions hold` : ''})\n`,
       );
+      return 0;
+    },
+  },
+  explain: {
+    summary: 'say whether a user may do an operation on a path, the rule that decides and where it is written',
+    usage: `sftpgo explain USER PATH OPERATION [--protocol SSH|FTP|DAV|HTTP] [--ip ADDR] [--json] [--config FILE] [--data-dir DIR]
+
+Resolves USER as a login would (the config's records; with a store in the data dir, also the
+runtime users and the overrides made through the API) and answers for OPERATION on PATH:
+allowed or denied, the deciding rule with its file:line:column, and the facts that led there
+(groups, virtual folder, start directory). A relative PATH starts at the start directory.
+
+Operations: list, download, upload (a new file), overwrite, delete (a file), rename, mkdir,
+rmdir, chmod, chown, chtimes, symlink, copy
+
+Exit status: 0 for any answer (allowed or denied; --json has "decision"), 2 for a usage or
+config error or an unknown user.
+
+${CONFIG_HELP}
+      --protocol P     SSH (default: SFTP, SCP and SSH commands), FTP, DAV or HTTP
+      --ip ADDR        the client address (without it allowed_ip and denied_ip are not consulted)
+      --json           print the answer as JSON`,
+    options: { ...COMMON, protocol: { type: 'string' }, ip: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: true,
+    async run(flags, args) {
+      const bad = (message: string): number => {
+        process.stderr.write(`explain: ${message}\n\n${COMMANDS.explain!.usage}\n`);
+        return 2;
+      };
+      const [username, path, operation, ...extra] = args;
+      if (!username || !path || !operation || extra.length) return bad('expected USER PATH OPERATION');
+      // Loaded here: the other commands start without the login and session modules.
+      const { isOperation } = await import('../core/access.ts');
+      const { isLoginProtocol } = await import('../auth/login.ts');
+      if (!isOperation(operation)) return bad(`unknown operation "${operation}"`);
+      const protocol = typeof flags.protocol === 'string' ? flags.protocol.toUpperCase() : 'SSH';
+      if (!isLoginProtocol(protocol)) return bad(`unknown protocol "${flags.protocol}" (SSH, FTP, DAV or HTTP)`);
+      const ip = typeof flags.ip === 'string' ? flags.ip : undefined;
+      if (ip !== undefined && !parseAddress(ip)) return bad(`"${ip}" is not an IP address`);
+      const loaded = loadOrReport(flags);
+      if (!loaded) return 2;
+      const dataDir = dataDirOf(flags, loaded);
+      const store = (await storeExists(dataDir)) ? await openStore(dataDir, { readOnly: true }) : undefined;
+      try {
+        const version = store ? await schemaVersionOf(store) : 0;
+        if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
+        const { Explainer, formatExplanation } = await import('../reconcile/explain.ts');
+        const explainer = new Explainer({ loaded, dataDir, secrets: store?.secrets ?? NO_SECRETS, ...(store ? { store } : {}) });
+        const answer = await explainer.explain({ username, path, operation, protocol, ...(ip !== undefined ? { ip } : {}) });
+        if (!answer) {
+          process.stderr.write(`explain: no user "${username}" in ${loaded.file}${store ? ` or in the store at ${dataDir}` : ''}\n`);
+          return 2;
+        }
+        process.stdout.write(flags.json ? JSON.stringify(answer, null, 2) + '\n' : formatExplanation(answer));
+      } finally {
+        await store?.close();
+      }
       return 0;
     },
   },
@@ -287,15 +356,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  if (name === '--version') return COMMANDS.version!.run({});
+  if (name === '--version') return COMMANDS.version!.run({}, []);
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
   let flags: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    flags = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false }).values as typeof flags;
+    const parsed = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: cmd.positionals === true });
+    flags = parsed.values as typeof flags;
+    positionals = parsed.positionals;
   } catch (err) {
     process.stderr.write(`${name}: ${(err as Error).message}\n\n${cmd.usage}\n`);
     return 2;
@@ -305,7 +377,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run(flags);
+    return await cmd.run(flags, positionals);
   } catch (err) {
     process.stderr.write(`${name}: ${isAppError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
     return 1;

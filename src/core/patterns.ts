@@ -108,26 +108,37 @@ export function patternError(pattern: string): string | undefined {
   }
 }
 
+/** Which pattern decided a name: the first denied pattern it matches, or the allow-list it misses. */
+export type PatternRule = { list: 'denied_patterns'; index: number; pattern: string } | { list: 'allowed_patterns' };
+
 /** One file_patterns entry, compiled. */
 export class NameFilter {
   readonly path: string;
   readonly hide: boolean;
+  readonly #source: PatternsFilter;
   readonly #allowed: RegExp[];
   readonly #denied: RegExp[];
 
   constructor(f: PatternsFilter) {
     this.path = cleanVirtualPath(f.path);
     this.hide = f.deny_policy === DENY_POLICY_HIDE;
+    this.#source = f;
     this.#allowed = (f.allowed_patterns ?? []).map((p) => compilePattern(p.toLowerCase()));
     this.#denied = (f.denied_patterns ?? []).map((p) => compilePattern(p.toLowerCase()));
   }
 
   /** SFTPGo's CheckAllowed: a denied match refuses; a non-empty allow-list must match. */
   allows(name: string): boolean {
+    return this.refusal(name) === undefined;
+  }
+
+  /** The rule refusing `name`, or undefined when the filter lets it through. */
+  refusal(name: string): PatternRule | undefined {
     const n = name.toLowerCase();
-    if (this.#denied.some((r) => r.test(n))) return false;
-    if (this.#allowed.length === 0) return true;
-    return this.#allowed.some((r) => r.test(n));
+    const index = this.#denied.findIndex((r) => r.test(n));
+    if (index >= 0) return { list: 'denied_patterns', index, pattern: this.#source.denied_patterns![index]! };
+    if (this.#allowed.length === 0 || this.#allowed.some((r) => r.test(n))) return undefined;
+    return { list: 'allowed_patterns' };
   }
 }
 

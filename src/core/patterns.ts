@@ -129,16 +129,26 @@ export class NameFilter {
 
   /** SFTPGo's CheckAllowed: a denied match refuses; a non-empty allow-list must match. */
   allows(name: string): boolean {
-    return this.refusal(name) === undefined;
+    const n = name.toLowerCase();
+    return this.#deniedBy(n) < 0 && this.#allowListed(n);
   }
 
-  /** The rule refusing `name`, or undefined when the filter lets it through. */
+  /** The rule refusing `name`, or undefined when the filter lets it through (what `explain` names). */
   refusal(name: string): PatternRule | undefined {
     const n = name.toLowerCase();
-    const index = this.#denied.findIndex((r) => r.test(n));
+    const index = this.#deniedBy(n);
     if (index >= 0) return { list: 'denied_patterns', index, pattern: this.#source.denied_patterns![index]! };
-    if (this.#allowed.length === 0 || this.#allowed.some((r) => r.test(n))) return undefined;
-    return { list: 'allowed_patterns' };
+    return this.#allowListed(n) ? undefined : { list: 'allowed_patterns' };
+  }
+
+  /** Index of the first denied pattern matching the lower-cased name, -1 for none. */
+  #deniedBy(n: string): number {
+    for (let i = 0; i < this.#denied.length; i++) if (this.#denied[i]!.test(n)) return i;
+    return -1;
+  }
+
+  #allowListed(n: string): boolean {
+    return this.#allowed.length === 0 || this.#allowed.some((r) => r.test(n));
   }
 }
 

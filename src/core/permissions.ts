@@ -15,23 +15,30 @@ function normaliseKey(dir: string): string {
 }
 
 /**
- * The configured entry in force at virtual directory `dir` (cleaned): the nearest configured
- * ancestor, as its key is written (trailing slash kept), or undefined when none is.
+ * The key of the configured entry in force at virtual directory `dir` (cleaned): the nearest
+ * configured ancestor, as the key is written (trailing slash kept); undefined when none is.
  */
-export function governingEntry(perms: PermissionMap, dir: string): { key: string; granted: readonly string[] } | undefined {
+function governingKey(perms: PermissionMap, dir: string): string | undefined {
   // Config keys may carry a trailing slash; index them once per call (maps are small).
   const byDir = new Map<string, string>();
-  for (const k of Object.keys(perms)) byDir.set(normaliseKey(k), k);
+  for (const k in perms) byDir.set(normaliseKey(k), k);
   for (let d = dir; ; d = parentOf(d)) {
     const key = byDir.get(d);
-    if (key !== undefined && perms[key]) return { key, granted: perms[key] };
+    if (key !== undefined) return key;
     if (d === '/') return undefined;
   }
 }
 
+/** The configured entry in force at `dir`, with its key as written: what `explain` names. */
+export function governingEntry(perms: PermissionMap, dir: string): { key: string; granted: readonly string[] } | undefined {
+  const key = governingKey(perms, dir);
+  return key === undefined ? undefined : { key, granted: perms[key]! };
+}
+
 /** The permissions in force at virtual directory `dir` (cleaned): the nearest configured ancestor. */
 export function permissionsAt(perms: PermissionMap, dir: string): readonly string[] {
-  return governingEntry(perms, dir)?.granted ?? [];
+  const key = governingKey(perms, dir);
+  return key === undefined ? [] : perms[key]!;
 }
 
 /** True when `granted` includes `perm`, directly, by "*", or by its umbrella permission. */

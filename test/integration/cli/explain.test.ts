@@ -132,7 +132,7 @@ assertions:
   writeFileSync(cfg, text);
   const loaded = loadConfigFile(cfg);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: data, flags: { config: cfg }, logSink: { write: (l) => void (process.env.EXPLAIN_LOG && process.stderr.write(l + '\n')) } });
+  server = await startServer({ loaded: loaded.value, dataDir: data, flags: { config: cfg }, logSink: { write: () => {} } });
 });
 
 afterAll(async () => {
@@ -218,6 +218,16 @@ describe('sftpgo explain', () => {
     const help = runCli(['explain', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit status: 0 for any answer');
+  });
+
+  test('serve and plan ignore assertions: this file fails validate, yet it serves and plans', () => {
+    const v = runCli(['validate', '--config', cfg]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain(`${cfg}:${lineOf(text, '  - user: alice')}:5 assertions[0]: expected allow for alice upload /anything.txt, got deny`);
+    expect(server).toBeDefined();
+    const plan = runCli(['plan', '--config', cfg, '--data-dir', data]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).not.toContain('assertion');
   });
 
   // Last: it stops the server.

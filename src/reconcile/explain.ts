@@ -134,6 +134,7 @@ export class Explainer {
     });
     return {
       ownIndex: userIndex,
+      ...(userOverride ? { userOverride } : {}),
       declaredPermissions: userIndex >= 0 && Object.keys(config.users![userIndex]!.permissions ?? {}).length > 0,
       group: (setting) => fromGroups.get(setting),
       user: (path) => {
@@ -157,7 +158,7 @@ export class Explainer {
     const { config } = this.opts.loaded;
     const facts: Fact[] = [];
     facts.push({ text: `user ${own.username}${where.ownIndex >= 0 ? ' is declared in the config' : ' is a runtime record (not in the config)'}`, source: where.ownIndex >= 0 ? where.config(['users', where.ownIndex, 'username']) : { runtime: { kind: 'user', name: own.username } } });
-    const userOverride = this.opts.store ? await getOverride(this.opts.store, 'user', own.username) : undefined;
+    const { userOverride } = where;
     if (userOverride) facts.push({ text: `its fields ${Object.keys(userOverride.fields).sort().join(', ')} are overridden at runtime`, source: where.user([Object.keys(userOverride.fields).sort()[0]!]) });
     (own.groups ?? []).forEach((m, i) => {
       const gi = (config.groups ?? []).findIndex((g) => g.name === m.name);
@@ -218,6 +219,8 @@ export function questionOf(a: AccessAssertion): Question {
 interface Origins {
   /** The user's index in the config's users, -1 for a runtime user. */
   ownIndex: number;
+  /** The runtime override on top of the user's config record. */
+  userOverride?: Override;
   /** The config gives the user permissions (otherwise the default "/": ["*"] applies). */
   declaredPermissions: boolean;
   own: UserRecord;

@@ -26,7 +26,7 @@ interface Answer {
   decision: 'allowed' | 'denied';
   path: string;
   looks_missing?: boolean;
-  rule: { text: string; source?: { config_path?: string; file?: string; line?: number; column?: number; override?: { kind: string; name: string; field: string; updated_by: string } } };
+  rule: { text: string; source?: { config_path?: string; file?: string; line?: number; column?: number; override?: { kind: string; name: string; field: string; updated_by: string }; runtime?: { kind: string; name: string } } };
   chain: { text: string; source?: { config_path?: string; line?: number } }[];
 }
 
@@ -239,8 +239,15 @@ describe('sftpgo explain', () => {
     expect(put.status).toBe(200);
     // The running server refuses what the override refuses, as explain will say.
     expect((await sftp('carol', [`put ${join(dir, 'local.txt')} /c.txt`])).stderr).toContain('dest open "/c.txt": Permission denied');
+    // A user created through the API exists only in the store: explain reads it there.
+    const created = await fetch(`http://127.0.0.1:${apiPort}/api/v2/users`, { method: 'POST', headers, body: JSON.stringify({ username: 'dave', password: PASSWORD, home_dir: join(dir, 'dave'), permissions: { '/': ['list'] } }) });
+    expect(created.status).toBe(201);
     await server!.stop();
     server = undefined;
+
+    const dave = explain(['dave', '/d.txt', 'upload']);
+    expect(dave.decision).toBe('denied');
+    expect(dave.rule.source).toEqual({ runtime: { kind: 'user', name: 'dave' } });
 
     const a = explain(['carol', '/c.txt', 'upload']);
     expect(a.decision).toBe('denied');

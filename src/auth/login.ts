@@ -30,6 +30,10 @@ import { verifyPassword } from './passwords.ts';
 import { splitPasswordAndCode, type TotpCodes } from './totp.ts';
 
 export type LoginProtocol = 'SSH' | 'FTP' | 'DAV' | 'HTTP';
+
+export function isLoginProtocol(s: string): s is LoginProtocol {
+  return s === 'SSH' || s === 'FTP' || s === 'DAV' || s === 'HTTP';
+}
 export type LoginMethod = 'password' | 'publickey' | 'keyboard-interactive' | 'TLSCertificate';
 
 /** What every attempt carries, whatever the method. */
@@ -115,19 +119,37 @@ export async function knownUser(env: Pick<AuthEnv, 'store'>, username: string): 
 }
 
 /** The SSH method names denied_login_methods uses for a method tried over `protocol`. */
-function deniedMethodNames(attempt: LoginAttempt): string[] {
+function deniedMethodNames(attempt: Pick<LoginAttempt, 'protocol' | 'method'>): string[] {
   if (attempt.method === 'password' && attempt.protocol === 'SSH') return ['password', 'password-over-SSH'];
   return [attempt.method];
 }
 
+/** Which of the user's filters refused an attempt, and the entry that matched (none for allowed_ip). */
+export interface FilterRefusal {
+  reason: 'protocol_denied' | 'method_denied' | 'ip_denied';
+  field: 'denied_protocols' | 'denied_login_methods' | 'denied_ip' | 'allowed_ip';
+  entry?: string;
+}
+
 /** Step 2: the user's own rules for this attempt; a reason when refused. */
 export function userFilters(user: UserRecord, attempt: LoginAttempt): string | undefined {
+  return filterRefusal(user, attempt)?.reason;
+}
+
+/**
+ * Step 2 with the rule that decided. Without a method (what `explain` asks: any method) the
+ * denied_login_methods list is not consulted.
+ */
+export function filterRefusal(user: UserRecord, attempt: Pick<LoginAttempt, 'protocol' | 'ip'> & { method?: LoginMethod }): FilterRefusal | undefined {
   const f = user.filters;
   if (!f) return undefined;
-  if (f.denied_protocols?.includes(attempt.protocol)) return 'protocol_denied';
+  if (f.denied_protocols?.includes(attempt.protocol)) return { reason: 'protocol_denied', field: 'denied_protocols', entry: attempt.protocol };
   const denied = (f.denied_login_methods ?? []) as string[];
-  if (deniedMethodNames(attempt).some((m) => denied.includes(m))) return 'method_denied';
-  if (!ipAllowed(attempt.ip, f.allowed_ip, f.denied_ip)) return 'ip_denied';
+  const method = attempt.method && deniedMethodNames({ protocol: attempt.protocol, method: attempt.method }).find((m) => denied.includes(m));
+  if (method) return { reason: 'method_denied', field: 'denied_login_methods', entry: method };
+  const deniedIp = f.denied_ip?.find((c) => inCidr(attempt.ip, c));
+  if (deniedIp !== undefined) return { reason: 'ip_denied', field: 'denied_ip', entry: deniedIp };
+  if (!allowedBy(f.allowed_ip, attempt.ip)) return { reason: 'ip_denied', field: 'allowed_ip' };
   return undefined;
 }
 

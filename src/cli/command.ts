@@ -17,5 +17,7 @@ export interface Command {
   refused?: Record<string, string>;
   /** The one argument the command takes besides flags, with its choices (e.g. a shell name). */
   positional?: { name: string; values: string[] };
+  /** Free-form names the command takes after its flags (explain's USER PATH OPERATION). */
+  positionals?: boolean;
   run(flags: Flags, positionals: string[]): Promise<number>;
 }

@@ -21,6 +21,7 @@ import { openStore, storeExists } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
 import { configRevisionOf, schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
+import { parseAddress } from '../lib/cidr.ts';
 import { createLog, type Log } from '../log.ts';
 
 const COMMON: Options = {
@@ -45,16 +46,83 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   validate: {
-    summary: 'check the config (schema, semantics, secret references); exit 1 listing every error',
-    usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
+    summary: 'check the config (schema, semantics, secret references, access assertions); exit 1 listing every error',
+    usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand. The\nassertions: list is checked against the file alone (no store), with the same\nlogic as explain; a failing assertion is an error.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
     options: { ...COMMON, 'resolve-secrets': { type: 'boolean' } },
     async run(flags) {
       const loaded = loadOrReport(flags, { resolveSecrets: flags['resolve-secrets'] === true });
       if (!loaded) return 1;
       const c = loaded.config;
+      if (c.assertions?.length) {
+        const { Explainer, formatFailure } = await import('../reconcile/explain.ts');
+        const failures = await new Explainer({ loaded, dataDir: dataDirOf(flags, loaded), secrets: NO_SECRETS }).failedAssertions();
+        for (const f of failures) process.stderr.write(formatFailure(f) + '\n');
+        if (failures.length) {
+          process.stderr.write(`${failures.length} of ${c.assertions.length} assertion${c.assertions.length === 1 ? '' : 's'} failed\n`);
+          return 1;
+        }
+      }
       process.stdout.write(
-        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.groups?.length ?? 0} groups, ${c.admins?.length ?? 0} admins)\n`,
+        `${loaded.file}: valid (${c.users?.length ?? 0} users, ${c.folders?.length ?? 0} folders, ${c.groups?.length ?? 0} groups, ${c.admins?.length ?? 0} admins${c.assertions?.length ? `, ${c.assertions.length} assertions hold` : ''})\n`,
       );
+      return 0;
+    },
+  },
+  explain: {
+    summary: 'say whether a user may do an operation on a path, the rule that decides and where it is written',
+    usage: `sftpgo explain USER PATH OPERATION [--protocol SSH|FTP|DAV|HTTP] [--ip ADDR] [--json] [--config FILE] [--data-dir DIR]
+
+Resolves USER as a login would (the config's records; with a store in the data dir, also the
+runtime users and the overrides made through the API) and answers for OPERATION on PATH:
+allowed or denied, the deciding rule with its file:line:column, and the facts that led there
+(groups, virtual folder, start directory). A relative PATH starts at the start directory.
+
+Operations: list, download, upload (a new file), overwrite, delete (a file), rename, mkdir,
+rmdir, chmod, chown, chtimes, symlink, copy
+
+Exit status: 0 for any answer (allowed or denied; --json has "decision"), 2 for a usage or
+config error or an unknown user.
+
+${CONFIG_HELP}
+      --protocol P     SSH (default: SFTP, SCP and SSH commands), FTP, DAV or HTTP
+      --ip ADDR        the client address (without it allowed_ip and denied_ip are not consulted)
+      --json           print the answer as JSON`,
+    options: { ...COMMON, protocol: { type: 'string' }, ip: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: true,
+    async run(flags, args) {
+      const bad = (message: string): number => {
+        process.stderr.write(`explain: ${message}\n\n${COMMANDS.explain!.usage}\n`);
+        return 2;
+      };
+      const [username, path, operation, ...extra] = args;
+      if (!username || !path || !operation || extra.length) return bad('expected USER PATH OPERATION');
+      // Loaded here: the other commands start without the login and session modules.
+      const { isOperation } = await import('../core/access.ts');
+      const { isLoginProtocol } = await import('../auth/login.ts');
+      if (!isOperation(operation)) return bad(`unknown operation "${operation}"`);
+      const protocol = typeof flags.protocol === 'string' ? flags.protocol.toUpperCase() : 'SSH';
+      if (!isLoginProtocol(protocol)) return bad(`unknown protocol "${flags.protocol}" (SSH, FTP, DAV or HTTP)`);
+      const ip = typeof flags.ip === 'string' ? flags.ip : undefined;
+      if (ip !== undefined && !parseAddress(ip)) return bad(`"${ip}" is not an IP address`);
+      // Access takes no secret: explain answers where they are not at hand, as validate does.
+      const loaded = loadOrReport(flags, { resolveSecrets: false });
+      if (!loaded) return 2;
+      const dataDir = dataDirOf(flags, loaded);
+      const store = (await storeExists(dataDir)) ? await openStore(dataDir, { readOnly: true }) : undefined;
+      try {
+        const version = store ? await schemaVersionOf(store) : 0;
+        if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
+        const { Explainer, formatExplanation } = await import('../reconcile/explain.ts');
+        const explainer = new Explainer({ loaded, dataDir, secrets: store?.secrets ?? NO_SECRETS, ...(store ? { store } : {}) });
+        const answer = await explainer.explain({ username, path, operation, protocol, ...(ip !== undefined ? { ip } : {}) });
+        if (!answer) {
+          process.stderr.write(`explain: no user "${username}" in ${loaded.file}${store ? ` or in the store at ${dataDir}` : ''}\n`);
+          return 2;
+        }
+        process.stdout.write(flags.json ? JSON.stringify(answer, null, 2) + '\n' : formatExplanation(answer));
+      } finally {
+        await store?.close();
+      }
       return 0;
     },
   },
@@ -423,7 +491,7 @@ export async function main(argv: string[]): Promise<number> {
   let flags: Flags;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: cmd.positional !== undefined });
+    const parsed = parseArgs({ args: negativeValuesJoined(cmd, rest), options: cmd.options, strict: true, allowPositionals: cmd.positional !== undefined || cmd.positionals === true });
     flags = parsed.values;
     positionals = parsed.positionals;
   } catch (err) {

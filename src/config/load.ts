@@ -130,6 +130,29 @@ function parsePositioned(text: string, file: string, baseDir: string, refs: Secr
   return { ok: true, value: { config, file, baseDir } };
 }
 
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/**
+ * Where each config path is written in `text`: the key of a map entry, the item of a list (the
+ * nearest written ancestor when the path is not in the file). The text is parsed again with
+ * positions on the first question only: `explain` and the assertions ask, a load never does.
+ */
+export function configLocator(text: string, file: string): (path: readonly PathSegment[]) => SourcePosition {
+  let parsed: { doc: Document; lines: LineCounter } | undefined;
+  return (path) => {
+    if (!parsed) {
+      const lines = new LineCounter();
+      parsed = { doc: parseDocument(text, { lineCounter: lines, prettyErrors: false }), lines };
+    }
+    const pos = parsed.lines.linePos(offsetOf(parsed.doc, path, typeof path[path.length - 1] === 'string'));
+    return { file, line: pos.line, col: pos.col };
+  };
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();
 }

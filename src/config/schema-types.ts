@@ -80,6 +80,10 @@ export interface SFTPGoTSConfiguration {
    * IP list entries (SFTPGo's IP lists): the allow list (type 1, consulted when common.allowlist_status is 1), the defender's safe/block list (type 2) and the rate limiters' safe list (type 3). Reconciled into the store like users; entries added through /api/v2/iplists are kept beside them.
    */
   ip_lists?: IPListEntry[];
+  /**
+   * Access assertions: what a user may or may not do, checked by `sftpgo validate` with the same logic as `sftpgo explain` (a failing one fails validation). They are tests of the config, not state: serve and plan ignore them.
+   */
+  assertions?: AccessAssertion[];
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1130,5 +1134,40 @@ export interface IPListEntry {
    * Bitmask of the protocols the entry applies to: 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP; 0: all.
    */
   protocols?: number;
+  description?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "AccessAssertion".
+ */
+export interface AccessAssertion {
+  /**
+   * A username declared in users.
+   */
+  user: string;
+  /**
+   * A virtual path; a relative one is taken from the user's start directory.
+   */
+  path: string;
+  operation:
+    | 'list'
+    | 'download'
+    | 'upload'
+    | 'overwrite'
+    | 'delete'
+    | 'rename'
+    | 'mkdir'
+    | 'rmdir'
+    | 'chmod'
+    | 'chown'
+    | 'chtimes'
+    | 'symlink'
+    | 'copy';
+  expect: 'allow' | 'deny';
+  protocol?: 'SSH' | 'FTP' | 'DAV' | 'HTTP';
+  /**
+   * The client address; without it the user's IP filters are not consulted.
+   */
+  ip?: string;
   description?: string;
 }

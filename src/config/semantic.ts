@@ -9,7 +9,7 @@ import { patternError } from '../core/patterns.ts';
 import { providerName } from '../model.ts';
 import { defenderProblems } from '../core/defender.ts';
 import { oneShot } from '../lib/jit.ts';
-import { isAddressOrCidr, normaliseIpOrNet } from '../lib/cidr.ts';
+import { isAddressOrCidr, normaliseIpOrNet, parseAddress } from '../lib/cidr.ts';
 import { ipListEntryProblem } from '../core/ip-lists.ts';
 import { rateLimiterProblems } from '../core/rate-limiters.ts';
 
@@ -105,6 +105,7 @@ export function checkSemantics(config: Config): Problem[] {
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
   for (const p of gitBootstrapProblems(config)) add(p.path, p.message);
+  for (const p of assertionProblems(config)) add(p.path, p.message);
   return problems;
 }
 
@@ -128,6 +129,17 @@ function gitBootstrapProblems(config: Config): Problem[] {
     if (only === undefined) out.push({ path: [key], message });
     else for (const sub of Object.keys(value as object)) if (sub !== only) out.push({ path: [key, sub], message });
   }
+  return out;
+}
+
+/** An assertion names a user the file declares and, when it gives one, a single client address. */
+function assertionProblems(config: Config): Problem[] {
+  const out: Problem[] = [];
+  const users = new Set((config.users ?? []).map((u) => u.username));
+  (config.assertions ?? []).forEach((a, i) => {
+    if (!users.has(a.user)) out.push({ path: ['assertions', i, 'user'], message: `user "${a.user}" is not declared in users` });
+    if (a.ip !== undefined && !parseAddress(a.ip)) out.push({ path: ['assertions', i, 'ip'], message: `"${a.ip}" is not an IP address` });
+  });
   return out;
 }
 

@@ -45,8 +45,8 @@ export function isWithin(vpath: string, dir: string): boolean {
  * The mount serving `vpath` (the deepest one containing it) and the path inside its Fs.
  * `mounts` must include one at "/".
  */
-export function resolveMount(mounts: readonly Mount[], vpath: string): { mount: Mount; path: string } {
-  let best: Mount | undefined;
+export function resolveMount<M extends Pick<Mount, 'virtualPath'>>(mounts: readonly M[], vpath: string): { mount: M; path: string } {
+  let best: M | undefined;
   for (const m of mounts) {
     if (isWithin(vpath, m.virtualPath) && (!best || m.virtualPath.length > best.virtualPath.length)) best = m;
   }

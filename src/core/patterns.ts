@@ -108,16 +108,21 @@ export function patternError(pattern: string): string | undefined {
   }
 }
 
+/** Which pattern decided a name: the first denied pattern it matches, or the allow-list it misses. */
+export type PatternRule = { list: 'denied_patterns'; index: number; pattern: string } | { list: 'allowed_patterns' };
+
 /** One file_patterns entry, compiled. */
 export class NameFilter {
   readonly path: string;
   readonly hide: boolean;
+  readonly #source: PatternsFilter;
   readonly #allowed: RegExp[];
   readonly #denied: RegExp[];
 
   constructor(f: PatternsFilter) {
     this.path = cleanVirtualPath(f.path);
     this.hide = f.deny_policy === DENY_POLICY_HIDE;
+    this.#source = f;
     this.#allowed = (f.allowed_patterns ?? []).map((p) => compilePattern(p.toLowerCase()));
     this.#denied = (f.denied_patterns ?? []).map((p) => compilePattern(p.toLowerCase()));
   }
@@ -125,9 +130,25 @@ export class NameFilter {
   /** SFTPGo's CheckAllowed: a denied match refuses; a non-empty allow-list must match. */
   allows(name: string): boolean {
     const n = name.toLowerCase();
-    if (this.#denied.some((r) => r.test(n))) return false;
-    if (this.#allowed.length === 0) return true;
-    return this.#allowed.some((r) => r.test(n));
+    return this.#deniedBy(n) < 0 && this.#allowListed(n);
+  }
+
+  /** The rule refusing `name`, or undefined when the filter lets it through (what `explain` names). */
+  refusal(name: string): PatternRule | undefined {
+    const n = name.toLowerCase();
+    const index = this.#deniedBy(n);
+    if (index >= 0) return { list: 'denied_patterns', index, pattern: this.#source.denied_patterns![index]! };
+    return this.#allowListed(n) ? undefined : { list: 'allowed_patterns' };
+  }
+
+  /** Index of the first denied pattern matching the lower-cased name, -1 for none. */
+  #deniedBy(n: string): number {
+    for (let i = 0; i < this.#denied.length; i++) if (this.#denied[i]!.test(n)) return i;
+    return -1;
+  }
+
+  #allowListed(n: string): boolean {
+    return this.#allowed.length === 0 || this.#allowed.some((r) => r.test(n));
   }
 }
 

@@ -14,25 +14,44 @@ function normaliseKey(dir: string): string {
   return dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
-/** The permissions in force at virtual directory `dir` (cleaned): the nearest configured ancestor. */
-export function permissionsAt(perms: PermissionMap, dir: string): readonly string[] {
+/**
+ * The key of the configured entry in force at virtual directory `dir` (cleaned): the nearest
+ * configured ancestor, as the key is written (trailing slash kept); undefined when none is.
+ */
+function governingKey(perms: PermissionMap, dir: string): string | undefined {
   // Config keys may carry a trailing slash; index them once per call (maps are small).
-  const byDir = new Map<string, readonly string[]>();
-  for (const [k, v] of Object.entries(perms)) byDir.set(normaliseKey(k), v);
+  const byDir = new Map<string, string>();
+  for (const k in perms) byDir.set(normaliseKey(k), k);
   for (let d = dir; ; d = parentOf(d)) {
-    const p = byDir.get(d);
-    if (p) return p;
-    if (d === '/') return [];
+    const key = byDir.get(d);
+    if (key !== undefined) return key;
+    if (d === '/') return undefined;
   }
 }
 
-/** True when `perm` is granted at `dir`, directly, by "*", or by its umbrella permission. */
-export function hasPermission(perms: PermissionMap, dir: string, perm: Permission): boolean {
-  const granted = permissionsAt(perms, dir);
+/** The configured entry in force at `dir`, with its key as written: what `explain` names. */
+export function governingEntry(perms: PermissionMap, dir: string): { key: string; granted: readonly string[] } | undefined {
+  const key = governingKey(perms, dir);
+  return key === undefined ? undefined : { key, granted: perms[key]! };
+}
+
+/** The permissions in force at virtual directory `dir` (cleaned): the nearest configured ancestor. */
+export function permissionsAt(perms: PermissionMap, dir: string): readonly string[] {
+  const key = governingKey(perms, dir);
+  return key === undefined ? [] : perms[key]!;
+}
+
+/** True when `granted` includes `perm`, directly, by "*", or by its umbrella permission. */
+export function grants(granted: readonly string[], perm: Permission): boolean {
   if (granted.includes('*') || granted.includes(perm)) return true;
   if ((perm === 'delete_files' || perm === 'delete_dirs') && granted.includes('delete')) return true;
   if ((perm === 'rename_files' || perm === 'rename_dirs') && granted.includes('rename')) return true;
   return false;
+}
+
+/** True when `perm` is granted at `dir`, directly, by "*", or by its umbrella permission. */
+export function hasPermission(perms: PermissionMap, dir: string, perm: Permission): boolean {
+  return grants(permissionsAt(perms, dir), perm);
 }
 
 /** What an operation needs, keyed by the virtual path it acts on; `isDir` is the target's type. */

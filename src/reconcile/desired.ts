@@ -20,9 +20,10 @@ export interface DesiredState {
   prune: boolean;
 }
 
-export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: SecretBox): DesiredState {
+/** `resolvePasswords: false` leaves passwords unread (see SecretsContext): for access decisions only. */
+export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: SecretBox, opts: { resolvePasswords?: boolean } = {}): DesiredState {
   const { config, baseDir } = loaded;
-  const ctx = { baseDir, secrets };
+  const ctx = { baseDir, secrets, ...opts };
   const usersBase = config.data_provider?.users_base_dir ?? resolve(dataDir, 'users');
   const users = new Map<string, Desired<UserSpec>>();
   for (const u of config.users ?? []) users.set(u.username, desiredUser(u, usersBase, ctx));

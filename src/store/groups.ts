@@ -29,12 +29,26 @@ export type GroupMount = ResolvedVirtualFolder;
 /** A group as the merge reads it: the definition, with its mounts resolved to their folders. */
 export type ResolvedGroup = Pick<GroupSpec, 'name' | 'user_settings'> & { virtual_folders?: GroupMount[] };
 
+/** Where a merged setting came from: the group, and the path of the setting inside its record. */
+export interface GroupOrigin {
+  group: string;
+  path: (string | number)[];
+}
+
+/**
+ * Told of each setting a group gives the user, keyed `<field>:<value>` for entries of a map or list
+ * (`permissions:/in`, `file_patterns:/in`, `virtual_folders:/shared`, `denied_ip:10.0.0.0/8`,
+ * `denied_protocols:FTP`) and by field name for single values (`start_directory`, `expiration_date`).
+ * Only `explain` asks: a login merges without one.
+ */
+export type MergeTrace = (setting: string, origin: GroupOrigin) => void;
+
 /**
  * The user with its groups applied. `groups` holds the groups the user's mappings name (a mapping to
  * a group that is not there is skipped, as SFTPGo skips it); the user's own mounts must already be
  * resolved. The input is not modified.
  */
-export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, ResolvedGroup>): UserRecord {
+export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, ResolvedGroup>, trace?: MergeTrace): UserRecord {
   const mappings = user.groups ?? [];
   if (!mappings.some((g) => g.type === GROUP_PRIMARY || g.type === GROUP_SECONDARY)) return user;
   const who = { username: user.username, role: roleOf(user) };
@@ -49,13 +63,13 @@ export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, Resolv
   const primary = mappings.find((g) => g.type === GROUP_PRIMARY);
   const primaryGroup = primary && groups.get(primary.name);
   if (primaryGroup) {
-    mergePrimary(out, primaryGroup, who);
-    mergeAdditive(out, primaryGroup, GROUP_PRIMARY, who);
+    mergePrimary(out, primaryGroup, who, trace);
+    mergeAdditive(out, primaryGroup, GROUP_PRIMARY, who, trace);
   }
   for (const m of mappings) {
     if (m.type !== GROUP_SECONDARY) continue;
     const g = groups.get(m.name);
-    if (g) mergeAdditive(out, g, GROUP_SECONDARY, who);
+    if (g) mergeAdditive(out, g, GROUP_SECONDARY, who, trace);
   }
   alignFolderQuotas(out);
   return out;
@@ -63,7 +77,7 @@ export function applyGroups(user: UserRecord, groups: ReadonlyMap<string, Resolv
 
 type Who = { username: string; role: string };
 
-function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who): void {
+function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who, trace: MergeTrace | undefined): void {
   const s = group.user_settings ?? {};
   if (s.home_dir) u.home_dir = resolve(replaceUserPlaceholders(s.home_dir, who));
   if (s.filesystem && s.filesystem.provider !== undefined && s.filesystem.provider !== 'local' && s.filesystem.provider !== 0)
@@ -81,7 +95,10 @@ function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who): void {
     u.download_data_transfer = s.download_data_transfer ?? 0;
     u.total_data_transfer = s.total_data_transfer ?? 0;
   }
-  if (!u.expiration_date && s.expires_in && s.expires_in > 0) u.expiration_date = u.created_at + s.expires_in * DAY_MS;
+  if (!u.expiration_date && s.expires_in && s.expires_in > 0) {
+    u.expiration_date = u.created_at + s.expires_in * DAY_MS;
+    trace?.('expiration_date', { group: group.name, path: ['user_settings', 'expires_in'] });
+  }
   const gf = s.filters;
   if (!gf) return;
   const f: UserFilters = (u.filters ??= {});
@@ -92,18 +109,22 @@ function mergePrimary(u: UserRecord, group: ResolvedGroup, who: Who): void {
   }
   if (!f.disable_fs_checks && gf.disable_fs_checks) f.disable_fs_checks = true;
   if (!f.ftp_security && gf.ftp_security) f.ftp_security = gf.ftp_security;
-  if (!f.start_directory && gf.start_directory) f.start_directory = replaceUserPlaceholders(gf.start_directory, who);
+  if (!f.start_directory && gf.start_directory) {
+    f.start_directory = replaceUserPlaceholders(gf.start_directory, who);
+    trace?.('start_directory', { group: group.name, path: ['user_settings', 'filters', 'start_directory'] });
+  }
   if (!f.password_expiration && gf.password_expiration) f.password_expiration = gf.password_expiration;
 }
 
-function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: Who): void {
+function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: Who, trace: MergeTrace | undefined): void {
   // Virtual folders: added at paths the user does not mount yet; "/" only from the primary group.
   const mounted = new Set((u.virtual_folders ?? []).map((vf) => vf.virtual_path));
-  for (const vf of group.virtual_folders ?? []) {
+  for (const [i, vf] of (group.virtual_folders ?? []).entries()) {
     if (vf.virtual_path === '/' && type !== GROUP_PRIMARY) continue;
     const virtual_path = replaceUserPlaceholders(vf.virtual_path, who);
     if (mounted.has(virtual_path)) continue;
     mounted.add(virtual_path);
+    trace?.(`virtual_folders:${virtual_path}`, { group: group.name, path: ['virtual_folders', i] });
     (u.virtual_folders ??= []).push({
       ...vf,
       virtual_path,
@@ -114,28 +135,42 @@ function mergeAdditive(u: UserRecord, group: ResolvedGroup, type: number, who: W
   // Permissions: the primary group's "/" replaces the user's; other paths are added where unset.
   const perms = group.user_settings?.permissions ?? {};
   for (const [path, granted] of Object.entries(perms)) {
+    const origin = { group: group.name, path: ['user_settings', 'permissions', path] };
     if (path === '/') {
-      if (type === GROUP_PRIMARY) u.permissions['/'] = [...granted];
+      if (type === GROUP_PRIMARY) {
+        u.permissions['/'] = [...granted];
+        trace?.('permissions:/', origin);
+      }
       continue;
     }
     const p = replaceUserPlaceholders(path, who);
-    if (!(p in u.permissions)) u.permissions[p] = [...granted];
+    if (!(p in u.permissions)) {
+      u.permissions[p] = [...granted];
+      trace?.(`permissions:${p}`, origin);
+    }
   }
   const gf = group.user_settings?.filters;
   if (!gf) return;
   if (gf.file_patterns?.length) {
     const f = (u.filters ??= {});
     const paths = new Set((f.file_patterns ?? []).map((p) => p.path));
-    for (const pattern of gf.file_patterns) {
+    for (const [i, pattern] of gf.file_patterns.entries()) {
       if (pattern.path === '/' && type !== GROUP_PRIMARY) continue;
       const path = replaceUserPlaceholders(pattern.path, who);
       if (paths.has(path)) continue;
       paths.add(path);
+      trace?.(`file_patterns:${path}`, { group: group.name, path: ['user_settings', 'filters', 'file_patterns', i] });
       (f.file_patterns ??= []).push({ ...pattern, path });
     }
   }
   if (gf.allowed_ip?.length || gf.denied_ip?.length || gf.denied_login_methods?.length || gf.denied_protocols?.length) {
     const f = (u.filters ??= {});
+    if (trace) {
+      for (const k of ['allowed_ip', 'denied_ip', 'denied_login_methods', 'denied_protocols'] as const)
+        (gf[k] ?? []).forEach((entry, i) => {
+          if (!(f[k] as readonly string[] | undefined)?.includes(entry)) trace(`${k}:${entry}`, { group: group.name, path: ['user_settings', 'filters', k, i] });
+        });
+    }
     f.allowed_ip = union(f.allowed_ip, gf.allowed_ip);
     f.denied_ip = union(f.denied_ip, gf.denied_ip);
     f.denied_login_methods = union(f.denied_login_methods, gf.denied_login_methods);
@@ -195,7 +230,7 @@ export async function userWithGroups(tx: ReadTx, username: string): Promise<User
 }
 
 /** An effective user (as effectiveUser returns it, what hooks are shown) with the stored groups it maps applied. */
-export async function withStoredGroups(tx: ReadTx, user: UserRecord): Promise<UserRecord> {
+export async function withStoredGroups(tx: ReadTx, user: UserRecord, trace?: MergeTrace): Promise<UserRecord> {
   const names = settingGroups(user.groups);
   if (names.length === 0) return user;
   const groups = new Map<string, ResolvedGroup>();
@@ -203,5 +238,5 @@ export async function withStoredGroups(tx: ReadTx, user: UserRecord): Promise<Us
     const g = await effectiveGroup(tx, name);
     if (g) groups.set(name, await resolveGroup(tx, g));
   }
-  return applyGroups(user, groups);
+  return applyGroups(user, groups, trace);
 }

@@ -30,10 +30,15 @@ export interface Desired<S> {
 export interface SecretsContext {
   baseDir: string;
   secrets: SecretBox;
+  /**
+   * False: passwords are not read (explain and assertions decide access, which no password takes
+   * part in, and must work where the secrets are not at hand). Default true.
+   */
+  resolvePasswords?: boolean;
 }
 
 export function passwordIntent(secret: Secret | undefined, ctx: SecretsContext): PasswordIntent {
-  if (secret === undefined) return { kind: 'none' };
+  if (secret === undefined || ctx.resolvePasswords === false) return { kind: 'none' };
   const value = resolveSecret(secret, ctx.baseDir, ctx.secrets);
   if (value === undefined) return { kind: 'generate' };
   if (value === '') return { kind: 'none' };

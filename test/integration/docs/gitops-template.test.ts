@@ -93,10 +93,16 @@ describe('sftpgo.yaml', () => {
     expect(r.stdout).toContain('valid (2 users');
   });
 
-  test('validates with an empty environment, as in CI', () => {
-    const r = spawnSync('env', ['-i', `PATH=${process.env.PATH}`, BUN, 'src/main.ts', 'validate', '-c', 'examples/gitops/sftpgo.yaml'], { cwd: ROOT, encoding: 'utf8' });
+  test('validates, assertions included, and explains with an empty environment, as in CI', () => {
+    const bare = (args: string[]) => spawnSync('env', ['-i', `PATH=${process.env.PATH}`, BUN, 'src/main.ts', ...args, '-c', 'examples/gitops/sftpgo.yaml'], { cwd: ROOT, encoding: 'utf8' });
+    const r = bare(['validate']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    expect(r.stdout).toContain('5 assertions hold');
+    const e = bare(['explain', 'alice', '/inbox/setup.exe', 'upload']);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toStartWith('denied: alice upload /inbox/setup.exe');
+    expect(e.stdout).toMatch(/sftpgo\.yaml:\d+:\d+ groups\[0\]\.user_settings\.filters\.file_patterns\[0\]\.denied_patterns\[0\]/);
   });
 
   test("the plan job's recipe: the server's dump in a scratch store plans no change, then the pull request's", async () => {

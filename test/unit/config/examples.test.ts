@@ -2,7 +2,9 @@
 import { afterAll, expect, test } from 'bun:test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfigText, formatIssue } from '../../../src/config/load.ts';
+import { loadConfigFile, parseConfigText, formatIssue } from '../../../src/config/load.ts';
+import { NO_SECRETS } from '../../../src/config/sealed.ts';
+import { Explainer, formatFailure } from '../../../src/reconcile/explain.ts';
 import { DEFAULT_CONFIG_YAML } from '../../../src/config/default.ts';
 import { ROOT } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -28,6 +30,18 @@ test('examples/full.yaml is valid once its secrets exist', () => {
   process.env.CAROL_PASSWORD = 'c';
   const text = readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice'));
   expect(check(text, 'full.yaml')).toEqual([]);
+});
+
+test("examples/full.yaml's access assertions hold", async () => {
+  const dir = tempDir();
+  const file = join(dir, 'full.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice')));
+  writeFileSync(join(dir, 'alice'), 'alice-password\n');
+  const loaded = loadConfigFile(file);
+  if (!loaded.ok) throw new Error(loaded.issues.map(formatIssue).join('\n'));
+  expect(loaded.value.config.assertions?.length).toBeGreaterThan(3);
+  const failures = await new Explainer({ loaded: loaded.value, dataDir: join(dir, 'data'), secrets: NO_SECRETS }).failedAssertions();
+  expect(failures.map(formatFailure)).toEqual([]);
 });
 
 test('the embedded default config is valid', () => {

@@ -33,7 +33,7 @@ const SFTPGO = {
 // Fields beyond SFTPGo's that docs/api.md documents as ours.
 const OURS = {
   Admin: { has_password: 'boolean', source: 'string', overrides: 'object', api_keys: 'array' },
-  ServicesStatus: { store: 'object' },
+  ServicesStatus: { store: 'object', config: 'object' },
   service: { connections: 'integer' },
 } satisfies Record<string, Record<string, Kind>>;
 

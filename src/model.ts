@@ -1,6 +1,6 @@
 // The records kept in the store: users, folders, groups and admins as SFTPGo models them, normalised so that
 // two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
-import type { Admin, Filesystem, Folder, Group, Role, User } from './config/schema-types.ts';
+import type { Admin, EventAction, EventRule, Filesystem, Folder, Group, Role, User } from './config/schema-types.ts';
 
 export type ProviderName = 'local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp';
 const PROVIDERS: ProviderName[] = ['local', 's3', 'gcs', 'azblob', 'crypt', 'sftp'];
@@ -86,5 +86,11 @@ export interface QuotaUsage {
 export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
-export type Kind = 'user' | 'folder' | 'group' | 'admin' | 'role';
+/** An event action or rule as stored: SFTPGo's shape, the action's secrets in stored form. */
+export type EventActionSpec = EventAction;
+export type EventActionRecord = EventActionSpec & RecordMeta;
+export type EventRuleSpec = EventRule;
+export type EventRuleRecord = EventRuleSpec & RecordMeta;
+
+export type Kind = 'user' | 'folder' | 'group' | 'admin' | 'role' | 'event_action' | 'event_rule';
 export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest', 'last_password_change'] as const;

@@ -75,11 +75,11 @@ export function userConditionsHold(rule: Pick<EventRule, 'conditions'>, user: { 
 /** Whether a filesystem rule matches the event (its trigger and status are the caller's to check). */
 export function fsEventMatches(rule: Pick<EventRule, 'conditions'>, p: EventParams): boolean {
   const c = rule.conditions;
-  if (!c?.fs_events?.includes(p.event as never)) return false;
-  const o = c.options;
+  if (!(c?.fs_events as readonly string[] | undefined)?.includes(p.event)) return false;
+  const o = c?.options;
   if (!userConditionsHold(rule, { name: p.name, role: p.role, groups: p.groups })) return false;
   if (!patternsHold(p.virtualPath, o?.fs_paths)) return false;
-  if (o?.protocols?.length && !o.protocols.includes(p.protocol as never)) return false;
+  if (o?.protocols?.length && !(o.protocols as readonly string[]).includes(p.protocol)) return false;
   if (SIZED_EVENTS.has(p.event)) {
     if (o?.min_size && p.fileSize < o.min_size) return false;
     if (o?.max_size && p.fileSize > o.max_size) return false;

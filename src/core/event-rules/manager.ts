@@ -208,7 +208,7 @@ export class EventManager {
     this.#ctx.log(ok ? 'info' : 'warn', 'event_rule_run', {
       rule: run.rule.name,
       trigger: run.rule.trigger,
-      ...(run.params.event ? { event: run.params.event, username: run.params.name, virtual_path: run.params.virtualPath } : {}),
+      ...(run.params.event ? { fs_event: run.params.event, username: run.params.name, virtual_path: run.params.virtualPath } : {}),
       phase,
       actions: reports,
       duration_ms: durationMs,

@@ -91,7 +91,10 @@ async function withOverride(store: ReadTx, kind: Kind, name: string, view: Json)
   return o ? { ...view, overrides: { fields: o.fields, updated_at: o.updated_at, updated_by: o.updated_by } } : view;
 }
 
-/** What a GET returned, sent back: read-only fields and the option blocks SFTPGo sends empty go. */
+/**
+ * What a GET returned, sent back: read-only fields and the option blocks SFTPGo sends empty go; a
+ * redacted password goes too (actionSpec keeps the stored one).
+ */
 function acceptAction(body: Json): Json {
   const { id: _i, rules: _r, created_at: _c, updated_at: _u, source: _s, overrides: _o, ...rest } = body;
   const options = rest.options as Json | undefined;
@@ -100,9 +103,15 @@ function acceptAction(body: Json): Json {
     for (const [k, v] of Object.entries(options)) if (!isEmptyBlock(v)) kept[k] = v;
     const fs = kept.fs_config as Json | undefined;
     if (fs && typeof fs === 'object' && isEmptyBlock(fs.compress)) delete fs.compress;
+    const http = kept.http_config as Json | undefined;
+    if (http && typeof http === 'object' && isRedacted(http.password)) delete http.password;
     rest.options = kept;
   }
   return rest;
+}
+
+function isRedacted(s: unknown): boolean {
+  return typeof s === 'object' && s !== null && (s as Json).status === 'Redacted';
 }
 
 function isEmptyBlock(v: unknown): boolean {
@@ -137,15 +146,13 @@ function refuse(problems: { path: (string | number)[]; message: string }[], what
   throw err;
 }
 
-/** The action as stored, once checked: the password of a body that kept the redacted one stays. */
-function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undefined): Json {
+/** The action as stored, once checked: a body that sent the password back redacted keeps the stored one. */
+async function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undefined): Promise<Json> {
   const http = a.options?.http_config;
-  const redacted = (s: unknown) => typeof s === 'object' && s !== null && (s as Json).status === 'Redacted';
-  if (http && redacted(http.password)) {
-    const kept = (current?.options as EventAction['options'] | undefined)?.http_config?.password;
-    if (kept === undefined) delete http.password;
-    else http.password = kept;
-  }
+  // The body as sent (Hono keeps it): acceptAction took the redacted password out before validation.
+  const raw = (await ctx.c.req.json()) as { options?: { http_config?: { password?: unknown } } };
+  const kept = (current?.options as EventAction['options'] | undefined)?.http_config?.password;
+  if (http && isRedacted(raw.options?.http_config?.password) && kept !== undefined) http.password = kept;
   refuse(eventActionProblems(a, { enabledCommands: ctx.runtime.config.common?.event_manager?.enabled_commands ?? [] }), 'event action');
   const { runtime } = ctx;
   return { ...normaliseEventAction(a, { baseDir: runtime.dataDir, secrets: runtime.store.secrets }) };

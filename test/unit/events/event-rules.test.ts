@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'bun:test';
 import { parseConfigText } from '../../../src/config/load.ts';
 import { fsEventMatches, patternMatches, patternsHold } from '../../../src/core/event-rules/match.ts';
-import { orderedActions } from '../../../src/core/event-rules/model.ts';
+import { orderedActions, type EventRule } from '../../../src/core/event-rules/model.ts';
 import { emptyParams, fillPlaceholders, placeholderValues } from '../../../src/core/event-rules/params.ts';
 import { importSftpgoDump } from '../../../src/migrate/sftpgo.ts';
 
@@ -61,7 +61,7 @@ describe('conditions', () => {
   });
 
   test('a filesystem rule: event, user, path, protocol, sizes of sized events', () => {
-    const rule = { conditions: { fs_events: ['upload', 'mkdir'] as ('upload' | 'mkdir')[], options: { names: [{ pattern: 'alice' }], fs_paths: [{ pattern: '/in/**' }], protocols: ['SFTP' as const], min_size: 10, max_size: 100 } } };
+    const rule: Pick<EventRule, 'conditions'> = { conditions: { fs_events: ['upload', 'mkdir'], options: { names: [{ pattern: 'alice' }], fs_paths: [{ pattern: '/in/**' }], protocols: ['SFTP'], min_size: 10, max_size: 100 } } };
     const p = emptyParams({ name: 'alice', event: 'upload', virtualPath: '/in/x', protocol: 'SFTP', fileSize: 50 });
     expect(fsEventMatches(rule, p)).toBe(true);
     expect(fsEventMatches(rule, { ...p, event: 'download' })).toBe(false);
@@ -82,7 +82,7 @@ describe('conditions', () => {
 
 /** The config problems of a YAML document, as `path: message` lines. */
 function problems(yaml: string): string[] {
-  const r = parseConfigText(yaml, '/tmp/sftpgo.yaml');
+  const r = parseConfigText(yaml, '/tmp/sftpgo.yaml', '/tmp');
   return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
 }
 
@@ -90,7 +90,7 @@ describe('event_actions and event_rules in the config', () => {
   const http = `event_actions:\n  - name: hook\n    type: 1\n    options:\n      http_config: { endpoint: "http://127.0.0.1/x" }\n`;
 
   test('a rule naming an undeclared action is an error at its line', () => {
-    const r = parseConfigText(`${http}event_rules:\n  - name: r\n    trigger: 1\n    conditions: { fs_events: [upload] }\n    actions: [{ name: nope }]\n`, '/tmp/sftpgo.yaml');
+    const r = parseConfigText(`${http}event_rules:\n  - name: r\n    trigger: 1\n    conditions: { fs_events: [upload] }\n    actions: [{ name: nope }]\n`, '/tmp/sftpgo.yaml', '/tmp');
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.issues).toEqual([expect.objectContaining({ path: 'event_rules[0].actions[0].name', message: 'event action "nope" is not declared in event_actions', line: 10 })]);

@@ -86,6 +86,17 @@ export interface QuotaUsage {
 export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
+/** The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 9 filesystem). */
+export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 9: 'fs_config' } as const;
+
+/** An action without the options blocks its type does not read (SFTPGo's API sends them all, empty). */
+export function pruneActionOptions(a: EventAction): EventAction {
+  const block = EVENT_ACTION_BLOCK[a.type as keyof typeof EVENT_ACTION_BLOCK];
+  const kept = block ? a.options?.[block] : undefined;
+  const { options: _o, ...rest } = a;
+  return kept ? { ...rest, options: { [block!]: kept } } : rest;
+}
+
 /** An event action or rule as stored: SFTPGo's shape, the action's secrets in stored form. */
 export type EventActionSpec = EventAction;
 export type EventActionRecord = EventActionSpec & RecordMeta;

@@ -1375,11 +1375,11 @@ export interface EventRule {
       fs_paths?: EventConditionPattern[];
       protocols?: ('SFTP' | 'SCP' | 'SSH' | 'FTP' | 'DAV' | 'HTTP' | 'HTTPShare' | 'OIDC')[];
       /**
-       * Bytes; upload and download events of smaller files do not match.
+       * Bytes; events that carry a size (uploads, downloads, deletes, copies and their pre-* events) of smaller files do not match.
        */
       min_size?: number;
       /**
-       * Bytes; upload and download events of larger files do not match.
+       * Bytes; events that carry a size of larger files do not match.
        */
       max_size?: number;
       /**

@@ -7,10 +7,10 @@ import type { Admin, EventAction, EventRule, Filesystem, Folder, Group, User } f
 import type { SecretBox } from '../config/sealed.ts';
 import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
-import { META_FIELDS, providerName, type AdminSpec, type EventActionSpec, type EventRuleSpec, type FolderSpec, type GroupSpec, type UserSpec } from '../model.ts';
+import { META_FIELDS, providerName, pruneActionOptions, type AdminSpec, type EventActionSpec, type EventRuleSpec, type FolderSpec, type GroupSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
 import { oneShot } from '../lib/jit.ts';
-import { pruneActionOptions, type RuleAction } from '../core/event-rules/model.ts';
+
 
 /** What the config says about a password, before any hashing. */
 export type PasswordIntent =
@@ -98,7 +98,7 @@ export function normaliseEventAction(a: EventAction, ctx: SecretsContext): Event
 export function normaliseEventRule(r: EventRule): EventRuleSpec {
   const conditions = pruneUnset(r.conditions) as EventRule['conditions'];
   const actions = r.actions.map((a) => {
-    const options = pruneUnset(a.relation_options) as RuleAction['relation_options'];
+    const options = pruneUnset(a.relation_options) as EventRule['actions'][number]['relation_options'];
     return { name: a.name, ...(a.order !== undefined ? { order: a.order } : {}), ...(options ? { relation_options: options } : {}) };
   });
   return sortKeys({ ...r, status: r.status ?? 1, ...(conditions ? { conditions } : { conditions: undefined }), actions }) as EventRuleSpec;

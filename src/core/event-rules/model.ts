@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path';
 import type { EventAction, EventRule } from '../../config/schema-types.ts';
 import type { PathSegment } from '../../config/schema-errors.ts';
 import { patternError } from '../patterns.ts';
+import { EVENT_ACTION_BLOCK } from '../../model.ts';
 
 export type { EventAction, EventRule };
 export type RuleAction = EventRule['actions'][number];
@@ -32,7 +33,7 @@ const UNSUPPORTED_ACTIONS: Record<number, string> = {
 const UNSUPPORTED_TRIGGERS: Record<number, string> = { 2: 'provider event', 3: 'schedule', 4: 'IP blocked', 5: 'certificate renewal', 7: 'Identity Provider login' };
 
 /** Which options block each supported type reads. */
-const BLOCK_OF = { [ACTION_HTTP]: 'http_config', [ACTION_COMMAND]: 'cmd_config', [ACTION_FILESYSTEM]: 'fs_config' } as const;
+const BLOCK_OF = EVENT_ACTION_BLOCK;
 
 const SYNC_EVENTS: ReadonlySet<string> = new Set(['upload', 'pre-upload', 'pre-download', 'pre-delete']);
 const PRE_EVENTS: ReadonlySet<string> = new Set(['pre-upload', 'pre-download', 'pre-delete']);
@@ -46,14 +47,6 @@ export interface EventProblem {
 export interface ActionCheckOptions {
   /** common.event_manager.enabled_commands: the programs command actions may run. */
   enabledCommands: readonly string[];
-}
-
-/** An action without the options blocks its type does not read (SFTPGo's API sends them all, empty). */
-export function pruneActionOptions(a: EventAction): EventAction {
-  const block = BLOCK_OF[a.type as keyof typeof BLOCK_OF];
-  const kept = block ? a.options?.[block] : undefined;
-  const { options: _o, ...rest } = a;
-  return kept ? { ...rest, options: { [block!]: kept } } : rest;
 }
 
 export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): EventProblem[] {

@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { CertFiles } from '../../support/tls.ts';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../support/net.ts';
@@ -35,7 +37,8 @@ export interface EventServer {
 }
 
 /** `events` is YAML placed at the top level (event_actions:, event_rules:, common: ...). */
-export async function startEventServer(events: string, opts: { extraUsers?: string } = {}): Promise<EventServer> {
+/** `extraUsers`: more `users:` entries, given the server's directory. */
+export async function startEventServer(events: string, opts: { extraUsers?: (dir: string) => string } = {}): Promise<EventServer> {
   const dir = tempDir('events-it-');
   const home = join(dir, 'homes/alice');
   mkdirSync(home, { recursive: true });
@@ -64,7 +67,7 @@ users:
     password: "${PASSWORD}"
     home_dir: ${home}
     public_keys: ["${readFileSync(`${keyPath}.pub`, 'utf8').trim()}"]
-${opts.extraUsers ?? ''}admins:
+${opts.extraUsers?.(dir) ?? ''}admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
     permissions: ["*"]
@@ -83,10 +86,10 @@ export function sftp(s: EventServer, lines: string[]): Promise<RunResult> {
   return run('sftp', [...SSH_OPTS, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', join(s.dir, 'key_alice'), '-P', String(s.ports.sftp), '-b', batch, 'alice@127.0.0.1']);
 }
 
-/** lftp commands (`;`-separated) as alice over plain FTP. */
-export function lftp(s: EventServer, commands: string): Promise<RunResult> {
+/** lftp commands (`;`-separated) over plain FTP, as alice unless `user` (whose password is PASSWORD too). */
+export function lftp(s: EventServer, commands: string, user = 'alice'): Promise<RunResult> {
   const base = 'set net:max-retries 1; set net:timeout 10; set cmd:fail-exit yes; set ftp:ssl-allow no; set xfer:clobber on;';
-  return run('lftp', ['-u', `alice,${PASSWORD}`, '-e', `${base} ${commands}; bye`, `ftp://127.0.0.1:${s.ports.ftp}`]);
+  return run('lftp', ['-u', `${user},${PASSWORD}`, '-e', `${base} ${commands}; bye`, `ftp://127.0.0.1:${s.ports.ftp}`]);
 }
 
 /** A WebDAV PUT of a local file with curl; resolves with the HTTP status. */
@@ -142,13 +145,17 @@ export class Receiver {
   #waiters: { pred: (r: Request) => boolean; resolve: (r: Request) => void }[] = [];
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  private constructor(server: Server) {
+  readonly #scheme: string;
+
+  private constructor(server: Server, scheme: string) {
     this.#server = server;
+    this.#scheme = scheme;
   }
 
-  static async start(): Promise<Receiver> {
-    const server = createServer();
-    const r = new Receiver(server);
+  /** `tls`: serve HTTPS with this (self-signed) certificate. */
+  static async start(opts: { tls?: CertFiles } = {}): Promise<Receiver> {
+    const server = opts.tls ? createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }) : createServer();
+    const r = new Receiver(server, opts.tls ? 'https' : 'http');
     server.on('request', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -170,7 +177,7 @@ export class Receiver {
   }
 
   get base(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `${this.#scheme}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
   /** The first request matching `pred`, already received or future. */

@@ -101,6 +101,9 @@ describe('event_actions and event_rules in the config', () => {
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 3\n    actions: [{ name: hook }]\n`)).toEqual(['event_rules[0].trigger: not supported yet: schedule rules (trigger 3); triggers 1 (filesystem events) and 6 (on demand) are']);
     expect(problems(`event_actions:\n  - name: mail\n    type: 1\n    options:\n      email_config: {}\n`)).toContain('event_actions[0].options.email_config: not supported: email actions are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], schedules: [] }\n    actions: [{ name: hook }]\n`)).toContain('event_rules[0].conditions.schedules: not supported: scheduled rules are not supported yet');
+    expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], options: { concurrent_execution: true } }\n    actions: [{ name: hook }]\n`)).toEqual([
+      'event_rules[0].conditions.options.concurrent_execution: not supported: it applies to scheduled rules on a shared store, which are not supported yet',
+    ]);
   });
 
   test('a command must be absolute and enabled in common.event_manager.enabled_commands', () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openStore } from '../../../src/store/open.ts';
 import { runCli } from '../../support/cli.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import { api, Receiver, sftp, startEventServer, type EventServer } from './harness.ts';
@@ -88,6 +89,15 @@ describe('CRUD in SFTPGo shapes', () => {
     expect(r.headers.get('location')).toBe('/api/v2/eventactions/api-hook');
     expect(r.json.options.http_config.password).toEqual({ status: 'Redacted' });
     expect(r.json.id).toBeGreaterThan(0);
+    // At rest the password is sealed with the data directory's key, never kept in clear.
+    const store = await openStore(join(s.dir, 'data'), { readOnly: true });
+    try {
+      const stored = await store.get('event_actions', 'api-hook');
+      expect(JSON.stringify(stored)).not.toContain('p-Secret');
+      expect(stored?.options?.http_config?.password).toEqual({ sealed: expect.any(String) });
+    } finally {
+      await store.close();
+    }
     const list = await api(s, 'GET', '/api/v2/eventactions');
     expect(list.json.map((a: { name: string }) => a.name).sort()).toEqual(['api-hook', 'make-reports', 'ping']);
     expect(list.json.find((a: { name: string }) => a.name === 'ping').rules).toEqual(['nightly', 'uploads']);

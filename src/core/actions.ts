@@ -286,25 +286,23 @@ export class Actions {
   /** The event rules' part of an event: whether synchronous rule actions ran, and their last failure. */
   async #rules(conn: Connection, event: string, vpath: string | undefined, d: EventDetails): Promise<FsOutcome> {
     if (!this.#events) return { sync: false };
-    const where = vpath !== undefined ? storageOf(conn.user, vpath) : undefined;
-    const target = d.target !== undefined ? storageOf(conn.user, d.target) : undefined;
     const error = d.error;
     try {
-      return await this.#events.fsEvent(conn, {
-        event,
+      return await this.#events.fsEvent(conn, event, () => ({
         status: statusOf(error),
         virtualPath: vpath ?? '',
-        fsPath: where?.path ?? '',
+        fsPath: vpath !== undefined ? storageOf(conn.user, vpath).path : '',
         virtualTargetPath: d.target ?? '',
-        fsTargetPath: target?.path ?? '',
+        fsTargetPath: d.target !== undefined ? storageOf(conn.user, d.target).path : '',
         fileSize: d.fileSize ?? 0,
         elapsed: d.elapsedMs ?? 0,
         errors: error === undefined ? [] : [`"${event}" failed: ${(error as Error)?.message ?? String(error)}`],
-      });
+      }));
     } catch (err) {
-      // The rules could not be read: the store is failing, and an operation a rule may guard is refused.
+      // The rules could not be read (the store is failing): a pre-* operation a rule may guard is
+      // refused; an event that already happened goes on without its rules.
       this.#log('error', 'event_rules_unavailable', { event, error: (err as Error).message });
-      return { sync: true, error: err as Error };
+      return PRE_ACTIONS.has(event as ActionName) ? { sync: true, error: err as Error } : { sync: false };
     }
   }
 

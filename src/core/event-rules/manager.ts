@@ -31,6 +31,9 @@ interface Snapshot {
   actions: Map<string, EventActionRecord>;
 }
 
+/** What the core knows of a filesystem event; the manager adds the user, connection and time. */
+export type EventDetails = Omit<EventParams, 'event' | 'name' | 'protocol' | 'ip' | 'role' | 'email' | 'groups' | 'uid' | 'timestamp'>;
+
 /** What a filesystem event's synchronous actions did: `sync` false when none ran. */
 export interface FsOutcome {
   sync: boolean;
@@ -113,13 +116,15 @@ export class EventManager {
    * Runs the rules `event` matches: their synchronous actions now (the answer says whether any ran
    * and the last failure), the rest queued. Operations done by filesystem actions trigger no rules.
    */
-  async fsEvent(conn: Connection, params: Omit<EventParams, 'name' | 'protocol' | 'ip' | 'role' | 'email' | 'groups' | 'uid' | 'timestamp'>): Promise<FsOutcome> {
+  async fsEvent(conn: Connection, event: string, describe: () => EventDetails): Promise<FsOutcome> {
     if (conn.protocol === 'EventAction') return { sync: false };
     const s = await this.#load();
-    if (s.fsRules.length === 0) return { sync: false };
+    // Most servers have no rule for most events: the event's details are only worked out for a candidate.
+    if (!s.fsRules.some((r) => (r.conditions?.fs_events as readonly string[] | undefined)?.includes(event))) return { sync: false };
     const user = conn.user;
     const p: EventParams = {
-      ...params,
+      ...describe(),
+      event,
       name: user.username,
       protocol: conn.protocol,
       ip: conn.remoteAddress,

@@ -242,6 +242,16 @@ function crud(kind: 'event_action' | 'event_rule'): Route[] {
         ctx.runtime.log('info', 'api_change', { action: 'delete', kind, name, by: who(ctx) });
         return ctx.c.json({ message: `${Noun} deleted` });
       } },
+    { method: 'delete', path: `/api/v2/overrides/${isAction ? 'eventactions' : 'eventrules'}/{name}`, summary: `Drop an ${noun}'s override: back to the config's value`, tag: 'overrides', auth: 'admin', permission: '*',
+      handler: async (ctx) => {
+        const name = ctx.c.req.param('name')!;
+        await ctx.runtime.records.write(async (tx) => {
+          if (!(await tx.get(kind, name))) throw new AppError('not_found', `${noun} "${name}" not found`);
+          if (!(await tx.dropOverride(kind, name))) throw new AppError('not_found', `${noun} "${name}" has no override`);
+        });
+        ctx.runtime.log('info', 'api_change', { action: 'override_dropped', kind, name, by: who(ctx) });
+        return ctx.c.json({ message: `${noun} override dropped` });
+      } },
   ];
 }
 

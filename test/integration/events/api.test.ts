@@ -152,6 +152,22 @@ describe('CRUD in SFTPGo shapes', () => {
     const del = await api(s, 'DELETE', '/api/v2/eventrules/nightly');
     expect(del.status).toBe(409);
     expect(JSON.stringify(del.json)).toContain('declared in the config file');
+    const listed = await api(s, 'GET', '/api/v2/overrides');
+    expect(JSON.stringify(listed.json)).toContain('nightly');
+  });
+});
+
+describe('overrides of config-declared records', () => {
+  test('DELETE /api/v2/overrides/eventrules/{name} returns a rule to the config', async () => {
+    const rule = (await api(s, 'GET', '/api/v2/eventrules/uploads')).json;
+    rule.description = 'for a while';
+    expect((await api(s, 'PUT', '/api/v2/eventrules/uploads', rule)).json.message).toBe('event rule override saved');
+    expect((await api(s, 'DELETE', '/api/v2/overrides/eventrules/uploads')).status).toBe(200);
+    const back = (await api(s, 'GET', '/api/v2/eventrules/uploads')).json;
+    expect(back.description).toBeUndefined();
+    expect(back.overrides).toBeUndefined();
+    expect((await api(s, 'DELETE', '/api/v2/overrides/eventrules/uploads')).status).toBe(404);
+    expect((await api(s, 'DELETE', '/api/v2/overrides/eventactions/ping')).status).toBe(404);
   });
 });
 

@@ -50,6 +50,13 @@ event_actions:
         type: 1
         renames:
           - { key: "{{.VirtualPath}}", value: "/archive/{{.Year}}/{{.ObjectName}}" }
+  - name: first
+    type: 1
+    options:
+      http_config:
+        endpoint: ${rx.base}/first
+        query_parameters: [{ key: path, value: "{{.VirtualPath}}" }]
+        timeout: 10
   - name: slow
     type: 1
     options:
@@ -89,6 +96,11 @@ event_rules:
         fs_paths: [{ pattern: "/drop/*.dat" }]
         protocols: [SFTP]
     actions: [{ name: archive }]
+  - name: first-one
+    trigger: 1
+    conditions:
+      fs_events: [first-upload]
+    actions: [{ name: first }]
   - name: slow-receiver
     trigger: 1
     conditions:
@@ -170,6 +182,16 @@ describe('an HTTP action on uploads matching fs_paths', () => {
     expect(m).toMatch(/^sftpgo_event_rule_runs_total\{phase="async",result="ok",rule="csv-in"\} [1-9]/m);
     expect(m).toMatch(/^sftpgo_event_actions_total\{action="notify",result="ok"\} [1-9]/m);
     expect(m).toContain('# HELP sftpgo_event_rule_runs_total Event rule runs');
+  });
+});
+
+describe('first-upload', () => {
+  test("fires once, for the user's first upload ever", async () => {
+    // The uploads above (SFTP first) have run; one more for good measure.
+    expect(await davPut(s, join(s.local, 'x.csv'), '/in/later.csv')).toBe(201);
+    await rx.waitFor(forPath('/in/later.csv'));
+    const firsts = rx.requests.filter((q) => q.url.startsWith('/first'));
+    expect(firsts.map((q) => new URL(q.url, 'http://x').searchParams.get('path'))).toEqual(['/in/x.csv']);
   });
 });
 

@@ -153,6 +153,11 @@ async function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undef
   const raw = (await ctx.c.req.json()) as { options?: { http_config?: { password?: unknown } } };
   const kept = (current?.options as EventAction['options'] | undefined)?.http_config?.password;
   if (http && isRedacted(raw.options?.http_config?.password) && kept !== undefined) http.password = kept;
+  // A reference would let an API caller send the server's environment or files to an endpoint of
+  // its choosing: through the API the password itself is given.
+  const pw = http?.password;
+  if (typeof pw === 'object' && ('env' in pw || 'file' in pw))
+    refuse([{ path: ['options', 'http_config', 'password'], message: 'give the password itself (a string or {"status": "Plain", "payload": ...}); env and file references belong in the config file' }], 'event action');
   refuse(eventActionProblems(a, { enabledCommands: ctx.runtime.config.common?.event_manager?.enabled_commands ?? [] }), 'event action');
   const { runtime } = ctx;
   return { ...normaliseEventAction(a, { baseDir: runtime.dataDir, secrets: runtime.store.secrets }) };

@@ -59,6 +59,9 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   for (const k of Object.keys(a.options ?? {}))
     if (k !== block) add(['options', k], `applies to type ${Object.entries(BLOCK_OF).find(([, b]) => b === k)?.[0]} actions only; this one is type ${a.type}`);
   if (!a.options?.[block]) return [...out, { path: ['options', block], message: `required for a type ${a.type} action` }];
+  const password = a.type === ACTION_HTTP ? a.options.http_config?.password : undefined;
+  if (typeof password === 'object' && 'generate' in password)
+    add(['options', 'http_config', 'password'], 'a password for another server cannot be generated: give it, or read it with env or file');
   if (a.type === ACTION_COMMAND) {
     const cmd = a.options.cmd_config!.cmd;
     if (!isAbsolute(cmd)) add(['options', 'cmd_config', 'cmd'], 'must be an absolute path');

@@ -107,6 +107,9 @@ describe('CRUD in SFTPGo shapes', () => {
     const bad = await api(s, 'POST', '/api/v2/eventrules', { name: 'r1', trigger: 1, conditions: { fs_events: ['mkdir'] }, actions: [{ name: 'missing', order: 1 }] });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.json)).toContain('event action \\"missing\\" does not exist');
+    const leak = await api(s, 'POST', '/api/v2/eventactions', { name: 'leak', type: 1, options: { http_config: { endpoint: `${rx.base}/x`, username: 'u', password: { file: '/etc/passwd' } } } });
+    expect(leak.status).toBe(400);
+    expect(JSON.stringify(leak.json)).toContain('env and file references belong in the config file');
     const mail = await api(s, 'POST', '/api/v2/eventactions', { name: 'mail', type: 3, options: { email_config: {} } });
     expect(mail.status).toBe(400);
     expect(JSON.stringify(mail.json)).toContain('not supported yet: email actions');

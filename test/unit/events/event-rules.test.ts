@@ -106,6 +106,12 @@ describe('event_actions and event_rules in the config', () => {
     ]);
   });
 
+  test('an HTTP password cannot be generated', () => {
+    expect(problems(`event_actions:\n  - name: h\n    type: 1\n    options:\n      http_config: { endpoint: "http://h", password: { generate: true } }\n`)).toEqual([
+      'event_actions[0].options.http_config.password: a password for another server cannot be generated: give it, or read it with env or file',
+    ]);
+  });
+
   test('a command must be absolute and enabled in common.event_manager.enabled_commands', () => {
     const cmd = (path: string) => `event_actions:\n  - name: c\n    type: 2\n    options:\n      cmd_config: { cmd: ${path} }\n`;
     expect(problems(cmd('/bin/true'))).toEqual(['event_actions[0].options.cmd_config.cmd: command "/bin/true" is not allowed: list it in common.event_manager.enabled_commands']);

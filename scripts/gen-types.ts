@@ -47,7 +47,7 @@ ${code.replace('"use strict";', '').replace(/export default \w+;/, '').replace(R
 const full = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true, code: { source: true, esm: true } });
 full.addSchema(schema);
 const entries: Record<string, string> = { validateConfig: schema.$id };
-for (const d of ['User', 'Folder', 'Group', 'Admin', 'Role']) entries[`validate${d}`] = `${schema.$id}#/definitions/${d}`;
+for (const d of ['User', 'Folder', 'Group', 'Admin', 'Role', 'EventAction', 'EventRule']) entries[`validate${d}`] = `${schema.$id}#/definitions/${d}`;
 let fullCode = standaloneCode(full, entries).replace(/export const (\w+) = (validate\d+);/g, 'export const $1: ValidateFunction = $2;');
 fullCode = fullCode.replaceAll((ucs2length as unknown as { code: string }).code, 'ucs2length') + `\n${ucs2length.toString()}`;
 if (fullCode.includes('require(')) throw new Error('gen-types: the full validator needs another ajv runtime helper; inline it too');

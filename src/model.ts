@@ -1,6 +1,6 @@
 // The records kept in the store: users, folders, groups and admins as SFTPGo models them, normalised so that
 // two equal specs compare equal, plus the bookkeeping the store adds (ids, times, ownership).
-import type { Admin, Filesystem, Folder, Group, Role, User } from './config/schema-types.ts';
+import type { Admin, EventAction, EventRule, Filesystem, Folder, Group, Role, User } from './config/schema-types.ts';
 
 export type ProviderName = 'local' | 's3' | 'gcs' | 'azblob' | 'crypt' | 'sftp';
 const PROVIDERS: ProviderName[] = ['local', 's3', 'gcs', 'azblob', 'crypt', 'sftp'];
@@ -86,5 +86,22 @@ export interface QuotaUsage {
 export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
-export type Kind = 'user' | 'folder' | 'group' | 'admin' | 'role';
+/** The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 9 filesystem). */
+export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 9: 'fs_config' } as const;
+
+/** An action without the options blocks its type does not read (SFTPGo's API sends them all, empty). */
+export function pruneActionOptions(a: EventAction): EventAction {
+  const block = EVENT_ACTION_BLOCK[a.type as keyof typeof EVENT_ACTION_BLOCK];
+  const kept = block ? a.options?.[block] : undefined;
+  const { options: _o, ...rest } = a;
+  return kept ? { ...rest, options: { [block!]: kept } } : rest;
+}
+
+/** An event action or rule as stored: SFTPGo's shape, the action's secrets in stored form. */
+export type EventActionSpec = EventAction;
+export type EventActionRecord = EventActionSpec & RecordMeta;
+export type EventRuleSpec = EventRule;
+export type EventRuleRecord = EventRuleSpec & RecordMeta;
+
+export type Kind = 'user' | 'folder' | 'group' | 'admin' | 'role' | 'event_action' | 'event_rule';
 export const META_FIELDS = ['id', 'created_at', 'updated_at', 'source', 'password_digest', 'last_password_change'] as const;

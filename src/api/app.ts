@@ -169,7 +169,7 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
       }
       if (route.accept) body = route.accept(body as Record<string, unknown>);
       // PUT may leave out the name: it is in the path.
-      const nameField = route.body === 'Folder' || route.body === 'Group' || route.body === 'Role' ? 'name' : 'username';
+      const nameField = route.body === 'User' || route.body === 'Admin' ? 'username' : 'name';
       const param = c.req.param(nameField);
       if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
       const errors = validateBody(route.body, body);

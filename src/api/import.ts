@@ -19,6 +19,7 @@ import { userWithGroups } from '../store/groups.ts';
 import { KINDS, prepareNew, type Preparing } from './resources.ts';
 import { ipListSpec } from '../core/ip-lists.ts';
 import { ipListKey } from '../store/store.ts';
+import { normaliseEventAction, normaliseEventRule } from '../store/specs.ts';
 
 /** SFTPGo's loaddata `mode`. */
 export type LoadMode = 0 | 1 | 2;
@@ -45,6 +46,9 @@ export interface SftpgoImportSummary {
   roles: number;
   /** IP list entries written. */
   ip_lists: number;
+  /** Event actions and rules written. */
+  event_actions: number;
+  event_rules: number;
   warnings: string[];
   /** Records left out, each with why; the rest was imported. */
   skipped: FieldError[];
@@ -58,7 +62,7 @@ type Plural = 'users' | 'folders' | 'groups' | 'admins';
 
 export async function importIntoStore(runtime: Preparing & { log: Log }, dump: unknown, opts: SftpgoImportOptions): Promise<SftpgoImportSummary> {
   const mode = opts.mode ?? 0;
-  const result = importSftpgoDump(dump, { masterKey: opts.masterKey });
+  const result = importSftpgoDump(dump, { masterKey: opts.masterKey, enabledCommands: runtime.config.common?.event_manager?.enabled_commands ?? [] });
   const prepared: { plural: Plural; name: string; fields: Record<string, unknown>; state?: RecordState }[] = [];
   const add = async (plural: Plural, name: string, body: object) =>
     prepared.push({ plural, name, fields: await prepareNew(runtime, KINDS[plural], body as Record<string, unknown>), state: result.state[`${KINDS[plural].kind}:${name}`] });
@@ -69,6 +73,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
 
   const written = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
   let ipLists = 0;
+  const events = { event_actions: 0, event_rules: 0 };
   const declared: string[] = [];
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
@@ -134,6 +139,23 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       await tx.putIpListEntry(spec, current);
       ipLists++;
     }
+    // Actions before the rules that run them.
+    const secrets = { baseDir: runtime.dataDir, secrets: runtime.records.secrets };
+    const eventRecords = [
+      ...result.event_actions.map((a) => ({ kind: 'event_action' as const, name: a.name, spec: normaliseEventAction(a, secrets) })),
+      ...result.event_rules.map((r) => ({ kind: 'event_rule' as const, name: r.name, spec: normaliseEventRule(r) })),
+    ];
+    for (const e of eventRecords) {
+      const noun = e.kind === 'event_action' ? 'event action' : 'event rule';
+      const current = await tx.get(e.kind, e.name);
+      if (current && mode === 1) {
+        notUpdated.push(`${noun} "${e.name}"`);
+        continue;
+      }
+      if (current?.source === 'config') throw new AppError('exists', `${noun} "${e.name}" is declared in the config file; remove it from the backup or the YAML`);
+      await tx.put(e.kind, e.name, { ...e.spec }, { source: 'runtime', current: current ?? null });
+      events[`${e.kind}s`]++;
+    }
   });
 
   const disconnected: string[] = [];
@@ -142,8 +164,8 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   if (mode === 2 && !opts.disconnect && updatedUsers.length) warnings.push('mode 2: no server runs in this process, so no session was disconnected');
   await startScans(opts, result.users, result.folders.map((f) => f.name), new Set(notUpdated));
 
-  const summary: SftpgoImportSummary = { ...written, ip_lists: ipLists, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
-  runtime.log('info', 'import_sftpgo', { ...written, ip_lists: ipLists, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
+  const summary: SftpgoImportSummary = { ...written, ip_lists: ipLists, ...events, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
+  runtime.log('info', 'import_sftpgo', { ...written, ip_lists: ipLists, ...events, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
   for (const w of warnings) runtime.log('warn', 'import_sftpgo_warning', { warning: w, by: opts.by });
   for (const e of result.skipped) runtime.log('warn', 'import_sftpgo_skipped', { path: e.path, reason: e.message, by: opts.by });
   return summary;

@@ -30,7 +30,7 @@ import type { Definition } from '../config/validate.ts';
 export const REDACTED = '[**redacted**]';
 
 export interface KindInfo {
-  kind: Exclude<Kind, 'role'>;
+  kind: Exclude<Kind, 'role' | 'event_action' | 'event_rule'>;
   collection: Extract<CollectionName, 'users' | 'folders' | 'groups' | 'admins'>;
   definition: Definition;
   nameField: 'username' | 'name';

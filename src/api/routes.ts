@@ -14,6 +14,7 @@ import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } fro
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
+import { EVENT_ROUTES } from './event-routes.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
@@ -155,6 +156,7 @@ export const ROUTES: Route[] = [
   ...ADMIN_ROUTES,
   ...API_KEY_ROUTES,
   ...ROLE_ROUTES,
+  ...EVENT_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
   { method: 'get', path: '/api/v2/connections', summary: 'Live connections (of the users of the admin\'s role, for a role admin)', tag: 'connections', auth: 'admin', roleAdmins: 'users', permission: 'view_conns', returns: 'ConnectionStatus[]',

@@ -81,6 +81,14 @@ export interface SFTPGoTSConfiguration {
    */
   ip_lists?: IPListEntry[];
   /**
+   * Event actions (SFTPGo's event manager): HTTP requests, commands and filesystem operations that event_rules run. Reconciled into the store like users; actions added through /api/v2/eventactions are kept beside them.
+   */
+  event_actions?: EventAction[];
+  /**
+   * Event rules (SFTPGo's event manager): on filesystem events or on demand, run event_actions in order. Reconciled into the store like users; rules added through /api/v2/eventrules are kept beside them.
+   */
+  event_rules?: EventRule[];
+  /**
    * Access assertions: what a user may or may not do, checked by `sftpgo validate` with the same logic as `sftpgo explain` (a failing one fails validation). They are tests of the config, not state: serve and plan ignore them.
    */
   assertions?: AccessAssertion[];
@@ -224,6 +232,15 @@ export interface Common {
    * Token-bucket rate limiters, as in SFTPGo. SSH and FTP count new connections, WebDAV and HTTP count requests; a client over the limit is refused (SSH: disconnected before authentication, FTP: 421, WebDAV and HTTP: 429 with Retry-After). Addresses on the rate limiters' safe list (ip_lists type 3) are exempt.
    */
   rate_limiters?: RateLimiter[];
+  /**
+   * Settings of the event manager (event_rules).
+   */
+  event_manager?: {
+    /**
+     * Absolute paths of the programs command actions may run; a command action naming another program is refused, as in SFTPGo.
+     */
+    enabled_commands?: string[];
+  };
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1135,6 +1152,310 @@ export interface IPListEntry {
    */
   protocols?: number;
   description?: string;
+}
+/**
+ * An event action (SFTPGo's EventAction): what a rule does. Types 1 HTTP, 2 command and 9 filesystem are supported; email, backup, quota resets, data retention, expiration, inactivity and IdP checks and log rotation are not supported yet.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventAction".
+ */
+export interface EventAction {
+  /**
+   * Letters, digits and - _ . ~ (SFTPGo's naming rules).
+   */
+  name: string;
+  description?: string;
+  /**
+   * 1 HTTP, 2 command, 9 filesystem (SFTPGo's numbers; the others are not supported yet).
+   */
+  type: number;
+  options?: {
+    http_config?: EventHttpConfig;
+    cmd_config?: EventCommandConfig;
+    fs_config?: EventFsConfig;
+  };
+}
+/**
+ * Type 1: an HTTP request. Placeholders ({{.VirtualPath}}, ...) are replaced in the endpoint, query parameters, header values, the basic auth username and the body; in a body sent with a Content-Type header naming application/json they are JSON-escaped.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventHttpConfig".
+ */
+export interface EventHttpConfig {
+  /**
+   * http:// or https:// URL.
+   */
+  endpoint: string;
+  /**
+   * Basic auth user (with password).
+   */
+  username?: string;
+  /**
+   * A secret value: a literal string, a reference to an environment variable or a file, a value generated once on first apply, an SFTPGo secret object with status Plain, or a sealed value as the store keeps literals.
+   */
+  password?:
+    | string
+    | {
+        /**
+         * Name of the environment variable holding the value.
+         */
+        env: string;
+      }
+    | {
+        /**
+         * Path of a file holding the value (one trailing newline is removed).
+         */
+        file: string;
+      }
+    | {
+        /**
+         * Generate a random value when the resource is created and print it once; keep it afterwards.
+         */
+        generate: true;
+      }
+    | {
+        status: 'Plain';
+        payload: string;
+        key?: string;
+        additional_data?: string;
+        mode?: number;
+      }
+    | {
+        /**
+         * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+         */
+        sealed: string;
+      };
+  headers?: EventKeyValue[];
+  /**
+   * Seconds before the request is given up (a failure).
+   */
+  timeout?: number;
+  /**
+   * Accept any TLS certificate from the endpoint.
+   */
+  skip_tls_verify?: boolean;
+  /**
+   * A GET sends no body.
+   */
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  query_parameters?: EventKeyValue[];
+  body?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventKeyValue".
+ */
+export interface EventKeyValue {
+  key: string;
+  value?: string;
+}
+/**
+ * Type 2: a program run without a shell. It must be listed in common.event_manager.enabled_commands, as in SFTPGo. Its environment holds only env_vars (a value of "$" passes the server's variable of that name); placeholders are replaced in args and env var values. Exit code 0 is success.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventCommandConfig".
+ */
+export interface EventCommandConfig {
+  /**
+   * Absolute path of the program.
+   */
+  cmd: string;
+  args?: string[];
+  /**
+   * Seconds before the program is killed (a failure).
+   */
+  timeout?: number;
+  env_vars?: EventKeyValue[];
+}
+/**
+ * Type 9: filesystem operations on virtual paths (placeholders replaced), done as the user of the event, so its permissions and file patterns apply. For an on-demand rule, they run for every user matched by the rule's names, group names and role names.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventFsConfig".
+ */
+export interface EventFsConfig {
+  /**
+   * 1 rename (missing target directories are created), 2 delete, 3 mkdirs, 4 exist (fails when a path is missing), 5 compress (not supported yet), 6 copy.
+   */
+  type: 1 | 2 | 3 | 4 | 5 | 6;
+  renames?: EventRename[];
+  mkdirs?: string[];
+  deletes?: string[];
+  exist?: string[];
+  copy?: EventKeyValue[];
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventRename".
+ */
+export interface EventRename {
+  /**
+   * Source virtual path.
+   */
+  key: string;
+  /**
+   * Target virtual path.
+   */
+  value: string;
+  /**
+   * Set the target's modification time to now.
+   */
+  update_modtime?: boolean;
+}
+/**
+ * An event rule (SFTPGo's EventRule): when its trigger and conditions match, its actions run in order.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventRule".
+ */
+export interface EventRule {
+  name: string;
+  description?: string;
+  /**
+   * 0 disables the rule.
+   */
+  status?: 0 | 1;
+  /**
+   * 1 filesystem events, 6 on demand (POST /api/v2/eventrules/run/{name}); provider events, schedules, IP blocked, certificate and IdP login triggers are not supported yet.
+   */
+  trigger: number;
+  conditions?: {
+    /**
+     * @minItems 1
+     */
+    fs_events?: [
+      (
+        | 'upload'
+        | 'pre-upload'
+        | 'first-upload'
+        | 'download'
+        | 'pre-download'
+        | 'first-download'
+        | 'delete'
+        | 'pre-delete'
+        | 'rename'
+        | 'mkdir'
+        | 'rmdir'
+        | 'copy'
+        | 'ssh_cmd'
+      ),
+      ...(
+        | 'upload'
+        | 'pre-upload'
+        | 'first-upload'
+        | 'download'
+        | 'pre-download'
+        | 'first-download'
+        | 'delete'
+        | 'pre-delete'
+        | 'rename'
+        | 'mkdir'
+        | 'rmdir'
+        | 'copy'
+        | 'ssh_cmd'
+      )[]
+    ];
+    options?: {
+      /**
+       * Usernames; with several, any non-inverse match is enough and every inverse one must hold.
+       */
+      names?: EventConditionPattern[];
+      /**
+       * The user's groups.
+       */
+      group_names?: EventConditionPattern[];
+      /**
+       * The user's role.
+       */
+      role_names?: EventConditionPattern[];
+      /**
+       * The event's virtual path, whole (/in/*.csv, not *.csv).
+       */
+      fs_paths?: EventConditionPattern[];
+      protocols?: ('SFTP' | 'SCP' | 'SSH' | 'FTP' | 'DAV' | 'HTTP' | 'HTTPShare' | 'OIDC')[];
+      /**
+       * Bytes; events that carry a size (uploads, downloads, deletes, copies and their pre-* events) of smaller files do not match.
+       */
+      min_size?: number;
+      /**
+       * Bytes; events that carry a size of larger files do not match.
+       */
+      max_size?: number;
+      /**
+       * Actions run only for events with these statuses: 1 ok, 2 error, 3 quota exceeded.
+       */
+      event_statuses?: (1 | 2 | 3)[];
+      concurrent_execution?: false;
+    };
+  };
+  /**
+   * @minItems 1
+   */
+  actions: [
+    {
+      /**
+       * An event action's name.
+       */
+      name: string;
+      /**
+       * Actions run by ascending order (list order when equal).
+       */
+      order?: number;
+      relation_options?: {
+        /**
+         * Runs only when another action of the rule failed.
+         */
+        is_failure_action?: boolean;
+        /**
+         * When this action fails, the rule's later actions are skipped (failure actions still run).
+         */
+        stop_on_failure?: boolean;
+        /**
+         * Runs before the operation is answered (upload and pre-* events): a failure refuses a pre-* operation and fails an upload, whose file is removed.
+         */
+        execute_sync?: boolean;
+      };
+    },
+    ...{
+      /**
+       * An event action's name.
+       */
+      name: string;
+      /**
+       * Actions run by ascending order (list order when equal).
+       */
+      order?: number;
+      relation_options?: {
+        /**
+         * Runs only when another action of the rule failed.
+         */
+        is_failure_action?: boolean;
+        /**
+         * When this action fails, the rule's later actions are skipped (failure actions still run).
+         */
+        stop_on_failure?: boolean;
+        /**
+         * Runs before the operation is answered (upload and pre-* events): a failure refuses a pre-* operation and fails an upload, whose file is removed.
+         */
+        execute_sync?: boolean;
+      };
+    }[]
+  ];
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventConditionPattern".
+ */
+export interface EventConditionPattern {
+  /**
+   * Go path.Match pattern (a pattern containing ** matches across directories).
+   */
+  pattern: string;
+  /**
+   * The condition holds when the pattern does not match.
+   */
+  inverse_match?: boolean;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

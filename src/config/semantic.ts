@@ -12,6 +12,7 @@ import { oneShot } from '../lib/jit.ts';
 import { isAddressOrCidr, normaliseIpOrNet, parseAddress } from '../lib/cidr.ts';
 import { ipListEntryProblem } from '../core/ip-lists.ts';
 import { rateLimiterProblems } from '../core/rate-limiters.ts';
+import { eventActionProblems, eventRuleProblems } from '../core/event-rules/model.ts';
 
 export interface Problem {
   path: PathSegment[];
@@ -102,11 +103,29 @@ export function checkSemantics(config: Config): Problem[] {
     if (ipListKeys.has(key)) add(['ip_lists', i, 'ipornet'], `duplicate entry "${e.ipornet}" in list type ${e.type}`);
     ipListKeys.add(key);
   });
+  for (const p of eventProblems(config)) add(p.path, p.message);
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
   for (const p of gitBootstrapProblems(config)) add(p.path, p.message);
   for (const p of assertionProblems(config)) add(p.path, p.message);
   return problems;
+}
+
+/** Event actions and rules: unique names, what each type and trigger needs, rules naming declared actions. */
+function eventProblems(config: Config): Problem[] {
+  const out: Problem[] = [];
+  const enabledCommands = config.common?.event_manager?.enabled_commands ?? [];
+  duplicates(config.event_actions ?? [], (a) => a.name, (i, name) => out.push({ path: ['event_actions', i, 'name'], message: `duplicate event action "${name}"` }));
+  duplicates(config.event_rules ?? [], (r) => r.name, (i, name) => out.push({ path: ['event_rules', i, 'name'], message: `duplicate event rule "${name}"` }));
+  (config.event_actions ?? []).forEach((a, i) => {
+    for (const p of eventActionProblems(a, { enabledCommands })) out.push({ path: ['event_actions', i, ...p.path], message: p.message });
+  });
+  const declared = new Set((config.event_actions ?? []).map((a) => a.name));
+  (config.event_rules ?? []).forEach((r, i) => {
+    for (const p of eventRuleProblems(r, (name) => declared.has(name)))
+      out.push({ path: ['event_rules', i, ...p.path], message: p.message.replace(/^event action "(.*)" does not exist$/, 'event action "$1" is not declared in event_actions') });
+  });
+  return out;
 }
 
 export const GIT_LOCAL_ONLY = "with reconcile.git set this key belongs in the repository's config file: the local file only says where to fetch it";

@@ -13,13 +13,28 @@ const FILESYSTEM: Record<string, string> = {
   'sftpconfig.equality_check_mode': 'renames on an SFTP backend are plain renames; only 0 is accepted',
 };
 
+/** Event manager features past HTTP, command and filesystem actions on filesystem and on-demand rules. */
+const EVENTS: Record<string, string> = {
+  'event_actions[].options.email_config': 'email actions are not supported yet',
+  'event_actions[].options.retention_config': 'data retention actions are not supported yet',
+  'event_actions[].options.pwd_expiration_config': 'password expiration checks are not supported yet',
+  'event_actions[].options.user_inactivity_config': 'user inactivity checks are not supported yet',
+  'event_actions[].options.idp_config': 'Identity Provider account checks are not supported yet',
+  'event_actions[].options.http_config.parts': 'multipart HTTP bodies are not supported yet',
+  'event_actions[].options.fs_config.compress': 'compress actions are not supported yet',
+  'event_rules[].conditions.provider_events': 'provider event rules are not supported yet',
+  'event_rules[].conditions.schedules': 'scheduled rules are not supported yet',
+  'event_rules[].conditions.idp_login_event': 'Identity Provider login rules are not supported yet',
+  'event_rules[].conditions.options.provider_objects': 'provider event rules are not supported yet',
+  'event_rules[].conditions.options.concurrent_execution': 'it applies to scheduled rules on a shared store, which are not supported yet',
+};
+
 const KEYS: Record<string, string> = {
   acme: 'no ACME client here; give certificate_file and certificate_key_file',
   mfa: "TOTP uses SFTPGo's default configuration (SHA-1, 6 digits, 30 s) and is not configurable",
   smtp: 'this server sends no email',
   kms: "secrets are sealed with the data directory's key; there are no KMS providers",
   plugins: 'SFTPGo plugins cannot run here',
-  'common.event_manager': 'there are no event rules yet',
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',
   'sftpd.folder_prefix': 'SFTPGo dropped it too: SFTP paths start at the user\'s root',
   'ftpd.enable_site': 'the SITE command is not implemented',
@@ -41,6 +56,7 @@ const KEYS: Record<string, string> = {
   'users[].filters.allow_api_key_auth': 'there is no user API yet, so users have no API keys',
   'users[].filters.user_type': 'LDAP and OS users come from SFTPGo plugins, which cannot run here',
   'users[].filters.totp_config.config_name': "only SFTPGo's Default TOTP configuration (SHA-1, 6 digits, 30 s) exists here",
+  ...EVENTS,
   ...Object.fromEntries(Object.entries(FILESYSTEM).flatMap(([k, why]) => [[`users[].filesystem.${k}`, why], [`folders[].filesystem.${k}`, why]])),
 };
 

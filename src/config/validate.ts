@@ -4,12 +4,12 @@
 // notation (`filesystem.s3config.bucket`, `virtual_folders[0].name`).
 import { isAbsolute } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { validateAdmin, validateFolder, validateGroup, validateRole, validateUser } from './schema-validator.ts';
+import { validateAdmin, validateEventAction, validateEventRule, validateFolder, validateGroup, validateRole, validateUser } from './schema-validator.ts';
 import { formatPath, schemaProblems } from './schema-errors.ts';
 import { filePatternProblems, filesystemProblems, folderPathProblems, groupProblems } from './semantic.ts';
 import type { Filesystem, Folder, Group, PatternsFilter } from './schema-types.ts';
 
-export type Definition = 'User' | 'Folder' | 'Group' | 'Admin' | 'Role';
+export type Definition = 'User' | 'Folder' | 'Group' | 'Admin' | 'Role' | 'EventAction' | 'EventRule';
 
 export interface FieldError {
   path: string;
@@ -17,10 +17,10 @@ export interface FieldError {
 }
 
 // Compiled ahead of time with the config's own validator (scripts/gen-types.ts).
-const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Group: validateGroup, Admin: validateAdmin, Role: validateRole };
+const VALIDATORS: Record<Definition, ValidateFunction> = { User: validateUser, Folder: validateFolder, Group: validateGroup, Admin: validateAdmin, Role: validateRole, EventAction: validateEventAction, EventRule: validateEventRule };
 
 // Where each kind of record sits in the config, so a refused key gets the same message either way.
-const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Group: 'groups[]', Admin: 'admins[]', Role: 'roles[]' };
+const WITHIN: Record<Definition, string> = { User: 'users[]', Folder: 'folders[]', Group: 'groups[]', Admin: 'admins[]', Role: 'roles[]', EventAction: 'event_actions[]', EventRule: 'event_rules[]' };
 
 function validatorFor(def: Definition): ValidateFunction {
   return VALIDATORS[def];
@@ -30,7 +30,8 @@ function validatorFor(def: Definition): ValidateFunction {
 export function validateBody(def: Definition, value: unknown): FieldError[] {
   const v = validatorFor(def);
   if (v(value)) {
-    if (def === 'Admin' || def === 'Role') return [];
+    // Event actions and rules are checked against the server's settings and store by their routes.
+    if (def === 'Admin' || def === 'Role' || def === 'EventAction' || def === 'EventRule') return [];
     // A group's mounts are checked against the stored folders by the records write (resources.ts).
     if (def === 'Group') return groupProblems(value as Group, undefined).map((p) => ({ path: formatPath(p.path), message: p.message }));
     // Checks the schema cannot express, the same as for the YAML: a bad pattern or a filesystem

@@ -14,6 +14,7 @@ import { BoundedQueue } from './action-queue.ts';
 import type { Connection, Transfer } from './connection.ts';
 import { hookSucceeded, runHook } from './hooks.ts';
 import type { Metrics } from './metrics.ts';
+import type { EventManager, FsOutcome } from './event-rules/manager.ts';
 import { cleanVirtualPath, isWithin } from './paths.ts';
 
 export type ActionName = NonNullable<NonNullable<Common['actions']>['execute_on']>[number];
@@ -172,6 +173,8 @@ export function buildEvent(conn: Connection, action: ActionName, vpath: string |
 export interface ActionsOptions {
   log: Log;
   metrics: Metrics;
+  /** Event rules: consulted first; when a matching rule runs synchronous actions the hook is not run (as SFTPGo). */
+  events?: EventManager;
 }
 
 /** One server's dispatcher, configured from `common.actions` at start and on reload. */
@@ -180,6 +183,7 @@ export class Actions {
   #store: Store | undefined;
   readonly #log: Log;
   readonly #metrics: Metrics;
+  readonly #events: EventManager | undefined;
   #queue: BoundedQueue;
   /** Cancels hook runs still going when shutdown's drain time is up. */
   #cancel = new AbortController();
@@ -189,7 +193,8 @@ export class Actions {
   constructor(opts: ActionsOptions) {
     this.#log = opts.log;
     this.#metrics = opts.metrics;
-    this.#queue = new BoundedQueue({ capacity: DEFAULT_QUEUE_SIZE, workers: WORKERS, droppedMetric: 'sftpgo_actions_dropped_total', name: 'actions', ...opts });
+    this.#events = opts.events;
+    this.#queue = new BoundedQueue({ capacity: DEFAULT_QUEUE_SIZE, workers: WORKERS, droppedMetric: 'sftpgo_actions_dropped_total', name: 'actions', log: opts.log, metrics: opts.metrics });
   }
 
   configure(common: Common | undefined, store?: Store): void {
@@ -207,7 +212,13 @@ export class Actions {
    * throws permission_denied when the hook fails, times out or cannot be reached.
    */
   async pre(conn: Connection | undefined, action: 'pre-upload' | 'pre-download' | 'pre-delete', vpath: string, d: EventDetails = {}): Promise<void> {
-    if (!conn || !this.enabled(action)) return;
+    if (!conn) return;
+    const ruled = await this.#rules(conn, action, vpath, d);
+    if (ruled.sync) {
+      if (ruled.error) throw new AppError('permission_denied', `${action} refused ${vpath}: ${ruled.error.message}`);
+      return;
+    }
+    if (!this.enabled(action)) return;
     if (!(await this.#run(buildEvent(conn, action, vpath, d), true)))
       throw new AppError('permission_denied', `${action} action refused ${vpath}`);
   }
@@ -216,8 +227,14 @@ export class Actions {
    * Reports an event that happened. Asynchronous events are queued and this resolves at once;
    * a synchronous one resolves when the hook is done, with false if it failed.
    */
-  async notify(conn: Connection | undefined, action: ActionName, vpath: string | undefined, d: EventDetails = {}): Promise<boolean> {
-    if (!conn || !this.enabled(action)) return true;
+  async notify(conn: Connection | undefined, action: ActionName | 'copy', vpath: string | undefined, d: EventDetails = {}): Promise<boolean> {
+    if (!conn) return true;
+    const ruled = await this.#rules(conn, action, vpath, d);
+    if (ruled.sync) {
+      if (ruled.error) this.#log('warn', 'event_rule_sync_failed', { event: action, username: conn.username, virtual_path: vpath ?? '', error: ruled.error.message });
+      return !ruled.error;
+    }
+    if (action === 'copy' || !this.enabled(action)) return true;
     const e = buildEvent(conn, action, vpath, d);
     if (this.#settings!.executeSync.has(action) || PRE_ACTIONS.has(action)) return this.#run(e, true);
     this.#queue.push(() => this.#run(e, false).then(() => undefined), { action });
@@ -235,7 +252,8 @@ export class Actions {
     const first = t.direction === 'upload' ? 'first-upload' : 'first-download';
     const ok = await this.notify(conn, t.direction, t.virtualPath, d);
     // A download that sent nothing is not a first download (SFTPGo's rule as well).
-    if (error === undefined && ok && (t.direction === 'upload' || t.bytes > 0) && this.enabled(first) && (await this.#claimFirst(conn.user, t.direction)))
+    const wanted = this.enabled(first) || ((await this.#events?.wants(first)) ?? false);
+    if (error === undefined && ok && (t.direction === 'upload' || t.bytes > 0) && wanted && (await this.#claimFirst(conn.user, t.direction)))
       await this.notify(conn, first, t.virtualPath, d);
     if (!ok && error === undefined && t.direction === 'upload') return new AppError('permission_denied', `upload action refused ${t.virtualPath}`);
     return undefined;
@@ -262,6 +280,29 @@ export class Actions {
     } catch (err) {
       this.#log('error', 'action_first_mark_failed', { username: user.username, error: (err as Error).message });
       return false;
+    }
+  }
+
+  /** The event rules' part of an event: whether synchronous rule actions ran, and their last failure. */
+  async #rules(conn: Connection, event: string, vpath: string | undefined, d: EventDetails): Promise<FsOutcome> {
+    if (!this.#events) return { sync: false };
+    const error = d.error;
+    try {
+      return await this.#events.fsEvent(conn, event, () => ({
+        status: statusOf(error),
+        virtualPath: vpath ?? '',
+        fsPath: vpath !== undefined ? storageOf(conn.user, vpath).path : '',
+        virtualTargetPath: d.target ?? '',
+        fsTargetPath: d.target !== undefined ? storageOf(conn.user, d.target).path : '',
+        fileSize: d.fileSize ?? 0,
+        elapsed: d.elapsedMs ?? 0,
+        errors: error === undefined ? [] : [`"${event}" failed: ${(error as Error)?.message ?? String(error)}`],
+      }));
+    } catch (err) {
+      // The rules could not be read (the store is failing): a pre-* operation a rule may guard is
+      // refused; an event that already happened goes on without its rules.
+      this.#log('error', 'event_rules_unavailable', { event, error: (err as Error).message });
+      return PRE_ACTIONS.has(event as ActionName) ? { sync: true, error: err as Error } : { sync: false };
     }
   }
 
@@ -308,7 +349,7 @@ export const actions = {
   pre(conn: Connection | undefined, action: 'pre-upload' | 'pre-download' | 'pre-delete', vpath: string, d: EventDetails = {}): Promise<void> {
     return conn ? conn.context.actions.pre(conn, action, vpath, d) : Promise.resolve();
   },
-  notify(conn: Connection | undefined, action: ActionName, vpath: string | undefined, d: EventDetails = {}): Promise<boolean> {
+  notify(conn: Connection | undefined, action: ActionName | 'copy', vpath: string | undefined, d: EventDetails = {}): Promise<boolean> {
     return conn ? conn.context.actions.notify(conn, action, vpath, d) : Promise.resolve(true);
   },
   transferEnded(t: Transfer, fileSize: number, error: unknown): Promise<AppError | undefined> {

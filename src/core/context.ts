@@ -9,6 +9,7 @@ import { TotpCodes } from '../auth/totp.ts';
 import type { UserRecord } from '../model.ts';
 import type { LocalStaging } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
+import { EventManager } from './event-rules/manager.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
 import { ClientSockets } from './client-sockets.ts';
 import { ConnectionRegistry } from './connection.ts';
@@ -65,6 +66,8 @@ export class ServerContext {
   readonly rateLimiters = new RateLimiters();
   /** Custom actions (common.actions): the queue and its hook runs. */
   readonly actions: Actions;
+  /** Event rules and actions (event_rules, event_actions): matching, runs and their queue. */
+  readonly events: EventManager;
   /** Accepted TOTP codes, so that each is good once. */
   readonly totp = new TotpCodes();
   /** Hook answers kept between an SSH key query and its signed attempt. */
@@ -102,7 +105,8 @@ export class ServerContext {
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });
     this.ipLists = new IpLists(init.store);
-    this.actions = new Actions({ log: this.log, metrics: this.metrics });
+    this.events = new EventManager(this);
+    this.actions = new Actions({ log: this.log, metrics: this.metrics, events: this.events });
     this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);
     this.backends = backendServices(this.log, init.store.secrets, init.staging);

@@ -2,6 +2,7 @@
 // command), with SFTPGo's rules: the `copy` permission where each file comes from and where it goes,
 // and each file then read and written through the session core, so download, upload or overwrite,
 // create_dirs, file patterns, quotas and the upload mode apply as to any transfer.
+import { actions } from './actions.ts';
 import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { FileInfo } from '../vfs/fs.ts';
@@ -42,6 +43,8 @@ export async function copyPath({ conn, from: rawFrom, to: rawTo }: CopyRequest):
   }
   fs.requireCopy(from, target);
   await copyTree(conn, from, target, src, !existing, 0);
+  // Reported to event rules only (SFTPGo's `copy` event; common.actions has none).
+  await actions.notify(conn, 'copy', from, { target, ...(src.type === 'file' ? { fileSize: src.size } : {}) });
   return target;
 }
 

@@ -61,6 +61,9 @@ const HELP: Record<string, string> = {
   sftpgo_config_apply_failures_total: 'Git sync checks that applied no new revision, by stage (fetch, invalid, apply).',
   sftpgo_actions_total: 'Custom action hook runs, by action and result.',
   sftpgo_actions_dropped_total: 'Custom action notifications dropped because the queue was full or on shutdown, by action.',
+  sftpgo_event_rule_runs_total: 'Event rule runs, by rule, phase (sync: before the operation is answered; async: queued) and result.',
+  sftpgo_event_actions_total: 'Event action runs, by action and result.',
+  sftpgo_event_rule_runs_dropped_total: 'Event rule runs dropped because the queue was full or on shutdown, by rule.',
 };
 
 function labelKey(labels: Labels): string {

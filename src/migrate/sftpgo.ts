@@ -9,7 +9,9 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
-import type { Admin, Folder, Group, IPListEntry, Role, User } from '../config/schema-types.ts';
+import type { Admin, EventAction, EventRule, Folder, Group, IPListEntry, Role, User } from '../config/schema-types.ts';
+import { eventActionProblems, eventRuleProblems } from '../core/event-rules/model.ts';
+import { pruneActionOptions } from '../model.ts';
 import { ipListEntryProblem, ipListSpec } from '../core/ip-lists.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
@@ -18,6 +20,11 @@ import { openSftpgoSecret } from './sftpgo-kms.ts';
 export interface ImportOptions {
   /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
   masterKey?: string;
+  /**
+   * common.event_manager.enabled_commands of the server imported into: a command action naming
+   * another program is left out. Absent (a YAML export): every command is kept, the config decides.
+   */
+  enabledCommands?: readonly string[];
 }
 
 /** What SFTPGo keeps about a record besides its definition. */
@@ -43,6 +50,9 @@ export interface ImportResult {
   roles: Role[];
   /** IP list entries (allow list, defender, rate limiters' safe list), networks normalised. */
   ip_lists: IPListEntry[];
+  /** Event actions of the types this server runs, and the rules that run only those. */
+  event_actions: EventAction[];
+  event_rules: EventRule[];
   /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
   warnings: string[];
   /** Records left out (a secret that does not open, a folder left out under a mount), with why. */
@@ -223,8 +233,6 @@ function subpathFolderName(base: string, subpath: string, taken: (name: string) 
 /** Records of the collections nothing here imports yet: each one is named in a warning. */
 const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
   { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
-  { key: 'event_actions', what: 'event actions', id: (r) => r.name },
-  { key: 'event_rules', what: 'event rules', id: (r) => r.name },
 ];
 
 function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
@@ -332,6 +340,8 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     admin.filters = { ...admin.filters, allow_api_key_auth: true };
   });
   const ipLists = ipListsOf(d.ip_lists, ctx);
+  const eventActions = eventActionsOf(d.event_actions, ctx, skipped, opts);
+  const eventRules = eventRulesOf(d.event_rules, ctx, new Set(eventActions.map((a) => a.name)));
   warnNotYet(d, ctx);
 
   const roles: { role: Role; path: PathSegment[] }[] = [];
@@ -342,7 +352,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   });
 
   // Our schema has the last word: what passes here is what the YAML would accept.
-  const check = (def: 'User' | 'Folder' | 'Group' | 'Admin' | 'Role', list: { item: object; path: PathSegment[] }[]) =>
+  const check = (def: 'User' | 'Folder' | 'Group' | 'Admin' | 'Role' | 'EventAction' | 'EventRule', list: { item: object; path: PathSegment[] }[]) =>
     list.forEach(({ item, path }) => {
       for (const e of validateBody(def, item)) ctx.errors.push({ path: formatPath(path) + (e.path ? `.${e.path}` : ''), message: e.message });
     });
@@ -351,6 +361,8 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   check('User', users.map((u) => ({ item: u.user, path: u.path })));
   check('Admin', admins.map((a) => ({ item: a.admin, path: a.path })));
   check('Role', roles.map((r) => ({ item: r.role, path: r.path })));
+  check('EventAction', eventActions.map((a, i) => ({ item: a, path: ['event_actions', i] })));
+  check('EventRule', eventRules.map((r, i) => ({ item: r, path: ['event_rules', i] })));
   if (ctx.errors.length) throw new MigrationError(ctx.errors);
   return {
     users: users.map((u) => u.user),
@@ -359,10 +371,64 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     admins: admins.map((a) => a.admin),
     roles: roles.map((r) => r.role),
     ip_lists: ipLists,
+    event_actions: eventActions,
+    event_rules: eventRules,
     warnings: ctx.warnings,
     skipped,
     state,
   };
+}
+
+/**
+ * SFTPGo's event actions as config entries: only the options block of the action's type, its
+ * secret opened. A type this server does not run, or one it would refuse (a command not enabled),
+ * is left out with a warning; a secret that does not open leaves it out with its reason.
+ */
+function eventActionsOf(list: unknown, ctx: Ctx, skipped: FieldError[], opts: ImportOptions): EventAction[] {
+  const out: EventAction[] = [];
+  (Array.isArray(list) ? list : []).forEach((a: Record<string, unknown>, i: number) => {
+    const path: PathSegment[] = ['event_actions', i];
+    const name = String(a?.name ?? '');
+    const options = a?.options && typeof a.options === 'object' ? (a.options as Record<string, unknown>) : {};
+    const fs = options.fs_config as Record<string, unknown> | undefined;
+    // SFTPGo sends an empty compress block with every filesystem action.
+    const fsConfig = fs && typeof fs === 'object' && isEmpty(fs.compress) ? (({ compress: _c, ...rest }) => rest)(fs) : fs;
+    const pruned = pruneActionOptions({ name, type: Number(a?.type), ...(typeof a?.description === 'string' ? { description: a.description } : {}), options: { ...options, ...(fsConfig ? { fs_config: fsConfig } : {}) } } as EventAction);
+    const mapped = mapRecord(ctx, skipped, `event action "${name}"`, () => mapBySchema(pruned, DEFS.EventAction!, path, ctx) as EventAction | undefined);
+    if (!mapped) return;
+    const cmd = mapped.options?.cmd_config?.cmd;
+    const problems = eventActionProblems(mapped, { enabledCommands: opts.enabledCommands ?? (cmd ? [cmd] : []) });
+    if (problems.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): ${formatPath(problems[0]!.path)}: ${problems[0]!.message}, not imported`);
+    out.push(mapped);
+  });
+  return out;
+}
+
+/**
+ * SFTPGo's event rules as config entries: each action reference reduced to its name, order and
+ * relation options. A reference to an action left out is dropped with a warning; a rule this server
+ * would refuse then (a trigger it does not run, no action left) is left out with a warning.
+ */
+function eventRulesOf(list: unknown, ctx: Ctx, actions: ReadonlySet<string>): EventRule[] {
+  const out: EventRule[] = [];
+  (Array.isArray(list) ? list : []).forEach((r: Record<string, unknown>, i: number) => {
+    const path: PathSegment[] = ['event_rules', i];
+    const name = String(r?.name ?? '');
+    const refs = (Array.isArray(r?.actions) ? r.actions : []).flatMap((x: Record<string, unknown>) => {
+      const ref = { name: String(x?.name ?? ''), ...(typeof x?.order === 'number' ? { order: x.order } : {}), ...(x?.relation_options ? { relation_options: x.relation_options } : {}) };
+      if (actions.has(ref.name)) return [ref];
+      ctx.warnings.push(`${formatPath(path)} (${name}): event action "${ref.name}" was not imported, dropped from the rule`);
+      return [];
+    });
+    const { actions: _a, ...rest } = r ?? {};
+    const mapped = mapBySchema({ ...rest, actions: refs }, DEFS.EventRule!, path, ctx) as EventRule | undefined;
+    if (!mapped) return;
+    if (!mapped.actions?.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): no action left, not imported`);
+    const problems = eventRuleProblems(mapped, (n) => actions.has(n));
+    if (problems.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): ${formatPath(problems[0]!.path)}: ${problems[0]!.message}, not imported`);
+    out.push(mapped);
+  });
+  return out;
 }
 
 /** SFTPGo's IP list entries as config entries; one it would refuse is dropped with a warning. */
@@ -465,6 +531,8 @@ export function toYaml(result: ImportResult): string {
   if (result.users.length) body.users = result.users;
   if (result.admins.length) body.admins = result.admins;
   if (result.ip_lists.length) body.ip_lists = result.ip_lists;
+  if (result.event_actions.length) body.event_actions = result.event_actions;
+  if (result.event_rules.length) body.event_rules = result.event_rules;
   const doc = new Document(body);
   const notes = [
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',

@@ -1,13 +1,13 @@
 // Turns a validated config into the desired state: one normalised spec per user, folder, group, admin and role,
-// and IP list entry, with password intents kept apart (clear passwords are hashed only when they changed).
+// IP list entry, event action and rule, with password intents kept apart (clear passwords are hashed only when they changed).
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import type { SecretBox } from '../config/sealed.ts';
-import type { AdminSpec, FolderSpec, GroupSpec, RoleSpec, UserSpec } from '../model.ts';
+import type { AdminSpec, EventActionSpec, EventRuleSpec, FolderSpec, GroupSpec, RoleSpec, UserSpec } from '../model.ts';
 import { ipListSpec, type IpListSpec } from '../core/ip-lists.ts';
 import { sortKeys } from '../store/canonical.ts';
 import { ipListKey } from '../store/store.ts';
-import { desiredAdmin, desiredUser, normaliseFolder, normaliseGroup, type Desired } from '../store/specs.ts';
+import { desiredAdmin, desiredUser, normaliseEventAction, normaliseEventRule, normaliseFolder, normaliseGroup, type Desired } from '../store/specs.ts';
 
 export interface DesiredState {
   users: Map<string, Desired<UserSpec>>;
@@ -17,6 +17,8 @@ export interface DesiredState {
   roles: Map<string, Desired<RoleSpec>>;
   /** IP list entries by store key (`<type>_<network>`). */
   ipLists: Map<string, IpListSpec>;
+  eventActions: Map<string, Desired<EventActionSpec>>;
+  eventRules: Map<string, Desired<EventRuleSpec>>;
   prune: boolean;
 }
 
@@ -40,6 +42,10 @@ export function desiredState(loaded: LoadedConfig, dataDir: string, secrets: Sec
     const spec = ipListSpec(e);
     ipLists.set(ipListKey(spec.type, spec.ipornet), spec);
   }
-  return { users, folders, groups, admins, roles, ipLists, prune: config.reconcile?.prune ?? false };
+  const eventActions = new Map<string, Desired<EventActionSpec>>();
+  for (const a of config.event_actions ?? []) eventActions.set(a.name, { spec: normaliseEventAction(a, ctx), password: { kind: 'none' } });
+  const eventRules = new Map<string, Desired<EventRuleSpec>>();
+  for (const r of config.event_rules ?? []) eventRules.set(r.name, { spec: normaliseEventRule(r), password: { kind: 'none' } });
+  return { users, folders, groups, admins, roles, ipLists, eventActions, eventRules, prune: config.reconcile?.prune ?? false };
 }
 

@@ -31,6 +31,8 @@ const KINDS: readonly { kind: ChangeKind; section: string; definition?: string }
   { kind: 'admin', section: 'admins', definition: 'Admin' },
   { kind: 'role', section: 'roles', definition: 'Role' },
   { kind: 'iplist', section: 'ip_lists' },
+  { kind: 'event_action', section: 'event_actions', definition: 'EventAction' },
+  { kind: 'event_rule', section: 'event_rules', definition: 'EventRule' },
 ];
 
 const VERB: Record<Action, string> = { create: 'add', update: 'change', delete: 'destroy' };

@@ -1,4 +1,4 @@
-// The plan: which roles, users, folders, groups and admins to create, update or delete so the store matches the
+// The plan: which roles, users, folders, groups, admins, IP list entries, event actions and rules to create, update or delete so the store matches the
 // config. Computing it only reads; `plan` prints it, `serve` and reload apply it.
 import { passwordDigest } from '../auth/passwords.ts';
 import { META_FIELDS, type Kind } from '../model.ts';
@@ -67,6 +67,12 @@ export async function computePlan(desired: DesiredState, store: ReadTx | undefin
   }
   changes.push(...roles.filter((c) => c.action === 'delete'));
   await diffIpLists(desired, store, changes);
+  // Event actions before the rules that run them; an action is deleted once no rule runs it.
+  const eventActions: Change[] = [];
+  await diffKind('event_action', desired.eventActions, store, digestKey, desired.prune, eventActions);
+  changes.push(...eventActions.filter((c) => c.action !== 'delete'));
+  await diffKind('event_rule', desired.eventRules, store, digestKey, desired.prune, changes);
+  changes.push(...eventActions.filter((c) => c.action === 'delete'));
   return { changes };
 }
 

@@ -64,6 +64,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
   actions.configure(loaded.config.common, store);
+  context.events.configure(loaded.config.common);
   const services: Service[] = [];
   try {
     for (const lazy of SERVICES) {
@@ -93,6 +94,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
         context.config = next.config;
         context.records = records;
         actions.configure(next.config.common);
+        context.events.configure(next.config.common);
         for (const s of services) await s.reload?.(next.config);
         log('info', 'reload_applied', { ...fields, ...result.summary });
         metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger });
@@ -136,6 +138,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
+      await context.events.drain();
       await journal.close();
       await usage.close();
       context.currentUsers.close();

@@ -24,15 +24,18 @@ export interface Dump {
   /** Epoch ms by `user:<name>` / `admin:<name>`; a record never logged in has no entry. Absent from older dumps. */
   last_logins: Record<string, number>;
   ip_lists: Record<string, unknown>;
+  /** Absent from dumps older than schema version 9. */
+  event_actions: Record<string, unknown>[];
+  event_rules: Record<string, unknown>[];
 }
 
 /**
- * The oldest dump this binary loads as is: versions 3 to 7 only added the bans, API keys, roles, groups and IP
- * lists collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3 to 9 only added the bans, API keys, roles, groups, IP
+ * lists and event actions and rules collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
-const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins'] as const;
+const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins', 'event_actions', 'event_rules'] as const;
 const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
@@ -53,6 +56,8 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     api_keys: {},
     last_logins: {},
     ip_lists: {},
+    event_actions: [],
+    event_rules: [],
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;
@@ -70,19 +75,19 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
  * Loads a dump; records with the same name are replaced, others are kept. One transaction. Records
  * are restored exactly as dumped (ids, times, hashes), so this is a restore, not a records-layer write.
  */
-export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; groups: number; admins: number; roles: number }> {
+export async function loadDump(store: Store, value: unknown): Promise<{ users: number; folders: number; groups: number; admins: number; roles: number; event_actions: number; event_rules: number }> {
   const dump = value as Partial<Dump>;
   if (!dump || typeof dump !== 'object' || dump.format !== DUMP_FORMAT)
     throw new AppError('invalid', `not a ${DUMP_FORMAT} file (for an SFTPGo backup use --from-sftpgo)`);
   const v = dump.schema_version;
   if (typeof v !== 'number' || v < OLDEST_LOADABLE_DUMP_VERSION || v > LATEST_SCHEMA_VERSION)
     throw new AppError('invalid', `the dump has schema version ${v}; this binary reads versions ${OLDEST_LOADABLE_DUMP_VERSION} to ${LATEST_SCHEMA_VERSION}`);
-  const nameKey = (c: CollectionName) => (c === 'folders' || c === 'groups' || c === 'roles' ? 'name' : 'username');
+  const nameKey = (c: CollectionName) => (c === 'users' || c === 'admins' ? 'username' : 'name');
   const lastLogins = dump.last_logins;
   if (lastLogins !== undefined && (typeof lastLogins !== 'object' || lastLogins === null || Object.values(lastLogins).some((v) => typeof v !== 'number')))
     throw new AppError('invalid', 'last_logins: must map "user:<name>" and "admin:<name>" to epoch milliseconds');
   return store.write(async (tx) => {
-    const counts = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
+    const counts = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0, event_actions: 0, event_rules: 0 };
     for (const c of RECORD_COLLECTIONS) {
       let maxId = ((await tx.get('meta', META.nextId(c.slice(0, -1)))) as number | undefined) ?? 0;
       for (const rec of dump[c] ?? []) {

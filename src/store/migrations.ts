@@ -134,6 +134,20 @@ const MIGRATIONS: Migration[] = [
       await dropCollection(tx, log, 'ip_lists');
     },
   },
+  {
+    version: 9,
+    description: "event actions and rules (SFTPGo's event manager: /api/v2/eventactions, /api/v2/eventrules)",
+    async up() {
+      // The collections start empty; reconcile and the API fill them.
+    },
+    async down(tx, log) {
+      await dropCollection(tx, log, 'event_rules');
+      await dropCollection(tx, log, 'event_actions');
+      const overrides: string[] = [];
+      for await (const [key, o] of tx.entries('overrides')) if (o.kind === 'event_action' || o.kind === 'event_rule') overrides.push(key);
+      for (const key of overrides) await tx.remove('overrides', key);
+    },
+  },
 ];
 
 /** Empties a collection a down migration gives up, saying how many records went. */

@@ -10,11 +10,11 @@ import { hashPassword, passwordDigest } from '../auth/passwords.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
-import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
+import type { AdminRecord, EventActionRecord, EventRuleRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
 import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
 
-export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
+export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles', event_action: 'event_actions', event_rule: 'event_rules' } as const satisfies Record<Kind, CollectionName>;
 
 /** A stored user, folder or admin, seen generically. */
 export type StoredRecord = Record<string, unknown> & {
@@ -144,8 +144,21 @@ export async function effectiveRole(tx: ReadTx, name: string): Promise<RoleRecor
   return stored && layer(stored, await getOverride(tx, 'role', name));
 }
 
+export async function effectiveEventAction(tx: ReadTx, name: string): Promise<EventActionRecord | undefined> {
+  const stored = await tx.get('event_actions', name);
+  return stored && layer(stored, await getOverride(tx, 'event_action', name));
+}
+
+export async function effectiveEventRule(tx: ReadTx, name: string): Promise<EventRuleRecord | undefined> {
+  const stored = await tx.get('event_rules', name);
+  return stored && layer(stored, await getOverride(tx, 'event_rule', name));
+}
+
 export function effectiveOf(tx: ReadTx, kind: Kind, name: string): Promise<StoredRecord | undefined> {
-  const fn = { user: effectiveUser, folder: effectiveFolder, group: effectiveGroup, admin: effectiveAdmin, role: effectiveRole }[kind];
+  const fn = {
+    user: effectiveUser, folder: effectiveFolder, group: effectiveGroup, admin: effectiveAdmin, role: effectiveRole,
+    event_action: effectiveEventAction, event_rule: effectiveEventRule,
+  }[kind];
   return fn(tx, name) as Promise<StoredRecord | undefined>;
 }
 
@@ -300,6 +313,7 @@ export class RecordsTx {
   async delete(kind: Kind, name: string): Promise<boolean> {
     if (!(await this.get(kind, name))) return false;
     if (kind === 'role') await this.#releaseRole(name);
+    if (kind === 'event_action') await this.#requireUnusedAction(name);
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
     else if (kind === 'admin') await this.#dropAdminState(name);
@@ -318,6 +332,16 @@ export class RecordsTx {
     for await (const [id, k] of this.tx.entries('api_keys')) if (k.admin === admin) ids.push(id);
     for (const id of ids) await this.tx.remove('api_keys', id);
     await this.tx.remove('meta', META.adminLastLogin(admin));
+  }
+
+  /** As SFTPGo: an event action a rule still runs cannot be removed. */
+  async #requireUnusedAction(action: string): Promise<void> {
+    const users: string[] = [];
+    for await (const [name, r] of this.tx.entries('event_rules')) {
+      const rule = layer(r, await getOverride(this.tx, 'event_rule', name));
+      if (rule.actions.some((a) => a.name === action)) users.push(name);
+    }
+    if (users.length) throw new AppError('invalid', `event action "${action}" is referenced by the event rules ${users.map((u) => `"${u}"`).join(', ')}: it cannot be removed`);
   }
 
   /**

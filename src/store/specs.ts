@@ -3,13 +3,14 @@
 // chosen backend's block, secrets in their stored form (file references absolute, literals
 // sealed), keys sorted; and its password as an intent, hashed later only when it changed.
 import { resolve } from 'node:path';
-import type { Admin, Filesystem, Folder, Group, User } from '../config/schema-types.ts';
+import type { Admin, EventAction, EventRule, Filesystem, Folder, Group, User } from '../config/schema-types.ts';
 import type { SecretBox } from '../config/sealed.ts';
 import { definition, resolveSecret, storedSecrets, type Secret } from '../config/secrets.ts';
 import { isPasswordHash } from '../auth/passwords.ts';
-import { META_FIELDS, providerName, type AdminSpec, type FolderSpec, type GroupSpec, type UserSpec } from '../model.ts';
+import { META_FIELDS, providerName, pruneActionOptions, type AdminSpec, type EventActionSpec, type EventRuleSpec, type FolderSpec, type GroupSpec, type UserSpec } from '../model.ts';
 import { sortKeys } from './canonical.ts';
 import { oneShot } from '../lib/jit.ts';
+
 
 /** What the config says about a password, before any hashing. */
 export type PasswordIntent =
@@ -83,6 +84,24 @@ export function normaliseGroup(g: Group, ctx: SecretsContext): GroupSpec {
     else settings.filesystem = storedSecrets(fs, definition('Filesystem'), ctx);
   }
   return sortKeys({ ...rest, ...(settings ? { user_settings: settings } : {}) }) as GroupSpec;
+}
+
+/**
+ * An event action as stored: only the options block its type reads, its HTTP password in stored
+ * form (a file reference absolute, a literal sealed).
+ */
+export function normaliseEventAction(a: EventAction, ctx: SecretsContext): EventActionSpec {
+  return sortKeys(storedSecrets(pruneActionOptions(a), definition('EventAction'), ctx)) as EventActionSpec;
+}
+
+/** An event rule as stored: status 1 unless disabled, conditions without empty lists. */
+export function normaliseEventRule(r: EventRule): EventRuleSpec {
+  const conditions = pruneUnset(r.conditions) as EventRule['conditions'];
+  const actions = r.actions.map((a) => {
+    const options = pruneUnset(a.relation_options) as EventRule['actions'][number]['relation_options'];
+    return { name: a.name, ...(a.order !== undefined ? { order: a.order } : {}), ...(options ? { relation_options: options } : {}) };
+  });
+  return sortKeys({ ...r, status: r.status ?? 1, ...(conditions ? { conditions } : { conditions: undefined }), actions }) as EventRuleSpec;
 }
 
 /** A copy without values that mean "not set", or undefined when nothing is left. */

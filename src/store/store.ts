@@ -2,7 +2,7 @@
 // transactions and change notifications, so that a network store (PostgreSQL) can implement it as
 // well as the embedded one (LMDB, lmdb.ts). Nothing outside src/store/ may depend on a driver.
 import type { SecretBox } from '../config/sealed.ts';
-import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, UserRecord } from '../model.ts';
+import type { AdminRecord, EventActionRecord, EventRuleRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, UserRecord } from '../model.ts';
 
 export interface Override {
   kind: Kind;
@@ -78,6 +78,8 @@ export interface Collections {
   roles: RoleRecord;
   /** Key: `<type>_<ipornet>` (SFTPGo's). */
   ip_lists: IpListRecord;
+  event_actions: EventActionRecord;
+  event_rules: EventRuleRecord;
 }
 export type CollectionName = keyof Collections;
 

@@ -149,12 +149,12 @@ describe('importSftpgoDump', () => {
 
   test('records of collections not supported yet get one warning each', () => {
     const d = clone();
-    d.event_rules = [{ name: 'notify' }, { name: 'archive' }];
+    d.shares = [{ id: 'a1' }, { id: 'b2' }];
     d.configs = { smtp: { host: 'mail' }, sftpd: {} };
     const out = importSftpgoDump(d);
     expect(out.warnings).toEqual(expect.arrayContaining([
-      'event_rules[0] (notify): event rules are not supported yet, not imported',
-      'event_rules[1] (archive): event rules are not supported yet, not imported',
+      'shares[0] (a1): shares are not supported yet, not imported',
+      'shares[1] (b2): shares are not supported yet, not imported',
       "configs (smtp): SFTPGo's stored configurations are not supported yet, not imported",
     ]));
   });

@@ -1,0 +1,177 @@
+// Event actions and rules as SFTPGo models them (type and trigger numbers, relation options), and
+// the checks the schema cannot express: which types and triggers this server runs, the options
+// block each type needs, the action references and ordering rules of a rule. One set of checks for
+// the YAML (config/semantic.ts), API bodies and imports. Pure: no I/O.
+import { isAbsolute } from 'node:path';
+import type { EventAction, EventRule } from '../../config/schema-types.ts';
+import type { PathSegment } from '../../config/schema-errors.ts';
+import { patternError } from '../patterns.ts';
+import { EVENT_ACTION_BLOCK } from '../../model.ts';
+
+export type { EventAction, EventRule };
+export type RuleAction = EventRule['actions'][number];
+
+export const ACTION_HTTP = 1;
+export const ACTION_COMMAND = 2;
+export const ACTION_FILESYSTEM = 9;
+export const TRIGGER_FS = 1;
+export const TRIGGER_ON_DEMAND = 6;
+
+export const FS_RENAME = 1;
+export const FS_DELETE = 2;
+export const FS_MKDIRS = 3;
+export const FS_EXIST = 4;
+export const FS_COMPRESS = 5;
+export const FS_COPY = 6;
+
+/** SFTPGo's action types this server does not run yet, by number. */
+const UNSUPPORTED_ACTIONS: Record<number, string> = {
+  3: 'email', 4: 'backup', 5: 'user quota reset', 6: 'folder quota reset', 7: 'transfer quota reset', 8: 'data retention check',
+  11: 'password expiration check', 12: 'user expiration check', 13: 'Identity Provider account check', 14: 'user inactivity check', 15: 'log rotation',
+};
+
+const UNSUPPORTED_TRIGGERS: Record<number, string> = { 2: 'provider event', 3: 'schedule', 4: 'IP blocked', 5: 'certificate renewal', 7: 'Identity Provider login' };
+
+/** Which options block each supported type reads. */
+const BLOCK_OF = EVENT_ACTION_BLOCK;
+
+const SYNC_EVENTS: ReadonlySet<string> = new Set(['upload', 'pre-upload', 'pre-download', 'pre-delete']);
+const PRE_EVENTS: ReadonlySet<string> = new Set(['pre-upload', 'pre-download', 'pre-delete']);
+
+export interface EventProblem {
+  /** Relative to the action or rule. */
+  path: PathSegment[];
+  message: string;
+}
+
+export interface ActionCheckOptions {
+  /** common.event_manager.enabled_commands: the programs command actions may run. */
+  enabledCommands: readonly string[];
+}
+
+export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): EventProblem[] {
+  const out: EventProblem[] = [];
+  const add = (path: PathSegment[], message: string) => out.push({ path, message });
+  const unsupported = UNSUPPORTED_ACTIONS[a.type];
+  if (unsupported) return [{ path: ['type'], message: `not supported yet: ${unsupported} actions (type ${a.type}); types 1 (HTTP), 2 (command) and 9 (filesystem) are` }];
+  const block = BLOCK_OF[a.type as keyof typeof BLOCK_OF];
+  if (!block) return [{ path: ['type'], message: `unknown action type ${a.type}` }];
+  for (const k of Object.keys(a.options ?? {}))
+    if (k !== block) add(['options', k], `applies to type ${Object.entries(BLOCK_OF).find(([, b]) => b === k)?.[0]} actions only; this one is type ${a.type}`);
+  if (!a.options?.[block]) return [...out, { path: ['options', block], message: `required for a type ${a.type} action` }];
+  const password = a.type === ACTION_HTTP ? a.options.http_config?.password : undefined;
+  if (typeof password === 'object' && 'generate' in password)
+    add(['options', 'http_config', 'password'], 'a password for another server cannot be generated: give it, or read it with env or file');
+  if (a.type === ACTION_COMMAND) {
+    const cmd = a.options.cmd_config!.cmd;
+    if (!isAbsolute(cmd)) add(['options', 'cmd_config', 'cmd'], 'must be an absolute path');
+    else if (!opts.enabledCommands.includes(cmd)) add(['options', 'cmd_config', 'cmd'], `command "${cmd}" is not allowed: list it in common.event_manager.enabled_commands`);
+  }
+  if (a.type === ACTION_FILESYSTEM) {
+    const fs = a.options.fs_config!;
+    const at = (k: string): PathSegment[] => ['options', 'fs_config', k];
+    const need = (k: 'renames' | 'deletes' | 'mkdirs' | 'exist' | 'copy', what: string) => {
+      if (!fs[k]?.length) add(at(k), `at least one ${what} is required for fs_config type ${fs.type}`);
+    };
+    switch (fs.type) {
+      case FS_RENAME:
+        need('renames', 'rename');
+        (fs.renames ?? []).forEach((r, i) => r.key === r.value && add([...at('renames'), i], `renaming "${r.key}" to itself`));
+        break;
+      case FS_DELETE:
+        need('deletes', 'path to delete');
+        break;
+      case FS_MKDIRS:
+        need('mkdirs', 'directory');
+        break;
+      case FS_EXIST:
+        need('exist', 'path');
+        break;
+      case FS_COMPRESS:
+        add(at('type'), 'not supported yet: compress actions (fs_config type 5)');
+        break;
+      case FS_COPY:
+        need('copy', 'copy');
+        (fs.copy ?? []).forEach((c, i) => c.key === c.value && add([...at('copy'), i], `copying "${c.key}" onto itself`));
+        break;
+    }
+    for (const k of ['renames', 'deletes', 'mkdirs', 'exist', 'copy'] as const) {
+      const wanted = { renames: FS_RENAME, deletes: FS_DELETE, mkdirs: FS_MKDIRS, exist: FS_EXIST, copy: FS_COPY }[k];
+      if (fs[k]?.length && fs.type !== wanted) add(at(k), `applies to fs_config type ${wanted} only; this one is type ${fs.type}`);
+    }
+  }
+  return out;
+}
+
+/** The rule's actions in run order: by `order`, list order among equals (and when it is left out). */
+export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
+  return rule.actions
+    .map((a, i) => ({ a, key: a.order ?? i + 1, i }))
+    .sort((x, y) => x.key - y.key || x.i - y.i)
+    .map((x) => x.a);
+}
+
+/**
+ * What is wrong with a rule; `actionExists` tells whether an action name resolves (the YAML's
+ * declared actions, or the store's for an API body).
+ */
+export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean): EventProblem[] {
+  const out: EventProblem[] = [];
+  const add = (path: PathSegment[], message: string) => out.push({ path, message });
+  const unsupported = UNSUPPORTED_TRIGGERS[r.trigger];
+  if (unsupported) return [{ path: ['trigger'], message: `not supported yet: ${unsupported} rules (trigger ${r.trigger}); triggers 1 (filesystem events) and 6 (on demand) are` }];
+  if (r.trigger !== TRIGGER_FS && r.trigger !== TRIGGER_ON_DEMAND) return [{ path: ['trigger'], message: `unknown trigger ${r.trigger}` }];
+  const c = r.conditions;
+  const o = c?.options;
+  const fsEvents = c?.fs_events ?? [];
+  if (r.trigger === TRIGGER_FS && fsEvents.length === 0) add(['conditions', 'fs_events'], 'at least one filesystem event is required for a trigger 1 rule');
+  if (r.trigger === TRIGGER_ON_DEMAND) {
+    const fsOnly: [PathSegment[], unknown][] = [
+      [['conditions', 'fs_events'], c?.fs_events?.length],
+      [['conditions', 'options', 'fs_paths'], o?.fs_paths?.length],
+      [['conditions', 'options', 'protocols'], o?.protocols?.length],
+      [['conditions', 'options', 'min_size'], o?.min_size],
+      [['conditions', 'options', 'max_size'], o?.max_size],
+      [['conditions', 'options', 'event_statuses'], o?.event_statuses?.length],
+    ];
+    for (const [path, set] of fsOnly) if (set) add(path, 'applies to filesystem rules (trigger 1) only');
+  }
+  for (const list of ['names', 'group_names', 'role_names', 'fs_paths'] as const)
+    (o?.[list] ?? []).forEach((p, i) => {
+      const why = patternError(p.pattern.replace(/\*\*+/g, '*'));
+      if (why) add(['conditions', 'options', list, i, 'pattern'], why);
+    });
+  if (o?.min_size && o.max_size && o.max_size <= o.min_size) add(['conditions', 'options', 'max_size'], `must be greater than min_size (${o.min_size})`);
+
+  const names = new Set<string>();
+  const orders = new Set<number>();
+  let failureActions = 0;
+  let hasSync = false;
+  r.actions.forEach((a, i) => {
+    const at: PathSegment[] = ['actions', i];
+    if (names.has(a.name)) add([...at, 'name'], `duplicate action "${a.name}"`);
+    names.add(a.name);
+    if (!actionExists(a.name)) add([...at, 'name'], `event action "${a.name}" does not exist`);
+    if (a.order !== undefined) {
+      if (orders.has(a.order)) add([...at, 'order'], `duplicate order ${a.order}`);
+      orders.add(a.order);
+    }
+    const ro = a.relation_options;
+    if (ro?.is_failure_action) failureActions++;
+    if (ro?.execute_sync) {
+      hasSync = true;
+      if (ro.is_failure_action) add([...at, 'relation_options', 'execute_sync'], 'a failure action cannot run synchronously');
+      else if (r.trigger !== TRIGGER_FS) add([...at, 'relation_options', 'execute_sync'], 'synchronous actions run on filesystem events (trigger 1) only');
+      else {
+        const other = fsEvents.find((e) => !SYNC_EVENTS.has(e));
+        if (other) add([...at, 'relation_options', 'execute_sync'], `synchronous actions run only on upload and pre-* events, and this rule also fires on "${other}"`);
+      }
+    }
+  });
+  if (r.actions.length > 0 && failureActions === r.actions.length) add(['actions'], 'at least one action must not be a failure action');
+  if (r.trigger === TRIGGER_FS && !hasSync) {
+    const pre = fsEvents.find((e) => PRE_EVENTS.has(e));
+    if (pre) add(['actions'], `the event "${pre}" needs at least one synchronous action (relation_options.execute_sync)`);
+  }
+  return out;
+}

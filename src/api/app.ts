@@ -123,8 +123,10 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
   if (route.auth === 'user') {
     const auth = await authenticateUser(ctx, { passwordChange: route.passwordChange === true });
     if (!auth.ok) return auth.response;
+    // As SFTPGo: a user API key reaches files, not the account (logout, password, profile, TOTP).
+    if (route.noApiKey && auth.apiKeyId) return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.user = auth.user;
-    ctx.userClaims = auth.claims;
+    if (auth.claims) ctx.userClaims = auth.claims;
     if (route.session) {
       // Closing the connection from outside (admin API, shutdown) aborts its transfers and its
       // signal, which ends whatever the handler is streaming.

@@ -59,7 +59,7 @@ const API_SCHEMAS: Json = {
   },
   UserProfile: {
     type: 'object',
-    description: "A user's own profile. `additional_emails` and `tls_certs` (SFTPGo) are accepted only empty, `allow_api_key_auth` only false.",
+    description: "A user's own profile. `additional_emails` and `tls_certs` (SFTPGo) are accepted only empty.",
     properties: { email: { type: 'string' }, description: { type: 'string' }, allow_api_key_auth: { type: 'boolean' }, public_keys: { type: 'array', items: { type: 'string' } } },
   },
   TOTPConfig: { type: 'object', properties: { name: { type: 'string' }, issuer: { type: 'string' }, algo: { type: 'string' } } },
@@ -105,13 +105,14 @@ const API_SCHEMAS: Json = {
     properties: {
       id: { type: 'string' },
       name: { type: 'string' },
-      scope: { type: 'integer', enum: [1, 2], description: '1: an admin key; 2 (a user key) is refused here: there is no user API' },
+      scope: { type: 'integer', enum: [1, 2], description: '1: an admin key (admin API); 2: a user key (user API, for a user with filters.allow_api_key_auth)' },
       created_at: { type: 'integer', description: 'epoch milliseconds' },
       updated_at: { type: 'integer', description: 'epoch milliseconds' },
       last_use_at: { type: 'integer', description: 'epoch milliseconds, updated at most once a minute; absent: never used' },
       expires_at: { type: 'integer', description: 'epoch milliseconds; absent or 0: never' },
       description: { type: 'string' },
       admin: { type: 'string', description: 'The admin the key impersonates; absent: the admin named after the key, <id>.<key>.<admin>' },
+      user: { type: 'string', description: 'Scope 2: the user the key impersonates; absent: the user named after the key, <id>.<key>.<user>' },
     },
   },
   APIKeyCreated: {

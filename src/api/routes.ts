@@ -53,7 +53,7 @@ export interface Route {
    * parameter, and what to answer when that user is out of the admin's role.
    */
   actsOn?(ctx: ApiContext): { username: string; notFound: string } | undefined;
-  /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
+  /** Refused (403) to an admin or user authenticated by an API key, as SFTPGo refuses it key management (and users their account routes). */
   noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
   accept?(body: Record<string, unknown>): Record<string, unknown>;

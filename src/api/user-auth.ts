@@ -1,7 +1,8 @@
 // User authentication for `/api/v2/user/*`, as SFTPGo does it: HTTP Basic (plus the TOTP code in
 // `X-SFTPGO-OTP` when the user has TOTP for HTTP) only on GET /api/v2/user/token, which runs the
 // login gate with protocol HTTP and hands out a short-lived HS256 JWT for the `APIUser` audience;
-// `Authorization: Bearer <jwt>` on every other call. User and admin tokens have different
+// `Authorization: Bearer <jwt>` (or a user API key, scope 2, in X-SFTPGO-API-KEY for a user that
+// allows it) on every other call. User and admin tokens have different
 // audiences, so neither opens the other's routes. A token is bound to the address it was issued to
 // and dies at logout (the server context's revoked tokens).
 //
@@ -18,7 +19,8 @@ import type { Session } from '../core/session.ts';
 import type { UserRecord } from '../model.ts';
 import { userWithGroups } from '../store/groups.ts';
 import type { ApiContext } from './app.ts';
-import { DEFAULT_TOKEN_VALIDITY } from './auth.ts';
+import { DEFAULT_TOKEN_VALIDITY, keyMatches, splitKey } from './auth.ts';
+import { touchApiKey } from './api-keys.ts';
 import { signJwt, verifyJwt, type Claims } from './jwt.ts';
 import { errorResponse } from './respond.ts';
 import { parseBasic } from '../lib/basic-auth.ts';
@@ -93,7 +95,8 @@ function clientVersion(ctx: ApiContext): { clientVersion?: string } {
   return ua ? { clientVersion: ua } : {};
 }
 
-export type UserAuth = { ok: true; user: UserRecord; claims: Claims } | { ok: false; response: Response };
+/** `claims` for a token; `apiKeyId` for a user API key (scope 2). */
+export type UserAuth = { ok: true; user: UserRecord; claims?: Claims; apiKeyId?: string } | { ok: false; response: Response };
 
 /**
  * The Bearer token of a user route: a valid user token from this address, not logged out, for a
@@ -103,8 +106,10 @@ export type UserAuth = { ok: true; user: UserRecord; claims: Claims } | { ok: fa
  */
 export async function authenticateUser(ctx: ApiContext, opts: { passwordChange?: boolean } = {}): Promise<UserAuth> {
   const { runtime, ip } = ctx;
+  const apiKey = ctx.c.req.header('x-sftpgo-api-key');
+  if (apiKey) return apiKeyUser(ctx, apiKey);
   const m = /^Bearer\s+(.+)$/i.exec(ctx.c.req.header('authorization') ?? '');
-  if (!m) return { ok: false, response: unauthorized(ctx, 'authentication required: Bearer token') };
+  if (!m) return { ok: false, response: unauthorized(ctx, 'authentication required: Bearer token or X-SFTPGO-API-KEY') };
   const claims = verifyJwt(m[1]!.trim(), ctx.jwtKey, USER_AUDIENCE);
   const attempt = { protocol: 'HTTP' as const, ip, username: claims?.sub ?? '', method: 'token' };
   if (!claims || claims.ip !== ip) {
@@ -114,11 +119,45 @@ export async function authenticateUser(ctx: ApiContext, opts: { passwordChange?:
   if (runtime.revokedTokens.has(claims.jti)) return { ok: false, response: errorResponse(ctx.c, 401, 'your token is no longer valid') };
   const user = await userWithGroups(runtime.store, claims.sub);
   if (!user) return { ok: false, response: errorResponse(ctx.c, 404, 'unable to retrieve your user') };
-  const refused = runtime.gate.steps.filters(user, { protocol: 'HTTP', ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
-  if (refused) return { ok: false, response: errorResponse(ctx.c, 403, `login not allowed: ${refused}`) };
+  const refused = stillAllowed(ctx, user);
+  if (refused) return { ok: false, response: refused };
   if (claims[MUST_CHANGE_PASSWORD] === true && !opts.passwordChange)
     return { ok: false, response: errorResponse(ctx.c, 403, 'Password change required. Please set a new password to continue to use your account') };
   return { ok: true, user, claims };
+}
+
+/** The checks a login made that must still hold on every request: the user's filters, its status and expiry. */
+function stillAllowed(ctx: ApiContext, user: UserRecord): Response | undefined {
+  const refused = ctx.runtime.gate.steps.filters(user, { protocol: 'HTTP', ip: ctx.ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
+  return refused ? errorResponse(ctx.c, 403, `login not allowed: ${refused}`) : undefined;
+}
+
+/**
+ * A user API key (`/api/v2/apikeys` scope 2) in X-SFTPGO-API-KEY, as SFTPGo sends it: `<id>.<key>`,
+ * or `<id>.<key>.<user>` for a key bound to no user. The user must allow API key authentication
+ * (`filters.allow_api_key_auth`); an admin-scope key is 403 here, as a user key is on admin routes.
+ */
+async function apiKeyUser(ctx: ApiContext, presented: string): Promise<UserAuth> {
+  const { runtime, ip } = ctx;
+  const parts = splitKey(presented);
+  const rec = parts.length >= 2 ? await runtime.store.get('api_keys', parts[0]!) : undefined;
+  const username = rec?.user || parts[2] || '';
+  const refuse = (reason: string, status: 401 | 403 = 401, error = 'invalid API key'): UserAuth => {
+    runtime.gate.refuse({ protocol: 'HTTP', ip, username, method: 'api_key' }, reason, { hooks: false });
+    return { ok: false, response: errorResponse(ctx.c, status, error) };
+  };
+  if (!rec) return refuse('invalid_api_key');
+  if (rec.scope !== 2) return refuse('invalid_api_key_scope', 403, 'the provided api key is invalid for this request');
+  if (rec.expires_at && rec.expires_at > 0 && rec.expires_at < Date.now()) return refuse('api_key_expired');
+  if (!(await keyMatches(parts[1]!, rec.key, ctx.verifiedKeys))) return refuse('invalid_api_key');
+  if (!username) return refuse('no_user_for_api_key');
+  const user = await userWithGroups(runtime.store, username);
+  if (!user) return refuse('user_not_found');
+  if (user.filters?.allow_api_key_auth !== true) return refuse('api_key_auth_disabled');
+  const refused = stillAllowed(ctx, user);
+  if (refused) return { ok: false, response: refused };
+  void touchApiKey(runtime.store, rec.id).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: rec.id, error: err.message }));
+  return { ok: true, user, apiKeyId: rec.id };
 }
 
 /** GET /api/v2/user/logout: the token stops working now rather than at its expiry. */

@@ -9,12 +9,11 @@ import { KINDS, render, update } from './resources.ts';
 import { acceptBody } from './shapes.ts';
 import { validateBody } from '../config/validate.ts';
 
-/** SFTPGo's profile fields this server has; the others it defines are accepted only empty. */
+/** SFTPGo's profile fields this server has; the others it defines (additional_emails, tls_certs) are accepted only empty. */
 interface Profile {
   email: string;
   description: string;
-  /** Always false: users have no API keys here. */
-  allow_api_key_auth: false;
+  allow_api_key_auth: boolean;
   public_keys: string[];
 }
 
@@ -27,7 +26,7 @@ export async function getProfile(ctx: ApiContext): Promise<Response> {
   const profile: Profile = {
     email: user.email ?? '',
     description: user.description ?? '',
-    allow_api_key_auth: false,
+    allow_api_key_auth: user.filters?.allow_api_key_auth === true,
     public_keys: user.public_keys ?? [],
   };
   return ctx.c.json(profile);
@@ -49,8 +48,7 @@ function readProfile(body: Record<string, unknown>): Partial<Profile> {
   }
   if (body.allow_api_key_auth !== undefined) {
     if (typeof body.allow_api_key_auth !== 'boolean') throw new AppError('invalid', 'allow_api_key_auth: must be a boolean');
-    // Users have no API keys here (filters.allow_api_key_auth accepts only false).
-    if (body.allow_api_key_auth) throw new AppError('invalid', 'allow_api_key_auth: user API keys are not supported by this server');
+    out.allow_api_key_auth = body.allow_api_key_auth;
   }
   if (body.public_keys !== undefined && body.public_keys !== null) {
     if (!Array.isArray(body.public_keys) || body.public_keys.some((k) => typeof k !== 'string')) throw new AppError('invalid', 'public_keys: must be a list of strings');
@@ -73,6 +71,10 @@ export async function updateProfile(ctx: ApiContext): Promise<Response> {
   if (profile.email !== undefined) change.email = profile.email;
   if (profile.description !== undefined) change.description = profile.description;
   if (profile.public_keys !== undefined) change.public_keys = profile.public_keys;
+  if (profile.allow_api_key_auth !== undefined) {
+    const { allow_api_key_auth: _was, ...filters } = (await ownRecord(ctx))?.filters ?? {};
+    change.filters = profile.allow_api_key_auth ? { ...filters, allow_api_key_auth: true } : filters;
+  }
   if (Object.keys(change).length > 0) {
     await editOwnRecord(ctx, change);
     ctx.runtime.log('info', 'user_profile_updated', { username, ip: ctx.ip, fields: Object.keys(change) });
@@ -85,9 +87,14 @@ export async function updateProfile(ctx: ApiContext): Promise<Response> {
  * rule), so the change is laid over the record as an admin's GET shows it and sent back the way an
  * admin's PUT would be: secrets stay redacted (kept), the password is kept unless changed.
  */
+/** The user's own record as an admin's GET shows it (SFTPGo's shape). */
+export async function ownRecord(ctx: ApiContext): Promise<(Record<string, unknown> & { filters?: Record<string, unknown> }) | undefined> {
+  return render(ctx.runtime, KINDS.users, ctx.user!.username);
+}
+
 export async function editOwnRecord(ctx: ApiContext, change: Record<string, unknown>): Promise<void> {
   const username = ctx.user!.username;
-  const current = await render(ctx.runtime, KINDS.users, username);
+  const current = await ownRecord(ctx);
   if (!current) throw new AppError('not_found', `user "${username}" not found`);
   const merged: Record<string, unknown> = { ...current, ...change };
   // The user's own new password answers an admin's request for one (it would otherwise stand, as

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { base32Decode, base32Encode, matchingStep } from '../auth/totp.ts';
 import { AppError } from '../errors.ts';
 import type { ApiContext } from './app.ts';
-import { KINDS, render } from './resources.ts';
-import { editOwnRecord } from './user-profile.ts';
+import { editOwnRecord, ownRecord } from './user-profile.ts';
 
 const CONFIG_NAME = 'Default';
 const ISSUER = 'SFTPGo';
@@ -72,7 +71,5 @@ export async function totpSave(ctx: ApiContext): Promise<Response> {
 }
 
 async function ownFilters(ctx: ApiContext): Promise<Record<string, unknown>> {
-  const current = await render(ctx.runtime, KINDS.users, ctx.user!.username);
-  const filters = current?.filters;
-  return filters && typeof filters === 'object' ? (filters as Record<string, unknown>) : {};
+  return (await ownRecord(ctx))?.filters ?? {};
 }

@@ -340,7 +340,7 @@ describe('profile and password', () => {
     expect((await api('PUT', '/api/v2/user/profile', { body: { email: 'ann@example.org', description: 'me', public_keys: [key] } })).status).toBe(200);
     expect((await api('GET', '/api/v2/user/profile')).json).toMatchObject({ email: 'ann@example.org', description: 'me', public_keys: [key] });
     expect((await api('PUT', '/api/v2/user/profile', { body: { public_keys: ['not a key'] } })).status).toBe(400);
-    expect((await api('PUT', '/api/v2/user/profile', { body: { allow_api_key_auth: true } })).status).toBe(400);
+    expect((await api('PUT', '/api/v2/user/profile', { body: { additional_emails: ['x@example.com'] } })).status).toBe(400);
   });
 
   test('a user who must change its password gets a token for changepwd only', async () => {

@@ -148,3 +148,37 @@ describe('TOTP self-service', () => {
     expect((await call(api, 'POST', '/api/v2/user/totp/save', { token: t, body: { enabled: true, config_name: 'Other', protocols: ['HTTP'] } })).status).toBe(400);
   });
 });
+
+describe('user API keys (scope 2)', () => {
+  test('work on file routes once the user allows them, never on account routes', async () => {
+    const admin = await token(api, 'root', ADMIN_PASSWORD);
+    const made = await call(api, 'POST', '/api/v2/apikeys', { token: admin, body: { name: 'bob-cli', scope: 2, user: 'bob' } });
+    expect(made.status).toBe(201);
+    const key: string = made.json.key;
+    const asKey = (method: string, path: string) => fetch(api.url(path), { method, headers: { 'x-sftpgo-api-key': key } });
+    expect((await asKey('GET', '/api/v2/user/dirs')).status).toBe(401);
+    expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.reason === 'api_key_auth_disabled')).username).toBe('bob');
+    const t = (await userToken('bob')).json.access_token;
+    expect((await call(api, 'PUT', '/api/v2/user/profile', { token: t, body: { allow_api_key_auth: true } })).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/user/profile', { token: t })).json.allow_api_key_auth).toBe(true);
+    const dirs = await asKey('GET', '/api/v2/user/dirs');
+    expect(dirs.status).toBe(200);
+    expect(Array.isArray(await dirs.json())).toBe(true);
+    expect((await asKey('GET', '/api/v2/user/profile')).status).toBe(403);
+    expect((await asKey('GET', '/api/v2/user/logout')).status).toBe(403);
+    // A user key is not an admin key, and a wrong secret is a failed login.
+    expect((await asKey('GET', '/api/v2/users')).status).toBe(403);
+    const wrong = await fetch(api.url('/api/v2/user/dirs'), { headers: { 'x-sftpgo-api-key': `${key.split('.')[0]}.nope` } });
+    expect(wrong.status).toBe(401);
+    // Turning it off again stops the key at once.
+    expect((await call(api, 'PUT', '/api/v2/user/profile', { token: t, body: { allow_api_key_auth: false } })).status).toBe(200);
+    expect((await asKey('GET', '/api/v2/user/dirs')).status).toBe(401);
+  });
+
+  test('an admin-scope key is refused on user routes', async () => {
+    const admin = await token(api, 'root', ADMIN_PASSWORD);
+    const made = await call(api, 'POST', '/api/v2/apikeys', { token: admin, body: { name: 'root-key', scope: 1, admin: 'root' } });
+    const r = await fetch(api.url('/api/v2/user/dirs'), { headers: { 'x-sftpgo-api-key': made.json.key } });
+    expect(r.status).toBe(403);
+  });
+});

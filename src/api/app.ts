@@ -140,6 +140,12 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
       } finally {
         if (!res) void opened.session.close();
       }
+      // HEAD: Hono answers GET's headers and drops the body unread; release it and the session now.
+      if (c.req.method === 'HEAD') {
+        await res.body?.cancel().catch(() => undefined);
+        void opened.session.close();
+        return res;
+      }
       return closeAfter(res, () => void opened.session.close());
     }
   }

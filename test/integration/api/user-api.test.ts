@@ -36,6 +36,8 @@ httpd:
   bindings: [{ address: 127.0.0.1, port: ${port} }]
 data_provider:
   password_hashing: { bcrypt_options: { cost: 4 } }
+admins:
+  - { username: root, password: "${PASSWORD}", permissions: ["*"] }
 folders:
   - name: vf
     mapped_path: ${folder}
@@ -90,6 +92,11 @@ afterAll(async () => {
 function url(path: string, query: Record<string, string> = {}): string {
   const q = new URLSearchParams(query).toString();
   return `http://127.0.0.1:${port}${path}${q ? `?${q}` : ''}`;
+}
+
+async function adminToken(): Promise<string> {
+  const res = await fetch(url('/api/v2/token'), { headers: { authorization: `Basic ${Buffer.from(`root:${PASSWORD}`).toString('base64')}` } });
+  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function userToken(user: string, password = PASSWORD): Promise<string> {
@@ -187,6 +194,21 @@ describe('downloads', () => {
     expect(inline.headers.get('content-disposition')).toMatch(/^inline/);
     expect(inline.headers.get('content-type')).toBe('text/plain');
     expect((await rx.waitFor((b) => b.action === 'download' && b.virtual_path === '/digits.txt')).protocol).toBe('HTTP');
+  });
+
+  test('HEAD answers the headers and leaves no session behind', async () => {
+    const head = await fetch(url('/api/v2/user/files', { path: '/digits.txt' }), { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('10');
+    // The download's transfer was released: no open transfer remains once the request is done.
+    const admin = await adminToken();
+    let open = -1;
+    for (let i = 0; i < 40 && open !== 0; i++) {
+      const conns = (await (await fetch(url('/api/v2/connections'), { headers: { authorization: `Bearer ${admin}` } })).json()) as { username: string }[];
+      open = conns.filter((c) => c.username === 'ann').length;
+      if (open !== 0) await Bun.sleep(25);
+    }
+    expect(open).toBe(0);
   });
 
   test('a directory, the root, a missing file: 400, 400, 404', async () => {

@@ -175,6 +175,16 @@ describe('user API keys (scope 2)', () => {
     expect((await asKey('GET', '/api/v2/user/dirs')).status).toBe(401);
   });
 
+  test("deleting a user deletes its keys", async () => {
+    const admin = await token(api, 'root', ADMIN_PASSWORD);
+    expect((await call(api, 'POST', '/api/v2/users', { token: admin, body: { username: 'temp', password: PASSWORD, permissions: { '/': ['*'] } } })).status).toBe(201);
+    const made = await call(api, 'POST', '/api/v2/apikeys', { token: admin, body: { name: 'temp-key', scope: 2, user: 'temp' } });
+    const id = made.headers.get('x-object-id');
+    expect((await call(api, 'GET', `/api/v2/apikeys/${id}`, { token: admin })).status).toBe(200);
+    expect((await call(api, 'DELETE', '/api/v2/users/temp', { token: admin })).status).toBe(200);
+    expect((await call(api, 'GET', `/api/v2/apikeys/${id}`, { token: admin })).status).toBe(404);
+  });
+
   test('an admin-scope key is refused on user routes', async () => {
     const admin = await token(api, 'root', ADMIN_PASSWORD);
     const made = await call(api, 'POST', '/api/v2/apikeys', { token: admin, body: { name: 'root-key', scope: 1, admin: 'root' } });

@@ -2,7 +2,8 @@
 // (user-auth.ts), the user's files (user-files.ts), profile and password (user-profile.ts).
 import type { Route } from './routes.ts';
 import { logoutUser, userToken } from './user-auth.ts';
-import { copyEntry, createDir, deleteDir, deleteFile, getFile, listDir, renameEntry, setMetadata, streamZip, uploadFiles, uploadRaw } from './user-files.ts';
+import { copyEntry, createDir, deleteDir, deleteFile, getFile, listDir, renameEntry, setMetadata, uploadFiles, uploadRaw } from './user-files.ts';
+import { streamZip } from './user-zip.ts';
 import { changePassword, getProfile, updateProfile } from './user-profile.ts';
 import { totpConfigs, totpGenerate, totpSave, totpValidate } from './user-totp.ts';
 import type { QueryParam } from './routes.ts';

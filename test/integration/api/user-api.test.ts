@@ -349,6 +349,8 @@ describe('streamzip', () => {
     expect(r.status).toBe(403);
     expect((await api('POST', '/api/v2/user/streamzip', { body: ['/a.txt', '/missing'] })).status).toBe(404);
     expect((await api('POST', '/api/v2/user/streamzip', { body: { not: 'a list' } })).status).toBe(400);
+    // JSON bodies of user routes stop at SFTPGo's 1 MiB.
+    expect((await api('POST', '/api/v2/user/streamzip', { body: Array.from({ length: 100_000 }, (_, i) => `/file-number-${i}`) })).status).toBe(413);
   });
 });
 

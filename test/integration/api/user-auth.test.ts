@@ -192,3 +192,16 @@ describe('user API keys (scope 2)', () => {
     expect(r.status).toBe(403);
   });
 });
+
+describe('OpenAPI', () => {
+  test('the served document lists the user routes with their methods and Bearer security', async () => {
+    const doc = (await call(api, 'GET', '/api/v2/openapi.json')).json;
+    expect(Object.keys(doc.paths['/api/v2/user/files']).sort()).toEqual(['delete', 'get', 'patch', 'post']);
+    expect(Object.keys(doc.paths['/api/v2/user/dirs']).sort()).toEqual(['delete', 'get', 'patch', 'post']);
+    for (const p of ['/api/v2/user/files/upload', '/api/v2/user/streamzip', '/api/v2/user/file-actions/copy', '/api/v2/user/file-actions/move', '/api/v2/user/totp/save'])
+      expect(doc.paths[p]?.post).toBeDefined();
+    expect(doc.paths['/api/v2/user/dirs'].get.security).toEqual([{ BearerAuth: [] }]);
+    expect(doc.paths['/api/v2/user/token'].get.security).toEqual([{ BasicAuth: [] }]);
+    expect(doc.components.schemas.DirEntry.properties.mode.type).toBe('integer');
+  });
+});

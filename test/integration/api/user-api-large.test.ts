@@ -4,7 +4,7 @@
 // max_sessions (429 over it), closed by the admin API mid-transfer.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -130,6 +130,29 @@ describe('200 MB through the user API', () => {
     }
     req.destroy();
     expect(sent).toBeLessThan(48 * 1024 * 1024);
+  }, 30_000);
+
+  test('a client that leaves mid-upload leaves nothing behind (atomic mode)', async () => {
+    const t = await token();
+    const req = httpRequest(url('/api/v2/user/files/upload', { path: '/cut.bin' }), { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-length': String(SIZE) } });
+    req.on('error', () => undefined);
+    const block = Buffer.alloc(1024 * 1024, 5);
+    for (let i = 0; i < 8; i++) if (!req.write(block)) await new Promise((r) => req.once('drain', r));
+    // The temporary file exists while the upload runs...
+    let temp: string[] = [];
+    for (let i = 0; i < 100 && temp.length === 0; i++) {
+      temp = readdirSync(home).filter((n) => n.includes('cut.bin'));
+      if (temp.length === 0) await Bun.sleep(20);
+    }
+    expect(temp[0]).toMatch(/^\.sftpgo-upload\./);
+    req.destroy();
+    // ... and is gone once the server sees the client leave; the target never appears.
+    let left = temp;
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      await Bun.sleep(50);
+      left = readdirSync(home).filter((n) => n.includes('cut.bin'));
+    }
+    expect(left).toEqual([]);
   }, 30_000);
 
   test('a running download is an HTTP connection, counts for max_sessions, and the admin API can close it', async () => {

@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { AppError, isAppError, type ErrorCode } from '../errors.ts';
 import { copyPath } from '../core/copy.ts';
+import { isWithin } from '../core/paths.ts';
 import type { Connection } from '../core/connection.ts';
 import type { Download, Upload } from '../core/transfers.ts';
 import { contentTypeOf } from '../lib/mime.ts';
@@ -158,6 +159,9 @@ export async function deleteDir(ctx: ApiContext): Promise<Response> {
   const dir = pathParam(ctx);
   return attempt(ctx, `Unable to delete directory "${dir}"`, async () => {
     if (dir === '/') throw new AppError('permission_denied', 'the root directory cannot be deleted');
+    // As SFTPGo, refused before anything is removed: a virtual folder, or a tree holding one.
+    const mounts = (ctx.user!.virtual_folders ?? []).map((vf) => conn(ctx).fs.path(vf.virtual_path, '/'));
+    if (mounts.some((m) => isWithin(m, dir))) throw new AppError('permission_denied', `${dir} is or contains a virtual folder`);
     const st = await conn(ctx).fs.stat(dir, false);
     if (st.type !== 'dir') throw new AppError('not_dir', `${dir} is not a directory`);
     await removeAll(conn(ctx), dir, st);

@@ -170,6 +170,10 @@ describe('directories', () => {
     expect((await api('GET', '/api/v2/user/dirs', { query: { path: '/nolist' } })).status).toBe(403);
     expect((await api('DELETE', '/api/v2/user/dirs', { query: { path: '/ro' } })).status).toBe(403);
     expect(existsSync(join(annHome, 'ro/readme.txt'))).toBe(true);
+    // A virtual folder is not deleted, nor emptied on the way.
+    writeFileSync(join(folder, 'keep.txt'), 'kept');
+    expect((await api('DELETE', '/api/v2/user/dirs', { query: { path: '/vf' } })).status).toBe(403);
+    expect(existsSync(join(folder, 'keep.txt'))).toBe(true);
   });
 });
 

@@ -50,6 +50,8 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   const attempt: LoginAttempt = { protocol: 'HTTP', ip, username: creds.username, method: 'password', password: creds.password };
   const refuse = (reason: string): Response => {
     gate.refuse(attempt, reason);
+    // The gate leaves HTTP failures out of the login metrics (most are admins'); this is a user's.
+    runtime.metrics.countLogin('password', false);
     return FORBIDDEN_REASONS.has(reason) ? errorResponse(ctx.c, 403, reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
   };
   const resolved = await gate.steps.resolve(attempt);

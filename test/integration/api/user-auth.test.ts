@@ -25,6 +25,14 @@ beforeAll(async () => {
     password: "${PASSWORD}"
     status: 0
     permissions: { "/": ["*"] }
+  - username: fenced
+    password: "${PASSWORD}"
+    permissions: { "/": ["*"] }
+    filters: { allowed_ip: ["10.9.0.0/16"] }
+  - username: old
+    password: "${PASSWORD}"
+    expiration_date: 1000000000000
+    permissions: { "/": ["*"] }
   - username: solo
     password: "${PASSWORD}"
     max_sessions: 1
@@ -69,6 +77,13 @@ describe('user token', () => {
     expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'nohttp')).reason).toBe('protocol_denied');
     expect((await userToken('gone')).status).toBe(401);
     expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'gone')).reason).toBe('user_disabled');
+  });
+
+  test('an address outside allowed_ip is 403; an expired account 401', async () => {
+    expect((await userToken('fenced')).status).toBe(403);
+    expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'fenced')).reason).toBe('ip_denied');
+    expect((await userToken('old')).status).toBe(401);
+    expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'old')).reason).toBe('user_expired');
   });
 
   test('TOTP for HTTP: the code goes in X-SFTPGO-OTP, once', async () => {

@@ -2,9 +2,9 @@
 // `X-SFTPGO-OTP` when the user has TOTP for HTTP) only on GET /api/v2/user/token, which runs the
 // login gate with protocol HTTP and hands out a short-lived HS256 JWT for the `APIUser` audience;
 // `Authorization: Bearer <jwt>` (or a user API key, scope 2, in X-SFTPGO-API-KEY for a user that
-// allows it) on every other call. User and admin tokens have different
-// audiences, so neither opens the other's routes. A token is bound to the address it was issued to
-// and dies at logout (the server context's revoked tokens).
+// allows it) on every other call. User and admin tokens have different audiences, so neither opens
+// the other's routes. A token is bound to the address it was issued to and dies at logout (the
+// server context's revoked tokens).
 //
 // Each request re-reads the user (groups applied) and applies the account checks again; a request
 // that touches files opens its own quiet session through the gate (no login line: the token was the
@@ -73,7 +73,11 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   // The account checks, max_sessions and the user's storage, with the one `login` line: the
   // session itself ends at once, each later request opens its own.
   const opened = await gate.open(user, { protocol: 'HTTP', ip, method: 'password', single: true, tls: isTls(ctx), ...clientVersion(ctx) });
-  if (!opened.ok) return FORBIDDEN_REASONS.has(opened.reason) ? errorResponse(ctx.c, 403, opened.reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
+  if (!opened.ok) {
+    // The gate wrote the login_failed line; the metric is the user API's to count.
+    runtime.metrics.countLogin('password', false);
+    return FORBIDDEN_REASONS.has(opened.reason) ? errorResponse(ctx.c, 403, opened.reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
+  }
   await opened.session.close();
   return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip, mustChangePassword: mustChange }));
 }

@@ -48,6 +48,7 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   const creds = parseBasic(ctx.c.req.header('authorization'));
   if (!creds || creds.password.trim() === '') return unauthorized(ctx, 'basic authentication required');
   const attempt: LoginAttempt = { protocol: 'HTTP', ip, username: creds.username, method: 'password', password: creds.password };
+  if (await gate.admitLogin(ip, 'HTTP')) return errorResponse(ctx.c, 403, 'access denied by the post-connect hook');
   const refuse = (reason: string): Response => {
     gate.refuse(attempt, reason);
     // The gate leaves HTTP failures out of the login metrics (most are admins'); this is a user's.

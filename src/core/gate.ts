@@ -167,6 +167,18 @@ export class LoginGate {
   }
 
   /**
+   * A login over HTTP (the user API's token request): the post-connect hook runs for it, as SFTPGo
+   * runs it there (the defender and rate limiters already saw the request); a refusal is logged as
+   * `connection_refused`.
+   */
+  async admitLogin(rawIp: string, protocol: LoginProtocol): Promise<string | undefined> {
+    const ip = plainIp(rawIp);
+    const reason = await postConnectRefusal(this.#ctx.config, ip, protocol, this.#ctx.log).catch(() => 'admission_error');
+    if (reason) connectionRefused(this.#ctx, { ip, protocol, reason });
+    return reason;
+  }
+
+  /**
    * One WebDAV or HTTP request through common.rate_limiters: resolves undefined once it may go on
    * (after a short wait, when the bucket asks for one), or the milliseconds the client should wait
    * when refused (logged as `connection_refused`, reason `rate_limit_exceeded`).

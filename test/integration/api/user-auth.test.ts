@@ -1,7 +1,11 @@
 // The user API's authentication: Basic (and TOTP) → a user JWT through the login gate with protocol
 // HTTP, Bearer on the user routes, logout, and the separation of user and admin tokens.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
+import { run } from '../../support/run.ts';
+import { tempDir } from '../../support/tmp.ts';
 import { ADMIN_PASSWORD, call, startApi, stopApi, token, type Api } from './harness.ts';
 
 const PASSWORD = 'bob-Secret-1';
@@ -37,9 +41,19 @@ beforeAll(async () => {
     password: "${PASSWORD}"
     max_sessions: 1
     permissions: { "/": ["*"] }
+common:
+  post_connect_hook: ${postConnectHook()}
 `);
 });
 afterAll(() => stopApi(api));
+
+/** A post-connect hook that refuses 127.0.0.8 only. */
+function postConnectHook(): string {
+  const path = join(tempDir('user-auth-hook-'), 'post-connect.sh');
+  writeFileSync(path, '#!/bin/sh\n[ "$SFTPGO_CONNECTION_IP" != "127.0.0.8" ]\n');
+  chmodSync(path, 0o755);
+  return path;
+}
 
 async function userToken(user: string, password = PASSWORD, otp?: string): Promise<{ status: number; json: any; headers: Headers }> {
   const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
@@ -77,6 +91,14 @@ describe('user token', () => {
     expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'nohttp')).reason).toBe('protocol_denied');
     expect((await userToken('gone')).status).toBe(401);
     expect((await api.server.waitForLog((l) => l.event === 'login_failed' && l.username === 'gone')).reason).toBe('user_disabled');
+  });
+
+  test('the post-connect hook runs for a token request and may refuse it', async () => {
+    const curl = (from: string) => run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', from, '-u', `bob:${PASSWORD}`, api.url('/api/v2/user/token')]);
+    expect((await curl('127.0.0.8')).stdout).toBe('403');
+    const line = await api.server.waitForLog((l) => l.event === 'connection_refused' && l.reason === 'post_connect_hook');
+    expect(line).toMatchObject({ ip: '127.0.0.8', protocol: 'HTTP' });
+    expect((await curl('127.0.0.1')).stdout).toBe('200');
   });
 
   test('an address outside allowed_ip is 403; an expired account 401', async () => {

@@ -300,9 +300,23 @@ async function receive(c: Connection, vpath: string, body: AsyncIterable<Uint8Ar
   }
 }
 
-function streamOf(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
-  if (!body) return (async function* () {})();
-  return body as unknown as AsyncIterable<Uint8Array>;
+/** A request body's chunks; stopping early cancels the body (the adapter then drains the rest). */
+async function* streamOf(body: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+  if (!body) return;
+  const reader = body.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+  }
 }
 
 /** X-SFTPGO-MTIME: milliseconds since the epoch; an unusable value is ignored, as in SFTPGo. */

@@ -3,6 +3,7 @@
 // clear key is generated here and shown once, in the creation answer, as `<id>.<key>`; the store
 // keeps its hash. A key bound to an admin impersonates that admin; an unbound one the admin named
 // after it (`<id>.<key>.<admin>`), and in both cases only an admin with `filters.allow_api_key_auth`.
+// A user-scope key (scope 2) works the same way on the user API, for a user with that filter.
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { FieldError } from '../config/validate.ts';
@@ -44,7 +45,6 @@ async function definitionOf(ctx: ApiContext): Promise<Definition> {
   else if (name.includes('/') || name === '.' || name === '..') details.push({ path: 'name', message: 'must not contain / nor be . or ..' });
   const scope = body.scope;
   if (scope !== 1 && scope !== 2) details.push({ path: 'scope', message: 'must be 1 (admin) or 2 (user)' });
-  else if (scope === 2) details.push({ path: 'scope', message: 'user API keys (scope 2) are not supported: there is no user REST API' });
   const expires = body.expires_at;
   if (expires !== undefined && expires !== null && (!Number.isInteger(expires) || (expires as number) < 0))
     details.push({ path: 'expires_at', message: 'must be epoch milliseconds (0: never)' });
@@ -53,9 +53,14 @@ async function definitionOf(ctx: ApiContext): Promise<Definition> {
   const description = str('description');
   if (admin && user) details.push({ path: 'user', message: 'an API key belongs to a user or an admin, not both' });
   if (details.length) throw Object.assign(new AppError('invalid', 'invalid API key'), { details });
+  const base = { name: name!, ...(expires ? { expires_at: expires as number } : {}), ...(description ? { description } : {}) };
+  // As SFTPGo, a key keeps only the owner its scope has: an admin-scope key drops a user, a user-scope key an admin.
+  if (scope === 2) {
+    if (user && !(await ctx.runtime.store.get('users', user))) throw new AppError('invalid', `user: "${user}" does not exist`);
+    return { ...base, scope: 2, ...(user ? { user } : {}) };
+  }
   if (admin && !(await ctx.runtime.store.get('admins', admin))) throw new AppError('invalid', `admin: "${admin}" does not exist`);
-  // As SFTPGo, an admin-scope key drops a user name.
-  return { name: name!, scope: 1, ...(expires ? { expires_at: expires as number } : {}), ...(description ? { description } : {}), ...(admin ? { admin } : {}) };
+  return { ...base, scope: 1, ...(admin ? { admin } : {}) };
 }
 
 /** A key as the API shows it: never the hash. */
@@ -107,6 +112,7 @@ export const API_KEY_ROUTES: Route[] = [
       const now = Date.now();
       await ctx.runtime.store.write(async (tx) => {
         if (def.admin && !(await tx.get('admins', def.admin))) throw new AppError('invalid', `admin: "${def.admin}" does not exist`);
+        if (def.user && !(await tx.get('users', def.user))) throw new AppError('invalid', `user: "${def.user}" does not exist`);
         await tx.put('api_keys', id, { id, ...def, key: hashApiKey(key), created_at: now, updated_at: now });
       });
       ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'api_key', name: id, admin: def.admin, by: who(ctx) });

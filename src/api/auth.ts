@@ -112,7 +112,7 @@ export async function authenticate(r: AdminRequest): Promise<AuthResult> {
 // ---- API keys -------------------------------------------------------------------------------
 
 /** `<id>.<key>[.<admin>]`: split at the first two dots (an admin name may hold more). */
-function splitKey(presented: string): string[] {
+export function splitKey(presented: string): string[] {
   const a = presented.indexOf('.');
   if (a < 0) return [presented];
   const b = presented.indexOf('.', a + 1);
@@ -154,7 +154,7 @@ function keyClear(secret: unknown): string | undefined {
   return undefined;
 }
 
-async function keyMatches(presented: string, stored: unknown, verified: VerifiedKeys): Promise<boolean> {
+export async function keyMatches(presented: string, stored: unknown, verified: VerifiedKeys): Promise<boolean> {
   const value = keyClear(stored);
   if (!value) return false;
   if (isPasswordHash(value)) {

@@ -52,6 +52,31 @@ const API_SCHEMAS: Json = {
     ],
   },
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
+  DirEntry: {
+    type: 'object',
+    description: "An entry of a user's directory listing, as SFTPGo's: `mode` is Go's os.FileMode (directory bit 2^31, symlink bit 2^27, then the permission bits); `size` only for files.",
+    properties: { name: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, last_modified: { type: 'string', format: 'date-time' } },
+  },
+  UserProfile: {
+    type: 'object',
+    description: "A user's own profile. `additional_emails` and `tls_certs` (SFTPGo) are accepted only empty.",
+    properties: { email: { type: 'string' }, description: { type: 'string' }, allow_api_key_auth: { type: 'boolean' }, public_keys: { type: 'array', items: { type: 'string' } } },
+  },
+  TOTPConfig: { type: 'object', properties: { name: { type: 'string' }, issuer: { type: 'string' }, algo: { type: 'string' } } },
+  TOTPGenerate: { type: 'object', properties: { config_name: { type: 'string', enum: ['Default'] } } },
+  TOTPValidate: { type: 'object', required: ['passcode', 'secret'], properties: { config_name: { type: 'string', enum: ['Default'] }, passcode: { type: 'string' }, secret: { type: 'string' } } },
+  TOTPSave: {
+    type: 'object',
+    properties: {
+      enabled: { type: 'boolean' },
+      config_name: { type: 'string', enum: ['Default'] },
+      secret: { type: 'object', properties: { status: { type: 'string' }, payload: { type: 'string' } } },
+      protocols: { type: 'array', items: { type: 'string', enum: ['SSH', 'FTP', 'HTTP'] } },
+    },
+  },
+  PwdChange: { type: 'object', required: ['current_password', 'new_password'], properties: { current_password: { type: 'string' }, new_password: { type: 'string' } } },
+  FileMetadata: { type: 'object', required: ['modification_time'], properties: { modification_time: { type: 'integer', description: 'Milliseconds since the epoch' } } },
+  PathList: { type: 'array', items: { type: 'string' }, description: 'Paths in the user\'s tree, from its root' },
   UserUsage: {
     type: 'object',
     description: "Ours: a user's quota and data transfer usage in one answer.",
@@ -80,13 +105,14 @@ const API_SCHEMAS: Json = {
     properties: {
       id: { type: 'string' },
       name: { type: 'string' },
-      scope: { type: 'integer', enum: [1, 2], description: '1: an admin key; 2 (a user key) is refused here: there is no user API' },
+      scope: { type: 'integer', enum: [1, 2], description: '1: an admin key (admin API); 2: a user key (user API, for a user with filters.allow_api_key_auth)' },
       created_at: { type: 'integer', description: 'epoch milliseconds' },
       updated_at: { type: 'integer', description: 'epoch milliseconds' },
       last_use_at: { type: 'integer', description: 'epoch milliseconds, updated at most once a minute; absent: never used' },
       expires_at: { type: 'integer', description: 'epoch milliseconds; absent or 0: never' },
       description: { type: 'string' },
       admin: { type: 'string', description: 'The admin the key impersonates; absent: the admin named after the key, <id>.<key>.<admin>' },
+      user: { type: 'string', description: 'Scope 2: the user the key impersonates; absent: the user named after the key, <id>.<key>.<user>' },
     },
   },
   APIKeyCreated: {
@@ -189,7 +215,7 @@ function operation(r: Route): Json {
   };
   if (params.length || query.length) op.parameters = [...params, ...query];
   if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body !== 'any' ? ref(r.body) : r.bodySchema ? ref(r.bodySchema) : { type: 'object' } } } };
-  if (r.auth === 'admin') op.security = [{ BearerAuth: [] }, { APIKeyAuth: [] }];
+  if (r.auth === 'admin' || r.auth === 'user') op.security = [{ BearerAuth: [] }, ...(r.auth === 'admin' ? [{ APIKeyAuth: [] }] : [])];
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
   else op.security = [];
   if (r.permission) op['x-sftpgo-permission'] = r.permission;

@@ -15,6 +15,7 @@ import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
 import { EVENT_ROUTES } from './event-routes.ts';
+import { USER_ROUTES } from './user-routes.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
@@ -27,13 +28,20 @@ export interface QueryParam {
 }
 
 export interface Route {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form: `/api/v2/users/{username}`. */
   path: string;
   summary: string;
   tag: string;
-  /** `none`: open (health, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
-  auth: 'none' | 'basic' | 'admin';
+  /**
+   * `none`: open (health, the OpenAPI document); `basic`: a token endpoint; `admin`: an admin's
+   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts).
+   */
+  auth: 'none' | 'basic' | 'admin' | 'user';
+  /** With `auth: 'user'`: the request gets its own session over the user's files (`ctx.conn`). */
+  session?: true;
+  /** With `auth: 'user'`: open to a token whose user must change its password first. */
+  passwordChange?: true;
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
@@ -46,7 +54,7 @@ export interface Route {
    * parameter, and what to answer when that user is out of the admin's role.
    */
   actsOn?(ctx: ApiContext): { username: string; notFound: string } | undefined;
-  /** Refused (403) to an admin authenticated by an API key, as SFTPGo refuses it key management. */
+  /** Refused (403) to an admin or user authenticated by an API key, as SFTPGo refuses it key management (and users their account routes). */
   noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
   accept?(body: Record<string, unknown>): Record<string, unknown>;
@@ -213,6 +221,7 @@ export const ROUTES: Route[] = [
     } },
   ...DEFENDER_ROUTES,
   ...IP_LIST_ROUTES,
+  ...USER_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

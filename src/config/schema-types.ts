@@ -756,9 +756,9 @@ export interface UserFilters {
    */
   disable_fs_checks?: boolean;
   /**
-   * Accepted only as false: there is no user API yet, so users have no API keys.
+   * Let the user's API keys (scope 2 keys of /api/v2/apikeys) authenticate its user API requests, as SFTPGo's; off by default. The user may change it through PUT /api/v2/user/profile.
    */
-  allow_api_key_auth?: false;
+  allow_api_key_auth?: boolean;
   /**
    * Virtual directory a session starts in: SFTP's initial working directory (realpath ".") and base of relative paths, FTP's first PWD. Created with its parents at login when missing and the user may create directories there; if it cannot be used the session starts at "/" (logged as start_directory_unavailable). Not used by WebDAV, whose URLs are always absolute.
    */

@@ -53,7 +53,6 @@ const KEYS: Record<string, string> = {
   'users[].filters.is_anonymous': 'there are no anonymous users',
   'users[].filters.web_client': 'there is no web client yet',
   'users[].filters.two_factor_protocols': 'it applies to the web client, which does not exist yet; totp_config.protocols says where a code is required',
-  'users[].filters.allow_api_key_auth': 'there is no user API yet, so users have no API keys',
   'users[].filters.user_type': 'LDAP and OS users come from SFTPGo plugins, which cannot run here',
   'users[].filters.totp_config.config_name': "only SFTPGo's Default TOTP configuration (SHA-1, 6 digits, 30 s) exists here",
   ...EVENTS,

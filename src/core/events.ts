@@ -24,8 +24,8 @@ export function loginFailed(r: Reporter, f: LoginFailure): void {
   r.log('warn', 'login_failed', { ip: f.ip, protocol: f.protocol, username: f.username, ...(f.method ? { method: f.method } : {}), reason: f.reason });
   r.metrics.inc('sftpgo_login_failed_total', { protocol: f.protocol, reason: f.reason });
   const event = eventForLoginFailure(f.reason);
-  // SFTPGo's login metrics count user logins (HTTP here is the admin API); a client that never
-  // tried to log in is not an attempt.
+  // SFTPGo's login metrics count user logins: HTTP failures are mostly admins', so the user API
+  // counts its own (api/user-auth.ts); a client that never tried to log in is not an attempt.
   if (f.protocol !== 'HTTP') {
     if (event === 'no_auth') r.metrics.inc('sftpgo_no_auth_total');
     else r.metrics.countLogin(f.method, false);

@@ -318,9 +318,17 @@ export class RecordsTx {
     if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
     else if (kind === 'admin') await this.#dropAdminState(name);
     // A later user of the same name does not inherit the login time.
-    if (kind === 'user') await this.tx.remove('meta', META.userLastLogin(name));
+    if (kind === 'user') await this.#dropUserState(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
+  }
+
+  /** A user's API keys and last login go with it, so a later user of the same name inherits neither. */
+  async #dropUserState(user: string): Promise<void> {
+    const ids: string[] = [];
+    for await (const [id, k] of this.tx.entries('api_keys')) if (k.user === user) ids.push(id);
+    for (const id of ids) await this.tx.remove('api_keys', id);
+    await this.tx.remove('meta', META.userLastLogin(user));
   }
 
   /**

@@ -29,7 +29,7 @@ export interface ApiKeyRecord {
   name: string;
   /** The key's hash (the `$pbkdf2-sha256$` form). */
   key: string;
-  /** 1: an admin's key; 2: a user's (refused here: there is no user API). */
+  /** 1: an admin's key (admin API); 2: a user's (user API). */
   scope: 1 | 2;
   created_at: number;
   updated_at: number;
@@ -39,6 +39,7 @@ export interface ApiKeyRecord {
   description?: string;
   /** The admin the key impersonates; empty: any admin named after the key (`<id>.<key>.<admin>`). */
   admin?: string;
+  /** Scope 2: the user the key impersonates; empty: the user named after the key (`<id>.<key>.<user>`). */
   user?: string;
 }
 

@@ -168,7 +168,7 @@ describe('APIKey', () => {
     for (const one of list) expectShape(one, SFTPGO.APIKey);
   });
 
-  test('PUT replaces the definition and keeps the key; scope 2 and unknown admins are refused', async () => {
+  test('PUT replaces the definition and keeps the key; unknown admins and users are refused', async () => {
     const k = (await call(api, 'GET', `/api/v2/apikeys/${id}`, { token: root })).json;
     const put = await call(api, 'PUT', `/api/v2/apikeys/${id}`, { token: root, body: { ...k, name: 'ci-renamed', description: undefined } });
     expect(put.status).toBe(200);
@@ -177,7 +177,11 @@ describe('APIKey', () => {
     expect(after.name).toBe('ci-renamed');
     expect(after.description).toBeUndefined();
     expect(after.created_at).toBe(k.created_at);
-    expect((await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'u', scope: 2, user: 'alice' } })).status).toBe(400);
+    // A user key (scope 2) names an existing user, and keeps no admin.
+    const userKey = await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'u', scope: 2, user: 'alice', admin: '' } });
+    expect(userKey.status).toBe(201);
+    expect((await call(api, 'GET', `/api/v2/apikeys/${userKey.headers.get('x-object-id')}`, { token: root })).json).toMatchObject({ scope: 2, user: 'alice' });
+    expect((await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'u', scope: 2, user: 'ghost' } })).status).toBe(400);
     expect((await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'x', scope: 1, admin: 'ghost' } })).status).toBe(400);
     expect((await call(api, 'POST', '/api/v2/apikeys', { token: root, body: { name: 'x', scope: 3 } })).status).toBe(400);
     expect((await call(api, 'DELETE', `/api/v2/apikeys/${id}`, { token: root })).json).toEqual({ message: 'API key deleted' });

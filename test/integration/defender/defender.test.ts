@@ -194,6 +194,20 @@ describe('expiry, reload and the API', () => {
     expect(await curlStatus('127.0.0.1', `${base}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe(200);
   }, 60_000);
 
+  test('failed user API logins score too: repeated bad passwords from 127.0.0.7 get it banned', async () => {
+    const url = `http://127.0.0.1:${s.ports.api}/api/v2/user/token`;
+    // User logins over HTTP are login attempts in the metrics, as SFTPGo counts them.
+    const failedLogins = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${s.ports.telemetry}/metrics`)).text();
+      return Number(/^sftpgo_login_ko_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await failedLogins();
+    for (let i = 0; i < 4; i++) expect(await curlStatus('127.0.0.7', url, ['-u', 'alice:wrong'])).toBe(401);
+    expect(await failedLogins()).toBe(before + 4);
+    expect(await curlStatus('127.0.0.7', url, ['-u', `alice:${PASSWORD}`])).toBe(403);
+    expect(await curlStatus('127.0.0.1', url, ['-u', `alice:${PASSWORD}`])).toBe(200);
+  }, 60_000);
+
   test('disabled by a reload: nobody is refused any more', async () => {
     s.writeConfig('enabled: false');
     const seen = s.server.logs.length;

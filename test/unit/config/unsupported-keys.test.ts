@@ -62,7 +62,6 @@ describe('refused SFTPGo keys', () => {
       ['httpd.bindings[].enable_web_admin', false, true],
       ['httpd.bindings[].enable_web_client', false, true],
       ['users[].filters.totp_config.config_name', 'Default', 'Other'],
-      ['users[].filters.allow_api_key_auth', false, true],
       ['users[].filesystem.s3config.upload_part_max_time', 0, 30],
       ['users[].filesystem.gcsconfig.upload_part_max_time', 0, 30],
       ['users[].filesystem.sftpconfig.equality_check_mode', 0, 1],

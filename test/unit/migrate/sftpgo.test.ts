@@ -191,13 +191,13 @@ describe('importSftpgoDump', () => {
     expect(() => importSftpgoDump([])).toThrow(MigrationError);
   });
 
-  test('a value other than the only one accepted here (allow_api_key_auth: true) is a warning and dropped', () => {
+  test("a user's allow_api_key_auth is kept (the user API takes user keys); the Default TOTP config passes", () => {
     const d = clone();
     d.users[0].filters.allow_api_key_auth = true;
     d.users[0].filters.totp_config = { ...d.users[0].filters.totp_config, config_name: 'Default' };
     const out = importSftpgoDump(d);
-    expect(out.warnings).toContain('users[0].filters.allow_api_key_auth: true is not supported here, dropped');
-    expect((out.users[0]!.filters as Record<string, unknown> | undefined)?.allow_api_key_auth).toBeUndefined();
+    expect(out.warnings.some((w) => w.includes('allow_api_key_auth'))).toBe(false);
+    expect((out.users[0]!.filters as Record<string, unknown> | undefined)?.allow_api_key_auth).toBe(true);
     expect(out.warnings.some((w) => w.includes('config_name'))).toBe(false);
   });
 

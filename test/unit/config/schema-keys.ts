@@ -300,7 +300,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'users[].filters.hooks.pre_login_disabled': 'test/integration/hooks/login-hooks.test.ts',
   'users[].filters.hooks.check_password_disabled': 'test/unit/auth/login-hooks.test.ts',
   'users[].filters.disable_fs_checks': 'test/integration/filters/filters.test.ts',
-  'users[].filters.allow_api_key_auth': 'test/unit/config/unsupported-keys.test.ts',
+  'users[].filters.allow_api_key_auth': 'test/integration/api/user-auth.test.ts',
   'users[].filters.start_directory': 'test/integration/filters/filters.test.ts',
   'users[].filters.next_auth_methods': 'test/integration/sftp/auth-methods.test.ts',
   'users[].filters.totp_config': 'test/unit/auth/totp.test.ts',

@@ -24,16 +24,18 @@ export interface Dump {
   /** Epoch ms by `user:<name>` / `admin:<name>`; a record never logged in has no entry. Absent from older dumps. */
   last_logins: Record<string, number>;
   ip_lists: Record<string, unknown>;
+  /** Share links by id. Absent from dumps older than schema version 8. */
+  shares: Record<string, unknown>;
 }
 
 /**
- * The oldest dump this binary loads as is: versions 3 to 7 only added the bans, API keys, roles, groups and IP
- * lists collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * The oldest dump this binary loads as is: versions 3 to 8 only added the bans, API keys, roles, groups, IP
+ * lists and shares collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists', 'shares'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
 
@@ -53,6 +55,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     api_keys: {},
     last_logins: {},
     ip_lists: {},
+    shares: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;

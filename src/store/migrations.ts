@@ -134,6 +134,16 @@ const MIGRATIONS: Migration[] = [
       await dropCollection(tx, log, 'ip_lists');
     },
   },
+  {
+    version: 8,
+    description: "shares (SFTPGo's share links: /api/v2/user/shares and the public /api/v2/shares)",
+    async up() {
+      // The collection starts empty; users fill it through the user API.
+    },
+    async down(tx, log) {
+      await dropCollection(tx, log, 'shares');
+    },
+  },
 ];
 
 /** Empties a collection a down migration gives up, saying how many records went. */

@@ -303,10 +303,18 @@ export class RecordsTx {
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
     else if (kind === 'admin') await this.#dropAdminState(name);
-    // A later user of the same name does not inherit the login time.
-    if (kind === 'user') await this.tx.remove('meta', META.userLastLogin(name));
+    // A later user of the same name inherits neither the login time nor the share links.
+    if (kind === 'user') await this.#dropUserState(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
+  }
+
+  /** As SFTPGo's foreign key: a user's shares go with it. */
+  async #dropUserState(username: string): Promise<void> {
+    const ids: string[] = [];
+    for await (const [id, s] of this.tx.entries('shares')) if (s.username === username) ids.push(id);
+    for (const id of ids) await this.tx.remove('shares', id);
+    await this.tx.remove('meta', META.userLastLogin(username));
   }
 
   /**

@@ -105,11 +105,12 @@ describe('IP lists in the store', () => {
     const core = await openCore({ yaml: yaml('  - { ipornet: 10.0.0.0/8, type: 1 }\n') });
     opened.push(core);
     const logged: Record<string, unknown>[] = [];
-    expect(LATEST_SCHEMA_VERSION).toBe(7);
-    expect(await migrateDown(core.ctx.store, 6, (_level, event, fields) => void logged.push({ event, ...fields }))).toEqual([7]);
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(7);
+    // Later versions are walked down first; 7 is the last step.
+    expect((await migrateDown(core.ctx.store, 6, (_level, event, fields) => void logged.push({ event, ...fields }))).at(-1)).toBe(7);
     expect(await core.ctx.store.count('ip_lists')).toBe(0);
     expect(logged).toContainEqual({ event: 'store_migration_drop', collection: 'ip_lists', records: 1 });
-    expect(await migrateUp(core.ctx.store)).toEqual([7]);
+    expect(await migrateUp(core.ctx.store)).toContain(7);
   });
 
   test('the config refuses entries SFTPGo would, and duplicates', async () => {

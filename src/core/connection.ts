@@ -8,7 +8,8 @@ import type { UserFs } from './user-fs.ts';
 import type { Session } from './session.ts';
 import type { ServerContext } from './context.ts';
 
-export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP';
+/** HTTPShare: a visitor using a share link, working as the share's owner (SFTPGo's name). */
+export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP' | 'HTTPShare';
 export type Direction = 'upload' | 'download';
 
 /** One open file of a connection. Subclasses (Upload, Download) own the backend handle. */

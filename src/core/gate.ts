@@ -272,6 +272,38 @@ export class LoginGate {
     return { ok: true, session };
   }
 
+  /**
+   * A visitor using one of `owner`'s share links: the owner's account checks (status, expiration,
+   * max_sessions) and a session over the owner's tree with protocol HTTPShare, so the owner's
+   * permissions, patterns, quotas and limits apply. Nobody logged in: no `login` line is written and
+   * the owner's last login stays; a refusal is logged as `share_refused`.
+   */
+  async openShare(owner: UserRecord, req: { ip: string; share: string }): Promise<Opened> {
+    const ip = plainIp(req.ip);
+    const name = owner.username;
+    const opening = this.#opening.get(name) ?? 0;
+    const refused = loginRefusal(owner, Date.now(), this.connections.countFor(name) + opening);
+    if (refused) {
+      this.#ctx.log('info', 'share_refused', { ip, share: req.share, username: name, reason: refused });
+      return { ok: false, reason: refused };
+    }
+    this.#opening.set(name, opening + 1);
+    try {
+      const session = await openSession(owner, this.settings(), {
+        protocol: 'HTTPShare', remoteAddress: ip, method: 'share', context: this.#ctx, single: true, onEnded: () => undefined,
+      });
+      return { ok: true, session };
+    } catch (err) {
+      const reason = String((err as { code?: unknown })?.code ?? 'error');
+      this.#ctx.log('warn', 'share_refused', { ip, share: req.share, username: name, reason, error: (err as Error).message });
+      return { ok: false, reason };
+    } finally {
+      const left = (this.#opening.get(name) ?? 1) - 1;
+      if (left > 0) this.#opening.set(name, left);
+      else this.#opening.delete(name);
+    }
+  }
+
   #ended(s: Session): void {
     const durationMs = Date.now() - s.startedAt;
     let handles = 0;

@@ -3,7 +3,11 @@
 // `{message, error}`.
 import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
-import type { AdminRecord } from '../model.ts';
+import type { AdminRecord, UserRecord } from '../model.ts';
+import type { Connection } from '../core/connection.ts';
+import type { Session } from '../core/session.ts';
+import type { Claims } from './jwt.ts';
+import { authenticateUser, openRequestSession } from './user-auth.ts';
 import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
@@ -36,6 +40,17 @@ export interface ApiContext {
   scope: RoleScope;
   /** The parsed (and, with `route.body`, validated) JSON body. */
   body?: unknown;
+  /** The authenticated user (routes with `auth: 'user'`), re-read with its groups for this request. */
+  user?: UserRecord;
+  /** The claims of the user's token. */
+  userClaims?: Claims;
+  /**
+   * Routes with `session: true`: this request's session and its HTTP connection (its `fs` is the
+   * user's view: permissions, patterns, quotas, virtual folders). Closed by app.ts once the
+   * response, streamed body included, has been sent.
+   */
+  session?: Session;
+  conn?: Connection;
 }
 
 const STATUS_OF: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 503>> = {
@@ -105,6 +120,32 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (auth.apiKeyId) void touchApiKey(runtime.store, auth.apiKeyId).catch((err: Error) => runtime.log('warn', 'api_key_last_use', { id: auth.apiKeyId, error: err.message }));
     if (auth.via === 'api_key') void touchAdminLogin(runtime.store, auth.admin.username).catch((err: Error) => runtime.log('warn', 'admin_last_login', { username: auth.admin.username, error: err.message }));
   }
+  if (route.auth === 'user') {
+    const auth = await authenticateUser(ctx);
+    if (!auth.ok) return auth.response;
+    ctx.user = auth.user;
+    ctx.userClaims = auth.claims;
+    if (route.session) {
+      // Closing the connection from outside (admin API, shutdown) aborts its transfers and its
+      // signal, which ends whatever the handler is streaming.
+      const opened = await openRequestSession(ctx, auth.user, () => undefined);
+      if (!opened.ok) return opened.response;
+      ctx.session = opened.session;
+      ctx.conn = opened.conn;
+      let res: Response | undefined;
+      try {
+        res = await answer(route, ctx);
+      } finally {
+        if (!res) void opened.session.close();
+      }
+      return closeAfter(res, () => void opened.session.close());
+    }
+  }
+  return answer(route, ctx);
+}
+
+async function answer(route: Route, ctx: ApiContext): Promise<Response> {
+  const { c } = ctx;
   try {
     const refused = await readBody(route, ctx);
     if (refused) return refused;
@@ -117,6 +158,43 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (err instanceof RangeError) return errorResponse(c, 400, err.message);
     throw err;
   }
+}
+
+/**
+ * `res` with `done` called once its body has been sent, failed or been abandoned by the client
+ * (at once for a response without a body).
+ */
+export function closeAfter(res: Response, done: () => void): Response {
+  if (!res.body) {
+    done();
+    return res;
+  }
+  const reader = res.body.getReader();
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    done();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          controller.close();
+          finish();
+        } else controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+        finish();
+      }
+    },
+    async cancel(reason) {
+      finish();
+      await reader.cancel(reason).catch(() => undefined);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /**

@@ -1,6 +1,8 @@
 // A small node:http(s) adapter for a fetch-style handler (Hono's app.fetch): the request becomes a
-// web-standard Request (body buffered, with a size cap: API bodies are JSON documents), the Response
-// is streamed back. The client address travels as the `remoteAddress` binding.
+// web-standard Request, the Response is streamed back, and a client that leaves cancels it. Bodies
+// are buffered with a size cap (admin API bodies are JSON documents), except under the paths that
+// take files (`STREAMED_PREFIXES`), whose bodies stream as they arrive with backpressure. The
+// client address travels as the `remoteAddress` binding.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from './respond.ts';
 
@@ -8,6 +10,36 @@ export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Res
 
 /** Largest accepted body: a loaddata dump of many thousand users fits. */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+/** Paths whose request bodies are files: streamed, never buffered, no size cap here. */
+export const STREAMED_PREFIXES = ['/api/v2/user/', '/api/v2/shares/'];
+
+function streamedPath(url: string | undefined): boolean {
+  const path = (url ?? '/').split('?')[0]!;
+  return STREAMED_PREFIXES.some((p) => path.startsWith(p));
+}
+
+/** The request's body as a pull stream: nothing is read until the handler asks for it. */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const it = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await it.next();
+        if (done) {
+          // A client that stopped sending mid-body must not look like a complete upload.
+          if (!req.complete) controller.error(new Error('request body ended early'));
+          else controller.close();
+        } else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+    cancel() {
+      req.destroy();
+    },
+  });
+}
 
 /** `clientOf` names a request's client (the door's address for its socket); the peer by default. */
 export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https', clientOf: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '') {
@@ -21,8 +53,9 @@ export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https', clien
 
 async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req: IncomingMessage) => string }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
-  let body: Buffer | undefined;
-  if (method !== 'GET' && method !== 'HEAD') {
+  let body: Buffer | ReadableStream<Uint8Array> | undefined;
+  if (method !== 'GET' && method !== 'HEAD' && streamedPath(req.url)) body = bodyStream(req);
+  else if (method !== 'GET' && method !== 'HEAD') {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -43,7 +76,12 @@ async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req
     for (const one of Array.isArray(v) ? v : [v]) headers.append(k, one);
   }
   const url = new URL(req.url ?? '/', `${o.scheme}://${req.headers.host ?? 'localhost'}`);
-  const request = new Request(url, { method, headers, body: body as unknown as BodyInit | undefined });
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (body instanceof ReadableStream) {
+    init.body = body;
+    init.duplex = 'half';
+  } else if (body) init.body = body as Uint8Array<ArrayBuffer>;
+  const request = new Request(url, init);
   const response = await fetch(request, { remoteAddress: o.clientOf(req) });
   const out: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
@@ -57,14 +95,39 @@ async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req
     return;
   }
   const reader = response.body.getReader();
+  // A client that leaves mid-response cancels the body, which releases what produces it.
+  let gone = false;
+  const onClose = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    void reader.cancel(new Error('client gone')).catch(() => undefined);
+  };
+  res.once('close', onClose);
   try {
-    for (;;) {
+    while (!gone) {
       const { done, value } = await reader.read();
       if (done) break;
-      // Respect backpressure: wait for drain when the socket buffer is full.
-      if (!res.write(value)) await new Promise<void>((r) => res.once('drain', () => r()));
+      // Respect backpressure: wait for drain (or the client leaving) when the socket buffer is full.
+      if (!res.write(value)) await waitDrain(res);
     }
+  } catch (err) {
+    // The body failed after the status line went out: cut the connection so the client sees it.
+    if (!gone) res.destroy(err as Error);
+    return;
   } finally {
-    res.end();
+    res.off('close', onClose);
   }
+  if (!gone) res.end();
+}
+
+function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -189,7 +189,7 @@ function operation(r: Route): Json {
   };
   if (params.length || query.length) op.parameters = [...params, ...query];
   if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body !== 'any' ? ref(r.body) : r.bodySchema ? ref(r.bodySchema) : { type: 'object' } } } };
-  if (r.auth === 'admin') op.security = [{ BearerAuth: [] }, { APIKeyAuth: [] }];
+  if (r.auth === 'admin' || r.auth === 'user') op.security = [{ BearerAuth: [] }, ...(r.auth === 'admin' ? [{ APIKeyAuth: [] }] : [])];
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
   else op.security = [];
   if (r.permission) op['x-sftpgo-permission'] = r.permission;

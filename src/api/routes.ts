@@ -14,6 +14,7 @@ import { importIntoStore, loadOptions, masterKeyFromEnv, serverImportHooks } fro
 import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
+import { USER_ROUTES } from './user-routes.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
@@ -26,13 +27,18 @@ export interface QueryParam {
 }
 
 export interface Route {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form: `/api/v2/users/{username}`. */
   path: string;
   summary: string;
   tag: string;
-  /** `none`: open (health, the OpenAPI document); `basic`: the token endpoint; `admin`: JWT or API key. */
-  auth: 'none' | 'basic' | 'admin';
+  /**
+   * `none`: open (health, the OpenAPI document); `basic`: a token endpoint; `admin`: an admin's
+   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts).
+   */
+  auth: 'none' | 'basic' | 'admin' | 'user';
+  /** With `auth: 'user'`: the request gets its own session over the user's files (`ctx.conn`). */
+  session?: true;
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';
@@ -211,6 +217,7 @@ export const ROUTES: Route[] = [
     } },
   ...DEFENDER_ROUTES,
   ...IP_LIST_ROUTES,
+  ...USER_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

@@ -6,6 +6,7 @@ import { createLog, type Log } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import { KeyAnswers } from '../auth/key-answers.ts';
 import { TotpCodes } from '../auth/totp.ts';
+import { RevokedTokens } from '../auth/revoked-tokens.ts';
 import type { UserRecord } from '../model.ts';
 import type { LocalStaging } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
@@ -67,6 +68,8 @@ export class ServerContext {
   readonly actions: Actions;
   /** Accepted TOTP codes, so that each is good once. */
   readonly totp = new TotpCodes();
+  /** API tokens logged out before their expiry (the user API's logout). */
+  readonly revokedTokens = new RevokedTokens();
   /** Hook answers kept between an SSH key query and its signed attempt. */
   readonly keyAnswers = new KeyAnswers();
   /** Users the external auth hook has just verified (auth/login.ts). */

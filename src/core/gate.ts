@@ -36,6 +36,12 @@ export interface OpenRequest {
   tls: boolean;
   /** What the client says it is (SSH: its identification line), for the connections list. */
   clientVersion?: string;
+  /**
+   * False for a request made with a credential the gate already logged in (a user API token):
+   * the account checks and max_sessions still apply, but no `login`/`logout` line, hook or last
+   * login is written, and a refusal is only returned (no credential was tried, nothing to score).
+   */
+  announce?: boolean;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -238,8 +244,9 @@ export class LoginGate {
     const opening = this.#opening.get(name) ?? 0;
     // A user's TLS requirement holds whoever produced the record (a login hook may, after USER).
     const refused = requiresTls(user, req.protocol) && !req.tls ? 'tls_required' : loginRefusal(user, Date.now(), this.connections.countFor(name) + opening);
+    const announce = req.announce !== false;
     if (refused) {
-      this.refuse(attempt, refused);
+      if (announce) this.refuse(attempt, refused);
       return { ok: false, reason: refused };
     }
     this.#opening.set(name, opening + 1);
@@ -252,17 +259,21 @@ export class LoginGate {
         context: this.#ctx,
         single: req.single,
         ...(req.clientVersion ? { clientVersion: req.clientVersion } : {}),
-        onEnded: (s) => this.#ended(s),
+        onEnded: (s) => {
+          if (announce) this.#ended(s);
+        },
       });
     } catch (err) {
       const reason = String((err as { code?: unknown })?.code ?? 'error');
-      this.refuse(attempt, reason);
+      if (announce) this.refuse(attempt, reason);
+      else this.#ctx.log('warn', 'session_open_failed', { ip, protocol: req.protocol, username: name, reason });
       return { ok: false, reason };
     } finally {
       const left = (this.#opening.get(name) ?? 1) - 1;
       if (left > 0) this.#opening.set(name, left);
       else this.#opening.delete(name);
     }
+    if (!announce) return { ok: true, session };
     this.#ctx.log('info', 'login', {
       connection: session.id, ip, protocol: req.protocol, username: user.username, method: req.method, tls: req.tls,
     });

@@ -1,0 +1,137 @@
+// User authentication for `/api/v2/user/*`, as SFTPGo does it: HTTP Basic (plus the TOTP code in
+// `X-SFTPGO-OTP` when the user has TOTP for HTTP) only on GET /api/v2/user/token, which runs the
+// login gate with protocol HTTP and hands out a short-lived HS256 JWT for the `APIUser` audience;
+// `Authorization: Bearer <jwt>` on every other call. User and admin tokens have different
+// audiences, so neither opens the other's routes. A token is bound to the address it was issued to
+// and dies at logout (the server context's revoked tokens).
+//
+// Each request re-reads the user (groups applied) and applies the account checks again; a request
+// that touches files opens its own quiet session through the gate (no login line: the token was the
+// login), counted against max_sessions while it runs, as SFTPGo adds one connection per request.
+import { randomUUID } from 'node:crypto';
+import type { LoginAttempt } from '../auth/login.ts';
+import { totpRequired } from '../auth/totp.ts';
+import type { Connection } from '../core/connection.ts';
+import { loginRefusal } from '../core/login.ts';
+import type { Session } from '../core/session.ts';
+import type { UserRecord } from '../model.ts';
+import { userWithGroups } from '../store/groups.ts';
+import type { ApiContext } from './app.ts';
+import { DEFAULT_TOKEN_VALIDITY } from './auth.ts';
+import { signJwt, verifyJwt, type Claims } from './jwt.ts';
+import { errorResponse } from './respond.ts';
+import { parseBasic } from '../lib/basic-auth.ts';
+
+export const USER_AUDIENCE = 'APIUser';
+export const OTP_HEADER = 'x-sftpgo-otp';
+
+/** Refusals of the user's own filters: the password was not the problem, so 403 rather than 401. */
+const FORBIDDEN_REASONS: ReadonlySet<string> = new Set(['protocol_denied', 'ip_denied', 'method_denied', 'max_sessions']);
+
+function unauthorized(ctx: ApiContext, error = 'invalid credentials'): Response {
+  const res = errorResponse(ctx.c, 401, error);
+  res.headers.set('WWW-Authenticate', 'Basic realm="SFTPGo user"');
+  return res;
+}
+
+function tokenValidity(ctx: ApiContext): number {
+  return ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
+}
+
+/** GET /api/v2/user/token. */
+export async function userToken(ctx: ApiContext): Promise<Response> {
+  const { runtime, ip } = ctx;
+  const gate = runtime.gate;
+  const creds = parseBasic(ctx.c.req.header('authorization'));
+  if (!creds || creds.password.trim() === '') return unauthorized(ctx, 'basic authentication required');
+  const attempt: LoginAttempt = { protocol: 'HTTP', ip, username: creds.username, method: 'password', password: creds.password };
+  const refuse = (reason: string): Response => {
+    gate.refuse(attempt, reason);
+    return FORBIDDEN_REASONS.has(reason) ? errorResponse(ctx.c, 403, reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
+  };
+  const resolved = await gate.steps.resolve(attempt);
+  if (!resolved.ok) return refuse(resolved.reason);
+  const filtered = gate.steps.filters(resolved.user, attempt);
+  if (filtered) return refuse(filtered);
+  const checked = await gate.steps.password(resolved.user, attempt, creds.password);
+  if (!checked.ok) return refuse(checked.reason);
+  const user = checked.user;
+  if (totpRequired(user, 'HTTP')) {
+    const code = ctx.c.req.header(OTP_HEADER);
+    if (!code) return refuse('totp_missing');
+    const bad = gate.steps.totp(user, code);
+    if (bad) return refuse(bad);
+  }
+  // The account checks, max_sessions and the user's storage, with the one `login` line: the
+  // session itself ends at once, each later request opens its own.
+  const opened = await gate.open(user, { protocol: 'HTTP', ip, method: 'password', single: true, tls: isTls(ctx), ...clientVersion(ctx) });
+  if (!opened.ok) return FORBIDDEN_REASONS.has(opened.reason) ? errorResponse(ctx.c, 403, opened.reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
+  await opened.session.close();
+  return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip }));
+}
+
+export function issueUserToken(user: UserRecord, o: { key: Buffer; validitySec: number; ip: string }): { access_token: string; expires_at: string } {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + o.validitySec;
+  const claims: Claims = { sub: user.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [USER_AUDIENCE], ip: o.ip };
+  return { access_token: signJwt(claims, o.key), expires_at: new Date(exp * 1000).toISOString() };
+}
+
+function isTls(ctx: ApiContext): boolean {
+  return new URL(ctx.c.req.url).protocol === 'https:';
+}
+
+function clientVersion(ctx: ApiContext): { clientVersion?: string } {
+  const ua = ctx.c.req.header('user-agent');
+  return ua ? { clientVersion: ua } : {};
+}
+
+export type UserAuth = { ok: true; user: UserRecord; claims: Claims } | { ok: false; response: Response };
+
+/**
+ * The Bearer token of a user route: a valid user token from this address, not logged out, for a
+ * user who may still log in over HTTP from here. A bad token is a failed login (scored by the
+ * defender, as an admin's is).
+ */
+export async function authenticateUser(ctx: ApiContext): Promise<UserAuth> {
+  const { runtime, ip } = ctx;
+  const m = /^Bearer\s+(.+)$/i.exec(ctx.c.req.header('authorization') ?? '');
+  if (!m) return { ok: false, response: unauthorized(ctx, 'authentication required: Bearer token') };
+  const claims = verifyJwt(m[1]!.trim(), ctx.jwtKey, USER_AUDIENCE);
+  const attempt = { protocol: 'HTTP' as const, ip, username: claims?.sub ?? '', method: 'token' };
+  if (!claims || claims.ip !== ip) {
+    runtime.gate.refuse(attempt, 'invalid_token', { hooks: false });
+    return { ok: false, response: errorResponse(ctx.c, 401, 'invalid token') };
+  }
+  if (runtime.revokedTokens.has(claims.jti)) return { ok: false, response: errorResponse(ctx.c, 401, 'your token is no longer valid') };
+  const user = await userWithGroups(runtime.store, claims.sub);
+  if (!user) return { ok: false, response: errorResponse(ctx.c, 404, 'unable to retrieve your user') };
+  const refused = runtime.gate.steps.filters(user, { protocol: 'HTTP', ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
+  if (refused) return { ok: false, response: errorResponse(ctx.c, 403, `login not allowed: ${refused}`) };
+  return { ok: true, user, claims };
+}
+
+/** GET /api/v2/user/logout: the token stops working now rather than at its expiry. */
+export function logoutUser(ctx: ApiContext): Response {
+  const claims = ctx.userClaims!;
+  ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
+  return ctx.c.json({ message: 'Your token has been invalidated' });
+}
+
+export type RequestSession = { ok: true; session: Session; conn: Connection } | { ok: false; response: Response };
+
+/**
+ * A quiet session for one request, with its one HTTP connection; the caller closes the session
+ * when the response has been sent (app.ts). `cut` is called when the connection is closed from
+ * outside (admin API, shutdown), to abort the request's work.
+ */
+export async function openRequestSession(ctx: ApiContext, user: UserRecord, cut: () => void): Promise<RequestSession> {
+  const opened = await ctx.runtime.gate.open(user, { protocol: 'HTTP', ip: ctx.ip, method: 'token', single: true, tls: isTls(ctx), announce: false, ...clientVersion(ctx) });
+  if (!opened.ok) {
+    // SFTPGo answers a request over max_sessions 429 ("Unable to add connection").
+    const response = opened.reason === 'max_sessions' ? errorResponse(ctx.c, 429, 'unable to add connection: too many open sessions') : errorResponse(ctx.c, 403, `login not allowed: ${opened.reason}`);
+    return { ok: false, response };
+  }
+  const conn = opened.session.connect({ protocol: 'HTTP', disconnect: cut });
+  return { ok: true, session: opened.session, conn };
+}

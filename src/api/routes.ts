@@ -15,6 +15,7 @@ import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
 import { USER_ROUTES } from './user-routes.ts';
+import type { ShareScope } from '../store/shares.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
@@ -34,9 +35,12 @@ export interface Route {
   tag: string;
   /**
    * `none`: open (health, the OpenAPI document); `basic`: a token endpoint; `admin`: an admin's
-   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts).
+   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts); `share`: a public share link,
+   * with its password when it has one (`ctx.share`, `ctx.conn` in its owner's session: share-access.ts).
    */
-  auth: 'none' | 'basic' | 'admin' | 'user';
+  auth: 'none' | 'basic' | 'admin' | 'user' | 'share';
+  /** With `auth: 'share'`: the share scopes the route serves (others are refused 403). */
+  shareScopes?: readonly ShareScope[];
   /** With `auth: 'user'`: the request gets its own session over the user's files (`ctx.conn`). */
   session?: true;
   permission?: Permission;

@@ -16,7 +16,7 @@ import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { ClientSockets } from './client-sockets.ts';
-import type { ConnectionRegistry } from './connection.ts';
+import type { ConnectionRegistry, Protocol } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
 import { plainIp } from './ip.ts';
@@ -42,6 +42,8 @@ export interface OpenRequest {
    * login is written, and a refusal is only returned (no credential was tried, nothing to score).
    */
   announce?: boolean;
+  /** The protocol the session reports when it is not the login's: HTTPShare for a share link's visitor. */
+  sessionProtocol?: Protocol;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -253,7 +255,7 @@ export class LoginGate {
     let session: Session;
     try {
       session = await openSession(user, this.settings(), {
-        protocol: req.protocol,
+        protocol: req.sessionProtocol ?? req.protocol,
         remoteAddress: ip,
         method: req.method,
         context: this.#ctx,
@@ -281,38 +283,6 @@ export class LoginGate {
     void this.#lastLogins.record(user);
     notifyLogin(env.config, { ...attempt, method: req.method as LoginAttempt['method'] }, user, true, env.log);
     return { ok: true, session };
-  }
-
-  /**
-   * A visitor using one of `owner`'s share links: the owner's account checks (status, expiration,
-   * max_sessions) and a session over the owner's tree with protocol HTTPShare, so the owner's
-   * permissions, patterns, quotas and limits apply. Nobody logged in: no `login` line is written and
-   * the owner's last login stays; a refusal is logged as `share_refused`.
-   */
-  async openShare(owner: UserRecord, req: { ip: string; share: string }): Promise<Opened> {
-    const ip = plainIp(req.ip);
-    const name = owner.username;
-    const opening = this.#opening.get(name) ?? 0;
-    const refused = loginRefusal(owner, Date.now(), this.connections.countFor(name) + opening);
-    if (refused) {
-      this.#ctx.log('info', 'share_refused', { ip, share: req.share, username: name, reason: refused });
-      return { ok: false, reason: refused };
-    }
-    this.#opening.set(name, opening + 1);
-    try {
-      const session = await openSession(owner, this.settings(), {
-        protocol: 'HTTPShare', remoteAddress: ip, method: 'share', context: this.#ctx, single: true, onEnded: () => undefined,
-      });
-      return { ok: true, session };
-    } catch (err) {
-      const reason = String((err as { code?: unknown })?.code ?? 'error');
-      this.#ctx.log('warn', 'share_refused', { ip, share: req.share, username: name, reason, error: (err as Error).message });
-      return { ok: false, reason };
-    } finally {
-      const left = (this.#opening.get(name) ?? 1) - 1;
-      if (left > 0) this.#opening.set(name, left);
-      else this.#opening.delete(name);
-    }
   }
 
   #ended(s: Session): void {

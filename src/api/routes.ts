@@ -15,6 +15,8 @@ import { openApiDocument } from './openapi.ts';
 import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
 import { USER_ROUTES } from './user-routes.ts';
+import { SHARE_ROUTES } from './share-routes.ts';
+import { USER_SHARE_ROUTES } from './user-shares.ts';
 import type { ShareScope } from '../store/shares.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
@@ -63,7 +65,7 @@ export interface Route {
   /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
   returns?: string;
   /** Success status when not the default (200, 201 for a POST that returns a resource). */
-  status?: 202;
+  status?: 201 | 202;
   handler(ctx: ApiContext): Promise<Response> | Response;
 }
 
@@ -222,6 +224,8 @@ export const ROUTES: Route[] = [
   ...DEFENDER_ROUTES,
   ...IP_LIST_ROUTES,
   ...USER_ROUTES,
+  ...USER_SHARE_ROUTES,
+  ...SHARE_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

@@ -53,10 +53,10 @@ describe('roles in reconcile', () => {
     const core = await open(yaml(['eu']));
     await core.ctx.records.write((tx) => tx.put('admin', 'eu-admin', { username: 'eu-admin', role: 'eu', permissions: ['view_users'], status: 1 }, { source: 'runtime' }));
     await core.ctx.records.write((tx) => tx.put('admin', 'global', { username: 'global', permissions: ['view_users'], status: 1 }, { source: 'runtime' }));
-    expect(await migrateDown(core.store, 4, () => {})).toEqual([7, 6, 5]);
+    expect((await migrateDown(core.store, 4, () => {})).slice(-3)).toEqual([7, 6, 5]);
     expect(await core.store.count('roles')).toBe(0);
     expect(await core.store.get('admins', 'eu-admin')).toMatchObject({ status: 0, role: 'eu' });
     expect(await core.store.get('admins', 'global')).toMatchObject({ status: 1 });
-    expect(await migrateUp(core.store, { log: () => {} })).toEqual([5, 6, 7]);
+    expect((await migrateUp(core.store, { log: () => {} })).slice(0, 3)).toEqual([5, 6, 7]);
   });
 });

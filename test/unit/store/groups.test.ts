@@ -196,12 +196,13 @@ describe('userWithGroups', () => {
       await tx.setOverride('user', 'alice', { description: 'z' }, 'root');
       await tx.put('user', 'alice', { username: 'alice', status: 1, home_dir: '/h', permissions: { '/': ['*'] }, groups: [{ name: 'staff', type: 1 }] }, { source: 'config' });
     });
-    expect(await migrateDown(store, 5, () => {})).toEqual([7, 6]);
+    // Later versions are walked down first; the last steps are 7 and 6.
+    expect((await migrateDown(store, 5, () => {})).slice(-2)).toEqual([7, 6]);
     expect(await store.count('groups')).toBe(0);
     expect(await store.get('overrides', 'group:staff')).toBeUndefined();
     expect(await store.get('overrides', 'user:alice')).toBeDefined();
     expect((await store.get('users', 'alice'))?.groups).toEqual([{ name: 'staff', type: 1 }]);
-    expect(await migrateUp(store, { log: () => {} })).toEqual([6, 7]);
+    expect((await migrateUp(store, { log: () => {} })).slice(0, 2)).toEqual([6, 7]);
   });
 
   test('the current-users memo forgets members when their group changes, so the next transfer sees it', async () => {

@@ -12,7 +12,7 @@ import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
-import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
+import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type ShareRecord, type Store, type WriteTx } from './store.ts';
 
 export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles' } as const satisfies Record<Kind, CollectionName>;
 
@@ -236,6 +236,15 @@ export class RecordsTx {
     const rec: IpListRecord = { ...spec, created_at: current?.created_at ?? this.now, updated_at: this.now };
     await this.tx.put('ip_lists', ipListKey(spec.type, spec.ipornet), rec);
     return rec;
+  }
+
+  share(id: string): Promise<ShareRecord | undefined> {
+    return this.tx.get('shares', id);
+  }
+
+  /** Restores a share as a backup has it (times, uses and password hash kept). */
+  async putShare(share: ShareRecord): Promise<void> {
+    await this.tx.put('shares', share.id, share);
   }
 
   async deleteIpListEntry(key: string): Promise<boolean> {

@@ -164,7 +164,7 @@ const API_SCHEMAS: Json = {
       remote_address: { type: 'string' },
       connection_time: { type: 'integer', description: 'epoch milliseconds' },
       last_activity: { type: 'integer', description: 'epoch milliseconds' },
-      protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV'] },
+      protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV', 'HTTP', 'HTTPShare'] },
       active_transfers: { type: 'array', items: { $ref: '#/components/schemas/Transfer' } },
     },
   },

@@ -125,7 +125,7 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (auth.via === 'api_key') void touchAdminLogin(runtime.store, auth.admin.username).catch((err: Error) => runtime.log('warn', 'admin_last_login', { username: auth.admin.username, error: err.message }));
   }
   if (route.auth === 'user') {
-    const auth = await authenticateUser(ctx);
+    const auth = await authenticateUser(ctx, { passwordChange: route.passwordChange === true });
     if (!auth.ok) return auth.response;
     ctx.user = auth.user;
     ctx.userClaims = auth.claims;

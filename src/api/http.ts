@@ -19,8 +19,16 @@ function streamedPath(url: string | undefined): boolean {
   return STREAMED_PREFIXES.some((p) => path.startsWith(p));
 }
 
-/** The request's body as a pull stream: nothing is read until the handler asks for it. */
-function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+/** What a handler that stops reading a body early (a refused upload) leaves to be drained. */
+const MAX_DRAIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The request's body as a pull stream: nothing is read until the handler asks for it. A handler
+ * that gives up on it (cancel) leaves the rest to be read and dropped, so its answer reaches a
+ * client still sending rather than being lost to a reset; past MAX_DRAIN_BYTES the connection is
+ * cut. `abandoned` tells the adapter to close the connection after that answer.
+ */
+function bodyStream(req: IncomingMessage, abandoned: () => void): ReadableStream<Uint8Array> {
   const it = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -36,7 +44,14 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
       }
     },
     cancel() {
-      req.destroy();
+      if (req.complete) return;
+      abandoned();
+      let dropped = 0;
+      req.on('data', (chunk: Buffer) => {
+        dropped += chunk.length;
+        if (dropped > MAX_DRAIN_BYTES) req.socket.destroy();
+      });
+      req.resume();
     },
   });
 }
@@ -54,7 +69,8 @@ export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https', clien
 async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req: IncomingMessage) => string }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
   let body: Buffer | ReadableStream<Uint8Array> | undefined;
-  if (method !== 'GET' && method !== 'HEAD' && streamedPath(req.url)) body = bodyStream(req);
+  let abandoned = false;
+  if (method !== 'GET' && method !== 'HEAD' && streamedPath(req.url)) body = bodyStream(req, () => (abandoned = true));
   else if (method !== 'GET' && method !== 'HEAD') {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -89,6 +105,8 @@ async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req
   });
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length) out['set-cookie'] = cookies;
+  // The rest of an unread body is still arriving: this connection cannot carry another request.
+  if (abandoned && !req.complete) out.connection = 'close';
   res.writeHead(response.status, out);
   if (!response.body || method === 'HEAD') {
     res.end();

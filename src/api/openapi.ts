@@ -78,6 +78,19 @@ const API_SCHEMAS: Json = {
     },
   },
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
+  DirEntry: {
+    type: 'object',
+    description: "An entry of a user's directory listing, as SFTPGo's: `mode` is Go's os.FileMode (directory bit 2^31, symlink bit 2^27, then the permission bits); `size` only for files.",
+    properties: { name: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, last_modified: { type: 'string', format: 'date-time' } },
+  },
+  UserProfile: {
+    type: 'object',
+    description: "A user's own profile. `additional_emails` and `tls_certs` (SFTPGo) are accepted only empty, `allow_api_key_auth` only false.",
+    properties: { email: { type: 'string' }, description: { type: 'string' }, allow_api_key_auth: { type: 'boolean' }, public_keys: { type: 'array', items: { type: 'string' } } },
+  },
+  PwdChange: { type: 'object', required: ['current_password', 'new_password'], properties: { current_password: { type: 'string' }, new_password: { type: 'string' } } },
+  FileMetadata: { type: 'object', required: ['modification_time'], properties: { modification_time: { type: 'integer', description: 'Milliseconds since the epoch' } } },
+  PathList: { type: 'array', items: { type: 'string' }, description: 'Paths in the user\'s tree, from its root' },
   UserUsage: {
     type: 'object',
     description: "Ours: a user's quota and data transfer usage in one answer.",

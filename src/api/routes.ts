@@ -45,6 +45,8 @@ export interface Route {
   shareScopes?: readonly ShareScope[];
   /** With `auth: 'user'`: the request gets its own session over the user's files (`ctx.conn`). */
   session?: true;
+  /** With `auth: 'user'`: open to a token whose user must change its password first. */
+  passwordChange?: true;
   permission?: Permission;
   /** Body checked against this schema definition (`any`: JSON, checked by the handler). */
   body?: Definition | 'any';

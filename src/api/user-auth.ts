@@ -10,6 +10,7 @@
 // login), counted against max_sessions while it runs, as SFTPGo adds one connection per request.
 import { randomUUID } from 'node:crypto';
 import type { LoginAttempt } from '../auth/login.ts';
+import { passwordChangeMessage } from '../auth/password-age.ts';
 import { totpRequired } from '../auth/totp.ts';
 import type { Connection } from '../core/connection.ts';
 import { loginRefusal } from '../core/login.ts';
@@ -54,8 +55,11 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   const filtered = gate.steps.filters(resolved.user, attempt);
   if (filtered) return refuse(filtered);
   const checked = await gate.steps.password(resolved.user, attempt, creds.password);
-  if (!checked.ok) return refuse(checked.reason);
-  const user = checked.user;
+  // A right password that must be changed first gets a token that can only change it (SFTPGo's
+  // MustChangePassword): the one way left to set a new one without an admin.
+  const mustChange = !checked.ok && passwordChangeMessage(checked.reason) !== undefined;
+  if (!checked.ok && !mustChange) return refuse(checked.reason);
+  const user = checked.ok ? checked.user : resolved.user;
   if (totpRequired(user, 'HTTP')) {
     const code = ctx.c.req.header(OTP_HEADER);
     if (!code) return refuse('totp_missing');
@@ -67,13 +71,16 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   const opened = await gate.open(user, { protocol: 'HTTP', ip, method: 'password', single: true, tls: isTls(ctx), ...clientVersion(ctx) });
   if (!opened.ok) return FORBIDDEN_REASONS.has(opened.reason) ? errorResponse(ctx.c, 403, opened.reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
   await opened.session.close();
-  return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip }));
+  return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip, mustChangePassword: mustChange }));
 }
 
-export function issueUserToken(user: UserRecord, o: { key: Buffer; validitySec: number; ip: string }): { access_token: string; expires_at: string } {
+/** The claim of a token that may only change its user's password. */
+export const MUST_CHANGE_PASSWORD = 'chpwd';
+
+export function issueUserToken(user: UserRecord, o: { key: Buffer; validitySec: number; ip: string; mustChangePassword?: boolean }): { access_token: string; expires_at: string } {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + o.validitySec;
-  const claims: Claims = { sub: user.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [USER_AUDIENCE], ip: o.ip };
+  const claims: Claims = { sub: user.username, iat: now, nbf: now, exp, jti: randomUUID(), aud: [USER_AUDIENCE], ip: o.ip, ...(o.mustChangePassword ? { [MUST_CHANGE_PASSWORD]: true } : {}) };
   return { access_token: signJwt(claims, o.key), expires_at: new Date(exp * 1000).toISOString() };
 }
 
@@ -91,9 +98,10 @@ export type UserAuth = { ok: true; user: UserRecord; claims: Claims } | { ok: fa
 /**
  * The Bearer token of a user route: a valid user token from this address, not logged out, for a
  * user who may still log in over HTTP from here. A bad token is a failed login (scored by the
- * defender, as an admin's is).
+ * defender, as an admin's is). A token issued for a password that must be changed opens only the
+ * routes that serve the change (`passwordChange`).
  */
-export async function authenticateUser(ctx: ApiContext): Promise<UserAuth> {
+export async function authenticateUser(ctx: ApiContext, opts: { passwordChange?: boolean } = {}): Promise<UserAuth> {
   const { runtime, ip } = ctx;
   const m = /^Bearer\s+(.+)$/i.exec(ctx.c.req.header('authorization') ?? '');
   if (!m) return { ok: false, response: unauthorized(ctx, 'authentication required: Bearer token') };
@@ -108,6 +116,8 @@ export async function authenticateUser(ctx: ApiContext): Promise<UserAuth> {
   if (!user) return { ok: false, response: errorResponse(ctx.c, 404, 'unable to retrieve your user') };
   const refused = runtime.gate.steps.filters(user, { protocol: 'HTTP', ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
   if (refused) return { ok: false, response: errorResponse(ctx.c, 403, `login not allowed: ${refused}`) };
+  if (claims[MUST_CHANGE_PASSWORD] === true && !opts.passwordChange)
+    return { ok: false, response: errorResponse(ctx.c, 403, 'Password change required. Please set a new password to continue to use your account') };
   return { ok: true, user, claims };
 }
 

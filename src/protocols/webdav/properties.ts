@@ -1,11 +1,13 @@
 // WebDAV properties: the live ones computed from a FileInfo (and the lock table), and dead ones
 // set by PROPPATCH. Dead properties are kept in memory per user and virtual path (lost on restart,
 // bounded in count); they follow their resource on MOVE and COPY and go away with it on DELETE.
-import { posix } from 'node:path';
 import { isWithin } from '../../core/paths.ts';
+import { contentTypeOf } from '../../lib/mime.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import type { Lock } from './locks.ts';
 import { DAV_NS, escapeXml, serializeXml, type XmlElement } from './xml.ts';
+
+export { contentTypeOf };
 
 export const MS_NS = 'urn:schemas-microsoft-com:';
 
@@ -30,23 +32,6 @@ export function etagOf(info: FileInfo): string {
   return `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
 }
 
-const TYPES: Record<string, string> = {
-  txt: 'text/plain', html: 'text/html', htm: 'text/html', css: 'text/css', csv: 'text/csv', xml: 'application/xml',
-  js: 'text/javascript', json: 'application/json', md: 'text/markdown', pdf: 'application/pdf', zip: 'application/zip',
-  gz: 'application/gzip', tar: 'application/x-tar', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg',
-  gif: 'image/gif', svg: 'image/svg+xml', webp: 'image/webp', ico: 'image/x-icon', mp3: 'audio/mpeg', mp4: 'video/mp4',
-  webm: 'video/webm', wav: 'audio/wav', doc: 'application/msword', xls: 'application/vnd.ms-excel',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  odt: 'application/vnd.oasis.opendocument.text', ods: 'application/vnd.oasis.opendocument.spreadsheet',
-  wasm: 'application/wasm', ts: 'text/plain', sh: 'text/x-shellscript', yaml: 'application/yaml', yml: 'application/yaml',
-};
-
-export function contentTypeOf(name: string): string {
-  const ext = posix.extname(name).slice(1).toLowerCase();
-  return TYPES[ext] ?? 'application/octet-stream';
-}
 
 function lockXml(l: Lock, href: string): string {
   return (

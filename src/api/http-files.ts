@@ -1,43 +1,17 @@
-// Files over HTTP through the session core: a download as a streamed Response (one byte range
-// honoured), a request body streamed into a core Upload (committed only when every byte arrived, so
-// the upload mode decides what a cut leaves behind), a directory as SFTPGo's DirEntry list, a tree as
-// a streamed ZIP, and the one table from core error codes to HTTP statuses (SFTPGo's).
+// Files over HTTP through the session core for the public share endpoints: a download as a streamed
+// Response (one byte range honoured) that reports a failure after it started, a request body
+// streamed into a core Upload (committed only when every byte arrived, so the upload mode decides
+// what a cut leaves behind), and a tree as a streamed ZIP without links. The user API's pieces
+// (user-files.ts: DirEntry, ranges, the status table, the ZIP and multipart streams) are shared.
 import { posix } from 'node:path';
 import type { Connection } from '../core/connection.ts';
-import { AppError, isAppError, type ErrorCode } from '../errors.ts';
-import { zipStream, type ZipEntry } from '../lib/zip.ts';
+import { AppError, isAppError } from '../errors.ts';
+import { zipStream, type ZipEntry } from '../lib/zip-stream.ts';
 import type { FileInfo } from '../vfs/fs.ts';
-
-/** SFTPGo's mapping of filesystem errors to HTTP statuses (getMappedStatusCode). */
-export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
-  not_found: 404,
-  exists: 409,
-  is_dir: 400,
-  not_dir: 400,
-  not_empty: 400,
-  permission_denied: 403,
-  invalid: 400,
-  unsupported: 400,
-  quota_exceeded: 413,
-  read_quota_exceeded: 403,
-  io: 500,
-  config: 500,
-  store: 500,
-};
+import { parseRange, STATUS } from './user-files.ts';
 
 export function statusOf(err: unknown): number {
-  return isAppError(err) ? HTTP_STATUS_OF[err.code] : 500;
-}
-
-/** SFTPGo's DirEntry: Go's FileMode (the directory bit is 1 << 31), size for files only, RFC 3339 time. */
-export function dirEntry(e: FileInfo): Record<string, unknown> {
-  const dir = e.type === 'dir';
-  return {
-    name: e.name,
-    ...(dir ? {} : { size: e.size }),
-    mode: dir ? 0x80000000 + (e.mode & 0o777) : e.mode & 0o777,
-    last_modified: new Date(e.mtimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-  };
+  return isAppError(err) ? STATUS[err.code] : 500;
 }
 
 /** The regular files and directories of a listing (SFTPGo leaves links and devices out of a share's). */
@@ -45,22 +19,6 @@ export async function listRegular(entries: AsyncIterable<FileInfo>): Promise<Fil
   const out: FileInfo[] = [];
   for await (const e of entries) if (e.type === 'file' || e.type === 'dir') out.push(e);
   return out;
-}
-
-/** One `bytes=` range against `size`; null: the whole file; 'unsatisfiable': 416. */
-export function byteRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!header) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m || (m[1] === '' && m[2] === '')) return 'unsatisfiable';
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) return 'unsatisfiable';
-  return { start, end };
 }
 
 export interface DownloadOptions {
@@ -79,7 +37,7 @@ export interface DownloadOptions {
  * completes with the last byte, and is aborted when the client leaves.
  */
 export async function downloadResponse(o: DownloadOptions): Promise<Response> {
-  const range = byteRange(o.range, o.info.size);
+  const range = parseRange(o.range, o.info.size);
   if (range === 'unsatisfiable') {
     return new Response(JSON.stringify({ message: '', error: `unsupported range ${JSON.stringify(o.range)}` }), {
       status: 416, headers: { 'Content-Type': 'application/json', 'Content-Range': `bytes */${o.info.size}` },
@@ -130,7 +88,7 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
  * quotas, limits, the upload mode). It is committed only once the body has fully arrived; a body
  * that fails or ends early aborts it, and in an atomic upload mode nothing of it becomes visible.
  */
-export async function uploadBody(conn: Connection, vpath: string, body: ReadableStream<Uint8Array> | null): Promise<void> {
+export async function uploadBody(conn: Connection, vpath: string, body: AsyncIterable<Uint8Array> | null): Promise<void> {
   const up = await conn.fs.openUpload(conn, vpath, { truncate: true });
   try {
     if (body) for await (const chunk of body) await up.write(chunk);
@@ -138,19 +96,6 @@ export async function uploadBody(conn: Connection, vpath: string, body: Readable
   } catch (err) {
     await up.abort().catch(() => undefined);
     throw err;
-  }
-}
-
-/** Creates the missing directories above `vpath` (create_dirs permission applies), as `mkdir_parents`. */
-export async function mkdirParents(conn: Connection, vpath: string): Promise<void> {
-  const parts = posix.dirname(vpath).split('/').filter(Boolean);
-  let dir = '';
-  for (const part of parts) {
-    dir += `/${part}`;
-    const st = await conn.fs.probe(dir);
-    if (st?.type === 'dir') continue;
-    if (st) throw new AppError('not_dir', `${dir} is not a directory`);
-    await conn.fs.mkdir(dir);
   }
 }
 
@@ -185,11 +130,11 @@ export function zipResponse(o: ZipOptions, filename: string): Response {
   async function* walk(vpath: string, info: FileInfo, depth: number): AsyncGenerator<ZipEntry> {
     if (depth > 100) throw new AppError('invalid', `${vpath}: directories nested too deep`);
     if (info.type === 'file') {
-      yield { name: name(vpath), mtimeMs: info.mtimeMs, mode: info.mode, size: info.size, data: () => fileData(vpath) };
+      yield { name: name(vpath), mtimeMs: info.mtimeMs, data: () => fileData(vpath) };
       return;
     }
     if (info.type !== 'dir') return;
-    if (vpath !== o.baseDir) yield { name: name(vpath), mtimeMs: info.mtimeMs, mode: info.mode };
+    if (vpath !== o.baseDir) yield { name: `${name(vpath)}/`, mtimeMs: info.mtimeMs };
     for (const e of await listRegular(await conn.fs.openDir(vpath))) yield* walk(posix.join(vpath, e.name), e, depth + 1);
   }
   async function* entries(): AsyncGenerator<ZipEntry> {

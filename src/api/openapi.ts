@@ -51,11 +51,6 @@ const API_SCHEMAS: Json = {
       { type: 'object', writeOnly: true, additionalProperties: false, required: ['sealed'], properties: { sealed: { type: 'string' } } },
     ],
   },
-  DirEntry: {
-    type: 'object',
-    description: "SFTPGo's DirEntry: mode is Go's FileMode (2147483648, the directory bit, plus the permission bits); size only for files.",
-    properties: { name: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, last_modified: { type: 'string', format: 'date-time' } },
-  },
   Share: {
     type: 'object',
     description: "SFTPGo's share link. id, username, created_at, updated_at, last_use_at and used_tokens are set by the server; a GET shows a password as \"[**redacted**]\", which a PUT may send back to keep it.",

@@ -8,8 +8,10 @@ import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import { cleanSharePath, spendShareUses, type ShareRecord } from '../store/shares.ts';
 import type { ApiContext } from './app.ts';
-import { dirEntry, downloadResponse, listRegular, mkdirParents, statusOf, uploadBody, zipResponse } from './http-files.ts';
+import { downloadResponse, listRegular, statusOf, uploadBody, zipResponse } from './http-files.ts';
+import { dirEntry, mkdirParents } from './user-files.ts';
 import { errorResponse } from './respond.ts';
+import { boundaryOf, MultipartError, multipartParts } from '../lib/multipart.ts';
 import type { QueryParam, Route } from './routes.ts';
 
 const READ = [1, 3] as const;
@@ -150,7 +152,7 @@ async function uploadOne(ctx: ApiContext): Promise<Response> {
   if (vpath instanceof Response) return vpath;
   const refund = await spend(ctx, 1);
   try {
-    if (ctx.c.req.query('mkdir_parents') === 'true') await mkdirParents(conn, vpath);
+    if (ctx.c.req.query('mkdir_parents') === 'true') await mkdirParents(conn, posix.dirname(vpath));
     await requireNoLinks(conn, share.paths[0]!, vpath);
     await uploadBody(conn, vpath, ctx.c.req.raw.body);
   } catch (err) {
@@ -160,31 +162,45 @@ async function uploadOne(ctx: ApiContext): Promise<Response> {
   return ctx.c.json({ message: 'Upload completed' }, 201);
 }
 
+/**
+ * The multipart form's `filenames` parts, each streamed into the shared directory as it arrives.
+ * Each file reserves its use before it is written; when the share runs out (max_tokens) the files
+ * already stored stay and the rest is refused ("Allowed usage exceeded").
+ */
 async function uploadMany(ctx: ApiContext): Promise<Response> {
   const { share, conn } = shareOf(ctx);
-  let form: FormData;
-  try {
-    form = await ctx.c.req.raw.formData();
-  } catch (err) {
-    return errorResponse(ctx.c, 400, `Unable to parse multipart form: ${(err as Error).message}`);
-  }
-  const files = form.getAll('filenames').filter((f): f is File => typeof f !== 'string');
-  if (files.length === 0) return errorResponse(ctx.c, 400, 'No files uploaded!');
-  if (share.max_tokens && files.length > share.max_tokens - (share.used_tokens ?? 0)) return errorResponse(ctx.c, 400, 'Allowed usage exceeded');
+  const boundary = boundaryOf(ctx.c.req.header('content-type'));
+  const body = ctx.c.req.raw.body;
+  if (!boundary || !body) return errorResponse(ctx.c, 400, 'Unable to parse multipart form: the body must be multipart/form-data');
   const base = share.paths[0]!;
-  const refund = await spend(ctx, files.length);
-  for (const [i, file] of files.entries()) {
-    // Only the name's last element counts: a multipart file name cannot pick another directory.
-    const vpath = posix.join(base, posix.basename(cleanSharePath(file.name)));
-    try {
-      if (vpath === base) throw new AppError('invalid', 'a file needs a name');
-      await requireNoLinks(conn, base, vpath);
-      await uploadBody(conn, vpath, file.stream());
-    } catch (err) {
-      refund(files.length - i);
-      return failed(ctx, err, `Unable to write file ${JSON.stringify(file.name)}`);
+  let uploaded = 0;
+  try {
+    for await (const part of multipartParts(body, boundary)) {
+      if (part.name !== 'filenames' || part.filename === undefined) continue;
+      // Only the name's last element counts: a multipart file name cannot pick another directory.
+      const vpath = posix.join(base, posix.basename(cleanSharePath(part.filename.replace(/\\/g, '/'))));
+      if (vpath === base) return errorResponse(ctx.c, 400, 'an uploaded file has no name');
+      let refund: () => void;
+      try {
+        refund = await spend(ctx, 1);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'not_found') return errorResponse(ctx.c, 400, `Allowed usage exceeded: ${uploaded} file(s) stored`);
+        throw err;
+      }
+      try {
+        await requireNoLinks(conn, base, vpath);
+        await uploadBody(conn, vpath, part.body);
+      } catch (err) {
+        refund();
+        return failed(ctx, err, `Error saving file ${JSON.stringify(part.filename)}`);
+      }
+      uploaded++;
     }
+  } catch (err) {
+    if (err instanceof MultipartError) return errorResponse(ctx.c, 400, `Unable to parse multipart form: ${err.message}`);
+    throw err;
   }
+  if (uploaded === 0) return errorResponse(ctx.c, 400, 'No files uploaded!');
   return ctx.c.json({ message: 'Upload completed' }, 201);
 }
 

@@ -309,16 +309,18 @@ describe('write shares', () => {
     expect((await fetch(url(`/api/v2/shares/${id}/dirs`))).status).toBe(403);
   });
 
-  test('max_tokens counts uploaded files: a multipart upload over what is left is refused whole', async () => {
-    const id = await share({ name: 'three', scope: 3, paths: ['/inbox'], max_tokens: 2 });
+  test('max_tokens counts uploaded files: a multipart upload stops where the uses run out', async () => {
+    const id = await share({ name: 'three', scope: 3, paths: ['/inbox'], max_tokens: 3 });
+    expect((await fetch(url(`/api/v2/shares/${id}/t0.txt`), { method: 'POST', body: '0' })).status).toBe(201);
     const r = curl(['-F', `filenames=@${join(dir, 'm1.txt')};filename=t1.txt`, '-F', `filenames=@${join(dir, 'm1.txt')};filename=t2.txt`, '-F', `filenames=@${join(dir, 'm1.txt')};filename=t3.txt`, url(`/api/v2/shares/${id}`)]);
     expect(r.status).toBe(400);
-    expect(r.body).toContain('Allowed usage exceeded');
-    expect(existsSync(join(home, 'inbox/t1.txt'))).toBe(false);
-    expect((await fetch(url(`/api/v2/shares/${id}/t1.txt`), { method: 'POST', body: '1' })).status).toBe(201);
-    expect((await fetch(url(`/api/v2/shares/${id}/t2.txt`), { method: 'POST', body: '2' })).status).toBe(201);
-    expect((await fetch(url(`/api/v2/shares/${id}/t3.txt`), { method: 'POST', body: '3' })).status).toBe(404);
-    expect(existsSync(join(home, 'inbox/t3.txt'))).toBe(false);
+    expect(r.body).toContain('Allowed usage exceeded: 2 file(s) stored');
+    expect(['t0.txt', 't1.txt', 't2.txt', 't3.txt'].map((n) => existsSync(join(home, 'inbox', n)))).toEqual([true, true, true, false]);
+    const used = await fetch(url(`/api/v2/shares/${id}/t4.txt`), { method: 'POST', body: '4' });
+    expect(used.status).toBe(404);
+    expect((await used.json()).message).toBe('max share usage exceeded');
+    expect(existsSync(join(home, 'inbox/t4.txt'))).toBe(false);
+    expect((await userApi('GET', `/api/v2/user/shares/${id}`)).json.used_tokens).toBe(3);
   });
 
   test('an upload cut mid-body leaves nothing in the directory, and the server lives on', async () => {

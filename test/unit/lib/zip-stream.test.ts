@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { zipStream, type ZipEntry } from '../../../src/lib/zip.ts';
+import { zipStream, type ZipEntry } from '../../../src/lib/zip-stream.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterEach(() => removeTempDirs());
@@ -33,7 +33,7 @@ function run(cmd: string, args: string[]): string {
 describe('zipStream', () => {
   test('directories and files, split across chunks, test clean and read back', async () => {
     const file = await archive([
-      { name: 'docs', mtimeMs: Date.UTC(2024, 0, 2, 3, 4, 6) },
+      { name: 'docs/', mtimeMs: Date.UTC(2024, 0, 2, 3, 4, 6) },
       { name: 'docs/a.txt', mtimeMs: Date.now(), data: bytes('hello ', 'world\n') },
       { name: 'é.bin', mtimeMs: Date.now(), data: bytes('x'.repeat(70_000)) },
       { name: 'empty', mtimeMs: Date.now(), data: bytes() },
@@ -44,11 +44,8 @@ describe('zipStream', () => {
     expect(listed.trim()).toBe("[('docs/', 0), ('docs/a.txt', 12), ('é.bin', 70000), ('empty', 0)]");
   });
 
-  test('ZIP64: an entry announced above 4 GiB, and more than 65,535 entries', async () => {
-    const big = await archive([{ name: 'big', mtimeMs: Date.now(), size: 2 ** 33, data: bytes('not really big') }]);
-    expect(run('unzip', ['-t', big])).toContain('No errors detected');
-    expect(run('unzip', ['-p', big, 'big'])).toBe('not really big');
-    const many = await archive(Array.from({ length: 65_600 }, (_, i) => ({ name: `d${i}`, mtimeMs: Date.now() })));
+  test('ZIP64: more than 65,535 entries', async () => {
+    const many = await archive(Array.from({ length: 65_600 }, (_, i) => ({ name: `d${i}/`, mtimeMs: Date.now() })));
     const count = run('python3', ['-c', 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(len(z.infolist()), z.testzip())', many]);
     expect(count.trim()).toBe('65600 None');
   });

@@ -27,7 +27,7 @@ function basicPassword(header: string | undefined): string | undefined {
 }
 
 function unauthorized(ctx: ApiContext): ShareAccess {
-  const response = errorResponse(ctx.c, 401, 'invalid credentials');
+  const response = ctx.c.json({ message: 'Unauthorized', error: 'invalid credentials' }, 401);
   response.headers.set('WWW-Authenticate', SHARE_REALM);
   return { ok: false, response };
 }

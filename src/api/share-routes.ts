@@ -21,11 +21,14 @@ function shareOf(ctx: ApiContext): { share: ShareRecord; conn: NonNullable<ApiCo
   return { share: ctx.share!, conn: ctx.conn! };
 }
 
-/** The answer for a refused or failed file operation, with SFTPGo's status for its error; logged. */
+/**
+ * The answer for a refused or failed file operation, in SFTPGo's shape for it (`message` what
+ * failed, `error` why) with its status; logged.
+ */
 function failed(ctx: ApiContext, err: unknown, what: string): Response {
   const status = statusOf(err);
   ctx.runtime.log(status >= 500 ? 'warn' : 'info', 'share_request_failed', { share: ctx.share?.id, ip: ctx.ip, status, what, error: (err as Error).message });
-  return errorResponse(ctx.c, status, `${what}: ${(err as Error).message}`);
+  return ctx.c.json({ message: what, error: (err as Error).message }, status as 400);
 }
 
 /** Reserves `uses` of the share; the function returned gives back `count` of them (never more than reserved). */

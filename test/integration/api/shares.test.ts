@@ -216,6 +216,7 @@ describe('read shares', () => {
     const none = await fetch(url(`/api/v2/shares/${id}/dirs`));
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Basic realm="SFTPGo Web"');
+    expect(await none.json()).toEqual({ message: 'Unauthorized', error: 'invalid credentials' });
     expect((await fetch(url(`/api/v2/shares/${id}/dirs`), { headers: { authorization: basic('any', 'wrong') } })).status).toBe(401);
     const line = await server.waitForLog((l) => l.event === 'login_failed' && l.reason === 'share_invalid_password');
     expect(line).toMatchObject({ username: 'bob', protocol: 'HTTP', ip: '127.0.0.1' });
@@ -264,7 +265,7 @@ describe('read shares', () => {
       const r = await fetch(url(`/api/v2/shares/${id}/files?path=a.txt`));
       const text = await r.text();
       expect(`${r.status} ${text}`).toStartWith('403');
-      expect(text).not.toContain('alpha');
+      expect(JSON.parse(text)).toEqual({ message: 'Unable to read the requested file', error: expect.stringContaining('download not allowed') });
       // Listing is still granted.
       expect((await fetch(url(`/api/v2/shares/${id}/dirs`))).status).toBe(200);
     } finally {

@@ -1,7 +1,8 @@
 // A user's own share links (SFTPGo's /api/v2/user/shares): list, add, get, replace, delete, with
 // SFTPGo's validation (store/shares.ts) and, here, the paths checked against the user's tree at the
 // time: each must exist and be readable for a read scope; a write scope's one path must be a
-// directory the user may upload into. SFTPGo has no admin view of shares; an admin sees them in a
+// directory the user may upload into. The user's filters.default_shares_expiration and
+// max_shares_expiration apply as in SFTPGo. SFTPGo has no admin view of shares; an admin sees them in a
 // dump.
 import { hashPassword, isPasswordHash } from '../auth/passwords.ts';
 import { hasPermission } from '../core/permissions.ts';
@@ -35,6 +36,23 @@ async function checkPaths(ctx: ApiContext, spec: ShareSpec): Promise<void> {
       if (st.type !== 'dir') throw new AppError('invalid', `the write share scope requires a directory: ${JSON.stringify(p)} is not one`);
       if (!hasPermission(perms, p, 'upload')) throw new AppError('permission_denied', `you are not allowed to upload into ${JSON.stringify(p)}`);
     }
+  }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * filters.max_shares_expiration, as SFTPGo checks it: the share must expire, before midnight (the
+ * server's time) at the end of the day that many days from now.
+ */
+function checkMaxExpiration(ctx: ApiContext, spec: ShareSpec): void {
+  const days = ctx.user!.filters?.max_shares_expiration ?? 0;
+  if (days <= 0) return;
+  const limit = new Date(Date.now() + (days + 1) * DAY_MS);
+  limit.setHours(0, 0, 0, 0);
+  if (!spec.expires_at || spec.expires_at > limit.getTime()) {
+    const day = `${limit.getFullYear()}-${String(limit.getMonth() + 1).padStart(2, '0')}-${String(limit.getDate()).padStart(2, '0')}`;
+    throw new AppError('invalid', `the share must expire before ${day}`);
   }
 }
 
@@ -72,7 +90,12 @@ export const USER_SHARE_ROUTES: Route[] = [
   { ...common, method: 'post', path: BASE, summary: 'Add a share; the answer names it in X-Object-ID and Location', body: 'any', bodySchema: 'Share', session: true, status: 201,
     handler: async (ctx) => {
       const id = newShareId();
-      const spec = checkShareSpec(bodyOf(ctx), { now: Date.now(), defaultName: id });
+      const body = { ...bodyOf(ctx) };
+      // filters.default_shares_expiration: a share created without an expiration gets one.
+      const defaultDays = ctx.user!.filters?.default_shares_expiration ?? 0;
+      if (defaultDays > 0 && !body.expires_at) body.expires_at = Date.now() + defaultDays * DAY_MS;
+      const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
+      checkMaxExpiration(ctx, spec);
       await checkPaths(ctx, spec);
       await addShare(writer(ctx), ctx.user!.username, id, spec);
       ctx.runtime.log('info', 'share_added', { share: id, username: ctx.user!.username, scope: spec.scope });
@@ -95,6 +118,7 @@ export const USER_SHARE_ROUTES: Route[] = [
       if (keep) delete body.password;
       const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
       if (!(await getShare(ctx.runtime.store, id, ctx.user!.username))) throw shareNotFound(id);
+      checkMaxExpiration(ctx, spec);
       await checkPaths(ctx, spec);
       await updateShare(writer(ctx), ctx.user!.username, id, spec, keep);
       ctx.runtime.log('info', 'share_updated', { share: id, username: ctx.user!.username });

@@ -30,6 +30,7 @@ beforeAll(async () => {
   home = join(dir, 'homes/bob');
   mkdirSync(join(home, 'docs/sub'), { recursive: true });
   mkdirSync(join(home, 'inbox'), { recursive: true });
+  mkdirSync(join(dir, 'homes/carol'), { recursive: true });
   writeFileSync(join(home, 'docs/a.txt'), 'alpha\n');
   writeFileSync(join(home, 'docs/sub/b.txt'), 'bravo bravo\n');
   writeFileSync(join(home, 'secret.txt'), 'not shared\n');
@@ -64,6 +65,11 @@ users:
     password: "${PASSWORD}"
     home_dir: ${home}
     permissions: { "/": ["*"] }
+  - username: carol
+    password: "${PASSWORD}"
+    home_dir: ${join(dir, 'homes/carol')}
+    permissions: { "/": ["*"] }
+    filters: { default_shares_expiration: 2, max_shares_expiration: 5 }
 admins:
   - username: root
     password: "${ADMIN}"
@@ -128,6 +134,23 @@ describe('the user API for shares', () => {
     await bad({ scope: 2, paths: ['/secret.txt'] }, 400, 'requires a directory');
     await bad({ scope: 5, paths: ['/docs'] }, 400, 'invalid scope');
     await bad({ scope: 1, paths: ['/docs'], expires_at: Date.now() - 1000 }, 400, 'expiration must be in the future');
+  });
+
+  test('filters.default_shares_expiration and max_shares_expiration, as SFTPGo applies them', async () => {
+    const headers = { authorization: `Bearer ${(await (await fetch(url('/api/v2/user/token'), { headers: { authorization: basic('carol', PASSWORD) } })).json()).access_token}`, 'content-type': 'application/json' };
+    const post = (body: Record<string, unknown>) => fetch(url('/api/v2/user/shares'), { method: 'POST', headers, body: JSON.stringify(body) });
+    const created = await post({ scope: 1, paths: ['/'] });
+    expect(created.status).toBe(201);
+    const id = created.headers.get('x-object-id')!;
+    const got = await (await fetch(url(`/api/v2/user/shares/${id}`), { headers })).json();
+    expect(got.expires_at - Date.now()).toBeGreaterThan(2 * 86_400_000 - 60_000);
+    expect(got.expires_at - Date.now()).toBeLessThanOrEqual(2 * 86_400_000);
+    const late = await post({ scope: 1, paths: ['/'], expires_at: Date.now() + 7 * 86_400_000 });
+    expect(late.status).toBe(400);
+    expect((await late.json()).error).toMatch(/^the share must expire before \d{4}-\d\d-\d\d$/);
+    const put = await fetch(url(`/api/v2/user/shares/${id}`), { method: 'PUT', headers, body: JSON.stringify({ ...got, expires_at: 0 }) });
+    expect(put.status).toBe(400);
+    expect((await post({ scope: 1, paths: ['/'], expires_at: Date.now() + 4 * 86_400_000 })).status).toBe(201);
   });
 
   test('create, get (password redacted), list with paging, replace keeping the password, delete', async () => {

@@ -31,6 +31,8 @@ beforeAll(async () => {
   mkdirSync(join(home, 'docs/sub'), { recursive: true });
   mkdirSync(join(home, 'inbox'), { recursive: true });
   mkdirSync(join(dir, 'homes/carol'), { recursive: true });
+  mkdirSync(join(home, 'big'), { recursive: true });
+  writeFileSync(join(home, 'big/blob.bin'), Buffer.alloc(64 * 1024 * 1024, 'z'));
   writeFileSync(join(home, 'docs/a.txt'), 'alpha\n');
   writeFileSync(join(home, 'docs/sub/b.txt'), 'bravo bravo\n');
   writeFileSync(join(home, 'secret.txt'), 'not shared\n');
@@ -304,6 +306,31 @@ describe('read shares', () => {
       await setOwner({ status: 1 });
     }
     expect((await fetch(url(`/api/v2/shares/${id}/dirs`))).status).toBe(200);
+  });
+});
+
+describe('sessions', () => {
+  test('a visitor who leaves mid-download releases the session, and the use is given back', async () => {
+    const id = await share({ name: 'big', scope: 1, paths: ['/big'], max_tokens: 5 });
+    const adminGet = async (p: string) => (await fetch(url(p), { headers: { authorization: `Bearer ${adminToken}` } })).json();
+    for (const path of [`/api/v2/shares/${id}`, `/api/v2/shares/${id}/files?path=blob.bin`]) {
+      const ac = new AbortController();
+      const res = await fetch(url(path), { signal: ac.signal });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      await reader.read();
+      // While it runs, the owner's session is listed with protocol HTTPShare.
+      expect((await adminGet('/api/v2/connections')).map((c: any) => c.protocol)).toContain('HTTPShare');
+      ac.abort();
+      await reader.cancel().catch(() => undefined);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (await adminGet('/api/v2/connections')).some((c: any) => c.protocol === 'HTTPShare')) await Bun.sleep(50);
+      expect((await adminGet('/api/v2/connections')).filter((c: any) => c.protocol === 'HTTPShare')).toEqual([]);
+    }
+    let used = -1;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (used = (await userApi('GET', `/api/v2/user/shares/${id}`)).json.used_tokens ?? 0) !== 0) await Bun.sleep(50);
+    expect(used).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { AppError } from '../errors.ts';
 import { cleanSharePath, spendShareUses, type ShareRecord } from '../store/shares.ts';
 import type { ApiContext } from './app.ts';
-import { downloadResponse, listRegular, statusOf, uploadBody, zipResponse } from './http-files.ts';
+import { downloadResponse, listRegular, statusOf, uploadBody, zipResponse } from './share-files.ts';
 import { dirEntry, mkdirParents } from './user-files.ts';
 import { errorResponse } from './respond.ts';
 import { boundaryOf, MultipartError, multipartParts } from '../lib/multipart.ts';

@@ -33,6 +33,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'homes/carol'), { recursive: true });
   mkdirSync(join(home, 'big'), { recursive: true });
   writeFileSync(join(home, 'big/blob.bin'), Buffer.alloc(64 * 1024 * 1024, 'z'));
+  writeFileSync(join(home, 'big/empty.txt'), '');
   writeFileSync(join(home, 'docs/a.txt'), 'alpha\n');
   writeFileSync(join(home, 'docs/sub/b.txt'), 'bravo bravo\n');
   writeFileSync(join(home, 'secret.txt'), 'not shared\n');
@@ -327,10 +328,15 @@ describe('sessions', () => {
       while (Date.now() < deadline && (await adminGet('/api/v2/connections')).some((c: any) => c.protocol === 'HTTPShare')) await Bun.sleep(50);
       expect((await adminGet('/api/v2/connections')).filter((c: any) => c.protocol === 'HTTPShare')).toEqual([]);
     }
+    // An empty file is a whole download too: one use, and nothing left open.
+    const empty = await fetch(url(`/api/v2/shares/${id}/files?path=empty.txt`));
+    expect(empty.status).toBe(200);
+    expect((await empty.arrayBuffer()).byteLength).toBe(0);
+    expect((await adminGet('/api/v2/connections')).filter((c: any) => c.protocol === 'HTTPShare')).toEqual([]);
     let used = -1;
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (used = (await userApi('GET', `/api/v2/user/shares/${id}`)).json.used_tokens ?? 0) !== 0) await Bun.sleep(50);
-    expect(used).toBe(0);
+    while (Date.now() < deadline && (used = (await userApi('GET', `/api/v2/user/shares/${id}`)).json.used_tokens ?? 0) !== 1) await Bun.sleep(50);
+    expect(used).toBe(1);
   });
 });
 

@@ -80,7 +80,13 @@ export async function downloadResponse(o: DownloadOptions): Promise<Response> {
     'Accept-Ranges': 'bytes',
   };
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${o.info.size}`;
-  return new Response(o.info.size === 0 ? null : body, { status: range ? 206 : 200, headers });
+  if (o.info.size === 0) {
+    settled = true;
+    await chunks.return(undefined);
+    await dl.close();
+    return new Response(null, { status: 200, headers });
+  }
+  return new Response(body, { status: range ? 206 : 200, headers });
 }
 
 /**

@@ -5,6 +5,7 @@
 // client address travels as the `remoteAddress` binding.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from './respond.ts';
+import { requestBody } from '../lib/request-body.ts';
 
 export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Response | Promise<Response>;
 
@@ -22,40 +23,6 @@ function streamedPath(url: string | undefined): boolean {
 /** What a handler that stops reading a body early (a refused upload) leaves to be drained. */
 const MAX_DRAIN_BYTES = 4 * 1024 * 1024;
 
-/**
- * The request's body as a pull stream: nothing is read until the handler asks for it. A handler
- * that gives up on it (cancel) leaves the rest to be read and dropped, so its answer reaches a
- * client still sending rather than being lost to a reset; past MAX_DRAIN_BYTES the connection is
- * cut. `abandoned` tells the adapter to close the connection after that answer.
- */
-function bodyStream(req: IncomingMessage, abandoned: () => void): ReadableStream<Uint8Array> {
-  const it = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await it.next();
-        if (done) {
-          // A client that stopped sending mid-body must not look like a complete upload.
-          if (!req.complete) controller.error(new Error('request body ended early'));
-          else controller.close();
-        } else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-      } catch (err) {
-        controller.error(err);
-      }
-    },
-    cancel() {
-      if (req.complete) return;
-      abandoned();
-      let dropped = 0;
-      req.on('data', (chunk: Buffer) => {
-        dropped += chunk.length;
-        if (dropped > MAX_DRAIN_BYTES) req.socket.destroy();
-      });
-      req.resume();
-    },
-  });
-}
-
 /** `clientOf` names a request's client (the door's address for its socket); the peer by default. */
 export function nodeHandler(fetch: FetchHandler, scheme: 'http' | 'https', clientOf: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '') {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -70,7 +37,9 @@ async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req
   const method = req.method ?? 'GET';
   let body: Buffer | ReadableStream<Uint8Array> | undefined;
   let abandoned = false;
-  if (method !== 'GET' && method !== 'HEAD' && streamedPath(req.url)) body = bodyStream(req, () => (abandoned = true));
+  // A refused upload leaves the rest of its body to be drained and dropped (up to MAX_DRAIN_BYTES),
+  // so its answer reaches a client still sending rather than being lost to a reset.
+  if (method !== 'GET' && method !== 'HEAD' && streamedPath(req.url)) body = requestBody(req, { onCancel: () => (abandoned = true), maxDrainBytes: MAX_DRAIN_BYTES });
   else if (method !== 'GET' && method !== 'HEAD') {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -83,6 +83,18 @@ const API_SCHEMAS: Json = {
     description: "A user's own profile. `additional_emails` and `tls_certs` (SFTPGo) are accepted only empty, `allow_api_key_auth` only false.",
     properties: { email: { type: 'string' }, description: { type: 'string' }, allow_api_key_auth: { type: 'boolean' }, public_keys: { type: 'array', items: { type: 'string' } } },
   },
+  TOTPConfig: { type: 'object', properties: { name: { type: 'string' }, issuer: { type: 'string' }, algo: { type: 'string' } } },
+  TOTPGenerate: { type: 'object', properties: { config_name: { type: 'string', enum: ['Default'] } } },
+  TOTPValidate: { type: 'object', required: ['passcode', 'secret'], properties: { config_name: { type: 'string', enum: ['Default'] }, passcode: { type: 'string' }, secret: { type: 'string' } } },
+  TOTPSave: {
+    type: 'object',
+    properties: {
+      enabled: { type: 'boolean' },
+      config_name: { type: 'string', enum: ['Default'] },
+      secret: { type: 'object', properties: { status: { type: 'string' }, payload: { type: 'string' } } },
+      protocols: { type: 'array', items: { type: 'string', enum: ['SSH', 'FTP', 'HTTP'] } },
+    },
+  },
   PwdChange: { type: 'object', required: ['current_password', 'new_password'], properties: { current_password: { type: 'string' }, new_password: { type: 'string' } } },
   FileMetadata: { type: 'object', required: ['modification_time'], properties: { modification_time: { type: 'integer', description: 'Milliseconds since the epoch' } } },
   PathList: { type: 'array', items: { type: 'string' }, description: 'Paths in the user\'s tree, from its root' },

@@ -85,7 +85,7 @@ export async function updateProfile(ctx: ApiContext): Promise<Response> {
  * rule), so the change is laid over the record as an admin's GET shows it and sent back the way an
  * admin's PUT would be: secrets stay redacted (kept), the password is kept unless changed.
  */
-async function editOwnRecord(ctx: ApiContext, change: Record<string, unknown>): Promise<void> {
+export async function editOwnRecord(ctx: ApiContext, change: Record<string, unknown>): Promise<void> {
   const username = ctx.user!.username;
   const current = await render(ctx.runtime, KINDS.users, username);
   if (!current) throw new AppError('not_found', `user "${username}" not found`);

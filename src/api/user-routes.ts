@@ -4,6 +4,7 @@ import type { Route } from './routes.ts';
 import { logoutUser, userToken } from './user-auth.ts';
 import { copyEntry, createDir, deleteDir, deleteFile, getFile, listDir, renameEntry, setMetadata, streamZip, uploadFiles, uploadRaw } from './user-files.ts';
 import { changePassword, getProfile, updateProfile } from './user-profile.ts';
+import { totpConfigs, totpGenerate, totpSave, totpValidate } from './user-totp.ts';
 import type { QueryParam } from './routes.ts';
 
 const TAG = 'user APIs';
@@ -20,6 +21,12 @@ export const USER_ROUTES: Route[] = [
     handler: changePassword },
   { method: 'get', path: '/api/v2/user/profile', summary: "The user's profile", tag: TAG, auth: 'user', passwordChange: true, returns: 'UserProfile', handler: getProfile },
   { method: 'put', path: '/api/v2/user/profile', summary: "Update the user's profile (the fields sent)", tag: TAG, auth: 'user', body: 'any', bodySchema: 'UserProfile', handler: updateProfile },
+  { method: 'get', path: '/api/v2/user/totp/configs', summary: 'The TOTP configurations offered (SFTPGo\'s "Default")', tag: TAG, auth: 'user', returns: 'TOTPConfig[]', handler: totpConfigs },
+  { method: 'post', path: '/api/v2/user/totp/generate', summary: 'A new TOTP secret and its otpauth:// URL (no QR code image)', tag: TAG, auth: 'user', body: 'any', bodySchema: 'TOTPGenerate',
+    handler: totpGenerate },
+  { method: 'post', path: '/api/v2/user/totp/validate', summary: 'Check a passcode against a secret', tag: TAG, auth: 'user', body: 'any', bodySchema: 'TOTPValidate', handler: totpValidate },
+  { method: 'post', path: '/api/v2/user/totp/save', summary: "Save the user's TOTP configuration (a secret that is not Plain keeps the stored one)", tag: TAG, auth: 'user', body: 'any', bodySchema: 'TOTPSave',
+    handler: totpSave },
   { method: 'get', path: '/api/v2/user/dirs', summary: 'List a directory', tag: TAG, auth: 'user', session: true, query: [PATH], returns: 'DirEntry[]', handler: listDir },
   { method: 'post', path: '/api/v2/user/dirs', summary: 'Create a directory', tag: TAG, auth: 'user', session: true, query: [PATH, MKDIR_PARENTS], handler: createDir },
   { method: 'patch', path: '/api/v2/user/dirs', summary: 'Rename a directory', tag: TAG, auth: 'user', session: true, query: [PATH, TARGET], handler: renameEntry },

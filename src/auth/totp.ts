@@ -33,6 +33,24 @@ export function base32Decode(text: string): Buffer | undefined {
   return out.length > 0 ? Buffer.from(out) : undefined;
 }
 
+/** RFC 4648 base32 without padding, as authenticator apps take a secret. */
+export function base32Encode(data: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of data) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
 /** RFC 4226 HOTP value for `counter`, as a zero-padded decimal string. */
 export function hotp(key: Buffer, counter: number, digits = TOTP_DIGITS, algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1'): string {
   const msg = Buffer.alloc(8);

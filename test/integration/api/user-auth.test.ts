@@ -121,3 +121,30 @@ describe('user and admin tokens are distinct', () => {
   });
 });
 
+
+describe('TOTP self-service', () => {
+  test('generate, validate, save for HTTP: the next token needs the code; disable keeps the secret', async () => {
+    const t = (await userToken('bob')).json.access_token;
+    expect((await call(api, 'GET', '/api/v2/user/totp/configs', { token: t })).json).toEqual([{ name: 'Default', issuer: 'SFTPGo', algo: 'sha1' }]);
+    const gen = await call(api, 'POST', '/api/v2/user/totp/generate', { token: t, body: { config_name: 'Default' } });
+    expect(gen.status).toBe(200);
+    const secret: string = gen.json.secret;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(gen.json.url).toContain(`secret=${secret}`);
+    expect((await call(api, 'POST', '/api/v2/user/totp/validate', { token: t, body: { config_name: 'Default', passcode: '000000', secret } })).status).toBe(400);
+    expect((await call(api, 'POST', '/api/v2/user/totp/validate', { token: t, body: { config_name: 'Default', passcode: currentCode(secret), secret } })).status).toBe(200);
+    const saved = await call(api, 'POST', '/api/v2/user/totp/save', { token: t, body: { enabled: true, config_name: 'Default', protocols: ['HTTP'], secret: { status: 'Plain', payload: secret } } });
+    expect(saved.status).toBe(200);
+    expect((await userToken('bob')).status).toBe(401);
+    const withCode = await userToken('bob', PASSWORD, currentCode(secret));
+    expect(withCode.status).toBe(200);
+    // The stored secret reads as redacted to an admin, and disabling keeps it.
+    const admin = await token(api, 'root', ADMIN_PASSWORD);
+    expect((await call(api, 'GET', '/api/v2/users/bob', { token: admin })).json.filters.totp_config.secret.status).toBe('Redacted');
+    const off = await call(api, 'POST', '/api/v2/user/totp/save', { token: withCode.json.access_token, body: { enabled: false, config_name: 'Default', protocols: [] } });
+    expect(off.status).toBe(200);
+    expect((await userToken('bob')).status).toBe(200);
+    expect((await call(api, 'GET', '/api/v2/users/bob', { token: admin })).json.filters.totp_config).toMatchObject({ enabled: false, secret: { status: 'Redacted' } });
+    expect((await call(api, 'POST', '/api/v2/user/totp/save', { token: t, body: { enabled: true, config_name: 'Other', protocols: ['HTTP'] } })).status).toBe(400);
+  });
+});

@@ -98,7 +98,7 @@ export const USER_SHARE_ROUTES: Route[] = [
       checkMaxExpiration(ctx, spec);
       await checkPaths(ctx, spec);
       await addShare(writer(ctx), ctx.user!.username, id, spec);
-      ctx.runtime.log('info', 'share_added', { share: id, username: ctx.user!.username, scope: spec.scope });
+      ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'share', name: id, scope: spec.scope, by: ctx.user!.username });
       ctx.c.header('Location', `${BASE}/${encodeURIComponent(id)}`);
       ctx.c.header('X-Object-ID', id);
       return ctx.c.json({ message: 'Share created' }, 201);
@@ -121,14 +121,14 @@ export const USER_SHARE_ROUTES: Route[] = [
       checkMaxExpiration(ctx, spec);
       await checkPaths(ctx, spec);
       await updateShare(writer(ctx), ctx.user!.username, id, spec, keep);
-      ctx.runtime.log('info', 'share_updated', { share: id, username: ctx.user!.username });
+      ctx.runtime.log('info', 'api_change', { action: 'updated', kind: 'share', name: id, by: ctx.user!.username });
       return ctx.c.json({ message: 'Share updated' });
     } },
   { ...common, method: 'delete', path: `${BASE}/{id}`, summary: 'Delete a share',
     handler: async (ctx) => {
       const id = ctx.c.req.param('id')!;
       await deleteShare(ctx.runtime.store, ctx.user!.username, id);
-      ctx.runtime.log('info', 'share_deleted', { share: id, username: ctx.user!.username });
+      ctx.runtime.log('info', 'api_change', { action: 'delete', kind: 'share', name: id, by: ctx.user!.username });
       return ctx.c.json({ message: 'Share deleted' });
     } },
 ];

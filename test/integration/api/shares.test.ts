@@ -175,6 +175,8 @@ describe('the user API for shares', () => {
     expect((await fetch(url(`/api/v2/shares/${id}/dirs`), { headers: { authorization: basic('x', 'pw-1') } })).status).toBe(200);
     expect((await userApi('GET', `/api/v2/user/shares/${id}`)).json.description).toBe('now described');
     expect((await userApi('DELETE', `/api/v2/user/shares/${id}`)).status).toBe(200);
+    for (const action of ['create', 'updated', 'delete'])
+      expect(await server.waitForLog((l) => l.event === 'api_change' && l.kind === 'share' && l.name === id && l.action === action)).toMatchObject({ by: 'bob' });
     expect((await userApi('GET', `/api/v2/user/shares/${id}`)).status).toBe(404);
     expect((await fetch(url(`/api/v2/shares/${id}`))).status).toBe(404);
   });

@@ -96,9 +96,16 @@ async function download(ctx: ApiContext): Promise<Response> {
       return failed(ctx, err, 'unable to read the shared file');
     }
   }
-  // A shared directory's contents are the archive's root; several paths keep their names.
+  // A shared directory's contents are the archive's root; several paths keep their names. Each
+  // path is checked before the first byte, so a refusal is an answer, not a cut archive.
   const baseDir = single?.type === 'dir' ? share.paths[0]! : '/';
   const paths = single?.type === 'dir' ? [share.paths[0]!] : share.paths;
+  try {
+    for (const p of paths) await conn.fs.stat(p);
+  } catch (err) {
+    refund();
+    return failed(ctx, err, 'Unable to compress the shared paths');
+  }
   return zipResponse({ conn, paths, baseDir, onFailed: () => refund() }, `share-${share.name}.zip`);
 }
 
@@ -155,8 +162,9 @@ async function uploadOne(ctx: ApiContext): Promise<Response> {
   if (vpath instanceof Response) return vpath;
   const refund = await spend(ctx, 1);
   try {
-    if (ctx.c.req.query('mkdir_parents') === 'true') await mkdirParents(conn, posix.dirname(vpath));
+    // Checked before any directory is made: mkdir_parents must not create through a link either.
     await requireNoLinks(conn, share.paths[0]!, vpath);
+    if (ctx.c.req.query('mkdir_parents') === 'true') await mkdirParents(conn, posix.dirname(vpath));
     await uploadBody(conn, vpath, ctx.c.req.raw.body);
   } catch (err) {
     refund();

@@ -361,6 +361,9 @@ describe('write shares', () => {
     }
     const viaLink = await fetch(url(`/api/v2/shares/${id}/up%2Fescaped.txt`), { method: 'POST', body: 'escaped' });
     expect(viaLink.status).toBe(403);
+    const mkdirViaLink = await fetch(url(`/api/v2/shares/${id}/up%2Fmade%2Fescaped.txt?mkdir_parents=true`), { method: 'POST', body: 'escaped' });
+    expect(mkdirViaLink.status).toBe(403);
+    expect(existsSync(join(home, 'made'))).toBe(false);
     expect(existsSync(join(home, 'escaped.txt'))).toBe(false);
     expect(existsSync(join(dir, 'homes/escaped.txt'))).toBe(false);
     // A write-only share cannot be read.

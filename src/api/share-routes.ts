@@ -220,12 +220,12 @@ const PATH_QUERY: QueryParam = { name: 'path', description: 'A path relative to 
 export const SHARE_ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/shares/{id}', summary: "Download a read share: a ZIP of its paths, or with compress=false its single file (HTTP Basic with the share's password, when it has one)", tag: 'public shares', auth: 'share', shareScopes: READ,
     query: [{ name: 'compress', description: 'false: a share of one file sends the file itself', schema: { type: 'boolean', default: true } }], handler: download },
-  { method: 'post', path: '/api/v2/shares/{id}', summary: 'Upload files to a write share (multipart, field "filenames"); each file is one use', tag: 'public shares', auth: 'share', shareScopes: WRITE,
+  { method: 'post', path: '/api/v2/shares/{id}', summary: 'Upload files to a write share (multipart, field "filenames"); each file is one use', tag: 'public shares', auth: 'share', shareScopes: WRITE, status: 201,
     handler: uploadMany },
   { method: 'get', path: '/api/v2/shares/{id}/dirs', summary: "List a directory of a read share of one directory (SFTPGo's DirEntry list)", tag: 'public shares', auth: 'share', shareScopes: READ,
     query: [PATH_QUERY], returns: 'DirEntry[]', handler: listDir },
   { method: 'get', path: '/api/v2/shares/{id}/files', summary: 'Download one file of a read share of one directory (a Range header is honoured)', tag: 'public shares', auth: 'share', shareScopes: READ,
     query: [PATH_QUERY], handler: downloadFile },
-  { method: 'post', path: '/api/v2/shares/{id}/{fileName}', summary: 'Upload one file, the raw request body, to a write share', tag: 'public shares', auth: 'share', shareScopes: WRITE,
+  { method: 'post', path: '/api/v2/shares/{id}/{fileName}', summary: 'Upload one file, the raw request body, to a write share', tag: 'public shares', auth: 'share', shareScopes: WRITE, status: 201,
     query: [{ name: 'mkdir_parents', description: 'true: create the missing directories of a fileName with slashes', schema: { type: 'boolean', default: false } }], handler: uploadOne },
 ];

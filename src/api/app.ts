@@ -8,6 +8,8 @@ import type { Connection } from '../core/connection.ts';
 import type { Session } from '../core/session.ts';
 import type { Claims } from './jwt.ts';
 import { authenticateUser, openRequestSession } from './user-auth.ts';
+import { openShare } from './share-access.ts';
+import type { ShareRecord } from '../store/shares.ts';
 import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
@@ -51,6 +53,8 @@ export interface ApiContext {
    */
   session?: Session;
   conn?: Connection;
+  /** The share link a public share route (`auth: 'share'`) serves, checked for this request. */
+  share?: ShareRecord;
 }
 
 const STATUS_OF: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 503>> = {
@@ -132,24 +136,36 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
       // signal, which ends whatever the handler is streaming.
       const opened = await openRequestSession(ctx, auth.user, () => undefined);
       if (!opened.ok) return opened.response;
-      ctx.session = opened.session;
-      ctx.conn = opened.conn;
-      let res: Response | undefined;
-      try {
-        res = await answer(route, ctx);
-      } finally {
-        if (!res) void opened.session.close();
-      }
-      // HEAD: Hono answers GET's headers and drops the body unread; release it and the session now.
-      if (c.req.method === 'HEAD') {
-        await res.body?.cancel().catch(() => undefined);
-        void opened.session.close();
-        return res;
-      }
-      return closeAfter(res, () => void opened.session.close());
+      return answerInSession(route, ctx, opened);
     }
   }
+  if (route.auth === 'share') {
+    // A share link's visitor: the share's checks, then a session of its owner (share-access.ts).
+    const opened = await openShare(ctx, route.shareScopes ?? [], () => undefined);
+    if (!opened.ok) return opened.response;
+    ctx.share = opened.share;
+    return answerInSession(route, ctx, opened);
+  }
   return answer(route, ctx);
+}
+
+/** Answers with the request's session in ctx, closing it once the response has been sent. */
+async function answerInSession(route: Route, ctx: ApiContext, opened: { session: Session; conn: Connection }): Promise<Response> {
+  ctx.session = opened.session;
+  ctx.conn = opened.conn;
+  let res: Response | undefined;
+  try {
+    res = await answer(route, ctx);
+  } finally {
+    if (!res) void opened.session.close();
+  }
+  // HEAD: Hono answers GET's headers and drops the body unread; release it and the session now.
+  if (ctx.c.req.method === 'HEAD') {
+    await res.body?.cancel().catch(() => undefined);
+    void opened.session.close();
+    return res;
+  }
+  return closeAfter(res, () => void opened.session.close());
 }
 
 async function answer(route: Route, ctx: ApiContext): Promise<Response> {

@@ -49,6 +49,8 @@ export interface SftpgoImportSummary {
   /** Event actions and rules written. */
   event_actions: number;
   event_rules: number;
+  /** Share links written. */
+  shares: number;
   warnings: string[];
   /** Records left out, each with why; the rest was imported. */
   skipped: FieldError[];
@@ -74,6 +76,7 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   const written = { users: 0, folders: 0, groups: 0, admins: 0, roles: 0 };
   let ipLists = 0;
   const events = { event_actions: 0, event_rules: 0 };
+  let shares = 0;
   const declared: string[] = [];
   const notUpdated: string[] = [];
   const updatedUsers: string[] = [];
@@ -156,6 +159,20 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
       await tx.put(e.kind, e.name, { ...e.spec }, { source: 'runtime', current: current ?? null });
       events[`${e.kind}s`]++;
     }
+    for (const share of result.shares) {
+      const current = await tx.share(share.id);
+      if (current && mode === 1) {
+        notUpdated.push(`share "${share.id}"`);
+        continue;
+      }
+      // The owner came with the backup, or (left out as declared in the config) is on this server.
+      if (!(await tx.get('user', share.username))) {
+        declared.push(`shares: "${share.id}" belongs to user "${share.username}", who is not on this server: not imported`);
+        continue;
+      }
+      await tx.putShare(share);
+      shares++;
+    }
   });
 
   const disconnected: string[] = [];
@@ -164,8 +181,8 @@ export async function importIntoStore(runtime: Preparing & { log: Log }, dump: u
   if (mode === 2 && !opts.disconnect && updatedUsers.length) warnings.push('mode 2: no server runs in this process, so no session was disconnected');
   await startScans(opts, result.users, result.folders.map((f) => f.name), new Set(notUpdated));
 
-  const summary: SftpgoImportSummary = { ...written, ip_lists: ipLists, ...events, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
-  runtime.log('info', 'import_sftpgo', { ...written, ip_lists: ipLists, ...events, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
+  const summary: SftpgoImportSummary = { ...written, ip_lists: ipLists, ...events, shares, warnings, skipped: result.skipped, not_updated: notUpdated, disconnected };
+  runtime.log('info', 'import_sftpgo', { ...written, ip_lists: ipLists, ...events, shares, mode, scan_quota: opts.scanQuota ?? 0, warnings: warnings.length, skipped: result.skipped.length, not_updated: notUpdated.length, disconnected: disconnected.length, by: opts.by });
   for (const w of warnings) runtime.log('warn', 'import_sftpgo_warning', { warning: w, by: opts.by });
   for (const e of result.skipped) runtime.log('warn', 'import_sftpgo_skipped', { path: e.path, reason: e.message, by: opts.by });
   return summary;

@@ -51,6 +51,27 @@ const API_SCHEMAS: Json = {
       { type: 'object', writeOnly: true, additionalProperties: false, required: ['sealed'], properties: { sealed: { type: 'string' } } },
     ],
   },
+  Share: {
+    type: 'object',
+    description: "SFTPGo's share link. id, username, created_at, updated_at, last_use_at and used_tokens are set by the server; a GET shows a password as \"[**redacted**]\", which a PUT may send back to keep it.",
+    required: ['scope', 'paths'],
+    properties: {
+      id: { type: 'string', readOnly: true },
+      name: { type: 'string', description: 'Default: the id' },
+      description: { type: 'string' },
+      scope: { type: 'integer', enum: [1, 2, 3], description: '1 read, 2 write, 3 read and write' },
+      paths: { type: 'array', items: { type: 'string' }, description: "Paths of the owner's tree; a write scope takes exactly one directory" },
+      username: { type: 'string', readOnly: true },
+      created_at: { type: 'integer', readOnly: true, description: 'epoch milliseconds' },
+      updated_at: { type: 'integer', readOnly: true, description: 'epoch milliseconds' },
+      last_use_at: { type: 'integer', readOnly: true, description: 'epoch milliseconds; absent: never used' },
+      expires_at: { type: 'integer', description: 'epoch milliseconds; absent or 0: never' },
+      password: { type: 'string', description: 'Clear text on input (stored hashed); redacted on output' },
+      max_tokens: { type: 'integer', minimum: 0, description: 'Uses allowed: each download and each uploaded file is one; 0: no limit' },
+      used_tokens: { type: 'integer', readOnly: true },
+      allow_from: { type: 'array', items: { type: 'string' }, description: 'Networks (CIDR) the share may be used from; empty: anywhere' },
+    },
+  },
   Token: { type: 'object', properties: { access_token: { type: 'string' }, expires_at: { type: 'string', format: 'date-time' } } },
   DirEntry: {
     type: 'object',
@@ -164,7 +185,7 @@ const API_SCHEMAS: Json = {
       remote_address: { type: 'string' },
       connection_time: { type: 'integer', description: 'epoch milliseconds' },
       last_activity: { type: 'integer', description: 'epoch milliseconds' },
-      protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV'] },
+      protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV', 'HTTP', 'HTTPShare'] },
       active_transfers: { type: 'array', items: { $ref: '#/components/schemas/Transfer' } },
     },
   },
@@ -217,6 +238,8 @@ function operation(r: Route): Json {
   if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.body !== 'any' ? ref(r.body) : r.bodySchema ? ref(r.bodySchema) : { type: 'object' } } } };
   if (r.auth === 'admin' || r.auth === 'user') op.security = [{ BearerAuth: [] }, ...(r.auth === 'admin' ? [{ APIKeyAuth: [] }] : [])];
   else if (r.auth === 'basic') op.security = [{ BasicAuth: [] }];
+  // A share link is open, or asks for its password by HTTP Basic (any username).
+  else if (r.auth === 'share') op.security = [{}, { BasicAuth: [] }];
   else op.security = [];
   if (r.permission) op['x-sftpgo-permission'] = r.permission;
   // What an admin limited to a role gets here: refused, the route as is, or only its role's users.

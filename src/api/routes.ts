@@ -16,6 +16,9 @@ import { QUOTA_ROUTES } from './quota-routes.ts';
 import { ROLE_ROUTES } from './roles.ts';
 import { EVENT_ROUTES } from './event-routes.ts';
 import { USER_ROUTES } from './user-routes.ts';
+import { SHARE_ROUTES } from './share-routes.ts';
+import { USER_SHARE_ROUTES } from './user-shares.ts';
+import type { ShareScope } from '../store/shares.ts';
 import { connectionStatus, servicesStatus } from './status.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
@@ -35,9 +38,12 @@ export interface Route {
   tag: string;
   /**
    * `none`: open (health, the OpenAPI document); `basic`: a token endpoint; `admin`: an admin's
-   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts).
+   * JWT or API key; `user`: a user's JWT (`ctx.user`, user-auth.ts); `share`: a public share link,
+   * with its password when it has one (`ctx.share`, `ctx.conn` in its owner's session: share-access.ts).
    */
-  auth: 'none' | 'basic' | 'admin' | 'user';
+  auth: 'none' | 'basic' | 'admin' | 'user' | 'share';
+  /** With `auth: 'share'`: the share scopes the route serves (others are refused 403). */
+  shareScopes?: readonly ShareScope[];
   /** With `auth: 'user'`: the request gets its own session over the user's files (`ctx.conn`). */
   session?: true;
   /** With `auth: 'user'`: open to a token whose user must change its password first. */
@@ -62,7 +68,7 @@ export interface Route {
   /** Component the response carries, for the OpenAPI document (`[]` suffix: a list). */
   returns?: string;
   /** Success status when not the default (200, 201 for a POST that returns a resource). */
-  status?: 202;
+  status?: 201 | 202;
   handler(ctx: ApiContext): Promise<Response> | Response;
 }
 
@@ -222,6 +228,8 @@ export const ROUTES: Route[] = [
   ...DEFENDER_ROUTES,
   ...IP_LIST_ROUTES,
   ...USER_ROUTES,
+  ...USER_SHARE_ROUTES,
+  ...SHARE_ROUTES,
 ];
 
 /** `file:line:col: path: message` (formatIssue) → `{path, message}`. */

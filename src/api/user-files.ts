@@ -14,7 +14,7 @@ import type { FileInfo } from '../vfs/fs.ts';
 import type { ApiContext } from './app.ts';
 
 /** SFTPGo's status for each core error of a file operation (its getMappedStatusCode). */
-const STATUS: Record<ErrorCode, number> = {
+export const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   permission_denied: 403,
   read_quota_exceeded: 403,
@@ -79,7 +79,7 @@ function goMode(e: FileInfo): number {
   return perm;
 }
 
-function dirEntry(e: FileInfo): Record<string, unknown> {
+export function dirEntry(e: FileInfo): Record<string, unknown> {
   return {
     name: e.name,
     ...(e.type === 'file' ? { size: e.size } : {}),
@@ -89,7 +89,7 @@ function dirEntry(e: FileInfo): Record<string, unknown> {
 }
 
 /** Creates each missing directory above `dir` and `dir` itself (mkdir_parents), each one checked. */
-async function mkdirParents(c: Connection, dir: string): Promise<void> {
+export async function mkdirParents(c: Connection, dir: string): Promise<void> {
   let at = '/';
   for (const part of dir.split('/').filter(Boolean)) {
     at = posix.join(at, part);

@@ -394,7 +394,7 @@ async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
       for (const w of n.warnings) process.stderr.write(`warning: ${w}\n`);
       for (const e of n.skipped) process.stderr.write(`not imported: ${e.path}: ${e.message}\n`);
       for (const r of n.not_updated) process.stderr.write(`not updated (mode 1): ${r}\n`);
-      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.groups} groups, ${n.admins} admins, ${n.ip_lists} IP list entries, ${n.event_actions} event actions, ${n.event_rules} event rules from the SFTPGo backup into ${dataDir}${n.skipped.length ? ` (${n.skipped.length} record problem(s), see above)` : ''}\n`);
+      process.stdout.write(`imported ${n.users} users, ${n.folders} folders, ${n.groups} groups, ${n.admins} admins, ${n.ip_lists} IP list entries, ${n.event_actions} event actions, ${n.event_rules} event rules, ${n.shares} shares from the SFTPGo backup into ${dataDir}${n.skipped.length ? ` (${n.skipped.length} record problem(s), see above)` : ''}\n`);
     } finally {
       await store.close();
     }

@@ -794,6 +794,14 @@ export interface UserFilters {
    */
   password_expiration?: number;
   /**
+   * Days a share the user creates without an expiration expires after (SFTPGo's); 0: such a share never expires.
+   */
+  default_shares_expiration?: number;
+  /**
+   * Days within which every share of the user must expire: a share without an expiration, or expiring later, is refused when it is created or changed (SFTPGo's); 0: no limit.
+   */
+  max_shares_expiration?: number;
+  /**
    * The user must set a new password (through the REST API) before any password login works; public keys still work. A new password set with PUT /api/v2/users/{username} clears it.
    */
   require_password_change?: boolean;

@@ -8,8 +8,9 @@ import type { UserFs } from './user-fs.ts';
 import type { Session } from './session.ts';
 import type { ServerContext } from './context.ts';
 
-/** EventAction: the connection an event rule's filesystem action works through (SFTPGo's name). */
-export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP' | 'EventAction';
+/** EventAction: the connection an event rule's filesystem action works through (SFTPGo's name).
+ * HTTPShare: a visitor using a share link, working as the share's owner (SFTPGo's name). */
+export type Protocol = 'SSH' | 'SFTP' | 'SCP' | 'FTP' | 'DAV' | 'HTTP' | 'HTTPShare' | 'EventAction';
 export type Direction = 'upload' | 'download';
 
 /** One open file of a connection. Subclasses (Upload, Download) own the backend handle. */

@@ -16,7 +16,7 @@ import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
 import type { ClientSockets } from './client-sockets.ts';
-import type { ConnectionRegistry } from './connection.ts';
+import type { ConnectionRegistry, Protocol } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { connectionRefused, loginFailed, protocolError, type ProtocolErrorReport } from './events.ts';
 import { plainIp } from './ip.ts';
@@ -42,6 +42,8 @@ export interface OpenRequest {
    * login is written, and a refusal is only returned (no credential was tried, nothing to score).
    */
   announce?: boolean;
+  /** The protocol the session reports when it is not the login's: HTTPShare for a share link's visitor. */
+  sessionProtocol?: Protocol;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -265,7 +267,7 @@ export class LoginGate {
     let session: Session;
     try {
       session = await openSession(user, this.settings(), {
-        protocol: req.protocol,
+        protocol: req.sessionProtocol ?? req.protocol,
         remoteAddress: ip,
         method: req.method,
         context: this.#ctx,

@@ -113,6 +113,11 @@ export class UserFs {
     return this.#exists(vpath, true);
   }
 
+  /** What `vpath` itself is (a symlink is not followed), without a permission check; undefined when absent. */
+  async probeLink(vpath: string): Promise<FileInfo | undefined> {
+    return this.#exists(vpath, false);
+  }
+
   async stat(vpath: string, follow = true): Promise<FileInfo> {
     if (vpath !== '/') this.#require('list', parentOf(vpath), vpath);
     this.#requireVisible(vpath);

@@ -16,6 +16,9 @@ import { ipListEntryProblem, ipListSpec } from '../core/ip-lists.ts';
 import { formatPath, type PathSegment } from '../config/load.ts';
 import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
+import { checkShareSpec } from '../store/shares.ts';
+import type { ShareRecord } from '../store/store.ts';
+import { isPasswordHash } from '../auth/passwords.ts';
 
 export interface ImportOptions {
   /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
@@ -53,6 +56,8 @@ export interface ImportResult {
   /** Event actions of the types this server runs, and the rules that run only those. */
   event_actions: EventAction[];
   event_rules: EventRule[];
+  /** Share links, as SFTPGo keeps them (password hashes, uses, times): runtime state, not config. */
+  shares: ShareRecord[];
   /** Fields dropped or adjusted and records not supported yet, one line each: review them. */
   warnings: string[];
   /** Records left out (a secret that does not open, a folder left out under a mount), with why. */
@@ -232,7 +237,6 @@ function subpathFolderName(base: string, subpath: string, taken: (name: string) 
 
 /** Records of the collections nothing here imports yet: each one is named in a warning. */
 const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
-  { key: 'shares', what: 'shares', id: (r) => r.id ?? r.name },
 ];
 
 function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
@@ -342,6 +346,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   const ipLists = ipListsOf(d.ip_lists, ctx);
   const eventActions = eventActionsOf(d.event_actions, ctx, skipped, opts);
   const eventRules = eventRulesOf(d.event_rules, ctx, new Set(eventActions.map((a) => a.name)));
+  const shares = sharesOf(d.shares, ctx, (name) => users.some((u) => u.user.username === name));
   warnNotYet(d, ctx);
 
   const roles: { role: Role; path: PathSegment[] }[] = [];
@@ -373,6 +378,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     ip_lists: ipLists,
     event_actions: eventActions,
     event_rules: eventRules,
+    shares,
     warnings: ctx.warnings,
     skipped,
     state,
@@ -427,6 +433,36 @@ function eventRulesOf(list: unknown, ctx: Ctx, actions: ReadonlySet<string>): Ev
     const problems = eventRuleProblems(mapped, (n) => actions.has(n));
     if (problems.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): ${formatPath(problems[0]!.path)}: ${problems[0]!.message}, not imported`);
     out.push(mapped);
+  });
+  return out;
+}
+
+/**
+ * SFTPGo's shares, checked as SFTPGo checks a restored one (an expiration already past is kept);
+ * one that does not pass, or whose user was left out of the import, is dropped with a warning.
+ */
+function sharesOf(list: unknown, ctx: Ctx, userImported: (name: string) => boolean): ShareRecord[] {
+  const out: ShareRecord[] = [];
+  (Array.isArray(list) ? list : []).forEach((raw: Record<string, unknown>, i: number) => {
+    const id = typeof raw?.id === 'string' ? raw.id : '';
+    const label = `shares[${i}] (${String(raw?.id ?? raw?.name ?? '')})`;
+    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return void ctx.warnings.push(`${label}: its id is not a share id, not imported`);
+    const username = typeof raw.username === 'string' ? raw.username : '';
+    if (!userImported(username)) return void ctx.warnings.push(`${label}: its user "${username}" is not imported, not imported`);
+    try {
+      const { password, ...spec } = checkShareSpec(raw, { now: Date.now(), restore: true, defaultName: id });
+      const rec: ShareRecord = { ...spec, id, username, created_at: num(raw.created_at) || Date.now(), updated_at: num(raw.updated_at) || num(raw.created_at) || Date.now() };
+      if (password) {
+        // SFTPGo stores shares' passwords hashed; a clear one would be hashed on save there too.
+        if (!isPasswordHash(password)) return void ctx.warnings.push(`${label}: its password is not a hash, not imported`);
+        rec.password = password;
+      }
+      if (num(raw.last_use_at)) rec.last_use_at = num(raw.last_use_at);
+      if (num(raw.used_tokens)) rec.used_tokens = num(raw.used_tokens);
+      out.push(rec);
+    } catch (err) {
+      ctx.warnings.push(`${label}: ${(err as Error).message}, not imported`);
+    }
   });
   return out;
 }
@@ -538,6 +574,7 @@ export function toYaml(result: ImportResult): string {
     'Imported from an SFTPGo backup. Password and API-key values are hashes (kept as SFTPGo stored them).',
     'Secrets such as access_secret are in clear: move them to { env: NAME } or { file: PATH } before committing.',
     'Usage, first transfers, last_password_change and group mappings are state, not config: loaddata keeps them.',
+    ...(result.shares.length ? [`${result.shares.length} share link(s) are state, not config: import the backup with loaddata --from-sftpgo to keep them.`] : []),
     ...result.warnings.map((w) => `warning: ${w}`),
     ...result.skipped.map((e) => `not imported: ${e.path}: ${e.message}`),
   ];

@@ -27,16 +27,18 @@ export interface Dump {
   /** Absent from dumps older than schema version 9. */
   event_actions: Record<string, unknown>[];
   event_rules: Record<string, unknown>[];
+  /** Share links by id. Absent from dumps older than schema version 8. */
+  shares: Record<string, unknown>;
 }
 
 /**
  * The oldest dump this binary loads as is: versions 3 to 9 only added the bans, API keys, roles, groups, IP
- * lists and event actions and rules collections, which an older dump simply lacks. A migration that reshapes records must raise this.
+ * lists, shares and event actions and rules collections, which an older dump simply lacks. A migration that reshapes records must raise this.
  */
 export const OLDEST_LOADABLE_DUMP_VERSION = 2;
 
 const RECORD_COLLECTIONS = ['roles', 'users', 'folders', 'groups', 'admins', 'event_actions', 'event_rules'] as const;
-const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists'] as const;
+const KEYED_COLLECTIONS = ['usage', 'overrides', 'bans', 'api_keys', 'ip_lists', 'shares'] as const;
 const LAST_LOGIN_KEY = { users: META.userLastLogin, admins: META.adminLastLogin } as const;
 const LAST_LOGIN_PREFIX = { users: 'user:', admins: 'admin:' } as const;
 
@@ -58,6 +60,7 @@ export async function dumpStore(store: ReadTx): Promise<Dump> {
     ip_lists: {},
     event_actions: [],
     event_rules: [],
+    shares: {},
   };
   for (const c of RECORD_COLLECTIONS) for await (const [, v] of store.entries(c)) dump[c].push({ ...v });
   for (const c of KEYED_COLLECTIONS) for await (const [k, v] of store.entries(c)) dump[c][k] = v;

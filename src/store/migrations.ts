@@ -135,6 +135,16 @@ const MIGRATIONS: Migration[] = [
     },
   },
   {
+    version: 8,
+    description: "shares (SFTPGo's share links: /api/v2/user/shares and the public /api/v2/shares)",
+    async up() {
+      // The collection starts empty; users fill it through the user API.
+    },
+    async down(tx, log) {
+      await dropCollection(tx, log, 'shares');
+    },
+  },
+  {
     version: 9,
     description: "event actions and rules (SFTPGo's event manager: /api/v2/eventactions, /api/v2/eventrules)",
     async up() {

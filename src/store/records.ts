@@ -12,7 +12,7 @@ import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, EventActionRecord, EventRuleRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
-import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type Store, type WriteTx } from './store.ts';
+import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type ShareRecord, type Store, type WriteTx } from './store.ts';
 
 export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles', event_action: 'event_actions', event_rule: 'event_rules' } as const satisfies Record<Kind, CollectionName>;
 
@@ -251,6 +251,15 @@ export class RecordsTx {
     return rec;
   }
 
+  share(id: string): Promise<ShareRecord | undefined> {
+    return this.tx.get('shares', id);
+  }
+
+  /** Restores a share as a backup has it (times, uses and password hash kept). */
+  async putShare(share: ShareRecord): Promise<void> {
+    await this.tx.put('shares', share.id, share);
+  }
+
   async deleteIpListEntry(key: string): Promise<boolean> {
     if (!(await this.tx.get('ip_lists', key))) return false;
     await this.tx.remove('ip_lists', key);
@@ -317,17 +326,20 @@ export class RecordsTx {
     await this.tx.remove(COLLECTION_OF[kind], name);
     if (hasUsage(kind)) await this.tx.remove('usage', `${kind}:${name}`);
     else if (kind === 'admin') await this.#dropAdminState(name);
-    // A later user of the same name does not inherit the login time.
+    // A later user of the same name inherits neither the login time, the API keys nor the share links.
     if (kind === 'user') await this.#dropUserState(name);
     await this.tx.remove('overrides', overrideKey(kind, name));
     return true;
   }
 
-  /** A user's API keys and last login go with it, so a later user of the same name inherits neither. */
+  /** A user's API keys, shares (as SFTPGo's foreign keys) and last login go with it, so a later user of the same name inherits none. */
   async #dropUserState(user: string): Promise<void> {
     const ids: string[] = [];
     for await (const [id, k] of this.tx.entries('api_keys')) if (k.user === user) ids.push(id);
     for (const id of ids) await this.tx.remove('api_keys', id);
+    const shares: string[] = [];
+    for await (const [id, s] of this.tx.entries('shares')) if (s.username === user) shares.push(id);
+    for (const id of shares) await this.tx.remove('shares', id);
     await this.tx.remove('meta', META.userLastLogin(user));
   }
 

@@ -66,6 +66,32 @@ export function ipListKey(type: IpListType, ipornet: string): string {
   return `${type}_${ipornet}`;
 }
 
+/** SFTPGo's share scopes: 1 read, 2 write, 3 read-write. */
+export type ShareScope = 1 | 2 | 3;
+
+/**
+ * A share link as SFTPGo models it (key: its id). Runtime state: the user API creates it, dumps
+ * carry it, and it goes with its user. The password is kept hashed; times are epoch milliseconds.
+ */
+export interface ShareRecord {
+  id: string;
+  name: string;
+  description?: string;
+  scope: ShareScope;
+  /** Virtual paths of the owner's tree; a write scope has exactly one, a directory. */
+  paths: string[];
+  username: string;
+  created_at: number;
+  updated_at: number;
+  /** 0 or absent: never used / never expires / no limit. */
+  last_use_at?: number;
+  expires_at?: number;
+  password?: string;
+  max_tokens?: number;
+  used_tokens?: number;
+  allow_from?: string[];
+}
+
 export interface Collections {
   meta: unknown;
   users: UserRecord;
@@ -79,6 +105,8 @@ export interface Collections {
   roles: RoleRecord;
   /** Key: `<type>_<ipornet>` (SFTPGo's). */
   ip_lists: IpListRecord;
+  /** Key: the share id. */
+  shares: ShareRecord;
   event_actions: EventActionRecord;
   event_rules: EventRuleRecord;
 }

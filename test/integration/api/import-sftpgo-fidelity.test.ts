@@ -129,14 +129,15 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     const r = await call(api, 'POST', '/api/v2/loaddata?from=sftpgo', { token: t, body: backup() });
     first = r.json;
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ users: 4, folders: 2, groups: 2, admins: 2, roles: 1, ip_lists: 1, event_actions: 1, event_rules: 1, not_updated: [], disconnected: [] });
+    expect(r.json).toMatchObject({ users: 4, folders: 2, groups: 2, admins: 2, roles: 1, ip_lists: 1, shares: 1, event_actions: 1, event_rules: 1, not_updated: [], disconnected: [] });
+    const dump = await call(api, 'GET', '/api/v2/dumpdata', { token: t });
+    expect(dump.json.shares['3zQf8kX2Lh9pRw']).toEqual({ id: '3zQf8kX2Lh9pRw', name: 'q3-report', description: 'for the auditors', scope: 1, paths: ['/reports'], username: 'ivan', created_at: 1717000000000, updated_at: 1717000000000 });
     const entry = await call(api, 'GET', `/api/v2/iplists/1/${encodeURIComponent('192.0.2.0/24')}`, { token: t });
     expect(entry.json).toMatchObject({ ipornet: '192.0.2.0/24', type: 1, mode: 1, protocols: 0, description: 'office' });
     // henry's secret was sealed with the source server's master key, which this server was not given.
     expect(r.json.skipped).toEqual([{ path: 'users[2].filesystem.s3config.access_secret', message: expect.stringContaining('master key') }]);
     expect((await call(api, 'GET', '/api/v2/users/henry', { token: t })).status).toBe(404);
     for (const w of [
-      'shares[0] (3zQf8kX2Lh9pRw): shares are not supported yet, not imported',
       "configs (sftpd, smtp): SFTPGo's stored configurations are not supported yet, not imported",
     ])
       expect(r.json.warnings).toContain(w);

@@ -310,6 +310,8 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'users[].filters.totp_config.protocols': 'test/unit/auth/totp.test.ts',
   'users[].filters.ftp_security': 'test/integration/auth/ftp-security.test.ts',
   'users[].filters.password_expiration': 'test/integration/auth/password-expiration.test.ts',
+  'users[].filters.default_shares_expiration': 'test/integration/api/shares.test.ts',
+  'users[].filters.max_shares_expiration': 'test/integration/api/shares.test.ts',
   'users[].filters.require_password_change': 'test/integration/auth/password-expiration.test.ts',
   'users[].filesystem': 'test/integration/vfs/mixed.test.ts',
   ...filesystem('users[].filesystem'),

@@ -106,10 +106,11 @@ describe('IP lists in the store', () => {
     opened.push(core);
     const logged: Record<string, unknown>[] = [];
     expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(7);
-    expect((await migrateDown(core.ctx.store, 6, (_level, event, fields) => void logged.push({ event, ...fields }))).slice(-1)).toEqual([7]);
+    // Later versions are walked down first; 7 is the last step.
+    expect((await migrateDown(core.ctx.store, 6, (_level, event, fields) => void logged.push({ event, ...fields }))).at(-1)).toBe(7);
     expect(await core.ctx.store.count('ip_lists')).toBe(0);
     expect(logged).toContainEqual({ event: 'store_migration_drop', collection: 'ip_lists', records: 1 });
-    expect((await migrateUp(core.ctx.store)).slice(0, 1)).toEqual([7]);
+    expect(await migrateUp(core.ctx.store)).toContain(7);
   });
 
   test('the config refuses entries SFTPGo would, and duplicates', async () => {

@@ -147,6 +147,29 @@ describe('importSftpgoDump', () => {
     expect(out.warnings.some((w) => w.startsWith('admins[1].filters.totp_config: two-factor authentication for admins is not supported here'))).toBe(true);
   });
 
+  test("shares come as SFTPGo keeps them; one SFTPGo would refuse, or of a user not imported, is a warning", () => {
+    const d = clone();
+    const user = d.users[0].username;
+    const hash = '$2a$10$abcdefghijklmnopqrstuu5EaQ0nQ0xq6Kp5b5rY0GQ6P4p2aK6aG';
+    d.shares = [
+      { id: 'abc123', name: 'past', scope: 3, paths: ['/in/'], username: user, created_at: 5, updated_at: 6, last_use_at: 7, expires_at: 1000, password: hash, max_tokens: 4, used_tokens: 2, allow_from: ['10.0.0.0/8'] },
+      { id: 'def456', name: 'two', scope: 2, paths: ['/a', '/b'], username: user },
+      { id: 'ghi789', name: 'nobody', scope: 1, paths: ['/a'], username: 'ghost' },
+      { id: 'jkl012', name: 'clear', scope: 1, paths: ['/a'], username: user, password: 'clear-text' },
+    ];
+    const out = importSftpgoDump(d);
+    // A restore keeps an expiration already past, as SFTPGo's does.
+    expect(out.shares).toEqual([
+      { id: 'abc123', name: 'past', scope: 3, paths: ['/in'], username: user, created_at: 5, updated_at: 6, last_use_at: 7, expires_at: 1000, password: hash, max_tokens: 4, used_tokens: 2, allow_from: ['10.0.0.0/8'] },
+    ]);
+    expect(out.warnings).toEqual(expect.arrayContaining([
+      'shares[1] (def456): the write share scope requires exactly one path, not imported',
+      'shares[2] (ghi789): its user "ghost" is not imported, not imported',
+      'shares[3] (jkl012): its password is not a hash, not imported',
+    ]));
+    expect(toYaml(out)).toContain('1 share link(s) are state, not config');
+  });
+
   test('records of collections not supported yet get one warning each', () => {
     const d = clone();
     d.shares = [{ id: 'a1' }, { id: 'b2' }];
@@ -187,7 +210,7 @@ describe('importSftpgoDump', () => {
     d.shares = [{ id: 1 }];
     const out = importSftpgoDump(d);
     expect(out.warnings).toContain('users[0].filters.bandwidth_limits: not supported here, dropped');
-    expect(out.warnings).toContain('shares[0] (1): shares are not supported yet, not imported');
+    expect(out.warnings).toContain('shares[0] (1): its id is not a share id, not imported');
     expect(() => importSftpgoDump([])).toThrow(MigrationError);
   });
 

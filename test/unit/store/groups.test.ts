@@ -196,7 +196,7 @@ describe('userWithGroups', () => {
       await tx.setOverride('user', 'alice', { description: 'z' }, 'root');
       await tx.put('user', 'alice', { username: 'alice', status: 1, home_dir: '/h', permissions: { '/': ['*'] }, groups: [{ name: 'staff', type: 1 }] }, { source: 'config' });
     });
-    // Later versions (event rules...) are reverted first; the tail is this test's.
+    // Later versions are walked down first; the last steps are 7 and 6.
     expect((await migrateDown(store, 5, () => {})).slice(-2)).toEqual([7, 6]);
     expect(await store.count('groups')).toBe(0);
     expect(await store.get('overrides', 'group:staff')).toBeUndefined();

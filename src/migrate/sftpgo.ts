@@ -235,16 +235,7 @@ function subpathFolderName(base: string, subpath: string, taken: (name: string) 
   return name;
 }
 
-/** Records of the collections nothing here imports yet: each one is named in a warning. */
-const NOT_YET: { key: string; what: string; id: (r: Record<string, unknown>) => unknown }[] = [
-];
-
 function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
-  for (const { key, what, id } of NOT_YET) {
-    const list = d[key];
-    if (!Array.isArray(list)) continue;
-    list.forEach((r: Record<string, unknown>, i) => ctx.warnings.push(`${key}[${i}] (${String(id(r ?? {}) ?? '')}): ${what} are not supported yet, not imported`));
-  }
   const configs = d.configs;
   if (configs && typeof configs === 'object' && !isEmpty(configs)) {
     const keys = Object.entries(configs).filter(([, v]) => !isEmpty(v)).map(([k]) => k);

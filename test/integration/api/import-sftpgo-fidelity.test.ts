@@ -125,7 +125,7 @@ const byUser = (action: string, username: string) => (b: Body) => b.action === a
 
 describe('API import of an SFTPGo backup with encrypted secrets', () => {
   let first: any;
-  test('imports what opens, names what does not, and warns once per record not supported yet', async () => {
+  test('imports what opens, names what does not, and warns once for what is not supported yet', async () => {
     const r = await call(api, 'POST', '/api/v2/loaddata?from=sftpgo', { token: t, body: backup() });
     first = r.json;
     expect(r.status).toBe(200);
@@ -147,7 +147,7 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     expect((await call(api, 'GET', '/api/v2/eventrules/on-upload', { token: t })).json).toMatchObject({ trigger: 1, conditions: { fs_events: ['upload'], options: { names: [{ pattern: 'ivan' }] } }, actions: [{ name: 'notify-upload', type: 1, order: 1 }] });
     expect(r.json.warnings.some((w: string) => w.startsWith('admins[1].filters.totp_config: two-factor authentication for admins is not supported here'))).toBe(true);
     // The log has each one too.
-    expect(await server.waitForLog((l) => l.event === 'import_sftpgo_warning' && String(l.warning).startsWith('shares[0]'))).toBeDefined();
+    expect(await server.waitForLog((l) => l.event === 'import_sftpgo_warning' && String(l.warning).startsWith('configs'))).toBeDefined();
     expect(await server.waitForLog((l) => l.event === 'import_sftpgo_skipped' && l.path === 'users[2].filesystem.s3config.access_secret')).toBeDefined();
   });
 
@@ -306,7 +306,7 @@ describe('CLI import of the same backup', () => {
     expect(noKey.stdout).toContain('imported 4 users, 2 folders, 2 groups, 2 admins');
     expect(noKey.stderr).toContain('not imported: users[2].filesystem.s3config.access_secret: Secretbox secret in mode 1');
     expect(noKey.stdout).toContain('1 event actions, 1 event rules');
-    expect(noKey.stderr).toContain('warning: shares[0] (3zQf8kX2Lh9pRw): shares are not supported yet, not imported');
+    expect(noKey.stdout).toContain('1 event actions, 1 event rules, 1 shares from the SFTPGo backup');
     expect(noKey.stderr).not.toContain('admins[1].role');
 
     expect(runCli(['loaddata', '--from-sftpgo', '--input', file, '--scan-quota', '9', '--data-dir', join(dir, 'bad')]).code).toBe(2);

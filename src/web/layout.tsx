@@ -66,7 +66,7 @@ export const PostButton: FC<{ action: string; csrf: string; label: string; kind?
 );
 
 /** Sends a page with the security headers and a doctype. */
-export async function sendPage(c: Context, page: { toString(): string | Promise<string> }, status: 200 | 400 | 403 | 404 | 409 | 429 = 200): Promise<Response> {
+export async function sendPage(c: Context, page: { toString(): string | Promise<string> }, status: 200 | 400 | 401 | 403 | 404 | 409 | 429 = 200): Promise<Response> {
   setPageHeaders(c);
   return c.html(`<!DOCTYPE html>${await page.toString()}`, status);
 }

@@ -122,14 +122,12 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     // Before a session exists the form's token is checked against a cookie of its own (double submit).
     const token = randomToken();
     setSessionCookie(c, { name: LOGIN_CSRF_COOKIE, value: token, path: `${BASE}/login` });
-    setPageHeaders(c);
-    const status = o.status === 401 ? 403 : o.status;
     return sendPage(
       c,
       <Frame title="Login" brand="SFTPGo admin" stylesheet={STYLESHEET_PATH}>
         <LoginPage csrf={token} username={o.username} error={o.error} />
       </Frame>,
-      status,
+      o.status,
     );
   };
 

@@ -23,6 +23,8 @@ import { clearSessionCookie, setPageHeaders, setSessionCookie } from '../securit
 import { randomToken, sameToken, WebSessions, type Flash, type WebSession } from '../sessions.ts';
 import { STYLESHEET } from '../style.ts';
 import { userBody, valuesOf, formValues, type UserFormValues } from './user-form.ts';
+import { mountOperations } from './operations.tsx';
+import { mountRecordLists } from './record-lists.tsx';
 import { BASE, DriftPage, LoginPage, MessagePage, StatusPage, UserFormPage, UserPage, UsersPage, userHref } from './views.tsx';
 
 const SESSION_COOKIE = 'sftpgo_admin_session';
@@ -31,7 +33,7 @@ const PAGE_SIZE = 50;
 const STYLESHEET_PATH = `${BASE}/static/admin.css`;
 
 /** One request's admin, session and scope, checked before a page handler runs. */
-interface Visit {
+export interface Visit {
   c: Context<Env>;
   session: WebSession;
   admin: AdminRecord;
@@ -39,7 +41,20 @@ interface Visit {
   ip: string;
 }
 
-type Posted = Record<string, string | File | (string | File)[]>;
+export type Posted = Record<string, string | File | (string | File)[]>;
+
+/** What the page modules use to check a request and answer it. */
+export interface Kit {
+  runtime: ServerContext;
+  /** The logged-in visit, or the response that replaces the page (login redirect, 403). */
+  visit(c: Context<Env>, need?: Permission): Promise<Visit | Response>;
+  /** A posted form of a visit, or the refusal when its CSRF token is missing or wrong. */
+  posted(c: Context<Env>, need: Permission): Promise<{ v: Visit; form: Posted } | Response>;
+  /** The page `body` inside the frame, with the session's pending message. */
+  send(v: Visit, title: string, body: Child, status?: 200 | 400 | 403 | 404 | 409): Promise<Response>;
+  /** Post/redirect/get: `flash` shows on the page `href` leads to. */
+  flashTo(v: Visit, href: string, flash: Flash): Response;
+}
 
 export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   const idleSec = runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
@@ -322,6 +337,10 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     return page(v, 'Drift', <DriftPage overrides={overrides} />)(c);
   });
 
+  const kit: Kit = { runtime, visit, posted, flashTo, send: (v, title, body, status) => page(v, title, body, status)(v.c) };
+  mountOperations(web, kit);
+  mountRecordLists(web, kit);
+
   web.notFound(async (c) => {
     setPageHeaders(c);
     return c.text('not found', 404);
@@ -331,8 +350,14 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
 
 function navFor(admin: AdminRecord): NavLink[] {
   const links: NavLink[] = [];
-  if (hasPermission(admin, 'view_users')) links.push({ href: `${BASE}/users`, label: 'Users' }, { href: `${BASE}/drift`, label: 'Drift' });
-  if (hasPermission(admin, 'view_status')) links.push({ href: `${BASE}/status`, label: 'Status' });
+  const add = (need: Permission, href: string, label: string) => hasPermission(admin, need) && links.push({ href: `${BASE}${href}`, label });
+  add('view_users', '/users', 'Users');
+  add('manage_folders', '/folders', 'Folders');
+  if (!admin.role) add('*', '/admins', 'Admins');
+  add('view_conns', '/connections', 'Connections');
+  add('view_defender', '/defender', 'Defender');
+  add('view_users', '/drift', 'Drift');
+  add('view_status', '/status', 'Status');
   return links;
 }
 

@@ -20,7 +20,7 @@ export interface RenderedOverride {
   updated_by: string;
 }
 
-/** How the users list labels a record: declared in the YAML, with an override, or created at run time. */
+/** How a list labels a record (user, folder, admin): declared in the YAML, with an override, or created at run time. */
 export function recordSource(user: Record<string, unknown>): 'yaml' | 'override' | 'api' {
   if (user.source !== 'config') return 'api';
   return user.overrides ? 'override' : 'yaml';

@@ -19,8 +19,8 @@ function when(ms: number): string {
 
 const SOURCE_LABEL = { yaml: 'YAML', override: 'YAML + override', api: 'API' } as const;
 
-export const SourceBadge: FC<{ user: Record<string, unknown> }> = ({ user }) => {
-  const s = recordSource(user);
+export const SourceBadge: FC<{ record: Record<string, unknown> }> = ({ record }) => {
+  const s = recordSource(record);
   return <span class={`badge ${s}`} data-source={s}>{SOURCE_LABEL[s]}</span>;
 };
 
@@ -64,7 +64,7 @@ export const UsersPage: FC<UsersListProps> = (p) => {
             <tr data-username={String(u.username)}>
               <td><a href={userHref(String(u.username))}>{String(u.username)}</a></td>
               <td>{u.status === 1 ? 'enabled' : <span class="badge off">disabled</span>}</td>
-              <td><SourceBadge user={u} /></td>
+              <td><SourceBadge record={u} /></td>
               <td><code>{String(u.home_dir ?? '')}</code></td>
               <td>{when(Number(u.last_login ?? 0))}</td>
             </tr>
@@ -114,7 +114,7 @@ export const UserPage: FC<UserPageProps> = ({ user, csrf, can }) => {
   const fromConfig = user.source === 'config';
   return (
     <>
-      <h1>User {name} <SourceBadge user={user} /></h1>
+      <h1>User {name} <SourceBadge record={user} /></h1>
       {fromConfig && !o && <p class="note" id="origin-note">Declared in the YAML config. A change made here is kept as an override on top of it.</p>}
       {fromConfig && o && (
         <p class="note" id="origin-note">

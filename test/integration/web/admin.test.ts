@@ -2,9 +2,12 @@
 // real server: login (and a refused one, scored by the defender), creating a user who then logs in
 // with OpenSSH sftp, a YAML user shown as from the config, disabled through an override that the
 // REST API shows and sftp obeys, the override dropped again, a delete refused for a YAML user, the
-// status and drift pages, a form posted without its CSRF token, and the cookie and CSP headers.
+// status and drift pages, a live sftp session disconnected from the connections page, the
+// defender's score forgotten, the folders and admins lists, a form posted without its CSRF token,
+// and the cookie and CSP headers.
 // Screenshots of the main pages go to test-results/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -39,10 +42,13 @@ httpd:
 data_provider:
   users_base_dir: ${join(dir, 'homes')}
   password_hashing: { bcrypt_options: { cost: 4 } }
+folders:
+  - { name: shared, mapped_path: ${join(dir, 'shared')} }
 users:
   - username: alice
     password: ${ALICE_PASSWORD}
     permissions: { "/": ["*"] }
+    virtual_folders: [{ name: shared, virtual_path: /shared }]
 admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
@@ -78,6 +84,20 @@ async function apiToken(): Promise<string> {
 async function apiUser(name: string): Promise<Record<string, unknown>> {
   const r = await fetch(`http://127.0.0.1:${ports.http}/api/v2/users/${name}`, { headers: { authorization: `Bearer ${await apiToken()}` } });
   return (await r.json()) as Record<string, unknown>;
+}
+
+async function apiConnections(): Promise<{ username: string; protocol: string }[]> {
+  const r = await fetch(`http://127.0.0.1:${ports.http}/api/v2/connections`, { headers: { authorization: `Bearer ${await apiToken()}` } });
+  return (await r.json()) as { username: string; protocol: string }[];
+}
+
+/** Re-checks `cond` until it holds (10 s at most). */
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in 10 s');
+    await Bun.sleep(50);
+  }
 }
 
 function sftpLs(user: string, password: string) {
@@ -195,6 +215,43 @@ describe('web admin in a browser', () => {
     await expect(page.locator('tr[data-service=ssh] td').nth(2).textContent()).resolves.toBe(`127.0.0.1:${ports.sftp}`);
     await expect(page.locator('#config td').first().textContent()).resolves.toBe('file');
     await shot('status');
+  });
+
+  test('the connections page lists a live sftp session and disconnects it', async () => {
+    // A batch read from stdin, kept open: the session lives until the server closes it.
+    const client = spawn('sshpass', ['-p', ALICE_PASSWORD, 'sftp', '-o', 'BatchMode=no', '-b', '-', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(ports.sftp), 'alice@127.0.0.1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      // sftp's stdout is a pipe, so it buffers what it prints until exit: ask the API instead.
+      client.stdin.write('pwd\n');
+      await until(async () => (await apiConnections()).some((c) => c.username === 'alice' && c.protocol === 'SFTP'));
+      await page.goto(`${base}/connections`);
+      await expect(page.locator('tr[data-username=alice] td').nth(1).textContent()).resolves.toBe('SFTP');
+      await shot('connections');
+      await postButton('Disconnect');
+      await expect(page.locator('.flash.info').textContent()).resolves.toContain('closed');
+      await until(async () => !(await apiConnections()).some((c) => c.username === 'alice'));
+      await page.goto(`${base}/connections`);
+      expect(await page.locator('tr[data-username=alice]').count()).toBe(0);
+    } finally {
+      client.kill();
+    }
+  });
+
+  test('the defender page shows the scored address and forgets it on request', async () => {
+    await page.goto(`${base}/defender`);
+    await expect(page.locator('tr[data-ip="127.0.0.1"] td').nth(2).textContent()).resolves.toMatch(/^[1-9]/);
+    await shot('defender');
+    await postButton('Forget score');
+    await expect(page.locator('.flash.info').textContent()).resolves.toContain('127.0.0.1');
+    expect(await page.locator('tr[data-ip="127.0.0.1"]').count()).toBe(0);
+  });
+
+  test('folders and admins are listed with their source', async () => {
+    await page.goto(`${base}/folders`);
+    await expect(page.locator('tr[data-name=shared] [data-source]').getAttribute('data-source')).resolves.toBe('yaml');
+    await expect(page.locator('tr[data-name=shared] td').nth(3).textContent()).resolves.toBe('alice');
+    await page.goto(`${base}/admins`);
+    await expect(page.locator('tr[data-username=root] td').nth(3).textContent()).resolves.toBe('*');
   });
 
   test('a form posted without the CSRF token is refused and changes nothing', async () => {

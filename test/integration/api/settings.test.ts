@@ -85,6 +85,14 @@ describe('httpd and data_provider settings', () => {
     expect((await at(ports.own, certs.global)).status).not.toBe(0);
   });
 
+  test('the web admin on a TLS binding sets its cookies Secure; on plain HTTP it cannot', async () => {
+    const tls = await curl(`https://127.0.0.1:${ports.global}/web/admin/login`, ['-k', '-si']);
+    expect(tls.stdout).toMatch(/set-cookie: sftpgo_admin_login_csrf=[^\r\n]*; HttpOnly; Secure; SameSite=Strict/i);
+    const plain = await curl(`http://127.0.0.1:${ports.webOnly}/web/admin/login`, ['-si']);
+    expect(plain.stdout).toMatch(/set-cookie: sftpgo_admin_login_csrf=[^\r\n]*; HttpOnly; SameSite=Strict/i);
+    expect(plain.stdout).not.toMatch(/; Secure/i);
+  });
+
   test('min_tls_version 13 refuses a TLS 1.2 client', async () => {
     expect((await curl(`https://127.0.0.1:${ports.own}/api/v2/token`, ['-k', '--tls-max', '1.2'])).status).not.toBe(0);
     expect((await curl(`https://127.0.0.1:${ports.global}/api/v2/token`, ['-k', '--tls-max', '1.2', '-u', `root:${ADMIN_PASSWORD}`])).stdout).toContain('access_token');

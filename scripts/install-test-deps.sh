@@ -31,6 +31,10 @@ check umoci umoci
 check qemu-aarch64 qemu-user
 [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || need+=(libc6-arm64-cross)
 [ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || need+=(libstdc++6-arm64-cross)
+# the web admin's browser tests drive Debian's chromium through playwright-core (no browser download);
+# a font so that screenshots show text
+check chromium chromium
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # the Linux packages: built with dpkg-deb and rpmbuild, checked with lintian, the unit with systemd-analyze
 check lintian lintian
 check rpmbuild rpm

@@ -21,7 +21,7 @@ import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { retryHeaders } from '../core/rate-limiters.ts';
 import { errorResponse } from './respond.ts';
-import { validateBody, type FieldError } from '../config/validate.ts';
+import { validateBody, type Definition, type FieldError } from '../config/validate.ts';
 
 export interface Env {
   Bindings: { remoteAddress: string };
@@ -74,7 +74,12 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
-export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
+export interface AppOptions {
+  /** Apps served beside the API under a path prefix (the web admin), behind the same admission step. */
+  mounts?: { path: string; app: Hono<Env> }[];
+}
+
+export async function createApp(runtime: ServerContext, opts: AppOptions = {}): Promise<Hono<Env>> {
   const app = new Hono<Env>();
   const jwtKey = await ensureJwtKey(runtime.store);
   const verifiedKeys: VerifiedKeys = new Map();
@@ -88,6 +93,7 @@ export async function createApp(runtime: ServerContext): Promise<Hono<Env>> {
     for (const [name, value] of Object.entries(retryHeaders(retryAfterMs))) res.headers.set(name, value);
     return res;
   });
+  for (const m of opts.mounts ?? []) app.route(m.path, m.app);
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, { jwtKey, verifiedKeys }));
   app.notFound((c) => errorResponse(c, 404, 'not found'));
   app.onError((err, c) => {
@@ -278,33 +284,66 @@ async function readBody(route: Route, ctx: ApiContext): Promise<Response | undef
     }
     if (route.body !== 'any') {
       if (!body || typeof body !== 'object' || Array.isArray(body)) return errorResponse(c, 400, 'the body must be a JSON object');
-      if (route.body === 'User' || route.body === 'Folder' || route.body === 'Group') {
-        // Users, folders and groups speak SFTPGo's shapes (shapes.ts): provider numbers, secret
-        // objects, read-only fields a GET returned.
-        const kind = route.body === 'User' ? 'user' : route.body === 'Folder' ? 'folder' : 'group';
-        const accepted = acceptBody(kind, body as Record<string, unknown>, { creating: route.method === 'post' });
-        if (accepted.errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, accepted.errors);
-        body = accepted.body;
-        if (kind === 'user') {
-          const b = body as Record<string, unknown>;
-          const role = scopedUserRole(ctx.scope, b.role);
-          if ('refused' in role) return errorResponse(c, 403, role.refused);
-          if (role.role === undefined) delete b.role;
-          else b.role = role.role;
-        }
-      } else {
-        body = stripReadOnly(body as Record<string, unknown>);
-      }
-      if (route.accept) body = route.accept(body as Record<string, unknown>);
-      // PUT may leave out the name: it is in the path.
       const nameField = route.body === 'User' || route.body === 'Admin' ? 'username' : 'name';
-      const param = c.req.param(nameField);
-      if (param && (body as Record<string, unknown>)[nameField] === undefined) (body as Record<string, unknown>)[nameField] = param;
-      const errors = validateBody(route.body, body);
-      if (errors.length > 0) return errorResponse(c, 400, `invalid ${route.body.toLowerCase()}`, errors);
+      const checked = acceptObjectBody({
+        definition: route.body,
+        body: body as Record<string, unknown>,
+        creating: route.method === 'post',
+        scope: ctx.scope,
+        name: c.req.param(nameField),
+        accept: route.accept,
+      });
+      if (!checked.ok) return errorResponse(c, checked.status, checked.message, checked.details);
+      body = checked.body;
     }
     ctx.body = body;
   }
   return undefined;
 }
 
+export interface ObjectBody {
+  definition: Definition;
+  body: Record<string, unknown>;
+  /** A POST (new record) rather than a PUT. */
+  creating: boolean;
+  /** Who writes: a role admin's users are of its role. */
+  scope: RoleScope;
+  /** The record's name from the path, when the body leaves it out. */
+  name?: string;
+  /** The route's own acceptance step (SFTPGo fields accepted only empty). */
+  accept?(body: Record<string, unknown>): Record<string, unknown>;
+}
+
+export type BodyCheck = { ok: true; body: Record<string, unknown> } | { ok: false; status: 400 | 403; message: string; details?: FieldError[] };
+
+/**
+ * An object body as every writer accepts it (the API and the web admin): SFTPGo's shapes for users,
+ * folders and groups, read-only fields dropped, the writer's role scope, then the schema.
+ */
+export function acceptObjectBody(o: ObjectBody): BodyCheck {
+  const def = o.definition;
+  let body = o.body;
+  if (def === 'User' || def === 'Folder' || def === 'Group') {
+    // Users, folders and groups speak SFTPGo's shapes (shapes.ts): provider numbers, secret
+    // objects, read-only fields a GET returned.
+    const kind = def === 'User' ? 'user' : def === 'Folder' ? 'folder' : 'group';
+    const accepted = acceptBody(kind, body, { creating: o.creating });
+    if (accepted.errors.length > 0) return { ok: false, status: 400, message: `invalid ${def.toLowerCase()}`, details: accepted.errors };
+    body = accepted.body as Record<string, unknown>;
+    if (kind === 'user') {
+      const role = scopedUserRole(o.scope, body.role);
+      if ('refused' in role) return { ok: false, status: 403, message: role.refused };
+      if (role.role === undefined) delete body.role;
+      else body.role = role.role;
+    }
+  } else {
+    body = stripReadOnly(body);
+  }
+  if (o.accept) body = o.accept(body);
+  // PUT may leave out the name: it is in the path.
+  const nameField = def === 'User' || def === 'Admin' ? 'username' : 'name';
+  if (o.name && body[nameField] === undefined) body[nameField] = o.name;
+  const errors = validateBody(def, body);
+  if (errors.length > 0) return { ok: false, status: 400, message: `invalid ${def.toLowerCase()}`, details: errors };
+  return { ok: true, body };
+}

@@ -72,6 +72,12 @@ export async function basicLogin(store: ReadTx, header: string | undefined, ip: 
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  return passwordLogin(store, { username, password, ip });
+}
+
+/** An admin's username and password, from the token endpoint or the web admin's login form. */
+export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }): Promise<AuthResult> {
+  const { username, password, ip } = attempt;
   const admin = await effectiveAdmin(store, username);
   const bad = usable(admin, ip, username, 'password');
   if (bad) return bad;
@@ -107,6 +113,15 @@ export async function authenticate(r: AdminRequest): Promise<AuthResult> {
   if (!claims) return refuse('token', '', 'invalid_token');
   const admin = await effectiveAdmin(store, claims.sub);
   return usable(admin, ip, claims.sub, 'token') ?? { ok: true, admin: admin!, via: 'token' };
+}
+
+/**
+ * The admin a web session belongs to, re-read on each request as for a token: a disabled or deleted
+ * admin, or one whose allow list no longer admits the address, loses the session at once.
+ */
+export async function sessionAdmin(store: ReadTx, username: string, ip: string): Promise<AuthResult> {
+  const admin = await effectiveAdmin(store, username);
+  return usable(admin, ip, username, 'token') ?? { ok: true, admin: admin!, via: 'token' };
 }
 
 // ---- API keys -------------------------------------------------------------------------------

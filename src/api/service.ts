@@ -1,5 +1,6 @@
-// The REST API service: one HTTP(S) listener per `httpd.bindings[]` entry, all serving the same Hono
-// app. Off unless bindings are configured; a binding without an address listens on 127.0.0.1 only
+// The HTTP service: one HTTP(S) listener per `httpd.bindings[]` entry, all serving the same Hono
+// app, the REST API under /api/v2 and the web admin under /web/admin, each switched per binding
+// (enable_rest_api, enable_web_admin). Off unless bindings are configured; a binding without an address listens on 127.0.0.1 only
 // (the API can change every user: expose it beyond loopback deliberately, behind TLS).
 import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage } from 'node:http';
@@ -11,20 +12,45 @@ import type { Service, ServiceFactory } from '../core/service.ts';
 import { createApp } from './app.ts';
 import { openHttpDoor, type HttpDoor } from '../core/http-door.ts';
 import { nodeHandler } from './http.ts';
+import { errorBody } from './respond.ts';
+import { createWebAdmin } from '../web/admin/app.tsx';
+
+function errorResponse404(): Response {
+  return new Response(JSON.stringify(errorBody(404, 'not found')), { status: 404, headers: { 'content-type': 'application/json' } });
+}
 
 type Binding = NonNullable<NonNullable<Config['httpd']>['bindings']>[number];
 
+/** What one binding serves: the REST API and the web admin are each on unless set false (as SFTPGo). */
+export function bindingServes(b: Pick<Binding, 'enable_rest_api' | 'enable_web_admin'>): { restApi: boolean; webAdmin: boolean } {
+  return { restApi: b.enable_rest_api !== false, webAdmin: b.enable_web_admin !== false };
+}
+
+/** Whether a binding answers `path`; the other paths get 404 there. */
+export function servesPath(serves: { restApi: boolean; webAdmin: boolean }, path: string): boolean {
+  const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
+  if (under('/api/v2')) return serves.restApi;
+  if (under('/web/admin')) return serves.webAdmin;
+  return true;
+}
+
 export const apiService: ServiceFactory = (runtime: ServerContext): Service | undefined => {
-  const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => b.enable_rest_api !== false);
+  const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => {
+    const s = bindingServes(b);
+    return s.restApi || s.webAdmin;
+  });
   if (bindings.length === 0) return undefined;
   const doors: HttpDoor[] = [];
   return {
     name: 'httpd',
     async start() {
-      const app = await createApp(runtime);
-      const fetch = (req: Request, env: { remoteAddress: string }) => app.fetch(req, env);
+      const webAdmin = bindings.some((b) => bindingServes(b).webAdmin);
+      const app = await createApp(runtime, { mounts: webAdmin ? [{ path: '/web/admin', app: createWebAdmin(runtime) }] : [] });
       const clientOf = (req: IncomingMessage) => runtime.sockets.addressOf(req.socket);
       for (const b of bindings) {
+        const serves = bindingServes(b);
+        const fetch = (req: Request, env: { remoteAddress: string }) =>
+          servesPath(serves, new URL(req.url).pathname) ? app.fetch(req, env) : errorResponse404();
         const https = b.enable_https === true;
         // Our listener admits each socket first (caps, PROXY header with proxy_mode 1), then this
         // server, which never listens itself, parses its requests.

@@ -460,15 +460,15 @@ export interface HttpdBinding {
   certificate_key_file?: string;
   min_tls_version?: 12 | 13;
   /**
-   * Serve the REST API (/api/v2) on this binding (default true); a binding with it off serves nothing.
+   * Serve the REST API (/api/v2) on this binding (default true). A binding with the REST API and the web admin both off is not opened.
    */
   enable_rest_api?: boolean;
   /**
-   * Accepted only as false: this server has no web admin yet, so true is refused.
+   * Serve the web admin (/web/admin) on this binding (default true, as SFTPGo).
    */
-  enable_web_admin?: false;
+  enable_web_admin?: boolean;
   /**
-   * Accepted only as false: this server has no web client yet, so true is refused.
+   * Accepted only as false: the web client is not implemented yet, so true is refused.
    */
   enable_web_client?: false;
 }

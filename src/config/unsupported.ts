@@ -3,8 +3,7 @@
 // is implemented and enters the schema with a test (test/unit/config/schema-keys.ts).
 
 const TLS_CLIENT_CERTS = 'this server does not authenticate TLS client certificates';
-const NO_WEB_ADMIN = 'there is no web admin yet; set it to false or leave it out';
-const NO_WEB_CLIENT = 'there is no web client yet; set it to false or leave it out';
+const NO_WEB_CLIENT = 'the web client is not implemented yet; set it to false or leave it out';
 
 /** Keys under a user's or a folder's `filesystem`, refused the same way in both places. */
 const FILESYSTEM: Record<string, string> = {
@@ -46,7 +45,6 @@ const KEYS: Record<string, string> = {
   'httpd.bindings[].apply_proxy_config': 'HTTP bindings take proxy_mode (1 applies common.proxy_protocol), as in SFTPGo',
   'webdavd.bindings[].client_auth_type': TLS_CLIENT_CERTS,
   'httpd.bindings[].client_auth_type': TLS_CLIENT_CERTS,
-  'httpd.bindings[].enable_web_admin': NO_WEB_ADMIN,
   'httpd.bindings[].enable_web_client': NO_WEB_CLIENT,
   'httpd.bindings[].oidc': 'there are no OpenID Connect logins',
   'users[].filters.tls_username': TLS_CLIENT_CERTS,
@@ -59,7 +57,7 @@ const KEYS: Record<string, string> = {
   ...Object.fromEntries(Object.entries(FILESYSTEM).flatMap(([k, why]) => [[`users[].filesystem.${k}`, why], [`folders[].filesystem.${k}`, why]])),
 };
 
-/** Every refused key with its reason, in config notation (`httpd.bindings[].enable_web_admin`). */
+/** Every refused key with its reason, in config notation (`httpd.bindings[].enable_web_client`). */
 export const NOT_SUPPORTED: ReadonlyMap<string, string> = new Map(Object.entries(KEYS));
 
 /**

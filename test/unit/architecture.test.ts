@@ -21,6 +21,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   protocols: ['store', 'api', 'reconcile', 'serve', 'cli', 'migrate'],
   reconcile: ['protocols', 'api', 'serve', 'cli'],
   api: ['protocols', 'serve', 'cli'],
+  // The web pages are a front-end like the API: they write through its resource functions.
+  web: ['protocols', 'store', 'serve', 'cli', 'migrate', 'vfs'],
   migrate: ['protocols', 'api', 'serve', 'cli'],
   serve: ['cli'],
 };
@@ -42,7 +44,7 @@ function sourceFiles(dir: string): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+    else if ((name.endsWith('.ts') || name.endsWith('.tsx')) && !name.endsWith('.d.ts')) out.push(p);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // httpd and data_provider settings proven over the REST API with curl: enable_https with the section
-// certificate or a binding's own, min_tls_version, enable_rest_api off, token_validity, the web
-// switches accepted off (enable_web_admin, enable_web_client), users_base_dir for users without a
+// certificate or a binding's own, min_tls_version, enable_rest_api off (the binding then serves the
+// web admin alone, or nothing when that is off too), token_validity, the web switches off
+// (enable_web_admin, enable_web_client), users_base_dir for users without a
 // home_dir, driver, and the record fields kept and returned as given (email, additional_info).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { tempDir } from '../../support/tmp.ts';
 const ADMIN_PASSWORD = 'admin-Settings-1';
 let server: RunningServer;
 let dir: string;
-let ports: { http: number; global: number; own: number; off: number };
+let ports: { http: number; global: number; own: number; off: number; webOnly: number };
 let certs: { global: string; own: string };
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const global = makeSelfSignedCert(dir);
   const own = makeSelfSignedCert(dir, 'binding');
   certs = { global: global.cert, own: own.cert };
-  ports = { http: await freePort(), global: await freePort(), own: await freePort(), off: await freePort() };
+  ports = { http: await freePort(), global: await freePort(), own: await freePort(), off: await freePort(), webOnly: await freePort() };
   const yaml = `httpd:
   token_validity: 120
   certificate_file: ${global.cert}
@@ -30,7 +31,8 @@ beforeAll(async () => {
     - { address: 127.0.0.1, port: ${ports.http}, enable_web_admin: false, enable_web_client: false }
     - { address: 127.0.0.1, port: ${ports.global}, enable_https: true }
     - { address: 127.0.0.1, port: ${ports.own}, enable_https: true, min_tls_version: 13, certificate_file: ${own.cert}, certificate_key_file: ${own.key} }
-    - { address: 127.0.0.1, port: ${ports.off}, enable_rest_api: false }
+    - { address: 127.0.0.1, port: ${ports.off}, enable_rest_api: false, enable_web_admin: false }
+    - { address: 127.0.0.1, port: ${ports.webOnly}, enable_rest_api: false }
 data_provider:
   driver: lmdb
   users_base_dir: ${join(dir, 'base')}
@@ -83,15 +85,28 @@ describe('httpd and data_provider settings', () => {
     expect((await at(ports.own, certs.global)).status).not.toBe(0);
   });
 
+  test('the web admin on a TLS binding sets its cookies Secure; on plain HTTP it cannot', async () => {
+    const tls = await curl(`https://127.0.0.1:${ports.global}/web/admin/login`, ['-k', '-si']);
+    expect(tls.stdout).toMatch(/set-cookie: sftpgo_admin_login_csrf=[^\r\n]*; HttpOnly; Secure; SameSite=Strict/i);
+    const plain = await curl(`http://127.0.0.1:${ports.webOnly}/web/admin/login`, ['-si']);
+    expect(plain.stdout).toMatch(/set-cookie: sftpgo_admin_login_csrf=[^\r\n]*; HttpOnly; SameSite=Strict/i);
+    expect(plain.stdout).not.toMatch(/; Secure/i);
+  });
+
   test('min_tls_version 13 refuses a TLS 1.2 client', async () => {
     expect((await curl(`https://127.0.0.1:${ports.own}/api/v2/token`, ['-k', '--tls-max', '1.2'])).status).not.toBe(0);
     expect((await curl(`https://127.0.0.1:${ports.global}/api/v2/token`, ['-k', '--tls-max', '1.2', '-u', `root:${ADMIN_PASSWORD}`])).stdout).toContain('access_token');
   });
 
-  test('enable_rest_api: false leaves the binding closed; enable_web_admin/enable_web_client false serve the API alone', async () => {
+  test('enable_rest_api and enable_web_admin false leave the binding closed; either alone serves the other', async () => {
     const r = await curl(`http://127.0.0.1:${ports.off}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`]);
     expect(r.status).toBe(7); // curl: failed to connect
-    expect((await curl(`http://127.0.0.1:${ports.http}/web/admin`, ['-o', '/dev/null', '-w', '%{http_code}'])).stdout).toBe('404');
+    const code = async (url: string, extra: string[] = []) => (await curl(url, ['-o', '/dev/null', '-w', '%{http_code}', ...extra])).stdout;
+    expect(await code(`http://127.0.0.1:${ports.http}/web/admin`)).toBe('404');
+    expect(await code(`http://127.0.0.1:${ports.http}/web/admin/login`)).toBe('404');
+    expect(await code(`http://127.0.0.1:${ports.http}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('200');
+    expect(await code(`http://127.0.0.1:${ports.webOnly}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('404');
+    expect(await code(`http://127.0.0.1:${ports.webOnly}/web/admin/login`)).toBe('200');
   });
 
   test('users_base_dir homes a user without home_dir; driver lmdb is the store; email and additional_info come back', async () => {

@@ -1,0 +1,69 @@
+/** @jsxImportSource hono/jsx */
+// The web admin's read-only lists of folders and admins, rendered by the API's resource functions
+// (so secrets are redacted the same way), each with its source: YAML, YAML + override, or API.
+import type { FC } from 'hono/jsx';
+import type { Hono } from 'hono';
+import type { Env } from '../../api/app.ts';
+import { KINDS, list } from '../../api/resources.ts';
+import type { Kit } from './app.tsx';
+import { SourceBadge } from './views.tsx';
+
+type Json = Record<string, unknown>;
+
+const FoldersPage: FC<{ folders: Json[] }> = ({ folders }) => (
+  <>
+    <h1>Folders</h1>
+    <table id="folders">
+      <thead><tr><th>Name</th><th>Source</th><th>Path</th><th>Used by</th></tr></thead>
+      <tbody>
+        {folders.map((f) => (
+          <tr data-name={String(f.name)}>
+            <td>{String(f.name)}</td>
+            <td><SourceBadge record={f} /></td>
+            <td><code>{String(f.mapped_path ?? '')}</code></td>
+            <td>{[...((f.users as string[] | undefined) ?? []), ...((f.groups as string[] | undefined) ?? []).map((g) => `group ${g}`)].join(', ')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    {folders.length === 0 && <p class="note">No virtual folder.</p>}
+  </>
+);
+
+const AdminsPage: FC<{ admins: Json[] }> = ({ admins }) => (
+  <>
+    <h1>Admins</h1>
+    <table id="admins">
+      <thead><tr><th>Username</th><th>Source</th><th>Status</th><th>Permissions</th><th>Role</th></tr></thead>
+      <tbody>
+        {admins.map((a) => (
+          <tr data-username={String(a.username)}>
+            <td>{String(a.username)}</td>
+            <td><SourceBadge record={a} /></td>
+            <td>{a.status === 1 ? 'enabled' : <span class="badge off">disabled</span>}</td>
+            <td>{((a.permissions as string[] | undefined) ?? []).join(', ')}</td>
+            <td>{String(a.role ?? '')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </>
+);
+
+/** Lists are capped as the API's pages are: the first 500 records. */
+const LIMIT = 500;
+
+export function mountRecordLists(web: Hono<Env>, kit: Kit): void {
+  web.get('/folders', async (c) => {
+    const v = await kit.visit(c, 'manage_folders');
+    if (v instanceof Response) return v;
+    return kit.send(v, 'Folders', <FoldersPage folders={await list(kit.runtime, KINDS.folders, { offset: 0, limit: LIMIT })} />);
+  });
+
+  web.get('/admins', async (c) => {
+    // As /api/v2/admins: super admins only, and a role admin never is one.
+    const v = await kit.visit(c, '*');
+    if (v instanceof Response) return v;
+    return kit.send(v, 'Admins', <AdminsPage admins={await list(kit.runtime, KINDS.admins, { offset: 0, limit: LIMIT })} />);
+  });
+}

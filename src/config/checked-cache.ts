@@ -8,12 +8,16 @@
 // associated data, so another file, another build, another key or a damaged cache does not open,
 // and the file is then read as usual. The cache is a pure function of the file's bytes and of the
 // code that checked them: nothing in the store can make it wrong. What the file does not hold is
-// still looked at on every load: secret references ({ env }, { file }) are resolved each time.
+// still looked at on every load: the places of its secret references ({ env }, { file }) are kept
+// with it, and each is resolved again (the only check of a secret that can change without the file:
+// a literal's or a reference's form cannot).
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PathSegment } from './schema-errors.ts';
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { loadSecretsKey } from './sealed.ts';
+import { forEachSecret } from './secrets.ts';
 
 export const CHECKED_CONFIG_FILE = 'checked-config.sealed';
 
@@ -52,8 +56,14 @@ function aad(cache: ConfigCache, digest: string): Buffer {
   return Buffer.from(`${AAD_PREFIX}${cache.build}\0${digest}`);
 }
 
+export interface CheckedConfig {
+  config: SFTPGoTSConfiguration;
+  /** Where the config has `{ env }` and `{ file }` secrets, to resolve again on each load. */
+  references: PathSegment[][];
+}
+
 /** The config remembered for a file with this digest, or undefined (none, another file or build, damaged). */
-export function recallCheckedConfig(cache: ConfigCache, digest: string): SFTPGoTSConfiguration | undefined {
+export function recallCheckedConfig(cache: ConfigCache, digest: string): CheckedConfig | undefined {
   let raw: Buffer;
   try {
     raw = readFileSync(join(cache.dir, CHECKED_CONFIG_FILE));
@@ -67,7 +77,7 @@ export function recallCheckedConfig(cache: ConfigCache, digest: string): SFTPGoT
     d.setAAD(aad(cache, digest));
     d.setAuthTag(raw.subarray(raw.length - TAG));
     const json = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]).toString('utf8');
-    return JSON.parse(json) as SFTPGoTSConfiguration;
+    return JSON.parse(json) as CheckedConfig;
   } catch {
     return undefined;
   }
@@ -90,9 +100,13 @@ export function rememberCheckedConfig(cache: ConfigCache, digest: string, config
   if (!cache.write) return;
   const key = cacheKey(cache.dir);
   if (!key) return;
+  const references: PathSegment[][] = [];
+  forEachSecret(config, (secret, path) => {
+    if (typeof secret === 'object' && ('env' in secret || 'file' in secret)) references.push(path);
+  });
   let json: string;
   try {
-    json = JSON.stringify(config, exactJson);
+    json = JSON.stringify({ config, references } satisfies CheckedConfig, exactJson);
   } catch (err) {
     if (err instanceof NotJsonError) return;
     throw err;

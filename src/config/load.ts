@@ -16,10 +16,11 @@ import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts
 import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
-import { checkSecretRefs, type SecretRefOptions } from './secrets.ts';
+import { checkSecretRefs, resolveSecret, type Secret, type SecretRefOptions } from './secrets.ts';
+import { NO_SECRETS } from './sealed.ts';
 import { parsePlainYaml } from './yaml-plain.ts';
 import { validate as checkSchema } from './schema-check.ts';
-import { configDigest, recallCheckedConfig, rememberCheckedConfig, type ConfigCache } from './checked-cache.ts';
+import { configDigest, recallCheckedConfig, rememberCheckedConfig, type CheckedConfig, type ConfigCache } from './checked-cache.ts';
 
 export type Config = SFTPGoTSConfiguration;
 
@@ -91,14 +92,28 @@ export function parseConfigText(text: string, file: string, baseDir: string, opt
   const cache = opts.cache;
   const digest = cache ? configDigest(text) : '';
   if (cache) {
-    const config = recallCheckedConfig(cache, digest);
+    const checked = recallCheckedConfig(cache, digest);
     // A reference that no longer resolves is reported from the file, with its position.
-    if (config && checkSecretRefs(config, baseDir, refs).length === 0) return { ok: true, value: { config, file, baseDir } };
+    if (checked && (!refs.resolve || referencesResolve(checked, baseDir))) return { ok: true, value: { config: checked.config, file, baseDir } };
   }
   const result = parseChecked(text, file, baseDir, refs);
   // Remembered as checked, before any caller can touch it.
   if (cache && result.ok) rememberCheckedConfig(cache, digest, result.value.config);
   return result;
+}
+
+/** What checkSecretRefs would find of a checked config: only a reference can stop resolving. */
+function referencesResolve({ config, references }: CheckedConfig, baseDir: string): boolean {
+  for (const path of references) {
+    let secret: unknown = config;
+    for (const seg of path) secret = (secret as Record<PathSegment, unknown> | undefined)?.[seg];
+    try {
+      resolveSecret(secret as Secret, baseDir, NO_SECRETS);
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 function parseChecked(text: string, file: string, baseDir: string, refs: SecretRefOptions): LoadResult {

@@ -1,7 +1,7 @@
 // The checked-config cache: a byte-identical file is not read again, anything else is; secret
 // references are resolved on every load; nothing is at rest in clear.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKED_CONFIG_FILE, configDigest, recallCheckedConfig, rememberCheckedConfig, type ConfigCache } from '../../../src/config/checked-cache.ts';
 import { parseConfigText, type Config } from '../../../src/config/load.ts';
@@ -31,7 +31,7 @@ describe('checked-config cache', () => {
     const raw = readFileSync(join(dir, CHECKED_CONFIG_FILE));
     expect(raw.includes('clear-secret-of-alice')).toBe(false);
     expect(raw.includes('alice')).toBe(false);
-    expect(recallCheckedConfig({ dir, build: 'b1', write: false }, configDigest(TEXT))).toEqual(r.ok ? r.value.config : {});
+    expect(recallCheckedConfig({ dir, build: 'b1', write: false }, configDigest(TEXT))).toEqual({ config: r.ok ? r.value.config : {}, references: [] });
   });
 
   test('the same bytes are answered from the cache, another file or build is read again', () => {
@@ -60,14 +60,22 @@ describe('checked-config cache', () => {
   test('secret references are resolved on every load: one that no longer resolves fails at its line', () => {
     const dir = dataDir();
     const cache: ConfigCache = { dir, build: 'b1', write: true };
-    const text = `users:\n  - username: alice\n    password: { env: CHECKED_CACHE_TEST_PW }\n    home_dir: /srv/alice\n`;
+    const secretFile = join(dir, 'bob.pw');
+    writeFileSync(secretFile, 'pw-bob\n');
+    const text = `users:\n  - username: alice\n    password: { env: CHECKED_CACHE_TEST_PW }\n    home_dir: /srv/alice\n  - username: bob\n    password: { file: ${secretFile} }\n    home_dir: /srv/bob\n`;
     process.env.CHECKED_CACHE_TEST_PW = 'pw';
     expect(load(text, cache).ok).toBe(true);
-    expect(recallCheckedConfig(cache, configDigest(text))).toBeDefined();
+    expect(recallCheckedConfig(cache, configDigest(text))?.references).toEqual([['users', 0, 'password'], ['users', 1, 'password']]);
+    expect(load(text, cache).ok).toBe(true);
     delete process.env.CHECKED_CACHE_TEST_PW;
     const r = load(text, cache);
     expect(r.ok).toBe(false);
     expect(r.ok ? [] : r.issues).toMatchObject([{ file: 'sftpgo.yaml', line: 3, path: 'users[0].password' }]);
+    process.env.CHECKED_CACHE_TEST_PW = 'pw';
+    rmSync(secretFile);
+    const gone = load(text, cache);
+    expect(gone.ok ? [] : gone.issues).toMatchObject([{ file: 'sftpgo.yaml', line: 6, path: 'users[1].password' }]);
+    delete process.env.CHECKED_CACHE_TEST_PW;
   });
 
   test('a damaged cache, another data dir key or no key at all is a miss, never an error', () => {

@@ -94,7 +94,8 @@ function exactJson(_key: string, value: unknown): unknown {
 /**
  * Remembers `config`, just checked, for the file with this digest. Only where the data dir already
  * has its secrets.key (a first start creates it after the config is loaded), and only a config
- * that JSON gives back unchanged (no .nan, .inf or -0). A cache that cannot be written is no error.
+ * that JSON gives back unchanged (no .nan, .inf or -0, no cycle). A cache that cannot be written is
+ * no error.
  */
 export function rememberCheckedConfig(cache: ConfigCache, digest: string, config: SFTPGoTSConfiguration): void {
   if (!cache.write) return;
@@ -107,9 +108,9 @@ export function rememberCheckedConfig(cache: ConfigCache, digest: string, config
   let json: string;
   try {
     json = JSON.stringify({ config, references } satisfies CheckedConfig, exactJson);
-  } catch (err) {
-    if (err instanceof NotJsonError) return;
-    throw err;
+  } catch {
+    // A number JSON would not give back, or an alias that makes a cycle: read such a file each time.
+    return;
   }
   const nonce = randomBytes(NONCE);
   const c = createCipheriv('aes-256-gcm', key, nonce);

@@ -98,11 +98,15 @@ describe('checked-config cache', () => {
     expect(existsSync(join(keyless, CHECKED_CONFIG_FILE))).toBe(false);
   });
 
-  test('plan only reads it; a value JSON would not give back is not remembered', () => {
+  test('plan only reads it; a value JSON would not give back, or a cycle, is not remembered', () => {
     const dir = dataDir();
     expect(load(TEXT, { dir, build: 'b1', write: false }).ok).toBe(true);
     expect(existsSync(join(dir, CHECKED_CONFIG_FILE))).toBe(false);
     rememberCheckedConfig({ dir, build: 'b1', write: true }, configDigest(TEXT), { users: [{ username: 'a', quota_size: Infinity }] } as Config);
+    expect(existsSync(join(dir, CHECKED_CONFIG_FILE))).toBe(false);
+    const cyclic = { users: [] as unknown[] };
+    cyclic.users.push(cyclic);
+    rememberCheckedConfig({ dir, build: 'b1', write: true }, configDigest(TEXT), cyclic as Config);
     expect(existsSync(join(dir, CHECKED_CONFIG_FILE))).toBe(false);
   });
 });

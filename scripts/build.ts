@@ -8,7 +8,8 @@
 // addon through require-addon and gets the same treatment. Every rewrite must match: after a dependency
 // upgrade that changes the pattern, the build fails loudly instead of producing a binary that crashes
 // at start.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BunPlugin } from 'bun';
@@ -157,6 +158,22 @@ function buildStamp(): { commit: string; date: string } {
 }
 const stamp = buildStamp();
 
+/**
+ * A digest of everything that decides whether a config is valid and how it reads: the sources, the
+ * schema, the locked dependencies and the runtime. A config remembered as checked by another build
+ * is checked again (src/config/checked-cache.ts); unlike the commit, it changes with uncommitted edits.
+ */
+function sourcesDigest(): string {
+  const h = createHash('sha256').update(`bun ${Bun.version}\0`);
+  const files = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).map((f) => join('src', f)).sort();
+  for (const f of [...files, 'sftpgo.schema.json', 'package-lock.json']) {
+    const path = join(root, f);
+    if (!existsSync(path) || !f.match(/\.(ts|json)$/)) continue;
+    h.update(f).update('\0').update(readFileSync(path)).update('\0');
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
 mkdirSync(dirname(outfile), { recursive: true });
 const started = performance.now();
 const result = await Bun.build({
@@ -179,7 +196,7 @@ const result = await Bun.build({
   sourcemap: 'linked',
   // Optional native helpers ssh2 tries in a try/catch; Bun cannot load Node-ABI addons anyway.
   external: ['cpu-features'],
-  define: { SFTPGO_BUILD_COMMIT: JSON.stringify(stamp.commit), SFTPGO_BUILD_DATE: JSON.stringify(stamp.date) },
+  define: { SFTPGO_BUILD_COMMIT: JSON.stringify(stamp.commit), SFTPGO_BUILD_DATE: JSON.stringify(stamp.date), SFTPGO_BUILD_SOURCES: JSON.stringify(sourcesDigest()) },
   plugins: [nativeAddons],
 });
 if (!result.success) {

@@ -6,6 +6,7 @@ import { LATEST_SCHEMA_VERSION } from '../store/migrations.ts';
 
 declare const SFTPGO_BUILD_COMMIT: string | undefined;
 declare const SFTPGO_BUILD_DATE: string | undefined;
+declare const SFTPGO_BUILD_SOURCES: string | undefined;
 
 export interface BuildInfo {
   version: string;
@@ -26,6 +27,11 @@ export function buildInfo(): BuildInfo {
     runtime: runtimeName(),
     storeSchema: LATEST_SCHEMA_VERSION,
   };
+}
+
+/** The digest of the sources this binary was built from; undefined when run from source. */
+export function buildSources(): string | undefined {
+  return typeof SFTPGO_BUILD_SOURCES === 'string' ? SFTPGO_BUILD_SOURCES : undefined;
 }
 
 function runtimeName(): string {

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command, Flags, Options } from './command.ts';
 import pkg from '../../package.json' with { type: 'json' };
-import { loadOrReport } from './context.ts';
+import { configCacheFor, loadOrReport } from './context.ts';
 import { ping, probeFor } from './ping.ts';
 import { portableCommand } from './portable.ts';
 import { renderMan } from './man.ts';
@@ -39,10 +39,11 @@ const COMMANDS: Record<string, Command> = {
     usage: `sftpgo serve [--config FILE] [--data-dir DIR]\n\nValidates the config, applies it to the store in one transaction, starts the\nconfigured services. SIGHUP reloads the config (an invalid file is rejected and\nthe running state stays); SIGTERM or SIGINT stops cleanly.\n\n${CONFIG_HELP}`,
     options: COMMON,
     async run(flags) {
-      const loaded = loadOrReport(flags);
+      const configCache = configCacheFor(flags, { write: true });
+      const loaded = loadOrReport(flags, { cache: configCache });
       if (!loaded) return 1;
       const { serveCommand } = await import('../serve/serve.ts');
-      return serveCommand(loaded, dataDirOf(flags, loaded), flags);
+      return serveCommand({ loaded, dataDir: dataDirOf(flags, loaded), flags, configCache });
     },
   },
   validate: {
@@ -137,7 +138,7 @@ ${CONFIG_HELP}
         process.stderr.write(`plan: ${format.error}\n`);
         return detailed ? 1 : 2;
       }
-      const loaded = loadOrReport(flags);
+      const loaded = loadOrReport(flags, { cache: configCacheFor(flags, { write: false }) });
       if (!loaded) return 1;
       if (loaded.config.reconcile?.git) {
         // The desired state is in the repository: a plan of this file would delete everything.

@@ -6,6 +6,8 @@
 // that stops at the first error, the semantic checks. Only when that path declines the YAML or finds
 // any problem is the file read again with the `yaml` package's positioned document and every error
 // collected, so messages, lines and columns are the same whichever path found the file bad.
+// With a cache (checked-cache.ts), a file byte-identical to the last one that passed is not read
+// at all: only its secret references are resolved again.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
@@ -14,9 +16,11 @@ import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts
 import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
-import { checkSecretRefs, type SecretRefOptions } from './secrets.ts';
+import { checkSecretRefs, resolveSecret, type Secret, type SecretRefOptions } from './secrets.ts';
+import { NO_SECRETS } from './sealed.ts';
 import { parsePlainYaml } from './yaml-plain.ts';
 import { validate as checkSchema } from './schema-check.ts';
+import { configDigest, recallCheckedConfig, rememberCheckedConfig, type CheckedConfig, type ConfigCache } from './checked-cache.ts';
 
 export type Config = SFTPGoTSConfiguration;
 
@@ -43,6 +47,8 @@ export interface LoadOptions {
    * (default). `validate` turns it off: it checks only their form.
    */
   resolveSecrets?: boolean;
+  /** Where the last config that passed is remembered (serve, plan); none by default. */
+  cache?: ConfigCache;
 }
 
 export type LoadResult = { ok: true; value: LoadedConfig } | { ok: false; issues: ConfigIssue[] };
@@ -83,6 +89,34 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadResult
 /** Parses and checks config text; `file` is only used in messages. */
 export function parseConfigText(text: string, file: string, baseDir: string, opts: LoadOptions = {}): LoadResult {
   const refs = { resolve: opts.resolveSecrets ?? true };
+  const cache = opts.cache;
+  const digest = cache ? configDigest(text) : '';
+  if (cache) {
+    const checked = recallCheckedConfig(cache, digest);
+    // A reference that no longer resolves is reported from the file, with its position.
+    if (checked && (!refs.resolve || referencesResolve(checked, baseDir))) return { ok: true, value: { config: checked.config, file, baseDir } };
+  }
+  const result = parseChecked(text, file, baseDir, refs);
+  // Remembered as checked, before any caller can touch it.
+  if (cache && result.ok) rememberCheckedConfig(cache, digest, result.value.config);
+  return result;
+}
+
+/** What checkSecretRefs would find of a checked config: only a reference can stop resolving. */
+function referencesResolve({ config, references }: CheckedConfig, baseDir: string): boolean {
+  for (const path of references) {
+    let secret: unknown = config;
+    for (const seg of path) secret = (secret as Record<PathSegment, unknown> | undefined)?.[seg];
+    try {
+      resolveSecret(secret as Secret, baseDir, NO_SECRETS);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function parseChecked(text: string, file: string, baseDir: string, refs: SecretRefOptions): LoadResult {
   const plain = parsePlainYaml(text);
   if (plain) {
     const value = plain.value ?? {};

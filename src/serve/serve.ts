@@ -2,6 +2,7 @@
 // reload on SIGHUP (keeping the running state when the new file is invalid), stop on SIGTERM/SIGINT.
 // With reconcile.git the config comes from a Git repository instead (git-sync.ts), and SIGHUP checks it.
 import { join, resolve } from 'node:path';
+import type { ConfigCache } from '../config/checked-cache.ts';
 import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
 import { configSource, loadConfig, type CommonFlags } from '../config/source.ts';
 import { watchConfigFile } from './watch.ts';
@@ -30,6 +31,8 @@ export interface StartOptions {
   dataDir: string;
   /** Where the config came from, re-read on reload. */
   flags: CommonFlags;
+  /** Where the last config that passed is remembered, for reloads as for the start (cli/context.ts). */
+  configCache?: ConfigCache;
   /** Where this server's log lines go (stderr by default); the config's level and file apply. */
   logSink?: LogSink;
 }
@@ -117,7 +120,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     async reload() {
       // With Git sync a reload is a check of the branch: the local file only says where to look.
       if (sync) return errorsOnly(await sync.check('signal'));
-      const next = loadConfig(flags);
+      const next = loadConfig(flags, { cache: opts.configCache });
       if (!next.ok) {
         const errors = next.issues.map(formatIssue);
         log('error', 'reload_rejected', { errors });
@@ -170,8 +173,9 @@ function printGenerated(generated: Generated[], config: Config): void {
   }
 }
 
-export async function serveCommand(loaded: LoadedConfig, dataDir: string, flags: CommonFlags): Promise<number> {
-  const server = await startServer({ loaded, dataDir, flags });
+export async function serveCommand(opts: Omit<StartOptions, 'logSink'>): Promise<number> {
+  const { loaded, flags } = opts;
+  const server = await startServer(opts);
   const file = configSource(flags);
   // The watch follows the setting the server started with; changing it needs a restart.
   const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), server.context.log) : undefined;

@@ -88,6 +88,28 @@ describe('the compiled binary from an empty directory', () => {
     expect(runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir }).stdout).toContain('no changes');
   });
 
+  test('a restart remembers the checked config in the data dir; an edited file is read again', async () => {
+    const data = join(dir, 'data');
+    const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: data });
+    // Written once the file has passed, before serve_ready.
+    expect(existsSync(join(data, 'checked-config.sealed'))).toBe(true);
+    await s.stop();
+    const plan = (args: string[] = []) => runCli(['plan', '--config', 'sftpgo.yaml', '--data-dir', data, ...args], { binary, cwd: dir });
+    expect(plan().stdout).toContain('no changes');
+    const before = readFileSync(join(dir, 'sftpgo.yaml'), 'utf8');
+    try {
+      writeFileSync(join(dir, 'sftpgo.yaml'), `${before}  - { username: bob, password: pw-bob, home_dir: ${dir}/home/bob }\n`);
+      expect(plan().stdout).toContain('+ user bob');
+      writeFileSync(join(dir, 'sftpgo.yaml'), `${before}  - { username: bob, home_dir: home/bob }\n`);
+      const bad = plan();
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('sftpgo.yaml:5:32: users[1].home_dir: must be an absolute path');
+    } finally {
+      writeFileSync(join(dir, 'sftpgo.yaml'), before);
+    }
+    expect(plan().stdout).toContain('no changes');
+  });
+
   test('a temp dir that cannot hold the native addon is reported with what to set', () => {
     const r = runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir, env: { TMPDIR: join(dir, 'no-such-tmp') } });
     expect(r.code).not.toBe(0);

@@ -132,9 +132,11 @@ async function runPortable(flags: Flags): Promise<number> {
       return 2;
     }
     const { serveUntilStopped, startServer } = await import('../serve/serve.ts');
-    const server = await startServer({ loaded: checked.value, dataDir, flags: {} });
-    process.stdout.write(connectHelp(account, ports));
-    return await serveUntilStopped(server, { onHangup: 'stop' });
+    const starting = startServer({ loaded: checked.value, dataDir, flags: {} }).then((server) => {
+      process.stdout.write(connectHelp(account, ports));
+      return server;
+    });
+    return await serveUntilStopped(starting, { onHangup: 'stop' });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -175,11 +175,14 @@ function printGenerated(generated: Generated[], config: Config): void {
 
 export async function serveCommand(opts: Omit<StartOptions, 'logSink'>): Promise<number> {
   const { loaded, flags } = opts;
-  const server = await startServer(opts);
-  const file = configSource(flags);
-  // The watch follows the setting the server started with; changing it needs a restart.
-  const unwatch = file && loaded.config.reconcile?.watch ? watchConfigFile(file, () => void server.reload(), server.context.log) : undefined;
-  return serveUntilStopped(server, { onHangup: 'reload', onStopping: unwatch });
+  let unwatch: (() => void) | undefined;
+  const starting = startServer(opts).then((server) => {
+    const file = configSource(flags);
+    // The watch follows the setting the server started with; changing it needs a restart.
+    if (file && loaded.config.reconcile?.watch) unwatch = watchConfigFile(file, () => void server.reload(), server.context.log);
+    return server;
+  });
+  return serveUntilStopped(starting, { onHangup: 'reload', onStopping: () => unwatch?.() });
 }
 
 export interface UntilStoppedOptions {
@@ -189,14 +192,25 @@ export interface UntilStoppedOptions {
   onStopping?: () => void;
 }
 
-/** Serves until SIGTERM or SIGINT (or SIGHUP, when it stops), then stops cleanly; resolves the exit code. */
-export function serveUntilStopped(server: Server, opts: UntilStoppedOptions): Promise<number> {
-  const log = server.context.log;
-  return new Promise<number>((resolve) => {
+/**
+ * Serves until SIGTERM or SIGINT (or SIGHUP, when it stops), then stops cleanly; resolves the exit
+ * code. The signal handlers are installed before the server starts: a SIGTERM that arrives once
+ * `serve_ready` is logged but before the start has returned would otherwise find no handler and
+ * kill the process outright. A stop asked for during the start runs once the start is done.
+ */
+export function serveUntilStopped(starting: Server | Promise<Server>, opts: UntilStoppedOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let server: Server | undefined;
+    let pending: string | undefined;
     let stopping = false;
     const stop = (signal: string) => {
+      if (!server) {
+        pending ??= signal;
+        return;
+      }
       if (stopping) return;
       stopping = true;
+      const log = server.context.log;
       log('info', 'serve_stopping', { signal });
       opts.onStopping?.();
       server.stop().then(
@@ -207,12 +221,16 @@ export function serveUntilStopped(server: Server, opts: UntilStoppedOptions): Pr
         },
       );
     };
-    // One connection's bug (an unhandled stream error deep in a library) must not take every other
-    // session down with it: log it loudly and keep serving.
-    process.on('uncaughtException', (err) => server.context.log('error', 'internal_error', { error: String(err?.stack ?? err) }));
-    process.on('unhandledRejection', (err) => server.context.log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => (opts.onHangup === 'reload' ? void server.reload() : stop('SIGHUP')));
+    process.on('SIGHUP', () => (opts.onHangup === 'reload' ? void server?.reload() : stop('SIGHUP')));
+    Promise.resolve(starting).then((started) => {
+      server = started;
+      // One connection's bug (an unhandled stream error deep in a library) must not take every other
+      // session down with it: log it loudly and keep serving.
+      process.on('uncaughtException', (err) => started.context.log('error', 'internal_error', { error: String(err?.stack ?? err) }));
+      process.on('unhandledRejection', (err) => started.context.log('error', 'internal_error', { error: String((err as Error)?.stack ?? err) }));
+      if (pending) stop(pending);
+    }, reject);
   });
 }

@@ -68,3 +68,37 @@ test('reconcile.watch applies an edited file without a signal, and rejects an in
     expect(await s.stop()).toBe(0);
   }
 });
+
+test('a SIGTERM that arrives while serve is starting stops it cleanly once started, with exit code 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BUN, ROOT } = await import('../../support/server.ts');
+  const dir = tempDir();
+  const port = await freePort();
+  // Ten users with clear passwords: the start hashes them, which leaves time to be signalled.
+  const users = Array.from({ length: 10 }, (_, i) => `  - { username: u${i}, password: pw-${i}, home_dir: ${dir}/u${i} }`).join('\n');
+  writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n${users}\n`);
+  const proc = spawn(BUN, [join(ROOT, 'src/main.ts'), 'serve', '--config', 'sftpgo.yaml', '--data-dir', 'data'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  await new Promise<void>((r) => {
+    const first = (d: Buffer) => {
+      out += d.toString();
+      // The first log line of the start (the store being created), long before serve_ready.
+      if (out.includes('\n')) {
+        proc.stdout.off('data', first);
+        proc.stderr.off('data', first);
+        r();
+      }
+    };
+    proc.stdout.on('data', first);
+    proc.stderr.on('data', first);
+  });
+  expect(out).not.toContain('serve_ready');
+  proc.kill('SIGTERM');
+  let rest = '';
+  proc.stdout.on('data', (d: Buffer) => (rest += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (rest += d.toString()));
+  expect(await exited).toBe(0);
+  expect(rest).toContain('serve_ready');
+  expect(rest).toContain('"serve_stopping"');
+}, 60_000);

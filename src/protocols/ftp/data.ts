@@ -237,6 +237,9 @@ export function receiveAll(s: Duplex, sink: (data: Uint8Array) => Promise<void>,
       flush();
     };
     const onEnd = (): void => {
+      // Bun emits 'end' on a socket we destroyed (ABOR, the data idle timeout): that is no end of
+      // file, and committing the upload then would keep a truncated file as complete.
+      if (s.destroyed) return fail(new DataError('data connection closed'));
       ended = true;
       flush();
     };

@@ -259,12 +259,13 @@ export function receiveAll(s: Duplex, sink: (data: Uint8Array) => Promise<void>,
 
 /**
  * Sends each chunk as soon as the socket accepted the previous one (the source reads the next
- * chunk meanwhile), and frees a chunk's memory once the socket is done with it.
+ * chunk meanwhile), and frees a chunk's memory once the socket is done with it: each chunk must be
+ * the only view of its memory, as Download.chunks() yields them (a short last read included).
  */
 export async function sendAll(s: Duplex, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of chunks) {
     if (s.destroyed) throw new DataError('data connection closed');
-    if (!s.write(chunk, () => freeBuffer(chunk))) await drained(s);
+    if (!s.write(chunk, () => freeBuffer(chunk, { wholeBuffer: true }))) await drained(s);
   }
 }
 

@@ -2,7 +2,9 @@
 // rclone 1.60 has no `serve ftp`) and against Apache httpd (mod_dav_fs) and `rclone serve webdav`
 // for WebDAV. Same clients for every server (lftp for FTP, curl for single WebDAV files, rclone for
 // many small WebDAV files), interleaved rounds, medians. Prints Markdown tables with ratios (to
-// vsftpd, and to Apache httpd for WebDAV) and this server's CPU seconds per GB moved.
+// vsftpd, and to Apache httpd for WebDAV) and the server's CPU (user + system): seconds per GB
+// moved for big files, milliseconds per file for small ones; vsftpd's includes the session
+// processes it forks (sampled while they run).
 //
 //   bun bench/ftp-dav.ts [--rounds 3] [--size-mb 256] [--small-files 1000] [--only ftp,dav]
 //
@@ -15,7 +17,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSyn
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/net.ts';
 import { tempDir, removeTempDirs } from '../test/support/tmp.ts';
-import { cpuSecs, processTree } from './proc.ts';
+import { cpuSecs, processTree, watchTreeCpu } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -158,12 +160,14 @@ interface FtpTarget {
   port: number;
   login: string;
   dir: string;
-  /** The server process whose CPU time is reported (ours only). */
+  /** The server process whose CPU time is reported. */
   proc?: ChildProcess;
+  /** Count the processes it forks too (vsftpd: per session), sampled while they run. */
+  forks?: boolean;
 }
 const ftpTargets: FtpTarget[] = [
   ...oursAll.map((o) => ({ name: o.name, port: o.ftp, login: `-u bench,${PASSWORD}`, dir: '.', proc: o.proc })),
-  { name: 'vsftpd', port: vs.port, login: '-u anonymous,x', dir: 'up' },
+  { name: 'vsftpd', port: vs.port, login: '-u anonymous,x', dir: 'up', proc: vsftpd, forks: true },
 ];
 const lftp = (t: FtpTarget, cmds: string) => exec('lftp', ['-c', `set net:max-retries 1; set xfer:clobber on; open ${t.login} -p ${t.port} 127.0.0.1; cd ${t.dir}; ${cmds}`]);
 const davTargets: { name: string; url: string; proc?: ChildProcess }[] = [
@@ -195,26 +199,37 @@ async function secs(fn: () => Promise<void>): Promise<number> {
 const results = new Map<string, number[]>();
 const add = (k: string, v: number) => results.set(k, [...(results.get(k) ?? []), v]);
 const MB = (SIZE_MB * 2 ** 20) / 1e6;
-/** MB/s of one big-file transfer, and this server's CPU seconds per GB for it. */
-async function measure(key: string, proc: ChildProcess | undefined, fn: () => Promise<void>): Promise<void> {
-  const tree = proc ? processTree(proc.pid!) : [];
+/**
+ * One big-file transfer (MB/s, and the server's CPU seconds per GB) or, with `small`, one run over
+ * the small files (seconds, and the server's CPU milliseconds per file).
+ */
+async function measure(key: string, t: { proc?: ChildProcess; forks?: boolean }, fn: () => Promise<void>, small = false): Promise<void> {
+  const tree = t.proc ? processTree(t.proc.pid!) : [];
   const cpu0 = cpuSecs(tree);
-  add(`${key}`, MB / (await secs(fn)));
-  if (proc) add(`${key}|cpu`, (cpuSecs(tree) - cpu0) / (MB / 1000));
+  const watch = t.proc && t.forks ? watchTreeCpu(t.proc.pid!) : undefined;
+  const s = await secs(fn);
+  add(key, small ? s : MB / s);
+  if (!t.proc) return;
+  const cpu = watch ? watch() : cpuSecs(tree) - cpu0;
+  add(`${key}|cpu`, small ? (cpu / SMALL) * 1000 : cpu / (MB / 1000));
 }
+const smallGot = join(work, 'small-got');
 try {
   for (let round = 0; round < ROUNDS; round++) {
     if (ONLY.includes('ftp'))
       for (const t of ftpTargets) {
-        await measure(`ftp|${t.name}|up`, t.proc, () => lftp(t, `put ${big} -o big-${round}.bin`));
-        await measure(`ftp|${t.name}|down`, t.proc, () => lftp(t, `get big-${round}.bin -o ${join(work, 'ftp-got.bin')}`));
-        add(`ftp|${t.name}|small`, await secs(() => lftp(t, `mkdir small-${round}; mput -O small-${round} ${smallDir}/*`)));
+        await measure(`ftp|${t.name}|up`, t, () => lftp(t, `put ${big} -o big-${round}.bin`));
+        await measure(`ftp|${t.name}|down`, t, () => lftp(t, `get big-${round}.bin -o ${join(work, 'ftp-got.bin')}`));
+        await measure(`ftp|${t.name}|small`, t, () => lftp(t, `mkdir small-${round}; mput -O small-${round} ${smallDir}/*`), true);
+        rmSync(smallGot, { recursive: true, force: true });
+        mkdirSync(smallGot);
+        await measure(`ftp|${t.name}|smalldown`, t, () => lftp(t, `mget -O ${smallGot} small-${round}/*`), true);
       }
     if (ONLY.includes('dav'))
       for (const t of davTargets) {
-        await measure(`dav|${t.name}|up`, t.proc, () => curl(['-T', big, `${t.url}/big-${round}.bin`]));
-        await measure(`dav|${t.name}|down`, t.proc, () => curl(['-o', join(work, 'dav-got.bin'), `${t.url}/big-${round}.bin`]));
-        add(`dav|${t.name}|small`, await secs(() => rcloneCopy(t.url, `small-${round}`)));
+        await measure(`dav|${t.name}|up`, t, () => curl(['-T', big, `${t.url}/big-${round}.bin`]));
+        await measure(`dav|${t.name}|down`, t, () => curl(['-o', join(work, 'dav-got.bin'), `${t.url}/big-${round}.bin`]));
+        await measure(`dav|${t.name}|small`, t, () => rcloneCopy(t.url, `small-${round}`), true);
       }
     process.stderr.write(`round ${round + 1} done\n`);
   }
@@ -226,25 +241,26 @@ const med = (k: string) => {
   return xs[Math.floor(xs.length / 2)]!;
 };
 const out = [
-  `${SIZE_MB} MiB file up/down (MB/s, with this server's CPU s/GB) and ${SMALL} × 4 KiB files (s), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer.`,
+  `${SIZE_MB} MiB file up/down (MB/s, with the server's CPU s/GB) and ${SMALL} × 4 KiB files (s, with the server's CPU ms per file), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer.`,
   '',
 ];
 const tables = [
-  { proto: 'ftp', title: 'FTP', peer: 'vsftpd', rows: ftpTargets.map((t) => t.name), client: 'lftp (mput for small files)' },
-  { proto: 'dav', title: 'WebDAV', peer: apache ? 'Apache httpd (mod_dav_fs)' : 'rclone serve webdav', rows: davTargets.map((t) => t.name), client: 'curl; rclone copy --transfers 4 for small files' },
+  { proto: 'ftp', title: 'FTP', peer: 'vsftpd', rows: ftpTargets.map((t) => t.name), client: 'lftp (mput and mget for small files)', cols: ['up', 'down', 'small', 'smalldown'] },
+  { proto: 'dav', title: 'WebDAV', peer: apache ? 'Apache httpd (mod_dav_fs)' : 'rclone serve webdav', rows: davTargets.map((t) => t.name), client: 'curl; rclone copy --transfers 4 for small files', cols: ['up', 'down', 'small'] },
 ] as const;
-for (const { proto, title, peer, rows, client } of tables) {
+const heads: Record<string, string> = { up: 'up', down: 'down', small: `${SMALL} small files up`, smalldown: `${SMALL} small files down` };
+for (const { proto, title, peer, rows, client, cols } of tables) {
   if (!ONLY.includes(proto)) continue;
-  out.push(`### ${title} (client: ${client}; ratio to ${peer})`, '', `| server | up | down | ${SMALL} small files |`, '|---|---|---|---|');
+  out.push(`### ${title} (client: ${client}; ratio to ${peer})`, '', `| server | ${cols.map((c) => heads[c]).join(' | ')} |`, `|---|${cols.map(() => '---|').join('')}`);
   for (const name of rows) {
     const r = (m: string, lowerBetter = false) => {
       const v = med(`${proto}|${name}|${m}`);
       const p = med(`${proto}|${peer}|${m}`);
       const cpu = results.has(`${proto}|${name}|${m}|cpu`) ? ` (${med(`${proto}|${name}|${m}|cpu`).toFixed(2)})` : '';
-      const text = `${v.toFixed(m === 'small' ? 2 : 0)}${cpu}`;
+      const text = `${v.toFixed(m.startsWith('small') ? 2 : 0)}${cpu}`;
       return name === peer ? text : `${text} ×${(lowerBetter ? p / v : v / p).toFixed(2)}`;
     };
-    out.push(`| ${name} | ${r('up')} | ${r('down')} | ${r('small', true)} |`);
+    out.push(`| ${name} | ${cols.map((c) => r(c, c.startsWith('small'))).join(' | ')} |`);
   }
   out.push('');
 }

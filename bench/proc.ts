@@ -1,7 +1,7 @@
 // What the benchmarks read from /proc (Linux): CPU seconds and resident memory of processes, and
 // how busy the whole machine has been.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** `pid` and its descendants, as they are now. */
 export function processTree(pid: number): number[] {
@@ -48,4 +48,60 @@ export function machineBusySecs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = f;
   return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+}
+
+/** User plus system CPU seconds of one process itself (children excluded); undefined once gone. */
+function ownCpuSecs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parent of every process now running, from /proc. */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      out.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds spent by `pid` and every descendant from now until the returned function is called,
+ * sampled every `everyMs`: for servers that fork a process per session (vsftpd) whose children may
+ * never be reaped by an ancestor, so `cpuSecs(..., true)` would miss them. A process that exits
+ * between samples loses at most its last interval.
+ */
+export function watchTreeCpu(pid: number, everyMs = 50): () => number {
+  /** What the processes running at the start had spent by then (later ones start from zero). */
+  const base = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = (): void => {
+    const ppid = parents();
+    for (const p of ppid.keys()) {
+      let x: number | undefined = p;
+      for (let depth = 0; x !== undefined && x !== pid && depth < 32; depth++) x = ppid.get(x);
+      if (x !== pid) continue;
+      const c = ownCpuSecs(p);
+      if (c !== undefined) last.set(p, c);
+    }
+  };
+  sample();
+  for (const [p, c] of last) base.set(p, c);
+  const timer = setInterval(sample, everyMs);
+  return () => {
+    clearInterval(timer);
+    sample();
+    let total = 0;
+    for (const [p, c] of last) total += c - (base.get(p) ?? 0);
+    return total;
+  };
 }

@@ -5,6 +5,7 @@
 // (rename, remove) deliberately carry none: they run while a connection closes, and a commit or
 // clean-up cut halfway would leave worse than finishing it.
 import { AppError } from '../errors.ts';
+import { freeBuffer } from '../lib/free-buffer.ts';
 import type { FileReader, FileWriter, Fs } from '../vfs/fs.ts';
 import { actions } from './actions.ts';
 import { Transfer, type Connection } from './connection.ts';
@@ -27,6 +28,11 @@ const ABORTED = new AppError('io', 'transfer aborted');
 const MAX_REORDER_BYTES = 32 * 1024 * 1024;
 /** Bytes a streamed download reads at once (FTP RETR, WebDAV GET). */
 const STREAM_CHUNK = 1024 * 1024;
+/**
+ * Its first read: reads grow from here to STREAM_CHUNK, so a small file costs a small buffer (a
+ * 1 MiB one per read of a 4 KiB file was the larger part of what its download allocated).
+ */
+const FIRST_STREAM_CHUNK = 64 * 1024;
 
 export class Download extends Transfer {
   constructor(
@@ -50,12 +56,16 @@ export class Download extends Transfer {
    * The bytes from `start` to `end` (inclusive; to the end of the file when undefined) as fresh
    * buffers a consumer may hold on to, the next chunk read while the consumer sends the current
    * one: the storage and the client's socket work at the same time instead of taking turns. Stops
-   * early at the end of the file.
+   * early at the end of the file. Each chunk is the only view of its memory (never a slice of a
+   * shared pool), so a consumer done with it may free it whole. Reads start at 64 KiB and grow
+   * with what was read, up to `chunk`.
    */
   async *chunks(start: number, end?: number, chunk = STREAM_CHUNK): AsyncGenerator<Buffer> {
     const last = end ?? Infinity;
     const readAt = (pos: number): Promise<Buffer> => {
-      const buf = Buffer.allocUnsafe(Math.min(chunk, last - pos + 1));
+      // As much as was read so far: reads end on 64 KiB × 2^k boundaries, then on multiples of `chunk`.
+      const size = Math.min(chunk, Math.max(FIRST_STREAM_CHUNK, pos - start));
+      const buf = Buffer.allocUnsafeSlow(Math.min(size, last - pos + 1));
       return this.read(buf, pos).then((n) => (n === buf.length ? buf : buf.subarray(0, n)));
     };
     let pos = start;
@@ -64,7 +74,10 @@ export class Download extends Transfer {
       while (next) {
         const buf: Buffer = await next;
         next = undefined;
-        if (buf.length === 0) return;
+        if (buf.length === 0) {
+          freeBuffer(buf, { wholeBuffer: true });
+          return;
+        }
         pos += buf.length;
         if (pos <= last) next = readAt(pos);
         yield buf;

@@ -5,12 +5,11 @@ import type { Duplex } from 'node:stream';
 import { parentOf } from '../../core/paths.ts';
 import { AppError } from '../../errors.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import { writeAll } from './data.ts';
+import { receiveAll, sendAll, writeAll } from './data.ts';
 import { ftpTime, listLine, mlsxLine, parseFtpTime } from './listing.ts';
 import { quotePath } from './replies.ts';
 import type { FtpSession } from './session.ts';
 
-const READ_CHUNK = 256 * 1024;
 const LIST_BATCH = 32 * 1024;
 
 type ListKind = 'LIST' | 'NLST' | 'MLSD';
@@ -75,16 +74,7 @@ export async function retr(s: FtpSession, arg: string): Promise<void> {
   const offset = s.takeRest();
   const download = await conn.fs.openDownload(conn, s.path(arg));
   s.startTransfer(
-    async (sock) => {
-      for (let pos = offset; ; ) {
-        // A fresh buffer per chunk: the socket may still hold the previous one.
-        const buf = Buffer.allocUnsafe(READ_CHUNK);
-        const n = await download.read(buf, pos);
-        if (n === 0) break;
-        pos += n;
-        await writeAll(sock, buf.subarray(0, n));
-      }
-    },
+    (sock) => sendAll(sock, download.chunks(offset)),
     (ok) => (ok ? download.close() : download.abort()),
     { progress: () => download.bytes },
   );
@@ -106,9 +96,7 @@ export async function stor(s: FtpSession, arg: string, append: boolean): Promise
     append ? { append: true, truncate: false } : offset > 0 ? { offset, truncate: false } : {},
   );
   s.startTransfer(
-    async (sock) => {
-      for await (const chunk of sock) await upload.write(chunk as Buffer);
-    },
+    (sock) => receiveAll(sock, (data) => upload.write(data)),
     (ok) => (ok ? upload.close() : upload.abort()),
     { naming: true, progress: () => upload.bytes },
   );

@@ -50,6 +50,30 @@ describe('Download.chunks', () => {
     await dl.close();
   });
 
+  test('reads start at 64 KiB and grow with what was read up to 1 MiB; no chunk is a slice of a shared pool', async () => {
+    const size = 3 * 1024 * 1024 + 100;
+    const { reader } = slowReader(size, 0);
+    const dl = new Download(u.conn, '/f', reader);
+    const lengths: number[] = [];
+    for await (const c of dl.chunks(0)) {
+      lengths.push(c.length);
+      // A consumer may free it whole: it starts its own memory.
+      expect(c.byteOffset).toBe(0);
+    }
+    const K = 1024;
+    // Ends on 64 KiB × 2^k boundaries, then on MiB boundaries (a 1 MiB allowance is met exactly).
+    expect(lengths.slice(0, 7)).toEqual([64 * K, 64 * K, 128 * K, 256 * K, 512 * K, 1024 * K, 1024 * K]);
+    expect(lengths.reduce((a, b) => a + b, 0)).toBe(size);
+    // A small file costs one small buffer, not a 1 MiB one.
+    const small = new Download(u.conn, '/g', slowReader(100, 0).reader);
+    const got: Buffer[] = [];
+    for await (const c of small.chunks(0)) got.push(c);
+    expect(got.map((c) => c.length)).toEqual([100]);
+    expect(got[0]!.buffer.byteLength).toBe(64 * K);
+    await dl.close();
+    await small.close();
+  });
+
   test('a consumer that stops leaves no read running on the handle', async () => {
     const { reader, state } = slowReader(1 << 20, 20);
     const dl = new Download(u.conn, '/f', reader);

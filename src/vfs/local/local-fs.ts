@@ -196,15 +196,31 @@ export class LocalFs implements Fs {
   }
 
   async stat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
-    const { os, real, missing } = this.#locate(path, true, 'stat', opts.signal);
-    // realpath already found nothing there: a stat would only say so again (a new file's upload
-    // asks this first, so one disk call less per file).
-    if (missing) throw fsError(missing, 'stat', path);
+    const name = posix.basename(posix.normalize(`/${path}`));
+    const { os, real } = this.#locate(path, false, 'stat', opts.signal);
     try {
-      return infoOf(posix.basename(posix.normalize(`/${path}`)), statSync(real ?? os));
+      if (!real) return infoOf(name, statSync(os));
+      // The parent is checked, so an entry that is not a link is what it says, and a missing one
+      // is missing: no failed realpath and no error object on the way (a new file's upload asks
+      // this first).
+      const st = lstatSync(real, { throwIfNoEntry: false });
+      if (!st) throw fsError({ code: 'ENOENT' }, 'stat', path);
+      return infoOf(name, st.isSymbolicLink() ? statSync(this.#linkTarget(real, 'stat', path)) : st);
     } catch (err) {
       throw fsError(err, 'stat', path);
     }
+  }
+
+  /** Where the link at checked path `link` really leads, refused unless inside the root. */
+  #linkTarget(link: string, op: string, path: string): string {
+    let target: string;
+    try {
+      target = realpathSync.native(link);
+    } catch (err) {
+      throw fsError(err, op, path);
+    }
+    if (!this.#inside(target)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
+    return target;
   }
 
   async lstat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
@@ -280,21 +296,29 @@ export class LocalFs implements Fs {
   }
 
   /**
-   * Opens the checked real path without following its last component again: a link swapped in
-   * after the check is refused instead of followed out of the root. A dangling link (realpath
-   * calls it missing) is followed one step, to a target checked like any new file.
+   * Opens the path without following its last component: only its parent is resolved and checked,
+   * so a link swapped in after the check is not followed out of the root. A link found there is
+   * opened where it really leads when that is inside; a dangling one is followed one step, to a
+   * target checked like any new file.
    */
   #openFd(path: string, flags: number, mode: number, op: string, signal: AbortSignal | undefined): number {
-    const { os, real, missing } = this.#locate(path, true, op, signal);
+    const { os, real } = this.#locate(path, false, op, signal);
     if (!real) return this.#open(os, flags, mode, op, path);
+    const noFollow = flags | constants.O_NOFOLLOW;
     try {
-      return openSync(real, flags | constants.O_NOFOLLOW, mode);
+      return openSync(real, noFollow, mode);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOOP' || !missing) throw fsError(err, op, path);
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw fsError(err, op, path);
     }
-    const target = resolveOs(dirname(real), this.#readlink(real, op, path));
-    const parent = this.#realDir(dirname(target), op, path);
-    return this.#open(join(parent, basename(target)), flags | constants.O_NOFOLLOW, mode, op, path);
+    let target: string;
+    try {
+      target = this.#linkTarget(real, op, path);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'not_found') throw err;
+      const dangling = resolveOs(dirname(real), this.#readlink(real, op, path));
+      target = join(this.#realDir(dirname(dangling), op, path), basename(dangling));
+    }
+    return this.#open(target, noFollow, mode, op, path);
   }
 
   #open(os: string, flags: number, mode: number, op: string, path: string): number {

@@ -378,7 +378,8 @@ try {
 const ref = servers.find((s) => s.name.startsWith('OpenSSH'));
 const m = (k: string) => median(results.get(k) ?? [NaN]);
 const out: string[] = [];
-out.push(`SFTP, ${SIZE_MB} MiB file, OpenSSH sftp client, median of ${ROUNDS} interleaved rounds. MB/s (server CPU s/GB); ratio = this row / sshd.`);
+if (ONLY.has('transfers'))
+  out.push(`SFTP, ${SIZE_MB} MiB file, OpenSSH sftp client, median of ${ROUNDS} interleaved rounds. MB/s (server CPU s/GB); ratio = this row / sshd.`);
 for (const cipher of ONLY.has('transfers') ? CIPHERS : []) {
   out.push('', `### ${cipher}`, '', '| server | up ×1 | down ×1 | up ×4 | down ×4 |', '|---|---|---|---|---|');
   for (const s of servers) {
@@ -391,20 +392,21 @@ for (const cipher of ONLY.has('transfers') ? CIPHERS : []) {
     out.push(`| ${s.name} | ${cells.join(' | ')} |`);
   }
 }
-out.push(
-  '',
-  `Small files and listing: wall seconds (server CPU seconds, user + system), median of ${ROUNDS}.`,
-  '',
-  `| server | ${SMALL_FILES} × 4 KiB upload | ls -l of ${LIST_ENTRIES} entries | RSS idle | RSS with ${IDLE_SESSIONS} idle sessions | peak RSS, 4 transfers at once (largest) |`,
-  '|---|---|---|---|---|---|',
-);
 /** Wall seconds (server CPU seconds, user + system). */
 const timedCell = (s: Server, what: string) =>
   `${m(`${s.name}|${what}`).toFixed(2)} s (${m(`${s.name}|${what}user`).toFixed(2)} + ${m(`${s.name}|${what}sys`).toFixed(2)})`;
 const max = (k: string) => Math.max(...(results.get(k) ?? [NaN]));
-for (const s of servers)
-  out.push(
-    `| ${s.name} | ${timedCell(s, 'small')} | ${timedCell(s, 'list')} | ${m(`${s.name}|idle0`).toFixed(0)} MiB | ${m(`${s.name}|idle`).toFixed(0)} MiB | ${max(`${s.name}|peak4`).toFixed(0)} MiB |`,
-  );
+// Only the columns of what ran (--only).
+const columns = [
+  { what: 'small', title: `${SMALL_FILES} × 4 KiB upload`, cell: (s: Server) => timedCell(s, 'small') },
+  { what: 'list', title: `ls -l of ${LIST_ENTRIES} entries`, cell: (s: Server) => timedCell(s, 'list') },
+  { what: 'idle', title: 'RSS idle', cell: (s: Server) => `${m(`${s.name}|idle0`).toFixed(0)} MiB` },
+  { what: 'idle', title: `RSS with ${IDLE_SESSIONS} idle sessions`, cell: (s: Server) => `${m(`${s.name}|idle`).toFixed(0)} MiB` },
+  { what: 'transfers', title: 'peak RSS, 4 transfers at once (largest)', cell: (s: Server) => `${max(`${s.name}|peak4`).toFixed(0)} MiB` },
+].filter((c) => ONLY.has(c.what));
+if (ONLY.has('small') || ONLY.has('list'))
+  out.push('', `Small files and listing: wall seconds (server CPU seconds, user + system), median of ${ROUNDS}.`);
+out.push('', `| server | ${columns.map((c) => c.title).join(' | ')} |`, `|---|${columns.map(() => '---|').join('')}`);
+for (const s of servers) out.push(`| ${s.name} | ${columns.map((c) => c.cell(s)).join(' | ')} |`);
 console.log(out.join('\n'));
 rmSync(work, { recursive: true, force: true });

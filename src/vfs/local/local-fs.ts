@@ -356,7 +356,8 @@ export class LocalFs implements Fs {
   }
 
   async rename(from: string, to: string, opts: CallOptions = {}): Promise<void> {
-    const a = this.#at(from, false, 'rename', opts.signal);
+    const source = this.#locate(from, false, 'rename', opts.signal);
+    const a = source.real ?? source.os;
     const b = this.#at(to, false, 'rename', opts.signal);
     try {
       renameSync(a, b);
@@ -364,7 +365,8 @@ export class LocalFs implements Fs {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || !this.#staged(from)) throw fsError(err, 'rename', from);
       await this.#renameAcross(a, b, from);
     }
-    this.#endTemp(from, a);
+    // The journal knows a temporary upload by the path it was begun with.
+    this.#endTemp(from, source.os);
   }
 
   /**
@@ -388,10 +390,10 @@ export class LocalFs implements Fs {
   }
 
   async remove(path: string, opts: CallOptions = {}): Promise<void> {
-    const os = this.#at(path, false, 'remove', opts.signal);
+    const { os, real } = this.#locate(path, false, 'remove', opts.signal);
     try {
-      if (lstatSync(os).isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
-      unlinkSync(os);
+      if (lstatSync(real ?? os).isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
+      unlinkSync(real ?? os);
     } catch (err) {
       if (err instanceof AppError) throw err;
       // A temporary file already gone is gone from the journal too.

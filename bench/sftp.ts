@@ -9,6 +9,10 @@
 //
 // --baseline BINARY adds the server `base`: another compiled build (say, of the previous commit),
 // run like `bun` and interleaved with it, to check a change for regressions in the same run.
+//
+// --only idle,transfers,small,list runs a subset (default: all four). The small-file and listing
+// rows also give the server's CPU time for the run (user+sys from /proc, sshd's session processes
+// included), which a busy machine disturbs far less than wall time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -16,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '../src/lib/ssh2.ts';
 import { freePort } from '../test/support/net.ts';
-import { cpuSecs, processTree, rssMiB } from './proc.ts';
+import { cpuSecs, cpuSplit, processTree, rssMiB } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -31,6 +35,7 @@ const SMALL_FILES = Number(opt('--small-files', '1000'));
 const LIST_ENTRIES = Number(opt('--list-entries', '10000'));
 const IDLE_SESSIONS = Number(opt('--idle-sessions', '200'));
 const BASELINE = opt('--baseline', '');
+const ONLY = new Set(opt('--only', 'idle,transfers,small,list').split(','));
 if (BASELINE && !SERVERS.includes('base')) SERVERS.splice(SERVERS.indexOf('bun') + 1, 0, 'base');
 
 const work = join(tmpdir(), `sftpgo-bench-sftp-${process.pid}`);
@@ -67,7 +72,7 @@ for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(smallDir, `s${i}.bin`),
  * caches directory listings, so files created behind its back would stay invisible.
  */
 function seed(home: string): void {
-  for (let i = 0; i < 4; i++) sh('cp', [big, join(home, `down${i}.bin`)]);
+  if (ONLY.has('transfers')) for (let i = 0; i < 4; i++) sh('cp', [big, join(home, `down${i}.bin`)]);
   mkdirSync(join(home, 'many'));
   for (let i = 0; i < LIST_ENTRIES; i++) writeFileSync(join(home, 'many', `entry-${i}`), '');
 }
@@ -256,17 +261,37 @@ async function transfer(s: Server, cipher: string, dir: 'up' | 'down', streams: 
   return { mbps: bytes / 1e6 / secs, cpuPerGB: cpu / (bytes / 1e9), peakMiB };
 }
 
-function smallFiles(s: Server, cipher: string): number {
-  const dir = `small-${Date.now()}`;
-  const r = sftp(s, cipher, `mkdir ${remote(s, dir)}\nput -r ${smallDir}/* ${remote(s, dir)}\n`);
-  if (!r.ok) throw new Error(`${s.name}: small files failed: ${r.err}`);
-  return r.ms / 1000;
+/** Waits (up to 2 s) until the server has no session processes left, so their CPU is counted. */
+async function settled(s: Server): Promise<void> {
+  for (const deadline = Date.now() + 2000; processTree(s.pid()).length > 1 && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 20));
 }
 
-function listing(s: Server, cipher: string): number {
-  const r = sftp(s, cipher, `ls -l ${remote(s, 'many')}\n`);
-  if (!r.ok) throw new Error(`${s.name}: listing failed: ${r.err}`);
-  return r.ms / 1000;
+interface Timed {
+  secs: number;
+  /** The server's user and system CPU seconds over the batch, login included. */
+  user: number;
+  sys: number;
+}
+
+/** One sftp batch, timed. */
+async function timed(s: Server, cipher: string, what: string, batch: string): Promise<Timed> {
+  await settled(s);
+  const cpu0 = cpuSplit(processTree(s.pid()), true);
+  const r = sftp(s, cipher, batch);
+  if (!r.ok) throw new Error(`${s.name}: ${what} failed: ${r.err}`);
+  await settled(s);
+  const cpu1 = cpuSplit(processTree(s.pid()), true);
+  return { secs: r.ms / 1000, user: cpu1.user - cpu0.user, sys: cpu1.sys - cpu0.sys };
+}
+
+function smallFiles(s: Server, cipher: string): Promise<Timed> {
+  const dir = `small-${Date.now()}`;
+  return timed(s, cipher, 'small files', `mkdir ${remote(s, dir)}\nput -r ${smallDir}/* ${remote(s, dir)}\n`);
+}
+
+function listing(s: Server, cipher: string): Promise<Timed> {
+  return timed(s, cipher, 'listing', `ls -l ${remote(s, 'many')}\n`);
 }
 
 async function idleSessions(s: Server): Promise<{ before: number; after: number }> {
@@ -314,7 +339,7 @@ const add = (k: Key, v: number) => results.set(k, [...(results.get(k) ?? []), v]
 try {
   // Memory with idle sessions is measured first, on freshly started servers: after the transfers
   // the allocators (Bun's especially, with MIMALLOC_PURGE_DELAY=-1) hold on to what they used.
-  for (const s of servers) {
+  for (const s of ONLY.has('idle') ? servers : []) {
     try {
       const { before, after } = await idleSessions(s);
       add(`${s.name}|idle0`, before);
@@ -324,7 +349,7 @@ try {
     }
   }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const cipher of CIPHERS) {
+    for (const cipher of ONLY.has('transfers') ? CIPHERS : []) {
       // Interleave servers within each round so drift in machine load hits all of them alike.
       for (const s of servers) {
         for (const [dir, streams] of [['up', 1], ['down', 1], ['up', 4], ['down', 4]] as const) {
@@ -337,8 +362,13 @@ try {
       }
     }
     for (const s of servers) {
-      add(`${s.name}|small`, smallFiles(s, CIPHERS[0]!));
-      add(`${s.name}|list`, listing(s, CIPHERS[0]!));
+      for (const [what, run] of [['small', smallFiles], ['list', listing]] as const) {
+        if (!ONLY.has(what)) continue;
+        const r = await run(s, CIPHERS[0]!);
+        add(`${s.name}|${what}`, r.secs);
+        add(`${s.name}|${what}user`, r.user);
+        add(`${s.name}|${what}sys`, r.sys);
+      }
     }
   }
 } finally {
@@ -348,8 +378,9 @@ try {
 const ref = servers.find((s) => s.name.startsWith('OpenSSH'));
 const m = (k: string) => median(results.get(k) ?? [NaN]);
 const out: string[] = [];
-out.push(`SFTP, ${SIZE_MB} MiB file, OpenSSH sftp client, median of ${ROUNDS} interleaved rounds. MB/s (server CPU s/GB); ratio = this row / sshd.`);
-for (const cipher of CIPHERS) {
+if (ONLY.has('transfers'))
+  out.push(`SFTP, ${SIZE_MB} MiB file, OpenSSH sftp client, median of ${ROUNDS} interleaved rounds. MB/s (server CPU s/GB); ratio = this row / sshd.`);
+for (const cipher of ONLY.has('transfers') ? CIPHERS : []) {
   out.push('', `### ${cipher}`, '', '| server | up ×1 | down ×1 | up ×4 | down ×4 |', '|---|---|---|---|---|');
   for (const s of servers) {
     const cells = ['up1', 'down1', 'up4', 'down4'].map((t) => {
@@ -361,15 +392,21 @@ for (const cipher of CIPHERS) {
     out.push(`| ${s.name} | ${cells.join(' | ')} |`);
   }
 }
-out.push(
-  '',
-  `| server | ${SMALL_FILES} × 4 KiB upload | ls -l of ${LIST_ENTRIES} entries | RSS idle | RSS with ${IDLE_SESSIONS} idle sessions | peak RSS, 4 transfers at once (largest) |`,
-  '|---|---|---|---|---|---|',
-);
+/** Wall seconds (server CPU seconds, user + system). */
+const timedCell = (s: Server, what: string) =>
+  `${m(`${s.name}|${what}`).toFixed(2)} s (${m(`${s.name}|${what}user`).toFixed(2)} + ${m(`${s.name}|${what}sys`).toFixed(2)})`;
 const max = (k: string) => Math.max(...(results.get(k) ?? [NaN]));
-for (const s of servers)
-  out.push(
-    `| ${s.name} | ${m(`${s.name}|small`).toFixed(2)} s | ${m(`${s.name}|list`).toFixed(2)} s | ${m(`${s.name}|idle0`).toFixed(0)} MiB | ${m(`${s.name}|idle`).toFixed(0)} MiB | ${max(`${s.name}|peak4`).toFixed(0)} MiB |`,
-  );
+// Only the columns of what ran (--only).
+const columns = [
+  { what: 'small', title: `${SMALL_FILES} × 4 KiB upload`, cell: (s: Server) => timedCell(s, 'small') },
+  { what: 'list', title: `ls -l of ${LIST_ENTRIES} entries`, cell: (s: Server) => timedCell(s, 'list') },
+  { what: 'idle', title: 'RSS idle', cell: (s: Server) => `${m(`${s.name}|idle0`).toFixed(0)} MiB` },
+  { what: 'idle', title: `RSS with ${IDLE_SESSIONS} idle sessions`, cell: (s: Server) => `${m(`${s.name}|idle`).toFixed(0)} MiB` },
+  { what: 'transfers', title: 'peak RSS, 4 transfers at once (largest)', cell: (s: Server) => `${max(`${s.name}|peak4`).toFixed(0)} MiB` },
+].filter((c) => ONLY.has(c.what));
+if (ONLY.has('small') || ONLY.has('list'))
+  out.push('', `Small files and listing: wall seconds (server CPU seconds, user + system), median of ${ROUNDS}.`);
+out.push('', `| server | ${columns.map((c) => c.title).join(' | ')} |`, `|---|${columns.map(() => '---|').join('')}`);
+for (const s of servers) out.push(`| ${s.name} | ${columns.map((c) => c.cell(s)).join(' | ')} |`);
 console.log(out.join('\n'));
 rmSync(work, { recursive: true, force: true });

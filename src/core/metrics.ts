@@ -66,13 +66,21 @@ const HELP: Record<string, string> = {
   sftpgo_event_rule_runs_dropped_total: 'Event rule runs dropped because the queue was full or on shutdown, by rule.',
 };
 
+// Counted on every transfer's end: the common cases (no labels, one, values with nothing to
+// escape) skip the sort and the three replaces.
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
   if (keys.length === 0) return '';
-  return `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`;
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${keys[i]}="${escapeLabel(labels[keys[i]!]!)}"`;
+  return `${out}}`;
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 

@@ -1,6 +1,6 @@
 // Open files of the local backend: positional reads and writes on a raw descriptor, so the SFTP hot
 // path costs one pread/pwrite per request and no stream or FileHandle bookkeeping.
-import { close, fsync, read, write } from 'node:fs';
+import { closeSync, fsync, read, write } from 'node:fs';
 import { AppError } from '../../errors.ts';
 import { checkAborted } from '../abort.ts';
 import type { FileReader, FileWriter } from '../fs.ts';
@@ -26,9 +26,6 @@ function pwriteAll(fd: number, data: Uint8Array, position: number): Promise<void
   });
 }
 
-function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
-}
 
 export class LocalReader implements FileReader {
   #fd: number | undefined;
@@ -53,7 +50,13 @@ export class LocalReader implements FileReader {
   async close(): Promise<void> {
     const fd = this.#fd;
     this.#fd = undefined;
-    if (fd !== undefined) await closeFd(fd).catch((err) => Promise.reject(fsError(err, 'close', this.path)));
+    if (fd === undefined) return;
+    // Synchronous like the backend's other metadata calls (local-fs.ts): a close costs microseconds.
+    try {
+      closeSync(fd);
+    } catch (err) {
+      throw fsError(err, 'close', this.path);
+    }
   }
 }
 
@@ -100,7 +103,7 @@ export class LocalWriter implements FileWriter {
     this.#fd = undefined;
     if (fd === undefined) return;
     try {
-      await closeFd(fd);
+      closeSync(fd);
     } catch (err) {
       throw fsError(err, 'close', this.path);
     }

@@ -3,12 +3,39 @@
 // request touches must stay inside the real root, so a link to "/" placed in a home is useless.
 // A disk call cannot be interrupted halfway, so a signal is checked before each step and handed
 // to the read streams (node:fs destroys them on abort); open handles check it on every read/write.
+// Metadata calls (realpath, stat, open, rename...) are synchronous: on a local disk each answers in
+// microseconds, while an asynchronous one costs several times that in thread-pool hand-offs
+// (measured under Bun: lstat 1.8 against 13 µs of CPU, open+close 1.5 against 30), which is
+// what an SFTP client uploading or listing many small files waits for. Reads and writes of file
+// data stay asynchronous, so the disk and the ciphers work at the same time.
 // Temporary uploads (a base name of temp-names.ts) are journaled while they exist and, with a
 // staging dir (common.temp_path), live there instead of beside their target: the core names them
 // as usual and this backend alone knows where they are.
-import { close as closeCb, constants, createReadStream, open as openCb, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  constants,
+  createReadStream,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  opendirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  utimesSync,
+  type Dir,
+  type Stats,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { posix, sep, join, relative, isAbsolute, resolve as resolveOs, dirname } from 'node:path';
+import { posix, sep, join, relative, isAbsolute, resolve as resolveOs, dirname, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../../errors.ts';
 import { checkAborted } from '../abort.ts';
@@ -43,8 +70,16 @@ function infoOf(name: string, st: Stats): FileInfo {
   };
 }
 
-function openFd(path: string, flags: number, mode: number): Promise<number> {
-  return new Promise((resolve, reject) => openCb(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+/** Where a backend path lands on disk, once checked (LocalFs#locate). */
+interface Located {
+  os: string;
+  /** Why the path itself is missing (its parent exists, inside the root). */
+  missing?: unknown;
+  /**
+   * The checked real path to act on: fully resolved when the last component is followed, else the
+   * real parent plus the last name. Unset for staged uploads and paths missing above their parent.
+   */
+  real?: string;
 }
 
 /**
@@ -55,22 +90,36 @@ function openFd(path: string, flags: number, mode: number): Promise<number> {
 export async function openLocalFs(root: string, opts: { createRoot?: boolean; staging?: LocalStaging } = {}): Promise<LocalFs> {
   if (!isAbsolute(root)) throw new AppError('config', `local root must be absolute: ${root}`);
   if (opts.createRoot === false) {
-    const real = await fsp.realpath(root).catch(() => resolveOs(root));
+    let real: string;
+    try {
+      real = realpathSync.native(root);
+    } catch {
+      real = resolveOs(root);
+    }
     return new LocalFs(real, opts.staging);
   }
-  await fsp.mkdir(root, { recursive: true, mode: 0o700 }).catch((err) => Promise.reject(fsError(err, 'mkdir', '/')));
-  return new LocalFs(await fsp.realpath(root), opts.staging);
+  // Synchronous, like the backend's metadata calls: each login opens one of these per mount.
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    return new LocalFs(realpathSync.native(root), opts.staging);
+  } catch (err) {
+    throw fsError(err, 'mkdir', '/');
+  }
 }
 
 export class LocalFs implements Fs {
   readonly kind = 'local';
   readonly capabilities = CAPABILITIES;
 
+  readonly #rootSlash: string;
+
   /** `root` must be a real (symlink-free) absolute path; use openLocalFs(). */
   constructor(
     readonly root: string,
     private readonly staging: LocalStaging = {},
-  ) {}
+  ) {
+    this.#rootSlash = root.endsWith(sep) ? root : root + sep;
+  }
 
   /** The OS path of a backend path, without touching the disk. */
   osPath(path: string): string {
@@ -95,7 +144,7 @@ export class LocalFs implements Fs {
   }
 
   #inside(real: string): boolean {
-    return real === this.root || real.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep);
+    return real === this.root || real.startsWith(this.#rootSlash);
   }
 
   /**
@@ -103,19 +152,23 @@ export class LocalFs implements Fs {
    * component is resolved too (open, stat, list); without it only its parent is (lstat, remove,
    * rename, readlink), so a symlink itself can be managed wherever it points.
    */
-  async #confined(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Promise<string> {
-    return (await this.#locate(path, followLast, op, signal)).os;
+  #confined(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): string {
+    return this.#locate(path, followLast, op, signal).os;
   }
 
-  /** #confined(), also telling when the path itself was found missing (its parent is inside). */
-  async #locate(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Promise<{ os: string; missing?: unknown }> {
+  /**
+   * #confined(), also telling when the path itself was found missing (its parent is inside), and
+   * the checked real path to use instead of `os`: symlink-free up to the last component, so a link
+   * swapped into the path after the check is not followed out of the root.
+   */
+  #locate(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): Located {
     checkAborted(signal, op, path);
     const os = this.osPath(path);
-    if (os === this.root) return { os };
+    if (os === this.root) return { os, real: os };
     if (this.#staged(posix.normalize(`/${path}`))) {
       // The staging dir is the server's own; what must be inside the root is where the upload
       // will land, and that directory must exist, as it must for a write in place.
-      const parent = await this.#locate(posix.dirname(posix.normalize(`/${path}`)), true, op, signal);
+      const parent = this.#locate(posix.dirname(posix.normalize(`/${path}`)), true, op, signal);
       if (parent.missing) throw fsError(parent.missing, op, path);
       return { os };
     }
@@ -124,68 +177,91 @@ export class LocalFs implements Fs {
     let missing: unknown;
     // Walk up to the deepest existing ancestor: a path being created does not exist yet.
     for (;;) {
+      let real: string;
       try {
-        const real = await fsp.realpath(probe);
-        if (!this.#inside(real)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
-        return { os, missing };
+        real = realpathSync.native(probe);
       } catch (err) {
-        if (err instanceof AppError) throw err;
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' || probe === this.root) throw fsError(err, op, path);
         if (probe === os) missing = err;
         probe = dirname(probe);
+        continue;
       }
+      if (!this.#inside(real)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
+      if (probe === checkFrom) return { os, missing, real: followLast ? real : join(real, basename(os)) };
+      // The missing path's parent itself: the same real directory plus the new name.
+      if (probe === dirname(os)) return { os, missing, real: join(real, basename(os)) };
+      return { os, missing };
     }
   }
 
   async stat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
-    const { os, missing } = await this.#locate(path, true, 'stat', opts.signal);
-    // realpath already found nothing there: a stat would only say so again (a new file's upload
-    // asks this first, so one disk call less per file).
-    if (missing) throw fsError(missing, 'stat', path);
+    const name = posix.basename(posix.normalize(`/${path}`));
+    const { os, real } = this.#locate(path, false, 'stat', opts.signal);
     try {
-      return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.stat(os));
+      if (!real) return infoOf(name, statSync(os));
+      // The parent is checked, so an entry that is not a link is what it says, and a missing one
+      // is missing: no failed realpath and no error object on the way (a new file's upload asks
+      // this first).
+      const st = lstatSync(real, { throwIfNoEntry: false });
+      if (!st) throw fsError({ code: 'ENOENT' }, 'stat', path);
+      return infoOf(name, st.isSymbolicLink() ? statSync(this.#linkTarget(real, 'stat', path)) : st);
     } catch (err) {
       throw fsError(err, 'stat', path);
     }
   }
 
-  async lstat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
-    const os = await this.#confined(path, false, 'lstat', opts.signal);
+  /** Where the link at checked path `link` really leads, refused unless inside the root. */
+  #linkTarget(link: string, op: string, path: string): string {
+    let target: string;
     try {
-      return infoOf(posix.basename(posix.normalize(`/${path}`)), await fsp.lstat(os));
+      target = realpathSync.native(link);
+    } catch (err) {
+      throw fsError(err, op, path);
+    }
+    if (!this.#inside(target)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
+    return target;
+  }
+
+  async lstat(path: string, opts: CallOptions = {}): Promise<FileInfo> {
+    const { os, real } = this.#locate(path, false, 'lstat', opts.signal);
+    try {
+      return infoOf(posix.basename(posix.normalize(`/${path}`)), lstatSync(real ?? os));
     } catch (err) {
       throw fsError(err, 'lstat', path);
     }
   }
 
   async *list(path: string, opts: CallOptions = {}): AsyncIterable<FileInfo> {
-    const os = await this.#confined(path, true, 'list', opts.signal);
-    let dir: Awaited<ReturnType<typeof fsp.opendir>>;
+    const { os, real } = this.#locate(path, true, 'list', opts.signal);
+    const at = real ?? os;
+    let dir: Dir;
     try {
-      dir = await fsp.opendir(os, { bufferSize: LIST_BUFFER });
+      dir = opendirSync(at, { bufferSize: LIST_BUFFER });
     } catch (err) {
       throw fsError(err, 'list', path);
     }
     try {
-      for await (const entry of dir) {
+      for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
         checkAborted(opts.signal, 'list', path);
+        let st: Stats | undefined;
         try {
-          yield infoOf(entry.name, await fsp.lstat(join(os, entry.name)));
+          st = lstatSync(join(at, entry.name));
         } catch {
           // Removed between readdir and lstat: simply not listed.
+          continue;
         }
+        yield infoOf(entry.name, st);
       }
     } catch (err) {
       throw fsError(err, 'list', path);
     } finally {
-      // for-await closes the Dir on completion; an early break or throw closes it here.
-      await dir.close().catch(() => undefined);
+      dir.closeSync();
     }
   }
 
   async openRead(path: string, range: ReadRange = {}): Promise<Readable> {
-    const fd = await this.#openFd(path, constants.O_RDONLY, 0, 'open', range.signal);
+    const fd = this.#openFd(path, constants.O_RDONLY, 0, 'open', range.signal);
     return createReadStream('', {
       fd,
       start: range.start,
@@ -197,7 +273,7 @@ export class LocalFs implements Fs {
   }
 
   async openReader(path: string, opts: CallOptions = {}): Promise<FileReader> {
-    return new LocalReader(await this.#openFd(path, constants.O_RDONLY, 0, 'open', opts.signal), path, opts.signal);
+    return new LocalReader(this.#openFd(path, constants.O_RDONLY, 0, 'open', opts.signal), path, opts.signal);
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
@@ -208,45 +284,89 @@ export class LocalFs implements Fs {
     if (opts.exclusive) flags |= constants.O_EXCL;
     const temp = this.osPath(path);
     await this.#beginTemp(path, temp);
-    const fd = await this.#openFd(path, flags, opts.mode ?? 0o644, 'create', opts.signal).catch((err) => {
+    let fd: number;
+    try {
+      fd = this.#openFd(path, flags, opts.mode ?? 0o644, 'create', opts.signal);
+    } catch (err) {
       this.#endTemp(path, temp);
       throw err;
-    });
-    let start = opts.offset ?? 0;
-    if (opts.append) {
-      const st = await fsp.stat(this.osPath(path)).catch(() => undefined);
-      start = st?.size ?? 0;
     }
+    const start = opts.append ? fstatSync(fd).size : (opts.offset ?? 0);
     return new LocalWriter(fd, start, path, opts.signal);
   }
 
-  async #openFd(path: string, flags: number, mode: number, op: string, signal: AbortSignal | undefined): Promise<number> {
-    const os = await this.#confined(path, true, op, signal);
-    let fd: number;
+  /**
+   * Opens the path without following its last component: only its parent is resolved and checked,
+   * so a link swapped in after the check is not followed out of the root. A link found there is
+   * opened where it really leads when that is inside; a dangling one is followed one step, to a
+   * target checked like any new file.
+   */
+  #openFd(path: string, flags: number, mode: number, op: string, signal: AbortSignal | undefined): number {
+    const { os, real } = this.#locate(path, false, op, signal);
+    if (!real) return this.#open(os, flags, mode, op, path);
+    const noFollow = flags | constants.O_NOFOLLOW;
     try {
-      // O_NOFOLLOW is not needed: the real path was checked just above, and a link swapped in
-      // between is the same race any local server has (the home owner controls the tree).
-      fd = await openFd(os, flags, mode);
+      return openSync(real, noFollow, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw fsError(err, op, path);
+    }
+    let target: string;
+    try {
+      target = this.#linkTarget(real, op, path);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'not_found') throw err;
+      const dangling = resolveOs(dirname(real), this.#readlink(real, op, path));
+      target = join(this.#realDir(dirname(dangling), op, path), basename(dangling));
+    }
+    return this.#open(target, noFollow, mode, op, path);
+  }
+
+  #open(os: string, flags: number, mode: number, op: string, path: string): number {
+    try {
+      return openSync(os, flags, mode);
     } catch (err) {
       throw fsError(err, op, path);
     }
-    if (signal?.aborted) {
-      closeCb(fd, () => undefined);
-      checkAborted(signal, op, path);
+  }
+
+  #readlink(os: string, op: string, path: string): string {
+    try {
+      return readlinkSync(os);
+    } catch (err) {
+      throw fsError(err, op, path);
     }
-    return fd;
+  }
+
+  /** The real path of directory `os`, refused unless it is inside the root. */
+  #realDir(os: string, op: string, path: string): string {
+    let real: string;
+    try {
+      real = realpathSync.native(os);
+    } catch (err) {
+      throw fsError(err, op, path);
+    }
+    if (!this.#inside(real)) throw new AppError('permission_denied', `${op} ${path}: outside the root`);
+    return real;
+  }
+
+  /** The path to act on: the checked real one when there is one. */
+  #at(path: string, followLast: boolean, op: string, signal: AbortSignal | undefined): string {
+    const { os, real } = this.#locate(path, followLast, op, signal);
+    return real ?? os;
   }
 
   async rename(from: string, to: string, opts: CallOptions = {}): Promise<void> {
-    const a = await this.#confined(from, false, 'rename', opts.signal);
-    const b = await this.#confined(to, false, 'rename', opts.signal);
+    const source = this.#locate(from, false, 'rename', opts.signal);
+    const a = source.real ?? source.os;
+    const b = this.#at(to, false, 'rename', opts.signal);
     try {
-      await fsp.rename(a, b);
+      renameSync(a, b);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV' || !this.#staged(from)) throw fsError(err, 'rename', from);
       await this.#renameAcross(a, b, from);
     }
-    this.#endTemp(from, a);
+    // The journal knows a temporary upload by the path it was begun with.
+    this.#endTemp(from, source.os);
   }
 
   /**
@@ -270,11 +390,10 @@ export class LocalFs implements Fs {
   }
 
   async remove(path: string, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, false, 'remove', opts.signal);
+    const { os, real } = this.#locate(path, false, 'remove', opts.signal);
     try {
-      const st = await fsp.lstat(os);
-      if (st.isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
-      await fsp.unlink(os);
+      if (lstatSync(real ?? os).isDirectory()) throw new AppError('is_dir', `remove ${path}: is a directory`);
+      unlinkSync(real ?? os);
     } catch (err) {
       if (err instanceof AppError) throw err;
       // A temporary file already gone is gone from the journal too.
@@ -285,39 +404,48 @@ export class LocalFs implements Fs {
   }
 
   async mkdir(path: string, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, false, 'mkdir', opts.signal);
-    await fsp.mkdir(os, { mode: 0o755 }).catch((err) => Promise.reject(fsError(err, 'mkdir', path)));
+    const os = this.#at(path, false, 'mkdir', opts.signal);
+    this.#sync(() => mkdirSync(os, { mode: 0o755 }), 'mkdir', path);
   }
 
   async rmdir(path: string, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, false, 'rmdir', opts.signal);
+    const os = this.#at(path, false, 'rmdir', opts.signal);
     if (os === this.root) throw new AppError('permission_denied', 'the root cannot be removed');
-    await fsp.rmdir(os).catch((err) => Promise.reject(fsError(err, 'rmdir', path)));
+    this.#sync(() => rmdirSync(os), 'rmdir', path);
   }
 
   async setTimes(path: string, atimeMs: number, mtimeMs: number, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, true, 'utimes', opts.signal);
-    await fsp.utimes(os, atimeMs / 1000, mtimeMs / 1000).catch((err) => Promise.reject(fsError(err, 'utimes', path)));
+    const os = this.#at(path, true, 'utimes', opts.signal);
+    this.#sync(() => utimesSync(os, atimeMs / 1000, mtimeMs / 1000), 'utimes', path);
   }
 
   async truncate(path: string, size: number, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, true, 'truncate', opts.signal);
-    await fsp.truncate(os, size).catch((err) => Promise.reject(fsError(err, 'truncate', path)));
+    const os = this.#at(path, true, 'truncate', opts.signal);
+    this.#sync(() => truncateSync(os, size), 'truncate', path);
   }
 
   async chmod(path: string, mode: number, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, true, 'chmod', opts.signal);
-    await fsp.chmod(os, mode & 0o7777).catch((err) => Promise.reject(fsError(err, 'chmod', path)));
+    const os = this.#at(path, true, 'chmod', opts.signal);
+    this.#sync(() => chmodSync(os, mode & 0o7777), 'chmod', path);
   }
 
   async chown(path: string, uid: number, gid: number, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(path, true, 'chown', opts.signal);
-    await fsp.chown(os, uid, gid).catch((err) => Promise.reject(fsError(err, 'chown', path)));
+    const os = this.#at(path, true, 'chown', opts.signal);
+    this.#sync(() => chownSync(os, uid, gid), 'chown', path);
+  }
+
+  /** Runs one metadata system call, its error mapped for `op` on `path`. */
+  #sync(call: () => void, op: string, path: string): void {
+    try {
+      call();
+    } catch (err) {
+      throw fsError(err, op, path);
+    }
   }
 
   async copy(from: string, to: string, opts: CallOptions = {}): Promise<void> {
-    const a = await this.#confined(from, true, 'copy', opts.signal);
-    const b = await this.#confined(to, false, 'copy', opts.signal);
+    const a = this.#at(from, true, 'copy', opts.signal);
+    const b = this.#confined(to, false, 'copy', opts.signal);
     await this.#beginTemp(to, b);
     await fsp.copyFile(a, b).catch((err) => {
       this.#endTemp(to, b);
@@ -326,16 +454,16 @@ export class LocalFs implements Fs {
   }
 
   async symlink(target: string, linkPath: string, opts: CallOptions = {}): Promise<void> {
-    const os = await this.#confined(linkPath, false, 'symlink', opts.signal);
+    const os = this.#confined(linkPath, false, 'symlink', opts.signal);
     // Stored relative to the link's directory so the tree stays valid if the root moves.
     const targetOs = this.osPath(target);
     const rel = relative(dirname(os), targetOs) || '.';
-    await fsp.symlink(rel, os).catch((err) => Promise.reject(fsError(err, 'symlink', linkPath)));
+    this.#sync(() => symlinkSync(rel, os), 'symlink', linkPath);
   }
 
   async readlink(path: string, opts: CallOptions = {}): Promise<string> {
-    const os = await this.#confined(path, false, 'readlink', opts.signal);
-    const raw = await fsp.readlink(os).catch((err) => Promise.reject(fsError(err, 'readlink', path)));
+    const os = this.#confined(path, false, 'readlink', opts.signal);
+    const raw = this.#readlink(os, 'readlink', path);
     const abs = isAbsolute(raw) ? raw : resolveOs(dirname(os), raw);
     if (!this.#inside(abs)) throw new AppError('permission_denied', `readlink ${path}: target outside the root`);
     const rel = relative(this.root, abs);
@@ -343,13 +471,13 @@ export class LocalFs implements Fs {
   }
 
   async link(existing: string, newPath: string, opts: CallOptions = {}): Promise<void> {
-    const a = await this.#confined(existing, false, 'link', opts.signal);
-    const b = await this.#confined(newPath, false, 'link', opts.signal);
-    await fsp.link(a, b).catch((err) => Promise.reject(fsError(err, 'link', newPath)));
+    const a = this.#at(existing, false, 'link', opts.signal);
+    const b = this.#at(newPath, false, 'link', opts.signal);
+    this.#sync(() => linkSync(a, b), 'link', newPath);
   }
 
   async statvfs(path: string, opts: CallOptions = {}): Promise<FsUsage> {
-    const os = await this.#confined(path, true, 'statvfs', opts.signal);
+    const os = this.#at(path, true, 'statvfs', opts.signal);
     const st = await fsp.statfs(os).catch((err) => Promise.reject(fsError(err, 'statvfs', path)));
     return {
       blockSize: st.bsize,

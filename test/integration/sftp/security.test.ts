@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
-import { removeTempDirs } from '../../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { canLogin, code, sftpClient, startSftpd, type Sftpd } from './harness.ts';
 
 const DENIED = 3;
 const NO_SUCH_FILE = 2;
 let s: Sftpd;
+/** A directory outside every home, which dangling links in alice's home point into. */
+let outside: string;
 
 beforeAll(async () => {
   s = await startSftpd([
@@ -29,6 +31,9 @@ beforeAll(async () => {
   symlinkSync('/', join(alice, 'root-link'));
   symlinkSync('/etc/passwd', join(alice, 'pw'));
   writeFileSync(join(alice, 'inside.txt'), 'in');
+  outside = tempDir('sftpgo-outside-');
+  symlinkSync(join(outside, 'made.txt'), join(alice, 'dangling-out'));
+  symlinkSync('made-inside.txt', join(alice, 'dangling-in'));
 });
 
 afterAll(async () => {
@@ -112,6 +117,18 @@ describe('confinement', () => {
     }
     expect(existsSync('/tmp/escape.txt')).toBe(false);
     expect(existsSync('/tmp/escape-dir')).toBe(false);
+  });
+
+  test('a dangling link is followed to a new file inside the home, never outside', async () => {
+    const { sftp, end } = await sftpClient(s, 'alice');
+    try {
+      expect(await openCode(sftp, '/dangling-out', 'w')).toBe(DENIED);
+      expect(await openCode(sftp, '/dangling-in', 'w')).toBe(0);
+    } finally {
+      end();
+    }
+    expect(readdirSync(outside)).toEqual([]);
+    expect(existsSync(join(s.users.alice!.home, 'made-inside.txt'))).toBe(true);
   });
 });
 

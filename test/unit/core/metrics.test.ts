@@ -36,4 +36,15 @@ describe("SFTPGo's metrics", () => {
     expect([m.value('sftpgo_downloads_total'), m.value('sftpgo_download_errors_total'), m.value('sftpgo_download_size'), m.value('sftpgo_upload_errors_total'), m.value('sftpgo_upload_size')]).toEqual([1, 1, 15, 1, 0]);
     expect([m.value('sftpgo_http_req_total'), m.value('sftpgo_http_req_ok_total'), m.value('sftpgo_http_client_errors_total'), m.value('sftpgo_http_server_errors_total')]).toEqual([6, 2, 2, 1]);
   });
+
+  test('labels render sorted and escaped, and the same labels in any order count as one series', () => {
+    const m = new Metrics();
+    m.inc('sftpgo_transfers_total', { protocol: 'SFTP', direction: 'upload', result: 'ok' });
+    m.inc('sftpgo_transfers_total', { result: 'ok', direction: 'upload', protocol: 'SFTP' }, 2);
+    m.inc('sftpgo_actions_total', { action: 'a"b\\c\nd' });
+    expect(m.value('sftpgo_transfers_total', { direction: 'upload', protocol: 'SFTP', result: 'ok' })).toBe(3);
+    const text = m.render();
+    expect(text).toContain('sftpgo_transfers_total{direction="upload",protocol="SFTP",result="ok"} 3\n');
+    expect(text).toContain('sftpgo_actions_total{action="a\\"b\\\\c\\nd"} 1\n');
+  });
 });

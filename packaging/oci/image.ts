@@ -102,7 +102,8 @@ export function runtimeConfig(opts: { config?: string } = {}): RuntimeConfig {
   return {
     // Numeric, so that runtimes can tell it is not root without reading /etc/passwd.
     User: `${SERVICE_USER.uid}:${SERVICE_USER.gid}`,
-    Env: ['TMPDIR=/tmp', `SFTPGO_CONFIG=${CONFIG_PATH}`],
+    // The data dir named before the config is read lets a restart take the checked-config cache.
+    Env: ['TMPDIR=/tmp', `SFTPGO_CONFIG=${CONFIG_PATH}`, `SFTPGO_DATA_DIR=${DATA_DIR}`],
     ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
     Entrypoint: [BINARY_PATH],
     Cmd: ['serve'],

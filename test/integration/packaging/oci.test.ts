@@ -156,7 +156,7 @@ describe('the OCI image layout', () => {
     expect(config.config.Cmd).toEqual(['serve']);
     // The default config serves SFTP only, so only its port is exposed.
     expect(config.config.ExposedPorts).toEqual({ '2022/tcp': {} });
-    expect(config.config.Env).toEqual(['TMPDIR=/tmp', `SFTPGO_CONFIG=${CONFIG_PATH}`]);
+    expect(config.config.Env).toEqual(['TMPDIR=/tmp', `SFTPGO_CONFIG=${CONFIG_PATH}`, `SFTPGO_DATA_DIR=${DATA_DIR}`]);
     expect(config.config.Healthcheck.Test).toEqual(['CMD', BINARY_PATH, 'ping']);
   });
 

@@ -173,11 +173,16 @@ describe('200 MB through the user API', () => {
       // A second running request reaches max_sessions 2; a third is refused while both run.
       const second = spawn('curl', ['-sS', '--limit-rate', '1M', '-o', '/dev/null', '-H', `Authorization: Bearer ${t}`, url('/api/v2/user/files', { path: '/raw.bin' })]);
       try {
-        let status = 0;
-        for (let i = 0; i < 100 && status !== 429; i++) {
-          status = (await fetch(url('/api/v2/user/dirs', { path: '/' }), { headers: { authorization: `Bearer ${t}` } })).status;
-          if (status !== 429) await Bun.sleep(50);
+        // Wait for both downloads through the admin API: a user request polled meanwhile would hold a
+        // session itself and could turn the second download away instead.
+        let running = 0;
+        for (let i = 0; i < 200 && running < 2; i++) {
+          const list = (await (await fetch(`http://127.0.0.1:${port}/api/v2/connections`, { headers: { authorization: `Bearer ${admin}` } })).json()) as typeof conns;
+          running = list.filter((c) => c.username === 'big').length;
+          if (running < 2) await Bun.sleep(50);
         }
+        expect(running).toBe(2);
+        const status = (await fetch(url('/api/v2/user/dirs', { path: '/' }), { headers: { authorization: `Bearer ${t}` } })).status;
         expect(status).toBe(429);
       } finally {
         second.kill();

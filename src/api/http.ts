@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody } from './respond.ts';
 import { requestBody } from '../lib/request-body.ts';
+import { waitDrain } from '../lib/http-range.ts';
 
 export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Response | Promise<Response>;
 
@@ -107,14 +108,3 @@ async function serveOne(fetch: FetchHandler, o: { scheme: string; clientOf: (req
   if (!gone) res.end();
 }
 
-function waitDrain(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}

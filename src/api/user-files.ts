@@ -12,6 +12,7 @@ import { contentTypeOf } from '../lib/mime.ts';
 import { boundaryOf, multipartParts, MultipartError } from '../lib/multipart.ts';
 import type { FileInfo } from '../vfs/fs.ts';
 import type { ApiContext } from './app.ts';
+import { parseByteRange, type ByteRange } from '../lib/http-range.ts';
 
 /** SFTPGo's status for each core error of a file operation (its getMappedStatusCode). */
 export const STATUS: Record<ErrorCode, number> = {
@@ -194,22 +195,9 @@ export async function copyEntry(ctx: ApiContext): Promise<Response> {
 
 // ---- files ---------------------------------------------------------------------------------
 
-/** A single `bytes=` range against `size`: null for the whole file, 'unsatisfiable' for 416. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!header?.startsWith('bytes=')) return null;
-  // SFTPGo serves one range; a list of them is refused rather than answered whole.
-  if (header.includes(',')) return 'unsatisfiable';
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return 'unsatisfiable';
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) return 'unsatisfiable';
-  return { start, end };
+/** A single `bytes=` range against `size`: null for the whole file, 'unsatisfiable' for 416 (SFTPGo serves one range and refuses a list). */
+export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+  return parseByteRange(header, size, { strict: true });
 }
 
 /** A Download's bytes as a response body: the transfer closes at the end, aborts if the client leaves. */

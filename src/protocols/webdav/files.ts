@@ -9,35 +9,11 @@ import { contentTypeOf, etagOf } from './properties.ts';
 import { markBodyRead, type DavRequest } from './request.ts';
 import { HttpError } from './status.ts';
 import { escapeXml } from './xml.ts';
+import { parseByteRange, waitDrain, type ByteRange } from '../../lib/http-range.ts';
 
-/** A single `bytes=` range resolved against `size`: null = serve everything, 'unsatisfiable' = 416. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!header) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  // Several ranges, other units, or garbage: ignoring Range and sending it all is allowed (RFC 9110 §14.2).
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (m[2] !== '' && Number(m[2]) < start) return null;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end };
-}
-
-export function waitDrain(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+/** A single `bytes=` range resolved against `size` (lists and malformed ranges are ignored). */
+export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+  return parseByteRange(header, size);
 }
 
 export async function getOrHead(r: DavRequest, head: boolean): Promise<void> {

@@ -4,7 +4,7 @@
 // set the file's mtime through the core (chtimes permission), as SFTPGo does for Windows clients.
 import { posix } from 'node:path';
 import type { FileInfo } from '../../vfs/fs.ts';
-import { waitDrain } from './files.ts';
+import { waitDrain } from '../../lib/http-range.ts';
 import { DeadProperties, type DeadChange, davProp, emptyProp, LIVE_PROPS, liveValue, lockDiscoveryXml, MS_NS, propKey } from './properties.ts';
 import type { DavRequest } from './request.ts';
 import { HttpError } from './status.ts';

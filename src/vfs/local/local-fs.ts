@@ -107,6 +107,9 @@ export async function openLocalFs(root: string, opts: { createRoot?: boolean; st
   }
 }
 
+/** Entries listed between two turns of the event loop: each listing also yields before its first. */
+const YIELD_EVERY = 256;
+
 export class LocalFs implements Fs {
   readonly kind = 'local';
   readonly capabilities = CAPABILITIES;
@@ -242,7 +245,11 @@ export class LocalFs implements Fs {
       throw fsError(err, 'list', path);
     }
     try {
+      let n = 0;
       for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
+        // The calls are synchronous (cheaper than the thread pool's round trips); a walk over a big
+        // tree (a quota scan, a listing of 100,000 names) must still let every other session run.
+        if (n++ % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         checkAborted(opts.signal, 'list', path);
         let st: Stats | undefined;
         try {

@@ -34,6 +34,8 @@ check qemu-aarch64 qemu-user
 # the web admin's browser tests drive Debian's chromium through playwright-core (no browser download);
 # a font so that screenshots show text
 check chromium chromium
+# QR codes on the web pages are decoded back by an independent reader
+check zbarimg zbar-tools
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # the Linux packages: built with dpkg-deb and rpmbuild, checked with lintian, the unit with systemd-analyze
 check lintian lintian

@@ -282,7 +282,7 @@ export async function deleteFile(ctx: ApiContext): Promise<Response> {
 }
 
 /** Streams `body` into a new upload of `vpath`: complete, or aborted (nothing partial in atomic mode). */
-async function receive(c: Connection, vpath: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+export async function receive(c: Connection, vpath: string, body: AsyncIterable<Uint8Array>): Promise<void> {
   const up: Upload = await c.fs.openUpload(c, vpath, { truncate: true });
   try {
     for await (const chunk of body) await up.write(chunk);

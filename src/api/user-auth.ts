@@ -194,6 +194,14 @@ export function userRefusal(runtime: ServerContext, ip: string, user: UserRecord
   return runtime.gate.steps.filters(user, { protocol: 'HTTP', ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
 }
 
+/** The user of a web client session, re-read with its groups, when it may still log in from `ip`. */
+export async function sessionUser(runtime: ServerContext, ip: string, username: string): Promise<{ ok: true; user: UserRecord } | { ok: false; reason: string }> {
+  const user = await userWithGroups(runtime.store, username);
+  if (!user) return { ok: false, reason: 'user_not_found' };
+  const refused = userRefusal(runtime, ip, user);
+  return refused ? { ok: false, reason: refused } : { ok: true, user };
+}
+
 function stillAllowed(ctx: ApiContext, user: UserRecord): Response | undefined {
   const refused = userRefusal(ctx.runtime, ctx.ip, user);
   return refused ? errorResponse(ctx.c, 403, `login not allowed: ${refused}`) : undefined;

@@ -113,6 +113,17 @@ export async function deleteUserShare(ctx: ApiContext): Promise<Response> {
   return ctx.c.json({ message: 'Share deleted' });
 }
 
+/** A user's shares as the API lists them (password redacted), at most `limit`. */
+export async function userShares(ctx: Pick<ApiContext, 'runtime'>, username: string, limit = 500): Promise<Record<string, unknown>[]> {
+  return (await listShares(ctx.runtime.store, username, { offset: 0, limit })).map(renderShare);
+}
+
+/** One of the user's shares as the API shows it, or undefined. */
+export async function userShare(ctx: Pick<ApiContext, 'runtime'>, username: string, id: string): Promise<Record<string, unknown> | undefined> {
+  const share = await getShare(ctx.runtime.store, id, username);
+  return share ? renderShare(share) : undefined;
+}
+
 const common = { tag: 'user shares', auth: 'user' } as const;
 
 export const USER_SHARE_ROUTES: Route[] = [

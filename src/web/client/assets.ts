@@ -14,8 +14,10 @@ export const CLIENT_SCRIPT = `'use strict';
     var total = list.reduce(function (n, f) { return n + f.size; }, 0) || 1;
     var sent = 0;
     panel.setAttribute('data-state', 'running');
-    function show(done) {
-      var pct = Math.min(100, Math.floor((done / total) * 100));
+    // 100 % only once the server has answered for the last file: the bytes may all be sent (into
+    // socket buffers) well before the server, held by a bandwidth limit, has written them.
+    function show(done, finished) {
+      var pct = finished ? 100 : Math.min(99, Math.floor((done / total) * 100));
       bar.value = pct;
       bar.setAttribute('aria-valuenow', String(pct));
       text.textContent = pct + ' %';
@@ -26,7 +28,7 @@ export const CLIENT_SCRIPT = `'use strict';
     }
     function next(i) {
       if (i >= list.length) {
-        show(total);
+        show(total, true);
         panel.setAttribute('data-state', 'done');
         text.textContent = '100 % - ' + list.length + (list.length === 1 ? ' file' : ' files') + ' uploaded';
         setTimeout(function () { location.reload(); }, 1500);

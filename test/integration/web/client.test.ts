@@ -1,0 +1,366 @@
+// The web client driven by a real browser (Debian's chromium through playwright-core) against the
+// real server: a refused login scored by the defender, login, a 20 MB upload through the file
+// picker whose progress bar is seen part way (the user has an upload bandwidth limit) and at 100 %,
+// the file downloaded back byte-identical, drag and drop, a folder created, rename, move, copy and
+// delete, a 5,000-entry directory shown page by page, text and image previews, the text editor and
+// its size limit, a multi-selection downloaded as one zip (checked by unzip -t), a password-protected
+// share made on the page that curl then downloads, its QR code decoded by zbarimg, TOTP enrolment
+// and the login that then asks for the code, posts without the CSRF token, and a binding with
+// enable_web_client: false. Screenshots of the main pages go to test-results/screenshots/.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
+import { freePort } from '../../support/net.ts';
+import { ROOT, startServer, type RunningServer } from '../../support/server.ts';
+import { tempDir } from '../../support/tmp.ts';
+
+const ALICE_PASSWORD = 'alice-Web-Client-1';
+const ADMIN_PASSWORD = 'root-Web-Client-1';
+const SHARE_PASSWORD = 'share-Secret-9';
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BIG = 20 * 1024 * 1024;
+
+let server: RunningServer;
+let dir: string;
+let home: string;
+let ports: { http: number; noClient: number };
+let browser: Browser;
+let page: Page;
+let origin: string;
+let base: string;
+
+beforeAll(async () => {
+  dir = tempDir('web-client-');
+  home = join(dir, 'homes', 'alice');
+  ports = { http: await freePort(), noClient: await freePort() };
+  origin = `http://127.0.0.1:${ports.http}`;
+  base = `${origin}/web/client`;
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(join(home, 'many'), { recursive: true });
+  for (let i = 0; i < 5000; i++) writeFileSync(join(home, 'many', `f${String(i).padStart(4, '0')}.txt`), `${i}\n`);
+  const yaml = `common:
+  defender: { enabled: true, threshold: 100, score_valid: 1, score_invalid: 2, observation_time: 30 }
+httpd:
+  bindings:
+    - { address: 127.0.0.1, port: ${ports.http} }
+    - { address: 127.0.0.1, port: ${ports.noClient}, enable_web_client: false }
+data_provider:
+  users_base_dir: ${join(dir, 'homes')}
+  password_hashing: { bcrypt_options: { cost: 4 } }
+users:
+  - username: alice
+    password: ${ALICE_PASSWORD}
+    permissions: { "/": ["*"] }
+    upload_bandwidth: 4096
+admins:
+  - username: root
+    password: "${ADMIN_PASSWORD}"
+    permissions: ["*"]
+`;
+  server = await startServer({ yaml, cwd: dir });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+  page.on('dialog', (d) => void d.accept());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `client-${name}.png`), fullPage: true });
+}
+
+async function login(password = ALICE_PASSWORD): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', 'alice');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+}
+
+async function files(path = '/'): Promise<void> {
+  await page.goto(`${base}/files?path=${encodeURIComponent(path)}`);
+}
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+function rowNames(): Promise<string[]> {
+  return page.locator('#files tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name') ?? ''));
+}
+
+async function flash(): Promise<string> {
+  return (await page.locator('.flash').first().textContent()) ?? '';
+}
+
+function totpNow(secret: string): string {
+  return hotp(base32Decode(secret)!, totpStep(Date.now() / 1000));
+}
+
+/** zbarimg's reading of an element's QR code, from a screenshot of it. */
+async function decodeQr(selector: string, name: string): Promise<string> {
+  const file = join(dir, `${name}.png`);
+  await page.locator(selector).screenshot({ path: file });
+  return execFileSync('zbarimg', ['--raw', '-q', '-Sbinary', file]).toString('utf8').replace(/\n$/, '');
+}
+
+describe('web client in a browser', () => {
+  test('/web/client sends a visitor to the login page; the CSP allows scripts from this origin only', async () => {
+    const res = await page.goto(`${base}`);
+    expect(page.url()).toBe(`${base}/login`);
+    const csp = res!.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    await shot('login');
+  });
+
+  test('a wrong password is refused, logged as login_failed and scored by the defender', async () => {
+    await login('not-the-password');
+    expect(page.url()).toBe(`${base}/login`);
+    expect(await flash()).toContain('Invalid credentials');
+    const failed = await server.waitForLog((l) => l.event === 'login_failed' && l.protocol === 'HTTP' && l.username === 'alice');
+    expect(failed.ip).toBe('127.0.0.1');
+    const token = ((await (await fetch(`${origin}/api/v2/token`, { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } })).json()) as { access_token: string }).access_token;
+    const hosts = (await (await fetch(`${origin}/api/v2/defender/hosts`, { headers: { authorization: `Bearer ${token}` } })).json()) as { ip: string; score: number }[];
+    expect(hosts.find((h) => h.ip === '127.0.0.1')?.score ?? 0).toBeGreaterThan(0);
+  });
+
+  test('login sets an HttpOnly SameSite=Strict cookie and lands on the file list', async () => {
+    await login();
+    expect(page.url()).toBe(`${base}/files`);
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'sftpgo_client_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/web/client', secure: false });
+    await server.waitForLog((l) => l.event === 'login' && l.protocol === 'HTTP' && l.username === 'alice');
+    expect(await rowNames()).toEqual(['many']);
+    await shot('files-empty');
+  });
+
+  const bigFile = () => join(dir, 'big.bin');
+
+  test('a 20 MB upload shows its progress part way and at 100 %, then the file is listed', async () => {
+    writeFileSync(bigFile(), randomBytes(BIG));
+    await page.setInputFiles('#upload-input', bigFile());
+    // The user's 4 MB/s upload limit makes the transfer last about five seconds.
+    const partway = await page.waitForFunction(() => {
+      const v = (document.getElementById('upload-progress') as HTMLProgressElement).value;
+      return v > 0 && v < 100 ? v : false;
+    }, undefined, { polling: 50, timeout: 20_000 });
+    const seen = (await partway.jsonValue()) as number;
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(100);
+    expect(await page.textContent('#upload-status')).toMatch(/^\d+ %$/);
+    await shot('upload-progress');
+    await page.waitForFunction(() => (document.getElementById('upload-progress') as HTMLProgressElement).value === 100, undefined, { polling: 50, timeout: 30_000 });
+    expect(await page.textContent('#upload-status')).toContain('100 %');
+    expect(await page.getAttribute('#upload', 'data-state')).toBe('done');
+    // The page reloads with the new file listed.
+    await page.waitForSelector('tr[data-name="big.bin"]', { timeout: 10_000 });
+    expect(await page.getAttribute('tr[data-name="big.bin"] td[data-size]', 'data-size')).toBe(String(BIG));
+    expect(sha256(readFileSync(join(home, 'big.bin')))).toBe(sha256(readFileSync(bigFile())));
+  });
+
+  test('the file downloads back byte-identical, and a range of it is served', async () => {
+    await files('/');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('tr[data-name="big.bin"] td:nth-child(2) a')]);
+    const saved = join(dir, 'big.downloaded');
+    await download.saveAs(saved);
+    expect(sha256(readFileSync(saved))).toBe(sha256(readFileSync(bigFile())));
+    const ranged = await page.request.get(`${base}/file?path=%2Fbig.bin`, { headers: { range: 'bytes=100-199' } });
+    expect(ranged.status()).toBe(206);
+    expect(Buffer.from(await ranged.body()).equals(readFileSync(bigFile()).subarray(100, 200))).toBe(true);
+  });
+
+  test('a file dropped on the drop zone is uploaded', async () => {
+    await files('/');
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['dropped by drag and drop\n'], 'dropped.txt', { type: 'text/plain' }));
+      return dt;
+    });
+    await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
+    await page.waitForSelector('tr[data-name="dropped.txt"]', { timeout: 10_000 });
+    expect(readFileSync(join(home, 'dropped.txt'), 'utf8')).toBe('dropped by drag and drop\n');
+  });
+
+  test('create a folder, rename, move, copy and delete', async () => {
+    await files('/');
+    await page.fill('#mkdir input[name=name]', 'docs');
+    await page.click('#mkdir button');
+    expect(await flash()).toContain('Directory "/docs" created');
+    expect(await page.getAttribute('tr[data-name=docs]', 'data-type')).toBe('dir');
+
+    await page.click('tr[data-name="dropped.txt"] a:text-is("Rename / move / copy")');
+    await page.fill('#rename input[name=name]', 'renamed.txt');
+    await page.click('#rename button');
+    expect(await flash()).toContain('renamed to');
+    expect(await rowNames()).toContain('renamed.txt');
+    expect(await rowNames()).not.toContain('dropped.txt');
+
+    await page.click('tr[data-name="renamed.txt"] a:text-is("Rename / move / copy")');
+    await page.fill('#move input[name=target]', '/docs/moved.txt');
+    await page.click('#move button');
+    expect(await rowNames()).not.toContain('renamed.txt');
+    expect(existsSync(join(home, 'docs', 'moved.txt'))).toBe(true);
+
+    await files('/docs');
+    expect(await page.locator('nav.crumbs').textContent()).toBe('Home/docs');
+    await page.click('tr[data-name="moved.txt"] a:text-is("Rename / move / copy")');
+    await page.fill('#copy input[name=target]', '/docs/copied.txt');
+    await page.click('#copy button');
+    expect(await rowNames()).toEqual(['copied.txt', 'moved.txt']);
+
+    await page.click('tr[data-name="copied.txt"] button:text-is("Delete")');
+    await page.waitForLoadState();
+    expect(await flash()).toContain('deleted');
+    expect(await rowNames()).toEqual(['moved.txt']);
+    expect(existsSync(join(home, 'docs', 'copied.txt'))).toBe(false);
+    await shot('files');
+  });
+
+  test('a directory of 5,000 entries is shown 100 a page', async () => {
+    const started = Date.now();
+    await files('/many');
+    const firstPageMs = Date.now() - started;
+    expect(await page.locator('#files tbody tr').count()).toBe(100);
+    expect(await page.textContent('#page-of')).toBe('Page 1 of 50');
+    expect((await rowNames())[0]).toBe('f0000.txt');
+    await page.click('a[rel=next]');
+    expect(await page.textContent('#page-of')).toBe('Page 2 of 50');
+    expect((await rowNames())[0]).toBe('f0100.txt');
+    await page.click('a:text-is("Last")');
+    expect((await rowNames()).at(-1)).toBe('f4999.txt');
+    await shot('files-many');
+    console.log(`5,000-entry directory: first page in ${firstPageMs} ms`);
+  });
+
+  test('previews: a text file as text, an image as an image, each with nosniff', async () => {
+    writeFileSync(join(home, 'notes.txt'), 'first line\n<b>not markup</b>\n');
+    writeFileSync(join(home, 'picture.png'), await page.screenshot());
+    await files('/');
+    await page.click('tr[data-name="notes.txt"] a:text-is("View")');
+    expect(await page.textContent('#preview-text')).toBe('first line\n<b>not markup</b>\n');
+    await shot('preview-text');
+    await files('/');
+    await page.click('tr[data-name="picture.png"] a:text-is("View")');
+    await page.waitForFunction(() => (document.getElementById('preview-image') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
+    expect(await page.evaluate(() => (document.getElementById('preview-image') as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await shot('preview-image');
+    const inline = await page.request.get(`${base}/file?path=%2Fpicture.png&inline=1`);
+    expect(inline.headers()['content-type']).toBe('image/png');
+    expect(inline.headers()['content-disposition']).toStartWith('inline');
+    expect(inline.headers()['x-content-type-options']).toBe('nosniff');
+    // HTML from the user's tree is never shown inline on this origin.
+    writeFileSync(join(home, 'page.html'), '<script>alert(1)</script>');
+    const html = await page.request.get(`${base}/file?path=%2Fpage.html&inline=1`);
+    expect(html.headers()['content-disposition']).toStartWith('attachment');
+    expect(html.headers()['content-security-policy']).toContain('sandbox');
+  });
+
+  test('a small text file is edited in place; a larger one than 2 MB is refused with a message', async () => {
+    await files('/');
+    await page.click('tr[data-name="notes.txt"] a:text-is("Edit")');
+    await page.fill('#editor textarea', 'edited line 1\nedited line 2\n');
+    await shot('edit');
+    await page.click('#editor button');
+    expect(await flash()).toContain('saved');
+    expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('edited line 1\nedited line 2\n');
+    writeFileSync(join(home, 'large.txt'), 'x'.repeat(2 * 1024 * 1024 + 1));
+    await page.goto(`${base}/editfile?path=%2Flarge.txt`);
+    expect(await page.textContent('.flash.error')).toContain('larger than 2.0 MB');
+  });
+
+  test('a multi-selection downloads as one zip that unzip -t accepts', async () => {
+    await files('/');
+    await page.check('tr[data-name="notes.txt"] input[name=paths]');
+    await page.check('tr[data-name=docs] input[name=paths]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#zipform button')]);
+    const zip = join(dir, 'selection.zip');
+    await download.saveAs(zip);
+    const out = execFileSync('unzip', ['-t', zip]).toString();
+    expect(out).toContain('No errors detected');
+    expect(out).toContain('notes.txt');
+    expect(out).toContain('docs/moved.txt');
+  });
+
+  test('a password-protected share made on the page: curl needs the password, and the QR code reads back the link', async () => {
+    await files('/');
+    await page.click('tr[data-name="notes.txt"] a:text-is("Share")');
+    expect(await page.inputValue('#share-form textarea[name=paths]')).toBe('/notes.txt');
+    await page.fill('#share-form input[name=password]', SHARE_PASSWORD);
+    await page.fill('#share-form input[name=max_tokens]', '5');
+    await shot('share-new');
+    await page.click('#share-form button[type=submit]');
+    expect(page.url()).toBe(`${base}/shares`);
+    expect(await flash()).toContain('created');
+    const id = (await page.getAttribute('[data-share-id]', 'data-share-id'))!;
+    const link = `${base}/pubshares/${id}`;
+    expect(await page.textContent('[data-share-link]')).toBe(link);
+    expect(await page.getAttribute('[data-share-id] button[data-copy]', 'data-copy')).toBe(link);
+    expect(await decodeQr('[data-share-id] [data-qr] svg', 'share-qr')).toBe(link);
+    await shot('shares');
+    const url = `${origin}/api/v2/shares/${id}?compress=false`;
+    const without = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', url]).toString();
+    expect(without).toBe('401');
+    const withPassword = execFileSync('curl', ['-s', '-u', `anyone:${SHARE_PASSWORD}`, url]).toString();
+    expect(withPassword).toBe('edited line 1\nedited line 2\n');
+  });
+
+  test('TOTP enrolment in the profile, then a login that asks for the code', async () => {
+    await page.goto(`${base}/profile`);
+    await shot('profile');
+    await page.click('button:text-is("Set up TOTP")');
+    const secret = (await page.textContent('#totp-secret'))!;
+    const url = (await page.getAttribute('#totp-qr', 'data-url'))!;
+    expect(url).toContain(`secret=${secret}`);
+    expect(await decodeQr('#totp-qr svg', 'totp-qr')).toBe(url);
+    await shot('totp-setup');
+    await page.fill('#totp-save input[name=passcode]', totpNow(secret));
+    await page.click('#totp-save button[type=submit]');
+    expect(await flash()).toContain('TOTP configuration saved');
+    expect(await page.locator('#totp-on').count()).toBe(1);
+
+    await page.click('header button:text-is("Log out")');
+    expect(page.url()).toBe(`${base}/login`);
+    await page.goto(`${base}/files`);
+    expect(page.url()).toBe(`${base}/login`);
+
+    await login();
+    expect(page.url()).toBe(`${base}/twofactor`);
+    await shot('twofactor');
+    await page.fill('input[name=passcode]', '000000' === totpNow(secret) ? '111111' : '000000');
+    await page.click('button[type=submit]');
+    // Back to the login form, which starts again from the password.
+    expect(await flash()).toContain('Invalid authentication code');
+    expect(await page.locator('input[name=password]').count()).toBe(1);
+    await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'alice' && String(l.reason ?? '').includes('totp'));
+
+    await login();
+    expect(page.url()).toBe(`${base}/twofactor`);
+    await page.fill('input[name=passcode]', totpNow(secret));
+    await page.click('button[type=submit]');
+    expect(page.url()).toBe(`${base}/files`);
+  });
+
+  test('a post without the CSRF token is refused 403, a form post and an upload alike', async () => {
+    const form = await page.request.post(`${base}/dirs`, { form: { dir: '/', name: 'forged' } });
+    expect(form.status()).toBe(403);
+    const upload = await page.request.post(`${base}/files/upload?path=%2Fforged.txt`, { data: 'forged' });
+    expect(upload.status()).toBe(403);
+    expect(existsSync(join(home, 'forged'))).toBe(false);
+    expect(existsSync(join(home, 'forged.txt'))).toBe(false);
+    await server.waitForLog((l) => l.event === 'web_csrf_refused' && l.username === 'alice');
+  });
+
+  test('a binding with enable_web_client: false does not serve the web client', async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.noClient}/web/client/login`);
+    expect(res.status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${ports.noClient}/web/admin/login`)).status).toBe(200);
+  });
+});

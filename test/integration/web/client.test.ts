@@ -21,6 +21,8 @@ import { tempDir } from '../../support/tmp.ts';
 const ALICE_PASSWORD = 'alice-Web-Client-1';
 const ADMIN_PASSWORD = 'root-Web-Client-1';
 const SHARE_PASSWORD = 'share-Secret-9';
+const BOB_PASSWORD = 'bob-Web-Client-1';
+const ED25519_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bob@host';
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BIG = 20 * 1024 * 1024;
@@ -57,6 +59,10 @@ users:
     password: ${ALICE_PASSWORD}
     permissions: { "/": ["*"] }
     upload_bandwidth: 4096
+  - username: bob
+    password: ${BOB_PASSWORD}
+    permissions: { "/": ["*"] }
+    filters: { require_password_change: true }
 admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
@@ -81,8 +87,12 @@ async function login(password = ALICE_PASSWORD): Promise<void> {
   await page.goto(`${base}/login`);
   await page.fill('input[name=username]', 'alice');
   await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForLoadState();
+  await submit('button[type=submit]');
+}
+
+/** Clicks what leads to another page (a link, a form's button) and waits for that page. */
+async function submit(selector: string, on: Page = page): Promise<void> {
+  await Promise.all([on.waitForNavigation(), on.click(selector)]);
 }
 
 async function files(path = '/'): Promise<void> {
@@ -192,32 +202,31 @@ describe('web client in a browser', () => {
   test('create a folder, rename, move, copy and delete', async () => {
     await files('/');
     await page.fill('#mkdir input[name=name]', 'docs');
-    await page.click('#mkdir button');
+    await submit('#mkdir button');
     expect(await flash()).toContain('Directory "/docs" created');
     expect(await page.getAttribute('tr[data-name=docs]', 'data-type')).toBe('dir');
 
-    await page.click('tr[data-name="dropped.txt"] a:text-is("Rename / move / copy")');
+    await submit('tr[data-name="dropped.txt"] a:text-is("Rename / move / copy")');
     await page.fill('#rename input[name=name]', 'renamed.txt');
-    await page.click('#rename button');
+    await submit('#rename button');
     expect(await flash()).toContain('renamed to');
     expect(await rowNames()).toContain('renamed.txt');
     expect(await rowNames()).not.toContain('dropped.txt');
 
-    await page.click('tr[data-name="renamed.txt"] a:text-is("Rename / move / copy")');
+    await submit('tr[data-name="renamed.txt"] a:text-is("Rename / move / copy")');
     await page.fill('#move input[name=target]', '/docs/moved.txt');
-    await page.click('#move button');
+    await submit('#move button');
     expect(await rowNames()).not.toContain('renamed.txt');
     expect(existsSync(join(home, 'docs', 'moved.txt'))).toBe(true);
 
     await files('/docs');
     expect(await page.locator('nav.crumbs').textContent()).toBe('Home/docs');
-    await page.click('tr[data-name="moved.txt"] a:text-is("Rename / move / copy")');
+    await submit('tr[data-name="moved.txt"] a:text-is("Rename / move / copy")');
     await page.fill('#copy input[name=target]', '/docs/copied.txt');
-    await page.click('#copy button');
+    await submit('#copy button');
     expect(await rowNames()).toEqual(['copied.txt', 'moved.txt']);
 
-    await page.click('tr[data-name="copied.txt"] button:text-is("Delete")');
-    await page.waitForLoadState();
+    await submit('tr[data-name="copied.txt"] button:text-is("Delete")');
     expect(await flash()).toContain('deleted');
     expect(await rowNames()).toEqual(['moved.txt']);
     expect(existsSync(join(home, 'docs', 'copied.txt'))).toBe(false);
@@ -231,10 +240,10 @@ describe('web client in a browser', () => {
     expect(await page.locator('#files tbody tr').count()).toBe(100);
     expect(await page.textContent('#page-of')).toBe('Page 1 of 50');
     expect((await rowNames())[0]).toBe('f0000.txt');
-    await page.click('a[rel=next]');
+    await submit('a[rel=next]');
     expect(await page.textContent('#page-of')).toBe('Page 2 of 50');
     expect((await rowNames())[0]).toBe('f0100.txt');
-    await page.click('a:text-is("Last")');
+    await submit('a:text-is("Last")');
     expect((await rowNames()).at(-1)).toBe('f4999.txt');
     await shot('files-many');
     console.log(`5,000-entry directory: first page in ${firstPageMs} ms`);
@@ -244,11 +253,11 @@ describe('web client in a browser', () => {
     writeFileSync(join(home, 'notes.txt'), 'first line\n<b>not markup</b>\n');
     writeFileSync(join(home, 'picture.png'), await page.screenshot());
     await files('/');
-    await page.click('tr[data-name="notes.txt"] a:text-is("View")');
+    await submit('tr[data-name="notes.txt"] a:text-is("View")');
     expect(await page.textContent('#preview-text')).toBe('first line\n<b>not markup</b>\n');
     await shot('preview-text');
     await files('/');
-    await page.click('tr[data-name="picture.png"] a:text-is("View")');
+    await submit('tr[data-name="picture.png"] a:text-is("View")');
     await page.waitForFunction(() => (document.getElementById('preview-image') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
     expect(await page.evaluate(() => (document.getElementById('preview-image') as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     await shot('preview-image');
@@ -256,6 +265,13 @@ describe('web client in a browser', () => {
     expect(inline.headers()['content-type']).toBe('image/png');
     expect(inline.headers()['content-disposition']).toStartWith('inline');
     expect(inline.headers()['x-content-type-options']).toBe('nosniff');
+    writeFileSync(join(home, 'doc.pdf'), '%PDF-1.4\n%%EOF\n');
+    const pdf = await page.request.get(`${base}/file?path=%2Fdoc.pdf&inline=1`);
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect(pdf.headers()['content-disposition']).toStartWith('inline');
+    expect(pdf.headers()['content-security-policy']).not.toContain('sandbox');
+    await page.goto(`${base}/viewfile?path=%2Fdoc.pdf`);
+    expect(await page.getAttribute('#preview-pdf', 'data')).toBe('/web/client/file?path=%2Fdoc.pdf&inline=1');
     // HTML from the user's tree is never shown inline on this origin.
     writeFileSync(join(home, 'page.html'), '<script>alert(1)</script>');
     const html = await page.request.get(`${base}/file?path=%2Fpage.html&inline=1`);
@@ -265,10 +281,10 @@ describe('web client in a browser', () => {
 
   test('a small text file is edited in place; a larger one than 2 MB is refused with a message', async () => {
     await files('/');
-    await page.click('tr[data-name="notes.txt"] a:text-is("Edit")');
+    await submit('tr[data-name="notes.txt"] a:text-is("Edit")');
     await page.fill('#editor textarea', 'edited line 1\nedited line 2\n');
     await shot('edit');
-    await page.click('#editor button');
+    await submit('#editor button');
     expect(await flash()).toContain('saved');
     expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('edited line 1\nedited line 2\n');
     writeFileSync(join(home, 'large.txt'), 'x'.repeat(2 * 1024 * 1024 + 1));
@@ -291,12 +307,12 @@ describe('web client in a browser', () => {
 
   test('a password-protected share made on the page: curl needs the password, and the QR code reads back the link', async () => {
     await files('/');
-    await page.click('tr[data-name="notes.txt"] a:text-is("Share")');
+    await submit('tr[data-name="notes.txt"] a:text-is("Share")');
     expect(await page.inputValue('#share-form textarea[name=paths]')).toBe('/notes.txt');
     await page.fill('#share-form input[name=password]', SHARE_PASSWORD);
     await page.fill('#share-form input[name=max_tokens]', '5');
     await shot('share-new');
-    await page.click('#share-form button[type=submit]');
+    await submit('#share-form button[type=submit]');
     expect(page.url()).toBe(`${base}/shares`);
     expect(await flash()).toContain('created');
     const id = (await page.getAttribute('[data-share-id]', 'data-share-id'))!;
@@ -312,21 +328,54 @@ describe('web client in a browser', () => {
     expect(withPassword).toBe('edited line 1\nedited line 2\n');
   });
 
+  test('a share is edited (its password kept) and deleted', async () => {
+    const id = (await page.getAttribute('[data-share-id]', 'data-share-id'))!;
+    await submit(`[data-share-id="${id}"] a:text-is("Edit")`);
+    await page.fill('#share-form input[name=max_tokens]', '3');
+    await page.fill('#share-form input[name=description]', 'for the team');
+    await submit('#share-form button[type=submit]');
+    expect(await flash()).toContain('saved');
+    expect(await page.textContent(`[data-share-id="${id}"]`)).toContain('for the team');
+    expect(await page.textContent(`[data-share-id="${id}"]`)).toContain('of 3 times');
+    const url = `${origin}/api/v2/shares/${id}?compress=false`;
+    expect(execFileSync('curl', ['-s', '-u', `anyone:${SHARE_PASSWORD}`, url]).toString()).toBe('edited line 1\nedited line 2\n');
+    await submit(`[data-share-id="${id}"] button:text-is("Delete")`);
+    expect(await flash()).toContain('Share deleted');
+    expect(await page.locator('[data-share-id]').count()).toBe(0);
+    expect(execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-u', `anyone:${SHARE_PASSWORD}`, url]).toString()).toBe('404');
+  });
+
+  test('the profile saves email, description and public keys, as the user API shows them', async () => {
+    await page.goto(`${base}/profile`);
+    await page.fill('#profile input[name=email]', 'alice@example.com');
+    await page.fill('#profile input[name=description]', 'Alice from accounting');
+    await page.fill('#profile textarea[name=public_keys]', ED25519_KEY);
+    await submit('#profile button[type=submit]');
+    expect(await flash()).toContain('Profile updated');
+    expect(await page.inputValue('#profile input[name=email]')).toBe('alice@example.com');
+    const token = ((await (await fetch(`${origin}/api/v2/user/token`, { headers: { authorization: `Basic ${btoa(`alice:${ALICE_PASSWORD}`)}` } })).json()) as { access_token: string }).access_token;
+    const profile = await (await fetch(`${origin}/api/v2/user/profile`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(profile).toMatchObject({ email: 'alice@example.com', description: 'Alice from accounting', public_keys: [ED25519_KEY] });
+    await page.fill('#profile input[name=email]', 'not an address');
+    await submit('#profile button[type=submit]');
+    expect(await flash()).toContain('email');
+  });
+
   test('TOTP enrolment in the profile, then a login that asks for the code', async () => {
     await page.goto(`${base}/profile`);
     await shot('profile');
-    await page.click('button:text-is("Set up TOTP")');
+    await submit('button:text-is("Set up TOTP")');
     const secret = (await page.textContent('#totp-secret'))!;
     const url = (await page.getAttribute('#totp-qr', 'data-url'))!;
     expect(url).toContain(`secret=${secret}`);
     expect(await decodeQr('#totp-qr svg', 'totp-qr')).toBe(url);
     await shot('totp-setup');
     await page.fill('#totp-save input[name=passcode]', totpNow(secret));
-    await page.click('#totp-save button[type=submit]');
+    await submit('#totp-save button[type=submit]');
     expect(await flash()).toContain('TOTP configuration saved');
     expect(await page.locator('#totp-on').count()).toBe(1);
 
-    await page.click('header button:text-is("Log out")');
+    await submit('header button:text-is("Log out")');
     expect(page.url()).toBe(`${base}/login`);
     await page.goto(`${base}/files`);
     expect(page.url()).toBe(`${base}/login`);
@@ -335,7 +384,7 @@ describe('web client in a browser', () => {
     expect(page.url()).toBe(`${base}/twofactor`);
     await shot('twofactor');
     await page.fill('input[name=passcode]', '000000' === totpNow(secret) ? '111111' : '000000');
-    await page.click('button[type=submit]');
+    await submit('button[type=submit]');
     // Back to the login form, which starts again from the password.
     expect(await flash()).toContain('Invalid authentication code');
     expect(await page.locator('input[name=password]').count()).toBe(1);
@@ -344,7 +393,7 @@ describe('web client in a browser', () => {
     await login();
     expect(page.url()).toBe(`${base}/twofactor`);
     await page.fill('input[name=passcode]', totpNow(secret));
-    await page.click('button[type=submit]');
+    await submit('button[type=submit]');
     expect(page.url()).toBe(`${base}/files`);
   });
 
@@ -356,6 +405,30 @@ describe('web client in a browser', () => {
     expect(existsSync(join(home, 'forged'))).toBe(false);
     expect(existsSync(join(home, 'forged.txt'))).toBe(false);
     await server.waitForLog((l) => l.event === 'web_csrf_refused' && l.username === 'alice');
+  });
+
+  test('a user who must change the password reaches only the profile, changes it, and logs in with the new one', async () => {
+    const own = await (await browser.newContext()).newPage();
+    const loginBob = async (password: string) => {
+      await own.goto(`${base}/login`);
+      await own.fill('input[name=username]', 'bob');
+      await own.fill('input[name=password]', password);
+      await submit('button[type=submit]', own);
+    };
+    await loginBob(BOB_PASSWORD);
+    expect(own.url()).toBe(`${base}/profile`);
+    await own.goto(`${base}/files`);
+    expect(own.url()).toBe(`${base}/profile`);
+    expect(await own.textContent('.flash.error')).toContain('set a new password');
+    await own.fill('#changepwd input[name=current_password]', BOB_PASSWORD);
+    await own.fill('#changepwd input[name=new_password1]', 'bob-New-Password-2');
+    await own.fill('#changepwd input[name=new_password2]', 'bob-New-Password-2');
+    await submit('#changepwd button[type=submit]', own);
+    expect(own.url()).toBe(`${base}/login?changed=1`);
+    expect(await own.textContent('.flash.info')).toContain('Password changed');
+    await loginBob('bob-New-Password-2');
+    expect(own.url()).toBe(`${base}/files`);
+    await own.context().close();
   });
 
   test('a binding with enable_web_client: false does not serve the web client', async () => {

@@ -17,6 +17,7 @@ import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
 import { freePort } from '../../support/net.ts';
 import { ROOT, startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
+import { makeSelfSignedCert } from '../../support/tls.ts';
 
 const ALICE_PASSWORD = 'alice-Web-Client-1';
 const ADMIN_PASSWORD = 'root-Web-Client-1';
@@ -30,7 +31,7 @@ const BIG = 20 * 1024 * 1024;
 let server: RunningServer;
 let dir: string;
 let home: string;
-let ports: { http: number; noClient: number };
+let ports: { http: number; noClient: number; tls: number };
 let browser: Browser;
 let page: Page;
 let origin: string;
@@ -39,7 +40,8 @@ let base: string;
 beforeAll(async () => {
   dir = tempDir('web-client-');
   home = join(dir, 'homes', 'alice');
-  ports = { http: await freePort(), noClient: await freePort() };
+  ports = { http: await freePort(), noClient: await freePort(), tls: await freePort() };
+  const cert = makeSelfSignedCert(dir);
   origin = `http://127.0.0.1:${ports.http}`;
   base = `${origin}/web/client`;
   mkdirSync(SHOTS, { recursive: true });
@@ -51,6 +53,7 @@ httpd:
   bindings:
     - { address: 127.0.0.1, port: ${ports.http} }
     - { address: 127.0.0.1, port: ${ports.noClient}, enable_web_client: false }
+    - { address: 127.0.0.1, port: ${ports.tls}, enable_https: true, certificate_file: ${cert.cert}, certificate_key_file: ${cert.key} }
 data_provider:
   users_base_dir: ${join(dir, 'homes')}
   password_hashing: { bcrypt_options: { cost: 4 } }
@@ -429,6 +432,16 @@ describe('web client in a browser', () => {
     await loginBob('bob-New-Password-2');
     expect(own.url()).toBe(`${base}/files`);
     await own.context().close();
+  });
+
+  test('over TLS the session cookie is also Secure', () => {
+    const jar = join(dir, 'tls-cookies');
+    const url = `https://127.0.0.1:${ports.tls}/web/client/login`;
+    const form = execFileSync('curl', ['-sk', '-c', jar, url]).toString();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form)![1]!;
+    const headers = execFileSync('curl', ['-sk', '-b', jar, '-o', '/dev/null', '-D', '-', '--data-urlencode', `_csrf=${csrf}`, '--data-urlencode', 'username=bob', '--data-urlencode', 'password=bob-New-Password-2', url]).toString();
+    expect(headers).toContain('HTTP/1.1 303');
+    expect(headers).toMatch(/set-cookie: sftpgo_client_session=[^;]+; Path=\/web\/client; HttpOnly; Secure; SameSite=Strict/i);
   });
 
   test('a binding with enable_web_client: false does not serve the web client', async () => {

@@ -1,17 +1,20 @@
 // The web client driven by a real browser (Debian's chromium through playwright-core) against the
 // real server: a refused login scored by the defender, login, a 20 MB upload through the file
 // picker whose progress bar is seen part way (the user has an upload bandwidth limit) and at 100 %,
-// the file downloaded back byte-identical, drag and drop, a folder created, rename, move, copy and
+// the file downloaded back byte-identical, an upload held back by backpressure rather than buffered,
+// drag and drop, a folder created, rename, move, copy and
 // delete, a 5,000-entry directory shown page by page, text and image previews, the text editor and
 // its size limit, a multi-selection downloaded as one zip (checked by unzip -t), a password-protected
 // share made on the page that curl then downloads, its QR code decoded by zbarimg, TOTP enrolment
-// and the login that then asks for the code, posts without the CSRF token, and a binding with
+// and the login that then asks for the code, share edit and delete, the profile, a user who must
+// change the password, posts without the CSRF token, the Secure cookie over TLS, and a binding with
 // enable_web_client: false. Screenshots of the main pages go to test-results/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
 import { freePort } from '../../support/net.ts';
@@ -188,6 +191,31 @@ describe('web client in a browser', () => {
     const ranged = await page.request.get(`${base}/file?path=%2Fbig.bin`, { headers: { range: 'bytes=100-199' } });
     expect(ranged.status()).toBe(206);
     expect(Buffer.from(await ranged.body()).equals(readFileSync(bigFile()).subarray(100, 200))).toBe(true);
+  });
+
+  test('an upload streams: a client ahead of the 4 MB/s limit is held back rather than buffered', async () => {
+    await files('/');
+    const csrf = (await page.getAttribute('#upload', 'data-csrf'))!;
+    const session = (await page.context().cookies()).find((c) => c.name === 'sftpgo_client_session')!;
+    const size = 200 * 1024 * 1024;
+    const req = httpRequest(`${base}/files/upload?path=%2Fpaced.bin`, {
+      method: 'POST',
+      headers: { cookie: `sftpgo_client_session=${session.value}`, 'x-csrf-token': csrf, 'content-length': String(size) },
+    });
+    req.on('error', () => undefined);
+    const block = Buffer.alloc(1024 * 1024, 7);
+    let sent = 0;
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && sent < size) {
+      sent += block.length;
+      if (!req.write(block)) await Promise.race([new Promise((r) => req.once('drain', r)), Bun.sleep(Math.max(0, deadline - Date.now()))]);
+    }
+    req.destroy();
+    // About 8 MB written in 2 s plus the socket buffers; a server reading the body into memory would take it all.
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    // The server lives on and the page still answers.
+    await page.reload();
+    expect(await rowNames()).toContain('many');
   });
 
   test('a file dropped on the drop zone is uploaded', async () => {

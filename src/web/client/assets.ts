@@ -1,7 +1,7 @@
 // The web client's one script and its extra styles, kept in the source so the compiled binary
 // carries them. The script is served from /web/client/static/ (the CSP allows scripts from 'self'
 // only, nothing inline) and does what a form cannot: uploads with a progress bar (XHR, file
-// picker or drag and drop), copying a share link, confirming a delete, selecting every row.
+// picker or drag and drop, asking before a file is replaced), copying a share link, confirming a delete, selecting every row.
 // Every page works without it except uploads.
 
 export const CLIENT_SCRIPT = `'use strict';
@@ -37,6 +37,19 @@ export const CLIENT_SCRIPT = `'use strict';
       var f = list[i];
       var dir = panel.getAttribute('data-dir');
       var target = (dir === '/' ? '' : dir) + '/' + f.name;
+      // A file of that name is replaced only when the user says so.
+      fetch(panel.getAttribute('data-exists') + '?path=' + encodeURIComponent(target), { credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : { exists: false }; })
+        .then(function (r) {
+          if (r.exists && !confirm(f.name + ' already exists here: replace it?')) {
+            sent += f.size;
+            next(i + 1);
+            return;
+          }
+          send(f, target, i);
+        }, function () { fail(f.name + ': the server did not answer'); });
+    }
+    function send(f, target, i) {
       var xhr = new XMLHttpRequest();
       xhr.open('POST', panel.getAttribute('data-action') + '?path=' + encodeURIComponent(target));
       xhr.setRequestHeader('X-CSRF-Token', panel.getAttribute('data-csrf'));

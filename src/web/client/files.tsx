@@ -96,7 +96,7 @@ const Listing: FC<ListingProps> = (p) => {
           <input type="text" name="name" placeholder="new folder name" aria-label="new folder name" required />
           <button class="secondary" type="submit">Create folder</button>
         </form>
-        <div id="upload" data-dir={p.dir} data-csrf={p.csrf} data-action={`${BASE}/files/upload`} data-state="idle">
+        <div id="upload" data-dir={p.dir} data-csrf={p.csrf} data-action={`${BASE}/files/upload`} data-exists={`${BASE}/files/exists`} data-state="idle">
           <div id="dropzone">
             Drop files here or <label>choose files <input type="file" id="upload-input" multiple /></label>
           </div>
@@ -198,6 +198,20 @@ export function mountFiles(web: Hono<Env>, kit: Kit): void {
     const v = await kit.scripted(c);
     if (v instanceof Response) return v;
     return kit.inSession(v, {}, uploadRaw);
+  });
+
+  // Whether an upload would replace a file (the script asks the user first): `{exists}`.
+  web.get('/files/exists', async (c) => {
+    const v = await kit.visit(c, { json: true });
+    if (v instanceof Response) return v;
+    return kit.inSession(v, {}, async (ctx) => {
+      // stat checks the list permission and the file patterns: what the user may not see is not there.
+      const exists = await ctx.conn!.fs.stat(ctx.conn!.fs.path(c.req.query('path') ?? '', '/')).then(
+        () => true,
+        () => false,
+      );
+      return ctx.c.json({ exists });
+    });
   });
 
   // One file: attachment by default; inline only for types a browser shows without running code.

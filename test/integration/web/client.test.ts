@@ -228,6 +228,20 @@ describe('web client in a browser', () => {
     await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
     await page.waitForSelector('tr[data-name="dropped.txt"]', { timeout: 10_000 });
     expect(readFileSync(join(home, 'dropped.txt'), 'utf8')).toBe('dropped by drag and drop\n');
+    // The same name again: replaced once the user confirms.
+    const asked: string[] = [];
+    page.on('dialog', (d) => void asked.push(d.message()));
+    const again = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['dropped twice\n'], 'dropped.txt', { type: 'text/plain' }));
+      return dt;
+    });
+    await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: again });
+    await page.waitForFunction(() => document.getElementById('upload')?.getAttribute('data-state') === 'done', undefined, { timeout: 10_000 });
+    expect(asked).toEqual(['dropped.txt already exists here: replace it?']);
+    expect(readFileSync(join(home, 'dropped.txt'), 'utf8')).toBe('dropped twice\n');
+    page.removeAllListeners('dialog');
+    page.on('dialog', (d) => void d.accept());
   });
 
   test('create a folder, rename, move, copy and delete', async () => {

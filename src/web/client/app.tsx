@@ -118,7 +118,8 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
 
   web.use('*', async (c, next) => {
     await next();
-    runtime.metrics.countHttpRequest(c.res.status);
+    // The public share pages below /web/client are a mount of their own that counts its requests.
+    if (!c.req.path.startsWith(`${BASE}/pubshares/`)) runtime.metrics.countHttpRequest(c.res.status);
   });
 
   web.get('/static/client.css', (c) => {

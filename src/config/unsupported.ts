@@ -48,7 +48,7 @@ const KEYS: Record<string, string> = {
   'users[].filters.tls_username': TLS_CLIENT_CERTS,
   'users[].filters.is_anonymous': 'there are no anonymous users',
   'users[].filters.web_client': "the web client's per-user restrictions are not supported: every user gets the whole web client",
-  'users[].filters.two_factor_protocols': 'totp_config.protocols says where a code is required (HTTP covers the user API and the web client)',
+  'users[].filters.two_factor_protocols': 'requiring users to set up TOTP is not supported; totp_config.protocols says where a code is asked (HTTP covers the user API and the web client)',
   'users[].filters.user_type': 'LDAP and OS users come from SFTPGo plugins, which cannot run here',
   'users[].filters.totp_config.config_name': "only SFTPGo's Default TOTP configuration (SHA-1, 6 digits, 30 s) exists here",
   ...EVENTS,

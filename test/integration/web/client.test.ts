@@ -406,7 +406,7 @@ describe('web client in a browser', () => {
     expect(await flash()).toContain('email');
   });
 
-  test('TOTP enrolment in the profile, then a login that asks for the code', async () => {
+  test('TOTP enrolment in the profile, a login that then asks for the code, and TOTP turned off', async () => {
     await page.goto(`${base}/profile`);
     await shot('profile');
     await submit('button:text-is("Set up TOTP")');
@@ -439,6 +439,15 @@ describe('web client in a browser', () => {
     expect(page.url()).toBe(`${base}/twofactor`);
     await page.fill('input[name=passcode]', totpNow(secret));
     await submit('button[type=submit]');
+    expect(page.url()).toBe(`${base}/files`);
+
+    // Turned off again: the next login needs the password alone.
+    await page.goto(`${base}/profile`);
+    await submit('button:text-is("Turn TOTP off")');
+    expect(await flash()).toContain('TOTP configuration saved');
+    expect(await page.locator('#totp-off').count()).toBe(1);
+    await submit('header button:text-is("Log out")');
+    await login();
     expect(page.url()).toBe(`${base}/files`);
   });
 

@@ -156,6 +156,11 @@ const Listing: FC<ListingProps> = (p) => {
   );
 };
 
+/** A page's status for a refused user API answer. */
+function statusOf(res: Response): 400 | 403 | 404 {
+  return res.status === 404 ? 404 : res.status === 403 ? 403 : 400;
+}
+
 /** The body of a response as text, when it is not larger than `max` bytes (undefined otherwise). */
 async function textUpTo(res: Response, max: number): Promise<string | undefined> {
   const length = Number(res.headers.get('content-length') ?? '0');
@@ -319,7 +324,7 @@ export function mountFiles(web: Hono<Env>, kit: Kit): void {
     else if (kind === 'pdf') body = <object data={src} type="application/pdf" id="preview-pdf"><p><a href={src}>Open {name}</a></p></object>;
     else if (kind === 'text') {
       const res = await kit.inSession(v, { params: { path } }, getFile);
-      if (!res.ok) return problem(v, 'No preview', (await flashOf(res)).text, res.status === 404 ? 404 : 403);
+      if (!res.ok) return problem(v, 'No preview', (await flashOf(res)).text, statusOf(res));
       const text = await textUpTo(res, MAX_EDIT_BYTES);
       body = text === undefined ? <p class="note">Larger than {humanSize(MAX_EDIT_BYTES)}: download it to read it.</p> : <pre id="preview-text">{text}</pre>;
     } else body = <p class="note">No preview for this kind of file.</p>;
@@ -340,7 +345,7 @@ export function mountFiles(web: Hono<Env>, kit: Kit): void {
     if (v instanceof Response) return v;
     const path = cleanDir(c.req.query('path'));
     const res = await kit.inSession(v, { params: { path } }, getFile);
-    if (!res.ok) return problem(v, 'Not editable', (await flashOf(res)).text, res.status === 404 ? 404 : 403);
+    if (!res.ok) return problem(v, 'Not editable', (await flashOf(res)).text, statusOf(res));
     const text = await textUpTo(res, MAX_EDIT_BYTES);
     if (text === undefined) return problem(v, 'Not editable', `This file is larger than ${humanSize(MAX_EDIT_BYTES)}: it cannot be edited here.`);
     return kit.send(

@@ -42,6 +42,11 @@ export interface ApiContext {
   scope: RoleScope;
   /** The parsed (and, with `route.body`, validated) JSON body. */
   body?: unknown;
+  /**
+   * Parameters a caller hands over other than in the query string (the web client's forms post
+   * them in the body); the file handlers read them before the query.
+   */
+  params?: Readonly<Record<string, string>>;
   /** The authenticated user (routes with `auth: 'user'`), re-read with its groups for this request. */
   user?: UserRecord;
   /** The claims of the user's token. */

@@ -14,7 +14,7 @@ export type FetchHandler = (req: Request, env: { remoteAddress: string }) => Res
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 /** Paths whose request bodies are files: streamed, never buffered, no size cap here. */
-export const STREAMED_PREFIXES = ['/api/v2/user/', '/api/v2/shares/'];
+export const STREAMED_PREFIXES = ['/api/v2/user/', '/api/v2/shares/', '/web/client/files/upload'];
 
 function streamedPath(url: string | undefined): boolean {
   const path = (url ?? '/').split('?')[0]!;

@@ -1,6 +1,6 @@
 // The HTTP service: one HTTP(S) listener per `httpd.bindings[]` entry, all serving the same Hono
-// app, the REST API under /api/v2 and the web admin under /web/admin, each switched per binding
-// (enable_rest_api, enable_web_admin). Off unless bindings are configured; a binding without an address listens on 127.0.0.1 only
+// app, the REST API under /api/v2, the web admin under /web/admin and the web client under
+// /web/client, each switched per binding (enable_rest_api, enable_web_admin, enable_web_client). Off unless bindings are configured; a binding without an address listens on 127.0.0.1 only
 // (the API can change every user: expose it beyond loopback deliberately, behind TLS).
 import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage } from 'node:http';
@@ -14,6 +14,8 @@ import { openHttpDoor, type HttpDoor } from '../core/http-door.ts';
 import { nodeHandler } from './http.ts';
 import { errorBody } from './respond.ts';
 import { createWebAdmin } from '../web/admin/app.tsx';
+import { createWebClient } from '../web/client/app.tsx';
+import { ensureJwtKey } from './auth.ts';
 
 function errorResponse404(): Response {
   return new Response(JSON.stringify(errorBody(404, 'not found')), { status: 404, headers: { 'content-type': 'application/json' } });
@@ -21,23 +23,30 @@ function errorResponse404(): Response {
 
 type Binding = NonNullable<NonNullable<Config['httpd']>['bindings']>[number];
 
-/** What one binding serves: the REST API and the web admin are each on unless set false (as SFTPGo). */
-export function bindingServes(b: Pick<Binding, 'enable_rest_api' | 'enable_web_admin'>): { restApi: boolean; webAdmin: boolean } {
-  return { restApi: b.enable_rest_api !== false, webAdmin: b.enable_web_admin !== false };
+export interface BindingServes {
+  restApi: boolean;
+  webAdmin: boolean;
+  webClient: boolean;
+}
+
+/** What one binding serves: the REST API, the web admin and the web client are each on unless set false (as SFTPGo). */
+export function bindingServes(b: Pick<Binding, 'enable_rest_api' | 'enable_web_admin' | 'enable_web_client'>): BindingServes {
+  return { restApi: b.enable_rest_api !== false, webAdmin: b.enable_web_admin !== false, webClient: b.enable_web_client !== false };
 }
 
 /** Whether a binding answers `path`; the other paths get 404 there. */
-export function servesPath(serves: { restApi: boolean; webAdmin: boolean }, path: string): boolean {
+export function servesPath(serves: BindingServes, path: string): boolean {
   const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
   if (under('/api/v2')) return serves.restApi;
   if (under('/web/admin')) return serves.webAdmin;
+  if (under('/web/client')) return serves.webClient;
   return true;
 }
 
 export const apiService: ServiceFactory = (runtime: ServerContext): Service | undefined => {
   const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => {
     const s = bindingServes(b);
-    return s.restApi || s.webAdmin;
+    return s.restApi || s.webAdmin || s.webClient;
   });
   if (bindings.length === 0) return undefined;
   const doors: HttpDoor[] = [];
@@ -45,7 +54,11 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
     name: 'httpd',
     async start() {
       const webAdmin = bindings.some((b) => bindingServes(b).webAdmin);
-      const app = await createApp(runtime, { mounts: webAdmin ? [{ path: '/web/admin', app: createWebAdmin(runtime) }] : [] });
+      const webClient = bindings.some((b) => bindingServes(b).webClient);
+      const mounts = [];
+      if (webAdmin) mounts.push({ path: '/web/admin', app: createWebAdmin(runtime) });
+      if (webClient) mounts.push({ path: '/web/client', app: createWebClient(runtime, { jwtKey: await ensureJwtKey(runtime.store) }) });
+      const app = await createApp(runtime, { mounts });
       const clientOf = (req: IncomingMessage) => runtime.sockets.addressOf(req.socket);
       for (const b of bindings) {
         const serves = bindingServes(b);

@@ -19,6 +19,7 @@ import type { Session } from '../core/session.ts';
 import type { UserRecord } from '../model.ts';
 import { userWithGroups } from '../store/groups.ts';
 import type { ApiContext } from './app.ts';
+import type { ServerContext } from '../core/context.ts';
 import { DEFAULT_TOKEN_VALIDITY, keyMatches, splitKey } from './auth.ts';
 import { touchApiKey } from './api-keys.ts';
 import { signJwt, verifyJwt, type Claims } from './jwt.ts';
@@ -41,46 +42,101 @@ function tokenValidity(ctx: ApiContext): number {
   return ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
 }
 
-/** GET /api/v2/user/token. */
-export async function userToken(ctx: ApiContext): Promise<Response> {
-  const { runtime, ip } = ctx;
-  const gate = runtime.gate;
-  const creds = parseBasic(ctx.c.req.header('authorization'));
-  if (!creds || creds.password.trim() === '') return unauthorized(ctx, 'basic authentication required');
-  const attempt: LoginAttempt = { protocol: 'HTTP', ip, username: creds.username, method: 'password', password: creds.password };
-  if (await gate.admitLogin(ip, 'HTTP')) return errorResponse(ctx.c, 403, 'access denied by the post-connect hook');
-  const refuse = (reason: string): Response => {
-    gate.refuse(attempt, reason);
-    // The gate leaves HTTP failures out of the login metrics (most are admins'); this is a user's.
-    runtime.metrics.countLogin('password', false);
-    return FORBIDDEN_REASONS.has(reason) ? errorResponse(ctx.c, 403, reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
-  };
+/** A refused step of a user's HTTP login: the status and text to answer, and the logged reason. */
+export interface LoginRefusal {
+  status: 401 | 403;
+  error: string;
+  reason: string;
+}
+
+/** Who is logging in over HTTP (the user API's token, the web client's login form). */
+export interface UserLoginRequest {
+  runtime: ServerContext;
+  ip: string;
+  username: string;
+  tls: boolean;
+  clientVersion?: string;
+}
+
+function refusalOf(reason: string): LoginRefusal {
+  if (!FORBIDDEN_REASONS.has(reason)) return { status: 401, error: 'invalid credentials', reason };
+  return { status: 403, error: reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed', reason };
+}
+
+function attemptOf(o: UserLoginRequest, password?: string): LoginAttempt {
+  return { protocol: 'HTTP', ip: o.ip, username: o.username, method: 'password', ...(password !== undefined ? { password } : {}) };
+}
+
+/** A refused attempt: the gate's login_failed line and defender score, and the user login metric. */
+function refuseLogin(o: UserLoginRequest, reason: string): LoginRefusal {
+  o.runtime.gate.refuse(attemptOf(o), reason);
+  // The gate leaves HTTP failures out of the login metrics (most are admins'); this is a user's.
+  o.runtime.metrics.countLogin('password', false);
+  return refusalOf(reason);
+}
+
+/**
+ * The first step of a user's HTTP login: the post-connect hook, the user (hooks included), its
+ * filters and its password. A right password that must be changed first still passes, flagged
+ * (SFTPGo's MustChangePassword): the one way left to set a new one without an admin.
+ */
+export async function checkUserPassword(o: UserLoginRequest & { password: string }): Promise<{ ok: true; user: UserRecord; mustChangePassword: boolean; totp: boolean } | ({ ok: false } & LoginRefusal)> {
+  const gate = o.runtime.gate;
+  if (await gate.admitLogin(o.ip, 'HTTP')) return { ok: false, status: 403, error: 'access denied by the post-connect hook', reason: 'post_connect_hook' };
+  const attempt = attemptOf(o, o.password);
   const resolved = await gate.steps.resolve(attempt);
-  if (!resolved.ok) return refuse(resolved.reason);
+  if (!resolved.ok) return { ok: false, ...refuseLogin(o, resolved.reason) };
   const filtered = gate.steps.filters(resolved.user, attempt);
-  if (filtered) return refuse(filtered);
-  const checked = await gate.steps.password(resolved.user, attempt, creds.password);
-  // A right password that must be changed first gets a token that can only change it (SFTPGo's
-  // MustChangePassword): the one way left to set a new one without an admin.
-  const mustChange = !checked.ok && passwordChangeMessage(checked.reason) !== undefined;
-  if (!checked.ok && !mustChange) return refuse(checked.reason);
+  if (filtered) return { ok: false, ...refuseLogin(o, filtered) };
+  const checked = await gate.steps.password(resolved.user, attempt, o.password);
+  const mustChangePassword = !checked.ok && passwordChangeMessage(checked.reason) !== undefined;
+  if (!checked.ok && !mustChangePassword) return { ok: false, ...refuseLogin(o, checked.reason) };
   const user = checked.ok ? checked.user : resolved.user;
-  if (totpRequired(user, 'HTTP')) {
-    const code = ctx.c.req.header(OTP_HEADER);
-    if (!code) return refuse('totp_missing');
-    const bad = gate.steps.totp(user, code);
-    if (bad) return refuse(bad);
-  }
-  // The account checks, max_sessions and the user's storage, with the one `login` line: the
-  // session itself ends at once, each later request opens its own.
-  const opened = await gate.open(user, { protocol: 'HTTP', ip, method: 'password', single: true, tls: isTls(ctx), ...clientVersion(ctx) });
+  return { ok: true, user, mustChangePassword, totp: totpRequired(user, 'HTTP') };
+}
+
+/** The TOTP step, for a user with TOTP for HTTP: a missing or wrong code is a refused login. */
+export function checkUserTotp(o: UserLoginRequest, user: UserRecord, code: string | undefined): LoginRefusal | undefined {
+  if (!code) return refuseLogin(o, 'totp_missing');
+  const bad = o.runtime.gate.steps.totp(user, code);
+  return bad ? refuseLogin(o, bad) : undefined;
+}
+
+/**
+ * The last step: the account checks, max_sessions and the user's storage, with the one `login`
+ * line. The session itself ends at once; each later request opens its own.
+ */
+export async function completeUserLogin(o: UserLoginRequest, user: UserRecord): Promise<LoginRefusal | undefined> {
+  const opened = await o.runtime.gate.open(user, { protocol: 'HTTP', ip: o.ip, method: 'password', single: true, tls: o.tls, ...(o.clientVersion ? { clientVersion: o.clientVersion } : {}) });
   if (!opened.ok) {
-    // The gate wrote the login_failed line; the metric is the user API's to count.
-    runtime.metrics.countLogin('password', false);
-    return FORBIDDEN_REASONS.has(opened.reason) ? errorResponse(ctx.c, 403, opened.reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
+    // The gate wrote the login_failed line; the metric is the caller's to count.
+    o.runtime.metrics.countLogin('password', false);
+    return refusalOf(opened.reason);
   }
   await opened.session.close();
-  return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip, mustChangePassword: mustChange }));
+  return undefined;
+}
+
+function refusedToken(ctx: ApiContext, r: LoginRefusal): Response {
+  return r.status === 401 ? unauthorized(ctx) : errorResponse(ctx.c, r.status, r.error);
+}
+
+/** GET /api/v2/user/token. */
+export async function userToken(ctx: ApiContext): Promise<Response> {
+  const { ip } = ctx;
+  const creds = parseBasic(ctx.c.req.header('authorization'));
+  if (!creds || creds.password.trim() === '') return unauthorized(ctx, 'basic authentication required');
+  const login: UserLoginRequest = { runtime: ctx.runtime, ip, username: creds.username, tls: isTls(ctx), ...clientVersion(ctx) };
+  const checked = await checkUserPassword({ ...login, password: creds.password });
+  if (!checked.ok) return refusedToken(ctx, checked);
+  const { user, mustChangePassword } = checked;
+  if (checked.totp) {
+    const bad = checkUserTotp(login, user, ctx.c.req.header(OTP_HEADER));
+    if (bad) return refusedToken(ctx, bad);
+  }
+  const refused = await completeUserLogin(login, user);
+  if (refused) return refusedToken(ctx, refused);
+  return ctx.c.json(issueUserToken(user, { key: ctx.jwtKey, validitySec: tokenValidity(ctx), ip, mustChangePassword }));
 }
 
 /** The claim of a token that may only change its user's password. */
@@ -93,11 +149,11 @@ export function issueUserToken(user: UserRecord, o: { key: Buffer; validitySec: 
   return { access_token: signJwt(claims, o.key), expires_at: new Date(exp * 1000).toISOString() };
 }
 
-function isTls(ctx: ApiContext): boolean {
+export function isTls(ctx: Pick<ApiContext, 'c'>): boolean {
   return new URL(ctx.c.req.url).protocol === 'https:';
 }
 
-function clientVersion(ctx: ApiContext): { clientVersion?: string } {
+export function clientVersion(ctx: Pick<ApiContext, 'c'>): { clientVersion?: string } {
   const ua = ctx.c.req.header('user-agent');
   return ua ? { clientVersion: ua } : {};
 }
@@ -134,8 +190,20 @@ export async function authenticateUser(ctx: ApiContext, opts: { passwordChange?:
 }
 
 /** The checks a login made that must still hold on every request: the user's filters, its status and expiry. */
+export function userRefusal(runtime: ServerContext, ip: string, user: UserRecord): string | undefined {
+  return runtime.gate.steps.filters(user, { protocol: 'HTTP', ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
+}
+
+/** The user of a web client session, re-read with its groups, when it may still log in from `ip`. */
+export async function sessionUser(runtime: ServerContext, ip: string, username: string): Promise<{ ok: true; user: UserRecord } | { ok: false; reason: string }> {
+  const user = await userWithGroups(runtime.store, username);
+  if (!user) return { ok: false, reason: 'user_not_found' };
+  const refused = userRefusal(runtime, ip, user);
+  return refused ? { ok: false, reason: refused } : { ok: true, user };
+}
+
 function stillAllowed(ctx: ApiContext, user: UserRecord): Response | undefined {
-  const refused = ctx.runtime.gate.steps.filters(user, { protocol: 'HTTP', ip: ctx.ip, username: user.username, method: 'password' }) ?? loginRefusal(user, Date.now(), 0);
+  const refused = userRefusal(ctx.runtime, ctx.ip, user);
   return refused ? errorResponse(ctx.c, 403, `login not allowed: ${refused}`) : undefined;
 }
 

@@ -62,13 +62,18 @@ export function conn(ctx: ApiContext): Connection {
   return ctx.conn!;
 }
 
+/** A request parameter: from the caller's own (`ctx.params`), else the query string. */
+function param(ctx: ApiContext, name: string): string | undefined {
+  return ctx.params?.[name] ?? ctx.c.req.query(name);
+}
+
 /** A query path, cleaned from the root as SFTPGo's GetCleanedPath does ("" is "/"). */
 function pathParam(ctx: ApiContext, name = 'path'): string {
-  return conn(ctx).fs.path(ctx.c.req.query(name) ?? '', '/');
+  return conn(ctx).fs.path(param(ctx, name) ?? '', '/');
 }
 
 function boolParam(ctx: ApiContext, name: string): boolean {
-  const v = ctx.c.req.query(name);
+  const v = param(ctx, name);
   return v === 'true' || v === '1';
 }
 
@@ -181,8 +186,8 @@ export async function renameEntry(ctx: ApiContext): Promise<Response> {
 }
 
 export async function copyEntry(ctx: ApiContext): Promise<Response> {
-  const rawFrom = ctx.c.req.query('path') ?? '';
-  const rawTo = ctx.c.req.query('target') ?? '';
+  const rawFrom = param(ctx, 'path') ?? '';
+  const rawTo = param(ctx, 'target') ?? '';
   // A trailing "/" keeps its meaning (a directory's contents, or into a directory), as in SFTPGo.
   const keepSlash = (raw: string, clean: string) => (raw.endsWith('/') && clean !== '/' ? `${clean}/` : clean);
   const from = keepSlash(rawFrom, conn(ctx).fs.path(rawFrom, '/'));
@@ -277,7 +282,7 @@ export async function deleteFile(ctx: ApiContext): Promise<Response> {
 }
 
 /** Streams `body` into a new upload of `vpath`: complete, or aborted (nothing partial in atomic mode). */
-async function receive(c: Connection, vpath: string, body: AsyncIterable<Uint8Array>): Promise<void> {
+export async function receive(c: Connection, vpath: string, body: AsyncIterable<Uint8Array>): Promise<void> {
   const up: Upload = await c.fs.openUpload(c, vpath, { truncate: true });
   try {
     for await (const chunk of body) await up.write(chunk);
@@ -316,7 +321,7 @@ async function applyMtime(ctx: ApiContext, vpath: string): Promise<void> {
 }
 
 export async function uploadRaw(ctx: ApiContext): Promise<Response> {
-  if (ctx.c.req.query('path') === undefined) return reply(ctx, 400, '', 'please set a file path');
+  if (param(ctx, 'path') === undefined) return reply(ctx, 400, '', 'please set a file path');
   const name = pathParam(ctx);
   const c = conn(ctx);
   return attempt(ctx, `Unable to write file "${name}"`, async () => {
@@ -358,7 +363,7 @@ export async function uploadFiles(ctx: ApiContext): Promise<Response> {
 export async function setMetadata(ctx: ApiContext): Promise<Response> {
   const body = ctx.body as { modification_time?: unknown } | undefined;
   const ms = body?.modification_time;
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ctx.c.req.query('path') === undefined)
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || param(ctx, 'path') === undefined)
     return reply(ctx, 400, '', 'please set a modification_time and a path');
   const name = pathParam(ctx);
   return attempt(ctx, `Unable to set metadata for path "${name}"`, async () => {

@@ -131,7 +131,8 @@ export async function changePassword(ctx: ApiContext): Promise<Response> {
   }
   await editOwnRecord(ctx, { password: next });
   ctx.runtime.log('info', 'user_password_changed', { username: user.username, ip: ctx.ip });
-  const claims = ctx.userClaims!;
-  ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
+  // The web client has no token: it ends its own session instead.
+  const claims = ctx.userClaims;
+  if (claims) ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
   return ctx.c.json({ message: 'Password updated', error: '' });
 }

@@ -73,6 +73,57 @@ function page(ctx: ApiContext): { offset: number; limit: number; desc: boolean }
   return { offset, limit: Math.min(limit, 500), desc: order === 'DESC' };
 }
 
+/** POST /user/shares (and the web client's share form): a new share of the user's paths. */
+export async function addUserShare(ctx: ApiContext): Promise<Response> {
+  const id = newShareId();
+  const body = { ...bodyOf(ctx) };
+  // filters.default_shares_expiration: a share created without an expiration gets one.
+  const defaultDays = ctx.user!.filters?.default_shares_expiration ?? 0;
+  if (defaultDays > 0 && !body.expires_at) body.expires_at = Date.now() + defaultDays * DAY_MS;
+  const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
+  checkMaxExpiration(ctx, spec);
+  await checkPaths(ctx, spec);
+  await addShare(writer(ctx), ctx.user!.username, id, spec);
+  ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'share', name: id, scope: spec.scope, by: ctx.user!.username });
+  ctx.c.header('Location', `${BASE}/${encodeURIComponent(id)}`);
+  ctx.c.header('X-Object-ID', id);
+  return ctx.c.json({ message: 'Share created' }, 201);
+}
+
+/** PUT /user/shares/{id}: the share's new definition. */
+export async function updateUserShare(ctx: ApiContext): Promise<Response> {
+  const id = ctx.c.req.param('id')!;
+  const body = { ...bodyOf(ctx) };
+  const keep = body.password === REDACTED_PASSWORD;
+  if (keep) delete body.password;
+  const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
+  if (!(await getShare(ctx.runtime.store, id, ctx.user!.username))) throw shareNotFound(id);
+  checkMaxExpiration(ctx, spec);
+  await checkPaths(ctx, spec);
+  await updateShare(writer(ctx), ctx.user!.username, id, spec, keep);
+  ctx.runtime.log('info', 'api_change', { action: 'updated', kind: 'share', name: id, by: ctx.user!.username });
+  return ctx.c.json({ message: 'Share updated' });
+}
+
+/** DELETE /user/shares/{id}. */
+export async function deleteUserShare(ctx: ApiContext): Promise<Response> {
+  const id = ctx.c.req.param('id')!;
+  await deleteShare(ctx.runtime.store, ctx.user!.username, id);
+  ctx.runtime.log('info', 'api_change', { action: 'delete', kind: 'share', name: id, by: ctx.user!.username });
+  return ctx.c.json({ message: 'Share deleted' });
+}
+
+/** A user's shares as the API lists them (password redacted), at most `limit`. */
+export async function userShares(ctx: Pick<ApiContext, 'runtime'>, username: string, limit = 500): Promise<Record<string, unknown>[]> {
+  return (await listShares(ctx.runtime.store, username, { offset: 0, limit })).map(renderShare);
+}
+
+/** One of the user's shares as the API shows it, or undefined. */
+export async function userShare(ctx: Pick<ApiContext, 'runtime'>, username: string, id: string): Promise<Record<string, unknown> | undefined> {
+  const share = await getShare(ctx.runtime.store, id, username);
+  return share ? renderShare(share) : undefined;
+}
+
 const common = { tag: 'user shares', auth: 'user' } as const;
 
 export const USER_SHARE_ROUTES: Route[] = [
@@ -88,21 +139,7 @@ export const USER_SHARE_ROUTES: Route[] = [
       return ctx.c.json((await listShares(ctx.runtime.store, ctx.user!.username, p)).map(renderShare));
     } },
   { ...common, method: 'post', path: BASE, summary: 'Add a share; the answer names it in X-Object-ID and Location', body: 'any', bodySchema: 'Share', session: true, status: 201,
-    handler: async (ctx) => {
-      const id = newShareId();
-      const body = { ...bodyOf(ctx) };
-      // filters.default_shares_expiration: a share created without an expiration gets one.
-      const defaultDays = ctx.user!.filters?.default_shares_expiration ?? 0;
-      if (defaultDays > 0 && !body.expires_at) body.expires_at = Date.now() + defaultDays * DAY_MS;
-      const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
-      checkMaxExpiration(ctx, spec);
-      await checkPaths(ctx, spec);
-      await addShare(writer(ctx), ctx.user!.username, id, spec);
-      ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'share', name: id, scope: spec.scope, by: ctx.user!.username });
-      ctx.c.header('Location', `${BASE}/${encodeURIComponent(id)}`);
-      ctx.c.header('X-Object-ID', id);
-      return ctx.c.json({ message: 'Share created' }, 201);
-    } },
+    handler: addUserShare },
   { ...common, method: 'get', path: `${BASE}/{id}`, summary: 'One of the user\'s shares (password redacted)', returns: 'Share',
     handler: async (ctx) => {
       const id = ctx.c.req.param('id')!;
@@ -111,24 +148,7 @@ export const USER_SHARE_ROUTES: Route[] = [
       return ctx.c.json(renderShare(share));
     } },
   { ...common, method: 'put', path: `${BASE}/{id}`, summary: `Replace a share's definition; a password of "${REDACTED_PASSWORD}" keeps the current one`, body: 'any', bodySchema: 'Share', session: true,
-    handler: async (ctx) => {
-      const id = ctx.c.req.param('id')!;
-      const body = { ...bodyOf(ctx) };
-      const keep = body.password === REDACTED_PASSWORD;
-      if (keep) delete body.password;
-      const spec = checkShareSpec(body, { now: Date.now(), defaultName: id });
-      if (!(await getShare(ctx.runtime.store, id, ctx.user!.username))) throw shareNotFound(id);
-      checkMaxExpiration(ctx, spec);
-      await checkPaths(ctx, spec);
-      await updateShare(writer(ctx), ctx.user!.username, id, spec, keep);
-      ctx.runtime.log('info', 'api_change', { action: 'updated', kind: 'share', name: id, by: ctx.user!.username });
-      return ctx.c.json({ message: 'Share updated' });
-    } },
+    handler: updateUserShare },
   { ...common, method: 'delete', path: `${BASE}/{id}`, summary: 'Delete a share',
-    handler: async (ctx) => {
-      const id = ctx.c.req.param('id')!;
-      await deleteShare(ctx.runtime.store, ctx.user!.username, id);
-      ctx.runtime.log('info', 'api_change', { action: 'delete', kind: 'share', name: id, by: ctx.user!.username });
-      return ctx.c.json({ message: 'Share deleted' });
-    } },
+    handler: deleteUserShare },
 ];

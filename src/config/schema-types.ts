@@ -460,7 +460,7 @@ export interface HttpdBinding {
   certificate_key_file?: string;
   min_tls_version?: 12 | 13;
   /**
-   * Serve the REST API (/api/v2) on this binding (default true). A binding with the REST API and the web admin both off is not opened.
+   * Serve the REST API (/api/v2) on this binding (default true). A binding with the REST API, the web admin and the web client all off is not opened.
    */
   enable_rest_api?: boolean;
   /**
@@ -468,9 +468,9 @@ export interface HttpdBinding {
    */
   enable_web_admin?: boolean;
   /**
-   * Accepted only as false: the web client is not implemented yet, so true is refused.
+   * Serve the web client (/web/client: files, shares, profile for users) on this binding (default true, as SFTPGo).
    */
-  enable_web_client?: false;
+  enable_web_client?: boolean;
 }
 /**
  * SFTPGo's telemetry listener: /healthz, and /metrics (Prometheus) behind optional HTTP Basic auth. Off unless bind_port is set.

@@ -3,7 +3,6 @@
 // is implemented and enters the schema with a test (test/unit/config/schema-keys.ts).
 
 const TLS_CLIENT_CERTS = 'this server does not authenticate TLS client certificates';
-const NO_WEB_CLIENT = 'the web client is not implemented yet; set it to false or leave it out';
 
 /** Keys under a user's or a folder's `filesystem`, refused the same way in both places. */
 const FILESYSTEM: Record<string, string> = {
@@ -45,12 +44,11 @@ const KEYS: Record<string, string> = {
   'httpd.bindings[].apply_proxy_config': 'HTTP bindings take proxy_mode (1 applies common.proxy_protocol), as in SFTPGo',
   'webdavd.bindings[].client_auth_type': TLS_CLIENT_CERTS,
   'httpd.bindings[].client_auth_type': TLS_CLIENT_CERTS,
-  'httpd.bindings[].enable_web_client': NO_WEB_CLIENT,
   'httpd.bindings[].oidc': 'there are no OpenID Connect logins',
   'users[].filters.tls_username': TLS_CLIENT_CERTS,
   'users[].filters.is_anonymous': 'there are no anonymous users',
-  'users[].filters.web_client': 'there is no web client yet',
-  'users[].filters.two_factor_protocols': 'it applies to the web client, which does not exist yet; totp_config.protocols says where a code is required',
+  'users[].filters.web_client': "the web client's per-user restrictions are not supported: every user gets the whole web client",
+  'users[].filters.two_factor_protocols': 'requiring users to set up TOTP is not supported; totp_config.protocols says where a code is asked (HTTP covers the user API and the web client)',
   'users[].filters.user_type': 'LDAP and OS users come from SFTPGo plugins, which cannot run here',
   'users[].filters.totp_config.config_name': "only SFTPGo's Default TOTP configuration (SHA-1, 6 digits, 30 s) exists here",
   ...EVENTS,

@@ -31,7 +31,7 @@ beforeAll(async () => {
     - { address: 127.0.0.1, port: ${ports.http}, enable_web_admin: false, enable_web_client: false }
     - { address: 127.0.0.1, port: ${ports.global}, enable_https: true }
     - { address: 127.0.0.1, port: ${ports.own}, enable_https: true, min_tls_version: 13, certificate_file: ${own.cert}, certificate_key_file: ${own.key} }
-    - { address: 127.0.0.1, port: ${ports.off}, enable_rest_api: false, enable_web_admin: false }
+    - { address: 127.0.0.1, port: ${ports.off}, enable_rest_api: false, enable_web_admin: false, enable_web_client: false }
     - { address: 127.0.0.1, port: ${ports.webOnly}, enable_rest_api: false }
 data_provider:
   driver: lmdb
@@ -98,7 +98,7 @@ describe('httpd and data_provider settings', () => {
     expect((await curl(`https://127.0.0.1:${ports.global}/api/v2/token`, ['-k', '--tls-max', '1.2', '-u', `root:${ADMIN_PASSWORD}`])).stdout).toContain('access_token');
   });
 
-  test('enable_rest_api and enable_web_admin false leave the binding closed; either alone serves the other', async () => {
+  test('enable_rest_api, enable_web_admin and enable_web_client false leave the binding closed; each alone serves the others', async () => {
     const r = await curl(`http://127.0.0.1:${ports.off}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`]);
     expect(r.status).toBe(7); // curl: failed to connect
     const code = async (url: string, extra: string[] = []) => (await curl(url, ['-o', '/dev/null', '-w', '%{http_code}', ...extra])).stdout;
@@ -107,6 +107,8 @@ describe('httpd and data_provider settings', () => {
     expect(await code(`http://127.0.0.1:${ports.http}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('200');
     expect(await code(`http://127.0.0.1:${ports.webOnly}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('404');
     expect(await code(`http://127.0.0.1:${ports.webOnly}/web/admin/login`)).toBe('200');
+    expect(await code(`http://127.0.0.1:${ports.webOnly}/web/client/login`)).toBe('200');
+    expect(await code(`http://127.0.0.1:${ports.http}/web/client/login`)).toBe('404');
   });
 
   test('users_base_dir homes a user without home_dir; driver lmdb is the store; email and additional_info come back', async () => {

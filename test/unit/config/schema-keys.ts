@@ -215,7 +215,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'httpd.bindings[].min_tls_version': 'test/integration/api/settings.test.ts',
   'httpd.bindings[].enable_rest_api': 'test/integration/api/settings.test.ts',
   'httpd.bindings[].enable_web_admin': 'test/integration/api/settings.test.ts',
-  'httpd.bindings[].enable_web_client': 'test/unit/config/unsupported-keys.test.ts',
+  'httpd.bindings[].enable_web_client': 'test/integration/web/client.test.ts',
   'httpd.certificate_file': 'test/integration/api/settings.test.ts',
   'httpd.certificate_key_file': 'test/integration/api/settings.test.ts',
   'httpd.token_validity': 'test/integration/api/settings.test.ts',

@@ -89,8 +89,8 @@ describe('field origins', () => {
 });
 
 describe('binding paths', () => {
-  test('enable_rest_api and enable_web_admin default on, and each switches its prefix only', () => {
-    expect(bindingServes({})).toEqual({ restApi: true, webAdmin: true });
+  test('enable_rest_api, enable_web_admin and enable_web_client default on, and each switches its prefix only', () => {
+    expect(bindingServes({})).toEqual({ restApi: true, webAdmin: true, webClient: true });
     const webOnly = bindingServes({ enable_rest_api: false });
     expect(servesPath(webOnly, '/api/v2/users')).toBe(false);
     expect(servesPath(webOnly, '/api/v2')).toBe(false);
@@ -100,5 +100,10 @@ describe('binding paths', () => {
     expect(servesPath(apiOnly, '/web/admin')).toBe(false);
     expect(servesPath(apiOnly, '/web/administrator')).toBe(true); // not the prefix: the app answers 404 itself
     expect(servesPath(apiOnly, '/api/v2/token')).toBe(true);
+    expect(servesPath(apiOnly, '/web/client/files')).toBe(true);
+    const noClient = bindingServes({ enable_web_client: false });
+    expect(servesPath(noClient, '/web/client')).toBe(false);
+    expect(servesPath(noClient, '/web/client/login')).toBe(false);
+    expect(servesPath(noClient, '/web/admin/login')).toBe(true);
   });
 });

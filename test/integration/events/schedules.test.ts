@@ -372,3 +372,12 @@ describe('backup actions', () => {
     expect(loaded.status).toBe(0);
   });
 });
+
+describe('plan', () => {
+  test('shows the scheduled, provider and IP blocked rules and the new action types', async () => {
+    const r = await run(BUN, [join(ROOT, 'src/main.ts'), 'plan', '--config', configFile, '--data-dir', join(tempDir('events-sched-plan-'), 'data')]);
+    expect(r.status).toBe(0);
+    for (const line of ['+ event_rule hourly-transfer-reset', '+ event_rule users-changed', '+ event_rule banned', '+ event_action retention', '+ event_action backup', '+ event_action reset-transfer'])
+      expect(r.stdout).toContain(line);
+  });
+});

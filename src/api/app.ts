@@ -146,7 +146,8 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     // As SFTPGo: a user API key reaches files, not the account (logout, password, profile, TOTP).
     if (route.noApiKey && auth.apiKeyId) return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.user = auth.user;
-    setChangeOrigin(runtime, auth.user.username, '');
+    // SFTPGo's executor for a user changing their own account.
+    setChangeOrigin(runtime, '__self__', auth.user.role ?? '');
     if (auth.claims) ctx.userClaims = auth.claims;
     if (route.session) {
       // Closing the connection from outside (admin API, shutdown) aborts its transfers and its

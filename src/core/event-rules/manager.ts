@@ -19,18 +19,22 @@ import type { Connection } from '../connection.ts';
 import type { ServerContext } from '../context.ts';
 import { coreSettingsFor, openSession } from '../login.ts';
 import { backupsDir, runBackup } from './backup.ts';
-import { fsEventMatches, groupPatternsHold, patternsHold, userConditionsHold } from './match.ts';
+import { fsEventMatches, patternsHold, userConditionsHold } from './match.ts';
 import {
   ACTION_BACKUP, ACTION_COMMAND, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, ACTION_FOLDER_QUOTA_RESET, ACTION_HTTP, ACTION_TRANSFER_QUOTA_RESET,
-  ACTION_USER_QUOTA_RESET, orderedActions, TRIGGER_FS, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, USER_ACTIONS, type RuleAction,
+  ACTION_USER_QUOTA_RESET, orderedActions, TRIGGER_FS, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, type RuleAction,
 } from './model.ts';
 import { emptyParams, type EventParams } from './params.ts';
-import { objectData, PROVIDER_COLLECTIONS, providerChangeOf, SYSTEM_ACTOR, type ChangeOrigin, type ProviderChange } from './provider.ts';
+import {
+  actionsNeedOtherObject, objectData, PROVIDER_COLLECTIONS, providerChangeOf, providerRuleMatches, SYSTEM_ACTOR, type ChangeOrigin, type ProviderChange,
+} from './provider.ts';
 import { resetFolderQuota, resetTransferQuota, resetUserQuota } from './quota-reset.ts';
 import { runRetentionCheck, type RetentionResult } from './retention.ts';
 import { runCommandAction, runFsAction, runHttpAction } from './runners.ts';
 
 const QUEUE_CAPACITY = 1000;
+/** Committed changes waiting to be matched against provider rules; past this a burst's extra changes are dropped and counted. */
+const PROVIDER_BACKLOG = 100_000;
 /** Concurrent asynchronous rule runs: enough to overlap slow receivers, few enough to stay cheap. */
 const WORKERS = 4;
 
@@ -79,6 +83,7 @@ export class EventManager {
   /** Committed changes not yet matched against the provider rules. */
   #providerPending: { change: ProviderChange; origin: ChangeOrigin }[] = [];
   #providerDraining = false;
+  #providerDropped = 0;
   /** Users whose data retention check is running: one at a time each, as SFTPGo. */
   readonly #retentionRunning = new Set<string>();
 
@@ -242,11 +247,26 @@ export class EventManager {
   #noteChange(change: StoreChange): void {
     const p = providerChangeOf(change);
     if (!p) return;
+    if (this.#providerPending.length >= PROVIDER_BACKLOG) {
+      this.#providerDropped++;
+      this.#ctx.metrics.inc('sftpgo_event_rule_runs_dropped_total', { rule: 'provider_events' });
+      return;
+    }
     const origin = this.#ctx.changeOrigin.getStore() ?? { name: SYSTEM_ACTOR, ip: '', role: '' };
     this.#providerPending.push({ change: p, origin: { ...origin } });
+    this.#scheduleProviderDrain();
+  }
+
+  #scheduleProviderDrain(): void {
     if (this.#providerDraining) return;
     this.#providerDraining = true;
-    setImmediate(() => void this.#drainProvider().finally(() => (this.#providerDraining = false)));
+    setImmediate(() =>
+      void this.#drainProvider().finally(() => {
+        this.#providerDraining = false;
+        // A change noted after the last batch was taken, before this point, still gets its turn.
+        if (this.#providerPending.length > 0) this.#scheduleProviderDrain();
+      }),
+    );
   }
 
   async #drainProvider(): Promise<void> {
@@ -262,15 +282,14 @@ export class EventManager {
       if (s.providerRules.length === 0) continue;
       for (const { change, origin } of batch) await this.#providerEvent(s, change, origin);
     }
+    if (this.#providerDropped > 0) {
+      this.#ctx.log('warn', 'provider_events_dropped', { dropped: this.#providerDropped, backlog: PROVIDER_BACKLOG });
+      this.#providerDropped = 0;
+    }
   }
 
   async #providerEvent(s: Snapshot, c: ProviderChange, origin: ChangeOrigin): Promise<void> {
-    const matched = s.providerRules.filter((r) => {
-      const o = r.conditions?.options;
-      if (!(r.conditions?.provider_events as readonly string[] | undefined)?.includes(c.event)) return false;
-      if (o?.provider_objects?.length && !(o.provider_objects as readonly string[]).includes(c.objectType)) return false;
-      return patternsHold(origin.name, o?.names) && groupPatternsHold([], o?.group_names) && patternsHold(origin.role, o?.role_names);
-    });
+    const matched = s.providerRules.filter((r) => providerRuleMatches(r, c, origin));
     if (matched.length === 0) return;
     const object = c.overrideOf ? ((await effectiveOf(this.#ctx.store, c.overrideOf, c.objectName)) as Record<string, unknown> | undefined) : c.object;
     if (c.overrideOf && !object) return;
@@ -279,9 +298,7 @@ export class EventManager {
       objectName: c.objectName, objectType: c.objectType, objectData: objectData(c.objectType, object),
     });
     for (const rule of matched) {
-      // SFTPGo's consistency rule: user actions run for a changed user only, folder quota resets for a folder.
-      const types = rule.actions.map((a) => s.actions.get(a.name)?.type ?? 0);
-      const wrong = types.some((t) => USER_ACTIONS.has(t)) && c.objectType !== 'user' ? 'user' : types.includes(ACTION_FOLDER_QUOTA_RESET) && c.objectType !== 'folder' ? 'folder' : undefined;
+      const wrong = actionsNeedOtherObject(rule.actions.map((a) => s.actions.get(a.name)?.type ?? 0), c.objectType);
       if (wrong) {
         this.#ctx.log('warn', 'event_rule_skipped', { rule: rule.name, reason: `its actions run for a ${wrong} only`, event: c.event, object_type: c.objectType, object_name: c.objectName });
         continue;

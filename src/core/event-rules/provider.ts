@@ -7,7 +7,10 @@
 // reach an action: `{{.ObjectData}}` is the object with its secrets redacted and its password,
 // key and recovery codes removed, as SFTPGo renders it. Pure mapping here; the manager queues.
 import { definition, mapSecrets } from '../../config/secrets.ts';
+import type { EventRule } from '../../config/schema-types.ts';
 import type { Kind } from '../../model.ts';
+import { groupPatternsHold, patternsHold } from './match.ts';
+import { ACTION_FOLDER_QUOTA_RESET, USER_ACTIONS } from './model.ts';
 import type { CollectionName, Override, StoreChange } from '../../store/store.ts';
 
 /** Who makes the store changes of the current async context (AsyncLocalStorage on the server context). */
@@ -102,6 +105,27 @@ export function providerChangeOf(change: StoreChange): ProviderChange | undefine
     objectName: object && kind.name ? kind.name(object) : change.key,
     object,
   };
+}
+
+/**
+ * Whether a provider rule fires on the change: its events and object types, and (SFTPGo's
+ * semantics) its names and roles matched against who made the change; a change has no groups.
+ */
+export function providerRuleMatches(rule: Pick<EventRule, 'conditions'>, c: Pick<ProviderChange, 'event' | 'objectType'>, origin: ChangeOrigin): boolean {
+  const o = rule.conditions?.options;
+  if (!(rule.conditions?.provider_events as readonly string[] | undefined)?.includes(c.event)) return false;
+  if (o?.provider_objects?.length && !(o.provider_objects as readonly string[]).includes(c.objectType)) return false;
+  return patternsHold(origin.name, o?.names) && groupPatternsHold([], o?.group_names) && patternsHold(origin.role, o?.role_names);
+}
+
+/**
+ * SFTPGo's consistency rule for provider events: user actions run for a changed user only, folder
+ * quota resets for a changed folder. The object type the rule's actions need, when it is not this one.
+ */
+export function actionsNeedOtherObject(actionTypes: readonly number[], objectType: string): 'user' | 'folder' | undefined {
+  if (objectType !== 'user' && actionTypes.some((t) => USER_ACTIONS.has(t))) return 'user';
+  if (objectType !== 'folder' && actionTypes.includes(ACTION_FOLDER_QUOTA_RESET)) return 'folder';
+  return undefined;
 }
 
 const REDACTED = Object.freeze({ status: 'Redacted' });

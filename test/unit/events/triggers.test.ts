@@ -5,7 +5,8 @@ import { describe, expect, test } from 'bun:test';
 import { parseConfigText } from '../../../src/config/load.ts';
 import { backupFileName, backupsDir } from '../../../src/core/event-rules/backup.ts';
 import { compileSchedule, scheduleMatchesHour, type CompiledSchedule } from '../../../src/core/event-rules/cron.ts';
-import { objectData, providerChangeOf } from '../../../src/core/event-rules/provider.ts';
+import { actionsNeedOtherObject, objectData, providerChangeOf, providerRuleMatches } from '../../../src/core/event-rules/provider.ts';
+import type { EventRule } from '../../../src/core/event-rules/model.ts';
 import { importSftpgoDump } from '../../../src/migrate/sftpgo.ts';
 
 function schedule(hour: string, dom = '*', month = '*', dow = '*'): CompiledSchedule {
@@ -126,6 +127,30 @@ describe('provider events from store changes', () => {
     expect(providerChangeOf({ collection: 'overrides', key: 'folder:f', value: { kind: 'folder', name: 'f', fields: {}, updated_at: 1, updated_by: 'root' } })).toEqual({
       event: 'update', objectType: 'folder', objectName: 'f', object: undefined, overrideOf: 'folder',
     });
+  });
+
+  test('a rule matches by event and object type, and by who made the change (names, roles); a change has no groups', () => {
+    const root = { name: 'root', ip: '10.0.0.1', role: '' };
+    const rule = (options: NonNullable<EventRule['conditions']>['options']): Pick<EventRule, 'conditions'> => ({ conditions: { provider_events: ['add', 'delete'], options } });
+    const add = { event: 'add' as const, objectType: 'user' };
+    expect(providerRuleMatches(rule({}), add, root)).toBe(true);
+    expect(providerRuleMatches(rule({}), { ...add, event: 'update' as const }, root)).toBe(false);
+    expect(providerRuleMatches(rule({ provider_objects: ['folder'] }), add, root)).toBe(false);
+    expect(providerRuleMatches(rule({ provider_objects: ['folder', 'user'] }), add, root)).toBe(true);
+    expect(providerRuleMatches(rule({ names: [{ pattern: 'ro*' }] }), add, root)).toBe(true);
+    expect(providerRuleMatches(rule({ names: [{ pattern: '__system__', inverse_match: true }] }), add, { name: '__system__', ip: '', role: '' })).toBe(false);
+    expect(providerRuleMatches(rule({ role_names: [{ pattern: 'eu' }] }), add, { ...root, role: 'eu' })).toBe(true);
+    expect(providerRuleMatches(rule({ role_names: [{ pattern: 'eu' }] }), add, root)).toBe(false);
+    expect(providerRuleMatches(rule({ group_names: [{ pattern: '*' }] }), add, root)).toBe(false);
+  });
+
+  test("SFTPGo's consistency rule: user actions need a user event, a folder quota reset a folder event", () => {
+    expect(actionsNeedOtherObject([1, 5], 'user')).toBeUndefined();
+    expect(actionsNeedOtherObject([1, 5], 'admin')).toBe('user');
+    expect(actionsNeedOtherObject([9], 'folder')).toBe('user');
+    expect(actionsNeedOtherObject([6], 'user')).toBe('folder');
+    expect(actionsNeedOtherObject([6, 1, 4], 'folder')).toBeUndefined();
+    expect(actionsNeedOtherObject([1, 2, 4], 'share')).toBeUndefined();
   });
 
   test('the object data has its secrets redacted and no password, key hash or recovery codes', () => {

@@ -381,3 +381,31 @@ describe('plan', () => {
       expect(r.stdout).toContain(line);
   });
 });
+
+describe('SFTPGo backup import', () => {
+  test('brings scheduled and provider rules with quota reset, retention and backup actions in, and they run', async () => {
+    const empty = { http_config: {}, cmd_config: {}, email_config: {}, retention_config: {}, fs_config: { compress: {} }, pwd_expiration_config: {}, user_inactivity_config: {}, idp_config: {} };
+    const backup = {
+      version: 17,
+      event_actions: [
+        { id: 21, name: 'sftpgo-user-quota', type: 5, options: empty },
+        { id: 22, name: 'sftpgo-retention', type: 8, options: { ...empty, retention_config: { folders: [{ path: '/', retention: 720 }] } } },
+        { id: 23, name: 'sftpgo-backup', type: 4, options: empty },
+      ],
+      event_rules: [
+        { id: 21, name: 'sftpgo-nightly', status: 1, trigger: 3, created_at: 1, updated_at: 1,
+          conditions: { fs_events: [], provider_events: [], schedules: [{ hour: '9', day_of_week: '*', day_of_month: '*', month: '*' }], options: { names: [{ pattern: 'alice' }], concurrent_execution: false } },
+          actions: [{ id: 21, name: 'sftpgo-user-quota', type: 5, options: {}, order: 1, relation_options: {} }, { id: 22, name: 'sftpgo-retention', type: 8, options: {}, order: 2, relation_options: {} }] },
+        { id: 22, name: 'sftpgo-on-admin', status: 1, trigger: 2, conditions: { provider_events: ['add'], options: { provider_objects: ['admin'] } },
+          actions: [{ id: 23, name: 'sftpgo-backup', type: 4, options: {}, order: 1, relation_options: {} }] },
+      ],
+    };
+    const r = await api('POST', '/api/v2/loaddata?from=sftpgo', backup);
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ event_actions: 3, event_rules: 2 });
+    expect((await api('GET', '/api/v2/eventrules/sftpgo-nightly')).json).toMatchObject({ trigger: 3, conditions: { schedules: [{ hour: '9' }] } });
+    expect((await server.context.scheduler.tick(monday(9, 10))).started).toEqual(['hourly-transfer-reset', 'sftpgo-nightly']);
+    await until('the imported rule to run', () => runsOf('sftpgo-nightly').length === 1);
+    expect(runsOf('sftpgo-nightly')[0]).toMatchObject({ result: 'ok', actions: [{ name: 'sftpgo-user-quota', result: 'ok' }, { name: 'sftpgo-retention', result: 'ok' }] });
+  });
+});

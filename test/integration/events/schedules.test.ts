@@ -409,3 +409,26 @@ describe('SFTPGo backup import', () => {
     expect(runsOf('sftpgo-nightly')[0]).toMatchObject({ result: 'ok', actions: [{ name: 'sftpgo-user-quota', result: 'ok' }, { name: 'sftpgo-retention', result: 'ok' }] });
   });
 });
+
+describe('scheduled rules changed at run time', () => {
+  test('a rule added through the API runs at its next hour, and no more once disabled or deleted', async () => {
+    const rule = { name: 'api-hourly', status: 1, trigger: 3, conditions: { schedules: [{ hour: '10-11', day_of_week: '*', day_of_month: '*', month: '*' }], options: { names: [{ pattern: 'alice' }] } }, actions: [{ name: 'reset-transfer', order: 1 }] };
+    expect((await api('POST', '/api/v2/eventrules', rule)).status).toBe(201);
+    expect((await server.context.scheduler.tick(monday(10, 11))).started).toContain('api-hourly');
+    await until('the new rule to run', () => runsOf('api-hourly').length === 1);
+    const stored = (await api('GET', '/api/v2/eventrules/api-hourly')).json;
+    expect((await api('PUT', '/api/v2/eventrules/api-hourly', { ...stored, status: 0 })).status).toBe(200);
+    expect((await server.context.scheduler.tick(monday(11, 11))).started).not.toContain('api-hourly');
+    expect((await api('PUT', '/api/v2/eventrules/api-hourly', { ...stored, status: 1 })).status).toBe(200);
+    expect((await server.context.scheduler.tick(monday(10, 12))).started).toContain('api-hourly');
+    await until('the re-enabled rule to run', () => runsOf('api-hourly').length === 2);
+    expect((await api('DELETE', '/api/v2/eventrules/api-hourly')).status).toBe(200);
+    expect((await server.context.scheduler.tick(monday(11, 12))).started).not.toContain('api-hourly');
+  });
+
+  test('an invalid schedule is refused by the API with the field and the reason', async () => {
+    const r = await api('POST', '/api/v2/eventrules', { name: 'bad', trigger: 3, conditions: { schedules: [{ hour: '*/0', day_of_week: '*', day_of_month: '*', month: '*' }] }, actions: [{ name: 'reset-transfer' }] });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.json)).toContain('invalid schedule: hour \\"*/0\\": bad step in \\"*/0\\"');
+  });
+});

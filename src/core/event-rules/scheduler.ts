@@ -95,8 +95,13 @@ export class Scheduler {
         continue;
       }
       this.#running.add(rule.name);
-      if (!(await this.#opts.run(rule, () => this.#running.delete(rule.name)))) {
-        this.#running.delete(rule.name);
+      let queued = false;
+      try {
+        queued = await this.#opts.run(rule, () => this.#running.delete(rule.name));
+      } finally {
+        if (!queued) this.#running.delete(rule.name);
+      }
+      if (!queued) {
         skip('queue_full');
         continue;
       }

@@ -37,6 +37,7 @@ beforeAll(async () => {
   rx = await Receiver.start();
   dir = tempDir('events-sched-');
   for (const u of ['alice', 'bob']) mkdirSync(join(dir, 'homes', u), { recursive: true });
+  mkdirSync(join(dir, 'archive'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
   const hook = join(dir, 'pre-login.sh');
   writeFileSync(
@@ -86,6 +87,9 @@ users:
     public_keys: ["${readFileSync(join(dir, 'key.pub'), 'utf8').trim()}"]
     permissions: { "/": [list, download, upload, create_dirs] }
 # extra users
+folders:
+  - name: archive
+    mapped_path: ${dir}/archive
 admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
@@ -107,6 +111,10 @@ ${notify('slow-hook', '/slow', '{{.Event}} {{.Name}}')}${notify('ban-hook', '/ba
     true,
   )}  - name: backup
     type: 4
+  - name: user-quota
+    type: 5
+  - name: folder-quota
+    type: 6
 ${notify('after-backup', '/backup', '{{.FsPath}}|{{.FileSize}}|{{.ObjectName}}')}event_rules:
   - name: hourly-transfer-reset
     trigger: 3
@@ -127,6 +135,20 @@ ${notify('after-backup', '/backup', '{{.FsPath}}|{{.FileSize}}|{{.ObjectName}}')
     conditions:
       schedules: [{ hour: "5", day_of_week: "MON", day_of_month: "*", month: "*" }, { hour: "6", day_of_week: "MON", day_of_month: "*", month: "*" }]
     actions: [{ name: slow-hook }]
+  - name: user-rescan
+    trigger: 3
+    conditions:
+      schedules: [{ hour: "12", day_of_week: "*", day_of_month: "*", month: "*" }]
+      options:
+        names: [{ pattern: alice }]
+    actions: [{ name: user-quota }]
+  - name: folder-rescan
+    trigger: 3
+    conditions:
+      schedules: [{ hour: "12", day_of_week: "*", day_of_month: "*", month: "*" }]
+      options:
+        names: [{ pattern: arch* }]
+    actions: [{ name: folder-quota }]
   - name: banned
     trigger: 4
     actions: [{ name: ban-hook }]
@@ -271,6 +293,26 @@ describe('scheduled rules', () => {
     ]));
     // Removed through the core: the quota follows.
     await until('the usage to drop to two files', async () => (await usage()).used_quota_files === 2);
+  });
+});
+
+describe('scheduled quota resets', () => {
+  test("user and folder quota resets rescan storage changed behind the server's back", async () => {
+    writeFileSync(join(dir, 'homes/alice/behind-1.bin'), Buffer.alloc(1000));
+    writeFileSync(join(dir, 'homes/alice/behind-2.bin'), Buffer.alloc(2000));
+    writeFileSync(join(dir, 'archive/a.bin'), Buffer.alloc(4096));
+    const alice = async () => (await api('GET', '/api/v2/users/alice')).json as { used_quota_files: number; used_quota_size: number };
+    const before = await alice();
+    expect((await api('GET', '/api/v2/folders/archive')).json).toMatchObject({ used_quota_files: 0, used_quota_size: 0 });
+    const tick = await server.context.scheduler.tick(monday(12, 5));
+    expect(tick.started).toEqual(expect.arrayContaining(['user-rescan', 'folder-rescan']));
+    await until('both rescans', () => runsOf('user-rescan').length === 1 && runsOf('folder-rescan').length === 1);
+    expect(runsOf('user-rescan')[0]).toMatchObject({ result: 'ok' });
+    expect(runsOf('folder-rescan')[0]).toMatchObject({ result: 'ok' });
+    const after = await alice();
+    expect(after.used_quota_files).toBe(before.used_quota_files + 2);
+    expect(after.used_quota_size).toBe(before.used_quota_size + 3000);
+    expect((await api('GET', '/api/v2/folders/archive')).json).toMatchObject({ used_quota_files: 1, used_quota_size: 4096 });
   });
 });
 

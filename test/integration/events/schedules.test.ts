@@ -372,6 +372,34 @@ describe('provider event rules', () => {
     expect(events[2]!.data.username).toBe('dave');
   });
 
+  test('a user the web admin creates fires an add by the admin signed in', async () => {
+    const cookies = new Map<string, string>();
+    let csrf = '';
+    const visit = async (path: string, form?: Record<string, string | string[]>) => {
+      const body = form && new URLSearchParams(Object.entries(form).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])));
+      const res = await fetch(`http://127.0.0.1:${ports.api}${path}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        body,
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [k, v] = c.split(';')[0]!.split('=') as [string, string];
+        cookies.set(k, v);
+      }
+      csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? csrf;
+      return res;
+    };
+    await visit('/web/admin/login');
+    expect((await visit('/web/admin/login', { _csrf: csrf, username: 'root', password: ADMIN_PASSWORD })).headers.get('location')).toBe('/web/admin/users');
+    await visit('/web/admin/users/new');
+    const created = await visit('/web/admin/users', { _csrf: csrf, username: 'gina', password: 'gina-Secret-1', home_dir: `${dir}/homes/gina`, permissions: ['list', 'download'], status: '1' });
+    expect(created.status).toBe(303);
+    await until('the gina event', () => providerEvents('gina').length === 1);
+    expect(providerEvents('gina')[0]).toMatchObject({ event: 'add', type: 'user', by: 'root', ip: '127.0.0.1' });
+    expect(JSON.stringify(providerEvents('gina')[0]!.data)).not.toContain('gina-Secret-1');
+  });
+
   test('a user the pre-login hook creates fires an add, with the login address', async () => {
     const login = await new Promise<boolean>((resolve) => {
       const c = new Client();

@@ -1333,7 +1333,7 @@ export interface EventRetentionConfig {
      */
     retention?: number;
     /**
-     * Removes the subdirectories left empty (not the configured paths themselves); needs the user's delete permission on their parent.
+     * Removes the subdirectories left empty (never a configured path itself). As in SFTPGo the check runs with every permission and without the user's file patterns.
      */
     delete_empty_dirs?: boolean;
   }[];

@@ -1,10 +1,11 @@
 // Scheduled, provider and IP blocked rules on a real server run in this process, so the test can
 // drive the scheduler's tick source (SFTPGo's schedules fire hourly at the fastest): the real
 // scheduler, rules and actions run, against uploads made with OpenSSH's sftp and logins made with
-// the ssh2 client. A scheduled transfer quota reset and data retention check, a slow scheduled
-// run that is skipped rather than piled up, a defender ban reaching the HTTP receiver with the
-// address, provider events from the YAML reconcile, the REST API and the pre-login hook (no secret
-// in the object data), and a backup that loaddata accepts.
+// the ssh2 client. Scheduled transfer and quota resets and a data retention check, a slow
+// scheduled run that is skipped rather than piled up, a defender ban reaching the HTTP receiver
+// with the address, provider events from the YAML reconcile, the REST API, the web admin and the
+// pre-login hook (no secret in the object data), a backup that loaddata accepts, an SFTPGo
+// backup's rules imported, and plan.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,6 @@
 // The Hono app: the route table (routes.ts) mounted with one authentication, permission and role
 // step (scope.ts), body validation against the schema, and one error shape (respond.ts): SFTPGo's
 // `{message, error}`.
-import { SYSTEM_ACTOR } from '../core/event-rules/provider.ts';
 import { Hono, type Context } from 'hono';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { AdminRecord, UserRecord } from '../model.ts';
@@ -14,6 +13,7 @@ import type { ShareRecord } from '../store/shares.ts';
 import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
+import { SYSTEM_ACTOR } from '../core/event-rules/provider.ts';
 import { stripReadOnly } from './resources.ts';
 import { roleScope, scopedUserRole, type RoleScope } from './scope.ts';
 import { acceptBody } from './shapes.ts';

@@ -5,7 +5,7 @@
 // API is an update of its record. Who made the change comes from the writer's ChangeOrigin (the
 // API sets the admin and client address; anything else is SFTPGo's `__system__`). Secrets never
 // reach an action: `{{.ObjectData}}` is the object with its secrets redacted and its password,
-// key and recovery codes removed, as SFTPGo renders it. Pure mapping here; the manager queues.
+// digest, key and recovery codes removed, as SFTPGo renders it. Pure mapping here; the manager queues.
 import { definition, mapSecrets } from '../../config/secrets.ts';
 import type { EventRule } from '../../config/schema-types.ts';
 import type { Kind } from '../../model.ts';
@@ -129,8 +129,8 @@ export function actionsNeedOtherObject(actionTypes: readonly number[], objectTyp
 }
 
 const REDACTED = Object.freeze({ status: 'Redacted' });
-/** Never shown, at any depth: password hashes, API key hashes, TOTP recovery codes. */
-const HIDDEN_FIELDS: ReadonlySet<string> = new Set(['password', 'recovery_codes']);
+/** Never shown, at any depth: password hashes and the digests that detect password changes, TOTP recovery codes. */
+const HIDDEN_FIELDS: ReadonlySet<string> = new Set(['password', 'password_digest', 'recovery_codes']);
 
 function strip(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(strip);

@@ -110,7 +110,7 @@ ${notify('slow-hook', '/slow', '{{.Event}} {{.Name}}')}${notify('ban-hook', '/ba
     '/provider',
     '{"event": "{{.Event}}", "type": "{{.ObjectType}}", "name": "{{.ObjectName}}", "by": "{{.Name}}", "ip": "{{.IP}}", "data": {{.ObjectData}}}',
     true,
-  )}  - name: backup
+  )}${notify('other-hook', '/other', '{"event": "{{.Event}}", "type": "{{.ObjectType}}", "name": "{{.ObjectName}}", "by": "{{.Name}}", "data": {{.ObjectData}}}', true)}  - name: backup
     type: 4
   - name: user-quota
     type: 5
@@ -160,6 +160,13 @@ ${notify('after-backup', '/backup', '{{.FsPath}}|{{.FileSize}}|{{.ObjectName}}')
       options:
         provider_objects: [user]
     actions: [{ name: provider-hook }]
+  - name: others-changed
+    trigger: 2
+    conditions:
+      provider_events: [add, update, delete]
+      options:
+        provider_objects: [admin, api_key, folder]
+    actions: [{ name: other-hook }]
   - name: backup-now
     trigger: 6
     actions: [{ name: backup, order: 1 }, { name: after-backup, order: 2 }]
@@ -349,6 +356,7 @@ describe('provider event rules', () => {
     expect(e!.data.username).toBe('carol');
     expect(e!.data.home_dir).toBe(`${dir}/homes/carol`);
     expect(e!.data).not.toHaveProperty('password');
+    expect(e!.data).not.toHaveProperty('password_digest');
     expect((e!.data.filters as { totp_config: { secret: unknown } }).totp_config.secret).toEqual({ status: 'Redacted' });
     expect(JSON.stringify(e!.data)).not.toContain('JBSWY3DPEHPK3PXP');
     expect(JSON.stringify(e!.data)).not.toContain('$2');
@@ -366,6 +374,7 @@ describe('provider event rules', () => {
     for (const e of events) {
       expect(e).toMatchObject({ type: 'user', by: 'root', ip: '127.0.0.1' });
       expect(e.data).not.toHaveProperty('password');
+      expect(e.data).not.toHaveProperty('password_digest');
       expect(JSON.stringify(e.data)).not.toContain('dave-Secret-1');
     }
     expect(events[1]!.data.description).toBe('changed');
@@ -422,6 +431,33 @@ describe('provider event rules', () => {
     expect((await sftpAs('alice', [`put ${join(dir, 'tiny.txt')} /tiny.txt`])).status).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
     expect(rx.requests.filter((r) => r.url === '/provider').length).toBe(before);
+  });
+});
+
+describe('provider events of other objects', () => {
+  test('admins, API keys and folders fire their rule, with no password or key hash in the object', async () => {
+    expect((await api('POST', '/api/v2/admins', { username: 'helper', password: 'helper-Secret-1', permissions: ['*'], status: 1 })).status).toBe(201);
+    const key = await api('POST', '/api/v2/apikeys', { name: 'ci', scope: 1, admin: 'helper' });
+    expect(key.status).toBe(201);
+    expect((await api('DELETE', '/api/v2/folders/shared')).status).toBe(200);
+    const other = () => rx.requests.filter((r) => r.url === '/other').map((r) => JSON.parse(r.body) as { event: string; type: string; name: string; by: string; data: Record<string, unknown> });
+    await until('the admin, key and folder events', () => ['admin', 'api_key'].every((t) => other().some((e) => e.type === t)) && other().some((e) => e.type === 'folder' && e.event === 'delete'));
+    // The YAML's admin was added by the first reconcile.
+    expect(other().find((e) => e.type === 'admin' && e.name === 'root')).toMatchObject({ event: 'add', by: '__system__' });
+    const admin = other().find((e) => e.type === 'admin' && e.name === 'helper')!;
+    expect(admin).toMatchObject({ event: 'add', by: 'root' });
+    for (const e of other().filter((x) => x.type === 'admin')) {
+      expect(e.data).not.toHaveProperty('password');
+      expect(e.data).not.toHaveProperty('password_digest');
+    }
+    const apiKey = other().find((e) => e.type === 'api_key')!;
+    expect(apiKey).toMatchObject({ event: 'add', by: 'root' });
+    expect(apiKey.data).toMatchObject({ name: 'ci' });
+    expect(apiKey.data).not.toHaveProperty('key');
+    expect(JSON.stringify(apiKey.data)).not.toContain(String(key.json?.key ?? 'no-key-returned'));
+    expect(other().find((e) => e.type === 'folder' && e.event === 'delete')).toMatchObject({ name: 'shared', by: 'root', data: { name: 'shared' } });
+    // None of them reached the user rule.
+    expect(rx.requests.filter((r) => r.url === '/provider').some((r) => /"type": "(admin|api_key|folder)"/.test(r.body))).toBe(false);
   });
 });
 

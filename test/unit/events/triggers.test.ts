@@ -109,7 +109,7 @@ describe('rules and actions of the new types in the config', () => {
 });
 
 describe('provider events from store changes', () => {
-  const user = { username: 'u', password: '$2a$10$hash', home_dir: '/h', updated_at: 1, filters: { totp_config: { enabled: true, secret: { sealed: 'abc' }, recovery_codes: ['x'] } } };
+  const user = { username: 'u', password: '$2a$10$hash', password_digest: 'd1g3st', home_dir: '/h', updated_at: 1, filters: { totp_config: { enabled: true, secret: { sealed: 'abc' }, recovery_codes: ['x'] } } };
 
   test('add, update, delete by whether the key existed; usage, meta and bookkeeping are no event', () => {
     expect(providerChangeOf({ collection: 'users', key: 'u', value: user as never })).toMatchObject({ event: 'add', objectType: 'user', objectName: 'u' });

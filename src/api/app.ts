@@ -13,6 +13,7 @@ import type { ShareRecord } from '../store/shares.ts';
 import type { ServerContext } from '../core/context.ts';
 import { authenticate, ensureJwtKey, hasPermission, reportRefusal, type AuthVia, type VerifiedKeys } from './auth.ts';
 import { plainIp } from '../core/ip.ts';
+import { SYSTEM_ACTOR } from '../core/event-rules/provider.ts';
 import { stripReadOnly } from './resources.ts';
 import { roleScope, scopedUserRole, type RoleScope } from './scope.ts';
 import { acceptBody } from './shapes.ts';
@@ -98,6 +99,8 @@ export async function createApp(runtime: ServerContext, opts: AppOptions = {}): 
     for (const [name, value] of Object.entries(retryHeaders(retryAfterMs))) res.headers.set(name, value);
     return res;
   });
+  // The store changes a request makes are provider events by whoever it authenticates as (set below), from its address.
+  app.use('*', (c, next) => runtime.changeOrigin.run({ name: SYSTEM_ACTOR, ip: plainIp(c.env?.remoteAddress), role: '' }, next));
   for (const m of opts.mounts ?? []) app.route(m.path, m.app);
   for (const route of ROUTES) app.on(route.method.toUpperCase(), honoPath(route.path), (c) => handle(route, c, runtime, { jwtKey, verifiedKeys }));
   app.notFound((c) => errorResponse(c, 404, 'not found'));
@@ -106,6 +109,12 @@ export async function createApp(runtime: ServerContext, opts: AppOptions = {}): 
     return errorResponse(c, 500, 'internal error');
   });
   return app;
+}
+
+/** Names who the current request's store changes are by (provider events' {{.Name}} and {{.Role}}). */
+export function setChangeOrigin(runtime: ServerContext, name: string, role: string): void {
+  const origin = runtime.changeOrigin.getStore();
+  if (origin) Object.assign(origin, { name, role });
 }
 
 async function handle(route: Route, c: Context<Env>, runtime: ServerContext, keys: Pick<ApiContext, 'jwtKey' | 'verifiedKeys'>): Promise<Response> {
@@ -129,6 +138,7 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     if (route.noApiKey && auth.via === 'api_key') return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.admin = auth.admin;
     ctx.via = auth.via;
+    setChangeOrigin(runtime, auth.admin.username, auth.admin.role ?? '');
     ctx.scope = roleScope(runtime.store, auth.admin);
     const outOfScope = await refuseOutOfScope(route, ctx);
     if (outOfScope) return outOfScope;
@@ -141,6 +151,8 @@ async function run(route: Route, ctx: ApiContext): Promise<Response> {
     // As SFTPGo: a user API key reaches files, not the account (logout, password, profile, TOTP).
     if (route.noApiKey && auth.apiKeyId) return errorResponse(c, 403, 'API key authentication is not allowed');
     ctx.user = auth.user;
+    // SFTPGo's executor for a user changing their own account.
+    setChangeOrigin(runtime, '__self__', auth.user.role ?? '');
     if (auth.claims) ctx.userClaims = auth.claims;
     if (route.session) {
       // Closing the connection from outside (admin API, shutdown) aborts its transfers and its

@@ -164,9 +164,12 @@ async function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undef
 }
 
 async function ruleSpec(ctx: ApiContext, r: EventRule): Promise<Json> {
-  const names = new Set<string>();
-  for (const a of r.actions) if (await effectiveEventAction(ctx.runtime.store, a.name)) names.add(a.name);
-  refuse(eventRuleProblems(r, (n) => names.has(n)), 'event rule');
+  const types = new Map<string, number>();
+  for (const a of r.actions) {
+    const action = await effectiveEventAction(ctx.runtime.store, a.name);
+    if (action) types.set(a.name, action.type);
+  }
+  refuse(eventRuleProblems(r, (n) => types.get(n) ?? false), 'event rule');
   return { ...normaliseEventRule(r) };
 }
 

@@ -80,6 +80,7 @@ export async function externalAuth(env: AuthEnv & { store: Store }, attempt: Log
   const cacheS = env.config.data_provider?.external_auth_cache_time ?? 0;
   const stored = await storeHookUser(env, answer, {
     by: 'external_auth_hook',
+    ip: attempt.ip,
     ...(attempt.method === 'password' && attempt.password !== undefined ? { loginPassword: attempt.password } : {}),
     ...(attempt.method === 'publickey' && attempt.publicKey ? { acceptedKey: attempt.publicKey } : {}),
     ...(cacheS > 0 && (attempt.method === 'password' || attempt.method === 'publickey') ? { cachedUntil: Date.now() + cacheS * 1000 } : {}),

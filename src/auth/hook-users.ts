@@ -36,6 +36,8 @@ export interface HookUserOptions {
   acceptedKey?: string;
   /** Epoch ms until which external auth trusts the stored credentials; 0 or absent: no cache. */
   cachedUntil?: number;
+  /** The login's client address: provider event rules see the change as made from it. */
+  ip?: string;
 }
 
 export type HookUserResult = { ok: true; user: UserRecord } | { ok: false; reason: string };
@@ -92,13 +94,16 @@ export async function storeHookUser(env: AuthEnv & { store: Store }, answer: Rec
   if (clear !== undefined) password = await records.storedPassword(clear, current);
   else if (desired.password.kind === 'hash') password = { password: desired.password.hash };
 
-  const written = await records.write(async (tx) => {
-    const latest = await tx.get('user', username);
-    if (latest?.source === 'config') return false;
-    const definition = { ...spec, ...(opts.cachedUntil ? { external_auth_cached_until: opts.cachedUntil } : {}) };
-    await tx.put('user', username, definition, { source: 'runtime', current: latest ?? null, ...(password ? { password } : {}) });
-    return true;
-  });
+  const write = () =>
+    records.write(async (tx) => {
+      const latest = await tx.get('user', username);
+      if (latest?.source === 'config') return false;
+      const definition = { ...spec, ...(opts.cachedUntil ? { external_auth_cached_until: opts.cachedUntil } : {}) };
+      await tx.put('user', username, definition, { source: 'runtime', current: latest ?? null, ...(password ? { password } : {}) });
+      return true;
+    });
+  // SFTPGo's executor for hook changes is "__system__"; the address is the login's.
+  const written = env.changeOrigin ? await env.changeOrigin.run({ name: '__system__', ip: opts.ip ?? '', role: '' }, write) : await write();
   if (!written) {
     log('warn', 'hook_user_conflict', { hook: opts.by, username, message: 'the user was declared in the config file meanwhile' });
     return { ok: false, reason: 'config_user_conflict' };

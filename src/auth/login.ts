@@ -14,6 +14,7 @@
 //   5. report        the log line, the metric, post-login hooks (core/gate.ts)
 //
 // A protocol front-end maps the result to its own wire answer and never decides policy itself.
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../config/load.ts';
 import { allowedBy, inCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
@@ -67,6 +68,8 @@ export interface AuthEnv {
    * returned.
    */
   verifiedByHook: WeakSet<UserRecord>;
+  /** Who the store changes of the current async context are by (provider event rules read it). */
+  changeOrigin?: AsyncLocalStorage<{ name: string; ip: string; role: string }>;
 }
 
 export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: string };
@@ -110,7 +113,7 @@ async function preLogin(env: AuthEnv, attempt: LoginAttempt, current: UserRecord
     return { ok: false, reason: answer.reason };
   }
   if (answer.kind === 'unchanged') return current ? { ok: true, user: current } : { ok: false, reason: 'user_not_found' };
-  return storeHookUser(env, answer.user, { by: 'pre_login_hook' });
+  return storeHookUser(env, answer.user, { by: 'pre_login_hook', ip: attempt.ip });
 }
 
 /** The user an attempt names, if the store has one (for the post-login hook of a refusal). */

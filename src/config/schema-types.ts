@@ -524,6 +524,10 @@ export interface DataProvider {
    * When a user has no home_dir, it is users_base_dir/<username>.
    */
   users_base_dir?: string;
+  /**
+   * Where backup event actions (type 4) write their dumps, as backup_<Weekday>_<hour>.json (UTC), so a week of hourly backups is kept; relative paths are resolved against the data dir. Default: <data dir>/backups.
+   */
+  backups_path?: string;
   password_hashing?: {
     algo?: 'bcrypt' | 'argon2id';
     bcrypt_options?: {
@@ -1162,7 +1166,7 @@ export interface IPListEntry {
   description?: string;
 }
 /**
- * An event action (SFTPGo's EventAction): what a rule does. Types 1 HTTP, 2 command and 9 filesystem are supported; email, backup, quota resets, data retention, expiration, inactivity and IdP checks and log rotation are not supported yet.
+ * An event action (SFTPGo's EventAction): what a rule does. Types 1 HTTP, 2 command, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention and 9 filesystem are supported; email, expiration, inactivity and IdP checks and log rotation are not supported yet.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "EventAction".
@@ -1174,13 +1178,14 @@ export interface EventAction {
   name: string;
   description?: string;
   /**
-   * 1 HTTP, 2 command, 9 filesystem (SFTPGo's numbers; the others are not supported yet).
+   * 1 HTTP, 2 command, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention check, 9 filesystem (SFTPGo's numbers; the others are not supported yet).
    */
   type: number;
   options?: {
     http_config?: EventHttpConfig;
     cmd_config?: EventCommandConfig;
     fs_config?: EventFsConfig;
+    retention_config?: EventRetentionConfig;
   };
 }
 /**
@@ -1312,6 +1317,28 @@ export interface EventRename {
   update_modtime?: boolean;
 }
 /**
+ * Type 8: removes the files older than each folder's retention, for every user the rule matches (the event's user for a provider event).
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventRetentionConfig".
+ */
+export interface EventRetentionConfig {
+  folders?: {
+    /**
+     * A virtual directory; its retention also applies to subdirectories without one of their own.
+     */
+    path: string;
+    /**
+     * Hours; 0 excludes the path (and its subdirectories without a retention of their own).
+     */
+    retention?: number;
+    /**
+     * Removes the subdirectories left empty (never a configured path itself). As in SFTPGo the check runs with every permission and without the user's file patterns.
+     */
+    delete_empty_dirs?: boolean;
+  }[];
+}
+/**
  * An event rule (SFTPGo's EventRule): when its trigger and conditions match, its actions run in order.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1325,7 +1352,7 @@ export interface EventRule {
    */
   status?: 0 | 1;
   /**
-   * 1 filesystem events, 6 on demand (POST /api/v2/eventrules/run/{name}); provider events, schedules, IP blocked, certificate and IdP login triggers are not supported yet.
+   * 1 filesystem events, 2 provider events, 3 schedules, 4 IP blocked by the defender, 6 on demand (POST /api/v2/eventrules/run/{name}); certificate and IdP login triggers are not supported yet.
    */
   trigger: number;
   conditions?: {
@@ -1364,9 +1391,58 @@ export interface EventRule {
         | 'ssh_cmd'
       )[]
     ];
+    /**
+     * Trigger 2: changes to the objects in options.provider_objects (all of them when empty), whoever makes them.
+     *
+     * @minItems 1
+     */
+    provider_events?: ['add' | 'update' | 'delete', ...('add' | 'update' | 'delete')[]];
+    /**
+     * Trigger 3: when the rule runs, as cron fields (minute 0 of each matching hour, UTC).
+     *
+     * @minItems 1
+     */
+    schedules?: [
+      {
+        /**
+         * 0-23; *, lists (1,5), ranges (8-18) and steps (* /2) as in cron.
+         */
+        hour: string;
+        /**
+         * 0-6 (0 Sunday) or SUN-SAT.
+         */
+        day_of_week: string;
+        /**
+         * 1-31.
+         */
+        day_of_month: string;
+        /**
+         * 1-12 or JAN-DEC.
+         */
+        month: string;
+      },
+      ...{
+        /**
+         * 0-23; *, lists (1,5), ranges (8-18) and steps (* /2) as in cron.
+         */
+        hour: string;
+        /**
+         * 0-6 (0 Sunday) or SUN-SAT.
+         */
+        day_of_week: string;
+        /**
+         * 1-31.
+         */
+        day_of_month: string;
+        /**
+         * 1-12 or JAN-DEC.
+         */
+        month: string;
+      }[]
+    ];
     options?: {
       /**
-       * Usernames; with several, any non-inverse match is enough and every inverse one must hold.
+       * Usernames (for provider events: the admin or actor making the change; for schedules and on-demand rules: the users actions run for); with several, any non-inverse match is enough and every inverse one must hold.
        */
       names?: EventConditionPattern[];
       /**
@@ -1377,6 +1453,21 @@ export interface EventRule {
        * The user's role.
        */
       role_names?: EventConditionPattern[];
+      /**
+       * Trigger 2: the object types that fire the rule.
+       */
+      provider_objects?: (
+        | 'user'
+        | 'folder'
+        | 'group'
+        | 'admin'
+        | 'api_key'
+        | 'share'
+        | 'event_action'
+        | 'event_rule'
+        | 'role'
+        | 'ip_list_entry'
+      )[];
       /**
        * The event's virtual path, whole (/in/*.csv, not *.csv).
        */

@@ -1,6 +1,7 @@
 // The server context: everything one running server owns, built once by `serve` and handed to
 // the services, protocols and API explicitly. Nothing of this lives in module variables, so two
 // servers can share a process and core logic can be tested without spawning the binary.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../config/load.ts';
 import { createLog, type Log } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -11,6 +12,8 @@ import type { UserRecord } from '../model.ts';
 import type { LocalStaging } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
 import { EventManager } from './event-rules/manager.ts';
+import type { ChangeOrigin } from './event-rules/provider.ts';
+import { Scheduler } from './event-rules/scheduler.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
 import { ClientSockets } from './client-sockets.ts';
 import { ConnectionRegistry } from './connection.ts';
@@ -69,6 +72,10 @@ export class ServerContext {
   readonly actions: Actions;
   /** Event rules and actions (event_rules, event_actions): matching, runs and their queue. */
   readonly events: EventManager;
+  /** Who makes the store changes of the current request (the API sets it): provider events name them. */
+  readonly changeOrigin = new AsyncLocalStorage<ChangeOrigin>();
+  /** Runs scheduled event rules (trigger 3); serve starts and stops it, `tick()` drives it by hand. */
+  readonly scheduler: Scheduler;
   /** Accepted TOTP codes, so that each is good once. */
   readonly totp = new TotpCodes();
   /** API tokens logged out before their expiry (the user API's logout). */
@@ -106,9 +113,13 @@ export class ServerContext {
     this.usage = init.usage;
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
-    this.defender = new Defender({ log: this.log, metrics: this.metrics });
+    this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip) });
     this.ipLists = new IpLists(init.store);
     this.events = new EventManager(this);
+    this.scheduler = new Scheduler({
+      store: init.store, log: this.log, rules: () => this.events.scheduledRules(),
+      run: (rule, done) => this.events.runScheduled(rule, done),
+    });
     this.actions = new Actions({ log: this.log, metrics: this.metrics, events: this.events });
     this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);

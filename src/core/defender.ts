@@ -173,6 +173,8 @@ export interface DefenderOptions {
   /** Where bans are logged and counted; silent without. */
   log?: Log;
   metrics?: Metrics;
+  /** Told of each new ban (not of extensions): IP blocked event rules. */
+  onBan?: (ip: string) => void;
 }
 
 export class Defender {
@@ -183,11 +185,13 @@ export class Defender {
   #listener: BanListener | undefined;
   readonly #log: Log;
   readonly #metrics: Metrics | undefined;
+  readonly #onBan: ((ip: string) => void) | undefined;
 
   constructor(opts: DefenderOptions = {}) {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? (() => undefined);
     this.#metrics = opts.metrics;
+    this.#onBan = opts.onBan;
   }
 
   configure(settings: DefenderSettings): void {
@@ -263,6 +267,7 @@ export class Defender {
       this.#metrics?.inc('sftpgo_defender_bans_total');
       this.#listener?.(ip, until);
       this.#trimBans();
+      this.#onBan?.(ip);
     } else {
       this.#trimHosts();
     }

@@ -87,7 +87,7 @@ export class LoginGate {
   /** The store and the current config, read at every call so that reloads apply. */
   get env(): AuthEnv {
     const c = this.#ctx;
-    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook };
+    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook, changeOrigin: c.changeOrigin };
   }
 
   get connections(): ConnectionRegistry {

@@ -63,11 +63,12 @@ export class QuotaScans {
 
   /**
    * Starts `scan` in the background and stores its result under `<kind>:<name>`; false (nothing
-   * started) when a scan of that user or folder is already running. `done` resolves when it ends.
+   * started) when a scan of that user or folder is already running. `done` resolves when it ends,
+   * with the failure if it failed.
    */
-  start(kind: ScanKind, name: string, book: UsageBook, scan: () => Promise<Usage>): { started: boolean; done: Promise<void> } {
+  start(kind: ScanKind, name: string, book: UsageBook, scan: () => Promise<Usage>): { started: boolean; done: Promise<Error | undefined> } {
     const running = this.#running[kind];
-    if (running.has(name)) return { started: false, done: Promise.resolve() };
+    if (running.has(name)) return { started: false, done: Promise.resolve(undefined) };
     const startedAt = Date.now();
     running.set(name, { name, start_time: startedAt });
     const done = (async () => {
@@ -75,8 +76,10 @@ export class QuotaScans {
         const usage = await scan();
         await book.set(`${kind}:${name}`, usage);
         this.reporter.log('info', 'quota_scan_done', { kind, name, used_quota_size: usage.size, used_quota_files: usage.files, duration_ms: Date.now() - startedAt });
+        return undefined;
       } catch (err) {
         this.reporter.log('error', 'quota_scan_failed', { kind, name, error: String((err as Error)?.message ?? err) });
+        return err instanceof Error ? err : new Error(String(err));
       } finally {
         running.delete(name);
       }

@@ -63,6 +63,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
   const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
+  // Before the first reconcile: the records it adds are provider events too.
+  const stopProviderEvents = context.events.listenForProviderEvents();
   const initial = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
@@ -83,6 +85,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     throw err;
   }
   const stopGcPacer = startGcPacer({ registry: context.connections });
+  context.scheduler.start();
 
   let reloading: Promise<ApplyOutcome> | undefined;
   /** Reconciles `next` into the running server; one at a time, a second waits for the first. */
@@ -132,6 +135,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     async stop() {
       await sync?.stop();
       stopGcPacer();
+      context.scheduler.stop();
       for (const s of [...services].reverse()) {
         try {
           await s.stop();
@@ -141,6 +145,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       }
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
+      stopProviderEvents();
       await context.events.drain();
       await journal.close();
       await usage.close();

@@ -111,12 +111,16 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
     root.transactionSync(() => {
       for (const [c, m] of overlay) {
         const d = db(c);
+        // The value replaced is read only when someone listens: usage flushes stay one write each.
+        const watched = (listeners.get(c)?.size ?? 0) > 0;
         for (const [key, v] of m) {
+          const previous = watched ? (d.get(key) as Collections[typeof c] | undefined) : undefined;
+          const before = previous !== undefined ? { previous } : {};
           if (v === REMOVED) {
-            if (d.removeSync(key)) changes.push({ collection: c, key, value: undefined });
+            if (d.removeSync(key)) changes.push({ collection: c, key, value: undefined, ...before });
           } else {
             d.putSync(key, v);
-            changes.push({ collection: c, key, value: v as Collections[typeof c] });
+            changes.push({ collection: c, key, value: v as Collections[typeof c], ...before });
           }
         }
       }

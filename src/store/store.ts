@@ -130,6 +130,8 @@ export interface StoreChange<C extends CollectionName = CollectionName> {
   collection: C;
   key: string;
   value: Collections[C] | undefined;
+  /** The value before the commit; absent when the key is new. */
+  previous?: Collections[C];
 }
 
 export type ChangeListener<C extends CollectionName> = (change: StoreChange<C>) => void;

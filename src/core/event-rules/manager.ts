@@ -3,33 +3,53 @@
 // and their runs. A rule with synchronous actions runs those before the operation is answered (a
 // failure refuses a pre-* operation and fails an upload); everything else, failure actions
 // included, is queued and run by a few workers, so a slow receiver never holds up a transfer. Each
-// run is one `event_rule_run` log line and counted in the metrics.
+// run is one `event_rule_run` log line and counted in the metrics. Provider events (trigger 2) come
+// from the store's commit notifications (provider.ts), IP blocked events (trigger 4) from the
+// defender, scheduled runs (trigger 3) from the scheduler (scheduler.ts); all of them are queued.
 import { randomBytes } from 'node:crypto';
 import type { Common } from '../../config/schema-types.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
-import type { EventActionRecord, EventRuleRecord, UserRecord } from '../../model.ts';
+import type { EventActionRecord, EventRuleRecord, FolderRecord, UserRecord } from '../../model.ts';
 import { userWithGroups } from '../../store/groups.ts';
-import { effectiveEventAction, effectiveEventRule, layer } from '../../store/records.ts';
-import type { Override } from '../../store/store.ts';
+import { effectiveEventAction, effectiveEventRule, effectiveFolder, effectiveOf, layer } from '../../store/records.ts';
+import type { Override, StoreChange } from '../../store/store.ts';
 import { BoundedQueue } from '../action-queue.ts';
 import type { Connection } from '../connection.ts';
 import type { ServerContext } from '../context.ts';
 import { coreSettingsFor, openSession } from '../login.ts';
-import { fsEventMatches, userConditionsHold } from './match.ts';
-import { ACTION_COMMAND, ACTION_FILESYSTEM, ACTION_HTTP, orderedActions, TRIGGER_FS, TRIGGER_ON_DEMAND, type RuleAction } from './model.ts';
+import { backupsDir, runBackup } from './backup.ts';
+import { fsEventMatches, patternsHold, userConditionsHold } from './match.ts';
+import {
+  ACTION_BACKUP, ACTION_COMMAND, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, ACTION_FOLDER_QUOTA_RESET, ACTION_HTTP, ACTION_TRANSFER_QUOTA_RESET,
+  ACTION_USER_QUOTA_RESET, orderedActions, TRIGGER_FS, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, type RuleAction,
+} from './model.ts';
 import { emptyParams, type EventParams } from './params.ts';
+import {
+  actionsNeedOtherObject, objectData, PROVIDER_COLLECTIONS, providerChangeOf, providerRuleMatches, SYSTEM_ACTOR, type ChangeOrigin, type ProviderChange,
+} from './provider.ts';
+import { resetFolderQuota, resetTransferQuota, resetUserQuota } from './quota-reset.ts';
+import { runRetentionCheck, type RetentionResult } from './retention.ts';
 import { runCommandAction, runFsAction, runHttpAction } from './runners.ts';
 
 const QUEUE_CAPACITY = 1000;
+/** Committed changes waiting to be matched against provider rules; past this a burst's extra changes are dropped and counted. */
+const PROVIDER_BACKLOG = 100_000;
 /** Concurrent asynchronous rule runs: enough to overlap slow receivers, few enough to stay cheap. */
 const WORKERS = 4;
 
 /** The rules and actions in force, as one consistent read. */
 interface Snapshot {
   fsRules: EventRuleRecord[];
+  providerRules: EventRuleRecord[];
+  scheduleRules: EventRuleRecord[];
+  ipBlockedRules: EventRuleRecord[];
   actions: Map<string, EventActionRecord>;
 }
+
+/** SFTPGo's event names for the triggers that have no event of their own. */
+const SCHEDULE_EVENT = 'Schedule';
+const IP_BLOCKED_EVENT = 'IP Blocked';
 
 /** What the core knows of a filesystem event; the manager adds the user, connection and time. */
 export type EventDetails = Omit<EventParams, 'event' | 'name' | 'protocol' | 'ip' | 'role' | 'email' | 'groups' | 'uid' | 'timestamp'>;
@@ -46,6 +66,8 @@ interface ActionReport {
   result: 'ok' | 'failed' | 'skipped';
   duration_ms: number;
   error?: string;
+  /** Data retention: what was removed, per user and folder. */
+  retention?: { username: string; folders: RetentionResult[] }[];
 }
 
 type Phase = 'sync' | 'async';
@@ -58,6 +80,12 @@ export class EventManager {
   readonly #queue: BoundedQueue;
   /** Cancels runs still going when shutdown's drain time is up. */
   #cancel = new AbortController();
+  /** Committed changes not yet matched against the provider rules. */
+  #providerPending: { change: ProviderChange; origin: ChangeOrigin }[] = [];
+  #providerDraining = false;
+  #providerDropped = 0;
+  /** Users whose data retention check is running: one at a time each, as SFTPGo. */
+  readonly #retentionRunning = new Set<string>();
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
@@ -97,12 +125,15 @@ export class EventManager {
       for await (const [key, o] of tx.entries('overrides')) if (o.kind === 'event_rule' || o.kind === 'event_action') overrides.set(key, o);
       const actions = new Map<string, EventActionRecord>();
       for await (const [name, a] of tx.entries('event_actions')) actions.set(name, layer(a, overrides.get(`event_action:${name}`)));
-      const fsRules: EventRuleRecord[] = [];
+      const s: Snapshot = { fsRules: [], providerRules: [], scheduleRules: [], ipBlockedRules: [], actions };
+      const byTrigger: Record<number, EventRuleRecord[]> = {
+        [TRIGGER_FS]: s.fsRules, [TRIGGER_PROVIDER]: s.providerRules, [TRIGGER_SCHEDULE]: s.scheduleRules, [TRIGGER_IP_BLOCKED]: s.ipBlockedRules,
+      };
       for await (const [name, r] of tx.entries('event_rules')) {
         const rule = layer(r, overrides.get(`event_rule:${name}`));
-        if (rule.trigger === TRIGGER_FS && rule.status !== 0) fsRules.push(rule);
+        if (rule.status !== 0) byTrigger[rule.trigger]?.push(rule);
       }
-      return { fsRules, actions };
+      return s;
     });
   }
 
@@ -171,10 +202,110 @@ export class EventManager {
     if (!queued) throw new AppError('io', 'the event rules queue is full; retry later');
   }
 
-  #enqueue(run: RuleRun, failed: string[]): boolean {
+  #enqueue(run: RuleRun, failed: string[], done?: () => void): boolean {
     return this.#queue.push(async () => {
-      await this.#runPhase(run, 'async', failed);
+      try {
+        await this.#runPhase(run, 'async', failed);
+      } finally {
+        done?.();
+      }
     }, { rule: run.rule.name });
+  }
+
+  /** The enabled scheduled rules (the scheduler reads them at each tick). */
+  async scheduledRules(): Promise<EventRuleRecord[]> {
+    return (await this.#load()).scheduleRules;
+  }
+
+  /** Queues a scheduled rule's run; `done` once it has ended. False when the queue is full. */
+  async runScheduled(rule: EventRuleRecord, done: () => void): Promise<boolean> {
+    const s = await this.#load();
+    const params = emptyParams({ event: SCHEDULE_EVENT, name: rule.name, uid: randomBytes(10).toString('hex') });
+    return this.#enqueue({ rule, params, snapshot: s }, [], done);
+  }
+
+  /** The defender banned `ip`: queues the IP blocked rules. */
+  ipBlocked(ip: string): void {
+    void this.#load().then(
+      (s) => {
+        for (const rule of s.ipBlockedRules) this.#enqueue({ rule, params: emptyParams({ event: IP_BLOCKED_EVENT, ip, uid: randomBytes(10).toString('hex') }), snapshot: s }, []);
+      },
+      (err: unknown) => this.#ctx.log('error', 'event_rules_load_failed', { error: String((err as Error)?.message ?? err) }),
+    );
+  }
+
+  /**
+   * Listens to the store for provider events. The listener only notes each change: matching and
+   * queueing happen after the commit, so a reconcile of thousands of records never waits on rules.
+   */
+  listenForProviderEvents(): () => void {
+    const store = this.#ctx.store;
+    const offs = PROVIDER_COLLECTIONS.map((c) => store.subscribe(c, (change: StoreChange) => this.#noteChange(change)));
+    return () => offs.forEach((off) => off());
+  }
+
+  #noteChange(change: StoreChange): void {
+    const p = providerChangeOf(change);
+    if (!p) return;
+    if (this.#providerPending.length >= PROVIDER_BACKLOG) {
+      this.#providerDropped++;
+      this.#ctx.metrics.inc('sftpgo_event_rule_runs_dropped_total', { rule: 'provider_events' });
+      return;
+    }
+    const origin = this.#ctx.changeOrigin.getStore() ?? { name: SYSTEM_ACTOR, ip: '', role: '' };
+    this.#providerPending.push({ change: p, origin: { ...origin } });
+    this.#scheduleProviderDrain();
+  }
+
+  #scheduleProviderDrain(): void {
+    if (this.#providerDraining) return;
+    this.#providerDraining = true;
+    setImmediate(() =>
+      void this.#drainProvider().finally(() => {
+        this.#providerDraining = false;
+        // A change noted after the last batch was taken, before this point, still gets its turn.
+        if (this.#providerPending.length > 0) this.#scheduleProviderDrain();
+      }),
+    );
+  }
+
+  async #drainProvider(): Promise<void> {
+    while (this.#providerPending.length > 0) {
+      const batch = this.#providerPending.splice(0);
+      let s: Snapshot;
+      try {
+        s = await this.#load();
+      } catch (err) {
+        this.#ctx.log('error', 'event_rules_load_failed', { error: String((err as Error)?.message ?? err) });
+        return;
+      }
+      if (s.providerRules.length === 0) continue;
+      for (const { change, origin } of batch) await this.#providerEvent(s, change, origin);
+    }
+    if (this.#providerDropped > 0) {
+      this.#ctx.log('warn', 'provider_events_dropped', { dropped: this.#providerDropped, backlog: PROVIDER_BACKLOG });
+      this.#providerDropped = 0;
+    }
+  }
+
+  async #providerEvent(s: Snapshot, c: ProviderChange, origin: ChangeOrigin): Promise<void> {
+    const matched = s.providerRules.filter((r) => providerRuleMatches(r, c, origin));
+    if (matched.length === 0) return;
+    const object = c.overrideOf ? ((await effectiveOf(this.#ctx.store, c.overrideOf, c.objectName)) as Record<string, unknown> | undefined) : c.object;
+    if (c.overrideOf && !object) return;
+    const params = emptyParams({
+      event: c.event, name: origin.name, ip: origin.ip, role: origin.role, timestamp: Date.now(),
+      objectName: c.objectName, objectType: c.objectType, objectData: objectData(c.objectType, object),
+    });
+    for (const rule of matched) {
+      const wrong = actionsNeedOtherObject(rule.actions.map((a) => s.actions.get(a.name)?.type ?? 0), c.objectType);
+      if (wrong) {
+        this.#ctx.log('warn', 'event_rule_skipped', { rule: rule.name, reason: `its actions run for a ${wrong} only`, event: c.event, object_type: c.objectType, object_name: c.objectName });
+        continue;
+      }
+      const target = c.objectType === 'user' || c.objectType === 'folder' ? { kind: c.objectType as 'user' | 'folder', name: c.objectName } : undefined;
+      this.#enqueue({ rule, params: { ...params, errors: [], uid: randomBytes(10).toString('hex') }, snapshot: s, ...(target ? { target } : {}) }, []);
+    }
   }
 
   /**
@@ -188,10 +319,13 @@ export class EventManager {
     let lastError: Error | undefined;
     const step = async (a: RuleAction): Promise<boolean> => {
       const t0 = performance.now();
-      const err = await this.#runAction(run, a);
+      const retention: NonNullable<ActionReport['retention']> = [];
+      const err = await this.#runAction(run, a, retention);
       const ms = Math.round(performance.now() - t0);
       const skipped = err === 'skipped';
-      reports.push({ name: a.name, result: skipped ? 'skipped' : err ? 'failed' : 'ok', duration_ms: ms, ...(err && !skipped ? { error: err.message } : {}) });
+      reports.push({
+        name: a.name, result: skipped ? 'skipped' : err ? 'failed' : 'ok', duration_ms: ms, ...(err && !skipped ? { error: err.message } : {}), ...(retention.length ? { retention } : {}),
+      });
       if (!skipped) this.#ctx.metrics.inc('sftpgo_event_actions_total', { action: a.name, result: err ? 'failed' : 'ok' });
       if (!err || skipped) return true;
       failed.push(a.name);
@@ -213,7 +347,9 @@ export class EventManager {
     this.#ctx.log(ok ? 'info' : 'warn', 'event_rule_run', {
       rule: run.rule.name,
       trigger: run.rule.trigger,
-      ...(run.params.event ? { fs_event: run.params.event, username: run.params.name, virtual_path: run.params.virtualPath } : {}),
+      ...(run.rule.trigger === TRIGGER_FS ? { fs_event: run.params.event, username: run.params.name, virtual_path: run.params.virtualPath } : {}),
+      ...(run.params.objectType ? { provider_event: run.params.event, object_type: run.params.objectType, object_name: run.params.objectName, by: run.params.name } : {}),
+      ...(run.rule.trigger === TRIGGER_IP_BLOCKED ? { ip: run.params.ip } : {}),
       phase,
       actions: reports,
       duration_ms: durationMs,
@@ -224,7 +360,7 @@ export class EventManager {
   }
 
   /** Runs one action of a rule; undefined on success, 'skipped' when the event's status is not wanted. */
-  async #runAction(run: RuleRun, ref: RuleAction): Promise<Error | 'skipped' | undefined> {
+  async #runAction(run: RuleRun, ref: RuleAction, retention: NonNullable<ActionReport['retention']>): Promise<Error | 'skipped' | undefined> {
     const statuses = run.rule.conditions?.options?.event_statuses;
     if (statuses?.length && !statuses.includes(run.params.status)) return 'skipped';
     const action = run.snapshot.actions.get(ref.name);
@@ -239,9 +375,29 @@ export class EventManager {
         case ACTION_COMMAND:
           await runCommandAction(o.cmd_config!, run.params, { signal, enabledCommands: this.#enabledCommands });
           break;
-        case ACTION_FILESYSTEM:
-          await this.#runFs(run, o.fs_config!);
+        case ACTION_BACKUP: {
+          const { path, size } = await runBackup({ store: this.#ctx.store, dir: backupsDir(this.#ctx.config.data_provider?.backups_path, this.#ctx.dataDir), now: new Date() });
+          // As SFTPGo: the actions after it can name the file ({{.FsPath}}, {{.ObjectName}}, {{.FileSize}}).
+          if (!run.params.objectType) Object.assign(run.params, { fsPath: path, virtualPath: `/${path.slice(path.lastIndexOf('/') + 1)}`, fileSize: size, timestamp: Date.now() });
           break;
+        }
+        case ACTION_USER_QUOTA_RESET:
+          await this.#forUsers(run, 'quota reset', (user) => resetUserQuota(this.#ctx, user));
+          break;
+        case ACTION_FOLDER_QUOTA_RESET:
+          await this.#forFolders(run, (folder) => resetFolderQuota(this.#ctx, folder));
+          break;
+        case ACTION_TRANSFER_QUOTA_RESET:
+          await this.#forUsers(run, 'transfer quota reset', (user) => resetTransferQuota(this.#ctx, user));
+          break;
+        case ACTION_DATA_RETENTION:
+          await this.#forUsers(run, 'retention check', (user) => this.#retention(user, o.retention_config!, retention));
+          break;
+        case ACTION_FILESYSTEM: {
+          const config = o.fs_config!;
+          await this.#forUsers(run, 'filesystem action', (user) => this.#asUser(user, (conn) => runFsAction(config, run.params, conn)));
+          break;
+        }
         default:
           throw new Error(`unsupported action type: ${action.type}`);
       }
@@ -251,9 +407,18 @@ export class EventManager {
     }
   }
 
-  /** For an event, as its user; on demand, as every user the rule's user conditions match. */
-  async #runFs(run: RuleRun, config: NonNullable<NonNullable<EventActionRecord['options']>['fs_config']>): Promise<void> {
-    if (run.user) return this.#asUser(run.user, (conn) => runFsAction(config, run.params, conn));
+  /**
+   * Runs `fn` for the users an action acts on: the event's user (filesystem events), the changed
+   * user (provider events), or every user the rule's name, group and role conditions match
+   * (schedules and on demand).
+   */
+  async #forUsers(run: RuleRun, what: string, fn: (user: UserRecord) => Promise<void>): Promise<void> {
+    if (run.user) return fn(run.user);
+    if (run.target) {
+      const user = run.target.kind === 'user' ? await userWithGroups(this.#ctx.store, run.target.name) : undefined;
+      if (!user) throw new Error(`user "${run.target.name}" not found`);
+      return fn(user);
+    }
     const names: string[] = [];
     for await (const [name] of this.#ctx.store.entries('users')) names.push(name);
     const failures: string[] = [];
@@ -263,14 +428,49 @@ export class EventManager {
       if (!user || !userConditionsHold(run.rule, { name, role: user.role ?? '', groups: (user.groups ?? []).map((g) => g.name) })) continue;
       executed++;
       try {
-        await this.#asUser(user, (conn) => runFsAction(config, run.params, conn));
+        await fn(user);
       } catch (err) {
         failures.push(name);
         run.params.errors.push(`${name}: ${(err as Error).message}`);
       }
     }
-    if (failures.length) throw new Error(`filesystem action failed for users: ${failures.join(', ')}`);
+    if (failures.length) throw new Error(`${what} failed for users: ${failures.join(', ')}`);
     if (executed === 0) throw new Error('no user matched the rule: nothing was done');
+  }
+
+  /** The changed folder (provider events), or every folder whose name the rule's names match. */
+  async #forFolders(run: RuleRun, fn: (folder: FolderRecord) => Promise<void>): Promise<void> {
+    const names: string[] = [];
+    if (run.target) names.push(run.target.name);
+    else for await (const [name] of this.#ctx.store.entries('folders')) if (patternsHold(name, run.rule.conditions?.options?.names)) names.push(name);
+    const failures: string[] = [];
+    for (const name of names) {
+      try {
+        const folder = await effectiveFolder(this.#ctx.store, name);
+        if (!folder) throw new Error(`folder "${name}" not found`);
+        await fn(folder);
+      } catch (err) {
+        failures.push(name);
+        run.params.errors.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+    if (failures.length) throw new Error(`quota reset failed for folders: ${failures.join(', ')}`);
+    if (names.length === 0) throw new Error('no folder matched the rule: nothing was done');
+  }
+
+  /** One user's data retention check, as SFTPGo: every permission, no file patterns, one check per user at a time. */
+  async #retention(user: UserRecord, config: NonNullable<NonNullable<EventActionRecord['options']>['retention_config']>, out: NonNullable<ActionReport['retention']>): Promise<void> {
+    if (this.#retentionRunning.has(user.username)) throw new Error(`another retention check is in progress for user "${user.username}"`);
+    this.#retentionRunning.add(user.username);
+    const report: RetentionResult[] = [];
+    out.push({ username: user.username, folders: report });
+    const permissions = Object.fromEntries(Object.keys({ '/': [], ...user.permissions }).map((p) => [p, ['*' as const]]));
+    const { file_patterns: _p, ...filters } = user.filters ?? {};
+    try {
+      await this.#asUser({ ...user, permissions, filters }, (conn) => runRetentionCheck({ config, conn, now: Date.now(), report }));
+    } finally {
+      this.#retentionRunning.delete(user.username);
+    }
   }
 
   /** Opens the user's tree for one action (a session of its own, protocol EventAction) and closes it after. */
@@ -307,7 +507,9 @@ export class EventManager {
 interface RuleRun {
   rule: EventRuleRecord;
   params: EventParams;
-  /** The user of a filesystem event; absent for an on-demand run. */
+  /** The user of a filesystem event; absent for the other triggers. */
   user?: UserRecord;
+  /** A provider event's changed user or folder: the one object its user or folder actions act on. */
+  target?: { kind: 'user' | 'folder'; name: string };
   snapshot: Snapshot;
 }

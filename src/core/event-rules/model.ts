@@ -2,20 +2,34 @@
 // the checks the schema cannot express: which types and triggers this server runs, the options
 // block each type needs, the action references and ordering rules of a rule. One set of checks for
 // the YAML (config/semantic.ts), API bodies and imports. Pure: no I/O.
-import { isAbsolute } from 'node:path';
+import { isAbsolute, posix } from 'node:path';
 import type { EventAction, EventRule } from '../../config/schema-types.ts';
 import type { PathSegment } from '../../config/schema-errors.ts';
 import { patternError } from '../patterns.ts';
 import { EVENT_ACTION_BLOCK } from '../../model.ts';
+import { compileSchedule } from './cron.ts';
 
 export type { EventAction, EventRule };
 export type RuleAction = EventRule['actions'][number];
 
 export const ACTION_HTTP = 1;
 export const ACTION_COMMAND = 2;
+export const ACTION_BACKUP = 4;
+export const ACTION_USER_QUOTA_RESET = 5;
+export const ACTION_FOLDER_QUOTA_RESET = 6;
+export const ACTION_TRANSFER_QUOTA_RESET = 7;
+export const ACTION_DATA_RETENTION = 8;
 export const ACTION_FILESYSTEM = 9;
 export const TRIGGER_FS = 1;
+export const TRIGGER_PROVIDER = 2;
+export const TRIGGER_SCHEDULE = 3;
+export const TRIGGER_IP_BLOCKED = 4;
 export const TRIGGER_ON_DEMAND = 6;
+
+/** Action types that act on no object and read no options block. */
+const BLOCKLESS_ACTIONS: ReadonlySet<number> = new Set([ACTION_BACKUP, ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET]);
+/** Action types that run for users: on a provider event, only for a changed user (SFTPGo's rule). */
+export const USER_ACTIONS: ReadonlySet<number> = new Set([ACTION_USER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM]);
 
 export const FS_RENAME = 1;
 export const FS_DELETE = 2;
@@ -26,11 +40,38 @@ export const FS_COPY = 6;
 
 /** SFTPGo's action types this server does not run yet, by number. */
 const UNSUPPORTED_ACTIONS: Record<number, string> = {
-  3: 'email', 4: 'backup', 5: 'user quota reset', 6: 'folder quota reset', 7: 'transfer quota reset', 8: 'data retention check',
+  3: 'email',
   11: 'password expiration check', 12: 'user expiration check', 13: 'Identity Provider account check', 14: 'user inactivity check', 15: 'log rotation',
 };
 
-const UNSUPPORTED_TRIGGERS: Record<number, string> = { 2: 'provider event', 3: 'schedule', 4: 'IP blocked', 5: 'certificate renewal', 7: 'Identity Provider login' };
+const UNSUPPORTED_TRIGGERS: Record<number, string> = { 5: 'certificate renewal', 7: 'Identity Provider login' };
+const SUPPORTED_TRIGGERS: ReadonlySet<number> = new Set([TRIGGER_FS, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND]);
+const SUPPORTED_ACTIONS_TEXT = 'types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are';
+
+/** Which triggers read each condition (SFTPGo clears the others; here they are refused). */
+const CONDITION_TRIGGERS: [path: PathSegment[], triggers: readonly number[], what: string][] = [
+  [['conditions', 'fs_events'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+  [['conditions', 'provider_events'], [TRIGGER_PROVIDER], 'provider event rules (trigger 2)'],
+  [['conditions', 'schedules'], [TRIGGER_SCHEDULE], 'scheduled rules (trigger 3)'],
+  [['conditions', 'options', 'names'], [TRIGGER_FS, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, TRIGGER_ON_DEMAND], 'filesystem, provider, scheduled and on-demand rules'],
+  [['conditions', 'options', 'group_names'], [TRIGGER_FS, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, TRIGGER_ON_DEMAND], 'filesystem, provider, scheduled and on-demand rules'],
+  [['conditions', 'options', 'role_names'], [TRIGGER_FS, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, TRIGGER_ON_DEMAND], 'filesystem, provider, scheduled and on-demand rules'],
+  [['conditions', 'options', 'provider_objects'], [TRIGGER_PROVIDER], 'provider event rules (trigger 2)'],
+  [['conditions', 'options', 'fs_paths'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+  [['conditions', 'options', 'protocols'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+  [['conditions', 'options', 'min_size'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+  [['conditions', 'options', 'max_size'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+  [['conditions', 'options', 'event_statuses'], [TRIGGER_FS], 'filesystem rules (trigger 1)'],
+];
+
+/** Actions a trigger cannot run (SFTPGo's CheckActionsConsistency, the part that does not depend on the event). */
+const TRIGGER_REFUSES: Record<number, { types: ReadonlySet<number>; why: string }> = {
+  [TRIGGER_FS]: { types: new Set([ACTION_FOLDER_QUOTA_RESET]), why: 'folder quota resets do not run on filesystem events' },
+  [TRIGGER_IP_BLOCKED]: {
+    types: new Set([ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, 11, 12]),
+    why: 'an IP blocked event has no user or folder to act on',
+  },
+};
 
 /** Which options block each supported type reads. */
 const BLOCK_OF = EVENT_ACTION_BLOCK;
@@ -53,7 +94,12 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   const out: EventProblem[] = [];
   const add = (path: PathSegment[], message: string) => out.push({ path, message });
   const unsupported = UNSUPPORTED_ACTIONS[a.type];
-  if (unsupported) return [{ path: ['type'], message: `not supported yet: ${unsupported} actions (type ${a.type}); types 1 (HTTP), 2 (command) and 9 (filesystem) are` }];
+  if (unsupported) return [{ path: ['type'], message: `not supported yet: ${unsupported} actions (type ${a.type}); ${SUPPORTED_ACTIONS_TEXT}` }];
+  if (BLOCKLESS_ACTIONS.has(a.type)) {
+    for (const k of Object.keys(a.options ?? {}))
+      add(['options', k], `applies to type ${Object.entries(BLOCK_OF).find(([, b]) => b === k)?.[0]} actions only; a type ${a.type} action takes no options`);
+    return out;
+  }
   const block = BLOCK_OF[a.type as keyof typeof BLOCK_OF];
   if (!block) return [{ path: ['type'], message: `unknown action type ${a.type}` }];
   for (const k of Object.keys(a.options ?? {}))
@@ -67,6 +113,7 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
     if (!isAbsolute(cmd)) add(['options', 'cmd_config', 'cmd'], 'must be an absolute path');
     else if (!opts.enabledCommands.includes(cmd)) add(['options', 'cmd_config', 'cmd'], `command "${cmd}" is not allowed: list it in common.event_manager.enabled_commands`);
   }
+  if (a.type === ACTION_DATA_RETENTION) retentionProblems(a.options.retention_config!, add);
   if (a.type === ACTION_FILESYSTEM) {
     const fs = a.options.fs_config!;
     const at = (k: string): PathSegment[] => ['options', 'fs_config', k];
@@ -103,6 +150,18 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   return out;
 }
 
+function retentionProblems(c: NonNullable<NonNullable<EventAction['options']>['retention_config']>, add: (path: PathSegment[], message: string) => void): void {
+  const seen = new Set<string>();
+  const folders = c.folders ?? [];
+  folders.forEach((f, i) => {
+    const path = posix.normalize(`/${f.path}`).replace(/(.)\/+$/, '$1');
+    if (seen.has(path)) add(['options', 'retention_config', 'folders', i, 'path'], `duplicate folder path "${path}"`);
+    seen.add(path);
+  });
+  // As SFTPGo: a check whose every folder is excluded (retention 0) would do nothing.
+  if (!folders.some((f) => (f.retention ?? 0) > 0)) add(['options', 'retention_config', 'folders'], 'nothing to delete: give at least one folder a retention above 0 hours');
+}
+
 /** The rule's actions in run order: by `order`, list order among equals (and when it is left out). */
 export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
   return rule.actions
@@ -113,28 +172,32 @@ export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
 
 /**
  * What is wrong with a rule; `actionExists` tells whether an action name resolves (the YAML's
- * declared actions, or the store's for an API body).
+ * declared actions, or the store's for an API body): false when not, its type when known.
  */
-export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean): EventProblem[] {
+export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean | number): EventProblem[] {
   const out: EventProblem[] = [];
   const add = (path: PathSegment[], message: string) => out.push({ path, message });
   const unsupported = UNSUPPORTED_TRIGGERS[r.trigger];
-  if (unsupported) return [{ path: ['trigger'], message: `not supported yet: ${unsupported} rules (trigger ${r.trigger}); triggers 1 (filesystem events) and 6 (on demand) are` }];
-  if (r.trigger !== TRIGGER_FS && r.trigger !== TRIGGER_ON_DEMAND) return [{ path: ['trigger'], message: `unknown trigger ${r.trigger}` }];
+  if (unsupported)
+    return [{ path: ['trigger'], message: `not supported yet: ${unsupported} rules (trigger ${r.trigger}); triggers 1 (filesystem events), 2 (provider events), 3 (schedules), 4 (IP blocked) and 6 (on demand) are` }];
+  if (!SUPPORTED_TRIGGERS.has(r.trigger)) return [{ path: ['trigger'], message: `unknown trigger ${r.trigger}` }];
   const c = r.conditions;
   const o = c?.options;
   const fsEvents = c?.fs_events ?? [];
   if (r.trigger === TRIGGER_FS && fsEvents.length === 0) add(['conditions', 'fs_events'], 'at least one filesystem event is required for a trigger 1 rule');
-  if (r.trigger === TRIGGER_ON_DEMAND) {
-    const fsOnly: [PathSegment[], unknown][] = [
-      [['conditions', 'fs_events'], c?.fs_events?.length],
-      [['conditions', 'options', 'fs_paths'], o?.fs_paths?.length],
-      [['conditions', 'options', 'protocols'], o?.protocols?.length],
-      [['conditions', 'options', 'min_size'], o?.min_size],
-      [['conditions', 'options', 'max_size'], o?.max_size],
-      [['conditions', 'options', 'event_statuses'], o?.event_statuses?.length],
-    ];
-    for (const [path, set] of fsOnly) if (set) add(path, 'applies to filesystem rules (trigger 1) only');
+  if (r.trigger === TRIGGER_PROVIDER && !c?.provider_events?.length) add(['conditions', 'provider_events'], 'at least one provider event is required for a trigger 2 rule');
+  if (r.trigger === TRIGGER_SCHEDULE) {
+    if (!c?.schedules?.length) add(['conditions', 'schedules'], 'at least one schedule is required for a trigger 3 rule');
+    (c?.schedules ?? []).forEach((s, i) => {
+      const compiled = compileSchedule(s);
+      if (compiled instanceof Error) add(['conditions', 'schedules', i], `invalid schedule: ${compiled.message}`);
+    });
+  }
+  for (const [path, triggers, what] of CONDITION_TRIGGERS) {
+    let v: unknown = r;
+    for (const k of path) v = (v as Record<string | number, unknown> | undefined)?.[k];
+    const set = Array.isArray(v) ? v.length > 0 : Boolean(v);
+    if (set && !triggers.includes(r.trigger)) add(path, `applies to ${what} only`);
   }
   for (const list of ['names', 'group_names', 'role_names', 'fs_paths'] as const)
     (o?.[list] ?? []).forEach((p, i) => {
@@ -151,7 +214,10 @@ export function eventRuleProblems(r: EventRule, actionExists: (name: string) => 
     const at: PathSegment[] = ['actions', i];
     if (names.has(a.name)) add([...at, 'name'], `duplicate action "${a.name}"`);
     names.add(a.name);
-    if (!actionExists(a.name)) add([...at, 'name'], `event action "${a.name}" does not exist`);
+    const type = actionExists(a.name);
+    if (type === false) add([...at, 'name'], `event action "${a.name}" does not exist`);
+    const refused = TRIGGER_REFUSES[r.trigger];
+    if (typeof type === 'number' && refused?.types.has(type)) add([...at, 'name'], `action "${a.name}" (type ${type}) cannot run here: ${refused.why}`);
     if (a.order !== undefined) {
       if (orders.has(a.order)) add([...at, 'order'], `duplicate order ${a.order}`);
       orders.add(a.order);

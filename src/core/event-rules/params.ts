@@ -29,6 +29,10 @@ export interface EventParams {
   uid: string;
   /** What failed so far: the operation's error, then each failed action's (joined as {{.ErrorString}}). */
   errors: string[];
+  /** Provider events: the object changed, its SFTPGo type and its JSON with secrets removed. */
+  objectName?: string;
+  objectType?: string;
+  objectData?: string;
 }
 
 export function emptyParams(init: Partial<EventParams> = {}): EventParams {
@@ -63,9 +67,9 @@ export function placeholderValues(p: EventParams): Map<string, string> {
     ['FsPath', p.fsPath],
     ['VirtualTargetPath', p.virtualTargetPath],
     ['FsTargetPath', p.fsTargetPath],
-    ['ObjectName', objectName],
+    ['ObjectName', p.objectName ?? objectName],
     ['ObjectBaseName', ext ? objectName.slice(0, -ext.length) : objectName],
-    ['ObjectType', ''],
+    ['ObjectType', p.objectType ?? ''],
     ['Ext', ext],
     ['FileSize', String(p.fileSize)],
     ['Elapsed', String(p.elapsed)],
@@ -83,9 +87,9 @@ export function placeholderValues(p: EventParams): Map<string, string> {
     ['Minute', dt.slice(14, 16)],
     ['UID', p.uid],
     ['ErrorString', p.errors.join(', ')],
-    // No provider object is ever the subject of a filesystem or on-demand event.
-    ['ObjectData', '{}'],
-    ['ObjectDataString', ''],
+    // Only provider events have an object.
+    ['ObjectData', p.objectData ?? '{}'],
+    ['ObjectDataString', p.objectData ? JSON.stringify(p.objectData).slice(1, -1) : ''],
     ['Metadata', '{}'],
     ['MetadataString', ''],
   ];

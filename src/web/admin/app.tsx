@@ -14,6 +14,7 @@ import type { AdminRecord } from '../../model.ts';
 import { acceptObjectBody, type Env } from '../../api/app.ts';
 import { DEFAULT_TOKEN_VALIDITY, hasPermission, passwordLogin, reportRefusal, sessionAdmin, type Permission } from '../../api/auth.ts';
 import { touchAdminLogin } from '../../api/admin-routes.ts';
+import { setChangeOrigin } from '../../api/app.ts';
 import { create, KINDS, remove, removeOverride, render, update } from '../../api/resources.ts';
 import { roleScope, type RoleScope } from '../../api/scope.ts';
 import { servicesStatus } from '../../api/status.ts';
@@ -100,6 +101,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
       return c.redirect(`${BASE}/login`, 302);
     }
     const v: Visit = { c, session, admin: auth.admin, scope: roleScope(runtime.store, auth.admin), ip };
+    setChangeOrigin(runtime, auth.admin.username, auth.admin.role ?? '');
     if (need && !hasPermission(auth.admin, need)) return page(v, 'Forbidden', <MessagePage title="Forbidden" text={`permission denied: ${need} required`} />, 403)(c);
     return v;
   };

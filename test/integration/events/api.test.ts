@@ -191,7 +191,7 @@ describe('SFTPGo dump import', () => {
     const r = await api(s, 'POST', '/api/v2/loaddata?from=sftpgo', backup);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ event_actions: 1, event_rules: 1 });
-    expect(r.json.warnings).toContain('event_actions[1] (sftpgo-mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command) and 9 (filesystem) are, not imported');
+    expect(r.json.warnings).toContain('event_actions[1] (sftpgo-mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are, not imported');
     expect((await api(s, 'GET', '/api/v2/eventactions/sftpgo-hook')).json).toMatchObject({ name: 'sftpgo-hook', description: 'from SFTPGo', type: 1, rules: ['sftpgo-rule'] });
     expect((await sftp(s, ['mkdir /gone', 'rmdir /gone'])).status).toBe(0);
     expect((await rx.waitFor((q) => q.url === '/from-sftpgo')).body).toBe('rmdir /gone');

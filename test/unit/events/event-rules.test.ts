@@ -97,12 +97,14 @@ describe('event_actions and event_rules in the config', () => {
   });
 
   test('types, triggers and blocks not supported yet are refused with the reason', () => {
-    expect(problems(`event_actions:\n  - name: mail\n    type: 3\n`)).toEqual(['event_actions[0].type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command) and 9 (filesystem) are']);
-    expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 3\n    actions: [{ name: hook }]\n`)).toEqual(['event_rules[0].trigger: not supported yet: schedule rules (trigger 3); triggers 1 (filesystem events) and 6 (on demand) are']);
+    expect(problems(`event_actions:\n  - name: mail\n    type: 3\n`)).toEqual(['event_actions[0].type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are']);
+    expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 5\n    actions: [{ name: hook }]\n`)).toEqual([
+      'event_rules[0].trigger: not supported yet: certificate renewal rules (trigger 5); triggers 1 (filesystem events), 2 (provider events), 3 (schedules), 4 (IP blocked) and 6 (on demand) are',
+    ]);
     expect(problems(`event_actions:\n  - name: mail\n    type: 1\n    options:\n      email_config: {}\n`)).toContain('event_actions[0].options.email_config: not supported: email actions are not supported yet');
-    expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], schedules: [] }\n    actions: [{ name: hook }]\n`)).toContain('event_rules[0].conditions.schedules: not supported: scheduled rules are not supported yet');
+    expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], idp_login_event: 1 }\n    actions: [{ name: hook }]\n`)).toContain('event_rules[0].conditions.idp_login_event: not supported: Identity Provider login rules are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], options: { concurrent_execution: true } }\n    actions: [{ name: hook }]\n`)).toEqual([
-      'event_rules[0].conditions.options.concurrent_execution: not supported: it applies to scheduled rules on a shared store, which are not supported yet',
+      'event_rules[0].conditions.options.concurrent_execution: not supported: it lets every replica of a shared store run a scheduled rule, and this store is never shared: each schedule runs once',
     ]);
   });
 
@@ -153,7 +155,7 @@ describe('SFTPGo backup mapping', () => {
     expect(out.event_actions).toEqual([{ name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: 'pw' } } }]);
     expect(out.event_rules).toEqual([{ name: 'both', status: 1, trigger: 1, conditions: { fs_events: ['upload'], options: { concurrent_execution: false } }, actions: [{ name: 'hook', order: 1, relation_options: { is_failure_action: false } }] }]);
     expect(out.warnings).toEqual(expect.arrayContaining([
-      'event_actions[1] (mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command) and 9 (filesystem) are, not imported',
+      'event_actions[1] (mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are, not imported',
       'event_actions[2] (run): options.cmd_config.cmd: command "/usr/bin/env" is not allowed: list it in common.event_manager.enabled_commands, not imported',
       'event_rules[0] (both): event action "mail" was not imported, dropped from the rule',
       'event_rules[1] (only-mail): no action left, not imported',

@@ -108,7 +108,7 @@ describe('write transactions', () => {
 });
 
 describe('change notifications', () => {
-  test('listeners hear each committed change of their collection, after the commit, and never a rolled back one', async () => {
+  test('listeners hear each committed change of their collection, with the value it replaced, after the commit, and never a rolled back one', async () => {
     const s = store();
     const heard: StoreChange<'bans'>[] = [];
     const off = s.subscribe('bans', (c) => heard.push(c));
@@ -127,7 +127,8 @@ describe('change notifications', () => {
     }).catch(() => undefined);
     expect(heard).toEqual([
       { collection: 'bans', key: 'a', value: ban('a') },
-      { collection: 'bans', key: 'a', value: undefined },
+      // A change carries the value it replaced (what provider event rules report for a delete).
+      { collection: 'bans', key: 'a', value: undefined, previous: ban('a') },
     ]);
     expect(metaHeard).toEqual(['x']);
     off();

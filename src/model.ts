@@ -86,8 +86,8 @@ export interface QuotaUsage {
 export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
-/** The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 9 filesystem). */
-export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 9: 'fs_config' } as const;
+/** The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 3 email, 9 filesystem, 11 password expiration, 14 inactivity). */
+export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 3: 'email_config', 9: 'fs_config', 11: 'pwd_expiration_config', 14: 'user_inactivity_config' } as const;
 
 /** An action without the options blocks its type does not read (SFTPGo's API sends them all, empty). */
 export function pruneActionOptions(a: EventAction): EventAction {

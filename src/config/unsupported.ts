@@ -12,15 +12,10 @@ const FILESYSTEM: Record<string, string> = {
   'sftpconfig.equality_check_mode': 'renames on an SFTP backend are plain renames; only 0 is accepted',
 };
 
-/** Event manager features past HTTP, command and filesystem actions on filesystem and on-demand rules. */
+/** Event manager features this server does not run yet. */
 const EVENTS: Record<string, string> = {
-  'event_actions[].options.email_config': 'email actions are not supported yet',
   'event_actions[].options.retention_config': 'data retention actions are not supported yet',
-  'event_actions[].options.pwd_expiration_config': 'password expiration checks are not supported yet',
-  'event_actions[].options.user_inactivity_config': 'user inactivity checks are not supported yet',
   'event_actions[].options.idp_config': 'Identity Provider account checks are not supported yet',
-  'event_actions[].options.http_config.parts': 'multipart HTTP bodies are not supported yet',
-  'event_actions[].options.fs_config.compress': 'compress actions are not supported yet',
   'event_rules[].conditions.provider_events': 'provider event rules are not supported yet',
   'event_rules[].conditions.schedules': 'scheduled rules are not supported yet',
   'event_rules[].conditions.idp_login_event': 'Identity Provider login rules are not supported yet',
@@ -31,7 +26,7 @@ const EVENTS: Record<string, string> = {
 const KEYS: Record<string, string> = {
   acme: 'no ACME client here; give certificate_file and certificate_key_file',
   mfa: "TOTP uses SFTPGo's default configuration (SHA-1, 6 digits, 30 s) and is not configurable",
-  smtp: 'this server sends no email',
+  'smtp.oauth2': 'OAuth2 SMTP authentication (auth_type 3) is not supported; use auth_type 0 (PLAIN), 1 (LOGIN) or 2 (CRAM-MD5)',
   kms: "secrets are sealed with the data directory's key; there are no KMS providers",
   plugins: 'SFTPGo plugins cannot run here',
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',

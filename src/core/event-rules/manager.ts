@@ -5,6 +5,8 @@
 // included, is queued and run by a few workers, so a slow receiver never holds up a transfer. Each
 // run is one `event_rule_run` log line and counted in the metrics.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Common } from '../../config/schema-types.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
@@ -17,9 +19,16 @@ import type { Connection } from '../connection.ts';
 import type { ServerContext } from '../context.ts';
 import { coreSettingsFor, openSession } from '../login.ts';
 import { fsEventMatches, userConditionsHold } from './match.ts';
-import { ACTION_COMMAND, ACTION_FILESYSTEM, ACTION_HTTP, orderedActions, TRIGGER_FS, TRIGGER_ON_DEMAND, type RuleAction } from './model.ts';
+import { Mailer } from '../mailer.ts';
+import { META } from '../../store/store.ts';
+import { runEmailAction } from './email.ts';
+import {
+  ACTION_COMMAND, ACTION_EMAIL, ACTION_FILESYSTEM, ACTION_HTTP, ACTION_PASSWORD_EXPIRATION, ACTION_USER_EXPIRATION, ACTION_USER_INACTIVITY, orderedActions, TRIGGER_FS, TRIGGER_ON_DEMAND,
+  type RuleAction,
+} from './model.ts';
 import { emptyParams, type EventParams } from './params.ts';
 import { runCommandAction, runFsAction, runHttpAction } from './runners.ts';
+import { runInactivityCheck, runPasswordExpirationCheck, runUserExpirationCheck, UsersFailed } from './user-checks.ts';
 
 const QUEUE_CAPACITY = 1000;
 /** Concurrent asynchronous rule runs: enough to overlap slow receivers, few enough to stay cheap. */
@@ -58,9 +67,17 @@ export class EventManager {
   readonly #queue: BoundedQueue;
   /** Cancels runs still going when shutdown's drain time is up. */
   #cancel = new AbortController();
+  /** Email actions and password expiration checks send through it (the smtp section). */
+  readonly mailer: Mailer;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
+    this.mailer = new Mailer({
+      settings: () => ctx.config.smtp,
+      resolveSecret: (s) => resolveSecret(s, ctx.configDir, ctx.store.secrets),
+      log: ctx.log,
+      metrics: ctx.metrics,
+    });
     this.#queue = new BoundedQueue({
       capacity: QUEUE_CAPACITY, workers: WORKERS, droppedMetric: 'sftpgo_event_rule_runs_dropped_total', name: 'event_rules', log: ctx.log, metrics: ctx.metrics,
     });
@@ -232,9 +249,36 @@ export class EventManager {
       if (!action) throw new Error(`event action "${ref.name}" does not exist`);
       const o = action.options ?? {};
       const signal = this.#cancel.signal;
+      const user = run.user;
+      const asEventUser = user ? { asEventUser: (fn: (conn: Connection) => Promise<void>) => this.#asUser(user, fn) } : {};
+      const now = Date.now();
       switch (action.type) {
         case ACTION_HTTP:
-          await runHttpAction(o.http_config!, run.params, { signal, resolveSecret: (s) => resolveSecret(s, this.#ctx.dataDir, this.#ctx.store.secrets) });
+          await runHttpAction(o.http_config!, run.params, { signal, resolveSecret: (s) => resolveSecret(s, this.#ctx.dataDir, this.#ctx.store.secrets), ...asEventUser });
+          break;
+        case ACTION_EMAIL:
+          await runEmailAction(o.email_config!, run.params, { mailer: this.mailer, ...asEventUser });
+          break;
+        case ACTION_PASSWORD_EXPIRATION: {
+          const template = await this.#passwordExpirationTemplate();
+          await runPasswordExpirationCheck(o.pwd_expiration_config!, await this.#users(run), { mailer: this.mailer, now, ...(template !== undefined ? { template } : {}) });
+          break;
+        }
+        case ACTION_USER_EXPIRATION:
+          runUserExpirationCheck(await this.#users(run), now);
+          break;
+        case ACTION_USER_INACTIVITY:
+          await runInactivityCheck(o.user_inactivity_config!, await this.#users(run), {
+            now,
+            lastLogin: async (name) => ((await this.#ctx.store.get('meta', META.userLastLogin(name))) as number | undefined) ?? 0,
+            disable: async (name) => void (await this.#ctx.records.write((tx) => tx.edit('user', name, { fields: { status: 0 }, cleared: [], by: 'event_rule' }))),
+            remove: (name) =>
+              this.#ctx.records.write(async (tx) => {
+                const rec = await tx.get('user', name);
+                if (rec?.source === 'config') throw new Error('it is declared in the config file: remove it there');
+                await tx.delete('user', name);
+              }),
+          });
           break;
         case ACTION_COMMAND:
           await runCommandAction(o.cmd_config!, run.params, { signal, enabledCommands: this.#enabledCommands });
@@ -247,30 +291,48 @@ export class EventManager {
       }
       return undefined;
     } catch (err) {
+      if (err instanceof UsersFailed) run.params.errors.push(...err.userErrors);
       return new Error(`action "${ref.name}" failed: ${(err as Error).message ?? err}`);
     }
+  }
+
+  /**
+   * The users an account check acts on: the event's user, or (on demand) every user the rule's
+   * name, group and role conditions match, each with its groups applied.
+   */
+  async #users(run: RuleRun): Promise<UserRecord[]> {
+    if (run.user) return [run.user];
+    const names: string[] = [];
+    for await (const [name] of this.#ctx.store.entries('users')) names.push(name);
+    const out: UserRecord[] = [];
+    for (const name of names) {
+      const user = await userWithGroups(this.#ctx.store, name);
+      if (user && userConditionsHold(run.rule, { name, role: user.role ?? '', groups: (user.groups ?? []).map((g) => g.name) })) out.push(user);
+    }
+    return out;
+  }
+
+  /** smtp.templates_path's email/password-expiration.html (relative to the config file), when it exists. */
+  async #passwordExpirationTemplate(): Promise<string | undefined> {
+    const dir = resolve(this.#ctx.configDir, this.#ctx.config.smtp?.templates_path ?? 'templates');
+    return readFile(resolve(dir, 'email', 'password-expiration.html'), 'utf8').catch(() => undefined);
   }
 
   /** For an event, as its user; on demand, as every user the rule's user conditions match. */
   async #runFs(run: RuleRun, config: NonNullable<NonNullable<EventActionRecord['options']>['fs_config']>): Promise<void> {
     if (run.user) return this.#asUser(run.user, (conn) => runFsAction(config, run.params, conn));
-    const names: string[] = [];
-    for await (const [name] of this.#ctx.store.entries('users')) names.push(name);
+    const users = await this.#users(run);
     const failures: string[] = [];
-    let executed = 0;
-    for (const name of names) {
-      const user = await userWithGroups(this.#ctx.store, name);
-      if (!user || !userConditionsHold(run.rule, { name, role: user.role ?? '', groups: (user.groups ?? []).map((g) => g.name) })) continue;
-      executed++;
+    for (const user of users) {
       try {
         await this.#asUser(user, (conn) => runFsAction(config, run.params, conn));
       } catch (err) {
-        failures.push(name);
-        run.params.errors.push(`${name}: ${(err as Error).message}`);
+        failures.push(user.username);
+        run.params.errors.push(`${user.username}: ${(err as Error).message}`);
       }
     }
     if (failures.length) throw new Error(`filesystem action failed for users: ${failures.join(', ')}`);
-    if (executed === 0) throw new Error('no user matched the rule: nothing was done');
+    if (users.length === 0) throw new Error('no user matched the rule: nothing was done');
   }
 
   /** Opens the user's tree for one action (a session of its own, protocol EventAction) and closes it after. */

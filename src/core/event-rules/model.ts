@@ -3,8 +3,9 @@
 // block each type needs, the action references and ordering rules of a rule. One set of checks for
 // the YAML (config/semantic.ts), API bodies and imports. Pure: no I/O.
 import { isAbsolute } from 'node:path';
-import type { EventAction, EventRule } from '../../config/schema-types.ts';
+import type { EventAction, EventEmailConfig, EventHttpConfig, EventRule } from '../../config/schema-types.ts';
 import type { PathSegment } from '../../config/schema-errors.ts';
+import { cleanVirtualPath } from '../paths.ts';
 import { patternError } from '../patterns.ts';
 import { EVENT_ACTION_BLOCK } from '../../model.ts';
 
@@ -13,7 +14,11 @@ export type RuleAction = EventRule['actions'][number];
 
 export const ACTION_HTTP = 1;
 export const ACTION_COMMAND = 2;
+export const ACTION_EMAIL = 3;
 export const ACTION_FILESYSTEM = 9;
+export const ACTION_PASSWORD_EXPIRATION = 11;
+export const ACTION_USER_EXPIRATION = 12;
+export const ACTION_USER_INACTIVITY = 14;
 export const TRIGGER_FS = 1;
 export const TRIGGER_ON_DEMAND = 6;
 
@@ -26,9 +31,14 @@ export const FS_COPY = 6;
 
 /** SFTPGo's action types this server does not run yet, by number. */
 const UNSUPPORTED_ACTIONS: Record<number, string> = {
-  3: 'email', 4: 'backup', 5: 'user quota reset', 6: 'folder quota reset', 7: 'transfer quota reset', 8: 'data retention check',
-  11: 'password expiration check', 12: 'user expiration check', 13: 'Identity Provider account check', 14: 'user inactivity check', 15: 'log rotation',
+  4: 'backup', 5: 'user quota reset', 6: 'folder quota reset', 7: 'transfer quota reset', 8: 'data retention check',
+  13: 'Identity Provider account check', 15: 'log rotation',
 };
+
+/** Supported types that read no options block. */
+const BLOCKLESS_ACTIONS: ReadonlySet<number> = new Set([ACTION_USER_EXPIRATION]);
+
+const SUPPORTED_ACTIONS_TEXT = 'types 1 (HTTP), 2 (command), 3 (email), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are';
 
 const UNSUPPORTED_TRIGGERS: Record<number, string> = { 2: 'provider event', 3: 'schedule', 4: 'IP blocked', 5: 'certificate renewal', 7: 'Identity Provider login' };
 
@@ -53,7 +63,11 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   const out: EventProblem[] = [];
   const add = (path: PathSegment[], message: string) => out.push({ path, message });
   const unsupported = UNSUPPORTED_ACTIONS[a.type];
-  if (unsupported) return [{ path: ['type'], message: `not supported yet: ${unsupported} actions (type ${a.type}); types 1 (HTTP), 2 (command) and 9 (filesystem) are` }];
+  if (unsupported) return [{ path: ['type'], message: `not supported yet: ${unsupported} actions (type ${a.type}); ${SUPPORTED_ACTIONS_TEXT}` }];
+  if (BLOCKLESS_ACTIONS.has(a.type)) {
+    for (const k of Object.keys(a.options ?? {})) add(['options', k], `applies to type ${Object.entries(BLOCK_OF).find(([, b]) => b === k)?.[0]} actions only; this one is type ${a.type}`);
+    return out;
+  }
   const block = BLOCK_OF[a.type as keyof typeof BLOCK_OF];
   if (!block) return [{ path: ['type'], message: `unknown action type ${a.type}` }];
   for (const k of Object.keys(a.options ?? {}))
@@ -62,6 +76,15 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   const password = a.type === ACTION_HTTP ? a.options.http_config?.password : undefined;
   if (typeof password === 'object' && 'generate' in password)
     add(['options', 'http_config', 'password'], 'a password for another server cannot be generated: give it, or read it with env or file');
+  if (a.type === ACTION_HTTP) out.push(...httpPartsProblems(a.options.http_config!));
+  if (a.type === ACTION_EMAIL) out.push(...emailProblems(a.options.email_config!));
+  if (a.type === ACTION_USER_INACTIVITY) {
+    const c = a.options.user_inactivity_config!;
+    const at: PathSegment[] = ['options', 'user_inactivity_config'];
+    if (!c.disable_threshold && !c.delete_threshold) add(at, 'at least one of disable_threshold and delete_threshold is required');
+    else if (c.disable_threshold && c.delete_threshold && c.delete_threshold <= c.disable_threshold)
+      add([...at, 'delete_threshold'], `must be greater than disable_threshold (${c.disable_threshold})`);
+  }
   if (a.type === ACTION_COMMAND) {
     const cmd = a.options.cmd_config!.cmd;
     if (!isAbsolute(cmd)) add(['options', 'cmd_config', 'cmd'], 'must be an absolute path');
@@ -87,20 +110,68 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
       case FS_EXIST:
         need('exist', 'path');
         break;
-      case FS_COMPRESS:
-        add(at('type'), 'not supported yet: compress actions (fs_config type 5)');
+      case FS_COMPRESS: {
+        const z = fs.compress;
+        const name = z?.name?.trim() ?? '';
+        if (!name) add(at('compress'), 'compress.name (the archive) is required for fs_config type 5');
+        else if (cleanVirtualPath(name) === '/') add([...at('compress'), 'name'], 'the archive cannot be the root directory');
+        if (!z?.paths?.length) add(at('compress'), 'at least one path to compress is required for fs_config type 5');
+        (z?.paths ?? []).forEach((p, i) => name && cleanVirtualPath(p) === cleanVirtualPath(name) && add([...at('compress'), 'paths', i], 'the archive cannot compress itself'));
         break;
+      }
       case FS_COPY:
         need('copy', 'copy');
         (fs.copy ?? []).forEach((c, i) => c.key === c.value && add([...at('copy'), i], `copying "${c.key}" onto itself`));
         break;
     }
+    if (fs.compress && fs.type !== FS_COMPRESS && (fs.compress.name || fs.compress.paths?.length)) add(at('compress'), `applies to fs_config type ${FS_COMPRESS} only; this one is type ${fs.type}`);
     for (const k of ['renames', 'deletes', 'mkdirs', 'exist', 'copy'] as const) {
       const wanted = { renames: FS_RENAME, deletes: FS_DELETE, mkdirs: FS_MKDIRS, exist: FS_EXIST, copy: FS_COPY }[k];
       if (fs[k]?.length && fs.type !== wanted) add(at(k), `applies to fs_config type ${wanted} only; this one is type ${fs.type}`);
     }
   }
   return out;
+}
+
+/** SFTPGo's checks of multipart parts: each a field or a file, never beside a body or a Content-Type header. */
+function httpPartsProblems(c: EventHttpConfig): EventProblem[] {
+  const out: EventProblem[] = [];
+  const at: PathSegment[] = ['options', 'http_config'];
+  const parts = c.parts ?? [];
+  if (parts.length === 0) return out;
+  if (c.body) out.push({ path: [...at, 'body'], message: 'a multipart request has no body: it is built from parts' });
+  c.headers?.forEach((h, i) => {
+    if (h.key.toLowerCase() === 'content-type') out.push({ path: [...at, 'headers', i], message: 'the Content-Type of a multipart request is set by the server' });
+  });
+  const files = new Set<string>();
+  parts.forEach((p, i) => {
+    if (p.filepath) {
+      const clean = cleanVirtualPath(p.filepath);
+      if (files.has(clean)) out.push({ path: [...at, 'parts', i, 'filepath'], message: `"${p.filepath}" is already a part` });
+      files.add(clean);
+      if (p.body) out.push({ path: [...at, 'parts', i, 'body'], message: 'a part is a file (filepath) or a text (body), not both' });
+    } else if (!p.body) out.push({ path: [...at, 'parts', i], message: 'a part needs a body when it has no filepath' });
+  });
+  return out;
+}
+
+function emailProblems(c: EventEmailConfig): EventProblem[] {
+  const at: PathSegment[] = ['options', 'email_config'];
+  const out: EventProblem[] = [];
+  const seen = new Set<string>();
+  c.attachments?.forEach((p, i) => {
+    const clean = cleanVirtualPath(p.trim());
+    if (seen.has(clean)) out.push({ path: [...at, 'attachments', i], message: `"${p}" is attached twice` });
+    seen.add(clean);
+  });
+  return out;
+}
+
+/** Whether an action reads files of the event's user (attachments, multipart files): it needs a filesystem event. */
+export function needsEventUser(a: EventAction): boolean {
+  if (a.type === ACTION_EMAIL) return (a.options?.email_config?.attachments?.length ?? 0) > 0;
+  if (a.type === ACTION_HTTP) return (a.options?.http_config?.parts ?? []).some((p) => !!p.filepath);
+  return false;
 }
 
 /** The rule's actions in run order: by `order`, list order among equals (and when it is left out). */

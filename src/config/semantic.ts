@@ -104,6 +104,8 @@ export function checkSemantics(config: Config): Problem[] {
     ipListKeys.add(key);
   });
   for (const p of eventProblems(config)) add(p.path, p.message);
+  // As SFTPGo: a message needs a sender, the From address or else the login.
+  if (config.smtp?.host && !config.smtp.from && !config.smtp.user) add(['smtp', 'from'], 'from and user cannot both be empty when host is set');
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
   for (const p of gitBootstrapProblems(config)) add(p.path, p.message);

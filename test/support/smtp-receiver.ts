@@ -34,6 +34,8 @@ export interface ReceivedMail {
   secure: boolean;
   /** The authenticated user, when the client logged in. */
   user?: string;
+  /** The name the client gave with EHLO/HELO. */
+  helo: string;
   raw: Buffer;
 }
 
@@ -150,6 +152,7 @@ export class SmtpReceiver {
               content: p.body,
             })),
             secure: session.secure,
+            helo: session.hostNameAppearsAs,
             ...(typeof session.user === 'string' ? { user: session.user } : {}),
             raw,
           };

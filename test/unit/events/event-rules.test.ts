@@ -97,9 +97,9 @@ describe('event_actions and event_rules in the config', () => {
   });
 
   test('types, triggers and blocks not supported yet are refused with the reason', () => {
-    expect(problems(`event_actions:\n  - name: mail\n    type: 3\n`)).toEqual(['event_actions[0].type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command) and 9 (filesystem) are']);
+    expect(problems(`event_actions:\n  - name: retain\n    type: 8\n`)).toEqual(['event_actions[0].type: not supported yet: data retention check actions (type 8); types 1 (HTTP), 2 (command), 3 (email), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are']);
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 3\n    actions: [{ name: hook }]\n`)).toEqual(['event_rules[0].trigger: not supported yet: schedule rules (trigger 3); triggers 1 (filesystem events) and 6 (on demand) are']);
-    expect(problems(`event_actions:\n  - name: mail\n    type: 1\n    options:\n      email_config: {}\n`)).toContain('event_actions[0].options.email_config: not supported: email actions are not supported yet');
+    expect(problems(`event_actions:\n  - name: retain\n    type: 1\n    options:\n      retention_config: {}\n`)).toContain('event_actions[0].options.retention_config: not supported: data retention actions are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], schedules: [] }\n    actions: [{ name: hook }]\n`)).toContain('event_rules[0].conditions.schedules: not supported: scheduled rules are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], options: { concurrent_execution: true } }\n    actions: [{ name: hook }]\n`)).toEqual([
       'event_rules[0].conditions.options.concurrent_execution: not supported: it applies to scheduled rules on a shared store, which are not supported yet',
@@ -137,26 +137,30 @@ describe('SFTPGo backup mapping', () => {
     version: 17,
     event_actions: [
       { id: 1, name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: { status: 'Plain', payload: 'pw' } }, cmd_config: {}, email_config: {}, fs_config: { compress: {} } } },
-      { id: 2, name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'] } } },
+      { id: 2, name: 'retain', type: 8, options: { retention_config: { folders: [{ path: '/', retention: 24 }] } } },
+      { id: 4, name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'], subject: 's', body: 'b' }, http_config: {}, fs_config: { compress: {} } } },
       { id: 3, name: 'run', type: 2, options: { cmd_config: { cmd: '/usr/bin/env', timeout: 10 } } },
     ],
     event_rules: [
       { id: 1, name: 'both', status: 1, trigger: 1, created_at: 1, updated_at: 1, conditions: { fs_events: ['upload'], provider_events: [], options: { concurrent_execution: false } },
-        actions: [{ id: 1, name: 'hook', type: 1, options: {}, order: 1, relation_options: { is_failure_action: false } }, { id: 2, name: 'mail', type: 3, order: 2, relation_options: {} }] },
-      { id: 2, name: 'only-mail', status: 1, trigger: 1, conditions: { fs_events: ['upload'] }, actions: [{ name: 'mail', order: 1 }] },
+        actions: [{ id: 1, name: 'hook', type: 1, options: {}, order: 1, relation_options: { is_failure_action: false } }, { id: 2, name: 'retain', type: 8, order: 2, relation_options: {} }] },
+      { id: 2, name: 'only-retain', status: 1, trigger: 1, conditions: { fs_events: ['upload'] }, actions: [{ name: 'retain', order: 1 }] },
       { id: 3, name: 'nightly', status: 1, trigger: 3, conditions: { schedules: [{ hour: '0' }] }, actions: [{ name: 'hook', order: 1 }] },
     ],
   };
 
   test('supported actions and rules import; the rest is named in a warning', () => {
     const out = importSftpgoDump(dump, { enabledCommands: [] });
-    expect(out.event_actions).toEqual([{ name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: 'pw' } } }]);
+    expect(out.event_actions).toEqual([
+      { name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: 'pw' } } },
+      { name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'], subject: 's', body: 'b' } } },
+    ]);
     expect(out.event_rules).toEqual([{ name: 'both', status: 1, trigger: 1, conditions: { fs_events: ['upload'], options: { concurrent_execution: false } }, actions: [{ name: 'hook', order: 1, relation_options: { is_failure_action: false } }] }]);
     expect(out.warnings).toEqual(expect.arrayContaining([
-      'event_actions[1] (mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command) and 9 (filesystem) are, not imported',
-      'event_actions[2] (run): options.cmd_config.cmd: command "/usr/bin/env" is not allowed: list it in common.event_manager.enabled_commands, not imported',
-      'event_rules[0] (both): event action "mail" was not imported, dropped from the rule',
-      'event_rules[1] (only-mail): no action left, not imported',
+      'event_actions[1] (retain): type: not supported yet: data retention check actions (type 8); types 1 (HTTP), 2 (command), 3 (email), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are, not imported',
+      'event_actions[3] (run): options.cmd_config.cmd: command "/usr/bin/env" is not allowed: list it in common.event_manager.enabled_commands, not imported',
+      'event_rules[0] (both): event action "retain" was not imported, dropped from the rule',
+      'event_rules[1] (only-retain): no action left, not imported',
     ]));
     expect(out.warnings.some((w) => w.startsWith('event_rules[2] (nightly)'))).toBe(true);
   });

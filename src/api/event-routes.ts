@@ -164,9 +164,12 @@ async function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undef
 }
 
 async function ruleSpec(ctx: ApiContext, r: EventRule): Promise<Json> {
-  const names = new Set<string>();
-  for (const a of r.actions) if (await effectiveEventAction(ctx.runtime.store, a.name)) names.add(a.name);
-  refuse(eventRuleProblems(r, (n) => names.has(n)), 'event rule');
+  const actions = new Map<string, EventAction>();
+  for (const a of r.actions) {
+    const action = await effectiveEventAction(ctx.runtime.store, a.name);
+    if (action) actions.set(a.name, action);
+  }
+  refuse(eventRuleProblems(r, (n) => actions.has(n), (n) => actions.get(n)), 'event rule');
   return { ...normaliseEventRule(r) };
 }
 

@@ -122,9 +122,9 @@ function eventProblems(config: Config): Problem[] {
   (config.event_actions ?? []).forEach((a, i) => {
     for (const p of eventActionProblems(a, { enabledCommands })) out.push({ path: ['event_actions', i, ...p.path], message: p.message });
   });
-  const declared = new Set((config.event_actions ?? []).map((a) => a.name));
+  const declared = new Map((config.event_actions ?? []).map((a) => [a.name, a]));
   (config.event_rules ?? []).forEach((r, i) => {
-    for (const p of eventRuleProblems(r, (name) => declared.has(name)))
+    for (const p of eventRuleProblems(r, (name) => declared.has(name), (name) => declared.get(name)))
       out.push({ path: ['event_rules', i, ...p.path], message: p.message.replace(/^event action "(.*)" does not exist$/, 'event action "$1" is not declared in event_actions') });
   });
   return out;

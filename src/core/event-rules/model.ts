@@ -184,9 +184,10 @@ export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
 
 /**
  * What is wrong with a rule; `actionExists` tells whether an action name resolves (the YAML's
- * declared actions, or the store's for an API body).
+ * declared actions, or the store's for an API body); `actionOf`, when given, returns the action
+ * itself for the checks that look inside it.
  */
-export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean): EventProblem[] {
+export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean, actionOf?: (name: string) => EventAction | undefined): EventProblem[] {
   const out: EventProblem[] = [];
   const add = (path: PathSegment[], message: string) => out.push({ path, message });
   const unsupported = UNSUPPORTED_TRIGGERS[r.trigger];
@@ -223,6 +224,11 @@ export function eventRuleProblems(r: EventRule, actionExists: (name: string) => 
     if (names.has(a.name)) add([...at, 'name'], `duplicate action "${a.name}"`);
     names.add(a.name);
     if (!actionExists(a.name)) add([...at, 'name'], `event action "${a.name}" does not exist`);
+    else if (r.trigger !== TRIGGER_FS) {
+      // As SFTPGo: only a filesystem event has a user whose files can be attached or uploaded.
+      const action = actionOf?.(a.name);
+      if (action && needsEventUser(action)) add([...at, 'name'], `event action "${a.name}" sends files of the event's user, and a trigger ${r.trigger} rule has no user`);
+    }
     if (a.order !== undefined) {
       if (orders.has(a.order)) add([...at, 'order'], `duplicate order ${a.order}`);
       orders.add(a.order);

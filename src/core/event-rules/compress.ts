@@ -1,8 +1,9 @@
 // The compress filesystem action (fs_config type 5, SFTPGo's EventActionFsCompress): the named
 // files and directories written into one zip archive, all through the session core as the user, so
 // reading each file is a download and writing the archive an upload (permissions, file patterns and
-// quota apply). Entries are named relative to the paths' common parent directory when they share
-// one, from the root otherwise; only regular files and directories go in, the archive itself never.
+// quota apply). Entries are deflated, as SFTPGo's, and named relative to the paths' common parent
+// directory when they share one, from the root otherwise; only regular files and directories go in,
+// the archive itself never.
 import { posix } from 'node:path';
 import type { EventFsConfig } from '../../config/schema-types.ts';
 import { zipStream, type ZipEntry } from '../../lib/zip-stream.ts';
@@ -77,7 +78,7 @@ export async function runCompress(c: Compress, opts: CompressOptions): Promise<v
   };
   const up = await conn.fs.openUpload(conn, archive, { truncate: true });
   try {
-    for await (const chunk of zipStream(entries())) await up.write(chunk);
+    for await (const chunk of zipStream(entries(), { method: 'deflate' })) await up.write(chunk);
     await up.close();
   } catch (err) {
     await up.abort().catch(() => undefined);

@@ -2,8 +2,8 @@
 // POSTs a multipart/form-data body, streamed (chunked), whose file part carries the uploaded bytes
 // exactly and whose JSON part has its placeholders JSON-escaped, read back by a standard form-data
 // parser; an SFTP upload is zipped with a directory into an archive `unzip -t` accepts, entries
-// named as SFTPGo names them; on demand, paths sharing a parent are named from that parent; a
-// missing path fails the action and leaves no archive.
+// deflated and named as SFTPGo names them; on demand, paths sharing a parent are named from that
+// parent; a missing path fails the action and leaves no archive.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -187,6 +187,8 @@ describe('the compress filesystem action (fs_config type 5)', () => {
     const names = (await run('zipinfo', ['-1', zip])).stdout.trim().split('\n').sort();
     expect(names).toEqual(['docs/', 'docs/a.txt', 'docs/sub/', 'docs/sub/b.txt', 'zipin/x.txt']);
     expect((await run('unzip', ['-p', zip, 'zipin/x.txt'])).stdout).toBe('upload body\n');
+    // Deflated, as SFTPGo's archives are.
+    expect((await run('zipinfo', [zip])).stdout).toMatch(/ def[NXFS] .* zipin\/x\.txt$/m);
     expect((await run('unzip', ['-p', zip, 'docs/sub/b.txt'])).stdout).toBe('beta\n');
   });
 

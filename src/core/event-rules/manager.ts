@@ -3,7 +3,9 @@
 // and their runs. A rule with synchronous actions runs those before the operation is answered (a
 // failure refuses a pre-* operation and fails an upload); everything else, failure actions
 // included, is queued and run by a few workers, so a slow receiver never holds up a transfer. Each
-// run is one `event_rule_run` log line and counted in the metrics.
+// run is one `event_rule_run` log line and counted in the metrics. Email goes through the manager's
+// Mailer (the smtp section); account checks act on the users it picks and write through the records
+// layer.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,7 +1,8 @@
-// What each supported action type does once a rule runs it: an HTTP request (type 1), a program
-// run without a shell (type 2), filesystem operations done as a user through the core, so the
-// user's permissions, file patterns and quotas apply (type 9; compress in compress.ts). Each throws on failure with a
-// message for the run's log line and {{.ErrorString}}.
+// What the HTTP, command and filesystem action types do once a rule runs them: an HTTP request
+// (type 1; a multipart body from multipart-body.ts), a program run without a shell (type 2),
+// filesystem operations done as a user through the core, so the user's permissions, file patterns
+// and quotas apply (type 9; compress in compress.ts). Each throws on failure with a message for the
+// run's log line and {{.ErrorString}}.
 import { spawn } from 'node:child_process';
 import type { EventCommandConfig, EventFsConfig, EventHttpConfig } from '../../config/schema-types.ts';
 import type { Secret } from '../../config/secrets.ts';

@@ -1,8 +1,8 @@
 // The account checks of on-demand rules, on a real server: the user expiration check (type 12)
 // fails naming the expired users it matched and its failure action gets them; the inactivity check
 // (type 14) disables users idle past disable_threshold (they can no longer log in over SFTP),
-// deletes already disabled users idle past delete_threshold, leaves recent ones alone, and reports
-// each user it acted on in {{.ErrorString}}.
+// deletes already disabled users idle past delete_threshold (never one the YAML declares), leaves
+// recent ones alone, and reports each user it acted on in {{.ErrorString}}.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { hashPassword } from '../../../src/auth/passwords.ts';
@@ -66,6 +66,10 @@ event_rules:
   - username: exp-never
     password: "x-Secret-1"
     home_dir: ${join(dir, 'homes/exp-never')}
+  - username: idle-declared
+    password: "x-Secret-1"
+    status: 0
+    home_dir: ${join(dir, 'homes/idle-declared')}
 `,
   });
   // Last logins come from an SFTPGo backup, as a migrated server would have them.
@@ -117,7 +121,8 @@ describe('the inactivity check (type 14)', () => {
   test('disables users idle past 30 days, deletes disabled ones idle past 90, leaves recent ones; each named in {{.ErrorString}}', async () => {
     // The login above made idle-40 recent again: put its backup's last login back.
     const dump = (await api(s, 'GET', '/api/v2/dumpdata')).json;
-    expect((await api(s, 'POST', '/api/v2/loaddata', { ...dump, last_logins: { ...dump.last_logins, 'user:idle-40': Date.now() - 40 * DAY } })).status).toBe(200);
+    const lastLogins = { ...dump.last_logins, 'user:idle-40': Date.now() - 40 * DAY, 'user:idle-declared': Date.now() - 100 * DAY };
+    expect((await api(s, 'POST', '/api/v2/loaddata', { ...dump, last_logins: lastLogins })).status).toBe(200);
     expect((await api(s, 'POST', '/api/v2/eventrules/run/inactivity')).status).toBe(202);
     const r = await hooks.waitFor((q) => q.url === '/report' && q.body.includes('inactivity'));
     expect(r.body).toContain('action "inactive" failed: executed inactivity check actions for users: ');
@@ -125,6 +130,9 @@ describe('the inactivity check (type 14)', () => {
     expect(r.body).toContain('inactive user "idle-100-active" disabled. Number of days of inactivity: 100');
     expect(r.body).toContain('inactive user "idle-100-disabled" deleted. Number of days of inactivity: 100');
     expect(r.body).not.toContain('idle-5');
+    // A user the YAML declares is not deleted behind its back: the action says so.
+    expect(r.body).toContain('unable to act on inactive user "idle-declared": it is declared in the config file: remove it there');
+    expect((await api(s, 'GET', '/api/v2/users/idle-declared')).status).toBe(200);
 
     expect((await api(s, 'GET', '/api/v2/users/idle-40')).json.status).toBe(0);
     expect((await api(s, 'GET', '/api/v2/users/idle-100-active')).json.status).toBe(0);

@@ -133,6 +133,10 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   return out;
 }
 
+/** SFTPGo's stand-in for the data retention check's reports, as an attachment or a file part. */
+const RETENTION_REPORTS = '{{RetentionReports}}';
+const NO_RETENTION_REPORTS = 'data retention reports ({{RetentionReports}}) are not supported yet: data retention checks do not run here';
+
 /** SFTPGo's checks of multipart parts: each a field or a file, never beside a body or a Content-Type header. */
 function httpPartsProblems(c: EventHttpConfig): EventProblem[] {
   const out: EventProblem[] = [];
@@ -145,7 +149,8 @@ function httpPartsProblems(c: EventHttpConfig): EventProblem[] {
   });
   const files = new Set<string>();
   parts.forEach((p, i) => {
-    if (p.filepath) {
+    if (p.filepath === RETENTION_REPORTS) out.push({ path: [...at, 'parts', i, 'filepath'], message: NO_RETENTION_REPORTS });
+    else if (p.filepath) {
       const clean = cleanVirtualPath(p.filepath);
       if (files.has(clean)) out.push({ path: [...at, 'parts', i, 'filepath'], message: `"${p.filepath}" is already a part` });
       files.add(clean);
@@ -160,6 +165,7 @@ function emailProblems(c: EventEmailConfig): EventProblem[] {
   const out: EventProblem[] = [];
   const seen = new Set<string>();
   c.attachments?.forEach((p, i) => {
+    if (p.trim() === RETENTION_REPORTS) return void out.push({ path: [...at, 'attachments', i], message: NO_RETENTION_REPORTS });
     const clean = cleanVirtualPath(p.trim());
     if (seen.has(clean)) out.push({ path: [...at, 'attachments', i], message: `"${p}" is attached twice` });
     seen.add(clean);

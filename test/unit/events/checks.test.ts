@@ -72,6 +72,9 @@ describe('config checks of the new action types', () => {
       'event_actions[0].options.email_config.attachments[1]: "/a.txt/" is attached twice',
     ]);
     expect(act(`    type: 3\n    options:\n      email_config: { recipients: [a@example.com], subject: s, body: b, content_type: 1 }\n`)).toEqual([]);
+    expect(act(`    type: 3\n    options:\n      email_config: { recipients: [a@example.com], subject: s, body: b, attachments: ["{{RetentionReports}}"] }\n`)).toEqual([
+      'event_actions[0].options.email_config.attachments[0]: data retention reports ({{RetentionReports}}) are not supported yet: data retention checks do not run here',
+    ]);
   });
 
   test('inactivity: one threshold at least, delete after disable', () => {

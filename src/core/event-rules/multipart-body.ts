@@ -35,7 +35,10 @@ export interface MultipartOptions {
 async function* partsOf(boundary: string, opts: MultipartOptions): AsyncGenerator<Uint8Array> {
   for (const part of opts.parts) {
     const headers = new Map<string, [string, string]>();
-    const set = (k: string, v: string) => headers.set(k.toLowerCase(), [k, headerValue(v)]);
+    const set = (k: string, v: string) => {
+      const key = k.replace(/[\r\n:]/g, '');
+      headers.set(key.toLowerCase(), [key, headerValue(v)]);
+    };
     const file = part.filepath ? cleanVirtualPath(fillPlaceholders(part.filepath, opts.values)) : undefined;
     if (file === undefined) set('Content-Disposition', `form-data; name="${quoted(part.name)}"`);
     else {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { hashPassword } from '../../../src/auth/passwords.ts';
 import { run } from '../../support/run.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
-import { api, PASSWORD, Receiver, startEventServer, type EventServer } from './harness.ts';
+import { writeFileSync } from 'node:fs';
+import { api, PASSWORD, Receiver, sftp, startEventServer, type EventServer } from './harness.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 let s: EventServer;
@@ -47,6 +48,15 @@ event_rules:
     actions:
       - { name: inactive, order: 1 }
       - { name: report, order: 2, relation_options: { is_failure_action: true } }
+  - name: self-check
+    trigger: 1
+    conditions:
+      fs_events: [upload]
+      options:
+        fs_paths: [{ pattern: "/check/*" }]
+    actions:
+      - { name: expired, order: 1 }
+      - { name: inactive, order: 2 }
   - name: nobody
     trigger: 6
     conditions:
@@ -110,6 +120,17 @@ describe('the user expiration check (type 12)', () => {
     expect((await api(s, 'POST', '/api/v2/eventrules/run/nobody')).status).toBe(202);
     const line = await s.server.waitForLog((l) => l.event === 'event_rule_run' && l.rule === 'nobody');
     expect(String((line.actions as { error: string }[])[0]!.error)).toContain('no user expiration check executed');
+  });
+});
+
+describe('on a filesystem event', () => {
+  test("the checks act on the event's user only: alice is neither expired nor idle, and no idle user is touched", async () => {
+    writeFileSync(join(s.local, 'c.txt'), 'c');
+    expect((await sftp(s, ['mkdir /check', `put ${join(s.local, 'c.txt')} /check/c.txt`])).status).toBe(0);
+    const line = await s.server.waitForLog((l) => l.event === 'event_rule_run' && l.rule === 'self-check');
+    expect(line.result).toBe('ok');
+    expect((line.actions as { name: string; result: string }[]).map((a) => [a.name, a.result])).toEqual([['expired', 'ok'], ['inactive', 'ok']]);
+    expect((await api(s, 'GET', '/api/v2/users/idle-100-disabled')).status).toBe(200);
   });
 });
 

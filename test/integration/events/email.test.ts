@@ -194,6 +194,20 @@ describe('an email action on uploads', () => {
   });
 });
 
+describe('the REST API', () => {
+  test("an email action's GET, sent back with PUT, is accepted unchanged", async () => {
+    const got = await api(s, 'GET', '/api/v2/eventactions/mail-upload');
+    expect(got.status).toBe(200);
+    expect(got.json.options.email_config).toEqual({
+      recipients: ['ops@example.com', '{{.Email}}'], bcc: ['audit@example.com'], subject: 'Upload {{.ObjectName}} by {{.Name}}',
+      body: '{{.Name}} uploaded {{.VirtualPath}} ({{.FileSize}} bytes) over {{.Protocol}}', attachments: ['{{.VirtualPath}}'],
+    });
+    const put = await api(s, 'PUT', '/api/v2/eventactions/mail-upload', got.json);
+    expect(put.status).toBe(200);
+    expect((await api(s, 'GET', '/api/v2/eventactions/mail-upload')).json.options).toEqual(got.json.options);
+  });
+});
+
 describe('the password expiration check (type 11)', () => {
   test('emails the users whose password expires within the threshold, with the built-in body', async () => {
     expect((await api(s, 'POST', '/api/v2/eventrules/run/passwords')).status).toBe(202);

@@ -13,6 +13,8 @@ check rclone rclone
 check lftp lftp
 check litmus litmus
 check curl curl
+# zip archives (the user API's streamed zip, the compress event action) are checked by unzip -t
+check unzip unzip
 check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd

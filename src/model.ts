@@ -87,10 +87,11 @@ export type RoleSpec = Role;
 export type RoleRecord = RoleSpec & RecordMeta;
 
 /**
- * The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 8 data
- * retention, 9 filesystem); backup and the quota resets (4 to 7) read none.
+ * The options block each event action type reads (SFTPGo's numbers: 1 HTTP, 2 command, 3 email,
+ * 8 data retention, 9 filesystem, 11 password expiration, 14 inactivity); backup, the quota resets
+ * (4 to 7) and the user expiration check (12) read none.
  */
-export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 8: 'retention_config', 9: 'fs_config' } as const;
+export const EVENT_ACTION_BLOCK = { 1: 'http_config', 2: 'cmd_config', 3: 'email_config', 8: 'retention_config', 9: 'fs_config', 11: 'pwd_expiration_config', 14: 'user_inactivity_config' } as const;
 
 /** An action without the options blocks its type does not read (SFTPGo's API sends them all, empty). */
 export function pruneActionOptions(a: EventAction): EventAction {

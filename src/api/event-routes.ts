@@ -164,12 +164,12 @@ async function actionSpec(ctx: ApiContext, a: EventAction, current: Json | undef
 }
 
 async function ruleSpec(ctx: ApiContext, r: EventRule): Promise<Json> {
-  const types = new Map<string, number>();
+  const actions = new Map<string, EventAction>();
   for (const a of r.actions) {
     const action = await effectiveEventAction(ctx.runtime.store, a.name);
-    if (action) types.set(a.name, action.type);
+    if (action) actions.set(a.name, action);
   }
-  refuse(eventRuleProblems(r, (n) => types.get(n) ?? false), 'event rule');
+  refuse(eventRuleProblems(r, (n) => actions.get(n)), 'event rule');
   return { ...normaliseEventRule(r) };
 }
 

@@ -65,6 +65,7 @@ export interface SFTPGoTSConfiguration {
   webdavd?: Webdavd;
   httpd?: Httpd;
   telemetry?: Telemetry;
+  smtp?: Smtp;
   data_provider?: DataProvider;
   log?: Log;
   reconcile?: ReconcileSettings;
@@ -506,6 +507,83 @@ export interface Telemetry {
    * ALPN protocols: only http/1.1 is supported.
    */
   tls_protocols?: ('http/1.1' | 'h2')[];
+}
+/**
+ * SFTPGo's smtp section: the mail server email actions (type 3) and password expiration checks (type 11) send through. Without a host nothing is sent and those actions fail. Read again on reload.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "Smtp".
+ */
+export interface Smtp {
+  /**
+   * The SMTP server's name or address; empty disables email.
+   */
+  host?: string;
+  port?: number;
+  /**
+   * The From address, e.g. "SFTPGo <sftpgo@example.com>"; when empty the user is used, as in SFTPGo (one of the two is required).
+   */
+  from?: string;
+  /**
+   * The SMTP login; with neither user nor password no authentication is attempted.
+   */
+  user?: string;
+  /**
+   * The SMTP password.
+   */
+  password?:
+    | string
+    | {
+        /**
+         * Name of the environment variable holding the value.
+         */
+        env: string;
+      }
+    | {
+        /**
+         * Path of a file holding the value (one trailing newline is removed).
+         */
+        file: string;
+      }
+    | {
+        /**
+         * Generate a random value when the resource is created and print it once; keep it afterwards.
+         */
+        generate: true;
+      }
+    | {
+        status: 'Plain';
+        payload: string;
+        key?: string;
+        additional_data?: string;
+        mode?: number;
+      }
+    | {
+        /**
+         * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+         */
+        sealed: string;
+      };
+  /**
+   * 0 PLAIN, 1 LOGIN, 2 CRAM-MD5. SFTPGo's 3 (OAuth2) is not supported.
+   */
+  auth_type?: 0 | 1 | 2;
+  /**
+   * 0 none, 1 implicit TLS (usually port 465), 2 STARTTLS, required (usually port 587). The server's certificate is verified against the system's trusted CAs.
+   */
+  encryption?: 0 | 1 | 2;
+  /**
+   * The name sent with EHLO/HELO; localhost when empty.
+   */
+  domain?: string;
+  /**
+   * A directory (relative to the config file's) whose email/password-expiration.html, when present, replaces the built-in body of password expiration emails; {{.Username}} and {{.Days}} are replaced in it (Go template actions such as {{if}} are not evaluated).
+   */
+  templates_path?: string;
+  /**
+   * 1 logs the SMTP conversation at debug level (credentials are not logged).
+   */
+  debug?: 0 | 1;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1166,7 +1244,7 @@ export interface IPListEntry {
   description?: string;
 }
 /**
- * An event action (SFTPGo's EventAction): what a rule does. Types 1 HTTP, 2 command, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention and 9 filesystem are supported; email, expiration, inactivity and IdP checks and log rotation are not supported yet.
+ * An event action (SFTPGo's EventAction): what a rule does. Types 1 HTTP, 2 command, 3 email, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention, 9 filesystem, 11 password expiration check, 12 user expiration check and 14 user inactivity check are supported; IdP checks and log rotation are not supported yet.
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
  * via the `definition` "EventAction".
@@ -1178,7 +1256,7 @@ export interface EventAction {
   name: string;
   description?: string;
   /**
-   * 1 HTTP, 2 command, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention check, 9 filesystem (SFTPGo's numbers; the others are not supported yet).
+   * 1 HTTP, 2 command, 3 email, 4 backup, 5 user quota reset, 6 folder quota reset, 7 transfer quota reset, 8 data retention check, 9 filesystem, 11 password expiration check, 12 user expiration check, 14 user inactivity check (SFTPGo's numbers; the others are not supported yet).
    */
   type: number;
   options?: {
@@ -1186,6 +1264,9 @@ export interface EventAction {
     cmd_config?: EventCommandConfig;
     fs_config?: EventFsConfig;
     retention_config?: EventRetentionConfig;
+    email_config?: EventEmailConfig;
+    pwd_expiration_config?: EventPasswordExpirationConfig;
+    user_inactivity_config?: EventUserInactivityConfig;
   };
 }
 /**
@@ -1241,7 +1322,7 @@ export interface EventHttpConfig {
       };
   headers?: EventKeyValue[];
   /**
-   * Seconds before the request is given up (a failure).
+   * Seconds before the request is given up (a failure); not applied when parts upload files, as in SFTPGo.
    */
   timeout?: number;
   /**
@@ -1254,6 +1335,10 @@ export interface EventHttpConfig {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   query_parameters?: EventKeyValue[];
   body?: string;
+  /**
+   * A multipart/form-data body (instead of body): each part a field (body) or a file of the event's user (filepath), streamed. The Content-Type header is set for it, so none may be given.
+   */
+  parts?: EventHttpPart[];
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1262,6 +1347,28 @@ export interface EventHttpConfig {
 export interface EventKeyValue {
   key: string;
   value?: string;
+}
+/**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventHttpPart".
+ */
+export interface EventHttpPart {
+  /**
+   * The form field name.
+   */
+  name: string;
+  /**
+   * A virtual path of the event's user (placeholders replaced) whose bytes are the part; its base name is the part's file name.
+   */
+  filepath?: string;
+  /**
+   * Headers of the part (values with placeholders replaced).
+   */
+  headers?: EventKeyValue[];
+  /**
+   * The part's text, placeholders replaced (JSON-escaped when the part's Content-Type names application/json). Required without filepath.
+   */
+  body?: string;
 }
 /**
  * Type 2: a program run without a shell. It must be listed in common.event_manager.enabled_commands, as in SFTPGo. Its environment holds only env_vars (a value of "$" passes the server's variable of that name); placeholders are replaced in args and env var values. Exit code 0 is success.
@@ -1289,7 +1396,7 @@ export interface EventCommandConfig {
  */
 export interface EventFsConfig {
   /**
-   * 1 rename (missing target directories are created), 2 delete, 3 mkdirs, 4 exist (fails when a path is missing), 5 compress (not supported yet), 6 copy.
+   * 1 rename (missing target directories are created), 2 delete, 3 mkdirs, 4 exist (fails when a path is missing), 5 compress (paths into a zip), 6 copy.
    */
   type: 1 | 2 | 3 | 4 | 5 | 6;
   renames?: EventRename[];
@@ -1297,6 +1404,19 @@ export interface EventFsConfig {
   deletes?: string[];
   exist?: string[];
   copy?: EventKeyValue[];
+  /**
+   * Type 5: the files and directories in paths written into the zip archive name, through the user's permissions and quota.
+   */
+  compress?: {
+    /**
+     * The archive's virtual path (placeholders replaced); missing parent directories are created, an existing file is overwritten.
+     */
+    name?: string;
+    /**
+     * Virtual paths to put in the archive (placeholders replaced); directories go in whole.
+     */
+    paths?: string[];
+  };
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -1337,6 +1457,59 @@ export interface EventRetentionConfig {
      */
     delete_empty_dirs?: boolean;
   }[];
+}
+/**
+ * Type 3: an email sent through the smtp section's server. Placeholders are replaced in every field; in an HTML body (content_type 1) their values are HTML-escaped.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventEmailConfig".
+ */
+export interface EventEmailConfig {
+  /**
+   * To addresses; one that a placeholder leaves empty is dropped.
+   *
+   * @minItems 1
+   */
+  recipients: [string, ...string[]];
+  bcc?: string[];
+  subject: string;
+  body: string;
+  /**
+   * 0 text/plain, 1 text/html.
+   */
+  content_type?: 0 | 1;
+  /**
+   * Virtual paths of the event's user (placeholders replaced), read through the core with the user's permissions; regular files only, 10 MiB in all, as SFTPGo.
+   */
+  attachments?: string[];
+}
+/**
+ * Type 11: users whose password expires (filters.password_expiration) within threshold days are sent an email to their addresses.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventPasswordExpirationConfig".
+ */
+export interface EventPasswordExpirationConfig {
+  /**
+   * Days.
+   */
+  threshold: number;
+}
+/**
+ * Type 14: users not logged in (or, never logged in, not created) for more than disable_threshold days are disabled, more than delete_threshold days deleted. At least one threshold is required; with both, delete_threshold must be greater and applies to users already disabled.
+ *
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "EventUserInactivityConfig".
+ */
+export interface EventUserInactivityConfig {
+  /**
+   * Days; 0: never disable.
+   */
+  disable_threshold?: number;
+  /**
+   * Days; 0: never delete.
+   */
+  delete_threshold?: number;
 }
 /**
  * An event rule (SFTPGo's EventRule): when its trigger and conditions match, its actions run in order.

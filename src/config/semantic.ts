@@ -104,6 +104,8 @@ export function checkSemantics(config: Config): Problem[] {
     ipListKeys.add(key);
   });
   for (const p of eventProblems(config)) add(p.path, p.message);
+  // As SFTPGo: a message needs a sender, the From address or else the login.
+  if (config.smtp?.host && !config.smtp.from && !config.smtp.user) add(['smtp', 'from'], 'from and user cannot both be empty when host is set');
   telemetryProblems(config.telemetry, (key, message) => add(['telemetry', key], message));
   for (const p of proxyProblems(config)) add(p.path, p.message);
   for (const p of gitBootstrapProblems(config)) add(p.path, p.message);
@@ -120,9 +122,9 @@ function eventProblems(config: Config): Problem[] {
   (config.event_actions ?? []).forEach((a, i) => {
     for (const p of eventActionProblems(a, { enabledCommands })) out.push({ path: ['event_actions', i, ...p.path], message: p.message });
   });
-  const declared = new Map((config.event_actions ?? []).map((a) => [a.name, a.type]));
+  const declared = new Map((config.event_actions ?? []).map((a) => [a.name, a]));
   (config.event_rules ?? []).forEach((r, i) => {
-    for (const p of eventRuleProblems(r, (name) => declared.get(name) ?? false))
+    for (const p of eventRuleProblems(r, (name) => declared.get(name)))
       out.push({ path: ['event_rules', i, ...p.path], message: p.message.replace(/^event action "(.*)" does not exist$/, 'event action "$1" is not declared in event_actions') });
   });
   return out;

@@ -13,12 +13,7 @@ const FILESYSTEM: Record<string, string> = {
 
 /** Event manager features not implemented yet. */
 const EVENTS: Record<string, string> = {
-  'event_actions[].options.email_config': 'email actions are not supported yet',
-  'event_actions[].options.pwd_expiration_config': 'password expiration checks are not supported yet',
-  'event_actions[].options.user_inactivity_config': 'user inactivity checks are not supported yet',
   'event_actions[].options.idp_config': 'Identity Provider account checks are not supported yet',
-  'event_actions[].options.http_config.parts': 'multipart HTTP bodies are not supported yet',
-  'event_actions[].options.fs_config.compress': 'compress actions are not supported yet',
   'event_rules[].conditions.idp_login_event': 'Identity Provider login rules are not supported yet',
   'event_rules[].conditions.options.concurrent_execution': 'it lets every replica of a shared store run a scheduled rule, and this store is never shared: each schedule runs once',
 };
@@ -26,7 +21,7 @@ const EVENTS: Record<string, string> = {
 const KEYS: Record<string, string> = {
   acme: 'no ACME client here; give certificate_file and certificate_key_file',
   mfa: "TOTP uses SFTPGo's default configuration (SHA-1, 6 digits, 30 s) and is not configurable",
-  smtp: 'this server sends no email',
+  'smtp.oauth2': 'OAuth2 SMTP authentication (auth_type 3) is not supported; use auth_type 0 (PLAIN), 1 (LOGIN) or 2 (CRAM-MD5)',
   kms: "secrets are sealed with the data directory's key; there are no KMS providers",
   plugins: 'SFTPGo plugins cannot run here',
   'sftpd.host_certificates': 'the SSH server presents plain host keys, not OpenSSH host certificates',

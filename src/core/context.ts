@@ -41,6 +41,8 @@ export interface ServerContextInit {
   reload: () => Promise<{ ok: boolean; errors?: string[] }>;
   /** Where local backends keep and journal temporary uploads (common.temp_path, the upload journal). */
   staging?: LocalStaging;
+  /** The config file's directory: relative paths in it (smtp.templates_path) start there; default the working directory. */
+  configDir?: string;
 }
 
 /** The config revision running when a Git repository supplies the config (reconcile.git). */
@@ -60,6 +62,8 @@ export class ServerContext {
   /** Set by Git sync: the revision serving and the last check's error; undefined for a local file. */
   configSource: ConfigSourceState | undefined;
   readonly dataDir: string;
+  /** The config file's directory. */
+  readonly configDir: string;
   readonly store: Store;
   readonly log: Log;
   readonly metrics = new Metrics();
@@ -107,6 +111,7 @@ export class ServerContext {
   constructor(init: ServerContextInit) {
     this.config = init.config;
     this.dataDir = init.dataDir;
+    this.configDir = init.configDir ?? process.cwd();
     this.store = init.store;
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;

@@ -64,6 +64,7 @@ const HELP: Record<string, string> = {
   sftpgo_event_rule_runs_total: 'Event rule runs, by rule, phase (sync: before the operation is answered; async: queued) and result.',
   sftpgo_event_actions_total: 'Event action runs, by action and result.',
   sftpgo_event_rule_runs_dropped_total: 'Event rule runs dropped because the queue was full or on shutdown, by rule.',
+  sftpgo_emails_total: 'Emails sent through the smtp section (event actions), by result.',
 };
 
 // Counted on every transfer's end: the common cases (no labels, one, values with nothing to

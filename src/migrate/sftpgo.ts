@@ -336,7 +336,7 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   });
   const ipLists = ipListsOf(d.ip_lists, ctx);
   const eventActions = eventActionsOf(d.event_actions, ctx, skipped, opts);
-  const eventRules = eventRulesOf(d.event_rules, ctx, new Map(eventActions.map((a) => [a.name, a.type])));
+  const eventRules = eventRulesOf(d.event_rules, ctx, new Map(eventActions.map((a) => [a.name, a])));
   const shares = sharesOf(d.shares, ctx, (name) => users.some((u) => u.user.username === name));
   warnNotYet(d, ctx);
 
@@ -406,7 +406,7 @@ function eventActionsOf(list: unknown, ctx: Ctx, skipped: FieldError[], opts: Im
  * relation options. A reference to an action left out is dropped with a warning; a rule this server
  * would refuse then (a trigger it does not run, no action left) is left out with a warning.
  */
-function eventRulesOf(list: unknown, ctx: Ctx, actions: ReadonlyMap<string, number>): EventRule[] {
+function eventRulesOf(list: unknown, ctx: Ctx, actions: ReadonlyMap<string, EventAction>): EventRule[] {
   const out: EventRule[] = [];
   (Array.isArray(list) ? list : []).forEach((r: Record<string, unknown>, i: number) => {
     const path: PathSegment[] = ['event_rules', i];
@@ -421,7 +421,7 @@ function eventRulesOf(list: unknown, ctx: Ctx, actions: ReadonlyMap<string, numb
     const mapped = mapBySchema({ ...rest, actions: refs }, DEFS.EventRule!, path, ctx) as EventRule | undefined;
     if (!mapped) return;
     if (!mapped.actions?.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): no action left, not imported`);
-    const problems = eventRuleProblems(mapped, (n) => actions.get(n) ?? false);
+    const problems = eventRuleProblems(mapped, (n) => actions.get(n));
     if (problems.length) return void ctx.warnings.push(`${formatPath(path)} (${name}): ${formatPath(problems[0]!.path)}: ${problems[0]!.message}, not imported`);
     out.push(mapped);
   });

@@ -61,7 +61,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
     log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
-  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
+  const context = new ServerContext({ config: loaded.config, dataDir, configDir: loaded.baseDir, store, usage, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
   // Before the first reconcile: the records it adds are provider events too.
   const stopProviderEvents = context.events.listenForProviderEvents();

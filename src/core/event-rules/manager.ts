@@ -6,7 +6,11 @@
 // run is one `event_rule_run` log line and counted in the metrics. Provider events (trigger 2) come
 // from the store's commit notifications (provider.ts), IP blocked events (trigger 4) from the
 // defender, scheduled runs (trigger 3) from the scheduler (scheduler.ts); all of them are queued.
+// Email goes through the manager's Mailer (the smtp section); account checks act on the users it
+// picks and write through the records layer.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Common } from '../../config/schema-types.ts';
 import { resolveSecret } from '../../config/secrets.ts';
 import { AppError } from '../../errors.ts';
@@ -20,9 +24,13 @@ import type { ServerContext } from '../context.ts';
 import { coreSettingsFor, openSession } from '../login.ts';
 import { backupsDir, runBackup } from './backup.ts';
 import { fsEventMatches, patternsHold, userConditionsHold } from './match.ts';
+import { Mailer } from '../mailer.ts';
+import { META } from '../../store/store.ts';
+import { runEmailAction } from './email.ts';
 import {
-  ACTION_BACKUP, ACTION_COMMAND, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, ACTION_FOLDER_QUOTA_RESET, ACTION_HTTP, ACTION_TRANSFER_QUOTA_RESET,
-  ACTION_USER_QUOTA_RESET, orderedActions, TRIGGER_FS, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, type RuleAction,
+  ACTION_BACKUP, ACTION_COMMAND, ACTION_DATA_RETENTION, ACTION_EMAIL, ACTION_FILESYSTEM, ACTION_FOLDER_QUOTA_RESET, ACTION_HTTP, ACTION_PASSWORD_EXPIRATION,
+  ACTION_TRANSFER_QUOTA_RESET, ACTION_USER_EXPIRATION, ACTION_USER_INACTIVITY, ACTION_USER_QUOTA_RESET, orderedActions, TRIGGER_FS, TRIGGER_IP_BLOCKED,
+  TRIGGER_ON_DEMAND, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, type RuleAction,
 } from './model.ts';
 import { emptyParams, type EventParams } from './params.ts';
 import {
@@ -31,6 +39,7 @@ import {
 import { resetFolderQuota, resetTransferQuota, resetUserQuota } from './quota-reset.ts';
 import { runRetentionCheck, type RetentionResult } from './retention.ts';
 import { runCommandAction, runFsAction, runHttpAction } from './runners.ts';
+import { runInactivityCheck, runPasswordExpirationCheck, runUserExpirationCheck, UsersFailed } from './user-checks.ts';
 
 const QUEUE_CAPACITY = 1000;
 /** Committed changes waiting to be matched against provider rules; past this a burst's extra changes are dropped and counted. */
@@ -86,9 +95,17 @@ export class EventManager {
   #providerDropped = 0;
   /** Users whose data retention check is running: one at a time each, as SFTPGo. */
   readonly #retentionRunning = new Set<string>();
+  /** Email actions and password expiration checks send through it (the smtp section). */
+  readonly mailer: Mailer;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
+    this.mailer = new Mailer({
+      settings: () => ctx.config.smtp,
+      resolveSecret: (s) => resolveSecret(s, ctx.configDir, ctx.store.secrets),
+      log: ctx.log,
+      metrics: ctx.metrics,
+    });
     this.#queue = new BoundedQueue({
       capacity: QUEUE_CAPACITY, workers: WORKERS, droppedMetric: 'sftpgo_event_rule_runs_dropped_total', name: 'event_rules', log: ctx.log, metrics: ctx.metrics,
     });
@@ -368,9 +385,36 @@ export class EventManager {
       if (!action) throw new Error(`event action "${ref.name}" does not exist`);
       const o = action.options ?? {};
       const signal = this.#cancel.signal;
+      const user = run.user;
+      const asEventUser = user ? { asEventUser: (fn: (conn: Connection) => Promise<void>) => this.#asUser(user, fn) } : {};
+      const now = Date.now();
       switch (action.type) {
         case ACTION_HTTP:
-          await runHttpAction(o.http_config!, run.params, { signal, resolveSecret: (s) => resolveSecret(s, this.#ctx.dataDir, this.#ctx.store.secrets) });
+          await runHttpAction(o.http_config!, run.params, { signal, resolveSecret: (s) => resolveSecret(s, this.#ctx.dataDir, this.#ctx.store.secrets), ...asEventUser });
+          break;
+        case ACTION_EMAIL:
+          await runEmailAction(o.email_config!, run.params, { mailer: this.mailer, ...asEventUser });
+          break;
+        case ACTION_PASSWORD_EXPIRATION: {
+          const template = await this.#passwordExpirationTemplate();
+          await runPasswordExpirationCheck(o.pwd_expiration_config!, await this.#users(run), { mailer: this.mailer, now, ...(template !== undefined ? { template } : {}) });
+          break;
+        }
+        case ACTION_USER_EXPIRATION:
+          runUserExpirationCheck(await this.#users(run), now);
+          break;
+        case ACTION_USER_INACTIVITY:
+          await runInactivityCheck(o.user_inactivity_config!, await this.#users(run), {
+            now,
+            lastLogin: async (name) => ((await this.#ctx.store.get('meta', META.userLastLogin(name))) as number | undefined) ?? 0,
+            disable: async (name) => void (await this.#ctx.records.write((tx) => tx.edit('user', name, { fields: { status: 0 }, cleared: [], by: 'event_rule' }))),
+            remove: (name) =>
+              this.#ctx.records.write(async (tx) => {
+                const rec = await tx.get('user', name);
+                if (rec?.source === 'config') throw new Error('it is declared in the config file: remove it there');
+                await tx.delete('user', name);
+              }),
+          });
           break;
         case ACTION_COMMAND:
           await runCommandAction(o.cmd_config!, run.params, { signal, enabledCommands: this.#enabledCommands });
@@ -403,39 +447,53 @@ export class EventManager {
       }
       return undefined;
     } catch (err) {
+      if (err instanceof UsersFailed) run.params.errors.push(...err.userErrors);
       return new Error(`action "${ref.name}" failed: ${(err as Error).message ?? err}`);
     }
   }
 
   /**
-   * Runs `fn` for the users an action acts on: the event's user (filesystem events), the changed
-   * user (provider events), or every user the rule's name, group and role conditions match
-   * (schedules and on demand).
+   * The users an action acts on: the event's user (filesystem events), the changed user (provider
+   * events), or every user the rule's name, group and role conditions match (schedules and on
+   * demand), each with its groups applied.
    */
-  async #forUsers(run: RuleRun, what: string, fn: (user: UserRecord) => Promise<void>): Promise<void> {
-    if (run.user) return fn(run.user);
+  async #users(run: RuleRun): Promise<UserRecord[]> {
+    if (run.user) return [run.user];
     if (run.target) {
       const user = run.target.kind === 'user' ? await userWithGroups(this.#ctx.store, run.target.name) : undefined;
       if (!user) throw new Error(`user "${run.target.name}" not found`);
-      return fn(user);
+      return [user];
     }
     const names: string[] = [];
     for await (const [name] of this.#ctx.store.entries('users')) names.push(name);
-    const failures: string[] = [];
-    let executed = 0;
+    const out: UserRecord[] = [];
     for (const name of names) {
       const user = await userWithGroups(this.#ctx.store, name);
-      if (!user || !userConditionsHold(run.rule, { name, role: user.role ?? '', groups: (user.groups ?? []).map((g) => g.name) })) continue;
-      executed++;
+      if (user && userConditionsHold(run.rule, { name, role: user.role ?? '', groups: (user.groups ?? []).map((g) => g.name) })) out.push(user);
+    }
+    return out;
+  }
+
+  /** smtp.templates_path's email/password-expiration.html (relative to the config file), when it exists. */
+  async #passwordExpirationTemplate(): Promise<string | undefined> {
+    const dir = resolve(this.#ctx.configDir, this.#ctx.config.smtp?.templates_path ?? 'templates');
+    return readFile(resolve(dir, 'email', 'password-expiration.html'), 'utf8').catch(() => undefined);
+  }
+
+  /** Runs `fn` for each of the users an action acts on (`#users`); one user's failure does not stop the others. */
+  async #forUsers(run: RuleRun, what: string, fn: (user: UserRecord) => Promise<void>): Promise<void> {
+    const users = await this.#users(run);
+    const failures: string[] = [];
+    for (const user of users) {
       try {
         await fn(user);
       } catch (err) {
-        failures.push(name);
-        run.params.errors.push(`${name}: ${(err as Error).message}`);
+        failures.push(user.username);
+        run.params.errors.push(`${user.username}: ${(err as Error).message}`);
       }
     }
     if (failures.length) throw new Error(`${what} failed for users: ${failures.join(', ')}`);
-    if (executed === 0) throw new Error('no user matched the rule: nothing was done');
+    if (users.length === 0) throw new Error('no user matched the rule: nothing was done');
   }
 
   /** The changed folder (provider events), or every folder whose name the rule's names match. */

@@ -3,8 +3,9 @@
 // block each type needs, the action references and ordering rules of a rule. One set of checks for
 // the YAML (config/semantic.ts), API bodies and imports. Pure: no I/O.
 import { isAbsolute, posix } from 'node:path';
-import type { EventAction, EventRule } from '../../config/schema-types.ts';
+import type { EventAction, EventEmailConfig, EventHttpConfig, EventRule } from '../../config/schema-types.ts';
 import type { PathSegment } from '../../config/schema-errors.ts';
+import { cleanVirtualPath } from '../paths.ts';
 import { patternError } from '../patterns.ts';
 import { EVENT_ACTION_BLOCK } from '../../model.ts';
 import { compileSchedule } from './cron.ts';
@@ -14,12 +15,16 @@ export type RuleAction = EventRule['actions'][number];
 
 export const ACTION_HTTP = 1;
 export const ACTION_COMMAND = 2;
+export const ACTION_EMAIL = 3;
 export const ACTION_BACKUP = 4;
 export const ACTION_USER_QUOTA_RESET = 5;
 export const ACTION_FOLDER_QUOTA_RESET = 6;
 export const ACTION_TRANSFER_QUOTA_RESET = 7;
 export const ACTION_DATA_RETENTION = 8;
 export const ACTION_FILESYSTEM = 9;
+export const ACTION_PASSWORD_EXPIRATION = 11;
+export const ACTION_USER_EXPIRATION = 12;
+export const ACTION_USER_INACTIVITY = 14;
 export const TRIGGER_FS = 1;
 export const TRIGGER_PROVIDER = 2;
 export const TRIGGER_SCHEDULE = 3;
@@ -27,9 +32,9 @@ export const TRIGGER_IP_BLOCKED = 4;
 export const TRIGGER_ON_DEMAND = 6;
 
 /** Action types that act on no object and read no options block. */
-const BLOCKLESS_ACTIONS: ReadonlySet<number> = new Set([ACTION_BACKUP, ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET]);
+const BLOCKLESS_ACTIONS: ReadonlySet<number> = new Set([ACTION_BACKUP, ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_USER_EXPIRATION]);
 /** Action types that run for users: on a provider event, only for a changed user (SFTPGo's rule). */
-export const USER_ACTIONS: ReadonlySet<number> = new Set([ACTION_USER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM]);
+export const USER_ACTIONS: ReadonlySet<number> = new Set([ACTION_USER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, ACTION_PASSWORD_EXPIRATION, ACTION_USER_EXPIRATION]);
 
 export const FS_RENAME = 1;
 export const FS_DELETE = 2;
@@ -40,13 +45,12 @@ export const FS_COPY = 6;
 
 /** SFTPGo's action types this server does not run yet, by number. */
 const UNSUPPORTED_ACTIONS: Record<number, string> = {
-  3: 'email',
-  11: 'password expiration check', 12: 'user expiration check', 13: 'Identity Provider account check', 14: 'user inactivity check', 15: 'log rotation',
+  13: 'Identity Provider account check', 15: 'log rotation',
 };
 
 const UNSUPPORTED_TRIGGERS: Record<number, string> = { 5: 'certificate renewal', 7: 'Identity Provider login' };
 const SUPPORTED_TRIGGERS: ReadonlySet<number> = new Set([TRIGGER_FS, TRIGGER_PROVIDER, TRIGGER_SCHEDULE, TRIGGER_IP_BLOCKED, TRIGGER_ON_DEMAND]);
-const SUPPORTED_ACTIONS_TEXT = 'types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are';
+const SUPPORTED_ACTIONS_TEXT = 'types 1 (HTTP), 2 (command), 3 (email), 4 (backup), 5 to 7 (quota resets), 8 (data retention), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are';
 
 /** Which triggers read each condition (SFTPGo clears the others; here they are refused). */
 const CONDITION_TRIGGERS: [path: PathSegment[], triggers: readonly number[], what: string][] = [
@@ -68,7 +72,7 @@ const CONDITION_TRIGGERS: [path: PathSegment[], triggers: readonly number[], wha
 const TRIGGER_REFUSES: Record<number, { types: ReadonlySet<number>; why: string }> = {
   [TRIGGER_FS]: { types: new Set([ACTION_FOLDER_QUOTA_RESET]), why: 'folder quota resets do not run on filesystem events' },
   [TRIGGER_IP_BLOCKED]: {
-    types: new Set([ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, 11, 12]),
+    types: new Set([ACTION_USER_QUOTA_RESET, ACTION_FOLDER_QUOTA_RESET, ACTION_TRANSFER_QUOTA_RESET, ACTION_DATA_RETENTION, ACTION_FILESYSTEM, ACTION_PASSWORD_EXPIRATION, ACTION_USER_EXPIRATION]),
     why: 'an IP blocked event has no user or folder to act on',
   },
 };
@@ -108,6 +112,15 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
   const password = a.type === ACTION_HTTP ? a.options.http_config?.password : undefined;
   if (typeof password === 'object' && 'generate' in password)
     add(['options', 'http_config', 'password'], 'a password for another server cannot be generated: give it, or read it with env or file');
+  if (a.type === ACTION_HTTP) out.push(...httpPartsProblems(a.options.http_config!));
+  if (a.type === ACTION_EMAIL) out.push(...emailProblems(a.options.email_config!));
+  if (a.type === ACTION_USER_INACTIVITY) {
+    const c = a.options.user_inactivity_config!;
+    const at: PathSegment[] = ['options', 'user_inactivity_config'];
+    if (!c.disable_threshold && !c.delete_threshold) add(at, 'at least one of disable_threshold and delete_threshold is required');
+    else if (c.disable_threshold && c.delete_threshold && c.delete_threshold <= c.disable_threshold)
+      add([...at, 'delete_threshold'], `must be greater than disable_threshold (${c.disable_threshold})`);
+  }
   if (a.type === ACTION_COMMAND) {
     const cmd = a.options.cmd_config!.cmd;
     if (!isAbsolute(cmd)) add(['options', 'cmd_config', 'cmd'], 'must be an absolute path');
@@ -134,14 +147,21 @@ export function eventActionProblems(a: EventAction, opts: ActionCheckOptions): E
       case FS_EXIST:
         need('exist', 'path');
         break;
-      case FS_COMPRESS:
-        add(at('type'), 'not supported yet: compress actions (fs_config type 5)');
+      case FS_COMPRESS: {
+        const z = fs.compress;
+        const name = z?.name?.trim() ?? '';
+        if (!name) add(at('compress'), 'compress.name (the archive) is required for fs_config type 5');
+        else if (cleanVirtualPath(name) === '/') add([...at('compress'), 'name'], 'the archive cannot be the root directory');
+        if (!z?.paths?.length) add(at('compress'), 'at least one path to compress is required for fs_config type 5');
+        (z?.paths ?? []).forEach((p, i) => name && cleanVirtualPath(p) === cleanVirtualPath(name) && add([...at('compress'), 'paths', i], 'the archive cannot compress itself'));
         break;
+      }
       case FS_COPY:
         need('copy', 'copy');
         (fs.copy ?? []).forEach((c, i) => c.key === c.value && add([...at('copy'), i], `copying "${c.key}" onto itself`));
         break;
     }
+    if (fs.compress && fs.type !== FS_COMPRESS && (fs.compress.name || fs.compress.paths?.length)) add(at('compress'), `applies to fs_config type ${FS_COMPRESS} only; this one is type ${fs.type}`);
     for (const k of ['renames', 'deletes', 'mkdirs', 'exist', 'copy'] as const) {
       const wanted = { renames: FS_RENAME, deletes: FS_DELETE, mkdirs: FS_MKDIRS, exist: FS_EXIST, copy: FS_COPY }[k];
       if (fs[k]?.length && fs.type !== wanted) add(at(k), `applies to fs_config type ${wanted} only; this one is type ${fs.type}`);
@@ -162,6 +182,53 @@ function retentionProblems(c: NonNullable<NonNullable<EventAction['options']>['r
   if (!folders.some((f) => (f.retention ?? 0) > 0)) add(['options', 'retention_config', 'folders'], 'nothing to delete: give at least one folder a retention above 0 hours');
 }
 
+/** SFTPGo's stand-in for the data retention check's reports, as an attachment or a file part. */
+const RETENTION_REPORTS = '{{RetentionReports}}';
+const NO_RETENTION_REPORTS = 'data retention reports ({{RetentionReports}}) are not supported yet: the data retention check writes its report to the log';
+
+/** SFTPGo's checks of multipart parts: each a field or a file, never beside a body or a Content-Type header. */
+function httpPartsProblems(c: EventHttpConfig): EventProblem[] {
+  const out: EventProblem[] = [];
+  const at: PathSegment[] = ['options', 'http_config'];
+  const parts = c.parts ?? [];
+  if (parts.length === 0) return out;
+  if (c.body) out.push({ path: [...at, 'body'], message: 'a multipart request has no body: it is built from parts' });
+  c.headers?.forEach((h, i) => {
+    if (h.key.toLowerCase() === 'content-type') out.push({ path: [...at, 'headers', i], message: 'the Content-Type of a multipart request is set by the server' });
+  });
+  const files = new Set<string>();
+  parts.forEach((p, i) => {
+    if (p.filepath === RETENTION_REPORTS) out.push({ path: [...at, 'parts', i, 'filepath'], message: NO_RETENTION_REPORTS });
+    else if (p.filepath) {
+      const clean = cleanVirtualPath(p.filepath);
+      if (files.has(clean)) out.push({ path: [...at, 'parts', i, 'filepath'], message: `"${p.filepath}" is already a part` });
+      files.add(clean);
+      if (p.body) out.push({ path: [...at, 'parts', i, 'body'], message: 'a part is a file (filepath) or a text (body), not both' });
+    } else if (!p.body) out.push({ path: [...at, 'parts', i], message: 'a part needs a body when it has no filepath' });
+  });
+  return out;
+}
+
+function emailProblems(c: EventEmailConfig): EventProblem[] {
+  const at: PathSegment[] = ['options', 'email_config'];
+  const out: EventProblem[] = [];
+  const seen = new Set<string>();
+  c.attachments?.forEach((p, i) => {
+    if (p.trim() === RETENTION_REPORTS) return void out.push({ path: [...at, 'attachments', i], message: NO_RETENTION_REPORTS });
+    const clean = cleanVirtualPath(p.trim());
+    if (seen.has(clean)) out.push({ path: [...at, 'attachments', i], message: `"${p}" is attached twice` });
+    seen.add(clean);
+  });
+  return out;
+}
+
+/** Whether an action reads files of the event's user (attachments, multipart files): it needs a filesystem event. */
+export function needsEventUser(a: EventAction): boolean {
+  if (a.type === ACTION_EMAIL) return (a.options?.email_config?.attachments?.length ?? 0) > 0;
+  if (a.type === ACTION_HTTP) return (a.options?.http_config?.parts ?? []).some((p) => !!p.filepath);
+  return false;
+}
+
 /** The rule's actions in run order: by `order`, list order among equals (and when it is left out). */
 export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
   return rule.actions
@@ -172,9 +239,10 @@ export function orderedActions(rule: Pick<EventRule, 'actions'>): RuleAction[] {
 
 /**
  * What is wrong with a rule; `actionExists` tells whether an action name resolves (the YAML's
- * declared actions, or the store's for an API body): false when not, its type when known.
+* declared actions, or the store's for an API body): the action itself, or undefined when it
+ * does not exist.
  */
-export function eventRuleProblems(r: EventRule, actionExists: (name: string) => boolean | number): EventProblem[] {
+export function eventRuleProblems(r: EventRule, actionOf: (name: string) => EventAction | undefined): EventProblem[] {
   const out: EventProblem[] = [];
   const add = (path: PathSegment[], message: string) => out.push({ path, message });
   const unsupported = UNSUPPORTED_TRIGGERS[r.trigger];
@@ -214,10 +282,14 @@ export function eventRuleProblems(r: EventRule, actionExists: (name: string) => 
     const at: PathSegment[] = ['actions', i];
     if (names.has(a.name)) add([...at, 'name'], `duplicate action "${a.name}"`);
     names.add(a.name);
-    const type = actionExists(a.name);
-    if (type === false) add([...at, 'name'], `event action "${a.name}" does not exist`);
-    const refused = TRIGGER_REFUSES[r.trigger];
-    if (typeof type === 'number' && refused?.types.has(type)) add([...at, 'name'], `action "${a.name}" (type ${type}) cannot run here: ${refused.why}`);
+    const action = actionOf(a.name);
+    if (!action) add([...at, 'name'], `event action "${a.name}" does not exist`);
+    else {
+      const refused = TRIGGER_REFUSES[r.trigger];
+      if (refused?.types.has(action.type)) add([...at, 'name'], `action "${a.name}" (type ${action.type}) cannot run here: ${refused.why}`);
+      // As SFTPGo: only a filesystem event has a user whose files can be attached or uploaded.
+      else if (r.trigger !== TRIGGER_FS && needsEventUser(action)) add([...at, 'name'], `event action "${a.name}" sends files of the event's user, and a trigger ${r.trigger} rule has no user`);
+    }
     if (a.order !== undefined) {
       if (orders.has(a.order)) add([...at, 'order'], `duplicate order ${a.order}`);
       orders.add(a.order);

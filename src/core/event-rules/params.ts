@@ -42,8 +42,20 @@ export function emptyParams(init: Partial<EventParams> = {}): EventParams {
   };
 }
 
-/** How replaced values are written: as is, or JSON-escaped (inside a JSON string of a JSON body). */
-export type Escape = 'none' | 'json';
+/**
+ * How replaced values are written: as is, JSON-escaped (inside a JSON string of a JSON body), or
+ * HTML-escaped (an HTML email body).
+ */
+export type Escape = 'none' | 'json' | 'html';
+
+/** Go's html.EscapeString, as SFTPGo escapes values in an HTML body. */
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', "'": '&#39;', '<': '&lt;', '>': '&gt;', '"': '&#34;' };
+
+function escapeValue(v: string, escape: Escape): string {
+  if (escape === 'json') return JSON.stringify(v).slice(1, -1);
+  if (escape === 'html') return v.replace(/[&'<>"]/g, (ch) => HTML_ESCAPES[ch]!);
+  return v;
+}
 
 const PLACEHOLDER = /\{\{\.[A-Za-z]+\}\}/g;
 
@@ -108,6 +120,6 @@ export function fillPlaceholders(template: string, values: ReadonlyMap<string, s
   return template.replace(PLACEHOLDER, (ph) => {
     const v = values.get(ph);
     if (v === undefined) return ph;
-    return escape === 'json' && !RAW_JSON.has(ph) ? JSON.stringify(v).slice(1, -1) : v;
+    return RAW_JSON.has(ph) ? v : escapeValue(v, escape);
   });
 }

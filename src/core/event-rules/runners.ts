@@ -1,7 +1,8 @@
-// What each supported action type does once a rule runs it: an HTTP request (type 1), a program
-// run without a shell (type 2), filesystem operations done as a user through the core, so the
-// user's permissions, file patterns and quotas apply (type 9). Each throws on failure with a
-// message for the run's log line and {{.ErrorString}}.
+// What the HTTP, command and filesystem action types do once a rule runs them: an HTTP request
+// (type 1; a multipart body from multipart-body.ts), a program run without a shell (type 2),
+// filesystem operations done as a user through the core, so the user's permissions, file patterns
+// and quotas apply (type 9; compress in compress.ts). Each throws on failure with a message for the
+// run's log line and {{.ErrorString}}.
 import { spawn } from 'node:child_process';
 import type { EventCommandConfig, EventFsConfig, EventHttpConfig } from '../../config/schema-types.ts';
 import type { Secret } from '../../config/secrets.ts';
@@ -10,7 +11,9 @@ import type { Connection } from '../connection.ts';
 import { copyPath } from '../copy.ts';
 import { killHookProcess } from '../hooks.ts';
 import { cleanVirtualPath, parentOf } from '../paths.ts';
-import { FS_COPY, FS_DELETE, FS_EXIST, FS_MKDIRS, FS_RENAME } from './model.ts';
+import { runCompress } from './compress.ts';
+import { FS_COMPRESS, FS_COPY, FS_DELETE, FS_EXIST, FS_MKDIRS, FS_RENAME } from './model.ts';
+import { multipartBody } from './multipart-body.ts';
 import { fillPlaceholders, placeholderValues, type EventParams } from './params.ts';
 
 export const DEFAULT_HTTP_TIMEOUT_S = 20;
@@ -21,6 +24,8 @@ export interface HttpRunOptions {
   resolveSecret: (s: Secret) => string | undefined;
   /** Shutdown: the request is aborted. */
   signal: AbortSignal;
+  /** Runs `fn` over the event user's tree (file parts); absent when the run has no user. */
+  asEventUser?: (fn: (conn: Connection) => Promise<void>) => Promise<void>;
 }
 
 /** A body is JSON when a Content-Type header says so: its placeholders are then JSON-escaped. */
@@ -30,18 +35,30 @@ function hasJsonBody(c: EventHttpConfig): boolean {
 }
 
 export async function runHttpAction(c: EventHttpConfig, params: EventParams, opts: HttpRunOptions): Promise<void> {
+  const method = c.method ?? 'POST';
+  const parts = method === 'GET' ? [] : (c.parts ?? []);
+  if (!parts.some((p) => p.filepath)) return sendHttp(c, params, opts);
+  if (!opts.asEventUser) throw new Error('file parts are files of the event\'s user: this run has no user');
+  await opts.asEventUser((conn) => sendHttp(c, params, opts, conn));
+}
+
+/** One request; `conn` is the event user's tree for file parts. */
+async function sendHttp(c: EventHttpConfig, params: EventParams, opts: HttpRunOptions, conn?: Connection): Promise<void> {
   const values = placeholderValues(params);
   const fill = (s: string | undefined) => fillPlaceholders(s ?? '', values);
   const url = new URL(fill(c.endpoint));
   for (const q of c.query_parameters ?? []) url.searchParams.append(q.key, fill(q.value));
   const method = c.method ?? 'POST';
   const headers = new Headers();
+  const multipart = method !== 'GET' && c.parts?.length ? multipartBody({ parts: c.parts, values, ...(conn ? { conn } : {}) }) : undefined;
+  if (multipart) headers.set('content-type', multipart.contentType);
   const password = c.password !== undefined ? (opts.resolveSecret(c.password) ?? '') : '';
   if (c.username || password) headers.set('authorization', `Basic ${Buffer.from(`${fill(c.username)}:${password}`).toString('base64')}`);
   for (const h of c.headers ?? []) headers.set(h.key, fill(h.value));
-  const body = method === 'GET' || !c.body ? undefined : fillPlaceholders(c.body, values, hasJsonBody(c) ? 'json' : 'none');
+  const body = multipart?.stream ?? (method === 'GET' || !c.body ? undefined : fillPlaceholders(c.body, values, hasJsonBody(c) ? 'json' : 'none'));
   const timeoutMs = (c.timeout ?? DEFAULT_HTTP_TIMEOUT_S) * 1000;
-  const timeout = AbortSignal.timeout(timeoutMs);
+  // As SFTPGo: a request uploading files has no deadline (a large file may take long); shutdown still cancels it.
+  const timeout = conn ? new AbortController().signal : AbortSignal.timeout(timeoutMs);
   // Bun's fetch reads `tls`; the standard RequestInit has no such field.
   const init: RequestInit & { tls?: { rejectUnauthorized: boolean } } = {
     method,
@@ -55,6 +72,7 @@ export async function runHttpAction(c: EventHttpConfig, params: EventParams, opt
     res = await fetch(url, init);
   } catch (err) {
     if (timeout.aborted) throw new Error(`HTTP request to ${url.host} timed out after ${timeoutMs} ms`);
+    await multipart?.stream.cancel().catch(() => undefined);
     throw new Error(`error sending HTTP request to ${url.host}: ${(err as Error).message ?? err}`);
   }
   await res.body?.cancel().catch(() => undefined);
@@ -106,7 +124,7 @@ function isNotFound(err: unknown): boolean {
 }
 
 /** Creates `dir` and its missing parents, each with the user's create_dirs permission checked. */
-async function mkdirAll(conn: Connection, dir: string): Promise<void> {
+export async function mkdirAll(conn: Connection, dir: string): Promise<void> {
   if (dir === '/') return;
   const st = await conn.fs.probe(dir);
   if (st) {
@@ -149,6 +167,8 @@ export async function runFsAction(c: EventFsConfig, params: EventParams, conn: C
     case FS_EXIST:
       for (const t of c.exist ?? []) await fs.stat(vpathOf(t, values));
       return;
+    case FS_COMPRESS:
+      return runCompress(c.compress ?? {}, { conn, values, mkdirAll });
     case FS_COPY:
       for (const kv of c.copy ?? []) {
         // A trailing "/" keeps its meaning (copy into / copy the contents), as SFTPGo.

@@ -110,9 +110,12 @@ describe('CRUD in SFTPGo shapes', () => {
     const leak = await api(s, 'POST', '/api/v2/eventactions', { name: 'leak', type: 1, options: { http_config: { endpoint: `${rx.base}/x`, username: 'u', password: { file: '/etc/passwd' } } } });
     expect(leak.status).toBe(400);
     expect(JSON.stringify(leak.json)).toContain('env and file references belong in the config file');
+    const idp = await api(s, 'POST', '/api/v2/eventactions', { name: 'idp', type: 1, options: { http_config: { endpoint: `${rx.base}/x` }, idp_config: { mode: 1 } } });
+    expect(idp.status).toBe(400);
+    expect(JSON.stringify(idp.json)).toContain('Identity Provider account checks are not supported yet');
     const mail = await api(s, 'POST', '/api/v2/eventactions', { name: 'mail', type: 3, options: { email_config: {} } });
     expect(mail.status).toBe(400);
-    expect(JSON.stringify(mail.json)).toContain('not supported yet: email actions');
+    expect(JSON.stringify(mail.json)).toContain('options.email_config: required for a type 3 action');
   });
 
   test('a rule added through the API fires at once, and a sent-back GET is accepted by PUT', async () => {
@@ -180,7 +183,9 @@ describe('SFTPGo dump import', () => {
       version: 17,
       event_actions: [
         { id: 7, name: 'sftpgo-hook', description: 'from SFTPGo', type: 1, options: { http_config: { endpoint: `${rx.base}/from-sftpgo`, timeout: 20, method: 'POST', body: '{{.Event}} {{.VirtualPath}}' }, cmd_config: {}, email_config: {}, retention_config: {}, fs_config: { compress: {} }, pwd_expiration_config: {}, user_inactivity_config: {}, idp_config: {} } },
-        { id: 8, name: 'sftpgo-mail', type: 3, options: { email_config: { recipients: ['ops@example.com'], subject: 's' } } },
+        { id: 8, name: 'sftpgo-mail', type: 3, options: { http_config: {}, cmd_config: {}, email_config: { recipients: ['ops@example.com'], subject: 's', body: 'b' }, retention_config: {}, fs_config: { compress: {} }, pwd_expiration_config: {}, user_inactivity_config: {}, idp_config: {} } },
+        { id: 9, name: 'sftpgo-retain', type: 8, options: { retention_config: { folders: [{ path: '/', retention: 24 }] } } },
+        { id: 10, name: 'sftpgo-rotate', type: 15, options: {} },
       ],
       event_rules: [
         { id: 3, name: 'sftpgo-rule', status: 1, description: '', created_at: 1717000000000, updated_at: 1717000000000, trigger: 1,
@@ -190,8 +195,9 @@ describe('SFTPGo dump import', () => {
     };
     const r = await api(s, 'POST', '/api/v2/loaddata?from=sftpgo', backup);
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ event_actions: 1, event_rules: 1 });
-    expect(r.json.warnings).toContain('event_actions[1] (sftpgo-mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are, not imported');
+    expect(r.json).toMatchObject({ event_actions: 3, event_rules: 1 });
+    expect(r.json.warnings).toContain('event_actions[3] (sftpgo-rotate): type: not supported yet: log rotation actions (type 15); types 1 (HTTP), 2 (command), 3 (email), 4 (backup), 5 to 7 (quota resets), 8 (data retention), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are, not imported');
+    expect((await api(s, 'GET', '/api/v2/eventactions/sftpgo-mail')).json.options.email_config).toEqual({ recipients: ['ops@example.com'], subject: 's', body: 'b' });
     expect((await api(s, 'GET', '/api/v2/eventactions/sftpgo-hook')).json).toMatchObject({ name: 'sftpgo-hook', description: 'from SFTPGo', type: 1, rules: ['sftpgo-rule'] });
     expect((await sftp(s, ['mkdir /gone', 'rmdir /gone'])).status).toBe(0);
     expect((await rx.waitFor((q) => q.url === '/from-sftpgo')).body).toBe('rmdir /gone');

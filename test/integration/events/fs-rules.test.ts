@@ -1,13 +1,15 @@
 // Event rules on filesystem events, driven by real clients (OpenSSH sftp, lftp, curl over WebDAV):
 // an HTTP action's JSON body with the placeholders filled for an upload matching fs_paths, nothing
-// for one that does not; a synchronous pre-upload command that fails refuses the upload on every
-// protocol; a failing synchronous upload action fails the upload and removes the file; a
+// for one that does not, and the common.actions hook still notified beside the rule; a synchronous
+// pre-upload command that fails refuses the upload on every protocol (SFTP, SCP, FTP, WebDAV and the
+// user REST API); a failing synchronous upload action fails the upload and removes the file; a
 // filesystem action moves an upload to /archive/{{.Year}}/; a slow receiver never holds a transfer.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeTempDirs } from '../../support/tmp.ts';
-import { davPut, lftp, metrics, Receiver, sftp, startEventServer, type EventServer, type Request } from './harness.ts';
+import { run } from '../../support/run.ts';
+import { davPut, lftp, metrics, PASSWORD, Receiver, sftp, startEventServer, type EventServer, type Request } from './harness.ts';
 
 let s: EventServer;
 let rx: Receiver;
@@ -20,6 +22,9 @@ const BODY =
 beforeAll(async () => {
   rx = await Receiver.start();
   const yaml = `common:
+  actions:
+    execute_on: [upload]
+    hook: ${rx.base}/legacy
   event_manager:
     enabled_commands: [/bin/false]
 event_actions:
@@ -148,6 +153,13 @@ describe('an HTTP action on uploads matching fs_paths', () => {
     expect(existsSync(join(s.home, 'in/x.txt'))).toBe(true);
   });
 
+  test('common.actions keeps working beside the rules: its hook is told of both uploads', async () => {
+    const legacy = (vpath: string) => (r: Request) => r.url === '/legacy' && (JSON.parse(r.body) as { virtual_path: string }).virtual_path === vpath;
+    const csv = JSON.parse((await rx.waitFor(legacy('/in/x.csv'))).body) as Record<string, unknown>;
+    expect(csv).toMatchObject({ action: 'upload', username: 'alice', virtual_path: '/in/x.csv', protocol: 'SFTP', status: 1 });
+    await rx.waitFor(legacy('/in/x.txt'));
+  });
+
   test('FTP (lftp): the same body with protocol FTP; a .txt upload sends nothing', async () => {
     const r = await lftp(s, `put ${join(s.local, 'x.csv')} -o /in/ftp.csv; put ${join(s.local, 'x.txt')} -o /in/ftp.txt; put ${join(s.local, 'x.csv')} -o /in/ftp-fence.csv`);
     expect(r.status).toBe(0);
@@ -213,6 +225,34 @@ describe('a synchronous pre-upload command that exits 1', () => {
   test('WebDAV: refused with 403 and nothing is written', async () => {
     expect(await davPut(s, join(s.local, 'x.txt'), '/blocked/deep/c.txt')).toBe(403);
     expect(existsSync(join(s.home, 'blocked/deep/c.txt'))).toBe(false);
+  });
+
+  test('SCP (OpenSSH scp -O, the SCP protocol): refused and nothing is written', async () => {
+    const r = await run('scp', ['-O', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-F', '/dev/null',
+      '-i', join(s.dir, 'key_alice'), '-P', String(s.ports.sftp), join(s.local, 'x.txt'), 'alice@127.0.0.1:/blocked/deep/d.txt']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/[Pp]ermission denied/);
+    expect(existsSync(join(s.home, 'blocked/deep/d.txt'))).toBe(false);
+    // The same command reaches a directory no rule guards.
+    const ok = await run('scp', ['-O', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-F', '/dev/null',
+      '-i', join(s.dir, 'key_alice'), '-P', String(s.ports.sftp), join(s.local, 'x.txt'), 'alice@127.0.0.1:/in/scp.txt']);
+    expect(ok.status).toBe(0);
+    expect(existsSync(join(s.home, 'in/scp.txt'))).toBe(true);
+  });
+
+  test('the user REST API (/api/v2/user/files and /files/upload): refused with 403 and nothing is written', async () => {
+    const base = `http://127.0.0.1:${s.ports.api}`;
+    const t = await fetch(`${base}/api/v2/user/token`, { headers: { authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}` } });
+    const token = ((await t.json()) as { access_token: string }).access_token;
+    const raw = await fetch(`${base}/api/v2/user/files/upload?path=${encodeURIComponent('/blocked/deep/e.txt')}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: 'data' });
+    expect(raw.status).toBe(403);
+    const form = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${token}`, '-F', `filenames=@${join(s.local, 'x.txt')};filename=f.txt`,
+      `${base}/api/v2/user/files?path=${encodeURIComponent('/blocked/deep')}`]);
+    expect(form.stdout).toBe('403');
+    expect(existsSync(join(s.home, 'blocked/deep/e.txt'))).toBe(false);
+    expect(existsSync(join(s.home, 'blocked/deep/f.txt'))).toBe(false);
+    const ok = await fetch(`${base}/api/v2/user/files/upload?path=${encodeURIComponent('/in/api.txt')}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: 'data' });
+    expect(ok.status).toBe(201);
   });
 
   test('the refusal is logged as a failed synchronous run', async () => {

@@ -38,7 +38,8 @@ export interface EventServer {
 
 /** `events` is YAML placed at the top level (event_actions:, event_rules:, common: ...). */
 /** `extraUsers`: more `users:` entries, given the server's directory. */
-export async function startEventServer(events: string, opts: { extraUsers?: (dir: string) => string } = {}): Promise<EventServer> {
+/** `env`: more environment for the server process. */
+export async function startEventServer(events: string, opts: { extraUsers?: (dir: string) => string; env?: Record<string, string> } = {}): Promise<EventServer> {
   const dir = tempDir('events-it-');
   const home = join(dir, 'homes/alice');
   mkdirSync(home, { recursive: true });
@@ -73,7 +74,7 @@ ${opts.extraUsers?.(dir) ?? ''}admins:
     permissions: ["*"]
 ${events}
 `;
-  const server = await startServer({ yaml, cwd: dir, env: { SFTPGO_LOG_LEVEL: 'debug' } });
+  const server = await startServer({ yaml, cwd: dir, env: { SFTPGO_LOG_LEVEL: 'debug', ...opts.env } });
   return { server, dir, home, ports, local, yaml };
 }
 

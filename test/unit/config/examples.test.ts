@@ -28,6 +28,7 @@ test('examples/full.yaml is valid once its secrets exist', () => {
   process.env.BOB_S3_SECRET = 'b';
   process.env.VAULT_PASSPHRASE = 'v';
   process.env.CAROL_PASSWORD = 'c';
+  process.env.SMTP_PASSWORD = 's';
   const text = readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice'));
   expect(check(text, 'full.yaml')).toEqual([]);
 });
@@ -37,6 +38,7 @@ test("examples/full.yaml's access assertions hold", async () => {
   const file = join(dir, 'full.yaml');
   writeFileSync(file, readFileSync(join(ROOT, 'examples/full.yaml'), 'utf8').replace('/run/secrets/alice', join(dir, 'alice')));
   writeFileSync(join(dir, 'alice'), 'alice-password\n');
+  process.env.SMTP_PASSWORD = 's';
   const loaded = loadConfigFile(file);
   if (!loaded.ok) throw new Error(loaded.issues.map(formatIssue).join('\n'));
   expect(loaded.value.config.assertions?.length).toBeGreaterThan(3);

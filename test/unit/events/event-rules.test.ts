@@ -97,11 +97,11 @@ describe('event_actions and event_rules in the config', () => {
   });
 
   test('types, triggers and blocks not supported yet are refused with the reason', () => {
-    expect(problems(`event_actions:\n  - name: mail\n    type: 3\n`)).toEqual(['event_actions[0].type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are']);
+    expect(problems(`event_actions:\n  - name: rotate\n    type: 15\n`)).toEqual(['event_actions[0].type: not supported yet: log rotation actions (type 15); types 1 (HTTP), 2 (command), 3 (email), 4 (backup), 5 to 7 (quota resets), 8 (data retention), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are']);
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 5\n    actions: [{ name: hook }]\n`)).toEqual([
       'event_rules[0].trigger: not supported yet: certificate renewal rules (trigger 5); triggers 1 (filesystem events), 2 (provider events), 3 (schedules), 4 (IP blocked) and 6 (on demand) are',
     ]);
-    expect(problems(`event_actions:\n  - name: mail\n    type: 1\n    options:\n      email_config: {}\n`)).toContain('event_actions[0].options.email_config: not supported: email actions are not supported yet');
+    expect(problems(`event_actions:\n  - name: idp\n    type: 1\n    options:\n      idp_config: {}\n`)).toContain('event_actions[0].options.idp_config: not supported: Identity Provider account checks are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], idp_login_event: 1 }\n    actions: [{ name: hook }]\n`)).toContain('event_rules[0].conditions.idp_login_event: not supported: Identity Provider login rules are not supported yet');
     expect(problems(`${http}event_rules:\n  - name: s\n    trigger: 1\n    conditions: { fs_events: [upload], options: { concurrent_execution: true } }\n    actions: [{ name: hook }]\n`)).toEqual([
       'event_rules[0].conditions.options.concurrent_execution: not supported: it lets every replica of a shared store run a scheduled rule, and this store is never shared: each schedule runs once',
@@ -139,26 +139,30 @@ describe('SFTPGo backup mapping', () => {
     version: 17,
     event_actions: [
       { id: 1, name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: { status: 'Plain', payload: 'pw' } }, cmd_config: {}, email_config: {}, fs_config: { compress: {} } } },
-      { id: 2, name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'] } } },
+      { id: 2, name: 'rotate', type: 15, options: {} },
+      { id: 4, name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'], subject: 's', body: 'b' }, http_config: {}, fs_config: { compress: {} } } },
       { id: 3, name: 'run', type: 2, options: { cmd_config: { cmd: '/usr/bin/env', timeout: 10 } } },
     ],
     event_rules: [
       { id: 1, name: 'both', status: 1, trigger: 1, created_at: 1, updated_at: 1, conditions: { fs_events: ['upload'], provider_events: [], options: { concurrent_execution: false } },
-        actions: [{ id: 1, name: 'hook', type: 1, options: {}, order: 1, relation_options: { is_failure_action: false } }, { id: 2, name: 'mail', type: 3, order: 2, relation_options: {} }] },
-      { id: 2, name: 'only-mail', status: 1, trigger: 1, conditions: { fs_events: ['upload'] }, actions: [{ name: 'mail', order: 1 }] },
+        actions: [{ id: 1, name: 'hook', type: 1, options: {}, order: 1, relation_options: { is_failure_action: false } }, { id: 2, name: 'rotate', type: 15, order: 2, relation_options: {} }] },
+      { id: 2, name: 'only-rotate', status: 1, trigger: 1, conditions: { fs_events: ['upload'] }, actions: [{ name: 'rotate', order: 1 }] },
       { id: 3, name: 'nightly', status: 1, trigger: 3, conditions: { schedules: [{ hour: '0' }] }, actions: [{ name: 'hook', order: 1 }] },
     ],
   };
 
   test('supported actions and rules import; the rest is named in a warning', () => {
     const out = importSftpgoDump(dump, { enabledCommands: [] });
-    expect(out.event_actions).toEqual([{ name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: 'pw' } } }]);
+    expect(out.event_actions).toEqual([
+      { name: 'hook', type: 1, options: { http_config: { endpoint: 'http://127.0.0.1/h', timeout: 20, method: 'POST', password: 'pw' } } },
+      { name: 'mail', type: 3, options: { email_config: { recipients: ['a@example.com'], subject: 's', body: 'b' } } },
+    ]);
     expect(out.event_rules).toEqual([{ name: 'both', status: 1, trigger: 1, conditions: { fs_events: ['upload'], options: { concurrent_execution: false } }, actions: [{ name: 'hook', order: 1, relation_options: { is_failure_action: false } }] }]);
     expect(out.warnings).toEqual(expect.arrayContaining([
-      'event_actions[1] (mail): type: not supported yet: email actions (type 3); types 1 (HTTP), 2 (command), 4 (backup), 5 to 7 (quota resets), 8 (data retention) and 9 (filesystem) are, not imported',
-      'event_actions[2] (run): options.cmd_config.cmd: command "/usr/bin/env" is not allowed: list it in common.event_manager.enabled_commands, not imported',
-      'event_rules[0] (both): event action "mail" was not imported, dropped from the rule',
-      'event_rules[1] (only-mail): no action left, not imported',
+      'event_actions[1] (rotate): type: not supported yet: log rotation actions (type 15); types 1 (HTTP), 2 (command), 3 (email), 4 (backup), 5 to 7 (quota resets), 8 (data retention), 9 (filesystem), 11 (password expiration), 12 (user expiration) and 14 (user inactivity) are, not imported',
+      'event_actions[3] (run): options.cmd_config.cmd: command "/usr/bin/env" is not allowed: list it in common.event_manager.enabled_commands, not imported',
+      'event_rules[0] (both): event action "rotate" was not imported, dropped from the rule',
+      'event_rules[1] (only-rotate): no action left, not imported',
     ]));
     expect(out.warnings.some((w) => w.startsWith('event_rules[2] (nightly)'))).toBe(true);
   });

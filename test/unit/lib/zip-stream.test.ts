@@ -59,3 +59,41 @@ describe('zipStream', () => {
     expect(py.stdout.trim()).toBe('70000 69999');
   });
 });
+
+describe('zipStream with method deflate', () => {
+  test('files are deflated as they stream: smaller, and read back whole by zipfile and unzip -t', async () => {
+    const dir = tempDir('zip-deflate-');
+    const zip = join(dir, 'd.zip');
+    const line = 'the same line, again and again\n';
+    const chunks = Array.from({ length: 2000 }, () => line);
+    const parts: Uint8Array[] = [];
+    const entries: ZipEntry[] = [
+      { name: 'dir/', mtimeMs: Date.UTC(2024, 0, 1) },
+      { name: 'dir/text.txt', mtimeMs: Date.UTC(2024, 0, 1), data: chunksOf(...chunks) },
+      { name: 'empty.txt', mtimeMs: Date.UTC(2024, 0, 1), data: chunksOf() },
+    ];
+    for await (const c of zipStream((async function* () { yield* entries; })(), { method: 'deflate' })) parts.push(c);
+    const bytes = Buffer.concat(parts);
+    writeFileSync(zip, bytes);
+    expect(bytes.length).toBeLessThan(line.length * 2000 / 10);
+    const py = await run('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print([(i.filename, i.compress_type, i.file_size) for i in z.infolist()]); print(len(z.read("dir/text.txt"))); assert z.testzip() is None', zip]);
+    expect(py.stderr).toBe('');
+    expect(py.stdout.trim().split('\n')).toEqual([`[('dir/', 0, 0), ('dir/text.txt', 8, ${line.length * 2000}), ('empty.txt', 8, 0)]`, String(line.length * 2000)]);
+    expect((await run('unzip', ['-t', zip])).status).toBe(0);
+  });
+
+  test('a source that fails mid-entry fails the archive', async () => {
+    const failing: ZipEntry = {
+      name: 'bad.bin',
+      mtimeMs: 0,
+      data: async function* () {
+        yield Buffer.from('some bytes');
+        throw new Error('read failed');
+      },
+    };
+    const read = async () => {
+      for await (const _ of zipStream((async function* () { yield failing; })(), { method: 'deflate' }));
+    };
+    await expect(read()).rejects.toThrow('read failed');
+  });
+});

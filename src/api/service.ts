@@ -14,6 +14,7 @@ import { openHttpDoor, type HttpDoor } from '../core/http-door.ts';
 import { nodeHandler } from './http.ts';
 import { errorBody } from './respond.ts';
 import { createWebAdmin } from '../web/admin/app.tsx';
+import { createSharePages } from '../web/pubshares/app.tsx';
 
 function errorResponse404(): Response {
   return new Response(JSON.stringify(errorBody(404, 'not found')), { status: 404, headers: { 'content-type': 'application/json' } });
@@ -22,22 +23,23 @@ function errorResponse404(): Response {
 type Binding = NonNullable<NonNullable<Config['httpd']>['bindings']>[number];
 
 /** What one binding serves: the REST API and the web admin are each on unless set false (as SFTPGo). */
-export function bindingServes(b: Pick<Binding, 'enable_rest_api' | 'enable_web_admin'>): { restApi: boolean; webAdmin: boolean } {
-  return { restApi: b.enable_rest_api !== false, webAdmin: b.enable_web_admin !== false };
+export function bindingServes(b: Pick<Binding, 'enable_rest_api' | 'enable_web_admin' | 'enable_web_client'>): { restApi: boolean; webAdmin: boolean; webClient: boolean } {
+  return { restApi: b.enable_rest_api !== false, webAdmin: b.enable_web_admin !== false, webClient: b.enable_web_client !== false };
 }
 
 /** Whether a binding answers `path`; the other paths get 404 there. */
-export function servesPath(serves: { restApi: boolean; webAdmin: boolean }, path: string): boolean {
+export function servesPath(serves: { restApi: boolean; webAdmin: boolean; webClient: boolean }, path: string): boolean {
   const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
   if (under('/api/v2')) return serves.restApi;
   if (under('/web/admin')) return serves.webAdmin;
+  if (under('/web/client')) return serves.webClient;
   return true;
 }
 
 export const apiService: ServiceFactory = (runtime: ServerContext): Service | undefined => {
   const bindings = (runtime.config.httpd?.bindings ?? []).filter((b) => {
     const s = bindingServes(b);
-    return s.restApi || s.webAdmin;
+    return s.restApi || s.webAdmin || s.webClient;
   });
   if (bindings.length === 0) return undefined;
   const doors: HttpDoor[] = [];
@@ -45,7 +47,12 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
     name: 'httpd',
     async start() {
       const webAdmin = bindings.some((b) => bindingServes(b).webAdmin);
-      const app = await createApp(runtime, { mounts: webAdmin ? [{ path: '/web/admin', app: createWebAdmin(runtime) }] : [] });
+      const webClient = bindings.some((b) => bindingServes(b).webClient);
+      const mounts = [
+        ...(webAdmin ? [{ path: '/web/admin', app: createWebAdmin(runtime) }] : []),
+        ...(webClient ? [{ path: '/web/client/pubshares', app: createSharePages(runtime) }] : []),
+      ];
+      const app = await createApp(runtime, { mounts });
       const clientOf = (req: IncomingMessage) => runtime.sockets.addressOf(req.socket);
       for (const b of bindings) {
         const serves = bindingServes(b);

@@ -90,7 +90,7 @@ describe('field origins', () => {
 
 describe('binding paths', () => {
   test('enable_rest_api and enable_web_admin default on, and each switches its prefix only', () => {
-    expect(bindingServes({})).toEqual({ restApi: true, webAdmin: true });
+    expect(bindingServes({})).toEqual({ restApi: true, webAdmin: true, webClient: true });
     const webOnly = bindingServes({ enable_rest_api: false });
     expect(servesPath(webOnly, '/api/v2/users')).toBe(false);
     expect(servesPath(webOnly, '/api/v2')).toBe(false);
@@ -100,5 +100,8 @@ describe('binding paths', () => {
     expect(servesPath(apiOnly, '/web/admin')).toBe(false);
     expect(servesPath(apiOnly, '/web/administrator')).toBe(true); // not the prefix: the app answers 404 itself
     expect(servesPath(apiOnly, '/api/v2/token')).toBe(true);
+    const noClient = bindingServes({ enable_web_client: false });
+    expect(servesPath(noClient, '/web/client/pubshares/abc')).toBe(false);
+    expect(servesPath(noClient, '/web/admin')).toBe(true);
   });
 });

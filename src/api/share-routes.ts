@@ -18,6 +18,10 @@ import type { QueryParam, Route } from './routes.ts';
 const READ = [1, 3] as const;
 const WRITE = [2, 3] as const;
 
+/** The records the share pages show (web/ reaches the store and the vfs only through the API). */
+export type { ShareRecord, ShareScope } from '../store/shares.ts';
+export type { FileInfo } from '../vfs/fs.ts';
+
 /** What a share handler reads: the request, the server, and the share with its owner's connection (share-access.ts). */
 export type ShareRequest = Pick<ApiContext, 'c' | 'runtime' | 'ip' | 'share' | 'conn'>;
 

@@ -24,6 +24,7 @@ import { touchApiKey } from './api-keys.ts';
 import { signJwt, verifyJwt, type Claims } from './jwt.ts';
 import { errorResponse } from './respond.ts';
 import { parseBasic } from '../lib/basic-auth.ts';
+import { userSecondFactor } from './two-factor.ts';
 
 export const USER_AUDIENCE = 'APIUser';
 export const OTP_HEADER = 'x-sftpgo-otp';
@@ -68,7 +69,8 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   if (totpRequired(user, 'HTTP')) {
     const code = ctx.c.req.header(OTP_HEADER);
     if (!code) return refuse('totp_missing');
-    const bad = gate.steps.totp(user, code);
+    // The TOTP code, or one of the user's recovery codes (used up by this login).
+    const bad = await userSecondFactor(runtime, user, code);
     if (bad) return refuse(bad);
   }
   // The account checks, max_sessions and the user's storage, with the one `login` line: the

@@ -15,9 +15,8 @@ import { plainIp } from '../../core/ip.ts';
 import { closeAfter, type Env } from '../../api/app.ts';
 import { DEFAULT_TOKEN_VALIDITY } from '../../api/auth.ts';
 import { openShareSession, sharePasswordMatches, usableShare } from '../../api/share-access.ts';
-import { download, downloadFile, listShareDir, storeUploads, type ShareRequest } from '../../api/share-routes.ts';
+import { download, downloadFile, listShareDir, storeUploads, type ShareRecord, type ShareRequest, type ShareScope } from '../../api/share-routes.ts';
 import { boundaryOf, MultipartError, multipartParts } from '../../lib/multipart.ts';
-import { getShare, type ShareRecord, type ShareScope } from '../../store/shares.ts';
 import { Frame, sendPage } from '../layout.tsx';
 import { clearSessionCookie, setPageHeaders, setSessionCookie } from '../security.ts';
 import { randomToken, sameToken, WebSessions } from '../sessions.ts';
@@ -172,8 +171,8 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
   // SFTPGo's link: the shared file itself (compress=false) or a ZIP of every shared path.
   web.get('/:id', async (c) => {
     // A write-only share's link leads to its upload form rather than to a refusal.
-    const share = await getShare(runtime.store, c.req.param('id'));
-    if (share?.scope === 2) return c.redirect(shareHref(share.id, '/upload'), 302);
+    const found = await usableShare(runtime, { id: c.req.param('id'), ip: ipOf(c), scopes: ANY });
+    if (found.ok && found.share.scope === 2) return c.redirect(shareHref(found.share.id, '/upload'), 302);
     return withShare(c, READ, (v) => download(v.req));
   });
 

@@ -3,8 +3,7 @@
 // download page of files, the upload form and the one-line answers. They render only; the share
 // was checked and its owner's session opened before (app.tsx).
 import type { FC, PropsWithChildren } from 'hono/jsx';
-import type { ShareRecord } from '../../store/shares.ts';
-import type { FileInfo } from '../../vfs/fs.ts';
+import type { FileInfo, ShareRecord } from '../../api/share-routes.ts';
 import { Csrf } from '../layout.tsx';
 
 export const SHARES_BASE = '/web/client/pubshares';

@@ -51,6 +51,17 @@ export async function recoveryCodesAfterSave(runtime: ServerContext, account: Re
   return newRecoveryCodes(runtime.store, account);
 }
 
+export function countUnusedCodes(runtime: ServerContext, account: RecoveryAccount): Promise<number> {
+  return unusedRecoveryCodes(runtime.store, account);
+}
+
+/** A new set of the account's recovery codes, replacing the old one; the codes, to show once. */
+export async function renewRecoveryCodes(runtime: ServerContext, account: RecoveryAccount): Promise<string[]> {
+  const codes = await newRecoveryCodes(runtime.store, account);
+  runtime.log('info', 'recovery_codes_renewed', { kind: account.kind, username: account.name });
+  return codes;
+}
+
 const DISABLED = 'recovery codes are not available with two-factor authentication disabled';
 
 async function listCodes(ctx: ApiContext, account: RecoveryAccount, enabled: boolean): Promise<Response> {
@@ -60,9 +71,7 @@ async function listCodes(ctx: ApiContext, account: RecoveryAccount, enabled: boo
 
 async function renewCodes(ctx: ApiContext, account: RecoveryAccount, enabled: boolean): Promise<Response> {
   if (!enabled) return errorResponse(ctx.c, 403, DISABLED);
-  const codes = await newRecoveryCodes(ctx.runtime.store, account);
-  ctx.runtime.log('info', 'recovery_codes_renewed', { kind: account.kind, username: account.name, ip: ctx.ip });
-  return ctx.c.json(codes);
+  return ctx.c.json(await renewRecoveryCodes(ctx.runtime, account));
 }
 
 const userTotpOn = (user: UserRecord) => user.filters?.totp_config?.enabled === true;

@@ -39,4 +39,5 @@ textarea { min-height: 5rem; }
 .search { display: flex; gap: .5rem; margin-bottom: 1rem; max-width: 30rem; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
 .login { max-width: 22rem; margin: 4rem auto; }
+.qr svg { width: 14rem; height: 14rem; display: block; }
 `;

@@ -28,6 +28,8 @@ import { userBody, valuesOf, formValues, type UserFormValues } from './user-form
 import { mountOperations } from './operations.tsx';
 import { mountRecordLists } from './record-lists.tsx';
 import { mountProfile } from './profile.tsx';
+import { mountAccessPages } from './access-pages.tsx';
+import { mountEventPages } from './event-pages.tsx';
 import { BASE, DriftPage, LoginPage, MessagePage, StatusPage, TwoFactorPage, UserFormPage, UserPage, UsersPage, userHref } from './views.tsx';
 
 const SESSION_COOKIE = 'sftpgo_admin_session';
@@ -397,6 +399,8 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   mountOperations(web, kit);
   mountRecordLists(web, kit);
   mountProfile(web, kit);
+  mountAccessPages(web, kit);
+  mountEventPages(web, kit);
 
   web.notFound(async (c) => {
     setPageHeaders(c);
@@ -416,6 +420,14 @@ function navFor(admin: AdminRecord): NavLink[] {
   add('view_users', '/users', 'Users');
   add('manage_folders', '/folders', 'Folders');
   if (!admin.role) add('*', '/admins', 'Admins');
+  add('manage_groups', '/groups', 'Groups');
+  if (!admin.role) {
+    add('*', '/roles', 'Roles');
+    add('*', '/apikeys', 'API keys');
+    add('*', '/iplists', 'IP lists');
+    add('*', '/eventrules', 'Events');
+  }
+  add('quota_scans', '/quota', 'Quota');
   add('view_conns', '/connections', 'Connections');
   add('view_defender', '/defender', 'Defender');
   add('view_users', '/drift', 'Drift');

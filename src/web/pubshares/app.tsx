@@ -7,6 +7,7 @@
 // protocol HTTPShare, so the owner's permissions apply afresh) and its handlers
 // (api/share-routes.ts). The password opens a session in an HttpOnly cookie scoped to that one
 // share; every form carries a CSRF token checked against a cookie of the share's own.
+import { posix } from 'node:path';
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { getCookie } from 'hono/cookie';
@@ -190,10 +191,10 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
   // A directory's listing; a file's path downloads the file, as SFTPGo's browse page does.
   web.get('/:id/browse', (c) =>
     withShare(c, READ, async (v) => {
+      if (await isFileOfShare(v)) return downloadFile(v.req);
       const listed = await listShareDir(v.req);
-      if (!(listed instanceof Response)) return send(c, v.req.share.name, <BrowsePage share={v.req.share} path={listed.path} entries={listed.entries} csrf={v.csrf} loggedIn={v.loggedIn} />);
-      if (listed.status !== 500 && (await isFileOfShare(v))) return downloadFile(v.req);
-      return asPage(c, listed);
+      if (listed instanceof Response) return asPage(c, listed);
+      return send(c, v.req.share.name, <BrowsePage share={v.req.share} path={listed.path} entries={listed.entries} csrf={v.csrf} loggedIn={v.loggedIn} />);
     }),
   );
 
@@ -235,12 +236,17 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
   return web;
 }
 
-/** Whether `?path=` names a file of the shared directory (browse then downloads it). */
+/**
+ * Whether `?path=` names a file inside the shared directory (browse then downloads it, through the
+ * API's checks); anything else is listed, or refused, as a directory.
+ */
 async function isFileOfShare(v: ShareVisit): Promise<boolean> {
   const base = v.req.share.paths[0]!;
   const asked = v.req.c.req.query('path') ?? '';
   if (v.req.share.paths.length !== 1 || !asked) return false;
-  const st = await v.req.conn.fs.stat(`${base}/${asked}`.replace(/\/+/g, '/')).catch(() => undefined);
+  const vpath = posix.join(base, posix.join('/', asked));
+  if (!vpath.startsWith(base === '/' ? '/' : `${base}/`)) return false;
+  const st = await v.req.conn.fs.stat(vpath).catch(() => undefined);
   return st?.type === 'file';
 }
 

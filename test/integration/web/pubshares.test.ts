@@ -137,6 +137,10 @@ describe('public share pages in a browser', () => {
     // A file's link downloads it.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#entries tr[data-name="upload-me.txt"] a')]);
     expect(readFileSync((await download.path())!, 'utf8')).toBe('uploaded from the share page\n');
+    // Nothing outside the shared directory: a path climbing out is refused by the API's check.
+    const out = await page.goto(shareUrl(id, `/browse?path=${encodeURIComponent('../docs/report.bin')}`));
+    expect(out!.status()).toBe(400);
+    expect(await page.textContent('#message')).toContain('Invalid path');
   });
 
   test('an upload posted without the form token is refused and stores nothing', async () => {

@@ -98,10 +98,12 @@ describe('httpd and data_provider settings', () => {
     expect((await curl(`https://127.0.0.1:${ports.global}/api/v2/token`, ['-k', '--tls-max', '1.2', '-u', `root:${ADMIN_PASSWORD}`])).stdout).toContain('access_token');
   });
 
-  test('enable_rest_api and enable_web_admin false leave the binding closed; either alone serves the other', async () => {
-    const r = await curl(`http://127.0.0.1:${ports.off}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`]);
-    expect(r.status).toBe(7); // curl: failed to connect
+  test('enable_rest_api and enable_web_admin each switch their prefix; with both false the web client (on by default) still serves its share pages', async () => {
     const code = async (url: string, extra: string[] = []) => (await curl(url, ['-o', '/dev/null', '-w', '%{http_code}', ...extra])).stdout;
+    expect(await code(`http://127.0.0.1:${ports.off}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('404');
+    expect(await code(`http://127.0.0.1:${ports.off}/web/admin/login`)).toBe('404');
+    const share = await curl(`http://127.0.0.1:${ports.off}/web/client/pubshares/nope/download`, []);
+    expect(share.stdout).toContain('share does not exist');
     expect(await code(`http://127.0.0.1:${ports.http}/web/admin`)).toBe('404');
     expect(await code(`http://127.0.0.1:${ports.http}/web/admin/login`)).toBe('404');
     expect(await code(`http://127.0.0.1:${ports.http}/api/v2/token`, ['-u', `root:${ADMIN_PASSWORD}`])).toBe('200');

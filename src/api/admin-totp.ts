@@ -56,6 +56,18 @@ export async function saveAdminTotp(runtime: ServerContext, admin: AdminRecord, 
   return recoveryCodesAfterSave(runtime, adminAccount(saved ?? admin), change.enabled);
 }
 
+/**
+ * Turns another admin's TOTP off (PUT /api/v2/admins/{username}/2fa/disable, the web admin's admins
+ * list): `not_found`, or `not_enabled` when it had none.
+ */
+export async function disableAdminTotp(runtime: ServerContext, name: string, by: string): Promise<'disabled' | 'not_found' | 'not_enabled'> {
+  const admin = await effectiveAdmin(runtime.store, name);
+  if (!admin) return 'not_found';
+  if (!adminTotpRequired(admin)) return 'not_enabled';
+  await saveAdminTotp(runtime, admin, { enabled: false }, by);
+  return 'disabled';
+}
+
 /** POST /admin/totp/save `{enabled, config_name, secret: {status: "Plain", payload}}`. */
 async function totpSave(ctx: ApiContext): Promise<Response> {
   const body = (ctx.body ?? {}) as { enabled?: unknown; secret?: unknown };
@@ -99,10 +111,9 @@ export const ADMIN_TOTP_ROUTES: Route[] = [
   { method: 'put', path: '/api/v2/admins/{username}/2fa/disable', summary: "Turn an admin's two-factor authentication off (its secret and recovery codes go)", tag: TAG, auth: 'admin', permission: '*',
     handler: async (ctx) => {
       const name = ctx.c.req.param('username')!;
-      const admin = await effectiveAdmin(ctx.runtime.store, name);
-      if (!admin) return errorResponse(ctx.c, 404, `admin "${name}" not found`);
-      if (!adminTotpRequired(admin)) return errorResponse(ctx.c, 400, 'two-factor authentication is not enabled');
-      await saveAdminTotp(ctx.runtime, admin, { enabled: false }, ctx.admin!.username);
+      const outcome = await disableAdminTotp(ctx.runtime, name, ctx.admin!.username);
+      if (outcome === 'not_found') return errorResponse(ctx.c, 404, `admin "${name}" not found`);
+      if (outcome === 'not_enabled') return errorResponse(ctx.c, 400, 'two-factor authentication is not enabled');
       return ctx.c.json({ message: '2FA disabled', error: '' });
     } },
 ];

@@ -3,7 +3,8 @@
 // password (a wrong code refused and scored by the defender); an admin enrols from its profile page
 // (the QR code, read back by zbarimg from a screenshot, is the otpauth URL of the secret shown and
 // matches lib/qr.ts's SVG of it), sees its recovery codes once, logs in with one of them once, and
-// changes its password. Screenshots go to test-results/screenshots/.
+// changes its password; a super admin turns another admin's TOTP off. Screenshots go to
+// test-results/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -181,5 +182,15 @@ describe('web admin two-factor authentication', () => {
     await logout();
     await passwordStep('root', 'root-Web-Totp-2');
     expect(page.url()).toBe(`${base}/users`);
+  });
+
+  test("a super admin turns another admin's TOTP off from the admins list", async () => {
+    await page.goto(`${base}/admins`);
+    expect(await page.textContent('#admins tr[data-username="otpadmin"]')).toContain('TOTP');
+    await page.click('#admins tr[data-username="otpadmin"] button:text-is("Turn off")');
+    await page.waitForLoadState();
+    expect(await page.textContent('.flash')).toContain('Two-factor authentication of otpadmin turned off');
+    const token = await fetch(`http://127.0.0.1:${port}/api/v2/token`, { headers: { authorization: `Basic ${btoa(`otpadmin:${OTP_PASSWORD}`)}` } });
+    expect(token.status).toBe(200);
   });
 });

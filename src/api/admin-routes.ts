@@ -38,8 +38,9 @@ export function acceptSftpgoAdminFields(body: Record<string, unknown>): Record<s
     const f = { ...(filters as Record<string, unknown>) };
     refuseUnlessEmpty(f, 'require_two_factor', 'filters.require_two_factor: two-factor authentication for admins is not supported');
     refuseUnlessEmpty(f, 'require_password_change', 'filters.require_password_change is not supported');
-    refuseUnlessEmpty(f, 'recovery_codes', 'filters.recovery_codes: two-factor authentication for admins is not supported');
-    refuseUnlessEmpty(f, 'totp_config', 'filters.totp_config: two-factor authentication for admins is not supported');
+    // As SFTPGo: an admin's two-factor settings are its own (/api/v2/admin/totp/*); a body's are ignored.
+    delete f.recovery_codes;
+    delete f.totp_config;
     refuseUnlessEmpty(f, 'preferences', 'filters.preferences: web admin preferences are not supported');
     out.filters = f;
   }

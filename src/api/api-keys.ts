@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { FieldError } from '../config/validate.ts';
-import type { ApiKeyRecord, Store } from '../store/store.ts';
+import type { ApiKeyRecord, ReadTx, Store } from '../store/store.ts';
+import type { ServerContext } from '../core/context.ts';
 import type { ApiContext } from './app.ts';
 import { hashApiKey } from './auth.ts';
 import { errorResponse } from './respond.ts';
@@ -28,8 +29,7 @@ function token(bytes: number): string {
 }
 
 /** The body as a key definition, with SFTPGo's rules; field errors when it is not one. */
-async function definitionOf(ctx: ApiContext): Promise<Definition> {
-  const b = ctx.body;
+export async function apiKeyDefinition(store: ReadTx, b: unknown): Promise<Definition> {
   if (!b || typeof b !== 'object' || Array.isArray(b)) throw new AppError('invalid', 'the body must be a JSON object');
   const body = b as Record<string, unknown>;
   const details: FieldError[] = [];
@@ -56,15 +56,15 @@ async function definitionOf(ctx: ApiContext): Promise<Definition> {
   const base = { name: name!, ...(expires ? { expires_at: expires as number } : {}), ...(description ? { description } : {}) };
   // As SFTPGo, a key keeps only the owner its scope has: an admin-scope key drops a user, a user-scope key an admin.
   if (scope === 2) {
-    if (user && !(await ctx.runtime.store.get('users', user))) throw new AppError('invalid', `user: "${user}" does not exist`);
+    if (user && !(await store.get('users', user))) throw new AppError('invalid', `user: "${user}" does not exist`);
     return { ...base, scope: 2, ...(user ? { user } : {}) };
   }
-  if (admin && !(await ctx.runtime.store.get('admins', admin))) throw new AppError('invalid', `admin: "${admin}" does not exist`);
+  if (admin && !(await store.get('admins', admin))) throw new AppError('invalid', `admin: "${admin}" does not exist`);
   return { ...base, scope: 1, ...(admin ? { admin } : {}) };
 }
 
 /** A key as the API shows it: never the hash. */
-function shown(rec: ApiKeyRecord): Omit<ApiKeyRecord, 'key'> {
+export function shownApiKey(rec: ApiKeyRecord): Omit<ApiKeyRecord, 'key'> {
   const { key: _key, ...rest } = rec;
   void _key;
   return rest;
@@ -79,6 +79,35 @@ export async function touchApiKey(store: Store, id: string): Promise<void> {
     const cur = await tx.get('api_keys', id);
     if (cur) await tx.put('api_keys', id, { ...cur, last_use_at: now });
   });
+}
+
+/** Every key, in id order. */
+export async function listApiKeys(store: ReadTx): Promise<ApiKeyRecord[]> {
+  const all: ApiKeyRecord[] = [];
+  for await (const [, k] of store.entries('api_keys')) all.push(k);
+  return all;
+}
+
+/** Stores a new key; its id and the clear key `<id>.<key>`, the only time it exists outside a hash. */
+export async function createApiKey(runtime: Pick<ServerContext, 'store' | 'log'>, def: Definition, by: string): Promise<{ id: string; key: string }> {
+  const id = token(15);
+  const key = token(24);
+  const now = Date.now();
+  await runtime.store.write(async (tx) => {
+    if (def.admin && !(await tx.get('admins', def.admin))) throw new AppError('invalid', `admin: "${def.admin}" does not exist`);
+    if (def.user && !(await tx.get('users', def.user))) throw new AppError('invalid', `user: "${def.user}" does not exist`);
+    await tx.put('api_keys', id, { id, ...def, key: hashApiKey(key), created_at: now, updated_at: now });
+  });
+  runtime.log('info', 'api_change', { action: 'create', kind: 'api_key', name: id, admin: def.admin, by });
+  return { id, key: `${id}.${key}` };
+}
+
+export async function deleteApiKey(runtime: Pick<ServerContext, 'store' | 'log'>, id: string, by: string): Promise<void> {
+  await runtime.store.write(async (tx) => {
+    if (!(await tx.get('api_keys', id))) throw new AppError('not_found', `API key "${id}" not found`);
+    await tx.remove('api_keys', id);
+  });
+  runtime.log('info', 'api_change', { action: 'delete', kind: 'api_key', name: id, by });
 }
 
 function who(ctx: ApiContext): string {
@@ -99,37 +128,27 @@ export const API_KEY_ROUTES: Route[] = [
       const limit = Math.min(500, Math.max(1, Number(ctx.c.req.query('limit') ?? 100) || 100));
       const order = ctx.c.req.query('order') ?? 'ASC';
       if (order !== 'ASC' && order !== 'DESC') return errorResponse(ctx.c, 400, 'order: must be ASC or DESC');
-      const all: ApiKeyRecord[] = [];
-      for await (const [, k] of ctx.runtime.store.entries('api_keys')) all.push(k);
+      const all = await listApiKeys(ctx.runtime.store);
       if (order === 'DESC') all.reverse();
-      return ctx.c.json(all.slice(offset, offset + limit).map(shown));
+      return ctx.c.json(all.slice(offset, offset + limit).map(shownApiKey));
     } },
   { ...common, method: 'post', path: BASE, summary: 'Create an API key: the answer carries the key, the only time it is shown', body: 'any', bodySchema: 'APIKey', returns: 'APIKeyCreated',
     handler: async (ctx) => {
-      const def = await definitionOf(ctx);
-      const id = token(15);
-      const key = token(24);
-      const now = Date.now();
-      await ctx.runtime.store.write(async (tx) => {
-        if (def.admin && !(await tx.get('admins', def.admin))) throw new AppError('invalid', `admin: "${def.admin}" does not exist`);
-        if (def.user && !(await tx.get('users', def.user))) throw new AppError('invalid', `user: "${def.user}" does not exist`);
-        await tx.put('api_keys', id, { id, ...def, key: hashApiKey(key), created_at: now, updated_at: now });
-      });
-      ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'api_key', name: id, admin: def.admin, by: who(ctx) });
+      const { id, key } = await createApiKey(ctx.runtime, await apiKeyDefinition(ctx.runtime.store, ctx.body), who(ctx));
       ctx.c.header('Location', `${BASE}/${encodeURIComponent(id)}`);
       ctx.c.header('X-Object-ID', id);
-      return ctx.c.json({ message: 'API key created. This is the only time the API key is visible, please save it.', key: `${id}.${key}` }, 201);
+      return ctx.c.json({ message: 'API key created. This is the only time the API key is visible, please save it.', key }, 201);
     } },
   { ...common, method: 'get', path: `${BASE}/{id}`, summary: 'One API key (without the key)', returns: 'APIKey',
     handler: async (ctx) => {
       const id = ctx.c.req.param('id')!;
       const rec = await ctx.runtime.store.get('api_keys', id);
-      return rec ? ctx.c.json(shown(rec)) : errorResponse(ctx.c, 404, `API key "${id}" not found`);
+      return rec ? ctx.c.json(shownApiKey(rec)) : errorResponse(ctx.c, 404, `API key "${id}" not found`);
     } },
   { ...common, method: 'put', path: `${BASE}/{id}`, summary: "Replace an API key's definition; the key itself stays", body: 'any', bodySchema: 'APIKey',
     handler: async (ctx) => {
       const id = ctx.c.req.param('id')!;
-      const def = await definitionOf(ctx);
+      const def = await apiKeyDefinition(ctx.runtime.store, ctx.body);
       await ctx.runtime.store.write(async (tx) => {
         const cur = await tx.get('api_keys', id);
         if (!cur) throw new AppError('not_found', `API key "${id}" not found`);
@@ -140,12 +159,7 @@ export const API_KEY_ROUTES: Route[] = [
     } },
   { ...common, method: 'delete', path: `${BASE}/{id}`, summary: 'Delete an API key',
     handler: async (ctx) => {
-      const id = ctx.c.req.param('id')!;
-      await ctx.runtime.store.write(async (tx) => {
-        if (!(await tx.get('api_keys', id))) throw new AppError('not_found', `API key "${id}" not found`);
-        await tx.remove('api_keys', id);
-      });
-      ctx.runtime.log('info', 'api_change', { action: 'delete', kind: 'api_key', name: id, by: who(ctx) });
+      await deleteApiKey(ctx.runtime, ctx.c.req.param('id')!, who(ctx));
       return ctx.c.json({ message: 'API key deleted' });
     } },
 ];

@@ -86,6 +86,20 @@ async function renderRule(store: ReadTx, name: string, actions?: Map<string, Eve
   return withOverride(store, 'event_rule', name, ruleView(r, actions ?? (await allActions(store))));
 }
 
+/** The names of one collection's actions or rules. */
+export async function eventNames(store: ReadTx, kind: 'event_action' | 'event_rule'): Promise<string[]> {
+  const names: string[] = [];
+  for await (const [name] of store.entries(kind === 'event_action' ? 'event_actions' : 'event_rules')) names.push(name);
+  return names;
+}
+
+/** An action or rule as the API shows it, with where it comes from (`source`), for the web admin's lists. */
+export async function renderEventRecord(store: ReadTx, kind: 'event_action' | 'event_rule', name: string): Promise<Json | undefined> {
+  const rec = kind === 'event_action' ? await effectiveEventAction(store, name) : await effectiveEventRule(store, name);
+  const view = kind === 'event_action' ? await renderAction(store, name) : await renderRule(store, name);
+  return rec && view ? { ...view, source: rec.source } : undefined;
+}
+
 async function withOverride(store: ReadTx, kind: Kind, name: string, view: Json): Promise<Json> {
   const o = await getOverride(store, kind, name);
   return o ? { ...view, overrides: { fields: o.fields, updated_at: o.updated_at, updated_by: o.updated_by } } : view;

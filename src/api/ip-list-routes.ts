@@ -5,7 +5,8 @@ import { AppError } from '../errors.ts';
 import type { FieldError } from '../config/validate.ts';
 import { ipListEntryProblem, ipListSpec, IP_LIST_TYPES, type IpListRecord, type IpListType } from '../core/ip-lists.ts';
 import { normaliseIpOrNet } from '../lib/cidr.ts';
-import { ipListKey } from '../store/store.ts';
+import { ipListKey, type ReadTx } from '../store/store.ts';
+import type { ServerContext } from '../core/context.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import type { Route } from './routes.ts';
@@ -37,8 +38,7 @@ function pathKey(ctx: ApiContext): { type: IpListType; key: string; ipornet: str
 }
 
 /** The body as an entry of list `type` (`ipornet` fixed by the path for an update). */
-function entryOf(ctx: ApiContext, type: IpListType, ipornet?: string): ReturnType<typeof ipListSpec> {
-  const b = ctx.body;
+export function ipListEntryOf(b: unknown, type: IpListType, ipornet?: string): ReturnType<typeof ipListSpec> {
   if (!b || typeof b !== 'object' || Array.isArray(b)) throw new AppError('invalid', 'the body must be a JSON object');
   const body = b as Record<string, unknown>;
   const details: FieldError[] = [];
@@ -51,6 +51,36 @@ function entryOf(ctx: ApiContext, type: IpListType, ipornet?: string): ReturnTyp
   if (details.length) throw Object.assign(new AppError('invalid', 'invalid IP list entry'), { details });
   const description = typeof body.description === 'string' ? body.description : undefined;
   return ipListSpec({ ipornet: entry.ipornet as string, type, mode: entry.mode as number, protocols: entry.protocols as number, ...(description ? { description } : {}) }, 'api');
+}
+
+/** The entries of list `type`, by ipornet. */
+export async function listIpList(store: ReadTx, type: IpListType): Promise<IpListRecord[]> {
+  const all: IpListRecord[] = [];
+  for await (const [, e] of store.entries('ip_lists')) if (e.type === type) all.push(e);
+  return all.sort((a, b) => (a.ipornet < b.ipornet ? -1 : a.ipornet > b.ipornet ? 1 : 0));
+}
+
+type Writer = Pick<ServerContext, 'records' | 'log'>;
+
+/** Adds an entry (the API's: reconcile keeps it unless prune is set); its store key. */
+export async function addIpListEntry(runtime: Writer, spec: ReturnType<typeof ipListSpec>, by: string): Promise<string> {
+  const key = ipListKey(spec.type, spec.ipornet);
+  await runtime.records.write(async (tx) => {
+    if (await tx.ipListEntry(key)) throw new AppError('exists', `${spec.ipornet} is already in list ${spec.type}`);
+    await tx.putIpListEntry(spec, undefined);
+  });
+  runtime.log('info', 'api_change', { action: 'create', kind: 'iplist', name: key, by });
+  return key;
+}
+
+/** Deletes an entry added at run time (the config's are removed from the config). */
+export async function deleteIpListEntry(runtime: Writer, o: { type: IpListType; ipornet: string }, by: string): Promise<void> {
+  const key = ipListKey(o.type, o.ipornet);
+  await runtime.records.write(async (tx) => {
+    await editable(tx.ipListEntry(key), o.ipornet, o.type);
+    await tx.deleteIpListEntry(key);
+  });
+  runtime.log('info', 'api_change', { action: 'delete', kind: 'iplist', name: key, by });
 }
 
 function who(ctx: ApiContext): string {
@@ -74,9 +104,7 @@ export const IP_LIST_ROUTES: Route[] = [
       if (order !== 'ASC' && order !== 'DESC') return errorResponse(ctx.c, 400, 'order: must be ASC or DESC');
       const filter = ctx.c.req.query('filter') ?? '';
       const from = ctx.c.req.query('from') ?? '';
-      const all: IpListRecord[] = [];
-      for await (const [, e] of ctx.runtime.store.entries('ip_lists')) if (e.type === type && e.ipornet.startsWith(filter)) all.push(e);
-      all.sort((a, b) => (a.ipornet < b.ipornet ? -1 : a.ipornet > b.ipornet ? 1 : 0));
+      const all = (await listIpList(ctx.runtime.store, type)).filter((e) => e.ipornet.startsWith(filter));
       if (order === 'DESC') all.reverse();
       const after = from ? all.filter((e) => (order === 'ASC' ? e.ipornet > from : e.ipornet < from)) : all;
       return ctx.c.json(after.slice(0, limit).map(shown));
@@ -84,13 +112,8 @@ export const IP_LIST_ROUTES: Route[] = [
   { ...common, method: 'post', path: `${BASE}/{type}`, summary: 'Add an entry to an IP list', body: 'any', bodySchema: 'IPListEntry',
     handler: async (ctx) => {
       const type = listType(ctx);
-      const spec = entryOf(ctx, type);
-      const key = ipListKey(type, spec.ipornet);
-      await ctx.runtime.records.write(async (tx) => {
-        if (await tx.ipListEntry(key)) throw new AppError('exists', `${spec.ipornet} is already in list ${type}`);
-        await tx.putIpListEntry(spec, undefined);
-      });
-      ctx.runtime.log('info', 'api_change', { action: 'create', kind: 'iplist', name: key, by: who(ctx) });
+      const spec = ipListEntryOf(ctx.body, type);
+      await addIpListEntry(ctx.runtime, spec, who(ctx));
       ctx.c.header('Location', `${BASE}/${type}/${encodeURIComponent(spec.ipornet)}`);
       return ctx.c.json({ message: 'Entry added' }, 201);
     } },
@@ -103,7 +126,7 @@ export const IP_LIST_ROUTES: Route[] = [
   { ...common, method: 'put', path: `${BASE}/{type}/{ipornet}`, summary: "Replace an entry's mode, protocols and description", body: 'any', bodySchema: 'IPListEntry',
     handler: async (ctx) => {
       const { key, ipornet, type } = pathKey(ctx);
-      const spec = entryOf(ctx, type, ipornet);
+      const spec = ipListEntryOf(ctx.body, type, ipornet);
       await ctx.runtime.records.write(async (tx) => {
         const cur = await editable(tx.ipListEntry(key), ipornet, type);
         await tx.putIpListEntry(spec, cur);
@@ -113,12 +136,8 @@ export const IP_LIST_ROUTES: Route[] = [
     } },
   { ...common, method: 'delete', path: `${BASE}/{type}/{ipornet}`, summary: 'Delete an IP list entry',
     handler: async (ctx) => {
-      const { key, ipornet, type } = pathKey(ctx);
-      await ctx.runtime.records.write(async (tx) => {
-        await editable(tx.ipListEntry(key), ipornet, type);
-        await tx.deleteIpListEntry(key);
-      });
-      ctx.runtime.log('info', 'api_change', { action: 'delete', kind: 'iplist', name: key, by: who(ctx) });
+      const { ipornet, type } = pathKey(ctx);
+      await deleteIpListEntry(ctx.runtime, { type, ipornet }, who(ctx));
       return ctx.c.json({ message: 'Entry deleted' });
     } },
 ];

@@ -95,6 +95,11 @@ const API_SCHEMAS: Json = {
       protocols: { type: 'array', items: { type: 'string', enum: ['SSH', 'FTP', 'HTTP'] } },
     },
   },
+  RecoveryCode: {
+    type: 'object',
+    description: "A two-factor recovery code. Kept hashed here, so a list shows each code's first characters (SFTPGo shows the whole code); the whole codes are answered once, by the POST that makes them.",
+    properties: { code: { type: 'string' }, used: { type: 'boolean' } },
+  },
   PwdChange: { type: 'object', required: ['current_password', 'new_password'], properties: { current_password: { type: 'string' }, new_password: { type: 'string' } } },
   FileMetadata: { type: 'object', required: ['modification_time'], properties: { modification_time: { type: 'integer', description: 'Milliseconds since the epoch' } } },
   PathList: { type: 'array', items: { type: 'string' }, description: 'Paths in the user\'s tree, from its root' },

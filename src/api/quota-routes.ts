@@ -5,12 +5,37 @@
 import { scanFolderUsage, scanUserUsage, type QuotaScans } from '../core/quota-scan.ts';
 import { effectiveFolder } from '../store/records.ts';
 import { userWithGroups } from '../store/groups.ts';
+import type { ServerContext } from '../core/context.ts';
 import type { ApiContext } from './app.ts';
 import { errorResponse } from './respond.ts';
 import type { Route } from './routes.ts';
 
 function who(ctx: ApiContext): string {
   return ctx.admin?.username ?? 'api';
+}
+
+/**
+ * Starts a scan recomputing a user's or folder's usage from storage, in the background (the API
+ * and the web admin); `running` when one of the same record already runs.
+ */
+export async function startQuotaScan(runtime: ServerContext, kind: 'user' | 'folder', name: string, by: string): Promise<'started' | 'running' | 'not_found' | 'disabled'> {
+  const store = runtime.store;
+  // As SFTPGo: with tracking off there are no counters for a scan to set.
+  if (runtime.config.data_provider?.track_quota === 0) return 'disabled';
+  let scan: Parameters<QuotaScans['start']>[3] | undefined;
+  if (kind === 'user') {
+    // The home a scan walks is the one logins use: a primary group's home_dir replaces the user's.
+    const user = await userWithGroups(store, name);
+    if (user) scan = () => scanUserUsage(user, runtime.backends);
+  } else {
+    const folder = await effectiveFolder(store, name);
+    if (folder) scan = () => scanFolderUsage(folder, runtime.backends);
+  }
+  if (!scan) return 'not_found';
+  const { started } = runtime.quotaScans.start(kind, name, runtime.usage, scan);
+  if (!started) return 'running';
+  runtime.log('info', 'quota_scan_started', { kind, name, by });
+  return 'started';
 }
 
 /** The two routes of one kind of quota scan: list the running ones, start one (202; 409 if running). */
@@ -27,22 +52,10 @@ function scanRoutes(kind: 'user' | 'folder'): Route[] {
     { method: 'post', path: `/api/v2/quotas/${plural}/{${param}}/scan`, summary: `Start a scan recomputing a ${kind}'s quota usage from storage (runs in the background)`, tag: 'quota', auth: 'admin', roleAdmins: access, permission: 'quota_scans', status: 202,
       handler: async (ctx) => {
         const name = ctx.c.req.param(param)!;
-        const store = ctx.runtime.store;
-        // As SFTPGo: with tracking off there are no counters for a scan to set.
-        if (ctx.runtime.config.data_provider?.track_quota === 0) return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
-        let scan: Parameters<QuotaScans['start']>[3] | undefined;
-        if (kind === 'user') {
-          // The home a scan walks is the one logins use: a primary group's home_dir replaces the user's.
-          const user = await userWithGroups(store, name);
-          if (user) scan = () => scanUserUsage(user, ctx.runtime.backends);
-        } else {
-          const folder = await effectiveFolder(store, name);
-          if (folder) scan = () => scanFolderUsage(folder, ctx.runtime.backends);
-        }
-        if (!scan) return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
-        const { started } = ctx.runtime.quotaScans.start(kind, name, ctx.runtime.usage, scan);
-        if (!started) return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
-        ctx.runtime.log('info', 'quota_scan_started', { kind, name, by: who(ctx) });
+        const outcome = await startQuotaScan(ctx.runtime, kind, name, who(ctx));
+        if (outcome === 'disabled') return errorResponse(ctx.c, 403, 'quota tracking is disabled (data_provider.track_quota is 0)');
+        if (outcome === 'not_found') return errorResponse(ctx.c, 404, `${kind} "${name}" not found`);
+        if (outcome === 'running') return errorResponse(ctx.c, 409, `a quota scan of ${kind} "${name}" is already running`);
         return ctx.c.json({ message: 'Scan started' }, 202);
       } },
   ];

@@ -10,11 +10,11 @@ import { definition, forEachSecret } from '../config/secrets.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, Kind, RecordMeta } from '../model.ts';
 import { sortKeys } from '../store/canonical.ts';
-import { desiredUser, normaliseFolder, normaliseGroup, passwordIntent, specOf } from '../store/specs.ts';
+import { adminFilters, desiredUser, normaliseFolder, normaliseGroup, passwordIntent, specOf } from '../store/specs.ts';
 import { resolveGroup } from '../store/groups.ts';
 import { groupMappingProblems } from '../config/semantic.ts';
 import { isSealed, type SecretBox } from '../config/sealed.ts';
-import { apiView, keepSecrets, overrideView } from './shapes.ts';
+import { apiView, keepSecrets, overrideView, REDACTED_SECRET } from './shapes.ts';
 import { effectiveGroup, effectiveOf as effectiveRecord, getOverride, layer, splitPassword, type EditOutcome } from '../store/records.ts';
 import { META, type CollectionName, type Override, type ReadTx } from '../store/store.ts';
 import type { ServerContext } from '../core/context.ts';
@@ -84,7 +84,7 @@ export async function render(
   }
   const { password, password_digest, ...rest } = rec;
   void password_digest;
-  const shown = k.kind === 'admin' ? rest : apiView(k.kind, rest);
+  const shown = k.kind === 'admin' ? redactAdminTotp(rest) : apiView(k.kind, rest);
   const out: Record<string, unknown> = k.kind === 'user' || k.kind === 'admin' ? { ...shown, has_password: password !== undefined } : shown;
   if (k.kind === 'admin') out.api_keys = redactKeys((rest as unknown as AdminRecord).api_keys);
   if (k.kind === 'user' || k.kind === 'folder') {
@@ -110,9 +110,17 @@ export async function render(
     if ('password' in fields) fields.password = REDACTED;
     delete fields.password_digest;
     if (Array.isArray(fields.api_keys)) fields.api_keys = redactKeys(fields.api_keys as AdminRecord['api_keys']);
-    out.overrides = { fields: k.kind === 'admin' ? fields : overrideView(k.kind, fields), updated_at: o.updated_at, updated_by: o.updated_by };
+    out.overrides = { fields: k.kind === 'admin' ? redactAdminTotp(fields) : overrideView(k.kind, fields), updated_at: o.updated_at, updated_by: o.updated_by };
   }
   return out;
+}
+
+/** An admin's TOTP secret as every other stored secret reads on the API: SFTPGo's redacted secret. */
+function redactAdminTotp(rec: Record<string, unknown>): Record<string, unknown> {
+  const filters = rec.filters as AdminRecord['filters'];
+  const totp = filters?.totp_config;
+  if (totp?.secret === undefined) return rec;
+  return { ...rec, filters: { ...filters, totp_config: { ...totp, secret: { ...REDACTED_SECRET } } } };
 }
 
 function redactKeys(keys: AdminRecord['api_keys']): unknown {
@@ -235,6 +243,11 @@ async function prepare(runtime: Preparing, k: KindInfo, input: Record<string, un
   else {
     const { password: _p, ...rest } = body as unknown as Admin;
     void _p;
+    // As SFTPGo, an admin's TOTP configuration is kept unless the write sets one (the admin's own
+    // /api/v2/admin/totp/save); a new one's secret is sealed.
+    const kept = (current as unknown as AdminRecord | undefined)?.filters?.totp_config;
+    if (kept && rest.filters?.totp_config === undefined && (rest.filters || replaceAdmin)) rest.filters = { ...rest.filters, totp_config: kept };
+    if (rest.filters) rest.filters = adminFilters(rest.filters, ctx);
     spec = sortKeys({ ...rest, status: rest.status ?? 1, permissions: rest.permissions ?? [] }) as Record<string, unknown>;
     if (spec.api_keys) spec.api_keys = hashKeys(spec.api_keys as NonNullable<Admin['api_keys']>, (current as unknown as AdminRecord | undefined)?.api_keys);
   }

@@ -48,6 +48,19 @@ async function renderRole(store: ReadTx, name: string, members?: Map<string, { u
   return out;
 }
 
+/** Every role as the API shows it, with its members, in name order. */
+export async function listRoles(store: ReadTx, page = { offset: 0, limit: 500 }): Promise<Record<string, unknown>[]> {
+  const names: string[] = [];
+  for await (const [name] of store.entries('roles')) names.push(name);
+  const members = await roleMembers(store);
+  const out = [];
+  for (const name of names.slice(page.offset, page.offset + page.limit)) {
+    const r = await renderRole(store, name, members);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
 /** What a GET returned, sent back: the members are the users' and admins' own field, not the role's. */
 function acceptRoleBody(body: Record<string, unknown>): Record<string, unknown> {
   const { admins: _a, users: _u, ...rest } = body;
@@ -67,16 +80,7 @@ export const ROLE_ROUTES: Route[] = [
     handler: async (ctx) => {
       const offset = Math.max(0, Number(ctx.c.req.query('offset') ?? 0) || 0);
       const limit = Math.min(500, Math.max(1, Number(ctx.c.req.query('limit') ?? 100) || 100));
-      const store = ctx.runtime.store;
-      const names: string[] = [];
-      for await (const [name] of store.entries('roles')) names.push(name);
-      const members = await roleMembers(store);
-      const out = [];
-      for (const name of names.slice(offset, offset + limit)) {
-        const r = await renderRole(store, name, members);
-        if (r) out.push(r);
-      }
-      return ctx.c.json(out);
+      return ctx.c.json(await listRoles(ctx.runtime.store, { offset, limit }));
     } },
   { method: 'post', path: BASE, summary: 'Add a role (runtime-owned)', tag: 'roles', auth: 'admin', permission: '*', body: 'Role', accept: acceptRoleBody, returns: 'Role',
     handler: async (ctx) => {

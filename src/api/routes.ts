@@ -5,6 +5,8 @@ import { listOverrides } from '../reconcile/overrides.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import type { ApiContext } from './app.ts';
 import { ADMIN_ROUTES, touchAdminLogin } from './admin-routes.ts';
+import { ADMIN_TOTP_ROUTES, adminOtpRefusal, OTP_HEADER } from './admin-totp.ts';
+import { TWO_FACTOR_ROUTES } from './two-factor.ts';
 import { API_KEY_ROUTES } from './api-keys.ts';
 import { DEFENDER_ROUTES } from './defender-routes.ts';
 import { IP_LIST_ROUTES } from './ip-list-routes.ts';
@@ -152,12 +154,18 @@ export const ROUTES: Route[] = [
   // As SFTPGo: /healthz on the API listener too, without authentication; /metrics is on the telemetry listener only.
   { method: 'get', path: '/healthz', summary: 'Liveness: answers while the server runs', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.text('ok') },
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
-  { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials)', tag: 'token', auth: 'basic', returns: 'Token',
+  { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials; X-SFTPGO-OTP with the TOTP or a recovery code for an admin with TOTP)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
       const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip);
       if (!auth.ok) {
         reportRefusal(ctx.runtime.gate, ctx.ip, auth);
         return errorResponse(ctx.c, auth.status, auth.error);
+      }
+      // An admin with TOTP gives its code (or a recovery code) too, as SFTPGo asks it.
+      const otp = await adminOtpRefusal(ctx.runtime, auth.admin, ctx.c.req.header(OTP_HEADER));
+      if (otp && !otp.ok) {
+        reportRefusal(ctx.runtime.gate, ctx.ip, otp);
+        return errorResponse(ctx.c, otp.status, otp.error);
       }
       const validity = ctx.runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
       const issued = issueToken(auth.admin, ctx.jwtKey, validity);
@@ -168,6 +176,8 @@ export const ROUTES: Route[] = [
   ...resourceRoutes('folders', 'name', { view: 'manage_folders', add: 'manage_folders', edit: 'manage_folders', del: 'manage_folders' }),
   ...resourceRoutes('groups', 'name', { view: 'manage_groups', add: 'manage_groups', edit: 'manage_groups', del: 'manage_groups' }),
   ...ADMIN_ROUTES,
+  ...ADMIN_TOTP_ROUTES,
+  ...TWO_FACTOR_ROUTES,
   ...API_KEY_ROUTES,
   ...ROLE_ROUTES,
   ...EVENT_ROUTES,

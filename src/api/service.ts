@@ -16,6 +16,7 @@ import { errorBody } from './respond.ts';
 import { createWebAdmin } from '../web/admin/app.tsx';
 import { createWebClient } from '../web/client/app.tsx';
 import { ensureJwtKey } from './auth.ts';
+import { createSharePages } from '../web/pubshares/app.tsx';
 
 function errorResponse404(): Response {
   return new Response(JSON.stringify(errorBody(404, 'not found')), { status: 404, headers: { 'content-type': 'application/json' } });
@@ -57,6 +58,8 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
       const webClient = bindings.some((b) => bindingServes(b).webClient);
       const mounts = [];
       if (webAdmin) mounts.push({ path: '/web/admin', app: createWebAdmin(runtime) });
+      // the share pages first: the client's own middleware leaves /web/client/pubshares to them
+      if (webClient) mounts.push({ path: '/web/client/pubshares', app: createSharePages(runtime) });
       if (webClient) mounts.push({ path: '/web/client', app: createWebClient(runtime, { jwtKey: await ensureJwtKey(runtime.store) }) });
       const app = await createApp(runtime, { mounts });
       const clientOf = (req: IncomingMessage) => runtime.sockets.addressOf(req.socket);

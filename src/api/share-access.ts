@@ -32,37 +32,70 @@ function unauthorized(ctx: ApiContext): ShareAccess {
   return { ok: false, response };
 }
 
+/** Why a share cannot be used now, as the API and the share pages both answer it. */
+export interface ShareRefusal {
+  status: 403 | 404 | 429;
+  message: string;
+}
+
 /**
- * The share named by the `{id}` path parameter, checked for this request, with a session of its
- * owner whose one connection the handler works through. `cut` is called when that connection is
+ * The share `id` if it exists, serves one of `scopes`, has uses left, has not expired and admits
+ * `ip`: SFTPGo's checks before the password. The public API and the share pages both start here.
+ */
+export async function usableShare(runtime: ApiContext['runtime'], o: { id: string; ip: string; scopes: readonly ShareScope[] }): Promise<{ ok: true; share: ShareRecord } | ({ ok: false } & ShareRefusal)> {
+  const share = await getShare(runtime.store, o.id);
+  if (!share) return { ok: false, status: 404, message: 'share does not exist' };
+  if (!o.scopes.includes(share.scope)) return { ok: false, status: 403, message: 'invalid share scope' };
+  const refused = shareRefusal(share, o.ip, Date.now());
+  if (refused) return { ok: false, ...refused };
+  return { ok: true, share };
+}
+
+/** Whether `password` opens `share`; a wrong one is a failed login the defender scores, as in SFTPGo. */
+export async function sharePasswordMatches(runtime: ApiContext['runtime'], o: { share: ShareRecord; ip: string; password: string }): Promise<boolean> {
+  const { share, ip, password } = o;
+  if (!share.password) return true;
+  if (password && (await verifyPassword(password, share.password))) return true;
+  runtime.gate.refuse({ protocol: 'HTTP', ip, username: share.username, method: 'share' }, 'share_invalid_password', { hooks: false });
+  return false;
+}
+
+/**
+ * A quiet session of the share's owner with protocol HTTPShare and its one connection: the owner's
+ * permissions, patterns, quotas and limits, read afresh. `cut` is called when that connection is
  * closed from outside (admin API, shutdown). The caller closes the session once it has answered.
+ */
+export async function openShareSession(
+  runtime: ApiContext['runtime'],
+  o: { share: ShareRecord; ip: string; tls: boolean; cut: () => void },
+): Promise<{ ok: true; session: Session; conn: Connection } | ({ ok: false } & ShareRefusal)> {
+  const { share, ip } = o;
+  const owner = await userWithGroups(runtime.store, share.username);
+  if (!owner) return { ok: false, status: 404, message: 'this share does not exist' };
+  const opened = await runtime.gate.open(owner, { protocol: 'HTTP', sessionProtocol: 'HTTPShare', ip, method: 'share', single: true, tls: o.tls, announce: false });
+  if (!opened.ok) {
+    runtime.log('info', 'share_refused', { ip, share: share.id, username: share.username, reason: opened.reason });
+    return opened.reason === 'max_sessions' ? { ok: false, status: 429, message: 'Unable to add connection' } : { ok: false, status: 403, message: `the share's owner cannot use it: ${opened.reason}` };
+  }
+  const conn = opened.session.connect({ protocol: 'HTTPShare', disconnect: o.cut });
+  return { ok: true, session: opened.session, conn };
+}
+
+/**
+ * The share named by the `{id}` path parameter, checked for this request (its password from HTTP
+ * Basic), with a session of its owner whose one connection the handler works through.
  */
 export async function openShare(ctx: ApiContext, scopes: readonly ShareScope[], cut: () => void): Promise<ShareAccess> {
   const { runtime, ip, c } = ctx;
-  const id = c.req.param('id') ?? '';
-  const share = await getShare(runtime.store, id);
-  if (!share) return { ok: false, response: errorResponse(c, 404, 'share does not exist') };
-  if (!scopes.includes(share.scope)) return { ok: false, response: errorResponse(c, 403, 'invalid share scope') };
-  const refused = shareRefusal(share, ip, Date.now());
-  if (refused) return { ok: false, response: errorResponse(c, refused.status, refused.message) };
+  const usable = await usableShare(runtime, { id: c.req.param('id') ?? '', ip, scopes });
+  if (!usable.ok) return { ok: false, response: errorResponse(c, usable.status, usable.message) };
+  const { share } = usable;
   if (share.password) {
     const password = basicPassword(c.req.header('authorization'));
     if (password === undefined) return unauthorized(ctx);
-    if (!password || !(await verifyPassword(password, share.password))) {
-      // A wrong password is a failed login to the defender, as in SFTPGo.
-      runtime.gate.refuse({ protocol: 'HTTP', ip, username: share.username, method: 'share' }, 'share_invalid_password', { hooks: false });
-      return unauthorized(ctx);
-    }
+    if (!(await sharePasswordMatches(runtime, { share, ip, password }))) return unauthorized(ctx);
   }
-  const owner = await userWithGroups(runtime.store, share.username);
-  if (!owner) return { ok: false, response: errorResponse(c, 404, 'this share does not exist') };
-  const opened = await runtime.gate.open(owner, {
-    protocol: 'HTTP', sessionProtocol: 'HTTPShare', ip, method: 'share', single: true, tls: new URL(c.req.url).protocol === 'https:', announce: false,
-  });
-  if (!opened.ok) {
-    runtime.log('info', 'share_refused', { ip, share: share.id, username: share.username, reason: opened.reason });
-    return { ok: false, response: opened.reason === 'max_sessions' ? errorResponse(c, 429, 'Unable to add connection') : errorResponse(c, 403, `the share's owner cannot use it: ${opened.reason}`) };
-  }
-  const conn = opened.session.connect({ protocol: 'HTTPShare', disconnect: cut });
-  return { ok: true, share, session: opened.session, conn };
+  const opened = await openShareSession(runtime, { share, ip, tls: new URL(c.req.url).protocol === 'https:', cut });
+  if (!opened.ok) return { ok: false, response: errorResponse(c, opened.status, opened.message) };
+  return { ok: true, share, session: opened.session, conn: opened.conn };
 }

@@ -11,13 +11,21 @@ import type { ApiContext } from './app.ts';
 import { downloadResponse, listRegular, statusOf, uploadBody, zipResponse } from './share-files.ts';
 import { dirEntry, mkdirParents } from './user-files.ts';
 import { errorResponse } from './respond.ts';
-import { boundaryOf, MultipartError, multipartParts } from '../lib/multipart.ts';
+import { boundaryOf, MultipartError, multipartParts, type Part } from '../lib/multipart.ts';
+import type { FileInfo } from '../vfs/fs.ts';
 import type { QueryParam, Route } from './routes.ts';
 
 const READ = [1, 3] as const;
 const WRITE = [2, 3] as const;
 
-function shareOf(ctx: ApiContext): { share: ShareRecord; conn: NonNullable<ApiContext['conn']> } {
+/** The records the share pages show (web/ reaches the store and the vfs only through the API). */
+export type { ShareRecord, ShareScope } from '../store/shares.ts';
+export type { FileInfo } from '../vfs/fs.ts';
+
+/** What a share handler reads: the request, the server, and the share with its owner's connection (share-access.ts). */
+export type ShareRequest = Pick<ApiContext, 'c' | 'runtime' | 'ip' | 'share' | 'conn'>;
+
+function shareOf(ctx: ShareRequest): { share: ShareRecord; conn: NonNullable<ApiContext['conn']> } {
   return { share: ctx.share!, conn: ctx.conn! };
 }
 
@@ -25,14 +33,14 @@ function shareOf(ctx: ApiContext): { share: ShareRecord; conn: NonNullable<ApiCo
  * The answer for a refused or failed file operation, in SFTPGo's shape for it (`message` what
  * failed, `error` why) with its status; logged.
  */
-function failed(ctx: ApiContext, err: unknown, what: string): Response {
+function failed(ctx: ShareRequest, err: unknown, what: string): Response {
   const status = statusOf(err);
   ctx.runtime.log(status >= 500 ? 'warn' : 'info', 'share_request_failed', { share: ctx.share?.id, ip: ctx.ip, status, what, error: (err as Error).message });
   return ctx.c.json({ message: what, error: (err as Error).message }, status as 400);
 }
 
 /** Reserves `uses` of the share; the function returned gives back `count` of them (never more than reserved). */
-async function spend(ctx: ApiContext, uses: number): Promise<(count?: number) => void> {
+async function spend(ctx: ShareRequest, uses: number): Promise<(count?: number) => void> {
   const { share } = shareOf(ctx);
   await spendShareUses(ctx.runtime.store, share.id, uses, Date.now());
   let left = uses;
@@ -48,7 +56,7 @@ async function spend(ctx: ApiContext, uses: number): Promise<(count?: number) =>
  * Refuses a link (symlink) anywhere below `base` on the way to `vpath`, `vpath` included: what a
  * share reaches must really be under its shared path, not merely named under it.
  */
-async function requireNoLinks(conn: NonNullable<ApiContext['conn']>, base: string, vpath: string): Promise<void> {
+async function requireNoLinks(conn: NonNullable<ShareRequest['conn']>, base: string, vpath: string): Promise<void> {
   const rel = posix.relative(base, vpath);
   if (!rel) return;
   let p = base;
@@ -61,15 +69,14 @@ async function requireNoLinks(conn: NonNullable<ApiContext['conn']>, base: strin
 }
 
 /** `?path=` inside the share's one directory (SFTPGo's getBrowsableSharedPath), or why not. */
-function browsedPath(ctx: ApiContext, base: string): string | Response {
-  const asked = ctx.c.req.query('path') ?? '';
+function browsedPath(ctx: ShareRequest, base: string, asked = ctx.c.req.query('path') ?? ''): string | Response {
   const vpath = cleanSharePath(posix.join(base, asked));
   if (base !== '/' && vpath !== base && !vpath.startsWith(`${base}/`)) return errorResponse(ctx.c, 400, `Invalid path ${JSON.stringify(asked)}`);
   return vpath;
 }
 
 /** A browsable share: one shared path, a directory. */
-async function browsableBase(ctx: ApiContext): Promise<string | Response> {
+async function browsableBase(ctx: ShareRequest): Promise<string | Response> {
   const { share, conn } = shareOf(ctx);
   if (share.paths.length !== 1) return errorResponse(ctx.c, 400, 'a share with multiple paths is not browsable');
   const base = share.paths[0]!;
@@ -79,7 +86,7 @@ async function browsableBase(ctx: ApiContext): Promise<string | Response> {
   return base;
 }
 
-async function download(ctx: ApiContext): Promise<Response> {
+export async function download(ctx: ShareRequest): Promise<Response> {
   const { share, conn } = shareOf(ctx);
   let single;
   try {
@@ -109,7 +116,11 @@ async function download(ctx: ApiContext): Promise<Response> {
   return zipResponse({ conn, paths, baseDir, onFailed: () => refund() }, `share-${share.name}.zip`);
 }
 
-async function listDir(ctx: ApiContext): Promise<Response> {
+/**
+ * The regular entries of the directory `?path=` names inside a browsable share (one shared
+ * directory), with that path relative to the share; a Response when it is refused.
+ */
+export async function listShareDir(ctx: ShareRequest): Promise<{ path: string; entries: FileInfo[] } | Response> {
   const { conn } = shareOf(ctx);
   const base = await browsableBase(ctx);
   if (base instanceof Response) return base;
@@ -118,13 +129,19 @@ async function listDir(ctx: ApiContext): Promise<Response> {
   try {
     await requireNoLinks(conn, base, vpath);
     const entries = await listRegular(await conn.fs.openDir(vpath));
-    return ctx.c.json(entries.map(dirEntry));
+    return { path: `/${posix.relative(base, vpath)}`, entries };
   } catch (err) {
     return failed(ctx, err, 'Unable to get directory lister');
   }
 }
 
-async function downloadFile(ctx: ApiContext): Promise<Response> {
+async function listDir(ctx: ShareRequest): Promise<Response> {
+  const listed = await listShareDir(ctx);
+  if (listed instanceof Response) return listed;
+  return ctx.c.json(listed.entries.map(dirEntry));
+}
+
+export async function downloadFile(ctx: ShareRequest): Promise<Response> {
   const { conn } = shareOf(ctx);
   const base = await browsableBase(ctx);
   if (base instanceof Response) return base;
@@ -148,7 +165,7 @@ async function downloadFile(ctx: ApiContext): Promise<Response> {
 }
 
 /** The file's place under the share's directory, or a refusal: nothing may land outside it. */
-function uploadTarget(ctx: ApiContext, name: string): string | Response {
+function uploadTarget(ctx: ShareRequest, name: string): string | Response {
   const base = shareOf(ctx).share.paths[0]!;
   const vpath = cleanSharePath(posix.join(base, name));
   const prefix = base.endsWith('/') ? base : `${base}/`;
@@ -156,7 +173,7 @@ function uploadTarget(ctx: ApiContext, name: string): string | Response {
   return vpath;
 }
 
-async function uploadOne(ctx: ApiContext): Promise<Response> {
+async function uploadOne(ctx: ShareRequest): Promise<Response> {
   const { share, conn } = shareOf(ctx);
   const vpath = uploadTarget(ctx, ctx.c.req.param('fileName') ?? '');
   if (vpath instanceof Response) return vpath;
@@ -178,16 +195,27 @@ async function uploadOne(ctx: ApiContext): Promise<Response> {
  * Each file reserves its use before it is written; when the share runs out (max_tokens) the files
  * already stored stay and the rest is refused ("Allowed usage exceeded").
  */
-async function uploadMany(ctx: ApiContext): Promise<Response> {
-  const { share, conn } = shareOf(ctx);
+async function uploadMany(ctx: ShareRequest): Promise<Response> {
   const boundary = boundaryOf(ctx.c.req.header('content-type'));
   const body = ctx.c.req.raw.body;
   if (!boundary || !body) return errorResponse(ctx.c, 400, 'Unable to parse multipart form: the body must be multipart/form-data');
+  const stored = await storeUploads(ctx, multipartParts(body, boundary));
+  return typeof stored === 'number' ? ctx.c.json({ message: 'Upload completed' }, 201) : stored;
+}
+
+/**
+ * Stores the `filenames` file parts of `parts` in the share's directory (the public API's upload
+ * and the share page's form): how many, or the refusal. Other parts are skipped.
+ */
+export async function storeUploads(ctx: ShareRequest, parts: AsyncIterable<Part>): Promise<number | Response> {
+  const { share, conn } = shareOf(ctx);
   const base = share.paths[0]!;
   let uploaded = 0;
   try {
-    for await (const part of multipartParts(body, boundary)) {
+    for await (const part of parts) {
       if (part.name !== 'filenames' || part.filename === undefined) continue;
+      // An empty file input posts one part without a name: nothing was chosen.
+      if (part.filename === '') continue;
       // Only the name's last element counts: a multipart file name cannot pick another directory.
       const vpath = posix.join(base, posix.basename(cleanSharePath(part.filename.replace(/\\/g, '/'))));
       if (vpath === base) return errorResponse(ctx.c, 400, 'an uploaded file has no name');
@@ -212,7 +240,7 @@ async function uploadMany(ctx: ApiContext): Promise<Response> {
     throw err;
   }
   if (uploaded === 0) return errorResponse(ctx.c, 400, 'No files uploaded!');
-  return ctx.c.json({ message: 'Upload completed' }, 201);
+  return uploaded;
 }
 
 const PATH_QUERY: QueryParam = { name: 'path', description: 'A path relative to the shared directory', schema: { type: 'string' } };

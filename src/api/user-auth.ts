@@ -25,6 +25,7 @@ import { touchApiKey } from './api-keys.ts';
 import { signJwt, verifyJwt, type Claims } from './jwt.ts';
 import { errorResponse } from './respond.ts';
 import { parseBasic } from '../lib/basic-auth.ts';
+import { userSecondFactor } from './two-factor.ts';
 
 export const USER_AUDIENCE = 'APIUser';
 export const OTP_HEADER = 'x-sftpgo-otp';
@@ -95,10 +96,13 @@ export async function checkUserPassword(o: UserLoginRequest & { password: string
   return { ok: true, user, mustChangePassword, totp: totpRequired(user, 'HTTP') };
 }
 
-/** The TOTP step, for a user with TOTP for HTTP: a missing or wrong code is a refused login. */
-export function checkUserTotp(o: UserLoginRequest, user: UserRecord, code: string | undefined): LoginRefusal | undefined {
+/**
+ * The TOTP step, for a user with TOTP for HTTP: the code, or one of the user's recovery codes (used
+ * up by this login); a missing or wrong one is a refused login.
+ */
+export async function checkUserTotp(o: UserLoginRequest, user: UserRecord, code: string | undefined): Promise<LoginRefusal | undefined> {
   if (!code) return refuseLogin(o, 'totp_missing');
-  const bad = o.runtime.gate.steps.totp(user, code);
+  const bad = await userSecondFactor(o.runtime, user, code);
   return bad ? refuseLogin(o, bad) : undefined;
 }
 
@@ -131,7 +135,7 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
   if (!checked.ok) return refusedToken(ctx, checked);
   const { user, mustChangePassword } = checked;
   if (checked.totp) {
-    const bad = checkUserTotp(login, user, ctx.c.req.header(OTP_HEADER));
+    const bad = await checkUserTotp(login, user, ctx.c.req.header(OTP_HEADER));
     if (bad) return refusedToken(ctx, bad);
   }
   const refused = await completeUserLogin(login, user);

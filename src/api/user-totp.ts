@@ -7,13 +7,14 @@ import { base32Decode, base32Encode, matchingStep } from '../auth/totp.ts';
 import { AppError } from '../errors.ts';
 import type { ApiContext } from './app.ts';
 import { editOwnRecord, ownRecord } from './user-profile.ts';
+import { recoveryCodesAfterSave, userAccount } from './two-factor.ts';
 
-const CONFIG_NAME = 'Default';
+export const CONFIG_NAME = 'Default';
 const ISSUER = 'SFTPGo';
 /** 160 bits, RFC 4226's recommended secret length for SHA-1. */
 const SECRET_BYTES = 20;
 
-function configName(body: unknown): string {
+export function configName(body: unknown): string {
   const name = (body as { config_name?: unknown } | undefined)?.config_name;
   if (name !== undefined && name !== CONFIG_NAME) throw new AppError('invalid', `config_name: the only TOTP configuration is "${CONFIG_NAME}"`);
   return CONFIG_NAME;
@@ -30,20 +31,33 @@ export function totpConfigs(ctx: ApiContext): Response {
  * not generated here).
  */
 export function totpGenerate(ctx: ApiContext): Response {
-  const name = configName(ctx.body);
+  return ctx.c.json(generateFor(ctx.body, `User "${ctx.user!.username}"`));
+}
+
+/** A new secret for `account` (`User "name"` or `Admin "name"`, as SFTPGo labels them) and its otpauth:// URL. */
+export function newTotpSecret(account: string): { issuer: string; secret: string; url: string } {
   const secret = base32Encode(randomBytes(SECRET_BYTES));
-  const account = `User "${ctx.user!.username}"`;
   const url = `otpauth://totp/${encodeURIComponent(`${ISSUER}:${account}`)}?${new URLSearchParams({ algorithm: 'SHA1', digits: '6', issuer: ISSUER, period: '30', secret })}`;
-  return ctx.c.json({ config_name: name, issuer: ISSUER, secret, url });
+  return { issuer: ISSUER, secret, url };
+}
+
+/** The generate endpoints' answer, for a body naming the configuration. */
+export function generateFor(body: unknown, account: string): Record<string, unknown> {
+  const name = configName(body);
+  return { config_name: name, ...newTotpSecret(account) };
+}
+
+/** Whether `passcode` is the current code of the base32 `secret`. */
+export function passcodeFits(secret: unknown, passcode: unknown): boolean {
+  const key = typeof secret === 'string' ? base32Decode(secret) : undefined;
+  return key !== undefined && typeof passcode === 'string' && matchingStep(key, passcode.trim(), Date.now() / 1000) !== undefined;
 }
 
 /** POST /user/totp/validate `{config_name, passcode, secret}`: whether the code fits the secret now. */
 export function totpValidate(ctx: ApiContext): Response {
   const body = ctx.body as { passcode?: unknown; secret?: unknown };
   configName(body);
-  const key = typeof body.secret === 'string' ? base32Decode(body.secret) : undefined;
-  const ok = key !== undefined && typeof body.passcode === 'string' && matchingStep(key, body.passcode.trim(), Date.now() / 1000) !== undefined;
-  if (!ok) return ctx.c.json({ message: 'Invalid passcode', error: '' }, 400);
+  if (!passcodeFits(body.secret, body.passcode)) return ctx.c.json({ message: 'Invalid passcode', error: '' }, 400);
   return ctx.c.json({ message: 'Passcode successfully validated', error: '' });
 }
 
@@ -67,7 +81,10 @@ export async function totpSave(ctx: ApiContext): Promise<Response> {
   };
   await editOwnRecord(ctx, { filters: { ...(await ownFilters(ctx)), totp_config: config } });
   ctx.runtime.log('info', 'user_totp_saved', { username: ctx.user!.username, ip: ctx.ip, enabled: config.enabled });
-  return ctx.c.json({ message: 'TOTP configuration saved', error: '' });
+  // SFTPGo's rule: enabling with fewer than five unused recovery codes makes a new set, answered
+  // here this once (they are kept hashed, so a later GET shows only their hints); disabling drops them.
+  const codes = await recoveryCodesAfterSave(ctx.runtime, userAccount(ctx.user!), config.enabled === true);
+  return ctx.c.json({ message: 'TOTP configuration saved', error: '', ...(codes ? { recovery_codes: codes } : {}) });
 }
 
 async function ownFilters(ctx: ApiContext): Promise<Record<string, unknown>> {

@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { SecretBox } from '../config/sealed.ts';
 import { resolveSecret } from '../config/secrets.ts';
+import type { Secret } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginProtocol } from './login.ts';
 
@@ -104,22 +105,30 @@ export class TotpCodes {
    * A sealed secret opens with `secrets`, the data directory's key.
    */
   check(user: UserRecord, code: string, secrets: SecretBox, nowMs = Date.now()): string | undefined {
-    const secret = user.filters?.totp_config?.secret;
-    if (secret === undefined) return 'totp_not_configured';
+    return this.checkSecret({ account: user.username, secret: user.filters?.totp_config?.secret, code, secrets, nowMs });
+  }
+
+  /**
+   * Checks `code` against `secret` (a Secret as stored) for `account`, the name its accepted steps
+   * are remembered under (an admin's is kept apart from a user's of the same name).
+   */
+  checkSecret(o: { account: string; secret: unknown; code: string; secrets: SecretBox; nowMs?: number }): string | undefined {
+    const nowMs = o.nowMs ?? Date.now();
+    if (o.secret === undefined) return 'totp_not_configured';
     let key: Buffer | undefined;
     try {
-      const text = resolveSecret(secret, process.cwd(), secrets);
+      const text = resolveSecret(o.secret as Secret, process.cwd(), o.secrets);
       key = text === undefined ? undefined : base32Decode(text);
     } catch {
       key = undefined;
     }
     if (!key) return 'totp_secret_invalid';
-    const step = matchingStep(key, code.trim(), nowMs / 1000);
+    const step = matchingStep(key, o.code.trim(), nowMs / 1000);
     if (step === undefined) return 'totp_invalid';
     const used = this.#lastUsedStep;
-    const last = used.get(user.username);
+    const last = used.get(o.account);
     if (last !== undefined && step <= last) return 'totp_replayed';
-    used.set(user.username, step);
+    used.set(o.account, step);
     // Forget entries that can no longer block anything, so the map stays small.
     if (used.size > 10_000) {
       const oldest = totpStep(nowMs / 1000) - TOTP_WINDOW - 1;

@@ -1198,6 +1198,17 @@ export interface Admin {
   filters?: {
     allow_list?: string[];
     allow_api_key_auth?: boolean;
+    /**
+     * Time-based one-time passwords for this admin (SFTPGo's Default configuration: SHA-1, 6 digits, 30 s): when enabled, GET /api/v2/token needs the code in X-SFTPGO-OTP and the web admin asks for it after the password. `secret` is the shared secret in base32 (a literal is stored sealed; an env or file reference keeps it out of the config); the API never shows it, and admins set their own through /api/v2/admin/totp/save.
+     */
+    totp_config?: {
+      enabled?: boolean;
+      /**
+       * Accepted only as "Default".
+       */
+      config_name?: 'Default';
+      secret?: Secret;
+    };
   };
   api_keys?: {
     name: string;

@@ -332,7 +332,7 @@ export class RecordsTx {
     return true;
   }
 
-  /** A user's API keys, shares (as SFTPGo's foreign keys) and last login go with it, so a later user of the same name inherits none. */
+  /** A user's API keys, shares (as SFTPGo's foreign keys), last login and recovery codes go with it, so a later user of the same name inherits none. */
   async #dropUserState(user: string): Promise<void> {
     const ids: string[] = [];
     for await (const [id, k] of this.tx.entries('api_keys')) if (k.user === user) ids.push(id);
@@ -341,17 +341,19 @@ export class RecordsTx {
     for await (const [id, s] of this.tx.entries('shares')) if (s.username === user) shares.push(id);
     for (const id of shares) await this.tx.remove('shares', id);
     await this.tx.remove('meta', META.userLastLogin(user));
+    await this.tx.remove('meta', META.recoveryCodes('user', user));
   }
 
   /**
-   * An admin's API keys and last login go with it (as SFTPGo's foreign key takes the keys), so a
-   * later admin of the same name inherits neither.
+   * An admin's API keys, last login and recovery codes go with it (as SFTPGo's foreign key takes
+   * the keys), so a later admin of the same name inherits none of them.
    */
   async #dropAdminState(admin: string): Promise<void> {
     const ids: string[] = [];
     for await (const [id, k] of this.tx.entries('api_keys')) if (k.admin === admin) ids.push(id);
     for (const id of ids) await this.tx.remove('api_keys', id);
     await this.tx.remove('meta', META.adminLastLogin(admin));
+    await this.tx.remove('meta', META.recoveryCodes('admin', admin));
   }
 
   /** As SFTPGo: an event action a rule still runs cannot be removed. */

@@ -62,8 +62,19 @@ export function desiredUser(u: User, usersBase: string, ctx: SecretsContext): De
 
 export function desiredAdmin(a: Admin, ctx: SecretsContext): Desired<AdminSpec> {
   const { password, ...rest } = a;
-  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
+  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [], ...(a.filters ? { filters: adminFilters(a.filters, ctx) } : {}) } as AdminSpec;
   return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, ctx) };
+}
+
+/**
+ * An admin's filters as stored: the TOTP secret in stored form (a literal sealed, a file reference
+ * absolute). Only that secret: an admin's API keys keep their own rules (api/auth.ts).
+ */
+export function adminFilters(filters: NonNullable<Admin['filters']>, ctx: SecretsContext): NonNullable<Admin['filters']> {
+  const totp = filters.totp_config;
+  if (totp?.secret === undefined) return filters;
+  const node = definition('Admin').properties!.filters!;
+  return storedSecrets({ ...filters, totp_config: totp }, node, ctx);
 }
 
 export function normaliseFolder(f: Folder, ctx: SecretsContext): FolderSpec {

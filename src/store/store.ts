@@ -172,6 +172,8 @@ export const META = {
   adminLastLogin: (username: string) => `admin_last_login:${username}`,
   /** A user's last login, epoch milliseconds (beside the record, as an admin's: reconcile never sees it). */
   userLastLogin: (username: string) => `user_last_login:${username}`,
+  /** An account's two-factor recovery codes, hashed (auth/recovery-codes.ts). */
+  recoveryCodes: (kind: 'admin' | 'user', name: string) => `recovery_codes:${kind}:${name}`,
   /** The config revision applied last when Git sync supplies the config (a ConfigRevisionRecord). */
   configRevision: 'config_revision',
 } as const;

@@ -6,7 +6,8 @@ export const STYLESHEET = `
 body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
 header .brand { font-weight: 600; }
-header nav { display: flex; gap: 1rem; flex: 1; }
+header nav { display: flex; gap: .4rem 1rem; flex: 1; flex-wrap: wrap; }
+header nav a { white-space: nowrap; }
 header form { margin: 0; }
 main { max-width: 70rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 h1 { font-size: 1.4rem; margin: 0 0 1rem; }
@@ -39,4 +40,5 @@ textarea { min-height: 5rem; }
 .search { display: flex; gap: .5rem; margin-bottom: 1rem; max-width: 30rem; }
 .pager { display: flex; gap: 1rem; margin-top: 1rem; }
 .login { max-width: 22rem; margin: 4rem auto; }
+.qr svg { width: 14rem; height: 14rem; display: block; }
 `;

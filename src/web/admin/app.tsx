@@ -12,9 +12,11 @@ import { plainIp } from '../../core/ip.ts';
 import { isAppError } from '../../errors.ts';
 import type { AdminRecord } from '../../model.ts';
 import { acceptObjectBody, type Env } from '../../api/app.ts';
-import { DEFAULT_TOKEN_VALIDITY, hasPermission, passwordLogin, reportRefusal, sessionAdmin, type Permission } from '../../api/auth.ts';
+import { DEFAULT_TOKEN_VALIDITY, hasPermission, passwordLogin, reportRefusal, sessionAdmin, type AuthResult, type Permission } from '../../api/auth.ts';
 import { touchAdminLogin } from '../../api/admin-routes.ts';
 import { setChangeOrigin } from '../../api/app.ts';
+import { adminOtpRefusal } from '../../api/admin-totp.ts';
+import { adminTotpRequired } from '../../api/two-factor.ts';
 import { create, KINDS, remove, removeOverride, render, update } from '../../api/resources.ts';
 import { roleScope, type RoleScope } from '../../api/scope.ts';
 import { servicesStatus } from '../../api/status.ts';
@@ -26,10 +28,16 @@ import { STYLESHEET } from '../style.ts';
 import { userBody, valuesOf, formValues, type UserFormValues } from './user-form.ts';
 import { mountOperations } from './operations.tsx';
 import { mountRecordLists } from './record-lists.tsx';
-import { BASE, DriftPage, LoginPage, MessagePage, StatusPage, UserFormPage, UserPage, UsersPage, userHref } from './views.tsx';
+import { mountProfile } from './profile.tsx';
+import { mountAccessPages } from './access-pages.tsx';
+import { mountEventPages } from './event-pages.tsx';
+import { BASE, DriftPage, LoginPage, MessagePage, StatusPage, TwoFactorPage, UserFormPage, UserPage, UsersPage, userHref } from './views.tsx';
 
 const SESSION_COOKIE = 'sftpgo_admin_session';
 const LOGIN_CSRF_COOKIE = 'sftpgo_admin_login_csrf';
+const SECOND_STEP_COOKIE = 'sftpgo_admin_2fa';
+/** How long the code may take after the password. */
+const SECOND_STEP_MS = 5 * 60_000;
 const PAGE_SIZE = 50;
 const STYLESHEET_PATH = `${BASE}/static/admin.css`;
 
@@ -50,7 +58,7 @@ export interface Kit {
   /** The logged-in visit, or the response that replaces the page (login redirect, 403). */
   visit(c: Context<Env>, need?: Permission): Promise<Visit | Response>;
   /** A posted form of a visit, or the refusal when its CSRF token is missing or wrong. */
-  posted(c: Context<Env>, need: Permission): Promise<{ v: Visit; form: Posted } | Response>;
+  posted(c: Context<Env>, need?: Permission): Promise<{ v: Visit; form: Posted } | Response>;
   /** The page `body` inside the frame, with the session's pending message. */
   send(v: Visit, title: string, body: Child, status?: 200 | 400 | 403 | 404 | 409): Promise<Response>;
   /** Post/redirect/get: `flash` shows on the page `href` leads to. */
@@ -60,6 +68,8 @@ export interface Kit {
 export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   const idleSec = runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
   const sessions = new WebSessions({ idleMs: idleSec * 1000 });
+  // Admins whose password was right and whose TOTP code is awaited.
+  const secondSteps = new WebSessions({ idleMs: SECOND_STEP_MS });
   const web = new Hono<Env>();
   const ipOf = (c: Context<Env>) => plainIp(c.env?.remoteAddress);
 
@@ -107,7 +117,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   };
 
   /** A posted form of a visit, or the refusal when its CSRF token is missing or wrong. */
-  const posted = async (c: Context<Env>, need: Permission): Promise<{ v: Visit; form: Posted } | Response> => {
+  const posted = async (c: Context<Env>, need?: Permission): Promise<{ v: Visit; form: Posted } | Response> => {
     const v = await visit(c, need);
     if (v instanceof Response) return v;
     const form = (await c.req.parseBody({ all: true })) as Posted;
@@ -162,12 +172,60 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
       reportRefusal(runtime.gate, ip, auth);
       return loginPage(c, { username, error: auth.status === 403 ? 'Access denied from this address.' : 'Invalid credentials.', status: auth.status });
     }
-    const session = sessions.open(auth.admin.username);
-    await touchAdminLogin(runtime.store, auth.admin.username);
-    runtime.log('info', 'web_login', { username: auth.admin.username, ip });
     clearSessionCookie(c, { name: LOGIN_CSRF_COOKIE, path: `${BASE}/login` });
+    if (adminTotpRequired(auth.admin)) {
+      // The password was right: the second step, with a short-lived cookie of its own.
+      const step = secondSteps.open(auth.admin.username);
+      setSessionCookie(c, { name: SECOND_STEP_COOKIE, value: step.id, path: `${BASE}/login` });
+      return c.redirect(`${BASE}/login/2fa`, 303);
+    }
+    return loggedIn(c, auth.admin.username, ip);
+  });
+
+  /** Opens the admin's session and lands it on its first page. */
+  const loggedIn = async (c: Context<Env>, username: string, ip: string) => {
+    const session = sessions.open(username);
+    await touchAdminLogin(runtime.store, username);
+    runtime.log('info', 'web_login', { username, ip });
     setSessionCookie(c, { name: SESSION_COOKIE, value: session.id, path: BASE });
-    return c.redirect(`${BASE}/users`, 303);
+    return c.redirect(`${BASE}/${firstPage(await sessionAdmin(runtime.store, username, ip))}`, 303);
+  };
+
+  const secondStepPage = (c: Context<Env>, step: WebSession, o: { error?: string; status?: 200 | 401 | 403 } = {}) =>
+    sendPage(
+      c,
+      <Frame title="Two-factor authentication" brand="SFTPGo admin" stylesheet={STYLESHEET_PATH}>
+        <TwoFactorPage csrf={step.csrf} username={step.username} error={o.error} />
+      </Frame>,
+      o.status,
+    );
+
+  web.get('/login/2fa', async (c) => {
+    const step = secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
+    return step ? secondStepPage(c, step) : c.redirect(`${BASE}/login`, 302);
+  });
+
+  web.post('/login/2fa', async (c) => {
+    const ip = ipOf(c);
+    const step = secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
+    if (!step) return c.redirect(`${BASE}/login`, 303);
+    const form = (await c.req.parseBody()) as Record<string, string | File>;
+    if (!sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, step.csrf)) return secondStepPage(c, step, { error: 'The form expired: please try again.', status: 403 });
+    // The admin is read again: disabled, deleted or fenced off since the password, it goes no further.
+    const auth = await sessionAdmin(runtime.store, step.username, ip);
+    if (!auth.ok) {
+      secondSteps.close(step.id);
+      return c.redirect(`${BASE}/login`, 303);
+    }
+    const code = typeof form.passcode === 'string' ? form.passcode.trim() : '';
+    const refused = await adminOtpRefusal(runtime, auth.admin, code);
+    if (refused && !refused.ok) {
+      reportRefusal(runtime.gate, ip, refused);
+      return secondStepPage(c, step, { error: 'Invalid code.', status: 401 });
+    }
+    secondSteps.close(step.id);
+    clearSessionCookie(c, { name: SECOND_STEP_COOKIE, path: `${BASE}/login` });
+    return loggedIn(c, auth.admin.username, ip);
   });
 
   web.post('/logout', async (c) => {
@@ -342,6 +400,9 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   const kit: Kit = { runtime, visit, posted, flashTo, send: (v, title, body, status) => page(v, title, body, status)(v.c) };
   mountOperations(web, kit);
   mountRecordLists(web, kit);
+  mountProfile(web, kit);
+  mountAccessPages(web, kit);
+  mountEventPages(web, kit);
 
   web.notFound(async (c) => {
     setPageHeaders(c);
@@ -350,16 +411,30 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   return web;
 }
 
+/** Where a new session lands: the users list, or the profile for an admin who may not see users. */
+function firstPage(auth: AuthResult): string {
+  return auth.ok && !hasPermission(auth.admin, 'view_users') ? 'profile' : 'users';
+}
+
 function navFor(admin: AdminRecord): NavLink[] {
   const links: NavLink[] = [];
   const add = (need: Permission, href: string, label: string) => hasPermission(admin, need) && links.push({ href: `${BASE}${href}`, label });
   add('view_users', '/users', 'Users');
   add('manage_folders', '/folders', 'Folders');
   if (!admin.role) add('*', '/admins', 'Admins');
+  add('manage_groups', '/groups', 'Groups');
+  if (!admin.role) {
+    add('*', '/roles', 'Roles');
+    add('*', '/apikeys', 'API keys');
+    add('*', '/iplists', 'IP lists');
+    add('*', '/eventrules', 'Events');
+  }
+  add('quota_scans', '/quota', 'Quota');
   add('view_conns', '/connections', 'Connections');
   add('view_defender', '/defender', 'Defender');
   add('view_users', '/drift', 'Drift');
   add('view_status', '/status', 'Status');
+  links.push({ href: `${BASE}/profile`, label: 'Profile' });
   return links;
 }
 

@@ -37,6 +37,19 @@ export const LoginPage: FC<{ csrf: string; username?: string; error?: string }> 
   </div>
 );
 
+export const TwoFactorPage: FC<{ csrf: string; username: string; error?: string }> = (p) => (
+  <div class="login">
+    <h1>Two-factor authentication</h1>
+    <p class="note">{p.username}: enter the code your authenticator app shows, or one of your recovery codes.</p>
+    {p.error && <div class="flash error" role="alert">{p.error}</div>}
+    <form class="stack" method="post" action={`${BASE}/login/2fa`}>
+      <Csrf token={p.csrf} />
+      <label>Authentication code<input type="text" name="passcode" autocomplete="one-time-code" required autofocus /></label>
+      <button type="submit">Verify</button>
+    </form>
+  </div>
+);
+
 export interface UsersListProps {
   users: Record<string, unknown>[];
   q: string;

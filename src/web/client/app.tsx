@@ -342,7 +342,7 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
     clearSessionCookie(c, { name: PENDING_COOKIE, path: `${BASE}/twofactor` });
     const found = await sessionUser(runtime, ipOf(c), p.username);
     if (!found.ok) return loginPage(c, { error: 'Login not allowed.', status: 403 });
-    const bad = checkUserTotp(loginRequest(c, p.username), found.user, typeof form.passcode === 'string' ? form.passcode.trim() : undefined);
+    const bad = await checkUserTotp(loginRequest(c, p.username), found.user, typeof form.passcode === 'string' ? form.passcode.trim() : undefined);
     if (bad) return loginPage(c, { username: p.username, error: 'Invalid authentication code.', status: 401 });
     return finishLogin(c, found.user, mustChange.has(p));
   });

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // The web client's profile pages: email, description, public keys and API key access (what SFTPGo
 // lets a user edit), the password change, and TOTP enrolment (a new secret shown as a QR code of
-// its otpauth URL, a code checked against it, then saved) or removal. Each form calls the user
+// its otpauth URL, a code checked against it, then saved, with the recovery codes shown once) or
+// removal. Each form calls the user
 // API's own handler (api/user-profile.ts, api/user-totp.ts).
 import type { Hono } from 'hono';
 import { raw } from 'hono/html';
@@ -132,7 +133,19 @@ export function mountProfile(web: Hono<Env>, kit: Kit): void {
     const checked = await kit.call(v, { body: { passcode: formText(form, 'passcode'), secret } }, totpValidate);
     if (!checked.ok) return kit.flashTo(v, `${BASE}/profile`, { kind: 'error', text: 'Invalid code: TOTP was not turned on. Set it up again.' });
     const res = await kit.call(v, { body: { enabled: true, secret: { status: 'Plain', payload: secret }, protocols } }, totpSave);
-    return kit.flashTo(v, `${BASE}/profile`, await flashOf(res));
+    if (!res.ok) return kit.flashTo(v, `${BASE}/profile`, await flashOf(res));
+    // A first enrolment answers a new set of recovery codes, once: they are kept hashed.
+    const codes = ((await res.json()) as { recovery_codes?: string[] }).recovery_codes ?? [];
+    if (codes.length === 0) return kit.flashTo(v, `${BASE}/profile`, { kind: 'info', text: 'TOTP configuration saved' });
+    return kit.send(
+      v,
+      'Recovery codes',
+      <>
+        <p>TOTP is on. Each of these codes works once in place of an authentication code, when the authenticator is lost. Keep them somewhere safe: they are shown only now.</p>
+        <ul class="recovery-codes">{codes.map((code) => <li><code>{code}</code></li>)}</ul>
+        <p><a href={`${BASE}/profile`}>Back to the profile</a></p>
+      </>,
+    );
   });
 
   web.post('/mfa/disable', async (c) => {

@@ -23,11 +23,14 @@ const T = 1717000000000;
 const MASTER_KEY = 'fidelity-master-key';
 const ROOT_PASSWORD = 'root-Pass-1';
 
-/** RFC 6238 (SHA-1, 6 digits, 30 s) for frank's secret, base32 of "12345678901234567890", written apart from src/auth/totp.ts. */
-function totpNow(): string {
+/**
+ * RFC 6238 (SHA-1, 6 digits, 30 s), written apart from src/auth/totp.ts: by default for frank's
+ * secret, base32 of "12345678901234567890".
+ */
+function totpNow(key = Buffer.from('12345678901234567890')): string {
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
-  const mac = createHmac('sha1', Buffer.from('12345678901234567890')).update(counter).digest();
+  const mac = createHmac('sha1', key).update(counter).digest();
   const o = mac[19]! & 15;
   return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
@@ -145,7 +148,8 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     // The event action and the rule that runs it import (the empty password block is dropped).
     expect(r.json.warnings.some((w: string) => w.startsWith('event_'))).toBe(false);
     expect((await call(api, 'GET', '/api/v2/eventrules/on-upload', { token: t })).json).toMatchObject({ trigger: 1, conditions: { fs_events: ['upload'], options: { names: [{ pattern: 'ivan' }] } }, actions: [{ name: 'notify-upload', type: 1, order: 1 }] });
-    expect(r.json.warnings.some((w: string) => w.startsWith('admins[1].filters.totp_config: two-factor authentication for admins is not supported here'))).toBe(true);
+    // eu-admin's TOTP comes along (its AES-256-GCM secret opened), as admins have TOTP here too.
+    expect(r.json.warnings.some((w: string) => w.includes('totp_config'))).toBe(false);
     // The log has each one too.
     expect(await server.waitForLog((l) => l.event === 'import_sftpgo_warning' && String(l.warning).startsWith('configs'))).toBeDefined();
     expect(await server.waitForLog((l) => l.event === 'import_sftpgo_skipped' && l.path === 'users[2].filesystem.s3config.access_secret')).toBeDefined();
@@ -223,7 +227,13 @@ describe('API import of an SFTPGo backup with encrypted secrets', () => {
     const eu = (await call(api, 'GET', '/api/v2/admins/eu-admin', { token: t })).json;
     expect(eu).toMatchObject({ status: 1, role: 'eu', permissions: ['add_users', 'edit_users', 'view_users'] });
     expect((await call(api, 'GET', '/api/v2/roles/eu', { token: t })).json).toMatchObject({ name: 'eu', description: 'EU region', admins: ['eu-admin'] });
-    const euToken = await tokenFor(api, 'eu-admin', 'admin-Pass-1');
+    expect(eu.filters.totp_config).toEqual({ enabled: true, config_name: 'Default', secret: REDACTED_SECRET });
+    // Its secret is base32 JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP: the code is asked with the password.
+    const basic = { authorization: `Basic ${Buffer.from('eu-admin:admin-Pass-1').toString('base64')}` };
+    expect((await fetch(api.url('/api/v2/token'), { headers: basic })).status).toBe(401);
+    await freshStep();
+    const otp = totpNow(Buffer.from('48656c6c6f21deadbeef48656c6c6f21deadbeef', 'hex'));
+    const euToken = ((await (await fetch(api.url('/api/v2/token'), { headers: { ...basic, 'x-sftpgo-otp': otp } })).json()) as { access_token: string }).access_token;
     // No imported user has the role: it sees none of them, and a user it adds gets its role.
     expect((await call(api, 'GET', '/api/v2/users', { token: euToken })).json).toEqual([]);
     expect((await call(api, 'GET', '/api/v2/users/frank', { token: euToken })).status).toBe(404);

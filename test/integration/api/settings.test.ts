@@ -109,6 +109,9 @@ describe('httpd and data_provider settings', () => {
     expect(await code(`http://127.0.0.1:${ports.webOnly}/web/admin/login`)).toBe('200');
     expect(await code(`http://127.0.0.1:${ports.webOnly}/web/client/login`)).toBe('200');
     expect(await code(`http://127.0.0.1:${ports.http}/web/client/login`)).toBe('404');
+    // the public share pages are the web client's: served where it is on, 404 where it is off
+    expect((await curl(`http://127.0.0.1:${ports.webOnly}/web/client/pubshares/nope/download`, [])).stdout).toContain('share does not exist');
+    expect(await code(`http://127.0.0.1:${ports.http}/web/client/pubshares/nope/download`)).toBe('404');
   });
 
   test('users_base_dir homes a user without home_dir; driver lmdb is the store; email and additional_info come back', async () => {

@@ -127,11 +127,16 @@ describe('Admin', () => {
   });
 
   test('SFTPGo fields for features not here are refused unless empty', async () => {
-    for (const extra of [{ groups: [{ name: 'g', options: { add_to_users_as: 0 } }] }, { filters: { require_two_factor: true } }, { filters: { totp_config: { enabled: true, config_name: 'Default' } } }]) {
+    for (const extra of [{ groups: [{ name: 'g', options: { add_to_users_as: 0 } }] }, { filters: { require_two_factor: true } }]) {
       const r = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'nope', password: 'n-Secret-1', permissions: ['view_users'], ...extra } });
       expect(r.status).toBe(400);
       expect(JSON.stringify(r.json)).toContain('not supported');
     }
+    // As SFTPGo: an admin's TOTP is its own to set (/api/v2/admin/totp/save); a body's is ignored.
+    const totp = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'otpless', password: 'n-Secret-1', permissions: ['view_users'], filters: { totp_config: { enabled: true, config_name: 'Default', secret: { status: 'Plain', payload: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' } } } } });
+    expect(totp.status).toBe(201);
+    expect(totp.json.filters.totp_config).toBeUndefined();
+    expect(await token(api, 'otpless', 'n-Secret-1')).toBeTruthy();
     // A role is a real setting: an empty one (SFTPGo's "none") passes, one that does not exist is refused.
     const role = await call(api, 'POST', '/api/v2/admins', { token: root, body: { username: 'nope', password: 'n-Secret-1', permissions: ['view_users'], role: 'ops' } });
     expect(role.status).toBe(400);

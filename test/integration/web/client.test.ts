@@ -417,7 +417,12 @@ describe('web client in a browser', () => {
     await shot('totp-setup');
     await page.fill('#totp-save input[name=passcode]', totpNow(secret));
     await submit('#totp-save button[type=submit]');
-    expect(await flash()).toContain('TOTP configuration saved');
+    // The recovery codes are shown once, right after the enrolment.
+    const codes = await page.locator('ul.recovery-codes code').allTextContents();
+    expect(codes).toHaveLength(12);
+    for (const code of codes) expect(code).toMatch(/^RC-[A-Za-z0-9]{22}$/);
+    await shot('recovery-codes');
+    await page.goto(`${base}/profile`);
     expect(await page.locator('#totp-on').count()).toBe(1);
 
     await submit('header button:text-is("Log out")');
@@ -434,6 +439,17 @@ describe('web client in a browser', () => {
     expect(await flash()).toContain('Invalid authentication code');
     expect(await page.locator('input[name=password]').count()).toBe(1);
     await server.waitForLog((l) => l.event === 'login_failed' && l.username === 'alice' && String(l.reason ?? '').includes('totp'));
+
+    // A recovery code works once in place of the code.
+    await login();
+    await page.fill('input[name=passcode]', codes[0]!);
+    await submit('button[type=submit]');
+    expect(page.url()).toBe(`${base}/files`);
+    await submit('header button:text-is("Log out")');
+    await login();
+    await page.fill('input[name=passcode]', codes[0]!);
+    await submit('button[type=submit]');
+    expect(await flash()).toContain('Invalid authentication code');
 
     await login();
     expect(page.url()).toBe(`${base}/twofactor`);

@@ -144,7 +144,9 @@ describe('importSftpgoDump', () => {
     expect(out.state['admin:scoped']).toBeUndefined();
     expect(out.roles).toEqual([{ name: 'eu', description: 'EU region' }]);
     expect(out.warnings.some((w) => w.startsWith('admins[1].role'))).toBe(false);
-    expect(out.warnings.some((w) => w.startsWith('admins[1].filters.totp_config: two-factor authentication for admins is not supported here'))).toBe(true);
+    // Admins have TOTP here too: the configuration comes along, without a warning.
+    expect(scoped.filters?.totp_config).toMatchObject({ enabled: true });
+    expect(out.warnings.some((w) => w.includes('totp_config'))).toBe(false);
   });
 
   test("shares come as SFTPGo keeps them; one SFTPGo would refuse, or of a user not imported, is a warning", () => {

@@ -105,5 +105,6 @@ describe('binding paths', () => {
     expect(servesPath(noClient, '/web/client')).toBe(false);
     expect(servesPath(noClient, '/web/client/login')).toBe(false);
     expect(servesPath(noClient, '/web/admin/login')).toBe(true);
+    expect(servesPath(noClient, '/web/client/pubshares/abc')).toBe(false);
   });
 });

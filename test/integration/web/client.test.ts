@@ -5,7 +5,8 @@
 // drag and drop, a folder created, rename, move, copy and
 // delete, a 5,000-entry directory shown page by page, text and image previews, the text editor and
 // its size limit, a multi-selection downloaded as one zip (checked by unzip -t), a password-protected
-// share made on the page that curl then downloads, its QR code decoded by zbarimg, TOTP enrolment
+// share made on the page that curl and then an anonymous browser download (refused without its
+// password), its QR code decoded by zbarimg, TOTP enrolment (recovery codes shown once, one used)
 // and the login that then asks for the code, share edit and delete, the profile, a user who must
 // change the password, posts without the CSRF token, the Secure cookie over TLS, and a binding with
 // enable_web_client: false. Screenshots of the main pages go to test-results/screenshots/.
@@ -371,17 +372,46 @@ describe('web client in a browser', () => {
     expect(without).toBe('401');
     const withPassword = execFileSync('curl', ['-s', '-u', `anyone:${SHARE_PASSWORD}`, url]).toString();
     expect(withPassword).toBe('edited line 1\nedited line 2\n');
+
+    // An anonymous browser (no cookie of the user's) follows the link: the password form first,
+    // refused with a wrong password, then the download with the right one.
+    const anonymous = await browser.newContext({ acceptDownloads: true });
+    try {
+      const visitor = await anonymous.newPage();
+      await visitor.goto(link);
+      expect(visitor.url()).toContain(`/pubshares/${id}/login`);
+      await visitor.fill('input[name=share_password]', 'not-the-password');
+      const [refused] = await Promise.all([visitor.waitForResponse((r) => r.request().method() === 'POST'), visitor.click('button[type=submit]')]);
+      expect(refused.status()).toBe(401);
+      expect(visitor.url()).toContain(`/pubshares/${id}/login`);
+      await visitor.fill('input[name=share_password]', SHARE_PASSWORD);
+      // Back to the link, which is the share's zip (as SFTPGo's).
+      const [zip] = await Promise.all([visitor.waitForEvent('download'), visitor.click('button[type=submit]')]);
+      const savedZip = join(dir, 'share-visitor.zip');
+      await zip.saveAs(savedZip);
+      expect(execFileSync('unzip', ['-p', savedZip, 'notes.txt']).toString()).toBe('edited line 1\nedited line 2\n');
+      // The download page offers the file itself.
+      await visitor.goto(`${link}/download`);
+      await visitor.screenshot({ path: join(SHOTS, 'client-share-visitor.png') });
+      const [download] = await Promise.all([visitor.waitForEvent('download'), visitor.click('#download')]);
+      const saved = join(dir, 'share-visitor.txt');
+      await download.saveAs(saved);
+      expect(readFileSync(saved, 'utf8')).toBe('edited line 1\nedited line 2\n');
+    } finally {
+      await anonymous.close();
+    }
   });
 
   test('a share is edited (its password kept) and deleted', async () => {
     const id = (await page.getAttribute('[data-share-id]', 'data-share-id'))!;
     await submit(`[data-share-id="${id}"] a:text-is("Edit")`);
-    await page.fill('#share-form input[name=max_tokens]', '3');
+    // three downloads so far (curl, the visitor's zip and file): one more is left
+    await page.fill('#share-form input[name=max_tokens]', '4');
     await page.fill('#share-form input[name=description]', 'for the team');
     await submit('#share-form button[type=submit]');
     expect(await flash()).toContain('saved');
     expect(await page.textContent(`[data-share-id="${id}"]`)).toContain('for the team');
-    expect(await page.textContent(`[data-share-id="${id}"]`)).toContain('of 3 times');
+    expect(await page.textContent(`[data-share-id="${id}"]`)).toContain('of 4 times');
     const url = `${origin}/api/v2/shares/${id}?compress=false`;
     expect(execFileSync('curl', ['-s', '-u', `anyone:${SHARE_PASSWORD}`, url]).toString()).toBe('edited line 1\nedited line 2\n');
     await submit(`[data-share-id="${id}"] button:text-is("Delete")`);

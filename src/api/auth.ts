@@ -64,22 +64,27 @@ function usable(admin: AdminRecord | undefined, ip: string, username: string, me
   return undefined;
 }
 
+/** Spends a wrong password's time on an attempt with no account to check it against (LoginGate.steps.decoy). */
+export type PasswordDecoy = (password: string) => Promise<void>;
+
 /** `Authorization: Basic` for the token endpoint. */
-export async function basicLogin(store: ReadTx, header: string | undefined, ip: string): Promise<AuthResult> {
+export async function basicLogin(store: ReadTx, header: string | undefined, ip: string, decoy: PasswordDecoy): Promise<AuthResult> {
   const m = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!m) return { ok: false, status: 401, error: 'basic authentication required' };
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  return passwordLogin(store, { username, password, ip });
+  return passwordLogin(store, { username, password, ip }, decoy);
 }
 
 /** An admin's username and password, from the token endpoint or the web admin's login form. */
-export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }): Promise<AuthResult> {
+export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }, decoy: PasswordDecoy): Promise<AuthResult> {
   const { username, password, ip } = attempt;
   const admin = await effectiveAdmin(store, username);
   const bad = usable(admin, ip, username, 'password');
+  // An unknown admin is refused after a wrong password's time (auth/decoy.ts).
+  if (!admin?.password) await decoy(password);
   if (bad) return bad;
   if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse('password', username, 'invalid_credentials');
   return { ok: true, admin: admin!, via: 'password' };

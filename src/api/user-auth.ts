@@ -56,7 +56,11 @@ export async function userToken(ctx: ApiContext): Promise<Response> {
     return FORBIDDEN_REASONS.has(reason) ? errorResponse(ctx.c, 403, reason === 'max_sessions' ? 'too many open sessions' : 'login not allowed') : unauthorized(ctx);
   };
   const resolved = await gate.steps.resolve(attempt);
-  if (!resolved.ok) return refuse(resolved.reason);
+  if (!resolved.ok) {
+    // An unknown user is refused after a wrong password's time (auth/decoy.ts).
+    if (resolved.reason === 'user_not_found') await gate.steps.decoy(creds.password);
+    return refuse(resolved.reason);
+  }
   const filtered = gate.steps.filters(resolved.user, attempt);
   if (filtered) return refuse(filtered);
   const checked = await gate.steps.password(resolved.user, attempt, creds.password);

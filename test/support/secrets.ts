@@ -1,7 +1,7 @@
 // The secrets tests use: passwords, keys, passphrases, tokens, each a value that appears nowhere
 // else, so scripts/leak-check.ts can grep every log and captured output of a run for them with no
 // false hits. A test that sets a secret takes it from here; one made up inline escapes the check.
-export const TEST_SECRETS = {
+const SECRETS = {
   userPassword: 'Uq7-pw-Lynx-4821',
   otherUserPassword: 'Uq7-pw-Heron-3307',
   adminPassword: 'Ad9-pw-Osprey-6150',
@@ -16,7 +16,9 @@ export const TEST_SECRETS = {
   hookPassword: 'Hk3-pw-Tapir-7741',
   eventHttpPassword: 'Ev6-pw-Okapi-4468',
   apiKey: 'Ak1Quokka9Vv2Wombat5Xx',
-} as const;
+};
+
+export const TEST_SECRETS: Readonly<Record<keyof typeof SECRETS, string>> = Object.freeze(SECRETS);
 
 /** Every value to look for in logs and outputs. */
 export function secretValues(): string[] {

@@ -11,6 +11,7 @@ import type { Admin } from '../config/schema-types.ts';
 import { effectiveAdmin } from '../store/records.ts';
 import type { ApiKeyRecord, ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from '../lib/cidr.ts';
+import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
 import type { LoginGate } from '../core/gate.ts';
 
@@ -105,13 +106,15 @@ export interface AdminRequest {
   ip: string;
   /** Hashed API keys this server has verified (createVerifiedKeys). */
   verifiedKeys: VerifiedKeys;
+  /** Opens admins' API keys from the YAML, which the store keeps sealed. */
+  secrets: SecretBox;
 }
 
 /** Bearer token or API key; anything else is 401. */
 export async function authenticate(r: AdminRequest): Promise<AuthResult> {
   const { store, headers, jwtKey: key, ip } = r;
   const apiKey = headers.get('x-sftpgo-api-key');
-  if (apiKey) return apiKeyLogin(store, apiKey, ip, r.verifiedKeys);
+  if (apiKey) return apiKeyLogin(r, apiKey);
   const m = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
   if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
   const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
@@ -206,7 +209,18 @@ async function resourceKeyLogin(store: ReadTx, rec: ApiKeyRecord, parts: string[
   return usable(admin, ip, username, 'api_key') ?? { ok: true, admin: admin!, via: 'api_key', apiKeyId: rec.id };
 }
 
-async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verified: VerifiedKeys): Promise<AuthResult> {
+/** An admin's own API key as the store keeps it: a YAML literal sealed, opened here (never shown). */
+function adminKey(stored: unknown, secrets: SecretBox): unknown {
+  if (!isSealed(stored)) return stored;
+  try {
+    return secrets.unseal(stored.sealed);
+  } catch {
+    return undefined;
+  }
+}
+
+async function apiKeyLogin(r: AdminRequest, presented: string): Promise<AuthResult> {
+  const { store, ip, verifiedKeys: verified } = r;
   const parts = splitKey(presented);
   if (parts.length >= 2) {
     const rec = await store.get('api_keys', parts[0]!);
@@ -225,7 +239,7 @@ async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verifie
     for (const k of admin.api_keys) {
       if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;
       for (const c of candidates)
-        if (await keyMatches(c, k.key, verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
+        if (await keyMatches(c, adminKey(k.key, r.secrets), verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
     }
   }
   return refuse('api_key', '', 'invalid_api_key');

@@ -62,7 +62,8 @@ export function desiredUser(u: User, usersBase: string, ctx: SecretsContext): De
 
 export function desiredAdmin(a: Admin, ctx: SecretsContext): Desired<AdminSpec> {
   const { password, ...rest } = a;
-  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
+  // API keys in their stored form, like every other secret: a literal sealed (config/secrets.ts).
+  const spec = { ...storedSecrets(rest, definition('Admin'), ctx), status: a.status ?? 1, permissions: a.permissions ?? [] } as AdminSpec;
   return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, ctx) };
 }
 

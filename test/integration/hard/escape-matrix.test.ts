@@ -8,7 +8,7 @@
 // writes (a confined write may create the name a later read would then find inside the home).
 import { afterAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { azureBackend, cryptBackend, gcsBackend, localBackend, s3Backend, sftpBackend, snapshotDir, type EscapeBackend } from '../../support/escape-backends.ts';
 import {
@@ -17,6 +17,8 @@ import {
 } from '../../support/escape-probes.ts';
 import { CANARY_MARK, escapeTricks, shareTricks, type Trick } from '../../support/escape-tricks.ts';
 import { freePort } from '../../support/net.ts';
+import { run } from '../../support/run.ts';
+import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { TEST_SECRETS } from '../../support/secrets.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -255,6 +257,40 @@ async function phase(h: Harness, o: PhaseOptions): Promise<Attempt[]> {
   return results.flat();
 }
 
+/**
+ * The real clients, where they pass a path through as written: OpenSSH sftp (batch, each command
+ * allowed to fail), lftp, and curl with --path-as-is on WebDAV and the user API. What each printed
+ * and downloaded must hold no canary.
+ */
+async function realClientAttempts(h: Harness, dir: string, token: string): Promise<Attempt[]> {
+  const paths = ['../canary-out.txt', '/../../canary-top.txt', '../sibling/canary-sib.txt', '/link-out', '/link-up/canary-out.txt', '/vf/../../canary-vfp.txt', '/vf/up/canary-vfp.txt',
+    '/private/canary-priv.txt', '/PRIVATE/canary-priv.txt', '/secret.key', '/secret.KEY'];
+  const out: Attempt[] = [];
+  const got = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+  // Only a listing that succeeded is searched for canary names (error messages echo the path).
+  const record = (protocol: string, op: string, path: string, output: string, listed = false): void =>
+    void out.push({ protocol, op, kind: 'read', trick: { name: 'real client', path }, ok: listed, code: 'client', output });
+  mkdirSync(join(dir, 'dl'), { recursive: true });
+  // A plain download first and last: the clients were logged in and working throughout.
+  const hello = (tool: string, n: number): string => join(dir, 'dl', `${tool}-hello-${n}`);
+  const batch = [`get /hello.txt ${hello('sftp', 1)}`, ...paths.flatMap((p, i) => [`-get "${p}" ${join(dir, 'dl', `sftp-${i}`)}`, `-ls -la "${p}"`]), `get /hello.txt ${hello('sftp', 2)}`];
+  const sftp = sftpBatchSync({ port: h.ports.sftp, user: 'victim', password: PASSWORD, dir, lines: batch });
+  record('sftp (client)', 'get, ls', paths.join(' '), sftp.stdout + sftp.stderr + paths.map((_, i) => got(join(dir, 'dl', `sftp-${i}`))).join(''));
+  const lftpCmds = [`get /hello.txt -o ${hello('lftp', 1)}`, ...paths.map((p, i) => `get "${p}" -o ${join(dir, 'dl', `lftp-${i}`)}; cls -l "${p}"`), `get /hello.txt -o ${hello('lftp', 2)}`].join('; ');
+  const lftp = await run('lftp', ['-c', `set net:max-retries 1; set cmd:fail-exit no; open -u victim,${PASSWORD} -p ${h.ports.ftp} 127.0.0.1; ${lftpCmds}`]);
+  record('lftp (client)', 'get, cls', paths.join(' '), lftp.stdout + lftp.stderr + paths.map((_, i) => got(join(dir, 'dl', `lftp-${i}`))).join(''));
+  for (const tool of ['sftp', 'lftp']) for (const n of [1, 2]) expect(got(hello(tool, n))).toBe('hello');
+  for (const p of paths) {
+    const dav = await run('curl', ['-sS', '--path-as-is', '-u', `victim:${PASSWORD}`, `http://127.0.0.1:${h.ports.dav}/${p.replace(/^\/+/, '')}`]);
+    record('curl (client)', 'WebDAV GET', p, dav.stdout);
+    const propfind = await run('curl', ['-sS', '--path-as-is', '-X', 'PROPFIND', '-H', 'Depth: 1', '-u', `victim:${PASSWORD}`, `http://127.0.0.1:${h.ports.dav}/${p.replace(/^\/+/, '')}`]);
+    record('curl (client)', 'WebDAV PROPFIND', p, propfind.stdout, /multistatus/i.test(propfind.stdout));
+    const api = await run('curl', ['-sS', '--path-as-is', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${h.ports.http}/api/v2/user/files?path=${encodeURIComponent(p)}`]);
+    record('curl (client)', 'user API GET files', p, api.stdout);
+  }
+  return out;
+}
+
 const BACKENDS: { name: string; depth: Depth; start(): EscapeBackend | Promise<EscapeBackend> }[] = [
   { name: 'local', depth: 'full', start: localBackend },
   { name: 'crypt', depth: 'lite', start: cryptBackend },
@@ -276,14 +312,16 @@ describe('path-escape matrix', () => {
         const tricks = escapeTricks({ homeAbs: backend.homeAbs }).filter((t) => (!t.needsLinks || backend.links) && (b.depth === 'full' || t.lite));
         const token = await userToken({ port: h.ports.http, username: 'victim', password: PASSWORD });
         const shares = await shareIds(h, token);
-        const attempts = [...(await phase(h, { tricks, token, shares, kind: 'read', depth: b.depth })), ...(await phase(h, { tricks, token, shares, kind: 'write', depth: b.depth }))];
+        const attempts = [...(await phase(h, { tricks, token, shares, kind: 'read', depth: b.depth }))];
+        if (b.depth === 'full') attempts.push(...(await realClientAttempts(h, tempDir('escape-clients-'), token)));
+        attempts.push(...(await phase(h, { tricks, token, shares, kind: 'write', depth: b.depth })));
 
         const escapes: string[] = [];
         const improper: string[] = [];
         for (const a of attempts) {
           const what = leak(a);
           if (what) escapes.push(`${a.protocol} ${a.op} ${JSON.stringify(a.trick.path)} (${a.trick.name}): ${what}`);
-          else if (a.kind === 'read' && (a.ok ? !expectedSuccess(a) : !properRefusal(a)))
+          else if (a.code !== 'client' && a.kind === 'read' && (a.ok ? !expectedSuccess(a) : !properRefusal(a)))
             improper.push(`${a.protocol} ${a.op} ${JSON.stringify(a.trick.path)} (${a.trick.name}): ${a.ok ? 'succeeded' : a.code}`);
         }
         // Nothing outside the home changed, the canaries inside it are intact, and no other file

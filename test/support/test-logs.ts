@@ -21,3 +21,17 @@ export function keepLog(file: string, text: string | Buffer): void {
     // The leak check then has less to read; the test goes on.
   }
 }
+
+/**
+ * A log sink for a server started in the test process: each line goes to its own file under
+ * test-results/logs, then to `onLine` (parsed) when the test reads its log.
+ */
+export function keptSink(kind: string, onLine?: (line: Record<string, unknown>) => void): { write(line: string): void } {
+  const file = newLogFile(kind);
+  return {
+    write(line) {
+      keepLog(file, line.endsWith('\n') ? line : `${line}\n`);
+      onLine?.(JSON.parse(line) as Record<string, unknown>);
+    },
+  };
+}

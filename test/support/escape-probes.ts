@@ -32,6 +32,8 @@ export interface ProbeRun {
 }
 
 export const PAYLOAD = 'ESCAPE-PAYLOAD written through a trick path\n';
+/** What the public share uploads write: every file holding it must end up in the shared folder. */
+export const SHARE_PAYLOAD = 'SHARE-PAYLOAD uploaded through a public share\n';
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
 export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -448,7 +450,7 @@ export function shareAttempts(t: { port: number; readId: string; writeId: string
   return httpOps('shares', t.port, [
     { op: 'GET dirs', kind: 'read', request: (p) => ({ method: 'GET', target: `/api/v2/shares/${t.readId}/dirs?path=${qp(p)}` }) },
     { op: 'GET files', kind: 'read', request: (p) => ({ method: 'GET', target: `/api/v2/shares/${t.readId}/files?path=${qp(p)}` }) },
-    { op: 'upload name', kind: 'write', request: (p) => ({ method: 'POST', target: `/api/v2/shares/${t.writeId}/${wirePath(p).replace(/^\/+/, '')}`, body: PAYLOAD }) },
-    { op: 'upload name, encoded', kind: 'write', request: (p) => ({ method: 'POST', target: `/api/v2/shares/${t.writeId}/${encodeURIComponent(p)}`, body: PAYLOAD }) },
+    { op: 'upload name', kind: 'write', request: (p) => ({ method: 'POST', target: `/api/v2/shares/${t.writeId}/${wirePath(p).replace(/^\/+/, '')}`, body: SHARE_PAYLOAD }) },
+    { op: 'upload name, encoded', kind: 'write', request: (p) => ({ method: 'POST', target: `/api/v2/shares/${t.writeId}/${encodeURIComponent(p)}`, body: SHARE_PAYLOAD }) },
   ], run);
 }

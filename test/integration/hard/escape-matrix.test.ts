@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { azureBackend, cryptBackend, gcsBackend, localBackend, s3Backend, sftpBackend, snapshotDir, type EscapeBackend } from '../../support/escape-backends.ts';
 import {
-  ftpAttempts, openSftp, rawHttp, sftpAttempts, shareAttempts, sshCommandAttempts, sshConnect, userApiAttempts, userToken, webdavAttempts,
+  ftpAttempts, openSftp, rawHttp, SHARE_PAYLOAD, sftpAttempts, shareAttempts, sshCommandAttempts, sshConnect, userApiAttempts, userToken, webdavAttempts,
   type Attempt, type AttemptKind,
 } from '../../support/escape-probes.ts';
 import { CANARY_MARK, escapeTricks, shareTricks, type Trick } from '../../support/escape-tricks.ts';
@@ -91,6 +91,20 @@ async function freePortRange(n: number): Promise<number> {
   }
   throw new Error(`no ${n} consecutive free ports`);
 }
+
+/**
+ * Proper answers on the write side, beside success (a confined write lands inside the home): the
+ * read side's refusals, and what a write may also meet (a failure, an unsupported operation, a
+ * name that cannot be used, a conflict, an operation across mounts).
+ */
+const WRITE_REFUSALS: Record<string, RegExp> = {
+  SFTP: /^status (2|3|4|8)$/,
+  'SSH commands': /^(exit 1|scp refused.*)$/s,
+  FTP: /^(550|553|501|504)$/,
+  WebDAV: /^(400|403|404|405|409|501)$/,
+  'user API': /^(400|403|404|409)$/,
+  shares: /^(400|403|404)$/,
+};
 
 /** A read-side answer that is right although it is not a refusal. */
 function expectedSuccess(a: Attempt): boolean {
@@ -323,6 +337,8 @@ describe('path-escape matrix', () => {
           if (what) escapes.push(`${a.protocol} ${a.op} ${JSON.stringify(a.trick.path)} (${a.trick.name}): ${what}`);
           else if (a.code !== 'client' && a.kind === 'read' && (a.ok ? !expectedSuccess(a) : !properRefusal(a)))
             improper.push(`${a.protocol} ${a.op} ${JSON.stringify(a.trick.path)} (${a.trick.name}): ${a.ok ? 'succeeded' : a.code}`);
+          else if (a.kind === 'write' && !a.ok && !properRefusal(a) && !WRITE_REFUSALS[a.protocol]!.test(a.code))
+            improper.push(`${a.protocol} ${a.op} ${JSON.stringify(a.trick.path)} (${a.trick.name}): ${a.code}`);
         }
         // Nothing outside the home changed, the canaries inside it are intact, and no other file
         // in the home holds canary content (a copy or rename out of a canary).
@@ -335,6 +351,8 @@ describe('path-escape matrix', () => {
         const kept: Record<string, string> = { '/private/canary-priv.txt': CANARIES.priv!, '/priv\u00e9/canary-nfc.txt': CANARIES.nfc!, '/secret.key': CANARIES.key!, '/share-outside.txt': SHARE_OUT };
         for (const [p, c] of Object.entries(kept)) if (home.get(p) !== c) escapes.push(`${p} in the home was ${home.has(p) ? 'changed' : 'removed'}`);
         for (const [p, c] of home) if (!(p in kept) && (c.includes(CANARY_MARK) || c.includes('SHAREOUT-'))) escapes.push(`${p} in the home holds a canary's content`);
+        // What the public share received stays in the shared folder.
+        for (const [p, c] of home) if (c.includes(SHARE_PAYLOAD) && !p.startsWith('/inbox/')) escapes.push(`${p}: a share upload landed outside the shared folder`);
         // The server still answers every protocol.
         const alive = await rawHttp(h.ports.http, { method: 'GET', target: '/healthz' });
         expect(alive.status).toBe(200);
@@ -343,6 +361,11 @@ describe('path-escape matrix', () => {
 
         // Nothing went wrong inside the server on the way (an internal error is not a proper refusal).
         for (const l of h.server.logs) if (l.level === 'error') improper.push(`server error: ${JSON.stringify(l).slice(0, 300)}`);
+        if (process.env.ESCAPE_CODES) {
+          const codes = new Map<string, number>();
+          for (const a of attempts) codes.set(`${a.kind} ${a.protocol} ${a.code}`, (codes.get(`${a.kind} ${a.protocol} ${a.code}`) ?? 0) + 1);
+          console.log([...codes].sort().map(([k, n]) => `${k}: ${n}`).join('\n'));
+        }
         runs.push({ backend: b.name, attempts, escapes, improper });
         expect(escapes).toEqual([]);
         expect(improper).toEqual([]);

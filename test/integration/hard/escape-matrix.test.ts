@@ -98,7 +98,8 @@ async function freePortRange(n: number): Promise<number> {
  * name that cannot be used, a conflict, an operation across mounts).
  */
 const WRITE_REFUSALS: Record<string, RegExp> = {
-  SFTP: /^status (2|3|4|8)$/,
+  // 5: a name the backend cannot store (Azure reads a backslash as a slash, so it is refused).
+  SFTP: /^status (2|3|4|5|8)$/,
   'SSH commands': /^(exit 1|scp refused.*)$/s,
   FTP: /^(550|553|501|504)$/,
   WebDAV: /^(400|403|404|405|409|501)$/,
@@ -254,21 +255,29 @@ interface PhaseOptions {
   shares: { readId: string; writeId: string };
   kind: AttemptKind;
   depth: Depth;
+  /**
+   * One protocol after the other: an object store renames by copy and delete, so two protocols
+   * writing the same cleaned names at once can make each other's renames fail halfway.
+   */
+  oneAtATime?: boolean;
 }
 
 async function phase(h: Harness, o: PhaseOptions): Promise<Attempt[]> {
   const victim = { username: 'victim', password: PASSWORD };
   const ops = o.depth === 'minimal' ? MINIMAL_OPS : o.depth === 'lite' ? LITE_OPS : undefined;
   const run = { tricks: o.tricks, kind: o.kind, ...(ops ? { ops } : {}) };
-  const results = await Promise.all([
-    sftpAttempts({ port: h.ports.sftp, ...victim }, run),
-    sshCommandAttempts({ port: h.ports.sftp, ...victim }, run),
-    ftpAttempts({ port: h.ports.ftp, ...victim }, run),
-    webdavAttempts({ port: h.ports.dav, ...victim }, run),
-    userApiAttempts({ port: h.ports.http, ...victim, token: o.token }, run),
-    shareAttempts({ port: h.ports.http, ...o.shares }, { ...run, tricks: shareTricks().filter((t) => o.depth === 'full' || t.lite) }),
-  ]);
-  return results.flat();
+  const protocols = [
+    () => sftpAttempts({ port: h.ports.sftp, ...victim }, run),
+    () => sshCommandAttempts({ port: h.ports.sftp, ...victim }, run),
+    () => ftpAttempts({ port: h.ports.ftp, ...victim }, run),
+    () => webdavAttempts({ port: h.ports.dav, ...victim }, run),
+    () => userApiAttempts({ port: h.ports.http, ...victim, token: o.token }, run),
+    () => shareAttempts({ port: h.ports.http, ...o.shares }, { ...run, tricks: shareTricks().filter((t) => o.depth === 'full' || t.lite) }),
+  ];
+  if (!o.oneAtATime) return (await Promise.all(protocols.map((p) => p()))).flat();
+  const results: Attempt[] = [];
+  for (const p of protocols) results.push(...(await p()));
+  return results;
 }
 
 /**
@@ -328,7 +337,7 @@ describe('path-escape matrix', () => {
         const shares = await shareIds(h, token);
         const attempts = [...(await phase(h, { tricks, token, shares, kind: 'read', depth: b.depth }))];
         if (b.depth === 'full') attempts.push(...(await realClientAttempts(h, tempDir('escape-clients-'), token)));
-        attempts.push(...(await phase(h, { tricks, token, shares, kind: 'write', depth: b.depth })));
+        attempts.push(...(await phase(h, { tricks, token, shares, kind: 'write', depth: b.depth, oneAtATime: !backend.links })));
 
         const escapes: string[] = [];
         const improper: string[] = [];

@@ -128,7 +128,7 @@ async function handle(route: Route, c: Context<Env>, runtime: ServerContext, key
 async function run(route: Route, ctx: ApiContext): Promise<Response> {
   const { c, runtime } = ctx;
   if (route.auth === 'admin') {
-    const auth = await authenticate({ store: runtime.store, headers: c.req.raw.headers, jwtKey: ctx.jwtKey, ip: ctx.ip, verifiedKeys: ctx.verifiedKeys });
+    const auth = await authenticate({ store: runtime.store, headers: c.req.raw.headers, jwtKey: ctx.jwtKey, ip: ctx.ip, verifiedKeys: ctx.verifiedKeys, secrets: runtime.store.secrets });
     if (!auth.ok) {
       reportRefusal(runtime.gate, ctx.ip, auth);
       return errorResponse(c, auth.status, auth.error);

@@ -11,6 +11,7 @@ import type { Admin } from '../config/schema-types.ts';
 import { effectiveAdmin } from '../store/records.ts';
 import type { ApiKeyRecord, ReadTx, Store } from '../store/store.ts';
 import { allowedBy } from '../lib/cidr.ts';
+import { isSealed, type SecretBox } from '../config/sealed.ts';
 import { signJwt, verifyJwt } from './jwt.ts';
 import type { LoginGate } from '../core/gate.ts';
 
@@ -64,22 +65,27 @@ function usable(admin: AdminRecord | undefined, ip: string, username: string, me
   return undefined;
 }
 
+/** Spends a wrong password's time on an attempt with no account to check it against (LoginGate.steps.decoy). */
+export type PasswordDecoy = (password: string) => Promise<void>;
+
 /** `Authorization: Basic` for the token endpoint. */
-export async function basicLogin(store: ReadTx, header: string | undefined, ip: string): Promise<AuthResult> {
+export async function basicLogin(store: ReadTx, header: string | undefined, ip: string, decoy: PasswordDecoy): Promise<AuthResult> {
   const m = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!m) return { ok: false, status: 401, error: 'basic authentication required' };
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  return passwordLogin(store, { username, password, ip });
+  return passwordLogin(store, { username, password, ip }, decoy);
 }
 
 /** An admin's username and password, from the token endpoint or the web admin's login form. */
-export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }): Promise<AuthResult> {
+export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }, decoy: PasswordDecoy): Promise<AuthResult> {
   const { username, password, ip } = attempt;
   const admin = await effectiveAdmin(store, username);
   const bad = usable(admin, ip, username, 'password');
+  // An unknown admin is refused after a wrong password's time (auth/decoy.ts).
+  if (!admin?.password) await decoy(password);
   if (bad) return bad;
   if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse('password', username, 'invalid_credentials');
   return { ok: true, admin: admin!, via: 'password' };
@@ -100,13 +106,15 @@ export interface AdminRequest {
   ip: string;
   /** Hashed API keys this server has verified (createVerifiedKeys). */
   verifiedKeys: VerifiedKeys;
+  /** Opens admins' API keys from the YAML, which the store keeps sealed. */
+  secrets: SecretBox;
 }
 
 /** Bearer token or API key; anything else is 401. */
 export async function authenticate(r: AdminRequest): Promise<AuthResult> {
   const { store, headers, jwtKey: key, ip } = r;
   const apiKey = headers.get('x-sftpgo-api-key');
-  if (apiKey) return apiKeyLogin(store, apiKey, ip, r.verifiedKeys);
+  if (apiKey) return apiKeyLogin(r, apiKey);
   const m = /^Bearer\s+(.+)$/i.exec(headers.get('authorization') ?? '');
   if (!m) return { ok: false, status: 401, error: 'authentication required: Bearer token or X-SFTPGO-API-KEY' };
   const claims = verifyJwt(m[1]!.trim(), key, AUDIENCE);
@@ -201,7 +209,18 @@ async function resourceKeyLogin(store: ReadTx, rec: ApiKeyRecord, parts: string[
   return usable(admin, ip, username, 'api_key') ?? { ok: true, admin: admin!, via: 'api_key', apiKeyId: rec.id };
 }
 
-async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verified: VerifiedKeys): Promise<AuthResult> {
+/** An admin's own API key as the store keeps it: a YAML literal sealed, opened here (never shown). */
+function adminKey(stored: unknown, secrets: SecretBox): unknown {
+  if (!isSealed(stored)) return stored;
+  try {
+    return secrets.unseal(stored.sealed);
+  } catch {
+    return undefined;
+  }
+}
+
+async function apiKeyLogin(r: AdminRequest, presented: string): Promise<AuthResult> {
+  const { store, ip, verifiedKeys: verified } = r;
   const parts = splitKey(presented);
   if (parts.length >= 2) {
     const rec = await store.get('api_keys', parts[0]!);
@@ -220,7 +239,7 @@ async function apiKeyLogin(store: ReadTx, presented: string, ip: string, verifie
     for (const k of admin.api_keys) {
       if (k.expires_at && k.expires_at > 0 && k.expires_at < now) continue;
       for (const c of candidates)
-        if (await keyMatches(c, k.key, verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
+        if (await keyMatches(c, adminKey(k.key, r.secrets), verified)) return usable(admin, ip, admin.username, 'api_key') ?? { ok: true, admin, via: 'api_key' };
     }
   }
   return refuse('api_key', '', 'invalid_api_key');

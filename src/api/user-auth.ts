@@ -86,7 +86,11 @@ export async function checkUserPassword(o: UserLoginRequest & { password: string
   if (await gate.admitLogin(o.ip, 'HTTP')) return { ok: false, status: 403, error: 'access denied by the post-connect hook', reason: 'post_connect_hook' };
   const attempt = attemptOf(o, o.password);
   const resolved = await gate.steps.resolve(attempt);
-  if (!resolved.ok) return { ok: false, ...refuseLogin(o, resolved.reason) };
+  if (!resolved.ok) {
+    // An unknown user is refused after a wrong password's time (auth/decoy.ts).
+    if (resolved.reason === 'user_not_found') await gate.steps.decoy(o.password);
+    return { ok: false, ...refuseLogin(o, resolved.reason) };
+  }
   const filtered = gate.steps.filters(resolved.user, attempt);
   if (filtered) return { ok: false, ...refuseLogin(o, filtered) };
   const checked = await gate.steps.password(resolved.user, attempt, o.password);

@@ -27,6 +27,8 @@ import { keyAttemptId, type KeyAnswers } from './key-answers.ts';
 import { storeHookUser } from './hook-users.ts';
 import { checkPasswordApplies, preLoginApplies, runCheckPassword, runPreLogin } from './login-hooks.ts';
 import { passwordChangeDue } from './password-age.ts';
+import { hashingOptions } from '../store/records.ts';
+import type { DecoyPassword } from './decoy.ts';
 import { verifyPassword } from './passwords.ts';
 import { splitPasswordAndCode, type TotpCodes } from './totp.ts';
 
@@ -70,6 +72,16 @@ export interface AuthEnv {
   verifiedByHook: WeakSet<UserRecord>;
   /** Who the store changes of the current async context are by (provider event rules read it). */
   changeOrigin?: AsyncLocalStorage<{ name: string; ip: string; role: string }>;
+  /** The hash an attempt with no account to check is verified against (auth/decoy.ts). */
+  decoy: DecoyPassword;
+}
+
+/**
+ * A password attempt with no stored hash to check (no such user, or one without a password) spends
+ * the time of one verification at the configured cost, so its refusal cannot be told by timing.
+ */
+export function spendDecoy(env: Pick<AuthEnv, 'decoy' | 'config'>, password: string): Promise<void> {
+  return env.decoy.verify(password, hashingOptions(env.config.data_provider?.password_hashing));
 }
 
 export type Verdict = { ok: true; user: UserRecord } | { ok: false; reason: string };
@@ -191,7 +203,10 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
     }
     toVerify = answer.toVerify;
   }
-  if (!user.password) return { ok: false, reason: 'no_password' };
+  if (!user.password) {
+    await spendDecoy(env, toVerify);
+    return { ok: false, reason: 'no_password' };
+  }
   const good = await verifyPassword(toVerify, user.password).catch(() => false);
   // A wrong password leaves a cached right one alone: failed guesses must not slow the real user down.
   if (!good) return { ok: false, reason: 'invalid_credentials' };
@@ -228,7 +243,10 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
     }
   }
   const resolved = await resolveUser(env, { ...attempt, password: given });
-  if (!resolved.ok) return resolved;
+  if (!resolved.ok) {
+    if (resolved.reason === 'user_not_found') await spendDecoy(env, given);
+    return resolved;
+  }
   const user = resolved.user;
   const refused = userFilters(user, attempt);
   if (refused) return { ok: false, reason: refused };

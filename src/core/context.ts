@@ -2,6 +2,7 @@
 // the services, protocols and API explicitly. Nothing of this lives in module variables, so two
 // servers can share a process and core logic can be tested without spawning the binary.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DecoyPassword } from '../auth/decoy.ts';
 import type { Config } from '../config/load.ts';
 import { createLog, type Log } from '../log.ts';
 import type { Store } from '../store/store.ts';
@@ -82,6 +83,8 @@ export class ServerContext {
   readonly scheduler: Scheduler;
   /** Accepted TOTP codes, so that each is good once. */
   readonly totp = new TotpCodes();
+  /** The hash password attempts naming no account are checked against, so they take as long. */
+  readonly decoy = new DecoyPassword();
   /** API tokens logged out before their expiry (the user API's logout). */
   readonly revokedTokens = new RevokedTokens();
   /** Hook answers kept between an SSH key query and its signed attempt. */

@@ -11,7 +11,7 @@
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
 // and a plain client address, and records each user's last login (core/last-login.ts). A front-end
 // only translates its wire format to these calls.
-import { checkPassword, knownUser, passwordLogin, resolveUser, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
+import { checkPassword, knownUser, passwordLogin, resolveUser, spendDecoy, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
 import type { Log } from '../log.ts';
 import type { UserRecord } from '../model.ts';
@@ -55,6 +55,8 @@ export interface AuthSteps {
   password(user: UserRecord, attempt: LoginAttempt, password: string): Promise<Verdict>;
   /** A reason when the code is wrong or replayed. */
   totp(user: UserRecord, code: string): string | undefined;
+  /** Spends a wrong password's time on an attempt with no account to check it against. */
+  decoy(password: string): Promise<void>;
   /** The server's log, for the hooks these steps run. */
   log: Log;
 }
@@ -87,7 +89,7 @@ export class LoginGate {
   /** The store and the current config, read at every call so that reloads apply. */
   get env(): AuthEnv {
     const c = this.#ctx;
-    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook, changeOrigin: c.changeOrigin };
+    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook, changeOrigin: c.changeOrigin, decoy: c.decoy };
   }
 
   get connections(): ConnectionRegistry {
@@ -104,6 +106,7 @@ export class LoginGate {
     filters: (user, attempt) => userFilters(user, attempt),
     password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
     totp: (user, code) => this.#ctx.totp.check(user, code, this.#ctx.store.secrets),
+    decoy: (password) => spendDecoy(this.env, password),
     log: (level, event, fields) => this.#ctx.log(level, event, fields),
   };
 

@@ -62,13 +62,19 @@ export function desiredUser(u: User, usersBase: string, ctx: SecretsContext): De
 
 export function desiredAdmin(a: Admin, ctx: SecretsContext): Desired<AdminSpec> {
   const { password, ...rest } = a;
-  const spec = { ...rest, status: a.status ?? 1, permissions: a.permissions ?? [], ...(a.filters ? { filters: adminFilters(a.filters, ctx) } : {}) } as AdminSpec;
+  // API keys and the TOTP secret in their stored form, like every other secret: a literal sealed (config/secrets.ts).
+  const spec = {
+    ...storedSecrets(rest, definition('Admin'), ctx),
+    status: a.status ?? 1,
+    permissions: a.permissions ?? [],
+    ...(a.filters ? { filters: adminFilters(a.filters, ctx) } : {}),
+  } as AdminSpec;
   return { spec: sortKeys(spec) as AdminSpec, password: passwordIntent(password, ctx) };
 }
 
 /**
  * An admin's filters as stored: the TOTP secret in stored form (a literal sealed, a file reference
- * absolute). Only that secret: an admin's API keys keep their own rules (api/auth.ts).
+ * absolute).
  */
 export function adminFilters(filters: NonNullable<Admin['filters']>, ctx: SecretsContext): NonNullable<Admin['filters']> {
   const totp = filters.totp_config;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { startServer, type Server } from '../../src/serve/serve.ts';
 import { freePort } from './net.ts';
+import { keptSink } from './test-logs.ts';
 import { tempDir } from './tmp.ts';
 
 export interface DoorPorts {
@@ -67,6 +68,6 @@ ${opts.trailer ?? ''}`;
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   const lines: Record<string, unknown>[] = [];
-  const server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+  const server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: keptSink('door-server', (l) => void lines.push(l)) });
   return { server, dir, home, ports, configFile, configText, lines };
 }

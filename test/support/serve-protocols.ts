@@ -11,6 +11,7 @@ import { freeProtocolPorts, protocolsYaml, type ProtocolPorts } from './protocol
 import { startServer, type RunningServer } from './server.ts';
 import { tempDir } from './tmp.ts';
 import { usersYaml } from './users.ts';
+import { TEST_SECRETS } from './secrets.ts';
 
 export interface ProtocolServer {
   server: RunningServer;
@@ -29,7 +30,7 @@ export interface ProtocolServerOptions {
   userExtra?: (username: string) => string;
 }
 
-export const SERVE_PASSWORD = 'serve-Test-7';
+export const SERVE_PASSWORD = TEST_SECRETS.userPassword;
 
 function fingerprintsOf(dir: string): string[] {
   return readdirSync(dir)

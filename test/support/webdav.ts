@@ -5,8 +5,9 @@ import { startServer, type RunningServer } from './server.ts';
 import { tempDir } from './tmp.ts';
 import { usersYaml, type TestUserSpec } from './users.ts';
 import { makeSelfSignedCert, type CertFiles } from './tls.ts';
+import { TEST_SECRETS } from './secrets.ts';
 
-export const DAV_PASSWORD = 'dav-Secret-1';
+export const DAV_PASSWORD = TEST_SECRETS.userPassword;
 
 export type DavUserSpec = TestUserSpec;
 

@@ -105,7 +105,10 @@ export class SshAuthentication {
         ? { protocol: 'SSH', ip: this.ip, username, method, publicKey: authorizedKeyLine((ctx as AuthContext & { key: { data: Buffer } }).key.data) }
         : { protocol: 'SSH', ip: this.ip, username, method };
     const resolved = await steps.resolve(attempt);
-    if (!resolved.ok) return { ok: false, reason: resolved.reason, username, method };
+    if (!resolved.ok) {
+      if (resolved.reason === 'user_not_found') await this.#decoy(steps, ctx, s);
+      return { ok: false, reason: resolved.reason, username, method };
+    }
     const user = resolved.user;
     const refused = steps.filters(user, attempt);
     if (refused) return { ok: false, reason: refused, username, method };
@@ -129,6 +132,19 @@ export class SshAuthentication {
       }
     }
     return this.#advance({ user, passed }, s, method);
+  }
+
+  /**
+   * An unknown username is refused only after what a wrong password costs: the password checked
+   * against the decoy hash, and for keyboard-interactive the same prompt first, so neither the time
+   * nor the exchange tells that the account does not exist.
+   */
+  async #decoy(steps: AuthSteps, ctx: AuthContext, s: AuthSettings): Promise<void> {
+    if (ctx.method === 'password') return steps.decoy((ctx as AuthContext & { password: string }).password);
+    if (ctx.method !== 'keyboard-interactive' || s.keyboardInteractiveHook) return;
+    const ki = ctx as AuthContext & { prompt(q: Question[], title: string, instructions: string, cb: (answers: string[] | Error) => void): void };
+    const answers = await this.#prompt(ki, [{ prompt: 'Password: ', echo: false }], '');
+    if (answers) await steps.decoy(answers[0] ?? '');
   }
 
   #skip(s: AuthSettings): AuthOutcome {

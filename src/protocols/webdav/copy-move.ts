@@ -7,8 +7,21 @@ import { copyFileContent } from '../../core/copy.ts';
 import { isWithin, parentOf } from '../../core/paths.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import { removeTree } from './files.ts';
-import type { DavRequest } from './request.ts';
+import { pathBelowPrefix, type DavRequest } from './request.ts';
 import { HttpError } from './status.ts';
+
+/**
+ * The virtual path a Destination names: 502 when it is outside this binding (RFC 4918: another
+ * server), 400 when it is malformed (a NUL, an encoded slash, a `..` segment, bad encoding).
+ */
+function destinationPath(urlPath: string, prefix: string): string {
+  try {
+    return pathBelowPrefix(urlPath, prefix);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) throw new HttpError(502, 'Destination is not on this server');
+    throw err;
+  }
+}
 
 export async function copyOrMove(r: DavRequest, move: boolean): Promise<void> {
   const destHeader = r.header('destination');
@@ -19,8 +32,7 @@ export async function copyOrMove(r: DavRequest, move: boolean): Promise<void> {
   } catch {
     throw new HttpError(400, 'bad Destination header');
   }
-  const dest = r.pathOf(destUrl.pathname);
-  if (dest === undefined) throw new HttpError(502, 'Destination is not on this server');
+  const dest = destinationPath(destUrl.pathname, r.prefix);
   const ow = (r.header('overwrite') ?? 'T').trim().toUpperCase();
   if (ow !== 'T' && ow !== 'F') throw new HttpError(400, 'Overwrite must be T or F');
   const depthHeader = (r.header('depth') ?? 'infinity').trim().toLowerCase();

@@ -7,9 +7,10 @@ import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { Client } from '../../../src/lib/ssh2.ts';
+import { TEST_SECRETS } from '../../support/secrets.ts';
 
-export const ADMIN_PASSWORD = 'admin-Secret-1';
-export const USER_PASSWORD = 'alice-Secret-1';
+export const ADMIN_PASSWORD = TEST_SECRETS.adminPassword;
+export const USER_PASSWORD = TEST_SECRETS.userPassword;
 export const API_KEY = 'k3y-0123456789abcdef0123456789abcdef';
 
 export interface Api {

@@ -11,6 +11,7 @@ import { startServer, type Server } from '../../../src/serve/serve.ts';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { keptSink } from '../../support/test-logs.ts';
 
 const API_KEY = 'k3y-explain-0123456789abcdef0123';
 const PASSWORD = 'explain-Secret-1';
@@ -132,7 +133,7 @@ assertions:
   writeFileSync(cfg, text);
   const loaded = loadConfigFile(cfg);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: data, flags: { config: cfg }, logSink: { write: () => {} } });
+  server = await startServer({ loaded: loaded.value, dataDir: data, flags: { config: cfg }, logSink: keptSink('explain') });
 });
 
 afterAll(async () => {

@@ -8,9 +8,10 @@ import { freePort } from '../../support/net.ts';
 import { run, type RunResult } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
+import { TEST_SECRETS } from '../../support/secrets.ts';
 
-export const PASSWORD = 'pw-Secret-1';
-export const ADMIN_PASSWORD = 'admin-Secret-1';
+export const PASSWORD = TEST_SECRETS.userPassword;
+export const ADMIN_PASSWORD = TEST_SECRETS.adminPassword;
 
 export interface Ports {
   sftp: number;

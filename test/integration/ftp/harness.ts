@@ -7,8 +7,9 @@ import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
 import { usersYaml, type TestUserSpec } from '../../support/users.ts';
 import { makeSelfSignedCert, type CertFiles } from '../../support/tls.ts';
+import { TEST_SECRETS } from '../../support/secrets.ts';
 
-export const PASSWORD = 'pw-Secret-1';
+export const PASSWORD = TEST_SECRETS.userPassword;
 
 export type UserSpec = TestUserSpec;
 

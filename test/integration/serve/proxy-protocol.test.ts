@@ -16,6 +16,7 @@ import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { startServer, type Server } from '../../../src/serve/serve.ts';
 import { freePort } from '../../support/net.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { keptSink } from '../../support/test-logs.ts';
 
 const PASSWORD = 'Proxy-Secret-1';
 const API_KEY = 'k3y-proxy-protocol-0123456789abcdef';
@@ -66,7 +67,7 @@ admins:
   writeFileSync(configFile, yaml(2));
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: keptSink('proxy-protocol', (l) => void lines.push(l)) });
 
   const haproxyCfg = join(dir, 'haproxy.cfg');
   const front = (name: string, port: number, target: number, send: string) =>

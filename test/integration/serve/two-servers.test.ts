@@ -9,6 +9,7 @@ import { startServer, type Server } from '../../../src/serve/serve.ts';
 import { Client, type SFTPWrapper } from '../../../src/lib/ssh2.ts';
 import { freePort } from '../../support/net.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { keptSink } from '../../support/test-logs.ts';
 
 const API_KEY = 'k3y-two-servers-0123456789abcdef';
 
@@ -67,7 +68,7 @@ admins:
     loaded: loaded.value,
     dataDir: join(dir, 'data'),
     flags: { config: file },
-    logSink: { write: (line) => void lines.push(JSON.parse(line)) },
+    logSink: keptSink('two-servers', (l) => void lines.push(l)),
   });
   return { server, user, password, sftpPort, apiPort, telemetryPort, lines };
 }

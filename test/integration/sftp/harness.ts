@@ -9,8 +9,9 @@ import { startServer, type RunningServer } from '../../support/server.ts';
 import { tempDir } from '../../support/tmp.ts';
 import { Client } from '../../../src/lib/ssh2.ts';
 import type { SFTPWrapper } from '../../../src/lib/ssh2.ts';
+import { TEST_SECRETS } from '../../support/secrets.ts';
 
-export const PASSWORD = 'pw-Secret-1';
+export const PASSWORD = TEST_SECRETS.userPassword;
 
 export interface TestUser {
   username: string;

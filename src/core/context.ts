@@ -24,6 +24,7 @@ import { QuotaScans } from './quota-scan.ts';
 import { CurrentUsers } from './current-users.ts';
 import { IpLists } from './ip-lists.ts';
 import { RateLimiters } from './rate-limiters.ts';
+import type { UsageMarks } from './usage-marks.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -38,6 +39,8 @@ export interface ServerContextInit {
   reload: () => Promise<{ ok: boolean; errors?: string[] }>;
   /** Where local backends keep and journal temporary uploads (common.temp_path, the upload journal). */
   staging?: LocalStaging;
+  /** Marks the usage counters live sessions can change, so a crash's damage is known (usage-marks.ts). */
+  usageMarks?: UsageMarks;
 }
 
 /** The config revision running when a Git repository supplies the config (reconcile.git). */
@@ -81,6 +84,8 @@ export class ServerContext {
   readonly buckets = new BandwidthBuckets();
   /** Quota and transfer usage, written to the store in batches; every reader and writer uses this one. */
   readonly usage: UsageBook;
+  /** The counters sessions hold marked while they can change them; absent in tests that need no crash repair. */
+  readonly usageMarks: UsageMarks | undefined;
   /** The one writer of users, folders and admins, with the current config's hashing; replaced on reload. */
   records: Records;
   /** Quota scans running (REST API). */
@@ -104,6 +109,7 @@ export class ServerContext {
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;
     this.usage = init.usage;
+    this.usageMarks = init.usageMarks;
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics });

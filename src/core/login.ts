@@ -131,7 +131,16 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
     throw err;
   }
-  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req });
+  // Marked before any file can change through this session, released once it has ended.
+  const quotaKeys = mounts.flatMap((m) => m.quota?.scopes.map((s) => s.key) ?? []);
+  const release = quotaKeys.length > 0 ? req.context.usageMarks?.hold(quotaKeys) : undefined;
+  const onEnded = release
+    ? (s: Session) => {
+        release();
+        req.onEnded(s);
+      }
+    : req.onEnded;
+  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req, onEnded });
   req.context.connections.addSession(session);
   return session;
 }

@@ -14,6 +14,7 @@ import { startGcPacer } from '../core/gc-pacer.ts';
 import { openUsageBook } from '../core/quota.ts';
 import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
+import { repairUsage, UsageMarks } from '../core/usage-marks.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
@@ -51,6 +52,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const store = await openStore(dataDir, { log });
   await migrateUp(store, { log });
   const usage = await openUsageBook(store);
+  const { marks: usageMarks, stale } = UsageMarks.open({ file: join(dataDir, 'usage.marks'), log, flush: () => usage.flush() });
   const tempPath = loaded.config.common?.temp_path
     ? prepareTempPath({ tempPath: loaded.config.common.temp_path, dataDir, usersBaseDir: loaded.config.data_provider?.users_base_dir ?? resolve(dataDir, 'users'), log })
     : undefined;
@@ -61,11 +63,14 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
     log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
-  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, log, staging, reload: () => server.reload() });
+  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, usageMarks, log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
   const initial = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
+  // After the reconcile (the homes are the config's) and before any login: the counters a crash
+  // left wrong are recomputed from storage, whose leftovers the journal has just removed.
+  if (stale.length > 0) await repairUsage({ stale, marks: usageMarks, store, usage, backends: context.backends, log });
   actions.configure(loaded.config.common, store);
   context.events.configure(loaded.config.common);
   const services: Service[] = [];
@@ -79,6 +84,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   } catch (err) {
     await Promise.allSettled(services.map((s) => s.stop()));
     await journal.close();
+    await usage.close();
+    await usageMarks.close();
     await store.close();
     throw err;
   }
@@ -144,6 +151,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       await context.events.drain();
       await journal.close();
       await usage.close();
+      await usageMarks.close();
       context.currentUsers.close();
       await store.close();
       log('info', 'serve_stopped');

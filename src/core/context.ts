@@ -8,7 +8,7 @@ import { KeyAnswers } from '../auth/key-answers.ts';
 import { TotpCodes } from '../auth/totp.ts';
 import { RevokedTokens } from '../auth/revoked-tokens.ts';
 import type { UserRecord } from '../model.ts';
-import type { LocalStaging } from '../vfs/options.ts';
+import type { LocalStaging, RemoteUploadJournal } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
 import { EventManager } from './event-rules/manager.ts';
 import { BandwidthBuckets } from './bandwidth.ts';
@@ -39,6 +39,8 @@ export interface ServerContextInit {
   reload: () => Promise<{ ok: boolean; errors?: string[] }>;
   /** Where local backends keep and journal temporary uploads (common.temp_path, the upload journal). */
   staging?: LocalStaging;
+  /** Journals object store uploads in flight (the upload journal's remote entries). */
+  remoteUploads?: (owner: string) => RemoteUploadJournal;
   /** Marks the usage counters live sessions can change, so a crash's damage is known (usage-marks.ts). */
   usageMarks?: UsageMarks;
 }
@@ -118,7 +120,10 @@ export class ServerContext {
     this.actions = new Actions({ log: this.log, metrics: this.metrics, events: this.events });
     this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);
-    this.backends = backendServices(this.log, init.store.secrets, init.staging);
+    this.backends = backendServices(this.log, init.store.secrets, {
+      ...(init.staging ? { staging: init.staging } : {}),
+      ...(init.remoteUploads ? { remoteUploads: init.remoteUploads } : {}),
+    });
   }
 
   #lastTransferId = 0;

@@ -15,11 +15,15 @@ import { openUsageBook } from '../core/quota.ts';
 import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
 import { repairUsage, UsageMarks } from '../core/usage-marks.ts';
+import { discardRemoteUploads } from '../core/remote-uploads.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
 import { buildService, SERVICES } from './services.ts';
 import type { ApplyConfig, ApplyOutcome } from './git-sync.ts';
+
+/** How long a start spends discarding object store uploads a crash left open before serving anyway. */
+const REMOTE_DISCARD_MS = 15_000;
 
 export interface Server {
   readonly context: ServerContext;
@@ -63,13 +67,15 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
     log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
-  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, usageMarks, log, staging, reload: () => server.reload() });
+  const context = new ServerContext({ config: loaded.config, dataDir, store, usage, usageMarks, remoteUploads: (owner) => journal.remote(owner), log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
   const initial = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
   // After the reconcile (the homes are the config's) and before any login: the counters a crash
   // left wrong are recomputed from storage, whose leftovers the journal has just removed.
+  if (recovery.remote.length > 0)
+    await discardRemoteUploads({ entries: recovery.remote, journal, store, backends: context.backends, log, timeoutMs: REMOTE_DISCARD_MS });
   if (stale.length > 0) await repairUsage({ stale, marks: usageMarks, store, usage, backends: context.backends, log });
   actions.configure(loaded.config.common, store);
   context.events.configure(loaded.config.common);

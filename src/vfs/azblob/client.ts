@@ -15,7 +15,7 @@ import type { AzTarget } from './config.ts';
 import { openDownload } from './download.ts';
 import { azError, statusOf } from './errors.ts';
 import { fromAzureMetadata, toAzureMetadata } from './metadata.ts';
-import { BlockUpload } from './upload.ts';
+import { BlockUpload, discardStagedBlocks } from './upload.ts';
 
 /** Azure returns at most 5,000 entries per list call. */
 const MAX_PAGE = 5000;
@@ -133,6 +133,16 @@ export class AzBlobClient implements ObjectClient {
       if (metadata && Object.keys(metadata).length === 0) await dest.setMetadata({}, { abortSignal });
     } catch (err) {
       throw azError(err, 'copy', `${from} -> ${to}`);
+    }
+  }
+
+  async discardUploads(key: string, opts: CallOptions = {}): Promise<number> {
+    this.checkOpen();
+    if (!storable(key)) return 0;
+    try {
+      return await discardStagedBlocks(this.container.getBlockBlobClient(key), opts.signal);
+    } catch (err) {
+      throw azError(err, 'discard uploads', key);
     }
   }
 

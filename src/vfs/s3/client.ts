@@ -6,10 +6,12 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type ObjectCannedACL,
@@ -175,7 +177,7 @@ export class S3ObjectClient implements ObjectClient {
       },
       o.uploadPartSize,
       o.uploadConcurrency,
-      opts.signal,
+      { signal: opts.signal, journal: opts.journal },
     );
   }
 
@@ -209,6 +211,31 @@ export class S3ObjectClient implements ObjectClient {
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw s3Error(err, 'delete', key);
+    }
+  }
+
+  async discardUploads(key: string, opts: CallOptions = {}): Promise<number> {
+    const bucket = this.#o.bucket;
+    let n = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: opts.signal });
+        for (const u of page.Uploads ?? []) {
+          if (u.Key !== key || !u.UploadId) continue;
+          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: opts.signal }).catch((err: unknown) => {
+            // Gone meanwhile (completed or aborted): nothing left to discard.
+            if (statusOf(err) !== 404) throw err;
+          });
+          n++;
+        }
+        if (!page.IsTruncated) return n;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (err) {
+      throw s3Error(err, 'discard uploads', key);
     }
   }
 

@@ -9,7 +9,7 @@
 import { AppError } from '../../errors.ts';
 import type { S3Config } from '../../config/schema-types.ts';
 import { ObjectFs } from '../object/objectfs.ts';
-import { literalSecret, type SecretResolver, type VfsLog } from '../options.ts';
+import { literalSecret, type RemoteUploadJournal, type SecretResolver, type VfsLog } from '../options.ts';
 import { S3ObjectClient, type S3ClientOptions } from './client.ts';
 
 export interface OpenS3Options {
@@ -19,6 +19,7 @@ export interface OpenS3Options {
   /** Reads access_secret, session_token and sse_customer_key (default: literals only). */
   resolveSecret?: SecretResolver;
   log?: VfsLog;
+  uploads?: RemoteUploadJournal;
 }
 
 const MiB = 1024 * 1024;
@@ -68,5 +69,6 @@ export async function openS3Fs(config: S3Config, opts: OpenS3Options = {}): Prom
     renameDirMaxObjects: opts.renameDirMaxObjects,
     listPageSize: opts.listPageSize,
     log: opts.log,
+    uploads: opts.uploads,
   });
 }

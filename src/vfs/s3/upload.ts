@@ -10,7 +10,9 @@
 // checksums when the client computes them), UploadPart with the params, CompleteMultipartUpload
 // with the parts in order and their checksums. Aborting cancels the requests in flight and sends
 // AbortMultipartUpload before abort() resolves, so nothing is left behind; the same happens when
-// a part or the completion fails, and when the caller's signal aborts.
+// a part or the completion fails, and when the caller's signal aborts. A journal, when given, is
+// told of the multipart upload before it is created and once it is completed or aborted: a kill -9
+// in between leaves it named there for the next start to abort (core/remote-uploads.ts).
 import {
   AbortMultipartUploadCommand,
   ChecksumAlgorithm,
@@ -26,6 +28,7 @@ import { AppError } from '../../errors.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
 import { abortedError, onAbort } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
+import type { RemoteUploadJournal } from '../options.ts';
 import { s3Error } from './errors.ts';
 
 /** The first part buffer starts small and doubles, so small files do not each cost a full part. */
@@ -34,6 +37,11 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
 const MAX_PARTS = 10_000;
 
 type Params = Omit<PutObjectCommandInput, 'Body'>;
+
+export interface S3UploadOptions {
+  signal?: AbortSignal | undefined;
+  journal?: RemoteUploadJournal | undefined;
+}
 
 export class S3Upload implements ObjectUpload {
   #state: 'open' | 'completing' | 'done' | 'aborted' = 'open';
@@ -51,14 +59,16 @@ export class S3Upload implements ObjectUpload {
   /** Settles once abort() (or a failed completion) has cleaned up. */
   #cleanup: Promise<void> | undefined;
   readonly #unlink: () => void;
+  readonly #journal: RemoteUploadJournal | undefined;
 
   constructor(
     private readonly client: S3Client,
     private readonly params: Params,
     private readonly partSize: number,
     private readonly queueSize: number,
-    signal?: AbortSignal,
+    { signal, journal }: S3UploadOptions = {},
   ) {
+    this.#journal = journal;
     // A commit under way is not interrupted: half a completion is worse than finishing it.
     this.#unlink = onAbort(signal, () => {
       if (this.#state !== 'open') return;
@@ -101,6 +111,7 @@ export class S3Upload implements ObjectUpload {
           new CompleteMultipartUploadCommand({ ...this.params, UploadId: await this.#uploadId!, MultipartUpload: { Parts: parts } }),
           { abortSignal: this.#controller.signal },
         );
+        this.#journal?.end(this.#key);
       }
       this.#state = 'done';
       this.#unlink();
@@ -131,8 +142,13 @@ export class S3Upload implements ObjectUpload {
       await Promise.all(this.#inFlight);
       const id = await this.#uploadId?.catch(() => undefined);
       if (id !== undefined) {
-        // Not tied to the cancelled controller: this request must go out.
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id })).catch(() => undefined);
+        // Not tied to the cancelled controller: this request must go out. Refused or lost, the
+        // journal keeps naming the upload and the next start aborts it.
+        const aborted = await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id })).then(
+          () => true,
+          () => false,
+        );
+        if (aborted) this.#journal?.end(this.#key);
       }
       this.#release(false);
     })();
@@ -190,6 +206,8 @@ export class S3Upload implements ObjectUpload {
   }
 
   async #create(): Promise<string> {
+    // Named before it exists: a crash right after the create still leaves it found.
+    this.#journal?.begin(this.#key);
     const checksums = await this.client.config.requestChecksumCalculation();
     const out = await this.client.send(
       new CreateMultipartUploadCommand({

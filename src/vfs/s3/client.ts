@@ -25,6 +25,7 @@ import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import { ParallelRangeReader } from './download.ts';
 import { s3Error, statusOf } from './errors.ts';
+import { S3_REQUEST_MS, withDeadline } from './deadline.ts';
 import { S3Upload } from './upload.ts';
 
 export interface S3ClientOptions {
@@ -47,6 +48,8 @@ export interface S3ClientOptions {
   downloadConcurrency: number;
   /** ms; 0: none. */
   downloadPartMaxTime: number;
+  /** ms one UploadPart (or the single PutObject of a small file) may take. */
+  uploadPartMaxTime: number;
   skipTlsVerify: boolean;
   requestChecksumCalculation?: 'when_supported' | 'when_required';
   responseChecksumValidation?: 'when_supported' | 'when_required';
@@ -89,7 +92,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: opts.signal });
+      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
       return {
         key,
         size: r.ContentLength ?? 0,
@@ -113,7 +116,7 @@ export class S3ObjectClient implements ObjectClient {
           ContinuationToken: opts.token,
           MaxKeys: opts.maxKeys,
         }),
-        { abortSignal: opts.signal },
+        { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) },
       );
       return {
         objects: (r.Contents ?? []).map((c) => ({
@@ -177,7 +180,7 @@ export class S3ObjectClient implements ObjectClient {
       },
       o.uploadPartSize,
       o.uploadConcurrency,
-      { signal: opts.signal, journal: opts.journal },
+      { signal: opts.signal, journal: opts.journal, partTimeoutMs: o.uploadPartMaxTime },
     );
   }
 
@@ -207,7 +210,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: opts.signal });
+      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw s3Error(err, 'delete', key);
@@ -221,10 +224,10 @@ export class S3ObjectClient implements ObjectClient {
     let uploadIdMarker: string | undefined;
     try {
       for (;;) {
-        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: opts.signal });
+        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
         for (const u of page.Uploads ?? []) {
           if (u.Key !== key || !u.UploadId) continue;
-          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: opts.signal }).catch((err: unknown) => {
+          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) }).catch((err: unknown) => {
             // Gone meanwhile (completed or aborted): nothing left to discard.
             if (statusOf(err) !== 404) throw err;
           });

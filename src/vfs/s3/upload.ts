@@ -30,6 +30,7 @@ import { abortedError, onAbort } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
 import type { RemoteUploadJournal } from '../options.ts';
 import { s3Error } from './errors.ts';
+import { S3_REQUEST_MS, withDeadline } from './deadline.ts';
 
 /** The first part buffer starts small and doubles, so small files do not each cost a full part. */
 const FIRST_BUFFER_BYTES = 64 * 1024;
@@ -38,9 +39,21 @@ const MAX_PARTS = 10_000;
 
 type Params = Omit<PutObjectCommandInput, 'Body'>;
 
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export interface S3UploadOptions {
   signal?: AbortSignal | undefined;
   journal?: RemoteUploadJournal | undefined;
+  /** ms one part (or the single PutObject) may take; 0: no deadline of its own. */
+  partTimeoutMs?: number | undefined;
 }
 
 export class S3Upload implements ObjectUpload {
@@ -60,15 +73,17 @@ export class S3Upload implements ObjectUpload {
   #cleanup: Promise<void> | undefined;
   readonly #unlink: () => void;
   readonly #journal: RemoteUploadJournal | undefined;
+  readonly #partMs: number;
 
   constructor(
     private readonly client: S3Client,
     private readonly params: Params,
     private readonly partSize: number,
     private readonly queueSize: number,
-    { signal, journal }: S3UploadOptions = {},
+    { signal, journal, partTimeoutMs }: S3UploadOptions = {},
   ) {
     this.#journal = journal;
+    this.#partMs = partTimeoutMs ?? 0;
     // A commit under way is not interrupted: half a completion is worse than finishing it.
     this.#unlink = onAbort(signal, () => {
       if (this.#state !== 'open') return;
@@ -101,7 +116,7 @@ export class S3Upload implements ObjectUpload {
     try {
       if (this.#parts === 0) {
         const body = this.#buf ? this.#buf.subarray(0, this.#filled) : Buffer.alloc(0);
-        await this.client.send(new PutObjectCommand({ ...this.params, Body: body }), { abortSignal: this.#controller.signal });
+        await this.#timed(`the upload`, (signal) => this.client.send(new PutObjectCommand({ ...this.params, Body: body }), { abortSignal: signal }));
       } else {
         if (this.#filled > 0) await this.#sendFilled();
         await Promise.all(this.#inFlight);
@@ -109,7 +124,7 @@ export class S3Upload implements ObjectUpload {
         const parts = [...this.#done].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
         await this.client.send(
           new CompleteMultipartUploadCommand({ ...this.params, UploadId: await this.#uploadId!, MultipartUpload: { Parts: parts } }),
-          { abortSignal: this.#controller.signal },
+          { abortSignal: withDeadline(this.#controller.signal, S3_REQUEST_MS) },
         );
         this.#journal?.end(this.#key);
       }
@@ -144,7 +159,9 @@ export class S3Upload implements ObjectUpload {
       if (id !== undefined) {
         // Not tied to the cancelled controller: this request must go out. Refused or lost, the
         // journal keeps naming the upload and the next start aborts it.
-        const aborted = await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id })).then(
+        const aborted = await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id }), { abortSignal: AbortSignal.timeout(S3_REQUEST_MS) })
+          .then(
           () => true,
           () => false,
         );
@@ -214,18 +231,19 @@ export class S3Upload implements ObjectUpload {
         ...this.params,
         ...(checksums === 'WHEN_SUPPORTED' ? { ChecksumAlgorithm: this.params.ChecksumAlgorithm ?? ChecksumAlgorithm.CRC32 } : {}),
       }),
-      { abortSignal: this.#controller.signal },
+      { abortSignal: withDeadline(this.#controller.signal, S3_REQUEST_MS) },
     );
     if (!out.UploadId) throw new AppError('io', `s3 upload "${this.#key}": no UploadId in the answer`);
     return out.UploadId;
   }
 
   async #uploadPart(partNumber: number, body: Buffer): Promise<CompletedPart> {
-    const uploadId = await this.#uploadId!;
-    const r = await this.client.send(
-      new UploadPartCommand({ ...this.params, ContentLength: undefined, UploadId: uploadId, Body: body, PartNumber: partNumber }),
-      { abortSignal: this.#controller.signal },
-    );
+    // The deadline runs from here: a part waiting for a CreateMultipartUpload that never answers
+    // is as late as one whose own request hangs.
+    const r = await this.#timed(`part ${partNumber}`, async (signal) => {
+      const uploadId = await untilAborted(this.#uploadId!, signal);
+      return this.client.send(new UploadPartCommand({ ...this.params, ContentLength: undefined, UploadId: uploadId, Body: body, PartNumber: partNumber }), { abortSignal: signal });
+    });
     if (!r.ETag) throw new AppError('io', `s3 upload "${this.#key}": part ${partNumber} has no ETag`);
     return {
       PartNumber: partNumber,
@@ -236,6 +254,19 @@ export class S3Upload implements ObjectUpload {
       ...(r.ChecksumSHA1 && { ChecksumSHA1: r.ChecksumSHA1 }),
       ...(r.ChecksumSHA256 && { ChecksumSHA256: r.ChecksumSHA256 }),
     };
+  }
+
+  /** Runs one part's request under the part deadline (upload_part_max_time), which fails the upload when it passes. */
+  async #timed<T>(what: string, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#partMs <= 0) return send(this.#controller.signal);
+    const timeout = AbortSignal.timeout(this.#partMs);
+    try {
+      return await send(AbortSignal.any([this.#controller.signal, timeout]));
+    } catch (err) {
+      if (timeout.aborted && !this.#controller.signal.aborted)
+        throw new AppError('io', `s3 upload "${this.#key}": ${what} took longer than ${this.#partMs / 1000} s (upload_part_max_time)`);
+      throw err;
+    }
   }
 
   /**

@@ -61,7 +61,6 @@ describe('refused SFTPGo keys', () => {
     const offValues: [string, unknown, unknown][] = [
       ['httpd.bindings[].enable_web_client', false, true],
       ['users[].filters.totp_config.config_name', 'Default', 'Other'],
-      ['users[].filesystem.s3config.upload_part_max_time', 0, 30],
       ['users[].filesystem.gcsconfig.upload_part_max_time', 0, 30],
       ['users[].filesystem.sftpconfig.equality_check_mode', 0, 1],
     ];

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
-import { onAbort } from '../abort.ts';
+import { onAbort, partDeadlineMs, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
 import type { ObjectUpload, PutOptions } from '../object/client.ts';
 import { abortedError, azError } from './errors.ts';
@@ -131,12 +131,12 @@ export class BlockUpload implements ObjectUpload {
       };
       if (this.blockIds.length === 0) {
         const body = this.buf ? this.buf.subarray(0, this.filled) : Buffer.alloc(0);
-        await this.blob.upload(body, body.length, common);
+        await this.blob.upload(body, body.length, { ...common, abortSignal: withDeadline(this.signal, partDeadlineMs(this.settings.partBytes)) });
       } else {
         if (this.filled > 0) await this.stageFilled();
         await Promise.all(this.inFlight);
         if (this.failure !== undefined) throw this.failure;
-        await this.blob.commitBlockList(this.blockIds, common);
+        await this.blob.commitBlockList(this.blockIds, { ...common, abortSignal: withDeadline(this.signal, REQUEST_DEADLINE_MS) });
         this.opts.journal?.end(this.key);
       }
       this.state = 'done';
@@ -216,7 +216,8 @@ export class BlockUpload implements ObjectUpload {
     if (this.blockIds.length === 0) this.opts.journal?.begin(this.key);
     this.blockIds.push(id);
     const staged: Promise<void> = this.blob
-      .stageBlock(id, data, data.length, { abortSignal: this.signal })
+      // SFTPGo's deadline for a block: a silent or crawling peer fails the upload.
+      .stageBlock(id, data, data.length, { abortSignal: withDeadline(this.signal, partDeadlineMs(this.settings.partBytes)) })
       .then(
         () => {
           // Its request has finished: the buffer serves a later part.

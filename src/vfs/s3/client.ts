@@ -20,12 +20,11 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
-import { destroyOnAbort } from '../abort.ts';
+import { destroyOnAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import { ParallelRangeReader } from './download.ts';
 import { s3Error, statusOf } from './errors.ts';
-import { S3_REQUEST_MS, withDeadline } from './deadline.ts';
 import { S3Upload } from './upload.ts';
 
 export interface S3ClientOptions {
@@ -92,7 +91,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
+      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
       return {
         key,
         size: r.ContentLength ?? 0,
@@ -116,7 +115,7 @@ export class S3ObjectClient implements ObjectClient {
           ContinuationToken: opts.token,
           MaxKeys: opts.maxKeys,
         }),
-        { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) },
+        { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) },
       );
       return {
         objects: (r.Contents ?? []).map((c) => ({
@@ -210,7 +209,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
+      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw s3Error(err, 'delete', key);
@@ -224,10 +223,10 @@ export class S3ObjectClient implements ObjectClient {
     let uploadIdMarker: string | undefined;
     try {
       for (;;) {
-        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) });
+        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
         for (const u of page.Uploads ?? []) {
           if (u.Key !== key || !u.UploadId) continue;
-          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: withDeadline(opts.signal, S3_REQUEST_MS) }).catch((err: unknown) => {
+          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) }).catch((err: unknown) => {
             // Gone meanwhile (completed or aborted): nothing left to discard.
             if (statusOf(err) !== 404) throw err;
           });

@@ -26,11 +26,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
-import { abortedError, onAbort } from '../abort.ts';
+import { abortedError, onAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
 import type { RemoteUploadJournal } from '../options.ts';
 import { s3Error } from './errors.ts';
-import { S3_REQUEST_MS, withDeadline } from './deadline.ts';
 
 /** The first part buffer starts small and doubles, so small files do not each cost a full part. */
 const FIRST_BUFFER_BYTES = 64 * 1024;
@@ -124,7 +123,7 @@ export class S3Upload implements ObjectUpload {
         const parts = [...this.#done].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
         await this.client.send(
           new CompleteMultipartUploadCommand({ ...this.params, UploadId: await this.#uploadId!, MultipartUpload: { Parts: parts } }),
-          { abortSignal: withDeadline(this.#controller.signal, S3_REQUEST_MS) },
+          { abortSignal: withDeadline(this.#controller.signal, REQUEST_DEADLINE_MS) },
         );
         this.#journal?.end(this.#key);
       }
@@ -160,7 +159,7 @@ export class S3Upload implements ObjectUpload {
         // Not tied to the cancelled controller: this request must go out. Refused or lost, the
         // journal keeps naming the upload and the next start aborts it.
         const aborted = await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id }), { abortSignal: AbortSignal.timeout(S3_REQUEST_MS) })
+          .send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id }), { abortSignal: AbortSignal.timeout(REQUEST_DEADLINE_MS) })
           .then(
           () => true,
           () => false,
@@ -231,7 +230,7 @@ export class S3Upload implements ObjectUpload {
         ...this.params,
         ...(checksums === 'WHEN_SUPPORTED' ? { ChecksumAlgorithm: this.params.ChecksumAlgorithm ?? ChecksumAlgorithm.CRC32 } : {}),
       }),
-      { abortSignal: withDeadline(this.#controller.signal, S3_REQUEST_MS) },
+      { abortSignal: withDeadline(this.#controller.signal, REQUEST_DEADLINE_MS) },
     );
     if (!out.UploadId) throw new AppError('io', `s3 upload "${this.#key}": no UploadId in the answer`);
     return out.UploadId;

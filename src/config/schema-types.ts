@@ -951,9 +951,9 @@ export interface S3Config {
   upload_part_size?: number;
   upload_concurrency?: number;
   /**
-   * Accepted only as 0 (no per-part deadline): the SDK's own socket timeouts apply.
+   * Seconds one part may take to upload before the upload fails; 0 means the part size in MB, in minutes (as SFTPGo).
    */
-  upload_part_max_time?: 0;
+  upload_part_max_time?: number;
   download_part_size?: number;
   download_concurrency?: number;
   download_part_max_time?: number;

@@ -10,7 +10,7 @@ import { KeyAnswers } from '../auth/key-answers.ts';
 import { TotpCodes } from '../auth/totp.ts';
 import { RevokedTokens } from '../auth/revoked-tokens.ts';
 import type { UserRecord } from '../model.ts';
-import type { LocalStaging } from '../vfs/options.ts';
+import type { LocalStaging, RemoteUploadJournal } from '../vfs/options.ts';
 import { Actions } from './actions.ts';
 import { EventManager } from './event-rules/manager.ts';
 import type { ChangeOrigin } from './event-rules/provider.ts';
@@ -28,6 +28,7 @@ import { QuotaScans } from './quota-scan.ts';
 import { CurrentUsers } from './current-users.ts';
 import { IpLists } from './ip-lists.ts';
 import { RateLimiters } from './rate-limiters.ts';
+import type { UsageMarks } from './usage-marks.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -44,6 +45,10 @@ export interface ServerContextInit {
   staging?: LocalStaging;
   /** The config file's directory: relative paths in it (smtp.templates_path) start there; default the working directory. */
   configDir?: string;
+  /** Journals object store uploads in flight (the upload journal's remote entries). */
+  remoteUploads?: (owner: string) => RemoteUploadJournal;
+  /** Marks the usage counters live sessions can change, so a crash's damage is known (usage-marks.ts). */
+  usageMarks?: UsageMarks;
 }
 
 /** The config revision running when a Git repository supplies the config (reconcile.git). */
@@ -95,6 +100,8 @@ export class ServerContext {
   readonly buckets = new BandwidthBuckets();
   /** Quota and transfer usage, written to the store in batches; every reader and writer uses this one. */
   readonly usage: UsageBook;
+  /** The counters sessions hold marked while they can change them; absent in tests that need no crash repair. */
+  readonly usageMarks: UsageMarks | undefined;
   /** The one writer of users, folders and admins, with the current config's hashing; replaced on reload. */
   records: Records;
   /** Quota scans running (REST API). */
@@ -119,6 +126,7 @@ export class ServerContext {
     this.log = init.log ?? createLog({ level: init.config.log?.level, file: init.config.log?.file });
     this.#reload = init.reload;
     this.usage = init.usage;
+    this.usageMarks = init.usageMarks;
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip) });
@@ -131,7 +139,10 @@ export class ServerContext {
     this.actions = new Actions({ log: this.log, metrics: this.metrics, events: this.events });
     this.sockets = new ClientSockets(this);
     this.gate = new LoginGate(this);
-    this.backends = backendServices(this.log, init.store.secrets, init.staging);
+    this.backends = backendServices(this.log, init.store.secrets, {
+      ...(init.staging ? { staging: init.staging } : {}),
+      ...(init.remoteUploads ? { remoteUploads: init.remoteUploads } : {}),
+    });
   }
 
   #lastTransferId = 0;

@@ -5,7 +5,7 @@
 import type { Common } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import { openFs, type OpenFsOptions } from '../vfs/open.ts';
-import type { LocalStaging } from '../vfs/options.ts';
+import type { RemoteUploadJournal } from '../vfs/options.ts';
 import { resolveSecret } from '../config/secrets.ts';
 import type { Log } from '../log.ts';
 import type { Protocol } from './connection.ts';
@@ -28,10 +28,13 @@ import type { CurrentUsers } from './current-users.ts';
  * What every backend is opened with: secrets read as the config reads them (`{ file }` references
  * are absolute by now; sealed ones open with the data directory's key), and the server's log.
  */
-export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log' | 'staging'>;
+export type BackendServices = Pick<OpenFsOptions, 'resolveSecret' | 'log' | 'staging'> & {
+  /** The journal of one owner's (`user:<name>`, `folder:<name>`) object store uploads, for the crash repair. */
+  remoteUploads?: (owner: string) => RemoteUploadJournal;
+};
 
-export function backendServices(log: Log, secrets: SecretBox, staging?: LocalStaging): BackendServices {
-  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd(), secrets), log, ...(staging ? { staging } : {}) };
+export function backendServices(log: Log, secrets: SecretBox, journals: Pick<BackendServices, 'staging' | 'remoteUploads'> = {}): BackendServices {
+  return { resolveSecret: (secret) => resolveSecret(secret, process.cwd(), secrets), log, ...journals };
 }
 
 export type LoginRefusal = 'user_disabled' | 'user_expired' | 'max_sessions' | 'unsupported_filesystem';
@@ -103,17 +106,19 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
   const patterns = new FilePatterns(user.filters?.file_patterns);
   const mounts: Mount[] = [];
   // filters.disable_fs_checks: the home and folder roots are not created (nor required) at login.
-  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...req.context.backends };
+  const { remoteUploads, ...backends } = req.context.backends;
+  const fsOpts = { createRoot: user.filters?.disable_fs_checks !== true, ...backends };
+  const journaled = (owner: string) => (remoteUploads ? { ...fsOpts, uploads: remoteUploads(owner) } : fsOpts);
   let startDirectory: string;
   try {
     const book = settings.usage;
-    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, fsOpts), ...(book ? { quota: userQuota(book, user) } : {}) });
+    mounts.push({ virtualPath: '/', fs: await openFs(user.filesystem, user.home_dir, journaled(`user:${user.username}`)), ...(book ? { quota: userQuota(book, user) } : {}) });
     // Virtual folders: each its own Fs, mounted at its virtual_path (resolved by effectiveUser, groups' mounts added by userWithGroups).
     for (const vf of user.virtual_folders ?? []) {
       const root = vf.mapped_path ?? '';
       mounts.push({
         virtualPath: cleanVirtualPath(vf.virtual_path),
-        fs: await openFs(vf.filesystem, root, fsOpts),
+        fs: await openFs(vf.filesystem, root, journaled(`folder:${vf.name}`)),
         folder: vf.name,
         ...(book ? { quota: folderQuota(book, user, vf) } : {}),
       });
@@ -131,7 +136,16 @@ export async function openSession(user: UserRecord, settings: CoreSettings, req:
     await Promise.allSettled(mounts.map((m) => m.fs.close?.()));
     throw err;
   }
-  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req });
+  // Marked before any file can change through this session, released once it has ended.
+  const quotaKeys = mounts.flatMap((m) => m.quota?.scopes.map((s) => s.key) ?? []);
+  const release = quotaKeys.length > 0 ? req.context.usageMarks?.hold(quotaKeys) : undefined;
+  const onEnded = release
+    ? (s: Session) => {
+        release();
+        req.onEnded(s);
+      }
+    : req.onEnded;
+  const session = new Session({ user, mounts, patterns, startDirectory, settings, ...req, onEnded });
   req.context.connections.addSession(session);
   return session;
 }

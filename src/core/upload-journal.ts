@@ -12,11 +12,16 @@
 // Waiting for it measured 0.8 ms per upload here, a quarter of a small-file upload, to close a
 // window of a few milliseconds in which a power loss could orphan a file (whose own data was
 // never synced either).
+//
+// Object stores' uploads in flight are journaled here too, by owner (`user:<name>` or
+// `folder:<name>`) and object key: an S3 multipart upload or Azure blocks staged but never
+// committed. Those cannot be removed before the store is open and the owner's storage known, so
+// open() hands them back and keeps them named until serve has discarded them (remote-uploads.ts).
 import { accessSync, closeSync, constants, existsSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
-import type { TempJournal } from '../vfs/options.ts';
+import type { RemoteUploadJournal, TempJournal } from '../vfs/options.ts';
 import { isTempName } from '../vfs/temp-names.ts';
 
 /** Past this size a journal with entries still live is rewritten with only those. */
@@ -28,10 +33,33 @@ export interface UploadJournalOptions {
   log: Log;
 }
 
-/** What the start found: temporary files removed, and entries whose file was already gone. */
+/** An object store upload a previous run left in flight. */
+export interface RemoteEntry {
+  owner: string;
+  key: string;
+}
+
+/** What the start found: temporary files removed, entries whose file was already gone, and object store uploads to discard. */
 export interface Recovery {
   removed: string[];
   gone: number;
+  remote: RemoteEntry[];
+}
+
+/** A remote entry's journal text: a JSON array, which no absolute local path can be mistaken for. */
+function remoteEntry(owner: string, key: string): string {
+  return JSON.stringify([owner, key]);
+}
+
+function parseRemote(entry: string): RemoteEntry | undefined {
+  if (!entry.startsWith('[')) return undefined;
+  try {
+    const v: unknown = JSON.parse(entry);
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { owner: v[0], key: v[1] };
+  } catch {
+    // Not one of ours.
+  }
+  return undefined;
 }
 
 /** The paths a journal's text leaves live: each `+` line not followed by its `-` line. */
@@ -57,7 +85,8 @@ export class UploadJournal implements TempJournal {
   readonly #file: string;
   readonly #log: Log;
   #fd: number;
-  readonly #live = new Set<string>();
+  /** Entries in flight, each with the uploads holding it (several uploads of one object key share one). */
+  readonly #live = new Map<string, number>();
   #syncing: Promise<void> | undefined;
   /** Appended since the last fdatasync started. */
   #dirty = false;
@@ -74,9 +103,14 @@ export class UploadJournal implements TempJournal {
    * file says.
    */
   static open(opts: UploadJournalOptions): { journal: UploadJournal; recovery: Recovery } {
-    const recovery: Recovery = { removed: [], gone: 0 };
+    const recovery: Recovery = { removed: [], gone: 0, remote: [] };
     if (existsSync(opts.file)) {
       for (const path of liveEntries(readFileSync(opts.file, 'utf8'))) {
+        const remote = parseRemote(path);
+        if (remote) {
+          recovery.remote.push(remote);
+          continue;
+        }
         if (!isTempName(basename(path))) continue;
         try {
           unlinkSync(path);
@@ -91,19 +125,50 @@ export class UploadJournal implements TempJournal {
     // The leftovers are gone: the journal starts over (created 0600, it names users' files).
     const fd = openSync(opts.file, 'w', 0o600);
     closeSync(fd);
-    return { journal: new UploadJournal(opts, openSync(opts.file, 'a', 0o600)), recovery };
+    const journal = new UploadJournal(opts, openSync(opts.file, 'a', 0o600));
+    // Still open on their stores until discarded.
+    for (const r of recovery.remote) journal.#begin(remoteEntry(r.owner, r.key), false);
+    return { journal, recovery };
+  }
+
+  /** The journal of one owner's object store uploads (its home or one virtual folder). */
+  remote(owner: string): RemoteUploadJournal {
+    return {
+      begin: (key) => this.#begin(remoteEntry(owner, key), true),
+      end: (key) => this.end(remoteEntry(owner, key)),
+    };
+  }
+
+  /** A previous run's upload of `key` is discarded from its store. */
+  discarded(entry: RemoteEntry): void {
+    this.end(remoteEntry(entry.owner, entry.key));
   }
 
   /** Records `path`; the caller creates the file only once this resolves. */
   async begin(path: string): Promise<void> {
-    this.#append(`+${JSON.stringify(path)}\n`);
-    this.#live.add(path);
+    // A local temporary file is one upload's, named again by each step that touches it (a copy
+    // before its write): begun once, ended once.
+    this.#begin(path, false);
+  }
+
+  /** `shared`: several uploads may hold the entry at once (one object key), and each ends it. */
+  #begin(entry: string, shared: boolean): void {
+    const n = this.#live.get(entry) ?? 0;
+    this.#live.set(entry, shared ? n + 1 : 1);
+    if (n > 0) return;
+    this.#append(`+${JSON.stringify(entry)}\n`);
     void this.#sync().catch((err: Error) => this.#log('error', 'upload_journal_sync_failed', { error: err.message }));
   }
 
   /** `path` is gone (renamed into place or removed). Not synced: a stale entry only costs a failed unlink. */
   end(path: string): void {
-    if (!this.#live.delete(path)) return;
+    const n = this.#live.get(path);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.#live.set(path, n - 1);
+      return;
+    }
+    this.#live.delete(path);
     if (this.#live.size === 0) {
       // Nothing in flight: the whole journal can go (the file is opened for appending, so the
       // next entry lands at the new end).
@@ -151,7 +216,7 @@ export class UploadJournal implements TempJournal {
     const next = `${this.#file}.next`;
     const fd = openSync(next, 'w', 0o600);
     try {
-      writeSync(fd, [...this.#live].map((p) => `+${JSON.stringify(p)}\n`).join(''));
+      writeSync(fd, [...this.#live.keys()].map((p) => `+${JSON.stringify(p)}\n`).join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);

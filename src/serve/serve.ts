@@ -14,11 +14,16 @@ import { startGcPacer } from '../core/gc-pacer.ts';
 import { openUsageBook } from '../core/quota.ts';
 import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
+import { repairUsage, UsageMarks } from '../core/usage-marks.ts';
+import { discardRemoteUploads } from '../core/remote-uploads.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
 import type { Service } from '../core/service.ts';
 import { buildService, SERVICES } from './services.ts';
 import type { ApplyConfig, ApplyOutcome } from './git-sync.ts';
+
+/** How long a start spends discarding object store uploads a crash left open before serving anyway. */
+const REMOTE_DISCARD_MS = 15_000;
 
 export interface Server {
   readonly context: ServerContext;
@@ -51,6 +56,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const store = await openStore(dataDir, { log });
   await migrateUp(store, { log });
   const usage = await openUsageBook(store);
+  const { marks: usageMarks, stale } = UsageMarks.open({ file: join(dataDir, 'usage.marks'), log, flush: () => usage.flush() });
   const tempPath = loaded.config.common?.temp_path
     ? prepareTempPath({ tempPath: loaded.config.common.temp_path, dataDir, usersBaseDir: loaded.config.data_provider?.users_base_dir ?? resolve(dataDir, 'users'), log })
     : undefined;
@@ -61,13 +67,18 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
     log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
-  const context = new ServerContext({ config: loaded.config, dataDir, configDir: loaded.baseDir, store, usage, log, staging, reload: () => server.reload() });
+  const context = new ServerContext({ config: loaded.config, dataDir, configDir: loaded.baseDir, store, usage, usageMarks, remoteUploads: (owner) => journal.remote(owner), log, staging, reload: () => server.reload() });
   const { metrics, actions } = context;
   // Before the first reconcile: the records it adds are provider events too.
   const stopProviderEvents = context.events.listenForProviderEvents();
   const initial = await reconcile(loaded, dataDir, context.records, log);
   metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
+  // After the reconcile (the homes are the config's) and before any login: the counters a crash
+  // left wrong are recomputed from storage, whose leftovers the journal has just removed.
+  if (recovery.remote.length > 0)
+    await discardRemoteUploads({ entries: recovery.remote, journal, store, backends: context.backends, log, timeoutMs: REMOTE_DISCARD_MS });
+  if (stale.length > 0) await repairUsage({ stale, marks: usageMarks, store, usage, backends: context.backends, log });
   actions.configure(loaded.config.common, store);
   context.events.configure(loaded.config.common);
   const services: Service[] = [];
@@ -81,6 +92,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   } catch (err) {
     await Promise.allSettled(services.map((s) => s.stop()));
     await journal.close();
+    await usage.close();
+    await usageMarks.close();
     await store.close();
     throw err;
   }
@@ -149,6 +162,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       await context.events.drain();
       await journal.close();
       await usage.close();
+      await usageMarks.close();
       context.currentUsers.close();
       await store.close();
       log('info', 'serve_stopped');

@@ -5,6 +5,24 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
 
+/**
+ * How long an object store request that moves no file part may take, retries included (stat,
+ * list, delete, create, commit, abort): SFTPGo's 30 s. A peer that accepts a request and never
+ * answers fails it instead of holding the session.
+ */
+export const REQUEST_DEADLINE_MS = 30_000;
+
+/** The caller's signal, bounded by `ms`. */
+export function withDeadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** SFTPGo's deadline for moving one part of an object store transfer: a minute per MB of part. */
+export function partDeadlineMs(partBytes: number): number {
+  return Math.max(1, Math.ceil(partBytes / (1024 * 1024))) * 60_000;
+}
+
 export function abortedError(op: string, path: string): AppError {
   return new AppError('io', `${op} ${path || '/'}: aborted`);
 }

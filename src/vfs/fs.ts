@@ -146,6 +146,11 @@ export interface Fs {
   readlink?(path: string, opts?: CallOptions): Promise<string>;
   /** Hard link. */
   link?(existing: string, newPath: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Discards what uploads of these full object keys left open server-side (S3 multipart uploads,
+   * Azure blocks never committed): the crash repair of object stores. Resolves the number discarded.
+   */
+  discardUploads?(keys: readonly string[], opts?: CallOptions): Promise<number>;
   /** Releases clients and pools held by the backend. */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { providerName } from '../model.ts';
 import type { Fs } from './fs.ts';
 import { openLocalFs } from './local/local-fs.ts';
-import type { LocalStaging, SecretResolver, VfsLog } from './options.ts';
+import type { LocalStaging, RemoteUploadJournal, SecretResolver, VfsLog } from './options.ts';
 
 /** Requires a provider's config block (validation guarantees it for config-declared records). */
 function block<T>(value: T | undefined, name: string): T {
@@ -23,6 +23,8 @@ export interface OpenFsOptions {
   log?: VfsLog;
   /** Temporary uploads on local disk (plain or encrypted): journaled, and kept in common.temp_path if set. */
   staging?: LocalStaging;
+  /** Uploads that hold server-side state on an object store (S3, Azure): journaled for the crash repair. */
+  uploads?: RemoteUploadJournal;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function openFs(filesystem: Filesystem | undefined, localRoot: stri
     ...(log ? { log } : {}),
     renameDirs: filesystem?.rename_dirs ?? false,
     ...(filesystem?.rename_dir_max_objects !== undefined ? { renameDirMaxObjects: filesystem.rename_dir_max_objects } : {}),
+    ...(opts.uploads ? { uploads: opts.uploads } : {}),
   };
   switch (provider) {
     case 'local':

@@ -31,6 +31,16 @@ export interface TempJournal {
   end(osPath: string): void;
 }
 
+/**
+ * Told of each multipart or block upload an object store holds open server-side, before it opens
+ * and once it is completed or aborted, so that the uploads a crash leaves open are found and
+ * discarded at the next start (core/upload-journal.ts). Keys are full object keys.
+ */
+export interface RemoteUploadJournal {
+  begin(key: string): void;
+  end(key: string): void;
+}
+
 /** Where the local backend (plain or under crypt) keeps the temporary files of atomic uploads. */
 export interface LocalStaging {
   /**

@@ -9,13 +9,14 @@
 import type { Readable } from 'node:stream';
 import { ContainerClient, StorageSharedKeyCredential, type BlobItem, type BlobPrefix } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
+import { REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { AzTarget } from './config.ts';
 import { openDownload } from './download.ts';
 import { azError, statusOf } from './errors.ts';
 import { fromAzureMetadata, toAzureMetadata } from './metadata.ts';
-import { BlockUpload } from './upload.ts';
+import { BlockUpload, discardStagedBlocks } from './upload.ts';
 
 /** Azure returns at most 5,000 entries per list call. */
 const MAX_PAGE = 5000;
@@ -43,7 +44,7 @@ export class AzBlobClient implements ObjectClient {
     this.checkOpen();
     if (!storable(key)) return undefined;
     try {
-      const p = await this.container.getBlobClient(key).getProperties({ abortSignal: opts.signal });
+      const p = await this.container.getBlobClient(key).getProperties({ abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
       return {
         key,
         size: p.contentLength ?? 0,
@@ -59,7 +60,7 @@ export class AzBlobClient implements ObjectClient {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
     this.checkOpen();
-    const listOpts = { prefix: prefix || undefined, includeMetadata: true, abortSignal: opts.signal };
+    const listOpts = { prefix: prefix || undefined, includeMetadata: true, abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) };
     const pageOpts = { continuationToken: opts.token || undefined, maxPageSize: Math.min(opts.maxKeys ?? MAX_PAGE, MAX_PAGE) };
     try {
       if (opts.delimiter) {
@@ -136,11 +137,21 @@ export class AzBlobClient implements ObjectClient {
     }
   }
 
+  async discardUploads(key: string, opts: CallOptions = {}): Promise<number> {
+    this.checkOpen();
+    if (!storable(key)) return 0;
+    try {
+      return await discardStagedBlocks(this.container.getBlockBlobClient(key), opts.signal);
+    } catch (err) {
+      throw azError(err, 'discard uploads', key);
+    }
+  }
+
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     this.checkOpen();
     if (!storable(key)) return;
     try {
-      await this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal: opts.signal });
+      await this.container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
     } catch (err) {
       throw azError(err, 'delete', key);
     }

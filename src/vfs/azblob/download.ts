@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
-import { onAbort } from '../abort.ts';
+import { onAbort, partDeadlineMs, withDeadline } from '../abort.ts';
 import type { GetRange } from '../object/client.ts';
 import { abortedError, azError, statusOf } from './errors.ts';
 
@@ -47,7 +47,8 @@ export async function openDownload(
 
   let first;
   try {
-    first = await blob.download(start, firstCount, { abortSignal: signal });
+    // SFTPGo's deadline for a block (a minute per MB of part); a single whole-blob read has none.
+    first = await blob.download(start, firstCount, { abortSignal: parallel ? withDeadline(signal, partDeadlineMs(settings.partBytes)) : signal });
   } catch (err) {
     unlink();
     if (signal.aborted) throw abortedError('read', key);
@@ -73,7 +74,7 @@ export async function openDownload(
 
   /** One part, as the chunks its response arrived in (handed on as they are, not copied). */
   async function fetchPart(offset: number, count: number): Promise<Buffer[]> {
-    const res = await blob.download(offset, count, { abortSignal: signal, conditions: etag ? { ifMatch: etag } : {} });
+    const res = await blob.download(offset, count, { abortSignal: withDeadline(signal, partDeadlineMs(count)), conditions: etag ? { ifMatch: etag } : {} });
     const chunks: Buffer[] = [];
     let pos = 0;
     for await (const chunk of res.readableStreamBody as Readable) {

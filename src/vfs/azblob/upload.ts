@@ -4,12 +4,15 @@
 // buffer is reused for a later part once its request has finished, and freed when the upload ends. complete()
 // commits the block list in one request, which is when the blob appears or is replaced; a file that
 // fits in one part skips blocks and goes up with a single Put Blob. abort() cancels in-flight
-// requests and never commits: the committed blob (if any) is untouched and the service drops the
-// orphaned blocks on its own (after a week).
+// requests and never commits: the committed blob (if any) is untouched. The blocks it staged for a
+// blob that was never committed are discarded (discardStagedBlocks); those staged over a committed
+// blob cannot be, short of rewriting it, and the service drops them on its own after a week. A
+// journal, when given, names the upload from its first block until it is committed or its blocks
+// discarded, so a kill -9 in between is repaired at the next start (core/remote-uploads.ts).
 import { randomBytes } from 'node:crypto';
 import type { BlockBlobClient, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
-import { onAbort } from '../abort.ts';
+import { onAbort, partDeadlineMs, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
 import type { ObjectUpload, PutOptions } from '../object/client.ts';
 import { abortedError, azError } from './errors.ts';
@@ -19,6 +22,47 @@ import { toAzureMetadata } from './metadata.ts';
 const FIRST_BUFFER_BYTES = 64 * 1024;
 /** Azure's limit on committed blocks per blob. */
 const MAX_BLOCKS = 50_000;
+/** How long an aborted upload spends discarding its blocks before leaving them to the next start. */
+const DISCARD_MS = 10_000;
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+/**
+ * Discards the blocks staged for `blob` when no committed blob exists: a Put Blob drops a blob's
+ * uncommitted blocks, so an empty one is put (only if none exists, If-None-Match: *) and deleted
+ * at once (only if it is still that one). Over a committed blob nothing is done. Resolves 1 when
+ * blocks were discarded, else 0.
+ */
+export async function discardStagedBlocks(blob: BlockBlobClient, signal?: AbortSignal): Promise<number> {
+  let staged: number;
+  try {
+    const list = await blob.getBlockList('all', { abortSignal: signal });
+    if ((list.committedBlocks ?? []).length > 0) return 0;
+    staged = (list.uncommittedBlocks ?? []).length;
+  } catch (err) {
+    if (statusOf(err) === 404) return 0;
+    throw err;
+  }
+  if (staged === 0) return 0;
+  let etag: string | undefined;
+  try {
+    etag = (await blob.upload(Buffer.alloc(0), 0, { conditions: { ifNoneMatch: '*' }, abortSignal: signal })).etag;
+  } catch (err) {
+    if (statusOf(err) !== 409 && statusOf(err) !== 412) throw err;
+    // Azurite counts a blob of staged blocks as existing (and keeps the blocks through a Put
+    // Blob); a Delete Blob drops them there. Unless a blob was committed meanwhile.
+    if (await blob.exists({ abortSignal: signal })) return 0;
+  }
+  try {
+    await blob.delete({ ...(etag ? { conditions: { ifMatch: etag } } : {}), abortSignal: signal });
+  } catch (err) {
+    if (statusOf(err) === 404 || statusOf(err) === 412) return 0;
+    throw err;
+  }
+  return 1;
+}
 
 export interface BlockUploadSettings {
   partBytes: number;
@@ -87,12 +131,13 @@ export class BlockUpload implements ObjectUpload {
       };
       if (this.blockIds.length === 0) {
         const body = this.buf ? this.buf.subarray(0, this.filled) : Buffer.alloc(0);
-        await this.blob.upload(body, body.length, common);
+        await this.blob.upload(body, body.length, { ...common, abortSignal: withDeadline(this.signal, partDeadlineMs(this.settings.partBytes)) });
       } else {
         if (this.filled > 0) await this.stageFilled();
         await Promise.all(this.inFlight);
         if (this.failure !== undefined) throw this.failure;
-        await this.blob.commitBlockList(this.blockIds, common);
+        await this.blob.commitBlockList(this.blockIds, { ...common, abortSignal: withDeadline(this.signal, REQUEST_DEADLINE_MS) });
+        this.opts.journal?.end(this.key);
       }
       this.state = 'done';
       this.settings.live.delete(this);
@@ -122,6 +167,15 @@ export class BlockUpload implements ObjectUpload {
     this.controller.abort();
     await Promise.all(this.inFlight);
     for (const b of this.spare.splice(0)) freeBuffer(b);
+    if (this.blockIds.length > 0) {
+      // Not tied to the cancelled controller; failed or slow, the journal keeps naming the blob
+      // and the next start discards its blocks.
+      const discarded = await discardStagedBlocks(this.blob, AbortSignal.timeout(DISCARD_MS)).then(
+        () => true,
+        () => false,
+      );
+      if (discarded) this.opts.journal?.end(this.key);
+    }
   }
 
   private checkOpen(op: string): void {
@@ -158,9 +212,12 @@ export class BlockUpload implements ObjectUpload {
     this.buf = undefined;
     this.filled = 0;
     const id = Buffer.from(`${this.idPrefix}-${String(this.blockIds.length).padStart(6, '0')}`).toString('base64');
+    // Named before the first block is staged: a crash right after still leaves it found.
+    if (this.blockIds.length === 0) this.opts.journal?.begin(this.key);
     this.blockIds.push(id);
     const staged: Promise<void> = this.blob
-      .stageBlock(id, data, data.length, { abortSignal: this.signal })
+      // SFTPGo's deadline for a block: a silent or crawling peer fails the upload.
+      .stageBlock(id, data, data.length, { abortSignal: withDeadline(this.signal, partDeadlineMs(this.settings.partBytes)) })
       .then(
         () => {
           // Its request has finished: the buffer serves a later part.

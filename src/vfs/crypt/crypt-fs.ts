@@ -77,6 +77,7 @@ export class CryptFs implements Fs {
   readonly symlink?: Fs['symlink'];
   readonly readlink?: Fs['readlink'];
   readonly link?: Fs['link'];
+  readonly discardUploads?: Fs['discardUploads'];
   readonly close?: Fs['close'];
 
   constructor(init: CryptFsInit) {
@@ -97,6 +98,7 @@ export class CryptFs implements Fs {
     if (inner.symlink) this.symlink = inner.symlink.bind(inner);
     if (inner.readlink) this.readlink = inner.readlink.bind(inner);
     if (inner.link) this.link = inner.link.bind(inner);
+    if (inner.discardUploads) this.discardUploads = inner.discardUploads.bind(inner);
     if (inner.close) this.close = inner.close.bind(inner);
     const c = inner.capabilities;
     this.capabilities = Object.freeze({

@@ -6,6 +6,7 @@
 // aborted call rejects promptly, and a stream or upload it opened is destroyed or aborted.
 import type { Readable } from 'node:stream';
 import type { CallOptions } from '../fs.ts';
+import type { RemoteUploadJournal } from '../options.ts';
 
 export interface ObjectInfo {
   /** Full key in the bucket/container (including any key prefix). */
@@ -44,6 +45,8 @@ export interface GetRange extends CallOptions {
 export interface PutOptions extends CallOptions {
   metadata?: Record<string, string>;
   contentType?: string;
+  /** Told when the upload opens server-side state (a multipart upload, staged blocks) and when that is gone. */
+  journal?: RemoteUploadJournal;
 }
 
 /**
@@ -75,6 +78,8 @@ export interface ObjectClient {
   copy(from: string, to: string, metadata?: Record<string, string>, opts?: CallOptions): Promise<void>;
   /** Deleting a missing key is not an error. */
   delete(key: string, opts?: CallOptions): Promise<void>;
+  /** Discards the server-side state uploads of `key` left open (see Fs.discardUploads); resolves how many. */
+  discardUploads?(key: string, opts?: CallOptions): Promise<number>;
   /** Releases sockets/agents. */
   close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import type { CallOptions, Capabilities, FileInfo, FileWriter, Fs, FsUsage, Read
 import { MTIME_METADATA_KEY, type ObjectClient, type ObjectInfo } from './client.ts';
 import { DELIMITER, KeyMap, dirInfo, entriesOfPage, fileInfo, movedKey, mtimeOf } from './keys.ts';
 import { ObjectWriter } from './writer.ts';
-import type { VfsLog } from '../options.ts';
+import type { RemoteUploadJournal, VfsLog } from '../options.ts';
 
 export interface ObjectFsOptions {
   /** Allow renaming a directory as a copy+delete of its objects (default false). */
@@ -25,6 +25,8 @@ export interface ObjectFsOptions {
   listPageSize?: number;
   /** Where directory renames (long, many requests) are logged; default: not logged. */
   log?: VfsLog | undefined;
+  /** Journals the uploads that open server-side state, for the crash repair. */
+  uploads?: RemoteUploadJournal | undefined;
 }
 
 const CAPABILITIES: Capabilities = Object.freeze({
@@ -70,6 +72,8 @@ export class ObjectFs implements Fs {
   readonly #renameDirMax: number;
   readonly #pageSize: number;
   readonly #log: VfsLog;
+  readonly #uploads: RemoteUploadJournal | undefined;
+  readonly discardUploads?: Fs['discardUploads'];
 
   constructor(
     readonly client: ObjectClient,
@@ -82,6 +86,15 @@ export class ObjectFs implements Fs {
     this.#renameDirMax = opts.renameDirMaxObjects || 1000;
     this.#pageSize = opts.listPageSize || 1000;
     this.#log = opts.log ?? (() => undefined);
+    this.#uploads = opts.uploads;
+    const discard = client.discardUploads?.bind(client);
+    if (discard) {
+      this.discardUploads = async (keys, o = {}) => {
+        let n = 0;
+        for (const key of keys) n += await discard(key, o);
+        return n;
+      };
+    }
   }
 
   /** Flat (recursive) listing of everything under `prefix`, page by page. */
@@ -167,7 +180,7 @@ export class ObjectFs implements Fs {
     if (opts.truncate === false && (await this.client.head(key, o)))
       throw new AppError('unsupported', `write ${path}: object storage cannot keep existing bytes`);
     if (opts.exclusive && (await this.client.head(key, o))) throw new AppError('exists', `create ${path}: exists`);
-    return new ObjectWriter(this.client.put(key, o), path);
+    return new ObjectWriter(this.client.put(key, { ...o, ...(this.#uploads ? { journal: this.#uploads } : {}) }), path);
   }
 
   async rename(from: string, to: string, o: CallOptions = {}): Promise<void> {

@@ -6,10 +6,12 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type ObjectCannedACL,
@@ -18,7 +20,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
-import { destroyOnAbort } from '../abort.ts';
+import { destroyOnAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import { ParallelRangeReader } from './download.ts';
@@ -45,6 +47,8 @@ export interface S3ClientOptions {
   downloadConcurrency: number;
   /** ms; 0: none. */
   downloadPartMaxTime: number;
+  /** ms one UploadPart (or the single PutObject of a small file) may take. */
+  uploadPartMaxTime: number;
   skipTlsVerify: boolean;
   requestChecksumCalculation?: 'when_supported' | 'when_required';
   responseChecksumValidation?: 'when_supported' | 'when_required';
@@ -87,7 +91,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: opts.signal });
+      const r = await this.sdk.send(new HeadObjectCommand({ Bucket: this.#o.bucket, Key: key, ...this.#sseC }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
       return {
         key,
         size: r.ContentLength ?? 0,
@@ -111,7 +115,7 @@ export class S3ObjectClient implements ObjectClient {
           ContinuationToken: opts.token,
           MaxKeys: opts.maxKeys,
         }),
-        { abortSignal: opts.signal },
+        { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) },
       );
       return {
         objects: (r.Contents ?? []).map((c) => ({
@@ -175,7 +179,7 @@ export class S3ObjectClient implements ObjectClient {
       },
       o.uploadPartSize,
       o.uploadConcurrency,
-      opts.signal,
+      { signal: opts.signal, journal: opts.journal, partTimeoutMs: o.uploadPartMaxTime },
     );
   }
 
@@ -205,10 +209,35 @@ export class S3ObjectClient implements ObjectClient {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: opts.signal });
+      await this.sdk.send(new DeleteObjectCommand({ Bucket: this.#o.bucket, Key: key }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
     } catch (err) {
       if (statusOf(err) === 404) return;
       throw s3Error(err, 'delete', key);
+    }
+  }
+
+  async discardUploads(key: string, opts: CallOptions = {}): Promise<number> {
+    const bucket = this.#o.bucket;
+    let n = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.sdk.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) });
+        for (const u of page.Uploads ?? []) {
+          if (u.Key !== key || !u.UploadId) continue;
+          await this.sdk.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: u.UploadId }), { abortSignal: withDeadline(opts.signal, REQUEST_DEADLINE_MS) }).catch((err: unknown) => {
+            // Gone meanwhile (completed or aborted): nothing left to discard.
+            if (statusOf(err) !== 404) throw err;
+          });
+          n++;
+        }
+        if (!page.IsTruncated) return n;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (err) {
+      throw s3Error(err, 'discard uploads', key);
     }
   }
 

@@ -4,12 +4,10 @@
 // Not yet supported, refused or documented here rather than silently ignored:
 //  - role_arn: assuming a role needs STS (@aws-sdk/credential-providers' fromTemporaryCredentials,
 //    not a dependency yet); a config with role_arn is refused with `unsupported`.
-//  - upload_part_max_time: parts get no deadline of their own, so the schema accepts only 0
-//    (the SDK's own socket timeouts still apply).
 import { AppError } from '../../errors.ts';
 import type { S3Config } from '../../config/schema-types.ts';
 import { ObjectFs } from '../object/objectfs.ts';
-import { literalSecret, type SecretResolver, type VfsLog } from '../options.ts';
+import { literalSecret, type RemoteUploadJournal, type SecretResolver, type VfsLog } from '../options.ts';
 import { S3ObjectClient, type S3ClientOptions } from './client.ts';
 
 export interface OpenS3Options {
@@ -19,6 +17,7 @@ export interface OpenS3Options {
   /** Reads access_secret, session_token and sse_customer_key (default: literals only). */
   resolveSecret?: SecretResolver;
   log?: VfsLog;
+  uploads?: RemoteUploadJournal;
 }
 
 const MiB = 1024 * 1024;
@@ -55,6 +54,8 @@ export function s3ClientOptions(config: S3Config, resolveSecret: SecretResolver 
     downloadPartSize: partMb(config.download_part_size) * MiB,
     downloadConcurrency: config.download_concurrency || DEFAULT_DOWNLOAD_CONCURRENCY,
     downloadPartMaxTime: (config.download_part_max_time ?? 0) * 1000,
+    // As SFTPGo: a minute per MB of part unless set.
+    uploadPartMaxTime: (config.upload_part_max_time || partMb(config.upload_part_size) * 60) * 1000,
     skipTlsVerify: config.skip_tls_verify ?? false,
     requestChecksumCalculation: config.request_checksum_calculation,
     responseChecksumValidation: config.response_checksum_validation,
@@ -68,5 +69,6 @@ export async function openS3Fs(config: S3Config, opts: OpenS3Options = {}): Prom
     renameDirMaxObjects: opts.renameDirMaxObjects,
     listPageSize: opts.listPageSize,
     log: opts.log,
+    uploads: opts.uploads,
   });
 }

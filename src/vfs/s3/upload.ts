@@ -10,7 +10,9 @@
 // checksums when the client computes them), UploadPart with the params, CompleteMultipartUpload
 // with the parts in order and their checksums. Aborting cancels the requests in flight and sends
 // AbortMultipartUpload before abort() resolves, so nothing is left behind; the same happens when
-// a part or the completion fails, and when the caller's signal aborts.
+// a part or the completion fails, and when the caller's signal aborts. A journal, when given, is
+// told of the multipart upload before it is created and once it is completed or aborted: a kill -9
+// in between leaves it named there for the next start to abort (core/remote-uploads.ts).
 import {
   AbortMultipartUploadCommand,
   ChecksumAlgorithm,
@@ -24,8 +26,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../errors.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
-import { abortedError, onAbort } from '../abort.ts';
+import { abortedError, onAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { ObjectUpload } from '../object/client.ts';
+import type { RemoteUploadJournal } from '../options.ts';
 import { s3Error } from './errors.ts';
 
 /** The first part buffer starts small and doubles, so small files do not each cost a full part. */
@@ -34,6 +37,23 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
 const MAX_PARTS = 10_000;
 
 type Params = Omit<PutObjectCommandInput, 'Body'>;
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export interface S3UploadOptions {
+  signal?: AbortSignal | undefined;
+  journal?: RemoteUploadJournal | undefined;
+  /** ms one part (or the single PutObject) may take; 0: no deadline of its own. */
+  partTimeoutMs?: number | undefined;
+}
 
 export class S3Upload implements ObjectUpload {
   #state: 'open' | 'completing' | 'done' | 'aborted' = 'open';
@@ -51,14 +71,18 @@ export class S3Upload implements ObjectUpload {
   /** Settles once abort() (or a failed completion) has cleaned up. */
   #cleanup: Promise<void> | undefined;
   readonly #unlink: () => void;
+  readonly #journal: RemoteUploadJournal | undefined;
+  readonly #partMs: number;
 
   constructor(
     private readonly client: S3Client,
     private readonly params: Params,
     private readonly partSize: number,
     private readonly queueSize: number,
-    signal?: AbortSignal,
+    { signal, journal, partTimeoutMs }: S3UploadOptions = {},
   ) {
+    this.#journal = journal;
+    this.#partMs = partTimeoutMs ?? 0;
     // A commit under way is not interrupted: half a completion is worse than finishing it.
     this.#unlink = onAbort(signal, () => {
       if (this.#state !== 'open') return;
@@ -91,7 +115,7 @@ export class S3Upload implements ObjectUpload {
     try {
       if (this.#parts === 0) {
         const body = this.#buf ? this.#buf.subarray(0, this.#filled) : Buffer.alloc(0);
-        await this.client.send(new PutObjectCommand({ ...this.params, Body: body }), { abortSignal: this.#controller.signal });
+        await this.#timed(`the upload`, (signal) => this.client.send(new PutObjectCommand({ ...this.params, Body: body }), { abortSignal: signal }));
       } else {
         if (this.#filled > 0) await this.#sendFilled();
         await Promise.all(this.#inFlight);
@@ -99,8 +123,9 @@ export class S3Upload implements ObjectUpload {
         const parts = [...this.#done].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
         await this.client.send(
           new CompleteMultipartUploadCommand({ ...this.params, UploadId: await this.#uploadId!, MultipartUpload: { Parts: parts } }),
-          { abortSignal: this.#controller.signal },
+          { abortSignal: withDeadline(this.#controller.signal, REQUEST_DEADLINE_MS) },
         );
+        this.#journal?.end(this.#key);
       }
       this.#state = 'done';
       this.#unlink();
@@ -131,8 +156,15 @@ export class S3Upload implements ObjectUpload {
       await Promise.all(this.#inFlight);
       const id = await this.#uploadId?.catch(() => undefined);
       if (id !== undefined) {
-        // Not tied to the cancelled controller: this request must go out.
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id })).catch(() => undefined);
+        // Not tied to the cancelled controller: this request must go out. Refused or lost, the
+        // journal keeps naming the upload and the next start aborts it.
+        const aborted = await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: id }), { abortSignal: AbortSignal.timeout(REQUEST_DEADLINE_MS) })
+          .then(
+          () => true,
+          () => false,
+        );
+        if (aborted) this.#journal?.end(this.#key);
       }
       this.#release(false);
     })();
@@ -190,24 +222,27 @@ export class S3Upload implements ObjectUpload {
   }
 
   async #create(): Promise<string> {
+    // Named before it exists: a crash right after the create still leaves it found.
+    this.#journal?.begin(this.#key);
     const checksums = await this.client.config.requestChecksumCalculation();
     const out = await this.client.send(
       new CreateMultipartUploadCommand({
         ...this.params,
         ...(checksums === 'WHEN_SUPPORTED' ? { ChecksumAlgorithm: this.params.ChecksumAlgorithm ?? ChecksumAlgorithm.CRC32 } : {}),
       }),
-      { abortSignal: this.#controller.signal },
+      { abortSignal: withDeadline(this.#controller.signal, REQUEST_DEADLINE_MS) },
     );
     if (!out.UploadId) throw new AppError('io', `s3 upload "${this.#key}": no UploadId in the answer`);
     return out.UploadId;
   }
 
   async #uploadPart(partNumber: number, body: Buffer): Promise<CompletedPart> {
-    const uploadId = await this.#uploadId!;
-    const r = await this.client.send(
-      new UploadPartCommand({ ...this.params, ContentLength: undefined, UploadId: uploadId, Body: body, PartNumber: partNumber }),
-      { abortSignal: this.#controller.signal },
-    );
+    // The deadline runs from here: a part waiting for a CreateMultipartUpload that never answers
+    // is as late as one whose own request hangs.
+    const r = await this.#timed(`part ${partNumber}`, async (signal) => {
+      const uploadId = await untilAborted(this.#uploadId!, signal);
+      return this.client.send(new UploadPartCommand({ ...this.params, ContentLength: undefined, UploadId: uploadId, Body: body, PartNumber: partNumber }), { abortSignal: signal });
+    });
     if (!r.ETag) throw new AppError('io', `s3 upload "${this.#key}": part ${partNumber} has no ETag`);
     return {
       PartNumber: partNumber,
@@ -218,6 +253,19 @@ export class S3Upload implements ObjectUpload {
       ...(r.ChecksumSHA1 && { ChecksumSHA1: r.ChecksumSHA1 }),
       ...(r.ChecksumSHA256 && { ChecksumSHA256: r.ChecksumSHA256 }),
     };
+  }
+
+  /** Runs one part's request under the part deadline (upload_part_max_time), which fails the upload when it passes. */
+  async #timed<T>(what: string, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#partMs <= 0) return send(this.#controller.signal);
+    const timeout = AbortSignal.timeout(this.#partMs);
+    try {
+      return await send(AbortSignal.any([this.#controller.signal, timeout]));
+    } catch (err) {
+      if (timeout.aborted && !this.#controller.signal.aborted)
+        throw new AppError('io', `s3 upload "${this.#key}": ${what} took longer than ${this.#partMs / 1000} s (upload_part_max_time)`);
+      throw err;
+    }
   }
 
   /**

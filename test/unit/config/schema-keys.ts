@@ -28,7 +28,7 @@ const FILESYSTEM: Record<string, string> = {
   's3config.key_prefix': 'test/integration/vfs/s3.test.ts',
   's3config.upload_part_size': 'test/integration/vfs/s3.test.ts',
   's3config.upload_concurrency': 'test/integration/vfs/s3-settings.test.ts',
-  's3config.upload_part_max_time': 'test/unit/config/unsupported-keys.test.ts',
+  's3config.upload_part_max_time': 'test/integration/crash/hostile-s3.test.ts',
   's3config.download_part_size': 'test/integration/vfs/s3.test.ts',
   's3config.download_concurrency': 'test/integration/vfs/s3.test.ts',
   's3config.download_part_max_time': 'test/integration/vfs/s3-settings.test.ts',

@@ -58,6 +58,31 @@ describe('upload journal', () => {
     expect(statSync(file).size).toBe(0);
     await journal.close();
   });
+
+  test('object store uploads are journaled by owner and key, handed back after a crash, and kept until discarded', async () => {
+    const dir = tempDir('journal-');
+    const file = join(dir, 'uploads.journal');
+    const first = UploadJournal.open({ file, log }).journal;
+    const alice = first.remote('user:alice');
+    alice.begin('home/alice/big.iso');
+    // Two uploads of one key share the entry until both ended.
+    alice.begin('home/alice/dup.bin');
+    alice.begin('home/alice/dup.bin');
+    alice.end('home/alice/dup.bin');
+    first.remote('folder:shared').begin('shared/report.pdf');
+    first.remote('folder:shared').end('shared/report.pdf');
+    // No close: the process died.
+    const second = UploadJournal.open({ file, log });
+    const remote = [{ owner: 'user:alice', key: 'home/alice/big.iso' }, { owner: 'user:alice', key: 'home/alice/dup.bin' }];
+    expect(second.recovery.remote).toEqual(remote);
+    expect(second.recovery.removed).toEqual([]);
+    // Not discarded yet (the store did not answer): the next start finds them again.
+    const third = UploadJournal.open({ file, log });
+    expect(third.recovery.remote).toEqual(remote);
+    for (const e of third.recovery.remote) third.journal.discarded(e);
+    expect(statSync(file).size).toBe(0);
+    await third.journal.close();
+  });
 });
 
 describe('common.temp_path on the local backend', () => {

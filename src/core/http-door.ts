@@ -1,13 +1,16 @@
 // An HTTP(S) server behind the door: our own TCP listener admits each socket (connection caps,
 // PROXY header: client-sockets.ts) before any TLS handshake or request parsing, then hands it to a
 // node:http server that never listens itself, wrapped in TLS first for an HTTPS binding. Used by
-// WebDAV and the REST API, so both count and identify their clients as SFTP and FTP do.
+// WebDAV and the REST API, so both count and identify their clients as SFTP and FTP do. The
+// deadlines of the sockets it hands over (request heads, keep-alive, stalled requests) are kept
+// here too: see http-deadlines.ts.
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { LoginProtocol } from '../auth/login.ts';
 import type { ClientSockets } from './client-sockets.ts';
 import { isConnectionNoise } from './events.ts';
+import { HttpDeadlines } from './http-deadlines.ts';
 
 export interface HttpDoorOptions {
   sockets: ClientSockets;
@@ -34,12 +37,18 @@ export interface HttpDoor {
 
 export async function openHttpDoor(o: HttpDoorOptions): Promise<HttpDoor> {
   const accepted = new Set<Socket>();
+  const deadlines = new HttpDeadlines({
+    http: o.http,
+    timeouts: () => o.sockets.httpTimeouts,
+    onTimeout: (ip, reason) => o.sockets.timedOut(ip, o.protocol, reason),
+  });
   const listener: NetServer = createServer({ pauseOnConnect: true }, (sock) => {
     accepted.add(sock);
     sock.once('close', () => accepted.delete(sock));
     void o.sockets.accept(sock, { protocol: o.protocol, proxy: o.proxy }).then((ip) => {
       if (ip === undefined) return;
       if (!o.tls) {
+        deadlines.track(sock, sock, ip);
         o.http.emit('connection', sock);
         sock.resume();
         return;
@@ -51,6 +60,7 @@ export async function openHttpDoor(o: HttpDoorOptions): Promise<HttpDoor> {
         if (!isConnectionNoise(err)) o.onTlsError?.(ip, err);
         sock.destroy();
       });
+      deadlines.track(secure, sock, ip);
       o.http.emit('connection', secure);
     });
   });
@@ -66,6 +76,7 @@ export async function openHttpDoor(o: HttpDoorOptions): Promise<HttpDoor> {
     address: listener.address() as AddressInfo,
     close: () =>
       new Promise<void>((resolve) => {
+        deadlines.stop();
         listener.close(() => resolve());
         (o.http as HttpServer & { closeAllConnections?: () => void }).closeAllConnections?.();
         for (const sock of accepted) sock.destroy();

@@ -218,18 +218,21 @@ export class FtpSession {
   }
 
   /**
-   * common.idle_timeout for a control connection that has not logged in: there is no session yet
-   * for the registry's idle check to end.
+   * The idle limit of a control connection that has not logged in (there is no session yet for
+   * the registry's idle check): common.idle_timeout, and at most two minutes (SFTPGo's login idle
+   * limit) even when idle_timeout is 0, so unauthenticated connections cannot pile up. Only a
+   * complete command re-arms it: a line trickling in a byte at a time does not.
    */
   #armIdle(): void {
     if (this.#idle) clearTimeout(this.#idle);
     const minutes = this.host.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES;
-    if (minutes <= 0) return;
+    const loginMs = this.host.gate.sockets.ftpLoginIdleMs;
+    const ms = minutes > 0 ? Math.min(minutes * 60_000, loginMs) : loginMs;
     this.#idle = setTimeout(() => {
-      if (this.#active) return this.#armIdle();
-      this.host.log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
-      this.quit(421, 'Idle timeout, closing the control connection');
-    }, minutes * 60_000);
+      if (this.conn) return;
+      this.host.gate.sockets.timedOut(this.ip, 'FTP', 'login_timeout');
+      this.quit(421, 'Login timeout, closing the control connection');
+    }, ms);
     this.#idle.unref?.();
   }
 

@@ -98,10 +98,6 @@ export class WebdavServer {
       const tls = this.#secureContext(b, index);
       const prefix = normalizePrefix(b.prefix);
       server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, prefix));
-      // Large uploads may take long; only the headers have a deadline.
-      server.requestTimeout = 0;
-      server.headersTimeout = 60_000;
-      server.keepAliveTimeout = 30_000;
       // A malformed request: one protocol_error line and a bare 400, as Node would answer.
       server.on('clientError', (err: Error, sock) => {
         if (isConnectionNoise(err)) return void sock.destroy();

@@ -23,6 +23,11 @@ export interface HttpDoorOptions {
   tls?: SecureContext;
   host: string;
   port: number;
+  /**
+   * A request node:http could not parse (headers over its 16 KiB limit, bad syntax): reported once,
+   * answered 431 or 400, and the connection closed.
+   */
+  onClientError?: (ip: string, err: Error) => void;
   /** A failed TLS handshake (not a client simply leaving), with the client address. */
   onTlsError?: (ip: string, err: Error) => void;
   /** The listener failed after it started. */
@@ -37,6 +42,17 @@ export interface HttpDoor {
 
 export async function openHttpDoor(o: HttpDoorOptions): Promise<HttpDoor> {
   const accepted = new Set<Socket>();
+  // Bun may report one bad request more than once (once per chunk of an oversized head).
+  const reported = new WeakSet<object>();
+  o.http.on('clientError', (err: Error & { code?: string }, sock: Socket) => {
+    if (isConnectionNoise(err)) return void sock.destroy();
+    if (reported.has(sock)) return void sock.destroy();
+    reported.add(sock);
+    o.onClientError?.(o.sockets.addressOf(sock), err);
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (sock.writable) sock.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else sock.destroy();
+  });
   const deadlines = new HttpDeadlines({
     http: o.http,
     timeouts: () => o.sockets.httpTimeouts,

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { Client } from '../../../src/lib/ssh2.ts';
 import type { Server } from '../../../src/serve/serve.ts';
 import { startDoorServer, type DoorPorts } from '../../support/door-server.ts';
+import { freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 
@@ -17,14 +18,17 @@ const PASSWORD = 'Slow-Secret-1';
 let server: Server;
 let ports: DoorPorts;
 let lines: Record<string, unknown>[];
+let telemetryPort: number;
 
 beforeAll(async () => {
+  telemetryPort = await freePort();
   const door = await startDoorServer({
     prefix: 'slow-',
     username: 'sam',
     password: PASSWORD,
     common: '  idle_timeout: 0\n',
     sftpd: '  login_grace_time: 2\n',
+    extra: `telemetry:\n  bind_port: ${telemetryPort}\n  bind_address: 127.0.0.1\n`,
   });
   ({ server, ports, lines } = door);
   Object.assign(server.context.sockets.httpTimeouts, { headersMs: 1000, idleMs: 1500, requestIdleMs: 1500 });
@@ -92,9 +96,9 @@ describe('silent clients are closed after their deadline, each logged once', () 
     expect(linesFrom('127.0.0.12', 'connection_timeout').map((l) => l.reason)).toEqual(['login_timeout']);
   });
 
-  for (const [name, key, from] of [['WebDAV', 'dav', '127.0.0.13'], ['REST API', 'api', '127.0.0.14']] as const) {
+  for (const [name, key, from] of [['WebDAV', 'dav', '127.0.0.13'], ['REST API', 'api', '127.0.0.14'], ['telemetry', 'telemetry', '127.0.0.15']] as const) {
     test(`${name}: 408 when no request head comes`, async () => {
-      const c = await raw(ports[key], from);
+      const c = await raw(key === 'telemetry' ? telemetryPort : ports[key], from);
       const after = await within(c.closedAfter, 6000);
       expect(after).toBeGreaterThanOrEqual(900);
       expect(after).toBeLessThan(6000);

@@ -82,7 +82,10 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     await store.close();
     throw err;
   }
-  const stopGcPacer = startGcPacer({ registry: context.connections });
+  const stopGcPacer = startGcPacer({
+    registry: context.connections,
+    endedBytes: () => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size'),
+  });
 
   let reloading: Promise<ApplyOutcome> | undefined;
   /** Reconciles `next` into the running server; one at a time, a second waits for the first. */

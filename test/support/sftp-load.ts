@@ -86,6 +86,8 @@ export async function mixedSftpLoad(o: MixedLoadOptions): Promise<MixedLoadFigur
   const sampler = rssSampler(o.pid);
   const started = Date.now();
   const deadline = started + o.durationMs;
+  // Each run in directories of its own: a second run against the same home starts clean.
+  const run = Math.random().toString(36).slice(2, 8);
   const worker = async (n: number): Promise<void> => {
     let s: SftpSession;
     try {
@@ -94,7 +96,7 @@ export async function mixedSftpLoad(o: MixedLoadOptions): Promise<MixedLoadFigur
       figures.errors.push(`session ${n} login: ${(err as Error).message}`);
       return;
     }
-    const dir = `/load-${n}`;
+    const dir = `/load-${run}-${n}`;
     const written = new Map<string, string>();
     try {
       await call<void>((cb) => s.sftp.mkdir(dir, (e) => cb(e, undefined)));

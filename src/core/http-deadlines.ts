@@ -23,6 +23,8 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 30_000, idleMs: 
 
 interface Tracked {
   raw: Socket;
+  /** What node:http reads and writes: the TLS socket for HTTPS (its counters move, the raw one's may not). */
+  handed: Socket;
   ip: string;
   /** Requests received and not yet answered (pipelining may queue several). */
   inflight: number;
@@ -30,7 +32,7 @@ interface Tracked {
   served: boolean;
   /** When the current wait (for a head, or for progress) started. */
   since: number;
-  /** raw.bytesRead when the wait for a head started: more means a head is trickling in. */
+  /** Bytes read when the wait for a head started: more means a head is trickling in. */
   readAtWait: number;
   /** bytesRead + bytesWritten at the last sweep that saw progress. */
   moved: number;
@@ -60,8 +62,8 @@ export class HttpDeadlines {
   }
 
   /** Starts the deadlines of a socket handed to node:http; `raw` is the TCP socket under it. */
-  track(handed: object, raw: Socket, ip: string): void {
-    const t: Tracked = { raw, ip, inflight: 0, served: false, since: Date.now(), readAtWait: raw.bytesRead, moved: 0, plain: handed === raw, dropped: false };
+  track(handed: Socket, raw: Socket, ip: string): void {
+    const t: Tracked = { raw, handed, ip, inflight: 0, served: false, since: Date.now(), readAtWait: 0, moved: 0, plain: handed === raw, dropped: false };
     this.#sockets.set(handed, t);
     raw.once('close', () => {
       this.#sockets.delete(handed);
@@ -79,14 +81,14 @@ export class HttpDeadlines {
     const t = this.#sockets.get(req.socket);
     if (!t) return;
     t.inflight++;
-    t.moved = t.raw.bytesRead + t.raw.bytesWritten;
+    t.moved = moved(t);
     t.since = Date.now();
     res.once('close', () => {
       t.inflight--;
       t.served = true;
       if (t.inflight > 0) return;
       t.since = Date.now();
-      t.readAtWait = t.raw.bytesRead;
+      t.readAtWait = bytesRead(t);
     });
   }
 
@@ -110,9 +112,9 @@ export class HttpDeadlines {
     for (const t of this.#sockets.values()) {
       if (t.dropped || t.raw.destroyed) continue;
       if (t.inflight > 0) {
-        const moved = t.raw.bytesRead + t.raw.bytesWritten;
-        if (moved !== t.moved) {
-          t.moved = moved;
+        const bytes = moved(t);
+        if (bytes !== t.moved) {
+          t.moved = bytes;
           t.since = now;
         } else if (now - t.since > limits.requestIdleMs) {
           t.dropped = true;
@@ -124,13 +126,25 @@ export class HttpDeadlines {
       if (now - t.since <= (t.served ? limits.idleMs : limits.headersMs)) continue;
       t.dropped = true;
       // Bytes since the last response: a head was on its way and did not complete in time.
-      if (!t.served || t.raw.bytesRead > t.readAtWait) {
-        this.#o.onTimeout(t.ip, 'request_head_timeout');
-        if (t.plain && t.raw.writable) t.raw.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      const partial = !t.served || bytesRead(t) > t.readAtWait;
+      if (partial) this.#o.onTimeout(t.ip, 'request_head_timeout');
+      // In plain HTTP the client is told why; under TLS the raw socket is simply closed.
+      if (partial && t.plain && t.raw.writable) {
+        t.raw.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         setTimeout(() => t.raw.destroy(), 1000).unref?.();
       } else {
         t.raw.destroy();
       }
     }
   }
+}
+
+/** Bytes moved either way, on the socket node:http uses and the TCP socket under it. */
+function moved(t: Tracked): number {
+  const own = t.raw.bytesRead + t.raw.bytesWritten;
+  return t.plain ? own : own + t.handed.bytesRead + t.handed.bytesWritten;
+}
+
+function bytesRead(t: Tracked): number {
+  return t.plain ? t.raw.bytesRead : t.raw.bytesRead + t.handed.bytesRead;
 }

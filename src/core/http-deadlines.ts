@@ -1,7 +1,8 @@
-// The deadlines of the sockets an HTTP door hands to node:http (WebDAV, the REST API and web pages).
-// Bun's node:http enforces neither headersTimeout, requestTimeout nor keepAliveTimeout on sockets
-// it did not accept itself (measured: a silent client, and one sending a header byte every half
-// second, were both still connected after 150 s), so the door keeps them, one sweep per door:
+// The deadlines of the sockets node:http serves (WebDAV, the REST API and web pages through the
+// HTTP door, and the telemetry listener). Bun's node:http enforces neither headersTimeout,
+// requestTimeout nor keepAliveTimeout, whether it accepted the socket itself or was handed it
+// (measured: a silent client, and one sending a header byte every half second, were both still
+// connected after 150 s), so these are kept here, one sweep per server:
 //   - a request head must be complete within `headersMs` of the connection (SFTPGo's
 //     ReadHeaderTimeout) or, on a keep-alive connection, within `idleMs` of the previous response
 //     (SFTPGo's IdleTimeout), however slowly its bytes trickle in;

@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { freePort } from '../support/net.ts';
 import { startServer, type RunningServer } from '../support/server.ts';
 import { idleSftpSessions, mixedSftpLoad, openSftp, processRssMiB } from '../support/sftp-load.ts';
-import { tempDir } from '../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../support/tmp.ts';
 import { usersYaml } from '../support/users.ts';
 
 const PASSWORD = 'Hard-Load-1';
@@ -41,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await crowd?.stop();
   await door?.stop();
+  removeTempDirs();
 });
 
 test('1,000 idle SFTP sessions', async () => {

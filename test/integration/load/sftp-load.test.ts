@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { idleSftpSessions, mixedSftpLoad } from '../../support/sftp-load.ts';
-import { tempDir } from '../../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { usersYaml } from '../../support/users.ts';
 
 const PASSWORD = 'Load-Secret-1';
@@ -27,6 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 test('200 idle SFTP sessions stay logged in, then all log out', async () => {

@@ -8,7 +8,7 @@ import { Client } from '../../../src/lib/ssh2.ts';
 import { FtpControl } from '../../support/ftp-client.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
-import { tempDir } from '../../support/tmp.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { usersYaml } from '../../support/users.ts';
 
 const PASSWORD = 'pw-Idle-1';
@@ -29,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  removeTempDirs();
 });
 
 /** An SSH login that opens no channel; resolves its close. */

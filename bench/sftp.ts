@@ -121,9 +121,10 @@ async function startOurs(runtime: 'bun' | 'node' | 'base'): Promise<Server> {
   mkdirSync(join(dir, 'home'), { recursive: true });
   seed(join(dir, 'home'));
   const port = await freePort();
+  // Every bench client is 127.0.0.1: the per-host cap (20 by default) would refuse the idle sessions.
   writeFileSync(
     join(dir, 'sftpgo.yaml'),
-    `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\n  ciphers: [aes128-gcm@openssh.com, chacha20-poly1305@openssh.com, aes128-ctr]\nlog: { level: warn }\nusers:\n  - username: bench\n    public_keys: ["${pub}"]\n    home_dir: ${join(dir, 'home')}\n    max_sessions: 0\n`,
+    `common:\n  max_per_host_connections: 0\nsftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\n  ciphers: [aes128-gcm@openssh.com, chacha20-poly1305@openssh.com, aes128-ctr]\nlog: { level: warn }\nusers:\n  - username: bench\n    public_keys: ["${pub}"]\n    home_dir: ${join(dir, 'home')}\n    max_sessions: 0\n`,
   );
   let cmd: string;
   let argv: string[];

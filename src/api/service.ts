@@ -80,6 +80,7 @@ export const apiService: ServiceFactory = (runtime: ServerContext): Service | un
           tls: https ? createSecureContext(tlsOptions(runtime.config, b)) : undefined,
           host: address,
           port: b.port,
+          onClientError: (ip, err) => runtime.gate.protocolError({ ip, protocol: 'HTTP', username: '', error: err.message }),
           onListenerError: (err) => runtime.log('error', 'api_listener_error', { error: err.message }),
         });
         doors.push(door);

@@ -121,7 +121,7 @@ export interface Common {
    */
   max_total_connections?: number;
   /**
-   * Most client connections open at once from one client IP (the PROXY header's address when one is used). A connection over the cap is closed right after accept and scored by the defender as limit_exceeded; defender safelist addresses are not capped. 0: unlimited (the default here; SFTPGo's shipped config sets 20).
+   * Most client connections open at once from one client IP (the PROXY header's address when one is used). A connection over the cap is closed right after accept and scored by the defender as limit_exceeded; defender safelist addresses are not capped. Default 20 (as SFTPGo); 0: unlimited. Behind a load balancer, use the PROXY protocol or raise it: every client has the balancer's address otherwise.
    */
   max_per_host_connections?: number;
   /**
@@ -294,7 +294,7 @@ export interface Sftpd {
   banner?: string;
   login_banner_file?: string;
   /**
-   * Seconds a client has to authenticate.
+   * Seconds from accept for an SSH client to authenticate (OpenSSH's LoginGraceTime): a client still unauthenticated is disconnected and logged as login_failed, reason login_grace_time_exceeded. 0 or unset: 120 (unlike OpenSSH, 0 does not disable it).
    */
   login_grace_time?: number;
   host_keys?: string[];

@@ -10,17 +10,25 @@
 //   - the client address of each accepted socket (the header's or the peer's), which every later
 //     step (logs, hooks, IP filters, the defender, the connections API) reads through `addressOf`.
 // A refused socket is closed before any SSH banner, TLS handshake or FTP greeting, and logged once
-// as `connection_refused` (per-host refusals scored by the defender, as in SFTPGo).
+// as `connection_refused` (per-host refusals scored by the defender, as in SFTPGo). It also holds
+// the deadlines of admitted HTTP sockets (http-deadlines.ts) and reports the ones that run out.
 import type { Socket } from 'node:net';
 import type { LoginProtocol } from '../auth/login.ts';
 import { cidrMatcher } from '../lib/cidr.ts';
 import { readProxyHeader, type ProxyHeader } from '../lib/proxy-header.ts';
 import type { ServerContext } from './context.ts';
-import { connectionRefused } from './events.ts';
+import { connectionRefused, connectionTimedOut } from './events.ts';
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http-deadlines.ts';
 import { plainIp } from './ip.ts';
 
 /** How long a proxied connection has to deliver its header (go-proxyproto's default, as SFTPGo). */
 export const PROXY_HEADER_TIMEOUT_MS = 10_000;
+
+/** common.max_per_host_connections when unset: SFTPGo's default. */
+export const DEFAULT_MAX_PER_HOST = 20;
+
+/** SFTPGo's idle limit for an FTP connection that has not logged in. */
+export const FTP_LOGIN_IDLE_MS = 120_000;
 
 /** What the door does with a source's PROXY header. */
 export type ProxyPolicy = 'off' | 'use' | 'require' | 'ignore' | 'reject';
@@ -51,9 +59,21 @@ export class ClientSockets {
   readonly #addresses = new WeakMap<object, string>();
   /** Parsed lists for the config they came from: rebuilt only after a reload. */
   #proxy: { from: unknown; settings: ProxySettings } | undefined;
+  /** The HTTP doors' deadlines (SFTPGo hard-codes them too); tests shorten them. */
+  readonly httpTimeouts: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS };
+  /**
+   * How long an FTP control connection may stay quiet before it logs in (SFTPGo's two minutes),
+   * whatever common.idle_timeout says; tests shorten it.
+   */
+  ftpLoginIdleMs = FTP_LOGIN_IDLE_MS;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
+  }
+
+  /** A client that stopped sending on an admitted connection: one `connection_timeout` line and its metric. */
+  timedOut(ip: string, protocol: LoginProtocol, reason: string): void {
+    connectionTimedOut(this.#ctx, { ip, protocol, reason });
   }
 
   /** Open client sockets counted against the caps, in total and for `ip`. */
@@ -131,7 +151,7 @@ export class ClientSockets {
       });
       // The per-host cap first, as SFTPGo: a host over its own cap is told so (and scored) even
       // when the server is full too. A safelisted host may exceed it (the defender's answer in SFTPGo).
-      const max = this.#ctx.config.common?.max_per_host_connections ?? 0;
+      const max = this.#ctx.config.common?.max_per_host_connections ?? DEFAULT_MAX_PER_HOST;
       if (max > 0 && this.#perHost.get(ip)! > max && !this.#ctx.defender.isSafe(ip, opts.protocol)) return refuse(ip, 'max_per_host_connections');
       const overTotal = this.#overTotal();
       if (overTotal) return refuse(ip, overTotal);

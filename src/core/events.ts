@@ -47,6 +47,16 @@ export function connectionRefused(to: Reporter, r: ConnectionRefusal): void {
   if (event) to.defender.record(r.ip, event, r.protocol);
 }
 
+/**
+ * A client that held a connection without using it: an HTTP request head or body that stopped
+ * arriving, an FTP control connection that never logged in. One line per connection and a metric;
+ * not scored by the defender (a slow network looks the same).
+ */
+export function connectionTimedOut(to: Reporter, r: ConnectionRefusal): void {
+  to.log('warn', 'connection_timeout', { ip: r.ip, protocol: r.protocol, reason: r.reason });
+  to.metrics.inc('sftpgo_connection_timeouts_total', { protocol: r.protocol, reason: r.reason });
+}
+
 export interface ProtocolErrorReport {
   ip: string;
   protocol: LoginFailure['protocol'];

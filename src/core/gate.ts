@@ -44,6 +44,11 @@ export interface OpenRequest {
   announce?: boolean;
   /** The protocol the session reports when it is not the login's: HTTPShare for a share link's visitor. */
   sessionProtocol?: Protocol;
+  /**
+   * Drops the client when the session ends (SSH: a login closed by the idle check or at shutdown
+   * may have no channel whose own disconnect would do it).
+   */
+  disconnect?: () => void;
 }
 
 export type Opened = { ok: true; session: Session } | { ok: false; reason: string };
@@ -278,6 +283,7 @@ export class LoginGate {
         ...(req.clientVersion ? { clientVersion: req.clientVersion } : {}),
         onEnded: (s) => {
           if (announce) this.#ended(s);
+          req.disconnect?.();
         },
       });
     } catch (err) {

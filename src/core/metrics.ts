@@ -55,6 +55,7 @@ const HELP: Record<string, string> = {
   sftpgo_transfers_total: 'Ended transfers, by protocol, direction and result.',
   sftpgo_transfer_bytes_total: 'Bytes transferred, by protocol and direction.',
   sftpgo_connection_refused_total: 'Connections refused before any login, by protocol and reason.',
+  sftpgo_connection_timeouts_total: 'Connections closed because the client stopped sending (HTTP request head or body, FTP login), by protocol and reason.',
   sftpgo_protocol_errors_total: 'Clients that broke their protocol, by protocol.',
   sftpgo_defender_bans_total: 'Hosts the defender banned.',
   sftpgo_reconcile_total: 'Reconciles (startup and reloads), by result.',

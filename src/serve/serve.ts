@@ -97,7 +97,10 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     await store.close();
     throw err;
   }
-  const stopGcPacer = startGcPacer({ registry: context.connections });
+  const stopGcPacer = startGcPacer({
+    registry: context.connections,
+    endedBytes: () => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size'),
+  });
   context.scheduler.start();
 
   let reloading: Promise<ApplyOutcome> | undefined;

@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { Htpasswd } from '../auth/htpasswd.ts';
 import type { ServerContext } from '../core/context.ts';
 import type { Gauge } from '../core/metrics.ts';
 import type { Service, ServiceFactory } from '../core/service.ts';
+import { HttpDeadlines } from '../core/http-deadlines.ts';
+import { plainIp } from '../core/ip.ts';
 
 /** Gauges read at scrape time: SFTPGo's (active connections, data provider) and ours. */
 export async function gauges(runtime: ServerContext): Promise<Gauge[]> {
@@ -93,6 +95,7 @@ export const telemetryService: ServiceFactory = (runtime: ServerContext): Servic
   const cfg = runtime.config.telemetry;
   if (!cfg?.bind_port) return undefined;
   let server: Server | undefined;
+  let deadlines: HttpDeadlines | undefined;
   return {
     name: 'telemetry',
     async start() {
@@ -117,6 +120,15 @@ export const telemetryService: ServiceFactory = (runtime: ServerContext): Servic
             handler,
           )
         : createHttp(handler);
+      // The same request head, keep-alive and stall deadlines as the other HTTP listeners: Bun's
+      // node:http enforces its own timeouts on none of them (see core/http-deadlines.ts).
+      deadlines = new HttpDeadlines({
+        http: server,
+        timeouts: () => runtime.sockets.httpTimeouts,
+        onTimeout: (ip, reason) => runtime.sockets.timedOut(ip, 'HTTP', reason),
+      });
+      const d = deadlines;
+      server.on(https ? 'secureConnection' : 'connection', (sock: Socket) => d.track(sock, sock, plainIp(sock.remoteAddress)));
       const address = cfg.bind_address ?? '127.0.0.1';
       const s = server;
       await new Promise<void>((ok, fail) => {
@@ -131,6 +143,7 @@ export const telemetryService: ServiceFactory = (runtime: ServerContext): Servic
     async stop() {
       const s = server;
       server = undefined;
+      deadlines?.stop();
       if (!s) return;
       await new Promise<void>((ok) => {
         s.close(() => ok());

@@ -23,6 +23,8 @@ export interface DoorServerOptions {
   password: string;
   /** The lines under `common:`, indented by two spaces, ending with a newline. */
   common: string;
+  /** More `sftpd:` lines after its bindings, indented by two spaces, ending with a newline. */
+  sftpd?: string;
   /** Top-level YAML after `data_provider:` and before `users:` (ip_lists, ...). */
   extra?: string;
   /** Top-level YAML after the user (admins, ...). */
@@ -50,7 +52,7 @@ export async function startDoorServer(opts: DoorServerOptions): Promise<DoorServ
   const configText = `common:
 ${opts.common}sftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
-ftpd:
+${opts.sftpd ?? ''}ftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]
 webdavd:
   bindings: [{ address: 127.0.0.1, port: ${ports.dav} }]

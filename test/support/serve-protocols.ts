@@ -52,6 +52,9 @@ export async function startProtocolServer(opts: ProtocolServerOptions): Promise<
   const yaml = [
     'common:',
     '  upload_mode: 1',
+    // The WebDAV adapter writes hundreds of files at once through fetch, whose pool keeps that many
+    // connections from 127.0.0.1 open: the per-host cap (20 by default) would refuse them.
+    '  max_per_host_connections: 0',
     protocolsYaml(ports),
     'data_provider:',
     '  password_hashing: { bcrypt_options: { cost: 4 } }',

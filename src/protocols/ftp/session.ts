@@ -48,6 +48,8 @@ interface ActiveTransfer {
 export class FtpSession {
   #sock: Socket | TLSSocket;
   #buf: Buffer = Buffer.alloc(0);
+  /** Inside a line longer than MAX_LINE, discarding it up to its newline. */
+  #overlong = false;
   readonly #queue: string[] = [];
   #pumping = false;
   #closed = false;
@@ -175,13 +177,20 @@ export class FtpSession {
     this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
     let nl: number;
     while ((nl = this.#buf.indexOf(0x0a)) >= 0) {
-      const line = stripTelnet(this.#buf.subarray(0, nl)).toString('utf8').replace(/\r$/, '');
+      const head = this.#buf.subarray(0, nl);
       this.#buf = this.#buf.subarray(nl + 1);
-      this.#queue.push(line);
+      // The end of a line already refused as too long: dropped, not run as a command.
+      if (this.#overlong) {
+        this.#overlong = false;
+        continue;
+      }
+      this.#queue.push(stripTelnet(head).toString('utf8').replace(/\r$/, ''));
     }
     if (this.#buf.length > MAX_LINE) {
+      // One 500 per overlong line, however many chunks it spans; its bytes are not kept.
       this.#buf = Buffer.alloc(0);
-      this.reply(500, 'Command line too long');
+      if (!this.#overlong) this.reply(500, 'Command line too long');
+      this.#overlong = true;
     }
     void this.#pump();
   };
@@ -218,18 +227,21 @@ export class FtpSession {
   }
 
   /**
-   * common.idle_timeout for a control connection that has not logged in: there is no session yet
-   * for the registry's idle check to end.
+   * The idle limit of a control connection that has not logged in (there is no session yet for
+   * the registry's idle check): common.idle_timeout, and at most two minutes (SFTPGo's login idle
+   * limit) even when idle_timeout is 0, so unauthenticated connections cannot pile up. Only a
+   * complete command re-arms it: a line trickling in a byte at a time does not.
    */
   #armIdle(): void {
     if (this.#idle) clearTimeout(this.#idle);
     const minutes = this.host.common?.idle_timeout ?? DEFAULT_IDLE_MINUTES;
-    if (minutes <= 0) return;
+    const loginMs = this.host.gate.sockets.ftpLoginIdleMs;
+    const ms = minutes > 0 ? Math.min(minutes * 60_000, loginMs) : loginMs;
     this.#idle = setTimeout(() => {
-      if (this.#active) return this.#armIdle();
-      this.host.log('info', 'ftp_idle_timeout', { ip: this.ip, connection: this.conn?.id, username: this.conn?.username });
-      this.quit(421, 'Idle timeout, closing the control connection');
-    }, minutes * 60_000);
+      if (this.conn) return;
+      this.host.gate.sockets.timedOut(this.ip, 'FTP', 'login_timeout');
+      this.quit(421, 'Login timeout, closing the control connection');
+    }, ms);
     this.#idle.unref?.();
   }
 
@@ -239,6 +251,7 @@ export class FtpSession {
     plain.off('data', this.#onData);
     this.#queue.length = 0;
     this.#buf = Buffer.alloc(0);
+    this.#overlong = false;
     await new Promise<void>((resolve) => plain.write(formatReply(234, 'AUTH TLS successful'), () => resolve()));
     if (this.#closed) return;
     const t = wrapTls(this.raw, context);

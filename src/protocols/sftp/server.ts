@@ -20,6 +20,8 @@ import { loadHostKeys } from './host-keys.ts';
 import { SftpSession } from './sftp-session.ts';
 
 const DEFAULT_GRACE_SECONDS = 120;
+/** How long a client told to disconnect may keep its end of the socket open. */
+const HANG_UP_MS = 5_000;
 const DEFAULT_MAX_AUTH_TRIES = 6;
 
 export interface SftpServerOptions {
@@ -171,6 +173,11 @@ export class SftpServer {
     // Aborts a keyboard-interactive exchange (and kills its hook) when the client goes away.
     const gone$ = new AbortController();
     const auth = new SshAuthentication(ip, gone$.signal);
+    // SSH_MSG_DISCONNECT, then the socket: a client that never closes its end is not waited for.
+    const hangUp = (): void => {
+      client.end();
+      setTimeout(() => socket.destroy(), HANG_UP_MS).unref?.();
+    };
     const refuse = (username: string, method: string, reason: string, hooks = true): void =>
       gate.refuse({ protocol: 'SSH', ip, username, method }, reason, { hooks });
 
@@ -210,7 +217,8 @@ export class SftpServer {
           }
           return ctx.reject(methods);
         }
-        const opened = await gate.open(outcome.user, { protocol: 'SSH', ip, method: outcome.method, single: false, tls: true, ...(clientVersion ? { clientVersion } : {}) });
+        // A login that ends with no channel open (idle timeout, shutdown) drops the client too.
+        const opened = await gate.open(outcome.user, { protocol: 'SSH', ip, method: outcome.method, single: false, tls: true, ...(clientVersion ? { clientVersion } : {}), disconnect: hangUp });
         if (!opened.ok) return ctx.reject(methods);
         session = opened.session;
         this.#logins.add(session);
@@ -239,7 +247,7 @@ export class SftpServer {
         // (admin API, shutdown) drops the whole SSH connection, as the client sees one login.
         channel.on('sftp', (accept, reject) => {
           if (!session || session.closed) return reject?.();
-          const conn = session.connect({ protocol: 'SFTP', disconnect: () => client.end() });
+          const conn = session.connect({ protocol: 'SFTP', disconnect: hangUp });
           const s = new SftpSession(accept(), conn, () => {
             this.#sftpChannels.delete(s);
             void conn.end();
@@ -248,7 +256,7 @@ export class SftpServer {
         });
         channel.on('exec', (accept, reject, info) => {
           if (!session || session.closed) return reject?.();
-          const conn = session.connect({ protocol: commandProtocol(info.command), disconnect: () => client.end() });
+          const conn = session.connect({ protocol: commandProtocol(info.command), disconnect: hangUp });
           const ch = accept();
           void runCommand(ch, conn, info.command, enabledCommands(this.#sftpd.enabled_ssh_commands)).finally(() => conn.end());
         });

@@ -7,6 +7,7 @@ import type { Download } from '../../core/transfers.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
 import { contentTypeOf, etagOf } from './properties.ts';
 import { markBodyRead, type DavRequest } from './request.ts';
+import { requestBody } from '../../lib/request-body.ts';
 import { HttpError } from './status.ts';
 import { escapeXml } from './xml.ts';
 import { parseByteRange, waitDrain, type ByteRange } from '../../lib/http-range.ts';
@@ -85,8 +86,16 @@ export async function put(r: DavRequest): Promise<void> {
   await r.requireParent(r.vpath);
   await r.preconditions([{ vpath: r.vpath, membership: !existing }], existing);
   const up = await r.fs.openUpload(r.conn, r.vpath, { truncate: true });
+  // requestBody holds the client back while the storage is slower (iterating the request itself
+  // does not under Bun: a 200 MB PUT grew RSS by ~190 MB); a body left unread after an error stays
+  // paused at its high-water mark and the answer closes the connection (bodyUnread).
+  const body = requestBody(r.req).getReader();
   try {
-    for await (const chunk of r.req) await up.write(chunk as Buffer);
+    for (;;) {
+      const { done, value } = await body.read();
+      if (done) break;
+      await up.write(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    }
     if (!r.req.complete) throw new HttpError(400, 'request body ended early');
     markBodyRead(r.req);
     await up.close();

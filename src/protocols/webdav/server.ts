@@ -14,7 +14,6 @@ import { passwordChangeMessage } from '../../auth/password-age.ts';
 import { openHttpDoor, type HttpDoor } from '../../core/http-door.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
-import { isConnectionNoise } from '../../core/events.ts';
 import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
@@ -98,17 +97,6 @@ export class WebdavServer {
       const tls = this.#secureContext(b, index);
       const prefix = normalizePrefix(b.prefix);
       server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, prefix));
-      // Large uploads may take long; only the headers have a deadline.
-      server.requestTimeout = 0;
-      server.headersTimeout = 60_000;
-      server.keepAliveTimeout = 30_000;
-      // A malformed request: one protocol_error line and a bare 400, as Node would answer.
-      server.on('clientError', (err: Error, sock) => {
-        if (isConnectionNoise(err)) return void sock.destroy();
-        this.opts.gate.protocolError({ ip: this.opts.gate.sockets.addressOf(sock), protocol: 'DAV', username: '', error: err.message });
-        if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        else sock.destroy();
-      });
       const gate = this.opts.gate;
       const door = await openHttpDoor({
         sockets: gate.sockets,
@@ -118,6 +106,7 @@ export class WebdavServer {
         tls,
         host: b.address || '0.0.0.0',
         port: b.port,
+        onClientError: (ip, err) => gate.protocolError({ ip, protocol: 'DAV', username: '', error: err.message }),
         onTlsError: (ip, err) => gate.protocolError({ ip, protocol: 'DAV', username: '', error: `TLS: ${err.message}` }),
         onListenerError: (err) => this.opts.log('error', 'webdav_listener_error', { error: err.message }),
       });

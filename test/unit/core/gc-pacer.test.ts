@@ -36,3 +36,23 @@ test('collects once per everyBytes moved, never while idle, and counts again aft
   await sleep(250);
   expect(collections).toBe(2);
 });
+
+test('bytes of transfers that ended between two checks count too: many small files still pace collections', async () => {
+  const registry = { list: () => [] } as unknown as ConnectionRegistry;
+  let ended = 0;
+  let collections = 0;
+  const stop = startGcPacer({ registry, everyBytes: 1000, endedBytes: () => ended, collect: () => collections++ });
+  try {
+    // Each 100-byte file starts and ends between two checks: the open transfers never hold any.
+    for (let i = 0; i < 50; i++) {
+      ended += 100;
+      await sleep(20);
+    }
+    await sleep(150);
+    // 5,000 bytes at one collection per 1,000 at most, checked every 100 ms.
+    expect(collections).toBeGreaterThanOrEqual(2);
+    expect(collections).toBeLessThanOrEqual(5);
+  } finally {
+    stop();
+  }
+});

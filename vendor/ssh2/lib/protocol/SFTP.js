@@ -270,9 +270,11 @@ class SFTP extends EventEmitter {
       if (!handler) {
         // [vendor] The server answers an unknown request type SSH_FX_OP_UNSUPPORTED, as OpenSSH's
         // sftp-server does, once the version is agreed (upstream closed the channel).
-        if (this.server && this._version !== -1)
-          return unknownRequest(this, payload, type);
-        return doFatalSFTPError(this, `Unknown packet type ${type}`);
+        if (!this.server || this._version === -1)
+          return doFatalSFTPError(this, `Unknown packet type ${type}`);
+        if (unknownRequest(this, payload, type) === false)
+          return;
+        continue;
       }
 
       if (this._version === -1) {

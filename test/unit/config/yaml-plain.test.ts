@@ -85,6 +85,8 @@ describe('plain YAML reader', () => {
       'null: x\n', '~: x\n', ': x\n', '"": x\n', "'': x\n", '<<: {a: 1}\n', 'b: &x {a: 1}\nc:\n  <<: *x\n', '? a\n: b\n', '? [a, b]\n: c\n',
       'key with spaces: 1\n', 'a  : 1\n', 'a : 1\n', '"a" : 1\n', '"a":1\n', 'a:1\n', 'http://x: 1\n', '-a: 1\n', '?a: 1\n', 'a#b: 1\n',
       'a #b: 1\n', 'a,b: 1\n', '[a]: 1\n', `${'k'.repeat(1100)}: 1\n`, '"a\\"b": 1\n',
+      // Found by the config-yaml fuzz target: `yaml` refuses quoted implicit keys past 1024 characters too.
+      `"${'k'.repeat(1100)}": 1\n`, `a:\n  '${'k'.repeat(1030)}': [x]\n`,
     ];
     for (const c of cases) agrees(c);
     expect(parsePlainYaml('a: 1\na: 2\n')).toBeUndefined();

@@ -186,4 +186,11 @@ describe('loader on the fast path', () => {
     expect(parsePlainYaml(text)).toBeUndefined();
     expect(issues(text).join('\n')).toContain('users[1].<<: unknown field');
   });
+
+  // Found by the config-yaml fuzz target: toJS threw these out of the loader.
+  test('an alias with no anchor, or too many aliases, is an issue with its position, not a throw', () => {
+    expect(issues('sftpd:\n  bindings: *nope\n')).toEqual(['test.yaml:2:13: YAML: Unresolved alias (the anchor must be set before the alias): nope']);
+    const bomb = 'a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+    expect(issues(bomb)).toEqual(['test.yaml:1:1: YAML: Excessive alias count indicates a resource exhaustion attack']);
+  });
 });

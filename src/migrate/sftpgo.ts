@@ -18,7 +18,7 @@ import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
 import { checkShareSpec } from '../store/shares.ts';
 import type { ShareRecord } from '../store/store.ts';
-import { isPasswordHash } from '../auth/passwords.ts';
+import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 
 export interface ImportOptions {
   /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
@@ -312,9 +312,13 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
       if ((totp as { enabled?: boolean } | undefined)?.enabled)
         ctx.warnings.push(`${formatPath([...path, 'filters', 'totp_config'])}: two-factor authentication for admins is not supported here, dropped: admin "${name}" logs in with the password alone`);
     }
-    const admin = mapRecord(ctx, skipped, `admin "${name}"`, () => (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin);
+    const admin = mapRecord(ctx, skipped, `admin "${name}"`, () => {
+      const out = (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin;
+      const hash = storedHash(password, path, ctx);
+      if (hash) out.password = hash;
+      return out;
+    });
     if (!admin) return notImported.add(`admin:${name}`);
-    if (typeof password === 'string' && password) admin.password = password;
     const perms = Array.isArray(permissions) ? (permissions as string[]) : [];
     for (const p of perms) if (!knownAdminPerms.has(p)) ctx.warnings.push(`${formatPath([...path, 'permissions'])}: "${p}" is not supported here, dropped`);
     admin.permissions = perms.filter((p) => knownAdminPerms.has(p)) as Admin['permissions'];
@@ -478,11 +482,25 @@ interface UserScope {
   state: ImportResult['state'];
 }
 
+/**
+ * A user's or admin's stored password. One that starts like a hash SFTPGo keeps but that this
+ * server cannot verify would be refused by the config loader, so the record is left out, saying why.
+ */
+function storedHash(password: unknown, path: PathSegment[], ctx: Ctx): string | undefined {
+  if (typeof password !== 'string' || !password) return undefined;
+  if (hasKnownHashPrefix(password) && !isPasswordHash(password)) {
+    ctx.recordErrors.push({ path: formatPath([...path, 'password']), message: 'a password hash in a format this server cannot verify' });
+    return undefined;
+  }
+  return password;
+}
+
 function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserScope): User {
   const { ctx } = scope;
   const { filesystem, virtual_folders, password, ...rest } = u;
   const user = (mapBySchema(rest, DEFS.User!, path, ctx) ?? {}) as User;
-  if (typeof password === 'string' && password) user.password = password;
+  const hash = storedHash(password, path, ctx);
+  if (hash) user.password = hash;
   const fs = mapFilesystem(filesystem, [...path, 'filesystem'], ctx);
   if (fs) user.filesystem = fs as User['filesystem'];
   const mounts = mapMounts(virtual_folders, path, scope);

@@ -71,16 +71,30 @@ export class Coverage {
       const key = ranges[0]!.startOffset;
       let known = this.#known.get(key);
       if (!known) this.#known.set(key, (known = []));
+      let added = false;
       for (const r of ranges) {
         const id = blockId(r.startOffset, r.endOffset);
-        if (!this.#knownIds.has(id)) (this.#knownIds.add(id), known.push([r.startOffset, r.endOffset]));
+        if (!this.#knownIds.has(id)) (this.#knownIds.add(id), known.push([r.startOffset, r.endOffset]), (added = true));
       }
+      // Outer before inner where two start together, as V8 lists them.
+      if (added) known.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+      // One sweep over both lists (each sorted by start): `open` holds the listed ranges around
+      // the current block, outermost first; the innermost that holds it gives its count.
+      const open: Range[] = [];
+      let next = 0;
       for (const [start, end] of known) {
-        // Listed ranges are nested and sorted by start: the last one holding the block is innermost.
+        while (next < ranges.length && ranges[next]!.startOffset <= start) {
+          const r = ranges[next++]!;
+          while (open.length && open[open.length - 1]!.endOffset <= r.startOffset) open.pop();
+          open.push(r);
+        }
+        while (open.length && open[open.length - 1]!.endOffset <= start) open.pop();
         let count = 0;
-        for (const r of ranges) {
-          if (r.startOffset > start) break;
-          if (r.endOffset >= end) count = r.count;
+        for (let i = open.length - 1; i >= 0; i--) {
+          if (open[i]!.endOffset >= end) {
+            count = open[i]!.count;
+            break;
+          }
         }
         visit(blockId(start, end), count);
       }

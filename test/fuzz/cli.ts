@@ -3,7 +3,7 @@
 // bundle fuzzes. `bun test/fuzz/fuzz.ts` builds the bundles and runs it; see docs/development.md.
 //
 //   node cli.mjs --name <target> --bundle <target.mjs> [--corpus <dir>]...
-//                [--out <dir>] [--runs <n>] [--seed <n>] [--timeout <ms>] [--memory <mb>]
+//                [--out <dir>] [--runs <n>] [--seconds <n>] [--seed <n>] [--timeout <ms>] [--memory <mb>]
 //                [--minimize] [--json]
 import { isMainThread } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
       corpus: { type: 'string', multiple: true, default: [] },
       out: { type: 'string' },
       runs: { type: 'string', default: '1000000' },
+      seconds: { type: 'string' },
       seed: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '2000' },
       memory: { type: 'string', default: '512' },
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     corpusDirs: values.corpus,
     outDir: values.out,
     runs: Number(values.runs),
+    seconds: values.seconds ? Number(values.seconds) : undefined,
     seed: Number(values.seed),
     timeoutMs: Number(values.timeout),
     memoryMb: Number(values.memory),

@@ -1,4 +1,4 @@
-// `npm run fuzz [-- [target...] [--runs N] [--seed N] [--minimize]]`: the long run. Builds the
+// `npm run fuzz [-- [target...] [--runs N] [--seconds N] [--seed N] [--minimize]]`: the long run. Builds the
 // bundles, then fuzzes each target in turn under Node (1,000,000 inputs each by default), keeping
 // new corpus entries and crashes under .fuzz/<target>/, and prints a summary table.
 import { spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     runs: { type: 'string', default: '1000000' },
+    seconds: { type: 'string' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     timeout: { type: 'string', default: '2000' },
     minimize: { type: 'boolean', default: false },
@@ -37,6 +38,7 @@ for (const t of targets) {
   const out = join(work, t);
   mkdirSync(out, { recursive: true });
   const args = [build.cli, '--name', t, '--bundle', build.bundle(t), '--corpus', join(CORPUS_DIR, t), '--corpus', join(out, 'corpus'), '--out', out, '--runs', values.runs, '--seed', values.seed, '--timeout', values.timeout, '--json'];
+  if (values.seconds) args.push('--seconds', values.seconds);
   if (values.minimize) args.push('--minimize');
   const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let last = '';

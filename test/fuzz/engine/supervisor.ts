@@ -21,6 +21,8 @@ export interface FuzzOptions {
   /** Where new corpus entries (`corpus/`), crashes (`crashes/`) and the minimised set go. */
   outDir?: string;
   runs: number;
+  /** A time budget in seconds: the run stops at whichever of runs and seconds comes first. */
+  seconds?: number;
   seed: number;
   /** Per-input time limit. */
   timeoutMs: number;
@@ -104,7 +106,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   for (;;) {
     const left = opts.runs - runsDone;
     const shared = new SharedArrayBuffer(SHARED_HEADER + MAX_SAVED);
-    const data: WorkerInput = { bundle: opts.bundle, seeds: corpus, runs: left, seed: opts.seed + report.restarts, shared, minimize: opts.minimize };
+    const data: WorkerInput = { bundle: opts.bundle, seeds: corpus, runs: left, seed: opts.seed + report.restarts, shared, minimize: opts.minimize, deadline: opts.seconds ? started + opts.seconds * 1000 : Infinity };
     const worker = new Worker(opts.workerFile, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: opts.memoryMb }, stdout: true, stderr: true });
     // The target's own console output is noise here (a parser may log what it rejects).
     worker.stdout.resume();
@@ -144,7 +146,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     });
     clearInterval(watchdog);
     runsDone += lastRuns;
-    if (finished) break;
+    if (finished || (opts.seconds && Date.now() > started + opts.seconds * 1000)) break;
     const s = sharedInput(shared);
     if (killed) addCrash(killed);
     else if (exit.error && /ERR_WORKER_OUT_OF_MEMORY/.test(`${(exit.error as { code?: string }).code} ${exit.error.message}`))

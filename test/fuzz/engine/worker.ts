@@ -19,6 +19,8 @@ export interface WorkerInput {
   seed: number;
   shared: SharedArrayBuffer;
   minimize: boolean;
+  /** Epoch ms after which no new batch starts (a time budget); Infinity for none. */
+  deadline: number;
 }
 
 export type WorkerMessage =
@@ -103,7 +105,7 @@ export async function workerMain(): Promise<void> {
       if (cov.newBlocks() > 0) await bisect(part);
     }
   };
-  while (runs < opts.runs) {
+  while (runs < opts.runs && Date.now() < opts.deadline) {
     const batch: Buffer[] = [];
     const size = Math.min(BATCH, opts.runs - runs);
     cov.reset();

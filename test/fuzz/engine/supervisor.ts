@@ -152,7 +152,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     else if (exit.error && /ERR_WORKER_OUT_OF_MEMORY/.test(`${(exit.error as { code?: string }).code} ${exit.error.message}`))
       addCrash({ kind: 'memory', message: `heap over ${opts.memoryMb} MB: ${exit.error.message}`, input: s.input });
     else addCrash({ kind: 'exit', message: `worker exited (${exit.code}): ${exit.error?.stack ?? ''}`, input: s.input });
-    // The input that killed the worker is skipped by the restart; give up if nothing progresses.
+    // The restart leaves out the input that killed the worker (it may be a seed, replayed first);
+    // give up if nothing progresses.
+    for (let i = corpus.length - 1; i >= 0; i--) if (corpus[i]!.equals(s.input)) corpus.splice(i, 1);
     runsDone += 1;
     report.restarts++;
     if (runsDone >= opts.runs || report.restarts > 20) break;

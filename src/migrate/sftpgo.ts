@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
+import { checkSemantics } from '../config/semantic.ts';
 import type { Admin, EventAction, EventRule, Folder, Group, IPListEntry, Role, User } from '../config/schema-types.ts';
 import { eventActionProblems, eventRuleProblems } from '../core/event-rules/model.ts';
 import { pruneActionOptions } from '../model.ts';
@@ -243,7 +244,10 @@ function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
   }
 }
 
-/** Maps an SFTPGo backup; throws MigrationError listing every value our schema refuses. */
+/** The semantic problem an import keeps: a role or group the backup names but does not hold. */
+const DANGLING_REFERENCE = /^(role|group) ".*" is not declared in (roles|groups)$/;
+
+/** Maps an SFTPGo backup; throws MigrationError listing every value our schema or semantic checks refuse. */
 export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): ImportResult {
   if (!dump || typeof dump !== 'object' || Array.isArray(dump)) throw new MigrationError([{ path: '', message: 'not an SFTPGo backup: expected a JSON object' }]);
   const d = dump as Record<string, unknown>;
@@ -363,6 +367,24 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   check('Role', roles.map((r) => ({ item: r.role, path: r.path })));
   check('EventAction', eventActions.map((a, i) => ({ item: a, path: ['event_actions', i] })));
   check('EventRule', eventRules.map((r, i) => ({ item: r, path: ['event_rules', i] })));
+  if (ctx.errors.length) throw new MigrationError(ctx.errors);
+  // So do the loader's semantic checks (a user's root permissions, ...): an import never writes a
+  // config that does not load. A role or group named without being in the backup is the one
+  // exception, on purpose: loaddata finds it in the store, and the YAML carries a warning.
+  const records: Record<string, PathSegment[][]> = {
+    users: users.map((u) => u.path),
+    admins: admins.map((a) => a.path),
+    groups: groups.map((g) => g.path),
+    folders: [...folders.values()].map((f) => f.path),
+    roles: roles.map((r) => r.path),
+  };
+  const asConfig = { roles: roles.map((r) => r.role), folders: [...folders.values()].map((f) => f.folder), groups: groups.map((g) => g.group), users: users.map((u) => u.user), admins: admins.map((a) => a.admin), ip_lists: ipLists, event_actions: eventActions, event_rules: eventRules };
+  for (const p of checkSemantics(asConfig)) {
+    if (DANGLING_REFERENCE.test(p.message)) continue;
+    const [kind, index, ...rest] = p.path;
+    const record = typeof kind === 'string' && typeof index === 'number' ? records[kind]?.[index] : undefined;
+    ctx.errors.push({ path: formatPath(record ? [...record, ...rest] : p.path), message: p.message });
+  }
   if (ctx.errors.length) throw new MigrationError(ctx.errors);
   return {
     users: users.map((u) => u.user),

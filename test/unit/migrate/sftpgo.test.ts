@@ -100,6 +100,14 @@ describe('importSftpgoDump', () => {
     expect(parseConfigText(toYaml(out), 'imported.yaml', '/tmp', { resolveSecrets: false }).ok).toBe(true);
   });
 
+  // Found by the sftpgo-dump fuzz target: the user went into a YAML the loader refuses.
+  test('a user without permissions for "/" is refused with its path in the backup, as the loader would', () => {
+    const d = clone();
+    d.users[1].permissions = { '/sub': ['*'] };
+    const errs = errorsOf(() => importSftpgoDump(d));
+    expect(errs).toContainEqual({ path: 'users[1].permissions', message: 'permissions for the root directory "/" must be set' });
+  });
+
   test('a user mounting a folder that was left out is left out too', () => {
     const d = clone();
     d.folders[0].filesystem = { provider: 1, s3config: { bucket: 'b', access_secret: { status: 'AWS', payload: 'x' } } };

@@ -7,18 +7,19 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFuzz, CORPUS_DIR, targetNames, type FuzzBuild } from './build.ts';
-import { tempDir } from '../support/tmp.ts';
+import { ROOT } from '../support/server.ts';
 
 // New inputs per target: a few thousand, fewer where one input costs milliseconds (the YAML
 // loader parses a whole config, SCP runs a transfer through the core), so each takes ~10 s.
-const RUNS: Record<string, number> = { 'config-yaml': 150, scp: 600, 'sftpgo-dump': 1000 };
+const RUNS: Record<string, number> = { 'config-yaml': 150, scp: 400, 'sftpgo-dump': 700 };
 const DEFAULT_RUNS = 3000;
 const SEED = 20261203;
 
 let dir: string;
 let build: FuzzBuild;
 beforeAll(async () => {
-  dir = tempDir('fuzz-');
+  // Inside the repository: the bundles leave packages external, found in node_modules from there.
+  dir = join(ROOT, '.fuzz', `test-${process.pid}`);
   build = await buildFuzz(join(dir, 'build'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

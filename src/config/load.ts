@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validateConfig } from './schema-validator.ts';
 import { formatPath, schemaProblems, type PathSegment } from './schema-errors.ts';
-import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 import type { SFTPGoTSConfiguration } from './schema-types.ts';
 import { checkSemantics } from './semantic.ts';
 import { checkSecretRefs, resolveSecret, type Secret, type SecretRefOptions } from './secrets.ts';
@@ -129,6 +129,19 @@ function parseChecked(text: string, file: string, baseDir: string, refs: SecretR
   return parsePositioned(text, file, baseDir, refs);
 }
 
+/** Where the first alias that names no earlier anchor is (the document's start if none is). */
+function aliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
 /** The `yaml` package's positioned document: every problem, each with its line and column. */
 function parsePositioned(text: string, file: string, baseDir: string, refs: SecretRefOptions): LoadResult {
   const lineCounter = new LineCounter();
@@ -145,7 +158,14 @@ function parsePositioned(text: string, file: string, baseDir: string, refs: Secr
     };
   }
 
-  const value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  // An alias with no anchor before it, or too many aliases (a "billion laughs" file), is not a
+  // syntax error to the parser: toJS throws it, and it is reported like one.
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    return { ok: false, issues: [{ file, ...at(aliasOffset(doc)), path: '', message: `YAML: ${firstLine((err as Error).message)}` }] };
+  }
   const issues: ConfigIssue[] = [];
   const locate = (path: readonly PathSegment[], key?: boolean) => at(offsetOf(doc, path, key));
 

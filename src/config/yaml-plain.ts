@@ -403,9 +403,12 @@ class Reader {
   blockKey(): string {
     const c = this.code(this.p);
     if (c === DQUOTE || c === SQUOTE) {
+      const start = this.p;
       const k = this.quoted();
       const n = this.code(this.p + 1);
       if (this.code(this.p) !== COLON || (n !== -1 && n !== SPACE)) throw DECLINE;
+      // `yaml` refuses an implicit key, quoted ones too, longer than 1024 characters.
+      if (this.p - start > 1000) throw DECLINE;
       this.p++;
       return k;
     }

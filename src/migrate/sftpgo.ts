@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { Document } from 'yaml';
 import schema from '../../sftpgo.schema.json' with { type: 'json' };
 import { validateBody, type FieldError } from '../config/validate.ts';
+import { checkSemantics } from '../config/semantic.ts';
 import type { Admin, EventAction, EventRule, Folder, Group, IPListEntry, Role, User } from '../config/schema-types.ts';
 import { eventActionProblems, eventRuleProblems } from '../core/event-rules/model.ts';
 import { pruneActionOptions } from '../model.ts';
@@ -18,7 +19,7 @@ import { AppError } from '../errors.ts';
 import { openSftpgoSecret } from './sftpgo-kms.ts';
 import { checkShareSpec } from '../store/shares.ts';
 import type { ShareRecord } from '../store/store.ts';
-import { isPasswordHash } from '../auth/passwords.ts';
+import { hasKnownHashPrefix, isPasswordHash } from '../auth/passwords.ts';
 
 export interface ImportOptions {
   /** SFTPGo's kms.secrets.master_key: opens Secretbox secrets sealed in mode 1. */
@@ -243,7 +244,10 @@ function warnNotYet(d: Record<string, unknown>, ctx: Ctx): void {
   }
 }
 
-/** Maps an SFTPGo backup; throws MigrationError listing every value our schema refuses. */
+/** The semantic problem an import keeps: a role or group the backup names but does not hold. */
+const DANGLING_REFERENCE = /^(role|group) ".*" is not declared in (roles|groups)$/;
+
+/** Maps an SFTPGo backup; throws MigrationError listing every value our schema or semantic checks refuse. */
 export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): ImportResult {
   if (!dump || typeof dump !== 'object' || Array.isArray(dump)) throw new MigrationError([{ path: '', message: 'not an SFTPGo backup: expected a JSON object' }]);
   const d = dump as Record<string, unknown>;
@@ -312,9 +316,13 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
       if ((totp as { enabled?: boolean } | undefined)?.enabled)
         ctx.warnings.push(`${formatPath([...path, 'filters', 'totp_config'])}: two-factor authentication for admins is not supported here, dropped: admin "${name}" logs in with the password alone`);
     }
-    const admin = mapRecord(ctx, skipped, `admin "${name}"`, () => (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin);
+    const admin = mapRecord(ctx, skipped, `admin "${name}"`, () => {
+      const out = (mapBySchema(rest, DEFS.Admin!, path, ctx) ?? {}) as Admin;
+      const hash = storedHash(password, path, ctx);
+      if (hash) out.password = hash;
+      return out;
+    });
     if (!admin) return notImported.add(`admin:${name}`);
-    if (typeof password === 'string' && password) admin.password = password;
     const perms = Array.isArray(permissions) ? (permissions as string[]) : [];
     for (const p of perms) if (!knownAdminPerms.has(p)) ctx.warnings.push(`${formatPath([...path, 'permissions'])}: "${p}" is not supported here, dropped`);
     admin.permissions = perms.filter((p) => knownAdminPerms.has(p)) as Admin['permissions'];
@@ -359,6 +367,24 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
   check('Role', roles.map((r) => ({ item: r.role, path: r.path })));
   check('EventAction', eventActions.map((a, i) => ({ item: a, path: ['event_actions', i] })));
   check('EventRule', eventRules.map((r, i) => ({ item: r, path: ['event_rules', i] })));
+  if (ctx.errors.length) throw new MigrationError(ctx.errors);
+  // So do the loader's semantic checks (a user's root permissions, ...): an import never writes a
+  // config that does not load. A role or group named without being in the backup is the one
+  // exception, on purpose: loaddata finds it in the store, and the YAML carries a warning.
+  const records: Record<string, PathSegment[][]> = {
+    users: users.map((u) => u.path),
+    admins: admins.map((a) => a.path),
+    groups: groups.map((g) => g.path),
+    folders: [...folders.values()].map((f) => f.path),
+    roles: roles.map((r) => r.path),
+  };
+  const asConfig = { roles: roles.map((r) => r.role), folders: [...folders.values()].map((f) => f.folder), groups: groups.map((g) => g.group), users: users.map((u) => u.user), admins: admins.map((a) => a.admin), ip_lists: ipLists, event_actions: eventActions, event_rules: eventRules };
+  for (const p of checkSemantics(asConfig)) {
+    if (DANGLING_REFERENCE.test(p.message)) continue;
+    const [kind, index, ...rest] = p.path;
+    const record = typeof kind === 'string' && typeof index === 'number' ? records[kind]?.[index] : undefined;
+    ctx.errors.push({ path: formatPath(record ? [...record, ...rest] : p.path), message: p.message });
+  }
   if (ctx.errors.length) throw new MigrationError(ctx.errors);
   return {
     users: users.map((u) => u.user),
@@ -478,11 +504,25 @@ interface UserScope {
   state: ImportResult['state'];
 }
 
+/**
+ * A user's or admin's stored password. One that starts like a hash SFTPGo keeps but that this
+ * server cannot verify would be refused by the config loader, so the record is left out, saying why.
+ */
+function storedHash(password: unknown, path: PathSegment[], ctx: Ctx): string | undefined {
+  if (typeof password !== 'string' || !password) return undefined;
+  if (hasKnownHashPrefix(password) && !isPasswordHash(password)) {
+    ctx.recordErrors.push({ path: formatPath([...path, 'password']), message: 'a password hash in a format this server cannot verify' });
+    return undefined;
+  }
+  return password;
+}
+
 function mapUser(u: Record<string, unknown>, path: PathSegment[], scope: UserScope): User {
   const { ctx } = scope;
   const { filesystem, virtual_folders, password, ...rest } = u;
   const user = (mapBySchema(rest, DEFS.User!, path, ctx) ?? {}) as User;
-  if (typeof password === 'string' && password) user.password = password;
+  const hash = storedHash(password, path, ctx);
+  if (hash) user.password = hash;
   const fs = mapFilesystem(filesystem, [...path, 'filesystem'], ctx);
   if (fs) user.filesystem = fs as User['filesystem'];
   const mounts = mapMounts(virtual_folders, path, scope);

@@ -1,11 +1,12 @@
 // The FTP command table: what each verb needs (login, an argument) and what it does. Session and
 // data-channel commands live here; file commands in file-commands.ts.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { comb } from './combine.ts';
 import { DataChannel } from './data.ts';
 import * as files from './file-commands.ts';
 import { passiveAddress, plainIp } from './passive.ts';
 import { quotePath } from './replies.ts';
+import { parseActiveTarget, parseRestOffset } from './parse.ts';
 import type { FtpSession } from './session.ts';
 
 export interface Command {
@@ -59,22 +60,9 @@ async function pasv(s: FtpSession, extended: boolean, arg: string): Promise<void
 function port(s: FtpSession, arg: string, extended: boolean): void {
   if (s.host.ftpd.disable_active_mode) return s.reply(502, 'Active mode is disabled: use PASV or EPSV');
   if (s.epsvAll) return s.reply(503, 'Active mode not allowed after EPSV ALL');
-  let host: string;
-  let p: number;
-  if (extended) {
-    const d = arg.trim()[0] ?? '|';
-    const [, af, addr = '', portText = ''] = arg.trim().split(d);
-    host = addr;
-    p = Number(portText);
-    if ((af === '1' && !isIPv4(host)) || (af === '2' && !isIPv6(host)) || (af !== '1' && af !== '2'))
-      return s.reply(522, 'Network protocol not supported, use (1,2)');
-  } else {
-    const parts = arg.trim().split(',').map(Number);
-    if (parts.length !== 6 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) return s.reply(501, 'Syntax error in PORT');
-    host = parts.slice(0, 4).join('.');
-    p = parts[4]! * 256 + parts[5]!;
-  }
-  if (!Number.isInteger(p) || p < 1024 || p > 65535) return s.reply(504, 'Refused: port out of range');
+  const target = parseActiveTarget(arg, extended);
+  if ('code' in target) return s.reply(target.code, target.message);
+  const { host, port: p } = target;
   if (s.host.binding.active_connections_security !== 1 && plainIp(host) !== s.ip)
     return s.reply(504, 'Refused: the data connection must go back to the client address');
   // active_transfers_port_non_20: false connects from the port below the control port (20 for 21), as
@@ -209,8 +197,8 @@ export const COMMANDS: Record<string, Command> = {
   REST: {
     needsArg: true,
     run: (s, a) => {
-      const n = Number(a.trim());
-      if (!/^\d+$/.test(a.trim()) || !Number.isSafeInteger(n)) return s.reply(501, 'REST needs a byte offset');
+      const n = parseRestOffset(a);
+      if (n === undefined) return s.reply(501, 'REST needs a byte offset');
       s.restOffset = n;
       s.reply(350, `Restarting at ${n}`);
     },

@@ -8,6 +8,7 @@ import type { FileInfo } from '../../vfs/fs.ts';
 import { receiveAll, sendAll, writeAll } from './data.ts';
 import { ftpTime, listLine, mlsxLine, parseFtpTime } from './listing.ts';
 import { quotePath } from './replies.ts';
+import { listTarget } from './parse.ts';
 import type { FtpSession } from './session.ts';
 
 const LIST_BATCH = 32 * 1024;
@@ -17,13 +18,6 @@ type ListKind = 'LIST' | 'NLST' | 'MLSD';
 /** A path argument as sent: spaces at its ends belong to the name; only a blank one means none. */
 function pathArg(arg: string): string {
   return arg.trim() === '' ? '' : arg;
-}
-
-/** `LIST -la dir` and friends: leading option words are dropped (ls flags mean nothing here). */
-function listTarget(arg: string): string {
-  let rest = arg.trim();
-  while (/^-[A-Za-z]+(\s|$)/.test(rest)) rest = rest.replace(/^-[A-Za-z]+\s*/, '');
-  return rest;
 }
 
 function lineFor(s: FtpSession, kind: ListKind, info: FileInfo, dir: string): string {

@@ -17,8 +17,8 @@ import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
 import { formatReply, replyFor, type Reply } from './replies.ts';
 import { handshake, wrapTls } from './tls.ts';
+import { splitCommand, takeLines } from './parse.ts';
 
-const MAX_LINE = 8192;
 const MAX_LOGIN_FAILURES = 3;
 const DEFAULT_DATA_TIMEOUT_S = 30;
 const TLS_HANDSHAKE_MS = 15_000;
@@ -174,24 +174,11 @@ export class FtpSession {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-    let nl: number;
-    while ((nl = this.#buf.indexOf(0x0a)) >= 0) {
-      const head = this.#buf.subarray(0, nl);
-      this.#buf = this.#buf.subarray(nl + 1);
-      // The end of a line already refused as too long: dropped, not run as a command.
-      if (this.#overlong) {
-        this.#overlong = false;
-        continue;
-      }
-      this.#queue.push(stripTelnet(head).toString('utf8').replace(/\r$/, ''));
-    }
-    if (this.#buf.length > MAX_LINE) {
-      // One 500 per overlong line, however many chunks it spans; its bytes are not kept.
-      this.#buf = Buffer.alloc(0);
-      if (!this.#overlong) this.reply(500, 'Command line too long');
-      this.#overlong = true;
-    }
+    const { lines, rest, tooLong, skipping } = takeLines(this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk, { skipping: this.#overlong });
+    this.#buf = rest;
+    this.#overlong = skipping;
+    this.#queue.push(...lines);
+    if (tooLong) this.reply(500, 'Command line too long');
     void this.#pump();
   };
 
@@ -206,9 +193,7 @@ export class FtpSession {
   }
 
   async #handle(line: string): Promise<void> {
-    const sp = line.indexOf(' ');
-    const verb = (sp < 0 ? line : line.slice(0, sp)).trim().toUpperCase();
-    const arg = sp < 0 ? '' : line.slice(sp + 1);
+    const { verb, arg } = splitCommand(line);
     if (!verb) return;
     this.host.log(this.#traceLevel, 'ftp_command', { ip: this.ip, connection: this.conn?.id, command: verb, arg: verb === 'PASS' ? '***' : arg });
     if (!this.conn) this.#armIdle();
@@ -412,15 +397,3 @@ export class FtpSession {
 }
 
 /** Drops telnet IAC sequences (IP, DM, ... before ABOR); IAC IAC stands for one 0xFF byte. */
-function stripTelnet(b: Buffer): Buffer {
-  if (!b.includes(0xff)) return b;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c !== 0xff) out.push(c);
-    else if (b[i + 1] === 0xff) (out.push(0xff), i++);
-    // WILL, WONT, DO, DONT carry an option byte; other commands are two bytes.
-    else i += b[i + 1]! >= 0xfb ? 2 : 1;
-  }
-  return Buffer.from(out);
-}

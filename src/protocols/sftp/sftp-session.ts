@@ -179,7 +179,13 @@ export class SftpSession {
       await this.conn.fs.symlink(target, this.#path(link));
       this.#ok(id);
     });
-    on('EXTENDED', (id, name: string, data: Buffer) => this.#extended(id, name, data));
+    // ssh2 passes no Buffer when the request carries nothing after the extension's name.
+    on('EXTENDED', (id, name: string, data: Buffer | undefined) => this.#extended(id, name, data ?? Buffer.alloc(0)));
+    // A request whose fields do not decode: its status keeps its place among the other replies.
+    s.on('BAD_REQUEST', (id, code, message) => {
+      this.conn.context.log('info', 'sftp_bad_request', { connection: this.conn.id, username: this.conn.username, message });
+      dispatch(id, () => this.#reply(id, () => s.status(id, code, message)));
+    });
     // sftp(1) waits for the server to end the stream after it sends EOF; scp(1) in SFTP mode also
     // wants the subsystem's exit status, as sshd reports it when sftp-server exits.
     s.on('end', () => {

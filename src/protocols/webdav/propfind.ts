@@ -14,7 +14,7 @@ const XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D
 
 type Wanted = { kind: 'allprop' } | { kind: 'propname' } | { kind: 'prop'; names: { ns: string; local: string }[] };
 
-function parsePropfind(body: XmlElement | undefined): Wanted {
+export function parsePropfind(body: XmlElement | undefined): Wanted {
   if (!body) return { kind: 'allprop' };
   if (body.ns !== DAV_NS || body.local !== 'propfind') throw new HttpError(400, 'expected DAV:propfind');
   const kids = elements(body).filter((e) => e.ns === DAV_NS);

@@ -85,6 +85,8 @@ describe('plain YAML reader', () => {
       'null: x\n', '~: x\n', ': x\n', '"": x\n', "'': x\n", '<<: {a: 1}\n', 'b: &x {a: 1}\nc:\n  <<: *x\n', '? a\n: b\n', '? [a, b]\n: c\n',
       'key with spaces: 1\n', 'a  : 1\n', 'a : 1\n', '"a" : 1\n', '"a":1\n', 'a:1\n', 'http://x: 1\n', '-a: 1\n', '?a: 1\n', 'a#b: 1\n',
       'a #b: 1\n', 'a,b: 1\n', '[a]: 1\n', `${'k'.repeat(1100)}: 1\n`, '"a\\"b": 1\n',
+      // Found by the config-yaml fuzz target: `yaml` refuses quoted implicit keys past 1024 characters too.
+      `"${'k'.repeat(1100)}": 1\n`, `a:\n  '${'k'.repeat(1030)}': [x]\n`,
     ];
     for (const c of cases) agrees(c);
     expect(parsePlainYaml('a: 1\na: 2\n')).toBeUndefined();
@@ -183,5 +185,12 @@ describe('loader on the fast path', () => {
     const text = `users:\n  - &base\n    username: a\n    home_dir: /x\n  - <<: *base\n    username: b\n`;
     expect(parsePlainYaml(text)).toBeUndefined();
     expect(issues(text).join('\n')).toContain('users[1].<<: unknown field');
+  });
+
+  // Found by the config-yaml fuzz target: toJS threw these out of the loader.
+  test('an alias with no anchor, or too many aliases, is an issue with its position, not a throw', () => {
+    expect(issues('sftpd:\n  bindings: *nope\n')).toEqual(['test.yaml:2:13: YAML: Unresolved alias (the anchor must be set before the alias): nope']);
+    const bomb = 'a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
+    expect(issues(bomb)).toEqual(['test.yaml:1:1: YAML: Excessive alias count indicates a resource exhaustion attack']);
   });
 });

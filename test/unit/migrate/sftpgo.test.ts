@@ -85,6 +85,29 @@ describe('importSftpgoDump', () => {
     expect(out.skipped[1]!.message).toEndWith('user "dave" not imported');
   });
 
+  // Found by the sftpgo-dump fuzz target: the hash went into a YAML the loader refuses.
+  test('a user or admin whose password hash this server cannot verify is left out, saying why', () => {
+    const d = clone();
+    d.users[0].password = '$2a$10$not-a-bcrypt-hash';
+    d.admins[0].password = '{MD5}x';
+    const out = importSftpgoDump(d);
+    expect(out.users.map((u) => u.username)).not.toContain(d.users[0].username);
+    expect(out.admins.map((a) => a.username)).not.toContain(d.admins[0].username);
+    expect(out.skipped.map((e) => `${e.path}: ${e.message}`)).toEqual(expect.arrayContaining([
+      `users[0].password: a password hash in a format this server cannot verify; user "${d.users[0].username}" not imported`,
+      `admins[0].password: a password hash in a format this server cannot verify; admin "${d.admins[0].username}" not imported`,
+    ]));
+    expect(parseConfigText(toYaml(out), 'imported.yaml', '/tmp', { resolveSecrets: false }).ok).toBe(true);
+  });
+
+  // Found by the sftpgo-dump fuzz target: the user went into a YAML the loader refuses.
+  test('a user without permissions for "/" is refused with its path in the backup, as the loader would', () => {
+    const d = clone();
+    d.users[1].permissions = { '/sub': ['*'] };
+    const errs = errorsOf(() => importSftpgoDump(d));
+    expect(errs).toContainEqual({ path: 'users[1].permissions', message: 'permissions for the root directory "/" must be set' });
+  });
+
   test('a user mounting a folder that was left out is left out too', () => {
     const d = clone();
     d.folders[0].filesystem = { provider: 1, s3config: { bucket: 'b', access_secret: { status: 'AWS', payload: 'x' } } };

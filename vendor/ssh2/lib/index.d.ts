@@ -33,6 +33,11 @@ declare module 'ssh2' {
      * the listener returns, so the connection may free each socket chunk once parsed.
      */
     useTransientRequestData(): void;
+    /**
+     * Server: a request that does not decode (`code` SSH_FX_BAD_MESSAGE) or of an unknown type
+     * (SSH_FX_OP_UNSUPPORTED); without a listener the status goes out at once.
+     */
+    on(event: 'BAD_REQUEST', listener: (reqID: number, code: number, message: string) => void): this;
     /** Server: sends SSH_FXP_EXTENDED_REPLY, queued in order with every other reply. */
     extendedReply(reqid: number, payload: Buffer): void;
     /** Server: sends the subsystem's exit-status, as sshd does when sftp-server exits. */

@@ -210,8 +210,10 @@ class SFTP extends EventEmitter {
         let nb = Math.min(4 - this._pktLenBytes, data.length - p);
         this._pktLenBytes += nb;
 
+        // [vendor] Multiplied, not shifted: `<< 8` made lengths of 2 GiB and more negative, which
+        // passed the size check and then read a packet that was never received.
         while (nb--)
-          this._pktLen = (this._pktLen << 8) + data[p++];
+          this._pktLen = (this._pktLen * 256) + data[p++];
 
         if (this._pktLenBytes < 4)
           return;
@@ -265,8 +267,15 @@ class SFTP extends EventEmitter {
       const handler = (this.server
                        ? SERVER_HANDLERS[type]
                        : CLIENT_HANDLERS[type]);
-      if (!handler)
-        return doFatalSFTPError(this, `Unknown packet type ${type}`);
+      if (!handler) {
+        // [vendor] The server answers an unknown request type SSH_FX_OP_UNSUPPORTED, as OpenSSH's
+        // sftp-server does, once the version is agreed (upstream closed the channel).
+        if (!this.server || this._version === -1)
+          return doFatalSFTPError(this, `Unknown packet type ${type}`);
+        if (unknownRequest(this, payload, type) === false)
+          return;
+        continue;
+      }
 
       if (this._version === -1) {
         if (this.server) {
@@ -2745,11 +2754,12 @@ function readAttrs(biOpt) {
     const count = bufferParser.readUInt32BE();
     if (count === undefined)
       return;
-    const extended = {};
+    // [vendor] No prototype: a client's "__proto__" is a name like any other.
+    const extended = Object.create(null);
     for (let i = 0; i < count; ++i) {
       const type = bufferParser.readString(true);
       const data = bufferParser.readString();
-      if (data === undefined)
+      if (type === undefined || data === undefined)
         return;
       extended[type] = data;
     }
@@ -2840,6 +2850,36 @@ function doFatalSFTPError(sftp, msg, noDebug) {
   sftp.destroy();
   cleanupRequests(sftp);
   return false;
+}
+
+// [vendor] A request whose fields do not decode (a string running past the packet, a missing
+// field, a handle over 256 bytes) is answered SSH_FX_BAD_MESSAGE and the channel lives on.
+// Upstream closed the channel for some and, because a failed string read still consumed its
+// length, emitted others with undefined fields. The 'BAD_REQUEST' event (reqID, code, message)
+// lets the server queue the answer with its other replies; without a listener it goes out here.
+// A packet too short to carry a request id cannot be answered, so it still closes the channel.
+function badRequest(sftp, reqID, name, code, message) {
+  if (reqID === undefined)
+    return doFatalSFTPError(sftp, `Malformed ${name} packet`);
+  if (code === undefined)
+    code = STATUS_CODE.BAD_MESSAGE;
+  if (message === undefined)
+    message = `Malformed ${name} request`;
+  sftp._debug && sftp._debug(`SFTP: Inbound: ${message} (id:${reqID})`);
+  if (!sftp.emit('BAD_REQUEST', reqID, code, message))
+    sftp.status(reqID, code, message);
+}
+
+function unknownRequest(sftp, payload, type) {
+  bufferParser.init(payload, 1);
+  const reqID = bufferParser.readUInt32BE();
+  bufferParser.clear();
+  return badRequest(sftp, reqID, `type ${type}`, STATUS_CODE.OP_UNSUPPORTED,
+                    `Unsupported request type ${type}`);
+}
+
+function isHandle(handle) {
+  return handle !== undefined && handle.length <= 256;
 }
 
 function cleanupRequests(sftp) {
@@ -3320,8 +3360,8 @@ const SERVER_HANDLERS = {
     const attrs = readAttrs(sftp._biOpt);
     bufferParser.clear();
 
-    if (attrs === undefined)
-      return doFatalSFTPError(sftp, 'Malformed OPEN packet');
+    if (reqID === undefined || filename === undefined || pflags === undefined || attrs === undefined)
+      return badRequest(sftp, reqID, 'OPEN');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received OPEN (id:${reqID})`);
 
@@ -3339,8 +3379,8 @@ const SERVER_HANDLERS = {
     const handle = bufferParser.readString();
     bufferParser.clear();
 
-    if (handle === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed CLOSE packet');
+    if (reqID === undefined || !isHandle(handle))
+      return badRequest(sftp, reqID, 'CLOSE');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received CLOSE (id:${reqID})`);
 
@@ -3362,8 +3402,8 @@ const SERVER_HANDLERS = {
     const len = bufferParser.readUInt32BE();
     bufferParser.clear();
 
-    if (len === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed READ packet');
+    if (reqID === undefined || !isHandle(handle) || offset === undefined || len === undefined)
+      return badRequest(sftp, reqID, 'READ');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received READ (id:${reqID})`);
 
@@ -3385,8 +3425,8 @@ const SERVER_HANDLERS = {
     const data = bufferParser.readString();
     bufferParser.clear();
 
-    if (data === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed WRITE packet');
+    if (reqID === undefined || !isHandle(handle) || offset === undefined || data === undefined)
+      return badRequest(sftp, reqID, 'WRITE');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received WRITE (id:${reqID})`);
 
@@ -3404,8 +3444,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed LSTAT packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'LSTAT');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
 
@@ -3423,8 +3463,8 @@ const SERVER_HANDLERS = {
     const handle = bufferParser.readString();
     bufferParser.clear();
 
-    if (handle === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed FSTAT packet');
+    if (reqID === undefined || !isHandle(handle))
+      return badRequest(sftp, reqID, 'FSTAT');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received FSTAT (id:${reqID})`);
 
@@ -3444,8 +3484,8 @@ const SERVER_HANDLERS = {
     const attrs = readAttrs(sftp._biOpt);
     bufferParser.clear();
 
-    if (attrs === undefined)
-      return doFatalSFTPError(sftp, 'Malformed SETSTAT packet');
+    if (reqID === undefined || path === undefined || attrs === undefined)
+      return badRequest(sftp, reqID, 'SETSTAT');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
 
@@ -3465,8 +3505,8 @@ const SERVER_HANDLERS = {
     const attrs = readAttrs(sftp._biOpt);
     bufferParser.clear();
 
-    if (attrs === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed FSETSTAT packet');
+    if (reqID === undefined || !isHandle(handle) || attrs === undefined)
+      return badRequest(sftp, reqID, 'FSETSTAT');
 
     sftp._debug && sftp._debug(
       `SFTP: Inbound: Received FSETSTAT (id:${reqID})`
@@ -3486,8 +3526,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed OPENDIR packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'OPENDIR');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
 
@@ -3505,8 +3545,8 @@ const SERVER_HANDLERS = {
     const handle = bufferParser.readString();
     bufferParser.clear();
 
-    if (handle === undefined || handle.length > 256)
-      return doFatalSFTPError(sftp, 'Malformed READDIR packet');
+    if (reqID === undefined || !isHandle(handle))
+      return badRequest(sftp, reqID, 'READDIR');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received READDIR (id:${reqID})`);
 
@@ -3524,8 +3564,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed REMOVE packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'REMOVE');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
 
@@ -3545,8 +3585,8 @@ const SERVER_HANDLERS = {
     const attrs = readAttrs(sftp._biOpt);
     bufferParser.clear();
 
-    if (attrs === undefined)
-      return doFatalSFTPError(sftp, 'Malformed MKDIR packet');
+    if (reqID === undefined || path === undefined || attrs === undefined)
+      return badRequest(sftp, reqID, 'MKDIR');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
 
@@ -3564,8 +3604,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed RMDIR packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'RMDIR');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
 
@@ -3583,8 +3623,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed REALPATH packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'REALPATH');
 
     sftp._debug && sftp._debug(
       `SFTP: Inbound: Received REALPATH (id:${reqID})`
@@ -3604,8 +3644,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed STAT packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'STAT');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
 
@@ -3625,8 +3665,8 @@ const SERVER_HANDLERS = {
     const newPath = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (newPath === undefined)
-      return doFatalSFTPError(sftp, 'Malformed RENAME packet');
+    if (reqID === undefined || oldPath === undefined || newPath === undefined)
+      return badRequest(sftp, reqID, 'RENAME');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received RENAME (id:${reqID})`);
 
@@ -3644,8 +3684,8 @@ const SERVER_HANDLERS = {
     const path = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (path === undefined)
-      return doFatalSFTPError(sftp, 'Malformed READLINK packet');
+    if (reqID === undefined || path === undefined)
+      return badRequest(sftp, reqID, 'READLINK');
 
     sftp._debug && sftp._debug(
       `SFTP: Inbound: Received READLINK (id:${reqID})`
@@ -3667,8 +3707,8 @@ const SERVER_HANDLERS = {
     const targetPath = bufferParser.readString(true);
     bufferParser.clear();
 
-    if (targetPath === undefined)
-      return doFatalSFTPError(sftp, 'Malformed SYMLINK packet');
+    if (reqID === undefined || linkPath === undefined || targetPath === undefined)
+      return badRequest(sftp, reqID, 'SYMLINK');
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received SYMLINK (id:${reqID})`);
 
@@ -3692,9 +3732,9 @@ const SERVER_HANDLERS = {
       ... any request-specific data ...
     */
     const extName = bufferParser.readString(true);
-    if (extName === undefined) {
+    if (reqID === undefined || extName === undefined) {
       bufferParser.clear();
-      return doFatalSFTPError(sftp, 'Malformed EXTENDED packet');
+      return badRequest(sftp, reqID, 'EXTENDED');
     }
 
     let extData;

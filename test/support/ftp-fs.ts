@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { AppError } from '../../src/errors.ts';
 import type { Capabilities, EntryType, FileInfo, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../../src/vfs/fs.ts';
 import type { FtpControl, FtpReply } from './ftp-client.ts';
@@ -67,13 +67,19 @@ function parseFacts(line: string, name?: string): FileInfo | undefined {
   };
 }
 
-/** Opens a passive data connection and sends `command` over `c`; a refusal throws the reply. */
-async function startTransfer(c: FtpControl, command: string): Promise<{ first: FtpReply; socket: Socket } | { first: FtpReply; socket?: undefined }> {
+/**
+ * Opens a passive data connection and sends `command` over `c`; a refusal throws the reply. What
+ * the server sends is read from `data`, piped from the socket before the command goes out: under
+ * Bun a socket that ends (an empty listing or file) before a reader is attached never tells a
+ * later reader that it ended.
+ */
+async function startTransfer(c: FtpControl, command: string): Promise<{ first: FtpReply; socket: Socket; data: PassThrough } | { first: FtpReply; socket?: undefined }> {
   const { reply, socket } = await c.passive();
   if (!socket) throw replyError('EPSV', reply, 'io');
   socket.on('error', () => undefined);
+  const data = socket.pipe(new PassThrough());
   const first = await c.send(command);
-  if (isPreliminary(first.code)) return { first, socket };
+  if (isPreliminary(first.code)) return { first, socket, data };
   socket.destroy();
   return { first };
 }
@@ -143,10 +149,11 @@ export class FtpFs implements Fs {
 
   /** MLSD over `c`, one line at a time off the data connection: the listing is never held whole. */
   async *#listOn(c: FtpControl, p: string): AsyncGenerator<FileInfo> {
-    const { first, socket } = await startTransfer(c, `MLSD ${p}`);
-    if (!socket) throw await this.#explain(c, `MLSD ${p}`, p, first, 'dir');
+    const t = await startTransfer(c, `MLSD ${p}`);
+    if (!t.socket) throw await this.#explain(c, `MLSD ${p}`, p, t.first, 'dir');
+    const { socket } = t;
     try {
-      for await (const line of createInterface({ input: socket, crlfDelay: Infinity })) {
+      for await (const line of createInterface({ input: t.data, crlfDelay: Infinity })) {
         const info = line && parseFacts(line);
         if (info) yield info;
       }
@@ -160,12 +167,14 @@ export class FtpFs implements Fs {
     const p = normalize(path);
     const start = range.start ?? 0;
     const c = await this.#pool.acquire();
-    let data: Socket;
+    let socket: Socket;
+    let data: PassThrough;
     try {
       if (start > 0) expectReply(`REST ${start}`, await c.send(`REST ${start}`), (code) => code === 350);
       const t = await startTransfer(c, `RETR ${p}`);
       if (!t.socket) throw await this.#explain(c, `RETR ${p}`, p, t.first, 'file');
-      data = t.socket;
+      socket = t.socket;
+      data = t.data;
     } catch (err) {
       this.#pool.release(c, err instanceof AppError);
       throw err;
@@ -175,6 +184,7 @@ export class FtpFs implements Fs {
     const settle = (clean: boolean): void => {
       if (settled) return;
       settled = true;
+      socket.destroy();
       data.destroy();
       pool.release(c, clean);
     };

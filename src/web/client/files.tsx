@@ -14,6 +14,7 @@ import { streamZip } from '../../api/user-zip.ts';
 import { contentTypeOf } from '../../lib/mime.ts';
 import { Csrf } from '../layout.tsx';
 import { BASE, filesHref, flashOf, formList, formText, type Kit, type Visit } from './app.tsx';
+import { humanSize } from '../format.ts';
 
 /** Entries on one page of a listing. */
 export const PAGE_SIZE = 100;
@@ -39,18 +40,6 @@ interface Entry {
   dir: boolean;
   size: number;
   mtimeMs: number;
-}
-
-export function humanSize(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function when(ms: number): string {

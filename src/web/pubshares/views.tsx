@@ -5,24 +5,13 @@
 import type { FC, PropsWithChildren } from 'hono/jsx';
 import type { FileInfo, ShareRecord } from '../../api/share-routes.ts';
 import { Csrf } from '../layout.tsx';
+import { humanSize } from '../format.ts';
 
 export const SHARES_BASE = '/web/client/pubshares';
 
 export function shareHref(id: string, tail = '', query?: Record<string, string>): string {
   const q = query ? `?${new URLSearchParams(query)}` : '';
   return `${SHARES_BASE}/${encodeURIComponent(id)}${tail}${q}`;
-}
-
-function size(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function when(ms: number): string {
@@ -89,7 +78,7 @@ export const BrowsePage: FC<{ share: ShareRecord; path: string; entries: FileInf
           {p.entries.map((e) => (
             <tr data-name={e.name}>
               <td><a href={shareHref(p.share.id, '/browse', { path: join(e.name) })}>{e.type === 'dir' ? `${e.name}/` : e.name}</a></td>
-              <td>{e.type === 'file' ? size(e.size) : ''}</td>
+              <td>{e.type === 'file' ? humanSize(e.size) : ''}</td>
               <td>{when(e.mtimeMs)}</td>
             </tr>
           ))}

@@ -335,7 +335,7 @@ describe('web client in a browser', () => {
     expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('edited line 1\nedited line 2\n');
     writeFileSync(join(home, 'large.txt'), 'x'.repeat(2 * 1024 * 1024 + 1));
     await page.goto(`${base}/editfile?path=%2Flarge.txt`);
-    expect(await page.textContent('.flash.error')).toContain('larger than 2.0 MB');
+    expect(await page.textContent('.flash.error')).toContain('larger than 2.0 MiB');
   });
 
   test('a multi-selection downloads as one zip that unzip -t accepts', async () => {

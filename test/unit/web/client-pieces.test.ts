@@ -2,7 +2,8 @@
 // shown inline), sizes, the message a user API answer becomes, and share links.
 import { describe, expect, test } from 'bun:test';
 import { filesHref, flashOf } from '../../../src/web/client/app.tsx';
-import { humanSize, previewKind } from '../../../src/web/client/files.tsx';
+import { previewKind } from '../../../src/web/client/files.tsx';
+import { humanSize } from '../../../src/web/format.ts';
 import { shareLink } from '../../../src/web/client/shares.tsx';
 
 describe('web client pieces', () => {
@@ -23,9 +24,9 @@ describe('web client pieces', () => {
   test('sizes', () => {
     expect(humanSize(0)).toBe('0 B');
     expect(humanSize(1023)).toBe('1023 B');
-    expect(humanSize(1536)).toBe('1.5 KB');
-    expect(humanSize(20 * 1024 * 1024)).toBe('20.0 MB');
-    expect(humanSize(3 * 1024 ** 4)).toBe('3.0 TB');
+    expect(humanSize(1536)).toBe('1.5 KiB');
+    expect(humanSize(20 * 1024 * 1024)).toBe('20.0 MiB');
+    expect(humanSize(3 * 1024 ** 4)).toBe('3.0 TiB');
   });
 
   test("a user API answer becomes the page's message", async () => {

@@ -10,9 +10,9 @@ import { freeProtocolPorts, protocolsYaml, type ProtocolPorts } from '../../supp
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
-import { canLogin, code, sftpBatch, sftpClient, type Sftpd } from '../sftp/harness.ts';
+import { canLogin, code, PASSWORD as HARNESS_PASSWORD, sftpBatch, sftpClient, type Sftpd } from '../sftp/harness.ts';
 
-const PASSWORD = 'pw-Secret-1';
+const PASSWORD = HARNESS_PASSWORD;
 const FX = { OK: 0, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3 };
 
 let server: RunningServer;

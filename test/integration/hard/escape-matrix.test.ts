@@ -143,7 +143,10 @@ async function startFor(backend: EscapeBackend): Promise<Harness> {
   const ports = { sftp: await freePort(), ftp: await freePort(), dav: await freePort(), http: await freePort() };
   const siblingHome = join(dir, 'sibling-home');
   mkdirSync(siblingHome, { recursive: true });
-  const yaml = `sftpd:
+  // The matrix opens many connections from 127.0.0.1 at once: the per-host cap (20) would refuse them.
+  const yaml = `common:
+  max_per_host_connections: 0
+sftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.sftp} }]
 ftpd:
   bindings: [{ address: 127.0.0.1, port: ${ports.ftp} }]

@@ -68,6 +68,8 @@ export class StoreUsageBook implements UsageBook {
    */
   #committing: Map<string, (p: Pending) => Pending> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The last flush queued: the next one starts after it. */
+  #flushing: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly store: Store) {}
@@ -157,7 +159,17 @@ export class StoreUsageBook implements UsageBook {
     });
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Commits the pending deltas. Flushes run one after the other: two at once would both take the
+   * same pending deltas before either commit lands, and count them twice.
+   */
+  flush(): Promise<void> {
+    const run = this.#flushing.then(() => this.#flushOnce());
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #flushOnce(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0) return;

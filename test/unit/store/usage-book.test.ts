@@ -26,6 +26,16 @@ async function setup(): Promise<Store> {
 }
 
 describe('usage book', () => {
+  test('two flushes at once (the timer and a session that ended) commit each delta once', async () => {
+    const store = await setup();
+    const book = await openUsageBook(store);
+    books.push(book);
+    book.add('user:alice', 11, 1);
+    await Promise.all([book.flush(), book.flush(), book.flush()]);
+    expect(await store.get('usage', 'user:alice')).toMatchObject({ used_quota_size: 111, used_quota_files: 2 });
+    expect(book.get('user:alice')).toEqual({ size: 111, files: 2 });
+  });
+
   test('reads the stored rows, adds pending deltas, and counts each delta once across a flush', async () => {
     const store = await setup();
     const book = await openUsageBook(store);

@@ -41,7 +41,10 @@ describe('object stores: no multipart upload or staged block is left open', () =
     const f = await crashRun({ seed: 3, uploads: 12, mode: 'atomic', backend: { kind: 's3', s3, prefix: 'seed3' }, sizes: { min: 6 * MiB, max: 12 * MiB }, parallel: 4 });
     console.log(figuresLine(f));
     expect(f.failures).toEqual([]);
-    expect(f.discarded).toBeGreaterThan(0);
+    // Uploads were in flight at the kill: either their multipart uploads were left open and the
+    // restart discarded them, or (a fast moment) the server had completed them before it died and
+    // they are whole, though their close was never acknowledged.
+    if (f.discarded === 0) expect(f.verified).toBeGreaterThan(f.acknowledged);
   }, 90_000);
 
   test('Azure (azurite), atomic, seed 4: 24 block uploads, 6 at a time, cut by kill -9', async () => {

@@ -75,6 +75,9 @@ describe('gcsconfig', () => {
     const emu = gcsTarget({ bucket: 'b', endpoint: 'http://127.0.0.1:1/', upload_part_size: 2 }, process.cwd());
     expect(emu.storageOptions).toEqual({ apiEndpoint: 'http://127.0.0.1:1' });
     expect(emu.chunkBytes).toBe(2 * 2 ** 20);
+    // upload_part_max_time: 0 means 32 s, as SFTPGo (the Go client's default chunk deadline).
+    expect(emu.chunkMaxMs).toBe(32_000);
+    expect(gcsTarget({ bucket: 'b', endpoint: 'http://127.0.0.1:1/', upload_part_max_time: 7 }, '/').chunkMaxMs).toBe(7000);
     expect(gcsTarget({ bucket: 'b', automatic_credentials: 1 }, '/cfg').storageOptions).toEqual({});
     expect(gcsTarget({ bucket: 'b', credentials_file: 'sa.json' }, '/cfg').storageOptions).toEqual({ keyFilename: '/cfg/sa.json' });
     expect(() => gcsTarget({ bucket: 'b' }, '/')).toThrow(/credentials/);

@@ -278,7 +278,7 @@ async function bounded<T>(work: Promise<T>, o: { signal: AbortSignal | undefined
  * buffer means the reader is the slow one (an SFTP client may pause for as long as it likes): the
  * peer is given the time again.
  */
-function failWhenSilent(source: Readable, ms: number, key: string): Readable {
+export function failWhenSilent(source: Readable, ms: number, key: string): Readable {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (): void => {
     if (timer) clearTimeout(timer);
@@ -292,6 +292,8 @@ function failWhenSilent(source: Readable, ms: number, key: string): Readable {
     },
   });
   const check = (): void => {
+    // The whole object arrived: the peer owes nothing more.
+    if (out.writableEnded) return;
     if (out.readableLength >= out.readableHighWaterMark || out.writableLength >= out.writableHighWaterMark) return arm();
     out.destroy(new AppError('io', `gcs read "${key}": nothing received for ${ms / 1000} s`));
   };

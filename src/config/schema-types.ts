@@ -983,9 +983,9 @@ export interface GCSConfig {
   endpoint?: string;
   upload_part_size?: number;
   /**
-   * Accepted only as 0 (no per-part deadline): the SDK's own socket timeouts apply.
+   * Seconds one resumable upload chunk may take before the upload fails; 0 means 32 s (as SFTPGo).
    */
-  upload_part_max_time?: 0;
+  upload_part_max_time?: number;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

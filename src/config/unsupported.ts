@@ -6,7 +6,6 @@ const TLS_CLIENT_CERTS = 'this server does not authenticate TLS client certifica
 
 /** Keys under a user's or a folder's `filesystem`, refused the same way in both places. */
 const FILESYSTEM: Record<string, string> = {
-  'gcsconfig.upload_part_max_time': 'there is no per-part upload deadline; only 0 is accepted',
   'sftpconfig.equality_check_mode': 'renames on an SFTP backend are plain renames; only 0 is accepted',
 };
 

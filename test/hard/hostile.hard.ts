@@ -1,7 +1,7 @@
 // The long hostile peer runs (npm run test:hard): Azure (azurite) behind a peer that goes silent or
 // crawls (8 KiB/s), which only the block deadline ends (a minute per MB of part, as SFTPGo: 1 MB
 // parts here), and the SFTP backend (sshd) behind a silent peer, which the SSH keepalives end
-// (15 s, 4 missed). The quick faults, and S3 with every fault, run in npm test
+// (15 s, 4 missed). The quick faults, and S3 and GCS with every fault, run in npm test
 // (test/integration/crash/hostile-*.test.ts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

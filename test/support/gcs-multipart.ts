@@ -44,6 +44,9 @@ export async function readMultipartUpload(
   let carry = Buffer.alloc(0);
   let done = false;
   const out = createWriteStream(dest);
+  // A body cut mid-write destroys the file stream with writes pending, which then fail on it:
+  // the request has failed already, and the process must not.
+  out.on('error', () => undefined);
   const write = async (b: Buffer): Promise<void> => {
     if (b.length && !out.write(b)) await once(out, 'drain');
   };

@@ -65,6 +65,9 @@ export async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<R
 /** Appends the body to `path` with backpressure, skipping its first `skip` bytes. */
 async function appendBody(req: IncomingMessage, path: string, skip: number): Promise<number> {
   const out = createWriteStream(path, { flags: 'a' });
+  // A body cut mid-write destroys the file stream with writes pending, which then fail on it:
+  // the request has failed already, and the process must not.
+  out.on('error', () => undefined);
   let written = 0;
   try {
     for await (const c of bodyOf(req)) {

@@ -4,13 +4,15 @@
 // Errors are classified by HTTP status or error code, never by message or class: the SDK throws
 // ApiError (`code` = status) for JSON API calls, gaxios errors (`status`) for resumable-session
 // requests, and runtime-specific network errors (`code` = ECONNREFUSED, ...) otherwise.
+// Deadlines are SFTPGo's: each upload chunk upload_part_max_time, a server-side copy 5 minutes,
+// every other request 30 s; a download whose peer falls silent for 30 s fails too.
 import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
 import { once } from 'node:events';
-import { Readable, type Writable } from 'node:stream';
+import { pipeline, Readable, Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { BlockBuffer } from '../object/blocks.ts';
-import { destroyOnAbort, onAbort, raceAbort } from '../abort.ts';
+import { destroyOnAbort, onAbort, raceAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { GcsTarget } from './config.ts';
@@ -18,6 +20,9 @@ import { crc32cGenerator } from './crc32c.ts';
 
 /** GCS answers at most 1,000 entries (items + prefixes) per page. */
 const MAX_PAGE = 1000;
+
+/** SFTPGo's deadline for a server-side copy, which rewrites the whole object: 5 minutes. */
+const COPY_DEADLINE_MS = 300_000;
 
 /** The HTTP status behind an SDK error, whichever shape it came in. */
 export function statusOf(err: unknown): number | undefined {
@@ -88,17 +93,18 @@ class GcsUpload implements ObjectUpload {
   /** Writes are copied into blocks of BLOCK_BYTES before they reach the SDK. */
   private readonly blocks = new BlockBuffer(BLOCK_BYTES);
 
+  private readonly aheadBytes: number;
+  private readonly chunkMaxMs: number;
+  /** Runs while the SDK holds data it has not acknowledged: a chunk that is late fails the upload. */
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly ws: Writable,
     private readonly key: string,
-    /**
-     * How many bytes write() may run ahead of the SDK. The SDK acknowledges a write only once the
-     * chunk holding it is on its way, so waiting for every callback leaves the client idle while
-     * each chunk uploads; one chunk of lead lets the next chunk arrive meanwhile.
-     */
-    private readonly aheadBytes: number,
-    signal?: AbortSignal,
+    { aheadBytes, chunkMaxMs, signal }: GcsUploadOptions,
   ) {
+    this.aheadBytes = aheadBytes;
+    this.chunkMaxMs = chunkMaxMs;
     this.failed = new Promise<never>((_, reject) => ws.once('error', (err) => reject(gcsError(err, 'upload', key))));
     this.failed.catch(() => {}); // observed through write()/complete(); never unhandled
     ws.on('error', () => {}); // errors after abort() are expected and already reported
@@ -115,7 +121,31 @@ class GcsUpload implements ObjectUpload {
     const unlink = onAbort(signal, () => {
       if (this.state === 'open') void this.abort();
     });
-    ws.once('close', unlink);
+    ws.once('close', () => {
+      unlink();
+      this.disarm();
+    });
+  }
+
+  /**
+   * (Re)starts the chunk deadline, counted from the last acknowledgement: the SDK acknowledges
+   * writes chunk by chunk, so a chunk that never gets through (a silent or crawling peer, or a
+   * session request that never answers) stops them.
+   */
+  private arm(): void {
+    this.disarm();
+    if (this.state === 'done' || this.state === 'aborted') return;
+    if (this.queued === 0 && this.state !== 'completing') return;
+    this.watchdog = setTimeout(() => {
+      const err = new AppError('io', `gcs upload "${this.key}": a chunk took longer than ${this.chunkMaxMs / 1000} s (upload_part_max_time)`);
+      this.writeError ??= err;
+      this.ws.destroy(err);
+    }, this.chunkMaxMs);
+  }
+
+  private disarm(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -139,9 +169,11 @@ class GcsUpload implements ObjectUpload {
   /** Hands one block to the SDK; `queued` counts it until the SDK acknowledges it. */
   private send(block: Buffer): void {
     this.queued += block.length;
+    if (!this.watchdog) this.arm();
     this.ws.write(block, (err) => {
       this.queued -= block.length;
       if (err) this.writeError ??= gcsError(err, 'upload', this.key);
+      this.arm();
       this.onAccepted?.();
     });
   }
@@ -153,10 +185,14 @@ class GcsUpload implements ObjectUpload {
       const last = this.blocks.take();
       if (last) this.send(last);
       this.ws.end();
+      // The last chunk and the finalizing request get a deadline of their own.
+      this.arm();
       await Promise.race([finished(this.ws), this.failed]);
       this.state = 'done';
+      this.disarm();
     } catch (err) {
       this.state = 'aborted';
+      this.disarm();
       this.ws.destroy();
       await this.cancelSession();
       throw gcsError(err, 'upload', this.key);
@@ -166,6 +202,7 @@ class GcsUpload implements ObjectUpload {
   async abort(): Promise<void> {
     if (this.state === 'done' || this.state === 'aborted') return;
     this.state = 'aborted';
+    this.disarm();
     this.blocks.take();
     this.ws.destroy();
     // The session request may still be in flight: wait (bounded) for its URI so it can be cancelled.
@@ -191,6 +228,18 @@ class GcsUpload implements ObjectUpload {
   }
 }
 
+interface GcsUploadOptions {
+  /**
+   * How many bytes write() may run ahead of the SDK. The SDK acknowledges a write only once the
+   * chunk holding it is on its way, so waiting for every callback leaves the client idle while
+   * each chunk uploads; one chunk of lead lets the next chunk arrive meanwhile.
+   */
+  aheadBytes: number;
+  /** upload_part_max_time, in ms. */
+  chunkMaxMs: number;
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * The size of the pieces handed to the SDK. It does per-write work (a listener, a hash update, a
  * request-body piece) for each, so 32 KiB protocol writes cost far more CPU than 1 MiB blocks.
@@ -210,6 +259,50 @@ async function deleteSession(uri: string): Promise<void> {
   }
 }
 
+/**
+ * `work` under the caller's signal and a deadline of `ms`. The SDK's calls take no signal: a call
+ * past either is raced and its answer dropped; past the deadline the error says so.
+ */
+async function bounded<T>(work: Promise<T>, o: { signal: AbortSignal | undefined; ms: number; op: string; key: string }): Promise<T> {
+  const deadline = AbortSignal.timeout(o.ms);
+  try {
+    return await raceAbort(work, o.signal ? AbortSignal.any([o.signal, deadline]) : deadline, `gcs ${o.op}`, o.key);
+  } catch (err) {
+    if (deadline.aborted && !o.signal?.aborted) throw new AppError('io', `gcs ${o.op} "${o.key}": no answer within ${o.ms / 1000} s`);
+    throw err;
+  }
+}
+
+/**
+ * Fails a download whose peer sends nothing for `ms` while the stream has room for more. A full
+ * buffer means the reader is the slow one (an SFTP client may pause for as long as it likes): the
+ * peer is given the time again.
+ */
+export function failWhenSilent(source: Readable, ms: number, key: string): Readable {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(check, ms);
+  };
+  // A pass-through sees each chunk without putting the source in flowing mode before its reader.
+  const out = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      arm();
+      cb(null, chunk);
+    },
+  });
+  const check = (): void => {
+    // The whole object arrived: the peer owes nothing more.
+    if (out.writableEnded) return;
+    if (out.readableLength >= out.readableHighWaterMark || out.writableLength >= out.writableHighWaterMark) return arm();
+    out.destroy(new AppError('io', `gcs read "${key}": nothing received for ${ms / 1000} s`));
+  };
+  arm();
+  out.once('close', () => clearTimeout(timer));
+  pipeline(source, out, () => undefined);
+  return out;
+}
+
 export class GcsClient implements ObjectClient {
   readonly kind = 'gcs' as const;
   readonly location: { bucket: string; endpoint?: string };
@@ -226,10 +319,9 @@ export class GcsClient implements ObjectClient {
     return this.bucket.file(key);
   }
 
-  // The SDK's metadata calls take no signal: an aborted call is raced and its answer dropped.
   async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {
     try {
-      const [m] = await raceAbort(this.file(key).getMetadata(), opts.signal, 'gcs stat', key);
+      const [m] = await bounded(this.file(key).getMetadata(), { signal: opts.signal, ms: REQUEST_DEADLINE_MS, op: 'stat', key });
       return toInfo(m);
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -239,13 +331,13 @@ export class GcsClient implements ObjectClient {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
     try {
-      const [, , resp] = await raceAbort(this.bucket.getFiles({
+      const [, , resp] = await bounded(this.bucket.getFiles({
         prefix,
         ...(opts.delimiter ? { delimiter: opts.delimiter } : {}),
         ...(opts.token ? { pageToken: opts.token } : {}),
         maxResults: Math.min(opts.maxKeys ?? MAX_PAGE, MAX_PAGE),
         autoPaginate: false,
-      }), opts.signal, 'gcs list', prefix);
+      }), { signal: opts.signal, ms: REQUEST_DEADLINE_MS, op: 'list', key: prefix });
       // The raw page, rather than the File objects built from it: it carries `prefixes` too.
       const page = (resp ?? {}) as { items?: FileMetadata[]; prefixes?: string[]; nextPageToken?: string };
       return {
@@ -268,16 +360,20 @@ export class GcsClient implements ObjectClient {
     try {
       // The request starts on the first read; wait for its answer so not-found is an error
       // here, not a stream that fails later.
-      const answered = once(stream, 'response', range?.signal ? { signal: range.signal } : {}) as Promise<[{ statusCode?: number }]>;
+      const answerBy = withDeadline(range?.signal, REQUEST_DEADLINE_MS);
+      const answered = once(stream, 'response', { signal: answerBy }) as Promise<[{ statusCode?: number }]>;
       stream.read(0);
-      const [res] = await answered;
+      const [res] = await answered.catch((err: unknown) => {
+        if (answerBy.aborted && !range?.signal?.aborted) throw new AppError('io', `gcs read "${key}": no answer within ${REQUEST_DEADLINE_MS / 1000} s`);
+        throw err;
+      });
       const status = res.statusCode ?? 0;
       if (status >= 400) {
         // The SDK reads the error body, then fails the stream with the ApiError.
         const [err] = (await once(stream, 'error').catch((e: unknown) => [e])) as [unknown];
         throw err;
       }
-      return stream;
+      return failWhenSilent(stream, REQUEST_DEADLINE_MS, key);
     } catch (err) {
       stream.destroy();
       // A range starting at or past the end: nothing to read, as with node:fs streams.
@@ -297,7 +393,7 @@ export class GcsClient implements ObjectClient {
       },
       ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
     });
-    return new GcsUpload(ws, key, this.target.chunkBytes, opts.signal);
+    return new GcsUpload(ws, key, { aheadBytes: this.target.chunkBytes, chunkMaxMs: this.target.chunkMaxMs, signal: opts.signal });
   }
 
   async copy(from: string, to: string, metadata?: Record<string, string>, opts: CallOptions = {}): Promise<void> {
@@ -306,7 +402,7 @@ export class GcsClient implements ObjectClient {
         ...(metadata ? { metadata } : {}),
         ...(this.target.acl ? { predefinedAcl: this.target.acl } : {}),
       });
-      await raceAbort(copied, opts.signal, 'gcs copy', from);
+      await bounded(copied, { signal: opts.signal, ms: COPY_DEADLINE_MS, op: 'copy', key: from });
     } catch (err) {
       throw gcsError(err, 'copy', from);
     }
@@ -314,7 +410,7 @@ export class GcsClient implements ObjectClient {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     try {
-      await raceAbort(this.file(key).delete({ ignoreNotFound: true }), opts.signal, 'gcs delete', key);
+      await bounded(this.file(key).delete({ ignoreNotFound: true }), { signal: opts.signal, ms: REQUEST_DEADLINE_MS, op: 'delete', key });
     } catch (err) {
       throw gcsError(err, 'delete', key);
     }

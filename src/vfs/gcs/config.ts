@@ -9,6 +9,8 @@ import { literalSecret, type SecretResolver } from '../options.ts';
 const MiB = 1024 * 1024;
 /** SFTPGo's (and Google's Go client's) default resumable chunk: 16 MiB. */
 const DEFAULT_CHUNK_MB = 16;
+/** SFTPGo's upload_part_max_time when 0: the Go client's default chunk deadline, 32 s. */
+const DEFAULT_CHUNK_MAX_S = 32;
 /** Predefined ACLs of the JSON API (`predefinedAcl`), as SFTPGo documents for `acl`. */
 const PREDEFINED_ACLS = ['authenticatedRead', 'bucketOwnerFullControl', 'bucketOwnerRead', 'private', 'projectPrivate', 'publicRead'] as const;
 export type PredefinedAcl = (typeof PREDEFINED_ACLS)[number];
@@ -21,6 +23,8 @@ export interface GcsTarget {
   endpoint?: string;
   /** Resumable upload chunk; a multiple of 256 KiB as GCS requires. */
   chunkBytes: number;
+  /** ms one chunk may take to be accepted (upload_part_max_time) before the upload fails. */
+  chunkMaxMs: number;
   acl?: PredefinedAcl;
   storageClass?: string;
   /** "" or a prefix ending in "/". */
@@ -44,6 +48,8 @@ export function gcsTarget(config: GCSConfig, baseDir: string, resolveSecret: Sec
   if (!config.bucket) fail('bucket is required');
   const mb = config.upload_part_size || DEFAULT_CHUNK_MB;
   if (!Number.isInteger(mb) || mb < 0) fail('upload_part_size must be a whole number of MB');
+  const chunkMaxS = config.upload_part_max_time || DEFAULT_CHUNK_MAX_S;
+  if (!Number.isInteger(chunkMaxS) || chunkMaxS < 0) fail('upload_part_max_time must be a whole number of seconds');
   if (config.acl && !(PREDEFINED_ACLS as readonly string[]).includes(config.acl)) {
     fail(`acl must be one of ${PREDEFINED_ACLS.join(', ')}`);
   }
@@ -82,6 +88,7 @@ export function gcsTarget(config: GCSConfig, baseDir: string, resolveSecret: Sec
     storageOptions: options,
     endpoint: options.apiEndpoint,
     chunkBytes: mb * MiB,
+    chunkMaxMs: chunkMaxS * 1000,
     ...(config.acl ? { acl: config.acl as PredefinedAcl } : {}),
     ...(config.storage_class ? { storageClass: config.storage_class } : {}),
     keyPrefix: normalizeKeyPrefix(config.key_prefix),

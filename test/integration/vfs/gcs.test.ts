@@ -4,10 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Storage } from '@google-cloud/storage';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
 import { NO_SECRETS } from '../../../src/config/sealed.ts';
-import { GcsClient } from '../../../src/vfs/gcs/client.ts';
+import { failWhenSilent, GcsClient } from '../../../src/vfs/gcs/client.ts';
 import { gcsTarget } from '../../../src/vfs/gcs/config.ts';
 import { openGcsFs } from '../../../src/vfs/gcs/gcs-fs.ts';
 import { MTIME_METADATA_KEY } from '../../../src/vfs/object/client.ts';
@@ -75,6 +77,9 @@ describe('gcsconfig', () => {
     const emu = gcsTarget({ bucket: 'b', endpoint: 'http://127.0.0.1:1/', upload_part_size: 2 }, process.cwd());
     expect(emu.storageOptions).toEqual({ apiEndpoint: 'http://127.0.0.1:1' });
     expect(emu.chunkBytes).toBe(2 * 2 ** 20);
+    // upload_part_max_time: 0 means 32 s, as SFTPGo (the Go client's default chunk deadline).
+    expect(emu.chunkMaxMs).toBe(32_000);
+    expect(gcsTarget({ bucket: 'b', endpoint: 'http://127.0.0.1:1/', upload_part_max_time: 7 }, '/').chunkMaxMs).toBe(7000);
     expect(gcsTarget({ bucket: 'b', automatic_credentials: 1 }, '/cfg').storageOptions).toEqual({});
     expect(gcsTarget({ bucket: 'b', credentials_file: 'sa.json' }, '/cfg').storageOptions).toEqual({ keyFilename: '/cfg/sa.json' });
     expect(() => gcsTarget({ bucket: 'b' }, '/')).toThrow(/credentials/);
@@ -253,5 +258,39 @@ describe('GCS Fs specifics', () => {
     } finally {
       await fs.close?.();
     }
+  });
+});
+
+describe('download silence deadline', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  test('a peer that stops sending fails the read; a reader that pauses, or a finished body, does not', async () => {
+    // The peer sends one chunk, then nothing.
+    const silent = new PassThrough();
+    const cut = failWhenSilent(silent, 200, 'k');
+    silent.write(Buffer.alloc(1000));
+    const [err] = (await once(cut, 'error')) as [Error];
+    expect(err.message).toContain('nothing received for 0.2 s');
+
+    // The peer fills every buffer (and has more to send) while the reader reads nothing for five
+    // deadlines; then the reader reads all.
+    const busy = new PassThrough();
+    const paused = failWhenSilent(busy, 200, 'k');
+    const data = Buffer.alloc(1024 * 1024, 1);
+    busy.write(data);
+    await sleep(1000);
+    expect(paused.destroyed).toBe(false);
+    busy.end();
+    const got: Buffer[] = [];
+    for await (const c of paused) got.push(c as Buffer);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+
+    // A small body, all arrived, left unread past the deadline.
+    const small = new PassThrough();
+    const done = failWhenSilent(small, 200, 'k');
+    small.end(Buffer.from('abc'));
+    await sleep(600);
+    expect(done.destroyed).toBe(false);
+    expect(String(await done.toArray().then((b) => Buffer.concat(b)))).toBe('abc');
   });
 });

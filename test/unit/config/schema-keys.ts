@@ -49,7 +49,7 @@ const FILESYSTEM: Record<string, string> = {
   'gcsconfig.key_prefix': 'test/integration/vfs/gcs.test.ts',
   'gcsconfig.endpoint': 'test/integration/vfs/gcs.test.ts',
   'gcsconfig.upload_part_size': 'test/integration/vfs/gcs.test.ts',
-  'gcsconfig.upload_part_max_time': 'test/unit/config/unsupported-keys.test.ts',
+  'gcsconfig.upload_part_max_time': 'test/integration/crash/hostile-gcs.test.ts',
   'azblobconfig': 'test/integration/vfs/mixed.test.ts',
   'azblobconfig.container': 'test/integration/vfs/azblob.test.ts',
   'azblobconfig.account_name': 'test/integration/vfs/azblob.test.ts',

@@ -60,7 +60,6 @@ describe('refused SFTPGo keys', () => {
   test("keys accepted only with SFTPGo's off value: that value passes, another is refused with the reason", () => {
     const offValues: [string, unknown, unknown][] = [
       ['users[].filters.totp_config.config_name', 'Default', 'Other'],
-      ['users[].filesystem.gcsconfig.upload_part_max_time', 0, 30],
       ['users[].filesystem.sftpconfig.equality_check_mode', 0, 1],
     ];
     for (const [key, off, on] of offValues) {

@@ -19,6 +19,9 @@ check fail2ban-regex fail2ban
 check expect expect
 check vsftpd vsftpd
 check haproxy haproxy
+# the shared store's tests run a real PostgreSQL cluster of their own (initdb, pg_ctl, psql)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+check psql postgresql-client
 # The man page and shell completions are rendered and syntax-checked by the real tools.
 check man man-db
 check zsh zsh

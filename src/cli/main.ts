@@ -17,10 +17,11 @@ import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../reconcile/plan-rep
 import { planFor } from '../reconcile/reconcile.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
-import { openStore, storeExists } from '../store/open.ts';
+import { openStore, storeExists, type OpenStoreOptions } from '../store/open.ts';
 import { hashingOptions, Records } from '../store/records.ts';
 import { configRevisionOf, schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
+import type { LoadedConfig } from '../config/load.ts';
 import { parseAddress } from '../lib/cidr.ts';
 import { createLog, type Log } from '../log.ts';
 
@@ -109,7 +110,7 @@ ${CONFIG_HELP}
       const loaded = loadOrReport(flags, { resolveSecrets: false });
       if (!loaded) return 2;
       const dataDir = dataDirOf(flags, loaded);
-      const store = (await storeExists(dataDir)) ? await openStore(dataDir, { readOnly: true }) : undefined;
+      const store = (await storeExists(dataDir, loaded.config.data_provider)) ? await openStore(dataDir, { readOnly: true, ...storeOptionsOf(loaded) }) : undefined;
       try {
         const version = store ? await schemaVersionOf(store) : 0;
         if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
@@ -146,8 +147,8 @@ ${CONFIG_HELP}
         return 2;
       }
       const dataDir = dataDirOf(flags, loaded);
-      const exists = await storeExists(dataDir);
-      const store = exists ? await openStore(dataDir, { readOnly: true }) : undefined;
+      const exists = await storeExists(dataDir, loaded.config.data_provider);
+      const store = exists ? await openStore(dataDir, { readOnly: true, ...storeOptionsOf(loaded) }) : undefined;
       let changed = false;
       try {
         const version = store ? await schemaVersionOf(store) : 0;
@@ -169,9 +170,10 @@ ${CONFIG_HELP}
     usage: `sftpgo initprovider [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}`,
     options: COMMON,
     async run(flags) {
-      const dataDir = await dataDirFor(flags);
-      if (!dataDir) return 1;
-      const store = await openStore(dataDir);
+      const target = await storeTargetFor(flags);
+      if (!target) return 1;
+      const { dataDir } = target;
+      const store = await openStore(dataDir, target.opts);
       try {
         const applied = await migrateUp(store);
         process.stdout.write(
@@ -197,13 +199,14 @@ ${CONFIG_HELP}
         process.stderr.write('revertprovider: --to-version N is required\n');
         return 2;
       }
-      const dataDir = await dataDirFor(flags);
-      if (!dataDir) return 1;
-      if (!(await storeExists(dataDir))) {
+      const target = await storeTargetFor(flags);
+      if (!target) return 1;
+      const { dataDir } = target;
+      if (!(await storeExists(dataDir, target.opts.provider))) {
         process.stderr.write(`revertprovider: no store at ${dataDir}\n`);
         return 1;
       }
-      const store = await openStore(dataDir);
+      const store = await openStore(dataDir, target.opts);
       try {
         const reverted = await migrateDown(store, to);
         process.stdout.write(`store at ${dataDir} is at schema version ${to}${reverted.length ? ` (reverted ${reverted.join(', ')})` : ''}\n`);
@@ -218,13 +221,14 @@ ${CONFIG_HELP}
     usage: `sftpgo dumpdata [--output FILE] [--config FILE] [--data-dir DIR]\n\n${CONFIG_HELP}\n  -o, --output FILE    write to FILE instead of stdout (mode 0600: it holds password hashes)`,
     options: { ...COMMON, output: { type: 'string', short: 'o' } },
     async run(flags) {
-      const dataDir = await dataDirFor(flags);
-      if (!dataDir) return 1;
-      if (!(await storeExists(dataDir))) {
+      const target = await storeTargetFor(flags);
+      if (!target) return 1;
+      const { dataDir } = target;
+      if (!(await storeExists(dataDir, target.opts.provider))) {
         process.stderr.write(`dumpdata: no store at ${dataDir}\n`);
         return 1;
       }
-      const store = await openStore(dataDir, { readOnly: true });
+      const store = await openStore(dataDir, { readOnly: true, ...target.opts });
       try {
         const text = JSON.stringify(await dumpStore(store), null, 2) + '\n';
         if (typeof flags.output === 'string') writeFileSync(flags.output, text, { mode: 0o600 });
@@ -257,9 +261,10 @@ ${CONFIG_HELP}
         process.stderr.write(`loaddata: --${sftpgoOnly[0]} applies to an SFTPGo backup (--from-sftpgo); a dump of this server is always loaded whole\n`);
         return 2;
       }
-      const dataDir = await dataDirFor(flags);
-      if (!dataDir) return 1;
-      const store = await openStore(dataDir);
+      const target = await storeTargetFor(flags);
+      if (!target) return 1;
+      const { dataDir } = target;
+      const store = await openStore(dataDir, target.opts);
       try {
         await migrateUp(store);
         const n = await loadDump(store, dump);
@@ -341,13 +346,14 @@ ${CONFIG_HELP}
  * it needs no credentials, and LMDB lets a reader in beside the running server.
  */
 async function printServerRevision(flags: CommonFlags): Promise<number> {
-  const dataDir = await dataDirFor(flags);
-  if (!dataDir) return 1;
-  if (!(await storeExists(dataDir))) {
+  const target = await storeTargetFor(flags);
+  if (!target) return 1;
+  const { dataDir } = target;
+  if (!(await storeExists(dataDir, target.opts.provider))) {
     process.stderr.write(`version: no store at ${dataDir}\n`);
     return 1;
   }
-  const store = await openStore(dataDir, { readOnly: true });
+  const store = await openStore(dataDir, { readOnly: true, ...target.opts });
   try {
     const r = await configRevisionOf(store);
     process.stdout.write(
@@ -377,10 +383,11 @@ async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
       process.stdout.write(toYaml(importSftpgoDump(dump, { masterKey })));
       return 0;
     }
-    const dataDir = await dataDirFor(flags);
-    if (!dataDir) return 1;
+    const target = await storeTargetFor(flags);
+    if (!target) return 1;
+    const { dataDir } = target;
     const loaded = loadOrReport(flags);
-    const store = await openStore(dataDir);
+    const store = await openStore(dataDir, target.opts);
     try {
       await migrateUp(store);
       const config = loaded?.config ?? {};
@@ -423,10 +430,21 @@ function planFormat(flags: Flags): PlanFormat | { error: string } {
 }
 
 /** The data dir for store-only commands: the config is read (if any) only for data_provider. */
-async function dataDirFor(flags: CommonFlags): Promise<string | undefined> {
-  if (flags['data-dir']) return dataDirOf(flags);
+/** Where a command finds the store: the data dir, and the config's data_provider when it names one. */
+interface StoreTarget {
+  dataDir: string;
+  opts: Pick<OpenStoreOptions, 'provider' | 'baseDir'>;
+}
+
+async function storeTargetFor(flags: CommonFlags): Promise<StoreTarget | undefined> {
+  // --data-dir alone names an LMDB store; with a config, its data_provider decides.
+  if (flags['data-dir'] && flags.config === undefined) return { dataDir: dataDirOf(flags), opts: {} };
   const loaded = loadOrReport(flags);
-  return loaded ? dataDirOf(flags, loaded) : undefined;
+  return loaded ? { dataDir: dataDirOf(flags, loaded), opts: storeOptionsOf(loaded) } : undefined;
+}
+
+function storeOptionsOf(loaded: LoadedConfig): Pick<OpenStoreOptions, 'provider' | 'baseDir'> {
+  return { provider: loaded.config.data_provider, baseDir: loaded.baseDir };
 }
 
 function usage(): string {

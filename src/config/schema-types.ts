@@ -9,6 +9,132 @@
  */
 export type HookCommand = string;
 /**
+ * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
+ * via the `definition` "DataProvider".
+ */
+export type DataProvider = {
+  /**
+   * The store: lmdb (embedded, one server's, the default) or postgresql (shared by every server that names the same database: replicas behind a load balancer). Other SFTPGo drivers are not supported.
+   */
+  driver?: 'lmdb' | 'postgresql';
+  /**
+   * postgresql: the server's host name or address.
+   */
+  host?: string;
+  /**
+   * postgresql: the server's port; 0 means 5432.
+   */
+  port?: number;
+  /**
+   * postgresql: the database. Its tables are created on first use.
+   */
+  name?: string;
+  /**
+   * postgresql: the role to log in as.
+   */
+  username?: string;
+  /**
+   * postgresql: the role's password; a reference ({env} or {file}) keeps it out of Git.
+   */
+  password?:
+    | string
+    | {
+        /**
+         * Name of the environment variable holding the value.
+         */
+        env: string;
+      }
+    | {
+        /**
+         * Path of a file holding the value (one trailing newline is removed).
+         */
+        file: string;
+      }
+    | {
+        /**
+         * Generate a random value when the resource is created and print it once; keep it afterwards.
+         */
+        generate: true;
+      }
+    | {
+        status: 'Plain';
+        payload: string;
+        key?: string;
+        additional_data?: string;
+        mode?: number;
+      }
+    | {
+        /**
+         * A literal secret as the store keeps it: sealed (AES-256-GCM) with the data directory's secrets.key. The API and dumps show this form; it opens only with the same secrets.key.
+         */
+        sealed: string;
+      };
+  /**
+   * postgresql, as in SFTPGo: 0 no TLS, 1 TLS without checking the server, 2 TLS checking the server's certificate chain (root_cert), 3 also its host name.
+   */
+  sslmode?: 0 | 1 | 2 | 3;
+  /**
+   * postgresql: PEM file of the CA that signed the server's certificate (sslmode 2 and 3).
+   */
+  root_cert?: string;
+  /**
+   * postgresql: PEM client certificate for TLS client authentication (with client_key).
+   */
+  client_cert?: string;
+  /**
+   * postgresql: PEM key of client_cert.
+   */
+  client_key?: string;
+  /**
+   * postgresql: connections each server keeps open at most; 0 means 10.
+   */
+  pool_size?: number;
+  /**
+   * Directory for the store and generated host keys; relative paths are resolved against the working directory.
+   */
+  data_dir?: string;
+  /**
+   * When a user has no home_dir, it is users_base_dir/<username>.
+   */
+  users_base_dir?: string;
+  /**
+   * Where backup event actions (type 4) write their dumps, as backup_<Weekday>_<hour>.json (UTC), so a week of hourly backups is kept; relative paths are resolved against the data dir. Default: <data dir>/backups.
+   */
+  backups_path?: string;
+  password_hashing?: {
+    algo?: 'bcrypt' | 'argon2id';
+    bcrypt_options?: {
+      cost?: number;
+    };
+    argon2_options?: {
+      memory?: number;
+      iterations?: number;
+      parallelism?: number;
+    };
+  };
+  external_auth_hook?: HookCommand;
+  /**
+   * Methods sent to external_auth_hook, a bitmask: 0 all, 1 password, 2 public key, 4 keyboard-interactive, 8 TLS certificate.
+   */
+  external_auth_scope?: number;
+  /**
+   * Seconds a user accepted by external_auth_hook is trusted without asking the hook again (same password, or a key it accepted); 0 asks the hook at every login.
+   */
+  external_auth_cache_time?: number;
+  pre_login_hook?: HookCommand;
+  post_login_hook?: HookCommand;
+  /**
+   * 0 every login, 1 failed logins only, 2 successful logins only.
+   */
+  post_login_scope?: 0 | 1 | 2;
+  check_password_hook?: HookCommand;
+  /**
+   * Protocols sent to check_password_hook, a bitmask: 0 all, 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP.
+   */
+  check_password_scope?: number;
+  track_quota?: 0 | 1 | 2;
+};
+/**
  * A user or folder name, by SFTPGo's default naming rules: any UTF-8 characters (josé, 名前), 1 to 255 of them, except / \ : * ? " < > | and control or format characters; no leading or trailing space, no trailing dot; not ".", ".." or a reserved device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9).
  *
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
@@ -584,60 +710,6 @@ export interface Smtp {
    * 1 logs the SMTP conversation at debug level (credentials are not logged).
    */
   debug?: 0 | 1;
-}
-/**
- * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema
- * via the `definition` "DataProvider".
- */
-export interface DataProvider {
-  /**
-   * The store implementation; lmdb is embedded.
-   */
-  driver?: 'lmdb';
-  /**
-   * Directory for the store and generated host keys; relative paths are resolved against the working directory.
-   */
-  data_dir?: string;
-  /**
-   * When a user has no home_dir, it is users_base_dir/<username>.
-   */
-  users_base_dir?: string;
-  /**
-   * Where backup event actions (type 4) write their dumps, as backup_<Weekday>_<hour>.json (UTC), so a week of hourly backups is kept; relative paths are resolved against the data dir. Default: <data dir>/backups.
-   */
-  backups_path?: string;
-  password_hashing?: {
-    algo?: 'bcrypt' | 'argon2id';
-    bcrypt_options?: {
-      cost?: number;
-    };
-    argon2_options?: {
-      memory?: number;
-      iterations?: number;
-      parallelism?: number;
-    };
-  };
-  external_auth_hook?: HookCommand;
-  /**
-   * Methods sent to external_auth_hook, a bitmask: 0 all, 1 password, 2 public key, 4 keyboard-interactive, 8 TLS certificate.
-   */
-  external_auth_scope?: number;
-  /**
-   * Seconds a user accepted by external_auth_hook is trusted without asking the hook again (same password, or a key it accepted); 0 asks the hook at every login.
-   */
-  external_auth_cache_time?: number;
-  pre_login_hook?: HookCommand;
-  post_login_hook?: HookCommand;
-  /**
-   * 0 every login, 1 failed logins only, 2 successful logins only.
-   */
-  post_login_scope?: 0 | 1 | 2;
-  check_password_hook?: HookCommand;
-  /**
-   * Protocols sent to check_password_hook, a bitmask: 0 all, 1 SSH, 2 FTP, 4 WebDAV, 8 HTTP.
-   */
-  check_password_scope?: number;
-  track_quota?: 0 | 1 | 2;
 }
 /**
  * This interface was referenced by `SFTPGoTSConfiguration`'s JSON-Schema

@@ -75,10 +75,11 @@ export class StoreUsageBook implements UsageBook {
   constructor(private readonly store: Store) {}
 
   async load(): Promise<void> {
-    this.#unsubscribe = this.store.subscribe('usage', ({ key, value }) => {
+    this.#unsubscribe = this.store.subscribe('usage', ({ key, value, remote }) => {
       if (value) this.#rows.set(key, value);
       else this.#rows.delete(key);
-      const adjust = this.#committing?.get(key);
+      // Another server's flush carries its own deltas, never this book's.
+      const adjust = remote ? undefined : this.#committing?.get(key);
       const p = this.#pending.get(key);
       if (!adjust || !p) return;
       const left = adjust(p);

@@ -53,7 +53,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const loaded = first?.loaded ?? opts.loaded;
   const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
   const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}) });
-  const store = await openStore(dataDir, { log });
+  const store = await openStore(dataDir, { log, provider: loaded.config.data_provider, baseDir: loaded.baseDir });
   await migrateUp(store, { log });
   const usage = await openUsageBook(store);
   const { marks: usageMarks, stale } = UsageMarks.open({ file: join(dataDir, 'usage.marks'), log, flush: () => usage.flush() });

@@ -145,6 +145,7 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
 
   return {
     location,
+    shared: false,
     secrets: opts.secrets ?? NO_SECRETS,
     ...committed,
     async read<T>(fn: (tx: ReadTx) => Promise<T> | T): Promise<T> {
@@ -168,6 +169,9 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
       const l = listener as unknown as ChangeListener<CollectionName>;
       set.add(l);
       return () => set.delete(l);
+    },
+    async sync() {
+      // No one else writes this store.
     },
     async close() {
       await writerQueue;

@@ -187,10 +187,15 @@ export async function migrateUp(store: Store, opts: MigrateOptions = {}): Promis
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (m.version <= current || m.version > target) continue;
-    await store.write(async (tx) => {
+    // Servers sharing a store may start together: the step is applied by the one whose
+    // transaction still finds the version before it.
+    const done = await store.write(async (tx) => {
+      if ((await schemaVersionOf(tx)) !== m.version - 1) return false;
       await m.up(tx, log);
       await tx.put('meta', META.schemaVersion, m.version);
+      return true;
     });
+    if (!done) continue;
     log('info', 'store_migrated', { direction: 'up', version: m.version, description: m.description });
     applied.push(m.version);
   }

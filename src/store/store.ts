@@ -130,14 +130,21 @@ export interface StoreChange<C extends CollectionName = CollectionName> {
   collection: C;
   key: string;
   value: Collections[C] | undefined;
-  /** The value before the commit; absent when the key is new. */
+  /** The value before the commit; absent when the key is new, and for a remote change. */
   previous?: Collections[C];
+  /**
+   * Set when another server sharing the store made the change: `value` is the key's value as it
+   * is now. Work that follows a change once for the cluster (provider events) skips these.
+   */
+  remote?: boolean;
 }
 
 export type ChangeListener<C extends CollectionName> = (change: StoreChange<C>) => void;
 
 export interface Store extends ReadTx {
   readonly location: string;
+  /** Whether other servers may share this store (PostgreSQL); LMDB is one server's. */
+  readonly shared: boolean;
   /**
    * The data directory's key for literal secrets, loaded when the store is opened: it lives beside
    * the store, never in it, so records are sealed with it and logins open them with it.
@@ -158,6 +165,11 @@ export interface Store extends ReadTx {
    * unsubscribe function. A listener must not throw and should not block: it runs after the commit.
    */
   subscribe<C extends CollectionName>(c: C, listener: ChangeListener<C>): () => void;
+  /**
+   * Resolves once the changes other servers committed before the call have reached this one's
+   * listeners (a no-op for a store no one shares).
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -262,6 +262,8 @@ export class EventManager {
   }
 
   #noteChange(change: StoreChange): void {
+    // The server that made a change runs its provider events, once for the cluster.
+    if (change.remote) return;
     const p = providerChangeOf(change);
     if (!p) return;
     if (this.#providerPending.length >= PROVIDER_BACKLOG) {

@@ -1,0 +1,119 @@
+// Starts a real PostgreSQL server from Debian's packages for tests: its own cluster in a temp dir,
+// listening on a free loopback port and a socket in that dir, a role with a password and a
+// database of its own. As root, the server runs as the `postgres` user (initdb refuses root).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './net.ts';
+import { tempDir } from './tmp.ts';
+import { keepLog, newLogFile } from './test-logs.ts';
+
+export interface Postgres {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** The database made for the test. */
+  readonly database: string;
+  /** The cluster's directory (data and socket). */
+  readonly dir: string;
+  /** A `data_provider` section for this server, with the password literal. */
+  provider(extra?: Record<string, unknown>): Record<string, unknown>;
+  /** Runs SQL as the superuser over the socket; returns psql's unaligned output. */
+  sql(query: string, database?: string): string;
+  /** Makes another empty database owned by the test role. */
+  createDatabase(name: string): void;
+  stop(): Promise<void>;
+}
+
+/** The directory of PostgreSQL's server programs (the newest version installed). */
+export function postgresBin(): string {
+  const base = '/usr/lib/postgresql';
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))) : [];
+  if (versions.length === 0) throw new Error('PostgreSQL is not installed (scripts/install-test-deps.sh installs it)');
+  versions.sort((a, b) => Number(b) - Number(a));
+  return join(base, versions[0]!, 'bin');
+}
+
+const asRoot = process.getuid?.() === 0;
+
+function uidOf(user: string): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`no ${user} user: is PostgreSQL installed?`);
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+/** Runs one of PostgreSQL's programs as the cluster's owner. */
+function run(cmd: string, args: string[], opts: { input?: string } = {}): string {
+  const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const r = spawnSync(file, argv, { input: opts.input, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+export async function startPostgres(opts: { password?: string } = {}): Promise<Postgres> {
+  const bin = postgresBin();
+  const dir = tempDir('pg-');
+  const data = join(dir, 'data');
+  const password = opts.password ?? 'pg-Test-7c1e5';
+  if (asRoot) {
+    const { uid, gid } = uidOf('postgres');
+    chownSync(dir, uid, gid);
+  }
+  chmodSync(dir, 0o700);
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  const port = await freePort();
+  // Loopback only, the socket in the test's dir, small memory, and no fsync: a test cluster.
+  writeFileSync(
+    join(data, 'postgresql.auto.conf'),
+    [`listen_addresses = '127.0.0.1'`, `port = ${port}`, `unix_socket_directories = '${dir}'`, `fsync = off`, `synchronous_commit = off`,
+      `full_page_writes = off`, `shared_buffers = 32MB`, `max_connections = 200`, `logging_collector = off`].join('\n') + '\n',
+  );
+  if (asRoot) {
+    const { uid, gid } = uidOf('postgres');
+    chownSync(join(data, 'postgresql.auto.conf'), uid, gid);
+  }
+  const logFile = join(dir, 'server.log');
+  run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', 'start']);
+  const psql = (query: string, database = 'postgres'): string =>
+    run('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atq', '-c', query]);
+  const username = 'sftpgo';
+  const database = 'sftpgo';
+  psql(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
+  psql(`CREATE DATABASE ${database} OWNER ${username}`);
+  let stopped = false;
+  return {
+    host: '127.0.0.1',
+    port,
+    username,
+    password,
+    database,
+    dir,
+    provider: (extra = {}) => ({ driver: 'postgresql', host: '127.0.0.1', port, name: database, username, password, sslmode: 0, ...extra }),
+    sql: psql,
+    createDatabase(name) {
+      psql(`CREATE DATABASE ${name} OWNER ${username}`);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        if (existsSync(logFile)) keepLog(newLogFile('postgres'), readFileSync(logFile));
+      }
+    },
+  };
+}
+
+/** The PostgreSQL client's version, for skipping with a reason when the server is missing. */
+export function postgresAvailable(): boolean {
+  try {
+    postgresBin();
+    execFileSync('psql', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}

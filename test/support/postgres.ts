@@ -23,6 +23,8 @@ export interface Postgres {
   sql(query: string, database?: string): string;
   /** Makes another empty database owned by the test role. */
   createDatabase(name: string): void;
+  /** With `tls`: the CA, a client certificate for `certUser` (who may log in only with it), and more. */
+  tls?: PostgresTls;
   stop(): Promise<void>;
 }
 
@@ -52,7 +54,44 @@ function run(cmd: string, args: string[], opts: { input?: string } = {}): string
   return r.stdout;
 }
 
-export async function startPostgres(opts: { password?: string } = {}): Promise<Postgres> {
+export interface PostgresTls {
+  /** The CA that signed the server's and the client's certificates. */
+  ca: string;
+  clientCert: string;
+  clientKey: string;
+  /** The role that logs in by client certificate alone (its CN). */
+  certUser: string;
+  /** A CA that signed nothing here. */
+  otherCa: string;
+  /** Gives the server a new certificate for these subject names and reloads it. */
+  reissue(names: string[]): void;
+}
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'pipe' });
+}
+
+/** A CA and certificates it signs, with the real openssl CLI (EC P-256). */
+function makeCa(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`]);
+  return { cert, key };
+}
+
+function signed(dir: string, ca: { cert: string; key: string }, name: string, cn: string, names: string[]): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${cn}`]);
+  writeFileSync(ext, names.length ? `subjectAltName=${names.join(',')}\n` : 'basicConstraints=CA:FALSE\n');
+  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '1', '-extfile', ext]);
+  chmodSync(key, 0o600);
+  return { cert, key };
+}
+
+export async function startPostgres(opts: { password?: string; tls?: boolean } = {}): Promise<Postgres> {
   const bin = postgresBin();
   const dir = tempDir('pg-');
   const data = join(dir, 'data');
@@ -74,6 +113,34 @@ export async function startPostgres(opts: { password?: string } = {}): Promise<P
     const { uid, gid } = uidOf('postgres');
     chownSync(join(data, 'postgresql.auto.conf'), uid, gid);
   }
+  const owner = asRoot ? uidOf('postgres') : undefined;
+  const own = (path: string): void => {
+    if (owner) chownSync(path, owner.uid, owner.gid);
+  };
+  let tls: PostgresTls | undefined;
+  if (opts.tls) {
+    // TLS only, from loopback: the test role by password, certUser by its client certificate.
+    const ca = makeCa(dir, 'ca');
+    const other = makeCa(dir, 'other-ca');
+    const server = signed(dir, ca, 'server', 'db', ['DNS:localhost', 'IP:127.0.0.1']);
+    own(server.key);
+    const client = signed(dir, ca, 'client', 'certuser', []);
+    writeFileSync(join(data, 'postgresql.auto.conf'), `ssl = on\nssl_cert_file = '${server.cert}'\nssl_key_file = '${server.key}'\nssl_ca_file = '${ca.cert}'\n`, { flag: 'a' });
+    writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhostssl all sftpgo 127.0.0.1/32 scram-sha-256\nhostssl all certuser 127.0.0.1/32 cert\n');
+    own(join(data, 'pg_hba.conf'));
+    tls = {
+      ca: ca.cert,
+      clientCert: client.cert,
+      clientKey: client.key,
+      certUser: 'certuser',
+      otherCa: other.cert,
+      reissue(names) {
+        const again = signed(dir, ca, 'server', 'db', names);
+        own(again.key);
+        run(join(bin, 'pg_ctl'), ['-D', data, 'reload']);
+      },
+    };
+  }
   const logFile = join(dir, 'server.log');
   run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', 'start']);
   const psql = (query: string, database = 'postgres'): string =>
@@ -82,6 +149,7 @@ export async function startPostgres(opts: { password?: string } = {}): Promise<P
   const database = 'sftpgo';
   psql(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
   psql(`CREATE DATABASE ${database} OWNER ${username}`);
+  if (tls) psql(`CREATE ROLE ${tls.certUser} LOGIN IN ROLE ${username}`);
   let stopped = false;
   return {
     host: '127.0.0.1',
@@ -92,6 +160,7 @@ export async function startPostgres(opts: { password?: string } = {}): Promise<P
     dir,
     provider: (extra = {}) => ({ driver: 'postgresql', host: '127.0.0.1', port, name: database, username, password, sslmode: 0, ...extra }),
     sql: psql,
+    ...(tls ? { tls } : {}),
     createDatabase(name) {
       psql(`CREATE DATABASE ${name} OWNER ${username}`);
     },

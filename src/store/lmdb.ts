@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { NO_SECRETS, type SecretBox } from '../config/sealed.ts';
 import { createLog, type Log } from '../log.ts';
-import type { ChangeListener, CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
+import { ChangeListeners, SerialQueue } from './listeners.ts';
+import type { CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
 
 const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'groups', 'admins', 'usage', 'overrides', 'bans', 'api_keys', 'roles', 'ip_lists', 'shares', 'event_actions', 'event_rules'];
 
@@ -56,9 +57,8 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
   // Named databases are created on first open; do it up front, outside any user transaction.
   if (!opts.readOnly) for (const c of COLLECTIONS) db(c);
 
-  const listeners = new Map<CollectionName, Set<ChangeListener<CollectionName>>>();
-  // The tail of the writer queue: each write starts when the previous one has settled.
-  let writerQueue: Promise<unknown> = Promise.resolve();
+  const listeners = new ChangeListeners(log);
+  const writers = new SerialQueue();
 
   const committed: ReadTx = {
     async get<C extends CollectionName>(c: C, key: string) {
@@ -112,7 +112,7 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
       for (const [c, m] of overlay) {
         const d = db(c);
         // The value replaced is read only when someone listens: usage flushes stay one write each.
-        const watched = (listeners.get(c)?.size ?? 0) > 0;
+        const watched = listeners.watched(c);
         for (const [key, v] of m) {
           const previous = watched ? (d.get(key) as Collections[typeof c] | undefined) : undefined;
           const before = previous !== undefined ? { previous } : {};
@@ -128,21 +128,6 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
     return changes;
   }
 
-  function notify(changes: StoreChange[]): void {
-    for (const change of changes) {
-      const set = listeners.get(change.collection);
-      if (!set) continue;
-      for (const l of set) {
-        try {
-          l(change);
-        } catch (err) {
-          // The commit stands; a listener that fails only loses its own update.
-          log('error', 'store_listener_failed', { collection: change.collection, error: (err as Error).message });
-        }
-      }
-    }
-  }
-
   return {
     location,
     shared: false,
@@ -155,26 +140,17 @@ export function openLmdbStore(dataDir: string, opts: { readOnly?: boolean; secre
       const run = async (): Promise<T> => {
         const overlay: Overlay = new Map();
         const result = await fn(overlayTx(overlay));
-        const changes = commit(overlay);
-        notify(changes);
+        listeners.dispatch(commit(overlay));
         return result;
       };
-      const done = writerQueue.then(run, run);
-      writerQueue = done.catch(() => undefined);
-      return done;
+      return writers.run(run);
     },
-    subscribe<C extends CollectionName>(c: C, listener: ChangeListener<C>): () => void {
-      let set = listeners.get(c);
-      if (!set) listeners.set(c, (set = new Set()));
-      const l = listener as unknown as ChangeListener<CollectionName>;
-      set.add(l);
-      return () => set.delete(l);
-    },
+    subscribe: (c, listener) => listeners.subscribe(c, listener),
     async sync() {
       // No one else writes this store.
     },
     async close() {
-      await writerQueue;
+      await writers.idle();
       listeners.clear();
       await root.close();
     },

@@ -16,7 +16,8 @@ import type { Pool, PoolClient, PoolConfig, Client as PgClient, Notification } f
 import { NO_SECRETS, type SecretBox } from '../config/sealed.ts';
 import { AppError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
-import type { ChangeListener, CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
+import { ChangeListeners, SerialQueue } from './listeners.ts';
+import type { CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
 
 /** The connection settings, as data_provider gives them with the password already resolved. */
 export interface PgSettings {
@@ -123,8 +124,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     throw new AppError('store', `cannot open the PostgreSQL store ${where}: ${(err as Error).message}`);
   }
 
-  const listeners = new Map<CollectionName, Set<ChangeListener<CollectionName>>>();
-  let writerQueue: Promise<unknown> = Promise.resolve();
+  const listeners = new ChangeListeners(log);
+  // Local writers, and the reads of the change log, one at a time (see follow()).
+  const queue = new SerialQueue();
   let closed = false;
 
   const parse = (text: string): unknown => JSON.parse(text);
@@ -159,20 +161,6 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   }
 
   const committed = reader(pool);
-
-  function dispatch(changes: StoreChange[]): void {
-    for (const change of changes) {
-      const set = listeners.get(change.collection);
-      if (!set) continue;
-      for (const l of set) {
-        try {
-          l(change);
-        } catch (err) {
-          log('error', 'store_listener_failed', { collection: change.collection, error: (err as Error).message });
-        }
-      }
-    }
-  }
 
   async function runWrite<T>(fn: (tx: WriteTx) => Promise<T> | T): Promise<T> {
     if (opts.readOnly) throw new AppError('store', 'the store is open read-only');
@@ -229,7 +217,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         if (t.value === undefined && t.previous === undefined) continue;
         changes.push({ collection: t.collection, key: t.key, value: t.value as never, ...(t.previous !== undefined ? { previous: t.previous as never } : {}) });
       }
-      dispatch(changes);
+      listeners.dispatch(changes);
       return result;
     } finally {
       if (failed) await client.query('ROLLBACK').catch(() => undefined);
@@ -260,7 +248,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         if (row.node === opts.node) continue;
         changes.push({ collection: row.collection, key: row.key, value: row.value === null ? undefined : (parse(row.value) as never), remote: true });
       }
-      dispatch(changes);
+      listeners.dispatch(changes);
       if (r.rows.length < 5000 || closed) return;
     }
   }
@@ -271,10 +259,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       followQueued = undefined;
       return followOnce().catch((err: unknown) => log('warn', 'store_follow_failed', { store: where, error: (err as Error).message }));
     };
-    const done = writerQueue.then(run, run);
-    followQueued = done;
-    writerQueue = done;
-    return done;
+    followQueued = queue.run(run);
+    return followQueued;
   }
 
   let listener: PgClient | undefined;
@@ -325,18 +311,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       return fn(committed);
     },
     write<T>(fn: (tx: WriteTx) => Promise<T> | T): Promise<T> {
-      const run = () => runWrite(fn);
-      const done = writerQueue.then(run, run);
-      writerQueue = done.catch(() => undefined);
-      return done;
+      return queue.run(() => runWrite(fn));
     },
-    subscribe<C extends CollectionName>(c: C, listener: ChangeListener<C>): () => void {
-      let set = listeners.get(c);
-      if (!set) listeners.set(c, (set = new Set()));
-      const l = listener as unknown as ChangeListener<CollectionName>;
-      set.add(l);
-      return () => set.delete(l);
-    },
+    subscribe: (c, listener) => listeners.subscribe(c, listener),
     async sync() {
       await follow();
     },
@@ -344,7 +321,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       closed = true;
       clearInterval(poll);
       clearInterval(prune);
-      await writerQueue;
+      await queue.idle();
       listeners.clear();
       listening = false;
       await listener?.end().catch(() => undefined);

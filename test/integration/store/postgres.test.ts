@@ -189,6 +189,26 @@ describe('data_provider and the secrets key', () => {
     expect(s2.secrets.unseal(got.sealed)).toBe('a secret');
   });
 
+  test('pool_size bounds the connections a server keeps for its queries', async () => {
+    const db = freshDatabase();
+    const base = { driver: 'postgresql' as const, host: pg.host, port: pg.port, name: db, username: pg.username, password: pg.password };
+    const dataDir = tempDir('pool-');
+    const connections = async (poolSize: number): Promise<number> => {
+      const s = await openStore(dataDir, { provider: { ...base, pool_size: poolSize } });
+      try {
+        await Promise.all(Array.from({ length: 40 }, () => s.count('bans')));
+        // Pool connections stay open while idle; the listening connection is not the pool's.
+        return Number(pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND application_name = 'sftpgo' AND query NOT LIKE 'LISTEN%'`).trim());
+      } finally {
+        await s.close();
+      }
+    };
+    expect(await connections(2)).toBe(2);
+    const wider = await connections(6);
+    expect(wider).toBeGreaterThan(2);
+    expect(wider).toBeLessThanOrEqual(6);
+  });
+
   test('a wrong password is a clear error naming the database', async () => {
     const provider = { driver: 'postgresql' as const, host: pg.host, port: pg.port, name: pg.database, username: pg.username, password: 'not-the-password', sslmode: 0 as const };
     await expect(openStore(tempDir('nodex-'), { provider })).rejects.toThrow(/cannot open the PostgreSQL store postgresql:\/\/sftpgo@127\.0\.0\.1:\d+\/sftpgo: password authentication failed/);

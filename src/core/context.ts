@@ -129,7 +129,7 @@ export class ServerContext {
     this.usageMarks = init.usageMarks;
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
-    this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip) });
+    this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip), ...(init.store.counters ? { counters: init.store.counters } : {}) });
     this.ipLists = new IpLists(init.store);
     this.events = new EventManager(this);
     this.scheduler = new Scheduler({

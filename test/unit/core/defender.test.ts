@@ -7,6 +7,7 @@ import { cidrMatcher } from '../../../src/lib/cidr.ts';
 import { BanJournal, configureDefender, parseListFile } from '../../../src/core/defender-service.ts';
 import {
   Defender,
+  defenderDriver,
   defenderSettings,
   eventForLoginFailure,
   eventForRefusal,
@@ -279,6 +280,21 @@ describe('config checks', () => {
     expect(issues(`common:\n  defender:\n    enabled: true\n    driver: provider\n${pg}`)).toEqual([]);
     expect(issues(`common:\n  defender:\n    enabled: true\n    driver: memory\n${pg}`)).toEqual([]);
     expect(issues('common:\n  defender:\n    driver: redis\n').length).toBe(1);
+  });
+
+  test('without a driver, a shared store means provider and LMDB memory', () => {
+    expect(defenderDriver({})).toBe('memory');
+    expect(defenderDriver({ data_provider: { driver: 'lmdb' } })).toBe('memory');
+    expect(defenderDriver({ data_provider: { driver: 'postgresql' } })).toBe('provider');
+    expect(defenderDriver({ common: { defender: { driver: 'memory' } }, data_provider: { driver: 'postgresql' } })).toBe('memory');
+  });
+
+  test('a defender without the shared counters keeps its scores in memory whatever the settings say', () => {
+    const d = new Defender();
+    d.configure({ ...defenderSettings({ enabled: true, threshold: 2 }), shared: true });
+    expect(d.shared).toBe(false);
+    d.record('192.0.2.7', 'valid');
+    expect(d.host('192.0.2.7')?.score).toBe(1);
   });
 });
 

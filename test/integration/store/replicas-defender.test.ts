@@ -2,7 +2,8 @@
 // one PostgreSQL store, driven by real clients from their own loopback addresses: failed logins
 // spread over the replicas add up to a ban that holds on all of them and shows in every replica's
 // API; an unban through one lifts it on all; a ban runs out on all; a rate limit of N per period is
-// N for the cluster, and its refusal scores in the shared defender.
+// N for the cluster, and its refusal scores in the shared defender; an IP list entry added through
+// one replica applies on all.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +65,9 @@ webdavd:
   bindings: [{ address: 127.0.0.1, port: ${r.dav} }]
 httpd:
   bindings: [{ address: 127.0.0.1, port: ${r.api} }]
+# 127.0.0.7 is never rate limited: the IP list test below probes it often.
+ip_lists:
+  - { ipornet: 127.0.0.7, type: 3 }
 users:
   - username: yara
     password: "${PASSWORD}"
@@ -218,4 +222,20 @@ test('a rate limit of 6 per period holds across the replicas, and its refusal ba
   for (const r of replicas) expect(await propfind(r, '127.0.0.5')).toBe(0);
   // Another address has its own bucket.
   for (const r of replicas) expect(await propfind(r, '127.0.0.6')).toBe(207);
+}, 120_000);
+
+test("a defender block list entry added through one replica's API refuses the address on all, and its removal lets it back", async () => {
+  const [a, c] = [replicas[0]!, replicas[2]!];
+  expect(await propfind(c, '127.0.0.7')).toBe(207);
+  const add = await fetch(`http://127.0.0.1:${a.api}/api/v2/iplists/2`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ipornet: '127.0.0.7', mode: 2, protocols: 0 }),
+  });
+  expect(add.status).toBe(201);
+  const refused = await onEvery(async (r) => (await propfind(r, '127.0.0.7')) === 0, 5000, 'blocklisted');
+  expect(Math.max(...refused)).toBeLessThan(1000);
+  const del = await fetch(`http://127.0.0.1:${c.api}/api/v2/iplists/2/127.0.0.7`, { method: 'DELETE', headers: { authorization: `Bearer ${c.token}` } });
+  expect(del.status).toBe(200);
+  await onEvery(async (r) => (await propfind(r, '127.0.0.7')) === 207, 5000, 'allowed again');
 }, 120_000);

@@ -100,16 +100,14 @@ export class BanJournal {
    * A change to write. `now`: a new ban or a lift other replicas must see at once (shared store);
    * otherwise it waits for the next batch.
    */
-  note(ip: string, until: number | undefined, change: BanChange = until === undefined ? 'lift' : 'ban', opts: { now?: boolean } = {}): void {
+  note(ip: string, until: number | undefined, change: BanChange = until === undefined ? 'lift' : 'ban', opts: { now?: boolean } = {}): Promise<void> | undefined {
     // An extension of a ban not written yet is still that ban.
     const before = this.#pending.get(ip);
     this.#pending.set(ip, { until, change: change === 'extend' && before?.change === 'ban' ? 'ban' : change });
-    if (opts.now) {
-      void this.flush();
-      return;
-    }
+    if (opts.now) return this.flush();
     this.#timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     (this.#timer as { unref?: () => void }).unref?.();
+    return undefined;
   }
 
   async flush(): Promise<void> {

@@ -189,8 +189,11 @@ interface Scored {
  */
 export type BanChange = 'ban' | 'extend' | 'lift' | 'expire' | 'trim';
 
-/** Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned. */
-export type BanListener = (ip: string, until: number | undefined, change: BanChange) => void;
+/**
+ * Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned.
+ * A promise it returns (the write under way) is waited for by settled().
+ */
+export type BanListener = (ip: string, until: number | undefined, change: BanChange) => unknown;
 
 export interface DefenderOptions {
   /** The clock (tests move it). */
@@ -214,7 +217,7 @@ export class Defender {
   readonly #metrics: Metrics | undefined;
   readonly #onBan: ((ip: string) => void) | undefined;
   readonly #counters: SharedCounters | undefined;
-  /** Shared score updates in flight. */
+  /** Shared score updates and ban writes in flight. */
   readonly #pending = new Set<Promise<void>>();
 
   constructor(opts: DefenderOptions = {}) {
@@ -263,7 +266,7 @@ export class Defender {
     const extended = until + (s.banTimeMs * s.banTimeIncrement) / 100;
     if (extended !== until) {
       this.#banned.set(ip, extended);
-      this.#listener?.(ip, extended, 'extend');
+      this.#tell(ip, extended, 'extend');
     }
     return 'banned';
   }
@@ -295,8 +298,7 @@ export class Defender {
     const now = this.#now();
     const shared = this.#shared;
     if (shared) {
-      const p = this.#recordShared(shared, ip, score, now).finally(() => this.#pending.delete(p));
-      this.#pending.add(p);
+      this.#track(this.#recordShared(shared, ip, score, now));
       return;
     }
     const from = now - s.observationMs;
@@ -333,12 +335,22 @@ export class Defender {
     this.#banned.set(ip, until);
     this.#log('warn', 'defender_ban', { ip, score, until: new Date(until).toISOString() });
     this.#metrics?.inc('sftpgo_defender_bans_total');
-    this.#listener?.(ip, until, 'ban');
+    this.#tell(ip, until, 'ban');
     this.#trimBans();
     this.#onBan?.(ip);
   }
 
-  /** Resolves once the shared score updates started so far are done. */
+  #tell(ip: string, until: number | undefined, change: BanChange): void {
+    const written = this.#listener?.(ip, until, change);
+    if (written instanceof Promise) this.#track(written);
+  }
+
+  #track(work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  /** Resolves once the shared score updates and ban writes started so far are done. */
   async settled(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
@@ -400,7 +412,7 @@ export class Defender {
     const ip = plainIp(rawIp);
     const known = this.host(ip) !== undefined;
     this.#hosts.delete(ip);
-    if (this.#banned.delete(ip)) this.#listener?.(ip, undefined, 'lift');
+    if (this.#banned.delete(ip)) this.#tell(ip, undefined, 'lift');
     return known;
   }
 
@@ -412,6 +424,8 @@ export class Defender {
     const known = (await this.findHost(ip)) !== undefined;
     this.remove(ip);
     await shared.forgetScore(ip);
+    // Answered once the lift is in the store, where the other replicas read it.
+    await this.settled();
     return known;
   }
 
@@ -442,7 +456,7 @@ export class Defender {
     if (until === undefined) return undefined;
     if (until > this.#now()) return until;
     this.#banned.delete(ip);
-    this.#listener?.(ip, undefined, 'expire');
+    this.#tell(ip, undefined, 'expire');
     return undefined;
   }
 
@@ -478,7 +492,7 @@ export class Defender {
     for (const [ip, until] of ordered) {
       if (kept.has(ip)) continue;
       this.#banned.delete(ip);
-      this.#listener?.(ip, undefined, until > now ? 'trim' : 'expire');
+      this.#tell(ip, undefined, until > now ? 'trim' : 'expire');
     }
   }
 }

@@ -1,9 +1,9 @@
 // The defender and rate limiters of three servers (separate processes, separate data dirs) sharing
 // one PostgreSQL store, driven by real clients from their own loopback addresses: failed logins
 // spread over the replicas add up to a ban that holds on all of them and shows in every replica's
-// API; an unban through one lifts it on all; a ban runs out on all; a rate limit of N per period is
-// N for the cluster, and its refusal scores in the shared defender; an IP list entry added through
-// one replica applies on all.
+// API, and a knock on one lengthens it on all; an unban through one lifts it on all; a ban runs out
+// on all; a rate limit of N per period is N for the cluster, and its refusal scores in the shared
+// defender; an IP list entry added through one replica applies on all.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ function yaml(r: { sftp: number; dav: number; api: number }): string {
     enabled: true
     driver: provider
     ban_time: ${BAN_MINUTES}
-    ban_time_increment: 0
+    ban_time_increment: 50
     threshold: 3
     score_valid: 1
     score_invalid: 1
@@ -161,7 +161,7 @@ async function onEvery(fn: (r: Replica) => Promise<boolean>, ms: number, what: s
   return took;
 }
 
-test('three failed logins on three replicas ban the address on all of them, and every API lists the ban', async () => {
+test('three failed logins on three replicas ban the address on all of them, every API lists the ban, and a knock on one lengthens it on all', async () => {
   const [a, b, c] = [replicas[0]!, replicas[1]!, replicas[2]!];
   expect(await sftpLogin(a, '127.0.0.2', 'wrong-password')).not.toBe(0);
   expect(await sftpLogin(b, '127.0.0.2', 'wrong-password')).not.toBe(0);
@@ -177,6 +177,10 @@ test('three failed logins on three replicas ban the address on all of them, and 
   const bans = await Promise.all(replicas.map((r) => host(r, '127.0.0.2')));
   // The same ban everywhere, with no score beside it (SFTPGo's shape).
   for (const h of bans) expect(h).toEqual({ id: hexId('127.0.0.2'), ip: '127.0.0.2', ban_time: bans[0]!.ban_time! });
+  // Knocking again on one replica lengthens the ban by half its time on every replica.
+  const first = Date.parse(bans[0]!.ban_time!);
+  expect(await sftpLogin(b, '127.0.0.2', PASSWORD)).not.toBe(0);
+  await onEvery(async (r) => Date.parse((await host(r, '127.0.0.2'))?.ban_time ?? '0') >= first + BAN_MINUTES * 30_000 - 1000, 5000, 'ban extended');
   // The right password from the banned address is refused by every replica; another address logs in.
   for (const r of replicas) {
     expect(await sftpLogin(r, '127.0.0.2', PASSWORD)).not.toBe(0);
@@ -200,9 +204,12 @@ test('a ban runs out on every replica at its time', async () => {
   const [a, b, c] = [replicas[0]!, replicas[1]!, replicas[2]!];
   for (const r of [a, b, c]) expect(await sftpLogin(r, '127.0.0.3', 'wrong-password')).not.toBe(0);
   await onEvery(async (r) => (await host(r, '127.0.0.3'))?.ban_time !== undefined, 5000, 'ban listed');
+  const banned = Date.parse((await host(a, '127.0.0.3'))!.ban_time!);
+  expect(await sftpLogin(b, '127.0.0.3', PASSWORD)).not.toBe(0);
+  // The knock lengthened it by half: wait for that end on every replica.
+  await onEvery(async (r) => Date.parse((await host(r, '127.0.0.3'))?.ban_time ?? '0') >= banned + BAN_MINUTES * 30_000 - 1000, 5000, 'ban extended');
   const until = Date.parse((await host(a, '127.0.0.3'))!.ban_time!);
-  for (const r of replicas) expect(await sftpLogin(r, '127.0.0.3', PASSWORD)).not.toBe(0);
-  await onEvery(async (r) => (await host(r, '127.0.0.3')) === undefined, BAN_MINUTES * 60_000 + 5000, 'ban run out');
+  await onEvery(async (r) => (await host(r, '127.0.0.3')) === undefined, BAN_MINUTES * 90_000 + 5000, 'ban run out');
   // ban_time is in whole seconds: the ban ends within the second it names.
   expect(Date.now()).toBeGreaterThanOrEqual(until - 1000);
   for (const r of replicas) expect(await sftpLogin(r, '127.0.0.3', PASSWORD)).toBe(0);

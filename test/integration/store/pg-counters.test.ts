@@ -111,5 +111,6 @@ test('a take costs one quick round trip', async () => {
   const median = times[150]!;
   const p99 = times[297]!;
   console.log(`shared token take: median ${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
-  expect(median).toBeLessThan(10);
+  // A few ms on a loaded two-core machine; the bound leaves room for a busier one.
+  expect(median).toBeLessThan(20);
 });

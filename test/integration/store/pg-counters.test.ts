@@ -1,7 +1,10 @@
 // The shared store's counters against a real PostgreSQL: defender scores and token buckets updated
 // at once from two stores (two servers) on one database add up exactly, a threshold is reached by
-// exactly one update, old events leave the window, and a take costs one quick round trip.
+// exactly one update, old events leave the window, and a take costs one quick round trip; rate
+// limiters on them answer as the in-memory ones, and fall back to their own buckets without them.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { RateLimiters } from '../../../src/core/rate-limiters.ts';
+import type { RateLimiter } from '../../../src/config/schema-types.ts';
 import { openPgStore } from '../../../src/store/postgres.ts';
 import type { SharedCounters, Store } from '../../../src/store/store.ts';
 import { startPostgres, type Postgres } from '../../support/postgres.ts';
@@ -10,10 +13,11 @@ import { removeTempDirs } from '../../support/tmp.ts';
 let pg: Postgres;
 let a: Store;
 let b: Store;
+const settingsOf = () => ({ host: pg.host, port: pg.port, name: pg.database, username: pg.username, password: pg.password, sslmode: 0, poolSize: 8 });
 
 beforeAll(async () => {
   pg = await startPostgres();
-  const settings = { host: pg.host, port: pg.port, name: pg.database, username: pg.username, password: pg.password, sslmode: 0, poolSize: 8 };
+  const settings = settingsOf();
   a = await openPgStore({ settings, node: 'a' });
   b = await openPgStore({ settings, node: 'b' });
 }, 120_000);
@@ -113,4 +117,32 @@ test('a take costs one quick round trip', async () => {
   console.log(`shared token take: median ${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
   // A few ms on a loaded two-core machine; the bound leaves room for a busier one.
   expect(median).toBeLessThan(20);
+});
+
+test("two servers' rate limiters on one store share each bucket: the answers are the in-memory limiter's", async () => {
+  const limiter: RateLimiter[] = [{ average: 10, period: 1000, burst: 3, type: 2, protocols: ['SSH'] }];
+  const [x, y, local] = [new RateLimiters({ counters: counters(a), now: () => T0 }), new RateLimiters({ counters: counters(b), now: () => T0 }), new RateLimiters({ now: () => T0 })];
+  for (const l of [x, y, local]) l.configure(limiter);
+  const shared = [await x.reserve('192.0.2.50', 'SSH'), await y.reserve('192.0.2.50', 'SSH'), await x.reserve('192.0.2.50', 'SSH'), await y.reserve('192.0.2.50', 'SSH')];
+  const alone = [0, 1, 2, 3].map(() => local.take('192.0.2.50', 'SSH'));
+  expect(shared.map((v) => v.retryAfterMs === undefined)).toEqual([true, true, true, false]);
+  expect(shared[3]!.retryAfterMs).toBeCloseTo(alone[3]!.retryAfterMs!, 6);
+  // Another address, its own bucket; a type 1 limiter, one bucket for everybody.
+  expect((await y.reserve('192.0.2.51', 'SSH')).retryAfterMs).toBeUndefined();
+  const global: RateLimiter[] = [{ average: 10, period: 1000, burst: 1, type: 1 }];
+  x.configure(global);
+  y.configure(global);
+  expect((await x.reserve('192.0.2.60', 'FTP')).retryAfterMs).toBeUndefined();
+  expect((await y.reserve('192.0.2.61', 'FTP')).retryAfterMs).toBeGreaterThan(0);
+});
+
+test('a store that cannot answer leaves each server limiting with its own buckets, and says so once', async () => {
+  const gone = await openPgStore({ settings: settingsOf(), node: 'gone' });
+  await gone.close();
+  const lines: { event: string }[] = [];
+  const l = new RateLimiters({ counters: gone.counters!, now: () => T0, log: (_level, event) => void lines.push({ event }) });
+  l.configure([{ average: 1, period: 60_000, burst: 2, type: 2 }]);
+  const verdicts = [await l.reserve('192.0.2.70', 'HTTP'), await l.reserve('192.0.2.70', 'HTTP'), await l.reserve('192.0.2.70', 'HTTP')];
+  expect(verdicts.map((v) => v.retryAfterMs === undefined)).toEqual([true, true, false]);
+  expect(lines.map((x) => x.event)).toEqual(['rate_limiter_store_failed']);
 });

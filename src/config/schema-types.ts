@@ -316,6 +316,10 @@ export interface Common {
   defender?: {
     enabled?: boolean;
     /**
+     * Where scores and bans live (SFTPGo's drivers). memory: each server scores its own clients (bans are kept in the store across restarts). provider: scores and bans in the shared data provider, so every server sharing it (data_provider.driver postgresql) counts the same failed logins and holds the same bans; it needs that shared store. Default: provider with data_provider.driver postgresql, memory otherwise.
+     */
+    driver?: 'memory' | 'provider';
+    /**
      * Minutes a host stays banned once its score reaches the threshold (fractions allowed: 0.5 is 30 seconds).
      */
     ban_time?: number;
@@ -333,6 +337,9 @@ export interface Common {
      */
     observation_time?: number;
     entries_soft_limit?: number;
+    /**
+     * memory: above this many scored hosts (or bans) the oldest are dropped down to entries_soft_limit. provider: the most hosts the API lists, as in SFTPGo.
+     */
     entries_hard_limit?: number;
     /**
      * Deprecated (SFTPGo replaced it with ip_lists entries of type 2): still honoured, with a warning logged once per start.

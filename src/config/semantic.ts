@@ -93,7 +93,7 @@ export function checkSemantics(config: Config): Problem[] {
   const ranges = config.ftpd?.passive_port_range;
   if (ranges && ranges.start !== undefined && ranges.end !== undefined && ranges.start > ranges.end)
     add(['ftpd', 'passive_port_range'], 'start must not be greater than end');
-  for (const p of defenderProblems(config.common?.defender)) add(['common', 'defender', ...p.path], p.message);
+  for (const p of defenderProblems(config.common?.defender, config.data_provider?.driver)) add(['common', 'defender', ...p.path], p.message);
   for (const p of rateLimiterProblems(config.common?.rate_limiters)) add(['common', 'rate_limiters', ...p.path], p.message);
   const ipListKeys = new Set<string>();
   (config.ip_lists ?? []).forEach((e, i) => {

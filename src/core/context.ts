@@ -76,8 +76,8 @@ export class ServerContext {
   readonly defender: Defender;
   /** The IP lists (allow list, defender entries, rate limiters' safe list), loaded by the defender service. */
   readonly ipLists: IpLists;
-  /** common.rate_limiters' buckets. */
-  readonly rateLimiters = new RateLimiters();
+  /** common.rate_limiters' buckets (the cluster's with a shared store). */
+  readonly rateLimiters: RateLimiters;
   /** Custom actions (common.actions): the queue and its hook runs. */
   readonly actions: Actions;
   /** Event rules and actions (event_rules, event_actions): matching, runs and their queue. */
@@ -129,8 +129,9 @@ export class ServerContext {
     this.usageMarks = init.usageMarks;
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
-    this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip) });
+    this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip), ...(init.store.counters ? { counters: init.store.counters } : {}) });
     this.ipLists = new IpLists(init.store);
+    this.rateLimiters = new RateLimiters({ log: this.log, ...(init.store.counters ? { counters: init.store.counters } : {}) });
     this.events = new EventManager(this);
     this.scheduler = new Scheduler({
       store: init.store, log: this.log, rules: () => this.events.scheduledRules(),

@@ -1,8 +1,10 @@
 // Runs the defender inside `serve`: settings from `common.defender` (again on every reload), the
 // safelist/blocklist files, the IP lists (loaded here, first of all services, so every listener
-// finds them ready; type 2 entries are the defender's own), and the bans kept in the store so they survive a restart. Ban changes
-// are written in one transaction per short interval rather than one per event, so a flood of
-// failed logins costs few store writes.
+// finds them ready; type 2 entries are the defender's own), and the bans kept in the store so they
+// survive a restart. Ban extensions are written in one transaction per short interval rather than
+// one per knock, so a banned host hammering the door costs few store writes; with a shared store
+// (driver provider) new bans and lifted ones are written at once, and the other replicas' ban
+// changes are followed into this one's ban table.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/load.ts';
@@ -10,7 +12,7 @@ import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Service, ServiceFactory } from './service.ts';
 import type { Store } from '../store/store.ts';
-import { defenderSettings, type Defender } from './defender.ts';
+import { defenderDriver, defenderSettings, type BanChange, type Defender } from './defender.ts';
 import type { IpLists } from './ip-lists.ts';
 import type { LoginProtocol } from '../auth/login.ts';
 
@@ -48,7 +50,8 @@ function readList(file: string | undefined, field: string): string[] {
 export function configureDefender(d: Defender, config: Config, lists?: IpLists): void {
   const cfg = config.common?.defender;
   const listed = lists && ((ip: string, protocol: LoginProtocol | undefined) => (lists.size(2) ? lists.match(2, ip, protocol) : undefined));
-  d.configure(defenderSettings(cfg, { safelist: readList(cfg?.safelist_file, 'safelist_file'), blocklist: readList(cfg?.blocklist_file, 'blocklist_file') }, listed));
+  const settings = defenderSettings(cfg, { safelist: readList(cfg?.safelist_file, 'safelist_file'), blocklist: readList(cfg?.blocklist_file, 'blocklist_file') }, listed);
+  d.configure({ ...settings, shared: defenderDriver(config) === 'provider' });
 }
 
 /** The static list keys SFTPGo replaced with IP lists of type 2; still honoured here. */
@@ -60,15 +63,29 @@ function deprecatedListKeys(config: Config): string[] {
   });
 }
 
-/** Keeps the store's `bans` collection in step with the defender's ban table, in batches. */
+interface PendingBan {
+  until: number | undefined;
+  change: BanChange;
+}
+
+/**
+ * Keeps the store's `bans` collection in step with the defender's ban table, in batches. Written so
+ * that replicas sharing the store cannot undo each other: an extension only lengthens a ban still
+ * stored, a ban never shortens a longer one, and a ban that ran out here is removed only when the
+ * stored one ran out too.
+ */
 export class BanJournal {
-  readonly #pending = new Map<string, number | undefined>();
+  readonly #pending = new Map<string, PendingBan>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #now: () => number;
 
   constructor(
     private readonly store: Store,
     private readonly log?: Log,
-  ) {}
+    opts: { now?: () => number } = {},
+  ) {
+    this.#now = opts.now ?? Date.now;
+  }
 
   /** Loads the kept bans into `d`, dropping the expired ones from the store. */
   async restore(d: Defender, now = Date.now()): Promise<void> {
@@ -79,10 +96,18 @@ export class BanJournal {
     d.restore(live);
   }
 
-  note(ip: string, until: number | undefined): void {
-    this.#pending.set(ip, until);
+  /**
+   * A change to write. `now`: a new ban or a lift other replicas must see at once (shared store);
+   * otherwise it waits for the next batch.
+   */
+  note(ip: string, until: number | undefined, change: BanChange = until === undefined ? 'lift' : 'ban', opts: { now?: boolean } = {}): Promise<void> | undefined {
+    // An extension of a ban not written yet is still that ban.
+    const before = this.#pending.get(ip);
+    this.#pending.set(ip, { until, change: change === 'extend' && before?.change === 'ban' ? 'ban' : change });
+    if (opts.now) return this.flush();
     this.#timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
     (this.#timer as { unref?: () => void }).unref?.();
+    return undefined;
   }
 
   async flush(): Promise<void> {
@@ -92,11 +117,15 @@ export class BanJournal {
     const batch = [...this.#pending];
     this.#pending.clear();
     try {
+      const now = this.#now();
       await this.store.write(async (tx) => {
-        for (const [ip, until] of batch) {
+        for (const [ip, { until, change }] of batch) {
+          const stored = await tx.get('bans', ip);
           if (until === undefined) {
-            if (await tx.get('bans', ip)) await tx.remove('bans', ip);
-          } else await tx.put('bans', ip, { ip, until });
+            if (stored && (change !== 'expire' || stored.until <= now)) await tx.remove('bans', ip);
+          } else if (change === 'ban' ? !stored || stored.until < until : stored && stored.until < until) {
+            await tx.put('bans', ip, { ip, until });
+          }
         }
       });
     } catch (err) {
@@ -109,6 +138,7 @@ export const defenderService: ServiceFactory = (runtime): Service => {
   const defender = runtime.defender;
   const log = runtime.log;
   const journal = new BanJournal(runtime.store, log);
+  let unfollow: (() => void) | undefined;
   return {
     name: 'defender',
     async start() {
@@ -117,8 +147,13 @@ export const defenderService: ServiceFactory = (runtime): Service => {
       if (deprecated.length)
         log('warn', 'config_deprecated', { keys: deprecated.map((k) => `common.defender.${k}`), use: 'ip_lists entries of type 2 (mode 1 safe, mode 2 blocked)' });
       configureDefender(defender, runtime.config, runtime.ipLists);
+      // Before the restore, so a ban another replica makes meanwhile is not missed.
+      if (runtime.store.shared)
+        unfollow = runtime.store.subscribe('bans', (change) => {
+          if (change.remote && defender.shared) defender.follow(change.key, change.value?.until);
+        });
       await journal.restore(defender);
-      defender.onBanChange((ip, until) => journal.note(ip, until));
+      defender.onBanChange((ip, until, change) => journal.note(ip, until, change, { now: defender.shared && (change === 'ban' || change === 'lift') }));
     },
     async reload(config: Config) {
       try {
@@ -129,6 +164,8 @@ export const defenderService: ServiceFactory = (runtime): Service => {
       }
     },
     async stop() {
+      await defender.settled();
+      unfollow?.();
       defender.onBanChange(undefined);
       runtime.ipLists.close();
       await journal.flush();

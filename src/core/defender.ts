@@ -9,13 +9,19 @@
 // bans closest to expiry are dropped down to entries_soft_limit, so a flood of distinct addresses
 // costs at most hard_limit entries each.
 //
-// This module is pure state and rules with an injectable clock; defender-service.ts wires it to the
+// Shared (common.defender.driver provider, the default on a shared store): the scores live in the
+// store's counters, so failed logins on every replica add up, and a ban is kept in the store's
+// `bans` collection, which every replica follows into its own ban table; admission then still asks
+// only memory. The hard limit then bounds the hosts listed, as in SFTPGo, not the ban table.
+//
+// This module is state and rules with an injectable clock; defender-service.ts wires it to the
 // config, the list files, the IP lists and the store.
 import { Buffer } from 'node:buffer';
 import type { LoginProtocol } from '../auth/login.ts';
 import type { Config } from '../config/load.ts';
 import { cidrMatcher, isAddressOrCidr } from '../lib/cidr.ts';
 import type { Log } from '../log.ts';
+import type { SharedCounters } from '../store/store.ts';
 import { plainIp } from './ip.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -36,6 +42,8 @@ export interface DefenderSettings {
   /** `protocol` undefined: listed for any protocol. */
   safe: (ip: string, protocol?: LoginProtocol) => boolean;
   blocked: (ip: string, protocol?: LoginProtocol) => boolean;
+  /** Scores in the store's shared counters and bans followed from the store (driver provider). */
+  shared: boolean;
 }
 
 /** SFTPGo's defaults. */
@@ -76,7 +84,16 @@ export function defenderSettings(cfg: DefenderConfig | undefined, files: { safel
     softLimit: Math.min(Math.max(1, c.entries_soft_limit), hard),
     safe: either(cidrMatcher([...(c.safelist ?? []), ...(files.safelist ?? [])]), listed, 1),
     blocked: either(cidrMatcher([...(c.blocklist ?? []), ...(files.blocklist ?? [])]), listed, 2),
+    shared: false,
   };
+}
+
+/**
+ * SFTPGo's drivers: `memory` keeps scores in each server, `provider` in the data provider, shared
+ * by every server using it. Absent, a shared store (PostgreSQL) means provider.
+ */
+export function defenderDriver(config: Pick<Config, 'common' | 'data_provider'>): 'memory' | 'provider' {
+  return config.common?.defender?.driver ?? (config.data_provider?.driver === 'postgresql' ? 'provider' : 'memory');
 }
 
 function either(fixed: (ip: string) => boolean, listed: ListedMode | undefined, mode: 1 | 2): (ip: string, protocol?: LoginProtocol) => boolean {
@@ -85,12 +102,14 @@ function either(fixed: (ip: string) => boolean, listed: ListedMode | undefined, 
 }
 
 /** Config checks the schema cannot express (SFTPGo refuses the same). */
-export function defenderProblems(cfg: DefenderConfig | undefined): { path: (string | number)[]; message: string }[] {
+export function defenderProblems(cfg: DefenderConfig | undefined, provider?: string): { path: (string | number)[]; message: string }[] {
   if (!cfg) return [];
   const out: { path: (string | number)[]; message: string }[] = [];
   const soft = cfg.entries_soft_limit ?? DEFENDER_DEFAULTS.entries_soft_limit;
   const hard = cfg.entries_hard_limit ?? DEFENDER_DEFAULTS.entries_hard_limit;
   if (soft >= hard) out.push({ path: ['entries_soft_limit'], message: `must be lower than entries_hard_limit (${hard})` });
+  if (cfg.driver === 'provider' && provider !== 'postgresql')
+    out.push({ path: ['driver'], message: 'provider keeps scores and bans in a shared data provider: it needs data_provider.driver postgresql (with lmdb, one server, use memory)' });
   for (const field of ['safelist', 'blocklist'] as const)
     (cfg[field] ?? []).forEach((entry, i) => {
       if (!isAddressOrCidr(entry)) out.push({ path: [field, i], message: `"${entry}" is not an IP address or CIDR network` });
@@ -164,8 +183,17 @@ interface Scored {
   last: number;
 }
 
-/** Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned. */
-export type BanListener = (ip: string, until: number | undefined) => void;
+/**
+ * Why the ban table changed: a new ban, a ban extended by a banned host knocking again, lifted
+ * (API, web admin), run out, or dropped above the hard limit.
+ */
+export type BanChange = 'ban' | 'extend' | 'lift' | 'expire' | 'trim';
+
+/**
+ * Told about every change to the ban table, so it can be persisted. `until` undefined: unbanned.
+ * A promise it returns (the write under way) is waited for by settled().
+ */
+export type BanListener = (ip: string, until: number | undefined, change: BanChange) => unknown;
 
 export interface DefenderOptions {
   /** The clock (tests move it). */
@@ -175,6 +203,8 @@ export interface DefenderOptions {
   metrics?: Metrics;
   /** Told of each new ban (not of extensions): IP blocked event rules. */
   onBan?: (ip: string) => void;
+  /** The shared store's counters, used while the settings say `shared`. */
+  counters?: SharedCounters;
 }
 
 export class Defender {
@@ -186,22 +216,36 @@ export class Defender {
   readonly #log: Log;
   readonly #metrics: Metrics | undefined;
   readonly #onBan: ((ip: string) => void) | undefined;
+  readonly #counters: SharedCounters | undefined;
+  /** Shared score updates and ban writes in flight. */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(opts: DefenderOptions = {}) {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? (() => undefined);
     this.#metrics = opts.metrics;
     this.#onBan = opts.onBan;
+    this.#counters = opts.counters;
   }
 
   configure(settings: DefenderSettings): void {
     this.#settings = settings;
+    if (this.#shared) this.#hosts.clear();
     this.#trimHosts();
     this.#trimBans();
   }
 
   get enabled(): boolean {
     return this.#settings.enabled;
+  }
+
+  /** Whether scores and bans are the cluster's (driver provider on a shared store). */
+  get shared(): boolean {
+    return this.#shared !== undefined;
+  }
+
+  get #shared(): SharedCounters | undefined {
+    return this.#settings.shared ? this.#counters : undefined;
   }
 
   onBanChange(listener: BanListener | undefined): void {
@@ -222,7 +266,7 @@ export class Defender {
     const extended = until + (s.banTimeMs * s.banTimeIncrement) / 100;
     if (extended !== until) {
       this.#banned.set(ip, extended);
-      this.#listener?.(ip, extended);
+      this.#tell(ip, extended, 'extend');
     }
     return 'banned';
   }
@@ -241,7 +285,10 @@ export class Defender {
     return s.enabled && s.safe(plainIp(rawIp), protocol);
   }
 
-  /** Adds an event's score; bans the host when its total within the observation time reaches the threshold. */
+  /**
+   * Adds an event's score; bans the host when its total within the observation time reaches the
+   * threshold. Shared, the score goes to the store's counters in the background (settled() waits).
+   */
   record(rawIp: string, event: HostEvent, protocol?: LoginProtocol): void {
     const s = this.#settings;
     if (!s.enabled) return;
@@ -249,6 +296,11 @@ export class Defender {
     const score = s.scores[event];
     if (!ip || score <= 0 || s.safe(ip, protocol) || s.blocked(ip, protocol) || this.#activeBan(ip) !== undefined) return;
     const now = this.#now();
+    const shared = this.#shared;
+    if (shared) {
+      this.#track(this.#recordShared(shared, ip, score, now));
+      return;
+    }
     const from = now - s.observationMs;
     let h = this.#hosts.get(ip);
     if (!h) {
@@ -261,19 +313,49 @@ export class Defender {
     h.last = now;
     if (h.total >= s.threshold) {
       this.#hosts.delete(ip);
-      const until = now + s.banTimeMs;
-      this.#banned.set(ip, until);
-      this.#log('warn', 'defender_ban', { ip, score: h.total, until: new Date(until).toISOString() });
-      this.#metrics?.inc('sftpgo_defender_bans_total');
-      this.#listener?.(ip, until);
-      this.#trimBans();
-      this.#onBan?.(ip);
+      this.#ban(ip, h.total, now);
     } else {
       this.#trimHosts();
     }
   }
 
-  /** Banned hosts first, then scored ones, expired entries left out. */
+  async #recordShared(counters: SharedCounters, ip: string, score: number, now: number): Promise<void> {
+    const s = this.#settings;
+    try {
+      const r = await counters.addScore({ ip, score, now, from: now - s.observationMs, threshold: s.threshold, keepUntil: now + s.observationMs });
+      // Another replica's ban may have arrived meanwhile: it stands.
+      if (r.reached && this.#activeBan(ip) === undefined) this.#ban(ip, r.total, now);
+    } catch (err) {
+      this.#log('error', 'defender_store_failed', { ip, error: (err as Error).message });
+    }
+  }
+
+  #ban(ip: string, score: number, now: number): void {
+    const until = now + this.#settings.banTimeMs;
+    this.#banned.set(ip, until);
+    this.#log('warn', 'defender_ban', { ip, score, until: new Date(until).toISOString() });
+    this.#metrics?.inc('sftpgo_defender_bans_total');
+    this.#tell(ip, until, 'ban');
+    this.#trimBans();
+    this.#onBan?.(ip);
+  }
+
+  #tell(ip: string, until: number | undefined, change: BanChange): void {
+    const written = this.#listener?.(ip, until, change);
+    if (written instanceof Promise) this.#track(written);
+  }
+
+  #track(work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  /** Resolves once the shared score updates and ban writes started so far are done. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Banned hosts first, then scored ones, expired entries left out (this server's tables). */
   hosts(): DefenderHost[] {
     const now = this.#now();
     const out: DefenderHost[] = [];
@@ -285,6 +367,7 @@ export class Defender {
     return out;
   }
 
+  /** One host in this server's tables. */
   host(rawIp: string): DefenderHost | undefined {
     const ip = plainIp(rawIp);
     const now = this.#now();
@@ -294,13 +377,66 @@ export class Defender {
     return score > 0 ? { id: hostId(ip), ip, score } : undefined;
   }
 
+  /**
+   * What the API lists: hosts(), or shared, the cluster's bans (followed from the store) and the
+   * scores in the store's counters, at most entries_hard_limit of them (SFTPGo's provider driver).
+   */
+  async listHosts(): Promise<DefenderHost[]> {
+    const shared = this.#shared;
+    if (!shared) return this.hosts();
+    const now = this.#now();
+    const out: DefenderHost[] = [];
+    for (const [ip, until] of this.#banned) if (until > now) out.push({ id: hostId(ip), ip, ban_time: banTime(until) });
+    const limit = this.#settings.hardLimit;
+    if (out.length >= limit) return out.slice(0, limit);
+    for (const { ip, score } of await shared.scores({ from: now - this.#settings.observationMs, limit })) {
+      if (out.length >= limit) break;
+      if (this.#activeBan(ip) === undefined) out.push({ id: hostId(ip), ip, score });
+    }
+    return out;
+  }
+
+  /** One host as the API shows it: host(), or shared, the cluster's. */
+  async findHost(rawIp: string): Promise<DefenderHost | undefined> {
+    const shared = this.#shared;
+    if (!shared) return this.host(rawIp);
+    const ip = plainIp(rawIp);
+    const until = this.#activeBan(ip);
+    if (until !== undefined) return { id: hostId(ip), ip, ban_time: banTime(until) };
+    const [scored] = await shared.scores({ from: this.#now() - this.#settings.observationMs, limit: 1, ip });
+    return scored ? { id: hostId(ip), ip, score: scored.score } : undefined;
+  }
+
   /** Unbans and forgets the host's score; false when there was nothing to remove. */
   remove(rawIp: string): boolean {
     const ip = plainIp(rawIp);
     const known = this.host(ip) !== undefined;
     this.#hosts.delete(ip);
-    if (this.#banned.delete(ip)) this.#listener?.(ip, undefined);
+    if (this.#banned.delete(ip)) this.#tell(ip, undefined, 'lift');
     return known;
+  }
+
+  /** remove(), or shared, for the cluster: the ban goes from the store, the score from its counters. */
+  async unban(rawIp: string): Promise<boolean> {
+    const shared = this.#shared;
+    if (!shared) return this.remove(rawIp);
+    const ip = plainIp(rawIp);
+    const known = (await this.findHost(ip)) !== undefined;
+    this.remove(ip);
+    await shared.forgetScore(ip);
+    // Answered once the lift is in the store, where the other replicas read it.
+    await this.settled();
+    return known;
+  }
+
+  /**
+   * Another replica's ban change, read from the store: set (`until`) or lifted (undefined) here
+   * without telling the listener, whose store already has it.
+   */
+  follow(rawIp: string, until: number | undefined): void {
+    const ip = plainIp(rawIp);
+    if (until !== undefined && until > this.#now()) this.#banned.set(ip, until);
+    else this.#banned.delete(ip);
   }
 
   /** Loads bans kept from an earlier run; expired ones are skipped. */
@@ -320,7 +456,7 @@ export class Defender {
     if (until === undefined) return undefined;
     if (until > this.#now()) return until;
     this.#banned.delete(ip);
-    this.#listener?.(ip, undefined);
+    this.#tell(ip, undefined, 'expire');
     return undefined;
   }
 
@@ -342,19 +478,21 @@ export class Defender {
     for (const [ip, h] of live.slice(0, softLimit)) this.#hosts.set(ip, h);
   }
 
-  /** Above the hard limit: expired bans go first, then those closest to their end. */
+  /**
+   * Above the hard limit: expired bans go first, then those closest to their end. Not when shared:
+   * the table mirrors the cluster's bans, which one replica's limit must not lift.
+   */
   #trimBans(): void {
     const { hardLimit, softLimit } = this.#settings;
-    if (this.#banned.size <= hardLimit) return;
+    if (this.#banned.size <= hardLimit || this.#shared) return;
     const now = this.#now();
     const ordered = [...this.#banned].sort((a, b) => b[1] - a[1]);
     const keep = ordered.filter(([, until]) => until > now).slice(0, softLimit);
     const kept = new Set(keep.map(([ip]) => ip));
-    for (const [ip] of ordered) {
+    for (const [ip, until] of ordered) {
       if (kept.has(ip)) continue;
       this.#banned.delete(ip);
-      this.#listener?.(ip, undefined);
+      this.#tell(ip, undefined, until > now ? 'trim' : 'expire');
     }
   }
 }
-

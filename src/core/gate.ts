@@ -208,7 +208,7 @@ export class LoginGate {
     if (!limiters.limits(protocol)) return undefined;
     // The rate limiters' safe list (IP lists type 3) is never limited.
     if (ctx.ipLists.size(3) && ctx.ipLists.match(3, ip, protocol) !== undefined) return undefined;
-    const v = limiters.take(ip, protocol);
+    const v = await limiters.reserve(ip, protocol);
     if (v.retryAfterMs === undefined) {
       if (v.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, v.delayMs));
       return undefined;

@@ -4,8 +4,15 @@
 // than the limiter's grace delay is refused (SFTPGo's rule: half an event's interval, at most 10 s);
 // a shorter wait is served by delaying it. Addresses on the rate limiters' safe list (IP list type
 // 3) are never limited.
+//
+// With a shared store the buckets are the cluster's (the store's counters, one atomic update per
+// take), so a limit of N per period holds across every replica; when the store cannot be asked the
+// replica falls back to its own bucket rather than refusing or letting everything through.
+import { createHash } from 'node:crypto';
 import type { LoginProtocol } from '../auth/login.ts';
 import type { RateLimiter as RateLimiterConfig } from '../config/schema-types.ts';
+import type { Log } from '../log.ts';
+import type { SharedCounters } from '../store/store.ts';
 
 const ALL_PROTOCOLS: readonly LoginProtocol[] = ['SSH', 'FTP', 'DAV', 'HTTP'];
 const MAX_DELAY_MS = 10_000;
@@ -74,6 +81,9 @@ export interface RateVerdict {
 
 class Limiter {
   readonly protocols: ReadonlySet<LoginProtocol>;
+  /** The limiter's name among the cluster's buckets: its place in the list and a digest of its settings. */
+  readonly #key: string;
+  readonly #type: number;
   readonly #perMs: number;
   readonly #burst: number;
   readonly #maxDelayMs: number;
@@ -83,8 +93,12 @@ class Limiter {
   readonly #hard: number;
   readonly #events: boolean;
 
-  constructor(cfg: RateLimiterConfig, now: number) {
+  constructor(cfg: RateLimiterConfig, index: number, now: number) {
     const c = { ...RATE_LIMITER_DEFAULTS, ...cfg };
+    // Replicas run the same config, so they name the same limiter alike; a changed limiter gets
+    // fresh buckets, as the in-memory ones are rebuilt.
+    this.#key = `${index}.${createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 12)}`;
+    this.#type = c.type;
     this.protocols = new Set((cfg.protocols ?? ALL_PROTOCOLS) as LoginProtocol[]);
     this.#perMs = (c.average ?? 0) / c.period;
     this.#burst = c.burst;
@@ -107,6 +121,14 @@ class Limiter {
     return r.ok ? { delayMs: r.delayMs } : { delayMs: 0, retryAfterMs: r.delayMs, defenderEvent: this.#events };
   }
 
+  /** take() on the cluster's bucket in the store's counters. */
+  async takeShared(counters: SharedCounters, ip: string, now: number): Promise<RateVerdict> {
+    const key = `${this.#key}:${this.#type === 1 ? '*' : ip}`;
+    const r = await counters.takeToken({ key, perMs: this.#perMs, burst: this.#burst, maxDebt: this.#maxDelayMs * this.#perMs, now });
+    if (r.ok) return { delayMs: r.tokens < 0 ? -r.tokens / this.#perMs : 0 };
+    return { delayMs: 0, retryAfterMs: (1 - r.tokens) / this.#perMs, defenderEvent: this.#events };
+  }
+
   /** At the hard limit, the least recently used buckets go down to the soft limit. */
   #trim(): void {
     if (this.#sources.size < this.#hard) return;
@@ -122,16 +144,27 @@ class Limiter {
 export interface RateLimitersOptions {
   /** The clock (tests move it). */
   now?: () => number;
+  /** A shared store's counters: the buckets are then the cluster's. */
+  counters?: SharedCounters;
+  /** Where a failure to reach the shared buckets is told (once a minute at most). */
+  log?: Log;
 }
+
+const FAILURE_LOG_MS = 60_000;
 
 /** The limiters of one server, rebuilt (buckets refilled) when the config's list changes. */
 export class RateLimiters {
   #from: unknown;
   #limiters: Limiter[] = [];
   readonly #now: () => number;
+  readonly #counters: SharedCounters | undefined;
+  readonly #log: Log;
+  #failureLoggedAt = -Infinity;
 
   constructor(opts: RateLimitersOptions = {}) {
     this.#now = opts.now ?? Date.now;
+    this.#counters = opts.counters;
+    this.#log = opts.log ?? (() => undefined);
   }
 
   /** Follows `common.rate_limiters`; the same list (by identity) keeps its buckets. */
@@ -139,7 +172,7 @@ export class RateLimiters {
     if (list === this.#from) return;
     this.#from = list;
     const now = this.#now();
-    this.#limiters = (list ?? []).filter(enabled).map((c) => new Limiter(c, now));
+    this.#limiters = (list ?? []).flatMap((c, i) => (enabled(c) ? [new Limiter(c, i, now)] : []));
   }
 
   /** Whether any limiter applies to `protocol` (so the caller can skip the safe list lookup). */
@@ -157,6 +190,33 @@ export class RateLimiters {
     for (const l of this.#limiters) {
       if (!l.protocols.has(protocol)) continue;
       const v = l.take(ip, now);
+      if (v.retryAfterMs !== undefined) return v;
+      delayMs = Math.max(delayMs, v.delayMs);
+    }
+    return { delayMs };
+  }
+
+  /**
+   * take(), on the cluster's buckets when the store is shared: one round trip to the store per
+   * limiter asked. A limiter the store cannot answer for takes from this server's own bucket.
+   */
+  async reserve(ip: string, protocol: LoginProtocol): Promise<RateVerdict> {
+    const counters = this.#counters;
+    if (!counters) return this.take(ip, protocol);
+    const now = this.#now();
+    let delayMs = 0;
+    for (const l of this.#limiters) {
+      if (!l.protocols.has(protocol)) continue;
+      let v: RateVerdict;
+      try {
+        v = await l.takeShared(counters, ip, now);
+      } catch (err) {
+        if (now - this.#failureLoggedAt >= FAILURE_LOG_MS) {
+          this.#failureLoggedAt = now;
+          this.#log('warn', 'rate_limiter_store_failed', { error: (err as Error).message, fallback: 'this server\'s own buckets' });
+        }
+        v = l.take(ip, now);
+      }
       if (v.retryAfterMs !== undefined) return v;
       delayMs = Math.max(delayMs, v.delayMs);
     }

@@ -11,12 +11,15 @@
 //   listening connection is down) and tells its own listeners, marked `remote`, with the value as
 //   it is now. The lock makes log ids commit in order, so a replica following `id > last` misses
 //   nothing.
+// - The defender's scores and the rate limiters' buckets are counters beside the collections
+//   (pg-counters.ts), updated without the write lock.
 import { readFileSync } from 'node:fs';
 import type { Pool, PoolClient, PoolConfig, Client as PgClient, Notification } from 'pg';
 import { NO_SECRETS, type SecretBox } from '../config/sealed.ts';
 import { AppError } from '../errors.ts';
 import { createLog, type Log } from '../log.ts';
 import { ChangeListeners, SerialQueue } from './listeners.ts';
+import { COUNTERS_SCHEMA, pgCounters } from './pg-counters.ts';
 import type { CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
 
 /** The connection settings, as data_provider gives them with the password already resolved. */
@@ -112,6 +115,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
       await c.query(SCHEMA);
+      await c.query(COUNTERS_SCHEMA);
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -161,6 +165,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   }
 
   const committed = reader(pool);
+  const counters = pgCounters(pool);
 
   async function runWrite<T>(fn: (tx: WriteTx) => Promise<T> | T): Promise<T> {
     if (opts.readOnly) throw new AppError('store', 'the store is open read-only');
@@ -299,6 +304,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   poll.unref?.();
   const prune = setInterval(() => {
     pool.query(`DELETE FROM sftpgo_changes WHERE at < now() - $1::interval`, [`${CHANGE_LOG_KEEP_MS} milliseconds`]).catch(() => undefined);
+    counters.prune(Date.now()).catch(() => undefined);
   }, 60_000);
   prune.unref?.();
 
@@ -306,6 +312,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     location: where,
     secrets: opts.secrets ?? NO_SECRETS,
     shared: true,
+    counters,
     ...committed,
     async read<T>(fn: (tx: ReadTx) => Promise<T> | T): Promise<T> {
       return fn(committed);

@@ -141,6 +141,37 @@ export interface StoreChange<C extends CollectionName = CollectionName> {
 
 export type ChangeListener<C extends CollectionName> = (change: StoreChange<C>) => void;
 
+/** One scored host of the cluster's defender: its score within the observation time. */
+export interface SharedScore {
+  ip: string;
+  score: number;
+}
+
+/**
+ * Counters every server sharing the store updates at once, each update one atomic statement outside
+ * the store's write lock (a failed login or a rate-limited request must not queue behind the
+ * cluster's writers) and outside the change log (no other server caches them). Only a shared store
+ * has them; times are epoch milliseconds of the caller's clock.
+ */
+export interface SharedCounters {
+  /**
+   * Adds `score` to `ip`'s events, forgets those at or before `from`, and returns the total. When
+   * the total reaches `threshold` the events are cleared in the same statement and `reached` is
+   * set: of servers scoring one address at the same moment exactly one sees it reach the threshold.
+   */
+  addScore(opts: { ip: string; score: number; now: number; from: number; threshold: number; keepUntil: number }): Promise<{ total: number; reached: boolean }>;
+  /** Hosts with a score above 0 (events after `from`), by address, at most `limit`; one address when `ip` is given. */
+  scores(opts: { from: number; limit: number; ip?: string }): Promise<SharedScore[]>;
+  /** Forgets `ip`'s events; whether it had any. */
+  forgetScore(ip: string): Promise<boolean>;
+  /**
+   * One token from the bucket `key` (golang.org/x/time/rate's arithmetic: `perMs` tokens refilled
+   * continuously up to `burst`), taken only when the debt it leaves is at most `maxDebt` tokens.
+   * Returns whether it was taken and the tokens left (negative: a debt the caller waits out).
+   */
+  takeToken(opts: { key: string; perMs: number; burst: number; maxDebt: number; now: number }): Promise<{ ok: boolean; tokens: number }>;
+}
+
 export interface Store extends ReadTx {
   readonly location: string;
   /** Whether other servers may share this store (PostgreSQL); LMDB is one server's. */
@@ -170,6 +201,8 @@ export interface Store extends ReadTx {
    * listeners (a no-op for a store no one shares).
    */
   sync(): Promise<void>;
+  /** Present on a shared store: the defender's scores and the rate limiters' buckets of the cluster. */
+  readonly counters?: SharedCounters;
   close(): Promise<void>;
 }
 

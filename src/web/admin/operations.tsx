@@ -88,7 +88,7 @@ export function mountOperations(web: Hono<Env>, kit: Kit): void {
     const v = await kit.visit(c, 'view_defender');
     if (v instanceof Response) return v;
     const d = runtime.defender;
-    return kit.send(v, 'Defender', <DefenderPage enabled={d.enabled} hosts={d.enabled ? d.hosts() : []} csrf={v.session.csrf} canManage={hasPermission(v.admin, 'manage_defender')} />);
+    return kit.send(v, 'Defender', <DefenderPage enabled={d.enabled} hosts={d.enabled ? await d.listHosts() : []} csrf={v.session.csrf} canManage={hasPermission(v.admin, 'manage_defender')} />);
   });
 
   web.post('/defender/:id/delete', async (c) => {
@@ -96,7 +96,7 @@ export function mountOperations(web: Hono<Env>, kit: Kit): void {
     if (p instanceof Response) return p;
     const { v } = p;
     const ip = ipFromHostId(c.req.param('id'));
-    if (!ip || !runtime.defender.enabled || !runtime.defender.remove(ip)) return kit.flashTo(v, `${BASE}/defender`, { kind: 'error', text: 'host not found' });
+    if (!ip || !runtime.defender.enabled || !(await runtime.defender.unban(ip))) return kit.flashTo(v, `${BASE}/defender`, { kind: 'error', text: 'host not found' });
     runtime.log('info', 'web_change', { action: 'unban', kind: 'defender_host', name: ip, by: v.admin.username });
     return kit.flashTo(v, `${BASE}/defender`, { kind: 'info', text: `${ip} unbanned and its score forgotten.` });
   });

@@ -119,6 +119,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'common.rate_limiters[].entries_hard_limit': 'test/unit/core/rate-limiters.test.ts',
   'common.defender': 'test/integration/defender/defender.test.ts',
   'common.defender.enabled': 'test/integration/defender/defender.test.ts',
+  'common.defender.driver': 'test/integration/store/replicas-defender.test.ts',
   'common.defender.ban_time': 'test/integration/defender/defender.test.ts',
   'common.defender.ban_time_increment': 'test/integration/defender/defender.test.ts',
   'common.defender.threshold': 'test/integration/defender/defender.test.ts',

@@ -7,6 +7,7 @@ import { cidrMatcher } from '../../../src/lib/cidr.ts';
 import { BanJournal, configureDefender, parseListFile } from '../../../src/core/defender-service.ts';
 import {
   Defender,
+  defenderDriver,
   defenderSettings,
   eventForLoginFailure,
   eventForRefusal,
@@ -266,6 +267,35 @@ describe('config checks', () => {
     expect(parseConfigText('common:\n  defender:\n    enabled: true\n    ban_time: 0.05\n    blocklist: ["::1", "192.0.2.0/24"]\n', 'test.yaml', '/tmp').ok).toBe(true);
     expect(parseConfigText('common:\n  defender:\n    ban_time: 0\n', 'test.yaml', '/tmp').ok).toBe(false);
   });
+
+  test('driver provider needs a shared data provider; memory goes with any', () => {
+    const issues = (text: string) => {
+      const r = parseConfigText(text, 'test.yaml', '/tmp');
+      return r.ok ? [] : r.issues.map((i) => `${i.path}: ${i.message}`);
+    };
+    expect(issues('common:\n  defender:\n    enabled: true\n    driver: provider\n')).toEqual([
+      'common.defender.driver: provider keeps scores and bans in a shared data provider: it needs data_provider.driver postgresql (with lmdb, one server, use memory)',
+    ]);
+    const pg = 'data_provider:\n  driver: postgresql\n  host: db\n  name: sftpgo\n  username: sftpgo\n';
+    expect(issues(`common:\n  defender:\n    enabled: true\n    driver: provider\n${pg}`)).toEqual([]);
+    expect(issues(`common:\n  defender:\n    enabled: true\n    driver: memory\n${pg}`)).toEqual([]);
+    expect(issues('common:\n  defender:\n    driver: redis\n').length).toBe(1);
+  });
+
+  test('without a driver, a shared store means provider and LMDB memory', () => {
+    expect(defenderDriver({})).toBe('memory');
+    expect(defenderDriver({ data_provider: { driver: 'lmdb' } })).toBe('memory');
+    expect(defenderDriver({ data_provider: { driver: 'postgresql' } })).toBe('provider');
+    expect(defenderDriver({ common: { defender: { driver: 'memory' } }, data_provider: { driver: 'postgresql' } })).toBe('memory');
+  });
+
+  test('a defender without the shared counters keeps its scores in memory whatever the settings say', () => {
+    const d = new Defender();
+    d.configure({ ...defenderSettings({ enabled: true, threshold: 2 }), shared: true });
+    expect(d.shared).toBe(false);
+    d.record('192.0.2.7', 'valid');
+    expect(d.host('192.0.2.7')?.score).toBe(1);
+  });
 });
 
 describe('kept in the store', () => {
@@ -299,6 +329,38 @@ describe('kept in the store', () => {
     await migrateDown(store, 2);
     expect(await store.count('bans')).toBe(0);
     await migrateUp(store);
+    await store.close();
+  });
+
+  test('replicas writing one collection cannot undo each other: extensions need a stored ban, bans never shorten, run-out bans go only when run out there too', async () => {
+    const store = openLmdbStore(tempDir('defender-journal-'));
+    await migrateUp(store);
+    const now = Date.now();
+    const journal = new BanJournal(store, undefined, { now: () => now });
+    const stored = async (ip: string) => (await store.get('bans', ip))?.until;
+    await store.write(async (tx) => {
+      await tx.put('bans', '192.0.2.1', { ip: '192.0.2.1', until: now + 60_000 });
+      await tx.put('bans', '192.0.2.2', { ip: '192.0.2.2', until: now + 60_000 });
+    });
+    // Lifted elsewhere: an extension noted here does not bring it back.
+    journal.note('192.0.2.9', now + 5000, 'extend');
+    // A ban made here shorter than the one another replica stored leaves the longer one.
+    journal.note('192.0.2.1', now + 1000, 'ban');
+    // Ran out in this replica's table, but another replica extended it: it stays.
+    journal.note('192.0.2.2', undefined, 'expire');
+    // A ban then its extension before the batch is written: the extended ban.
+    journal.note('192.0.2.3', now + 1000, 'ban');
+    journal.note('192.0.2.3', now + 2000, 'extend');
+    await journal.flush();
+    expect(await stored('192.0.2.9')).toBeUndefined();
+    expect(await stored('192.0.2.1')).toBe(now + 60_000);
+    expect(await stored('192.0.2.2')).toBe(now + 60_000);
+    expect(await stored('192.0.2.3')).toBe(now + 2000);
+    journal.note('192.0.2.2', undefined, 'lift');
+    journal.note('192.0.2.1', now + 90_000, 'extend');
+    await journal.flush();
+    expect(await stored('192.0.2.2')).toBeUndefined();
+    expect(await stored('192.0.2.1')).toBe(now + 90_000);
     await store.close();
   });
 });

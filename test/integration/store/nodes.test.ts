@@ -1,0 +1,257 @@
+// Two replicas (separate processes, data dirs and node names) sharing one PostgreSQL store: each
+// names itself in its log lines, /metrics and /api/v2/status; a connection made with OpenSSH sftp
+// to one is listed by the other with the node holding it, and a DELETE on the other ends it; node
+// tokens are refused unless a replica of this store made them for that request; a killed replica
+// drops out of the listing at once; a clean stop leaves the registry.
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadSecretsKey, SecretBox } from '../../../src/config/sealed.ts';
+import { nodeToken, NODE_TOKEN_HEADER } from '../../../src/api/node-calls.ts';
+import type { NodeRecord } from '../../../src/store/store.ts';
+import { freePort } from '../../support/net.ts';
+import { startPostgres, type Postgres } from '../../support/postgres.ts';
+import { startServer, type RunningServer } from '../../support/server.ts';
+import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+
+const PASSWORD = 'Node-Pass-1';
+const ADMIN_PASSWORD = 'Node-Admin-1';
+let pg: Postgres;
+let dir: string;
+
+interface Replica {
+  name: string;
+  proc: RunningServer;
+  sftp: number;
+  api: number;
+  telemetry: number;
+  dataDir: string;
+}
+const replicas: Replica[] = [];
+const clients: ChildProcess[] = [];
+
+function yaml(r: Omit<Replica, 'proc' | 'dataDir'>): string {
+  return `data_provider:
+  driver: postgresql
+  host: ${pg.host}
+  port: ${pg.port}
+  name: ${pg.database}
+  username: ${pg.username}
+  password: { env: PG_PASSWORD }
+  users_base_dir: ${join(dir, 'homes')}
+  node: { name: ${r.name}, host: 127.0.0.1, port: ${r.api}, proto: http }
+sftpd:
+  bindings: [{ address: 127.0.0.1, port: ${r.sftp} }]
+httpd:
+  bindings: [{ address: 127.0.0.1, port: ${r.api} }]
+telemetry:
+  bind_port: ${r.telemetry}
+  bind_address: 127.0.0.1
+users:
+  - username: yara
+    password: "${PASSWORD}"
+    permissions: { "/": ["*"] }
+admins:
+  - username: root
+    password: "${ADMIN_PASSWORD}"
+    permissions: ["*"]
+`;
+}
+
+async function start(name: string): Promise<Replica> {
+  const ports = { sftp: await freePort(), api: await freePort(), telemetry: await freePort() };
+  const dataDir = join(dir, `data-${name}`);
+  mkdirSync(dataDir, { recursive: true });
+  // The first replica made the shared store's secrets key; the others get a copy.
+  if (replicas.length > 0) copyFileSync(join(replicas[0]!.dataDir, 'secrets.key'), join(dataDir, 'secrets.key'));
+  const proc = await startServer({ yaml: yaml({ name, ...ports }), cwd: tempDir(`node-${name}-`), dataDir, env: { PG_PASSWORD: pg.password } });
+  const r = { name, proc, dataDir, ...ports };
+  replicas.push(r);
+  return r;
+}
+
+let alpha: Replica;
+let beta: Replica;
+
+beforeAll(async () => {
+  dir = tempDir('nodes-');
+  pg = await startPostgres();
+  alpha = await start('alpha');
+  beta = await start('beta');
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of clients) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const r of replicas) await r.proc.stop();
+  await pg?.stop();
+  removeTempDirs();
+});
+
+async function token(r: Replica): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${r.api}/api/v2/token`, { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function api(r: Replica, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`http://127.0.0.1:${r.api}${path}`, { ...init, headers: { authorization: `Bearer ${await token(r)}`, ...(init.headers ?? {}) } });
+}
+
+type Conn = { connection_id: string; username: string; node?: string; protocol: string };
+
+async function connections(r: Replica): Promise<Conn[]> {
+  const res = await api(r, '/api/v2/connections');
+  expect(res.status).toBe(200);
+  return (await res.json()) as Conn[];
+}
+
+/** An interactive OpenSSH sftp session held open (commands come from stdin, which stays open). */
+function openSftp(r: Replica): { proc: ChildProcess; exited: Promise<number | null> } {
+  const proc = spawn(
+    'sshpass',
+    ['-p', PASSWORD, 'sftp', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(r.sftp), 'yara@127.0.0.1'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  clients.push(proc);
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return { proc, exited };
+}
+
+/** Polls `r`'s listing until `pred` picks an entry. */
+async function waitFor(r: Replica, pred: (c: Conn) => boolean, timeoutMs = 15_000): Promise<Conn> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await connections(r)).find(pred);
+    if (found) return found;
+    if (Date.now() > until) throw new Error(`no matching connection on ${r.name}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/**
+ * The client sees the disconnect: interactive sftp, waiting on its input, fails its next command
+ * and ends; on a live session it would answer and wait for the next one.
+ */
+async function expectDisconnected(client: { proc: ChildProcess; exited: Promise<number | null> }): Promise<void> {
+  client.proc.stdin!.write('ls\n');
+  const code = await within(client.exited, 10_000);
+  expect(code).not.toBe('timeout');
+  expect(code).not.toBe(0);
+  
+}
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return Promise.race([p, new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), ms))]);
+}
+
+/** A node token for `target` made as a replica would: its key unsealed with the shared secrets key. */
+function replicaToken(target: Replica, call: { method: 'GET' | 'DELETE'; path: string }): string {
+  const row = pg.sql(`SELECT value FROM sftpgo_kv WHERE collection = 'nodes' AND key = '${target.name}'`, pg.database);
+  const record = JSON.parse(row) as NodeRecord;
+  const box = new SecretBox(loadSecretsKey(alpha.dataDir, false));
+  const clear = typeof record.key === 'string' ? record.key : box.unseal(record.key.sealed);
+  return nodeToken({ name: target.name, url: record.url, key: Buffer.from(clear, 'base64') }, { ...call, admin: 'root', permission: call.method === 'GET' ? 'view_conns' : 'close_conns', from: 'alpha' });
+}
+
+test('each replica names itself in its status, /metrics, every log line and the change log', async () => {
+  for (const r of replicas) {
+    const status = (await (await api(r, '/api/v2/status')).json()) as { data_provider: { driver: string }; node: { name: string; url: string; nodes: { name: string; active: boolean }[] } };
+    expect(status.data_provider.driver).toBe('postgresql');
+    expect(status.node.name).toBe(r.name);
+    expect(status.node.url).toBe(`http://127.0.0.1:${r.api}`);
+    expect(status.node.nodes.map((n) => [n.name, n.active]).sort()).toEqual([['alpha', true], ['beta', true]]);
+    const metrics = await (await fetch(`http://127.0.0.1:${r.telemetry}/metrics`)).text();
+    expect(metrics).toContain(`sftpgo_node_info{node="${r.name}"} 1`);
+    const lines = r.proc.logs.filter((l) => l.event !== 'raw');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const l of lines) expect(l.node).toBe(r.name);
+  }
+  const writers = pg.sql('SELECT DISTINCT node FROM sftpgo_changes ORDER BY node', pg.database).trim().split('\n');
+  expect(writers).toEqual(['alpha', 'beta']);
+});
+
+test("an sftp connection to beta is listed by alpha with beta's node, and a DELETE on alpha ends it", async () => {
+  const client = openSftp(beta);
+  const onAlpha = await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  expect(onAlpha.protocol).toBe('SFTP');
+  // beta lists it as its own, under the same id.
+  expect((await connections(beta)).find((c) => c.connection_id === onAlpha.connection_id)?.node).toBe('beta');
+  const res = await api(alpha, `/api/v2/connections/${onAlpha.connection_id}?node=beta`, { method: 'DELETE' });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ message: 'Connection closed' });
+  await expectDisconnected(client);
+  const closed = await beta.proc.waitForLog((l) => l.event === 'connection_closed_by_api' && l.connection_id === onAlpha.connection_id);
+  expect(closed.from_node).toBe('alpha');
+  expect((await connections(alpha)).some((c) => c.connection_id === onAlpha.connection_id)).toBe(false);
+});
+
+test('without the node parameter, the node holding the connection closes it', async () => {
+  const client = openSftp(beta);
+  const held = await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  const res = await api(alpha, `/api/v2/connections/${held.connection_id}`, { method: 'DELETE' });
+  expect(res.status).toBe(200);
+  await expectDisconnected(client);
+  // An id no node holds, and a node that is not registered, are 404.
+  expect((await api(alpha, '/api/v2/connections/0123456789abcdef', { method: 'DELETE' })).status).toBe(404);
+  expect((await api(alpha, '/api/v2/connections/0123456789abcdef?node=gamma', { method: 'DELETE' })).status).toBe(404);
+});
+
+test('a node token is accepted once, for its own request and node; a forged one is 401', async () => {
+  const get = (header: string) => fetch(`http://127.0.0.1:${beta.api}/api/v2/connections`, { headers: { [NODE_TOKEN_HEADER]: header } });
+  const good = replicaToken(beta, { method: 'GET', path: '/api/v2/connections' });
+  const first = await get(`Bearer ${good}`);
+  expect(first.status).toBe(200);
+  expect(Array.isArray(await first.json())).toBe(true);
+  // Replayed, made for another request, for another node, or signed with a key no replica holds.
+  expect((await get(`Bearer ${good}`)).status).toBe(401);
+  expect((await get(`Bearer ${replicaToken(beta, { method: 'DELETE', path: '/api/v2/connections' })}`)).status).toBe(401);
+  expect((await get(`Bearer ${replicaToken(alpha, { method: 'GET', path: '/api/v2/connections' })}`)).status).toBe(401);
+  const forged = nodeToken({ name: 'beta', url: '', key: randomBytes(32) }, { method: 'GET', path: '/api/v2/connections', admin: 'root', permission: 'view_conns', from: 'mallory' });
+  expect((await get(`Bearer ${forged}`)).status).toBe(401);
+  expect((await get('Bearer not-a-token')).status).toBe(401);
+  // Routes other than the connections' ignore the header and want an admin's credentials.
+  const users = await fetch(`http://127.0.0.1:${beta.api}/api/v2/users`, { headers: { [NODE_TOKEN_HEADER]: `Bearer ${replicaToken(beta, { method: 'GET', path: '/api/v2/users' })}` } });
+  expect(users.status).toBe(401);
+  const refused = await beta.proc.waitForLog((l) => l.event === 'login_failed' && l.reason === 'invalid_node_token');
+  expect(refused.node).toBe('beta');
+});
+
+test('a node not refreshed for two minutes is not called', async () => {
+  const old = pg.sql(`SELECT value FROM sftpgo_kv WHERE collection = 'nodes' AND key = 'beta'`, pg.database);
+  const stale = { ...(JSON.parse(old) as NodeRecord), updated_at: Date.now() - 121_000 };
+  pg.sql(`UPDATE sftpgo_kv SET value = '${JSON.stringify(stale)}' WHERE collection = 'nodes' AND key = 'beta'`, pg.database);
+  try {
+    const client = openSftp(beta);
+    await waitFor(beta, (c) => c.username === 'yara');
+    expect((await connections(alpha)).some((c) => c.node === 'beta')).toBe(false);
+    const status = (await (await api(alpha, '/api/v2/status')).json()) as { node: { nodes: { name: string; active: boolean }[] } };
+    expect(status.node.nodes.find((n) => n.name === 'beta')?.active).toBe(false);
+    client.proc.kill('SIGKILL');
+    await client.exited;
+  } finally {
+    pg.sql(`UPDATE sftpgo_kv SET value = '${old}' WHERE collection = 'nodes' AND key = 'beta'`, pg.database);
+  }
+});
+
+test("a killed replica's connections drop out of the listing at once; a clean stop leaves the registry", async () => {
+  const client = openSftp(beta);
+  await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  beta.proc.proc.kill('SIGKILL');
+  await beta.proc.stop();
+  client.proc.kill('SIGKILL');
+  await client.exited;
+  const started = Date.now();
+  const listed = await connections(alpha);
+  expect(Date.now() - started).toBeLessThan(4000);
+  expect(listed.some((c) => c.node === 'beta')).toBe(false);
+  const unreachable = await alpha.proc.waitForLog((l) => l.event === 'node_unreachable' && l.peer === 'beta');
+  expect(unreachable.node).toBe('alpha');
+  // A close aimed at the dead replica says it did not answer.
+  expect((await api(alpha, '/api/v2/connections/0123456789abcdef?node=beta', { method: 'DELETE' })).status).toBe(503);
+  // beta, killed, left its record; alpha, stopped, removes its own.
+  expect(await alpha.proc.stop()).toBe(0);
+  const names = pg.sql(`SELECT key FROM sftpgo_kv WHERE collection = 'nodes' ORDER BY key`, pg.database).trim().split('\n');
+  expect(names).toEqual(['beta']);
+});

@@ -139,7 +139,6 @@ async function expectDisconnected(client: { proc: ChildProcess; exited: Promise<
   const code = await within(client.exited, 10_000);
   expect(code).not.toBe('timeout');
   expect(code).not.toBe(0);
-  
 }
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {

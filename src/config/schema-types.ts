@@ -94,7 +94,7 @@ export type DataProvider = {
    */
   node?: {
     /**
-     * Ours: the replica's name in log lines (node), /metrics, /api/v2/status and connection listings; unique among the replicas. Default: the machine's host name.
+     * Ours: the replica's name in log lines (node), /metrics, /api/v2/status and connection listings; unique among the replicas (replicas with one name do not see each other's changes). Default: the host name and the port of the first REST API binding (host:port), or the host name and process id without one.
      */
     name?: string;
     /**

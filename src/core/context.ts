@@ -132,7 +132,7 @@ export class ServerContext {
     this.#reload = init.reload;
     this.usage = init.usage;
     this.usageMarks = init.usageMarks;
-    this.nodes = new NodeRegistry({ store: init.store, identity: init.node ?? nodeIdentity(init.config.data_provider), log: this.log });
+    this.nodes = new NodeRegistry({ store: init.store, identity: init.node ?? nodeIdentity(init.config), log: this.log });
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip) });

@@ -4,7 +4,7 @@
 // it at a clean stop. A record not refreshed for two minutes is inactive, as SFTPGo counts it.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DataProvider } from '../config/schema-types.ts';
+import type { Config } from '../config/load.ts';
 import type { Log } from '../log.ts';
 import type { NodeRecord, Store } from '../store/store.ts';
 
@@ -22,8 +22,16 @@ export interface NodeIdentity {
   shared: boolean;
 }
 
-/** The identity data_provider names; the name defaults to the machine's host name. */
-export function nodeIdentity(provider: DataProvider | undefined, machine: string = hostname()): NodeIdentity {
+/** What the identity is read from: the config's data_provider and API bindings. */
+export type NodeConfig = Pick<Config, 'data_provider' | 'httpd'>;
+
+/**
+ * The identity the config names. Without data_provider.node.name the name is the host name and the
+ * port of the first REST API binding (the process id without one): stable across restarts, and
+ * different for two replicas on one machine, whose changes the store tells apart by it.
+ */
+export function nodeIdentity(config: NodeConfig, machine: { host: string; pid: number } = { host: hostname(), pid: process.pid }): NodeIdentity {
+  const provider = config.data_provider;
   const node = provider?.node;
   const shared = provider?.driver === 'postgresql';
   let url = '';
@@ -31,7 +39,8 @@ export function nodeIdentity(provider: DataProvider | undefined, machine: string
     const host = node.host.includes(':') && !node.host.startsWith('[') ? `[${node.host}]` : node.host;
     url = `${node.proto ?? 'http'}://${host}${node.port ? `:${node.port}` : ''}`;
   }
-  return { name: node?.name ?? machine, url, shared };
+  const apiPort = config.httpd?.bindings?.find((b) => (b.port ?? 0) > 0 && b.enable_rest_api !== false)?.port;
+  return { name: node?.name ?? `${machine.host}:${apiPort ?? machine.pid}`, url, shared };
 }
 
 /** Another replica, reachable: what a call to it needs. */
@@ -73,9 +82,9 @@ export class NodeRegistry {
     if (!this.identity.shared) return;
     if (!this.identity.url) this.#log('warn', 'node_unreachable_by_peers', { reason: 'data_provider.node.host is not set: other replicas do not list this one\'s connections' });
     this.#createdAt = Date.now();
-    await this.#refresh();
+    await this.#refresh(true);
     this.#timer = setInterval(() => {
-      this.#refresh().catch((err: Error) => this.#log('error', 'node_heartbeat_failed', { error: err.message }));
+      this.#refresh(false).catch((err: Error) => this.#log('error', 'node_heartbeat_failed', { error: err.message }));
     }, NODE_HEARTBEAT_MS);
     this.#timer.unref?.();
   }
@@ -92,16 +101,21 @@ export class NodeRegistry {
     });
   }
 
-  async #refresh(): Promise<void> {
+  /**
+   * Writes this replica's record. Another live instance's record under the same name is a conflict;
+   * at the start, only when its URL differs too (the same URL is this replica restarted after a crash).
+   */
+  async #refresh(first: boolean): Promise<void> {
     const { name, url } = this.identity;
     const now = Date.now();
     const sealedKey = this.#store.secrets.seal(this.key.toString('base64'));
     const taken = await this.#store.write(async (tx) => {
       const r = await tx.get('nodes', name);
       await tx.put('nodes', name, { name, url, key: sealedKey, instance: this.#instance, created_at: this.#createdAt, updated_at: now });
-      return r && r.instance !== this.#instance && isActive(r, now) ? r : undefined;
+      return r && r.instance !== this.#instance && isActive(r, now) && (!first || r.url !== url) ? r : undefined;
     });
-    // Two live replicas under one name take the record from each other each minute: say so loudly.
+    // Two live replicas under one name take the record from each other each minute, and the store
+    // takes each one's changes for the other's own: say so loudly.
     if (taken) this.#log('error', 'node_name_conflict', { name, other_url: taken.url, url, hint: 'give each replica its own data_provider.node.name' });
   }
 

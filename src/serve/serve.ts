@@ -54,7 +54,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const loaded = first?.loaded ?? opts.loaded;
   const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
   // Replicas sharing a store name themselves in every line, so their merged logs tell them apart.
-  const node = nodeIdentity(loaded.config.data_provider);
+  const node = nodeIdentity(loaded.config);
   const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}), ...(node.shared ? { fields: { node: node.name } } : {}) });
   const store = await openStore(dataDir, { log, provider: loaded.config.data_provider, baseDir: loaded.baseDir, node: node.name });
   await migrateUp(store, { log });

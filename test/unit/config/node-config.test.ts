@@ -1,5 +1,5 @@
 // data_provider.node: accepted only beside a shared store (PostgreSQL), its name and proto checked,
-// and the identity a replica takes from it (the name defaults to the host name; the URL others call).
+// and the identity a replica takes from it (the name defaults to the host name and API port; the URL others call).
 import { expect, test } from 'bun:test';
 import { hostname } from 'node:os';
 import { formatIssue, parseConfigText } from '../../../src/config/load.ts';
@@ -24,9 +24,13 @@ test("a node's name is one token and its proto http or https", () => {
   expect(issues(`${PG}  node: { port: 70000 }\n`).join()).toContain('data_provider.node.port');
 });
 
-test('the identity: the name defaults to the host name, the URL is what peers call', () => {
-  expect(nodeIdentity({ driver: 'postgresql' })).toEqual({ name: hostname(), url: '', shared: true });
-  expect(nodeIdentity({ driver: 'postgresql', node: { name: 'alpha', host: '10.0.0.1', port: 8080 } })).toEqual({ name: 'alpha', url: 'http://10.0.0.1:8080', shared: true });
-  expect(nodeIdentity({ driver: 'postgresql', node: { host: 'fd00::1', proto: 'https' } }, 'box').url).toBe('https://[fd00::1]');
-  expect(nodeIdentity(undefined, 'box')).toEqual({ name: 'box', url: '', shared: false });
+test('the identity: the name defaults to the host name and API port, the URL is what peers call', () => {
+  const machine = { host: 'box', pid: 4242 };
+  const pg = { driver: 'postgresql' as const, host: 'db', name: 'sftpgo', username: 'sftpgo' };
+  expect(nodeIdentity({ data_provider: pg })).toEqual({ name: `${hostname()}:${process.pid}`, url: '', shared: true });
+  expect(nodeIdentity({ data_provider: pg, httpd: { bindings: [{ port: 0 }, { port: 8081 }] } }, machine).name).toBe('box:8081');
+  expect(nodeIdentity({ data_provider: pg }, machine).name).toBe('box:4242');
+  expect(nodeIdentity({ data_provider: { ...pg, node: { name: 'alpha', host: '10.0.0.1', port: 8080 } } })).toEqual({ name: 'alpha', url: 'http://10.0.0.1:8080', shared: true });
+  expect(nodeIdentity({ data_provider: { ...pg, node: { host: 'fd00::1', proto: 'https' } } }, machine).url).toBe('https://[fd00::1]');
+  expect(nodeIdentity({}, machine)).toEqual({ name: 'box:4242', url: '', shared: false });
 });

@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadSecretsKey, SecretBox } from '../../../src/config/sealed.ts';
 import { nodeToken, NODE_TOKEN_HEADER } from '../../../src/api/node-calls.ts';
-import type { NodeRecord } from '../../../src/store/store.ts';
+import type { NodeRecord, Store } from '../../../src/store/store.ts';
+import { NodeRegistry } from '../../../src/core/nodes.ts';
+import { migrateUp } from '../../../src/store/migrations.ts';
+import { openStore } from '../../../src/store/open.ts';
+import type { Log } from '../../../src/log.ts';
 import { freePort } from '../../support/net.ts';
 import { startPostgres, type Postgres } from '../../support/postgres.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
@@ -231,6 +235,43 @@ test('a node not refreshed for two minutes is not called', async () => {
     await client.exited;
   } finally {
     pg.sql(`UPDATE sftpgo_kv SET value = '${old}' WHERE collection = 'nodes' AND key = 'beta'`, pg.database);
+  }
+});
+
+test('two live replicas under one name are a conflict, logged; a restart at the same URL is not', async () => {
+  pg.createDatabase('registry');
+  const provider = { driver: 'postgresql' as const, host: pg.host, port: pg.port, name: 'registry', username: pg.username, password: pg.password };
+  const stores: Store[] = [];
+  const open = async (n: number): Promise<Store> => {
+    const dataDir = join(dir, `registry-${n}`);
+    mkdirSync(dataDir, { recursive: true });
+    if (n > 0) copyFileSync(join(dir, 'registry-0', 'secrets.key'), join(dataDir, 'secrets.key'));
+    const s = await openStore(dataDir, { provider, node: `registry-${n}` });
+    await migrateUp(s, { log: () => undefined });
+    stores.push(s);
+    return s;
+  };
+  const lines: { at: number; event: string }[] = [];
+  const logFor = (at: number): Log => (_level, event) => lines.push({ at, event });
+  const registry = async (n: number, url: string) => {
+    const r = new NodeRegistry({ store: await open(n), identity: { name: 'gamma', url, shared: true }, log: logFor(n) });
+    await r.start();
+    return r;
+  };
+  try {
+    const first = await registry(0, 'http://127.0.0.1:1');
+    const second = await registry(1, 'http://127.0.0.1:2');
+    expect(lines).toEqual([{ at: 1, event: 'node_name_conflict' }]);
+    const restarted = await registry(2, 'http://127.0.0.1:2');
+    expect(lines.length).toBe(1);
+    // A stop removes only the record its own start wrote.
+    await first.stop();
+    await second.stop();
+    expect(await stores[0]!.get('nodes', 'gamma')).toBeDefined();
+    await restarted.stop();
+    expect(await stores[0]!.get('nodes', 'gamma')).toBeUndefined();
+  } finally {
+    for (const s of stores) await s.close();
   }
 });
 

@@ -1,11 +1,12 @@
-// Two replicas (separate processes, data dirs and node names) sharing one PostgreSQL store: each
+// Two replicas (separate processes, data dirs and node names) sharing one PostgreSQL store, beta's
+// API over HTTPS (node proto https, its certificate trusted through NODE_EXTRA_CA_CERTS): each
 // names itself in its log lines, /metrics and /api/v2/status; a connection made with OpenSSH sftp
 // to one is listed by the other with the node holding it, and a DELETE on the other ends it; node
 // tokens are refused unless a replica of this store made them for that request; a killed replica
 // drops out of the listing at once; a clean stop leaves the registry.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadSecretsKey, SecretBox } from '../../../src/config/sealed.ts';
@@ -19,11 +20,14 @@ import { freePort } from '../../support/net.ts';
 import { startPostgres, type Postgres } from '../../support/postgres.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
+import { makeSelfSignedCert, type CertFiles } from '../../support/tls.ts';
 
 const PASSWORD = 'Node-Pass-1';
 const ADMIN_PASSWORD = 'Node-Admin-1';
 let pg: Postgres;
 let dir: string;
+/** beta's API certificate, which every replica trusts. */
+let cert: CertFiles;
 
 interface Replica {
   name: string;
@@ -32,11 +36,13 @@ interface Replica {
   api: number;
   telemetry: number;
   dataDir: string;
+  https: boolean;
 }
 const replicas: Replica[] = [];
 const clients: ChildProcess[] = [];
 
 function yaml(r: Omit<Replica, 'proc' | 'dataDir'>): string {
+  const tls = r.https ? `  certificate_file: ${cert.cert}\n  certificate_key_file: ${cert.key}\n` : '';
   return `data_provider:
   driver: postgresql
   host: ${pg.host}
@@ -45,11 +51,11 @@ function yaml(r: Omit<Replica, 'proc' | 'dataDir'>): string {
   username: ${pg.username}
   password: { env: PG_PASSWORD }
   users_base_dir: ${join(dir, 'homes')}
-  node: { name: ${r.name}, host: 127.0.0.1, port: ${r.api}, proto: http }
+  node: { name: ${r.name}, host: 127.0.0.1, port: ${r.api}, proto: ${r.https ? 'https' : 'http'} }
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${r.sftp} }]
 httpd:
-  bindings: [{ address: 127.0.0.1, port: ${r.api} }]
+${tls}  bindings: [{ address: 127.0.0.1, port: ${r.api}, enable_https: ${r.https} }]
 telemetry:
   bind_port: ${r.telemetry}
   bind_address: 127.0.0.1
@@ -64,14 +70,15 @@ admins:
 `;
 }
 
-async function start(name: string): Promise<Replica> {
+async function start(name: string, https = false): Promise<Replica> {
   const ports = { sftp: await freePort(), api: await freePort(), telemetry: await freePort() };
   const dataDir = join(dir, `data-${name}`);
   mkdirSync(dataDir, { recursive: true });
   // The first replica made the shared store's secrets key; the others get a copy.
   if (replicas.length > 0) copyFileSync(join(replicas[0]!.dataDir, 'secrets.key'), join(dataDir, 'secrets.key'));
-  const proc = await startServer({ yaml: yaml({ name, ...ports }), cwd: tempDir(`node-${name}-`), dataDir, env: { PG_PASSWORD: pg.password } });
-  const r = { name, proc, dataDir, ...ports };
+  const env = { PG_PASSWORD: pg.password, NODE_EXTRA_CA_CERTS: cert.cert };
+  const proc = await startServer({ yaml: yaml({ name, https, ...ports }), cwd: tempDir(`node-${name}-`), dataDir, env });
+  const r = { name, proc, dataDir, https, ...ports };
   replicas.push(r);
   return r;
 }
@@ -82,8 +89,9 @@ let beta: Replica;
 beforeAll(async () => {
   dir = tempDir('nodes-');
   pg = await startPostgres();
+  cert = makeSelfSignedCert(dir, 'beta');
   alpha = await start('alpha');
-  beta = await start('beta');
+  beta = await start('beta', true);
 }, 120_000);
 
 afterAll(async () => {
@@ -93,14 +101,23 @@ afterAll(async () => {
   removeTempDirs();
 });
 
+function baseUrl(r: Replica): string {
+  return `${r.https ? 'https' : 'http'}://127.0.0.1:${r.api}`;
+}
+
+/** A request to `r`'s API, trusting beta's certificate. */
+function send(r: Replica, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${baseUrl(r)}${path}`, { ...init, tls: { ca: readFileSync(cert.cert, 'utf8') } });
+}
+
 async function token(r: Replica): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${r.api}/api/v2/token`, { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } });
+  const res = await send(r, '/api/v2/token', { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function api(r: Replica, path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`http://127.0.0.1:${r.api}${path}`, { ...init, headers: { authorization: `Bearer ${await token(r)}`, ...(init.headers ?? {}) } });
+  return send(r, path, { ...init, headers: { authorization: `Bearer ${await token(r)}`, ...(init.headers ?? {}) } });
 }
 
 type Conn = { connection_id: string; username: string; node?: string; protocol: string };
@@ -163,7 +180,7 @@ test('each replica names itself in its status, /metrics, every log line and the 
     const status = (await (await api(r, '/api/v2/status')).json()) as { data_provider: { driver: string }; node: { name: string; url: string; nodes: { name: string; active: boolean }[] } };
     expect(status.data_provider.driver).toBe('postgresql');
     expect(status.node.name).toBe(r.name);
-    expect(status.node.url).toBe(`http://127.0.0.1:${r.api}`);
+    expect(status.node.url).toBe(baseUrl(r));
     expect(status.node.nodes.map((n) => [n.name, n.active]).sort()).toEqual([['alpha', true], ['beta', true]]);
     const metrics = await (await fetch(`http://127.0.0.1:${r.telemetry}/metrics`)).text();
     expect(metrics).toContain(`sftpgo_node_info{node="${r.name}"} 1`);
@@ -202,7 +219,7 @@ test('without the node parameter, the node holding the connection closes it', as
 });
 
 test('a node token is accepted once, for its own request and node; a forged one is 401', async () => {
-  const get = (header: string) => fetch(`http://127.0.0.1:${beta.api}/api/v2/connections`, { headers: { [NODE_TOKEN_HEADER]: header } });
+  const get = (header: string) => send(beta, '/api/v2/connections', { headers: { [NODE_TOKEN_HEADER]: header } });
   const good = replicaToken(beta, { method: 'GET', path: '/api/v2/connections' });
   const first = await get(`Bearer ${good}`);
   expect(first.status).toBe(200);
@@ -215,7 +232,7 @@ test('a node token is accepted once, for its own request and node; a forged one 
   expect((await get(`Bearer ${forged}`)).status).toBe(401);
   expect((await get('Bearer not-a-token')).status).toBe(401);
   // Routes other than the connections' ignore the header and want an admin's credentials.
-  const users = await fetch(`http://127.0.0.1:${beta.api}/api/v2/users`, { headers: { [NODE_TOKEN_HEADER]: `Bearer ${replicaToken(beta, { method: 'GET', path: '/api/v2/users' })}` } });
+  const users = await send(beta, '/api/v2/users', { headers: { [NODE_TOKEN_HEADER]: `Bearer ${replicaToken(beta, { method: 'GET', path: '/api/v2/users' })}` } });
   expect(users.status).toBe(401);
   const refused = await beta.proc.waitForLog((l) => l.event === 'login_failed' && l.reason === 'invalid_node_token');
   expect(refused.node).toBe('beta');

@@ -21,6 +21,8 @@ import { startPostgres, type Postgres } from '../../support/postgres.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { makeSelfSignedCert, type CertFiles } from '../../support/tls.ts';
+import { chromium } from 'playwright-core';
+import { ROOT } from '../../support/server.ts';
 
 const PASSWORD = 'Node-Pass-1';
 const ADMIN_PASSWORD = 'Node-Admin-1';
@@ -236,6 +238,33 @@ test('a node token is accepted once, for its own request and node; a forged one 
   expect(users.status).toBe(401);
   const refused = await beta.proc.waitForLog((l) => l.event === 'login_failed' && l.reason === 'invalid_node_token');
   expect(refused.node).toBe('beta');
+});
+
+test("alpha's web admin lists beta's connection with its node and disconnects it there", async () => {
+  const client = openSftp(beta);
+  const held = await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    const base = `${baseUrl(alpha)}/web/admin`;
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', 'root');
+    await page.fill('input[name=password]', ADMIN_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForLoadState();
+    await page.goto(`${base}/connections`);
+    const row = page.locator(`tr[data-connection="${held.connection_id}"]`);
+    expect(await row.getAttribute('data-node')).toBe('beta');
+    expect(await row.locator('td').nth(1).textContent()).toBe('beta');
+    mkdirSync(join(ROOT, 'test-results', 'screenshots'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results', 'screenshots', 'nodes-connections.png'), fullPage: true });
+    await row.locator('button', { hasText: 'Disconnect' }).click();
+    await page.waitForLoadState();
+    expect(await page.textContent('body')).toContain('Connection closed on node beta.');
+    await expectDisconnected(client);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a node not refreshed for two minutes is not called', async () => {

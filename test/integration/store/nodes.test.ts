@@ -1,7 +1,8 @@
 // Two replicas (separate processes, data dirs and node names) sharing one PostgreSQL store, beta's
 // API over HTTPS (node proto https, its certificate trusted through NODE_EXTRA_CA_CERTS): each
 // names itself in its log lines, /metrics and /api/v2/status; a connection made with OpenSSH sftp
-// to one is listed by the other with the node holding it, and a DELETE on the other ends it; node
+// to one is listed by the other with the node holding it, and a DELETE on the other (API or web
+// admin) ends it, within a role admin's role only; node
 // tokens are refused unless a replica of this store made them for that request; a killed replica
 // drops out of the listing at once; a clean stop leaves the registry.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
@@ -61,14 +62,24 @@ ${tls}  bindings: [{ address: 127.0.0.1, port: ${r.api}, enable_https: ${r.https
 telemetry:
   bind_port: ${r.telemetry}
   bind_address: 127.0.0.1
+roles:
+  - { name: ops }
 users:
   - username: yara
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
+  - username: olga
+    password: "${PASSWORD}"
+    permissions: { "/": ["*"] }
+    role: ops
 admins:
   - username: root
     password: "${ADMIN_PASSWORD}"
     permissions: ["*"]
+  - username: opsadmin
+    password: "${ADMIN_PASSWORD}"
+    permissions: [view_conns, close_conns]
+    role: ops
 `;
 }
 
@@ -112,14 +123,14 @@ function send(r: Replica, path: string, init: RequestInit = {}): Promise<Respons
   return fetch(`${baseUrl(r)}${path}`, { ...init, tls: { ca: readFileSync(cert.cert, 'utf8') } });
 }
 
-async function token(r: Replica): Promise<string> {
-  const res = await send(r, '/api/v2/token', { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } });
+async function token(r: Replica, admin = 'root'): Promise<string> {
+  const res = await send(r, '/api/v2/token', { headers: { authorization: `Basic ${btoa(`${admin}:${ADMIN_PASSWORD}`)}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-async function api(r: Replica, path: string, init: RequestInit = {}): Promise<Response> {
-  return send(r, path, { ...init, headers: { authorization: `Bearer ${await token(r)}`, ...(init.headers ?? {}) } });
+async function api(r: Replica, path: string, init: RequestInit = {}, admin = 'root'): Promise<Response> {
+  return send(r, path, { ...init, headers: { authorization: `Bearer ${await token(r, admin)}`, ...(init.headers ?? {}) } });
 }
 
 type Conn = { connection_id: string; username: string; node?: string; protocol: string };
@@ -131,10 +142,10 @@ async function connections(r: Replica): Promise<Conn[]> {
 }
 
 /** An interactive OpenSSH sftp session held open (commands come from stdin, which stays open). */
-function openSftp(r: Replica): { proc: ChildProcess; exited: Promise<number | null> } {
+function openSftp(r: Replica, user = 'yara'): { proc: ChildProcess; exited: Promise<number | null> } {
   const proc = spawn(
     'sshpass',
-    ['-p', PASSWORD, 'sftp', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(r.sftp), 'yara@127.0.0.1'],
+    ['-p', PASSWORD, 'sftp', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', String(r.sftp), `${user}@127.0.0.1`],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   clients.push(proc);
@@ -162,6 +173,14 @@ async function expectDisconnected(client: { proc: ChildProcess; exited: Promise<
   const code = await within(client.exited, 10_000);
   expect(code).not.toBe('timeout');
   expect(code).not.toBe(0);
+}
+
+/** Ends a session as its user would (end of input), and waits until `r` no longer lists any of its user's. */
+async function closeSftp(client: { proc: ChildProcess; exited: Promise<number | null> }, r: Replica): Promise<void> {
+  client.proc.stdin!.end();
+  expect(await within(client.exited, 10_000)).toBe(0);
+  const until = Date.now() + 10_000;
+  while ((await connections(r)).some((c) => c.node === r.name) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
 }
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -240,6 +259,22 @@ test('a node token is accepted once, for its own request and node; a forged one 
   expect(refused.node).toBe('beta');
 });
 
+test("a role admin sees and closes, across nodes, only its role's users' connections", async () => {
+  const yara = openSftp(beta);
+  const olga = openSftp(beta, 'olga');
+  const yaraConn = await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  const olgaConn = await waitFor(alpha, (c) => c.username === 'olga' && c.node === 'beta');
+  const seen = (await (await api(alpha, '/api/v2/connections', {}, 'opsadmin')).json()) as Conn[];
+  expect(seen.map((c) => [c.username, c.node])).toEqual([['olga', 'beta']]);
+  // Another role's connection is 404 on the node holding it, as if it did not exist.
+  expect((await api(alpha, `/api/v2/connections/${yaraConn.connection_id}?node=beta`, { method: 'DELETE' }, 'opsadmin')).status).toBe(404);
+  expect((await api(alpha, `/api/v2/connections/${yaraConn.connection_id}`, { method: 'DELETE' }, 'opsadmin')).status).toBe(404);
+  expect((await api(alpha, `/api/v2/connections/${olgaConn.connection_id}?node=beta`, { method: 'DELETE' }, 'opsadmin')).status).toBe(200);
+  await expectDisconnected(olga);
+  expect((await connections(beta)).some((c) => c.connection_id === yaraConn.connection_id)).toBe(true);
+  await closeSftp(yara, beta);
+});
+
 test("alpha's web admin lists beta's connection with its node and disconnects it there", async () => {
   const client = openSftp(beta);
   const held = await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
@@ -277,8 +312,7 @@ test('a node not refreshed for two minutes is not called', async () => {
     expect((await connections(alpha)).some((c) => c.node === 'beta')).toBe(false);
     const status = (await (await api(alpha, '/api/v2/status')).json()) as { node: { nodes: { name: string; active: boolean }[] } };
     expect(status.node.nodes.find((n) => n.name === 'beta')?.active).toBe(false);
-    client.proc.kill('SIGKILL');
-    await client.exited;
+    await closeSftp(client, beta);
   } finally {
     pg.sql(`UPDATE sftpgo_kv SET value = '${old}' WHERE collection = 'nodes' AND key = 'beta'`, pg.database);
   }

@@ -2,9 +2,9 @@
 // API over HTTPS (node proto https, its certificate trusted through NODE_EXTRA_CA_CERTS): each
 // names itself in its log lines, /metrics and /api/v2/status; a connection made with OpenSSH sftp
 // to one is listed by the other with the node holding it, and a DELETE on the other (API or web
-// admin) ends it, within a role admin's role only; node
-// tokens are refused unless a replica of this store made them for that request; a killed replica
-// drops out of the listing at once; a clean stop leaves the registry.
+// admin) ends it, within a role admin's role only; node tokens are refused unless a replica of this
+// store made them for that request; a killed replica drops out of the listing at once; a clean stop
+// leaves the registry.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';

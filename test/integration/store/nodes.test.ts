@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadSecretsKey, SecretBox } from '../../../src/config/sealed.ts';
-import { nodeToken, NODE_TOKEN_HEADER } from '../../../src/api/node-calls.ts';
+import { NODE_CALL_TIMEOUT_MS, nodeToken, NODE_TOKEN_HEADER } from '../../../src/api/node-calls.ts';
 import type { NodeRecord, Store } from '../../../src/store/store.ts';
 import { NodeRegistry } from '../../../src/core/nodes.ts';
 import { migrateUp } from '../../../src/store/migrations.ts';
@@ -181,6 +181,16 @@ async function closeSftp(client: { proc: ChildProcess; exited: Promise<number | 
   expect(await within(client.exited, 10_000)).toBe(0);
   const until = Date.now() + 10_000;
   while ((await connections(r)).some((c) => c.node === r.name) && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+}
+
+/** The first line `r` logged after its `seen`th that `pred` picks, waiting for it a few seconds. */
+async function logSince(r: Replica, seen: number, pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const found = r.proc.logs.slice(seen).find(pred);
+    if (found || Date.now() > until) return found;
+    await new Promise((res) => setTimeout(res, 50));
+  }
 }
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -355,9 +365,32 @@ test('two live replicas under one name are a conflict, logged; a restart at the 
   }
 });
 
+test('a replica that does not answer is skipped after the call timeout', async () => {
+  const client = openSftp(beta);
+  await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  const adminToken = await token(alpha);
+  const seen = alpha.proc.logs.length;
+  beta.proc.proc.kill('SIGSTOP');
+  try {
+    const started = Date.now();
+    const res = await send(alpha, '/api/v2/connections', { headers: { authorization: `Bearer ${adminToken}` } });
+    const took = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Conn[]).some((c) => c.node === 'beta')).toBe(false);
+    expect(took).toBeGreaterThanOrEqual(NODE_CALL_TIMEOUT_MS - 100);
+    expect(took).toBeLessThan(NODE_CALL_TIMEOUT_MS + 2000);
+    const line = await logSince(alpha, seen, (l) => l.event === 'node_unreachable' && l.peer === 'beta');
+    expect(String(line?.error)).toMatch(/timed? ?out|abort/i);
+  } finally {
+    beta.proc.proc.kill('SIGCONT');
+  }
+  await closeSftp(client, beta);
+});
+
 test("a killed replica's connections drop out of the listing at once; a clean stop leaves the registry", async () => {
   const client = openSftp(beta);
   await waitFor(alpha, (c) => c.username === 'yara' && c.node === 'beta');
+  const seen = alpha.proc.logs.length;
   beta.proc.proc.kill('SIGKILL');
   await beta.proc.stop();
   client.proc.kill('SIGKILL');
@@ -366,8 +399,9 @@ test("a killed replica's connections drop out of the listing at once; a clean st
   const listed = await connections(alpha);
   expect(Date.now() - started).toBeLessThan(4000);
   expect(listed.some((c) => c.node === 'beta')).toBe(false);
-  const unreachable = await alpha.proc.waitForLog((l) => l.event === 'node_unreachable' && l.peer === 'beta');
-  expect(unreachable.node).toBe('alpha');
+  const unreachable = await logSince(alpha, seen, (l) => l.event === 'node_unreachable' && l.peer === 'beta');
+  expect(unreachable?.node).toBe('alpha');
+  expect(String(unreachable?.error)).not.toMatch(/timed? ?out/i);
   // A close aimed at the dead replica says it did not answer.
   expect((await api(alpha, '/api/v2/connections/0123456789abcdef?node=beta', { method: 'DELETE' })).status).toBe(503);
   // beta, killed, left its record; alpha, stopped, removes its own.

@@ -119,6 +119,9 @@ export async function startServer(opts: StartOptions): Promise<Server> {
         printGenerated(result.generated, next.config);
         if ((next.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
           log('warn', 'temp_path_needs_restart', { temp_path: next.config.common?.temp_path ?? '' });
+        const nextNode = nodeIdentity(next.config);
+        if (nextNode.name !== node.name || nextNode.url !== node.url)
+          log('warn', 'node_needs_restart', { name: nextNode.name, url: nextNode.url });
         context.config = next.config;
         context.records = records;
         actions.configure(next.config.common);

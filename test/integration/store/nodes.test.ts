@@ -7,7 +7,7 @@
 // leaves the registry.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadSecretsKey, SecretBox } from '../../../src/config/sealed.ts';
@@ -363,6 +363,21 @@ test('two live replicas under one name are a conflict, logged; a restart at the 
     expect(await stores[0]!.get('nodes', 'gamma')).toBeUndefined();
   } finally {
     for (const s of stores) await s.close();
+  }
+});
+
+test('a reload that renames the node says it needs a restart and keeps the running name', async () => {
+  const original = readFileSync(alpha.proc.configPath, 'utf8');
+  writeFileSync(alpha.proc.configPath, original.replace('name: alpha,', 'name: omega,'));
+  try {
+    alpha.proc.proc.kill('SIGHUP');
+    const line = await alpha.proc.waitForLog((l) => l.event === 'node_needs_restart');
+    expect(line.name).toBe('omega');
+    expect(line.node).toBe('alpha');
+    const status = (await (await api(alpha, '/api/v2/status')).json()) as { node: { name: string } };
+    expect(status.node.name).toBe('alpha');
+  } finally {
+    writeFileSync(alpha.proc.configPath, original);
   }
 });
 

@@ -17,6 +17,8 @@ export interface LogOptions {
   file?: string;
   /** Where lines go; stderr by default. */
   sink?: LogSink;
+  /** Fields every line carries after its event (a replica's `node`). */
+  fields?: Record<string, unknown>;
 }
 
 /** Writes one line: `{"time":..., "level":..., "event":..., ...fields}`. `event` is a stable name. */
@@ -34,9 +36,10 @@ export function createLog(opts: LogOptions = {}): Log {
   const min = ORDER[opts.level ?? envLevel()];
   const sink = opts.sink ?? STDERR;
   const file = opts.file;
+  const always = opts.fields ?? {};
   return (level, event, fields = {}) => {
     if (ORDER[level] < min) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }) + '\n';
+    const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...always, ...fields }) + '\n';
     sink.write(line);
     if (file) {
       try {

@@ -18,6 +18,7 @@ import { stripReadOnly } from './resources.ts';
 import { roleScope, scopedUserRole, type RoleScope } from './scope.ts';
 import { acceptBody } from './shapes.ts';
 import { touchApiKey } from './api-keys.ts';
+import { NODE_TOKEN_HEADER, nodeLogin } from './node-calls.ts';
 import { touchAdminLogin } from './admin-routes.ts';
 import { ROUTES, type Route } from './routes.ts';
 import { retryHeaders } from '../core/rate-limiters.ts';
@@ -39,6 +40,8 @@ export interface ApiContext {
   admin?: AdminRecord;
   /** How the admin authenticated. */
   via?: AuthVia;
+  /** Set when another replica makes the call (a node token): its name. */
+  fromNode?: string;
   /** The users this request may see: every one, unless the admin is limited to a role. */
   scope: RoleScope;
   /** The parsed (and, with `route.body`, validated) JSON body. */
@@ -128,7 +131,10 @@ async function handle(route: Route, c: Context<Env>, runtime: ServerContext, key
 async function run(route: Route, ctx: ApiContext): Promise<Response> {
   const { c, runtime } = ctx;
   if (route.auth === 'admin') {
-    const auth = await authenticate({ store: runtime.store, headers: c.req.raw.headers, jwtKey: ctx.jwtKey, ip: ctx.ip, verifiedKeys: ctx.verifiedKeys, secrets: runtime.store.secrets });
+    const nodeHeader = route.nodeCalls ? c.req.header(NODE_TOKEN_HEADER) : undefined;
+    const node = nodeHeader === undefined ? undefined : await nodeLogin({ runtime, header: nodeHeader, method: c.req.method, path: new URL(c.req.url).pathname });
+    if (node?.ok) ctx.fromNode = node.from;
+    const auth = node ? (node.ok ? node.result : node) : await authenticate({ store: runtime.store, headers: c.req.raw.headers, jwtKey: ctx.jwtKey, ip: ctx.ip, verifiedKeys: ctx.verifiedKeys, secrets: runtime.store.secrets });
     if (!auth.ok) {
       reportRefusal(runtime.gate, ctx.ip, auth);
       return errorResponse(c, auth.status, auth.error);

@@ -192,11 +192,12 @@ const API_SCHEMAS: Json = {
       last_activity: { type: 'integer', description: 'epoch milliseconds' },
       protocol: { enum: ['SFTP', 'SCP', 'SSH', 'FTP', 'DAV', 'HTTP', 'HTTPShare'] },
       active_transfers: { type: 'array', items: { $ref: '#/components/schemas/Transfer' } },
+      node: { type: 'string', description: 'The node (replica) holding the connection; absent without a shared store' },
     },
   },
   ServicesStatus: {
     type: 'object',
-    description: "SFTPGo's ServicesStatus; each service's connections, store and config are ours.",
+    description: "SFTPGo's ServicesStatus; each service's connections, store, config and node are ours.",
     properties: {
       ssh: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, connections: { type: 'integer' } } },
       ftp: { type: 'object', properties: { is_active: { type: 'boolean' }, bindings: { type: 'array', items: { type: 'object' } }, passive_port_range: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } }, connections: { type: 'integer' } } },
@@ -207,6 +208,15 @@ const API_SCHEMAS: Json = {
       allow_list: { type: 'object', properties: { is_active: { type: 'boolean' } } },
       rate_limiters: { type: 'object', properties: { is_active: { type: 'boolean' }, protocols: { type: 'array', items: { type: 'string' } } } },
       store: { type: 'object', properties: { users: { type: 'integer' }, folders: { type: 'integer' }, admins: { type: 'integer' }, api_keys: { type: 'integer' }, overrides: { type: 'integer' } } },
+      node: {
+        type: 'object',
+        description: 'With a shared store: this node and every node registered (active: refreshed within two minutes).',
+        properties: {
+          name: { type: 'string' },
+          url: { type: 'string' },
+          nodes: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, url: { type: 'string' }, active: { type: 'boolean' }, updated_at: { type: 'integer' } } } },
+        },
+      },
       config: {
         type: 'object',
         description: 'Where the running config came from: `file`, or `git` (reconcile.git) with the commit serving, when it was applied (epoch ms) and why the last check applied nothing newer.',

@@ -21,7 +21,8 @@ import { USER_ROUTES } from './user-routes.ts';
 import { SHARE_ROUTES } from './share-routes.ts';
 import { USER_SHARE_ROUTES } from './user-shares.ts';
 import type { ShareScope } from '../store/shares.ts';
-import { connectionStatus, servicesStatus } from './status.ts';
+import { servicesStatus } from './status.ts';
+import { closeConnection, listConnections } from './connections.ts';
 import { create, KINDS, list, remove, removeOverride, render, update, type KindInfo } from './resources.ts';
 import type { Definition } from '../config/validate.ts';
 import type { RoleAccess } from './scope.ts';
@@ -62,6 +63,8 @@ export interface Route {
    * parameter, and what to answer when that user is out of the admin's role.
    */
   actsOn?(ctx: ApiContext): { username: string; notFound: string } | undefined;
+  /** With `auth: 'admin'`: also answers another replica's call (an `X-SFTPGO-Node` token, node-calls.ts). */
+  nodeCalls?: true;
   /** Refused (403) to an admin or user authenticated by an API key, as SFTPGo refuses it key management (and users their account routes). */
   noApiKey?: true;
   /** Applied to an object body before validation (SFTPGo fields this server accepts only empty). */
@@ -183,9 +186,10 @@ export const ROUTES: Route[] = [
   ...EVENT_ROUTES,
   { method: 'get', path: '/api/v2/overrides', summary: 'List runtime overrides on config-declared resources', tag: 'overrides', auth: 'admin', permission: 'view_users', returns: 'Override[]',
     handler: async (ctx) => ctx.c.json(await listOverrides(ctx.runtime.store)) },
-  { method: 'get', path: '/api/v2/connections', summary: 'Live connections (of the users of the admin\'s role, for a role admin)', tag: 'connections', auth: 'admin', roleAdmins: 'users', permission: 'view_conns', returns: 'ConnectionStatus[]',
-    handler: async (ctx) => ctx.c.json((await ctx.scope.filter(ctx.runtime.connections.list(), (c) => c.username)).map(connectionStatus)) },
-  { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection', tag: 'connections', auth: 'admin', permission: 'close_conns', roleAdmins: 'users',
+  { method: 'get', path: '/api/v2/connections', summary: 'Live connections (of the users of the admin\'s role, for a role admin); with a shared store, those of every active node, each with its node', tag: 'connections', auth: 'admin', roleAdmins: 'users', permission: 'view_conns', returns: 'ConnectionStatus[]', nodeCalls: true,
+    handler: async (ctx) => ctx.c.json(await listConnections({ runtime: ctx.runtime, admin: ctx.admin!, scope: ctx.scope, fromNode: ctx.fromNode !== undefined })) },
+  { method: 'delete', path: '/api/v2/connections/{connectionID}', summary: 'Close a connection, on the node holding it', tag: 'connections', auth: 'admin', permission: 'close_conns', roleAdmins: 'users', nodeCalls: true,
+    query: [{ name: 'node', description: 'The node holding the connection (its node field); absent: this node, then every other active node', schema: { type: 'string' } }],
     actsOn: (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
       const c = ctx.runtime.connections.get(id);
@@ -193,8 +197,10 @@ export const ROUTES: Route[] = [
     },
     handler: async (ctx) => {
       const id = ctx.c.req.param('connectionID')!;
-      if (!(await ctx.runtime.connections.close(id))) return errorResponse(ctx.c, 404, `connection ${id} not found`);
-      ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx) });
+      const out = await closeConnection({ runtime: ctx.runtime, admin: ctx.admin!, scope: ctx.scope, id, node: ctx.c.req.query('node'), fromNode: ctx.fromNode !== undefined });
+      if (!out.closed) return errorResponse(ctx.c, out.status, out.message);
+      const node = ctx.runtime.nodes.identity.shared ? { holder: out.node } : {};
+      ctx.runtime.log('info', 'connection_closed_by_api', { connection_id: id, by: who(ctx), ...node, ...(ctx.fromNode !== undefined ? { from_node: ctx.fromNode } : {}) });
       return ctx.c.json({ message: 'Connection closed' });
     } },
   { method: 'get', path: '/api/v2/quotas/users/{username}/usage', summary: "A user's quota and transfer usage (ours: SFTPGo has this in the user)", tag: 'quota', auth: 'admin', roleAdmins: 'users', permission: 'view_users', returns: 'UserUsage',

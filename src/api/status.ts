@@ -1,10 +1,12 @@
 // What `/api/v2/status` and `/api/v2/connections` show, in SFTPGo's shapes (`ServicesStatus`,
 // `ConnectionStatus`): each service's state and bindings as configured, the live connections with
 // their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count,
-// the store's record counts and the config's source (the Git revision serving, with reconcile.git).
+// the store's record counts, the config's source (the Git revision serving, with reconcile.git) and,
+// with a shared store, this node's name and the nodes registered.
 import { rateLimitersStatus } from '../core/rate-limiters.ts';
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
+import { isActive } from '../core/nodes.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,8 +24,11 @@ function bindings(list: readonly object[] | undefined, fields: readonly string[]
     .map((b) => Object.fromEntries(fields.filter((f) => f in b).map((f) => [f, (b as Json)[f]])));
 }
 
-/** One entry of `/api/v2/connections`: SFTPGo's ConnectionStatus (times in epoch milliseconds). */
-export function connectionStatus(c: Connection): Json {
+/**
+ * One entry of `/api/v2/connections`: SFTPGo's ConnectionStatus (times in epoch milliseconds), with
+ * the node holding it when replicas share the store (omitted for a single server, as SFTPGo does).
+ */
+export function connectionStatus(c: Connection, node?: string): Json {
   return {
     username: c.username,
     connection_id: c.id,
@@ -33,7 +38,14 @@ export function connectionStatus(c: Connection): Json {
     last_activity: c.lastActivity,
     protocol: c.protocol,
     active_transfers: [...c.transfers].map((t) => ({ operation_type: t.direction, path: t.virtualPath, start_time: t.startedAt, size: t.bytes })),
+    ...(node ? { node } : {}),
   };
+}
+
+async function nodeStatus(runtime: ServerContext): Promise<Json> {
+  const now = Date.now();
+  const nodes = (await runtime.nodes.records()).map((r) => ({ name: r.name, url: r.url, active: isActive(r, now), updated_at: r.updated_at }));
+  return { name: runtime.nodes.identity.name, url: runtime.nodes.identity.url, nodes };
 }
 
 export async function servicesStatus(runtime: ServerContext): Promise<Json> {
@@ -57,12 +69,14 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
       connections: count(['FTP']),
     },
     webdav: { is_active: webdav.length > 0, bindings: webdav, connections: count(['DAV']) },
-    data_provider: { is_active: true, driver: 'lmdb', error: '' },
+    data_provider: { is_active: true, driver: runtime.nodes.identity.shared ? 'postgresql' : 'lmdb', error: '' },
     defender: { is_active: runtime.defender.enabled },
     // One TOTP configuration, fixed (SHA-1, 6 digits, 30 s): the one SFTPGo calls "Default".
     mfa: { is_active: true, totp_configs: [{ name: 'Default', algo: 'sha1' }] },
     allow_list: { is_active: runtime.config.common?.allowlist_status === 1 },
     rate_limiters: rateLimitersStatus(runtime.config.common?.rate_limiters),
+    // Ours, with a shared store: this node's name and every registered node.
+    ...(runtime.nodes.identity.shared ? { node: await nodeStatus(runtime) } : {}),
     // Ours: where the running config came from, and with Git sync which commit serves.
     config: runtime.configSource ? { ...runtime.configSource } : { source: 'file' },
     store: {

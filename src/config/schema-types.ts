@@ -90,6 +90,27 @@ export type DataProvider = {
    */
   pool_size?: number;
   /**
+   * postgresql: this server among the replicas sharing the store (SFTPGo's data_provider.node, plus a name). Each replica registers itself with its name and API address; any replica's /api/v2/connections then lists the connections of all of them, and closes one on the replica that holds it.
+   */
+  node?: {
+    /**
+     * Ours: the replica's name in log lines (node), /metrics, /api/v2/status and connection listings; unique among the replicas (replicas with one name do not see each other's changes). Default: the host name and the port of the first REST API binding (host:port), or the host name and process id without one.
+     */
+    name?: string;
+    /**
+     * The host name or address the other replicas reach this one's REST API at. Absent: the others cannot reach it, and its connections are listed only by itself.
+     */
+    host?: string;
+    /**
+     * The port of that API; 0 means the protocol's default (80 or 443).
+     */
+    port?: number;
+    /**
+     * How the replicas call that API: http (the default) or https (the certificate is checked against the system's CAs and NODE_EXTRA_CA_CERTS).
+     */
+    proto?: 'http' | 'https';
+  };
+  /**
    * Directory for the store and generated host keys; relative paths are resolved against the working directory.
    */
   data_dir?: string;

@@ -56,6 +56,9 @@ export function checkSemantics(config: Config): Problem[] {
   duplicates(config.admins ?? [], (a) => a.username, (i, name) => add(['admins', i, 'username'], `duplicate admin "${name}"`));
   duplicates(config.roles ?? [], (r) => r.name, (i, name) => add(['roles', i, 'name'], `duplicate role "${name}"`));
   for (const p of roleProblems(config)) add(p.path, p.message);
+  // A node is one of several servers sharing a store; a single server's LMDB store has none to name.
+  if (config.data_provider?.node && config.data_provider.driver !== 'postgresql')
+    add(['data_provider', 'node'], 'data_provider.node names this server among replicas sharing a store: it needs driver postgresql');
 
   const folderNames = new Set((config.folders ?? []).map((f) => f.name));
   (config.folders ?? []).forEach((f, i) => {

@@ -29,6 +29,7 @@ import { CurrentUsers } from './current-users.ts';
 import { IpLists } from './ip-lists.ts';
 import { RateLimiters } from './rate-limiters.ts';
 import type { UsageMarks } from './usage-marks.ts';
+import { NodeRegistry, nodeIdentity, type NodeIdentity } from './nodes.ts';
 
 export interface ServerContextInit {
   config: Config;
@@ -49,6 +50,8 @@ export interface ServerContextInit {
   remoteUploads?: (owner: string) => RemoteUploadJournal;
   /** Marks the usage counters live sessions can change, so a crash's damage is known (usage-marks.ts). */
   usageMarks?: UsageMarks;
+  /** This server's name and API URL among the replicas sharing the store; default from the config's data_provider. */
+  node?: NodeIdentity;
 }
 
 /** The config revision running when a Git repository supplies the config (reconcile.git). */
@@ -98,6 +101,8 @@ export class ServerContext {
   readonly verifiedByHook = new WeakSet<UserRecord>();
   /** Bandwidth limits: one bucket per user and direction, shared by all the user's sessions. */
   readonly buckets = new BandwidthBuckets();
+  /** This replica among those sharing the store, and the registry of them all (serve starts and stops it). */
+  readonly nodes: NodeRegistry;
   /** Quota and transfer usage, written to the store in batches; every reader and writer uses this one. */
   readonly usage: UsageBook;
   /** The counters sessions hold marked while they can change them; absent in tests that need no crash repair. */
@@ -127,6 +132,7 @@ export class ServerContext {
     this.#reload = init.reload;
     this.usage = init.usage;
     this.usageMarks = init.usageMarks;
+    this.nodes = new NodeRegistry({ store: init.store, identity: init.node ?? nodeIdentity(init.config), log: this.log });
     this.currentUsers = new CurrentUsers(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip), ...(init.store.counters ? { counters: init.store.counters } : {}) });

@@ -18,6 +18,7 @@ import { repairUsage, UsageMarks } from '../core/usage-marks.ts';
 import { discardRemoteUploads } from '../core/remote-uploads.ts';
 import { migrateUp } from '../store/migrations.ts';
 import { openStore } from '../store/open.ts';
+import { nodeIdentity } from '../core/nodes.ts';
 import type { Service } from '../core/service.ts';
 import { buildService, SERVICES } from './services.ts';
 import type { ApplyConfig, ApplyOutcome } from './git-sync.ts';
@@ -52,8 +53,10 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const first = gitSync && repo ? await gitSync.firstRevision(repo, opts.loaded, createLog(opts.logSink ? { sink: opts.logSink } : {})) : undefined;
   const loaded = first?.loaded ?? opts.loaded;
   const logOptions = { level: loaded.config.log?.level, file: loaded.config.log?.file };
-  const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}) });
-  const store = await openStore(dataDir, { log, provider: loaded.config.data_provider, baseDir: loaded.baseDir });
+  // Replicas sharing a store name themselves in every line, so their merged logs tell them apart.
+  const node = nodeIdentity(loaded.config);
+  const log = createLog({ ...logOptions, ...(opts.logSink ? { sink: opts.logSink } : {}), ...(node.shared ? { fields: { node: node.name } } : {}) });
+  const store = await openStore(dataDir, { log, provider: loaded.config.data_provider, baseDir: loaded.baseDir, node: node.name });
   await migrateUp(store, { log });
   const usage = await openUsageBook(store);
   const { marks: usageMarks, stale } = UsageMarks.open({ file: join(dataDir, 'usage.marks'), log, flush: () => usage.flush() });
@@ -67,7 +70,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (tempPath && parseUploadMode(loaded.config.common?.upload_mode) === 0)
     log('warn', 'temp_path_unused', { temp_path: tempPath, reason: 'upload_mode is standard: uploads are written in place' });
   const staging = { journal, ...(tempPath ? { dir: tempPath } : {}) };
-  const context = new ServerContext({ config: loaded.config, dataDir, configDir: loaded.baseDir, store, usage, usageMarks, remoteUploads: (owner) => journal.remote(owner), log, staging, reload: () => server.reload() });
+  const context = new ServerContext({ config: loaded.config, dataDir, configDir: loaded.baseDir, store, usage, usageMarks, remoteUploads: (owner) => journal.remote(owner), log, staging, node, reload: () => server.reload() });
   const { metrics, actions } = context;
   // Before the first reconcile: the records it adds are provider events too.
   const stopProviderEvents = context.events.listenForProviderEvents();
@@ -83,6 +86,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   context.events.configure(loaded.config.common);
   const services: Service[] = [];
   try {
+    // Registered before the API answers: a peer listing connections finds this replica at once.
+    await context.nodes.start();
     for (const lazy of SERVICES) {
       const s = await buildService(lazy, context);
       if (!s) continue;
@@ -91,6 +96,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     }
   } catch (err) {
     await Promise.allSettled(services.map((s) => s.stop()));
+    await context.nodes.stop().catch(() => undefined);
     await journal.close();
     await usage.close();
     await usageMarks.close();
@@ -113,6 +119,9 @@ export async function startServer(opts: StartOptions): Promise<Server> {
         printGenerated(result.generated, next.config);
         if ((next.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
           log('warn', 'temp_path_needs_restart', { temp_path: next.config.common?.temp_path ?? '' });
+        const nextNode = nodeIdentity(next.config);
+        if (nextNode.name !== node.name || nextNode.url !== node.url)
+          log('warn', 'node_needs_restart', { name: nextNode.name, url: nextNode.url });
         context.config = next.config;
         context.records = records;
         actions.configure(next.config.common);
@@ -159,6 +168,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
           log('error', 'service_stop_failed', { service: s.name, error: (err as Error).message });
         }
       }
+      // Once its connections are closed, the replica leaves the registry: peers stop calling it.
+      await context.nodes.stop().catch((err: Error) => log('error', 'node_unregister_failed', { error: err.message }));
       // Services closed their connections, which reported their last transfers: send what is queued.
       await actions.drain();
       stopProviderEvents();

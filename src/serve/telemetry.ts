@@ -50,8 +50,12 @@ export async function gauges(runtime: ServerContext): Promise<Gauge[]> {
         { name: 'sftpgo_config_last_apply_timestamp_seconds', help: 'When that revision was applied, in seconds since the epoch.', values: [{ labels: {}, value: Math.floor(source.applied_at / 1000) }] },
       ]
     : [];
+  // With a shared store, an info series names the replica, so a dashboard can join any series on it.
+  const node = runtime.nodes.identity;
+  const nodeInfo: Gauge[] = node.shared ? [{ name: 'sftpgo_node_info', help: 'This replica\'s node name (data_provider.node.name) among those sharing the store.', values: [{ labels: { node: node.name }, value: 1 }] }] : [];
   return [
     ...config,
+    ...nodeInfo,
     { name: 'sftpgo_active_connections', help: 'Live connections (one per SFTP/SCP/SSH channel, FTP or WebDAV client).', values: [{ labels: {}, value: live.length }] },
     { name: 'sftpgo_dataprovider_availability', help: '1 while the store answers.', values: [{ labels: {}, value: available }] },
     { name: 'sftpgo_connections', help: 'Live connections, by protocol.', values: [...byProto].map(([protocol, value]) => ({ labels: { protocol }, value })) },

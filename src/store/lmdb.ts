@@ -15,7 +15,7 @@ import { createLog, type Log } from '../log.ts';
 import { ChangeListeners, SerialQueue } from './listeners.ts';
 import type { CollectionName, Collections, ReadTx, Store, StoreChange, WriteTx } from './store.ts';
 
-const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'groups', 'admins', 'usage', 'overrides', 'bans', 'api_keys', 'roles', 'ip_lists', 'shares', 'event_actions', 'event_rules'];
+const COLLECTIONS: CollectionName[] = ['meta', 'users', 'folders', 'groups', 'admins', 'usage', 'overrides', 'bans', 'api_keys', 'roles', 'ip_lists', 'shares', 'event_actions', 'event_rules', 'nodes'];
 
 /** Entries are read this many at a time, so an iteration holds one page, not the collection. */
 const PAGE = 512;

@@ -158,6 +158,17 @@ const MIGRATIONS: Migration[] = [
       for (const key of overrides) await tx.remove('overrides', key);
     },
   },
+  {
+    version: 10,
+    description: 'nodes: the replicas sharing the store, each with its API address and key',
+    async up() {
+      // The collection starts empty; each replica registers itself at its start.
+    },
+    async down(tx, log) {
+      // Live registrations only: a replica running the older version no longer lists the others.
+      await dropCollection(tx, log, 'nodes');
+    },
+  },
 ];
 
 /** Empties a collection a down migration gives up, saying how many records went. */

@@ -92,6 +92,23 @@ export interface ShareRecord {
   allow_from?: string[];
 }
 
+/**
+ * A replica sharing the store (key: its name), as it registered itself: written at its start and
+ * every minute, removed at a clean stop. Runtime state only: dumps leave it out.
+ */
+export interface NodeRecord {
+  name: string;
+  /** The base URL other replicas call its REST API at (`http://host:port`); '' when none is configured. */
+  url: string;
+  /** The key node tokens for this replica are signed with, sealed with the secrets key. */
+  key: { sealed: string } | string;
+  /** Random per start: tells a restart of the same name from two replicas claiming it. */
+  instance: string;
+  /** Epoch milliseconds. */
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Collections {
   meta: unknown;
   users: UserRecord;
@@ -109,6 +126,8 @@ export interface Collections {
   shares: ShareRecord;
   event_actions: EventActionRecord;
   event_rules: EventRuleRecord;
+  /** Key: the node name. */
+  nodes: NodeRecord;
 }
 export type CollectionName = keyof Collections;
 

@@ -1,12 +1,12 @@
 /** @jsxImportSource hono/jsx */
 // The web admin's operations pages: live connections (with disconnect) and the defender's scored
-// and banned hosts (with unban), over the same registry and defender as /api/v2/connections and
-// /api/v2/defender/hosts, with the same permissions and role scope.
+// and banned hosts (with unban), through the same listing (every active node's, with a shared store)
+// and defender as /api/v2/connections and /api/v2/defender/hosts, with the same permissions and role scope.
 import type { FC } from 'hono/jsx';
 import type { Hono } from 'hono';
 import type { Env } from '../../api/app.ts';
 import { hasPermission } from '../../api/auth.ts';
-import { connectionStatus } from '../../api/status.ts';
+import { closeConnection, listConnections } from '../../api/connections.ts';
 import { ipFromHostId, type DefenderHost } from '../../core/defender.ts';
 import { PostButton } from '../layout.tsx';
 import type { Kit } from './app.tsx';
@@ -18,20 +18,21 @@ function when(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
-const ConnectionsPage: FC<{ connections: Json[]; csrf: string; canClose: boolean }> = (p) => (
+const ConnectionsPage: FC<{ connections: Json[]; csrf: string; canClose: boolean; nodes: boolean }> = (p) => (
   <>
     <h1>Connections</h1>
     <table id="connections">
-      <thead><tr><th>User</th><th>Protocol</th><th>Client</th><th>Since</th><th>Transfers</th><th></th></tr></thead>
+      <thead><tr><th>User</th>{p.nodes && <th>Node</th>}<th>Protocol</th><th>Client</th><th>Since</th><th>Transfers</th><th></th></tr></thead>
       <tbody>
         {p.connections.map((c) => (
-          <tr data-connection={String(c.connection_id)} data-username={String(c.username)}>
+          <tr data-connection={String(c.connection_id)} data-username={String(c.username)} data-node={c.node === undefined ? undefined : String(c.node)}>
             <td><a href={userHref(String(c.username))}>{String(c.username)}</a></td>
+            {p.nodes && <td>{String(c.node ?? '')}</td>}
             <td>{String(c.protocol)}</td>
             <td>{String(c.remote_address)}</td>
             <td>{when(Number(c.connection_time))}</td>
-            <td>{String((c.active_transfers as unknown[]).length)}</td>
-            <td>{p.canClose && <PostButton action={`${BASE}/connections/${encodeURIComponent(String(c.connection_id))}/close`} csrf={p.csrf} label="Disconnect" kind="danger" />}</td>
+            <td>{String(((c.active_transfers as unknown[] | undefined) ?? []).length)}</td>
+            <td>{p.canClose && <PostButton action={closeAction(c)} csrf={p.csrf} label="Disconnect" kind="danger" />}</td>
           </tr>
         ))}
       </tbody>
@@ -39,6 +40,11 @@ const ConnectionsPage: FC<{ connections: Json[]; csrf: string; canClose: boolean
     {p.connections.length === 0 && <p class="note">No live connection.</p>}
   </>
 );
+
+function closeAction(c: Json): string {
+  const node = c.node === undefined ? '' : `?node=${encodeURIComponent(String(c.node))}`;
+  return `${BASE}/connections/${encodeURIComponent(String(c.connection_id))}/close${node}`;
+}
 
 const DefenderPage: FC<{ enabled: boolean; hosts: DefenderHost[]; csrf: string; canManage: boolean }> = (p) => (
   <>
@@ -67,8 +73,8 @@ export function mountOperations(web: Hono<Env>, kit: Kit): void {
   web.get('/connections', async (c) => {
     const v = await kit.visit(c, 'view_conns');
     if (v instanceof Response) return v;
-    const live = await v.scope.filter(runtime.connections.list(), (x) => x.username);
-    return kit.send(v, 'Connections', <ConnectionsPage connections={live.map(connectionStatus)} csrf={v.session.csrf} canClose={hasPermission(v.admin, 'close_conns')} />);
+    const live = await listConnections({ runtime, admin: v.admin, scope: v.scope });
+    return kit.send(v, 'Connections', <ConnectionsPage connections={live} csrf={v.session.csrf} canClose={hasPermission(v.admin, 'close_conns')} nodes={runtime.nodes.identity.shared} />);
   });
 
   web.post('/connections/:id/close', async (c) => {
@@ -76,12 +82,12 @@ export function mountOperations(web: Hono<Env>, kit: Kit): void {
     if (p instanceof Response) return p;
     const { v } = p;
     const id = c.req.param('id');
-    const conn = runtime.connections.get(id);
     // A role admin's scope hides another role's connection as if it did not exist (as the API does).
-    if (!conn || !(await v.scope.admits(conn.username)) || !(await runtime.connections.close(id)))
-      return kit.flashTo(v, `${BASE}/connections`, { kind: 'error', text: `connection ${id} not found` });
-    runtime.log('info', 'connection_closed_by_web', { connection_id: id, by: v.admin.username });
-    return kit.flashTo(v, `${BASE}/connections`, { kind: 'info', text: `Connection of ${conn.username} closed.` });
+    const out = await closeConnection({ runtime, admin: v.admin, scope: v.scope, id, node: c.req.query('node') });
+    if (!out.closed) return kit.flashTo(v, `${BASE}/connections`, { kind: 'error', text: out.message });
+    runtime.log('info', 'connection_closed_by_web', { connection_id: id, by: v.admin.username, ...(runtime.nodes.identity.shared ? { holder: out.node } : {}) });
+    const text = out.username ? `Connection of ${out.username} closed.` : `Connection closed on node ${out.node}.`;
+    return kit.flashTo(v, `${BASE}/connections`, { kind: 'info', text });
   });
 
   web.get('/defender', async (c) => {

@@ -67,6 +67,7 @@ function pointerToPath(pointer: string): PathSegment[] {
 /** oneOf failures drag in one error per branch; keep only the oneOf error itself. */
 function collapseErrors(errors: ErrorObject[]): ErrorObject[] {
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => ({ at: e.instancePath, schema: e.schemaPath }));
+  if (oneOfPaths.length === 0) return errors;
   return errors.filter((e) => {
     if (e.keyword === 'oneOf') return true;
     return !oneOfPaths.some(
@@ -113,27 +114,37 @@ function propertiesAt(parentSchema: unknown): Record<string, unknown> {
   return ((parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}) as Record<string, unknown>;
 }
 
-/** A near-miss suggestion for a mistyped key (edit distance ≤ 2). */
+/** A near-miss suggestion for a mistyped key (edit distance ≤ 2): the first of the nearest. */
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestDist = 3;
   for (const c of candidates) {
-    const d = editDistance(word, c);
+    const d = editDistance(word, c, bestDist - 1);
     if (d < bestDist) [best, bestDist] = [c, d];
   }
   return best;
 }
 
-function editDistance(a: string, b: string): number {
+/**
+ * The edit distance of `a` and `b` when it is at most `limit`, else some number above it. Bounded,
+ * so that a long unknown key (a pasted value, a fuzzer's input) costs no more than a short one: a
+ * length difference over the limit answers at once, and a row past it ends the count.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;
     row[0] = i;
+    let least = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j]!;
       row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
       prev = tmp;
+      if (row[j]! < least) least = row[j]!;
     }
+    // Every later row holds at least this row's least value.
+    if (least > limit) return limit + 1;
   }
   return row[b.length]!;
 }

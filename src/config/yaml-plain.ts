@@ -14,6 +14,10 @@
 // .toJS()` does (YAML 1.2 core schema): scalars are resolved with the same tests and conversions
 // as yaml/dist/schema/core, and keys are added the way yaml's addPairToJSMap adds them. The unit
 // test test/unit/config/yaml-plain.test.ts holds it to that on the examples and on generated input.
+//
+// Asked for positions, it also notes where each key, value and item starts, at the offsets the
+// `yaml` package's nodes start (a null value where the text after its colon or dash ends), so that
+// a plain file with a wrong setting is placed without a second, slower read by `yaml`.
 
 import { oneShot } from '../lib/jit.ts';
 
@@ -78,6 +82,34 @@ function isFlowIndicator(c: number): boolean {
   return c === COMMA || c === LBRACKET || c === RBRACKET || c === LBRACE || c === RBRACE;
 }
 
+/** Where the keys, values and items of a plain document start (offsets in its text). */
+export class PlainPositions {
+  /** The top node (0 in an empty document). */
+  root = 0;
+  readonly #maps = new WeakMap<object, Map<string, { key: number; value: number }>>();
+  readonly #seqs = new WeakMap<object, number[]>();
+
+  entry(map: object, key: string): { key: number; value: number } | undefined {
+    return this.#maps.get(map)?.get(key);
+  }
+
+  item(seq: object, index: number): number | undefined {
+    return this.#seqs.get(seq)?.[index];
+  }
+
+  addEntry(map: object, key: string, keyAt: number, valueAt: number): void {
+    let entries = this.#maps.get(map);
+    if (!entries) this.#maps.set(map, (entries = new Map()));
+    entries.set(key, { key: keyAt, value: valueAt });
+  }
+
+  addItem(seq: object, at: number): void {
+    let items = this.#seqs.get(seq);
+    if (!items) this.#seqs.set(seq, (items = []));
+    items.push(at);
+  }
+}
+
 /**
  * Reads the whole text with one cursor. `p` is the position in `s`; `end` is the end of the line
  * being read (its newline, or the end of the text); content lines are listed in `starts`/`indents`.
@@ -93,6 +125,8 @@ class Reader {
     readonly starts: number[],
     readonly ends: number[],
     readonly indents: number[],
+    /** Where nodes start, when asked for. */
+    readonly pos?: PlainPositions,
   ) {}
 
   /** Makes content line `i` current, with the cursor at column `col`. */
@@ -227,12 +261,14 @@ class Reader {
   flowMap(): Record<string, unknown> {
     const map: Record<string, unknown> = {};
     while (!this.flowEnd(RBRACE)) {
+      const keyAt = this.p;
       const key = this.flowScalar(true) as string;
       this.skipSpaces();
       if (this.code(this.p) !== COLON) throw DECLINE; // `{a, b}`: a key without a value
       this.p++;
       this.skipSpaces();
       const n = this.code(this.p);
+      this.pos?.addEntry(map, key, keyAt, this.p);
       addKey(map, key, n === COMMA || n === RBRACE ? null : this.flowNode());
       this.flowSeparator(RBRACE);
     }
@@ -243,6 +279,7 @@ class Reader {
   flowSeq(): unknown[] {
     const seq: unknown[] = [];
     while (!this.flowEnd(RBRACKET)) {
+      this.pos?.addItem(seq, this.p);
       seq.push(this.flowNode());
       this.skipSpaces();
       // `[a: b]` is a one-pair mapping inside the sequence: left to `yaml`.
@@ -346,6 +383,15 @@ class Reader {
     return this.map(indent, indent);
   }
 
+  /** Where the value nested() reads starts: its block's first line, or (null) the cursor. */
+  nestedAt(parentIndent: number, seqAtSameIndent: boolean): number {
+    if (this.line < this.starts.length) {
+      const indent = this.indents[this.line]!;
+      if (indent > parentIndent || (seqAtSameIndent && indent === parentIndent && this.isDash(this.line, indent))) return this.starts[this.line]! + indent;
+    }
+    return this.p;
+  }
+
   /** The value after `key:` or `-` with nothing on its line: a nested block, or null. */
   nested(parentIndent: number, seqAtSameIndent: boolean): unknown {
     if (this.line >= this.starts.length) return null;
@@ -365,8 +411,11 @@ class Reader {
         if (i > indent) throw DECLINE;
       }
       this.enter(this.line++, first ? col : indent);
+      const keyAt = this.p;
       const key = this.blockKey();
-      const value = this.restIsEmpty() ? this.nested(indent, true) : this.inlineValue();
+      const empty = this.restIsEmpty();
+      this.pos?.addEntry(out, key, keyAt, empty ? this.nestedAt(indent, true) : this.p);
+      const value = empty ? this.nested(indent, true) : this.inlineValue();
       addKey(out, key, value);
     }
     return out;
@@ -383,9 +432,11 @@ class Reader {
       this.enter(this.line, indent + 1);
       if (this.restIsEmpty()) {
         this.line++;
+        this.pos?.addItem(out, this.nestedAt(indent, false));
         out.push(this.nested(indent, false));
         continue;
       }
+      this.pos?.addItem(out, this.p);
       const col = this.p - this.starts[this.line]!;
       if (this.isDash(this.line, col)) throw DECLINE; // `- - a`
       if (this.hasBlockKey()) {
@@ -446,9 +497,12 @@ class Reader {
 
 /**
  * The value `yaml` would read from `text` (null for an empty document), or undefined when `text`
- * is not plain YAML as described above (or has duplicate keys): read it with `yaml` then.
+ * is not plain YAML as described above (or has duplicate keys): read it with `yaml` then. With
+ * `positions`, where its nodes start too.
  */
-export function parsePlainYaml(text: string): { value: unknown } | undefined {
+export function parsePlainYaml(text: string): { value: unknown } | undefined;
+export function parsePlainYaml(text: string, opts: { positions: true }): { value: unknown; positions: PlainPositions } | undefined;
+export function parsePlainYaml(text: string, opts: { positions?: boolean } = {}): { value: unknown; positions?: PlainPositions } | undefined {
   if (UNUSUAL.test(text)) return undefined;
   const starts: number[] = [];
   const ends: number[] = [];
@@ -468,12 +522,15 @@ export function parsePlainYaml(text: string): { value: unknown } | undefined {
     }
     start = end + 1;
   }
-  if (starts.length === 0) return { value: null };
-  const r = new Reader(text, starts, ends, indents);
+  const positions = opts.positions ? new PlainPositions() : undefined;
+  if (starts.length === 0) return positions ? { value: null, positions } : { value: null };
+  const r = new Reader(text, starts, ends, indents, positions);
   try {
     const value = r.block(indents[0]!);
     if (r.line !== starts.length) return undefined; // a line less indented than the first one
-    return { value };
+    if (!positions) return { value };
+    positions.root = starts[0]! + indents[0]!;
+    return { value, positions };
   } catch (e) {
     if (e === DECLINE) return undefined;
     throw e;

@@ -39,9 +39,9 @@ const configs: Config[] = [
   { name: 'local standard', opts: () => ({ uploads: 100, mode: 'standard' }) },
   { name: 'local standard, 200 uploads over 8 connections', opts: () => ({ uploads: 200, mode: 'standard', connections: 8 }) },
   { name: 's3 atomic', opts: (seed) => ({ uploads: 12, mode: 'atomic', parallel: 4, sizes: { min: 6 * MiB, max: 12 * MiB }, backend: { kind: 's3', s3, prefix: `atomic-${seed}` } }) },
-  { name: 's3 standard', opts: (seed) => ({ uploads: 12, mode: 'standard', parallel: 4, sizes: { min: 6 * MiB, max: 12 * MiB }, backend: { kind: 's3', s3, prefix: `standard-${seed}` } }) },
+  { name: 's3 standard, half replacing a file', opts: (seed) => ({ uploads: 12, mode: 'standard', overwrite: true, parallel: 4, sizes: { min: 6 * MiB, max: 12 * MiB }, backend: { kind: 's3', s3, prefix: `standard-${seed}` } }) },
   { name: 'azblob atomic', opts: (seed) => ({ uploads: 24, mode: 'atomic', parallel: 6, sizes: { min: 1.5 * MiB, max: 5 * MiB }, backend: { kind: 'azblob', azurite: az, container: 'crash-hard', prefix: `atomic-${seed}` } }) },
-  { name: 'azblob standard', opts: (seed) => ({ uploads: 24, mode: 'standard', parallel: 6, sizes: { min: 1.5 * MiB, max: 5 * MiB }, backend: { kind: 'azblob', azurite: az, container: 'crash-hard', prefix: `standard-${seed}` } }) },
+  { name: 'azblob standard, half replacing a file', opts: (seed) => ({ uploads: 24, mode: 'standard', overwrite: true, parallel: 6, sizes: { min: 4 * MiB, max: 6 * MiB }, backend: { kind: 'azblob', azurite: az, container: 'crash-hard', prefix: `standard-${seed}` } }) },
 ];
 
 for (const c of configs) {

@@ -1,10 +1,12 @@
 // Crash consistency runs: the real server as a child process (`bun src/main.ts serve`), N concurrent
 // SFTP uploads from the ssh2 client over a few connections, a kill -9 at a point a seed picks (a
 // fraction of all the bytes acknowledged), a restart on the same data dir, and the checks: the
-// store opens and serves; no temporary file is listed or left on disk; in atomic modes a visible
-// file is whole, in standard mode a prefix of what was sent, never longer; every upload whose close
-// was acknowledged is there in full; the stored quota usage equals what is visible and what a
-// quota scan finds; and on S3 and Azure no multipart or uncommitted block upload is left open.
+// store opens and serves; no temporary file is listed or left on disk; in atomic modes, and in
+// every mode on object stores (which commit an upload only once complete), a visible file is whole
+// or, for an upload replacing a file, the previous version untouched; in standard mode on local
+// disk a prefix of what was sent, never longer; every upload whose close was acknowledged is there
+// in full; the stored quota usage equals what is visible and what a quota scan finds; and on S3 and
+// Azure no multipart or uncommitted block upload is left open.
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +38,25 @@ export interface CrashRunOptions {
   parallel?: number;
   /** Extra lines under `common:`. */
   common?: string;
+  /**
+   * Every other upload replaces a file uploaded whole (and smaller, with other bytes) before the
+   * crash uploads start, so a cut replacement must leave that previous version.
+   */
+  overwrite?: boolean;
+}
+
+/** What one upload left: its sizes and what is visible under its name after the restart. */
+export interface UploadOutcome {
+  name: string;
+  size: number;
+  /** Bytes whose write request went out before the kill. */
+  sent: number;
+  /** The size of the version it replaced, when it replaced one (`overwrite`). */
+  previous?: number;
+  /** Whether the server acknowledged its close. */
+  closed: boolean;
+  /** The size listed after the restart; undefined when no file has its name. */
+  visible?: number;
 }
 
 export interface CrashFigures {
@@ -54,6 +75,7 @@ export interface CrashFigures {
   /** Each failed check, in words (empty when the run passed). */
   failures: string[];
   killedAtBytes: number;
+  files: UploadOutcome[];
 }
 
 /** A small fast PRNG (mulberry32): the same seed draws the same run. */
@@ -84,6 +106,9 @@ function payload(seed: number, index: number, size: number): Buffer {
 interface UploadState {
   name: string;
   data: Buffer;
+  /** The version uploaded before, which this upload replaces (`overwrite`). */
+  previous?: Buffer;
+  visible?: number;
   /** Bytes whose write request went out. */
   sent: number;
   acked: number;
@@ -190,8 +215,12 @@ function walk(dir: string, rel = ''): string[] {
   return out;
 }
 
-/** Open multipart uploads on S3, uncommitted blobs on Azure, under the run's prefix. */
-async function remoteLeftovers(opts: CrashRunOptions): Promise<string[]> {
+/**
+ * Open multipart uploads on S3, uncommitted blobs on Azure, under the run's prefix. Blocks staged
+ * over a blob that exists (`replaced`: the names of uploads cut while replacing a previous
+ * version) are no leftover: Azure cannot drop them without rewriting the blob, and expires them.
+ */
+async function remoteLeftovers(opts: CrashRunOptions, replaced: Set<string>): Promise<string[]> {
   const b = opts.backend;
   if (b?.kind === 's3') {
     const out = await s3ClientFor(b.s3).send(new ListMultipartUploadsCommand({ Bucket: b.s3.bucket, Prefix: `${b.prefix}/` }));
@@ -206,6 +235,7 @@ async function remoteLeftovers(opts: CrashRunOptions): Promise<string[]> {
     for await (const blob of container.listBlobsFlat({ prefix: `${b.prefix}/`, includeUncommitedBlobs: true })) if (!committed.has(blob.name)) left.push(blob.name);
     // A committed blob may still carry blocks staged by an upload that never committed.
     for (const name of committed) {
+      if (replaced.has(name.slice(b.prefix.length + 1))) continue;
       const list = await container.getBlockBlobClient(name).getBlockList('uncommitted');
       if ((list.uncommittedBlocks ?? []).length > 0) left.push(`${name} (uncommitted blocks)`);
     }
@@ -225,7 +255,15 @@ export async function crashRun(opts: CrashRunOptions): Promise<CrashFigures> {
   const rand = prng(opts.seed);
   const s = await setup(opts);
   const backend = opts.backend?.kind ?? 'local';
-  const uploads: UploadState[] = drawSizes(rand, opts).map((size, i) => ({ name: `f${String(i).padStart(3, '0')}.bin`, data: payload(opts.seed, i, size), sent: 0, acked: 0, closed: false }));
+  const uploads: UploadState[] = drawSizes(rand, opts).map((size, i) => ({
+    name: `f${String(i).padStart(3, '0')}.bin`,
+    data: payload(opts.seed, i, size),
+    // Smaller than any upload, and other bytes: it cannot be mistaken for a cut new version.
+    ...(opts.overwrite && i % 2 === 1 ? { previous: payload(opts.seed + 7919, i, 1000 + Math.floor(rand() * 60_000)) } : {}),
+    sent: 0,
+    acked: 0,
+    closed: false,
+  }));
   const total = uploads.reduce((n, u) => n + u.data.length, 0);
   // Somewhere between the first few bytes and nearly all of them.
   const killAt = Math.floor(total * (0.05 + rand() * 0.9));
@@ -233,6 +271,11 @@ export async function crashRun(opts: CrashRunOptions): Promise<CrashFigures> {
 
   let server: RunningServer = await startServer({ yaml: s.yaml, cwd: s.dir, timeoutMs: 60_000 });
   const conns = await Promise.all(Array.from({ length: opts.connections ?? 4 }, () => connect(s.sftp)));
+  for (const u of uploads) {
+    if (!u.previous) continue;
+    const before: UploadState = { name: u.name, data: u.previous, sent: 0, acked: 0, closed: false };
+    await uploadOne(conns[0]!.sftp, before, () => undefined);
+  }
   let acked = 0;
   let killed = false;
   const kill = (): void => {
@@ -275,16 +318,21 @@ export async function crashRun(opts: CrashRunOptions): Promise<CrashFigures> {
       }
       for (const u of uploads) {
         const size = byName.get(u.name);
+        u.visible = size;
         if (size === undefined) {
           if (u.closed) failures.push(`${u.name}: its close was acknowledged but it is gone`);
+          else if (u.previous) failures.push(`${u.name}: the cut upload removed the version it was replacing`);
           continue;
         }
         const got = await p<Buffer>((cb) => sftp.readFile(`/${u.name}`, cb));
         if (got.length !== size) failures.push(`${u.name}: listed ${size} bytes, read ${got.length}`);
         const whole = got.length === u.data.length && got.equals(u.data);
+        const previous = u.previous !== undefined && got.equals(u.previous);
         if (opts.mode !== 'standard' || backend !== 'local') {
-          if (!whole) failures.push(`${u.name}: ${got.length} of ${u.data.length} bytes visible after an atomic upload (sent ${u.sent})`);
-        } else {
+          if (!whole && !previous)
+            failures.push(`${u.name}: ${got.length} bytes visible, neither the ${u.data.length} sent${u.previous ? ` nor the previous ${u.previous.length}` : ''} (sent ${u.sent})`);
+        } else if (!previous) {
+          // In place: the open truncated any previous version, then the bytes sent arrived in order.
           if (got.length > u.sent) failures.push(`${u.name}: ${got.length} bytes on disk, only ${u.sent} sent`);
           else if (!got.equals(u.data.subarray(0, got.length))) failures.push(`${u.name}: its ${got.length} bytes are not the bytes sent`);
         }
@@ -304,7 +352,7 @@ export async function crashRun(opts: CrashRunOptions): Promise<CrashFigures> {
       const tmp = join(s.dir, 'data', 'uploads-tmp');
       for (const rel of walk(tmp)) if (statSync(join(tmp, rel)).isFile()) leftovers.push(`in temp_path: ${rel}`);
     }
-    leftovers.push(...(await remoteLeftovers(opts)));
+    leftovers.push(...(await remoteLeftovers(opts, new Set(uploads.filter((u) => u.previous && !u.closed).map((u) => u.name)))));
     // The store is whole: the user and the admin read back.
     const user = await api(s.api, 'GET', '/api/v2/users/crash');
     if (user.status !== 200 || user.json.username !== 'crash') failures.push(`the user reads back as ${user.status}`);
@@ -323,6 +371,14 @@ export async function crashRun(opts: CrashRunOptions): Promise<CrashFigures> {
     discarded: server.logs.filter((l) => l.event === 'remote_uploads_discarded').reduce((n, l) => n + Number(l.discarded), 0),
     failures,
     killedAtBytes,
+    files: uploads.map((u) => ({
+      name: u.name,
+      size: u.data.length,
+      sent: u.sent,
+      ...(u.previous ? { previous: u.previous.length } : {}),
+      closed: u.closed,
+      ...(u.visible !== undefined ? { visible: u.visible } : {}),
+    })),
   };
 }
 

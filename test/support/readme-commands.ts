@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './server.ts';
+import { keepLog, newLogFile } from './test-logs.ts';
 
 /** The first ```sh block of the section under `heading` (e.g. "### Release archive"). */
 export function readmeCommands(heading: string, readme = join(ROOT, 'README.md')): string {
@@ -39,5 +40,7 @@ export function runReadmeCommands(opts: { heading: string; cwd: string; env?: Re
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
   });
+  // What the commands printed (the CLI's among them) is kept for the leak check (test-logs.ts).
+  keepLog(newLogFile('readme'), `$ ${opts.heading}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { keepLog, newLogFile } from './test-logs.ts';
+import { keepOutput } from './test-logs.ts';
 import { tempDir } from './tmp.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');
@@ -55,10 +55,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   let out = '';
   let errBuf = '';
   // Everything the server prints is kept for the leak check (test/support/test-logs.ts).
-  const logFile = newLogFile('server');
-  proc.stdout!.on('data', (d: Buffer) => (keepLog(logFile, d), (out += d.toString())));
+  keepOutput(proc, { kind: 'server' });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => {
-    keepLog(logFile, d);
     errBuf += d.toString();
     let nl: number;
     while ((nl = errBuf.indexOf('\n')) >= 0) {

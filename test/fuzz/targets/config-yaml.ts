@@ -1,12 +1,35 @@
 // Fuzz target: the YAML config loader (src/config/load.ts): YAML, schema validation and the
 // semantic checks, secrets checked for form only. Besides the result's shape (a config object, or
 // issues with a position and a message), the fast plain-YAML reader must read whatever it accepts
-// exactly as the `yaml` package does, since the loader trusts it in place of `yaml`.
+// exactly as the `yaml` package does, and place every key, value and item where `yaml` does, since the
+// loader trusts it in place of `yaml` for values and issue positions alike.
 import { isDeepStrictEqual } from 'node:util';
-import { parseDocument } from 'yaml';
+import { isMap, isSeq, parseDocument, type Node, type Scalar } from 'yaml';
 import { parseConfigText } from '../../../src/config/load.ts';
-import { parsePlainYaml } from '../../../src/config/yaml-plain.ts';
+import { offsetOf, plainOffsetOf } from '../../../src/config/positions.ts';
+import { parsePlainYaml, type PlainPositions } from '../../../src/config/yaml-plain.ts';
 import { check, type FuzzTarget } from '../target.ts';
+
+/**
+ * Each key, value and item the plain reader placed starts where the `yaml` node does: one walk
+ * over both (offsetOf per path would be quadratic in the entries of a map).
+ */
+function samePlaces(node: unknown, value: unknown, positions: PlainPositions, at: string): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = String((pair.key as Scalar).value);
+      const entry = positions.entry(value as object, key);
+      check(entry?.key === (pair.key as Node).range?.[0], `plain reader places the key ${at}.${key.slice(0, 100)} elsewhere than yaml`);
+      check(entry?.value === (pair.value as Node | null)?.range?.[0], `plain reader places the value of ${at}.${key.slice(0, 100)} elsewhere than yaml`);
+      samePlaces(pair.value, (value as Record<string, unknown>)[key], positions, `${at}.${key.slice(0, 100)}`);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      check(positions.item(value as object, i) === (item as Node | null)?.range?.[0], `plain reader places ${at}[${i}] elsewhere than yaml`);
+      samePlaces(item, (value as unknown[])[i], positions, `${at}[${i}]`);
+    });
+  }
+}
 
 export const target: FuzzTarget = {
   name: 'config-yaml',
@@ -25,6 +48,10 @@ export const target: FuzzTarget = {
       check(doc.errors.length === 0, `plain reader accepted what yaml refuses: ${doc.errors[0]?.message}`);
       const expected = doc.toJS({ maxAliasCount: 100 }) ?? null;
       check(isDeepStrictEqual(plain.value, expected), `plain reader disagrees with yaml: ${JSON.stringify(plain.value)?.slice(0, 200)} vs ${JSON.stringify(expected)?.slice(0, 200)}`);
+      const located = parsePlainYaml(text, { positions: true });
+      check(located !== undefined, 'the plain reader declines when asked for positions');
+      check(plainOffsetOf(located!, []) === offsetOf(doc, []), 'plain reader places the document elsewhere than yaml');
+      samePlaces(doc.contents, located!.value, located!.positions, '');
     }
     const r = parseConfigText(text, 'fuzz.yaml', '/nonexistent-fuzz-dir', { resolveSecrets: false });
     if (r.ok) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { BUN, ROOT, startServer } from '../../support/server.ts';
+import { keepOutput } from '../../support/test-logs.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterAll(removeTempDirs);
@@ -36,7 +37,8 @@ test('SIGKILL during apply: all old or all new', async () => {
     const cfg = join(dir, 'sftpgo.yaml');
     writeFileSync(cfg, config(port, marker));
     const before = JSON.parse(runCli(['dumpdata', '--data-dir', data]).stdout).users.map((u: { description: string }) => u.description)[0];
-    const proc = spawn(BUN, [join(ROOT, 'src/main.ts'), 'serve', '--config', cfg, '--data-dir', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(BUN, [join(ROOT, 'src/main.ts'), 'serve', '--config', cfg, '--data-dir', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    keepOutput(proc, { kind: 'crash-serve' });
     const exited = new Promise((r) => proc.once('exit', r));
     let buf = '';
     let armed = false;

@@ -9,7 +9,9 @@ import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
+import { TEST_SECRETS } from '../../support/secrets.ts';
 import { BUN, ROOT } from '../../support/server.ts';
+import { keepLog, keepOutput, newLogFile } from '../../support/test-logs.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterAll(removeTempDirs);
@@ -25,10 +27,14 @@ interface Portable {
   stop(): Promise<number | null>;
 }
 
-/** Starts `sftpgo portable ARGS` with its own TMPDIR and waits for the connect instructions. */
-async function startPortable(args: string[]): Promise<Portable> {
+/**
+ * Starts `sftpgo portable ARGS` with its own TMPDIR and waits for the connect instructions. What it
+ * prints is kept for the leak check, under test-results/logs or `logsDir`.
+ */
+async function startPortable(args: string[], opts: { logsDir?: string } = {}): Promise<Portable> {
   const tmp = tempDir('portable-tmp-');
   const proc = spawn(BUN, [join(ROOT, 'src/main.ts'), 'portable', ...args], { cwd: tmp, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+  keepOutput(proc, { kind: 'portable', ...(opts.logsDir ? { dir: opts.logsDir } : {}) });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -170,7 +176,10 @@ test('start directory, file patterns and SSH commands reach the account', async 
   } finally {
     expect(await p.stop()).toBe(0);
   }
-  expect(readFileSync(join(work, 'log.jsonl'), 'utf8')).toContain('"event":"serve_ready"');
+  const logFile = readFileSync(join(work, 'log.jsonl'), 'utf8');
+  // The log it wrote to a file instead of stderr is kept for the leak check too
+  keepLog(newLogFile('portable'), logFile);
+  expect(logFile).toContain('"event":"serve_ready"');
   expect(readdirSync(served)).toEqual(['in']);
   expect(readdirSync(join(served, 'in'))).toEqual(['a.txt']);
 }, 120_000);
@@ -196,3 +205,27 @@ test("SFTPGo flags it does not implement, and bad values, are refused before any
   // Nothing was created: no temp dir, nothing in the directory
   expect(readdirSync(dir)).toEqual([]);
 });
+
+test('what it prints reaches the leak check: a secret in its banner or its log lines is reported, the password it was given is in neither', async () => {
+  const served = tempDir('portable-dir-');
+  const work = tempDir('portable-work-');
+  // Its own logs dir: the secret planted here must not fail the suite's check
+  const logs = tempDir('portable-logs-');
+  // The username is printed in the banner (stdout) and logged with each login (stderr)
+  const planted = TEST_SECRETS.apiKey;
+  const p = await startPortable(['-d', served, '-u', planted, '-p', TEST_SECRETS.userPassword], { logsDir: logs });
+  try {
+    const port = portOf(p.banner, /sftp -P (\d+) /);
+    expect(sftpBatchSync({ port, user: planted, password: TEST_SECRETS.userPassword, dir: work, lines: ['ls'] }).status).toBe(0);
+    for (let i = 0; !p.stderr().includes('"event":"login"') && i < 100; i++) await Bun.sleep(50);
+    expect(p.stderr()).toContain('"event":"login"');
+  } finally {
+    expect(await p.stop()).toBe(0);
+  }
+  const check = spawnSync(BUN, [join(ROOT, 'scripts/leak-check.ts'), logs], { encoding: 'utf8' });
+  expect(check.status).toBe(1);
+  const hits = check.stdout.split('\n').filter((l) => l.includes('the test secret apiKey appears'));
+  expect(hits.some((l) => l.includes('to user "<apiKey>"'))).toBe(true);
+  expect(hits.some((l) => l.includes('"event":"login"'))).toBe(true);
+  expect(check.stdout).not.toContain('the test secret userPassword appears');
+}, 120_000);

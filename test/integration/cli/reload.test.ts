@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { startServer } from '../../support/server.ts';
+import { keepOutput } from '../../support/test-logs.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { Client } from '../../../src/lib/ssh2.ts';
 
@@ -78,6 +79,7 @@ test('a SIGTERM that arrives while serve is starting stops it cleanly once start
   const users = Array.from({ length: 10 }, (_, i) => `  - { username: u${i}, password: pw-${i}, home_dir: ${dir}/u${i} }`).join('\n');
   writeFileSync(join(dir, 'sftpgo.yaml'), `sftpd:\n  bindings: [{ address: 127.0.0.1, port: ${port} }]\nusers:\n${users}\n`);
   const proc = spawn(BUN, [join(ROOT, 'src/main.ts'), 'serve', '--config', 'sftpgo.yaml', '--data-dir', 'data'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  keepOutput(proc, { kind: 'reload-serve' });
   let out = '';
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await new Promise<void>((r) => {

@@ -2,19 +2,17 @@
 // every example validates in an empty environment; `--resolve-secrets` (what serve and plan need)
 // reads them and names each one that does not resolve, with its file, line and field.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { runCli } from '../../support/cli.ts';
-import { BUN, ROOT } from '../../support/server.ts';
+import { ROOT } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterAll(removeTempDirs);
 
 /** The CLI as `env -i` runs it: not one variable set. */
 function runBare(args: string[], cwd = ROOT) {
-  const r = spawnSync(BUN, [join(ROOT, 'src/main.ts'), ...args], { cwd, env: {}, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd, env: {}, bareEnv: true });
 }
 
 const EXAMPLES = join(ROOT, 'examples');

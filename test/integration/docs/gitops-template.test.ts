@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
-import { BUN, ROOT, startServer } from '../../support/server.ts';
+import { ROOT, startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 afterAll(removeTempDirs);
@@ -94,10 +94,10 @@ describe('sftpgo.yaml', () => {
   });
 
   test('validates, assertions included, and explains with an empty environment, as in CI', () => {
-    const bare = (args: string[]) => spawnSync('env', ['-i', `PATH=${process.env.PATH}`, BUN, 'src/main.ts', ...args, '-c', 'examples/gitops/sftpgo.yaml'], { cwd: ROOT, encoding: 'utf8' });
+    const bare = (args: string[]) => runCli([...args, '-c', 'examples/gitops/sftpgo.yaml'], { cwd: ROOT, env: { PATH: process.env.PATH! }, bareEnv: true });
     const r = bare(['validate']);
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toContain('5 assertions hold');
     const e = bare(['explain', 'alice', '/inbox/setup.exe', 'upload']);
     expect(e.stderr).toBe('');

@@ -16,6 +16,7 @@ import { startServer, type Server } from '../../../src/serve/serve.ts';
 import { freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
 import { BUN, ROOT } from '../../support/server.ts';
+import { keptSink } from '../../support/test-logs.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { ADMIN_PASSWORD, PASSWORD, Receiver } from './harness.ts';
 
@@ -175,7 +176,7 @@ ${notify('after-backup', '/backup', '{{.FsPath}}|{{.FileSize}}|{{.ObjectName}}')
   writeFileSync(configFile, yamlFor());
   const loaded = loadConfigFile(configFile);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: { write: (l) => void lines.push(JSON.parse(l)) } });
+  server = await startServer({ loaded: loaded.value, dataDir: join(dir, 'data'), flags: { config: configFile }, logSink: keptSink('schedules', (l) => void lines.push(l)) });
 });
 
 afterAll(async () => {

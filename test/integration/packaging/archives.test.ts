@@ -131,7 +131,7 @@ describe('release archives', () => {
     // allocator variable: setting it up front skips that re-exec
     const wrapper = join(dir, 'sftpgo-qemu.sh');
     writeFileSync(wrapper, `#!/bin/sh\nMIMALLOC_PURGE_DELAY=-1 exec ${qemu} -L ${sysroot} "${binary}" "$@"\n`, { mode: 0o755 });
-    const v = spawnSync(wrapper, ['version', '--verbose'], { encoding: 'utf8', timeout: 120_000 });
+    const v = runCli(['version', '--verbose'], { binary: wrapper, timeoutMs: 120_000 });
     expect(v.stdout).toContain(`sftpgo ${VERSION} (bun `);
     expect(v.stdout).toContain('\nssh chacha20-poly1305: sodium\n');
     const port = await freePort();

@@ -8,6 +8,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { buildPackages } from '../../support/linux-packages.ts';
 import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
@@ -50,8 +51,8 @@ beforeAll(() => {
   ({ binary, outDir } = built);
   deb = built.deb ?? '';
   rpm = built.rpm ?? '';
-  hasMan = sh(binary, ['man']).status === 0;
-  hasCompletion = sh(binary, ['completion', 'bash']).status === 0;
+  hasMan = runCli(['man'], { binary }).code === 0;
+  hasCompletion = runCli(['completion', 'bash'], { binary }).code === 0;
   expect(readdirSync(outDir).sort()).toEqual([`${PKG}-0.1.0-1.x86_64.rpm`, `${PKG}_0.1.0-1_amd64.deb`]);
 }, 400_000);
 

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildPackages } from '../../support/linux-packages.ts';
 import { readmeCommands } from '../../support/readme-commands.ts';
+import { keepLog, newLogFile } from '../../support/test-logs.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 interface Container {
@@ -115,6 +116,8 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
+  // The service logs to the container's journal, which goes with the container: kept for the leak check
+  if (container) keepLog(newLogFile('systemd-journal'), inside('journalctl -u sftpgo -o cat --no-pager').stdout);
   if (container) await shutdown(container);
   removeTempDirs();
 }, 120_000);
@@ -128,7 +131,7 @@ describe('the unit under systemd', () => {
     // A machine that never had the package: state some run left on the host is removed, in the overlay only
     ok('rm -rf /etc/sftpgo /var/lib/sftpgo /var/cache/sftpgo /var/log/sftpgo');
     // as the README says: as root, in the directory holding the package
-    ok(`set -e; cd /pk\n${readmeCommands('### Debian and Ubuntu (.deb)')}`);
+    keepLog(newLogFile('readme'), ok(`set -e; cd /pk\n${readmeCommands('### Debian and Ubuntu (.deb)')}`));
     expect(inside('systemctl is-enabled sftpgo').stdout.trim()).toBe('enabled');
     // postinst starts it: wait for its listener rather than for time
     ok('for i in $(seq 100); do journalctl -u sftpgo -o cat | grep -q serve_ready && exit 0; sleep 0.2; done; exit 1');

@@ -7,6 +7,7 @@ import { afterAll, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
 import { ROOT, startServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
@@ -61,14 +62,15 @@ test('validate, plan and serve under Deno 2 with the rc.d permissions', async ()
   expect(flags).toContain(`--allow-write=${data},${users}`);
   expect(flags.some((f) => f === '--allow-all' || f === '-A' || f === '--allow-read' || f === '--allow-write' || f === '--allow-ffi' || f.startsWith('--allow-run'))).toBe(false);
 
-  const run = (args: string[]) => spawnSync(DENO, ['run', ...flags, main, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  // run through a wrapper so the shared helpers run, start and stop it like any binary (and keep
+  // what it prints for the leak check)
+  const wrapper = join(dir, 'deno-sftpgo.sh');
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${DENO}" run ${flags.join(' ')} "${main}" "$@"\n`, { mode: 0o755 });
+  const run = (args: string[]) => runCli(args, { binary: wrapper, cwd: dir, timeoutMs: 120_000 });
   const v = run(['validate', '--config', config]);
   expect(v.stdout).toContain('valid (2 users');
   expect(run(['plan', '--config', config, '--data-dir', data]).stdout).toContain('+ user dina');
 
-  // serve through a wrapper so the shared helper can start and stop it like any binary
-  const wrapper = join(dir, 'deno-sftpgo.sh');
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${DENO}" run ${flags.join(' ')} "${main}" "$@"\n`, { mode: 0o755 });
   const s = await startServer({ binary: wrapper, cwd: dir, dataDir: data, extraArgs: ['--config', config], timeoutMs: 120_000 });
   const sftp = (user: string, input: string) =>
     spawnSync(

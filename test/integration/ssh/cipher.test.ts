@@ -17,6 +17,7 @@ import { openSftpFs } from '../../../src/vfs/sftp/sftp-fs.ts';
 import { freePort } from '../../support/net.ts';
 import { BUN, ROOT, startServer, type RunningServer } from '../../support/server.ts';
 import { startSshd, type Sshd } from '../../support/sshd.ts';
+import { keepOutput } from '../../support/test-logs.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 import {
   generateKeys, opensshArgs, startCipherTestServer, TEST_PASSWORD, TEST_USER,
@@ -76,8 +77,9 @@ function run(cmd: string, args: string[], stdin?: Buffer, env?: NodeJS.ProcessEn
 /** The same test server in a child process with libsodium switched off. */
 async function startFallbackServer(): Promise<void> {
   const proc = (fallbackProc = spawn(BUN, [join(ROOT, 'bench/ssh-cipher.ts'), '--serve'], {
-    cwd: ROOT, env: { ...process.env, SSH2_DISABLE_SODIUM: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT, env: { ...process.env, SSH2_DISABLE_SODIUM: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   }));
+  keepOutput(proc, { kind: 'ssh-cipher-fallback' });
   const line = await new Promise<string>((resolveLine, reject) => {
     proc.once('exit', (code) => reject(new Error(`fallback server exited ${code}`)));
     createInterface({ input: proc.stdout! }).once('line', resolveLine);

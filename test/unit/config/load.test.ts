@@ -33,6 +33,21 @@ describe('config loading', () => {
     expect(i).toMatchObject({ line: 2, path: 'common.post_connect_hook', message: 'must be an absolute program path or an http(s) URL' });
   });
 
+  test('a suggestion is the first known field at the least edit distance, up to 2; a long unknown key gets none', () => {
+    const messages = (keys: string[]) => issues(`sftpd:\n${keys.map((k) => `  ${k}: 1\n`).join('')}`).map((i) => i.message);
+    // banner: one edit, max_auth_tries (transposed: two), keyboard_interactive_authentication (three: none)
+    expect(messages(['baner', 'max_auth_tires', 'keyboard_interactive_authentixxx'])).toEqual([
+      'unknown field (did you mean "banner"?)',
+      'unknown field (did you mean "max_auth_tries"?)',
+      'unknown field',
+    ]);
+    // Keys of 900 characters (`yaml` takes up to 1,024): each is compared with every known field
+    const long = `x${'y'.repeat(900)}`;
+    const started = performance.now();
+    expect(messages(Array.from({ length: 600 }, (_, i) => `${long}${i}`))).toEqual(Array.from({ length: 600 }, () => 'unknown field'));
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
+
   test('an unknown field is pointed at its key, with a suggestion', () => {
     const [i] = issues(`users:\n  - username: bob\n    pasword: x\n`);
     expect(i).toMatchObject({ line: 3, col: 5, path: 'users[0].pasword' });

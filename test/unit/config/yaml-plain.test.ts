@@ -1,12 +1,16 @@
 // The fast plain-YAML reader (src/config/yaml-plain.ts) against the `yaml` package, which the
 // loader used alone before: on every input the reader either declines or gives exactly what
-// `parseDocument(text, { uniqueKeys: true }).toJS()` gives, and it declines whatever `yaml` refuses.
+// `parseDocument(text, { uniqueKeys: true }).toJS()` gives, and it declines whatever `yaml` refuses;
+// asked for positions, it places every path (key and value, present or not) at the offset the
+// `yaml` document does, so an issue has the same line and column whichever read the file.
 // Then the loader: a file read on the fast path but refused by the schema or the semantic checks
 // still names file, line, column and field.
 import { describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { offsetOf, plainOffsetOf } from '../../../src/config/positions.ts';
+import type { PathSegment } from '../../../src/config/schema-errors.ts';
 import { parsePlainYaml } from '../../../src/config/yaml-plain.ts';
 import { parseConfigText, formatIssue } from '../../../src/config/load.ts';
 import { DEFAULT_CONFIG_YAML } from '../../../src/config/default.ts';
@@ -30,6 +34,19 @@ function same(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
+/** Every path into `value`, and beside each container one path that is not there. */
+function pathsOf(value: unknown, path: PathSegment[] = []): PathSegment[][] {
+  const out: PathSegment[][] = [path];
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => out.push(...pathsOf(v, [...path, i])));
+    out.push([...path, value.length], [...path, '0']);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const k of Object.keys(value)) out.push(...pathsOf((value as Record<string, unknown>)[k], [...path, k]));
+    out.push([...path, 'no_such_key'], [...path, 0]);
+  } else out.push([...path, 'below_a_scalar']);
+  return out;
+}
+
 /** The property every input must have; returns whether the reader took it. */
 function agrees(text: string): boolean {
   const plain = parsePlainYaml(text);
@@ -38,6 +55,13 @@ function agrees(text: string): boolean {
   if (!reference) throw new Error(`the reader accepted what yaml refuses:\n${text}`);
   if (!same(plain.value, reference.value))
     throw new Error(`the reader and yaml disagree on:\n${text}\nreader: ${JSON.stringify(plain.value)}\nyaml:   ${JSON.stringify(reference.value)}`);
+  const located = parsePlainYaml(text, { positions: true })!;
+  const doc = parseDocument(text, { uniqueKeys: true });
+  for (const path of pathsOf(located.value))
+    for (const key of [false, true]) {
+      const [mine, theirs] = [plainOffsetOf(located, path, key), offsetOf(doc, path, key)];
+      if (mine !== theirs) throw new Error(`the reader places ${JSON.stringify(path)}${key ? ' (key)' : ''} at ${mine}, yaml at ${theirs}, in:\n${text}`);
+    }
   return true;
 }
 

@@ -7,7 +7,8 @@
 //                     [--baseline BINARY] [--env NAME=VALUE,...]
 //
 // --baseline runs another compiled build interleaved with this tree's `dist/sftpgo` (round by
-// round, same ciphers). --env passes variables to every server (SFTPGO_GC_PACE_MB=12, say).
+// round, same ciphers). --env passes variables to every server (SFTPGO_GC_PACE_MB=12, say),
+// --base-env to the baseline's only (the baseline may be the same binary: a setting against none).
 // --trace DIR has each server write its memory samples (SFTPGO_MEM_TRACE, src/core/mem-trace.ts)
 // to DIR, one file per server, and prints what the largest sample was made of.
 // Medians over rounds, and the largest peak seen.
@@ -27,12 +28,15 @@ const SIZE_MB = Number(opt('--size-mb', '200'));
 const ROUNDS = Number(opt('--rounds', '3'));
 const CIPHERS = opt('--ciphers', 'default,aes128-gcm@openssh.com').split(',');
 const BASELINE = opt('--baseline', '');
-const EXTRA_ENV = Object.fromEntries(
-  opt('--env', '')
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const envOpt = (name: string): Record<string, string> =>
+  Object.fromEntries(
+    opt(name, '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+const EXTRA_ENV = envOpt('--env');
+const BASE_ENV = envOpt('--base-env');
 const TRACE = opt('--trace', '');
 const STREAMS = 4;
 if (TRACE) mkdirSync(TRACE, { recursive: true });
@@ -61,7 +65,7 @@ interface Server {
   home: string;
 }
 
-async function start(bin: string, tag: string, trace?: string): Promise<Server> {
+async function start(bin: string, tag: string, env: Record<string, string>, trace?: string): Promise<Server> {
   const dir = join(work, tag);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'home'), { recursive: true });
@@ -73,7 +77,7 @@ async function start(bin: string, tag: string, trace?: string): Promise<Server> 
   const proc = spawn(bin, ['serve', '--config', join(dir, 'sftpgo.yaml'), '--data-dir', join(dir, 'data')], {
     // No runtime variables of our own: serve sets its allocator and JIT ones (src/runtime.ts), as a
     // user gets them; --env overrides them.
-    env: { ...process.env, ...EXTRA_ENV, ...(trace ? { SFTPGO_MEM_TRACE: trace } : {}) },
+    env: { ...process.env, ...env, ...(trace ? { SFTPGO_MEM_TRACE: trace } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (const deadline = Date.now() + 30_000; ; ) {
@@ -130,7 +134,7 @@ for (let round = 0; round < ROUNDS; round++) {
       const tag = name.replace(/\W/g, '-');
       const trace = TRACE ? join(resolve(TRACE), `${tag}-${cipher.replace(/\W/g, '-')}-${round + 1}.jsonl`) : undefined;
       if (trace) rmSync(trace, { force: true });
-      const s = await start(bin, tag, trace);
+      const s = await start(bin, tag, name === 'baseline' ? { ...EXTRA_ENV, ...BASE_ENV } : EXTRA_ENV, trace);
       try {
         const idle = rssMiB([s.proc.pid!]);
         for (const dir of ['up', 'down'] as const) {
@@ -144,8 +148,11 @@ for (let round = 0; round < ROUNDS; round++) {
       }
       if (trace && existsSync(trace)) {
         const samples = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-        const top = samples.reduce((a, b) => (b.rss! > a.rss! ? b : a));
-        process.stderr.write(`  largest sample: ${JSON.stringify(top)}\n`);
+        const top = samples.filter((l) => l.rss !== undefined).reduce((a, b) => (b.rss! > a.rss! ? b : a));
+        const allocator = samples.filter((l) => l.mallocPeak !== undefined).at(-1);
+        process.stderr.write(`  largest sample: ${JSON.stringify(top)}\n  allocator at the end: ${JSON.stringify(allocator)}\n`);
+        const bins = samples.at(-1)?.bins;
+        if (bins) process.stderr.write(`  largest size classes: ${JSON.stringify(bins)}\n`);
       }
     }
   }

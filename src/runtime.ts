@@ -25,9 +25,9 @@ export interface ServeEnvOptions {
  *   CPU, and AES-GCM server throughput ~155 → 435-580 MB/s.
  * - BUN_JSC_useFTLJIT=0: JavaScriptCore's top tier compiles the data path on a background thread
  *   in the first second of a transfer, and the compiler's working memory stays resident (the
- *   allocator keeps what is freed, above): 10-14 MiB of a 4-transfer peak. The tier below (DFG)
- *   still optimises; SFTP server CPU per GB measured no higher without FTL, and the collector
- *   pacer's share smaller. Kept where chacha20-poly1305 runs in JS (FTL is ~30% of its speed).
+ *   allocator keeps what is freed, above): 5-15 MiB of a 4-transfer peak. The tier below (DFG)
+ *   still optimises: SFTP server CPU per GB measured no higher without FTL. Kept where
+ *   chacha20-poly1305 runs in JS (noble's ChaCha20 is ~27% slower without FTL).
  */
 export function serveEnv(env: NodeJS.ProcessEnv, opts: ServeEnvOptions): Record<string, string> {
   const out: Record<string, string> = {};

@@ -135,7 +135,8 @@ async function startOurs(runtime: 'bun' | 'node' | 'base'): Promise<Server> {
     if (!existsSync(bin)) sh(BUN, [join(root, 'scripts/build.ts')]);
     cmd = bin;
     argv = [];
-    env.MIMALLOC_PURGE_DELAY = '-1';
+    // Nothing set here: serve re-executes itself with its allocator and JIT variables
+    // (src/runtime.ts), and setting MIMALLOC_PURGE_DELAY would skip that.
   } else {
     if (!nodeBundle) {
       nodeBundle = join(work, 'node/sftpgo.mjs');

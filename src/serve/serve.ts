@@ -10,7 +10,8 @@ import { createLog, type LogSink } from '../log.ts';
 import { reconcile } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
-import { startGcPacer } from '../core/gc-pacer.ts';
+import { openTransferBytes, startGcPacer } from '../core/gc-pacer.ts';
+import { startMemTrace } from '../core/mem-trace.ts';
 import { openUsageBook } from '../core/quota.ts';
 import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
@@ -103,10 +104,11 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     await store.close();
     throw err;
   }
-  const stopGcPacer = startGcPacer({
-    registry: context.connections,
-    endedBytes: () => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size'),
-  });
+  const endedBytes = (): number => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size');
+  const stopGcPacer = startGcPacer({ registry: context.connections, endedBytes });
+  // A diagnostic for benchmarks (bench/peak.ts --trace): memory samples, not a setting.
+  const traceFile = process.env.SFTPGO_MEM_TRACE;
+  const stopMemTrace = traceFile ? startMemTrace({ file: traceFile, movedBytes: () => endedBytes() + openTransferBytes(context.connections) }) : () => undefined;
   context.scheduler.start();
 
   let reloading: Promise<ApplyOutcome> | undefined;
@@ -160,6 +162,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     async stop() {
       await sync?.stop();
       stopGcPacer();
+      stopMemTrace();
       context.scheduler.stop();
       for (const s of [...services].reverse()) {
         try {

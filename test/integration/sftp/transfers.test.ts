@@ -93,6 +93,30 @@ describe('downloads', () => {
     expect(Buffer.concat(ra).equals(a)).toBe(true);
     expect(Buffer.concat(rb).equals(b)).toBe(true);
   });
+  // Pipelined READs run at once, each in a read buffer the session reuses; a CLOSE sent right
+  // behind a hundred of them must wait for every one (a buffer handed back, or a file closed,
+  // while one is still reading would show here), and every READ gets its own bytes.
+  test('a CLOSE pipelined behind many READs waits for all of them, each answered with its own bytes', async () => {
+    const home = standard.users.alice!.home;
+    const data = randomBytes(100 * 16_384);
+    writeFileSync(join(home, 'burst.bin'), data);
+    const { sftp, end } = await sftpClient(standard, 'alice');
+    const h = await open(sftp, '/burst.bin', 'r');
+    const reads: Promise<Buffer>[] = [];
+    for (let pos = 0; pos < data.length; pos += 16_384)
+      reads.push(
+        new Promise<Buffer>((resolve, reject) => {
+          const into = Buffer.alloc(16_384);
+          sftp.read(h, into, 0, into.length, pos, (err, n) => (err ? reject(err) : resolve(into.subarray(0, n))));
+        }),
+      );
+    const closed = close(sftp, h);
+    const got = await Promise.all(reads);
+    await closed;
+    end();
+    expect(got.length).toBe(100);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+  });
 });
 
 describe('uploads', () => {

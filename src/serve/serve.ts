@@ -99,7 +99,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   }
   const stopGcPacer = startGcPacer({
     registry: context.connections,
-    endedBytes: () => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size'),
+    endedBytes: () => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size') - context.connections.unpacedBytes,
   });
   context.scheduler.start();
 

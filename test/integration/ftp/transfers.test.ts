@@ -151,8 +151,9 @@ describe('ABOR and connection tracking', () => {
   });
 
   test("lftp's abort, its DM byte sent as urgent data, is read as ABOR", async () => {
-    writeFileSync(join(home, 'abort-me.bin'), randomBytes(4096));
-    // lftp cannot create the local file, so it aborts the download with IAC IP, IAC DM (urgent), ABOR.
+    // Larger than the loopback socket buffers hold, so the download is still running when lftp,
+    // unable to create the local file, aborts it with IAC IP, IAC DM (urgent), ABOR.
+    writeFileSync(join(home, 'abort-me.bin'), randomBytes(32 * 1024 * 1024));
     const r = await lftp(f, 'alice', `get abort-me.bin -o ${join(local, 'no-such-dir', 'x.bin')}`, { debug: true });
     expect(r.stderr).toContain('---> ABOR');
     // lftp hangs up without reading the answer: the server's command trace tells what it read.

@@ -3,13 +3,17 @@
 // for WebDAV. Same clients for every server (lftp for FTP, curl for single WebDAV files, rclone for
 // many small WebDAV files), interleaved rounds, medians. Prints Markdown tables with ratios (to
 // vsftpd, and to Apache httpd for WebDAV) and the server's CPU (user + system): seconds per GB
-// moved for big files, milliseconds per file for small ones; vsftpd's includes the session
-// processes it forks (sampled while they run).
+// moved for big files, milliseconds per file for small ones, and its user part alone (the kernel's
+// part swings with the state of a shared disk); vsftpd's includes the session processes it forks
+// (sampled while they run).
 //
 //   bun bench/ftp-dav.ts [--rounds 3] [--size-mb 256] [--small-files 1000] [--only ftp,dav]
 //
 // --baseline BINARY adds another compiled build (say, of the previous commit) as its own row, run
 // like this server and interleaved with it, to check a change for regressions in the same run.
+// --no-mtime stops lftp from setting each uploaded file's time (MFMT here; vsftpd has no MFMT and
+// refuses lftp's SITE UTIME fallback without touching the disk), so both servers get the same
+// commands per file: PASV and STOR up; SIZE, MDTM, PASV and RETR down.
 // Apache comes from scripts/install-bench-deps.sh; without it the WebDAV table has no Apache row.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +21,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSyn
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/net.ts';
 import { tempDir, removeTempDirs } from '../test/support/tmp.ts';
-import { cpuSecs, processTree, watchTreeCpu } from './proc.ts';
+import { cpuSplit, processTree, watchTreeCpu } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -27,6 +31,7 @@ const SIZE_MB = Number(opt('--size-mb', '256'));
 const SMALL = Number(opt('--small-files', '1000'));
 const ONLY = opt('--only', 'ftp,dav').split(',');
 const BASELINE = opt('--baseline', '');
+const NO_MTIME = args.includes('--no-mtime');
 const PASSWORD = 'bench-Pass-1';
 const work = tempDir('bench-ftpdav-');
 const big = join(work, 'big.bin');
@@ -169,7 +174,9 @@ const ftpTargets: FtpTarget[] = [
   ...oursAll.map((o) => ({ name: o.name, port: o.ftp, login: `-u bench,${PASSWORD}`, dir: '.', proc: o.proc })),
   { name: 'vsftpd', port: vs.port, login: '-u anonymous,x', dir: 'up', proc: vsftpd, forks: true },
 ];
-const lftp = (t: FtpTarget, cmds: string) => exec('lftp', ['-c', `set net:max-retries 1; set xfer:clobber on; open ${t.login} -p ${t.port} 127.0.0.1; cd ${t.dir}; ${cmds}`]);
+// lftp 4.9 has no switch for MFMT alone: it sends MFMT whenever FEAT lists it, so FEAT goes too.
+const mtimeOff = NO_MTIME ? 'set ftp:use-feat off; set ftp:use-site-utime off; set ftp:use-site-utime2 off; ' : '';
+const lftp = (t: FtpTarget, cmds: string) => exec('lftp', ['-c', `set net:max-retries 1; set xfer:clobber on; ${mtimeOff}open ${t.login} -p ${t.port} 127.0.0.1; cd ${t.dir}; ${cmds}`]);
 const davTargets: { name: string; url: string; proc?: ChildProcess }[] = [
   ...oursAll.map((o) => ({ name: o.name, url: `http://127.0.0.1:${o.dav}`, proc: o.proc })),
   ...(apache ? [{ name: 'Apache httpd (mod_dav_fs)', url: `http://127.0.0.1:${ap.port}` }] : []),
@@ -205,13 +212,17 @@ const MB = (SIZE_MB * 2 ** 20) / 1e6;
  */
 async function measure(key: string, t: { proc?: ChildProcess; forks?: boolean }, fn: () => Promise<void>, small = false): Promise<void> {
   const tree = t.proc ? processTree(t.proc.pid!) : [];
-  const cpu0 = cpuSecs(tree);
+  const cpu0 = cpuSplit(tree);
   const watch = t.proc && t.forks ? watchTreeCpu(t.proc.pid!) : undefined;
   const s = await secs(fn);
   add(key, small ? s : MB / s);
   if (!t.proc) return;
-  const cpu = watch ? watch() : cpuSecs(tree) - cpu0;
-  add(`${key}|cpu`, small ? (cpu / SMALL) * 1000 : cpu / (MB / 1000));
+  const cpu1 = cpuSplit(tree);
+  const cpu = watch ? watch() : cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+  const per = (v: number) => (small ? (v / SMALL) * 1000 : v / (MB / 1000));
+  add(`${key}|cpu`, per(cpu));
+  // The user part alone (not for forking servers): the kernel's part swings with the disk's state.
+  if (!watch) add(`${key}|user`, per(cpu1.user - cpu0.user));
 }
 const smallGot = join(work, 'small-got');
 try {
@@ -241,7 +252,7 @@ const med = (k: string) => {
   return xs[Math.floor(xs.length / 2)]!;
 };
 const out = [
-  `${SIZE_MB} MiB file up/down (MB/s, with the server's CPU s/GB) and ${SMALL} × 4 KiB files (s, with the server's CPU ms per file), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer.`,
+  `${SIZE_MB} MiB file up/down (MB/s, with the server's CPU s/GB) and ${SMALL} × 4 KiB files (s, with the server's CPU ms per file), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer${NO_MTIME ? "; lftp sets no file times (--no-mtime)" : ""}.`,
   '',
 ];
 const tables = [
@@ -256,7 +267,8 @@ for (const { proto, title, peer, rows, client, cols } of tables) {
     const r = (m: string, lowerBetter = false) => {
       const v = med(`${proto}|${name}|${m}`);
       const p = med(`${proto}|${peer}|${m}`);
-      const cpu = results.has(`${proto}|${name}|${m}|cpu`) ? ` (${med(`${proto}|${name}|${m}|cpu`).toFixed(2)})` : '';
+      const user = results.has(`${proto}|${name}|${m}|user`) ? `, user ${med(`${proto}|${name}|${m}|user`).toFixed(2)}` : '';
+      const cpu = results.has(`${proto}|${name}|${m}|cpu`) ? ` (${med(`${proto}|${name}|${m}|cpu`).toFixed(2)}${user})` : '';
       const text = `${v.toFixed(m.startsWith('small') ? 2 : 0)}${cpu}`;
       return name === peer ? text : `${text} ×${(lowerBetter ? p / v : v / p).toFixed(2)}`;
     };

@@ -7,8 +7,9 @@
 // full collection every 250 ms in the same run, 300 -> 404 and 272 -> 360 MiB, at unchanged speed.
 // Bytes of transfers that already ended count too: many small files (each done between two checks)
 // never showed up in the open transfers' sum, so 200 SFTP sessions moving 64 KiB files grew RSS
-// from 75 to 383 MiB in 5 minutes with no collection at all. Idle servers, and transfers that do
-// not move data, trigger nothing.
+// from 75 to 383 MiB in 5 minutes with no collection at all. Idle servers, transfers that do
+// not move data, and transfers whose front-end frees every buffer itself (Transfer.paced false:
+// plain FTP data connections) trigger nothing.
 import type { ConnectionRegistry } from './connection.ts';
 import { fullCollection } from '../runtime.ts';
 
@@ -19,16 +20,16 @@ export interface GcPacerOptions {
   everyBytes?: number;
   /** The server whose open transfers set the pace. */
   registry: ConnectionRegistry;
-  /** Bytes moved by transfers that have ended (the metrics' upload and download sizes). */
+  /** Bytes moved by paced transfers that have ended (the metrics' sizes less the unpaced bytes). */
   endedBytes?: () => number;
   /** Defaults to a synchronous full collection under Bun; nothing elsewhere. */
   collect?: () => void;
 }
 
-/** Bytes moved so far by the transfers open right now. */
+/** Bytes moved so far by the transfers open right now, but those that free their own buffers. */
 export function openTransferBytes(registry: ConnectionRegistry): number {
   let n = 0;
-  for (const c of registry.list()) for (const t of c.transfers) n += t.bytes;
+  for (const c of registry.list()) for (const t of c.transfers) if (t.paced !== false) n += t.bytes;
   return n;
 }
 

@@ -105,7 +105,8 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     throw err;
   }
   const endedBytes = (): number => context.metrics.value('sftpgo_upload_size') + context.metrics.value('sftpgo_download_size');
-  const stopGcPacer = startGcPacer({ registry: context.connections, endedBytes });
+  // Plain FTP transfers free every buffer they move, so their bytes do not pace collections.
+  const stopGcPacer = startGcPacer({ registry: context.connections, endedBytes: () => endedBytes() - context.connections.unpacedBytes });
   // A diagnostic for benchmarks (bench/peak.ts --trace): memory samples, not a setting.
   const traceFile = process.env.SFTPGO_MEM_TRACE;
   const stopMemTrace = traceFile ? startMemTrace({ file: traceFile, movedBytes: () => endedBytes() + openTransferBytes(context.connections) }) : () => undefined;

@@ -63,10 +63,20 @@ export async function list(s: FtpSession, arg: string, kind: ListKind): Promise<
   );
 }
 
+/**
+ * The data connection will be plain TCP: the receive pump and sendAll free every buffer they
+ * move (data.ts), so the transfer leaves no garbage for the collector pacer to count. Over TLS
+ * the TLS layer's own buffers are garbage, and the pacer counts them.
+ */
+function plainData(s: FtpSession): boolean {
+  return s.prot !== 'P';
+}
+
 export async function retr(s: FtpSession, arg: string): Promise<void> {
   const conn = s.conn!;
   const offset = s.takeRest();
   const download = await conn.fs.openDownload(conn, s.path(arg));
+  download.paced = !plainData(s);
   s.startTransfer(
     (sock) => sendAll(sock, download.chunks(offset)),
     (ok) => (ok ? download.close() : download.abort()),
@@ -89,6 +99,7 @@ export async function stor(s: FtpSession, arg: string, append: boolean): Promise
     vpath,
     append ? { append: true, truncate: false } : offset > 0 ? { offset, truncate: false } : {},
   );
+  upload.paced = !plainData(s);
   s.startTransfer(
     (sock) => receiveAll(sock, (data) => upload.write(data)),
     (ok) => (ok ? upload.close() : upload.abort()),

@@ -6,16 +6,21 @@ import { isIPv4, isIPv6 } from 'node:net';
 /** The longest partial line kept while waiting for its newline. */
 export const MAX_LINE = 8192;
 
-/** Drops Telnet commands (IAC ...) from a control line; IAC IAC is a literal 0xff. */
+/**
+ * Drops Telnet commands (IAC ...) from a control line; IAC IAC is a literal 0xff. An IAC before a
+ * byte that is no Telnet command is dropped alone: clients abort with IAC IP, then IAC DM sent as
+ * TCP urgent data, and the DM byte is taken out of the stream, so the IAC is followed by "ABOR".
+ */
 export function stripTelnet(b: Buffer): Buffer {
   if (!b.includes(0xff)) return b;
   const out: number[] = [];
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
+    const next = b[i + 1];
     if (c !== 0xff) out.push(c);
-    else if (b[i + 1] === 0xff) (out.push(0xff), i++);
-    // WILL, WONT, DO, DONT carry an option byte; other commands are two bytes.
-    else i += (b[i + 1] ?? 0) >= 0xfb ? 2 : 1;
+    else if (next === 0xff) (out.push(0xff), i++);
+    // Commands are 240-254; WILL, WONT, DO, DONT (251-254) carry an option byte.
+    else if (next !== undefined && next >= 0xf0) i += next >= 0xfb ? 2 : 1;
   }
   return Buffer.from(out);
 }

@@ -7,7 +7,8 @@
 // microseconds, while an asynchronous one costs several times that in thread-pool hand-offs
 // (measured under Bun: lstat 1.8 against 13 µs of CPU, open+close 1.5 against 30), which is
 // what an SFTP client uploading or listing many small files waits for. Reads and writes of file
-// data stay asynchronous, so the disk and the ciphers work at the same time.
+// data stay asynchronous, so the disk and the ciphers work at the same time, but for the few calls
+// a small file is made of (file.ts).
 // Temporary uploads (a base name of temp-names.ts) are journaled while they exist and, with a
 // staging dir (common.temp_path), live there instead of beside their target: the core names them
 // as usual and this backend alone knows where they are.

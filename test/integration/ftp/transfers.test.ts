@@ -149,4 +149,15 @@ describe('ABOR and connection tracking', () => {
     expect(out.open_transfers).toBe(0);
     expect(statSync(join(home, 'big.bin')).size).toBe(64 * 1024 * 1024);
   });
+
+  test("lftp's abort, its DM byte sent as urgent data, is read as ABOR", async () => {
+    // Larger than the loopback socket buffers hold, so the download is still running when lftp,
+    // unable to create the local file, aborts it with IAC IP, IAC DM (urgent), ABOR.
+    writeFileSync(join(home, 'abort-me.bin'), randomBytes(32 * 1024 * 1024));
+    const r = await lftp(f, 'alice', `get abort-me.bin -o ${join(local, 'no-such-dir', 'x.bin')}`, { debug: true });
+    expect(r.stderr).toContain('---> ABOR');
+    // lftp hangs up without reading the answer: the server's command trace tells what it read.
+    await f.server.waitForLog((l) => l.event === 'ftp_command' && l.command === 'ABOR', 10_000);
+    expect(f.server.logs.some((l) => l.event === 'ftp_command' && l.command === 'BOR')).toBe(false);
+  });
 });

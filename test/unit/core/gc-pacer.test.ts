@@ -56,3 +56,22 @@ test('bytes of transfers that ended between two checks count too: many small fil
     stop();
   }
 });
+
+test('transfers that free their own buffers (paced false) never trigger a collection', async () => {
+  const own = { bytes: 0, paced: false };
+  const transfers = new Set([own]);
+  const registry = { list: () => [{ transfers }] } as unknown as ConnectionRegistry;
+  let collections = 0;
+  const stop = startGcPacer({ registry, everyBytes: 1000, collect: () => collections++ });
+  try {
+    own.bytes = 50_000;
+    await sleep(250);
+    expect(collections).toBe(0);
+    // A paced transfer beside it still counts.
+    transfers.add({ bytes: 1500, paced: true });
+    await sleep(250);
+    expect(collections).toBe(1);
+  } finally {
+    stop();
+  }
+});

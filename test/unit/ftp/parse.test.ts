@@ -19,6 +19,12 @@ describe('FTP control parsing', () => {
     expect(end).toMatchObject({ lines: ['NOOP'], tooLong: false, skipping: false });
   });
 
+  test("lftp's abort (IAC IP, then IAC DM as urgent data, which leaves the stream) still reads ABOR", () => {
+    expect(takeLines(Buffer.from('\xff\xf4\xffABOR\r\n', 'latin1')).lines).toEqual(['ABOR']);
+    // With the DM inline (SO_OOBINLINE peers, or a client that sends it in band) too.
+    expect(takeLines(Buffer.from('\xff\xf4\xff\xf2ABOR\r\n', 'latin1')).lines).toEqual(['ABOR']);
+  });
+
   test('a Telnet WILL at the end of a line is dropped whole', () => {
     expect(stripTelnet(Buffer.from([0x41, 0xff, 0xfb])).toString()).toBe('A');
   });

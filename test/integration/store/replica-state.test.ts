@@ -2,8 +2,9 @@
 // sharing one PostgreSQL store, driven by real clients (OpenSSH sftp, fetch). For each kind of
 // runtime state, a change made through A takes effect on B at once or within a second: an
 // override disabling a YAML user, a group change, API keys (and their last use), admins, a share's
-// uses, a user token's logout and a TOTP code's single use.
+// uses, a user token's logout, a TOTP code's single use and an IP list entry.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
@@ -38,6 +39,8 @@ sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sftp} }]
 httpd:
   bindings: [{ address: 127.0.0.1, port: ${api} }]
+common:
+  defender: { enabled: true, threshold: 1000 }
 groups:
   - name: staff
 users:
@@ -225,5 +228,29 @@ describe('user tokens and TOTP', () => {
     expect((await userToken(A(), 'tina', code)).status).toBe(200);
     expect((await userToken(B(), 'tina', code)).status).toBe(401);
     expect((await B().proc.waitForLog((l) => l.event === 'login_failed' && l.username === 'tina' && l.reason !== 'totp_missing')).reason).toBe('totp_replayed');
+  });
+});
+
+describe('IP lists', () => {
+  /** An sftp login from 127.0.0.2, so that an entry for that address leaves the other tests' clients alone. */
+  const lsFrom2 = (r: Replica) => {
+    const batch = join(dir, 'batch-ls');
+    writeFileSync(batch, 'ls\n');
+    return spawnSync('sshpass', ['-p', PASSWORD, 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'BindAddress=127.0.0.2', '-P', String(r.sftp), '-b', batch, 'yara@127.0.0.1'], { encoding: 'utf8', timeout: 60_000 }).status;
+  };
+
+  test("a defender list entry added through A blocks the address on B within a second; removed through A, B lets it in again", async () => {
+    expect(lsFrom2(B())).toBe(0);
+    const t = await adminToken(A());
+    const added = await call(A(), 'POST', '/api/v2/iplists/2', { token: t, body: { ipornet: '127.0.0.2/32', mode: 2, protocols: 0, description: 'blocked everywhere' } });
+    expect(added.status).toBe(201);
+    // B follows the store's change log: its copy of the lists is updated when the change arrives.
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(lsFrom2(B())).not.toBe(0);
+    expect(ls(B(), 'yara').status).toBe(0);
+    expect((await call(A(), 'DELETE', `/api/v2/iplists/2/${encodeURIComponent('127.0.0.2/32')}`, { token: t })).status).toBe(200);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(lsFrom2(B())).toBe(0);
   });
 });

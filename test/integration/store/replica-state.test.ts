@@ -2,7 +2,8 @@
 // sharing one PostgreSQL store, driven by real clients (OpenSSH sftp, fetch). For each kind of
 // runtime state, a change made through A takes effect on B at once or within a second: an
 // override disabling a YAML user, a group change, API keys (and their last use), admins, a share's
-// uses, a user token's logout, a TOTP code's single use and an IP list entry.
+// uses, a user token's logout, a TOTP code's single use, an IP list entry, and web sessions (a
+// browser logged in through A is logged in on B; its messages and its logout follow it).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -252,5 +253,59 @@ describe('IP lists', () => {
     expect((await call(A(), 'DELETE', `/api/v2/iplists/2/${encodeURIComponent('127.0.0.2/32')}`, { token: t })).status).toBe(200);
     await new Promise((res) => setTimeout(res, 1000));
     expect(lsFrom2(B())).toBe(0);
+  });
+});
+
+/** A browser behind a load balancer: keeps its cookies, follows nothing, and is sent to the replica named per request. */
+class Browser {
+  cookies = new Map<string, string>();
+  csrf = '';
+
+  async request(r: Replica, path: string, form?: Record<string, string>): Promise<{ status: number; location: string; text: string }> {
+    const body = form && new URLSearchParams(form);
+    const res = await fetch(`http://127.0.0.1:${r.api}${path}`, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      body,
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [k, v] = c.split(';')[0]!.split('=') as [string, string];
+      if (v === '') this.cookies.delete(k);
+      else this.cookies.set(k, v);
+    }
+    const text = await res.text();
+    this.csrf = /name="_csrf" value="([^"]+)"/.exec(text)?.[1] ?? this.csrf;
+    return { status: res.status, location: res.headers.get('location') ?? '', text };
+  }
+}
+
+describe('web sessions', () => {
+  test("an admin logged in through A browses B; a message set by B shows once on A's page; a logout through B ends the session on A", async () => {
+    const b = new Browser();
+    await b.request(A(), '/web/admin/login');
+    expect((await b.request(A(), '/web/admin/login', { _csrf: b.csrf, username: 'root', password: ADMIN_PASSWORD })).location).toBe('/web/admin/users');
+    const users = await b.request(B(), '/web/admin/users');
+    expect(users.status).toBe(200);
+    expect(users.text).toContain('data-username="yara"');
+    const refused = await b.request(B(), '/web/admin/apikeys/no-such-key/delete', { _csrf: b.csrf });
+    expect(refused.status).toBe(303);
+    expect((await b.request(A(), '/web/admin/apikeys')).text).toContain('class="flash error"');
+    expect((await b.request(B(), '/web/admin/apikeys')).text).not.toContain('class="flash');
+    const kept = new Map(b.cookies);
+    expect((await b.request(B(), '/web/admin/logout', { _csrf: b.csrf })).location).toBe('/web/admin/login');
+    b.cookies = kept;
+    const after = await b.request(A(), '/web/admin/users');
+    expect(after.status).toBe(302);
+    expect(after.location).toBe('/web/admin/login');
+  });
+
+  test('a user logged in to the web client through A lists its files through B', async () => {
+    const b = new Browser();
+    await b.request(A(), '/web/client/login');
+    expect((await b.request(A(), '/web/client/login', { _csrf: b.csrf, username: 'yara', password: PASSWORD })).location).toBe('/web/client/files');
+    const files = await b.request(B(), '/web/client/files');
+    expect(files.status).toBe(200);
+    expect(files.text).toContain('<span class="note">yara');
   });
 });

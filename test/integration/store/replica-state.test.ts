@@ -2,13 +2,15 @@
 // sharing one PostgreSQL store, driven by real clients (OpenSSH sftp, fetch). For each kind of
 // runtime state, a change made through A takes effect on B at once or within a second: an
 // override disabling a YAML user, a group change, API keys (and their last use), admins, a share's
-// uses, a user token's logout, a TOTP code's single use, an IP list entry, and web sessions (a
+// uses, a user token's logout, a TOTP code's single use, an IP list entry, an event rule and its
+// action, and web sessions (a
 // browser logged in through A is logged in on B; its messages and its logout follow it).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
+import { Receiver } from '../events/harness.ts';
 import { freePort } from '../../support/net.ts';
 import { startPostgres, type Postgres } from '../../support/postgres.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
@@ -307,5 +309,32 @@ describe('web sessions', () => {
     const files = await b.request(B(), '/web/client/files');
     expect(files.status).toBe(200);
     expect(files.text).toContain('<span class="note">yara');
+  });
+});
+
+describe('event rules', () => {
+  test('a rule and its action created through A fire for a mkdir through B; the action changed through A is what B runs', async () => {
+    const rx = await Receiver.start();
+    try {
+      const t = await adminToken(A());
+      const action = { name: 'cluster-hook', type: 1, options: { http_config: { endpoint: `${rx.base}/hook`, method: 'POST', timeout: 5, body: 'first {{.VirtualPath}}' } } };
+      expect((await call(A(), 'POST', '/api/v2/eventactions', { token: t, body: action })).status).toBe(201);
+      const rule = {
+        name: 'cluster-mkdir', status: 1, trigger: 1,
+        conditions: { fs_events: ['mkdir'], options: { fs_paths: [{ pattern: '/made/**' }] } },
+        actions: [{ name: 'cluster-hook', order: 1 }],
+      };
+      expect((await call(A(), 'POST', '/api/v2/eventrules', { token: t, body: rule })).status).toBe(201);
+      await new Promise((res) => setTimeout(res, 1000));
+      expect(sftpBatchSync({ port: B().sftp, user: 'yara', password: PASSWORD, dir, lines: ['mkdir /made', 'mkdir /made/one'] }).status).toBe(0);
+      expect((await rx.waitFor((q) => q.url === '/hook' && q.body.endsWith('/made/one'), 5000)).body).toBe('first /made/one');
+      const changed = { ...action, options: { http_config: { ...action.options.http_config, body: 'second {{.VirtualPath}}' } } };
+      expect((await call(A(), 'PUT', '/api/v2/eventactions/cluster-hook', { token: t, body: changed })).status).toBe(200);
+      await new Promise((res) => setTimeout(res, 1000));
+      expect(sftpBatchSync({ port: B().sftp, user: 'yara', password: PASSWORD, dir, lines: ['mkdir /made/two'] }).status).toBe(0);
+      expect((await rx.waitFor((q) => q.url === '/hook' && q.body.endsWith('/made/two'), 5000)).body).toBe('second /made/two');
+    } finally {
+      await rx.stop();
+    }
   });
 });

@@ -6,8 +6,8 @@
 // action, and web sessions (a
 // browser logged in through A is logged in on B; its messages and its logout follow it).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
 import { Receiver } from '../events/harness.ts';
@@ -54,6 +54,9 @@ users:
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
     groups: [{ name: staff, type: 1 }]
+  - username: lena
+    password: "${PASSWORD}"
+    permissions: { "/": ["*"] }
   - username: tina
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
@@ -172,6 +175,32 @@ describe('users, groups and admins', () => {
     expect((await call(B(), 'GET', '/api/v2/users', { token: opsOnB })).status).toBe(200);
     expect((await call(A(), 'PUT', '/api/v2/admins/ops', { token: t, body: { status: 0, permissions: ['*'] } })).status).toBe(200);
     expect((await call(B(), 'GET', '/api/v2/users', { token: opsOnB })).status).toBe(401);
+  });
+});
+
+describe('live sessions', () => {
+  test("a limit changed through A applies to the next upload of a session already open on B", async () => {
+    const home = join(dir, 'homes', 'lena');
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(64 * 1024, 7));
+    // One sftp session on B, fed its commands one at a time.
+    const p = spawn('sshpass', ['-p', PASSWORD, 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-P', String(B().sftp), '-b', '-', 'lena@127.0.0.1'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => p.once('exit', (code) => res(code)));
+    p.stdin.write(`put ${big} first.bin\n`);
+    expect(await within(20_000, async () => existsSync(join(home, 'first.bin')))).toBeGreaterThanOrEqual(0);
+    const t = await adminToken(A());
+    expect((await call(A(), 'PUT', '/api/v2/users/lena', { token: t, body: { filters: { max_upload_file_size: 1024 } } })).status).toBe(200);
+    await new Promise((res) => setTimeout(res, 1000));
+    p.stdin.end(`-put ${big} second.bin\nbye\n`);
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('Failure');
+    // Cut at the new limit (the standard upload mode keeps what was written before the cut).
+    expect(statSync(join(home, 'second.bin')).size).toBeLessThanOrEqual(1024);
+    expect(statSync(join(home, 'first.bin')).size).toBe(64 * 1024);
+    expect((await call(A(), 'PUT', '/api/v2/users/lena', { token: t, body: { filters: {} } })).status).toBe(200);
   });
 });
 

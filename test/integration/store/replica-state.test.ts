@@ -1,16 +1,18 @@
 // What one replica changes, the other applies: two servers (separate processes and data dirs)
 // sharing one PostgreSQL store, driven by real clients (OpenSSH sftp, fetch). For each kind of
 // runtime state, a change made through A takes effect on B at once or within a second: an
-// override disabling a YAML user, a group change, API keys (and their last use), admins, a share's
-// uses, a user token's logout, a TOTP code's single use, an IP list entry, an event rule and its
-// action, and web sessions (a
-// browser logged in through A is logged in on B; its messages and its logout follow it).
+// override disabling a YAML user, a group change, admins, a user stored by the external auth hook
+// (and its cache), a limit read by a session already open, API keys (and their last use), a
+// share's uses, a user token's logout, a TOTP code's single use, an IP list entry, web sessions
+// (a browser logged in through A is logged in on B; its messages and its logout follow it), and
+// an event rule and its action.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
 import { Receiver } from '../events/harness.ts';
+import { writeScript } from '../hooks/harness.ts';
 import { freePort } from '../../support/net.ts';
 import { startPostgres, type Postgres } from '../../support/postgres.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
@@ -38,6 +40,8 @@ function yaml(sftp: number, api: number): string {
   username: ${pg.username}
   password: { env: PG_PASSWORD }
   users_base_dir: ${join(dir, 'homes')}
+  external_auth_hook: ${join(dir, 'auth.sh')}
+  external_auth_cache_time: 60
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sftp} }]
 httpd:
@@ -50,17 +54,21 @@ users:
   - username: yara
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
+    filters: { hooks: { external_auth_disabled: true } }
   - username: gus
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
+    filters: { hooks: { external_auth_disabled: true } }
     groups: [{ name: staff, type: 1 }]
   - username: lena
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
+    filters: { hooks: { external_auth_disabled: true } }
   - username: tina
     password: "${PASSWORD}"
     permissions: { "/": ["*"] }
     filters:
+      hooks: { external_auth_disabled: true }
       totp_config: { enabled: true, config_name: Default, secret: "${TOTP_SECRET}", protocols: [HTTP] }
 admins:
   - username: root
@@ -82,6 +90,15 @@ async function start(n: number): Promise<void> {
 
 beforeAll(async () => {
   dir = tempDir('replica-state-');
+  // The external auth hook knows one user; every run is counted.
+  writeScript(dir, 'auth.sh', `
+echo "$SFTPGO_AUTHD_USERNAME" >> '${dir}/hook-runs'
+if [ "$SFTPGO_AUTHD_USERNAME" = hooky ] && [ "$SFTPGO_AUTHD_PASSWORD" = '${PASSWORD}' ]; then
+  printf '{"username":"hooky","status":1,"permissions":{"/":["*"]}}'
+  exit 0
+fi
+echo '{"username":""}'
+`);
   pg = await startPostgres();
   await start(0);
   await start(1);
@@ -152,7 +169,7 @@ describe('users, groups and admins', () => {
     expect((await call(A(), 'PUT', '/api/v2/users/yara', { token: t, body: { status: 0 } })).status).toBe(200);
     // A login reads the store: the very next one on B is refused.
     expect(ls(B(), 'yara').status).not.toBe(0);
-    expect((await call(A(), 'PUT', '/api/v2/users/yara', { token: t, body: { status: 1 } })).status).toBe(200);
+    expect((await call(A(), 'DELETE', '/api/v2/overrides/users/yara', { token: t })).status).toBe(200);
     expect(ls(B(), 'yara').status).toBe(0);
   });
 
@@ -178,6 +195,16 @@ describe('users, groups and admins', () => {
   });
 });
 
+describe('users stored by the external auth hook', () => {
+  test('a user the hook defined through A logs in on B from the cache, without a second hook run', () => {
+    const runs = () => (existsSync(join(dir, 'hook-runs')) ? readFileSync(join(dir, 'hook-runs'), 'utf8').split('\n').filter((l) => l === 'hooky').length : 0);
+    expect(ls(A(), 'hooky').status).toBe(0);
+    expect(runs()).toBe(1);
+    expect(ls(B(), 'hooky').status).toBe(0);
+    expect(runs()).toBe(1);
+  });
+});
+
 describe('live sessions', () => {
   test("a limit changed through A applies to the next upload of a session already open on B", async () => {
     const home = join(dir, 'homes', 'lena');
@@ -200,7 +227,7 @@ describe('live sessions', () => {
     // Cut at the new limit (the standard upload mode keeps what was written before the cut).
     expect(statSync(join(home, 'second.bin')).size).toBeLessThanOrEqual(1024);
     expect(statSync(join(home, 'first.bin')).size).toBe(64 * 1024);
-    expect((await call(A(), 'PUT', '/api/v2/users/lena', { token: t, body: { filters: {} } })).status).toBe(200);
+    expect((await call(A(), 'DELETE', '/api/v2/overrides/users/lena', { token: t })).status).toBe(200);
   });
 });
 

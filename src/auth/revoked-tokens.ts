@@ -12,21 +12,24 @@ export class RevokedTokens {
   /** Token id → its expiry, epoch seconds: every revocation of this server, shared store or not. */
   readonly #byId = new Map<string, number>();
   readonly #store: Pick<Store, 'shared' | 'get' | 'write' | 'entries'> | undefined;
-  #lastSweep = Date.now();
+  readonly #now: () => number;
+  #lastSweep: number;
 
-  constructor(store?: Pick<Store, 'shared' | 'get' | 'write' | 'entries'>) {
+  constructor(store?: Pick<Store, 'shared' | 'get' | 'write' | 'entries'>, opts: { now?: () => number } = {}) {
     this.#store = store?.shared ? store : undefined;
+    this.#now = opts.now ?? Date.now;
+    this.#lastSweep = this.#now();
   }
 
-  async revoke(id: string, expiresAtSec: number, nowSec = Math.floor(Date.now() / 1000)): Promise<void> {
+  async revoke(id: string, expiresAtSec: number, nowSec = Math.floor(this.#now() / 1000)): Promise<void> {
     this.#prune(nowSec);
     if (expiresAtSec <= nowSec) return;
     this.#byId.set(id, expiresAtSec);
     const store = this.#store;
     if (!store) return;
     await store.write((tx) => tx.put('meta', META.revokedToken(id), expiresAtSec));
-    if (Date.now() - this.#lastSweep >= SWEEP_MS) {
-      this.#lastSweep = Date.now();
+    if (this.#now() - this.#lastSweep >= SWEEP_MS) {
+      this.#lastSweep = this.#now();
       await this.#sweep(nowSec);
     }
   }

@@ -6,7 +6,7 @@
 // (PostgreSQL, behind a load balancer) keep them in it, one meta key per session, and read the
 // session at each request: a browser whose next request reaches another replica is still logged
 // in, a logout through one replica ends the session on all, and a message set by one shows on the
-// page another serves. The idle deadline is written back at most once a minute.
+// page another serves. The idle deadline is written back at most once a minute (see EXTEND_WRITE_MS).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface Flash {
@@ -52,7 +52,10 @@ export function sameToken(a: string | undefined, b: string | undefined): boolean
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** A shared session's idle deadline is written back once it has moved this much. */
+/**
+ * A shared session's idle deadline is written back once it has moved this much, or a quarter of
+ * the validity when that is shorter: a session then ends at most this early, never while in use.
+ */
 const EXTEND_WRITE_MS = 60_000;
 /** How often a shared store is swept of sessions idle past their validity. */
 const SWEEP_MS = 10 * 60_000;
@@ -117,7 +120,7 @@ export class WebSessions {
       return undefined;
     }
     const pushed = now + this.#idleMs;
-    const write = pushed - stored.expiresAt >= EXTEND_WRITE_MS;
+    const write = pushed - stored.expiresAt >= Math.min(EXTEND_WRITE_MS, this.#idleMs / 4);
     stored.expiresAt = pushed;
     if (write) await this.#save(stored);
     return stored;

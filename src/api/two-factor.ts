@@ -28,8 +28,7 @@ export function adminTotpRequired(admin: AdminRecord): boolean {
 /** Why an admin's second factor `code` is refused, or undefined when accepted (a recovery code is then used up). */
 export async function adminSecondFactor(runtime: ServerContext, admin: AdminRecord, code: string): Promise<string | undefined> {
   if (looksLikeRecoveryCode(code)) return (await useRecoveryCode(runtime.store, adminAccount(admin), code)) ? undefined : 'recovery_code_invalid';
-  // Admins' accepted steps are remembered apart from users' of the same name.
-  return runtime.totp.checkSecret({ account: `admin\u0000${admin.username}`, secret: admin.filters?.totp_config?.secret, code, secrets: runtime.store.secrets });
+  return runtime.totp.useSecret({ kind: 'admin', account: admin.username, secret: admin.filters?.totp_config?.secret, code, secrets: runtime.store.secrets });
 }
 
 /** Why a user's second factor `code` is refused at an HTTP login, or undefined when accepted. */

@@ -187,7 +187,7 @@ export async function authenticateUser(ctx: ApiContext, opts: { passwordChange?:
     runtime.gate.refuse(attempt, 'invalid_token', { hooks: false });
     return { ok: false, response: errorResponse(ctx.c, 401, 'invalid token') };
   }
-  if (runtime.revokedTokens.has(claims.jti)) return { ok: false, response: errorResponse(ctx.c, 401, 'your token is no longer valid') };
+  if (await runtime.revokedTokens.has(claims.jti)) return { ok: false, response: errorResponse(ctx.c, 401, 'your token is no longer valid') };
   const user = await userWithGroups(runtime.store, claims.sub);
   if (!user) return { ok: false, response: errorResponse(ctx.c, 404, 'unable to retrieve your user') };
   const refused = stillAllowed(ctx, user);
@@ -244,9 +244,9 @@ async function apiKeyUser(ctx: ApiContext, presented: string): Promise<UserAuth>
 }
 
 /** GET /api/v2/user/logout: the token stops working now rather than at its expiry. */
-export function logoutUser(ctx: ApiContext): Response {
+export async function logoutUser(ctx: ApiContext): Promise<Response> {
   const claims = ctx.userClaims!;
-  ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
+  await ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
   return ctx.c.json({ message: 'Your token has been invalidated' });
 }
 

@@ -133,6 +133,6 @@ export async function changePassword(ctx: ApiContext): Promise<Response> {
   ctx.runtime.log('info', 'user_password_changed', { username: user.username, ip: ctx.ip });
   // The web client has no token: it ends its own session instead.
   const claims = ctx.userClaims;
-  if (claims) ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
+  if (claims) await ctx.runtime.revokedTokens.revoke(claims.jti, claims.exp);
   return ctx.c.json({ message: 'Password updated', error: '' });
 }

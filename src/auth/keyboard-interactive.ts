@@ -41,7 +41,7 @@ export interface KeyboardInteractiveRequest {
   /** check_password 1: is `answer` the user's password? */
   checkPassword(answer: string): Promise<boolean>;
   /** check_password 2: is `answer` the user's current TOTP code? */
-  checkTotp(answer: string): boolean;
+  checkTotp(answer: string): boolean | Promise<boolean>;
   /** Aborts the exchange (the client disconnected). */
   /** The server's log for hook failures. */
   log: Log;
@@ -164,7 +164,7 @@ async function roundAnswers(msg: HookMessage, answers: string[], req: KeyboardIn
     return { answers: ['OK'], totp: false };
   }
   if (msg.checkPassword === 2) {
-    if (!req.checkTotp(answers[0]!)) return { reason: 'totp_invalid' };
+    if (!(await check(Promise.resolve(req.checkTotp(answers[0]!))))) return { reason: 'totp_invalid' };
     return { answers: ['OK'], totp: true };
   }
   return { answers, totp: false };

@@ -253,6 +253,6 @@ export async function passwordLogin(env: AuthEnv, attempt: LoginAttempt, given: 
   const { password, code } = splitPasswordAndCode(user, attempt.protocol, given);
   const v = await checkPassword(env, user, { ...attempt, password }, password, cache);
   if (!v.ok || code === undefined) return v;
-  const bad = env.totp.check(v.user, code, env.store.secrets);
+  const bad = await env.totp.use(v.user, code, env.store.secrets);
   return bad ? { ok: false, reason: bad } : v;
 }

@@ -8,6 +8,7 @@ import { resolveSecret } from '../config/secrets.ts';
 import type { Secret } from '../config/schema-types.ts';
 import type { UserRecord } from '../model.ts';
 import type { LoginProtocol } from './login.ts';
+import { META, type Store } from '../store/store.ts';
 
 export const TOTP_STEP_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -92,29 +93,66 @@ export function totpRequired(user: UserRecord, protocol: LoginProtocol): boolean
   return (t.protocols ?? []).includes(p as 'SSH' | 'FTP' | 'HTTP');
 }
 
+/** Whose code: a user's and an admin's of the same name are kept apart. */
+export type TotpAccountKind = 'user' | 'admin';
+
+export interface TotpAttempt {
+  kind?: TotpAccountKind;
+  account: string;
+  secret: unknown;
+  code: string;
+  secrets: SecretBox;
+  nowMs?: number;
+}
+
 /**
- * One server's memory of accepted codes: the last step accepted per user, so a code is good once.
- * Kept in memory; a restart forgets it.
+ * Accepted codes, so that each is good once: the last step accepted per account, in memory. When
+ * servers share the store, the step is also claimed in it (one meta key per account, compared and
+ * set in one write), so a code accepted by one replica is refused by every other.
  */
 export class TotpCodes {
   readonly #lastUsedStep = new Map<string, number>();
+  readonly #store: Pick<Store, 'shared' | 'write'> | undefined;
+
+  constructor(store?: Pick<Store, 'shared' | 'write'>) {
+    this.#store = store?.shared ? store : undefined;
+  }
 
   /**
    * Checks `code` against the user's secret; why it was refused, or undefined when accepted.
    * An accepted code's step is remembered, so the same (or an earlier) code is refused afterwards.
-   * A sealed secret opens with `secrets`, the data directory's key.
+   * A sealed secret opens with `secrets`, the data directory's key. This server's memory only:
+   * logins use `use`, which also claims the step in a shared store.
    */
   check(user: UserRecord, code: string, secrets: SecretBox, nowMs = Date.now()): string | undefined {
-    return this.checkSecret({ account: user.username, secret: user.filters?.totp_config?.secret, code, secrets, nowMs });
+    const r = this.#checkLocal({ account: user.username, secret: user.filters?.totp_config?.secret, code, secrets, nowMs });
+    return 'reason' in r ? r.reason : undefined;
   }
 
-  /**
-   * Checks `code` against `secret` (a Secret as stored) for `account`, the name its accepted steps
-   * are remembered under (an admin's is kept apart from a user's of the same name).
-   */
-  checkSecret(o: { account: string; secret: unknown; code: string; secrets: SecretBox; nowMs?: number }): string | undefined {
+  /** `check`, then the step claimed in a shared store: a code another replica accepted is replayed. */
+  use(user: UserRecord, code: string, secrets: SecretBox, nowMs = Date.now()): Promise<string | undefined> {
+    return this.useSecret({ kind: 'user', account: user.username, secret: user.filters?.totp_config?.secret, code, secrets, nowMs });
+  }
+
+  /** Checks `code` against `secret` (a Secret as stored) for the account, and claims its step. */
+  async useSecret(o: TotpAttempt): Promise<string | undefined> {
+    const r = this.#checkLocal(o);
+    if ('reason' in r) return r.reason;
+    const store = this.#store;
+    if (!store) return undefined;
+    const key = META.totpStep(o.kind ?? 'user', o.account);
+    const claimed = await store.write(async (tx) => {
+      const last = (await tx.get('meta', key)) as number | undefined;
+      if (last !== undefined && r.step <= last) return false;
+      await tx.put('meta', key, r.step);
+      return true;
+    });
+    return claimed ? undefined : 'totp_replayed';
+  }
+
+  #checkLocal(o: TotpAttempt): { reason: string } | { step: number } {
     const nowMs = o.nowMs ?? Date.now();
-    if (o.secret === undefined) return 'totp_not_configured';
+    if (o.secret === undefined) return { reason: 'totp_not_configured' };
     let key: Buffer | undefined;
     try {
       const text = resolveSecret(o.secret as Secret, process.cwd(), o.secrets);
@@ -122,19 +160,20 @@ export class TotpCodes {
     } catch {
       key = undefined;
     }
-    if (!key) return 'totp_secret_invalid';
+    if (!key) return { reason: 'totp_secret_invalid' };
     const step = matchingStep(key, o.code.trim(), nowMs / 1000);
-    if (step === undefined) return 'totp_invalid';
+    if (step === undefined) return { reason: 'totp_invalid' };
     const used = this.#lastUsedStep;
-    const last = used.get(o.account);
-    if (last !== undefined && step <= last) return 'totp_replayed';
-    used.set(o.account, step);
+    const account = `${o.kind ?? 'user'}\u0000${o.account}`;
+    const last = used.get(account);
+    if (last !== undefined && step <= last) return { reason: 'totp_replayed' };
+    used.set(account, step);
     // Forget entries that can no longer block anything, so the map stays small.
     if (used.size > 10_000) {
       const oldest = totpStep(nowMs / 1000) - TOTP_WINDOW - 1;
       for (const [u, s] of used) if (s < oldest) used.delete(u);
     }
-    return undefined;
+    return { step };
   }
 }
 

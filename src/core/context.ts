@@ -89,12 +89,12 @@ export class ServerContext {
   readonly changeOrigin = new AsyncLocalStorage<ChangeOrigin>();
   /** Runs scheduled event rules (trigger 3); serve starts and stops it, `tick()` drives it by hand. */
   readonly scheduler: Scheduler;
-  /** Accepted TOTP codes, so that each is good once. */
-  readonly totp = new TotpCodes();
+  /** Accepted TOTP codes, so that each is good once (on every replica when the store is shared). */
+  readonly totp: TotpCodes;
   /** The hash password attempts naming no account are checked against, so they take as long. */
   readonly decoy = new DecoyPassword();
-  /** API tokens logged out before their expiry (the user API's logout). */
-  readonly revokedTokens = new RevokedTokens();
+  /** API tokens logged out before their expiry (the user API's logout); in the store when it is shared. */
+  readonly revokedTokens: RevokedTokens;
   /** Hook answers kept between an SSH key query and its signed attempt. */
   readonly keyAnswers = new KeyAnswers();
   /** Users the external auth hook has just verified (auth/login.ts). */
@@ -134,6 +134,8 @@ export class ServerContext {
     this.usageMarks = init.usageMarks;
     this.nodes = new NodeRegistry({ store: init.store, identity: init.node ?? nodeIdentity(init.config), log: this.log });
     this.currentUsers = new CurrentUsers(init.store);
+    this.revokedTokens = new RevokedTokens(init.store);
+    this.totp = new TotpCodes(init.store);
     this.records = this.recordsFor(init.config);
     this.defender = new Defender({ log: this.log, metrics: this.metrics, onBan: (ip) => this.events.ipBlocked(ip), ...(init.store.counters ? { counters: init.store.counters } : {}) });
     this.ipLists = new IpLists(init.store);

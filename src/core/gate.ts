@@ -59,7 +59,7 @@ export interface AuthSteps {
   filters(user: UserRecord, attempt: LoginAttempt): string | undefined;
   password(user: UserRecord, attempt: LoginAttempt, password: string): Promise<Verdict>;
   /** A reason when the code is wrong or replayed. */
-  totp(user: UserRecord, code: string): string | undefined;
+  totp(user: UserRecord, code: string): Promise<string | undefined>;
   /** Spends a wrong password's time on an attempt with no account to check it against. */
   decoy(password: string): Promise<void>;
   /** The server's log, for the hooks these steps run. */
@@ -110,7 +110,7 @@ export class LoginGate {
     resolve: (attempt) => resolveUser(this.env, attempt),
     filters: (user, attempt) => userFilters(user, attempt),
     password: (user, attempt, password) => checkPassword(this.env, user, attempt, password),
-    totp: (user, code) => this.#ctx.totp.check(user, code, this.#ctx.store.secrets),
+    totp: (user, code) => this.#ctx.totp.use(user, code, this.#ctx.store.secrets),
     decoy: (password) => spendDecoy(this.env, password),
     log: (level, event, fields) => this.#ctx.log(level, event, fields),
   };

@@ -240,6 +240,10 @@ export const META = {
   recoveryCodes: (kind: 'admin' | 'user', name: string) => `recovery_codes:${kind}:${name}`,
   /** The config revision applied last when Git sync supplies the config (a ConfigRevisionRecord). */
   configRevision: 'config_revision',
+  /** A user API token logged out before its expiry (epoch seconds), when the store is shared (auth/revoked-tokens.ts). */
+  revokedToken: (jti: string) => `revoked_token:${jti}`,
+  /** The last TOTP step an account used, when the store is shared (auth/totp.ts): a code is good once on every replica. */
+  totpStep: (kind: 'admin' | 'user', name: string) => `totp_step:${kind}:${name}`,
 } as const;
 
 /** What Git sync records after each apply, for `version --server` and a restarted server. */

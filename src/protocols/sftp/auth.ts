@@ -233,7 +233,7 @@ export class SshAuthentication {
         const v = await runKeyboardInteractiveHook(s.keyboardInteractiveHook, {
           username, ip: this.ip, storedPassword: user.password, prompt, signal: this.signal, log: steps.log,
           checkPassword: async (answer) => (await steps.password(user, attempt, answer)).ok,
-          checkTotp: (answer) => steps.totp(user, answer) === undefined,
+          checkTotp: async (answer) => (await steps.totp(user, answer)) === undefined,
         });
         if (!v.ok) return fail(v.reason);
         gained.push('keyboard-interactive');
@@ -253,7 +253,7 @@ export class SshAuthentication {
     if (totpRequired(user, 'SSH') && !passed.includes('totp') && !gained.includes('totp')) {
       const answers = await prompt([{ prompt: 'Authentication code: ', echo: false }], '');
       if (!answers) return fail('client_disconnected');
-      const refused = steps.totp(user, answers[0] ?? '');
+      const refused = await steps.totp(user, answers[0] ?? '');
       if (refused) return fail(refused);
       gained.push('totp');
     }

@@ -62,14 +62,14 @@ export interface Kit {
   /** The page `body` inside the frame, with the session's pending message. */
   send(v: Visit, title: string, body: Child, status?: 200 | 400 | 403 | 404 | 409): Promise<Response>;
   /** Post/redirect/get: `flash` shows on the page `href` leads to. */
-  flashTo(v: Visit, href: string, flash: Flash): Response;
+  flashTo(v: Visit, href: string, flash: Flash): Promise<Response>;
 }
 
 export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   const idleSec = runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
-  const sessions = new WebSessions({ idleMs: idleSec * 1000 });
+  const sessions = new WebSessions({ idleMs: idleSec * 1000, store: runtime.store, kind: 'admin' });
   // Admins whose password was right and whose TOTP code is awaited.
-  const secondSteps = new WebSessions({ idleMs: SECOND_STEP_MS });
+  const secondSteps = new WebSessions({ idleMs: SECOND_STEP_MS, store: runtime.store, kind: 'admin_2fa' });
   const web = new Hono<Env>();
   const ipOf = (c: Context<Env>) => plainIp(c.env?.remoteAddress);
 
@@ -89,24 +89,27 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
   const page = (v: Pick<Visit, 'session' | 'admin'>, title: string, body: Child, status?: Parameters<typeof sendPage>[2]) => {
     const flash = v.session.flash;
     v.session.flash = undefined;
-    return (c: Context<Env>) =>
-      sendPage(
+    return async (c: Context<Env>) => {
+      // Shown once: a shared session forgets it in the store too, before the page goes out.
+      if (flash) await sessions.save(v.session);
+      return sendPage(
         c,
         <Frame title={title} brand="SFTPGo admin" stylesheet={STYLESHEET_PATH} nav={navFor(v.admin)} flash={flash} who={{ name: v.admin.username, logoutAction: `${BASE}/logout`, csrf: v.session.csrf }}>
           {body}
         </Frame>,
         status,
       );
+    };
   };
 
   /** The logged-in visit, or the response that replaces the page (login redirect, 403). */
   const visit = async (c: Context<Env>, need?: Permission): Promise<Visit | Response> => {
     const ip = ipOf(c);
-    const session = sessions.find(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.find(getCookie(c, SESSION_COOKIE));
     if (!session) return c.redirect(`${BASE}/login`, 302);
     const auth = await sessionAdmin(runtime.store, session.username, ip);
     if (!auth.ok) {
-      sessions.close(session.id);
+      await sessions.close(session.id);
       clearSessionCookie(c, { name: SESSION_COOKIE, path: BASE });
       return c.redirect(`${BASE}/login`, 302);
     }
@@ -128,8 +131,9 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     return { v, form };
   };
 
-  const flashTo = (v: Visit, href: string, flash: Flash) => {
+  const flashTo = async (v: Visit, href: string, flash: Flash) => {
     v.session.flash = flash;
+    await sessions.save(v.session);
     return v.c.redirect(href, 303);
   };
 
@@ -143,7 +147,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
 
   // ---- login and logout ----
 
-  web.get('/', async (c) => c.redirect(sessions.find(getCookie(c, SESSION_COOKIE)) ? `${BASE}/users` : `${BASE}/login`, 302));
+  web.get('/', async (c) => c.redirect((await sessions.find(getCookie(c, SESSION_COOKIE))) ? `${BASE}/users` : `${BASE}/login`, 302));
 
   const loginPage = (c: Context<Env>, o: { error?: string; username?: string; status?: 200 | 400 | 401 | 403 }) => {
     // Before a session exists the form's token is checked against a cookie of its own (double submit).
@@ -175,7 +179,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     clearSessionCookie(c, { name: LOGIN_CSRF_COOKIE, path: `${BASE}/login` });
     if (adminTotpRequired(auth.admin)) {
       // The password was right: the second step, with a short-lived cookie of its own.
-      const step = secondSteps.open(auth.admin.username);
+      const step = await secondSteps.open(auth.admin.username);
       setSessionCookie(c, { name: SECOND_STEP_COOKIE, value: step.id, path: `${BASE}/login` });
       return c.redirect(`${BASE}/login/2fa`, 303);
     }
@@ -184,7 +188,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
 
   /** Opens the admin's session and lands it on its first page. */
   const loggedIn = async (c: Context<Env>, username: string, ip: string) => {
-    const session = sessions.open(username);
+    const session = await sessions.open(username);
     await touchAdminLogin(runtime.store, username);
     runtime.log('info', 'web_login', { username, ip });
     setSessionCookie(c, { name: SESSION_COOKIE, value: session.id, path: BASE });
@@ -201,20 +205,20 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     );
 
   web.get('/login/2fa', async (c) => {
-    const step = secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
+    const step = await secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
     return step ? secondStepPage(c, step) : c.redirect(`${BASE}/login`, 302);
   });
 
   web.post('/login/2fa', async (c) => {
     const ip = ipOf(c);
-    const step = secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
+    const step = await secondSteps.find(getCookie(c, SECOND_STEP_COOKIE));
     if (!step) return c.redirect(`${BASE}/login`, 303);
     const form = (await c.req.parseBody()) as Record<string, string | File>;
     if (!sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, step.csrf)) return secondStepPage(c, step, { error: 'The form expired: please try again.', status: 403 });
     // The admin is read again: disabled, deleted or fenced off since the password, it goes no further.
     const auth = await sessionAdmin(runtime.store, step.username, ip);
     if (!auth.ok) {
-      secondSteps.close(step.id);
+      await secondSteps.close(step.id);
       return c.redirect(`${BASE}/login`, 303);
     }
     const code = typeof form.passcode === 'string' ? form.passcode.trim() : '';
@@ -223,15 +227,15 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
       reportRefusal(runtime.gate, ip, refused);
       return secondStepPage(c, step, { error: 'Invalid code.', status: 401 });
     }
-    secondSteps.close(step.id);
+    await secondSteps.close(step.id);
     clearSessionCookie(c, { name: SECOND_STEP_COOKIE, path: `${BASE}/login` });
     return loggedIn(c, auth.admin.username, ip);
   });
 
   web.post('/logout', async (c) => {
-    const session = sessions.find(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.find(getCookie(c, SESSION_COOKIE));
     const form = (await c.req.parseBody()) as Record<string, string | File>;
-    if (session && sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, session.csrf)) sessions.close(session.id);
+    if (session && sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, session.csrf)) await sessions.close(session.id);
     clearSessionCookie(c, { name: SESSION_COOKIE, path: BASE });
     return c.redirect(`${BASE}/login`, 303);
   });

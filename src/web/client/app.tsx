@@ -65,9 +65,9 @@ export interface Kit {
   /** The page `body` inside the frame, with the session's pending message. */
   send(v: Visit, title: string, body: Child, status?: 200 | 400 | 403 | 404 | 409): Promise<Response>;
   /** Post/redirect/get: `flash` shows on the page `href` leads to. */
-  flashTo(v: Visit, href: string, flash: Flash): Response;
+  flashTo(v: Visit, href: string, flash: Flash): Promise<Response>;
   /** Ends the visit's session (after a password change). */
-  endSession(v: Visit): void;
+  endSession(v: Visit): Promise<void>;
 }
 
 export interface ApiCall {
@@ -107,11 +107,9 @@ export function filesHref(dir: string, page?: number): string {
 
 export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }): Hono<Env> {
   const idleSec = runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
-  const sessions = new WebSessions({ idleMs: idleSec * 1000 });
+  const sessions = new WebSessions({ idleMs: idleSec * 1000, store: runtime.store, kind: 'client' });
   // Logins whose password was right and whose TOTP code is awaited.
-  const pending = new WebSessions({ idleMs: PENDING_MS });
-  // Sessions that may only change their password (SFTPGo's MustChangePassword).
-  const mustChange = new WeakSet<WebSession>();
+  const pending = new WebSessions({ idleMs: PENDING_MS, store: runtime.store, kind: 'client_2fa' });
   const verifiedKeys: VerifiedKeys = new Map();
   const web = new Hono<Env>();
   const ipOf = (c: Context<Env>) => plainIp(c.env?.remoteAddress);
@@ -142,7 +140,9 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
   const framed = (v: Pick<Visit, 'session' | 'user'>, title: string, body: Child): { toString(): string | Promise<string> } => {
     const flash = v.session.flash;
     v.session.flash = undefined;
-    const nav = mustChange.has(v.session)
+    // Shown once: a shared session forgets it in the store too (in the background: the page needs no answer).
+    if (flash) void sessions.save(v.session).catch((err: Error) => runtime.log('warn', 'web_session_save_failed', { error: err.message }));
+    const nav = v.session.mustChangePassword
       ? [{ href: `${BASE}/profile`, label: 'Profile' }]
       : [
           { href: `${BASE}/files`, label: 'Files' },
@@ -161,19 +161,19 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
 
   const visit = async (c: Context<Env>, o: { json?: boolean } = {}): Promise<Visit | Response> => {
     const ip = ipOf(c);
-    const session = sessions.find(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.find(getCookie(c, SESSION_COOKIE));
     if (!session) return toLogin(c, o.json);
     const found = await sessionUser(runtime, ip, session.username);
     if (!found.ok) {
       runtime.log('info', 'web_client_session_ended', { username: session.username, ip, reason: found.reason });
-      sessions.close(session.id);
+      await sessions.close(session.id);
       clearSessionCookie(c, { name: SESSION_COOKIE, path: BASE });
       return toLogin(c, o.json);
     }
     const v: Visit = { c, session, user: found.user, ip };
     // A password that must be changed first opens only the profile page and its password form.
     const path = c.req.path;
-    if (mustChange.has(session) && !path.endsWith('/profile') && !path.endsWith('/changepwd')) {
+    if (session.mustChangePassword && !path.endsWith('/profile') && !path.endsWith('/changepwd')) {
       if (o.json) return errorResponse(c, 403, 'Password change required. Please set a new password to continue to use your account');
       return flashTo(v, `${BASE}/profile`, { kind: 'error', text: 'Please set a new password to continue to use your account.' });
     }
@@ -248,14 +248,15 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
     return closeAfter(res, () => void opened.session.close());
   };
 
-  const flashTo = (v: Visit, href: string, flash: Flash) => {
+  const flashTo = async (v: Visit, href: string, flash: Flash) => {
     v.session.flash = flash;
+    await sessions.save(v.session);
     return v.c.redirect(href, 303);
   };
 
   // ---- login, the TOTP step and logout ----
 
-  web.get('/', async (c) => c.redirect(sessions.find(getCookie(c, SESSION_COOKIE)) ? `${BASE}/files` : `${BASE}/login`, 302));
+  web.get('/', async (c) => c.redirect((await sessions.find(getCookie(c, SESSION_COOKIE))) ? `${BASE}/files` : `${BASE}/login`, 302));
 
   const loginPage = (c: Context<Env>, o: { error?: string; info?: string; username?: string; status?: 200 | 400 | 401 | 403 }) => {
     // Before a session exists the form's token is checked against a cookie of its own (double submit).
@@ -290,8 +291,7 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
   const finishLogin = async (c: Context<Env>, user: UserRecord, needsChange: boolean): Promise<Response> => {
     const refused = await completeUserLogin(loginRequest(c, user.username), user);
     if (refused) return loginPage(c, { username: user.username, error: refused.reason === 'max_sessions' ? 'Too many open sessions.' : refusalText(refused.status), status: refused.status });
-    const session = sessions.open(user.username);
-    if (needsChange) mustChange.add(session);
+    const session = await sessions.open(user.username, needsChange ? { mustChangePassword: true } : {});
     runtime.log('info', 'web_client_login', { username: user.username, ip: ipOf(c) });
     setSessionCookie(c, { name: SESSION_COOKIE, value: session.id, path: BASE });
     return c.redirect(needsChange ? `${BASE}/profile` : `${BASE}/files`, 303);
@@ -308,14 +308,13 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
     const checked = await checkUserPassword({ ...loginRequest(c, username), password });
     if (!checked.ok) return loginPage(c, { username, error: refusalText(checked.status), status: checked.status });
     if (!checked.totp) return finishLogin(c, checked.user, checked.mustChangePassword);
-    const p = pending.open(checked.user.username);
-    if (checked.mustChangePassword) mustChange.add(p);
+    const p = await pending.open(checked.user.username, checked.mustChangePassword ? { mustChangePassword: true } : {});
     setSessionCookie(c, { name: PENDING_COOKIE, value: p.id, path: `${BASE}/twofactor` });
     return c.redirect(`${BASE}/twofactor`, 303);
   });
 
   web.get('/twofactor', async (c) => {
-    const p = pending.find(getCookie(c, PENDING_COOKIE));
+    const p = await pending.find(getCookie(c, PENDING_COOKIE));
     if (!p) return c.redirect(`${BASE}/login`, 302);
     return send(
       c,
@@ -333,30 +332,30 @@ export function createWebClient(runtime: ServerContext, keys: { jwtKey: Buffer }
   });
 
   web.post('/twofactor', async (c) => {
-    const p = pending.find(getCookie(c, PENDING_COOKIE));
+    const p = await pending.find(getCookie(c, PENDING_COOKIE));
     if (!p) return c.redirect(`${BASE}/login`, 303);
     const form = (await c.req.parseBody()) as Record<string, string | File>;
     if (!sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, p.csrf)) return loginPage(c, { error: 'The form expired: please log in again.', status: 403 });
     // One code per accepted password: a wrong one starts the login again (and is scored).
-    pending.close(p.id);
+    await pending.close(p.id);
     clearSessionCookie(c, { name: PENDING_COOKIE, path: `${BASE}/twofactor` });
     const found = await sessionUser(runtime, ipOf(c), p.username);
     if (!found.ok) return loginPage(c, { error: 'Login not allowed.', status: 403 });
     const bad = await checkUserTotp(loginRequest(c, p.username), found.user, typeof form.passcode === 'string' ? form.passcode.trim() : undefined);
     if (bad) return loginPage(c, { username: p.username, error: 'Invalid authentication code.', status: 401 });
-    return finishLogin(c, found.user, mustChange.has(p));
+    return finishLogin(c, found.user, p.mustChangePassword === true);
   });
 
-  const endSession = (v: Visit) => {
-    sessions.close(v.session.id);
+  const endSession = async (v: Visit) => {
+    await sessions.close(v.session.id);
     clearSessionCookie(v.c, { name: SESSION_COOKIE, path: BASE });
   };
 
   web.post('/logout', async (c) => {
-    const session = sessions.find(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.find(getCookie(c, SESSION_COOKIE));
     const form = (await c.req.parseBody()) as Record<string, string | File>;
     if (session && sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, session.csrf)) {
-      sessions.close(session.id);
+      await sessions.close(session.id);
       runtime.log('info', 'web_client_logout', { username: session.username, ip: ipOf(c) });
     }
     clearSessionCookie(c, { name: SESSION_COOKIE, path: BASE });

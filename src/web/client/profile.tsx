@@ -91,7 +91,7 @@ export function mountProfile(web: Hono<Env>, kit: Kit): void {
     const res = await kit.call(v, { body: { current_password: formText(form, 'current_password'), new_password: next } }, changePassword);
     if (!res.ok) return kit.flashTo(v, `${BASE}/profile`, await flashOf(res));
     // As the API revokes the token used, the session ends: the next login takes the new password.
-    kit.endSession(v);
+    await kit.endSession(v);
     return v.c.redirect(`${BASE}/login?changed=1`, 303);
   });
 

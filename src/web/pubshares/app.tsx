@@ -43,9 +43,7 @@ interface ShareVisit {
 
 export function createSharePages(runtime: ServerContext): Hono<Env> {
   const idleSec = runtime.config.httpd?.token_validity ?? DEFAULT_TOKEN_VALIDITY;
-  const sessions = new WebSessions({ idleMs: idleSec * 1000 });
-  // Session id → the share password hash it was opened with: a changed password ends the session.
-  const openedWith = new Map<string, string>();
+  const sessions = new WebSessions({ idleMs: idleSec * 1000, store: runtime.store, kind: 'share' });
   const web = new Hono<Env>();
   const ipOf = (c: Context<Env>) => plainIp(c.env?.remoteAddress);
   const cookiePath = (id: string) => shareHref(id);
@@ -83,9 +81,9 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
   };
 
   /** Whether the visitor's cookie holds a live session of this share, opened with its current password. */
-  const loggedInto = (c: Context<Env>, share: ShareRecord): boolean => {
-    const s = sessions.find(getCookie(c, SESSION_COOKIE));
-    return s !== undefined && s.username === share.id && openedWith.get(s.id) === share.password;
+  const loggedInto = async (c: Context<Env>, share: ShareRecord): Promise<boolean> => {
+    const s = await sessions.find(getCookie(c, SESSION_COOKIE));
+    return s !== undefined && s.username === share.id && s.openedWith === share.password;
   };
 
   /**
@@ -99,7 +97,7 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
     const usable = await usableShare(runtime, { id, ip, scopes });
     if (!usable.ok) return message(c, { status: usable.status, text: usable.message });
     const { share } = usable;
-    const loggedIn = share.password !== undefined && loggedInto(c, share);
+    const loggedIn = share.password !== undefined && (await loggedInto(c, share));
     if (share.password && !loggedIn) {
       const next = `${c.req.path}${new URL(c.req.url).search}`;
       return c.redirect(shareHref(id, '/login', { next }), 302);
@@ -148,8 +146,7 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
     const password = typeof form.share_password === 'string' ? form.share_password.trim() : '';
     if (!share.password) return c.redirect(safeNext(share, c.req.query('next')), 303);
     if (!(await sharePasswordMatches(runtime, { share, ip, password }))) return loginPage(c, { error: 'Invalid credentials.', status: 401 });
-    const session = sessions.open(share.id);
-    openedWith.set(session.id, share.password);
+    const session = await sessions.open(share.id, { openedWith: share.password });
     setSessionCookie(c, { name: SESSION_COOKIE, value: session.id, path: cookiePath(id) });
     runtime.log('info', 'share_web_login', { share: share.id, ip });
     return c.redirect(safeNext(share, c.req.query('next')), 303);
@@ -158,11 +155,8 @@ export function createSharePages(runtime: ServerContext): Hono<Env> {
   web.post('/:id/logout', async (c) => {
     const id = c.req.param('id');
     const form = (await c.req.parseBody()) as Record<string, string | File>;
-    const session = sessions.find(getCookie(c, SESSION_COOKIE));
-    if (session && sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, getCookie(c, CSRF_COOKIE))) {
-      sessions.close(session.id);
-      openedWith.delete(session.id);
-    }
+    const session = await sessions.find(getCookie(c, SESSION_COOKIE));
+    if (session && sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, getCookie(c, CSRF_COOKIE))) await sessions.close(session.id);
     clearSessionCookie(c, { name: SESSION_COOKIE, path: cookiePath(id) });
     return c.redirect(shareHref(id, '/login'), 303);
   });

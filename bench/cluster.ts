@@ -24,7 +24,8 @@ const LOGINS = Number(opt('--logins', '100'));
 const SMALL_FILES = Number(opt('--small-files', '1000'));
 const SIZE_MB = Number(opt('--size-mb', '256'));
 const defaultBinary = join(root, 'dist/sftpgo');
-const BINARY = opt('--binary', existsSync(defaultBinary) ? defaultBinary : '') || undefined;
+const binaryOpt = opt('--binary', existsSync(defaultBinary) ? defaultBinary : '');
+const BINARY = binaryOpt ? resolve(binaryOpt) : undefined;
 
 const work = tempDir('bench-cluster-');
 const key = join(work, 'client_key');

@@ -153,11 +153,23 @@ async function waitListening(port: number, why: () => string): Promise<void> {
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const dir = tempDir('cluster-');
   const driver = opts.driver ?? 'postgresql';
   if (driver === 'lmdb' && opts.replicas > 1) throw new Error('replicas on LMDB share nothing: use postgresql for more than one');
-  const pg = driver === 'postgresql' ? await startPostgres() : undefined;
-  const s3 = opts.s3 === false ? undefined : await startS3rver('cluster');
+  // What started before a failure is stopped before the error goes up: nobody else holds it.
+  const started: { pg?: Postgres; s3?: S3rver; cluster?: Cluster } = {};
+  try {
+    return await launch(opts, driver, started);
+  } catch (err) {
+    if (started.cluster) await started.cluster.stop();
+    else await Promise.allSettled([started.s3?.stop(), started.pg?.stop()]);
+    throw err;
+  }
+}
+
+async function launch(opts: ClusterOptions, driver: 'lmdb' | 'postgresql', started: { pg?: Postgres; s3?: S3rver; cluster?: Cluster }): Promise<Cluster> {
+  const dir = tempDir('cluster-');
+  const pg = (started.pg = driver === 'postgresql' ? await startPostgres() : undefined);
+  const s3 = (started.s3 = opts.s3 === false ? undefined : await startS3rver('cluster'));
   const hostKey = join(dir, 'ssh_host_ed25519_key');
   const keygen = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
   if (keygen.status !== 0) throw new Error(`ssh-keygen failed: ${keygen.stderr}`);
@@ -180,29 +192,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
   };
   for (const r of replicas) mkdirSync(join(dir, `replica${r.index}`), { recursive: true });
-  // The first replica makes the shared store's secrets key; the others start with a copy of it.
-  await start(replicas[0]!);
-  for (const r of replicas.slice(1)) copyFileSync(join(replicas[0]!.dataDir, 'secrets.key'), join(r.dataDir, 'secrets.key'));
-  // One after the other: replicas reconciling the same YAML at the same moment collide on their
-  // optimistic check, and the loser exits asking for a retry.
-  for (const r of replicas.slice(1)) await start(r);
-
   const balancer = { sftp: 0, api: 0 };
   const sock = join(dir, 'haproxy.sock');
   let haproxy: ChildProcess | undefined;
   let haproxyErr = '';
-  if (opts.balancer !== false) {
-    balancer.sftp = await freePort();
-    balancer.api = await freePort();
-    const cfg = join(dir, 'haproxy.cfg');
-    writeFileSync(cfg, haproxyConfig({ sock, ...balancer, replicas }));
-    haproxy = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const logFile = newLogFile('haproxy');
-    haproxy.stderr!.on('data', (d: Buffer) => (keepLog(logFile, d), (haproxyErr = (haproxyErr + d.toString()).slice(-16384))));
-    await waitListening(balancer.sftp, () => haproxyErr);
-    await waitListening(balancer.api, () => haproxyErr);
-  }
-
   const cluster: Cluster = {
     dir,
     pg,
@@ -256,6 +249,26 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await pg?.stop();
     },
   };
+  // From here on, a failure stops whatever is running through cluster.stop().
+  started.cluster = cluster;
+  // The first replica makes the shared store's secrets key; the others start with a copy of it.
+  await start(replicas[0]!);
+  for (const r of replicas.slice(1)) copyFileSync(join(replicas[0]!.dataDir, 'secrets.key'), join(r.dataDir, 'secrets.key'));
+  // One after the other: replicas reconciling the same YAML at the same moment collide on their
+  // optimistic check, and the loser exits asking for a retry.
+  for (const r of replicas.slice(1)) await start(r);
+
+  if (opts.balancer !== false) {
+    balancer.sftp = await freePort();
+    balancer.api = await freePort();
+    const cfg = join(dir, 'haproxy.cfg');
+    writeFileSync(cfg, haproxyConfig({ sock, ...balancer, replicas }));
+    haproxy = spawn(HAPROXY, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const logFile = newLogFile('haproxy');
+    haproxy.stderr!.on('data', (d: Buffer) => (keepLog(logFile, d), (haproxyErr = (haproxyErr + d.toString()).slice(-16384))));
+    await waitListening(balancer.sftp, () => haproxyErr);
+    await waitListening(balancer.api, () => haproxyErr);
+  }
   if (haproxy) await cluster.waitBalanced();
   return cluster;
 }

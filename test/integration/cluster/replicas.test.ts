@@ -5,13 +5,12 @@
 // left once the killed replica has restarted, and each user's stored usage is exactly the sum of
 // their files. A ban made on one replica holds on the others, and a user created through one
 // replica's API logs in on the others within a second.
-import { ListMultipartUploadsCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { canLogin, openSession, remoteSha256, upload, withDeadline, type Session } from '../../support/cluster-clients.ts';
+import { canLogin, openSession } from '../../support/cluster-clients.ts';
+import { bucketContents, expectedUsage, makeJobs, readBack, settledUsage, uploadThroughBalancer, usageVia } from '../../support/cluster-uploads.ts';
 import { startCluster, type Cluster } from '../../support/cluster.ts';
-import { s3ClientFor, s3ConfigFor } from '../../support/s3rver.ts';
+import { s3ConfigFor } from '../../support/s3rver.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 
 const PASSWORD = 'Cluster-Pass-1';
@@ -61,90 +60,27 @@ async function api<T = Record<string, unknown>>(port: number, method: string, pa
   return { status: r.status, json: (await r.json().catch(() => ({}))) as T };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so a corrupt file can never match by chance. */
-function payload(index: number, size: number): Buffer {
-  const words = new Uint32Array(Math.ceil(size / 4));
-  let x = (index * 2654435761 + 12345) >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return Buffer.from(words.buffer, 0, size);
-}
-
-interface Job {
-  index: number;
-  user: string;
-  name: string;
-  data: Buffer;
-  sha256: string;
-  /** Each failed attempt's error, and how long it took to fail. */
-  failures: { message: string; ms: number }[];
-  done: boolean;
-}
-
-const jobs: Job[] = Array.from({ length: CLIENTS }, (_, i) => {
-  // 1 to 4 MiB, not a multiple of the chunk size.
-  const size = (1 << 20) + ((i * 7919 * 4099) % (3 << 20)) + (i % 7);
-  const data = payload(i, size);
-  return { index: i, user: USERS[i % USERS.length]!, name: `f${String(i).padStart(2, '0')}.bin`, data, sha256: createHash('sha256').update(data).digest('hex'), failures: [], done: false };
-});
+const jobs = makeJobs({ count: CLIENTS, users: USERS, prefix: 'f' });
 
 test(
   '50 clients upload through HAProxy while a replica is killed: failures are clean, retries succeed, files are whole, usage is exact',
   async () => {
-    const total = jobs.reduce((n, j) => n + j.data.length, 0);
-    let acked = 0;
-    let killAt = Math.floor(total * 0.3);
-    let killed: Promise<void> | undefined;
     const victim = 1;
-    const onAck = (n: number): void => {
-      acked += n;
-      if (acked >= killAt && !killed) killed = cluster.kill(victim);
-    };
-    const runJob = async (j: Job): Promise<void> => {
-      for (let attempt = 0; attempt < 4 && !j.done; attempt++) {
-        const started = Date.now();
-        let session: Session | undefined;
-        try {
-          await withDeadline(
-            ATTEMPT_MS,
-            `upload of ${j.name}`,
-            (async () => {
-              session = await openSession({ port: cluster.balancer.sftp, user: j.user, password: PASSWORD, localAddress: `127.0.0.${10 + j.index}` });
-              await upload(session, `/${j.name}`, j.data, onAck);
-            })(),
-            () => session?.client.destroy(),
-          );
-          j.done = true;
-        } catch (err) {
-          j.failures.push({ message: (err as Error).message, ms: Date.now() - started });
-        } finally {
-          session?.end();
-        }
-      }
-    };
-    await Promise.all(jobs.map(runJob));
-    await killed;
-    killAt = Infinity;
-
+    const run = await uploadThroughBalancer({ cluster, jobs, password: PASSWORD, kill: { replica: victim, atFraction: 0.3 }, attemptMs: ATTEMPT_MS });
+    expect(run.killed).toBe(true);
     const failed = jobs.filter((j) => j.failures.length > 0);
     // The kill landed mid-run: some clients were on the dead replica and saw their upload fail.
     expect(failed.length).toBeGreaterThan(0);
-    for (const j of failed) {
-      for (const f of j.failures) {
-        // An error from the dropped connection, not the deadline: nobody hung.
-        expect(f.message).not.toStartWith('deadline');
-        expect(f.ms).toBeLessThan(ATTEMPT_MS);
-      }
+    for (const f of failed.flatMap((j) => j.failures)) {
+      // An error from the dropped connection, not the deadline: nobody hung.
+      expect(f.message).not.toStartWith('deadline');
+      expect(f.ms).toBeLessThan(ATTEMPT_MS);
     }
     // Every client succeeded, at the latest on a retry through the balancer.
     expect(jobs.filter((j) => !j.done).map((j) => `${j.name}: ${JSON.stringify(j.failures)}`)).toEqual([]);
     // Only the killed replica's clients failed, each once.
     expect(failed.every((j) => j.failures.length === 1)).toBe(true);
-    console.log(`cluster run: ${CLIENTS} clients, ${(total / 2 ** 20).toFixed(0)} MiB, ${failed.length} failed once and succeeded on retry`);
+    console.log(`cluster run: ${CLIENTS} clients, ${(run.bytes / 2 ** 20).toFixed(0)} MiB, ${failed.length} failed once and succeeded on retry`);
 
     // The killed replica comes back on its data dir: it discards its open multipart uploads and
     // repairs the usage deltas it had not written.
@@ -152,49 +88,18 @@ test(
     await cluster.waitBalanced();
 
     // Every file reads back whole through the balancer.
-    const readers = await Promise.all(USERS.map((u) => openSession({ port: cluster.balancer.sftp, user: u, password: PASSWORD })));
-    try {
-      await Promise.all(
-        USERS.map(async (u, k) => {
-          for (const j of jobs.filter((x) => x.user === u)) {
-            const got = await remoteSha256(readers[k]!, `/${j.name}`);
-            expect({ name: j.name, ...got }).toEqual({ name: j.name, sha256: j.sha256, size: j.data.length });
-          }
-        }),
-      );
-    } finally {
-      for (const r of readers) r.end();
-    }
+    const read = await readBack({ cluster, jobs, password: PASSWORD });
+    for (const j of jobs) expect({ name: j.name, ...read.get(j.name) }).toEqual({ name: j.name, sha256: j.sha256, size: j.data.length });
 
     // On S3: exactly the expected objects, each whole, and no multipart upload left open.
-    const s3 = s3ClientFor(cluster.s3!);
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cluster.s3!.bucket, MaxKeys: 1000 }));
-    const objects = new Map((listed.Contents ?? []).map((o) => [o.Key!, o.Size!]));
-    expect([...objects.keys()].sort()).toEqual(jobs.map((j) => `${j.user}/${j.name}`).sort());
-    for (const j of jobs) {
-      const obj = await s3.send(new GetObjectCommand({ Bucket: cluster.s3!.bucket, Key: `${j.user}/${j.name}` }));
-      const body = Buffer.from(await obj.Body!.transformToByteArray());
-      expect(createHash('sha256').update(body).digest('hex')).toBe(j.sha256);
-    }
-    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: cluster.s3!.bucket }));
-    expect((open.Uploads ?? []).map((u) => u.Key)).toEqual([]);
+    const bucket = await bucketContents(cluster);
+    expect(Object.fromEntries(bucket.objects)).toEqual(Object.fromEntries(jobs.map((j) => [`${j.user}/${j.name}`, j.sha256])));
+    expect(bucket.openUploads).toEqual([]);
 
     // Each user's usage in the shared store is the sum of their files, read through every replica.
-    const want = Object.fromEntries(USERS.map((u) => {
-      const mine = jobs.filter((j) => j.user === u);
-      return [u, { size: mine.reduce((n, j) => n + j.data.length, 0), files: mine.length }];
-    }));
-    const usage = async (port: number) =>
-      Object.fromEntries(
-        await Promise.all(USERS.map(async (u) => {
-          const r = await api(port, 'GET', `/users/${u}`);
-          return [u, { size: r.json.used_quota_size, files: r.json.used_quota_files }] as const;
-        })),
-      );
-    // Sessions flush their deltas as they end: give the last ones a moment to land.
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && JSON.stringify(await usage(cluster.replicas[0]!.api)) !== JSON.stringify(want)) await Bun.sleep(100);
-    for (const r of cluster.replicas) expect(await usage(r.api)).toEqual(want);
+    const want = expectedUsage(jobs);
+    await settledUsage({ api: cluster.replicas[0]!.api, apiKey: API_KEY, want });
+    for (const r of cluster.replicas) expect(await usageVia({ api: r.api, apiKey: API_KEY, users: USERS })).toEqual(want);
   },
   240_000,
 );

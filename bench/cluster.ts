@@ -14,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startCluster, type Cluster } from '../test/support/cluster.ts';
+import { cpuSecs, processTree } from './proc.ts';
 import { removeTempDirs, tempDir } from '../test/support/tmp.ts';
 
 const root = resolve(import.meta.dir, '..');
@@ -55,6 +56,27 @@ interface Setup {
   small: number[];
   put: number[];
   get: number[];
+  /** CPU seconds spent in each phase: the replicas', and PostgreSQL's (backends included). */
+  cpu: Record<'login' | 'small' | 'put' | 'get', { server: number; store: number }>;
+}
+
+/** CPU seconds so far of the setup's replicas and of its PostgreSQL server with all its backends. */
+function cpuNow(s: Setup): { server: number; store: number } {
+  const server = cpuSecs(s.cluster.replicas.flatMap((r) => (r.server?.proc.pid ? [r.server.proc.pid] : [])));
+  if (!s.cluster.pg) return { server, store: 0 };
+  const postmaster = Number(readFileSync(join(s.cluster.pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  // Reaped children count too: the postmaster waits for every backend that ended.
+  return { server, store: cpuSecs(processTree(postmaster), true) };
+}
+
+/** Runs `work`, adding the CPU it cost the setup's processes to `phase`. */
+async function metered<T>(s: Setup, phase: keyof Setup['cpu'], work: () => Promise<T>): Promise<T> {
+  const before = cpuNow(s);
+  const out = await work();
+  const after = cpuNow(s);
+  s.cpu[phase].server += after.server - before.server;
+  s.cpu[phase].store += after.store - before.store;
+  return out;
 }
 
 const body = (home: string) => `users:
@@ -69,7 +91,8 @@ async function setup(name: string, opts: { replicas: number; driver: 'lmdb' | 'p
   mkdirSync(home);
   const cluster = await startCluster({ ...opts, s3: false, binary: BINARY, body: () => body(home) });
   const port = opts.balancer ? cluster.balancer.sftp : cluster.replicas[0]!.sftp;
-  return { name, cluster, port, home, login: [], small: [], put: [], get: [] };
+  const zero = () => ({ server: 0, store: 0 });
+  return { name, cluster, port, home, login: [], small: [], put: [], get: [], cpu: { login: zero(), small: zero(), put: zero(), get: zero() } };
 }
 
 /** Runs OpenSSH's sftp with a batch (none: log in and leave), resolving with wall milliseconds. */
@@ -100,16 +123,18 @@ try {
   // One login each to warm the caches (the store's user cache, the page cache for the binary).
   for (const s of setups) await sftp(s.port, undefined);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of setups) for (let i = 0; i < LOGINS; i++) s.login.push(await sftp(s.port, undefined));
+    for (const s of setups) await metered(s, 'login', async () => {
+      for (let i = 0; i < LOGINS; i++) s.login.push(await sftp(s.port, undefined));
+    });
     for (const s of setups) {
       const dir = `r${round}`;
-      s.small.push(await sftp(s.port, [`mkdir ${dir}`, `put ${smallDir}/* ${dir}/`]));
+      s.small.push(await metered(s, 'small', () => sftp(s.port, [`mkdir ${dir}`, `put ${smallDir}/* ${dir}/`])));
     }
     for (const s of setups) {
-      s.put.push(await sftp(s.port, [`put ${big} big.bin`]));
+      s.put.push(await metered(s, 'put', () => sftp(s.port, [`put ${big} big.bin`])));
       if (statSync(join(s.home, 'big.bin')).size !== SIZE_MB << 20) throw new Error(`${s.name}: the upload is not whole`);
       const back = join(work, 'back.bin');
-      s.get.push(await sftp(s.port, [`get big.bin ${back}`]));
+      s.get.push(await metered(s, 'get', () => sftp(s.port, [`get big.bin ${back}`])));
       if (statSync(back).size !== SIZE_MB << 20) throw new Error(`${s.name}: the download is not whole`);
       rmSync(back);
     }
@@ -136,5 +161,17 @@ for (const s of setups) {
     `| ${s.name} | ${l.toFixed(0)} ms | ${l95.toFixed(0)} ms | ${(sm / 1000).toFixed(2)} s (${(sm / SMALL_FILES).toFixed(2)} ms) | ${mbps(pt)} MB/s | ${mbps(gt)} MB/s | ` +
       `${ratio(l, median(base.login))}, ${ratio(sm, net(base.small, base))}, ${ratio(pt, net(base.put, base))}, ${ratio(gt, net(base.get, base))} |`,
   );
+}
+
+// CPU per operation: what a busy machine disturbs far less than wall time. A small-file session
+// and a transfer include their one login.
+const per = (secs: number, n: number) => ((secs * 1000) / n).toFixed(2);
+console.log('\nCPU per operation, replicas + PostgreSQL (its backends included), in ms:\n');
+console.log(`| setup | per login | per 4 KiB upload | per ${SIZE_MB} MiB put | per ${SIZE_MB} MiB get |`);
+console.log('|---|---|---|---|---|');
+for (const s of setups) {
+  const c = s.cpu;
+  const cell = (x: { server: number; store: number }, n: number) => `${per(x.server, n)} + ${per(x.store, n)}`;
+  console.log(`| ${s.name} | ${cell(c.login, ROUNDS * LOGINS)} | ${cell(c.small, ROUNDS * SMALL_FILES)} | ${cell(c.put, ROUNDS)} | ${cell(c.get, ROUNDS)} |`);
 }
 removeTempDirs();

@@ -52,6 +52,8 @@ export interface UploadRunOptions {
   /** Deadline of one attempt (connect, upload, close). */
   attemptMs: number;
   attempts?: number;
+  /** Uploads in flight at once (default: all). */
+  parallel?: number;
 }
 
 /** Runs every job to success or its last attempt; resolves once the killed replica has exited too. */
@@ -86,7 +88,11 @@ export async function uploadThroughBalancer(o: UploadRunOptions): Promise<{ byte
       }
     }
   };
-  await Promise.all(o.jobs.map(runJob));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < o.jobs.length) await runJob(o.jobs[next++]!);
+  };
+  await Promise.all(Array.from({ length: o.parallel ?? o.jobs.length }, worker));
   await killed;
   return { bytes: total, killed: killed !== undefined };
 }

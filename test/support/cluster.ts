@@ -97,8 +97,10 @@ ${opts.body(c.parts)}`;
 function haproxyConfig(c: { sock: string; sftp: number; api: number; replicas: Replica[] }): string {
   const servers = (port: (r: Replica) => number, extra: (r: Replica) => string) =>
     c.replicas.map((r) => `  server r${r.index} 127.0.0.1:${port(r)} ${extra(r)}\n`).join('');
-  // Health checks ask each replica's API for /healthz every 250 ms; one failure takes it out, one
-  // success puts it back. A connect refused by a dead replica is retried on another one.
+  // Health checks ask each replica's API for /healthz every 300 ms; three failures take it out
+  // (a dead one refuses at once: out within a second), two successes put it back. The 5 s check
+  // timeout keeps a replica that is merely slow on a busy machine in. A connect refused by a dead
+  // replica before that is retried on another one.
   return `global
   maxconn 2000
   stats socket ${c.sock} mode 600 level admin
@@ -107,10 +109,10 @@ defaults
   timeout connect 2s
   timeout client 10m
   timeout server 10m
-  timeout check 1s
+  timeout check 5s
   retries 2
   option redispatch
-  default-server inter 250 fall 1 rise 1
+  default-server inter 300 fall 3 rise 2
 frontend sftp
   bind 127.0.0.1:${c.sftp}
   default_backend sftp

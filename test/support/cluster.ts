@@ -100,7 +100,8 @@ function haproxyConfig(c: { sock: string; sftp: number; api: number; replicas: R
   // Health checks ask each replica's API for /healthz every 300 ms; three failures take it out
   // (a dead one refuses at once: out within a second), two successes put it back. The 5 s check
   // timeout keeps a replica that is merely slow on a busy machine in. A connect refused by a dead
-  // replica before that is retried on another one.
+  // replica before that is retried at once on another one (redispatch on every retry, not only
+  // the last: roundrobin alone may hand the retry to the dead replica again).
   return `global
   maxconn 2000
   stats socket ${c.sock} mode 600 level admin
@@ -110,8 +111,8 @@ defaults
   timeout client 10m
   timeout server 10m
   timeout check 5s
-  retries 2
-  option redispatch
+  retries 3
+  option redispatch 1
   default-server inter 300 fall 3 rise 2
 frontend sftp
   bind 127.0.0.1:${c.sftp}

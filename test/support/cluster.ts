@@ -45,6 +45,8 @@ export interface Replica {
   readonly sftp: number;
   readonly api: number;
   readonly dataDir: string;
+  /** Its config file (for CLI commands such as dumpdata against the same store). */
+  readonly configPath: string;
   /** The running process, or undefined while killed. */
   server: RunningServer | undefined;
 }
@@ -66,6 +68,8 @@ export interface Cluster {
   balancerStates(): Promise<Record<string, string>>;
   /** Resolves once HAProxy reports every SFTP server in `want` (default: all UP). */
   waitBalanced(want?: (states: Record<string, string>) => boolean, timeoutMs?: number): Promise<void>;
+  /** Stop every replica cleanly (SIGTERM), leaving the store, s3rver and HAProxy up. */
+  stopReplicas(): Promise<void>;
   /** Stop the replicas (SIGTERM), HAProxy, s3rver and PostgreSQL. */
   stop(): Promise<void>;
 }
@@ -181,7 +185,8 @@ async function launch(opts: ClusterOptions, driver: 'lmdb' | 'postgresql', start
   for (let i = 0; i < opts.replicas; i++) {
     const dataDir = join(dir, `data${i}`);
     mkdirSync(dataDir, { recursive: true });
-    replicas.push({ index: i, sftp: await freePort(), api: await freePort(), dataDir, server: undefined });
+    const configPath = join(dir, `replica${i}`, 'sftpgo.yaml');
+    replicas.push({ index: i, sftp: await freePort(), api: await freePort(), dataDir, configPath, server: undefined });
   }
   const env = { ...opts.env, ...(pg ? { PG_PASSWORD: pg.password } : {}) };
   const start = async (r: Replica): Promise<void> => {
@@ -237,12 +242,15 @@ async function launch(opts: ClusterOptions, driver: 'lmdb' | 'postgresql', start
       }
       throw new Error(`HAProxy's servers stayed ${JSON.stringify(last)}`);
     },
-    async stop() {
+    async stopReplicas() {
       await Promise.all(replicas.map(async (r) => {
         const s = r.server;
         r.server = undefined;
         await s?.stop();
       }));
+    },
+    async stop() {
+      await cluster.stopReplicas();
       if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
         const exited = new Promise((res) => haproxy!.once('exit', res));
         haproxy.kill('SIGTERM');

@@ -3,8 +3,9 @@
 // clients it served fail with an error (never a hang) and succeed on retry; afterwards every file
 // reads back whole through the balancer and on S3, no partial object or open multipart upload is
 // left once the killed replica has restarted, and each user's stored usage is exactly the sum of
-// their files. A ban made on one replica holds on the others, and a user created through one
-// replica's API logs in on the others within a second.
+// their files, through every replica's API and, once all have stopped, in a dump of the store. A
+// ban made on one replica holds on the others, and a user created through one replica's API logs
+// in on the others within a second.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { canLogin, openSession } from '../../support/cluster-clients.ts';
@@ -12,6 +13,7 @@ import { bucketContents, expectedUsage, makeJobs, readBack, settledUsage, upload
 import { startCluster, type Cluster } from '../../support/cluster.ts';
 import { s3ConfigFor } from '../../support/s3rver.ts';
 import { TEST_SECRETS } from '../../support/secrets.ts';
+import { runCli } from '../../support/cli.ts';
 import { removeTempDirs } from '../../support/tmp.ts';
 
 const PASSWORD = TEST_SECRETS.userPassword;
@@ -167,4 +169,14 @@ test("a user created through one replica's API logs in on the others within a se
   );
   for (const ms of seen) expect(ms).toBeLessThan(1000);
   expect(await canLogin({ port: cluster.balancer.sftp, user: 'zed', password: ZED_PASSWORD })).toBe(true);
+});
+
+test('once every replica has stopped, the store holds each user\'s exact usage (dumpdata)', async () => {
+  await cluster.stopReplicas();
+  const r = cluster.replicas[0]!;
+  const dump = runCli(['dumpdata', '--config', r.configPath, '--data-dir', r.dataDir], { env: { PG_PASSWORD: cluster.pg!.password } });
+  expect(dump.code).toBe(0);
+  const usage = (JSON.parse(dump.stdout) as { usage: Record<string, { used_quota_size: number; used_quota_files: number }> }).usage;
+  const stored = Object.fromEntries(USERS.map((u) => [u, { size: usage[`user:${u}`]?.used_quota_size, files: usage[`user:${u}`]?.used_quota_files }]));
+  expect(stored).toEqual(expectedUsage(jobs));
 });

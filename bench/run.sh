@@ -11,3 +11,4 @@ echo "## sftp"; ./node_modules/.bin/bun bench/sftp.ts
 echo "## backends, storage on loopback"; ./node_modules/.bin/bun bench/backends.ts
 echo "## backends, storage behind a 50 MB/s link with 10 ms round trips"; ./node_modules/.bin/bun bench/backends.ts --only s3,gcs,azblob,sftp --link 50,10
 echo "## ftp and webdav"; ./node_modules/.bin/bun bench/ftp-dav.ts
+echo "## cluster: 1 and 3 replicas, LMDB and PostgreSQL"; ./node_modules/.bin/bun bench/cluster.ts

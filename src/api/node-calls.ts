@@ -70,8 +70,7 @@ export async function nodeLogin(r: NodeRequest): Promise<(AuthResult & { ok: fal
   if (!claims) return refused('', 'bad signature, audience or expiry');
   if (claims.node !== runtime.nodes.identity.name) return refused(claims.sub, 'made for another node');
   if (claims.req !== `${r.method.toUpperCase()} ${r.path}`) return refused(claims.sub, 'made for another request');
-  if (runtime.revokedTokens.has(claims.jti)) return refused(claims.sub, 'already used');
-  runtime.revokedTokens.revoke(claims.jti, claims.exp);
+  if (!(await runtime.revokedTokens.claim(claims.jti, claims.exp))) return refused(claims.sub, 'already used');
   const admin = await effectiveAdmin(runtime.store, claims.sub);
   if (!admin || admin.status !== 1) return refused(claims.sub, 'no such enabled admin');
   const wanted = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is Permission => typeof p === 'string') : [];

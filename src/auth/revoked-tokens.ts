@@ -34,6 +34,18 @@ export class RevokedTokens {
     }
   }
 
+  /**
+   * Spends a one-use token: false when it was spent already, here or on a server sharing the
+   * store. Noted here before any wait, so two uses racing on this server cannot both pass.
+   */
+  async claim(id: string, expiresAtSec: number): Promise<boolean> {
+    if (this.#byId.has(id)) return false;
+    this.#byId.set(id, expiresAtSec);
+    if (this.#store && (await this.#store.get('meta', META.revokedToken(id))) !== undefined) return false;
+    await this.revoke(id, expiresAtSec);
+    return true;
+  }
+
   async has(id: string): Promise<boolean> {
     if (this.#byId.has(id)) return true;
     if (!this.#store) return false;

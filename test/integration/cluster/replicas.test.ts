@@ -124,9 +124,8 @@ test('through the balancer, the replica sees the client address (PROXY v2), whic
   }
 });
 
-// Defender scores and bans are still kept per replica: making them shared through the store is
-// separate work. Run with `bun test --todo` to see where it stands.
-test.todo('a ban made on one replica holds on the others and through the balancer', async () => {
+// With a shared store the defender is the provider driver: scores add up and bans hold cluster-wide.
+test('a ban made on one replica holds on the others and through the balancer', async () => {
   const [a, b, c] = cluster.replicas;
   const banned = '127.0.0.200';
   // Three logins as an unknown user (score 2 each, threshold 5), straight to replica 0.

@@ -1,10 +1,12 @@
 // What `/api/v2/status` and `/api/v2/connections` show, in SFTPGo's shapes (`ServicesStatus`,
 // `ConnectionStatus`): each service's state and bindings as configured, the live connections with
 // their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count,
-// the store's record counts and the config's source (the Git revision serving, with reconcile.git).
+// the store's record counts and the config's source (the Git revision serving, with reconcile.git,
+// and the revision the store records as applied).
 import { rateLimitersStatus } from '../core/rate-limiters.ts';
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
+import { configRevisionOf } from '../store/store.ts';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +46,7 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
   const ftp = bindings(cfg.ftpd?.bindings, BINDING_FIELDS.ftp);
   const webdav = bindings(cfg.webdavd?.bindings, BINDING_FIELDS.webdav);
   const range = cfg.ftpd?.passive_port_range;
+  const stored = await configRevisionOf(runtime.store);
   return {
     ssh: {
       is_active: ssh.length > 0,
@@ -64,7 +67,13 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     allow_list: { is_active: runtime.config.common?.allowlist_status === 1 },
     rate_limiters: rateLimitersStatus(runtime.config.common?.rate_limiters),
     // Ours: where the running config came from, and with Git sync which commit serves.
-    config: runtime.configSource ? { ...runtime.configSource } : { source: 'file' },
+    config: {
+      ...(runtime.configSource ? { ...runtime.configSource } : { source: 'file' }),
+      // The revision the store records as applied (by this server or another sharing the store),
+      // and whether this server's own config was older than it (then the store's state serves).
+      ...(stored ? { stored_revision: stored } : {}),
+      ...(runtime.configRevision ? { revision_check: runtime.configRevision.verdict, ...(runtime.configRevision.warning ? { warning: runtime.configRevision.warning } : {}) } : {}),
+    },
     store: {
       users: await runtime.store.count('users'),
       folders: await runtime.store.count('folders'),

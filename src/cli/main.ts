@@ -327,7 +327,7 @@ ${CONFIG_HELP}
   },
   version: {
     summary: 'print the version, build commit and date, runtime and store schema version',
-    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the server of this data dir applied\n                       last (reconcile.git), read from its store; works while it runs\n${CONFIG_HELP}`,
+    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the store of this data dir records as\n                       applied last (Git commit or file, when, by which server); works while\n                       it runs\n${CONFIG_HELP}`,
     options: { ...COMMON, verbose: { type: 'boolean', short: 'v' }, server: { type: 'boolean' } },
     async run(flags) {
       const info = buildInfo();
@@ -344,7 +344,7 @@ ${CONFIG_HELP}
 };
 
 /**
- * version --server: the revision Git sync recorded in the store. The store is read, not the API:
+ * version --server: the config revision recorded in the store (Git commit or file). The store is read, not the API:
  * it needs no credentials, and LMDB lets a reader in beside the running server.
  */
 async function printServerRevision(flags: CommonFlags): Promise<number> {

@@ -80,9 +80,9 @@ export async function reconcileRevision(opts: ReconcileOptions): Promise<Reconci
   const origin = opts.origin ?? fileOrigin(loaded);
   const node = opts.node ?? `${hostname()}:${process.pid}`;
   const store = records.store;
+  const desired = desiredState(loaded, dataDir, records.secrets);
+  const hash = desiredHash(desired, await records.digestKey());
   for (let attempt = 1; ; attempt++) {
-    const desired = desiredState(loaded, dataDir, records.secrets);
-    const hash = desiredHash(desired, await records.digestKey());
     const recorded = await configRevisionOf(store);
     // Alone on its store, a server applies its config as it is: only replicas can disagree.
     let verdict = await judgeRevision({ origin, hash }, recorded);

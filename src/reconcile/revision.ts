@@ -7,7 +7,6 @@
 import { createHmac } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { LoadedConfig } from '../config/load.ts';
-import { canonical } from '../store/canonical.ts';
 import type { ConfigRevisionRecord } from '../store/store.ts';
 import type { DesiredState } from './desired.ts';
 
@@ -44,15 +43,17 @@ export function fileOrigin(loaded: LoadedConfig): RevisionOrigin {
  * hash on every server sharing the store, and the record reveals nothing of the passwords in it.
  */
 export function desiredHash(desired: DesiredState, digestKey: Buffer): string {
-  const h = createHmac('sha256', digestKey);
   const kinds = [desired.roles, desired.folders, desired.groups, desired.users, desired.admins, desired.ipLists, desired.eventActions, desired.eventRules];
+  // The specs are normalised (keys in one order), so plain JSON is stable; one update of the whole
+  // text is several times faster at 10,000 users than one per entry.
+  const parts: string[] = [];
   for (const map of kinds) {
     // A separator per kind, so entries never slide from one kind into the next.
-    h.update('\u0001');
-    for (const name of [...map.keys()].sort()) h.update(canonical([name, map.get(name)])).update('\u0000');
+    parts.push('\u0001');
+    for (const name of [...map.keys()].sort()) parts.push(JSON.stringify([name, map.get(name)]));
   }
-  h.update(desired.prune ? 'prune' : 'keep');
-  return h.digest('base64url');
+  parts.push(desired.prune ? 'prune' : 'keep');
+  return createHmac('sha256', digestKey).update(parts.join('\u0000')).digest('base64url');
 }
 
 /** The record an apply of `origin` with `hash` writes. */

@@ -136,8 +136,9 @@ export class GitSync {
       this.#record(revision);
       this.#state.last_error = error;
     }
-    // A fallback start tries the head again at the first check; a good start skips it.
-    if (!error) this.#seen = { commit: revision.commit, error: '' };
+    // A fallback start tries the head again at the first check; a good start skips it (an older
+    // head stays older until the branch moves).
+    if (!error) this.#seen = { commit: revision.commit, error: older ?? '' };
     this.#schedule();
   }
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../support/cli.ts';
 import { freePort } from '../../support/net.ts';
@@ -189,3 +189,18 @@ test('every replica presents the one set of host keys the store keeps; OpenSSH w
   const refused = spawnSync('sshpass', ['-p', 'ann-Secret-1', 'sftp', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'HostKeyAlias=replicas', '-P', String(sshReplicas[1]!.sftp), '-b', join(dir, `batch-${sshReplicas[1]!.sftp}`), 'ann@127.0.0.1'], { encoding: 'utf8', timeout: 60_000 });
   expect(refused.status).not.toBe(0);
 }, 120_000);
+
+test('configured host_keys files win over the keys the store keeps', async () => {
+  const api = await freePort();
+  const sftp = await freePort();
+  const cwd = tempDir('rev-ownkey-');
+  const keyFile = join(cwd, 'own_ed25519');
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+  const text = yaml(api, ['ann', 'ben', 'dan'], sftp).replace(`port: ${sftp} }]\n`, `port: ${sftp} }]\n  host_keys: [${keyFile}]\n`);
+  const own = await startServer({ yaml: text, cwd, dataDir: dataDir(4), env: { PG_PASSWORD: pg.password } });
+  replicas.push({ proc: own, api, sftp: 0 });
+  const offered = keyscan(sftp, 'replicas');
+  expect(offered).toHaveLength(1);
+  expect(offered[0]!.split(' ')[2]).toBe(readFileSync(`${keyFile}.pub`, 'utf8').split(' ')[1]);
+  expect(keyscan(replicas[0]!.sftp, 'replicas')).not.toContain(offered[0]);
+}, 60_000);

@@ -220,7 +220,19 @@ const API_SCHEMAS: Json = {
       config: {
         type: 'object',
         description: 'Where the running config came from: `file`, or `git` (reconcile.git) with the commit serving, when it was applied (epoch ms) and why the last check applied nothing newer.',
-        properties: { source: { type: 'string', enum: ['file', 'git'] }, revision: { type: 'string' }, applied_at: { type: 'integer' }, last_error: { type: 'string' } },
+        properties: {
+          source: { type: 'string', enum: ['file', 'git'] }, revision: { type: 'string' }, applied_at: { type: 'integer' }, last_error: { type: 'string' },
+          stored_revision: {
+            type: 'object',
+            description: 'The config revision the store records as applied last, by this server or another sharing the store.',
+            properties: {
+              source: { type: 'string', enum: ['file', 'git'] }, hash: { type: 'string' }, node: { type: 'string' }, applied_at: { type: 'integer' },
+              url: { type: 'string' }, branch: { type: 'string' }, path: { type: 'string' }, revision: { type: 'string' }, file: { type: 'string' }, mtime: { type: 'integer' },
+            },
+          },
+          revision_check: { type: 'string', enum: ['first', 'newer', 'same', 'older'], description: "The last reconcile's verdict on this server's config against the stored revision; `older`: the store's newer state serves." },
+          warning: { type: 'string', description: 'With revision_check older: what this server has and what the store has.' },
+        },
       },
     },
   },

@@ -1,12 +1,14 @@
 // What `/api/v2/status` and `/api/v2/connections` show, in SFTPGo's shapes (`ServicesStatus`,
 // `ConnectionStatus`): each service's state and bindings as configured, the live connections with
 // their open transfers. Beyond SFTPGo, and documented as ours: each service's live connection count,
-// the store's record counts, the config's source (the Git revision serving, with reconcile.git) and,
-// with a shared store, this node's name and the nodes registered.
+// the store's record counts, the config's source (the Git revision serving, with reconcile.git,
+// and the revision the store records as applied) and, with a shared store, this node's name and
+// the nodes registered.
 import { rateLimitersStatus } from '../core/rate-limiters.ts';
 import type { Connection } from '../core/connection.ts';
 import type { ServerContext } from '../core/context.ts';
 import { isActive } from '../core/nodes.ts';
+import { configRevisionOf } from '../store/store.ts';
 
 type Json = Record<string, unknown>;
 
@@ -56,6 +58,7 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
   const ftp = bindings(cfg.ftpd?.bindings, BINDING_FIELDS.ftp);
   const webdav = bindings(cfg.webdavd?.bindings, BINDING_FIELDS.webdav);
   const range = cfg.ftpd?.passive_port_range;
+  const stored = await configRevisionOf(runtime.store);
   return {
     ssh: {
       is_active: ssh.length > 0,
@@ -78,7 +81,13 @@ export async function servicesStatus(runtime: ServerContext): Promise<Json> {
     // Ours, with a shared store: this node's name and every registered node.
     ...(runtime.nodes.identity.shared ? { node: await nodeStatus(runtime) } : {}),
     // Ours: where the running config came from, and with Git sync which commit serves.
-    config: runtime.configSource ? { ...runtime.configSource } : { source: 'file' },
+    config: {
+      ...(runtime.configSource ? { ...runtime.configSource } : { source: 'file' }),
+      // The revision the store records as applied (by this server or another sharing the store),
+      // and whether this server's own config was older than it (then the store's state serves).
+      ...(stored ? { stored_revision: stored } : {}),
+      ...(runtime.configRevision ? { revision_check: runtime.configRevision.verdict, ...(runtime.configRevision.warning ? { warning: runtime.configRevision.warning } : {}) } : {}),
+    },
     store: {
       users: await runtime.store.count('users'),
       folders: await runtime.store.count('folders'),

@@ -14,7 +14,7 @@ import { dataDirOf, type CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
 import { listOverrides } from '../reconcile/overrides.ts';
 import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../reconcile/plan-report.ts';
-import { planFor } from '../reconcile/reconcile.ts';
+import { olderThanStore, planFor } from '../reconcile/reconcile.ts';
 import { dumpStore, loadDump } from '../store/dump.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
 import { openStore, storeExists, type OpenStoreOptions } from '../store/open.ts';
@@ -153,10 +153,12 @@ ${CONFIG_HELP}
       try {
         const version = store ? await schemaVersionOf(store) : 0;
         if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(version);
-        const plan = await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
+        // A store other servers share may hold a newer revision than this file: serve would apply nothing.
+        const older = store ? await olderThanStore(loaded, dataDir, store) : undefined;
+        const plan = older ? { changes: [] } : await planFor(loaded, dataDir, store, store?.secrets ?? NO_SECRETS);
         // Overrides made through the API stay on top of the file's values: drift the plan shows.
         const drift = store ? await listOverrides(store) : [];
-        process.stdout.write(renderPlan({ plan, drift }, format));
+        process.stdout.write(renderPlan({ plan, drift, ...(older ? { older } : {}) }, format));
         changed = plan.changes.length > 0;
       } finally {
         await store?.close();
@@ -325,7 +327,7 @@ ${CONFIG_HELP}
   },
   version: {
     summary: 'print the version, build commit and date, runtime and store schema version',
-    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the server of this data dir applied\n                       last (reconcile.git), read from its store; works while it runs\n${CONFIG_HELP}`,
+    usage: `sftpgo version [--verbose] [--server [--config FILE] [--data-dir DIR]]\n\nThe first line names the version, runtime, store schema and commit; --verbose adds\none \`field: value\` line each (version, commit, build date, runtime, store schema) and\nwhich native pieces loaded. A run from source prints \`commit: unknown (source)\`.\n\n  -v, --verbose        one line per field\n      --server         also show the config revision the store of this data dir records as\n                       applied last (Git commit or file, when, by which server); works while\n                       it runs\n${CONFIG_HELP}`,
     options: { ...COMMON, verbose: { type: 'boolean', short: 'v' }, server: { type: 'boolean' } },
     async run(flags) {
       const info = buildInfo();
@@ -342,7 +344,7 @@ ${CONFIG_HELP}
 };
 
 /**
- * version --server: the revision Git sync recorded in the store. The store is read, not the API:
+ * version --server: the config revision recorded in the store (Git commit or file). The store is read, not the API:
  * it needs no credentials, and LMDB lets a reader in beside the running server.
  */
 async function printServerRevision(flags: CommonFlags): Promise<number> {
@@ -356,10 +358,13 @@ async function printServerRevision(flags: CommonFlags): Promise<number> {
   const store = await openStore(dataDir, { readOnly: true, ...target.opts });
   try {
     const r = await configRevisionOf(store);
+    const by = r?.node ? ` by ${r.node}` : '';
     process.stdout.write(
-      r
-        ? `config: git revision ${r.revision} applied ${new Date(r.applied_at).toISOString()} (${r.url} branch ${r.branch}, ${r.path})\n`
-        : `config: no Git revision recorded in ${dataDir} (the config is a local file)\n`,
+      !r
+        ? `config: no config revision recorded in ${dataDir}\n`
+        : r.source === 'git'
+          ? `config: git revision ${r.revision} applied ${new Date(r.applied_at).toISOString()}${by} (${r.url} branch ${r.branch}, ${r.path})\n`
+          : `config: file ${r.file} (modified ${new Date(r.mtime).toISOString()}) applied ${new Date(r.applied_at).toISOString()}${by}${r.hash ? `, content ${r.hash.slice(0, 12)}` : ''}\n`,
     );
   } finally {
     await store.close();

@@ -65,11 +65,21 @@ export interface ConfigSourceState {
   last_error: string;
 }
 
+/** What the last reconcile decided about this server's config against the store's recorded revision. */
+export interface ConfigRevisionState {
+  /** first, newer, same: the config applied (or was already); older: the store's newer state serves. */
+  verdict: 'first' | 'newer' | 'same' | 'older';
+  /** For an older config: what this server has and what the store has. */
+  warning: string;
+}
+
 export class ServerContext {
   /** The current config; replaced on reload. */
   config: Config;
   /** Set by Git sync: the revision serving and the last check's error; undefined for a local file. */
   configSource: ConfigSourceState | undefined;
+  /** Set by each reconcile of serve (start, reload, Git sync). */
+  configRevision: ConfigRevisionState | undefined;
   readonly dataDir: string;
   /** The config file's directory. */
   readonly configDir: string;

@@ -31,8 +31,20 @@ export function randomPassword(length = 20): string {
   return out;
 }
 
+export interface ApplyOptions {
+  log?: Log;
+  /**
+   * Runs first in the transaction, under the store's write lock: throws to write nothing (the
+   * config revision check: another server may have applied a revision since the plan was made).
+   */
+  check?: (tx: RecordsTx) => Promise<void>;
+  /** Written in the same transaction as the changes (the config revision record). */
+  record?: (tx: RecordsTx) => Promise<void>;
+}
+
 /** Applies `plan` in one transaction, one `reconcile_change` line per change on `log`. */
-export async function applyPlan(records: Records, plan: Plan, log: Log = createLog()): Promise<ApplyResult> {
+export async function applyPlan(records: Records, plan: Plan, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const log = opts.log ?? createLog();
   const digestKey = await records.digestKey();
 
   const generated: Generated[] = [];
@@ -54,8 +66,9 @@ export async function applyPlan(records: Records, plan: Plan, log: Log = createL
   const started = performance.now();
   if (plan.changes.length > 0) log('info', 'reconcile_applying', { changes: plan.changes.length });
   // Nothing to write: no write transaction (it would queue behind other writers and commit nothing).
-  if (plan.changes.length > 0)
+  if (plan.changes.length > 0 || opts.record)
     await records.write(async (tx) => {
+      await opts.check?.(tx);
       for (const c of plan.changes) {
         if (c.kind === 'iplist') {
           await applyIpListChange(tx, c);
@@ -71,6 +84,7 @@ export async function applyPlan(records: Records, plan: Plan, log: Log = createL
         const pw = passwords.get(c);
         await tx.put(c.kind, c.name, c.spec!, { source: 'config', current: current ?? null, ...(pw !== undefined ? { password: pw } : {}) });
       }
+      await opts.record?.(tx);
     });
   for (const c of plan.changes)
     log('info', 'reconcile_change', { action: c.action, kind: c.kind, name: c.name, ...(c.fields.length ? { fields: c.fields } : {}) });

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { addRemote, fetch as gitFetch, init, listServerRefs, readBlob, type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git';
+import { addRemote, fetch as gitFetch, init, isDescendent, listServerRefs, readBlob, type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git';
 import type { GitSyncSettings } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 
@@ -149,6 +149,43 @@ export class ConfigRepository {
         throw err;
       }
       return { commit, text: Buffer.from(blob).toString('utf8') };
+    } finally {
+      rmSync(gitdir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Where `commit` stands against `recorded` (the commit a store records as applied) on the branch
+   * as the server has it now: `descendant` when it is `recorded` or comes after it, `stale` when
+   * `recorded` is on the branch and `commit` does not come after it (an ancestor, or a commit a
+   * force-push dropped), `off-branch` when `recorded` is no longer on the branch (a force-push
+   * rewound it away: the branch wins). The branch's whole history is fetched, into a directory
+   * removed afterwards: this runs only when two servers saw different commits.
+   */
+  async ancestry(commit: string, recorded: string, signal: AbortSignal): Promise<'descendant' | 'stale' | 'off-branch'> {
+    if (commit === recorded) return 'descendant';
+    const { url, branch } = this.source;
+    const gitdir = join(this.#dir, 'history');
+    rmSync(gitdir, { recursive: true, force: true });
+    mkdirSync(gitdir, { recursive: true });
+    try {
+      await init({ fs, gitdir, bare: true, defaultBranch: branch });
+      await addRemote({ fs, gitdir, remote: 'origin', url });
+      const r = await gitFetch({ fs, http: httpClient(signal), gitdir, remote: 'origin', ref: branch, singleBranch: true, tags: false, ...this.#auth() });
+      const head = r.fetchHead;
+      if (!head) throw new AppError('not_found', `${url}: no branch "${branch}"`);
+      const descends = async (oid: string, ancestor: string): Promise<boolean> => {
+        if (oid === ancestor) return true;
+        try {
+          return await isDescendent({ fs, gitdir, oid, ancestor });
+        } catch (err) {
+          // A commit the branch's history does not hold is on no path from its head.
+          if ((err as { code?: string }).code === 'NotFoundError') return false;
+          throw err;
+        }
+      };
+      if (!(await descends(head, recorded))) return 'off-branch';
+      return (await descends(commit, recorded)) ? 'descendant' : 'stale';
     } finally {
       rmSync(gitdir, { recursive: true, force: true });
     }

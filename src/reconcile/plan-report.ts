@@ -14,6 +14,8 @@ export interface PlanReport {
   plan: Plan;
   /** Overrides made through the API: applying the file keeps them, so they are drift, not changes. */
   drift: OverrideSummary[];
+  /** Why serve would apply nothing of the file (a store other servers share has a newer revision). */
+  older?: string;
 }
 
 type ChangeKind = Change['kind'];
@@ -151,7 +153,8 @@ export function renderPlan(report: PlanReport, format: PlanFormat): string {
 export function formatPlan(report: PlanReport): string {
   const { plan, drift } = report;
   const lines: string[] = [];
-  if (plan.changes.length === 0) lines.push('no changes: the store matches the config');
+  if (report.older) lines.push(`not applied: ${report.older}`);
+  else if (plan.changes.length === 0) lines.push('no changes: the store matches the config');
   else {
     for (const c of plan.changes) {
       lines.push(`${SIGN[c.action]} ${c.kind} ${c.name}${c.action === 'update' ? ` (${c.fields.join(', ')})` : ''}${c.members ? `: ${membersText(c.members.length)}` : ''}`);
@@ -171,7 +174,7 @@ export function planJson(report: PlanReport): string {
   const { plan, drift } = report;
   const changes = plan.changes.map(({ action, kind, name, fields, members }) => ({ action, kind, name, fields, ...(members ? { members } : {}) }));
   const summary = { create: count(plan.changes, 'create'), update: count(plan.changes, 'update'), delete: count(plan.changes, 'delete'), drift: drift.length };
-  return JSON.stringify({ summary, changes, drift, overrides: drift }, null, 2) + '\n';
+  return JSON.stringify({ summary, changes, drift, overrides: drift, ...(report.older ? { older: report.older } : {}) }, null, 2) + '\n';
 }
 
 /** A Markdown code span that survives a table cell: pipes escaped, backticks fenced longer. */
@@ -196,7 +199,8 @@ function countsText(changes: readonly Change[]): string {
 export function planMarkdown(report: PlanReport): string {
   const { plan, drift } = report;
   const out: string[] = ['### sftpgo plan', ''];
-  if (plan.changes.length === 0) out.push('**No changes.** The store matches the config.');
+  if (report.older) out.push(`**Not applied.** ${report.older}`);
+  else if (plan.changes.length === 0) out.push('**No changes.** The store matches the config.');
   else {
     const perKind = KINDS.map((k) => ({ ...k, changes: plan.changes.filter((c) => c.kind === k.kind) })).filter((k) => k.changes.length > 0);
     const kindCounts = perKind.map((k) => `${k.section}: ${(['create', 'update', 'delete'] as const).filter((a) => count(k.changes, a) > 0).map((a) => `${count(k.changes, a)} to ${VERB[a]}`).join(', ')}`);

@@ -14,12 +14,27 @@ import type { ConfigSourceState, ServerContext } from '../core/context.ts';
 import { AppError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { ConfigRepository, gitErrorMessage, gitSource, type Revision } from '../reconcile/git-repo.ts';
-import { META, type ConfigRevisionRecord } from '../store/store.ts';
+import type { RevisionOrigin } from '../reconcile/revision.ts';
 
-export type ApplyOutcome = { ok: true; summary: Record<string, number> } | { ok: false; errors: string[] };
+/** `older`: the config was not applied, the store has a newer revision (the warning's message). */
+export type ApplyOutcome = { ok: true; summary: Record<string, number>; older?: string } | { ok: false; errors: string[] };
 
 /** Reconciles `next` into the running server as a reload does; `fields` join its log line. */
-export type ApplyConfig = (next: LoadedConfig, opts: { trigger: string; fields: Record<string, unknown> }) => Promise<ApplyOutcome>;
+export type ApplyConfig = (next: LoadedConfig, opts: { trigger: string; fields: Record<string, unknown>; origin?: RevisionOrigin }) => Promise<ApplyOutcome>;
+
+/**
+ * A revision as the origin of a config, for the revision check against the store's record. Only a
+ * revision `fetched` from the server now can be compared with the recorded commit (the kept one
+ * of a start without the server cannot, and yields to a recorded other commit).
+ */
+export function revisionOrigin(repo: ConfigRepository, revision: Revision, opts: { fetched: boolean; signal?: AbortSignal }): RevisionOrigin {
+  const { url, branch, path } = repo.source;
+  const signal = opts.signal ?? AbortSignal.timeout(60_000);
+  return {
+    source: 'git', url, branch, path, commit: revision.commit,
+    ...(opts.fetched ? { ancestry: (recorded: string) => repo.ancestry(revision.commit, recorded, signal) } : {}),
+  };
+}
 
 /** The repository of the local file's `reconcile.git`, kept under `<dataDir>/git-sync`. */
 export function configRepository(local: LoadedConfig, dataDir: string): ConfigRepository {
@@ -111,12 +126,19 @@ export class GitSync {
     init.context.configSource = this.#state;
   }
 
-  /** Records the revision the server started with (its state is already reconciled). */
-  async started(revision: Revision, error: string): Promise<void> {
-    await this.#record(revision);
-    this.#state.last_error = error;
-    // A fallback start tries the head again at the first check; a good start skips it.
-    if (!error) this.#seen = { commit: revision.commit, error: '' };
+  /**
+   * Notes the revision the server started with (its state is already reconciled, and recorded in
+   * the store); `older` when the store had a newer revision, which serves instead.
+   */
+  async started(revision: Revision, error: string, older?: string): Promise<void> {
+    if (older) this.#state.last_error = older;
+    else {
+      this.#record(revision);
+      this.#state.last_error = error;
+    }
+    // A fallback start tries the head again at the first check; a good start skips it (an older
+    // head stays older until the branch moves).
+    if (!error) this.#seen = { commit: revision.commit, error: older ?? '' };
     this.#schedule();
   }
 
@@ -176,25 +198,22 @@ export class GitSync {
       metrics.inc('sftpgo_reconcile_total', { result: 'rejected', trigger: 'git' });
       return this.#fail('invalid', `revision ${revision.commit} refused: ${errors.join('; ')}`);
     }
-    const outcome = await this.#apply(parsed.value, { trigger: 'git', fields: { source: 'git', revision: revision.commit } });
+    const origin = revisionOrigin(this.#repo, revision, { fetched: true, signal });
+    const outcome = await this.#apply(parsed.value, { trigger: 'git', fields: { source: 'git', revision: revision.commit }, origin });
     if (!outcome.ok) return this.#fail('apply', `revision ${revision.commit} not applied: ${outcome.errors.join('; ')}`);
-    try {
-      await this.#record(revision);
-    } catch (err) {
-      // Applied, but not recorded: the next check applies it again (an empty plan) and records it.
-      log('error', 'git_sync_record_failed', { revision: revision.commit, error: (err as Error).message });
-      return this.#fail('apply', `revision ${revision.commit} applied but not recorded: ${(err as Error).message}`);
+    if (outcome.older) {
+      // Not applied: the store serves a newer commit. This one is not checked again until the branch moves.
+      this.#state.last_error = outcome.older;
+      this.#seen.error = outcome.older;
+      return outcome;
     }
+    this.#record(revision);
     return outcome;
   }
 
-  /** After an apply: the store's record, the kept text, the context's state. */
-  async #record(revision: Revision): Promise<void> {
-    const { url, branch, path } = this.#repo.source;
-    const applied_at = Date.now();
-    const record: ConfigRevisionRecord = { source: 'git', url, branch, path, revision: revision.commit, applied_at };
-    await this.#context.store.write((tx) => tx.put('meta', META.configRevision, record));
+  /** After an apply (recorded in the store with its changes): the kept text, the context's state. */
+  #record(revision: Revision): void {
     this.#repo.keepApplied(revision);
-    Object.assign(this.#state, { revision: revision.commit, applied_at, last_error: '' });
+    Object.assign(this.#state, { revision: revision.commit, applied_at: Date.now(), last_error: '' });
   }
 }

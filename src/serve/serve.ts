@@ -7,7 +7,7 @@ import { formatIssue, type Config, type LoadedConfig } from '../config/load.ts';
 import { configSource, loadConfig, type CommonFlags } from '../config/source.ts';
 import { watchConfigFile } from './watch.ts';
 import { createLog, type LogSink } from '../log.ts';
-import { reconcile } from '../reconcile/reconcile.ts';
+import { reconcileRevision, type ReconcileResult } from '../reconcile/reconcile.ts';
 import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
 import { openTransferBytes, startGcPacer } from '../core/gc-pacer.ts';
@@ -75,8 +75,10 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   const { metrics, actions } = context;
   // Before the first reconcile: the records it adds are provider events too.
   const stopProviderEvents = context.events.listenForProviderEvents();
-  const initial = await reconcile(loaded, dataDir, context.records, log);
-  metrics.inc('sftpgo_reconcile_total', { result: 'ok', trigger: 'start' });
+  const initialOrigin = gitSync && repo && first ? gitSync.revisionOrigin(repo, first.revision, { fetched: !first.error }) : undefined;
+  const initial = await reconcileRevision({ loaded, dataDir, records: context.records, log, node: node.name, ...(initialOrigin ? { origin: initialOrigin } : {}) });
+  noteRevision(context, initial);
+  metrics.inc('sftpgo_reconcile_total', { result: initial.revision.verdict.kind === 'older' ? 'older' : 'ok', trigger: 'start' });
   printGenerated(initial.generated, loaded.config);
   // After the reconcile (the homes are the config's) and before any login: the counters a crash
   // left wrong are recomputed from storage, whose leftovers the journal has just removed.
@@ -114,11 +116,17 @@ export async function startServer(opts: StartOptions): Promise<Server> {
 
   let reloading: Promise<ApplyOutcome> | undefined;
   /** Reconciles `next` into the running server; one at a time, a second waits for the first. */
-  const applyConfig: ApplyConfig = (next, { trigger, fields }) => {
+  const applyConfig: ApplyConfig = (next, { trigger, fields, origin }) => {
     reloading = (reloading ?? Promise.resolve<ApplyOutcome>({ ok: true, summary: {} })).then(async (): Promise<ApplyOutcome> => {
       try {
         const records = context.recordsFor(next.config);
-        const result = await reconcile(next, dataDir, records, log);
+        const result = await reconcileRevision({ loaded: next, dataDir, records, log, node: node.name, ...(origin ? { origin } : {}) });
+        noteRevision(context, result);
+        if (result.revision.warning) {
+          // An older config changes nothing here: the store's newer state and the running settings stay.
+          metrics.inc('sftpgo_reconcile_total', { result: 'older', trigger });
+          return { ok: true, summary: result.summary, older: result.revision.warning };
+        }
         printGenerated(result.generated, next.config);
         if ((next.config.common?.temp_path ?? '') !== (context.config.common?.temp_path ?? ''))
           log('warn', 'temp_path_needs_restart', { temp_path: next.config.common?.temp_path ?? '' });
@@ -142,7 +150,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
     return reloading;
   };
   const sync = gitSync && repo && first ? new gitSync.GitSync({ repo, local: opts.loaded, context, apply: applyConfig }) : undefined;
-  if (sync && first) await sync.started(first.revision, first.error);
+  if (sync && first) await sync.started(first.revision, first.error, initial.revision.warning);
   const revision = first ? { source: 'git', revision: first.revision.commit } : {};
   log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...revision, ...initial.summary });
 
@@ -190,7 +198,13 @@ export async function startServer(opts: StartOptions): Promise<Server> {
 }
 
 function errorsOnly(outcome: ApplyOutcome): { ok: boolean; errors?: string[] } {
-  return outcome.ok ? { ok: true } : { ok: false, errors: outcome.errors };
+  if (!outcome.ok) return { ok: false, errors: outcome.errors };
+  // A reload asked for and not applied says why.
+  return outcome.older ? { ok: false, errors: [outcome.older] } : { ok: true };
+}
+
+function noteRevision(context: ServerContext, result: ReconcileResult): void {
+  context.configRevision = { verdict: result.revision.verdict.kind, warning: result.revision.warning ?? '' };
 }
 
 /** Prints each generated password once, with the command that logs in with it. */

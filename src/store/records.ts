@@ -12,7 +12,7 @@ import type { DataProvider } from '../config/schema-types.ts';
 import { AppError } from '../errors.ts';
 import type { AdminRecord, EventActionRecord, EventRuleRecord, FolderRecord, GroupRecord, Kind, QuotaUsage, RoleRecord, Source, UserRecord } from '../model.ts';
 import { canonical } from './canonical.ts';
-import { ipListKey, META, nextId, type CollectionName, type IpListRecord, type Override, type ReadTx, type ShareRecord, type Store, type WriteTx } from './store.ts';
+import { configRevisionOf, ipListKey, META, nextId, type CollectionName, type ConfigRevisionRecord, type IpListRecord, type Override, type ReadTx, type ShareRecord, type Store, type WriteTx } from './store.ts';
 
 export const COLLECTION_OF = { user: 'users', folder: 'folders', group: 'groups', admin: 'admins', role: 'roles', event_action: 'event_actions', event_rule: 'event_rules' } as const satisfies Record<Kind, CollectionName>;
 
@@ -235,6 +235,15 @@ export class RecordsTx {
     private readonly tx: WriteTx,
     private readonly now: number,
   ) {}
+
+  /** The config revision applied last (reconcile reads and writes it under the write lock). */
+  async configRevision(): Promise<ConfigRevisionRecord | undefined> {
+    return configRevisionOf(this.tx);
+  }
+
+  async recordConfigRevision(record: ConfigRevisionRecord): Promise<void> {
+    await this.tx.put('meta', META.configRevision, record);
+  }
 
   get(kind: Kind, name: string): Promise<StoredRecord | undefined> {
     return this.tx.get(COLLECTION_OF[kind], name) as Promise<StoredRecord | undefined>;

@@ -238,7 +238,9 @@ export const META = {
   userLastLogin: (username: string) => `user_last_login:${username}`,
   /** An account's two-factor recovery codes, hashed (auth/recovery-codes.ts). */
   recoveryCodes: (kind: 'admin' | 'user', name: string) => `recovery_codes:${kind}:${name}`,
-  /** The config revision applied last when Git sync supplies the config (a ConfigRevisionRecord). */
+  /** SSH host keys generated for every server sharing the store, private keys sealed (core/host-keys.ts). */
+  sftpdHostKeys: 'sftpd_host_keys',
+  /** The config revision applied last (a ConfigRevisionRecord): reconcile/revision.ts. */
   configRevision: 'config_revision',
   /** A user API token logged out before its expiry (epoch seconds), when the store is shared (auth/revoked-tokens.ts). */
   revokedToken: (jti: string) => `revoked_token:${jti}`,
@@ -246,17 +248,33 @@ export const META = {
   totpStep: (kind: 'admin' | 'user', name: string) => `totp_step:${kind}:${name}`,
 } as const;
 
-/** What Git sync records after each apply, for `version --server` and a restarted server. */
-export interface ConfigRevisionRecord {
+/** What every apply of a config records, so replicas sharing the store agree on which is newest. */
+interface RevisionRecordBase {
+  /** A keyed hash of the desired state applied (absent in records of earlier versions). */
+  hash?: string;
+  /** The server that applied it. */
+  node?: string;
+  /** Epoch milliseconds. */
+  applied_at: number;
+}
+
+export interface GitRevisionRecord extends RevisionRecordBase {
   source: 'git';
   url: string;
   branch: string;
   path: string;
   /** The commit id. */
   revision: string;
-  /** Epoch milliseconds. */
-  applied_at: number;
 }
+
+export interface FileRevisionRecord extends RevisionRecordBase {
+  source: 'file';
+  file: string;
+  /** The file's modification time, epoch milliseconds. */
+  mtime: number;
+}
+
+export type ConfigRevisionRecord = GitRevisionRecord | FileRevisionRecord;
 
 export async function configRevisionOf(tx: ReadTx): Promise<ConfigRevisionRecord | undefined> {
   return (await tx.get('meta', META.configRevision)) as ConfigRevisionRecord | undefined;

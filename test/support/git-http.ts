@@ -134,6 +134,12 @@ export class ConfigRepo {
     return this.head();
   }
 
+  /** Moves the branch back to `commit` and force-pushes it (a rewritten history). */
+  rewind(commit: string): void {
+    git(['reset', '-q', '--hard', commit], this.work);
+    git(['push', '-q', '-f', 'origin', this.branch], this.work);
+  }
+
   /** The id of the last commit pushed. */
   head(): string {
     return git(['rev-parse', 'HEAD'], this.work);

@@ -29,6 +29,11 @@ export interface SftpServerOptions {
   dataDir: string;
   gate: LoginGate;
   log: Log;
+  /**
+   * The host keys every server sharing the store presents (a shared store): used when
+   * sftpd.host_keys lists none, instead of keys generated into the data dir.
+   */
+  sharedHostKeys?: () => Promise<Buffer[]>;
 }
 
 export class SftpServer {
@@ -62,7 +67,9 @@ export class SftpServer {
 
   async start(): Promise<void> {
     const cfg = this.#sftpd;
-    const hostKeys = loadHostKeys(cfg.host_keys, this.opts.dataDir, this.opts.log);
+    // Configured files win; else a shared store's keys, else keys generated into the data dir.
+    const shared = !cfg.host_keys?.length ? this.opts.sharedHostKeys : undefined;
+    const hostKeys = shared ? await shared() : loadHostKeys(cfg.host_keys, this.opts.dataDir, this.opts.log);
     // Relative paths resolve against the data directory, as host_keys do.
     this.#trustedCAs = loadTrustedCAs(cfg.trusted_user_ca_keys, this.opts.dataDir);
     const algorithms = algorithmsFor(cfg);

@@ -34,14 +34,7 @@ async function start(n: number): Promise<void> {
   const dataDir = join(dir, `data${n}`);
   mkdirSync(dataDir, { recursive: true });
   if (n > 0) copyFileSync(join(dir, 'data0', 'secrets.key'), join(dataDir, 'secrets.key'));
-  const yaml = `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  const yaml = `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
 common: { max_per_host_connections: 0 }
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sftp} }]

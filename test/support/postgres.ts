@@ -19,6 +19,12 @@ export interface Postgres {
   readonly dir: string;
   /** A `data_provider` section for this server, with the password literal. */
   provider(extra?: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * The start of a YAML `data_provider` section for this server, the password read from
+   * $PG_PASSWORD (give the server `env: { PG_PASSWORD: pg.password }`); more keys of the section
+   * may follow it, indented by two spaces.
+   */
+  readonly providerYaml: string;
   /** Runs SQL as the superuser over the socket; returns psql's unaligned output. */
   sql(query: string, database?: string): string;
   /** Makes another empty database owned by the test role. */
@@ -158,6 +164,7 @@ export async function startPostgres(opts: { password?: string; tls?: boolean } =
     password,
     database,
     dir,
+    providerYaml: `data_provider:\n  driver: postgresql\n  host: 127.0.0.1\n  port: ${port}\n  name: ${database}\n  username: ${username}\n  password: { env: PG_PASSWORD }\n`,
     provider: (extra = {}) => ({ driver: 'postgresql', host: '127.0.0.1', port, name: database, username, password, sslmode: 0, ...extra }),
     sql: psql,
     ...(tls ? { tls } : {}),

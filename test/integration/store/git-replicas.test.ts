@@ -23,14 +23,7 @@ const running: RunningServer[] = [];
 
 /** The repository's file: the shared store and one user per name, no listeners (the replicas share a host). */
 function repoConfig(users: string[]): string {
-  return `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  return `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
   password_hashing: { bcrypt_options: { cost: 4 } }
 users:
 ${users.map((u) => `  - { username: ${u}, password: ${u}-Secret-1, permissions: { "/": ["*"] } }\n`).join('')}`;

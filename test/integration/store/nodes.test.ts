@@ -46,14 +46,7 @@ const clients: ChildProcess[] = [];
 
 function yaml(r: Omit<Replica, 'proc' | 'dataDir'>): string {
   const tls = r.https ? `  certificate_file: ${cert.cert}\n  certificate_key_file: ${cert.key}\n` : '';
-  return `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  return `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
   node: { name: ${r.name}, host: 127.0.0.1, port: ${r.api}, proto: ${r.https ? 'https' : 'http'} }
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${r.sftp} }]

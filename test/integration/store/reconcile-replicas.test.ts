@@ -25,14 +25,7 @@ const replicas: { proc: RunningServer; api: number; sftp: number }[] = [];
 let appliedFile = '';
 
 function yaml(api: number, users: string[], sftp = 0): string {
-  return `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  return `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
   password_hashing: { bcrypt_options: { cost: 4 } }
 httpd:
   bindings: [{ address: 127.0.0.1, port: ${api} }]

@@ -32,14 +32,7 @@ interface Replica {
 const replicas: Replica[] = [];
 
 function yaml(sftp: number, api: number): string {
-  return `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  return `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
   external_auth_hook: ${join(dir, 'auth.sh')}
   external_auth_cache_time: 60
 sftpd:

@@ -51,14 +51,7 @@ function yaml(r: { sftp: number; dav: number; api: number }): string {
       type: 2
       protocols: [DAV]
       generate_defender_events: true
-data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  password_hashing: { bcrypt_options: { cost: 4 } }
+${pg.providerYaml}  password_hashing: { bcrypt_options: { cost: 4 } }
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${r.sftp} }]
 webdavd:

@@ -17,14 +17,7 @@ const servers: { proc: RunningServer; sftp: number; api: number }[] = [];
 let dir: string;
 
 function yaml(sftp: number, api: number): string {
-  return `data_provider:
-  driver: postgresql
-  host: ${pg.host}
-  port: ${pg.port}
-  name: ${pg.database}
-  username: ${pg.username}
-  password: { env: PG_PASSWORD }
-  users_base_dir: ${join(dir, 'homes')}
+  return `${pg.providerYaml}  users_base_dir: ${join(dir, 'homes')}
 sftpd:
   bindings: [{ address: 127.0.0.1, port: ${sftp} }]
 httpd:

@@ -2,9 +2,10 @@
 // listening on a free loopback port and a socket in that dir, a role with a password and a
 // database of its own. As root, the server runs as the `postgres` user (initdb refuses root).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './net.ts';
+import { startServer, type RunningServer } from './server.ts';
 import { tempDir } from './tmp.ts';
 import { keepLog, newLogFile } from './test-logs.ts';
 
@@ -192,4 +193,30 @@ export function postgresAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Ports of one replica's listeners. */
+export interface ReplicaPorts {
+  sftp: number;
+  api: number;
+  dav: number;
+}
+
+export interface StartedReplica extends ReplicaPorts {
+  proc: RunningServer;
+  dataDir: string;
+}
+
+/**
+ * Starts replica `n` of a test cluster sharing `pg`: a server process with its own data dir under
+ * `dir` (`data<n>`) and free ports for its config. Replica 0 makes the shared store's secrets key;
+ * the others get a copy, as a deployment copies it, so replica 0 must have started first.
+ */
+export async function startReplica(o: { pg: Postgres; dir: string; n: number; yaml: (ports: ReplicaPorts) => string; env?: Record<string, string> }): Promise<StartedReplica> {
+  const ports = { sftp: await freePort(), api: await freePort(), dav: await freePort() };
+  const dataDir = join(o.dir, `data${o.n}`);
+  mkdirSync(dataDir, { recursive: true });
+  if (o.n > 0) copyFileSync(join(o.dir, 'data0', 'secrets.key'), join(dataDir, 'secrets.key'));
+  const proc = await startServer({ yaml: o.yaml(ports), cwd: tempDir(`replica${o.n}-`), dataDir, env: { PG_PASSWORD: o.pg.password, ...o.env } });
+  return { proc, dataDir, ...ports };
 }

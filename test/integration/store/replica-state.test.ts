@@ -8,14 +8,13 @@
 // an event rule and its action.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode, hotp, totpStep } from '../../../src/auth/totp.ts';
 import { Receiver } from '../events/harness.ts';
 import { writeScript } from '../hooks/harness.ts';
-import { freePort } from '../../support/net.ts';
-import { startPostgres, type Postgres } from '../../support/postgres.ts';
-import { startServer, type RunningServer } from '../../support/server.ts';
+import { startPostgres, startReplica, type Postgres } from '../../support/postgres.ts';
+import type { RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -72,12 +71,7 @@ admins:
 }
 
 async function start(n: number): Promise<void> {
-  const sftp = await freePort();
-  const api = await freePort();
-  const dataDir = join(dir, `data${n}`);
-  mkdirSync(dataDir, { recursive: true });
-  if (n > 0) copyFileSync(join(dir, 'data0', 'secrets.key'), join(dataDir, 'secrets.key'));
-  const proc = await startServer({ yaml: yaml(sftp, api), cwd: tempDir(`state${n}-`), dataDir, env: { PG_PASSWORD: pg.password } });
+  const { proc, sftp, api } = await startReplica({ pg, dir, n, yaml: (p) => yaml(p.sftp, p.api) });
   replicas.push({ proc, sftp, api });
 }
 

@@ -5,12 +5,11 @@
 // on all; a rate limit of N per period is N for the cluster, and its refusal scores in the shared
 // defender; an IP list entry added through one replica applies on all.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../support/net.ts';
-import { startPostgres, type Postgres } from '../../support/postgres.ts';
+import { startPostgres, startReplica, type Postgres } from '../../support/postgres.ts';
 import { run } from '../../support/run.ts';
-import { startServer, type RunningServer } from '../../support/server.ts';
+import type { RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const PASSWORD = 'Replica-Pass-1';
@@ -74,12 +73,7 @@ admins:
 }
 
 async function start(n: number): Promise<void> {
-  const ports = { sftp: await freePort(), dav: await freePort(), api: await freePort() };
-  const dataDir = join(dir, `data${n}`);
-  mkdirSync(dataDir, { recursive: true });
-  // The first replica made the shared store's secrets key; the others are given a copy.
-  if (n > 0) copyFileSync(join(dir, 'data0', 'secrets.key'), join(dataDir, 'secrets.key'));
-  const proc = await startServer({ yaml: yaml(ports), cwd: tempDir(`defender-replica${n}-`), dataDir, env: { PG_PASSWORD: pg.password } });
+  const { proc, dataDir: _, ...ports } = await startReplica({ pg, dir, n, yaml });
   const r = await fetch(`http://127.0.0.1:${ports.api}/api/v2/token`, { headers: { authorization: `Basic ${btoa(`root:${ADMIN_PASSWORD}`)}` } });
   expect(r.status).toBe(200);
   replicas.push({ proc, ...ports, token: ((await r.json()) as { access_token: string }).access_token });

@@ -2,11 +2,9 @@
 // logs in on both, a user created through one server's API is served by the other within a
 // second, and a disable made on one holds on the other.
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../support/net.ts';
-import { startPostgres, type Postgres } from '../../support/postgres.ts';
-import { startServer, type RunningServer } from '../../support/server.ts';
+import { startPostgres, startReplica, type Postgres } from '../../support/postgres.ts';
+import type { RunningServer } from '../../support/server.ts';
 import { sftpBatchSync } from '../../support/sftp-batch.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -34,13 +32,7 @@ admins:
 }
 
 async function start(n: number): Promise<void> {
-  const sftp = await freePort();
-  const api = await freePort();
-  const dataDir = join(dir, `data${n}`);
-  mkdirSync(dataDir, { recursive: true });
-  // The first server made the shared store's secrets key; the others are given a copy.
-  if (n > 0) copyFileSync(join(dir, 'data0', 'secrets.key'), join(dataDir, 'secrets.key'));
-  const proc = await startServer({ yaml: yaml(sftp, api), cwd: tempDir(`replica${n}-`), dataDir, env: { PG_PASSWORD: pg.password } });
+  const { proc, sftp, api } = await startReplica({ pg, dir, n, yaml: (p) => yaml(p.sftp, p.api) });
   servers.push({ proc, sftp, api });
 }
 

@@ -4,7 +4,7 @@
 // and reverting below it drops them with their overrides.
 import { afterEach, describe, expect, test } from 'bun:test';
 import { dumpStore, loadDump } from '../../../src/store/dump.ts';
-import { migrateDown, migrateUp } from '../../../src/store/migrations.ts';
+import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp } from '../../../src/store/migrations.ts';
 import { openCore, type CoreHarness } from '../../support/core.ts';
 
 const opened: CoreHarness[] = [];
@@ -53,12 +53,14 @@ describe('event actions and rules in the store', () => {
     expect(dump.event_actions.map((a) => a.name)).toEqual(['a']);
     expect(dump.event_rules.map((r) => r.name)).toEqual(['r']);
     const logged: Record<string, unknown>[] = [];
-    expect(await migrateDown(core.store, 8, (_l, event, fields) => void logged.push({ event, ...fields }))).toEqual([9]);
+    // Every version above 8 is walked down, the newest first; 9 is the one that drops the rules.
+    const reverted = await migrateDown(core.store, 8, (_l, event, fields) => void logged.push({ event, ...fields }));
+    expect(reverted).toEqual(Array.from({ length: LATEST_SCHEMA_VERSION - 8 }, (_, i) => LATEST_SCHEMA_VERSION - i));
     expect(await core.store.count('event_actions')).toBe(0);
     expect(await core.store.count('event_rules')).toBe(0);
     expect(await core.store.get('overrides', 'event_rule:r')).toBeUndefined();
     expect(logged).toContainEqual({ event: 'store_migration_drop', collection: 'event_rules', records: 1 });
-    expect(await migrateUp(core.store, { log: () => {} })).toEqual([9]);
+    expect(await migrateUp(core.store, { log: () => {} })).toEqual([...reverted].reverse());
     await loadDump(core.store, dump);
     expect(await core.store.get('event_rules', 'r')).toMatchObject({ name: 'r', source: 'config' });
     expect(await core.store.get('overrides', 'event_rule:r')).toMatchObject({ fields: { description: 'runtime' } });

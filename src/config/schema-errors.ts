@@ -64,8 +64,13 @@ function pointerToPath(pointer: string): PathSegment[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-/** oneOf failures drag in one error per branch; keep only the oneOf error itself. */
-function collapseErrors(errors: ErrorObject[]): ErrorObject[] {
+/**
+ * oneOf failures drag in one error per branch; keep only the oneOf error itself. An if/then
+ * adds a summary ("must match the then schema") beside the errors of its then branch, which
+ * already say what is wrong: drop the summary.
+ */
+function collapseErrors(all: ErrorObject[]): ErrorObject[] {
+  const errors = all.filter((e) => e.keyword !== 'if');
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => ({ at: e.instancePath, schema: e.schemaPath }));
   if (oneOfPaths.length === 0) return errors;
   return errors.filter((e) => {

@@ -18,6 +18,10 @@ test('a node is refused without a shared store, with a message saying why', () =
   expect(issues(`${PG}  node: { name: alpha, host: 10.0.0.1, port: 8080, proto: https }\n`)).toEqual([]);
 });
 
+test('driver postgresql names what it needs, once each, and nothing else', () => {
+  expect(issues('driver: postgresql\n  name: sftpgo\n')).toEqual(['sftpgo.yaml:2:3: data_provider.host: required', 'sftpgo.yaml:2:3: data_provider.username: required']);
+});
+
 test("a node's name is one token and its proto http or https", () => {
   expect(issues(`${PG}  node: { name: "two words" }\n`).join()).toContain('data_provider.node.name: must match');
   expect(issues(`${PG}  node: { proto: ftp }\n`).join()).toContain('data_provider.node.proto: must be one of "http", "https"');

@@ -54,8 +54,11 @@ const PAGE = 512;
 const CHANNEL = 'sftpgo_changes';
 /** The advisory lock every write transaction takes (an arbitrary constant: "sftpgo" in ASCII). */
 const WRITE_LOCK = 0x736674706730;
-/** Change log entries older than this are pruned: a replica that slept longer reloads. */
-const CHANGE_LOG_KEEP_MS = 10 * 60_000;
+/**
+ * Change log entries older than this are pruned. A replica that could not read the log for longer
+ * (a frozen process) has missed changes: it says so, and must be restarted.
+ */
+const CHANGE_LOG_KEEP_MS = 24 * 3600_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sftpgo_kv (
@@ -248,6 +251,11 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         [lastSeen],
       );
       const changes: StoreChange[] = [];
+      // Ids are consecutive (writers commit one at a time): a hole after this replica's last read
+      // is changes pruned before it read them.
+      const first = r.rows[0] ? Number(r.rows[0].id) : 0;
+      if (first > lastSeen + 1 && lastSeen > 0)
+        log('error', 'store_changes_missed', { store: where, from: lastSeen + 1, to: first - 1, action: 'restart this server: its caches may be stale' });
       for (const row of r.rows) {
         lastSeen = Number(row.id);
         if (row.node === opts.node) continue;
@@ -273,11 +281,18 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   async function listen(): Promise<void> {
     if (closed || opts.readOnly) return;
     const client = new pg.default.Client(config);
+    // A failed connect may also emit 'error': one retry per client, so listeners never double.
+    let retrying = false;
+    const retry = (): void => {
+      if (retrying || closed) return;
+      retrying = true;
+      client.end().catch(() => undefined);
+      setTimeout(() => void listen().catch(() => undefined), 1000).unref?.();
+    };
     client.on('error', (err) => {
       if (listening) log('warn', 'store_listen_lost', { store: where, error: err.message });
       listening = false;
-      client.end().catch(() => undefined);
-      if (!closed) setTimeout(() => void listen().catch(() => undefined), 1000).unref?.();
+      retry();
     });
     client.on('notification', (n: Notification) => {
       if (n.channel === CHANNEL && n.payload !== opts.node) void follow();
@@ -291,8 +306,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       void follow();
     } catch (err) {
       log('warn', 'store_listen_failed', { store: where, error: (err as Error).message });
-      client.end().catch(() => undefined);
-      if (!closed) setTimeout(() => void listen().catch(() => undefined), 1000).unref?.();
+      retry();
     }
   }
   await listen();

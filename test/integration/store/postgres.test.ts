@@ -105,6 +105,24 @@ describe('servers sharing one database', () => {
     expect(listening).toBeGreaterThan(0);
   });
 
+  test('a server that missed pruned changes says so and asks to be restarted', async () => {
+    const db = freshDatabase();
+    const a = await open(db, 'a');
+    const lines: Record<string, unknown>[] = [];
+    const b = await openPgStore({ settings: settings(db), node: 'b', pollMs: 600_000, log: (level, event, fields) => void lines.push({ level, event, ...fields }) });
+    opened.push(b);
+    await a.write((tx) => tx.put('meta', 'k1', 1));
+    await b.sync();
+    // Two changes commit unseen by b (no notification), and the first is pruned before b reads the log.
+    pg.sql(`INSERT INTO sftpgo_changes (collection, key, node) VALUES ('meta', 'k2', 'a'); INSERT INTO sftpgo_changes (collection, key, node) VALUES ('meta', 'k3', 'a'); DELETE FROM sftpgo_changes WHERE key = 'k2'`, db);
+    await b.sync();
+    expect(lines.filter((l) => l.event === 'store_changes_missed')).toEqual([expect.objectContaining({ level: 'error', action: 'restart this server: its caches may be stale' })]);
+    // Without a hole nothing is said.
+    await a.write((tx) => tx.put('meta', 'k4', 4));
+    await b.sync();
+    expect(lines.filter((l) => l.event === 'store_changes_missed')).toHaveLength(1);
+  });
+
   test("writers of different servers run one at a time: read-modify-writes from both lose nothing", async () => {
     const db = freshDatabase();
     const a = await open(db, 'a');

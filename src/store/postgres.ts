@@ -48,6 +48,7 @@ export interface PgStoreOptions {
   log?: Log;
   /** How often the change log is read when no notification arrives (ms); default 1000. */
   pollMs?: number;
+
 }
 
 const PAGE = 512;
@@ -73,7 +74,17 @@ CREATE TABLE IF NOT EXISTS sftpgo_changes (
   key text COLLATE "C" NOT NULL,
   node text NOT NULL,
   at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS sftpgo_changes_pruned (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  through bigint NOT NULL
 );`;
+
+/** Drops change log entries older than the keep time and records the last id it dropped. */
+const PRUNE_CHANGES = `
+WITH d AS (DELETE FROM sftpgo_changes WHERE at < now() - $1::interval RETURNING id)
+INSERT INTO sftpgo_changes_pruned (one, through) SELECT true, max(id) FROM d HAVING max(id) IS NOT NULL
+ON CONFLICT (one) DO UPDATE SET through = greatest(sftpgo_changes_pruned.through, EXCLUDED.through)`;
 
 export function pgConfig(s: PgSettings): PoolConfig {
   const ssl =
@@ -251,11 +262,16 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
         [lastSeen],
       );
       const changes: StoreChange[] = [];
-      // Ids are consecutive (writers commit one at a time): a hole after this replica's last read
-      // is changes pruned before it read them.
+      // Writers commit one at a time, so ids follow each other, but a sequence may also skip (a
+      // rolled back commit, a database restart): a hole is missed changes only if the prune
+      // dropped ids this server had not read.
       const first = r.rows[0] ? Number(r.rows[0].id) : 0;
-      if (first > lastSeen + 1 && lastSeen > 0)
-        log('error', 'store_changes_missed', { store: where, from: lastSeen + 1, to: first - 1, action: 'restart this server: its caches may be stale' });
+      if (first > lastSeen + 1 && lastSeen > 0) {
+        const p = await pool.query<{ through: string }>('SELECT through FROM sftpgo_changes_pruned');
+        const through = Number(p.rows[0]?.through ?? 0);
+        if (through > lastSeen)
+          log('error', 'store_changes_missed', { store: where, from: lastSeen + 1, to: Math.min(through, first - 1), action: 'restart this server: its caches may be stale' });
+      }
       for (const row of r.rows) {
         lastSeen = Number(row.id);
         if (row.node === opts.node) continue;
@@ -317,7 +333,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   }, pollMs);
   poll.unref?.();
   const prune = setInterval(() => {
-    pool.query(`DELETE FROM sftpgo_changes WHERE at < now() - $1::interval`, [`${CHANGE_LOG_KEEP_MS} milliseconds`]).catch(() => undefined);
+    pool.query(PRUNE_CHANGES, [`${CHANGE_LOG_KEEP_MS} milliseconds`]).catch(() => undefined);
     counters.prune(Date.now()).catch(() => undefined);
   }, 60_000);
   prune.unref?.();

@@ -11,12 +11,13 @@
 // --logins is per round (300 in all by default). Prints a Markdown table with ratios of times
 // against the 1-replica LMDB row (a transfer's time is its session's wall time less a login), and
 // one of CPU per operation, the replicas' and PostgreSQL's apart: on a busy machine the steadier.
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startCluster, type Cluster } from '../test/support/cluster.ts';
 import { cpuSecs, processTree } from './proc.ts';
 import { removeTempDirs, tempDir } from '../test/support/tmp.ts';
+import { clientKey, writeBigFile } from './fixtures.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -30,19 +31,9 @@ const binaryOpt = opt('--binary', existsSync(defaultBinary) ? defaultBinary : ''
 const BINARY = binaryOpt ? resolve(binaryOpt) : undefined;
 
 const work = tempDir('bench-cluster-');
-const key = join(work, 'client_key');
-spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+const { key, pub } = clientKey(work);
 const big = join(work, 'big.bin');
-{
-  const fd = openSync(big, 'w');
-  const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < SIZE_MB; i++) {
-    for (let j = 0; j < block.length; j += 4) block.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
+writeBigFile(big, SIZE_MB);
 const smallDir = join(work, 'small');
 mkdirSync(smallDir);
 for (let i = 0; i < SMALL_FILES; i++) writeFileSync(join(smallDir, `s${i}.bin`), Buffer.alloc(4096, i % 251));

@@ -14,12 +14,13 @@
 // Medians over rounds, and the largest peak seen.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { freePort } from '../test/support/net.ts';
 import { cpuSecs, rssMiB } from './proc.ts';
+import { clientKey, writeBigFile } from './fixtures.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -43,19 +44,9 @@ if (TRACE) mkdirSync(TRACE, { recursive: true });
 
 const work = join(tmpdir(), `sftpgo-bench-peak-${process.pid}`);
 mkdirSync(work, { recursive: true });
-const key = join(work, 'client_key');
-spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+const { key, pub } = clientKey(work);
 const big = join(work, 'big.bin');
-{
-  const fd = openSync(big, 'w');
-  const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < SIZE_MB; i++) {
-    for (let j = 0; j < block.length; j += 4) block.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
+writeBigFile(big, SIZE_MB);
 const bigSha = createHash('sha256').update(readFileSync(big)).digest('hex');
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 

@@ -15,12 +15,13 @@
 // included), which a busy machine disturbs far less than wall time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '../src/lib/ssh2.ts';
 import { freePort } from '../test/support/net.ts';
 import { cpuSecs, cpuSplit, processTree, rssMiB } from './proc.ts';
+import { clientKey, writeBigFile } from './fixtures.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -48,19 +49,9 @@ function sh(cmd: string, argv: string[], input?: string): { status: number | nul
 }
 
 // ---------- fixtures ----------
-const key = join(work, 'client_key');
-if (!existsSync(key)) sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+const { key, pub } = clientKey(work);
 const big = join(work, 'big.bin');
-{
-  const fd = openSync(big, 'w');
-  const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < SIZE_MB; i++) {
-    for (let j = 0; j < block.length; j += 4) block.writeUInt32LE((i * 2654435761 + j * 40503) >>> 0, j);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
+writeBigFile(big, SIZE_MB);
 const bigSha = createHash('sha256').update(readFileSync(big)).digest('hex');
 const smallDir = join(work, 'small');
 mkdirSync(smallDir, { recursive: true });

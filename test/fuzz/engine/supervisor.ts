@@ -133,7 +133,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
         } else if (m.type === 'stats' || m.type === 'done') {
           lastRuns = m.runs;
           Object.assign(report, { corpus: m.corpus, blocks: m.blocks, features: m.features });
-          if (m.type === 'stats') opts.log(`${opts.name}: #${runsDone + m.runs} corpus ${m.corpus} blocks ${m.blocks} features ${m.features} ${Math.round((runsDone + m.runs) / ((Date.now() - started) / 1000))}/s`);
+          if (m.type === 'stats') opts.log(`${opts.name}: #${runsDone + m.runs} corpus ${m.corpus} blocks ${m.blocks} features ${m.features} ${Math.round((runsDone + m.runs) / ((Date.now() - started) / 1000))}/s, reruns ${m.reruns}`);
           if (m.type === 'done') {
             finished = true;
             if (m.minimized && opts.outDir) for (const b of m.minimized) save(join(opts.outDir, 'minimized'), '', b);

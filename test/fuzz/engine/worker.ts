@@ -26,8 +26,8 @@ export interface WorkerInput {
 export type WorkerMessage =
   | { type: 'new'; input: Uint8Array }
   | { type: 'crash'; message: string; input: Uint8Array }
-  | { type: 'stats'; runs: number; corpus: number; blocks: number; features: number }
-  | { type: 'done'; runs: number; corpus: number; blocks: number; features: number; minimized?: Uint8Array[] };
+  | { type: 'stats'; runs: number; reruns: number; corpus: number; blocks: number; features: number }
+  | { type: 'done'; runs: number; reruns: number; corpus: number; blocks: number; features: number; minimized?: Uint8Array[] };
 
 /** Layout of the shared block: int32 running flag, int32 length, float64 start time, then bytes. */
 export const SHARED_HEADER = 16;
@@ -83,9 +83,11 @@ export async function workerMain(): Promise<void> {
     corpus.push(b);
   }
   if (corpus.length === 0) corpus.push(Buffer.alloc(0));
-  const stats = (runs: number) => ({ runs, corpus: corpus.length, blocks: cov.blocks.size, features: cov.features.size });
+  const stats = (runs: number) => ({ runs, reruns, corpus: corpus.length, blocks: cov.blocks.size, features: cov.features.size });
   let lastStats = Date.now();
   let runs = 0;
+  /** Inputs run again to find which of a batch reached a new block. */
+  let reruns = 0;
   // Coverage is read once per batch. A batch that ran a block never seen before is split in
   // halves, run again, until the inputs that did it are found (a handful of reads instead of one
   // per input); a few inputs of every batch are read one by one as well, to learn hit-count
@@ -96,14 +98,23 @@ export async function workerMain(): Promise<void> {
       post({ type: 'new', input });
     }
   };
+  // `inputs` ran at least one new block between them. When the first half ran none, the second
+  // half did: it is split without running it again.
   const bisect = async (inputs: Buffer[]): Promise<void> => {
     if (inputs.length === 1) return keep(inputs[0]!);
     const half = inputs.length >> 1;
-    for (const part of [inputs.slice(0, half), inputs.slice(half)]) {
-      cov.reset();
-      for (const input of part) await runOne(input);
-      if (cov.newBlocks() > 0) await bisect(part);
-    }
+    const first = inputs.slice(0, half);
+    const second = inputs.slice(half);
+    if (await hasNewBlocks(first)) {
+      await bisect(first);
+      if (await hasNewBlocks(second)) await bisect(second);
+    } else await bisect(second);
+  };
+  const hasNewBlocks = async (part: Buffer[]): Promise<boolean> => {
+    cov.reset();
+    for (const input of part) await runOne(input);
+    reruns += part.length;
+    return cov.newBlocks() > 0;
   };
   while (runs < opts.runs && Date.now() < opts.deadline) {
     const batch: Buffer[] = [];

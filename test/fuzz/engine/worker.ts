@@ -9,8 +9,12 @@ import type { FuzzTarget } from '../target.ts';
 import { Coverage } from './coverage.ts';
 import { Mutator, Rng } from './mutate.ts';
 
-const BATCH = 256;
-const SAMPLED = 4;
+// Batch sizes: small while most batches reach something new (each is then run again to find
+// which inputs did), large once new blocks are rare (one coverage read per batch).
+const MIN_BATCH = 16;
+const MAX_BATCH = 256;
+/** Inputs per batch read one by one to learn hit-count features: 4 of 256. */
+const SAMPLED_PER = 64;
 
 export interface WorkerInput {
   bundle: string;
@@ -116,9 +120,12 @@ export async function workerMain(): Promise<void> {
     reruns += part.length;
     return cov.newBlocks() > 0;
   };
+  let batchSize = MAX_BATCH;
+  /** New corpus entries per input, a moving average over batches. */
+  let novelty = 0;
   while (runs < opts.runs && Date.now() < opts.deadline) {
     const batch: Buffer[] = [];
-    const size = Math.min(BATCH, opts.runs - runs);
+    const size = Math.min(batchSize, opts.runs - runs);
     cov.reset();
     for (let i = 0; i < size; i++) {
       const parent = corpus[rng.below(corpus.length)]!;
@@ -128,8 +135,15 @@ export async function workerMain(): Promise<void> {
       await runOne(input);
     }
     runs += size;
+    const before = corpus.length;
     if (cov.newBlocks() > 0) await bisect(batch);
-    for (let i = 0; i < SAMPLED && batch.length; i++) await keep(batch[rng.below(batch.length)]!);
+    // About one new entry in every two batches: re-running a batch to find its new entries then
+    // costs about half a batch per entry.
+    novelty = 0.9 * novelty + (0.1 * (corpus.length - before)) / size;
+    batchSize = MAX_BATCH;
+    while (batchSize > MIN_BATCH && batchSize * novelty > 0.5) batchSize >>= 1;
+    const sampled = Math.max(1, Math.round(size / SAMPLED_PER));
+    for (let i = 0; i < sampled && batch.length; i++) await keep(batch[rng.below(batch.length)]!);
     if (Date.now() - lastStats > 1000) {
       lastStats = Date.now();
       post({ type: 'stats', ...stats(runs) });

@@ -3,6 +3,7 @@
 // on every other call. The admin is re-read on each request (a disabled or deleted admin loses access
 // at once), its `filters.allow_list` is enforced, and every refusal names its reason so that the
 // login gate writes it as a `login_failed` line (protocol HTTP) counted in the metrics.
+import { verifyCached, type CredentialsCache } from '../auth/credentials-cache.ts';
 import { createHash, pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isPasswordHash, verifyPassword } from '../auth/passwords.ts';
@@ -69,25 +70,26 @@ function usable(admin: AdminRecord | undefined, ip: string, username: string, me
 export type PasswordDecoy = (password: string) => Promise<void>;
 
 /** `Authorization: Basic` for the token endpoint. */
-export async function basicLogin(store: ReadTx, header: string | undefined, ip: string, decoy: PasswordDecoy): Promise<AuthResult> {
+export async function basicLogin(store: ReadTx, header: string | undefined, ip: string, decoy: PasswordDecoy, verified?: CredentialsCache): Promise<AuthResult> {
   const m = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!m) return { ok: false, status: 401, error: 'basic authentication required' };
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const username = colon < 0 ? decoded : decoded.slice(0, colon);
   const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  return passwordLogin(store, { username, password, ip }, decoy);
+  return passwordLogin(store, { username, password, ip }, decoy, verified);
 }
 
 /** An admin's username and password, from the token endpoint or the web admin's login form. */
-export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }, decoy: PasswordDecoy): Promise<AuthResult> {
+/** `verified`: the cache of verified passwords (LoginGate.passwords), if any. */
+export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }, decoy: PasswordDecoy, verified?: CredentialsCache): Promise<AuthResult> {
   const { username, password, ip } = attempt;
   const admin = await effectiveAdmin(store, username);
   const bad = usable(admin, ip, username, 'password');
   // An unknown admin is refused after a wrong password's time (auth/decoy.ts).
   if (!admin?.password) await decoy(password);
   if (bad) return bad;
-  if (!admin!.password || !(await verifyPassword(password, admin!.password))) return refuse('password', username, 'invalid_credentials');
+  if (!admin!.password || !(await verifyCached(verified, `admin:${username}`, password, admin!.password))) return refuse('password', username, 'invalid_credentials');
   return { ok: true, admin: admin!, via: 'password' };
 }
 

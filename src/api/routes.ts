@@ -159,7 +159,7 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/api/v2/openapi.json', summary: 'This document', tag: 'maintenance', auth: 'none', handler: (ctx) => ctx.c.json(openApiDocument()) },
   { method: 'get', path: '/api/v2/token', summary: 'Get a JWT access token (HTTP Basic with admin credentials; X-SFTPGO-OTP with the TOTP or a recovery code for an admin with TOTP)', tag: 'token', auth: 'basic', returns: 'Token',
     handler: async (ctx) => {
-      const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip, ctx.runtime.gate.steps.decoy);
+      const auth = await basicLogin(ctx.runtime.store, ctx.c.req.header('authorization'), ctx.ip, ctx.runtime.gate.steps.decoy, ctx.runtime.gate.passwords);
       if (!auth.ok) {
         reportRefusal(ctx.runtime.gate, ctx.ip, auth);
         return errorResponse(ctx.c, auth.status, auth.error);

@@ -29,7 +29,7 @@ import { checkPasswordApplies, preLoginApplies, runCheckPassword, runPreLogin } 
 import { passwordChangeDue } from './password-age.ts';
 import { hashingOptions } from '../store/records.ts';
 import type { DecoyPassword } from './decoy.ts';
-import { verifyPassword } from './passwords.ts';
+import { verifyCached, type CredentialsCache } from './credentials-cache.ts';
 import { splitPasswordAndCode, type TotpCodes } from './totp.ts';
 
 export type LoginProtocol = 'SSH' | 'FTP' | 'DAV' | 'HTTP';
@@ -74,6 +74,8 @@ export interface AuthEnv {
   changeOrigin?: AsyncLocalStorage<{ name: string; ip: string; role: string }>;
   /** The hash an attempt with no account to check is verified against (auth/decoy.ts). */
   decoy: DecoyPassword;
+  /** Passwords that verified (data_provider.password_caching); undefined when caching is off. */
+  verified?: CredentialsCache;
 }
 
 /**
@@ -207,7 +209,7 @@ export async function checkPassword(env: AuthEnv, user: UserRecord, attempt: Log
     await spendDecoy(env, toVerify);
     return { ok: false, reason: 'no_password' };
   }
-  const good = await verifyPassword(toVerify, user.password).catch(() => false);
+  const good = await verifyCached(env.verified, `user:${user.username}`, toVerify, user.password);
   // A wrong password leaves a cached right one alone: failed guesses must not slow the real user down.
   if (!good) return { ok: false, reason: 'invalid_credentials' };
   cache?.add(user.username, password, user.password);

@@ -122,6 +122,10 @@ export type DataProvider = {
    * Where backup event actions (type 4) write their dumps, as backup_<Weekday>_<hour>.json (UTC), so a week of hourly backups is kept; relative paths are resolved against the data dir. Default: <data dir>/backups.
    */
   backups_path?: string;
+  /**
+   * Keep passwords that verified in memory, so a user or admin who logs in again skips the slow hash check (bcrypt, argon2id): up to 600 accounts (users and admins), each dropped after an hour unused. Only a keyed hash of the password is kept (HMAC under a per-process random key), with the stored hash it matched, so a changed password misses; a wrong password always gets the full check. Login hooks, filters and TOTP still run on every login. Default true, as in SFTPGo.
+   */
+  password_caching?: boolean;
   password_hashing?: {
     algo?: 'bcrypt' | 'argon2id';
     bcrypt_options?: {

@@ -1,6 +1,7 @@
 // The server context: everything one running server owns, built once by `serve` and handed to
 // the services, protocols and API explicitly. Nothing of this lives in module variables, so two
 // servers can share a process and core logic can be tested without spawning the binary.
+import { CredentialsCache } from '../auth/credentials-cache.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DecoyPassword } from '../auth/decoy.ts';
 import type { Config } from '../config/load.ts';
@@ -103,6 +104,11 @@ export class ServerContext {
   readonly totp: TotpCodes;
   /** The hash password attempts naming no account are checked against, so they take as long. */
   readonly decoy = new DecoyPassword();
+  /**
+   * Passwords that verified (data_provider.password_caching, LoginGate.passwords): 600 accounts,
+   * as SFTPGo's 500 users and 100 admins; an entry unused for an hour is dropped.
+   */
+  readonly passwords = new CredentialsCache({ ttlMs: 60 * 60_000, maxSize: 600, sliding: true });
   /** API tokens logged out before their expiry (the user API's logout); in the store when it is shared. */
   readonly revokedTokens: RevokedTokens;
   /** Hook answers kept between an SSH key query and its signed attempt. */

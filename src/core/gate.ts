@@ -11,6 +11,7 @@
 // It alone writes `login`, `login_failed` and `logout`, with the same fields whatever the protocol
 // and a plain client address, and records each user's last login (core/last-login.ts). A front-end
 // only translates its wire format to these calls.
+import type { CredentialsCache } from '../auth/credentials-cache.ts';
 import { checkPassword, knownUser, passwordLogin, resolveUser, spendDecoy, userFilters, type AuthEnv, type LoginAttempt, type LoginProtocol, type PasswordCache, type Verdict } from '../auth/login.ts';
 import { notifyDisconnect, notifyLogin, postConnectRefusal } from '../auth/login-hooks.ts';
 import type { Log } from '../log.ts';
@@ -94,7 +95,12 @@ export class LoginGate {
   /** The store and the current config, read at every call so that reloads apply. */
   get env(): AuthEnv {
     const c = this.#ctx;
-    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook, changeOrigin: c.changeOrigin, decoy: c.decoy };
+    return { store: c.store, config: c.config, log: c.log, totp: c.totp, keyAnswers: c.keyAnswers, verifiedByHook: c.verifiedByHook, changeOrigin: c.changeOrigin, decoy: c.decoy, verified: this.passwords };
+  }
+
+  /** The cache of verified passwords (users' and admins'), or undefined when data_provider.password_caching is false. */
+  get passwords(): CredentialsCache | undefined {
+    return this.#ctx.config.data_provider?.password_caching === false ? undefined : this.#ctx.passwords;
   }
 
   get connections(): ConnectionRegistry {

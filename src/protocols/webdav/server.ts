@@ -14,7 +14,8 @@ import { passwordChangeMessage } from '../../auth/password-age.ts';
 import { openHttpDoor, type HttpDoor } from '../../core/http-door.ts';
 import type { Log } from '../../log.ts';
 import { AppError } from '../../errors.ts';
-import { CredentialsCache, DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
+import { CredentialsCache } from '../../auth/credentials-cache.ts';
+import { DEFAULT_CACHE_MINUTES, DEFAULT_CACHE_SIZE, parseBasic } from './auth.ts';
 import { copyOrMove } from './copy-move.ts';
 import { del, getOrHead, mkcol, put } from './files.ts';
 import { lock, unlock } from './lock-methods.ts';
@@ -73,7 +74,7 @@ export class WebdavServer {
   constructor(private readonly opts: WebdavServerOptions) {
     this.#config = opts.config;
     this.#sessions = new DavSessions(opts.gate);
-    this.#cache = new CredentialsCache(0, 0);
+    this.#cache = new CredentialsCache({ ttlMs: 0, maxSize: 0 });
     this.#configureCache();
   }
 
@@ -85,7 +86,7 @@ export class WebdavServer {
     const c = this.#webdavd.cache?.users;
     // expiration_time is in minutes (as in SFTPGo); 0 keeps the default short TTL.
     const minutes = c?.expiration_time && c.expiration_time > 0 ? c.expiration_time : DEFAULT_CACHE_MINUTES;
-    this.#cache.configure(minutes * 60_000, c?.max_size ?? DEFAULT_CACHE_SIZE);
+    this.#cache.configure({ ttlMs: minutes * 60_000, maxSize: c?.max_size ?? DEFAULT_CACHE_SIZE });
   }
 
   async start(): Promise<void> {

@@ -171,7 +171,7 @@ export function createWebAdmin(runtime: ServerContext): Hono<Env> {
     const password = typeof form.password === 'string' ? form.password : '';
     if (!sameToken(typeof form._csrf === 'string' ? form._csrf : undefined, getCookie(c, LOGIN_CSRF_COOKIE)))
       return loginPage(c, { username, error: 'The form expired: please log in again.', status: 403 });
-    const auth = await passwordLogin(runtime.store, { username, password, ip }, runtime.gate.steps.decoy);
+    const auth = await passwordLogin(runtime.store, { username, password, ip }, runtime.gate.steps.decoy, runtime.gate.passwords);
     if (!auth.ok) {
       reportRefusal(runtime.gate, ip, auth);
       return loginPage(c, { username, error: auth.status === 403 ? 'Access denied from this address.' : 'Invalid credentials.', status: auth.status });

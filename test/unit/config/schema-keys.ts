@@ -240,6 +240,7 @@ export const KEY_TESTS: Readonly<Record<string, string>> = {
   'data_provider.node.proto': 'test/integration/store/nodes.test.ts',
   'data_provider.users_base_dir': 'test/integration/api/settings.test.ts',
   'data_provider.backups_path': 'test/integration/events/schedules.test.ts',
+  'data_provider.password_caching': 'test/integration/auth/password-caching.test.ts',
   'data_provider.password_hashing': 'test/unit/store/records.test.ts',
   'data_provider.password_hashing.algo': 'test/unit/store/records.test.ts',
   'data_provider.password_hashing.bcrypt_options': 'test/unit/store/records.test.ts',

@@ -12,6 +12,7 @@ import type { Generated } from '../reconcile/apply.ts';
 import { ServerContext } from '../core/context.ts';
 import { openTransferBytes, startGcPacer } from '../core/gc-pacer.ts';
 import { startMemTrace } from '../core/mem-trace.ts';
+import { releaseStartupPages } from '../runtime.ts';
 import { openUsageBook } from '../core/quota.ts';
 import { parseUploadMode } from '../core/transfers.ts';
 import { prepareTempPath, UploadJournal } from '../core/upload-journal.ts';
@@ -26,6 +27,8 @@ import type { ApplyConfig, ApplyOutcome } from './git-sync.ts';
 
 /** How long a start spends discarding object store uploads a crash left open before serving anyway. */
 const REMOTE_DISCARD_MS = 15_000;
+/** How long after serve_ready the startup pages are released (releaseStartupPages). */
+const STARTUP_PAGES_DELAY_MS = 10_000;
 
 export interface Server {
   readonly context: ServerContext;
@@ -153,6 +156,15 @@ export async function startServer(opts: StartOptions): Promise<Server> {
   if (sync && first) await sync.started(first.revision, first.error, initial.revision.warning);
   const revision = first ? { source: 'git', revision: first.revision.commit } : {};
   log('info', 'serve_ready', { data_dir: dataDir, services: services.map((s) => s.name), ...revision, ...initial.summary });
+  // What starting touched of the binary and will not run again leaves the resident set (Linux,
+  // Bun), once the work that follows a start has settled: released at once, half of it came back
+  // within seconds (measured on an idle server: 20 MiB of code at once, 10 MiB after 10 s).
+  const releasePages = setTimeout(() => {
+    void releaseStartupPages()
+      .then((r) => r && log('info', 'startup_pages_released', { rss_file_before_kb: r.rssFileBeforeKb, rss_file_after_kb: r.rssFileAfterKb }))
+      .catch((err: Error) => log('warn', 'startup_pages_kept', { error: err.message }));
+  }, STARTUP_PAGES_DELAY_MS);
+  releasePages.unref?.();
 
   const server: Server = {
     context,
@@ -169,6 +181,7 @@ export async function startServer(opts: StartOptions): Promise<Server> {
       return errorsOnly(await applyConfig(next.value, { trigger: 'reload', fields: {} }));
     },
     async stop() {
+      clearTimeout(releasePages);
       await sync?.stop();
       stopGcPacer();
       stopMemTrace();

@@ -88,6 +88,34 @@ describe('the compiled binary from an empty directory', () => {
     expect(runCli(['plan', '--config', 'sftpgo.yaml'], { binary, cwd: dir }).stdout).toContain('no changes');
   });
 
+  test('idle, it gives back the pages its start touched (under 50 MiB resident) and still serves what they held', async () => {
+    const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: join(dir, 'data') });
+    const rss = (): { total: number; file: number } => {
+      const status = readFileSync(`/proc/${s.proc.pid}/status`, 'utf8');
+      const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)![1]);
+      return { total: kb('VmRSS'), file: kb('RssFile') };
+    };
+    const atReady = rss();
+    const released = (await s.waitForLog((l) => l.event === 'startup_pages_released', 20_000)) as { rss_file_before_kb: number; rss_file_after_kb: number };
+    expect(released.rss_file_after_kb).toBeLessThan(released.rss_file_before_kb / 2);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = rss();
+    expect(idle.file, JSON.stringify({ atReady, idle })).toBeLessThan(atReady.file - 20 * 1024);
+    expect(idle.total, JSON.stringify({ atReady, idle })).toBeLessThan(50 * 1024);
+    // The code paged out is read back when it runs again: a login and a transfer work.
+    const port = Number((s.logs.find((l) => l.event === 'sftp_listening') as { port: number }).port);
+    const data = randomBytes(1024 * 1024 + 7);
+    writeFileSync(join(dir, 'after-release.bin'), data);
+    const r = spawnSync('sshpass', ['-p', 'pw-alice', 'sftp', '-o', 'BatchMode=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-P', String(port), '-b', '-', 'alice@127.0.0.1'], {
+      input: `put ${join(dir, 'after-release.bin')} after-release.bin\nget after-release.bin ${join(dir, 'after-release.down')}\n`,
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'after-release.down')).equals(data)).toBe(true);
+    expect(await s.stop()).toBe(0);
+  }, 60_000);
+
   test('a restart remembers the checked config in the data dir; an edited file is read again', async () => {
     const data = join(dir, 'data');
     const s = await startServer({ binary, cwd: dir, yaml: undefined, extraArgs: ['--config', 'sftpgo.yaml'], dataDir: data });

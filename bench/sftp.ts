@@ -332,6 +332,8 @@ const add = (k: Key, v: number) => results.set(k, [...(results.get(k) ?? []), v]
 try {
   // Memory with idle sessions is measured first, on freshly started servers: after the transfers
   // the allocators (Bun's especially, with MIMALLOC_PURGE_DELAY=-1) hold on to what they used.
+  // Idle means settled: this server releases the pages its start touched 10 s after it is ready.
+  if (ONLY.has('idle')) await new Promise((r) => setTimeout(r, 12_000));
   for (const s of ONLY.has('idle') ? servers : []) {
     try {
       const { before, after } = await idleSessions(s);

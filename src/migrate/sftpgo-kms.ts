@@ -4,7 +4,7 @@
 // in mode 0. A mode-1 `Secretbox` was sealed with SFTPGo's configured master key
 // (`kms.secrets.master_key`) and opens when that key is given; secrets held by a cloud KMS (GCP,
 // AWS, Vault, Azure Key Vault) never open here.
-import { createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 
 /** A secret as SFTPGo's JSON carries it. */
@@ -35,6 +35,15 @@ const SECRETBOX_NONCE = 24;
  */
 function sealedKey(key: Buffer, additionalData: string): Buffer {
   return createHash('sha256').update(key).update(additionalData, 'utf8').update(key).digest();
+}
+
+/**
+ * HKDF-SHA256 (RFC 5869) for one 32-byte block. Node's hkdfSync refuses an info over 1,024 bytes,
+ * and the info here is the secret's additional_data, which SFTPGo (Go's HKDF) takes at any length.
+ */
+function hkdf32(ikm: Buffer, salt: Buffer, info: Buffer): Buffer {
+  const prk = createHmac('sha256', salt).update(ikm).digest();
+  return createHmac('sha256', prk).update(info).update(Buffer.of(1)).digest();
 }
 
 function hexKey(s: SftpgoSecret): Buffer | undefined {
@@ -79,7 +88,7 @@ function openSecretbox(s: SftpgoSecret, opts: OpenOptions): Opened {
   if (data.length < SECRETBOX_NONCE + 16) return { ok: false, reason: 'Secretbox secret: payload too short' };
   const ad = s.additional_data ?? '';
   const ikm = mode === 0 ? sealedKey(key, ad) : Buffer.from(opts.masterKey!, 'utf8');
-  const boxKey = new Uint8Array(hkdfSync('sha256', ikm, key, Buffer.from(ad, 'utf8'), 32));
+  const boxKey = new Uint8Array(hkdf32(ikm, key, Buffer.from(ad, 'utf8')));
   try {
     const clear = xsalsa20poly1305(boxKey, data.subarray(0, SECRETBOX_NONCE)).decrypt(data.subarray(SECRETBOX_NONCE));
     return { ok: true, value: Buffer.from(clear).toString('utf8') };
@@ -97,6 +106,8 @@ export function openSftpgoSecret(secret: unknown, opts: OpenOptions = {}): Opene
   if (!secret || typeof secret !== 'object') return { ok: true, value: undefined };
   const s = secret as SftpgoSecret;
   if (!s.payload) return { ok: true, value: undefined };
+  for (const field of ['payload', 'key', 'additional_data'] as const)
+    if (s[field] !== undefined && s[field] !== null && typeof s[field] !== 'string') return { ok: false, reason: `secret: ${field} is not text` };
   switch (s.status ?? 'Plain') {
     case 'Plain':
       return { ok: true, value: s.payload };

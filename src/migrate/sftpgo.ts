@@ -285,7 +285,8 @@ export function importSftpgoDump(dump: unknown, opts: ImportOptions = {}): Impor
     users.push({ user, path });
     const fields: Record<string, unknown> = {};
     if (num(u.last_password_change)) fields.last_password_change = num(u.last_password_change);
-    (user.groups ?? []).forEach((g, j) => {
+    // Checked against the schema below: a `groups` that is not a list is refused there.
+    (Array.isArray(user.groups) ? user.groups : []).forEach((g, j) => {
       if (!groups.some((x) => x.group.name === g.name))
         ctx.warnings.push(`${formatPath([...path, 'groups', j])}: group "${g.name}" is not in the backup; the mapping takes effect once a group of that name exists`);
     });

@@ -27,6 +27,15 @@ const FIXED_BOX1 = {
   mode: 1,
 };
 const MASTER = 'my-master-passphrase';
+// Additional data of 1,500 bytes, past the 1,024 that Node's hkdfSync takes as info (Go's HKDF has
+// no limit); its box key was derived with Python's hmac module, the box sealed with libsodium.
+const FIXED_BOX_LONG_AD = {
+  status: 'Secretbox',
+  payload: 'UFFSU1RVVldYWVpbXF1eX2BhYmNkZWZn3nigiZytkq+Vq8AVPOCzuEFpjSqR3phknp6HUxQE',
+  key: '0708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223242526',
+  additional_data: 'ad-'.repeat(500),
+  mode: 0,
+};
 
 describe('SFTPGo secrets', () => {
   test('Plain, empty and string values pass through', () => {
@@ -48,6 +57,17 @@ describe('SFTPGo secrets', () => {
       expect(openSftpgoSecret(sealSecretbox('s3cr3t-é', ad))).toEqual({ ok: true, value: 's3cr3t-é' });
       expect(openSftpgoSecret(sealSecretbox('s3cr3t-é', ad, 'pass phrase'), { masterKey: 'pass phrase' })).toEqual({ ok: true, value: 's3cr3t-é' });
     }
+  });
+
+  test('a Secretbox with additional data over 1,024 bytes opens', () => {
+    expect(openSftpgoSecret(FIXED_BOX_LONG_AD)).toEqual({ ok: true, value: 'long-ad-secret' });
+  });
+
+  test('a payload, key or additional_data that is not text is refused with a reason, not thrown', () => {
+    for (const field of ['payload', 'key', 'additional_data'])
+      for (const base of [FIXED_GCM, FIXED_BOX0])
+        for (const bad of [1234, true, ['x'], { a: 1 }])
+          expect(openSftpgoSecret({ ...base, [field]: bad })).toEqual({ ok: false, reason: `secret: ${field} is not text` });
   });
 
   test('a mode-0 Secretbox ignores a given master key, as SFTPGo does when decrypting', () => {

@@ -224,6 +224,14 @@ describe('importSftpgoDump', () => {
     expect(errorsOf(() => importSftpgoDump(d))[0]!.path).toStartWith('users[0].permissions');
   });
 
+  test("a user's groups that are not a list are an error with their path, not a crash", () => {
+    for (const groups of [5, 'g', { name: 'g' }, true]) {
+      const d = clone();
+      d.users[0].groups = groups;
+      expect(errorsOf(() => importSftpgoDump(d))[0]!.path).toBe('users[0].groups');
+    }
+  });
+
   test('unsupported fields with a value are warnings, not silent', () => {
     const d = clone();
     d.users[0].filters.bandwidth_limits = [{ sources: ['10.0.0.0/8'], upload_bandwidth: 10 }];

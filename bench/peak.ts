@@ -4,7 +4,11 @@
 // CPU s/GB come with it, so a memory change can be checked for its cost in the same run.
 //
 //   bun bench/peak.ts [--size-mb 200] [--rounds 3] [--ciphers default,aes128-gcm@openssh.com]
-//                     [--baseline BINARY] [--env NAME=VALUE,...]
+//                     [--baseline BINARY] [--env NAME=VALUE,...] [--settle SECONDS]
+//
+// --settle waits that long after a server starts before its transfers, as they come to a server
+// that has been up a while (this server releases the pages its start touched 10 s after it is
+// ready); 0 starts them at once, as runs before this option did.
 //
 // --baseline runs another compiled build interleaved with this tree's `dist/sftpgo` (round by
 // round, same ciphers). --env passes variables to every server (SFTPGO_GC_PACE_MB=12, say),
@@ -39,6 +43,7 @@ const envOpt = (name: string): Record<string, string> =>
 const EXTRA_ENV = envOpt('--env');
 const BASE_ENV = envOpt('--base-env');
 const TRACE = opt('--trace', '');
+const SETTLE_S = Number(opt('--settle', '0'));
 const STREAMS = 4;
 if (TRACE) mkdirSync(TRACE, { recursive: true });
 
@@ -127,6 +132,7 @@ for (let round = 0; round < ROUNDS; round++) {
       if (trace) rmSync(trace, { force: true });
       const s = await start(bin, tag, name === 'baseline' ? { ...EXTRA_ENV, ...BASE_ENV } : EXTRA_ENV, trace);
       try {
+        if (SETTLE_S > 0) await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
         const idle = rssMiB([s.proc.pid!]);
         for (const dir of ['up', 'down'] as const) {
           const c = await phase(s, cipher, dir);

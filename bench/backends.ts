@@ -6,7 +6,7 @@
 // alone. With --rss-sizes, it then puts and gets files of each size on each backend (fresh server
 // per size and backend) and prints the server's peak RSS per size: flat or growing with file size.
 //
-//   bun bench/backends.ts [--link MBPS,RTT_MS] [--download-concurrency 1] [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--purge-delay N]
+//   bun bench/backends.ts [--link MBPS,RTT_MS] [--download-concurrency 1] [--size-mb 256] [--rounds 3 (0: only the RSS table)] [--rss-sizes 64,128,256,512] [--settle S] [--purge-delay N]
 //
 // --link puts every storage server (for this server and for the direct SDK transfers alike) behind
 // a shaped link of that bandwidth and round-trip time, as a store across a network would be;
@@ -41,6 +41,9 @@ const opt = (name: string, def: string) => (args.includes(name) ? args[args.inde
 const SIZE_MB = Number(opt('--size-mb', '256'));
 const ROUNDS = Number(opt('--rounds', '3'));
 const RSS_SIZES = opt('--rss-sizes', '').split(',').filter(Boolean).map(Number);
+// --settle S: the RSS table's transfers start S seconds after the server does, as on a server up a
+// while (it releases the pages its start touched 10 s after it is ready); 0 starts them at once.
+const SETTLE_S = Number(opt('--settle', '0'));
 const PURGE_DELAY = opt('--purge-delay', '');
 const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt,local').split(',');
 const BASELINE = opt('--baseline', '');
@@ -317,6 +320,7 @@ try {
       const file = mb === SIZE_MB ? big : makeFile(mb);
       for (const backend of BACKENDS) {
         server = await startServer();
+        if (SETTLE_S > 0) await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
         const up = await timed(() => sftpRun(ours, `put ${file} ${pathOf(backend)}/rss.bin\n`), server.pid, storageOf(backend));
         const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/rss.bin ${gotFile}\n`), server.pid, storageOf(backend));
         await stopServer();
@@ -342,7 +346,7 @@ if (cpuRows.length) {
   console.log('| transfer | via | MB/s | server | storage | SDK client | client and rest | machine | busy |\n|---|---|---|---|---|---|---|---|---|\n' + cpuRows.join('\n'));
 }
 if (rssRows.length) {
-  console.log(`\nServer peak RSS in MiB by file size (one put and one get, a fresh server per cell; SFTP up / down MB/s in brackets); ${purge}.`);
+  console.log(`\nServer peak RSS in MiB by file size (one put and one get, a fresh server per cell${SETTLE_S ? `, transfers ${SETTLE_S} s after it starts` : ''}; SFTP up / down MB/s in brackets); ${purge}.`);
   console.log(rssRows.join('\n'));
 }
 rmSync(work, { recursive: true, force: true });

@@ -80,8 +80,10 @@ export async function basicLogin(store: ReadTx, header: string | undefined, ip: 
   return passwordLogin(store, { username, password, ip }, decoy, verified);
 }
 
-/** An admin's username and password, from the token endpoint or the web admin's login form. */
-/** `verified`: the cache of verified passwords (LoginGate.passwords), if any. */
+/**
+ * An admin's username and password, from the token endpoint or the web admin's login form.
+ * `verified`: the cache of verified passwords (LoginGate.passwords), if any.
+ */
 export async function passwordLogin(store: ReadTx, attempt: { username: string; password: string; ip: string }, decoy: PasswordDecoy, verified?: CredentialsCache): Promise<AuthResult> {
   const { username, password, ip } = attempt;
   const admin = await effectiveAdmin(store, username);

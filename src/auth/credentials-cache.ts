@@ -72,10 +72,6 @@ export class CredentialsCache {
     this.#entries.set(name, { digest: this.#digest(password), storedHash, expiresAt: Date.now() + ttlMs });
   }
 
-  forget(name: string): void {
-    this.#entries.delete(name);
-  }
-
   get size(): number {
     return this.#entries.size;
   }

@@ -4,26 +4,31 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command, Flags, Options } from './command.ts';
 import pkg from '../../package.json' with { type: 'json' };
-import { configCacheFor, loadOrReport } from './context.ts';
-import { ping, probeFor } from './ping.ts';
 import { portableCommand } from './portable.ts';
 import { renderMan } from './man.ts';
 import { renderCompletion, SHELLS } from './completion.ts';
 import { buildInfo, versionFields, versionLine } from './build-info.ts';
-import { dataDirOf, type CommonFlags } from '../config/source.ts';
+import type { CommonFlags } from '../config/source.ts';
 import { isAppError } from '../errors.ts';
-import { listOverrides } from '../reconcile/overrides.ts';
-import { PLAN_FORMATS, renderPlan, type PlanFormat } from '../reconcile/plan-report.ts';
-import { olderThanStore, planFor } from '../reconcile/reconcile.ts';
-import { dumpStore, loadDump } from '../store/dump.ts';
+import type { PlanFormat } from '../reconcile/plan-report.ts';
 import { LATEST_SCHEMA_VERSION, migrateDown, migrateUp, migrationList, newerSchemaError } from '../store/migrations.ts';
-import { openStore, storeExists, type OpenStoreOptions } from '../store/open.ts';
-import { hashingOptions, Records } from '../store/records.ts';
+import type { OpenStoreOptions } from '../store/open.ts';
 import { configRevisionOf, schemaVersionOf } from '../store/store.ts';
 import { NO_SECRETS } from '../config/sealed.ts';
+import { listOverrides } from '../reconcile/overrides.ts';
+import { dumpStore, loadDump } from '../store/dump.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { parseAddress } from '../lib/cidr.ts';
 import { createLog, type Log } from '../log.ts';
+
+// The config loader (its schema and YAML parser), the store's drivers, reconcile and the hashing are
+// imported by the commands that run them, when they run: `version`, `--help`, `man` and
+// `completion` start without them (the cold start), and each command loads only its own.
+const configModules = async () => {
+  const [context, source] = await Promise.all([import('./context.ts'), import('../config/source.ts')]);
+  return { ...context, dataDirOf: source.dataDirOf };
+};
+const storeModules = () => import('../store/open.ts');
 
 const COMMON: Options = {
   config: { type: 'string', short: 'c' },
@@ -40,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
     usage: `sftpgo serve [--config FILE] [--data-dir DIR]\n\nValidates the config, applies it to the store in one transaction, starts the\nconfigured services. SIGHUP reloads the config (an invalid file is rejected and\nthe running state stays); SIGTERM or SIGINT stops cleanly.\n\n${CONFIG_HELP}`,
     options: COMMON,
     async run(flags) {
+      const { configCacheFor, loadOrReport, dataDirOf } = await configModules();
       const configCache = configCacheFor(flags, { write: true });
       const loaded = loadOrReport(flags, { cache: configCache });
       if (!loaded) return 1;
@@ -52,6 +58,7 @@ const COMMANDS: Record<string, Command> = {
     usage: `sftpgo validate [--config FILE] [--resolve-secrets]\n\nChecks the schema, the semantic rules and the form of every secret reference\n({ env: NAME }, { file: PATH }, { generate: true }, sealed values) without\nreading any: a config repository's CI can validate with no secrets at hand. The\nassertions: list is checked against the file alone (no store), with the same\nlogic as explain; a failing assertion is an error.\n\n${CONFIG_HELP}\n      --resolve-secrets  also read every { env } and { file } reference, as serve and\n                         plan do, and list each one that does not resolve`,
     options: { ...COMMON, 'resolve-secrets': { type: 'boolean' } },
     async run(flags) {
+      const { loadOrReport, dataDirOf } = await configModules();
       const loaded = loadOrReport(flags, { resolveSecrets: flags['resolve-secrets'] === true });
       if (!loaded) return 1;
       const c = loaded.config;
@@ -107,6 +114,8 @@ ${CONFIG_HELP}
       const ip = typeof flags.ip === 'string' ? flags.ip : undefined;
       if (ip !== undefined && !parseAddress(ip)) return bad(`"${ip}" is not an IP address`);
       // Access takes no secret: explain answers where they are not at hand, as validate does.
+      const { loadOrReport, dataDirOf } = await configModules();
+      const { openStore, storeExists } = await storeModules();
       const loaded = loadOrReport(flags, { resolveSecrets: false });
       if (!loaded) return 2;
       const dataDir = dataDirOf(flags, loaded);
@@ -134,11 +143,15 @@ ${CONFIG_HELP}
     options: { ...COMMON, json: { type: 'boolean' }, output: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' } },
     async run(flags) {
       const detailed = flags['detailed-exitcode'] === true;
-      const format = planFormat(flags);
+      const { PLAN_FORMATS, renderPlan } = await import('../reconcile/plan-report.ts');
+      const format = planFormat(flags, PLAN_FORMATS);
       if (typeof format !== 'string') {
         process.stderr.write(`plan: ${format.error}\n`);
         return detailed ? 1 : 2;
       }
+      const { configCacheFor, loadOrReport, dataDirOf } = await configModules();
+      const { openStore, storeExists } = await storeModules();
+      const { olderThanStore, planFor } = await import('../reconcile/reconcile.ts');
       const loaded = loadOrReport(flags, { cache: configCacheFor(flags, { write: false }) });
       if (!loaded) return 1;
       if (loaded.config.reconcile?.git) {
@@ -175,6 +188,7 @@ ${CONFIG_HELP}
       const target = await storeTargetFor(flags);
       if (!target) return 1;
       const { dataDir } = target;
+      const { openStore } = await storeModules();
       const store = await openStore(dataDir, target.opts);
       try {
         const applied = await migrateUp(store);
@@ -204,6 +218,7 @@ ${CONFIG_HELP}
       const target = await storeTargetFor(flags);
       if (!target) return 1;
       const { dataDir } = target;
+      const { openStore, storeExists } = await storeModules();
       if (!(await storeExists(dataDir, target.opts.provider))) {
         process.stderr.write(`revertprovider: no store at ${dataDir}\n`);
         return 1;
@@ -226,6 +241,7 @@ ${CONFIG_HELP}
       const target = await storeTargetFor(flags);
       if (!target) return 1;
       const { dataDir } = target;
+      const { openStore, storeExists } = await storeModules();
       if (!(await storeExists(dataDir, target.opts.provider))) {
         process.stderr.write(`dumpdata: no store at ${dataDir}\n`);
         return 1;
@@ -266,6 +282,7 @@ ${CONFIG_HELP}
       const target = await storeTargetFor(flags);
       if (!target) return 1;
       const { dataDir } = target;
+      const { openStore } = await storeModules();
       const store = await openStore(dataDir, target.opts);
       try {
         await migrateUp(store);
@@ -313,6 +330,8 @@ ${CONFIG_HELP}
         process.stderr.write(`ping: --timeout must be a positive number of seconds, not "${flags.timeout}"\n`);
         return 2;
       }
+      const { loadOrReport } = await configModules();
+      const { ping, probeFor } = await import('./ping.ts');
       const loaded = loadOrReport(flags);
       if (!loaded) return 1;
       const probe = probeFor(loaded.config);
@@ -351,6 +370,7 @@ async function printServerRevision(flags: CommonFlags): Promise<number> {
   const target = await storeTargetFor(flags);
   if (!target) return 1;
   const { dataDir } = target;
+  const { openStore, storeExists } = await storeModules();
   if (!(await storeExists(dataDir, target.opts.provider))) {
     process.stderr.write(`version: no store at ${dataDir}\n`);
     return 1;
@@ -391,6 +411,9 @@ async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
     const target = await storeTargetFor(flags);
     if (!target) return 1;
     const { dataDir } = target;
+    const { loadOrReport } = await configModules();
+    const { openStore } = await storeModules();
+    const { hashingOptions, Records } = await import('../store/records.ts');
     const loaded = loadOrReport(flags);
     const store = await openStore(dataDir, target.opts);
     try {
@@ -427,9 +450,9 @@ async function importSftpgo(dump: unknown, flags: Flags): Promise<number> {
 }
 
 /** `--output`, with `--json` as its shorthand; an error for an unknown or contradicting format. */
-function planFormat(flags: Flags): PlanFormat | { error: string } {
+function planFormat(flags: Flags, formats: readonly PlanFormat[]): PlanFormat | { error: string } {
   const output = flags.output;
-  if (output !== undefined && !PLAN_FORMATS.includes(output as PlanFormat)) return { error: `--output must be one of ${PLAN_FORMATS.join(', ')}, not "${String(output)}"` };
+  if (output !== undefined && !formats.includes(output as PlanFormat)) return { error: `--output must be one of ${formats.join(', ')}, not "${String(output)}"` };
   if (flags.json && output !== undefined && output !== 'json') return { error: `--json contradicts --output ${String(output)}` };
   return flags.json ? 'json' : ((output as PlanFormat | undefined) ?? 'text');
 }
@@ -442,6 +465,7 @@ interface StoreTarget {
 }
 
 async function storeTargetFor(flags: CommonFlags): Promise<StoreTarget | undefined> {
+  const { loadOrReport, dataDirOf } = await configModules();
   // --data-dir alone names an LMDB store; with a config, its data_provider decides.
   if (flags['data-dir'] && flags.config === undefined) return { dataDir: dataDirOf(flags), opts: {} };
   const loaded = loadOrReport(flags);

@@ -8,7 +8,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Command, Flags } from './command.ts';
-import { formatIssue, parseConfigText, type Config } from '../config/load.ts';
+import type { Config } from '../config/load.ts';
 
 const NOT_LOCAL = 'portable mode serves a local directory only; declare other storage backends in a config file and run `sftpgo serve`';
 const NO_TLS = 'portable mode serves plain FTP and WebDAV; for TLS write a config file and run `sftpgo serve`';
@@ -126,6 +126,7 @@ async function runPortable(flags: Flags): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sftpgo-portable-'));
   try {
     config = configOf({ flags, account, ports, dataDir });
+    const { formatIssue, parseConfigText } = await import('../config/load.ts');
     const checked = parseConfigText(JSON.stringify(config), '<portable flags>', process.cwd());
     if (!checked.ok) {
       for (const issue of checked.issues) process.stderr.write(`portable: ${formatIssue(issue)}\n`);

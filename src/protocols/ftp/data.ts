@@ -1,20 +1,17 @@
-// One FTP data connection: passive (we listen on a port of the range and accept one connection
-// from the client's address) or active (we connect to the address PORT/EPRT gave). With PROT P
+// One FTP data connection: passive (the session's listener hands us one connection from the
+// client's address) or active (we connect to the address PORT/EPRT gave). With PROT P
 // the socket becomes the server side of a TLS session; the handshake is awaited only after the
 // 150 reply, because lftp starts it only then (and FileZilla right on connect: both work).
 // Also how bytes cross it: received into storage writes in batches, sent from storage reads with
 // the next read running while the socket sends.
-import { connect, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { freeBuffer } from '../../lib/free-buffer.ts';
 import { handshake, wrapTls } from './tls.ts';
-import { listenPassive, plainIp, type PortRange } from './passive.ts';
+import type { PassiveListener, PassiveWaiter } from './passive.ts';
 
 export interface PassiveOptions {
-  /** The local address to listen on (the control connection's). */
-  host: string;
-  range: PortRange | undefined;
   /** The only client address allowed to connect; undefined allows any. */
   clientIp: string | undefined;
   protect?: SecureContext;
@@ -25,7 +22,8 @@ export interface PassiveOptions {
 export class DataError extends Error {}
 
 export class DataChannel {
-  #server: Server | undefined;
+  /** Passive, until the client connected: where the channel waits. */
+  #passive: { listener: PassiveListener; waiter: PassiveWaiter } | undefined;
   #raw: Socket | undefined;
   #tls: TLSSocket | undefined;
   #secured = false;
@@ -39,32 +37,26 @@ export class DataChannel {
   ) {}
 
   /**
-   * Listens for the client's connection. Only `clientIp` may connect (unless undefined): anyone
-   * else reaching the port is dropped, so a data connection cannot be stolen. With `protect`
-   * the TLS session is set up as soon as the client connects. `admit` (the PROXY protocol door)
-   * resolves a connection's client address, or undefined when it refused it.
+   * Waits for the client's connection on the session's listener. Only `clientIp` may connect
+   * (unless undefined): anyone else reaching the port is dropped, so a data connection cannot be
+   * stolen. With `protect` the TLS session is set up as soon as the client connects. `admit` (the
+   * PROXY protocol door) resolves a connection's client address, or undefined when it refused it.
    */
-  static async passive(o: PassiveOptions): Promise<DataChannel> {
-    const server = await listenPassive(o.host, o.range);
-    const ch = new DataChannel((server.address() as { port: number }).port);
-    ch.#server = server;
-    server.on('error', () => ch.close());
-    server.on('connection', (sock: Socket) => {
-      sock.on('error', () => undefined);
-      const take = (ip: string | undefined): void => {
-        if (ip === undefined) return;
-        if (ch.#closed || ch.#raw || (o.clientIp !== undefined && ip !== o.clientIp)) {
-          sock.destroy();
-          return;
-        }
+  static passive(listener: PassiveListener, o: PassiveOptions): DataChannel {
+    const ch = new DataChannel(listener.port);
+    const waiter: PassiveWaiter = {
+      clientIp: o.clientIp,
+      admit: o.admit,
+      take: (sock) => {
+        ch.#passive = undefined;
+        if (ch.#closed) return void sock.destroy();
         ch.#adopt(sock, o.protect);
-        server.close();
-        ch.#server = undefined;
         ch.#waiter?.(sock);
-      };
-      if (o.admit) void o.admit(sock).then(take);
-      else take(plainIp(sock.remoteAddress));
-    });
+      },
+      cancel: () => ch.close(),
+    };
+    ch.#passive = { listener, waiter };
+    listener.expect(waiter);
     return ch;
   }
 
@@ -145,8 +137,8 @@ export class DataChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#server?.close();
-    this.#server = undefined;
+    this.#passive?.listener.release(this.#passive.waiter);
+    this.#passive = undefined;
     this.#tls?.destroy();
     this.#raw?.destroy();
     this.#waiter?.(undefined);

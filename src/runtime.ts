@@ -112,3 +112,68 @@ export async function releaseStartupPages(): Promise<ReleasedPages | undefined> 
   if (paged === 0) return undefined;
   return { rssFileBeforeKb: before, rssFileAfterKb: rssFileKb() };
 }
+
+/**
+ * sendfile(2) on a non-blocking socket: copies up to `count` bytes of `fileFd` from `position` to
+ * `socketFd` inside the kernel. Returns the count sent, 0 at the end of the file, -1 when the
+ * socket takes nothing more now (EAGAIN); throws on any other error (`errno` set).
+ */
+export type SendFile = (socketFd: number, fileFd: number, position: number, count: number) => number;
+
+let sendfileLoad: Promise<SendFile | undefined> | undefined;
+
+/** Linux errno values sendfile may fail with on a socket or a file, by name. */
+const ERRNO_NAMES: Record<number, string> = { 5: 'EIO', 9: 'EBADF', 12: 'ENOMEM', 22: 'EINVAL', 32: 'EPIPE', 104: 'ECONNRESET' };
+
+/**
+ * libc's sendfile through bun:ffi (Linux, Bun); undefined elsewhere (Node and Deno have no way to
+ * call it, and another OS's sendfile differs). Loaded once, on first use.
+ */
+export function sendfile(): Promise<SendFile | undefined> {
+  return (sendfileLoad ??= loadSendfile());
+}
+
+async function loadSendfile(): Promise<SendFile | undefined> {
+  if (typeof Bun === 'undefined' || process.platform !== 'linux') return undefined;
+  let ffi: typeof import('bun:ffi');
+  try {
+    ffi = await import('bun:ffi');
+  } catch {
+    return undefined;
+  }
+  const { FFIType, dlopen, ptr, read } = ffi;
+  for (const name of ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`]) {
+    try {
+      const lib = dlopen(name, {
+        sendfile: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+        __errno_location: { args: [], returns: FFIType.ptr },
+      });
+      // The calls are synchronous: one offset cell serves them all.
+      const offset = new BigInt64Array(1);
+      const offsetPtr = ptr(offset);
+      const EAGAIN = 11;
+      return (socketFd, fileFd, position, count) => {
+        offset[0] = BigInt(position);
+        const n = Number(lib.symbols.sendfile(socketFd, fileFd, offsetPtr, count));
+        if (n >= 0) return n;
+        const errno = read.i32(lib.symbols.__errno_location()!, 0);
+        if (errno === EAGAIN) return -1;
+        const code = ERRNO_NAMES[errno];
+        throw Object.assign(new Error(`sendfile failed: ${code ?? `errno ${errno}`}`), { errno, ...(code ? { code } : {}) });
+      };
+    } catch {
+      // not this libc
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The OS descriptor of a connected node:net socket, where the runtime exposes it (Bun and Node
+ * keep it on the socket's handle); undefined for a TLS socket or anything else.
+ */
+export function socketFd(sock: object): number | undefined {
+  if ((sock as { encrypted?: boolean }).encrypted) return undefined;
+  const fd = (sock as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

@@ -80,6 +80,11 @@ export class TransferGate {
     if (this.#left() <= 0) throw allowanceError(this.direction, 'data transfer limit reached');
   }
 
+  /** Bytes this direction may still move under the data transfer allowances; Infinity when none applies. */
+  allowance(): number {
+    return this.#left();
+  }
+
   #left(): number {
     if (!this.#limited || !this.book) return Infinity;
     return remainingAllowance(this.limits, this.direction, this.book.transferred(this.#key));

@@ -52,6 +52,29 @@ export class Download extends Transfer {
     return n;
   }
 
+  /** The storage can send straight to a socket (FileReader.sendTo). */
+  get direct(): boolean {
+    return this.reader.sendTo !== undefined;
+  }
+
+  /**
+   * Sends up to `count` bytes from `position` straight from storage to the socket descriptor `fd`
+   * (FileReader.sendTo; check `direct` first), counted and held to the user's bandwidth like
+   * read(). Resolves the count sent, 0 at the end of the file, -1 when the socket is full.
+   */
+  async sendTo(fd: number, position: number, count: number): Promise<number> {
+    // Bytes sent cannot be taken back: never more than the data transfer allowance leaves. At the
+    // allowance, a one-byte read tells the end of the file (0) from a refusal (it throws).
+    const allowed = Math.min(count, this.gate?.allowance() ?? count);
+    if (allowed <= 0) return this.read(new Uint8Array(1), position);
+    const n = this.reader.sendTo!(fd, position, allowed);
+    if (n > 0) {
+      await this.gate?.pass(n);
+      this.bytes += n;
+    }
+    return n;
+  }
+
   /**
    * The bytes from `start` to `end` (inclusive; to the end of the file when undefined) as fresh
    * buffers a consumer may hold on to, the next chunk read while the consumer sends the current

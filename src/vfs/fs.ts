@@ -95,6 +95,14 @@ export interface FileWriter {
 /** Positional reads (Fs.openReader): no stream per request, caller-owned buffers. */
 export interface FileReader {
   read(into: Uint8Array, position: number): Promise<number>;
+  /**
+   * Copies up to `count` bytes from `position` straight to `fd`, a connected non-blocking socket,
+   * inside the kernel (sendfile): the bytes never enter this process. Returns the count sent, 0 at
+   * the end of the file, -1 when the socket takes nothing more now. Synchronous: the caller sends
+   * a bounded count at a time. Present only where the backend and the runtime can (the local
+   * backend under Bun on Linux).
+   */
+  sendTo?(fd: number, position: number, count: number): number;
   close(): Promise<void>;
 }
 

@@ -36,6 +36,7 @@ const STATE_ALLOWED: Record<string, string> = {
   'vfs/gcs/crc32c.ts:hasher': 'pure memo: the CRC32C WebAssembly instance, created on first use',
   'protocols/webdav/request.ts:bodiesRead': 'keyed by request object: entries die with their request',
   'store/open.ts:tmpChecked': 'pure memo: whether this process already checked that $TMPDIR can hold the native addon',
+  'runtime.ts:sendfileLoad': "pure memo: libc's sendfile bound through bun:ffi, loaded on first use",
   'config/sealed.ts:NO_SECRETS': 'a constant: the SecretBox without a key (its fields are readonly)',
 };
 

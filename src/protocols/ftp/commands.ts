@@ -44,9 +44,7 @@ async function pasv(s: FtpSession, extended: boolean, arg: string): Promise<void
   if (!extended && !isIPv4(announced)) return s.reply(425, 'PASV needs an IPv4 address: use EPSV');
   s.setDataChannel(undefined);
   const check = s.host.binding.passive_connections_security === 1 ? undefined : s.ip;
-  const ch = await DataChannel.passive({
-    host: s.control.localAddress ?? '0.0.0.0',
-    range: s.host.ftpd.passive_port_range,
+  const ch = DataChannel.passive(await s.passiveListener(), {
     clientIp: check,
     protect: s.prot === 'P' ? s.host.tlsContext() : undefined,
     admit: s.host.admitData,

@@ -1,20 +1,19 @@
-// One FTP data connection: passive (we listen on a port of the range and accept one connection
-// from the client's address) or active (we connect to the address PORT/EPRT gave). With PROT P
+// One FTP data connection: passive (the session's listener hands us one connection from the
+// client's address) or active (we connect to the address PORT/EPRT gave). With PROT P
 // the socket becomes the server side of a TLS session; the handshake is awaited only after the
 // 150 reply, because lftp starts it only then (and FileZilla right on connect: both work).
 // Also how bytes cross it: received into storage writes in batches, sent from storage reads with
 // the next read running while the socket sends.
-import { connect, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
+import type { Download } from '../../core/transfers.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
+import { socketFd } from '../../runtime.ts';
 import { handshake, wrapTls } from './tls.ts';
-import { listenPassive, plainIp, type PortRange } from './passive.ts';
+import type { PassiveListener, PassiveWaiter } from './passive.ts';
 
 export interface PassiveOptions {
-  /** The local address to listen on (the control connection's). */
-  host: string;
-  range: PortRange | undefined;
   /** The only client address allowed to connect; undefined allows any. */
   clientIp: string | undefined;
   protect?: SecureContext;
@@ -25,7 +24,8 @@ export interface PassiveOptions {
 export class DataError extends Error {}
 
 export class DataChannel {
-  #server: Server | undefined;
+  /** Passive, until the client connected: where the channel waits. */
+  #passive: { listener: PassiveListener; waiter: PassiveWaiter } | undefined;
   #raw: Socket | undefined;
   #tls: TLSSocket | undefined;
   #secured = false;
@@ -39,32 +39,26 @@ export class DataChannel {
   ) {}
 
   /**
-   * Listens for the client's connection. Only `clientIp` may connect (unless undefined): anyone
-   * else reaching the port is dropped, so a data connection cannot be stolen. With `protect`
-   * the TLS session is set up as soon as the client connects. `admit` (the PROXY protocol door)
-   * resolves a connection's client address, or undefined when it refused it.
+   * Waits for the client's connection on the session's listener. Only `clientIp` may connect
+   * (unless undefined): anyone else reaching the port is dropped, so a data connection cannot be
+   * stolen. With `protect` the TLS session is set up as soon as the client connects. `admit` (the
+   * PROXY protocol door) resolves a connection's client address, or undefined when it refused it.
    */
-  static async passive(o: PassiveOptions): Promise<DataChannel> {
-    const server = await listenPassive(o.host, o.range);
-    const ch = new DataChannel((server.address() as { port: number }).port);
-    ch.#server = server;
-    server.on('error', () => ch.close());
-    server.on('connection', (sock: Socket) => {
-      sock.on('error', () => undefined);
-      const take = (ip: string | undefined): void => {
-        if (ip === undefined) return;
-        if (ch.#closed || ch.#raw || (o.clientIp !== undefined && ip !== o.clientIp)) {
-          sock.destroy();
-          return;
-        }
+  static passive(listener: PassiveListener, o: PassiveOptions): DataChannel {
+    const ch = new DataChannel(listener.port);
+    const waiter: PassiveWaiter = {
+      clientIp: o.clientIp,
+      admit: o.admit,
+      take: (sock) => {
+        ch.#passive = undefined;
+        if (ch.#closed) return void sock.destroy();
         ch.#adopt(sock, o.protect);
-        server.close();
-        ch.#server = undefined;
         ch.#waiter?.(sock);
-      };
-      if (o.admit) void o.admit(sock).then(take);
-      else take(plainIp(sock.remoteAddress));
-    });
+      },
+      cancel: () => ch.close(),
+    };
+    ch.#passive = { listener, waiter };
+    listener.expect(waiter);
     return ch;
   }
 
@@ -145,8 +139,8 @@ export class DataChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#server?.close();
-    this.#server = undefined;
+    this.#passive?.listener.release(this.#passive.waiter);
+    this.#passive = undefined;
     this.#tls?.destroy();
     this.#raw?.destroy();
     this.#waiter?.(undefined);
@@ -267,6 +261,66 @@ export async function sendAll(s: Duplex, chunks: AsyncIterable<Uint8Array>): Pro
     if (s.destroyed) throw new DataError('data connection closed');
     if (!s.write(chunk, () => freeBuffer(chunk, { wholeBuffer: true }))) await drained(s);
   }
+}
+
+/** Most bytes handed to the kernel per sendfile call: one bounded synchronous step, as a storage read is. */
+export const SENDFILE_CHUNK = 1024 * 1024;
+
+/**
+ * Sends a download from `start` straight from storage to the plain data socket `s` (sendfile),
+ * where the storage and the runtime can: no byte of it enters this process. Resolves false, having
+ * sent nothing, where they cannot (the caller then uses sendAll). Bytes handed to the kernel
+ * directly must not overtake bytes queued in the socket, so they go only while its queue is empty;
+ * when the kernel's buffer is full, the next byte goes through the socket itself, which queues it
+ * and calls back once the kernel took it: the wake-up that sendfile alone lacks.
+ */
+export async function sendFileAll(s: Duplex, download: Download, start: number): Promise<boolean> {
+  if (!download.direct || socketFd(s) === undefined) return false;
+  const one = Buffer.alloc(1);
+  const idleMs = (s as Socket).timeout;
+  let pos = start;
+  for (;;) {
+    // Checked right before the call, nothing awaited in between: a destroyed socket's descriptor
+    // number may already belong to another file or connection.
+    const fd = s.destroyed ? undefined : socketFd(s);
+    if (fd === undefined) throw new DataError('data connection closed');
+    let n: number;
+    try {
+      n = await download.sendTo(fd, pos, SENDFILE_CHUNK);
+    } catch (err) {
+      if (s.destroyed || isSocketError(err)) throw new DataError(String((err as Error).message));
+      throw err;
+    }
+    if (n === 0) return true;
+    if (n > 0) {
+      pos += n;
+      // The socket saw no write of its own: its idle timer would run out mid-transfer.
+      if (idleMs) (s as Socket).setTimeout(idleMs);
+      continue;
+    }
+    if ((await download.read(one, pos)) === 0) return true;
+    pos += 1;
+    await written(s, Buffer.from(one));
+  }
+}
+
+function isSocketError(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string }))?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
+
+/** Resolves once the socket handed `chunk` to the kernel; a closed or failing socket rejects with a DataError. */
+function written(s: Duplex, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = (): void => done(new DataError('data connection closed'));
+    const done = (err?: Error): void => {
+      s.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    s.once('close', onClose);
+    s.write(chunk, (err) => done(err ? new DataError(err.message) : undefined));
+  });
 }
 
 /** Resolves on 'drain'; a closed or failing socket rejects with a DataError. */

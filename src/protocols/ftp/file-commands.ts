@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { parentOf } from '../../core/paths.ts';
 import { AppError } from '../../errors.ts';
 import type { FileInfo } from '../../vfs/fs.ts';
-import { receiveAll, sendAll, writeAll } from './data.ts';
+import { receiveAll, sendAll, sendFileAll, writeAll } from './data.ts';
 import { ftpTime, listLine, mlsxLine, parseFtpTime } from './listing.ts';
 import { quotePath } from './replies.ts';
 import { listTarget } from './parse.ts';
@@ -78,7 +78,11 @@ export async function retr(s: FtpSession, arg: string): Promise<void> {
   const download = await conn.fs.openDownload(conn, s.path(arg));
   download.paced = !plainData(s);
   s.startTransfer(
-    (sock) => sendAll(sock, download.chunks(offset)),
+    async (sock) => {
+      // Plain data from local storage goes from the page cache to the socket in the kernel.
+      if (plainData(s) && (await sendFileAll(sock, download, offset))) return;
+      await sendAll(sock, download.chunks(offset));
+    },
     (ok) => (ok ? download.close() : download.abort()),
     { progress: () => download.bytes },
   );

@@ -11,6 +11,7 @@ import { AppError } from '../../errors.ts';
 import type { LoginGate } from '../../core/gate.ts';
 import type { Log } from '../../log.ts';
 import { FtpSession, type SessionHost } from './session.ts';
+import { PassivePorts } from './passive.ts';
 import { loadTlsContext } from './tls.ts';
 
 export interface FtpServerOptions {
@@ -35,6 +36,7 @@ export class FtpServer {
   readonly #sessions = new Set<FtpSession>();
   /** Accepted control sockets still at the door (caps, PROXY header, admission). */
   readonly #pending = new Set<Socket>();
+  readonly #passivePorts = new PassivePorts();
   #idleCheck = false;
 
   constructor(private readonly opts: FtpServerOptions) {
@@ -141,6 +143,7 @@ export class FtpServer {
         return listener.binding;
       },
       tlsContext: () => listener.tls,
+      passivePorts: this.#passivePorts,
       banner: () => this.#banner,
       // Passive data connections through the same proxy carry their own header (SFTPGo expects
       // it on both); they are not counted against the caps.

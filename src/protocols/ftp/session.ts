@@ -15,6 +15,7 @@ import { AppError } from '../../errors.ts';
 import { isConnectionNoise } from '../../core/events.ts';
 import { COMMANDS, IMMEDIATE } from './commands.ts';
 import { DataChannel, DataError } from './data.ts';
+import type { PassiveListener, PassivePorts } from './passive.ts';
 import { formatReply, replyFor, type Reply } from './replies.ts';
 import { handshake, wrapTls } from './tls.ts';
 import { splitCommand, takeLines } from './parse.ts';
@@ -37,6 +38,8 @@ export interface SessionHost {
   banner(): string[];
   /** The PROXY protocol door for passive data connections, when the binding applies it. */
   readonly admitData?: (sock: Socket) => Promise<string | undefined>;
+  /** The server's passive listeners (one per session that used PASV/EPSV). */
+  readonly passivePorts: PassivePorts;
 }
 
 interface ActiveTransfer {
@@ -61,6 +64,7 @@ export class FtpSession {
   #userTls = false;
   #active: ActiveTransfer | undefined;
   #data: DataChannel | undefined;
+  #passive: PassiveListener | undefined;
   readonly ip: string;
   tls = false;
   #login: Session | undefined;
@@ -157,6 +161,26 @@ export class FtpSession {
     const n = this.restOffset;
     this.restOffset = 0;
     return n;
+  }
+
+  /**
+   * This session's passive listener: opened at the first PASV/EPSV on the control connection's
+   * address and kept until the session ends (or its port is moved out of a reloaded range, or
+   * handed to another session when the range is full: then a new one).
+   */
+  async passiveListener(): Promise<PassiveListener> {
+    const host = this.raw.localAddress ?? '0.0.0.0';
+    const range = this.host.ftpd.passive_port_range;
+    if (this.#passive?.usableFor(host, range)) return this.#passive;
+    this.#passive?.close();
+    this.#passive = undefined;
+    const l = await this.host.passivePorts.listen(host, range);
+    if (this.#closed) {
+      l.close();
+      throw new DataError('the control connection closed');
+    }
+    this.#passive = l;
+    return l;
   }
 
   /** Replaces the pending data channel (PASV, EPSV, PORT, EPRT). */
@@ -270,6 +294,7 @@ export class FtpSession {
     if (this.#idle) clearTimeout(this.#idle);
     this.#active?.abort();
     this.#data?.close();
+    this.#passive?.close();
     this.#sock.destroy();
     this.raw.destroy();
     void this.#login?.close();

@@ -9,6 +9,7 @@
 import { closeSync, fsync, read, readSync, write, writeSync } from 'node:fs';
 import { AppError } from '../../errors.ts';
 import { checkAborted } from '../abort.ts';
+import type { SendFile } from '../../runtime.ts';
 import type { FileReader, FileWriter } from '../fs.ts';
 import { fsError } from './errors.ts';
 
@@ -43,12 +44,29 @@ export class LocalReader implements FileReader {
   #fd: number | undefined;
   /** The next read is the handle's first, or follows a short read. */
   #edge = true;
+  readonly sendTo?: (fd: number, position: number, count: number) => number;
   constructor(
     fd: number,
     private readonly path: string,
     private readonly signal?: AbortSignal,
+    sendfile?: SendFile,
   ) {
     this.#fd = fd;
+    if (sendfile) this.sendTo = (out, position, count) => this.#sendTo(sendfile, out, position, count);
+  }
+
+  #sendTo(sendfile: SendFile, out: number, position: number, count: number): number {
+    if (this.#fd === undefined) throw new AppError('invalid', 'read after close');
+    checkAborted(this.signal, 'read', this.path);
+    try {
+      const n = sendfile(out, this.#fd, position, count);
+      // A short send, like a short read: the bytes right after it are most likely in the page
+      // cache (the kernel reads ahead of sendfile too), so a small read next is synchronous.
+      this.#edge = n < count;
+      return n;
+    } catch (err) {
+      throw fsError(err, 'read', this.path);
+    }
   }
 
   async read(into: Uint8Array, position: number): Promise<number> {

@@ -43,6 +43,7 @@ import { checkAborted } from '../abort.ts';
 import type { CallOptions, Capabilities, FileInfo, FileReader, FileWriter, Fs, FsUsage, ReadRange, WriteOptions } from '../fs.ts';
 import type { LocalStaging } from '../options.ts';
 import { isTempUploadName } from '../temp-names.ts';
+import { sendfile } from '../../runtime.ts';
 import { fsError } from './errors.ts';
 import { LocalReader, LocalWriter } from './file.ts';
 
@@ -281,7 +282,7 @@ export class LocalFs implements Fs {
   }
 
   async openReader(path: string, opts: CallOptions = {}): Promise<FileReader> {
-    return new LocalReader(this.#openFd(path, constants.O_RDONLY, 0, 'open', opts.signal), path, opts.signal);
+    return new LocalReader(this.#openFd(path, constants.O_RDONLY, 0, 'open', opts.signal), path, opts.signal, await sendfile());
   }
 
   async openWrite(path: string, opts: WriteOptions = {}): Promise<FileWriter> {

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Download } from '../../core/transfers.ts';
 import { freeBuffer } from '../../lib/free-buffer.ts';
-import { socketFd } from '../../runtime.ts';
+import { canSendFile, sendFile, SocketClosed } from '../../core/send-file.ts';
 import { handshake, wrapTls } from './tls.ts';
 import type { PassiveListener, PassiveWaiter } from './passive.ts';
 
@@ -263,64 +263,20 @@ export async function sendAll(s: Duplex, chunks: AsyncIterable<Uint8Array>): Pro
   }
 }
 
-/** Most bytes handed to the kernel per sendfile call: one bounded synchronous step, as a storage read is. */
-export const SENDFILE_CHUNK = 1024 * 1024;
-
 /**
- * Sends a download from `start` straight from storage to the plain data socket `s` (sendfile),
- * where the storage and the runtime can: no byte of it enters this process. Resolves false, having
- * sent nothing, where they cannot (the caller then uses sendAll). Bytes handed to the kernel
- * directly must not overtake bytes queued in the socket, so they go only while its queue is empty;
- * when the kernel's buffer is full, the next byte goes through the socket itself, which queues it
- * and calls back once the kernel took it: the wake-up that sendfile alone lacks.
+ * Sends a download from `start` straight from storage to the plain data socket `s` (sendfile,
+ * core/send-file.ts) where the storage and the runtime can. Resolves false, having sent nothing,
+ * where they cannot (the caller then uses sendAll).
  */
 export async function sendFileAll(s: Duplex, download: Download, start: number): Promise<boolean> {
-  if (!download.direct || socketFd(s) === undefined) return false;
-  const one = Buffer.alloc(1);
-  const idleMs = (s as Socket).timeout;
-  let pos = start;
-  for (;;) {
-    // Checked right before the call, nothing awaited in between: a destroyed socket's descriptor
-    // number may already belong to another file or connection.
-    const fd = s.destroyed ? undefined : socketFd(s);
-    if (fd === undefined) throw new DataError('data connection closed');
-    let n: number;
-    try {
-      n = await download.sendTo(fd, pos, SENDFILE_CHUNK);
-    } catch (err) {
-      if (s.destroyed || isSocketError(err)) throw new DataError(String((err as Error).message));
-      throw err;
-    }
-    if (n === 0) return true;
-    if (n > 0) {
-      pos += n;
-      // The socket saw no write of its own: its idle timer would run out mid-transfer.
-      if (idleMs) (s as Socket).setTimeout(idleMs);
-      continue;
-    }
-    if ((await download.read(one, pos)) === 0) return true;
-    pos += 1;
-    await written(s, Buffer.from(one));
+  if (!canSendFile(s, download)) return false;
+  try {
+    await sendFile(s, download, start);
+  } catch (err) {
+    if (err instanceof SocketClosed) throw new DataError(err.message === 'connection closed' ? 'data connection closed' : err.message);
+    throw err;
   }
-}
-
-function isSocketError(err: unknown): boolean {
-  const code = ((err as { cause?: { code?: string } }).cause ?? (err as { code?: string }))?.code;
-  return code === 'EPIPE' || code === 'ECONNRESET';
-}
-
-/** Resolves once the socket handed `chunk` to the kernel; a closed or failing socket rejects with a DataError. */
-function written(s: Duplex, chunk: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onClose = (): void => done(new DataError('data connection closed'));
-    const done = (err?: Error): void => {
-      s.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    s.once('close', onClose);
-    s.write(chunk, (err) => done(err ? new DataError(err.message) : undefined));
-  });
+  return true;
 }
 
 /** Resolves on 'drain'; a closed or failing socket rejects with a DataError. */

@@ -116,7 +116,9 @@ export async function releaseStartupPages(): Promise<ReleasedPages | undefined> 
 /**
  * sendfile(2) on a non-blocking socket: copies up to `count` bytes of `fileFd` from `position` to
  * `socketFd` inside the kernel. Returns the count sent, 0 at the end of the file, -1 when the
- * socket takes nothing more now (EAGAIN); throws on any other error (`errno` set).
+ * socket takes nothing more now (EAGAIN), -2, nothing sent, when the last byte of the range is
+ * not in the page cache (sending would wait for the disk with the event loop: read it instead);
+ * throws on any other error (`errno` set).
  */
 export type SendFile = (socketFd: number, fileFd: number, position: number, count: number) => number;
 
@@ -152,7 +154,9 @@ async function loadSendfile(): Promise<SendFile | undefined> {
       const offset = new BigInt64Array(1);
       const offsetPtr = ptr(offset);
       const EAGAIN = 11;
+      const resident = residencyProbe(ffi, name, () => read.i32(lib.symbols.__errno_location()!, 0));
       return (socketFd, fileFd, position, count) => {
+        if (resident && !resident(fileFd, position + count - 1)) return -2;
         offset[0] = BigInt(position);
         const n = Number(lib.symbols.sendfile(socketFd, fileFd, offsetPtr, count));
         if (n >= 0) return n;
@@ -166,6 +170,39 @@ async function loadSendfile(): Promise<SendFile | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * Whether the byte at `position` of `fd` is in the page cache: a one-byte preadv2 with RWF_NOWAIT
+ * (Linux 4.14), which fails with EAGAIN instead of reading from the disk. sendfile reads a cold file
+ * synchronously, up to its whole count, while every other connection waits; a range whose last
+ * byte is cached has most likely been read ahead whole. Undefined where libc has no preadv2; a
+ * kernel or file system without RWF_NOWAIT answers "cached" from then on (sendfile as before).
+ */
+function residencyProbe(ffi: typeof import('bun:ffi'), libc: string, errno: () => number): ((fd: number, position: number) => boolean) | undefined {
+  const { FFIType, dlopen, ptr } = ffi;
+  let preadv2: (fd: number, iov: number, count: number, position: bigint, flags: number) => number;
+  try {
+    const lib = dlopen(libc, { preadv2: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 } });
+    preadv2 = (fd, iov, count, position, flags) => Number(lib.symbols.preadv2(fd, iov, count, position, flags));
+  } catch {
+    return undefined;
+  }
+  const RWF_NOWAIT = 0x08;
+  const EAGAIN = 11;
+  const byte = new Uint8Array(1);
+  const iov = new BigUint64Array(2);
+  let supported = true;
+  return (fd, position) => {
+    if (!supported) return true;
+    iov[0] = BigInt(ptr(byte));
+    iov[1] = 1n;
+    if (preadv2(fd, ptr(iov), 1, BigInt(position), RWF_NOWAIT) >= 0) return true;
+    if (errno() === EAGAIN) return false;
+    // EOPNOTSUPP, ENOSYS, EINVAL: no way to tell here; sendfile decides.
+    supported = false;
+    return true;
+  };
 }
 
 /**

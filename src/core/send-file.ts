@@ -40,6 +40,8 @@ export async function sendFile(s: Duplex, download: Download, start: number, end
   let pos = start;
   let viaSocket = true;
   let run = 0;
+  /** The buffer of a range read instead of sent; the socket is done with it once written() resolves. */
+  let cold: Buffer | undefined;
   while (pos <= end) {
     if (viaSocket || run >= RUN_MAX) {
       if ((await download.read(one, pos)) === 0) break;
@@ -63,6 +65,16 @@ export async function sendFile(s: Duplex, download: Download, start: number, end
       throw err;
     }
     if (n === 0) break;
+    if (n === -2) {
+      // Not in the page cache: read through the thread pool, as every other download does, so
+      // the disk keeps no other connection waiting; the next range is most likely read ahead.
+      cold ??= Buffer.allocUnsafeSlow(SENDFILE_CHUNK);
+      const got = await download.read(cold.subarray(0, Math.min(SENDFILE_CHUNK, end - pos + 1)), pos);
+      if (got === 0) break;
+      pos += got;
+      await written(s, cold.subarray(0, got));
+      continue;
+    }
     if (n > 0) {
       pos += n;
       run += n;

@@ -60,7 +60,8 @@ export class Download extends Transfer {
   /**
    * Sends up to `count` bytes from `position` straight from storage to the socket descriptor `fd`
    * (FileReader.sendTo; check `direct` first), counted and held to the user's bandwidth like
-   * read(). Resolves the count sent, 0 at the end of the file, -1 when the socket is full.
+   * read(). Resolves the count sent, 0 at the end of the file, -1 when the socket is full, -2 when
+   * the bytes are not in memory (read them instead: FileReader.sendTo).
    */
   async sendTo(fd: number, position: number, count: number): Promise<number> {
     // Bytes sent cannot be taken back: never more than the data transfer allowance leaves. At the

@@ -98,9 +98,10 @@ export interface FileReader {
   /**
    * Copies up to `count` bytes from `position` straight to `fd`, a connected non-blocking socket,
    * inside the kernel (sendfile): the bytes never enter this process. Returns the count sent, 0 at
-   * the end of the file, -1 when the socket takes nothing more now. Synchronous: the caller sends
-   * a bounded count at a time. Present only where the backend and the runtime can (the local
-   * backend under Bun on Linux).
+   * the end of the file, -1 when the socket takes nothing more now, -2, nothing sent, when the
+   * bytes are not in memory (sending them would wait for the disk on the caller's thread): read
+   * them instead. Synchronous: the caller sends a bounded count at a time. Present only where the
+   * backend and the runtime can (the local backend under Bun on Linux).
    */
   sendTo?(fd: number, position: number, count: number): number;
   close(): Promise<void>;

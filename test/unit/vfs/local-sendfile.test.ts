@@ -7,6 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { socketFd } from '../../../src/runtime.ts';
 import { openLocalFs } from '../../../src/vfs/local/local-fs.ts';
+import { evictFromPageCache } from '../../support/page-cache.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
 const servers: Server[] = [];
@@ -75,6 +76,39 @@ test('sendTo copies the file to a socket from any position, and says when the so
   expect(Buffer.concat(got).equals(data.subarray(start))).toBe(true);
   await reader.close();
   expect(() => reader.sendTo!(fd, 0, 1)).toThrow('read after close');
+  server.destroy();
+  client.destroy();
+});
+
+test('a range not in the page cache is not sent (-2: sendfile would wait for the disk), and is once it was read', async () => {
+  const root = tempDir('sendfile-cold-');
+  const data = pattern(8 * 1024 * 1024);
+  const path = join(root, 'cold.bin');
+  writeFileSync(path, data);
+  const fs = await openLocalFs(root);
+  const reader = await fs.openReader('/cold.bin');
+  if (!reader.sendTo) return;
+  expect(await evictFromPageCache(path)).toBe(true);
+  const { server, client } = await pair();
+  const fd = socketFd(server)!;
+  expect(reader.sendTo(fd, 4 * 1024 * 1024, 1024 * 1024)).toBe(-2);
+  // A read through the thread pool brings the range in; then it goes by sendfile.
+  const into = Buffer.alloc(1024 * 1024);
+  expect(await reader.read(into, 4 * 1024 * 1024)).toBe(into.length);
+  expect(into.equals(data.subarray(4 * 1024 * 1024, 5 * 1024 * 1024))).toBe(true);
+  const got: Buffer[] = [];
+  let bytes = 0;
+  const all = new Promise<void>((resolve) =>
+    client.on('data', (d: Buffer) => {
+      got.push(d);
+      if ((bytes += d.length) === 1024 * 1024) resolve();
+    }),
+  );
+  client.resume();
+  expect(reader.sendTo(fd, 4 * 1024 * 1024, 1024 * 1024)).toBe(1024 * 1024);
+  await all;
+  expect(Buffer.concat(got).equals(data.subarray(4 * 1024 * 1024, 5 * 1024 * 1024))).toBe(true);
+  await reader.close();
   server.destroy();
   client.destroy();
 });

@@ -112,3 +112,13 @@ export async function releaseStartupPages(): Promise<ReleasedPages | undefined> 
   if (paged === 0) return undefined;
   return { rssFileBeforeKb: before, rssFileAfterKb: rssFileKb() };
 }
+
+/**
+ * Whether object store clients send their requests through the runtime's fetch instead of
+ * node:http (vfs/object/fetch-http.ts): under Bun, whose node:http client copies request bodies
+ * and keeps response chunks for the collector (measured there). Node's and Deno's node:http do
+ * not, and keep the agent's own socket handling.
+ */
+export function objectStoresUseFetch(): boolean {
+  return typeof Bun !== 'undefined';
+}

@@ -14,6 +14,9 @@
 // --purge-delay sets MIMALLOC_PURGE_DELAY for the server (ms; unset: the server's own -1).
 // --only s3,gcs limits the backends; --binary runs another build of the server; --no-direct skips
 // the SDK's own transfers.
+// --trace DIR has each RSS-table server write its memory samples (SFTPGO_MEM_TRACE,
+// src/core/mem-trace.ts) to DIR/<backend>-<size>.jsonl, and prints the largest sample of the put
+// and of the get with the allocator's largest size classes.
 // --baseline BINARY also runs that build (say, of the previous commit) beside this one, each
 // transfer interleaved with this server's, and prints its rows too: a regression check in one run.
 import { Upload } from '@aws-sdk/lib-storage';
@@ -49,6 +52,8 @@ const BACKENDS = opt('--only', 's3,gcs,azblob,sftp,crypt,local').split(',');
 const BASELINE = opt('--baseline', '');
 /** Skips the SDK's own transfers (the ratio columns), for memory and CPU runs. */
 const NO_DIRECT = args.includes('--no-direct');
+const TRACE = opt('--trace', '');
+if (TRACE) mkdirSync(TRACE, { recursive: true });
 const PART_MB = 8;
 const CONCURRENCY = 2;
 // The server's S3 and Azure downloads: 1 (default) streams one GET, as the direct SDK download
@@ -131,9 +136,10 @@ type Server = ReturnType<typeof spawn>;
 let server: Server | undefined;
 let baseServer: Server | undefined;
 
-async function startServer(which: 'ours' | 'base' = 'ours'): Promise<Server> {
+async function startServer(which: 'ours' | 'base' = 'ours', trace?: string): Promise<Server> {
   const env = { ...process.env };
   if (PURGE_DELAY) env.MIMALLOC_PURGE_DELAY = PURGE_DELAY;
+  if (trace) env.SFTPGO_MEM_TRACE = trace;
   const [bin, yaml, data, p0] = which === 'ours' ? [binary, 'sftpgo.yaml', 'data', port] : [resolve(BASELINE), 'sftpgo-base.yaml', 'data-base', basePort];
   const p = spawn(bin, ['serve', '--config', join(work, yaml), '--data-dir', join(work, data)], { stdio: ['ignore', 'ignore', 'inherit'], env });
   for (let i = 0; ; i++) {
@@ -249,6 +255,17 @@ const direct: Record<string, { up: () => Promise<void>; down: () => Promise<void
   },
 };
 
+/** The largest sample of the put (moved up to the file's size) and of the get, and the allocator's largest classes. */
+function summarizeTrace(trace: string, mb: number): void {
+  const samples = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number> & { bins?: unknown });
+  const top = (xs: typeof samples) => (xs.length ? xs.reduce((a, b) => (b.rss! > a.rss! ? b : a)) : undefined);
+  const data = samples.filter((l) => l.rss !== undefined);
+  process.stderr.write(`  put, largest sample: ${JSON.stringify(top(data.filter((l) => l.moved! < mb)))}\n`);
+  process.stderr.write(`  get, largest sample: ${JSON.stringify(top(data.filter((l) => l.moved! >= mb)))}\n`);
+  const bins = samples.at(-1)?.bins;
+  if (bins) process.stderr.write(`  largest size classes: ${JSON.stringify(bins)}\n`);
+}
+
 const rows: string[] = [];
 const cpuRows: string[] = [];
 const rssRows: string[] = [];
@@ -319,11 +336,14 @@ try {
     for (const mb of RSS_SIZES) {
       const file = mb === SIZE_MB ? big : makeFile(mb);
       for (const backend of BACKENDS) {
-        server = await startServer();
+        const trace = TRACE ? join(resolve(TRACE), `${backend}-${mb}.jsonl`) : undefined;
+        if (trace) rmSync(trace, { force: true });
+        server = await startServer('ours', trace);
         if (SETTLE_S > 0) await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
         const up = await timed(() => sftpRun(ours, `put ${file} ${pathOf(backend)}/rss.bin\n`), server.pid, storageOf(backend));
         const down = await timed(() => sftpRun(ours, `get ${pathOf(backend)}/rss.bin ${gotFile}\n`), server.pid, storageOf(backend));
         await stopServer();
+        if (trace && existsSync(trace)) summarizeTrace(trace, mb);
         const cell = `${Math.max(up.peak, down.peak).toFixed(0)} (${((mb * 2 ** 20) / 1e6 / up.secs).toFixed(0)} / ${((mb * 2 ** 20) / 1e6 / down.secs).toFixed(0)})`;
         peaks.set(backend, [...(peaks.get(backend) ?? []), cell]);
         process.stderr.write(`rss ${mb} MiB ${backend}: ${cell}\n`);

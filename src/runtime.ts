@@ -214,3 +214,13 @@ export function socketFd(sock: object): number | undefined {
   const fd = (sock as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
+
+/**
+ * Whether object store clients send their requests through the runtime's fetch instead of
+ * node:http (vfs/object/fetch-http.ts): under Bun, whose node:http client copies request bodies
+ * and keeps response chunks for the collector (measured there). Node's and Deno's node:http do
+ * not, and keep the agent's own socket handling.
+ */
+export function objectStoresUseFetch(): boolean {
+  return typeof Bun !== 'undefined';
+}

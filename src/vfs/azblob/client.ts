@@ -4,8 +4,8 @@
 // (download.ts).
 //
 // The SDK keeps one module-wide HTTP client (keep-alive agent, idle sockets unref'd) for all its
-// clients, so there is no per-client socket pool to tear down: close() aborts this client's
-// in-flight uploads and reads and refuses further use.
+// clients (under Bun, the runtime's fetch: fetch-client.ts), so there is no per-client socket pool
+// to tear down: close() aborts this client's in-flight uploads and reads and refuses further use.
 import type { Readable } from 'node:stream';
 import { ContainerClient, StorageSharedKeyCredential, type BlobItem, type BlobPrefix } from '@azure/storage-blob';
 import { AppError } from '../../errors.ts';
@@ -13,7 +13,9 @@ import { REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
 import type { AzTarget } from './config.ts';
+import { objectStoresUseFetch } from '../../runtime.ts';
 import { openDownload } from './download.ts';
+import { AzFetchClient } from './fetch-client.ts';
 import { azError, statusOf } from './errors.ts';
 import { fromAzureMetadata, toAzureMetadata } from './metadata.ts';
 import { BlockUpload, discardStagedBlocks } from './upload.ts';
@@ -34,10 +36,11 @@ export class AzBlobClient implements ObjectClient {
   constructor(private readonly target: AzTarget) {
     this.location = { bucket: target.container, endpoint: target.endpoint };
     const auth = target.auth;
+    const options = objectStoresUseFetch() ? { httpClient: new AzFetchClient() } : {};
     this.container =
       auth.kind === 'shared-key'
-        ? new ContainerClient(target.containerUrl, new StorageSharedKeyCredential(auth.accountName, auth.accountKey))
-        : new ContainerClient(target.containerUrl);
+        ? new ContainerClient(target.containerUrl, new StorageSharedKeyCredential(auth.accountName, auth.accountKey), options)
+        : new ContainerClient(target.containerUrl, undefined, options);
   }
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectInfo | undefined> {

@@ -1,7 +1,8 @@
 // A streaming block-blob upload. Bytes are copied into one part buffer; each full part is staged as
 // an uncommitted block (Put Block) while the next one fills, with at most `concurrency` blocks in
-// flight, so memory stays within (concurrency + 1) × part size whatever the file size. A block's
-// buffer is reused for a later part once its request has finished, and freed when the upload ends. complete()
+// flight, so memory stays within max(concurrency, 2) × part size whatever the file size: a part
+// fills into the buffer a finished request left (with every buffer in flight, writing waits), and
+// the buffers are freed when the upload ends. complete()
 // commits the block list in one request, which is when the blob appears or is replaced; a file that
 // fits in one part skips blocks and goes up with a single Put Blob. abort() cancels in-flight
 // requests and never commits: the committed blob (if any) is untouched. The blocks it staged for a
@@ -110,6 +111,10 @@ export class BlockUpload implements ObjectUpload {
     this.checkOpen('write');
     let off = 0;
     while (off < chunk.length) {
+      // A fresh part buffer only while fewer blocks than buffers allowed are in flight: at most
+      // max(concurrency, 2) part buffers, the filling one included (with one in flight, the next
+      // still fills meanwhile).
+      if (!this.buf && this.blockIds.length > 0 && this.spare.length === 0) await this.room(Math.max(this.settings.concurrency, 2));
       const buf = this.buffer(chunk.length - off);
       const n = Math.min(chunk.length - off, buf.length - this.filled);
       buf.set(chunk.subarray(off, off + n), this.filled);
@@ -199,11 +204,16 @@ export class BlockUpload implements ObjectUpload {
     return this.buf;
   }
 
-  /** Stages the filled part as the next block, once fewer than `concurrency` are in flight. */
-  private async stageFilled(): Promise<void> {
-    while (this.inFlight.size >= this.settings.concurrency) await Promise.race(this.inFlight);
+  /** Waits until fewer than `limit` blocks are in flight (reporting a failure). */
+  private async room(limit: number): Promise<void> {
+    while (this.inFlight.size >= limit) await Promise.race(this.inFlight);
     if (this.state === 'aborted') throw abortedError('upload', this.key);
     if (this.failure !== undefined) throw azError(this.failure, 'upload', this.key);
+  }
+
+  /** Stages the filled part as the next block, once fewer than `concurrency` are in flight. */
+  private async stageFilled(): Promise<void> {
+    await this.room(this.settings.concurrency);
     if (this.blockIds.length >= MAX_BLOCKS) {
       throw new AppError('invalid', `azblob upload "${this.key}": more than ${MAX_BLOCKS} blocks; raise upload_part_size`);
     }

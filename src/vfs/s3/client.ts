@@ -23,7 +23,9 @@ import { AppError } from '../../errors.ts';
 import { destroyOnAbort, REQUEST_DEADLINE_MS, withDeadline } from '../abort.ts';
 import type { CallOptions } from '../fs.ts';
 import type { GetRange, ListOptions, ListPage, ObjectClient, ObjectInfo, ObjectUpload, PutOptions } from '../object/client.ts';
+import { objectStoresUseFetch } from '../../runtime.ts';
 import { ParallelRangeReader } from './download.ts';
+import { S3FetchHandler } from './fetch-handler.ts';
 import { s3Error, statusOf } from './errors.ts';
 import { S3Upload } from './upload.ts';
 
@@ -81,10 +83,12 @@ export class S3ObjectClient implements ObjectClient {
       requestChecksumCalculation: opts.requestChecksumCalculation?.toUpperCase() as S3ClientConfig['requestChecksumCalculation'],
       responseChecksumValidation: opts.responseChecksumValidation?.toUpperCase() as S3ClientConfig['responseChecksumValidation'],
       // Own agents, so destroy() releases exactly this client's sockets.
-      requestHandler: {
-        httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets, rejectUnauthorized: !opts.skipTlsVerify }),
-      },
+      requestHandler: objectStoresUseFetch()
+        ? new S3FetchHandler({ maxSockets, skipTlsVerify: opts.skipTlsVerify })
+        : {
+            httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+            httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets, rejectUnauthorized: !opts.skipTlsVerify }),
+          },
     };
     this.sdk = new S3Client(config);
   }

@@ -1,7 +1,8 @@
 // One streaming S3 upload. Bytes are copied into a part buffer; each full part goes up as an
 // UploadPart while the next one fills, with at most `queueSize` parts in flight, so memory stays
-// within (queueSize + 1) × part size whatever the file size. A part's buffer is reused for a later
-// part once its request has finished, and freed when the upload ends: no buffer per write and no
+// within max(queueSize, 2) × part size whatever the file size: a part fills into the buffer a
+// finished request left (with every buffer in flight, writing waits). A part's buffer is freed
+// when the upload ends: no buffer per write and no
 // part assembled from pieces (lib-storage's Upload, used before, copied every write and then
 // concatenated each part, leaving twice the file's size to the collector). A body that ends
 // before one part is full becomes a single PutObject.
@@ -99,6 +100,10 @@ export class S3Upload implements ObjectUpload {
     this.#checkOpen();
     let off = 0;
     while (off < chunk.byteLength) {
+      // A fresh part buffer only while fewer parts than buffers allowed are in flight: at most
+      // max(queueSize, 2) part buffers, the filling one included (with one in flight, the next
+      // still fills meanwhile).
+      if (!this.#buf && this.#parts > 0 && this.#spare.length === 0) await this.#room(Math.max(this.queueSize, 2));
       const buf = this.#buffer(chunk.byteLength - off);
       const n = Math.min(chunk.byteLength - off, buf.length - this.#filled);
       buf.set(chunk.subarray(off, off + n), this.#filled);
@@ -192,11 +197,16 @@ export class S3Upload implements ObjectUpload {
     return this.#buf;
   }
 
-  /** Sends the filled buffer as the next part, once fewer than `queueSize` are in flight. */
-  async #sendFilled(): Promise<void> {
-    while (this.#inFlight.size >= this.queueSize) await Promise.race(this.#inFlight);
+  /** Waits until fewer than `limit` parts are in flight (reporting a failure). */
+  async #room(limit: number): Promise<void> {
+    while (this.#inFlight.size >= limit) await Promise.race(this.#inFlight);
     if (this.#failure !== undefined) throw s3Error(this.#failure, 'upload', this.#key);
     if (this.#state === 'aborted') throw abortedError('s3 upload', this.#key);
+  }
+
+  /** Sends the filled buffer as the next part, once fewer than `queueSize` are in flight. */
+  async #sendFilled(): Promise<void> {
+    await this.#room(this.queueSize);
     if (this.#parts >= MAX_PARTS) throw new AppError('invalid', `s3 upload "${this.#key}": more than ${MAX_PARTS} parts; raise upload_part_size`);
     const buf = this.#buf!;
     const body = buf.subarray(0, this.#filled);

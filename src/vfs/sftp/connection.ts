@@ -258,6 +258,9 @@ async function connectSession(p: ConnectParams): Promise<SftpSession> {
 
   try {
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+    // Reads always go into our buffers and handles come copied: each socket chunk can be freed
+    // once parsed instead of waiting for a collection (vendor/ssh2/README.md).
+    sftp.useTransientResponseData();
     const root = await resolvePrefix(sftp, p.prefix);
     return new SftpSession(client, sftp, root, p.idleTimeoutMs);
   } catch (err) {

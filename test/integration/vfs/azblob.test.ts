@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import {
   AccountSASPermissions,
   AccountSASResourceTypes,
@@ -86,6 +87,18 @@ runFsSuite('azblob', async () => {
 }, { cancellation: true });
 
 describe('azblob Fs', () => {
+  test('a blob stored gzip-encoded reads back as stored: no inflating, ranges count stored bytes', async () => {
+    const az = await azurite();
+    const container = await freshContainer(az);
+    const stored = gzipSync(randomBytes(300_000));
+    await az.service.getContainerClient(container).getBlockBlobClient('f.gz').upload(stored, stored.length, { blobHTTPHeaders: { blobContentEncoding: 'gzip' } });
+    const fs = openAzBlobFs(sharedKeyConfig(az, container));
+    expect((await fs.stat('/f.gz')).size).toBe(stored.length);
+    expect(Buffer.compare(await readFile(fs, '/f.gz'), stored)).toBe(0);
+    expect(Buffer.compare(await readFile(fs, '/f.gz', { start: 1000, end: 1999 }), stored.subarray(1000, 2000))).toBe(0);
+    await fs.close();
+  });
+
   test('a key prefix confines the Fs: its keys land under it, nothing outside is visible', async () => {
     const az = await azurite();
     const container = await freshContainer(az);

@@ -124,6 +124,32 @@ describe('GcsClient', () => {
     expect((await readAll(await client.get('chunked.bin'))).equals(data)).toBe(true);
   });
 
+  test('chunks from reused buffers: exact bytes across chunk boundaries, an exact multiple of the chunk in as many PUTs', async () => {
+    const before = srv.counts.get('upload.resumable.put') ?? 0;
+    // 3 chunks exactly, written in pieces that straddle every boundary.
+    const data = randomBytes(3 * 2 ** 20);
+    const u = client.put('multiple.bin');
+    for (let off = 0; off < data.length; off += 300_007) await u.write(data.subarray(off, off + 300_007));
+    await u.complete();
+    expect((srv.counts.get('upload.resumable.put') ?? 0) - before).toBe(3);
+    expect((await readAll(await client.get('multiple.bin'))).equals(data)).toBe(true);
+    // Empty: one session, one PUT naming the total.
+    const empty = client.put('empty.bin');
+    await empty.complete();
+    expect((await client.head('empty.bin'))?.size).toBe(0);
+  });
+
+  test('the caller\'s signal mid-upload cancels it: no object, no open session, writes refused', async () => {
+    const ac = new AbortController();
+    const u = client.put('cancelled.bin', { signal: ac.signal });
+    await u.write(randomBytes(2.5 * 2 ** 20)); // two chunks sent or on their way, half a chunk held
+    ac.abort();
+    await until(() => srv.openSessions() === 0);
+    expect(await codeOf(u.write(Buffer.from('x')))).not.toBe('no error');
+    await u.abort();
+    expect(await client.head('cancelled.bin')).toBeUndefined();
+  });
+
   test('abort: no object, the resumable session is cancelled, the old object stays', async () => {
     await put('kept.bin', Buffer.from('old'));
     const u = client.put('kept.bin');

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
 import { isAppError } from '../../../src/errors.ts';
 import { resolveSecret } from '../../../src/config/secrets.ts';
 import { NO_SECRETS } from '../../../src/config/sealed.ts';
@@ -165,6 +166,15 @@ describe('S3 backend', () => {
     expect((await readAll(await fs.openRead('/u.txt'))).toString()).toBe('payload');
   });
 
+  test('an object stored gzip-encoded reads back as stored: no inflating, ranges count stored bytes', async () => {
+    const fs = await open({ key_prefix: 'gz/' });
+    const stored = gzipSync(randomBytes(300_000));
+    await raw.send(new PutObjectCommand({ Bucket: srv.bucket, Key: 'gz/f.gz', Body: stored, ContentEncoding: 'gzip' }));
+    expect((await fs.stat('/f.gz')).size).toBe(stored.length);
+    expect(Buffer.compare(await readAll(await fs.openRead('/f.gz')), stored)).toBe(0);
+    expect(Buffer.compare(await readAll(await fs.openRead('/f.gz', { start: 1000, end: 1999 })), stored.subarray(1000, 2000))).toBe(0);
+  });
+
   test('truncate: to 0 empties the object, any other size is unsupported', async () => {
     const fs = await open({ key_prefix: 'trunc/' });
     await writeFile(fs, '/f', Buffer.from('0123456789'));
@@ -209,7 +219,9 @@ describe('S3 backend resources', () => {
       expect(await names(fs, '/')).toEqual(['f.bin']);
       expect(connectionsTo(port)).toBeGreaterThan(0); // keep-alive sockets are pooled while open
       await fs.close();
-      const deadline = Date.now() + 10_000;
+      // Under Bun the requests go through the runtime's fetch, whose pool closes an idle socket
+      // after ~6 s (measured, bun 1.4.5) and offers no way to close them sooner.
+      const deadline = Date.now() + 20_000;
       while (connectionsTo(port) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20)); // poll
       expect(connectionsTo(port)).toBe(0);
     } finally {

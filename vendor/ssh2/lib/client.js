@@ -597,7 +597,12 @@ class Client extends EventEmitter {
 
           channel.incoming.window -= data.length;
 
-          if (channel.push(data) === false) {
+          const pushed = channel.push(data);
+          // [vendor] An SFTP client with transient response data keeps nothing of it (see
+          // Protocol#parseOwned); a stream channel buffers it
+          if (channel._transientResponseData === true)
+            p.channelDataCopied();
+          if (pushed === false) {
             channel._waitChanDrain = true;
             return;
           }
@@ -785,7 +790,8 @@ class Client extends EventEmitter {
           proto.start();
           sock.on('data', (data) => {
             try {
-              proto.parse(data, 0, data.length);
+              // [vendor] Frees the chunk once parsed when nothing kept a view of it
+              proto.parseOwned(data);
             } catch (ex) {
               this.emit('error', ex);
               try {

@@ -34,6 +34,11 @@ declare module 'ssh2' {
      */
     useTransientRequestData(): void;
     /**
+     * Client: the caller keeps nothing of a response (handles come copied, READ data goes into
+     * the caller's buffer), so the connection may free each socket chunk once parsed.
+     */
+    useTransientResponseData(): void;
+    /**
      * Server: a request that does not decode (`code` SSH_FX_BAD_MESSAGE) or of an unknown type
      * (SSH_FX_OP_UNSUPPORTED); without a listener the status goes out at once.
      */

@@ -17,6 +17,7 @@ const {
   makeBufferParser,
   writeUInt32BE,
 } = require('./utils.js');
+const { freeBuffer } = require('./crypto.js'); // [vendor] see write()
 
 const ATTR = {
   SIZE: 0x00000001,
@@ -177,6 +178,8 @@ class SFTP extends EventEmitter {
     this._waitWindow = false; // SSH-level backpressure
     this._dataHead = Buffer.allocUnsafe(13); // [vendor] DATA reply header, reused
     this._transientRequestData = false; // [vendor] see useTransientRequestData()
+    this._transientResponseData = false; // [vendor] see useTransientResponseData()
+    this._pktOwned = false; // [vendor] see push()
     this._chunkcb = undefined;
     this._buffer = [];
     this.type = chanInfo.type;
@@ -235,8 +238,10 @@ class SFTP extends EventEmitter {
           if (nb === this._pktLen) {
             this._pkt = new FastBuffer(data.buffer, data.byteOffset + p, nb);
           } else {
-            if (!this._pkt)
+            if (!this._pkt) {
               this._pkt = Buffer.allocUnsafe(this._pktLen);
+              this._pktOwned = true;
+            }
             this._pkt.set(
               new Uint8Array(data.buffer, data.byteOffset + p, nb),
               this._pktPos
@@ -245,8 +250,10 @@ class SFTP extends EventEmitter {
         } else if (nb === this._pktLen) {
           this._pkt = data;
         } else {
-          if (!this._pkt)
+          if (!this._pkt) {
             this._pkt = Buffer.allocUnsafe(this._pktLen);
+            this._pktOwned = true;
+          }
           this._pkt.set(data, this._pktPos);
         }
         p += nb;
@@ -257,12 +264,17 @@ class SFTP extends EventEmitter {
 
       const type = this._pkt[0];
       const payload = this._pkt;
+      // [vendor] A packet assembled in a buffer of our own (it spanned channel data), which no
+      // one keeps a view of when the listeners copy what they keep: freed once handled
+      const ownPayload = this._pktOwned
+        && (this.server ? this._transientRequestData : this._transientResponseData);
 
       // Prepare for next packet
       this._pktLen = 0;
       this._pktLenBytes = 0;
       this._pkt = undefined;
       this._pktPos = 0;
+      this._pktOwned = false;
 
       const handler = (this.server
                        ? SERVER_HANDLERS[type]
@@ -288,6 +300,8 @@ class SFTP extends EventEmitter {
 
       if (handler(this, payload) === false)
         return;
+      if (ownPayload)
+        freeBuffer(payload);
     }
   }
 
@@ -338,6 +352,16 @@ class SFTP extends EventEmitter {
     if (!this.server)
       throw new Error('Server-only method called in client mode');
     this._transientRequestData = true;
+  }
+
+  /** [vendor] Client: the caller keeps nothing of a response but what the client
+   *  copies for it (handles are copied, READ data goes into the caller's buffer), so
+   *  the connection may free each incoming socket chunk once parsed (see
+   *  Protocol#parseOwned). Call right after the channel opens. */
+  useTransientResponseData() {
+    if (this.server)
+      throw new Error('Client-only method called in server mode');
+    this._transientResponseData = true;
   }
 
   /** Server: sends SSH_FXP_EXTENDED_REPLY for request `reqid`, queued in order
@@ -596,6 +620,10 @@ class SFTP extends EventEmitter {
     };
 
     const isSent = sendOrBuffer(this, out);
+    // [vendor] Sent whole: its bytes were copied into SSH packets, so its memory goes now rather
+    // than at the next collection (a request buffered for the window keeps it)
+    if (isSent)
+      freeBuffer(out);
     if (this._debug) {
       const how = (isSent ? 'Sent' : 'Buffered');
       this._debug(`SFTP: Outbound: ${how} WRITE (id:${reqid})`);
@@ -3026,7 +3054,7 @@ const CLIENT_HANDLERS = {
     /*
       string     handle
     */
-    const handle = bufferParser.readString();
+    let handle = bufferParser.readString();
     bufferParser.clear();
 
     if (handle === undefined) {
@@ -3034,6 +3062,9 @@ const CLIENT_HANDLERS = {
         delete sftp._requests[reqID];
       return doFatalSFTPError(sftp, 'Malformed HANDLE packet');
     }
+    // [vendor] A view of the packet would read as empty once it is freed
+    if (sftp._transientResponseData)
+      handle = Buffer.from(handle);
 
     sftp._debug && sftp._debug(`SFTP: Inbound: Received HANDLE (id:${reqID})`);
 
@@ -3068,13 +3099,16 @@ const CLIENT_HANDLERS = {
           return;
         }
       } else {
-        const data = bufferParser.readString();
+        let data = bufferParser.readString();
         bufferParser.clear();
 
         if (data !== undefined) {
           sftp._debug && sftp._debug(
             `SFTP: Inbound: Received DATA (id:${reqID}, ${data.length})`
           );
+          // [vendor] A view of the packet would read as empty once it is freed
+          if (sftp._transientResponseData)
+            data = Buffer.from(data);
           req.cb(undefined, data);
           return;
         }

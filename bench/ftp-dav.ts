@@ -17,7 +17,7 @@
 // Apache comes from scripts/install-bench-deps.sh; without it the WebDAV table has no Apache row.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/net.ts';
 import { tempDir, removeTempDirs } from '../test/support/tmp.ts';
@@ -211,6 +211,10 @@ const MB = (SIZE_MB * 2 ** 20) / 1e6;
  * the small files (seconds, and the server's CPU milliseconds per file).
  */
 async function measure(key: string, t: { proc?: ChildProcess; forks?: boolean }, fn: () => Promise<void>, small = false): Promise<void> {
+  // What the previous transfer left dirty is written out first: otherwise each run shares the disk
+  // with the writeback of the one before it (measured: the same build's 256 MiB rows moved by up
+  // to ×2 between runs of this bench, the peers' too).
+  spawnSync('sync');
   const tree = t.proc ? processTree(t.proc.pid!) : [];
   const cpu0 = cpuSplit(tree);
   const watch = t.proc && t.forks ? watchTreeCpu(t.proc.pid!) : undefined;
@@ -225,12 +229,15 @@ async function measure(key: string, t: { proc?: ChildProcess; forks?: boolean },
   if (!watch) add(`${key}|user`, per(cpu1.user - cpu0.user));
 }
 const smallGot = join(work, 'small-got');
+// Big downloads land in memory (tmpfs) where the machine has one: on disk, the client's own writes
+// set the pace and the row measured the disk, not the server.
+const sink = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/bench-ftpdav-') : work;
 try {
   for (let round = 0; round < ROUNDS; round++) {
     if (ONLY.includes('ftp'))
       for (const t of ftpTargets) {
         await measure(`ftp|${t.name}|up`, t, () => lftp(t, `put ${big} -o big-${round}.bin`));
-        await measure(`ftp|${t.name}|down`, t, () => lftp(t, `get big-${round}.bin -o ${join(work, 'ftp-got.bin')}`));
+        await measure(`ftp|${t.name}|down`, t, () => lftp(t, `get big-${round}.bin -o ${join(sink, 'ftp-got.bin')}`));
         await measure(`ftp|${t.name}|small`, t, () => lftp(t, `mkdir small-${round}; mput -O small-${round} ${smallDir}/*`), true);
         rmSync(smallGot, { recursive: true, force: true });
         mkdirSync(smallGot);
@@ -239,20 +246,21 @@ try {
     if (ONLY.includes('dav'))
       for (const t of davTargets) {
         await measure(`dav|${t.name}|up`, t, () => curl(['-T', big, `${t.url}/big-${round}.bin`]));
-        await measure(`dav|${t.name}|down`, t, () => curl(['-o', join(work, 'dav-got.bin'), `${t.url}/big-${round}.bin`]));
+        await measure(`dav|${t.name}|down`, t, () => curl(['-o', join(sink, 'dav-got.bin'), `${t.url}/big-${round}.bin`]));
         await measure(`dav|${t.name}|small`, t, () => rcloneCopy(t.url, `small-${round}`), true);
       }
     process.stderr.write(`round ${round + 1} done\n`);
   }
 } finally {
   for (const p of [...oursAll.map((o) => o.proc), vsftpd, rclone, apache]) p?.kill('SIGTERM');
+  if (sink !== work) rmSync(sink, { recursive: true, force: true });
 }
 const med = (k: string) => {
   const xs = [...(results.get(k) ?? [NaN])].sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)]!;
 };
 const out = [
-  `${SIZE_MB} MiB file up/down (MB/s, with the server's CPU s/GB) and ${SMALL} × 4 KiB files (s, with the server's CPU ms per file), median of ${ROUNDS} interleaved rounds; ratio = row / reference peer${NO_MTIME ? "; lftp sets no file times (--no-mtime)" : ""}.`,
+  `${SIZE_MB} MiB file up/down (MB/s, with the server's CPU s/GB) and ${SMALL} × 4 KiB files (s, with the server's CPU ms per file), median of ${ROUNDS} interleaved rounds, \`sync\` before each, downloads into ${sink === work ? 'the work directory' : 'tmpfs'}; ratio = row / reference peer${NO_MTIME ? "; lftp sets no file times (--no-mtime)" : ""}.`,
   '',
 ];
 const tables = [

@@ -410,7 +410,7 @@ const columns = [
   { what: 'list', title: `ls -l of ${LIST_ENTRIES} entries`, cell: (s: Server) => timedCell(s, 'list') },
   { what: 'idle', title: 'RSS idle', cell: (s: Server) => `${m(`${s.name}|idle0`).toFixed(0)} MiB` },
   { what: 'idle', title: `RSS with ${IDLE_SESSIONS} idle sessions`, cell: (s: Server) => `${m(`${s.name}|idle`).toFixed(0)} MiB` },
-  { what: 'transfers', title: 'peak RSS, 4 transfers at once (largest)', cell: (s: Server) => `${max(`${s.name}|peak4`).toFixed(0)} MiB` },
+  { what: 'transfers', title: 'peak RSS over the run, 4 transfers at once (largest; after the idle sessions)', cell: (s: Server) => `${max(`${s.name}|peak4`).toFixed(0)} MiB` },
 ].filter((c) => ONLY.has(c.what));
 if (ONLY.has('small') || ONLY.has('list'))
   out.push('', `Small files and listing: wall seconds (server CPU seconds, user + system), median of ${ROUNDS}.`);

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
-import { freePort } from '../../support/net.ts';
+import { dialFrom, freePort } from '../../support/net.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 import { PASSWORD, startFtpd, type Ftpd } from './harness.ts';
@@ -37,21 +37,6 @@ async function epsvPort(c: FtpControl): Promise<number> {
   return Number(/\(\|\|\|(\d+)\|\)/.exec(r.text)![1]);
 }
 
-/** A data connection to `port` (from `from`), with what it receives and when the server closes it. */
-async function dial(port: number, from = '127.0.0.1'): Promise<{ socket: Socket; received: Promise<Buffer> }> {
-  const socket = await new Promise<Socket>((ok, fail) => {
-    const s = netConnect({ host: '127.0.0.1', port, localAddress: from }, () => ok(s));
-    s.once('error', fail);
-  });
-  const received = new Promise<Buffer>((ok) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => undefined);
-    socket.on('close', () => ok(Buffer.concat(chunks)));
-  });
-  return { socket, received };
-}
-
 /** Resolves once nothing listens on `port` any more (connections refused), or false after `ms`. */
 async function closedSoon(port: number, ms = 5000): Promise<boolean> {
   const until = Date.now() + ms;
@@ -75,7 +60,7 @@ describe("a session's passive listener", () => {
     for (const cmd of ['NLST', 'RETR seen.txt', 'LIST']) {
       const port = await epsvPort(c);
       ports.push(port);
-      const { received } = await dial(port);
+      const { received } = await dialFrom(port);
       expect((await c.send(cmd)).code).toBe(150);
       expect((await received).length).toBeGreaterThan(0);
       expect((await c.read()).code).toBe(226);
@@ -92,13 +77,13 @@ describe("a session's passive listener", () => {
     expect(port).toBeLessThanOrEqual(f.passive.end);
 
     // ABOR mid-download, then the next transfer on the same port works.
-    const { socket } = await dial(port);
+    const { socket } = await dialFrom(port);
     socket.pause();
     expect((await c.send('RETR big.bin')).code).toBe(150);
     expect([(await c.send('ABOR')).code, (await c.read()).code]).toEqual([426, 226]);
     socket.destroy();
     expect(await epsvPort(c)).toBe(port);
-    const next = await dial(port);
+    const next = await dialFrom(port);
     expect((await c.send('RETR seen.txt')).code).toBe(150);
     expect((await next.received).toString()).toBe('listed');
     expect((await c.read()).code).toBe(226);
@@ -111,20 +96,20 @@ describe("a session's passive listener", () => {
     const c = await loggedIn(f.ports.plain);
     const port = await epsvPort(c);
     // Another address reaching the port is dropped; the transfer still waits for the client.
-    const stranger = await dial(port, '127.0.0.2');
+    const stranger = await dialFrom(port, '127.0.0.2');
     expect((await stranger.received).length).toBe(0);
-    const mine = await dial(port);
+    const mine = await dialFrom(port);
     // A second connection from the client's own address: the transfer already has its connection.
-    const second = await dial(port);
+    const second = await dialFrom(port);
     expect((await second.received).length).toBe(0);
     expect((await c.send('RETR seen.txt')).code).toBe(150);
     expect((await mine.received).toString()).toBe('listed');
     expect((await c.read()).code).toBe(226);
     // Nothing waits now: a connection is closed at once, and the next transfer is not given it.
-    const stray = await dial(port);
+    const stray = await dialFrom(port);
     expect((await stray.received).length).toBe(0);
     expect(await epsvPort(c)).toBe(port);
-    const last = await dial(port);
+    const last = await dialFrom(port);
     expect((await c.send('NLST')).code).toBe(150);
     expect((await last.received).toString()).toContain('seen.txt');
     expect((await c.read()).code).toBe(226);
@@ -140,7 +125,7 @@ describe("a session's passive listener", () => {
 
     const busy = await loggedIn(f.ports.plain);
     const port = await epsvPort(busy);
-    const { socket } = await dial(port);
+    const { socket } = await dialFrom(port);
     socket.pause();
     expect((await busy.send('RETR big.bin')).code).toBe(150);
     busy.close();
@@ -188,7 +173,7 @@ describe('a one-port passive_port_range', () => {
     // a waits for its data connection: b cannot have the port meanwhile.
     expect(await epsvPort(a)).toBe(passive);
     expect((await b.send('EPSV')).code).toBe(451);
-    const { received } = await dial(passive);
+    const { received } = await dialFrom(passive);
     expect((await a.send('RETR seen.txt')).code).toBe(150);
     expect((await received).toString()).toBe('listed');
     expect((await a.read()).code).toBe(226);

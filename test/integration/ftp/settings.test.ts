@@ -5,10 +5,10 @@
 // the binding's own certificate with curl.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { FtpControl } from '../../support/ftp-client.ts';
-import { freePort } from '../../support/net.ts';
+import { dialFrom, freePort } from '../../support/net.ts';
 import { run } from '../../support/run.ts';
 import { startServer, type RunningServer } from '../../support/server.ts';
 import { makeSelfSignedCert } from '../../support/tls.ts';
@@ -91,17 +91,7 @@ async function loggedIn(port: number): Promise<FtpControl> {
 async function passiveFrom(c: FtpControl, from: string): Promise<{ socket: Socket; received: Promise<Buffer> }> {
   const reply = await c.send('EPSV');
   const port = Number(/\(\|\|\|(\d+)\|\)/.exec(reply.text)![1]);
-  const socket = await new Promise<Socket>((ok, fail) => {
-    const s = netConnect({ host: '127.0.0.1', port, localAddress: from }, () => ok(s));
-    s.once('error', fail);
-  });
-  const received = new Promise<Buffer>((ok) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => undefined);
-    socket.on('close', () => ok(Buffer.concat(chunks)));
-  });
-  return { socket, received };
+  return dialFrom(port, from);
 }
 
 describe('FTP settings', () => {

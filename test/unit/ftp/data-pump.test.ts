@@ -1,37 +1,27 @@
 // The FTP data connection's pumps over real loopback sockets: receiveAll (socket -> storage
 // writes, joined while a write runs) and sendAll (storage chunks -> socket).
 import { afterEach, expect, test } from 'bun:test';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { AppError } from '../../../src/errors.ts';
 import { DataError, receiveAll, sendAll } from '../../../src/protocols/ftp/data.ts';
+import { patternBytes, socketPair } from '../../support/net.ts';
 
 const servers: Server[] = [];
 afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-/** A connected pair: `server` is the accepted (paused) side, `client` the connecting one. */
 async function pair(): Promise<{ server: Socket; client: Socket }> {
-  const srv = createServer({ pauseOnConnect: true });
-  servers.push(srv);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<Socket>((r) => srv.once('connection', r));
-  const client = connect((srv.address() as { port: number }).port, '127.0.0.1');
-  await new Promise<void>((r) => client.once('connect', r));
-  return { server: await accepted, client };
-}
-
-function pattern(size: number): Buffer {
-  const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 7 + (i >> 11)) & 0xff;
-  return b;
+  const { server, client, listener } = await socketPair();
+  servers.push(listener);
+  return { server, client };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('receiveAll writes the first chunk at once, joins what arrives during a write, in order and intact', async () => {
   const { server, client } = await pair();
-  const sent = pattern(8 * 1024 * 1024);
+  const sent = patternBytes(8 * 1024 * 1024);
   const batch = 256 * 1024;
   const calls: number[] = [];
   const got: Buffer[] = [];
@@ -69,7 +59,7 @@ test('receiveAll rejects with the storage error, once the failing write has retu
     running = false;
     if (++n === 3) throw new AppError('quota_exceeded', 'quota exceeded');
   }, 64 * 1024).then(() => undefined, (e: unknown) => e);
-  const block = pattern(64 * 1024);
+  const block = patternBytes(64 * 1024);
   // Written slowly enough that each piece is a storage call of its own.
   for (let i = 0; i < 6 && !client.destroyed; i++) {
     client.write(block);
@@ -93,7 +83,7 @@ test('receiveAll: a connection we close (ABOR, timeout) is a DataError, never an
     await sleep(30);
     running = false;
   }).then(() => undefined, (e: unknown) => e);
-  client.write(pattern(4096));
+  client.write(patternBytes(4096));
   await sleep(5);
   // ABOR closes the data connection from our side.
   server.destroy();
@@ -106,7 +96,7 @@ test('receiveAll: a connection we close (ABOR, timeout) is a DataError, never an
 
 test('sendAll sends every chunk in order and frees each once the socket is done with it', async () => {
   const { server, client } = await pair();
-  const chunks = [pattern(1024 * 1024), pattern(1024 * 1024).reverse(), pattern(777)];
+  const chunks = [patternBytes(1024 * 1024), patternBytes(1024 * 1024).reverse(), patternBytes(777)];
   const expected = Buffer.concat(chunks);
   const received: Buffer[] = [];
   const ended = new Promise<void>((r) => client.once('end', r));
@@ -126,7 +116,7 @@ test('sendAll sends every chunk in order and frees each once the socket is done 
 test('receiveAll: a client reset is a DataError', async () => {
   const { server, client } = await pair();
   const outcome = receiveAll(server, async () => undefined).then(() => undefined, (e: unknown) => e);
-  client.write(pattern(4096));
+  client.write(patternBytes(4096));
   await sleep(5);
   client.resetAndDestroy();
   expect(await outcome).toBeInstanceOf(DataError);
@@ -138,7 +128,7 @@ test('sendAll rejects with a DataError when the connection is gone', async () =>
   client.destroy();
   server.destroy();
   async function* source() {
-    yield pattern(1024);
+    yield patternBytes(1024);
   }
   const err = await sendAll(server, source()).then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(DataError);

@@ -3,10 +3,11 @@
 // full; a closed reader refuses.
 import { afterAll, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { socketFd } from '../../../src/runtime.ts';
 import { openLocalFs } from '../../../src/vfs/local/local-fs.ts';
+import { patternBytes, socketPair } from '../../support/net.ts';
 import { evictFromPageCache } from '../../support/page-cache.ts';
 import { removeTempDirs, tempDir } from '../../support/tmp.ts';
 
@@ -16,26 +17,15 @@ afterAll(() => {
   removeTempDirs();
 });
 
-/** A connected pair: `server` is the accepted side, `client` the connecting one. */
 async function pair(): Promise<{ server: Socket; client: Socket }> {
-  const srv = createServer({ pauseOnConnect: true });
-  servers.push(srv);
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<Socket>((r) => srv.once('connection', r));
-  const client = connect((srv.address() as { port: number }).port, '127.0.0.1');
-  await new Promise<void>((r) => client.once('connect', r));
-  return { server: await accepted, client };
-}
-
-function pattern(size: number): Buffer {
-  const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 13 + (i >> 12)) & 0xff;
-  return b;
+  const { server, client, listener } = await socketPair();
+  servers.push(listener);
+  return { server, client };
 }
 
 test('sendTo copies the file to a socket from any position, and says when the socket is full and when the file ends', async () => {
   const root = tempDir('sendfile-');
-  const data = pattern(24 * 1024 * 1024);
+  const data = patternBytes(24 * 1024 * 1024);
   writeFileSync(join(root, 'f.bin'), data);
   const fs = await openLocalFs(root);
   const reader = await fs.openReader('/f.bin');
@@ -82,7 +72,7 @@ test('sendTo copies the file to a socket from any position, and says when the so
 
 test('a range not in the page cache is not sent (-2: sendfile would wait for the disk), and is once it was read', async () => {
   const root = tempDir('sendfile-cold-');
-  const data = pattern(8 * 1024 * 1024);
+  const data = patternBytes(8 * 1024 * 1024);
   const path = join(root, 'cold.bin');
   writeFileSync(path, data);
   const fs = await openLocalFs(root);

@@ -1,7 +1,7 @@
 // What the SFTP benchmarks move: a client key and a large file of deterministic, incompressible
 // bytes (so every run and every build transfers the same data), written once per bench run.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** An ed25519 client key in `dir` (made when missing): its path and its public key line. */
@@ -20,4 +20,17 @@ export function writeBigFile(path: string, sizeMb: number): void {
     writeSync(fd, block);
   }
   closeSync(fd);
+}
+
+/**
+ * Whether /dev/shm (tmpfs) exists with room for `bytes` and 64 MiB besides: a container's is often
+ * 64 MiB in all, and a download that fills it fails the run.
+ */
+export function roomInShm(bytes: number): boolean {
+  try {
+    const st = statfsSync('/dev/shm');
+    return st.bavail * st.bsize >= bytes + 64 * 2 ** 20;
+  } catch {
+    return false;
+  }
 }

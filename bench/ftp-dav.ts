@@ -21,6 +21,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, op
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/net.ts';
 import { tempDir, removeTempDirs } from '../test/support/tmp.ts';
+import { roomInShm } from './fixtures.ts';
 import { cpuSplit, processTree, watchTreeCpu } from './proc.ts';
 
 const root = resolve(import.meta.dir, '..');
@@ -135,10 +136,10 @@ const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
 let apache: ChildProcess | undefined;
 // Its own directory: the work directory is private to this user, and httpd may run as another.
-// Two ports: Debian's configuration (EnableSendfile Off, the compiled default: files are copied
-// into the socket) and the same with EnableSendfile On, downloads only, the kernel path this server
-// and vsftpd use. On loopback the client's receive costs more for sendfile's segments (curl's
-// system time 0.23-0.25 s against 0.15 s for the same 256 MiB from either Apache setting), so the
+// Two ports: Apache's defaults (EnableSendfile Off since 2.3.9: files are copied into the socket)
+// and the same with EnableSendfile On, downloads only, the kernel path this server and vsftpd use.
+// On loopback the client pays more to receive what sendfile sent (curl's system time for 256 MiB:
+// 0.23-0.25 s from this server or from Apache with sendfile, 0.15 s from Apache's default), so the
 // second row shows what the first row's gap is made of.
 const ap = { port: await freePort(), sendfilePort: await freePort(), dir: tempDir('bench-apache-') };
 if (existsSync(APACHE) && existsSync(join(MODULES, 'mod_dav_fs.so'))) {
@@ -242,9 +243,9 @@ async function measure(key: string, t: { proc?: ChildProcess; forks?: boolean },
   if (!watch) add(`${key}|user`, per(cpu1.user - cpu0.user));
 }
 const smallGot = join(work, 'small-got');
-// Big downloads land in memory (tmpfs) where the machine has one: on disk, the client's own writes
+// Big downloads land in memory (tmpfs) where the machine has one with room: on disk, the client's own writes
 // set the pace and the row measured the disk, not the server.
-const sink = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/bench-ftpdav-') : work;
+const sink = roomInShm(SIZE_MB * 2 ** 20) ? mkdtempSync('/dev/shm/bench-ftpdav-') : work;
 try {
   for (let round = 0; round < ROUNDS; round++) {
     if (ONLY.includes('ftp'))

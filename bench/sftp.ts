@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { Client } from '../src/lib/ssh2.ts';
 import { freePort } from '../test/support/net.ts';
 import { cpuSecs, cpuSplit, processTree, rssMiB } from './proc.ts';
-import { clientKey, writeBigFile } from './fixtures.ts';
+import { clientKey, roomInShm, writeBigFile } from './fixtures.ts';
 
 const root = resolve(import.meta.dir, '..');
 const args = process.argv.slice(2);
@@ -41,10 +41,10 @@ if (BASELINE && !SERVERS.includes('base')) SERVERS.splice(SERVERS.indexOf('bun')
 
 const work = join(tmpdir(), `sftpgo-bench-sftp-${process.pid}`);
 mkdirSync(work, { recursive: true });
-// Downloads land in memory (tmpfs) where the machine has one: the client's writes to disk and their
+// Downloads land in memory (tmpfs) where the machine has one with room for four: the client's writes to disk and their
 // writeback are not the server's work (the single download row of one build read ×0.92 and ×1.53
 // of sshd's in two quiet runs an hour apart, written to disk).
-const sink = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/sftpgo-bench-sftp-') : work;
+const sink = roomInShm(4 * SIZE_MB * 2 ** 20) ? mkdtempSync('/dev/shm/sftpgo-bench-sftp-') : work;
 const BUN = join(root, 'node_modules/.bin/bun');
 
 function sh(cmd: string, argv: string[], input?: string): { status: number | null; stdout: string; stderr: string } {

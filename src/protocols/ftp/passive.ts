@@ -56,26 +56,31 @@ function listenOn(server: Server, host: string, port: number): Promise<boolean> 
 
 /** A listener on `host` at a free port of `range` (any free port when no range is configured); undefined when the range is full. */
 async function listenPassive(host: string, range: PortRange | undefined): Promise<Server | undefined> {
-  const start = range?.start ?? 0;
-  const end = range?.end ?? 0;
-  if (start <= 0 || end <= 0) {
+  const span = portSpan(range);
+  if (!span) {
     const server = createServer({ pauseOnConnect: true });
     await listenOn(server, host, 0);
     return server;
   }
-  const n = end - start + 1;
+  const n = span.end - span.start + 1;
   const first = Math.floor(Math.random() * n);
   for (let i = 0; i < n; i++) {
     const server = createServer({ pauseOnConnect: true });
-    if (await listenOn(server, host, start + ((first + i) % n))) return server;
+    if (await listenOn(server, host, span.start + ((first + i) % n))) return server;
   }
   return undefined;
 }
 
-function inRange(port: number, range: PortRange | undefined): boolean {
+/** The configured range's bounds; undefined when either is unset (0): any free port. */
+function portSpan(range: PortRange | undefined): { start: number; end: number } | undefined {
   const start = range?.start ?? 0;
   const end = range?.end ?? 0;
-  return start <= 0 || end <= 0 || (port >= start && port <= end);
+  return start <= 0 || end <= 0 ? undefined : { start, end };
+}
+
+function inRange(port: number, range: PortRange | undefined): boolean {
+  const span = portSpan(range);
+  return !span || (port >= span.start && port <= span.end);
 }
 
 /** What a pending passive data channel expects from the listener: one connection from one address. */
